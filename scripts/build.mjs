@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The one build step behind `npm start` and `npm test`: the XS runner (once) and the CLI bundle.
+import { build } from 'esbuild';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildXsnap } from './build-xsnap.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+buildXsnap();
+await build({
+  entryPoints: [join(root, 'cli', 'xsmeter.ts')],
+  outfile: join(root, 'dist', 'xsmeter.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'inline',
+  packages: 'external',
+  logLevel: 'warning',
+});
