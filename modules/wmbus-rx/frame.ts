@@ -1,0 +1,121 @@
+/**
+ * Receiver side of the EN 13757-4 link layer: checks a frame's L field against its byte count,
+ * verifies every block CRC (CRC-16/EN-13757) of format A or B and strips them, then decodes the
+ * C, M, A fields. Strict: any disagreement is a FrameError naming what failed; a CRC failure names
+ * the 1-based block whose CRC did not match (in format B the first CRC ends block 2 and covers
+ * blocks 1 and 2, so it is reported as block 2).
+ */
+import { crc16En13757 } from '../wmbus-tx/crc16.js';
+import { decodeDllHeader, type DllHeader } from '../wmbus-tx/dll.js';
+import {
+  BLOCK1_LENGTH,
+  BLOCK12_B_LENGTH,
+  BLOCK_A_LENGTH,
+  frameLengthFromL,
+  type FrameFormat,
+} from '../wmbus-tx/frame.js';
+import { FrameError } from '../wmbus-tx/link-errors.js';
+
+export { FrameError };
+export type { FrameFormat };
+
+export interface ParsedFrame {
+  /** 'none': input had no CRCs (format-A layout, L = length - 1). */
+  format: FrameFormat | 'none';
+  /** The 10 raw bytes L, C, M(2), A(6) — mode 5 IV uses M and A from here. */
+  dll: Uint8Array;
+  header: DllHeader;
+  /** CI field onwards, CRCs removed. */
+  body: Uint8Array;
+}
+
+function checkCrc(frame: Uint8Array, start: number, end: number, block: number): void {
+  const calc = crc16En13757(frame, start, end);
+  const got = (frame[end] << 8) | frame[end + 1];
+  if (calc !== got) {
+    throw new FrameError('crc', `CRC mismatch in block ${block}`, {
+      block,
+      expected: calc,
+      received: got,
+      offset: end,
+    });
+  }
+}
+
+function checkLength(frame: Uint8Array, format: FrameFormat): number {
+  if (!(frame instanceof Uint8Array) || frame.length === 0) {
+    throw new FrameError('truncated', 'empty frame', { length: 0, expected: -1 });
+  }
+  const expected = frameLengthFromL(frame[0], format);
+  if (frame.length < expected) {
+    throw new FrameError('truncated', `L=${frame[0]} announces ${expected} bytes (format ${format}), got ${frame.length}`, {
+      l: frame[0],
+      format,
+      expected,
+      length: frame.length,
+    });
+  }
+  if (frame.length > expected) {
+    throw new FrameError('length', `L=${frame[0]} announces ${expected} bytes (format ${format}), got ${frame.length}`, {
+      l: frame[0],
+      format,
+      expected,
+      length: frame.length,
+    });
+  }
+  return expected;
+}
+
+/**
+ * Verifies every block CRC; FrameError code 'crc' with details.block (1-based) on mismatch,
+ * 'truncated' / 'length' when L and the byte count disagree or L is impossible.
+ */
+export function parseFrame(frame: Uint8Array, format: FrameFormat): ParsedFrame {
+  if (format !== 'A' && format !== 'B') {
+    throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
+  }
+  const total = checkLength(frame, format);
+  const l = frame[0];
+  const body = new Uint8Array(l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0));
+  if (format === 'A') {
+    checkCrc(frame, 0, BLOCK1_LENGTH, 1);
+    let o = BLOCK1_LENGTH + 2;
+    let b = 0;
+    for (let block = 2; o < total; block++) {
+      const n = Math.min(BLOCK_A_LENGTH, total - o - 2);
+      checkCrc(frame, o, o + n, block);
+      body.set(frame.subarray(o, o + n), b);
+      b += n;
+      o += n + 2;
+    }
+  } else {
+    const crc1 = Math.min(total - 2, BLOCK12_B_LENGTH);
+    checkCrc(frame, 0, crc1, 2);
+    body.set(frame.subarray(BLOCK1_LENGTH, crc1), 0);
+    if (total > BLOCK12_B_LENGTH + 2) {
+      checkCrc(frame, crc1 + 2, total - 2, 3);
+      body.set(frame.subarray(crc1 + 2, total - 2), crc1 - BLOCK1_LENGTH);
+    }
+  }
+  const dll = frame.slice(0, BLOCK1_LENGTH);
+  return { format, dll, header: decodeDllHeader(dll.subarray(1)), body };
+}
+
+/** Format-A layout without CRCs (what many tools print): L must equal length - 1. */
+export function parseFrameWithoutCrc(bytes: Uint8Array): ParsedFrame {
+  if (!(bytes instanceof Uint8Array) || bytes.length < BLOCK1_LENGTH + 1) {
+    throw new FrameError('truncated', `a frame without CRCs needs at least ${BLOCK1_LENGTH + 1} bytes (L..CI), got ${bytes?.length}`, {
+      length: bytes?.length ?? -1,
+      expected: BLOCK1_LENGTH + 1,
+    });
+  }
+  if (bytes[0] !== bytes.length - 1) {
+    throw new FrameError(bytes[0] > bytes.length - 1 ? 'truncated' : 'length', `L=${bytes[0]} but ${bytes.length - 1} bytes follow it`, {
+      l: bytes[0],
+      expected: bytes[0] + 1,
+      length: bytes.length,
+    });
+  }
+  const dll = bytes.slice(0, BLOCK1_LENGTH);
+  return { format: 'none', dll, header: decodeDllHeader(dll.subarray(1)), body: bytes.slice(BLOCK1_LENGTH) };
+}

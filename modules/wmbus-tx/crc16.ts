@@ -1,0 +1,19 @@
+/**
+ * CRC-16/EN-13757 (EN 13757-4 §"CRC", used in every format A/B block): polynomial 0x3D65, initial
+ * value 0, no reflection, final XOR 0xFFFF. Transmitted high byte first. Table-driven, one table
+ * of 256 entries built once (512 bytes), so a byte costs one lookup.
+ */
+
+const TABLE = new Uint16Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n << 8;
+  for (let k = 0; k < 8; k++) c = c & 0x8000 ? ((c << 1) ^ 0x3d65) & 0xffff : (c << 1) & 0xffff;
+  TABLE[n] = c;
+}
+
+/** CRC of data[start, end) (defaults: the whole array). */
+export function crc16En13757(data: Uint8Array, start = 0, end = data.length): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[(crc >>> 8) ^ data[i]];
+  return crc ^ 0xffff;
+}

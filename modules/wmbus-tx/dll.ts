@@ -1,0 +1,98 @@
+/**
+ * EN 13757-4 data link layer header: C field, M field (manufacturer, FLAG three-letter code packed
+ * in 15 bits per EN 13757-3 / EN 62056-21: ((c1-64)<<10)|((c2-64)<<5)|(c3-64), sent little-endian)
+ * and A field (identification number 8 BCD digits LE, version, device type). The L field is not
+ * part of the header: it depends on the frame format (frame.ts).
+ */
+import { readU16LE, writeU16LE } from '../core/bytes.js';
+import { DllError } from './link-errors.js';
+
+export interface DllHeader {
+  /** C field, e.g. 0x44 SND_NR. */
+  control: number;
+  /** 3 upper-case letters, e.g. 'XSM'. */
+  manufacturer: string;
+  /** 8 decimal digits as printed, e.g. '12345678' (stored BCD, LE: 78 56 34 12). */
+  id: string;
+  /** 0..255 */
+  version: number;
+  /** 0x02 electricity. */
+  deviceType: number;
+}
+
+/** Bytes of an encoded header: C, M(2), A(6). */
+export const DLL_HEADER_LENGTH = 9;
+
+export function encodeManufacturer(code: string): number {
+  if (typeof code !== 'string' || !/^[A-Z]{3}$/.test(code)) {
+    throw new DllError('manufacturer', `manufacturer code must be three letters A-Z, got ${JSON.stringify(code)}`, {
+      field: 'manufacturer',
+      value: String(code),
+    });
+  }
+  return ((code.charCodeAt(0) - 64) << 10) | ((code.charCodeAt(1) - 64) << 5) | (code.charCodeAt(2) - 64);
+}
+
+export function decodeManufacturer(m: number): string {
+  // Bit 15 is not part of the FLAG code and each 5-bit letter must be 1..26 ('A'..'Z').
+  const a = (m >>> 10) & 31;
+  const b = (m >>> 5) & 31;
+  const c = m & 31;
+  if (!Number.isInteger(m) || m < 0 || m > 0x7fff || a < 1 || a > 26 || b < 1 || b > 26 || c < 1 || c > 26) {
+    throw new DllError('manufacturer', `M field 0x${Number(m).toString(16)} is not a FLAG manufacturer code`, {
+      field: 'manufacturer',
+      value: Number(m),
+    });
+  }
+  return String.fromCharCode(a + 64, b + 64, c + 64);
+}
+
+function checkByte(field: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 255) {
+    throw new DllError('range', `${field} must be an integer 0..255, got ${String(v)}`, { field, value: String(v) });
+  }
+}
+
+export function encodeDllHeader(h: DllHeader): Uint8Array {
+  checkByte('control', h.control);
+  checkByte('version', h.version);
+  checkByte('deviceType', h.deviceType);
+  const m = encodeManufacturer(h.manufacturer);
+  if (typeof h.id !== 'string' || !/^[0-9]{8}$/.test(h.id)) {
+    throw new DllError('id', `identification number must be 8 decimal digits, got ${JSON.stringify(h.id)}`, {
+      field: 'id',
+      value: String(h.id),
+    });
+  }
+  const out = new Uint8Array(DLL_HEADER_LENGTH);
+  out[0] = h.control;
+  writeU16LE(out, 1, m);
+  // BCD, least significant digit pair first: '12345678' -> 78 56 34 12.
+  for (let i = 0; i < 4; i++) {
+    const hi = h.id.charCodeAt(6 - 2 * i) - 48;
+    const lo = h.id.charCodeAt(7 - 2 * i) - 48;
+    out[3 + i] = (hi << 4) | lo;
+  }
+  out[7] = h.version;
+  out[8] = h.deviceType;
+  return out;
+}
+
+export function decodeDllHeader(b: Uint8Array): DllHeader {
+  if (!(b instanceof Uint8Array) || b.length !== DLL_HEADER_LENGTH) {
+    throw new DllError('length', `DLL header is ${DLL_HEADER_LENGTH} bytes (C, M, A), got ${b?.length}`, {
+      field: 'header',
+      length: b?.length ?? -1,
+    });
+  }
+  const manufacturer = decodeManufacturer(readU16LE(b, 1));
+  let id = '';
+  for (let i = 3; i >= 0; i--) {
+    const v = b[3 + i];
+    if (v >> 4 > 9 || (v & 15) > 9) {
+      throw new DllError('id', `identification number byte ${i} (0x${v.toString(16)}) is not BCD`, { field: 'id', byte: i });
+    }
+    id += String(v >> 4) + String(v & 15);
+  }
+  return { control: b[0], manufacturer, id, version: b[7], deviceType: b[8] };
+}
