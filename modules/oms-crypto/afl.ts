@@ -1,0 +1,145 @@
+/**
+ * Authentication and fragmentation layer, AFL (EN 13757-7 §6 / OMS Vol. 2 §6.3), as OMS security
+ * profile B uses it: CI 0x90, AFL.L, fragmentation control FCL (2 bytes LE), message control MCL,
+ * message counter MCR (4 bytes LE) and the AES-CMAC truncated to 8 bytes (MCL.AT = 5).
+ *   AFL.MAC = CMAC(Kmac, MCL ‖ MCR ‖ [ML] ‖ TPL CI ‖ … ‖ last byte of the message), first 8 bytes
+ * (OMS Vol. 2 §9.3.3; the same input as wmbusmeters src/wmbus.cc checkMAC). The MAC does not cover
+ * the DLL, an ELL, or the AFL's own CI, L and FCL. Only single, unfragmented messages are built or
+ * accepted; key information (KI) is parsed when present.
+ */
+import { equalConstantTime, readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
+import { aesCmac } from './aes.js';
+import { SecurityError } from './errors.js';
+
+export const CI_AFL = 0x90;
+
+// FCL bits (EN 13757-7 Table 4).
+export const FCL_FRAGMENT_ID = 0x00ff;
+export const FCL_KIP = 0x0200; // key information present
+export const FCL_MACP = 0x0400; // MAC present
+export const FCL_MCRP = 0x0800; // message counter present
+export const FCL_MLP = 0x1000; // message length present
+export const FCL_MCLP = 0x2000; // message control present
+export const FCL_MF = 0x4000; // more fragments
+
+// MCL bits (EN 13757-7 Table 5).
+export const MCL_AT = 0x0f; // authentication type
+export const MCL_KIP = 0x10;
+export const MCL_MCRP = 0x20;
+export const MCL_MLP = 0x40;
+/** AT = 5: AES-CMAC-128, truncated to 8 bytes (the one OMS profile B mandates). */
+export const AT_CMAC_8 = 5;
+export const MAC_LENGTH = 8;
+
+export interface Afl {
+  fcl: number;
+  mcl: number;
+  keyInformation?: number;
+  messageCounter: number;
+  messageLength?: number;
+  mac: Uint8Array;
+}
+
+/** The bytes the MAC is computed over: MCL ‖ MCR ‖ [ML] ‖ message from the TPL CI onwards. */
+export function macInput(mcl: number, messageCounter: number, messageLength: number | undefined, message: Uint8Array): Uint8Array {
+  const ml = messageLength === undefined ? 0 : 2;
+  const input = new Uint8Array(5 + ml + message.length);
+  input[0] = mcl;
+  writeU32LE(input, 1, messageCounter);
+  if (messageLength !== undefined) writeU16LE(input, 5, messageLength);
+  input.set(message, 5 + ml);
+  return input;
+}
+
+export function computeAflMac(
+  kmac: Uint8Array,
+  mcl: number,
+  messageCounter: number,
+  messageLength: number | undefined,
+  message: Uint8Array,
+): Uint8Array {
+  return aesCmac(kmac, macInput(mcl, messageCounter, messageLength, message)).subarray(0, MAC_LENGTH);
+}
+
+/** The 17-byte AFL of a single-fragment profile-B message: 90 0F 00 2C 25 MCR(4) MAC(8). */
+export function encodeAfl(kmac: Uint8Array, messageCounter: number, message: Uint8Array): Uint8Array {
+  const mcl = MCL_MCRP | AT_CMAC_8;
+  const mac = computeAflMac(kmac, mcl, messageCounter, undefined, message);
+  const afl = new Uint8Array(2 + 2 + 1 + 4 + MAC_LENGTH);
+  afl[0] = CI_AFL;
+  afl[1] = afl.length - 2;
+  writeU16LE(afl, 2, FCL_MCLP | FCL_MCRP | FCL_MACP); // fragment 0, last fragment
+  afl[4] = mcl;
+  writeU32LE(afl, 5, messageCounter);
+  afl.set(mac, 9);
+  return afl;
+}
+
+function aflError(code: string, message: string, details: Record<string, number> = {}): SecurityError {
+  return new SecurityError(code, message, details);
+}
+
+/** Parses the AFL starting at `offset` (which holds CI 0x90); returns it and the offset after it. */
+export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: number } {
+  if (body[offset] !== CI_AFL) throw aflError('afl', `expected AFL CI 0x90 at offset ${offset}`, { offset });
+  if (offset + 2 > body.length) throw aflError('truncated', 'AFL length field missing', { offset });
+  const len = body[offset + 1];
+  const start = offset + 2;
+  const end = start + len;
+  if (end > body.length) throw aflError('truncated', `AFL.L = ${len} runs past the end of the message`, { offset, length: len });
+  let p = start;
+  const need = (n: number, what: string): void => {
+    if (p + n > end) throw aflError('afl', `AFL.L = ${len} too short for ${what}`, { length: len });
+  };
+  need(2, 'FCL');
+  const fcl = readU16LE(body, p);
+  p += 2;
+  if (fcl & FCL_MF || (fcl & FCL_FRAGMENT_ID) !== 0) {
+    throw aflError('unsupported-afl', 'fragmented AFL messages are not supported', { fcl });
+  }
+  if (fcl & 0x8100) throw aflError('afl', `reserved FCL bits set (FCL 0x${fcl.toString(16)})`, { fcl });
+  if (!(fcl & FCL_MCLP) || !(fcl & FCL_MACP) || !(fcl & FCL_MCRP)) {
+    throw aflError('unsupported-afl', 'AFL without message control, counter and MAC is not OMS profile B', { fcl });
+  }
+  need(1, 'MCL');
+  const mcl = body[p++];
+  if ((mcl & MCL_AT) !== AT_CMAC_8) {
+    throw aflError('unsupported-afl', `AFL authentication type ${mcl & MCL_AT} is not 5 (AES-CMAC-128, 8 bytes)`, { mcl });
+  }
+  if (mcl & 0x80) throw aflError('afl', `reserved MCL bit set (MCL 0x${mcl.toString(16)})`, { mcl });
+  if (!!(mcl & MCL_KIP) !== !!(fcl & FCL_KIP) || !(mcl & MCL_MCRP) || !!(mcl & MCL_MLP) !== !!(fcl & FCL_MLP)) {
+    throw aflError('afl', 'MCL and FCL disagree on which AFL fields are present', { mcl, fcl });
+  }
+  const afl: Afl = { fcl, mcl, messageCounter: 0, mac: new Uint8Array(0) };
+  if (fcl & FCL_KIP) {
+    need(2, 'key information');
+    afl.keyInformation = readU16LE(body, p);
+    p += 2;
+  }
+  need(4, 'message counter');
+  afl.messageCounter = readU32LE(body, p);
+  p += 4;
+  if (fcl & FCL_MLP) {
+    need(2, 'message length');
+    afl.messageLength = readU16LE(body, p);
+    p += 2;
+  }
+  need(MAC_LENGTH, 'MAC');
+  afl.mac = body.slice(p, p + MAC_LENGTH);
+  p += MAC_LENGTH;
+  if (p !== end) throw aflError('afl', `AFL.L = ${len} but its fields take ${p - start} bytes`, { length: len });
+  return { afl, next: end };
+}
+
+/** Throws 'mac-mismatch' unless the AFL MAC matches `message` (TPL CI to the end) under Kmac. */
+export function verifyAflMac(kmac: Uint8Array, afl: Afl, message: Uint8Array): void {
+  if (afl.messageLength !== undefined && afl.messageLength !== message.length) {
+    throw aflError('afl', `AFL.ML = ${afl.messageLength} but the message has ${message.length} bytes`);
+  }
+  const expected = computeAflMac(kmac, afl.mcl, afl.messageCounter, afl.messageLength, message);
+  if (!equalConstantTime(expected, afl.mac)) {
+    throw aflError('mac-mismatch', 'AFL MAC does not match: the telegram was altered or the key is wrong', {
+      counter: afl.messageCounter,
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { fromHex, toHex } from '../modules/core/bytes.js';
+import { aesCbcDecrypt, aesCbcEncrypt, aesCmac } from '../modules/oms-crypto/aes.js';
+import { computeAflMac, encodeAfl, parseAfl, verifyAflMac } from '../modules/oms-crypto/afl.js';
+import { deriveMeterKeys } from '../modules/oms-crypto/kdf.js';
+import { mode5Iv } from '../modules/oms-crypto/mode5.js';
+import { checkDecrypted, padForEncryption } from '../modules/oms-crypto/payload.js';
+import { cbcEncrypt, cmacNode, kdfNode } from './helpers/node-oms.js';
+
+interface CryptoVectors {
+  aes128cbc: { source: string; key: string; iv: string; plaintext: string; ciphertext: string }[];
+  aes128cmac: { source: string; key: string; message: string; mac: string }[];
+}
+const vectors = JSON.parse(readFileSync('../shared/vectors/crypto.json', 'utf8')) as CryptoVectors;
+const oms = JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as {
+  telegrams: { key: string; iv: string; frameWithoutCrc: string }[];
+};
+
+const bytes16 = fc.uint8Array({ minLength: 16, maxLength: 16 });
+
+describe('oms-crypto', () => {
+  describe('published vectors', () => {
+    for (const v of vectors.aes128cbc) {
+      it(`AES-128-CBC: ${v.source}`, () => {
+        const ct = aesCbcEncrypt(fromHex(v.key), fromHex(v.iv), fromHex(v.plaintext));
+        assert.equal(toHex(ct), v.ciphertext);
+        assert.equal(toHex(aesCbcDecrypt(fromHex(v.key), fromHex(v.iv), ct)), v.plaintext);
+      });
+    }
+    for (const v of vectors.aes128cmac) {
+      it(`AES-CMAC: ${v.source} (ours and the test's node:crypto CMAC)`, () => {
+        assert.equal(toHex(aesCmac(fromHex(v.key), fromHex(v.message))), v.mac);
+        assert.equal(toHex(cmacNode(fromHex(v.key), fromHex(v.message))), v.mac);
+      });
+    }
+    it('mode 5 IV of OMS Vol. 2 Annex N.2.1', () => {
+      const t = oms.telegrams[0];
+      const f = fromHex(t.frameWithoutCrc);
+      assert.equal(toHex(mode5Iv(f.subarray(2, 4), f.subarray(4, 10), f[11])), t.iv);
+    });
+  });
+
+  describe('typed errors', () => {
+    it('rejects bad key, IV and block lengths', () => {
+      assert.throws(() => aesCbcEncrypt(new Uint8Array(15), new Uint8Array(16), new Uint8Array(16)), { code: 'key-length' });
+      assert.throws(() => aesCbcEncrypt(new Uint8Array(16), new Uint8Array(8), new Uint8Array(16)), { code: 'iv-length' });
+      assert.throws(() => aesCbcDecrypt(new Uint8Array(16), new Uint8Array(16), new Uint8Array(17)), { code: 'block-length' });
+      assert.throws(() => aesCmac(new Uint8Array(32), new Uint8Array(1)), { code: 'key-length' });
+    });
+    it('2F2F check and payload limits', () => {
+      assert.throws(() => checkDecrypted(new Uint8Array(16), 5), { code: 'wrong-key', name: 'SecurityError' });
+      assert.throws(() => padForEncryption(new Uint8Array(239)), { code: 'payload-too-long' });
+      assert.equal(padForEncryption(new Uint8Array(238)).length, 240);
+      assert.equal(toHex(padForEncryption(new Uint8Array([1, 2]))), '2f2f0102' + '2f'.repeat(12));
+    });
+  });
+
+  describe('independent cross-check against node:crypto', () => {
+    it('AES-CBC agrees with node:crypto on random data', () => {
+      fc.assert(
+        fc.property(bytes16, bytes16, fc.integer({ min: 1, max: 6 }), fc.nat(), (key, iv, blocks, seed) => {
+          const data = new Uint8Array(blocks * 16).map((_, i) => (i * 31 + seed) & 0xff);
+          assert.equal(toHex(aesCbcEncrypt(key, iv, data)), toHex(cbcEncrypt(key, iv, data)));
+        }),
+        { numRuns: 50 },
+      );
+    });
+    it('KDF (Kenc DC 0x00, Kmac DC 0x01) agrees with the layout written from OMS Vol. 2 §9.5', () => {
+      fc.assert(
+        fc.property(bytes16, fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ minLength: 4, maxLength: 4 }), (key, ctr, id) => {
+          const { kenc, kmac } = deriveMeterKeys(key, ctr, id);
+          assert.equal(toHex(kenc), toHex(kdfNode(key, 0x00, ctr, id)));
+          assert.equal(toHex(kmac), toHex(kdfNode(key, 0x01, ctr, id)));
+        }),
+        { numRuns: 50 },
+      );
+    });
+    it('AFL: 90 0F 00 2C 25 MCR MAC, MAC = CMAC(Kmac, MCL ‖ MCR ‖ TPL…)[0..8]', () => {
+      fc.assert(
+        fc.property(bytes16, fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ minLength: 1, maxLength: 100 }), (kmac, ctr, msg) => {
+          const afl = encodeAfl(kmac, ctr, msg);
+          const mcr = Buffer.alloc(4);
+          mcr.writeUInt32LE(ctr);
+          const mac = cmacNode(kmac, Buffer.concat([Buffer.from([0x25]), mcr, msg])).subarray(0, 8);
+          assert.equal(toHex(afl), '900f002c25' + toHex(mcr) + toHex(mac));
+          const parsed = parseAfl(afl, 0);
+          assert.equal(parsed.next, 17);
+          assert.equal(parsed.afl.messageCounter, ctr);
+          verifyAflMac(kmac, parsed.afl, msg);
+          assert.equal(toHex(computeAflMac(kmac, 0x25, ctr, undefined, msg)), toHex(mac));
+        }),
+        { numRuns: 50 },
+      );
+    });
+  });
+
+  describe('AFL parsing is strict', () => {
+    const kmac = new Uint8Array(16).fill(7);
+    const msg = fromHex('7a01000007100102');
+    const afl = encodeAfl(kmac, 9, msg);
+    it('rejects a wrong MAC, a fragmented AFL, other authentication types and a bad AFL.L', () => {
+      const bad = afl.slice();
+      bad[16] ^= 1;
+      assert.throws(() => verifyAflMac(kmac, parseAfl(bad, 0).afl, msg), { code: 'mac-mismatch' });
+      const frag = afl.slice();
+      frag[3] |= 0x40;
+      assert.throws(() => parseAfl(frag, 0), { code: 'unsupported-afl' });
+      const at = afl.slice();
+      at[4] = 0x24;
+      assert.throws(() => parseAfl(at, 0), { code: 'unsupported-afl' });
+      const len = afl.slice();
+      len[1] = 0x10;
+      assert.throws(() => parseAfl(len, 0), { code: 'truncated' });
+      assert.throws(() => parseAfl(afl.subarray(0, 10), 0), { code: 'truncated' });
+    });
+  });
+});
