@@ -37,7 +37,7 @@ export function cmacNode(key: Uint8Array, msg: Uint8Array): Uint8Array {
   last.set(tail);
   if (!complete) last[tail.length] = 0x80;
   for (let i = 0; i < 16; i++) last[i] ^= complete ? k1[i] : k2[i];
-  let x = new Uint8Array(16);
+  let x: Uint8Array = new Uint8Array(16);
   for (let b = 0; b < n; b++) {
     const y = new Uint8Array(16);
     for (let i = 0; i < 16; i++) y[i] = x[i] ^ (b === n - 1 ? last[i] : msg[b * 16 + i]);
