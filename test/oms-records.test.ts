@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { toHex, fromHex } from '../modules/core/bytes.js';
+import { encodeRegister, encodeRegisters, type Register } from '../modules/wmbus-tx/registers.js';
+import { encodeDib } from '../modules/wmbus-tx/records.js';
+import { parseRecords } from '../modules/wmbus-rx/records.js';
+import { decodeValue } from '../modules/wmbus-rx/values.js';
+
+const enc = (obis: string, value: number | string): string => toHex(encodeRegister({ obis, value }));
+const decodeAll = (hex: string) => parseRecords(fromHex(hex)).records.map(decodeValue);
+
+describe('oms-records: EN 13757-3 data records', () => {
+  describe('registers encode to the bytes EN 13757-3 / OMS prescribe (derived by hand from the tables)', () => {
+    const cases: [string, number | string, string, string][] = [
+      ['1.8.0', 123456, '04' + '03' + '40e20100', 'DIF 04 int32, VIF 03 Wh'],
+      ['2.8.0', 5000, '04' + '833c' + '88130000', 'VIF 83 + VIFE 3C backward flow'],
+      ['1.8.1', 1, '8410' + '03' + '01000000', 'DIFE 10: tariff 1'],
+      ['1.8.2', 2, '8420' + '03' + '02000000', 'DIFE 20: tariff 2'],
+      ['2.8.2', 3, '8420' + '833c' + '03000000', 'tariff 2, backward'],
+      ['1.8.5', 4, '84018001' + '03' + '04000000'.slice(0, 8), 'tariff 5 needs a second DIFE'],
+      ['1.8.0', 2 ** 31, '07' + '03' + '0000008000000000', 'DIF 07 int64 above 2^31 - 1'],
+      ['16.7.0', -1500, '04' + '2b' + '24faffff', 'VIF 2B W, signed'],
+      ['32.7.0', 230.4, '02' + 'fdc8fc01' + '0009', 'VIF FD 48 (0.1 V) + FC 01 phase L1'],
+      ['72.7.0', 231, '02' + 'fdc8fc03' + '0609', 'phase L3'],
+      ['31.7.0', 12.345, '04' + 'fdd9fc01' + '39300000', 'VIF FD 59 (mA) + phase L1'],
+      ['clock', '2026-11-24T22:56', '04' + '6d' + '3836583b', 'type F: 56 | 22+HY1 | 24+yy&7 | 11+yy>>3'],
+      ['status', 5, '01' + 'fd17' + '05', 'error flags, 8 bit'],
+      ['0-0:97.97.0', 0x1234, '02' + 'fd17' + '3412', 'error flags, 16 bit'],
+    ];
+    for (const [obis, value, hex, why] of cases) {
+      it(`${obis} = ${value}: ${hex} (${why})`, () => {
+        if (obis === '1.8.5') {
+          // tariff 5 = 0b0101: low 2 bits (01) in DIFE 1, next 2 bits (01) in DIFE 2
+          assert.equal(enc(obis, value), '849010' + '03' + '04000000');
+          return;
+        }
+        assert.equal(enc(obis, value), hex);
+      });
+    }
+    it('storage numbers and subunits spread over DIF bit 6 and DIFEs', () => {
+      // storage 1 → DIF bit 6; storage 2 → DIFE bits 0-3 = 1; subunit 1 → DIFE bit 6.
+      assert.deepEqual(encodeDib({ field: 'int32', function: 'instantaneous', storage: 1, tariff: 0, subunit: 0, vib: [3] }), [0x44]);
+      assert.deepEqual(encodeDib({ field: 'int32', function: 'maximum', storage: 2, tariff: 0, subunit: 1, vib: [3] }), [0x94, 0x41]);
+    });
+  });
+
+  describe('typed errors on bad registers', () => {
+    const bad: [Register, string][] = [
+      [{ obis: '9.9.9', value: 1 }, 'unknown-register'],
+      [{ obis: '1.8.0', value: 1.5 }, 'register-value'],
+      [{ obis: '1.8.0', value: -1 }, 'register-value'],
+      [{ obis: '16.7.0', value: 2 ** 31 }, 'register-value'],
+      [{ obis: '1.8.0', value: 'x' }, 'register-value'],
+      [{ obis: 'clock', value: '2026-02-30T10:00' }, 'record'],
+      [{ obis: 'clock', value: 5 }, 'register-value'],
+      [{ obis: '32.7.0', value: 4000 }, 'register-value'],
+      [{ obis: 'status', value: 0x10000 }, 'register-value'],
+    ];
+    for (const [r, code] of bad) {
+      it(`${r.obis} = ${String(r.value)} → ${code}`, () => {
+        assert.throws(() => encodeRegister(r), (e: Error & { code?: string }) => e.name === 'TelegramError' && e.code === code);
+      });
+    }
+    it('a register listed twice', () => {
+      assert.throws(() => encodeRegisters([{ obis: '1.8.0', value: 1 }, { obis: '1.8.0', value: 2 }]), { code: 'duplicate-register' });
+    });
+  });
+
+  describe('decoding', () => {
+    it('decodes the records of OMS Vol. 2 Annex N.2.1 (volume BCD, type F, error flags)', () => {
+      const v = decodeAll('0c1427048502' + '046d32371f15' + '02fd170000');
+      assert.deepEqual(
+        v.map((x) => [x.quantity, x.unit, x.value, x.obis]),
+        [
+          ['volume', 'm3', 28504.27, undefined],
+          // 32 37 1F 15: minute 50; hour 23, HY 1; day 31, year bits 000; month 5, year bits 0001 → 2008
+          ['date and time', '', '2008-05-31T23:50', '0-0:1.0.0'],
+          ['error flags', '', 0, '0-0:97.97.0'],
+        ],
+      );
+    });
+    it('skips 2F fillers, names registers, keeps storage/tariff', () => {
+      const v = decodeAll('2f2f' + '8420833c03000000' + '4403e8030000' + '2f');
+      assert.equal(v.length, 2);
+      assert.deepEqual([v[0].obis, v[0].tariff, v[0].direction, v[0].value], ['2.8.2', 2, 'backward', 3]);
+      assert.deepEqual([v[1].obis, v[1].storage, v[1].value], [undefined, 1, 1000]);
+    });
+    it('unknown VIF, unknown VIFE, truncated record, bad BCD are typed errors naming the offset', () => {
+      assert.throws(() => decodeAll('2f0474' + '00000000'), { code: 'unknown-vif', details: { offset: 1, vif: '0x74' } });
+      assert.throws(() => decodeAll('0483' + '7e' + '00000000'), { code: 'unknown-vif' });
+      assert.throws(() => decodeAll('040312'), { code: 'truncated-record', details: { offset: 0, what: '4 data bytes' } });
+      assert.throws(() => decodeAll('0483'), { code: 'truncated-record' });
+      assert.throws(() => decodeAll('84'), { code: 'truncated-record' });
+      assert.throws(() => decodeAll('0c14270485a2'), { code: 'bad-bcd' });
+      assert.throws(() => decodeAll('046d32371f1d'), { code: 'bad-date' });
+    });
+    it('round trip: random register sets decode to the same values', () => {
+      const energy = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+      fc.assert(
+        fc.property(
+          energy,
+          energy,
+          fc.integer({ min: 0, max: 3 }),
+          fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+          fc.integer({ min: 0, max: 30000 }),
+          fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+          (ap, am, t, p, dv, ma) => {
+            const regs: Register[] = [
+              { obis: `1.8.${t}`, value: ap },
+              { obis: `2.8.${t}`, value: am },
+              { obis: '16.7.0', value: p },
+              { obis: '52.7.0', value: dv / 10 },
+              { obis: '71.7.0', value: ma / 1000 },
+            ];
+            const v = parseRecords(encodeRegisters(regs)).records.map(decodeValue);
+            assert.deepEqual(
+              v.map((x) => [x.obis, x.value]),
+              regs.map((r) => [r.obis, r.value]),
+            );
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  });
+});
