@@ -1,0 +1,93 @@
+/**
+ * EN 13757-4 PHY receive side for modes T1 and C1: a bit-aligned search for the sync word 0x543D
+ * (a real receiver is not byte aligned), then
+ *  - T1: 3-of-6 decoding (format A only); the first decoded byte, L, gives the frame length;
+ *  - C1: the next 16 chips select the format (0x54CD: A, 0x543D: B), then NRZ bytes; L gives the
+ *    length by the format A or B rule (frameLengthFromL).
+ * If decoding after a sync match fails (a chance match in noise before the preamble), the search
+ * goes on; when no match yields a frame, the error of the first match is raised (PhyError 'symbol',
+ * 'truncated', 'length' or 'format'), or 'sync' when the sync word never occurs. The postamble is
+ * not required. CRCs are not checked here: parseFrame (frame.ts) does that.
+ */
+import type { WmbusMode } from '../ports/radio.js';
+import { readBits } from '../wmbus-tx/bits.js';
+import { frameLengthFromL, type FrameFormat } from '../wmbus-tx/frame.js';
+import { MeterError } from '../core/errors.js';
+import { PhyError } from '../wmbus-tx/link-errors.js';
+import { C1_SYNC_A, C1_SYNC_B } from '../wmbus-tx/phy-c1.js';
+import { T1_SYNC } from '../wmbus-tx/phy-t1.js';
+import { decodeThreeOfSix } from '../wmbus-tx/three-of-six.js';
+
+export { PhyError };
+
+export interface PhyFrame {
+  frame: Uint8Array;
+  format: FrameFormat;
+}
+
+function frameLength(l: number, format: FrameFormat, bitOffset: number): number {
+  try {
+    return frameLengthFromL(l, format);
+  } catch (e) {
+    throw new PhyError('length', `L=${l} is impossible in format ${format}`, { l, format, bitOffset });
+  }
+}
+
+function decodeT1At(stream: Uint8Array, pos: number): PhyFrame {
+  const l = decodeThreeOfSix(stream, pos, 1)[0];
+  return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos)), format: 'A' };
+}
+
+function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
+  const total = stream.length * 8;
+  if (pos + 16 + 8 > total) {
+    throw new PhyError('truncated', 'stream ends inside the C1 sync word', { bitOffset: pos, availableBits: total - pos });
+  }
+  const word = (T1_SYNC << 16) | readBits(stream, pos, 16);
+  let format: FrameFormat;
+  if (word === (C1_SYNC_A | 0)) format = 'A';
+  else if (word === (C1_SYNC_B | 0)) format = 'B';
+  else {
+    throw new PhyError('format', `C1 sync word 0x543d is followed by 0x${(word & 0xffff).toString(16)}, not 54cd (A) or 543d (B)`, {
+      bitOffset: pos,
+    });
+  }
+  const start = pos + 16;
+  const n = frameLength(readBits(stream, start, 8), format, start);
+  if (start + 8 * n > total) {
+    throw new PhyError('truncated', `C1 stream ends before the ${n}-byte frame L announces`, {
+      expectedBits: 8 * n,
+      availableBits: total - start,
+    });
+  }
+  const frame = new Uint8Array(n);
+  for (let i = 0; i < n; i++) frame[i] = readBits(stream, start + 8 * i, 8);
+  return { frame, format };
+}
+
+/**
+ * Finds the sync word, decodes (3-of-6 for T1), uses L to know where the frame ends. Returns the
+ * frame bytes exactly as given to phyEncode (with CRCs) and its format.
+ */
+export function phyDecode(stream: Uint8Array, mode: WmbusMode): PhyFrame {
+  if (mode !== 'T1' && mode !== 'C1') {
+    throw new PhyError('mode', `mode must be 'T1' or 'C1', got ${JSON.stringify(mode)}`, { mode: String(mode) });
+  }
+  if (!(stream instanceof Uint8Array)) throw new PhyError('sync', 'no chip stream', {});
+  const decodeAt = mode === 'T1' ? decodeT1At : decodeC1At;
+  const totalBits = stream.length * 8;
+  let first: MeterError | undefined;
+  let reg = 0;
+  for (let i = 0; i < totalBits; i++) {
+    reg = ((reg << 1) | ((stream[i >>> 3] >>> (7 - (i & 7))) & 1)) & 0xffff;
+    if (i < 15 || reg !== T1_SYNC) continue;
+    try {
+      return decodeAt(stream, i + 1);
+    } catch (e) {
+      if (!(e instanceof MeterError)) throw e;
+      first ??= e;
+    }
+  }
+  if (first) throw first;
+  throw new PhyError('sync', `no ${mode} sync word 0x543d in ${totalBits} chips`, { mode, bits: totalBits });
+}

@@ -1,0 +1,82 @@
+/**
+ * EN 13757-4 mode T "3 out of 6" chip coding: each data nibble becomes a 6-chip symbol with exactly
+ * three ones (high nibble first), so a byte is 12 chips. The table is the one of EN 13757-4 as
+ * used in TI AN067 (3outof6.c, encodeTab) and rtl_433 src/devices/m_bus.c (m_bus_decode_3of6); the
+ * 48 other 6-bit values are invalid and rejected with PhyError 'symbol'.
+ * The postamble follows TI AN067 mbus_packet.c (encodeTXBytesTmode): after an odd number of bytes
+ * 4 chips 0101 complete the last byte, after an even number a byte 0x55 (8 chips) is appended;
+ * both lie in the 2..8 chips EN 13757-4 allows, and the result is a whole number of bytes.
+ */
+import { BitWriter, readBits } from './bits.js';
+import { PhyError } from './link-errors.js';
+
+/** Nibble 0..15 → 6-chip symbol. */
+export const THREE_OF_SIX: readonly number[] = [
+  0x16, 0x0d, 0x0e, 0x0b, 0x1c, 0x19, 0x1a, 0x13, 0x2c, 0x25, 0x26, 0x23, 0x34, 0x31, 0x32, 0x29,
+];
+
+/** 6-chip symbol → nibble, -1 for the 48 invalid symbols. */
+const DECODE = new Int8Array(64).fill(-1);
+for (let n = 0; n < 16; n++) DECODE[THREE_OF_SIX[n]] = n;
+
+/** Chips of the postamble after `byteCount` encoded bytes (4 or 8). */
+export function threeOfSixPostambleChips(byteCount: number): number {
+  return byteCount % 2 === 1 ? 4 : 8;
+}
+
+/** Bytes of encodeThreeOfSix's output for `byteCount` data bytes (symbols + postamble). */
+export function threeOfSixEncodedLength(byteCount: number): number {
+  return (12 * byteCount + threeOfSixPostambleChips(byteCount)) / 8;
+}
+
+/** The 3-of-6 symbols of `data`, packed MSB first, followed by the postamble (whole bytes). */
+export function encodeThreeOfSix(data: Uint8Array): Uint8Array {
+  const post = threeOfSixPostambleChips(data.length);
+  const w = new BitWriter(12 * data.length + post);
+  for (let i = 0; i < data.length; i++) {
+    w.write((THREE_OF_SIX[data[i] >> 4] << 6) | THREE_OF_SIX[data[i] & 15], 12);
+  }
+  w.write(post === 4 ? 0x5 : 0x55, post);
+  return w.bytes;
+}
+
+/** Nibble of one 6-chip symbol, or -1 when the symbol is not a 3-of-6 code. */
+export function decodeSymbol(symbol: number): number {
+  return DECODE[symbol & 63];
+}
+
+/**
+ * Decodes `count` bytes from the 3-of-6 chips starting at bit `bitOffset` of `chips`.
+ * PhyError 'truncated' when the stream ends first, 'symbol' (with the symbol's index from
+ * `bitOffset`, its bit offset in `chips` and its value) on an invalid symbol.
+ */
+export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: number): Uint8Array {
+  const needed = bitOffset + 12 * count;
+  if (needed > chips.length * 8) {
+    throw new PhyError('truncated', `3-of-6 stream ends before ${count} bytes (${needed - chips.length * 8} chips missing)`, {
+      expectedBits: 12 * count,
+      availableBits: chips.length * 8 - bitOffset,
+    });
+  }
+  const out = new Uint8Array(count);
+  let pos = bitOffset;
+  for (let i = 0; i < count; i++) {
+    const hiSym = readBits(chips, pos, 6);
+    const loSym = readBits(chips, pos + 6, 6);
+    const hi = DECODE[hiSym];
+    const lo = DECODE[loSym];
+    if (hi < 0 || lo < 0) {
+      const bad = hi < 0 ? 0 : 1;
+      const symbol = bad === 0 ? hiSym : loSym;
+      throw new PhyError('symbol', `invalid 3-of-6 symbol 0b${symbol.toString(2).padStart(6, '0')} (byte ${i})`, {
+        symbolIndex: 2 * i + bad,
+        byteIndex: i,
+        bitOffset: pos + 6 * bad,
+        symbol,
+      });
+    }
+    out[i] = (hi << 4) | lo;
+    pos += 12;
+  }
+  return out;
+}
