@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { crc32 } from '../modules/sealing/crc32.js';
+import { LogFullError, LogStoreError } from '../modules/sealing/errors.js';
+import { FRAME_OVERHEAD, LogStore, SECTOR_HEADER_SIZE } from '../modules/sealing/log-store.js';
+import { PowerCut, SimFlash, type CutPhase, type CutPlan } from '../hosts/sim/sim-flash.js';
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+/** A payload that names its position, of a length varying with it (so frames pack unevenly). */
+function payloadFor(n: number): Uint8Array {
+  const p = new Uint8Array(14 + ((n * 7) % 23));
+  for (let i = 0; i < p.length; i++) p[i] = (n * 31 + i * 17 + 5) & 0xff;
+  p[0] = n & 0xff;
+  return p;
+}
+
+describe('log store: CRC-32', () => {
+  it('matches the catalogue check value and node:zlib', () => {
+    assert.equal(crc32(ascii('123456789')), 0xcbf43926);
+    for (const n of [0, 1, 7, 64, 300]) {
+      const data = payloadFor(n).subarray(0, n % 30);
+      assert.equal(crc32(data), zlibCrc32(data));
+    }
+  });
+});
+
+describe('log store', () => {
+  it('appends, reads back in order and recovers the same records after a restart', () => {
+    const flash = new SimFlash({ sectorSize: 256, sectorCount: 4 });
+    const store = LogStore.open(flash);
+    const written = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(payloadFor);
+    written.forEach((p, i) => assert.equal(store.append(p), i));
+    const again = LogStore.open(new SimFlash({ sectorSize: 256, sectorCount: 4, image: flash.image() }));
+    assert.deepEqual(again.readAll(), written);
+    assert.equal(again.nextSeq, written.length);
+    assert.deepEqual(again.recovery, { tornSectors: [], duplicates: 0, gaps: [] });
+    assert.equal(again.append(payloadFor(9)), 9);
+  });
+
+  it('holds exactly the documented capacity, then refuses with log-full and loses nothing', () => {
+    const sectorSize = 128;
+    const sectorCount = 5;
+    const len = 20;
+    const flash = new SimFlash({ sectorSize, sectorCount });
+    const store = LogStore.open(flash);
+    const documented = (sectorCount - 1) * Math.floor((sectorSize - SECTOR_HEADER_SIZE) / (len + FRAME_OVERHEAD));
+    const rec = (i: number) => payloadFor(i).slice(0, len);
+    for (let i = 0; i < documented; i++) store.append(rec(i));
+    assert.throws(() => store.append(rec(documented)), (e: unknown) => e instanceof LogFullError && e.code === 'log-full');
+    const again = LogStore.open(new SimFlash({ sectorSize, sectorCount, image: flash.image() }));
+    assert.equal(again.count, documented);
+    assert.deepEqual(again.readAll(), Array.from({ length: documented }, (_, i) => rec(i)));
+    assert.throws(() => again.append(rec(documented)), LogFullError);
+  });
+
+  it('refuses empty and oversized records and bad geometry with typed errors', () => {
+    const flash = new SimFlash({ sectorSize: 128, sectorCount: 4 });
+    const store = LogStore.open(flash);
+    assert.throws(() => store.append(new Uint8Array(0)), (e: unknown) => e instanceof LogStoreError && e.code === 'record-size');
+    assert.throws(() => store.append(new Uint8Array(store.maxPayload + 1)), LogStoreError);
+    assert.equal(store.append(new Uint8Array(store.maxPayload)), 0);
+    assert.throws(() => LogStore.open(flash, { firstSector: 3, sectorCount: 2 }), (e: unknown) => e instanceof LogStoreError && e.code === 'geometry');
+  });
+
+  it('keeps to its partition of the flash', () => {
+    const flash = new SimFlash({ sectorSize: 128, sectorCount: 6 });
+    flash.write(0, new Uint8Array(128)); // someone else's data in sector 0
+    const store = LogStore.open(flash, { firstSector: 2, sectorCount: 3 });
+    for (let i = 0; i < 6; i++) store.append(payloadFor(i));
+    const img = flash.image();
+    assert.ok(img.subarray(0, 128).every((b) => b === 0) && img.subarray(128, 256).every((b) => b === 0xff));
+    assert.ok(img.subarray(5 * 128).every((b) => b === 0xff));
+  });
+
+  it('ignores a torn record, closes its sector and reclaims the space by compaction', () => {
+    const flash = new SimFlash({ sectorSize: 128, sectorCount: 3 });
+    let store = LogStore.open(flash);
+    store.append(payloadFor(0));
+    flash.cutPower({ opIndex: flash.opCount, phase: 'during', progress: 0.5 }); // the frame write
+    assert.throws(() => store.append(payloadFor(1)), PowerCut);
+    flash.powerOn();
+    store = LogStore.open(flash);
+    assert.deepEqual(store.readAll(), [payloadFor(0)]);
+    assert.deepEqual(store.recovery.tornSectors, [0]);
+    // Fill: the closed sector's space comes back through compaction, nothing is lost.
+    const written = [payloadFor(0)];
+    for (let i = 2; ; i++) {
+      try {
+        store.append(payloadFor(i));
+        written.push(payloadFor(i));
+      } catch (e) {
+        assert.ok(e instanceof LogFullError);
+        break;
+      }
+    }
+    const again = LogStore.open(new SimFlash({ sectorSize: 128, sectorCount: 3, image: flash.image() }));
+    assert.deepEqual(again.readAll(), written);
+    assert.ok(flash.eraseCounts[0] >= 1, 'the torn sector was erased by compaction');
+    // Without compaction only sector 1 (plus the reserve) would hold records after the torn one.
+    const perSector = Math.floor((128 - SECTOR_HEADER_SIZE) / (payloadFor(2).length + FRAME_OVERHEAD));
+    assert.ok(written.length > 1 + perSector, `compaction gave room: ${written.length} records`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Power-cut sweep: a scripted run of appends (with four torn appends of its own, so that space is
+// wasted and compaction must run), cut at every write/erase call index in every phase.
+
+type Step = { kind: 'append'; n: number } | { kind: 'compact'; n: number } | { kind: 'torn'; n: number; opOffset: number; phase: CutPhase; progress: number };
+
+const GEOMETRY = { sectorSize: 128, sectorCount: 8 };
+const TORN: Record<number, { opOffset: number; phase: CutPhase; progress: number }> = {
+  3: { opOffset: 0, phase: 'during', progress: 0.6 }, // inside a frame write
+  6: { opOffset: 1, phase: 'during', progress: 0.5 }, // inside a commit-byte write
+  9: { opOffset: 0, phase: 'during', progress: 0.2 },
+  12: { opOffset: 1, phase: 'before', progress: 0 }, // frame written, commit byte not
+};
+const SCRIPT: Step[] = Array.from({ length: 20 }, (_, n) =>
+  TORN[n] ? { kind: 'torn' as const, n, ...TORN[n] } : n === 14 ? { kind: 'compact' as const, n } : { kind: 'append' as const, n },
+);
+
+interface Model {
+  records: Map<number, Uint8Array>;
+  /** The record being appended when power failed: it may or may not have committed. */
+  inFlight?: Uint8Array;
+  nextSeqBefore: number;
+}
+
+/** After a restart: committed records intact, nothing spurious, counter not back. Returns the store. */
+function checkRecovered(flash: SimFlash, model: Model, label: string): LogStore {
+  flash.powerOn();
+  const store = LogStore.open(flash);
+  for (const [seq, payload] of model.records) assert.deepEqual(store.read(seq), payload, `${label}: record ${seq} intact`);
+  for (const seq of store.seqs()) {
+    if (model.records.has(seq)) continue;
+    assert.ok(model.inFlight && seq === model.nextSeqBefore, `${label}: unexpected record ${seq}`);
+    assert.deepEqual(store.read(seq), model.inFlight, `${label}: the in-flight record, if committed, is whole`);
+    model.records.set(seq, model.inFlight);
+  }
+  assert.deepEqual(store.recovery.gaps, [], `${label}: no gap`);
+  assert.ok(store.nextSeq >= model.nextSeqBefore, `${label}: counter did not go back`);
+  assert.equal(store.nextSeq, store.count === 0 ? 0 : Math.max(...store.seqs()) + 1);
+  model.inFlight = undefined;
+  model.nextSeqBefore = store.nextSeq;
+  return store;
+}
+
+/** Runs the script with an optional sweep cut; returns ops used and whether the sweep cut fired. */
+function runScript(sweep: CutPlan | undefined): { ops: number; fired: boolean; copied: number } {
+  const flash = new SimFlash(GEOMETRY);
+  let store = LogStore.open(flash);
+  const model: Model = { records: new Map(), nextSeqBefore: 0 };
+  let fired = false;
+  let copied = 0;
+  const label = sweep ? `cut ${sweep.phase}@${sweep.opIndex}/${sweep.progress}` : 'baseline';
+  for (const step of SCRIPT) {
+    const own = step.kind === 'torn' ? { opIndex: flash.opCount + step.opOffset, phase: step.phase, progress: step.progress } : undefined;
+    if (sweep && !fired && (!own || sweep.opIndex <= own.opIndex)) flash.cutPower(sweep);
+    else if (own) flash.cutPower(own);
+    const payload = payloadFor(step.n);
+    try {
+      if (step.kind === 'compact') {
+        assert.ok(store.compact() || fired || sweep, `${label}: the scripted compaction reclaims a sector`);
+        continue;
+      }
+      const seq = store.append(payload);
+      assert.equal(seq, model.nextSeqBefore, `${label}: seq follows`);
+      model.records.set(seq, payload);
+      model.nextSeqBefore = seq + 1;
+      assert.ok(step.kind === 'append' || fired || (sweep && sweep.opIndex < flash.opCount), `${label}: scripted cut did not happen`);
+    } catch (e) {
+      if (!(e instanceof PowerCut)) throw e;
+      const bySweep = sweep !== undefined && !fired && e.opIndex === sweep.opIndex;
+      if (bySweep) fired = true;
+      model.inFlight = step.kind === 'compact' ? undefined : payload;
+      copied += store.stats().recordsCopied;
+      store = checkRecovered(flash, model, label);
+      if (bySweep) {
+        // Appends continue after the restart, and survive another restart.
+        for (let k = 0; k < 2; k++) {
+          const p = payloadFor(100 + k);
+          try {
+            model.records.set(store.append(p), p);
+          } catch (e2) {
+            throw new Error(`${label}: append ${k} after restart: ${String(e2)} ${JSON.stringify(store.stats())} ${JSON.stringify(store.recovery)}`);
+          }
+        }
+        model.nextSeqBefore = store.nextSeq;
+        checkRecovered(flash, model, label + ' (second restart)');
+        return { ops: flash.opCount, fired, copied };
+      }
+    }
+  }
+  copied += store.stats().recordsCopied;
+  checkRecovered(new SimFlash({ ...GEOMETRY, image: flash.image() }), model, label + ' (end)');
+  return { ops: flash.opCount, fired, copied };
+}
+
+describe('log store: power-cut sweep', () => {
+  it('survives a cut before, during and after every flash call of a run with compactions', function () {
+    const baseline = runScript(undefined);
+    assert.ok(baseline.copied >= 3, `the script makes the store compact (${baseline.copied} records copied)`);
+    assert.ok(baseline.ops > 40, `script uses ${baseline.ops} flash calls`);
+    let cuts = 0;
+    for (let op = 0; op < baseline.ops; op++) {
+      const plans: CutPlan[] = [
+        { opIndex: op, phase: 'before' },
+        { opIndex: op, phase: 'during', progress: 0 },
+        { opIndex: op, phase: 'during', progress: 0.3 },
+        { opIndex: op, phase: 'during', progress: 0.9 },
+        { opIndex: op, phase: 'after' },
+      ];
+      for (const plan of plans) {
+        const r = runScript(plan);
+        assert.ok(r.fired, `cut ${plan.phase}@${op} fired`);
+        cuts++;
+      }
+    }
+    assert.equal(cuts, baseline.ops * 5);
+    this.test!.title += ` (${cuts} cut points over ${baseline.ops} flash calls)`;
+  });
+});
