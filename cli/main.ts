@@ -2,9 +2,14 @@
 import type { CliIo, Command } from './command.js';
 import { CliError } from './command.js';
 import { MeterError } from '../modules/core/errors.js';
+import { decode } from './commands/decode.js';
+import { encode } from './commands/encode.js';
 
 // Each subcommand registers here, one line each.
-const commands: Command[] = [];
+const commands: Command[] = [
+  encode,
+  decode,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

@@ -1,0 +1,158 @@
+/** `xsmeter encode`: builds one OMS telegram from register values and prints it (hex, rtlwmbus or PHY). */
+import { parseArgs } from 'node:util';
+import { fromHex, toHex } from '../../modules/core/bytes.js';
+import type { Register } from '../../modules/wmbus-tx/registers.js';
+import { describeRegister } from '../../modules/wmbus-tx/registers.js';
+import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/telegram.js';
+import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { parseFrame } from '../../modules/wmbus-rx/frame.js';
+import { CliError, type CliIo, type Command } from '../command.js';
+
+const help = `usage: xsmeter encode --id 12345678 --key HEX --mode 7 --counter N --set OBIS=VALUE [--set …] [options]
+
+Builds one OMS wireless M-Bus telegram (EN 13757-3 records, EN 13757-7 TPL, OMS security mode 5 or
+7, EN 13757-4 frame with CRCs) and prints it on one line.
+
+  --id DIGITS          meter identification number, 8 digits (A field)
+  --mfct ABC           manufacturer code (default XSM)
+  --version N          A-field version (default 1)
+  --type N             device type (default 2, electricity)
+  --key HEX            meter master key, 16 bytes (32 hex digits); not with --insecure
+  --mode 5|7           security mode (default 7: profile B, AFL with CMAC)
+  --insecure           security mode 0 (plain): simulation and tests only
+  --counter N          AFL message counter (mode 7; must increase with every telegram)
+  --access N           TPL access number 0..255 (default: counter mod 256)
+  --status N           TPL status byte (default 0)
+  --tpl short|long     TPL header CI 0x7A (default) or 0x72 (repeats the meter address)
+  --frame A|B          frame format (default A)
+  --set OBIS=VALUE     a register: 1.8.0 1.8.1 … 2.8.0 2.8.1 … (Wh), 16.7.0 2.7.0 (W),
+                       32.7.0 52.7.0 72.7.0 (V), 31.7.0 51.7.0 71.7.0 (A),
+                       clock=YYYY-MM-DDTHH:MM (0-0:1.0.0), status=N (0-0:97.97.0 error flags)
+  --format hex|rtlwmbus|phy
+                       hex: the frame with its CRCs (default);
+                       rtlwmbus: MODE;1;1;timestamp;rssi;lqi;id;0x<frame without CRCs>;
+                       phy: the on-air chip stream (preamble, sync word, coded frame)
+  --radio T1|C1        radio mode for rtlwmbus and phy (default T1 for format A, C1 for B)
+
+Example:
+  xsmeter encode --id 12345678 --key 000102030405060708090a0b0c0d0e0f --counter 1 --set 1.8.0=123456
+`;
+
+function int(name: string, text: string | undefined, min: number, max: number, dflt?: number): number {
+  if (text === undefined) {
+    if (dflt === undefined) throw new CliError(`--${name} is required`);
+    return dflt;
+  }
+  const v = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new CliError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  return v;
+}
+
+function oneOf<T extends string>(name: string, text: string | undefined, allowed: readonly T[], dflt: T): T {
+  if (text === undefined) return dflt;
+  if (!(allowed as readonly string[]).includes(text)) throw new CliError(`--${name} must be one of ${allowed.join(', ')}, got "${text}"`);
+  return text as T;
+}
+
+export function parseKey(text: string, what = '--key'): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new CliError(`${what} must be 32 hex digits (AES-128), got "${text}"`);
+  return fromHex(text);
+}
+
+function parseRegister(text: string): Register {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new CliError(`--set needs OBIS=VALUE, got "${text}"`);
+  const obis = text.slice(0, eq);
+  const raw = text.slice(eq + 1);
+  const def = describeRegister(obis);
+  if (def.obis === '0-0:1.0.0') return { obis, value: raw };
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new CliError(`--set ${obis}: "${raw}" is not a number`);
+  return { obis, value };
+}
+
+export const encode: Command = {
+  name: 'encode',
+  summary: 'build an OMS telegram from register values (hex, rtlwmbus or PHY stream)',
+  help,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          id: { type: 'string' },
+          mfct: { type: 'string' },
+          version: { type: 'string' },
+          type: { type: 'string' },
+          key: { type: 'string' },
+          mode: { type: 'string' },
+          insecure: { type: 'boolean' },
+          counter: { type: 'string' },
+          access: { type: 'string' },
+          status: { type: 'string' },
+          tpl: { type: 'string' },
+          frame: { type: 'string' },
+          set: { type: 'string', multiple: true },
+          format: { type: 'string' },
+          radio: { type: 'string' },
+        },
+      });
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const o = parsed.values;
+    if (!o.id || !/^\d{8}$/.test(o.id)) throw new CliError(`--id must be 8 decimal digits, got "${o.id ?? ''}"`);
+    const format = oneOf('frame', o.frame, ['A', 'B'] as const, 'A');
+    const radio = oneOf('radio', o.radio, ['T1', 'C1'] as const, format === 'A' ? 'T1' : 'C1');
+    if (radio === 'T1' && format === 'B') throw new CliError('T1 carries format A only (EN 13757-4); use --radio C1 with --frame B');
+    let security: TelegramSecurity;
+    if (o.insecure) {
+      if (o.key !== undefined) throw new CliError('--insecure sends plain telegrams: give no --key');
+      if (o.mode !== undefined && o.mode !== '0') throw new CliError('--insecure is security mode 0; drop --mode');
+      security = { mode: 0 };
+    } else {
+      if (o.mode === '0') throw new CliError('security mode 0 needs --insecure');
+      const mode = Number(oneOf('mode', o.mode, ['5', '7'] as const, '7')) as 5 | 7;
+      if (o.key === undefined) throw new CliError(`--key is required for security mode ${mode} (or --insecure)`);
+      security = { mode, key: parseKey(o.key) };
+    }
+    const counter = o.counter === undefined ? undefined : int('counter', o.counter, 1, 0xffffffff);
+    if (security.mode === 7 && counter === undefined) throw new CliError('--counter is required for security mode 7');
+    const accessNumber = int('access', o.access, 0, 255, (counter ?? 0) & 0xff);
+    const registers = (o.set ?? []).map(parseRegister);
+    if (registers.length === 0) throw new CliError('give at least one --set OBIS=VALUE');
+    const header = {
+      control: 0x44,
+      manufacturer: o.mfct ?? 'XSM',
+      id: o.id,
+      version: int('version', o.version, 0, 255, 1),
+      deviceType: int('type', o.type, 0, 255, 2),
+    };
+    const frame = buildTelegram({
+      header,
+      registers,
+      security,
+      counters: counter === undefined ? { accessNumber } : { accessNumber, messageCounter: counter },
+      tpl: oneOf('tpl', o.tpl, ['short', 'long'] as const, 'short'),
+      format,
+      status: int('status', o.status, 0, 255, 0),
+    });
+    const out = oneOf('format', o.format, ['hex', 'rtlwmbus', 'phy'] as const, 'hex');
+    if (out === 'hex') io.stdout(toHex(frame) + '\n');
+    else if (out === 'phy') io.stdout(toHex(phyEncode(frame, radio, format)) + '\n');
+    else {
+      // rtl-wmbus prints the frame without CRCs in the format-A layout (L = length - 1).
+      const p = parseFrame(frame, format);
+      const raw = new Uint8Array(p.dll.length + p.body.length);
+      raw.set(p.dll);
+      raw.set(p.body, p.dll.length);
+      raw[0] = raw.length - 1;
+      const ts = new Date().toISOString().replace('T', ' ').replace('Z', '');
+      io.stdout(`${radio};1;1;${ts};0;0;${header.id};0x${toHex(raw).toUpperCase()}\n`);
+    }
+    return 0;
+  },
+};
