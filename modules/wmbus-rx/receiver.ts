@@ -165,7 +165,7 @@ export class Receiver {
         checkCounter(this.state, mkey, afl.messageCounter);
         plain = decryptMode7(kenc, payload);
         checkDecrypted(plain, 7);
-        acceptCounters(this.state, mkey, { messageCounter: afl.messageCounter, accessNumber: tpl.accessNumber });
+        acceptCounters(this.state, mkey, { messageCounter: afl.messageCounter });
       }
     }
     const app = parseRecords(plain);

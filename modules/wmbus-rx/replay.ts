@@ -4,6 +4,7 @@
  * Mode 7 is checked on the AFL message counter (strictly increasing). Modes 5 and 0 carry no message
  * counter, only the 8-bit access number, which wraps: a frame is rejected when its access number
  * equals the last one or lies up to 127 behind it (mod 256); this is as far as mode 5 allows.
+ * The two checks are kept apart: mode 7 frames record only their message counter.
  */
 import { ReceiveError } from './receive-error.js';
 
@@ -48,10 +49,10 @@ export function checkAccessNumber(state: ReplayState, meter: string, accessNumbe
 export function acceptCounters(
   state: ReplayState,
   meter: string,
-  values: { messageCounter?: number; accessNumber: number },
+  values: { messageCounter?: number; accessNumber?: number },
 ): void {
   const entry: MeterReplayEntry = { ...(state[meter] ?? {}) };
   if (values.messageCounter !== undefined) entry.messageCounter = values.messageCounter;
-  entry.accessNumber = values.accessNumber;
+  if (values.accessNumber !== undefined) entry.accessNumber = values.accessNumber;
   state[meter] = entry;
 }

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const KEY = '000102030405060708090a0b0c0d0e0f';
+const KEY2 = 'ffeeddccbbaa99887766554433221100';
+const n21 = (JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as { telegrams: { key: string; frameWithCrc: string; frameWithoutCrc: string }[] }).telegrams[0];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function xsmeter(args: string[], stdin = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['bin/xsmeter.js', ...args]);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(stdin);
+  });
+}
+
+const lines = (s: string): Record<string, unknown>[] =>
+  s
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+async function enc(extra: string[]): Promise<string> {
+  const r = await xsmeter(['encode', '--id', '12345678', ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.split('\n').length, 2);
+  return r.stdout.trim();
+}
+
+describe('cli: xsmeter encode | decode', function () {
+  this.timeout(60000);
+  before(async () => {
+    await execFileP(process.execPath, ['scripts/build.mjs']);
+  });
+
+  it('encode | decode round trip in mode 7 and mode 5, hex with CRCs, rtlwmbus and PHY streams', async () => {
+    const regs = ['--set', '1.8.0=123456', '--set', '1.8.1=100000', '--set', '2.8.0=77', '--set', '16.7.0=-250', '--set', '31.7.0=4.5', '--set', 'clock=2026-11-24T23:30', '--set', 'status=2'];
+    const a = await enc(['--key', KEY, '--mode', '7', '--counter', '10', ...regs]);
+    const b = await enc(['--key', KEY, '--mode', '5', '--access', '3', '--tpl', 'long', ...regs, '--format', 'rtlwmbus']);
+    const c = await enc(['--key', KEY, '--counter', '11', '--frame', 'B', ...regs]);
+    assert.match(b, /^T1;1;1;\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3};0;0;12345678;0x[0-9A-F]+$/);
+    const r = await xsmeter(['decode', '--key', KEY], [a, b].join('\n') + '\n');
+    assert.equal(r.code, 0, r.stderr);
+    const out = lines(r.stdout);
+    assert.deepEqual(
+      out.map((o) => [o.line, o.id, o.manufacturer, o.securityMode, o.counter, o.mac, o.frameFormat]),
+      [
+        [1, '12345678', 'XSM', 7, 10, 'ok', 'A'],
+        [2, '12345678', 'XSM', 5, null, 'none', 'none'],
+      ],
+    );
+    for (const o of out) {
+      assert.deepEqual(
+        (o.values as { obis: string; unit: string; value: number | string }[]).map((v) => [v.obis, v.unit, v.value]),
+        [
+          ['1.8.0', 'Wh', 123456],
+          ['1.8.1', 'Wh', 100000],
+          ['2.8.0', 'Wh', 77],
+          ['16.7.0', 'W', -250],
+          ['31.7.0', 'A', 4.5],
+          ['0-0:1.0.0', '', '2026-11-24T23:30'],
+          ['0-0:97.97.0', '', 2],
+        ],
+      );
+    }
+    const rb = await xsmeter(['decode', '--key', KEY, '--frame', 'B'], c + '\n');
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.equal(lines(rb.stdout)[0].counter, 11);
+    const p = await enc(['--key', KEY, '--counter', '12', '--set', '1.8.0=5', '--format', 'phy', '--radio', 'C1']);
+    const rp = await xsmeter(['decode', '--key', KEY, '--phy', 'C1'], p + '\n');
+    assert.equal(rp.code, 0, rp.stderr);
+    assert.equal(lines(rp.stdout)[0].counter, 12);
+  });
+
+  it('decodes the OMS Annex N.2.1 telegram with and without CRCs; per-meter keys', async () => {
+    const r = await xsmeter(['decode', '--key', `12345678:${n21.key}`, '--key', `87654321:${KEY2}`], `# Annex N.2.1\n${n21.frameWithCrc}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    const o = lines(r.stdout)[0];
+    assert.equal(o.line, 2);
+    assert.deepEqual((o.values as { value: unknown }[]).map((v) => v.value), [28504.27, '2008-05-31T23:50', 0]);
+    const r2 = await xsmeter(['decode', '--key', n21.key], n21.frameWithoutCrc + '\n');
+    assert.equal(r2.code, 0, r2.stderr);
+  });
+
+  it('malformed lines, replays and wrong keys give JSON errors and a non-zero exit', async () => {
+    const f = await enc(['--key', KEY, '--counter', '20', '--set', '1.8.0=1']);
+    const flipped = f.slice(0, 40) + (f[40] === '0' ? '1' : '0') + f.slice(41);
+    const input = [f, f, 'not hex', flipped, f + '00', 'T1;1;1;x;0;0;1;0x12'].join('\n') + '\n';
+    const r = await xsmeter(['decode', '--key', KEY], input);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^xsmeter decode: 5 of 6 frames failed\n$/);
+    const out = lines(r.stdout);
+    assert.equal(out[0].mac, 'ok');
+    assert.deepEqual(
+      out.slice(1).map((o) => (o.error as { code: string }).code),
+      ['counter-replay', 'bad-input', 'crc', 'length', 'truncated'],
+    );
+    const wrong = await xsmeter(['decode', '--key', KEY2], f + '\n');
+    assert.equal(wrong.code, 1);
+    assert.equal((lines(wrong.stdout)[0].error as { code: string }).code, 'mac-mismatch');
+  });
+
+  it('--state keeps the replay protection across runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-state-'));
+    try {
+      const state = join(dir, 'state.json');
+      const f = await enc(['--key', KEY, '--counter', '30', '--set', '1.8.0=1']);
+      assert.equal((await xsmeter(['decode', '--key', KEY, '--state', state], f + '\n')).code, 0);
+      const again = await xsmeter(['decode', '--key', KEY, '--state', state], f + '\n');
+      assert.equal(again.code, 1);
+      assert.equal((lines(again.stdout)[0].error as { code: string }).code, 'counter-replay');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--help works; bad options fail with a one-line reason', async () => {
+    for (const cmd of ['encode', 'decode']) {
+      const h = await xsmeter([cmd, '--help']);
+      assert.equal(h.code, 0);
+      assert.match(h.stdout, new RegExp(`^usage: xsmeter ${cmd} `));
+    }
+    const cases: [string[], RegExp][] = [
+      [['encode', '--id', '1234', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], /--id must be 8 decimal digits/],
+      [['encode', '--id', '12345678', '--counter', '1', '--set', '1.8.0=1'], /--key is required/],
+      [['encode', '--id', '12345678', '--key', KEY, '--set', '1.8.0=1'], /--counter is required/],
+      [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '9.9.9=1'], /unknown-register/],
+      [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--frame', 'B', '--radio', 'T1'], /T1 carries format A only/],
+      [['encode', '--id', '12345678', '--bogus'], /bogus/],
+      [['decode'], /give --key/],
+      [['decode', '--key', 'abc'], /32 hex digits/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await xsmeter(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+});
