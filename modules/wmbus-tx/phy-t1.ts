@@ -9,10 +9,9 @@
  * chip) is fed `encodeT1Fifo(frame)`: the 3-of-6 symbols of the frame and the postamble, as in
  * TI AN067 encodeTXBytesTmode.
  */
-import { concat } from '../core/bytes.js';
 import { frameLengthFromL } from './frame.js';
 import { PhyError } from './link-errors.js';
-import { encodeThreeOfSix } from './three-of-six.js';
+import { encodeThreeOfSix, encodeThreeOfSixInto, threeOfSixEncodedLength } from './three-of-six.js';
 
 /** Chip rate of mode T1, meter → other. */
 export const T1_CHIP_RATE = 100_000;
@@ -24,11 +23,12 @@ export const T1_SYNC = 0x543d;
 /** PhyError 'length' unless `frame` is a whole frame of `format` according to its L field. */
 export function checkFrameLength(frame: Uint8Array, format: 'A' | 'B'): void {
   let expected = -1;
-  if (frame instanceof Uint8Array && frame.length > 0) {
+  // L below the minimum has no frame length (frameLengthFromL would throw): checked first.
+  if (frame instanceof Uint8Array && frame.length > 0 && frame[0] >= (format === 'A' ? 10 : 12)) {
     try {
       expected = frameLengthFromL(frame[0], format);
     } catch {
-      expected = -1;
+      expected = -1; // format B L = 128 or 129
     }
   }
   if (expected < 0 || frame.length !== expected) {
@@ -48,5 +48,11 @@ export function encodeT1Fifo(frame: Uint8Array): Uint8Array {
 
 /** The complete T1 chip stream: preamble, sync word, 3-of-6 frame, postamble (MSB first). */
 export function phyEncodeT1(frame: Uint8Array): Uint8Array {
-  return concat(T1_PREAMBLE, Uint8Array.of(T1_SYNC >> 8, T1_SYNC & 0xff), encodeT1Fifo(frame));
+  checkFrameLength(frame, 'A');
+  const out = new Uint8Array(T1_PREAMBLE.length + 2 + threeOfSixEncodedLength(frame.length));
+  out.set(T1_PREAMBLE, 0);
+  out[T1_PREAMBLE.length] = T1_SYNC >> 8;
+  out[T1_PREAMBLE.length + 1] = T1_SYNC & 0xff;
+  encodeThreeOfSixInto(frame, out, T1_PREAMBLE.length + 2);
+  return out;
 }

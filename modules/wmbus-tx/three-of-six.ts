@@ -7,7 +7,7 @@
  * 4 chips 0101 complete the last byte, after an even number a byte 0x55 (8 chips) is appended;
  * both lie in the 2..8 chips EN 13757-4 allows, and the result is a whole number of bytes.
  */
-import { BitWriter, readBits } from './bits.js';
+import { readBits } from './bits.js';
 import { PhyError } from './link-errors.js';
 
 /** Nibble 0..15 → 6-chip symbol. */
@@ -29,15 +29,37 @@ export function threeOfSixEncodedLength(byteCount: number): number {
   return (12 * byteCount + threeOfSixPostambleChips(byteCount)) / 8;
 }
 
+/** Byte → its two symbols as 12 chips (high nibble first), so encoding is one lookup per byte. */
+const BYTE_CHIPS = new Uint16Array(256);
+for (let b = 0; b < 256; b++) BYTE_CHIPS[b] = (THREE_OF_SIX[b >> 4] << 6) | THREE_OF_SIX[b & 15];
+
 /** The 3-of-6 symbols of `data`, packed MSB first, followed by the postamble (whole bytes). */
 export function encodeThreeOfSix(data: Uint8Array): Uint8Array {
-  const post = threeOfSixPostambleChips(data.length);
-  const w = new BitWriter(12 * data.length + post);
-  for (let i = 0; i < data.length; i++) {
-    w.write((THREE_OF_SIX[data[i] >> 4] << 6) | THREE_OF_SIX[data[i] & 15], 12);
+  const out = new Uint8Array(threeOfSixEncodedLength(data.length));
+  encodeThreeOfSixInto(data, out, 0);
+  return out;
+}
+
+/** As encodeThreeOfSix, written into `out` from byte `offset` (threeOfSixEncodedLength bytes). */
+export function encodeThreeOfSixInto(data: Uint8Array, out: Uint8Array, offset: number): void {
+  const n = data.length;
+  let o = offset;
+  let i = 0;
+  // Two bytes are 24 chips: three whole output bytes.
+  for (; i + 1 < n; i += 2) {
+    const v = (BYTE_CHIPS[data[i]] << 12) | BYTE_CHIPS[data[i + 1]];
+    out[o++] = v >>> 16;
+    out[o++] = (v >>> 8) & 0xff;
+    out[o++] = v & 0xff;
   }
-  w.write(post === 4 ? 0x5 : 0x55, post);
-  return w.bytes;
+  if (i < n) {
+    // Odd count: 12 chips and the 4-chip postamble 0101.
+    const v = (BYTE_CHIPS[data[i]] << 4) | 0x5;
+    out[o++] = v >>> 8;
+    out[o] = v & 0xff;
+  } else {
+    out[o] = 0x55;
+  }
 }
 
 /** Nibble of one 6-chip symbol, or -1 when the symbol is not a 3-of-6 code. */
