@@ -6,8 +6,9 @@
  * Format B: block 1 (L, C, M, A: 10 bytes) and block 2 (CI + up to 115 bytes) share one CRC at the
  *   end of block 2, so block 1+2 is at most 126 bytes + CRC (L <= 127); a longer frame adds block 3
  *   (up to 126 bytes) with its own CRC. L counts every byte after itself including the CRCs.
- * CRC-16/EN-13757 (crc16.ts), high byte first. Cross-checked with rtl_433 src/devices/m_bus.c
- * (BLOCK2B_SIZE 118, BLOCK1_2B_SIZE 128) and wmbusmeters' format B CRC positions (126, len-2).
+ * CRC-16/EN-13757 (crc16.ts), high byte first. Layout cross-checked with rtl_433
+ * src/devices/m_bus.c (BLOCK1A_SIZE 12, BLOCK2B_SIZE 118, BLOCK1_2B_SIZE 128) and the IMST iM871A
+ * user manual §3.1.3 (format B block 2: CI + 115 bytes + CRC; block 3: L-129 bytes + CRC).
  */
 import { crc16En13757 } from './crc16.js';
 import { encodeDllHeader, type DllHeader } from './dll.js';
