@@ -28,7 +28,7 @@ export interface PhyFrame {
 function frameLength(l: number, format: FrameFormat, bitOffset: number): number {
   try {
     return frameLengthFromL(l, format);
-  } catch (e) {
+  } catch {
     throw new PhyError('length', `L=${l} is impossible in format ${format}`, { l, format, bitOffset });
   }
 }
