@@ -1,0 +1,173 @@
+/**
+ * HostIo for Moddable's desktop simulator (`mcconfig -d -m -p lin|mac`) and for Node tests: the same
+ * host wiring as on the board, with the register-level CC1101 simulator behind the radio's chip
+ * select, simulated NOR flash partitions (hosts/sim/sim-flash.ts), an in-memory preference store and
+ * in-memory pins and service port. No metrology simulator is bound yet: the metrology chip select
+ * answers with a typed 'no-device' fault until the metrology simulator is wired here.
+ */
+import { MeterError } from '../../modules/core/errors.js';
+import { Cc1101Sim } from '../sim/cc1101-sim.js';
+import { SimFlash } from '../sim/sim-flash.js';
+import type { DigitalOpenOptions, HostIo, SerialOpenOptions, SpiOpenOptions } from './host.js';
+import { BOARD_PINS, PARTITIONS, type PinTable } from './pins.js';
+import type { Ecma419Digital } from './ports/digital.js';
+import type { ModdableFlashPartition } from './ports/flash.js';
+import type { PreferenceStore } from './ports/key-store.js';
+
+/** An IO request the desktop host cannot serve (no simulated device behind it). */
+export class DesktopIoFault extends MeterError {}
+
+/** Moddable's flash API over a SimFlash (ArrayBuffers in and out, blockSize/byteLength). */
+export class SimFlashPartition implements ModdableFlashPartition {
+  constructor(readonly flash: SimFlash) {}
+  get byteLength(): number {
+    return this.flash.sectorSize * this.flash.sectorCount;
+  }
+  get blockSize(): number {
+    return this.flash.sectorSize;
+  }
+  read(offset: number, byteLength: number): ArrayBuffer {
+    return this.flash.read(offset, byteLength).slice().buffer as ArrayBuffer;
+  }
+  write(offset: number, byteLength: number, buffer: ArrayBuffer): void {
+    this.flash.write(offset, new Uint8Array(buffer, 0, byteLength));
+  }
+  erase(sector: number): void {
+    this.flash.erase(sector);
+  }
+}
+
+export class MemoryPreferences implements PreferenceStore {
+  private readonly values = new Map<string, string | boolean | number | ArrayBuffer>();
+  get(domain: string, key: string): string | boolean | number | ArrayBuffer | undefined {
+    const v = this.values.get(`${domain}\u0000${key}`);
+    return v instanceof ArrayBuffer ? v.slice(0) : v;
+  }
+  set(domain: string, key: string, value: ArrayBuffer): void {
+    this.values.set(`${domain}\u0000${key}`, value.slice(0));
+  }
+}
+
+/** The simulated board: what the desktop host's IO is connected to. */
+export interface DesktopBoard {
+  radio: Cc1101Sim;
+  flashes: Record<string, SimFlash>;
+  preferences: MemoryPreferences;
+  /** Level of each digital pin (outputs as written, inputs as the test or UI sets them). */
+  pins: Map<number, 0 | 1>;
+  /** Bytes the service port wrote, and bytes waiting to be read by it. */
+  serialOut: number[];
+  serialIn: number[];
+  /** Every SPI/Digital/Serial construction, in order (pin claims). */
+  opened: string[];
+}
+
+export function createDesktopBoard(pins: PinTable = BOARD_PINS): { board: DesktopBoard; io: HostIo; advanceMs: (ms: number) => void } {
+  const board: DesktopBoard = {
+    radio: new Cc1101Sim({ spiHz: pins.radio.hz }),
+    flashes: {
+      [PARTITIONS.energy]: new SimFlash({ sectorSize: 4096, sectorCount: 16 }),
+      [PARTITIONS.calibration]: new SimFlash({ sectorSize: 4096, sectorCount: 32 }),
+    },
+    preferences: new MemoryPreferences(),
+    pins: new Map(),
+    serialOut: [],
+    serialIn: [],
+    opened: [],
+  };
+  let ms = 0;
+  const timers: Array<{ every: number; next: number; callback: () => void; live: boolean }> = [];
+
+  class SPI {
+    private readonly device: Cc1101Sim | undefined;
+    constructor(readonly options: SpiOpenOptions) {
+      board.opened.push(`spi select ${options.select}`);
+      this.device = options.select === pins.radio.select ? board.radio : undefined;
+    }
+    private chip(): Cc1101Sim {
+      if (!this.device) {
+        throw new DesktopIoFault('no-device', `no simulated device on SPI chip select ${this.options.select}`, {
+          select: this.options.select,
+        });
+      }
+      return this.device;
+    }
+    transfer(buffer: ArrayBuffer): void {
+      this.chip().transfer(new Uint8Array(buffer));
+    }
+    write(buffer: ArrayBuffer): void {
+      this.chip().write(new Uint8Array(buffer));
+    }
+    read(buffer: ArrayBuffer): void {
+      this.chip().read(new Uint8Array(buffer));
+    }
+    flush(deselect?: boolean): void {
+      this.chip().flush(deselect);
+    }
+  }
+
+  class Digital implements Ecma419Digital {
+    static readonly Output = 8;
+    static readonly InputPullUp = 1;
+    constructor(private readonly options: DigitalOpenOptions) {
+      board.opened.push(`digital ${options.pin}`);
+      if (options.mode === Digital.InputPullUp && !board.pins.has(options.pin)) board.pins.set(options.pin, 1);
+    }
+    read(): 0 | 1 {
+      return board.pins.get(this.options.pin) ?? 0;
+    }
+    write(value: 0 | 1): void {
+      board.pins.set(this.options.pin, value);
+    }
+  }
+
+  class Serial {
+    constructor(options: SerialOpenOptions) {
+      board.opened.push(`serial ${options.port}`);
+    }
+    read(): ArrayBuffer | undefined {
+      if (board.serialIn.length === 0) return undefined;
+      return Uint8Array.from(board.serialIn.splice(0)).buffer;
+    }
+    write(data: ArrayBuffer): void {
+      board.serialOut.push(...new Uint8Array(data));
+    }
+  }
+
+  const io: HostIo = {
+    SPI,
+    Digital,
+    Serial,
+    openFlash(partition) {
+      const f = board.flashes[partition];
+      if (!f) throw new DesktopIoFault('no-partition', `no partition named ${partition}`, { partition });
+      return new SimFlashPartition(f);
+    },
+    preference: board.preferences,
+    ticks: () => ms,
+    now: () => Date.UTC(2026, 0, 1) + ms,
+    repeat(callback, every) {
+      const t = { every, next: ms + every, callback, live: true };
+      timers.push(t);
+      return () => {
+        t.live = false;
+      };
+    },
+  };
+
+  /** Moves simulated host time on, firing due timers in order (the radio simulator keeps its own time). */
+  function advanceMs(delta: number): void {
+    const end = ms + delta;
+    for (;;) {
+      let due: (typeof timers)[number] | undefined;
+      for (const t of timers) if (t.live && t.next <= end && (!due || t.next < due.next)) due = t;
+      if (!due) break;
+      ms = due.next;
+      due.next += due.every;
+      due.callback();
+    }
+    ms = end;
+  }
+
+  return { board, io, advanceMs };
+}

@@ -1,0 +1,122 @@
+/**
+ * Wiring of the ESP32 host, independent of where the IO classes come from: `createPorts` turns a set
+ * of ECMA-419 constructors, a flash opener, a preference store and a tick source into the ports of
+ * modules/ports (plus the CC1101 radio), following a pin table; `runApplication` starts a
+ * MeterApplication on them with a repeating timer. main.ts binds it to Moddable's real modules;
+ * tests bind it to fakes and to the register-level simulators.
+ */
+import type { SpiPort } from '../../modules/ports/bus.js';
+import { Cc1101 } from '../../modules/radio/cc1101.js';
+import type { HostPorts, MeterApplication } from './app.js';
+import { BOARD_PINS, PARTITIONS, type PinTable } from './pins.js';
+import { HostClock } from './ports/clock.js';
+import { PinInput, PinOutput, type Ecma419Digital } from './ports/digital.js';
+import { PartitionFlash, type ModdableFlashPartition } from './ports/flash.js';
+import { PreferenceKeyStore, type PreferenceStore } from './ports/key-store.js';
+import { Ecma419SerialPort, type Ecma419Serial } from './ports/serial.js';
+import { Ecma419SpiPort, type Ecma419Spi } from './ports/spi.js';
+
+/** The constructor options the host passes (a subset of ECMA-419's). */
+export interface SpiOpenOptions {
+  clock: number;
+  out: number;
+  in: number;
+  select: number;
+  hz: number;
+  mode: 0 | 1 | 2 | 3;
+  port: number;
+}
+export interface DigitalOpenOptions {
+  pin: number;
+  mode: number;
+}
+export interface SerialOpenOptions {
+  port: number;
+  transmit: number;
+  receive: number;
+  baud: number;
+  format: 'buffer';
+}
+
+/** Where the host's IO comes from: Moddable's modules on the device, fakes or simulators in tests. */
+export interface HostIo {
+  SPI: new (options: SpiOpenOptions) => Ecma419Spi;
+  Digital: {
+    new (options: DigitalOpenOptions): Ecma419Digital;
+    readonly Output: number;
+    readonly InputPullUp: number;
+  };
+  Serial: new (options: SerialOpenOptions) => Ecma419Serial;
+  openFlash(partition: string): ModdableFlashPartition;
+  preference: PreferenceStore;
+  /** Raw millisecond tick counter (may wrap at 2^32). */
+  ticks(): number;
+  /** Wall clock, ms since 1970. */
+  now(): number;
+  /** Calls `callback` every `ms`; returns a function that cancels. */
+  repeat(callback: () => void, ms: number): () => void;
+}
+
+/** Ports plus the concrete radio driver (for the host's own checks). */
+export interface HostWiring {
+  ports: HostPorts;
+  radio: Cc1101;
+  radioSpi: SpiPort;
+}
+
+export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring {
+  const bus = { clock: pins.spi.clock, out: pins.spi.out, in: pins.spi.in, port: pins.spi.port };
+  const metrologySpi = new Ecma419SpiPort(
+    new io.SPI({ ...bus, select: pins.metrology.select, hz: pins.metrology.hz, mode: pins.metrology.mode }),
+  );
+  const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
+  const radio = new Cc1101({ spi: radioSpi });
+  const ports: HostPorts = {
+    metrologySpi,
+    pulseLed: new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output })),
+    calibrationSwitch: new PinInput(new io.Digital({ pin: pins.calibrationSwitch, mode: io.Digital.InputPullUp }), true),
+    service: new Ecma419SerialPort(
+      new io.Serial({
+        port: pins.service.port,
+        transmit: pins.service.transmit,
+        receive: pins.service.receive,
+        baud: pins.service.baud,
+        format: 'buffer',
+      }),
+    ),
+    energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
+    calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
+    keys: new PreferenceKeyStore(io.preference),
+    clock: new HostClock(io.ticks, io.now),
+    radio,
+  };
+  return { ports, radio, radioSpi };
+}
+
+/** A started application; `stop()` cancels the tick timer and calls the application's stop(). */
+export interface RunningHost {
+  readonly ports: HostPorts;
+  stop(): void;
+}
+
+export const DEFAULT_TICK_MS = 100;
+
+/** Starts `app` on `ports`: start(ports) once, then tick() every app.tickMs. The clock is read every
+ *  tick, which keeps its 32-bit wrap-around tracking valid. */
+export function runApplication(app: MeterApplication, ports: HostPorts, io: Pick<HostIo, 'repeat'>): RunningHost {
+  app.start(ports);
+  const cancel = io.repeat(() => {
+    ports.clock.ticks();
+    app.tick();
+  }, app.tickMs ?? DEFAULT_TICK_MS);
+  let stopped = false;
+  return {
+    ports,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      cancel();
+      app.stop?.();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Board wiring of the xsmeter ESP32 reference board (ESP32-WROOM-32 / DevKitC): one SPI bus (the
+ * ESP32's VSPI, SPI3_HOST) shared by the metrology IC and the CC1101 with a chip select each, the
+ * calibration pulse LED, the seal/calibration switch and the service UART. The README's "ESP32
+ * build" section prints this table; change both together.
+ */
+
+export interface PinTable {
+  /** Shared SPI bus: clock, MOSI (out), MISO (in), ESP32 SPI host number. */
+  spi: { clock: number; out: number; in: number; port: number };
+  /** Metrology IC (ADE7953: SPI mode 3, up to 2 MHz). */
+  metrology: { select: number; hz: number; mode: 0 | 1 | 2 | 3; reset: number };
+  /** CC1101 (SPI mode 0; 6.5 MHz maximum in burst access, SWRS061 table 22). GDO0/GDO2 are wired
+   *  for a future interrupt-driven refill; the driver polls TXBYTES over SPI today. */
+  radio: { select: number; hz: number; gdo0: number; gdo2: number };
+  /** Calibration pulse LED (constant imp/kWh), active high through a transistor. */
+  pulseLed: number;
+  /** Calibration / seal switch to ground, internal pull-up: reads 0 when closed. */
+  calibrationSwitch: number;
+  /** Service interface UART (optical head or bench cable). */
+  service: { port: number; transmit: number; receive: number; baud: number };
+}
+
+export const BOARD_PINS: PinTable = {
+  spi: { clock: 18, out: 23, in: 19, port: 3 },
+  metrology: { select: 5, hz: 1_000_000, mode: 3, reset: 33 },
+  radio: { select: 4, hz: 5_000_000, gdo0: 25, gdo2: 26 },
+  pulseLed: 27,
+  calibrationSwitch: 32,
+  service: { port: 2, transmit: 17, receive: 16, baud: 115_200 },
+};
+
+/** ESP-IDF data partitions (hosts/esp32/partitions.csv) opened with Moddable's `flash` module. */
+export const PARTITIONS = {
+  /** Energy registers (OBIS 1.8.x / 2.8.x), wear-levelled by the application's store. */
+  energy: 'xsenergy',
+  /** The sealed calibration log. */
+  calibration: 'xscal',
+} as const;
