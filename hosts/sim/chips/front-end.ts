@@ -1,0 +1,89 @@
+/**
+ * The analog front end shared by the chip simulators: what a real sensor chain does to the truth
+ * before the chip's own calibration registers act on it — per channel gain errors (voltage divider,
+ * current sensor), a phase error (the current sensor's lag), power offsets (crosstalk), and noise.
+ * These are the errors calibration must remove. A seeded PRNG keeps every run reproducible.
+ */
+
+export interface HardwareErrors {
+  /** Relative gain error of the voltage path, e.g. 0.015 = reads 1.5 % high. */
+  voltageGainError: number;
+  /** Relative gain error of each current channel. */
+  currentGainError: number[];
+  /** Extra lag of each current channel, degrees. */
+  phaseErrorDeg: number[];
+  /** Active / reactive power offset per channel, W / var. */
+  powerOffsetW: number[];
+  reactiveOffsetVar: number[];
+  /** Standard deviation of the power noise averaged over 1 s, W. */
+  noiseW: number;
+}
+
+/** The default errors of a simulated board: an uncalibrated meter misses class 1 with them. */
+export function defaultHardwareErrors(channels: number): HardwareErrors {
+  const pick = <T>(xs: T[]): T[] => Array.from({ length: channels }, (_, i) => xs[i % xs.length]);
+  return {
+    voltageGainError: 0.015,
+    currentGainError: pick([-0.03, 0.022, -0.018]),
+    phaseErrorDeg: pick([0.4, 0.3, 0.5]),
+    powerOffsetW: pick([1.5, -1.2, 0.9]),
+    reactiveOffsetVar: pick([1, -0.8, 0.6]),
+    noiseW: 0.05,
+  };
+}
+
+export function perfectHardware(channels: number): HardwareErrors {
+  const z = new Array<number>(channels).fill(0);
+  return { voltageGainError: 0, currentGainError: z.slice(), phaseErrorDeg: z.slice(), powerOffsetW: z.slice(), reactiveOffsetVar: z.slice(), noiseW: 0 };
+}
+
+/** xorshift32 with a Box–Muller normal; deterministic per seed. */
+export class Prng {
+  private s: number;
+  constructor(seed = 1) {
+    this.s = seed >>> 0 || 1;
+  }
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s / 4294967296;
+  }
+  normal(): number {
+    const u = this.next() || 1e-12;
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+}
+
+/** Faults on the chip's output line (MISO / SDA as the host sees it). */
+export type BusFault = 'none' | 'all-ones' | 'all-zeros' | 'garble';
+
+export function faultByte(fault: BusFault, byte: number, rng: Prng, garbleRate: number): number {
+  switch (fault) {
+    case 'all-ones':
+      return 0xff;
+    case 'all-zeros':
+      return 0x00;
+    case 'garble':
+      return rng.next() < garbleRate ? byte ^ (1 + Math.floor(rng.next() * 255)) : byte;
+    default:
+      return byte;
+  }
+}
+
+/** A simulated Clock: both ticks and wall time advance only when told. */
+export class SimClock {
+  private t = 0;
+  constructor(private readonly epochMs = Date.UTC(2026, 0, 1)) {}
+  ticks(): number {
+    return this.t;
+  }
+  now(): number {
+    return this.epochMs + this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * Register-level ADE7953 simulator (data sheet Rev. B) behind SpiPort and I2cPort.
+ * - Register file with the data sheet's widths by address range; 24- and 32-bit addresses alias one
+ *   24-bit storage, 32-bit reads sign extend (signed registers) or zero extend.
+ * - SPI frame: address MSB first, 0x80 read / 0x00 write, data MSB first; a write whose data length
+ *   does not match the register width is dropped (framing error). I2C: 2 address bytes then data.
+ * - Energy: the power is integrated on simulated time (exactly, as the 6.99 kHz accumulation of the
+ *   chip does for a steady load) into 24-bit signed AENERGYx/RENERGYx that wrap, at ~206.9 kHz of
+ *   LSBs at full-scale inputs; read-with-reset when LCYCMODE.RSTREAD is set (the reset default);
+ *   no accumulation below AP_NOLOAD (modelled in AWATT LSBs).
+ * - 0x120 accepts a write only right after 0xAD to 0x0FE; without 0x30 there the noise is 4×.
+ * - reset(): registers to their defaults, counters to 0, IRQSTATA.RESET set (as after power-up).
+ * - CRC (0x37F): this model's checksum of the configuration registers (the chip's own algorithm is
+ *   not reproduced), so a changed configuration changes it.
+ * Physical truth comes from the LoadModel: channel A measures load phase 0, channel B phase 1 (or 0).
+ */
+import type { I2cPort, SpiPort } from '../../../modules/ports/bus.js';
+import type { LoadModel } from '../physics/load-model.js';
+import {
+  ADE7953,
+  ADE7953_FULL_SCALE_ENERGY_RATE,
+  ADE7953_FULL_SCALE_POWER,
+  ADE7953_FULL_SCALE_RMS,
+  ADE7953_IRQ_AEOFA,
+  ADE7953_IRQ_RESET,
+  ADE7953_LCYCMODE_RSTREAD,
+  ADE7953_PERIOD_CLOCK,
+  ADE7953_PHCAL_STEP_S,
+  ADE7953_UNITY_GAIN,
+  ADE7953_UNLOCK_KEY,
+  ade7953Width,
+} from '../../../modules/metrology/ade7953-registers.js';
+import { defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+
+export interface SimAde7953Options {
+  load: LoadModel;
+  errors?: HardwareErrors;
+  /** Load phase measured by channel A and B. */
+  channelPhase?: [number, number];
+  /** Full-scale analog inputs of the board, peak: volts at the mains side, amps in the conductor. */
+  fullScaleVoltsPeak?: number;
+  fullScaleAmpsPeak?: number;
+  seed?: number;
+}
+
+const RAD = Math.PI / 180;
+const DEFAULTS: Record<number, number> = {
+  [ADE7953.LCYCMODE]: 0x40,
+  [ADE7953.CONFIG]: 0x8004,
+  [ADE7953.AP_NOLOAD]: 0x00e419,
+  [ADE7953.VAR_NOLOAD]: 0x00e419,
+  [ADE7953.AIGAIN]: ADE7953_UNITY_GAIN,
+  [ADE7953.AVGAIN]: ADE7953_UNITY_GAIN,
+  [ADE7953.AWGAIN]: ADE7953_UNITY_GAIN,
+  [ADE7953.AVARGAIN]: ADE7953_UNITY_GAIN,
+  [0x384]: ADE7953_UNITY_GAIN,
+  [ADE7953.BIGAIN]: ADE7953_UNITY_GAIN,
+  [0x38d]: ADE7953_UNITY_GAIN,
+  [ADE7953.BWGAIN]: ADE7953_UNITY_GAIN,
+  [ADE7953.BVARGAIN]: ADE7953_UNITY_GAIN,
+  [0x390]: ADE7953_UNITY_GAIN,
+  [ADE7953.VERSION]: 0x02,
+};
+const CONFIG_REGS = [
+  ADE7953.DISNOLOAD, ADE7953.LCYCMODE, ADE7953.PGA_V, ADE7953.PGA_IA, ADE7953.PGA_IB, ADE7953.CONFIG, ADE7953.PHCALA, ADE7953.PHCALB,
+  ADE7953.RESERVED_120, ADE7953.AP_NOLOAD, ADE7953.VAR_NOLOAD, ADE7953.AIGAIN, ADE7953.AVGAIN, ADE7953.AWGAIN, ADE7953.AVARGAIN,
+  ADE7953.AWATTOS, ADE7953.AVAROS, ADE7953.BIGAIN, ADE7953.BWGAIN, ADE7953.BVARGAIN, ADE7953.BWATTOS, ADE7953.BVAROS,
+];
+const ENERGY_REGS = new Set<number>([ADE7953.AENERGYA, ADE7953.AENERGYB, ADE7953.RENERGYA, ADE7953.RENERGYB]);
+const SIGNED = new Set<number>([
+  ADE7953.AWATT, ADE7953.BWATT, ADE7953.AVAR, ADE7953.BVAR, ADE7953.AENERGYA, ADE7953.AENERGYB, ADE7953.RENERGYA, ADE7953.RENERGYB,
+  ADE7953.AWATTOS, ADE7953.AVAROS, ADE7953.BWATTOS, ADE7953.BVAROS, ADE7953.AIRMSOS, ADE7953.VRMSOS, ADE7953.BIRMSOS,
+]);
+
+/** 24- and 32-bit addresses share storage. */
+const canonical = (a: number): number => (a >= 0x200 && a < 0x300 ? a + 0x100 : a);
+const sign24 = (v: number): number => (v << 8) >> 8;
+
+export class SimAde7953 {
+  readonly load: LoadModel;
+  errors: HardwareErrors;
+  busFault: BusFault = 'none';
+  garbleRate = 0.05;
+  /** Writes dropped for a wrong frame length. */
+  framingErrors = 0;
+  readonly spi: SpiPort;
+  readonly i2c: I2cPort;
+  private readonly regs = new Map<number, number>();
+  private readonly rng: Prng;
+  private readonly channelPhase: [number, number];
+  private readonly vPerCode: number;
+  private readonly aPerCode: number;
+  private readonly wPerCode: number;
+  private readonly codesPerCount: number;
+  private readonly acc = [0, 0, 0, 0]; // fractional counts: AENERGYA, AENERGYB, RENERGYA, RENERGYB
+  private unlocked = false;
+  // SPI transaction state
+  private tx: number[] = [];
+  private out: number[] = [];
+  private i2cPointer = -1;
+
+  constructor(options: SimAde7953Options) {
+    this.load = options.load;
+    this.errors = options.errors ?? defaultHardwareErrors(2);
+    this.rng = new Prng(options.seed ?? 7953);
+    this.channelPhase = options.channelPhase ?? [0, options.load.phases.length > 1 ? 1 : 0];
+    const vfs = (options.fullScaleVoltsPeak ?? 500) / Math.SQRT2;
+    const afs = (options.fullScaleAmpsPeak ?? 100) / Math.SQRT2;
+    this.vPerCode = vfs / ADE7953_FULL_SCALE_RMS;
+    this.aPerCode = afs / ADE7953_FULL_SCALE_RMS;
+    this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
+    this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
+    this.reset();
+    const self = this;
+    this.spi = {
+      transfer(buffer: Uint8Array) {
+        for (let i = 0; i < buffer.length; i++) buffer[i] = self.clockByte(buffer[i]);
+      },
+      write(buffer: Uint8Array) {
+        for (let i = 0; i < buffer.length; i++) self.clockByte(buffer[i]);
+      },
+      read(buffer: Uint8Array) {
+        for (let i = 0; i < buffer.length; i++) buffer[i] = self.clockByte(0);
+      },
+      flush(deselect = true) {
+        if (deselect) self.endSpi();
+      },
+    };
+    this.i2c = {
+      write(buffer: Uint8Array) {
+        self.i2cWrite(buffer);
+      },
+      read(buffer: Uint8Array) {
+        self.i2cRead(buffer);
+      },
+    };
+  }
+
+  /** Power-on / reset: registers to defaults, counters cleared, IRQSTATA.RESET set. */
+  reset(): void {
+    this.regs.clear();
+    for (const [a, v] of Object.entries(DEFAULTS)) this.regs.set(Number(a), v);
+    this.acc.fill(0);
+    this.regs.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
+    this.unlocked = false;
+  }
+
+  /** Raw register value as stored (for tests). */
+  peek(address: number): number {
+    return this.regs.get(canonical(address)) ?? 0;
+  }
+
+  // --- measurement model ------------------------------------------------------------------------
+
+  private gain(a: number): number {
+    return this.peek(a) / ADE7953_UNITY_GAIN;
+  }
+
+  private noise(): number {
+    const k = this.peek(ADE7953.RESERVED_120) === 0x30 ? 1 : 4;
+    return this.errors.noiseW * k;
+  }
+
+  /** Measured W and var of a channel, after the chip's gain, phase and offset registers. */
+  private power(ch: 0 | 1): { p: number; q: number; v: number; i: number } {
+    const l = this.load.phases[this.channelPhase[ch]];
+    const e = this.errors;
+    const v = l.voltage * (1 + e.voltageGainError) * this.gain(ADE7953.AVGAIN);
+    const i = l.current * (1 + e.currentGainError[ch]) * this.gain(ch === 0 ? ADE7953.AIGAIN : ADE7953.BIGAIN);
+    const phcal = this.peek(ch === 0 ? ADE7953.PHCALA : ADE7953.PHCALB);
+    const steps = phcal & 0x200 ? -(phcal & 0x1ff) : phcal & 0x1ff;
+    const phcalDeg = steps * 360 * this.load.frequency * ADE7953_PHCAL_STEP_S;
+    const phi = (l.phaseDeg + e.phaseErrorDeg[ch] - phcalDeg) * RAD;
+    const wg = this.gain(ch === 0 ? ADE7953.AWGAIN : ADE7953.BWGAIN);
+    const qg = this.gain(ch === 0 ? ADE7953.AVARGAIN : ADE7953.BVARGAIN);
+    const wos = sign24(this.peek(ch === 0 ? ADE7953.AWATTOS : ADE7953.BWATTOS)) * this.wPerCode;
+    const qos = sign24(this.peek(ch === 0 ? ADE7953.AVAROS : ADE7953.BVAROS)) * this.wPerCode;
+    return {
+      p: v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos,
+      q: v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos,
+      v,
+      i,
+    };
+  }
+
+  /** Integrates energy over `ms` of simulated time (call with the load model's own advance). */
+  advance(ms: number): void {
+    const dt = ms / 1000;
+    for (const ch of [0, 1] as const) {
+      const m = this.power(ch);
+      const noLoadOff = this.peek(ADE7953.DISNOLOAD);
+      const sigma = this.noise() * Math.sqrt(dt);
+      const pCode = m.p / this.wPerCode;
+      const qCode = m.q / this.wPerCode;
+      if (noLoadOff & 1 || Math.abs(pCode) >= this.peek(ADE7953.AP_NOLOAD)) {
+        this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + (sigma * this.rng.normal()) / this.wPerCode) / this.codesPerCount);
+      }
+      if (noLoadOff & 2 || Math.abs(qCode) >= this.peek(ADE7953.VAR_NOLOAD)) {
+        this.accumulate(ch === 0 ? ADE7953.RENERGYA : ADE7953.RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
+      }
+    }
+  }
+
+  private accumulate(reg: number, slot: number, counts: number): void {
+    this.acc[slot] += counts;
+    const whole = Math.trunc(this.acc[slot]);
+    if (whole === 0) return;
+    this.acc[slot] -= whole;
+    const before = sign24(this.peek(reg));
+    const sum = before + whole;
+    const wrapped = sign24(sum & 0xffffff);
+    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.regs.set(ADE7953.IRQSTATA, this.peek(ADE7953.IRQSTATA) | ADE7953_IRQ_AEOFA);
+    this.regs.set(reg, wrapped & 0xffffff);
+  }
+
+  // --- register access ----------------------------------------------------------------------------
+
+  /** The value a read returns (with side effects), as an unsigned number of the register's width. */
+  private readRegister(address: number): number {
+    const width = ade7953Width(address);
+    const a = canonical(address);
+    let v: number;
+    const ch: 0 | 1 = a === ADE7953.BWATT || a === ADE7953.BVAR || a === ADE7953.IRMSB || a === ADE7953.PFB ? 1 : 0;
+    switch (a) {
+      case ADE7953.AWATT:
+      case ADE7953.BWATT:
+        v = Math.round(this.power(ch).p / this.wPerCode + (this.noise() * this.rng.normal()) / this.wPerCode);
+        break;
+      case ADE7953.AVAR:
+      case ADE7953.BVAR:
+        v = Math.round(this.power(ch).q / this.wPerCode);
+        break;
+      case ADE7953.IRMSA:
+      case ADE7953.IRMSB:
+        v = Math.round(this.power(ch).i / this.aPerCode);
+        break;
+      case ADE7953.VRMS:
+        v = Math.round(this.power(0).v / this.vPerCode);
+        break;
+      case ADE7953.PFA:
+      case ADE7953.PFB: {
+        const m = this.power(ch);
+        const s = Math.hypot(m.p, m.q);
+        v = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((m.p / s) * 32768))) & 0xffff : 0;
+        break;
+      }
+      case ADE7953.PERIOD:
+        v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
+        break;
+      case ADE7953.ACCMODE: {
+        const pa = this.power(0).p, pb = this.power(1).p;
+        v = (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
+        break;
+      }
+      case ADE7953.RSTIRQSTATA:
+        v = this.peek(ADE7953.IRQSTATA);
+        this.regs.set(ADE7953.IRQSTATA, 0);
+        break;
+      case ADE7953.CRC:
+        v = this.configChecksum();
+        break;
+      case ADE7953.LAST_RWDATA_8:
+      case ADE7953.LAST_RWDATA_16:
+      case ADE7953.LAST_RWDATA_32:
+      case ADE7953.LAST_OP:
+      case ADE7953.LAST_ADD:
+        return this.peek(a);
+      default:
+        v = this.peek(a);
+    }
+    if (ENERGY_REGS.has(a) && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.regs.set(a, 0);
+    if (width === 32 && a !== ADE7953.CRC) {
+      v &= 0xffffff;
+      if (SIGNED.has(a) && v & 0x800000) v = (v | 0xff000000) >>> 0;
+    } else if (width === 24) v &= 0xffffff;
+    else if (width === 16) v &= 0xffff;
+    else if (width === 8) v &= 0xff;
+    v >>>= 0;
+    this.regs.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, v);
+    this.regs.set(ADE7953.LAST_OP, 0x35);
+    this.regs.set(ADE7953.LAST_ADD, address);
+    return v;
+  }
+
+  private writeRegister(address: number, value: number): void {
+    const a = canonical(address);
+    if (a === ADE7953.RESERVED_120 && !this.unlocked) return;
+    this.unlocked = a === ADE7953.UNLOCK && value === ADE7953_UNLOCK_KEY;
+    if (a === ADE7953.CONFIG && value & 0x80) {
+      this.reset();
+      return;
+    }
+    const width = ade7953Width(address);
+    this.regs.set(a, width >= 24 ? value & 0xffffff : value);
+    this.regs.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, value >>> 0);
+    this.regs.set(ADE7953.LAST_OP, 0xca);
+    this.regs.set(ADE7953.LAST_ADD, address);
+  }
+
+  private configChecksum(): number {
+    let h = 0x811c9dc5;
+    for (const r of CONFIG_REGS) {
+      let v = this.peek(r);
+      for (let k = 0; k < 4; k++, v >>>= 8) h = Math.imul(h ^ (v & 0xff), 0x01000193) >>> 0;
+    }
+    return h >>> 0;
+  }
+
+  private toBytes(v: number, width: number): number[] {
+    const out: number[] = [];
+    for (let i = width / 8 - 1; i >= 0; i--) out.push(Math.floor(v / 2 ** (8 * i)) & 0xff);
+    return out;
+  }
+
+  private clockByte(mosi: number): number {
+    const pos = this.tx.length;
+    this.tx.push(mosi);
+    let miso = 0;
+    if (pos === 2 && mosi === 0x80) {
+      const address = (this.tx[0] << 8) | this.tx[1];
+      this.out = this.toBytes(this.readRegister(address), ade7953Width(address));
+    }
+    if (pos >= 3 && this.tx[2] === 0x80) miso = this.out[pos - 3] ?? 0;
+    return faultByte(this.busFault, miso, this.rng, this.garbleRate);
+  }
+
+  private endSpi(): void {
+    const tx = this.tx;
+    this.tx = [];
+    this.out = [];
+    if (tx.length < 3 || tx[2] === 0x80) return;
+    const address = (tx[0] << 8) | tx[1];
+    const n = ade7953Width(address) / 8;
+    if (tx[2] !== 0x00 || tx.length !== 3 + n) {
+      this.framingErrors++;
+      return;
+    }
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + tx[3 + i];
+    this.writeRegister(address, v);
+  }
+
+  private i2cWrite(buffer: Uint8Array): void {
+    if (buffer.length < 2) {
+      this.framingErrors++;
+      return;
+    }
+    const address = (buffer[0] << 8) | buffer[1];
+    if (buffer.length === 2) {
+      this.i2cPointer = address;
+      return;
+    }
+    const n = ade7953Width(address) / 8;
+    if (buffer.length !== 2 + n) {
+      this.framingErrors++;
+      return;
+    }
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + buffer[2 + i];
+    this.writeRegister(address, v);
+  }
+
+  private i2cRead(buffer: Uint8Array): void {
+    const bytes = this.i2cPointer < 0 ? [] : this.toBytes(this.readRegister(this.i2cPointer), ade7953Width(this.i2cPointer));
+    for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, bytes[i] ?? 0xff, this.rng, this.garbleRate);
+  }
+}

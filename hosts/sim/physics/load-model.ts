@@ -1,0 +1,70 @@
+/**
+ * The physical truth the metering tests compare against: per phase a sinusoidal voltage and current
+ * (rms values and the angle by which the current lags the voltage, in degrees; an angle beyond ±90°
+ * is power flowing back to the grid), a line frequency, and the exact integral of the active power
+ * split into import (p > 0) and export (p < 0). Loads are piecewise constant between `set` calls, so
+ * the integral is exact. Advances on simulated time only.
+ */
+
+export interface PhaseLoad {
+  voltage: number;
+  current: number;
+  /** Current lag in degrees: 0 resistive import, +60 PF 0.5 inductive, −36.87 PF 0.8 capacitive, 180 export. */
+  phaseDeg: number;
+}
+
+const RAD = Math.PI / 180;
+
+export class LoadModel {
+  frequency = 50;
+  timeMs = 0;
+  readonly phases: PhaseLoad[];
+  /** Exact energy since creation, Wh. */
+  readonly importWh: number[];
+  readonly exportWh: number[];
+  readonly reactiveVarh: number[];
+
+  constructor(phaseCount: number, initial: PhaseLoad = { voltage: 230, current: 0, phaseDeg: 0 }) {
+    this.phases = Array.from({ length: phaseCount }, () => ({ ...initial }));
+    this.importWh = new Array<number>(phaseCount).fill(0);
+    this.exportWh = new Array<number>(phaseCount).fill(0);
+    this.reactiveVarh = new Array<number>(phaseCount).fill(0);
+  }
+
+  set(phase: number, load: Partial<PhaseLoad>): void {
+    Object.assign(this.phases[phase], load);
+  }
+
+  setAll(load: Partial<PhaseLoad>): void {
+    for (let p = 0; p < this.phases.length; p++) this.set(p, load);
+  }
+
+  activePower(phase: number): number {
+    const l = this.phases[phase];
+    return l.voltage * l.current * Math.cos(l.phaseDeg * RAD);
+  }
+
+  reactivePower(phase: number): number {
+    const l = this.phases[phase];
+    return l.voltage * l.current * Math.sin(l.phaseDeg * RAD);
+  }
+
+  advance(ms: number): void {
+    const h = ms / 3_600_000;
+    for (let p = 0; p < this.phases.length; p++) {
+      const w = this.activePower(p);
+      if (w > 0) this.importWh[p] += w * h;
+      else this.exportWh[p] -= w * h;
+      this.reactiveVarh[p] += this.reactivePower(p) * h;
+    }
+    this.timeMs += ms;
+  }
+
+  totalImportWh(): number {
+    return this.importWh.reduce((a, b) => a + b, 0);
+  }
+
+  totalExportWh(): number {
+    return this.exportWh.reduce((a, b) => a + b, 0);
+  }
+}

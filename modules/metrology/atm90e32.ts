@@ -1,0 +1,296 @@
+/**
+ * ATM90E32AS driver (Microchip ATM90E32AS data sheet; register use after the ESPHome atm90e32
+ * component): three phases over SPI, 16-bit frames — an address word with bit 15 set for a read,
+ * then a data word, MSB first.
+ *
+ * Start-up: SoftReset, CfgRegAccEn = 0x55AA, MeterEn = 1, PL constant (meter constant), MMode0 (line
+ * frequency), start thresholds (anti-creep), the calibration block (PQGain, Phi, Poffset, Qoffset,
+ * Ugain, Igain per phase), CfgRegAccEn locked again; every register read back; the CRCDigest of the
+ * configuration block is kept and compared on every sample (a changed digest is a `checksum` fault;
+ * MeterEn no longer 1 is a chip reset, and the chip is reconfigured).
+ *
+ * Energy: the chip offers only read-clear registers, forward and reverse per phase, so each phase's
+ * import and export come from that phase's own pair (ATM90E32_PHASE table). A read whose reply is
+ * garbled would lose the cleared count: the value is confirmed against LastSPIData, and recovered
+ * from it when the reply and the echo disagree. Counts that wrapped (2^16) while samples were missed
+ * are restored from the mean power × elapsed time.
+ */
+import type { SpiPort } from '../ports/bus.js';
+import type { Clock } from '../ports/clock.js';
+import {
+  ATM90E32,
+  ATM90E32_CFG_LOCK,
+  ATM90E32_CFG_UNLOCK,
+  ATM90E32_ENERGY_PER_CF,
+  ATM90E32_FREQ_LSB,
+  ATM90E32_IRMS_LSB,
+  ATM90E32_MMODE0_50HZ,
+  ATM90E32_MMODE0_60HZ_BIT,
+  ATM90E32_OFFSET_LSB_W,
+  ATM90E32_PF_LSB,
+  ATM90E32_PHASE,
+  ATM90E32_PHI_LSB_DEG,
+  ATM90E32_PL_NUMERATOR,
+  ATM90E32_POWER_LSB,
+  ATM90E32_PQGAIN_ONE,
+  ATM90E32_READ,
+  ATM90E32_SOFT_RESET_KEY,
+  ATM90E32_STARTTH_LSB_W,
+  ATM90E32_URMS_LSB,
+} from './atm90e32-registers.js';
+import type { Calibration } from './calibration.js';
+import { CalibrationError, MetrologyFault } from './errors.js';
+import { emptyReading, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
+
+export interface Atm90e32Options {
+  spi: SpiPort;
+  clock: Clock;
+  calibration: Calibration;
+  lineFrequency?: 50 | 60;
+  /** Meter constant programmed through PLconst, imp/kWh (default 3200). */
+  meterConstant?: number;
+  /** Ugain / Igain of the board design before calibration (ESPHome defaults 7305 / 27961). */
+  ugainNominal?: number;
+  igainNominal?: number;
+  maxPowerW?: number;
+}
+
+const WRAP = 0x10000;
+const s16 = (v: number): number => (v << 16) >> 16;
+
+export class Atm90e32 implements MetrologyDriver {
+  readonly phaseCount: number;
+  private readonly spi: SpiPort;
+  private readonly clock: Clock;
+  private readonly frequency: 50 | 60;
+  private readonly plConst: number;
+  private readonly whPerCount: number;
+  private readonly ugain: number;
+  private readonly igain: number;
+  private readonly maxPowerW: number;
+  private calibration: Calibration;
+  private expectedCrc = -1;
+  /** When each phase's read-clear registers were last emptied. */
+  private lastTicks: number[] = [];
+  private closed = false;
+  private readonly frame = new Uint8Array(4);
+
+  constructor(options: Atm90e32Options) {
+    if (!options || !options.spi) throw new MetrologyFault('bad-options', 'ATM90E32 needs an spi port', { chip: 'atm90e32' });
+    if (options.calibration.chip !== 'atm90e32') {
+      throw new CalibrationError('calibration-range', `calibration is for ${options.calibration.chip}, not atm90e32`, { field: 'chip' });
+    }
+    const mc = options.meterConstant ?? 3200;
+    this.plConst = Math.round(ATM90E32_PL_NUMERATOR / mc);
+    if (!(this.plConst > 0 && this.plConst < 2 ** 32)) throw new MetrologyFault('bad-options', `meter constant ${mc} out of range`, { meterConstant: mc });
+    this.whPerCount = 1000 / (ATM90E32_ENERGY_PER_CF * (ATM90E32_PL_NUMERATOR / this.plConst));
+    this.spi = options.spi;
+    this.clock = options.clock;
+    this.frequency = options.lineFrequency ?? 50;
+    this.ugain = options.ugainNominal ?? 7305;
+    this.igain = options.igainNominal ?? 27961;
+    this.maxPowerW = options.maxPowerW ?? 30000;
+    this.calibration = options.calibration;
+    this.phaseCount = options.calibration.channels.length;
+  }
+
+  /** Energy of one register LSB, Wh. */
+  get energyLsbWh(): number {
+    return this.whPerCount;
+  }
+
+  private read(address: number): number {
+    const f = this.frame;
+    f[0] = (ATM90E32_READ | address) >> 8;
+    f[1] = address & 0xff;
+    f[2] = 0;
+    f[3] = 0;
+    this.spi.transfer(f);
+    this.spi.flush();
+    return (f[2] << 8) | f[3];
+  }
+
+  private write(address: number, value: number): void {
+    const f = new Uint8Array([address >> 8, address & 0xff, (value >> 8) & 0xff, value & 0xff]);
+    this.spi.write(f);
+    this.spi.flush();
+  }
+
+  /** Reads a read-clear register; its value is confirmed by (or recovered from) LastSPIData. */
+  private readClear(address: number): number {
+    const v = this.read(address);
+    const echo = this.read(ATM90E32.LastSPIData);
+    if (echo === v) return v;
+    const e2 = this.read(ATM90E32.LastSPIData);
+    const e3 = this.read(ATM90E32.LastSPIData);
+    if (e2 === e3 && (e2 === echo || e2 === v)) return e2;
+    throw new MetrologyFault('bus-garbage', `ATM90E32 register 0x${address.toString(16)}: reply 0x${v.toString(16)} and LastSPIData disagree`, { register: address });
+  }
+
+  /** A status register read until two replies agree (a garbled status must not look like a reset). */
+  private readStable(address: number): number {
+    let v = this.read(address);
+    for (let i = 0; i < 3; i++) {
+      const w = this.read(address);
+      if (w === v) return v;
+      v = w;
+    }
+    throw new MetrologyFault('bus-garbage', `ATM90E32 register 0x${address.toString(16)} answers differently each time`, { register: address });
+  }
+
+  private power(reg: number, lsbReg: number): number {
+    const hi = this.read(reg);
+    const lo = this.read(lsbReg);
+    return ((hi << 16) | lo) * ATM90E32_POWER_LSB;
+  }
+
+  private plan(cal: Calibration): [number, number][] {
+    const thr = Math.round(cal.noLoadW / ATM90E32_STARTTH_LSB_W);
+    const plan: [number, number][] = [
+      [ATM90E32.PLconstH, Math.floor(this.plConst / 65536)],
+      [ATM90E32.PLconstL, this.plConst & 0xffff],
+      [ATM90E32.MMode0, ATM90E32_MMODE0_50HZ | (this.frequency === 60 ? ATM90E32_MMODE0_60HZ_BIT : 0)],
+      [ATM90E32.MMode1, 0],
+      [ATM90E32.PStartTh, thr],
+      [ATM90E32.QStartTh, thr],
+    ];
+    cal.channels.forEach((c, p) => {
+      const r = ATM90E32_PHASE[p];
+      const u16 = (v: number, what: string): number => {
+        if (v < 0 || v > 0xffff) throw new CalibrationError('calibration-range', `${what} of phase ${p} does not fit the ATM90E32 register`, { field: what, channel: p });
+        return v;
+      };
+      plan.push(
+        [r.PQGain, Math.round((c.powerGain - 1) * ATM90E32_PQGAIN_ONE) & 0xffff],
+        [r.Phi, Math.round(c.phaseDeg / ATM90E32_PHI_LSB_DEG) & 0xffff],
+        [r.Poffset, Math.round(c.powerOffsetW / ATM90E32_OFFSET_LSB_W) & 0xffff],
+        [r.Qoffset, Math.round(c.reactiveOffsetVar / ATM90E32_OFFSET_LSB_W) & 0xffff],
+        [r.Ugain, u16(Math.round(this.ugain * c.voltageGain), 'voltageGain')],
+        [r.Igain, u16(Math.round(this.igain * c.currentGain), 'currentGain')],
+      );
+    });
+    return plan;
+  }
+
+  /** Start-up configuration. `softReset` (default true) clears the chip first; a reconfigure after
+   *  a detected reset skips it. */
+  configure(options: { calibration?: Calibration; softReset?: boolean } = {}): void {
+    this.checkOpen();
+    const cal = options.calibration ?? this.calibration;
+    if (cal.chip !== 'atm90e32' || cal.channels.length !== this.phaseCount) {
+      throw new CalibrationError('calibration-range', `calibration does not fit this ATM90E32 (${cal.chip}, ${cal.channels.length} phases)`, { field: 'chip' });
+    }
+    const plan = this.plan(cal);
+    if (options.softReset ?? true) this.write(ATM90E32.SoftReset, ATM90E32_SOFT_RESET_KEY);
+    this.write(ATM90E32.CfgRegAccEn, ATM90E32_CFG_UNLOCK);
+    this.write(ATM90E32.MeterEn, 1);
+    for (const [reg, v] of plan) this.write(reg, v);
+    this.write(ATM90E32.CfgRegAccEn, ATM90E32_CFG_LOCK);
+    for (const [reg, v] of [[ATM90E32.MeterEn, 1], ...plan]) {
+      const got = this.read(reg);
+      if (got !== v) {
+        throw new MetrologyFault(got === 0 ? 'bus-stuck' : got === 0xffff ? 'bus-garbage' : 'configure-verify', `ATM90E32 register 0x${reg.toString(16)} reads 0x${got.toString(16)} after writing 0x${v.toString(16)}`, {
+          register: reg,
+          wrote: v,
+          read: got,
+        });
+      }
+    }
+    this.calibration = cal;
+    this.expectedCrc = this.read(ATM90E32.CRCDigest);
+    this.lastTicks = new Array<number>(this.phaseCount).fill(this.clock.ticks());
+  }
+
+  sample(): Sample {
+    this.checkOpen();
+    const ticks = this.clock.ticks();
+    const n = this.phaseCount;
+    const out: Sample = {
+      ticks,
+      phases: [],
+      frequency: 0,
+      totalActivePower: 0,
+      totalReactivePower: 0,
+      importWh: new Array<number>(n).fill(0),
+      exportWh: new Array<number>(n).fill(0),
+      chipReset: false,
+      wraps: 0,
+      fault: undefined,
+    };
+    try {
+      const en = this.readStable(ATM90E32.MeterEn);
+      if (en === 0xffff) throw new MetrologyFault('bus-garbage', 'ATM90E32 answers 0xFFFF (bus floating or chip absent)', { register: ATM90E32.MeterEn });
+      if (en !== 1) {
+        if (this.read(ATM90E32.PLconstH) === 0) throw new MetrologyFault('bus-stuck', 'ATM90E32 answers 0x0000 everywhere (bus stuck low)', { register: ATM90E32.PLconstH });
+        // The chip reset: it stopped metering and lost its configuration; its read-clear counters
+        // restarted at 0 and hold nothing we have not read. Not a wrap: nothing to add.
+        out.chipReset = true;
+        this.configure({ softReset: false });
+      } else {
+        const crc = this.readStable(ATM90E32.CRCDigest);
+        if (crc !== this.expectedCrc) {
+          // Counts since the last sample were made with a configuration we did not write: discard them.
+          for (const r of ATM90E32_PHASE.slice(0, n)) {
+            this.read(r.APenergy);
+            this.read(r.ANenergy);
+          }
+          this.configure({ softReset: false });
+          out.chipReset = true;
+          throw new MetrologyFault('checksum', `ATM90E32 CRCDigest 0x${crc.toString(16)} differs from 0x${this.expectedCrc.toString(16)}: configuration changed`, { register: ATM90E32.CRCDigest, read: crc });
+        }
+        for (let p = 0; p < n; p++) {
+          const r = ATM90E32_PHASE[p];
+          const dtS = (ticks - this.lastTicks[p]) / 1000;
+          // the power decides wraps after a gap: it must be read twice alike
+          const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
+          const expectedCounts = (Math.abs(power) * dtS) / 3600 / this.whPerCount;
+          const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
+          let ap = this.readClear(r.APenergy);
+          let an = this.readClear(r.ANenergy);
+          // Only the register of the flowing direction can have wrapped unnoticed.
+          const kp = power > 0 ? Math.max(0, wrapsToAdd(ap, expectedCounts, maxCounts, WRAP)) : 0;
+          const kn = power < 0 ? Math.max(0, wrapsToAdd(an, expectedCounts, maxCounts, WRAP)) : 0;
+          ap += kp * WRAP;
+          an += kn * WRAP;
+          out.wraps += kp + kn;
+          const limit = (this.maxPowerW * 1.2 * dtS) / 3600 + 1;
+          if ((ap + an) * this.whPerCount > limit) {
+            throw new MetrologyFault('implausible-energy', `ATM90E32 phase ${p}: ${((ap + an) * this.whPerCount).toFixed(1)} Wh in ${dtS} s`, { channel: p });
+          }
+          out.importWh[p] = ap * this.whPerCount;
+          out.exportWh[p] = an * this.whPerCount;
+          this.lastTicks[p] = ticks;
+        }
+      }
+      this.readInstantaneous(out);
+    } catch (e) {
+      if (!(e instanceof MetrologyFault)) throw e;
+      out.fault = e;
+    }
+    return out;
+  }
+
+  private readInstantaneous(out: Sample): void {
+    out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
+    for (let p = 0; p < this.phaseCount; p++) {
+      const r = ATM90E32_PHASE[p];
+      const x = emptyReading();
+      x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
+      x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
+      x.activePower = this.power(r.Pmean, r.PmeanLSB);
+      x.reactivePower = this.power(r.Qmean, r.QmeanLSB);
+      x.powerFactor = s16(this.read(r.PFmean)) * ATM90E32_PF_LSB;
+      out.phases.push(x);
+      out.totalActivePower += x.activePower;
+      out.totalReactivePower += x.reactivePower;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new MetrologyFault('closed', 'ATM90E32 driver is closed', { chip: 'atm90e32' });
+  }
+}

@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { Ade7953 } from '../modules/metrology/ade7953.js';
+import { Atm90e32 } from '../modules/metrology/atm90e32.js';
+import { defaultCalibration } from '../modules/metrology/calibration.js';
+import { MetrologyFault } from '../modules/metrology/errors.js';
+import type { MetrologyDriver, Sample } from '../modules/metrology/readings.js';
+import { perfectHardware } from '../hosts/sim/chips/front-end.js';
+import { SimRig } from '../hosts/sim/chips/rig.js';
+import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
+import { SimAtm90e32 } from '../hosts/sim/chips/sim-atm90e32.js';
+
+type Bus = 'spi' | 'i2c';
+
+function adeRig(bus: Bus = 'spi', perfect = true) {
+  const rig = new SimRig(2);
+  const chip = rig.attach(new SimAde7953({ load: rig.load, errors: perfect ? perfectHardware(2) : undefined }));
+  const driver = new Ade7953({ [bus]: bus === 'spi' ? chip.spi : chip.i2c, clock: rig.clock, calibration: defaultCalibration('ade7953', 2, 2) });
+  driver.configure();
+  return { rig, chip, driver };
+}
+
+function atmRig(perfect = true) {
+  const rig = new SimRig(3);
+  const chip = rig.attach(new SimAtm90e32({ load: rig.load, errors: perfect ? perfectHardware(3) : undefined }));
+  const driver = new Atm90e32({ spi: chip.spi, clock: rig.clock, calibration: defaultCalibration('atm90e32', 3, 2) });
+  driver.configure();
+  return { rig, chip, driver };
+}
+
+/** Runs `ms` sampling every `everyMs`, summing the energy the driver reports. */
+function run(rig: SimRig, driver: MetrologyDriver, ms: number, everyMs: number, sums?: { imp: number[]; exp: number[] }): { imp: number[]; exp: number[]; last?: Sample; faults: number; wraps: number } {
+  const s = sums ?? { imp: new Array(driver.phaseCount).fill(0), exp: new Array(driver.phaseCount).fill(0) };
+  let last: Sample | undefined;
+  let faults = 0;
+  let wraps = 0;
+  for (let t = 0; t < ms; t += everyMs) {
+    rig.advance(everyMs);
+    last = driver.sample();
+    if (last.fault) faults++;
+    wraps += last.wraps;
+    for (let p = 0; p < driver.phaseCount; p++) {
+      s.imp[p] += last.importWh[p];
+      s.exp[p] += last.exportWh[p];
+    }
+  }
+  return { ...s, last, faults, wraps };
+}
+
+const close = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} ± ${tol}`);
+
+describe('metrology drivers against the register-level simulators', () => {
+  for (const bus of ['spi', 'i2c'] as const) {
+    it(`ADE7953 over ${bus}: readings match the load model within the chip's resolution`, () => {
+      const { rig, driver } = adeRig(bus);
+      rig.load.set(0, { voltage: 229.4, current: 12.5, phaseDeg: 30 });
+      rig.load.set(1, { voltage: 229.4, current: 3.2, phaseDeg: 180 });
+      rig.load.frequency = 49.9;
+      const s = run(rig, driver, 1000, 1000).last!;
+      assert.equal(s.fault, undefined);
+      close(s.phases[0].voltage, 229.4, 1e-4, 'V');
+      close(s.phases[0].current, 12.5, 1e-4, 'I A');
+      close(s.phases[0].activePower, rig.load.activePower(0), 0.01, 'P A');
+      close(s.phases[0].reactivePower, rig.load.reactivePower(0), 0.01, 'Q A');
+      close(s.phases[0].powerFactor, Math.cos(Math.PI / 6), 1e-4, 'PF A');
+      close(s.phases[1].activePower, -229.4 * 3.2, 0.01, 'P B (export is negative)');
+      close(s.phases[1].powerFactor, -1, 1e-4, 'PF B');
+      close(s.frequency, 49.9, 0.01, 'f');
+    });
+  }
+
+  it('ATM90E32: readings match the load model within the register resolution', () => {
+    const { rig, driver } = atmRig();
+    rig.load.set(0, { voltage: 231.2, current: 10, phaseDeg: 60 });
+    rig.load.set(1, { voltage: 229.8, current: 5.5, phaseDeg: -36.87 });
+    rig.load.set(2, { voltage: 230.5, current: 7.25, phaseDeg: 180 });
+    const s = run(rig, driver, 1000, 1000).last!;
+    assert.equal(s.fault, undefined);
+    for (let p = 0; p < 3; p++) {
+      const l = rig.load.phases[p];
+      close(s.phases[p].voltage, l.voltage, 0.005, `V${p}`);
+      close(s.phases[p].current, l.current, 0.0005, `I${p}`);
+      close(s.phases[p].activePower, rig.load.activePower(p), 0.001, `P${p}`);
+      close(s.phases[p].reactivePower, rig.load.reactivePower(p), 0.001, `Q${p}`);
+      close(s.phases[p].powerFactor, Math.cos((l.phaseDeg * Math.PI) / 180), 0.0005, `PF${p}`);
+    }
+    assert.ok(s.phases[2].activePower < 0, 'export reads negative');
+    close(s.frequency, 50, 0.005, 'f');
+  });
+
+  it('ADE7953: a day of varying load with many counter wraps matches the integral', () => {
+    const { rig, driver } = adeRig();
+    let sums;
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let h = 0; h < 24; h++) {
+      rig.load.set(0, { current: 5 + 50 * rnd(), phaseDeg: rnd() < 0.3 ? 180 - 40 * rnd() : 60 * rnd() });
+      rig.load.set(1, { current: 40 * rnd(), phaseDeg: rnd() < 0.5 ? 180 : 0 });
+      sums = run(rig, driver, 3_600_000, 10_000, sums);
+    }
+    const lsb = 3.4e-5 * 15; // fractions of a count move between import and export at each sign change
+    for (let ch = 0; ch < 2; ch++) {
+      close(sums!.imp[ch], rig.load.importWh[ch], 2 * lsb + 1e-9 * rig.load.importWh[ch], `import ${ch}`);
+      close(sums!.exp[ch], rig.load.exportWh[ch], 2 * lsb + 1e-9 * rig.load.exportWh[ch], `export ${ch}`);
+    }
+    // the 24-bit signed register spans 563 Wh: a day of this load wraps it hundreds of times
+    assert.ok(rig.load.importWh[0] + rig.load.exportWh[0] > 100 * 563);
+  });
+
+  it('ATM90E32: a day with wraps of the read-clear registers (samples missed for 30 min) matches the integral', () => {
+    const { rig, driver } = atmRig();
+    let sums;
+    for (let h = 0; h < 24; h++) {
+      rig.load.set(0, { current: 20 + h, phaseDeg: h % 3 === 0 ? 180 : 10 });
+      rig.load.set(1, { current: 60 - 2 * h, phaseDeg: h % 2 ? 170 : -20 });
+      rig.load.set(2, { current: 1 + h / 2, phaseDeg: 45 });
+      sums = run(rig, driver, 3_600_000, h % 4 === 0 ? 1_800_000 : 10_000, sums);
+    }
+    const lsb = 10 / 3200;
+    for (let p = 0; p < 3; p++) {
+      close(sums!.imp[p], rig.load.importWh[p], 2 * lsb, `import ${p}`);
+      close(sums!.exp[p], rig.load.exportWh[p], 2 * lsb, `export ${p}`);
+    }
+  });
+
+  it('ADE7953: samples missed for longer than a wrap period lose nothing', () => {
+    const { rig, driver } = adeRig();
+    rig.load.set(0, { current: 55, phaseDeg: 0 });
+    const r = run(rig, driver, 4 * 3_600_000, 1_800_000);
+    assert.ok(r.wraps >= 8, `wraps resolved: ${r.wraps}`);
+    close(r.imp[0], rig.load.importWh[0], 1e-3, 'import');
+  });
+
+  it('tells a chip reset from a counter wrap (no megawatt-hour jump)', () => {
+    for (const make of [adeRig, atmRig] as const) {
+      const { rig, chip, driver } = make();
+      rig.load.setAll({ current: 40, phaseDeg: 0 });
+      let sums = run(rig, driver, 600_000, 10_000);
+      rig.advance(5_000);
+      chip.reset();
+      rig.advance(5_000);
+      const s = driver.sample();
+      assert.equal(s.chipReset, true);
+      assert.equal(s.fault, undefined);
+      sums.imp[0] += s.importWh[0];
+      sums = run(rig, driver, 600_000, 10_000, sums);
+      const truth = rig.load.importWh[0];
+      assert.ok(sums.imp[0] <= truth + 1e-3, `never more than measured: ${sums.imp[0]} vs ${truth}`);
+      // what a reset loses is bounded by the interval in which it happened (10 s at 9.2 kW = 25.6 Wh)
+      assert.ok(truth - sums.imp[0] < 26, `loss ${truth - sums.imp[0]} Wh`);
+      // and the chip is configured again: the next hour is exact
+      const before = { imp: [...sums.imp], truth };
+      sums = run(rig, driver, 3_600_000, 10_000, sums);
+      close(sums.imp[0] - before.imp[0], rig.load.importWh[0] - before.truth, 0.01, 'after reset');
+    }
+  });
+
+  it('ATM90E32: every phase has its own import and export register (no phase clears another)', () => {
+    for (let p = 0; p < 3; p++) {
+      for (const dir of [0, 180]) {
+        const { rig, driver } = atmRig();
+        rig.load.setAll({ current: 0 });
+        rig.load.set(p, { current: 20, phaseDeg: dir });
+        const r = run(rig, driver, 600_000, 10_000);
+        for (let q = 0; q < 3; q++) {
+          close(r.imp[q], rig.load.importWh[q], 0.01, `import of phase ${q} with phase ${p} at ${dir}°`);
+          close(r.exp[q], rig.load.exportWh[q], 0.01, `export of phase ${q} with phase ${p} at ${dir}°`);
+        }
+        assert.ok((dir === 0 ? r.imp[p] : r.exp[p]) > 700, 'the loaded phase counted');
+      }
+    }
+    // all at once, mixed directions
+    const { rig, driver } = atmRig();
+    rig.load.set(0, { current: 20, phaseDeg: 0 });
+    rig.load.set(1, { current: 15, phaseDeg: 180 });
+    rig.load.set(2, { current: 10, phaseDeg: 160 });
+    const r = run(rig, driver, 600_000, 10_000);
+    for (let q = 0; q < 3; q++) {
+      close(r.imp[q], rig.load.importWh[q], 0.01, `mixed import ${q}`);
+      close(r.exp[q], rig.load.exportWh[q], 0.01, `mixed export ${q}`);
+    }
+  });
+
+  it('ADE7953: channel A and B import and export are independent, signs as IEC (export negative)', () => {
+    for (const [a, b] of [[0, 180], [180, 0], [180, 180], [0, 0]]) {
+      const { rig, driver } = adeRig();
+      rig.load.set(0, { current: 10, phaseDeg: a });
+      rig.load.set(1, { current: 6, phaseDeg: b });
+      const r = run(rig, driver, 600_000, 10_000);
+      for (let ch = 0; ch < 2; ch++) {
+        close(r.imp[ch], rig.load.importWh[ch], 1e-3, `import ${ch} (${a}/${b})`);
+        close(r.exp[ch], rig.load.exportWh[ch], 1e-3, `export ${ch} (${a}/${b})`);
+        assert.equal(Math.sign(r.last!.phases[ch].activePower), [a, b][ch] === 0 ? 1 : -1);
+      }
+    }
+  });
+
+  describe('a chip that answers garbage gives a typed fault, never wrong energy', () => {
+    for (const name of ['ade7953', 'atm90e32'] as const) {
+      for (const fault of ['all-ones', 'all-zeros', 'garble'] as const) {
+        it(`${name}: ${fault}`, () => {
+          const { rig, chip, driver } = name === 'ade7953' ? adeRig() : atmRig();
+          rig.load.setAll({ current: 15, phaseDeg: 20 });
+          let sums = run(rig, driver, 60_000, 10_000);
+          chip.busFault = fault;
+          chip.garbleRate = 0.2;
+          const during = run(rig, driver, 600_000, 10_000, { imp: [...sums.imp], exp: [...sums.exp] });
+          if (fault !== 'garble') {
+            assert.equal(during.faults, 60, 'every sample faults');
+            assert.ok(during.last!.fault instanceof MetrologyFault);
+            assert.match(during.last!.fault!.code, fault === 'all-ones' ? /bus-garbage/ : /bus-stuck/);
+          } else assert.ok(during.faults > 0, 'garbled replies are noticed');
+          for (let p = 0; p < driver.phaseCount; p++) {
+            assert.ok(during.imp[p] <= rig.load.importWh[p] + 0.01, `no invented energy on ${p}: ${during.imp[p]} > ${rig.load.importWh[p]}`);
+            assert.equal(during.exp[p], 0, 'no phantom export');
+          }
+          chip.busFault = 'none';
+          sums = run(rig, driver, 60_000, 10_000, during);
+          if (name === 'ade7953') {
+            // free-running counters: the energy of the faulty period is recovered in full
+            for (let p = 0; p < 2; p++) close(sums.imp[p], rig.load.importWh[p], 1e-3, `recovered ${p}`);
+          }
+        });
+      }
+    }
+
+    it('ATM90E32: a garbled reply of a read-clear register is recovered from LastSPIData', () => {
+      const { rig, chip, driver } = atmRig();
+      rig.load.setAll({ current: 15, phaseDeg: 20 });
+      chip.busFault = 'garble';
+      chip.garbleRate = 0.01;
+      const r = run(rig, driver, 3_600_000, 10_000);
+      for (let p = 0; p < 3; p++) {
+        assert.ok(r.imp[p] <= rig.load.importWh[p] + 0.01);
+        assert.ok(rig.load.importWh[p] - r.imp[p] < 0.01 * rig.load.importWh[p], `phase ${p}: ${r.imp[p]} of ${rig.load.importWh[p]}`);
+      }
+    });
+  });
+
+  it('refuses a write frame of the wrong length (framing) and configure notices', () => {
+    const rig = new SimRig(2);
+    const chip = rig.attach(new SimAde7953({ load: rig.load }));
+    const real = chip.spi;
+    let n = 0;
+    // a port that drops the last byte of every 5th write: the chip sees a short frame
+    const lossy = { ...real, write: (b: Uint8Array) => real.write(++n % 5 === 0 ? b.subarray(0, b.length - 1) : b) };
+    const driver = new Ade7953({ spi: lossy, clock: rig.clock, calibration: defaultCalibration('ade7953', 2) });
+    assert.throws(() => driver.configure(), (e: unknown) => e instanceof MetrologyFault && e.code === 'configure-verify');
+    assert.ok(chip.framingErrors > 0);
+  });
+
+  it('ADE7953: a changed configuration (CRC register) is a checksum fault and is rewritten', () => {
+    const { rig, chip, driver } = adeRig();
+    rig.load.set(0, { current: 10 });
+    run(rig, driver, 20_000, 10_000);
+    // something rewrote a gain behind the driver's back
+    chip.spi.write(new Uint8Array([0x03, 0x82, 0x00, 0x00, 0x50, 0x00, 0x00]));
+    chip.spi.flush();
+    const s = driver.sample();
+    assert.equal(s.fault?.code, 'checksum');
+    assert.equal(chip.peek(0x382), 0x400000, 'gain rewritten');
+    assert.equal(driver.sample().fault, undefined);
+  });
+
+  it('closes', () => {
+    const { driver } = atmRig();
+    driver.close();
+    assert.throws(() => driver.sample(), MetrologyFault);
+  });
+});
