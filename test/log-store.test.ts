@@ -34,7 +34,7 @@ describe('log store', () => {
     const again = LogStore.open(new SimFlash({ sectorSize: 256, sectorCount: 4, image: flash.image() }));
     assert.deepEqual(again.readAll(), written);
     assert.equal(again.nextSeq, written.length);
-    assert.deepEqual(again.recovery, { tornSectors: [], duplicates: 0, gaps: [] });
+    assert.deepEqual(again.recovery, { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] });
     assert.equal(again.append(payloadFor(9)), 9);
   });
 
@@ -71,6 +71,21 @@ describe('log store', () => {
     const img = flash.image();
     assert.ok(img.subarray(0, 128).every((b) => b === 0) && img.subarray(128, 256).every((b) => b === 0xff));
     assert.ok(img.subarray(5 * 128).every((b) => b === 0xff));
+  });
+
+  it('reads past a record altered in place and reports the loss (not mistaken for a torn write)', () => {
+    const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 });
+    const store = LogStore.open(flash);
+    for (let i = 0; i < 4; i++) store.append(payloadFor(i));
+    const img = flash.image();
+    const at = SECTOR_HEADER_SIZE + payloadFor(0).length + FRAME_OVERHEAD + 8; // inside record 1's payload
+    assert.notEqual(img[at], 0);
+    img[at] &= img[at] - 1; // clear one bit, as a write without erase can
+    const again = LogStore.open(new SimFlash({ sectorSize: 256, sectorCount: 3, image: img }));
+    assert.deepEqual(again.seqs(), [0, 2, 3]);
+    assert.deepEqual(again.recovery.gaps, [1]);
+    assert.deepEqual(again.recovery.corrupt, [{ sector: 0, offset: SECTOR_HEADER_SIZE + payloadFor(0).length + FRAME_OVERHEAD }]);
+    assert.equal(again.append(payloadFor(4)), 4, 'appends continue, in another sector');
   });
 
   it('ignores a torn record, closes its sector and reclaims the space by compaction', () => {
@@ -139,6 +154,7 @@ function checkRecovered(flash: SimFlash, model: Model, label: string): LogStore 
     model.records.set(seq, model.inFlight);
   }
   assert.deepEqual(store.recovery.gaps, [], `${label}: no gap`);
+  assert.deepEqual(store.recovery.corrupt, [], `${label}: a power cut is not taken for corruption`);
   assert.ok(store.nextSeq >= model.nextSeqBefore, `${label}: counter did not go back`);
   assert.equal(store.nextSeq, store.count === 0 ? 0 : Math.max(...store.seqs()) + 1);
   model.inFlight = undefined;

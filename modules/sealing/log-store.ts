@@ -70,6 +70,8 @@ export interface RecoveryReport {
   duplicates: number;
   /** Seqs missing between the lowest and the highest: a record lost (never expected). */
   gaps: number[];
+  /** Bad frames with committed frames after them: flash altered in place, not a power cut. */
+  corrupt: { sector: number; offset: number }[];
 }
 
 export interface LogStoreStats {
@@ -116,7 +118,7 @@ export class LogStore {
     }
     this.maxPayload = Math.min(0xfffe, flash.sectorSize - SECTOR_HEADER_SIZE - FRAME_OVERHEAD);
     if (this.maxPayload < 1) throw new LogStoreError('geometry', `sector size ${flash.sectorSize} is too small for a record`, { sectorSize: flash.sectorSize });
-    this.recovery = { tornSectors: [], duplicates: 0, gaps: [] };
+    this.recovery = { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] };
   }
 
   /** Opens the store on `flash`, recovering its state from what is there (start-up recovery). */
@@ -261,22 +263,23 @@ export class LogStore {
       const body = this.flash.read(base, size);
       let p = SECTOR_HEADER_SIZE;
       while (p + FRAME_OVERHEAD < size) {
-        const length = readU16LE(body, p);
-        if (length === 0xffff) break;
-        const end = p + 6 + length + 5;
-        if (length === 0 || end > size) {
+        if (readU16LE(body, p) === 0xffff) break;
+        const length = this.frameAt(body, p);
+        if (length < 0) {
+          // Not a committed frame. After a torn write nothing valid follows; if a committed frame does,
+          // the bytes were altered in place: keep reading, and report it (the seq gap shows the loss).
           state.closed = true;
-          break;
-        }
-        const crc = readU32LE(body, p + 6 + length);
-        if (crc !== crc32(body.subarray(p, p + 6 + length)) || body[end - 1] !== COMMITTED) {
-          state.closed = true;
-          break;
+          let q = p + 1;
+          while (q + FRAME_OVERHEAD < size && this.frameAt(body, q) < 0) q++;
+          if (q + FRAME_OVERHEAD >= size) break;
+          this.recovery.corrupt.push({ sector: this.firstSector + i, offset: p });
+          p = q;
+          continue;
         }
         const seq = readU32LE(body, p + 2);
         this.addLocation(seq, { sector: i, offset: p, length });
         state.records.push(seq);
-        p = end;
+        p += length + FRAME_OVERHEAD;
       }
       state.end = p;
       if (!state.closed) {
@@ -302,6 +305,14 @@ export class LogStore {
   }
 
   // ---- helpers ----
+
+  /** Payload length of a committed frame at `p` of a sector image, or -1. */
+  private frameAt(body: Uint8Array, p: number): number {
+    const length = readU16LE(body, p);
+    const end = p + length + FRAME_OVERHEAD;
+    if (length === 0 || length === 0xffff || end > body.length || body[end - 1] !== COMMITTED) return -1;
+    return readU32LE(body, p + 6 + length) === crc32(body.subarray(p, p + 6 + length)) ? length : -1;
+  }
 
   private sectorBase(i: number): number {
     return (this.firstSector + i) * this.flash.sectorSize;
