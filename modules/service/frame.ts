@@ -1,0 +1,178 @@
+/**
+ * Service-interface framing over a byte stream (serial port, TCP bridge, pseudo-terminal):
+ *
+ *   offset  size  field
+ *   0       2     SOF 0xA5 0x5A
+ *   2       2     LEN: payload length, u16 little-endian, at most maxPayload (default 1024)
+ *   4       1     LCS: length checksum, (LEN low + LEN high + LCS) mod 256 = 0
+ *   5       1     TYPE: command (requests 0x01–0x7F; a response is the request's type | 0x80)
+ *   6       1     SEQ: chosen by the client, echoed in the response
+ *   7       LEN   PAYLOAD
+ *   7+LEN   2     CRC-16/CCITT-FALSE over bytes 2 … 6+LEN (LEN to the end of PAYLOAD), high byte first
+ *
+ * The length checksum (as in the NXP PN532 extended frame) lets a receiver reject a corrupted length
+ * at once instead of waiting for up to a kilobyte that will never come. `FrameDecoder` takes the
+ * stream in arbitrary chunks and resynchronises after garbage, a bad header or a bad CRC by
+ * searching for the next SOF from the byte after the rejected one, so a good frame that followed
+ * (or hid inside) a broken one is still found. Problems are reported as FrameError values, never
+ * thrown: a noisy line is not an exception.
+ */
+import { MeterError } from '../core/errors.js';
+import { crc16Ccitt } from './crc16-ccitt.js';
+
+export const SOF = [0xa5, 0x5a] as const;
+/** Bytes of a frame besides its payload: SOF 2, LEN 2, LCS 1, TYPE 1, SEQ 1, CRC 2. */
+export const FRAME_OVERHEAD = 9;
+export const DEFAULT_MAX_PAYLOAD = 1024;
+const HEADER = 7;
+
+/**
+ * A framing problem. Codes: 'garbage' (bytes outside any frame were skipped; details.skipped),
+ * 'header-check' (LCS does not match LEN), 'too-long' (LEN above the maximum), 'crc',
+ * 'abandoned' (a partial frame was given up after the line went idle), and on encoding 'range'.
+ */
+export class FrameError extends MeterError {}
+
+export interface Frame {
+  type: number;
+  seq: number;
+  payload: Uint8Array;
+}
+
+export type DecodeEvent = { kind: 'frame'; frame: Frame } | { kind: 'error'; error: FrameError };
+
+function lengthChecksum(len: number): number {
+  return (0x100 - (((len & 0xff) + (len >>> 8)) & 0xff)) & 0xff;
+}
+
+function checkByte(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new FrameError('range', `${what} ${v} is not a byte`, { field: what });
+}
+
+export function encodeFrame(frame: Frame, maxPayload = DEFAULT_MAX_PAYLOAD): Uint8Array {
+  checkByte(frame.type, 'type');
+  checkByte(frame.seq, 'seq');
+  const n = frame.payload.length;
+  if (n > maxPayload || n > 0xffff) {
+    throw new FrameError('range', `payload of ${n} bytes exceeds the maximum of ${maxPayload}`, { length: n, max: maxPayload });
+  }
+  const out = new Uint8Array(FRAME_OVERHEAD + n);
+  out[0] = SOF[0];
+  out[1] = SOF[1];
+  out[2] = n & 0xff;
+  out[3] = n >>> 8;
+  out[4] = lengthChecksum(n);
+  out[5] = frame.type;
+  out[6] = frame.seq;
+  out.set(frame.payload, HEADER);
+  const crc = crc16Ccitt(out, 2, HEADER + n);
+  out[HEADER + n] = crc >>> 8;
+  out[HEADER + n + 1] = crc & 0xff;
+  return out;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest payload accepted (default 1024); a longer LEN is rejected as 'too-long'. */
+  maxPayload?: number;
+}
+
+/** Streaming decoder: `push()` bytes as they arrive, get back the frames and errors they complete. */
+export class FrameDecoder {
+  readonly maxPayload: number;
+  private readonly buf: Uint8Array;
+  private len = 0;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (!Number.isInteger(this.maxPayload) || this.maxPayload < 0 || this.maxPayload > 0xffff) {
+      throw new FrameError('range', `maxPayload ${this.maxPayload} must be an integer from 0 to 65535`);
+    }
+    // Invariant after every scan: what is left is a proper prefix of one frame that fits, so the
+    // buffer never needs more than one maximal frame.
+    this.buf = new Uint8Array(this.maxPayload + FRAME_OVERHEAD);
+  }
+
+  /** Bytes held back as the start of a frame not yet complete. */
+  get buffered(): number {
+    return this.len;
+  }
+
+  push(chunk: Uint8Array): DecodeEvent[] {
+    const events: DecodeEvent[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      const n = Math.min(this.buf.length - this.len, chunk.length - i);
+      this.buf.set(chunk.subarray(i, i + n), this.len);
+      this.len += n;
+      i += n;
+      this.scan(events);
+    }
+    return events;
+  }
+
+  /**
+   * Gives up the partial frame held back (the line went idle before it completed, e.g. its LEN was
+   * corrupted) and searches the bytes after its SOF again: a frame hidden in it is still found.
+   */
+  abandonPartial(): DecodeEvent[] {
+    const events: DecodeEvent[] = [];
+    if (this.len === 0) return events;
+    events.push({
+      kind: 'error',
+      error: new FrameError('abandoned', `partial frame of ${this.len} bytes abandoned`, { length: this.len }),
+    });
+    const drop = Math.min(2, this.len);
+    this.buf.copyWithin(0, drop, this.len);
+    this.len -= drop;
+    this.scan(events);
+    return events;
+  }
+
+  reset(): void {
+    this.len = 0;
+  }
+
+  private scan(events: DecodeEvent[]): void {
+    const b = this.buf;
+    let p = 0;
+    for (;;) {
+      let s = p;
+      while (s < this.len && !(b[s] === SOF[0] && (s + 1 === this.len || b[s + 1] === SOF[1]))) s++;
+      if (s > p) {
+        events.push({ kind: 'error', error: new FrameError('garbage', `${s - p} bytes outside a frame skipped`, { skipped: s - p }) });
+        p = s;
+      }
+      if (this.len - p < 5) break;
+      const n = b[p + 2] | (b[p + 3] << 8);
+      if (((b[p + 2] + b[p + 3] + b[p + 4]) & 0xff) !== 0) {
+        events.push({ kind: 'error', error: new FrameError('header-check', `length checksum does not match length ${n}`, { length: n }) });
+        p += 2;
+        continue;
+      }
+      if (n > this.maxPayload) {
+        events.push({
+          kind: 'error',
+          error: new FrameError('too-long', `frame length ${n} exceeds the maximum of ${this.maxPayload}`, {
+            length: n,
+            max: this.maxPayload,
+          }),
+        });
+        p += 2;
+        continue;
+      }
+      if (this.len - p < FRAME_OVERHEAD + n) break;
+      const end = p + HEADER + n;
+      const crc = crc16Ccitt(b, p + 2, end);
+      const got = (b[end] << 8) | b[end + 1];
+      if (crc !== got) {
+        events.push({ kind: 'error', error: new FrameError('crc', `frame CRC ${got.toString(16)} should be ${crc.toString(16)}`, { length: n }) });
+        p += 2;
+        continue;
+      }
+      events.push({ kind: 'frame', frame: { type: b[p + 5], seq: b[p + 6], payload: b.slice(p + HEADER, end) } });
+      p = end + 2;
+    }
+    b.copyWithin(0, p, this.len);
+    this.len -= p;
+  }
+}

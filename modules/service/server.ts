@@ -1,0 +1,264 @@
+/**
+ * The meter's side of the service interface: `ServiceServer` owns the serial port, decodes frames
+ * (frame.ts), checks privileged requests (auth.ts), dispatches to a `ServiceTarget` — the narrow
+ * interface the meter application implements — and writes one response per decoded request.
+ *
+ * Order of checks for a request: known type ('unknown-command') → for privileged commands: tag
+ * ('unauthorised'), counter ('replayed') → body decodes ('malformed') → the server's own limits
+ * ('out-of-range') → the counter is persisted → the target runs and may refuse ('sealed',
+ * 'switch-off', 'out-of-range', 'busy', 'failed', 'malformed'). Nothing reaches a target method
+ * before all of the server's checks pass, so a malformed or unauthenticated frame changes nothing.
+ * A frame with a bad CRC or header gets no response (its SEQ cannot be trusted); the client times out.
+ *
+ * Errors: a MeterError thrown by the target becomes a 'failed' response naming its code. Anything
+ * else a target throws (a bug, or the simulator's PowerCut) propagates out of `poll()`: firmware
+ * must not carry on after it.
+ */
+import { MeterError } from '../core/errors.js';
+import type { SerialPort } from '../ports/bus.js';
+import type { Clock } from '../ports/clock.js';
+import type { KeyStore } from '../ports/key-store.js';
+import { AuthError, CommandAuthenticator, type AuthCounterStore } from './auth.js';
+import { DEFAULT_MAX_PAYLOAD, FrameDecoder, encodeFrame, type DecodeEvent, type Frame } from './frame.js';
+import {
+  MAX_LOG_PAGE,
+  RESPONSE_BIT,
+  SERVICE_PROTOCOL_VERSION,
+  decodeRequestBody,
+  encodeRefusal,
+  encodeReply,
+  isPrivileged,
+  kindOfType,
+  type CommandKind,
+  type EnergyRegister,
+  type Identity,
+  type Instantaneous,
+  type LogPage,
+  type Reply,
+  type Request,
+  type ResultOf,
+} from './messages.js';
+import type { Reason, TargetRefusal } from './reasons.js';
+import { WireError } from './wire.js';
+
+/** What a target method returns: a result, or a refusal with its reason. */
+export type TargetResult<T = undefined> = { ok: true; value: T } | { ok: false; reason: TargetRefusal; message?: string };
+
+export function ok<T>(value: T): TargetResult<T> {
+  return { ok: true, value };
+}
+export function done(): TargetResult {
+  return { ok: true, value: undefined };
+}
+export function refuse(reason: TargetRefusal, message?: string): TargetResult<never> {
+  return message === undefined ? { ok: false, reason } : { ok: false, reason, message };
+}
+
+/** What the target says about itself; the server adds the protocol version and the auth counter. */
+export type TargetIdentity = Omit<Identity, 'protocol' | 'authCounter'>;
+
+/**
+ * The meter application as the service interface sees it. Read methods must not change state.
+ * Methods are synchronous (the application's loop calls `poll()`); a refusal is returned, not thrown.
+ */
+export interface ServiceTarget {
+  identify(): TargetIdentity;
+  readRegisters(): TargetResult<EnergyRegister[]>;
+  readInstantaneous(): TargetResult<Instantaneous>;
+  /** A page of the calibration log export: `bytes` at most `length` long, starting at `offset`
+   *  (an offset at or past the end: empty bytes, or refuse 'out-of-range'). */
+  readLogPage(offset: number, length: number): TargetResult<LogPage>;
+  /** The calibration constants, in metrology's own serialisation. */
+  readCalibration(): TargetResult<Uint8Array>;
+  writeCalibration(bytes: Uint8Array): TargetResult;
+  seal(): TargetResult;
+  /** Refuse 'switch-off' unless the physical calibration switch is pressed. */
+  unseal(): TargetResult;
+  setTime(ms: number): TargetResult;
+  /** The new OMS meter key, 16 bytes, already unwrapped and authenticated. */
+  installMeterKey(key: Uint8Array): TargetResult;
+  pulseTest(on: boolean, count: number): TargetResult;
+}
+
+export interface ServiceServerOptions {
+  port: SerialPort;
+  target: ServiceTarget;
+  /** Source of the bench key (read on each privileged request). */
+  keys: Pick<KeyStore, 'benchKey'>;
+  /** Where the last accepted command counter is persisted. */
+  counters: AuthCounterStore;
+  /** With a clock, a partial frame is abandoned once the line has been idle `idleResetMs`. */
+  clock?: Pick<Clock, 'ticks'>;
+  idleResetMs?: number;
+  maxPayload?: number;
+}
+
+export interface ServiceStats {
+  /** Frames decoded (valid CRC). */
+  frames: number;
+  /** Framing errors by code ('garbage', 'crc', 'header-check', 'too-long', 'abandoned'). */
+  framing: Record<string, number>;
+  /** Responses sent, by reason. */
+  replies: Partial<Record<Reason, number>>;
+}
+
+/** Bytes a log-page response needs besides the page: reason 1, total 4, offset 4, length 2. */
+const LOG_PAGE_OVERHEAD = 11;
+
+export class ServiceServer {
+  readonly stats: ServiceStats = { frames: 0, framing: {}, replies: {} };
+  private readonly port: SerialPort;
+  private readonly target: ServiceTarget;
+  private readonly auth: CommandAuthenticator;
+  private readonly decoder: FrameDecoder;
+  private readonly clock: Pick<Clock, 'ticks'> | undefined;
+  private readonly idleResetMs: number;
+  private readonly maxPayload: number;
+  private lastRx = 0;
+
+  constructor(options: ServiceServerOptions) {
+    this.port = options.port;
+    this.target = options.target;
+    this.auth = new CommandAuthenticator(options.keys, options.counters);
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
+    this.clock = options.clock;
+    this.idleResetMs = options.idleResetMs ?? 250;
+    if (this.clock) this.lastRx = this.clock.ticks();
+  }
+
+  /** Reads what has arrived, answers every complete request; returns the number answered. */
+  poll(): number {
+    const chunk = this.port.read();
+    let events: DecodeEvent[] = [];
+    if (chunk.length > 0) {
+      if (this.clock) this.lastRx = this.clock.ticks();
+      events = this.decoder.push(chunk);
+    } else if (this.clock && this.decoder.buffered > 0 && this.clock.ticks() - this.lastRx >= this.idleResetMs) {
+      events = this.decoder.abandonPartial();
+      this.lastRx = this.clock.ticks();
+    }
+    let answered = 0;
+    for (const ev of events) {
+      if (ev.kind === 'error') {
+        this.stats.framing[ev.error.code] = (this.stats.framing[ev.error.code] ?? 0) + 1;
+        continue;
+      }
+      this.stats.frames++;
+      if (ev.frame.type & RESPONSE_BIT) continue; // a response (an echo or a crossed wire): never answer it
+      this.port.write(this.respond(ev.frame));
+      answered++;
+    }
+    return answered;
+  }
+
+  private respond(frame: Frame): Uint8Array {
+    const kind = kindOfType(frame.type);
+    let payload: Uint8Array;
+    if (kind === undefined) {
+      payload = this.refusal('unknown-command', `unknown command type 0x${frame.type.toString(16)}`);
+    } else {
+      const reply = this.handle(kind, frame);
+      payload = this.encode(kind, reply);
+    }
+    return encodeFrame({ type: frame.type | RESPONSE_BIT, seq: frame.seq, payload }, this.maxPayload);
+  }
+
+  private refusal(reason: Exclude<Reason, 'ok'>, message: string): Uint8Array {
+    this.stats.replies[reason] = (this.stats.replies[reason] ?? 0) + 1;
+    return encodeRefusal(reason, message);
+  }
+
+  private encode<K extends CommandKind>(kind: K, reply: Reply<K>): Uint8Array {
+    if (reply.reason !== 'ok') return this.refusal(reply.reason, reply.message);
+    let payload: Uint8Array;
+    try {
+      payload = encodeReply(kind, reply);
+    } catch (e) {
+      if (e instanceof MeterError) return this.refusal('failed', `${kind} result does not encode: ${e.message}`);
+      throw e;
+    }
+    if (payload.length > this.maxPayload) return this.refusal('failed', `${kind} result of ${payload.length} bytes does not fit a frame`);
+    this.stats.replies.ok = (this.stats.replies.ok ?? 0) + 1;
+    return payload;
+  }
+
+  private handle(kind: CommandKind, frame: Frame): Reply<CommandKind> {
+    try {
+      let body = frame.payload;
+      let counter = -1;
+      if (isPrivileged(kind)) {
+        const v = this.auth.verify(frame.type, frame.payload, this.target.identify().meterId);
+        if (!v.ok) return { reason: v.reason, message: v.message };
+        body = v.body;
+        counter = v.counter;
+      }
+      let req: Request;
+      try {
+        req = decodeRequestBody(kind, body);
+      } catch (e) {
+        if (e instanceof WireError) return { reason: 'malformed', message: e.message };
+        throw e;
+      }
+      let key: Uint8Array | undefined;
+      if (req.kind === 'install-meter-key') {
+        try {
+          key = this.auth.unwrapKey(req.wrappedKey);
+        } catch (e) {
+          if (e instanceof AuthError && e.code === 'unwrap') return { reason: 'malformed', message: e.message };
+          throw e;
+        }
+      }
+      if (req.kind === 'read-log-page') {
+        const max = Math.min(MAX_LOG_PAGE, this.maxPayload - LOG_PAGE_OVERHEAD);
+        if (req.length < 1 || req.length > max) {
+          return { reason: 'out-of-range', message: `page length ${req.length} must be 1 to ${max}` };
+        }
+      }
+      if (counter >= 0) this.auth.accept(counter);
+      return this.dispatch(req, key);
+    } catch (e) {
+      if (e instanceof MeterError) return { reason: 'failed', message: `${e.code}: ${e.message}` };
+      throw e;
+    }
+  }
+
+  private dispatch(req: Request, key: Uint8Array | undefined): Reply<CommandKind> {
+    const t = this.target;
+    switch (req.kind) {
+      case 'identify':
+        return { reason: 'ok', value: { protocol: SERVICE_PROTOCOL_VERSION, ...t.identify(), authCounter: this.auth.lastCounter } };
+      case 'read-registers':
+        return reply(t.readRegisters());
+      case 'read-instantaneous':
+        return reply(t.readInstantaneous());
+      case 'read-log-page': {
+        const r = t.readLogPage(req.offset, req.length);
+        if (r.ok && (r.value.offset !== req.offset || r.value.bytes.length > req.length)) {
+          return { reason: 'failed', message: 'target returned a page other than the one asked for' };
+        }
+        return reply(r);
+      }
+      case 'read-calibration':
+        return reply(t.readCalibration());
+      case 'write-calibration':
+        return reply(t.writeCalibration(req.bytes));
+      case 'seal':
+        return reply(t.seal());
+      case 'unseal':
+        return reply(t.unseal());
+      case 'set-time':
+        return reply(t.setTime(req.ms));
+      case 'install-meter-key':
+        return reply(t.installMeterKey(key as Uint8Array));
+      case 'pulse-test':
+        return reply(t.pulseTest(req.on, req.count));
+    }
+  }
+}
+
+function reply<T extends ResultOf[CommandKind]>(r: TargetResult<T>): Reply<CommandKind> {
+  if (r.ok) return { reason: 'ok', value: r.value } as Reply<CommandKind>;
+  return { reason: r.reason, message: r.message ?? r.reason };
+}
+
