@@ -84,6 +84,8 @@ export function frameFormatOf(frame: Uint8Array): FrameFormat {
 }
 
 const DEFAULT_MAX_POLLS = 200_000;
+/** Free FIFO bytes worth one refill burst. */
+const REFILL_CHUNK = 32;
 /** Status reads retried this many times for two equal values before the chip is called unstable. */
 const STABLE_READ_TRIES = 8;
 
@@ -196,7 +198,9 @@ export class Cc1101 implements Radio {
     while (written < length) {
       const level = this.txFifoLevel();
       const free = R.FIFO_SIZE - level;
-      if (free > 0) {
+      // Refill in chunks of half a FIFO (FIFOTHR's TX threshold, 33 bytes, marks the same point): one
+      // SPI burst per 32 bytes leaves 2.5 ms (T1/C1) of air before the FIFO runs dry.
+      if (free >= Math.min(REFILL_CHUNK, length - written)) {
         if (level < minFifoLevel) minFifoLevel = level;
         const n = Math.min(free, length - written);
         this.writeBurst(R.FIFO, data.subarray(written, written + n));
