@@ -200,6 +200,93 @@ describe('CC1101 driver against the register-level simulator', () => {
     });
   });
 
+  describe('the simulator alone, driven with raw SPI as in SWRS061', () => {
+    /** One chip-select period; returns the bytes clocked in. */
+    const spi = (sim: Cc1101Sim, ...bytes: number[]) => {
+      const b = Uint8Array.from(bytes);
+      sim.transfer(b);
+      sim.flush();
+      return [...b];
+    };
+    const ready = () => {
+      const sim = new Cc1101Sim();
+      sim.advance(200); // crystal start-up after power-on
+      return sim;
+    };
+
+    it('comes up with the datasheet reset values: PARTNUM 0x00, VERSION 0x14, 800 MHz, 115.051 kBaud, sync 0xD391', () => {
+      const sim = new Cc1101Sim();
+      assert.equal(spi(sim, 0x3d)[0] & 0x80, 0x80, 'CHIP_RDYn high while the crystal starts');
+      sim.advance(200);
+      assert.equal(spi(sim, 0x3d)[0], 0x0f, 'IDLE, 15+ bytes free in the TX FIFO');
+      assert.deepEqual(spi(sim, 0xf0, 0, 0xf1, 0).filter((_, i) => i % 2 === 1), [0x00, 0x14]);
+      const regs = spi(sim, 0xc0, ...new Array(0x2f).fill(0)).slice(1);
+      const freq = (FXOSC / 65536) * ((regs[FREQ2] << 16) | (regs[FREQ1] << 8) | regs[FREQ0]);
+      assert.ok(Math.abs(freq - 800e6) < 1e3, `${freq}`);
+      const rate = ((256 + regs[MDMCFG3]) * 2 ** (regs[MDMCFG4] & 15) * FXOSC) / 2 ** 28;
+      assert.ok(Math.abs(rate - 115051) < 1, `${rate}`);
+      assert.deepEqual([regs[SYNC1], regs[SYNC0]], [0xd3, 0x91]);
+    });
+
+    it('variable length: preamble + sync + the length byte and that many bytes, at the configured rate', () => {
+      const sim = ready();
+      spi(sim, 0x08, 0x01); // PKTCTRL0: variable length, no CRC
+      spi(sim, 0x7f, 3, 0xa1, 0xb2, 0xc3, 0xee); // burst into the TX FIFO; 0xee must stay unsent
+      spi(sim, 0x35); // STX
+      sim.advance(5000);
+      const [c] = sim.transmissions;
+      assert.equal(c.outcome, 'complete');
+      assert.deepEqual([...c.bytes], [0xaa, 0xaa, 0xaa, 0xaa, 0xd3, 0x91, 3, 0xa1, 0xb2, 0xc3]);
+      assert.ok(Math.abs(c.endUs - c.startUs - (10 * 8e6) / 115051.025) < 0.01);
+      assert.equal(spi(sim, 0xfa, 0)[1], 1, 'TXBYTES: the extra byte is still in the FIFO');
+      assert.equal(spi(sim, 0xf5, 0)[1], 0x01, 'MARCSTATE IDLE');
+    });
+
+    it('32-bit sync (SYNC_MODE 3) sends the sync word twice; fixed length ends on the byte counter modulo 256', () => {
+      const sim = ready();
+      spi(sim, 0x12, 0x03); // MDMCFG2: SYNC_MODE 3
+      spi(sim, 0x06, 0x02); // PKTLEN 2
+      spi(sim, 0x08, 0x00); // fixed length
+      spi(sim, 0x7f, 1, 2, 3);
+      spi(sim, 0x35);
+      sim.advance(3000);
+      assert.deepEqual([...sim.transmissions[0].bytes], [0xaa, 0xaa, 0xaa, 0xaa, 0xd3, 0x91, 0xd3, 0x91, 1, 2]);
+      assert.equal(sim.transmissions[0].outcome, 'complete');
+      // Infinite first, fixed after the counter passed 2: the next match is at 258, so 63 bytes underflow.
+      spi(sim, 0x3b); // SFTX (one byte was left)
+      spi(sim, 0x08, 0x02);
+      spi(sim, 0x7f, 1, 2, 3);
+      spi(sim, 0x35);
+      // MCSM0 reset value: no autocalibration, so TX starts after ~88 µs of settling; at 115.05 kBaud a
+      // byte lasts 69.5 µs: data bytes leave at 88 + 8·69.5 = 644, 713, 783 µs, the 4th would at 852.
+      sim.advance(800);
+      spi(sim, 0x08, 0x00);
+      spi(sim, 0x7f, ...new Array(60).fill(0x5a));
+      sim.advance(10_000);
+      const c = sim.transmissions[1];
+      assert.equal(c.outcome, 'underflow');
+      assert.equal(c.bytes.length, 8 + 63);
+    });
+
+    it('infinite length with an empty FIFO underflows: TXBYTES bit 7, MARCSTATE 0x16, status state 7; SFTX clears it', () => {
+      const sim = ready();
+      spi(sim, 0x08, 0x02);
+      spi(sim, 0x7f, 9, 8);
+      spi(sim, 0x35);
+      sim.advance(3000);
+      const [c] = sim.transmissions;
+      assert.equal(c.outcome, 'underflow');
+      assert.deepEqual([...c.bytes].slice(6), [9, 8]);
+      assert.equal(spi(sim, 0xfa, 0)[1], 0x80);
+      const [status, marc] = spi(sim, 0xf5, 0);
+      assert.equal(marc, 0x16);
+      assert.equal((status >> 4) & 7, 7);
+      spi(sim, 0x3b); // SFTX
+      assert.equal(spi(sim, 0xf5, 0)[1], 0x01);
+      assert.equal(spi(sim, 0xfa, 0)[1], 0x00);
+    });
+  });
+
   describe('under XS', () => {
     it('driver + simulator give byte-identical air captures under XS and Node', async () => {
       const { xs, node } = await runInBoth('test/xs/cc1101.xs.ts');

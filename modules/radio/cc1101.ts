@@ -237,8 +237,12 @@ export class Cc1101 implements Radio {
     this.isReset = false;
   }
 
-  /** Reads one configuration register (0x00..0x2E) or PATABLE. */
+  /** Reads one configuration register (0x00..0x2E) or PATABLE[0] (0x3E). */
   readRegister(address: number): number {
+    if (!(Number.isInteger(address) && ((address >= 0 && address < R.CONFIG_REGISTER_COUNT) || address === R.PATABLE))) {
+      // 0x30..0x3D without the burst bit would be a command strobe, not a read.
+      throw new Cc1101Fault('bad-address', `0x${hex(address)} is not a configuration register`, { address });
+    }
     const b = new Uint8Array([R.HEADER_READ | (address & 0x3f), 0]);
     this.transaction(b, false);
     return b[1];
