@@ -215,11 +215,12 @@ export class Cc1101 implements Radio {
       }
       this.onPoll();
     }
-    // Drain: the chip returns to IDLE (MCSM1.TXOFF_MODE = IDLE) after the last byte.
+    // Drain: the chip returns to IDLE (MCSM1.TXOFF_MODE = IDLE) after the last byte. IDLE with bytes
+    // still in the FIFO is the moment right after STX, before the state machine has left IDLE.
     polls = 0;
     for (;;) {
       const marc = this.readMarcState();
-      if (marc === R.MARC_IDLE) break;
+      if (marc === R.MARC_IDLE && this.txFifoLevel() === 0) break;
       if (marc === R.MARC_TXFIFO_UNDERFLOW) this.underflow();
       if (++polls > this.maxPolls) this.timeout('end of packet', polls);
       this.onPoll();
