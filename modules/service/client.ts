@@ -27,6 +27,7 @@ import {
   type ResultOf,
 } from './messages.js';
 import { WireError } from './wire.js';
+import { makeUnsealCommand, type UnsealChallenge } from '../sealing/unseal-command.js';
 
 /** A request failed. `code`: the meter's refusal reason ('malformed', 'unknown-command',
  *  'unauthorised', 'replayed', 'sealed', 'switch-off', 'out-of-range', 'busy', 'failed'), or the
@@ -135,8 +136,14 @@ export class ServiceClient {
   seal(): Promise<void> {
     return this.request({ kind: 'seal' });
   }
-  unseal(): Promise<void> {
-    return this.request({ kind: 'unseal' });
+  readUnsealChallenge(): Promise<UnsealChallenge> {
+    return this.request({ kind: 'read-unseal-challenge' });
+  }
+  /** Reads the seal's challenge and answers it with the bench key (the switch must be set). */
+  async unseal(): Promise<void> {
+    const challenge = await this.readUnsealChallenge();
+    const command = makeUnsealCommand(this.key(), challenge);
+    return this.request({ kind: 'unseal', command });
   }
   setTime(ms: number): Promise<void> {
     return this.request({ kind: 'set-time', ms });

@@ -11,6 +11,9 @@
  */
 import { ByteReader, ByteWriter, WireError } from './wire.js';
 import { REASONS, reasonOfCode, type Reason } from './reasons.js';
+import type { UnsealChallenge, UnsealCommand } from '../sealing/unseal-command.js';
+
+export type { UnsealChallenge, UnsealCommand };
 
 export const SERVICE_PROTOCOL_VERSION = 1;
 /** Response type = request type | RESPONSE_BIT. */
@@ -19,6 +22,8 @@ export const RESPONSE_BIT = 0x80;
 export const MAX_LOG_PAGE = 512;
 /** Bytes of an AES-128 meter key wrapped with RFC 3394 (16 + 8). */
 export const WRAPPED_KEY_LENGTH = 24;
+/** The seal's unseal CMAC (UNSEAL_MAC_SIZE of modules/sealing/unseal-command.ts). */
+export const UNSEAL_MAC_LENGTH = 16;
 
 export const COMMANDS = {
   identify: { type: 0x01, privileged: false },
@@ -26,6 +31,7 @@ export const COMMANDS = {
   'read-instantaneous': { type: 0x03, privileged: false },
   'read-log-page': { type: 0x04, privileged: false },
   'read-calibration': { type: 0x05, privileged: false },
+  'read-unseal-challenge': { type: 0x06, privileged: false },
   'write-calibration': { type: 0x10, privileged: true },
   seal: { type: 0x11, privileged: true },
   unseal: { type: 0x12, privileged: true },
@@ -56,7 +62,9 @@ export type Request =
   | { kind: 'read-calibration' }
   | { kind: 'write-calibration'; bytes: Uint8Array }
   | { kind: 'seal' }
-  | { kind: 'unseal' }
+  /** Carries the seal's own authenticated unseal command (modules/sealing/unseal-command.ts). */
+  | { kind: 'unseal'; command: UnsealCommand }
+  | { kind: 'read-unseal-challenge' }
   | { kind: 'set-time'; ms: number }
   /** `wrappedKey`: the new meter key wrapped (RFC 3394) under the key-wrap key of auth.ts. */
   | { kind: 'install-meter-key'; wrappedKey: Uint8Array }
@@ -112,6 +120,7 @@ export interface ResultOf {
   'read-instantaneous': Instantaneous;
   'read-log-page': LogPage;
   'read-calibration': Uint8Array;
+  'read-unseal-challenge': UnsealChallenge;
   'write-calibration': undefined;
   seal: undefined;
   unseal: undefined;
@@ -146,6 +155,11 @@ export function encodeRequestBody(req: Request): Uint8Array {
       return w.raw(req.wrappedKey).bytes();
     case 'pulse-test':
       return w.bool(req.on, 'on').u32(req.count, 'count').bytes();
+    case 'unseal':
+      if (!(req.command.mac instanceof Uint8Array) || req.command.mac.length !== UNSEAL_MAC_LENGTH) {
+        throw new WireError('range', `unseal MAC must be ${UNSEAL_MAC_LENGTH} bytes`, { field: 'mac' });
+      }
+      return w.u32(req.command.counter, 'unseal counter').raw(req.command.mac).bytes();
     default:
       return w.bytes();
   }
@@ -170,6 +184,9 @@ export function decodeRequestBody(kind: CommandKind, body: Uint8Array): Request 
       break;
     case 'pulse-test':
       req = { kind, on: r.bool('on'), count: r.u32('count') };
+      break;
+    case 'unseal':
+      req = { kind, command: { counter: r.u32('unseal counter'), mac: r.raw(UNSEAL_MAC_LENGTH, 'unseal MAC') } };
       break;
     default:
       req = { kind };
@@ -213,6 +230,10 @@ function encodeResult<K extends CommandKind>(kind: K, value: ResultOf[K]): Uint8
     }
     case 'read-calibration':
       return w.blob(value as Uint8Array, 'calibration').bytes();
+    case 'read-unseal-challenge': {
+      const v = value as UnsealChallenge;
+      return w.str(v.deviceId, 'deviceId').u32(v.counter, 'counter').blob(v.headHash, 'headHash').bytes();
+    }
     default:
       return w.bytes();
   }
@@ -261,6 +282,10 @@ function decodeResult<K extends CommandKind>(kind: K, r: ByteReader): ResultOf[K
     }
     case 'read-calibration':
       return r.blob('calibration') as ResultOf[K];
+    case 'read-unseal-challenge': {
+      const v: UnsealChallenge = { deviceId: r.str('deviceId'), counter: r.u32('counter'), headHash: r.blob('headHash') };
+      return v as ResultOf[K];
+    }
     default:
       return undefined as ResultOf[K];
   }

@@ -26,8 +26,9 @@ export const REASONS = {
 } as const;
 
 export type Reason = keyof typeof REASONS;
-/** Reasons a ServiceTarget may give when it refuses; the others are the server's own. */
-export type TargetRefusal = 'malformed' | 'sealed' | 'switch-off' | 'out-of-range' | 'busy' | 'failed';
+/** Reasons a ServiceTarget may give when it refuses ('unauthorised' and 'replayed' for the seal's own
+ *  unseal challenge); 'unknown-command' is the server's alone. */
+export type TargetRefusal = Exclude<Reason, 'ok' | 'unknown-command'>;
 
 const BY_CODE: Reason[] = [];
 for (const name of Object.keys(REASONS) as Reason[]) BY_CODE[REASONS[name]] = name;

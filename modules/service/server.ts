@@ -37,6 +37,8 @@ import {
   type Reply,
   type Request,
   type ResultOf,
+  type UnsealChallenge,
+  type UnsealCommand,
 } from './messages.js';
 import type { Reason, TargetRefusal } from './reasons.js';
 import { WireError } from './wire.js';
@@ -72,8 +74,11 @@ export interface ServiceTarget {
   readCalibration(): TargetResult<Uint8Array>;
   writeCalibration(bytes: Uint8Array): TargetResult;
   seal(): TargetResult;
-  /** Refuse 'switch-off' unless the physical calibration switch is pressed. */
-  unseal(): TargetResult;
+  /** What the bench must authenticate to unseal now (SealGuard.unsealChallenge()). */
+  readUnsealChallenge(): TargetResult<UnsealChallenge>;
+  /** SealGuard.unseal(command): refuse 'switch-off' if the calibration switch is not set,
+   *  'unauthorised' / 'replayed' if the seal's own MAC or challenge counter does not verify. */
+  unseal(command: UnsealCommand): TargetResult;
   setTime(ms: number): TargetResult;
   /** The new OMS meter key, 16 bytes, already unwrapped and authenticated. */
   installMeterKey(key: Uint8Array): TargetResult;
@@ -245,8 +250,10 @@ export class ServiceServer {
         return reply(t.writeCalibration(req.bytes));
       case 'seal':
         return reply(t.seal());
+      case 'read-unseal-challenge':
+        return reply(t.readUnsealChallenge());
       case 'unseal':
-        return reply(t.unseal());
+        return reply(t.unseal(req.command));
       case 'set-time':
         return reply(t.setTime(req.ms));
       case 'install-meter-key':
