@@ -4,11 +4,13 @@ import { CliError } from './command.js';
 import { MeterError } from '../modules/core/errors.js';
 import { decode } from './commands/decode.js';
 import { encode } from './commands/encode.js';
+import { log } from './commands/log.js';
 
 // Each subcommand registers here, one line each.
 const commands: Command[] = [
   encode,
   decode,
+  log,
 ];
 
 function usage(): string {

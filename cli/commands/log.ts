@@ -1,0 +1,256 @@
+/** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
+import { MeterError } from '../../modules/core/errors.js';
+import type { Level } from '../../modules/ports/bus.js';
+import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
+import { exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from '../../modules/sealing/log-export.js';
+import { decodeIdentity, decodeRecord, type LogEntry } from '../../modules/sealing/log-record.js';
+import { LogStore } from '../../modules/sealing/log-store.js';
+import { isValidPublicKey, type VerifyResult } from '../../modules/sealing/log-verify.js';
+import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '../../modules/sealing/seal.js';
+import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
+import { SimFlash } from '../../hosts/sim/sim-flash.js';
+import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
+import { CliError, type CliIo, type Command } from '../command.js';
+
+const help = `usage: xsmeter log <show|verify|export|demo> …
+
+  xsmeter log verify FILE --pubkey HEX
+      Verifies an exported calibration log (JSON or binary) with the device public key (33 bytes,
+      compressed, hex): record format, device binding, event counters, the SHA-256 chain, every
+      ECDSA P-256 signature, the signed export head (count, last record) and, in JSON, that the
+      readable fields match the signed records. Prints "ok" and a summary, or the first bad record
+      and why. Exit code 0 only when everything verifies.
+  xsmeter log show FILE [--pubkey HEX] [--json]
+      Prints the records as a table (or JSON lines) and verifies them as above. Without --pubkey it
+      checks against the key written in the file, which proves integrity but not origin (it says so).
+  xsmeter log export --image FILE --keys FILE [--sector-size N] [--first-sector N] [--sectors N]
+                     [--format json|bin] [--out FILE]
+      Reads the log of a simulated meter from its flash image (as 'log demo' writes it) and exports
+      it, with a head signed by the meter's key (from the simulator's key file). Default: JSON to stdout.
+  xsmeter log demo --out DIR
+      Makes a simulated meter (flash image, key file) with a short history: calibration, seal,
+      refused write, refused unseal, authorised unseal, new constant, seal again; writes
+      DIR/flash.bin, DIR/keys.json, DIR/log.json, DIR/log.bin and prints the public key.
+`;
+
+const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+
+function readFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new CliError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+}
+
+function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
+  if (hex === undefined) return undefined;
+  let key: Uint8Array;
+  try {
+    key = fromHex(hex);
+  } catch {
+    throw new CliError('--pubkey is not hex', 2);
+  }
+  if (!isValidPublicKey(key)) throw new CliError('--pubkey is not a compressed P-256 public key (33 bytes, 02/03…)', 2);
+  return key;
+}
+
+function faultLine(r: VerifyResult, exp: ReadExport): string {
+  const f = r.fault!;
+  if (f.record < 0) return `FAULT in the export: ${f.code}: ${f.reason}`;
+  let counter = '';
+  try {
+    counter = f.record < exp.records.length ? ` (counter ${decodeRecord(exp.records[f.record]).counter})` : '';
+  } catch {
+    // undecodable: the index names it
+  }
+  return `FAULT at record ${f.record}${counter}: ${f.code}: ${f.reason}`;
+}
+
+function summary(r: VerifyResult, exp: ReadExport): string {
+  const last = r.entries[r.entries.length - 1];
+  return `ok: ${r.entries.length} records of device ${r.deviceId}, event counter ${last.counter}, exported ${new Date(exp.head.exportedAt).toISOString()}`;
+}
+
+function describeValue(v: Uint8Array): string {
+  return v.length === 0 ? '-' : toHex(v);
+}
+
+function row(e: LogEntry): string {
+  let detail = `param ${e.parameter} ${describeValue(e.oldValue)} -> ${describeValue(e.newValue)}`;
+  if (e.type === 'log-init') {
+    const id = decodeIdentity(e.newValue);
+    detail = `device ${id.deviceId} key ${toHex(id.publicKey)}`;
+  } else if (e.type === 'seal') detail = `constants digest ${toHex(e.newValue)}`;
+  else if (e.type === 'unseal' && e.newValue.length === 4) detail = `authorised (command for counter ${readU32LE(e.newValue, 0)})`;
+  else if (e.type === 'tamper') detail = `sealed digest ${toHex(e.oldValue)} active ${toHex(e.newValue)}`;
+  else if ((e.type === 'unseal-attempt' || e.type === 'auth-failure') && e.parameter === 0 && e.newValue.length === 1) {
+    const f = e.newValue[0];
+    const reasons = [f & UNSEAL_SWITCH_NOT_SET ? 'switch not set' : '', f & UNSEAL_STALE ? 'stale command' : '', f & UNSEAL_BAD_MAC ? 'bad MAC' : ''].filter(Boolean);
+    detail = `unseal refused: ${reasons.join(', ')}`;
+  } else if (e.type === 'auth-failure') detail = `write refused while sealed: param ${e.parameter} ${describeValue(e.oldValue)} -> ${describeValue(e.newValue)}`;
+  return `${String(e.counter).padStart(6)}  ${new Date(e.time).toISOString()}  ${e.type.padEnd(18)}  ${e.who.padEnd(12)}  ${detail}`;
+}
+
+async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<number> {
+  const { values, positionals } = parse(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } });
+  if (positionals.length !== 1) throw new CliError(`${show ? 'show' : 'verify'} takes one FILE`, 2);
+  const given = pubkeyArg(values.pubkey as string | undefined);
+  if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
+  const exp = readExport(readFile(positionals[0]));
+  const r = verifyExport(exp, given ?? exp.publicKey);
+  if (show) {
+    if (values.json) {
+      for (const raw of exp.records) {
+        try {
+          const e = decodeRecord(raw);
+          io.stdout(JSON.stringify({ counter: e.counter, time: new Date(e.time).toISOString(), event: e.type, parameter: e.parameter, old: toHex(e.oldValue), new: toHex(e.newValue), who: e.who }) + '\n');
+        } catch {
+          io.stdout(JSON.stringify({ undecodable: toHex(raw) }) + '\n');
+        }
+      }
+    } else {
+      io.stdout(`counter  time                      event               who           details\n`);
+      for (const raw of exp.records) {
+        try {
+          io.stdout(row(decodeRecord(raw)) + '\n');
+        } catch (e) {
+          if (!(e instanceof MeterError)) throw e;
+          io.stdout(`     ?  (undecodable record: ${e.message})\n`);
+        }
+      }
+    }
+    if (!given) io.stderr('note: checked against the public key written in the file (integrity only); pass --pubkey to check origin\n');
+  }
+  if (!r.ok) {
+    io.stderr(faultLine(r, exp) + '\n');
+    return 1;
+  }
+  (show ? io.stderr : io.stdout)(summary(r, exp) + '\n');
+  return 0;
+}
+
+function intOption(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer`, 2);
+  return n;
+}
+
+function readKeys(path: string): SimKeyStore {
+  try {
+    return SimKeyStore.fromFile(JSON.parse(new TextDecoder().decode(readFile(path))) as SimKeysFile);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`${path} is not a simulator key file: ${(e as Error).message}`);
+  }
+}
+
+async function exportCmd(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    image: { type: 'string' },
+    keys: { type: 'string' },
+    'sector-size': { type: 'string' },
+    'first-sector': { type: 'string' },
+    sectors: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+  });
+  if (positionals.length > 0 || !values.image || !values.keys) throw new CliError('export needs --image FILE and --keys FILE', 2);
+  const format = (values.format as string | undefined) ?? 'json';
+  if (format !== 'json' && format !== 'bin') throw new CliError('--format is json or bin', 2);
+  const image = readFile(values.image as string);
+  const sectorSize = intOption(values['sector-size'], 'sector-size', GEOMETRY.sectorSize);
+  if (sectorSize === 0 || image.length % sectorSize !== 0) throw new CliError(`image of ${image.length} bytes is not a whole number of ${sectorSize}-byte sectors`);
+  const flash = new SimFlash({ sectorSize, sectorCount: image.length / sectorSize, image });
+  const partition = { firstSector: intOption(values['first-sector'], 'first-sector', 0), sectorCount: values.sectors === undefined ? undefined : intOption(values.sectors, 'sectors', 0) };
+  const keys = readKeys(values.keys as string);
+  const raws = LogStore.open(flash, partition).readAll();
+  if (raws.length === 0) throw new CliError('the image holds no calibration log');
+  const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
+  const log = CalibrationLog.open({ flash, partition, keys, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
+  if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${log.fault.reason}\n`);
+  const exp = log.export();
+  const bytes = format === 'json' ? new TextEncoder().encode(exportToJson(exp)) : exportToBinary(exp);
+  if (values.out) writeFileSync(values.out as string, bytes);
+  else if (format === 'json') io.stdout(new TextDecoder().decode(bytes));
+  else throw new CliError('--format bin needs --out FILE', 2);
+  return log.fault ? 1 : 0;
+}
+
+async function demoCmd(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { out: { type: 'string' } });
+  if (positionals.length > 0 || !values.out) throw new CliError('demo needs --out DIR', 2);
+  const dir = values.out as string;
+  mkdirSync(dir, { recursive: true });
+  const keys = SimKeyStore.generate();
+  const flash = new SimFlash(GEOMETRY);
+  let t = Date.now() - 3600_000;
+  const clock = { ticks: () => t, now: () => (t += 61_000) };
+  const log = CalibrationLog.open({ flash, keys, clock, deviceId: 'XSM-00000001' });
+  const constants = new Map<number, Uint8Array>([[1, fromHex('4000')], [2, fromHex('4000')], [3, fromHex('0000')]]);
+  let level: Level = 1;
+  const guard = new SealGuard({
+    log,
+    keys,
+    calibrationSwitch: { read: () => level },
+    constants: { list: () => [...constants].map(([id, value]) => ({ id, value })), apply: (id, v) => void constants.set(id, v) },
+  });
+  guard.writeConstant(1, fromHex('40a2'), 'bench-01');
+  guard.writeConstant(2, fromHex('3fd1'), 'bench-01');
+  guard.seal('bench-01');
+  const attempt = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof MeterError)) throw e;
+    }
+  };
+  attempt(() => guard.writeConstant(3, fromHex('0010'), 'service'));
+  level = 0;
+  attempt(() => guard.unseal(makeUnsealCommand(keys.benchKey(), guard.unsealChallenge()), 'service'));
+  level = 1;
+  guard.unseal(makeUnsealCommand(keys.benchKey(), guard.unsealChallenge()), 'bench-02');
+  guard.writeConstant(3, fromHex('0010'), 'bench-02');
+  guard.seal('bench-02');
+  const exp = log.export();
+  writeFileSync(join(dir, 'flash.bin'), flash.image());
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys.toFile(), null, 2) + '\n');
+  writeFileSync(join(dir, 'log.json'), exportToJson(exp));
+  writeFileSync(join(dir, 'log.bin'), exportToBinary(exp));
+  io.stdout(`${toHex(keys.devicePublicKey())}\n`);
+  return 0;
+}
+
+export const log: Command = {
+  name: 'log',
+  summary: 'show, verify and export a signed calibration log (xsmeter log --help)',
+  help,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = args;
+    switch (sub) {
+      case 'verify':
+        return verifyCmd(rest, io, false);
+      case 'show':
+        return verifyCmd(rest, io, true);
+      case 'export':
+        return exportCmd(rest, io);
+      case 'demo':
+        return demoCmd(rest, io);
+      default:
+        throw new CliError(sub ? `unknown log command "${sub}" (show, verify, export, demo)` : 'which log command? (show, verify, export, demo)', 2);
+    }
+  },
+};
