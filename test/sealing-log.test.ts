@@ -141,7 +141,8 @@ describe('sealing: export and verifier', () => {
       for (let i = 0; i < r.length; i++) {
         const v = variant(r.filter((_, k) => k !== i));
         assert.equal(v.ok, false, `deleting ${i}`);
-        assert.equal(v.fault!.record, i === r.length - 1 ? i : i, `names record ${i}`);
+        assert.equal(v.fault!.record, i, `names record ${i}`);
+        assert.equal(v.fault!.code, i === 0 ? 'genesis' : i === r.length - 1 ? 'count' : 'counter');
       }
     });
     it('swapping any two records', () => {
