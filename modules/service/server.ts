@@ -132,6 +132,11 @@ export class ServiceServer {
     if (this.clock) this.lastRx = this.clock.ticks();
   }
 
+  /** Bytes held back as the start of a frame not yet complete. */
+  get pending(): number {
+    return this.decoder.buffered;
+  }
+
   /** Reads what has arrived, answers every complete request; returns the number answered. */
   poll(): number {
     const chunk = this.port.read();
