@@ -150,7 +150,7 @@ export class Ade7953 implements MetrologyDriver {
     const top = Math.floor(v / 0x1000000);
     const want = signed && v & 0x800000 ? 0xff : 0;
     if (top !== want) {
-      throw new MetrologyFault(v === 0xffffffff ? 'bus-garbage' : 'bus-garbage', `ADE7953 register 0x${address.toString(16)} read 0x${v.toString(16)}: not a 24-bit value`, {
+      throw new MetrologyFault('bus-garbage', `ADE7953 register 0x${address.toString(16)} read 0x${v.toString(16)}: not a 24-bit value`, {
         register: address,
         value: v,
       });
@@ -323,6 +323,7 @@ export class Ade7953 implements MetrologyDriver {
           const k = wrapsToAdd(raw, (power[ch] * this.scale.wattsPerLsb * dtS) / perCount, (this.maxPowerW * dtS) / perCount, WRAP);
           const delta = raw + k * WRAP;
           if (Math.abs(delta) * this.scale.whPerLsb > (this.maxPowerW * 1.2 * dtS) / 3600 + 1) {
+            this.rebase(); // start afresh rather than fault on every later sample
             throw new MetrologyFault('implausible-energy', `ADE7953 channel ${ch}: ${(delta * this.scale.whPerLsb).toFixed(1)} Wh in ${dtS} s`, { channel: ch, counts: delta });
           }
           out.wraps += Math.abs(k);
