@@ -8,7 +8,7 @@ import { LogFullError, SealError } from '../modules/sealing/errors.js';
 import { verifyRecords } from '../modules/sealing/log-verify.js';
 import { SealGuard, constantsDigest, type CalibrationConstant, type CalibrationConstants } from '../modules/sealing/seal.js';
 import { makeUnsealCommand, unsealMessage } from '../modules/sealing/unseal-command.js';
-import { SimFlash } from '../hosts/sim/sim-flash.js';
+import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 import { KEYS_A, SMALL, TestClock } from './helpers/sealing-fixtures.js';
 import { readFileSync } from 'node:fs';
 import { cmac } from '@noble/ciphers/aes.js';
@@ -236,5 +236,61 @@ describe('sealing: the seal', () => {
     assert.throws(() => guard.writeConstant(1, new Uint8Array(129), 'x'), refused('bad-parameter'));
     assert.throws(() => guard.writeConstant(1, fromHex('00'), 'x'), (e: unknown) => e instanceof MeterError && e.code === 'bad-calibration');
     assert.equal(log.counter, 0);
+  });
+});
+
+describe('sealing: the seal across power cuts', () => {
+  const script = (guard: SealGuard, sw: Switch) => {
+    guard.writeConstant(1, fromHex('00c9'), 'bench-7');
+    guard.writeConstant(2, fromHex('0191'), 'bench-7');
+    guard.seal('bench-7');
+    try {
+      guard.writeConstant(3, fromHex('0000'), 'intruder');
+    } catch (e) {
+      if (!(e instanceof SealError)) throw e;
+    }
+    sw.level = 1;
+    guard.unseal(makeUnsealCommand(KEYS_A.benchKey(), guard.unsealChallenge()), 'bench-7');
+    guard.writeConstant(3, fromHex('ff40'), 'bench-7');
+    guard.seal('bench-7');
+  };
+
+  it('after a cut at any flash call: state is what the log says, no unlogged change, no false tamper', function () {
+    const base = meter();
+    script(base.guard, base.sw);
+    const total = base.flash.opCount;
+    let cuts = 0;
+    let reapplied = 0;
+    for (let op = 0; op < total; op++) {
+      for (const phase of ['before', 'during', 'after'] as const) {
+        const flash = new SimFlash(SMALL);
+        const constants = new Constants();
+        flash.cutPower({ opIndex: op, phase });
+        try {
+          const m = meter(flash, constants);
+          script(m.guard, m.sw);
+          assert.fail(`cut ${phase}@${op} did not happen`);
+        } catch (e) {
+          if (!(e instanceof PowerCut)) throw e;
+        }
+        flash.powerOn();
+        const m = meter(flash, constants);
+        const label = `cut ${phase}@${op}`;
+        const status = m.guard.startupCheck();
+        assert.equal(status.tamper, false, `${label}: ${status.tamperReason}`);
+        if (status.reapplied) reapplied++;
+        assert.ok(verifyRecords(m.log.rawRecords(), KEYS_A.devicePublicKey()).ok, label);
+        const entries = m.log.entries();
+        const lastState = entries.filter((e) => e.type === 'seal' || e.type === 'unseal').at(-1)?.type;
+        assert.equal(status.sealed, lastState === 'seal', `${label}: sealed iff the last seal/unseal record is a seal`);
+        for (const [id, value] of constants.values) {
+          const lastChange = entries.filter((e) => e.type === 'calibration-change' && e.parameter === id).at(-1);
+          assert.equal(toHex(value), lastChange ? toHex(lastChange.newValue) : toHex(new Constants().values.get(id)!), `${label}: parameter ${id} is what the log says`);
+        }
+        cuts++;
+      }
+    }
+    assert.ok(reapplied >= 3, 'cuts between logging and applying a change were exercised');
+    this.test!.title += ` (${cuts} cut points; ${reapplied} finished a logged change at start-up)`;
   });
 });

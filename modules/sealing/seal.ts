@@ -58,6 +58,8 @@ export interface SealStatus {
   sealedDigest?: Uint8Array;
   /** Event counter of the last log record. */
   counter: number;
+  /** Parameters whose logged change start-up applied (power was lost between logging and applying). */
+  reapplied?: number[];
 }
 
 /** Reason flags of a refused unseal attempt (the record's new value). */
@@ -88,8 +90,11 @@ export class SealGuard {
   private sealed = false;
   private sealedDigest: Uint8Array | undefined;
   private tamperReason: string | undefined;
+  private reapplied: number[] = [];
   /** Active digest of the last tamper record since the last seal (not logged twice). */
   private loggedTamper: Uint8Array | undefined;
+  /** The last logged value of each parameter (calibration-change records). */
+  private readonly logged = new Map<number, Uint8Array>();
 
   constructor(o: SealGuardOptions) {
     this.log = o.log;
@@ -105,6 +110,8 @@ export class SealGuard {
         this.sealed = false;
       } else if (e.type === 'tamper') {
         this.loggedTamper = e.newValue;
+      } else if (e.type === 'calibration-change') {
+        this.logged.set(e.parameter, e.newValue);
       }
     }
     // Fail safe: a log that does not verify may have lost its last seal record, so treat the meter
@@ -113,13 +120,26 @@ export class SealGuard {
   }
 
   /**
-   * The start-up check: the log verifies (as far as open checked it) and, when sealed, the active
-   * constants match the last sealed digest. A mismatch is logged once (tamper record) and kept as the
+   * The start-up check: the log verifies (as far as open checked it); when unsealed, a change that was
+   * logged but not applied (power lost in between) is applied; when sealed, the active constants
+   * must match the last sealed digest. A mismatch is logged once (tamper record) and kept as the
    * tamper status until the meter is sealed again.
    */
   startupCheck(): SealStatus {
     this.tamperReason = undefined;
+    this.reapplied = [];
     if (this.log.fault) this.tamperReason = `calibration log fault at record ${this.log.fault.record}: ${this.log.fault.reason}`;
+    if (!this.sealed && !this.log.fault) {
+      // A change is logged before it is applied: power lost in between leaves it logged only. Finish it.
+      const active = this.constants.list();
+      for (const [id, value] of this.logged) {
+        const now = active.find((c) => c.id === id)?.value;
+        if (!now || !equalConstantTime(now, value)) {
+          this.constants.apply(id, value);
+          this.reapplied.push(id);
+        }
+      }
+    }
     if (this.sealed && this.sealedDigest) {
       const active = constantsDigest(this.constants.list());
       if (!equalConstantTime(active, this.sealedDigest)) {
@@ -142,6 +162,7 @@ export class SealGuard {
     const s: SealStatus = { sealed: this.sealed, tamper: this.tamperReason !== undefined, counter: this.log.counter };
     if (this.tamperReason) s.tamperReason = this.tamperReason;
     if (this.sealedDigest) s.sealedDigest = this.sealedDigest.slice();
+    if (this.reapplied.length > 0) s.reapplied = this.reapplied.slice();
     return s;
   }
 
@@ -164,6 +185,7 @@ export class SealGuard {
     }
     this.constants.check?.(id, value);
     this.log.append({ type: 'calibration-change', parameter: id, oldValue: old, newValue: value, who });
+    this.logged.set(id, value.slice());
     this.constants.apply(id, value);
   }
 
