@@ -5,8 +5,8 @@
 export { LogStore, type LogStoreOptions, type LogStoreStats, type RecoveryReport } from './log-store.js';
 export { CalibrationLog, type CalibrationLogOptions, type LogExport, type NewEvent } from './calibration-log.js';
 export { EVENT_TYPES, decodeRecord, type EventType, type LogEntry } from './log-record.js';
-export { verifyRecords, verifyWithHead, type LogFault, type LogHead, type VerifyResult } from './log-verify.js';
+export { isValidPublicKey, verifyDigest, verifyRecords, verifyWithHead, type LogFault, type LogHead, type VerifyResult } from './log-verify.js';
 export { exportFromBinary, exportFromJson, exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from './log-export.js';
-export { SealGuard, constantsDigest, type CalibrationConstant, type CalibrationConstants, type SealGuardOptions, type SealStatus } from './seal.js';
+export { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET, constantsDigest, type CalibrationConstant, type CalibrationConstants, type SealGuardOptions, type SealStatus } from './seal.js';
 export { makeUnsealCommand, type UnsealChallenge, type UnsealCommand } from './unseal-command.js';
 export { LogFullError, LogStoreError, LogVerifyError, SealError } from './errors.js';
