@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { crc32 } from '../modules/sealing/crc32.js';
+import { crc32 } from '../modules/core/crc32.js';
 import { LogFullError, LogStoreError } from '../modules/sealing/errors.js';
 import { FRAME_OVERHEAD, LogStore, SECTOR_HEADER_SIZE } from '../modules/sealing/log-store.js';
 import { PowerCut, SimFlash, type CutPhase, type CutPlan } from '../hosts/sim/sim-flash.js';

@@ -17,7 +17,7 @@
  * phase µ°, powerOffset mW, reactiveOffset mvar) | CRC-32 of everything before.
  */
 import { readU32LE, writeU32LE } from '../core/bytes.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../core/crc32.js';
 import { CalibrationError } from './errors.js';
 
 export const CALIBRATION_VERSION = 1;

@@ -15,7 +15,7 @@
  */
 import { readU32LE, writeU32LE } from '../core/bytes.js';
 import type { Flash } from '../ports/flash.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../core/crc32.js';
 import { EnergyConfigError } from './errors.js';
 
 const VERSION = 1;

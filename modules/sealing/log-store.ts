@@ -29,7 +29,7 @@
  */
 import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
 import type { Flash } from '../ports/flash.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../core/crc32.js';
 import { LogFullError, LogStoreError } from './errors.js';
 
 const MAGIC = 0x474c5358; // "XSLG" read as u32 LE

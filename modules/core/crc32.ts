@@ -1,6 +1,7 @@
 /**
- * CRC-32 (ISO-HDLC / IEEE 802.3: reflected polynomial 0xEDB88320, init and xorout 0xFFFFFFFF;
- * check value of "123456789" is 0xCBF43926). Guards the calibration bytes and the energy journal records.
+ * CRC-32 (ISO-HDLC / IEEE 802.3: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF;
+ * check value of "123456789" is 0xCBF43926). Guards calibration bytes, energy journal records and
+ * the log store's records.
  */
 let table: Uint32Array | undefined;
 
@@ -14,6 +15,7 @@ function makeTable(): Uint32Array {
   return t;
 }
 
+/** CRC-32 of bytes[start, end). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   const t = (table ??= makeTable());
   let c = 0xffffffff;
