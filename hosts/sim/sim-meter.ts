@@ -1,0 +1,361 @@
+/**
+ * One complete simulated meter: the portable meter application (modules/app) on simulated ports — a
+ * register-level metrology chip (ADE7953 or ATM90E32) measuring a load model, NOR flash for the
+ * energy and the calibration log, a key store, a simulated clock, a pulse LED pin, the calibration
+ * switch, an in-memory service line and a radio (a direct sink of PHY streams, or the CC1101 driver
+ * over the register-level CC1101 simulator). Time moves only through `advance`/`advanceTo`, which
+ * steps the load, the chip and the clock together and ticks the application whenever it has work
+ * (a sample, a telegram, a pulse edge, service bytes) — a simulated day runs in milliseconds.
+ *
+ * Keys derive from the seed unless given, so a meter is reproducible; `restart()` is a power cycle
+ * (the flash survives, RAM and the monotonic clock do not; the wall clock continues).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concat, toHex } from '../../modules/core/bytes.js';
+import { MeterApp, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
+import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modules/ports/bus.js';
+import type { KeyStore } from '../../modules/ports/key-store.js';
+import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
+import { Cc1101 } from '../../modules/radio/cc1101.js';
+import type { FrameFormat } from '../../modules/wmbus-tx/frame.js';
+import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { Cc1101Sim } from './cc1101-sim.js';
+import { SimClock, defaultHardwareErrors, perfectHardware, type BusFault, type HardwareErrors } from './chips/front-end.js';
+import { SimAde7953 } from './chips/sim-ade7953.js';
+import { SimAtm90e32 } from './chips/sim-atm90e32.js';
+import { LoadModel, type PhaseLoad } from './physics/load-model.js';
+import { nextSlotStart, profileLoad, type LoadProfileName } from './physics/load-profile.js';
+import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
+import { SimFlash } from './sim-flash.js';
+import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
+
+export type ChipName = 'ade7953' | 'atm90e32';
+
+/** One telegram as it went on the air: the PHY chip stream and when (meter wall clock). */
+export interface AirFrame {
+  meterId: string;
+  stream: Uint8Array;
+  mode: WmbusMode;
+  /** Wall-clock ms at the start of the transmission. */
+  wallMs: number;
+  airtimeMs: number;
+  /** What the meter put in it (for tests and the live table: the truth to compare the gateway with). */
+  sent: SentTelegram;
+}
+
+export interface SimMeterOptions {
+  chip?: ChipName;
+  /** 8 decimal digits (default from the seed). */
+  meterId?: string;
+  seed?: number;
+  /** Front-end errors of the board: 'perfect' (default), 'default' (an uncalibrated board misses class 1), or explicit. */
+  hardware?: 'perfect' | 'default' | HardwareErrors;
+  /** Keys (default: derived from the seed). */
+  keys?: SimKeysFile;
+  /** OMS security mode (default 7). */
+  security?: 0 | 5 | 7;
+  radioMode?: WmbusMode;
+  frameFormat?: FrameFormat;
+  /** 'sink' (default): frames PHY-encoded straight onto the air; 'cc1101': through the CC1101 driver and simulator. */
+  radio?: 'sink' | 'cc1101';
+  intervalMs?: number;
+  jitter?: number;
+  samplePeriodMs?: number;
+  quantumWh?: number;
+  meterConstant?: number;
+  dutyCycle?: number;
+  /** Load: a profile name (default 'household'), or 'manual' (set it with `setLoad`). */
+  load?: LoadProfileName | 'manual';
+  /** Initial load for 'manual' (default 230 V, 0 A). */
+  initialLoad?: PhaseLoad;
+  /** Wall-clock time at boot (default 2026-01-01T00:00Z); `clockValid: false` boots at 1970 (unset clock). */
+  wallStartMs?: number;
+  clockValid?: boolean;
+  /** Flash (default: blank 16 × 4 KiB each), e.g. restored from a saved image or file backed. */
+  energyFlash?: SimFlash;
+  calibrationFlash?: SimFlash;
+  /** Seal at first boot, as a factory would (default true). */
+  factorySeal?: boolean;
+  /** Step the simulation every tick while pulses are due, so the pin shows every pulse (default true). */
+  exactPulses?: boolean;
+  /** The meter's service port (default: an in-memory line whose other end is `bench`), e.g. a
+   *  TcpSerialListener from service-transport.ts. */
+  service?: SerialPort;
+  /** Receives every telegram put on the air. */
+  onAir?: (frame: AirFrame) => void;
+  /** Extra application options. */
+  app?: Partial<MeterAppOptions>;
+}
+
+/** A digital pin the simulation watches: counts rising edges. */
+export class SimPin implements DigitalOutput, DigitalInput {
+  level: Level = 0;
+  rising = 0;
+  write(value: Level): void {
+    if (value === 1 && this.level === 0) this.rising++;
+    this.level = value;
+  }
+  read(): Level {
+    return this.level;
+  }
+}
+
+/** The meter's key store with a replaceable meter key (install-meter-key over the service). */
+export class SimMeterKeys implements KeyStore {
+  private file: SimKeysFile;
+  private store: SimKeyStore;
+  constructor(file: SimKeysFile) {
+    this.store = SimKeyStore.fromFile(file);
+    this.file = this.store.toFile();
+  }
+  meterKey(): Uint8Array {
+    return this.store.meterKey();
+  }
+  benchKey(): Uint8Array {
+    return this.store.benchKey();
+  }
+  devicePublicKey(): Uint8Array {
+    return this.store.devicePublicKey();
+  }
+  signDigest(digest: Uint8Array): Uint8Array {
+    return this.store.signDigest(digest);
+  }
+  install(key: Uint8Array): void {
+    this.file = { ...this.file, meterKey: toHex(key) };
+    this.store = SimKeyStore.fromFile(this.file);
+  }
+  toFile(): SimKeysFile {
+    return { ...this.file };
+  }
+}
+
+function derived(label: string, seed: number, n: number): Uint8Array {
+  const s = new Uint8Array(4);
+  new DataView(s.buffer).setUint32(0, seed >>> 0);
+  return sha256(concat(new TextEncoder().encode(`xsmeter-sim ${label}`), s)).slice(0, n);
+}
+
+/** The keys a seed gives (meter, bench and signing key). */
+export function keysForSeed(seed: number): SimKeysFile {
+  return { meterKey: toHex(derived('meter key', seed, 16)), benchKey: toHex(derived('bench key', seed, 16)), signingKey: toHex(derived('signing key', seed, 32)) };
+}
+
+/** The meter id a seed gives: 8 digits, never starting with 0. */
+export function meterIdForSeed(seed: number): string {
+  const b = derived('meter id', seed, 4);
+  const n = new DataView(b.buffer, b.byteOffset).getUint32(0) % 90_000_000;
+  return String(10_000_000 + n);
+}
+
+export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
+
+export class SimMeter {
+  readonly options: SimMeterOptions;
+  readonly chipName: ChipName;
+  readonly meterId: string;
+  readonly seed: number;
+  readonly load: LoadModel;
+  readonly chip: SimAde7953 | SimAtm90e32;
+  readonly energyFlash: SimFlash;
+  readonly calibrationFlash: SimFlash;
+  readonly keys: SimMeterKeys;
+  readonly pulseLed = new SimPin();
+  /** The calibration switch: set `calibrationSwitch.level = 1` to press it. */
+  readonly calibrationSwitch = new SimPin();
+  /** The bench's end of the service line (the meter's end is wired to the application). */
+  bench!: MemorySerialPort;
+  clock!: SimClock;
+  app!: MeterApp;
+  /** Every telegram on the air since this object was made (also across restarts). */
+  readonly air: AirFrame[] = [];
+  /** Keep `air` (default true; a long multi-meter run hands frames to `onAir` instead). */
+  keepAir = true;
+  readonly profile: LoadProfileName | 'manual';
+  private radioSim: Cc1101Sim | undefined;
+  private nextLoadChange = Infinity;
+  private boots = 0;
+
+  constructor(options: SimMeterOptions = {}) {
+    this.options = options;
+    this.seed = options.seed ?? 1;
+    this.chipName = options.chip ?? 'ade7953';
+    this.meterId = options.meterId ?? meterIdForSeed(this.seed);
+    const phases = this.chipName === 'ade7953' ? 1 : 3;
+    this.load = new LoadModel(phases, options.initialLoad ?? { voltage: 230, current: 0, phaseDeg: 0 });
+    const hw = options.hardware ?? 'perfect';
+    const channels = this.chipName === 'ade7953' ? 2 : 3;
+    const errors = hw === 'perfect' ? perfectHardware(channels) : hw === 'default' ? defaultHardwareErrors(channels) : hw;
+    this.chip = this.chipName === 'ade7953' ? new SimAde7953({ load: this.load, errors, seed: this.seed }) : new SimAtm90e32({ load: this.load, errors, seed: this.seed });
+    this.energyFlash = options.energyFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+    this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+    this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
+    this.profile = options.load ?? 'household';
+    this.boot(options.clockValid === false ? 0 : (options.wallStartMs ?? DEFAULT_WALL_START));
+    if ((options.factorySeal ?? true) && this.app.log.counter === 0 && !this.app.seal.isSealed) {
+      this.app.seal.seal('factory');
+      this.app.sealStatus = this.app.seal.status();
+    }
+  }
+
+  private boot(wallMs: number): void {
+    this.boots++;
+    this.clock = new SimClock(wallMs);
+    const pair = memorySerialPair();
+    this.bench = pair.bench;
+    let radio: Radio;
+    if (this.options.radio === 'cc1101') {
+      const sim = new Cc1101Sim();
+      this.radioSim = sim;
+      const driver = new Cc1101({ spi: sim, onPoll: () => sim.advance(50) });
+      radio = {
+        transmit: (frame, mode) => {
+          const before = sim.transmissions.length;
+          driver.transmit(frame, mode);
+          for (const c of sim.transmissions.slice(before)) this.pendingStream = c.bytes;
+        },
+      };
+    } else {
+      radio = {
+        transmit: (frame, mode) => {
+          this.pendingStream = phyEncode(frame, mode, this.options.frameFormat ?? 'A');
+        },
+      };
+    }
+    const o = this.options;
+    this.app = new MeterApp({
+      chip: this.chipName,
+      meterId: this.meterId,
+      security: o.security,
+      radioMode: o.radioMode,
+      frameFormat: o.frameFormat,
+      intervalMs: o.intervalMs,
+      jitter: o.jitter,
+      samplePeriodMs: o.samplePeriodMs,
+      quantumWh: o.quantumWh,
+      meterConstant: o.meterConstant,
+      dutyCycle: o.dutyCycle,
+      installMeterKey: (key) => this.keys.install(key),
+      ...o.app,
+      onTelegram: (t) => this.onTelegram(t),
+    });
+    this.app.start({
+      metrologySpi: this.chip.spi,
+      pulseLed: this.pulseLed,
+      calibrationSwitch: this.calibrationSwitch,
+      service: this.options.service ?? pair.meter,
+      energyFlash: this.energyFlash,
+      calibrationFlash: this.calibrationFlash,
+      keys: this.keys,
+      clock: this.clock,
+      radio,
+    });
+    this.nextLoadChange = -Infinity;
+    this.applyProfile();
+  }
+
+  private pendingStream: Uint8Array | undefined;
+
+  private onTelegram(t: SentTelegram): void {
+    const stream = this.pendingStream;
+    this.pendingStream = undefined;
+    if (!stream) return; // the radio failed: nothing went on the air
+    const frame: AirFrame = { meterId: this.meterId, stream, mode: t.mode, wallMs: this.clock.now(), airtimeMs: t.airtimeMs, sent: t };
+    if (this.keepAir) this.air.push(frame);
+    this.options.onAir?.(frame);
+  }
+
+  /** Times the application was started (1 + restarts). */
+  get bootCount(): number {
+    return this.boots;
+  }
+
+  /** The CC1101 simulator when `radio: 'cc1101'`. */
+  get cc1101(): Cc1101Sim | undefined {
+    return this.radioSim;
+  }
+
+  /** Wall-clock ms of the simulated meter (the host clock, before any set-time correction). */
+  get wallMs(): number {
+    return this.clock.now();
+  }
+
+  private applyProfile(): void {
+    if (this.profile === 'manual') return;
+    const wall = this.clock.now();
+    if (wall < this.nextLoadChange) return;
+    const loads = profileLoad(this.profile, this.seed, wall, this.load.phases.length);
+    for (let p = 0; p < loads.length; p++) this.load.set(p, loads[p]);
+    this.nextLoadChange = nextSlotStart(wall);
+  }
+
+  /** Sets the load of one phase or all (with `load: 'manual'`; a profile overrides it at its next slot). */
+  setLoad(load: Partial<PhaseLoad>, phase?: number): void {
+    if (phase === undefined) this.load.setAll(load);
+    else this.load.set(phase, load);
+  }
+
+  /** Metrology bus fault of the chip (as the driver sees MISO): 'none', 'all-ones', 'all-zeros', 'garble'. */
+  setBusFault(fault: BusFault): void {
+    this.chip.busFault = fault;
+  }
+
+  /** Ticks time of the application's next work. */
+  nextEvent(): number {
+    return this.app.nextWake();
+  }
+
+  /** Advances simulated time by `ms`. */
+  advance(ms: number): void {
+    this.advanceTo(this.clock.ticks() + ms);
+  }
+
+  /** Advances to monotonic time `ticks`, ticking the application whenever it has work. */
+  advanceTo(ticks: number): void {
+    const exact = this.options.exactPulses ?? true;
+    const tickMs = this.app.tickMs;
+    for (;;) {
+      const now = this.clock.ticks();
+      if (now >= ticks) break;
+      let next = Math.min(ticks, this.app.nextWake());
+      if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
+      if ((exact && this.app.pulsesPending > 0) || this.bench.pending > 0 || this.app.server.pending > 0) next = Math.min(next, now + tickMs);
+      if (next <= now) next = now + 1;
+      const dt = next - now;
+      this.load.advance(dt);
+      this.chip.advance(dt);
+      this.clock.advance(dt);
+      this.applyProfile();
+      this.app.tick();
+    }
+  }
+
+  /** Advances to wall-clock time `wallMs` (survives restarts, unlike ticks). */
+  advanceToWall(wallMs: number): void {
+    this.advanceTo(this.clock.ticks() + (wallMs - this.clock.now()));
+  }
+
+  /** Runs the application once now (e.g. after the bench wrote to the service line). */
+  tick(): void {
+    this.app.tick();
+  }
+
+  /** True energy of the load model since this meter object was made: import and export, Wh. */
+  trueEnergy(): { importWh: number; exportWh: number } {
+    return { importWh: this.load.totalImportWh(), exportWh: this.load.totalExportWh() };
+  }
+
+  /** The meter's registers as the application holds them (Wh, OBIS). */
+  registers(): Record<string, number> {
+    return this.app.metering.obis();
+  }
+
+  /**
+   * A power cycle: the application stops without saving (as a power cut would: what is not on flash
+   * is lost) or, with `graceful`, persists first; then it boots again on the same flash and keys.
+   * The wall clock continues; the monotonic clock restarts at 0.
+   */
+  restart(options: { graceful?: boolean } = {}): void {
+    if (options.graceful) this.app.stop();
+    this.boot(this.clock.now());
+  }
+}

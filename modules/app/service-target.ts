@@ -1,0 +1,142 @@
+/**
+ * The meter application behind the service interface (modules/service `ServiceTarget`): reads come
+ * from the metering engine, the calibration constants and the calibration log (exported in the
+ * binary format of modules/sealing/log-export.ts, signed head included, which `xsmeter log verify`
+ * reads); writes go through the seal (`SealGuard.writeConstant`, refused and logged while sealed).
+ * Refusals map typed errors to reasons: sealed → 'sealed', calibration out of range or malformed →
+ * 'out-of-range' / 'malformed', log full → 'failed' (and the log-full status), unseal without the
+ * switch → 'switch-off', bad or stale unseal MAC → 'unauthorised' / 'replayed'.
+ */
+import { MeterError } from '../core/errors.js';
+import { CalibrationError } from '../metrology/errors.js';
+import { LogFullError, SealError } from '../sealing/errors.js';
+import { exportToBinary } from '../sealing/log-export.js';
+import type { EnergyRegister, Instantaneous, LogPage, UnsealChallenge, UnsealCommand } from '../service/messages.js';
+import { done, ok, refuse, type ServiceTarget, type TargetIdentity, type TargetResult } from '../service/server.js';
+import { CALIBRATION_CONSTANT_ID } from './calibration-constants.js';
+import { CLOCK_VALID_AFTER_MS } from './meter-status.js';
+import { FIRMWARE_VERSION, type MeterApp } from './meter-app.js';
+
+/** Who the calibration log names for changes made over the service interface. */
+export const SERVICE_WHO = 'service';
+
+export class MeterServiceTarget implements ServiceTarget {
+  private exportCache: { counter: number; bytes: Uint8Array } | undefined;
+
+  constructor(private readonly app: MeterApp) {}
+
+  identify(): TargetIdentity {
+    const a = this.app;
+    return {
+      meterId: a.deviceId,
+      manufacturer: a.options.manufacturer ?? 'XSM',
+      model: a.options.model ?? `xsmeter-${a.options.chip}`,
+      firmware: a.options.firmware ?? FIRMWARE_VERSION,
+      sealed: a.seal.isSealed,
+      timeMs: Math.max(0, Math.floor(a.wallTime())),
+    };
+  }
+
+  readRegisters(): TargetResult<EnergyRegister[]> {
+    const obis = this.app.metering.obis();
+    return ok(Object.keys(obis).map((k) => ({ obis: k, wh: Math.floor(obis[k] + 1e-9) })));
+  }
+
+  readInstantaneous(): TargetResult<Instantaneous> {
+    const s = this.app.lastSample;
+    if (!s) return refuse('busy', 'no sample taken yet');
+    return ok({
+      timeMs: Math.max(0, Math.floor(this.app.wallTime())),
+      frequencyMilliHz: Math.round(s.frequency * 1000),
+      phases: s.phases.map((p) => ({
+        voltageMv: Math.round(p.voltage * 1000),
+        currentMa: Math.round(p.current * 1000),
+        activePowerMw: Math.round(p.activePower * 1000),
+        reactivePowerMvar: Math.round(p.reactivePower * 1000),
+      })),
+    });
+  }
+
+  /** The binary export, re-signed only when the log changed. */
+  private exported(): Uint8Array {
+    const counter = this.app.log.counter;
+    if (!this.exportCache || this.exportCache.counter !== counter) this.exportCache = { counter, bytes: exportToBinary(this.app.log.export()) };
+    return this.exportCache.bytes;
+  }
+
+  readLogPage(offset: number, length: number): TargetResult<LogPage> {
+    const all = this.exported();
+    if (offset > all.length) return refuse('out-of-range', `offset ${offset} past the end of the ${all.length}-byte export`);
+    return ok({ total: all.length, offset, bytes: all.slice(offset, offset + length) });
+  }
+
+  readCalibration(): TargetResult<Uint8Array> {
+    return ok(this.app.constants.serialized);
+  }
+
+  /** Runs a seal operation, mapping its typed errors to refusals. */
+  private guarded(f: () => void): TargetResult {
+    try {
+      f();
+      return done();
+    } catch (e) {
+      if (e instanceof LogFullError) {
+        this.app.markLogFull();
+        return refuse('failed', `log-full: ${e.message}`);
+      }
+      if (e instanceof SealError) {
+        if (e.code === 'sealed') return refuse('sealed', e.message);
+        if (e.code === 'unseal-refused') {
+          if (e.details.switchNotSet) return refuse('switch-off', e.message);
+          if (e.details.stale) return refuse('replayed', e.message);
+          return refuse('unauthorised', e.message);
+        }
+        return refuse('out-of-range', `${e.code}: ${e.message}`);
+      }
+      if (e instanceof CalibrationError) {
+        return refuse(e.code === 'calibration-range' ? 'out-of-range' : 'malformed', `${e.code}: ${e.message}`);
+      }
+      if (e instanceof MeterError) return refuse('failed', `${e.code}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  writeCalibration(bytes: Uint8Array): TargetResult {
+    return this.guarded(() => this.app.seal.writeConstant(CALIBRATION_CONSTANT_ID, bytes, SERVICE_WHO));
+  }
+
+  seal(): TargetResult {
+    return this.guarded(() => {
+      this.app.seal.seal(SERVICE_WHO);
+    });
+  }
+
+  readUnsealChallenge(): TargetResult<UnsealChallenge> {
+    return ok(this.app.seal.unsealChallenge());
+  }
+
+  unseal(command: UnsealCommand): TargetResult {
+    return this.guarded(() => this.app.seal.unseal(command, SERVICE_WHO));
+  }
+
+  setTime(ms: number): TargetResult {
+    if (!(ms >= CLOCK_VALID_AFTER_MS)) return refuse('out-of-range', `time ${ms} ms is before 2020`);
+    this.app.setWallTime(ms);
+    return done();
+  }
+
+  installMeterKey(key: Uint8Array): TargetResult {
+    const install = this.app.options.installMeterKey;
+    if (!install) return refuse('failed', 'this host cannot store a meter key');
+    // Logged before it takes effect (the key itself is never logged).
+    return this.guarded(() => {
+      this.app.log.append({ type: 'key-change', who: SERVICE_WHO });
+      install(key.slice());
+    });
+  }
+
+  pulseTest(on: boolean, count: number): TargetResult {
+    this.app.startPulseTest(on, count);
+    return done();
+  }
+}
