@@ -5,12 +5,14 @@ import { MeterError } from '../modules/core/errors.js';
 import { decode } from './commands/decode.js';
 import { encode } from './commands/encode.js';
 import { log } from './commands/log.js';
+import { sim } from './commands/sim.js';
 
 // Each subcommand registers here, one line each.
 const commands: Command[] = [
   encode,
   decode,
   log,
+  sim,
 ];
 
 function usage(): string {

@@ -304,6 +304,14 @@ export class SimMeter {
     return this.app.nextWake();
   }
 
+  /** Wall-clock time of the next thing that happens on its own (application work or a load change). */
+  nextEventWall(): number {
+    const now = this.clock.ticks();
+    let dt = this.app.nextWake() - now;
+    if (this.profile !== 'manual') dt = Math.min(dt, this.nextLoadChange - this.clock.now());
+    return this.clock.now() + Math.max(1, dt);
+  }
+
   /** Advances simulated time by `ms`. */
   advance(ms: number): void {
     this.advanceTo(this.clock.ticks() + ms);

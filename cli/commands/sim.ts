@@ -1,0 +1,253 @@
+/** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
+import { parseArgs } from 'node:util';
+import { statusText } from '../../modules/app/meter-status.js';
+import { toHex } from '../../modules/core/bytes.js';
+import { parseFrame } from '../../modules/wmbus-rx/frame.js';
+import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
+import { SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { CliError, type CliIo, type Command } from '../command.js';
+
+const help = `usage: xsmeter sim [options]
+
+Runs simulated meters (the meter application on register-level simulated chips, flash, clock and
+radio) and a simulated gateway that decodes every telegram with the strict receiver. By default it
+prints a live table and, at the end, a summary (telegrams sent, decoded, rejected, deferred by the
+radio duty cycle, throughput).
+
+  --meters N          number of meters (default 3)
+  --chip NAME         ade7953 (1 phase), atm90e32 (3 phases) or mixed (default ade7953)
+  --duration D        simulated time to run: 1d, 2h, 15m, 30s, 500ms (default 1d)
+  --speed S           max (default), realtime, or a factor (e.g. 60: one simulated minute per second)
+  --interval D        telegram interval (default 15m; sent with ±10 % jitter, first one at random)
+  --sample D          metrology sample period (default 1s up to 10 meters, 60s above: the chips'
+                      energy counters lose nothing between samples, it only trades CPU for detail)
+  --mode 5|7          OMS security mode (default 7); --insecure sends plain mode-0 telegrams
+  --radio T1|C1       wireless M-Bus mode (default T1)
+  --cc1101            transmit through the CC1101 driver and its register-level simulator
+  --load PROFILE      ${LOAD_PROFILES.join(', ')} (default household)
+  --seed N            seed of the fleet: meter ids, keys and loads (default 1)
+  --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
+                      saved every simulated hour and at exit); a run on an existing DIR continues it
+  --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
+                      then goes to stderr)
+  --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
+
+SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed.
+Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
+are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decoded values and verdict.
+`;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** '1d', '2h', '15m', '30s', '500ms', '1.5h' → milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new CliError(`${what}: "${text}" is not a duration (e.g. 1d, 2h, 15m, 30s, 500ms)`, 2);
+  const ms = Number(m[1]) * UNITS[m[2]];
+  if (!(ms > 0)) throw new CliError(`${what} must be above zero`, 2);
+  return Math.round(ms);
+}
+
+function duration(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s`;
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function kwh(wh: number | undefined): string {
+  return wh === undefined ? '-' : (wh / 1000).toFixed(3);
+}
+
+function group(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
+export function formatTable(r: SimRunner, maxRows = 20): string[] {
+  const head = ['meter', 'chip', 'A+ kWh', 'A- kWh', 'power W', 'counter', 'status', 'gateway', 'telegrams'];
+  const rows: string[][] = [];
+  for (const m of r.meters.slice(0, maxRows)) {
+    const g = r.gateway.rows.get(m.meterId);
+    const status = g?.reading?.flags ? statusText(g.reading.flags) : g?.status ? statusText(g.status) : '-';
+    rows.push([
+      m.meterId,
+      m.chipName,
+      kwh(g?.reading?.importWh),
+      kwh(g?.reading?.exportWh),
+      g?.reading?.powerW === undefined ? '-' : String(g.reading.powerW),
+      g?.lastCounter === undefined ? (g?.lastAccess === undefined ? '-' : `acc ${g.lastAccess}`) : String(g.lastCounter),
+      status,
+      g?.verdict ?? '-',
+      g ? `${g.telegrams}${g.rejected ? ` (${g.rejected} rejected)` : ''}` : '0',
+    ]);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const right = new Set([2, 3, 4, 5, 8]);
+  const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  if (r.meters.length > maxRows) out.push(`… and ${r.meters.length - maxRows} more meters`);
+  return out;
+}
+
+export function formatSummary(s: SimSummary): string[] {
+  const sec = s.realMs / 1000;
+  const lines = [
+    `${s.interrupted ? 'interrupted after' : 'simulated'} ${duration(Math.round(s.simulatedMs))} (${stamp(s.startWallMs)} → ${stamp(s.endWallMs)} UTC) of ${s.meters} meter${s.meters === 1 ? '' : 's'} in ${sec.toFixed(1)} s: ${group(s.factor)} × real time`,
+    `telegrams: ${s.sent} sent, ${s.decoded} decoded, ${s.rejected} rejected${s.rejected ? ` (${Object.entries(s.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ${s.deferred} deferred by the duty cycle`,
+    `throughput: ${group(s.throughput)} telegrams/s`,
+  ];
+  if (s.metrologyFaults || s.radioErrors) lines.push(`faults: ${s.metrologyFaults} metrology, ${s.radioErrors} radio`);
+  if (s.resumed) lines.push('continued from the saved state');
+  return lines;
+}
+
+function rtlwmbusLine(e: TelegramEvent): string {
+  const p = parseFrame(e.air.sent.frame, e.air.sent.format);
+  const noCrc = new Uint8Array(p.dll.length + p.body.length);
+  noCrc.set(p.dll, 0);
+  noCrc.set(p.body, p.dll.length);
+  const ts = new Date(e.air.wallMs).toISOString().replace('T', ' ').replace('Z', '');
+  return `${e.air.mode};1;1;${ts};97;100;${e.air.meterId};0x${toHex(noCrc)}`;
+}
+
+function jsonLine(e: TelegramEvent): string {
+  const v = e.verdict;
+  const base = { time: new Date(e.air.wallMs).toISOString(), meter: e.air.meterId, airtimeMs: Number(e.air.airtimeMs.toFixed(3)) };
+  if (!v.ok) return JSON.stringify({ ...base, verdict: v.code, error: v.message });
+  const t = v.telegram;
+  const values: Record<string, number | string> = {};
+  for (const x of t.values) if (x.obis) values[x.obis] = x.value;
+  return JSON.stringify({ ...base, verdict: 'ok', counter: t.messageCounter, access: t.accessNumber, mode: t.securityMode, status: v.status, flags: v.reading.flags, values });
+}
+
+export const sim: Command = {
+  name: 'sim',
+  summary: 'run simulated meters and a simulated gateway (live table, or one line per telegram)',
+  help,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          meters: { type: 'string' },
+          chip: { type: 'string' },
+          duration: { type: 'string' },
+          speed: { type: 'string' },
+          interval: { type: 'string' },
+          sample: { type: 'string' },
+          mode: { type: 'string' },
+          insecure: { type: 'boolean' },
+          radio: { type: 'string' },
+          cc1101: { type: 'boolean' },
+          load: { type: 'string' },
+          seed: { type: 'string' },
+          state: { type: 'string' },
+          format: { type: 'string' },
+          'duty-cycle': { type: 'string' },
+        },
+      });
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    const o = parsed.values;
+    const meters = o.meters === undefined ? 3 : Number(o.meters);
+    if (!Number.isInteger(meters) || meters < 1 || meters > 100_000) throw new CliError(`--meters must be 1…100000, got "${o.meters}"`, 2);
+    const chip = o.chip ?? 'ade7953';
+    if (chip !== 'ade7953' && chip !== 'atm90e32' && chip !== 'mixed') throw new CliError(`--chip must be ade7953, atm90e32 or mixed, got "${chip}"`, 2);
+    const durationMs = parseDuration(o.duration ?? '1d', '--duration');
+    let speed: Speed = 'max';
+    if (o.speed !== undefined && o.speed !== 'max') {
+      if (o.speed === 'realtime') speed = 'realtime';
+      else {
+        const f = Number(o.speed);
+        if (!(f > 0) || !Number.isFinite(f)) throw new CliError(`--speed must be max, realtime or a positive factor, got "${o.speed}"`, 2);
+        speed = f;
+      }
+    }
+    const intervalMs = parseDuration(o.interval ?? '15m', '--interval');
+    if (intervalMs < 1000) throw new CliError('--interval must be at least 1s', 2);
+    const samplePeriodMs = o.sample !== undefined ? parseDuration(o.sample, '--sample') : meters <= 10 ? 1000 : 60_000;
+    if (samplePeriodMs < 100) throw new CliError('--sample must be at least 100ms', 2);
+    if (o.insecure && o.mode !== undefined) throw new CliError('--insecure is security mode 0; drop --mode', 2);
+    const security = o.insecure ? 0 : o.mode === undefined || o.mode === '7' ? 7 : o.mode === '5' ? 5 : -1;
+    if (security < 0) throw new CliError(`--mode must be 5 or 7 (or --insecure), got "${o.mode}"`, 2);
+    const radioMode = o.radio ?? 'T1';
+    if (radioMode !== 'T1' && radioMode !== 'C1') throw new CliError(`--radio must be T1 or C1, got "${radioMode}"`, 2);
+    const load = o.load ?? 'household';
+    if (!isLoadProfile(load)) throw new CliError(`--load must be one of ${LOAD_PROFILES.join(', ')}, got "${load}"`, 2);
+    const seed = o.seed === undefined ? 1 : Number(o.seed);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError(`--seed must be an integer 0…4294967295, got "${o.seed}"`, 2);
+    const format = o.format ?? 'table';
+    if (!['table', 'json', 'hex', 'rtlwmbus'].includes(format)) throw new CliError(`--format must be table, json, hex or rtlwmbus, got "${format}"`, 2);
+    let dutyCycle: number | undefined;
+    if (o['duty-cycle'] !== undefined) {
+      dutyCycle = Number(o['duty-cycle']);
+      if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
+    }
+
+    const table = format === 'table';
+    const live = table && (process.stdout as { isTTY?: boolean }).isTTY === true;
+    const report = table ? io.stdout : io.stderr;
+    let drawn = 0;
+    const draw = (r: SimRunner) => {
+      const lines = [`${stamp(r.wallMs)} UTC  ${r.meters.length} meter${r.meters.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, ${r.gateway.stats.decoded} decoded`, ...formatTable(r)];
+      io.stdout((drawn ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
+      drawn = lines.length;
+    };
+    const runner = new SimRunner({
+      meters,
+      chip,
+      seed,
+      load,
+      security: security as 0 | 5 | 7,
+      radioMode,
+      intervalMs,
+      samplePeriodMs,
+      dutyCycle,
+      radio: o.cc1101 ? 'cc1101' : 'sink',
+      durationMs,
+      speed,
+      stateDir: o.state,
+      onProgress: live ? draw : undefined,
+      onTelegram: table
+        ? undefined
+        : (e) => {
+            if (format === 'json') io.stdout(jsonLine(e) + '\n');
+            else if (format === 'hex') io.stdout(toHex(e.air.sent.frame) + '\n');
+            else io.stdout(rtlwmbusLine(e) + '\n');
+          },
+    });
+    if (runner.resumed && o.meters !== undefined && runner.meters.length !== meters) {
+      io.stderr(`xsmeter sim: continuing the ${runner.meters.length} meters saved in ${o.state} (--meters ${meters} ignored)\n`);
+    }
+    if (table && !live) {
+      io.stdout(`simulating ${runner.meters.length} meter${runner.meters.length === 1 ? '' : 's'} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
+    }
+    let signals = 0;
+    const onSignal = () => {
+      signals++;
+      if (signals > 1) process.exit(130);
+      runner.requestStop();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let summary: SimSummary;
+    try {
+      summary = await runner.run();
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (live) draw(runner);
+    else if (table) io.stdout(formatTable(runner).join('\n') + '\n');
+    report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
+    return 0;
+  },
+};
