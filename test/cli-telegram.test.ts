@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { readVectors } from './helpers/vectors.js';
 
 const execFileP = promisify(execFile);
 const KEY = '000102030405060708090a0b0c0d0e0f';
 const KEY2 = 'ffeeddccbbaa99887766554433221100';
-const n21 = (JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as { telegrams: { key: string; frameWithCrc: string; frameWithoutCrc: string }[] }).telegrams[0];
+const n21 = (readVectors<unknown>('oms.json') as { telegrams: { key: string; frameWithCrc: string; frameWithoutCrc: string }[] }).telegrams[0];
 
 interface Run {
   code: number;

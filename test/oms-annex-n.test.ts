@@ -14,6 +14,7 @@ import { buildTelegram, buildTelegramBody } from '../modules/wmbus-tx/telegram.j
 import { parseFrameWithoutCrc } from '../modules/wmbus-rx/frame.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { cbcEncrypt, cmacNode, kdfNode } from './helpers/node-oms.js';
+import { readVectors } from './helpers/vectors.js';
 
 interface OmsVector {
   key: string;
@@ -24,7 +25,7 @@ interface OmsVector {
   decryptedApplicationData: string;
   records: { dif: string; vif: string; data: string }[];
 }
-const n21 = (JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as { telegrams: OmsVector[] }).telegrams[0];
+const n21 = (readVectors<unknown>('oms.json') as { telegrams: OmsVector[] }).telegrams[0];
 
 const N22 = {
   key: '000102030405060708090a0b0c0d0e0f',

@@ -8,13 +8,14 @@ import { deriveMeterKeys } from '../modules/oms-crypto/kdf.js';
 import { mode5Iv } from '../modules/oms-crypto/mode5.js';
 import { checkDecrypted, padForEncryption } from '../modules/oms-crypto/payload.js';
 import { cbcEncrypt, cmacNode, kdfNode } from './helpers/node-oms.js';
+import { readVectors } from './helpers/vectors.js';
 
 interface CryptoVectors {
   aes128cbc: { source: string; key: string; iv: string; plaintext: string; ciphertext: string }[];
   aes128cmac: { source: string; key: string; message: string; mac: string }[];
 }
-const vectors = JSON.parse(readFileSync('../shared/vectors/crypto.json', 'utf8')) as CryptoVectors;
-const oms = JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as {
+const vectors = readVectors<unknown>('crypto.json') as CryptoVectors;
+const oms = readVectors<unknown>('oms.json') as {
   telegrams: { key: string; iv: string; frameWithoutCrc: string }[];
 };
 

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { parseFrame } from '../modules/wmbus-rx/frame.js';
 import { runInBoth } from './helpers/xs.js';
+import { readVectors } from './helpers/vectors.js';
 
-const n21 = (JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as { telegrams: { frameWithCrc: string }[] }).telegrams[0];
+const n21 = (readVectors<unknown>('oms.json') as { telegrams: { frameWithCrc: string }[] }).telegrams[0];
 
 describe('OMS telegram path under XS', () => {
   it('XS builds byte-identical frames and PHY streams to Node and decodes them the same way', async () => {

@@ -12,8 +12,9 @@ import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 import { KEYS_A, SMALL, TestClock } from './helpers/sealing-fixtures.js';
 import { readFileSync } from 'node:fs';
 import { cmac } from '@noble/ciphers/aes.js';
+import { readVectors } from './helpers/vectors.js';
 
-const vectors = JSON.parse(readFileSync('../shared/vectors/crypto.json', 'utf8')) as { aes128cmac: { source: string; key: string; message: string; mac: string }[] };
+const vectors = readVectors<unknown>('crypto.json') as { aes128cmac: { source: string; key: string; message: string; mac: string }[] };
 
 /** Metrology's side, as the seal sees it: opaque constants by parameter id. */
 class Constants implements CalibrationConstants {

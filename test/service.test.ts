@@ -24,6 +24,7 @@ import { unsealMessage } from '../modules/sealing/unseal-command.js';
 import { VirtualTiming, memorySerialPair, type MemoryPortOptions } from '../hosts/sim/service-pipe.js';
 import { TcpSerialClient, TcpSerialListener, nodeTiming, openTarget, parseTarget } from '../hosts/sim/service-transport.js';
 import { FakeMeter } from './helpers/service-target.js';
+import { readVectors } from './helpers/vectors.js';
 
 const BENCH_KEY = fromHex('000102030405060708090a0b0c0d0e0f');
 const OTHER_KEY = fromHex('f0e0d0c0b0a090807060504030201000');
@@ -62,7 +63,7 @@ function cmacRef(key: Uint8Array, msg: Uint8Array): Uint8Array {
   return x;
 }
 
-const cmacVectors = (JSON.parse(readFileSync('../shared/vectors/crypto.json', 'utf8')) as {
+const cmacVectors = (readVectors<unknown>('crypto.json') as {
   aes128cmac: { key: string; message: string; mac: string }[];
 }).aes128cmac;
 

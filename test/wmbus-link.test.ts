@@ -24,6 +24,7 @@ import { decodeSymbol, decodeThreeOfSix, encodeThreeOfSix } from '../modules/wmb
 import { FrameError, parseFrame, parseFrameWithoutCrc } from '../modules/wmbus-rx/frame.js';
 import { PhyError, phyDecode } from '../modules/wmbus-rx/phy.js';
 import { runInBoth } from './helpers/xs.js';
+import { readVectors } from './helpers/vectors.js';
 
 interface CrcVector {
   source: string;
@@ -31,10 +32,10 @@ interface CrcVector {
   data?: string;
   crc: string;
 }
-const crcVectors = (JSON.parse(readFileSync('../shared/vectors/crypto.json', 'utf8')) as { crc16_en13757: CrcVector[] })
+const crcVectors = (readVectors<unknown>('crypto.json') as { crc16_en13757: CrcVector[] })
   .crc16_en13757;
 const n21 = (
-  JSON.parse(readFileSync('../shared/vectors/oms.json', 'utf8')) as {
+  readVectors<unknown>('oms.json') as {
     telegrams: { frameWithCrc: string; frameWithoutCrc: string; fields: Record<string, string | number> }[];
   }
 ).telegrams[0];
