@@ -132,7 +132,10 @@ export class SimMeterKeys implements KeyStore {
 function derived(label: string, seed: number, n: number): Uint8Array {
   const s = new Uint8Array(4);
   new DataView(s.buffer).setUint32(0, seed >>> 0);
-  return sha256(concat(new TextEncoder().encode(`xsmeter-sim ${label}`), s)).slice(0, n);
+  const text = `xsmeter-sim ${label}`;
+  const t = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) t[i] = text.charCodeAt(i) & 0x7f; // ASCII labels (XS has no TextEncoder)
+  return sha256(concat(t, s)).slice(0, n);
 }
 
 /** The keys a seed gives (meter, bench and signing key). */

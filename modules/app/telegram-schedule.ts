@@ -18,7 +18,12 @@ export interface RandomSource {
 export class XorShift32 implements RandomSource {
   private s: number;
   constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
+    // Scramble the seed (murmur3 finaliser): neighbouring seeds must not give neighbouring sequences.
+    let h = (seed >>> 0) ^ 0x9e3779b9;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    h ^= h >>> 16;
+    this.s = h >>> 0 || 0x9e3779b9;
   }
   next(): number {
     let x = this.s;

@@ -1,0 +1,398 @@
+/**
+ * The meter application on simulated meters (hosts/sim/sim-meter.ts), checked against independent
+ * truth: the load model's exact energy integral, the strict receiver (modules/wmbus-rx) decoding what
+ * went on the air, the airtime computed from the on-air chip stream length and the mode's chip rate,
+ * and the sealing module's own verifier for the log the service interface exports.
+ */
+import assert from 'node:assert/strict';
+import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
+import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
+import { FlashRecord } from '../modules/app/flash-record.js';
+import { MeterApp } from '../modules/app/meter-app.js';
+import { RadioBudget } from '../modules/app/radio-budget.js';
+import { TelegramSchedule, XorShift32 } from '../modules/app/telegram-schedule.js';
+import { fromHex } from '../modules/core/bytes.js';
+import { defaultCalibration, makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
+import { exportFromBinary, verifyExport } from '../modules/sealing/log-export.js';
+import { ServiceClient, ServiceError } from '../modules/service/client.js';
+import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus-tx/phy.js';
+import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
+import type { MeterApplication } from '../hosts/esp32/app.js';
+import { SimGateway } from '../hosts/sim/gateway.js';
+import { VirtualTiming } from '../hosts/sim/service-pipe.js';
+import { TcpSerialClient, TcpSerialListener, nodeTiming } from '../hosts/sim/service-transport.js';
+import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
+import { SimMeter, type AirFrame, type SimMeterOptions } from '../hosts/sim/sim-meter.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function receiverFor(...meters: SimMeter[]): Receiver {
+  const keys: Record<string, Uint8Array> = {};
+  for (const m of meters) keys[m.meterId] = fromHex(m.keys.toFile().meterKey);
+  return new Receiver({ keys: keyTable(keys), allowPlain: true });
+}
+
+function value(t: DecodedTelegram, obis: string): number | string | undefined {
+  return t.values.find((v) => v.obis === obis)?.value;
+}
+
+function client(m: SimMeter): ServiceClient {
+  return new ServiceClient({ port: m.bench, timing: new VirtualTiming(() => m.advance(10)), benchKey: fromHex(m.keys.toFile().benchKey) });
+}
+
+describe('meter application on simulated meters', () => {
+  it('satisfies the ESP32 host contract (MeterApplication)', () => {
+    const app: MeterApplication = new MeterApp({ chip: 'ade7953', meterId: '12345678' });
+    assert.equal(app.tickMs, 100);
+  });
+
+  describe('end to end: meter → air → gateway', () => {
+    for (const [chip, load] of [
+      ['ade7953', 'household'],
+      ['atm90e32', 'solar'],
+    ] as const) {
+      it(`${chip}, ${load} load, one day: every telegram decodes to the meter's registers, which match the load model`, () => {
+        const m = new SimMeter({ chip, load, seed: 11, samplePeriodMs: 10_000 });
+        const rx = receiverFor(m);
+        m.advance(DAY);
+        assert.ok(m.air.length >= 95 && m.air.length <= 97, `${m.air.length} telegrams in a day at 15 min`);
+        let lastImport = -1;
+        for (const f of m.air) {
+          const t = rx.receivePhy(f.stream, f.mode);
+          assert.equal(t.meter.id, m.meterId);
+          assert.equal(t.securityMode, 7);
+          assert.equal(t.messageCounter, f.sent.messageCounter);
+          // What the gateway reads is what the meter's registers held when it sent (whole Wh).
+          for (const r of f.sent.registers) {
+            const got = t.values.find((v) => v.obis === (r.obis === 'clock' ? '0-0:1.0.0' : r.obis === 'status' ? '0-0:97.97.0' : r.obis));
+            assert.ok(got, `${r.obis} decoded`);
+            assert.equal(got.value, r.value, r.obis);
+          }
+          const imp = value(t, '1.8.0') as number;
+          assert.ok(imp >= lastImport, 'A+ never goes back');
+          lastImport = imp;
+          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false });
+        }
+        // Registers against the physical truth: perfect front end, so far inside class 1 (±1 %).
+        const truth = m.trueEnergy();
+        const reg = m.registers();
+        assert.ok(truth.importWh > 1000, `a day of household load imports ${truth.importWh} Wh`);
+        assert.ok(Math.abs(reg['1.8.0'] - truth.importWh) <= 0.01 * truth.importWh + 1, `A+ ${reg['1.8.0']} vs truth ${truth.importWh}`);
+        assert.ok(Math.abs(reg['2.8.0'] - truth.exportWh) <= 0.01 * truth.exportWh + 1, `A- ${reg['2.8.0']} vs truth ${truth.exportWh}`);
+        if (load === 'solar') assert.ok(truth.exportWh > 500, `the PV array exports (${truth.exportWh} Wh)`);
+        // The last telegram is at most one interval (plus jitter) behind the end of the day.
+        const last = m.air[m.air.length - 1].sent.registers.find((r) => r.obis === '1.8.0')?.value as number;
+        assert.ok(last <= truth.importWh + 1 && last >= reg['1.8.0'] - 3 * 3000 * 0.25, `last sent A+ ${last}`);
+      });
+    }
+
+    it('the CC1101 driver over the register-level simulator carries the same telegrams', () => {
+      const m = new SimMeter({ seed: 12, radio: 'cc1101', load: 'constant', samplePeriodMs: 10_000, intervalMs: 60_000 });
+      m.advance(HOUR);
+      const rx = receiverFor(m);
+      assert.ok(m.air.length >= 58, `${m.air.length} telegrams`);
+      assert.equal(m.cc1101?.transmissions.every((c) => c.outcome === 'complete'), true);
+      for (const f of m.air) assert.equal(rx.receivePhy(f.stream, f.mode).messageCounter, f.sent.messageCounter);
+    });
+
+    it('modes 5 and C1 / format B decode too; the pulse LED shows floor(register · C) pulses', () => {
+      const m = new SimMeter({ seed: 13, security: 5, radioMode: 'C1', frameFormat: 'B', load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 30 }, intervalMs: 60_000 });
+      m.advance(10 * 60_000);
+      const rx = receiverFor(m);
+      for (const f of m.air) assert.equal(rx.receivePhy(f.stream, f.mode).securityMode, 5);
+      const uwh = m.app.metering.registers.uwh('import');
+      assert.equal(m.pulseLed.rising, Math.floor((uwh * 1000) / 1e9), 'pulses = floor(E · 1000 imp/kWh)');
+      const truthWh = (230 * 10 * Math.cos(Math.PI / 6) * 600) / 3600;
+      assert.ok(Math.abs(m.trueEnergy().importWh - truthWh) < 1e-6);
+      assert.ok(Math.abs(m.pulseLed.rising - truthWh) <= 2, `${m.pulseLed.rising} pulses for ${truthWh} Wh`);
+    });
+  });
+
+  describe('restarts and power cuts', () => {
+    it('a graceful restart continues registers, message counter, access number and the service counter', async () => {
+      const m = new SimMeter({ seed: 21, load: 'constant', samplePeriodMs: 10_000, intervalMs: 5 * 60_000 });
+      const rx = receiverFor(m);
+      m.advance(2 * HOUR);
+      const c = client(m);
+      await c.connect();
+      await c.setTime(Date.UTC(2026, 0, 1, 3));
+      const authBefore = (await c.identify()).authCounter;
+      assert.ok(authBefore > 0);
+      const before = m.registers()['1.8.0'];
+      const sentBefore = m.air.length;
+      m.restart({ graceful: true });
+      assert.equal(m.registers()['1.8.0'], before, 'registers restored exactly after a graceful stop');
+      m.advance(2 * HOUR);
+      const ids = m.air.map((f) => rx.receivePhy(f.stream, f.mode).messageCounter as number);
+      for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1]);
+      assert.ok(m.air.length > sentBefore);
+      assert.equal((await client(m).identify()).authCounter, authBefore, 'service counter persisted');
+    });
+
+    it('power cuts at random flash operations lose at most one quantum plus one sample, never a counter', () => {
+      const rng = new XorShift32(77);
+      for (let round = 0; round < 12; round++) {
+        const m = new SimMeter({ seed: 30 + round, load: 'manual', initialLoad: { voltage: 230, current: 20, phaseDeg: 0 }, samplePeriodMs: 2000, intervalMs: 60_000, jitter: 0.5 });
+        const rx = receiverFor(m);
+        m.advance(10 * 60_000 + Math.floor(rng.next() * 600_000));
+        const flash = m.energyFlash; // it holds the energy journal and the counter record
+        const cutAt = flash.opCount + 1 + Math.floor(rng.next() * 30);
+        flash.cutPower({ opIndex: cutAt, phase: (['before', 'during', 'after'] as const)[Math.floor(rng.next() * 3)], progress: rng.next() });
+        try {
+          for (let i = 0; i < 100_000; i++) m.advance(1000);
+          assert.fail('the power cut did not happen');
+        } catch (e) {
+          if (!(e instanceof PowerCut)) throw e;
+        }
+        const atCut = m.app.metering.registers.uwh('import'); // what RAM held when the supply failed
+        const sentBeforeCut = m.air.map((f) => f.sent);
+        flash.powerOn();
+        m.restart();
+        const restored = m.app.metering.registers.uwh('import');
+        const quantum = 1e6; // 1 Wh
+        const oneSample = 230 * 20 * 2 * (1e6 / 3600); // 2 s at 4.6 kW, µWh
+        assert.ok(restored <= atCut + 1, 'never more than was measured');
+        assert.ok(atCut - restored <= quantum + oneSample, `lost ${(atCut - restored) / 1e6} Wh`);
+        const lastSent = sentBeforeCut.length ? (sentBeforeCut[sentBeforeCut.length - 1].registers[0].value as number) : 0;
+        assert.ok(restored / 1e6 >= lastSent, 'never below a value already sent');
+        m.advance(5 * 60_000);
+        // Every frame, before and after the cut, passes the gateway's replay check.
+        for (const f of m.air) rx.receivePhy(f.stream, f.mode);
+      }
+    });
+  });
+
+  describe('radio duty cycle and jitter', () => {
+    it('a 5 s interval would need > 0.1 %: airtime in every sliding hour stays ≤ 3.6 s, deferrals counted and flagged', () => {
+      const m = new SimMeter({ seed: 41, load: 'constant', samplePeriodMs: 5000, intervalMs: 5000, jitter: 0.1 });
+      m.advance(6 * HOUR);
+      const rx = receiverFor(m);
+      // Airtime from the chip stream on the air: bits / chip rate (T1: 100 kchip/s).
+      const sends = m.air.map((f) => ({ at: f.sent.ticks, air: (f.stream.length * 8 * 1000) / T1_CHIP_RATE }));
+      const wanted = (HOUR / 5000) * sends[0].air;
+      assert.ok(wanted > 3600, `the schedule asks for ${wanted.toFixed(0)} ms per hour`);
+      for (let i = 0; i < sends.length; i++) {
+        let sum = 0;
+        for (let j = i; j < sends.length && sends[j].at < sends[i].at + HOUR; j++) sum += sends[j].air;
+        assert.ok(sum <= 3600 + 1e-6, `hour from ${sends[i].at} ms holds ${sum.toFixed(1)} ms of airtime`);
+      }
+      assert.ok(m.app.stats.deferred > 1000, `${m.app.stats.deferred} deferred`);
+      // Steady state uses the budget (not just refusing): above 95 % of 3.6 s in the last hour.
+      const lastHour = sends.filter((s) => s.at > 5 * HOUR).reduce((a, s) => a + s.air, 0);
+      assert.ok(lastHour > 0.95 * 3600, `${lastHour} ms in the last hour`);
+      const flagged = m.air.filter((f) => decodeErrorFlags(rx.receivePhy(f.stream, f.mode).values.find((v) => v.obis === '0-0:97.97.0')?.value as number).deferred);
+      assert.ok(flagged.length > sends.length / 2, 'telegrams sent after a deferral carry the deferred flag');
+    });
+
+    it('C1 airtime follows its own chip rate', () => {
+      const m = new SimMeter({ seed: 42, radioMode: 'C1', load: 'constant', intervalMs: 60_000 });
+      m.advance(10 * 60_000);
+      for (const f of m.air) assert.ok(Math.abs(f.airtimeMs - (f.stream.length * 8 * 1000) / C1_CHIP_RATE) < 1e-9);
+    });
+
+    it('the sliding window: a budget refuses what would exceed it and says when it fits', () => {
+      const b = new RadioBudget();
+      assert.equal(b.limitMs, 3600);
+      for (let i = 0; i < 36; i++) b.record(i * 1000, 100);
+      assert.equal(b.fits(40_000, 1), false);
+      assert.equal(b.nextFit(40_000, 150), HOUR + 1000);
+      assert.equal(b.fits(HOUR + 1000, 150), true);
+    });
+
+    it('50 meters started together spread their telegrams (random first slot and jitter)', () => {
+      const starts: number[][] = [];
+      for (let i = 0; i < 50; i++) {
+        const s = new TelegramSchedule({ intervalMs: 15 * 60_000, random: new XorShift32(1000 + i) });
+        s.start(0);
+        const t: number[] = [];
+        for (let k = 0; k < 8; k++) {
+          t.push(s.nextDue);
+          s.advance(s.nextDue);
+        }
+        starts.push(t);
+      }
+      // First telegrams over the first interval: at least 40 distinct 10-s bins out of 90 (synchronised meters would give 1).
+      const bins = new Set(starts.map((t) => Math.floor(t[0] / 10_000)));
+      assert.ok(bins.size >= 35, `${bins.size} distinct 10-s bins`);
+      // No pair moves in lockstep: the gap between two meters changes from one interval to the next.
+      for (let i = 1; i < 50; i++) {
+        const gaps = new Set(starts[i].map((t, k) => Math.round((t - starts[0][k]) / 1000)));
+        assert.ok(gaps.size > 4, `meter ${i} keeps a fixed offset to meter 0`);
+      }
+      // The mean interval is exact (no drift): slot k ± half the jitter.
+      for (const t of starts) assert.ok(Math.abs(t[7] - t[0] - 7 * 15 * 60_000) <= 0.2 * 15 * 60_000 + 1);
+    });
+  });
+
+  describe('status bits reach the gateway', () => {
+    function lastDecoded(m: SimMeter, rx: Receiver, from = 0): DecodedTelegram[] {
+      return m.air.slice(from).map((f) => rx.receivePhy(f.stream, f.mode));
+    }
+
+    it('tamper: calibration bytes changed on flash behind the log (the sealed digest no longer matches)', () => {
+      const m = new SimMeter({ seed: 51, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000 });
+      const rx = receiverFor(m);
+      m.advance(5 * 60_000);
+      assert.ok(lastDecoded(m, rx).every((t) => !decodeStatusByte(t.status).tamper));
+      // Someone writes new gains straight into the calibration record (sectors n-2..n of the energy flash).
+      const record = new FlashRecord({ flash: m.energyFlash, firstSector: 14, sectorCount: 2, maxPayload: 128 });
+      const cal = parseCalibration(m.app.constants.serialized);
+      record.save(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((c) => ({ ...c, powerGain: 1.05 })) })));
+      m.restart();
+      const n = m.air.length;
+      m.advance(3 * 60_000);
+      const after = lastDecoded(m, rx, n);
+      assert.ok(after.length >= 2);
+      for (const t of after) {
+        assert.equal(decodeStatusByte(t.status).tamper, true);
+        assert.equal(t.status & 3, 3, 'application status: alarm');
+        assert.equal(decodeErrorFlags(value(t, '0-0:97.97.0') as number).tamper, true);
+      }
+      assert.equal(m.app.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
+    });
+
+    it('metrology fault: a stuck bus shows while it lasts and clears after', () => {
+      const m = new SimMeter({ seed: 52, load: 'constant', intervalMs: 60_000, samplePeriodMs: 1000 });
+      const rx = receiverFor(m);
+      m.advance(3 * 60_000);
+      m.setBusFault('all-ones');
+      const n = m.air.length;
+      m.advance(3 * 60_000);
+      const during = lastDecoded(m, rx, n);
+      assert.ok(during.length >= 2 && during.every((t) => decodeStatusByte(t.status).metrologyFault));
+      m.setBusFault('none');
+      m.advance(2 * 60_000);
+      const k = m.air.length;
+      m.advance(3 * 60_000);
+      assert.ok(lastDecoded(m, rx, k).every((t) => !decodeStatusByte(t.status).metrologyFault));
+    });
+
+    it('log full: calibration changes until the log refuses; then every telegram says so', async () => {
+      const calibrationFlash = new SimFlash({ sectorSize: 1024, sectorCount: 4 });
+      const m = new SimMeter({ seed: 53, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000, factorySeal: false, calibrationFlash });
+      const rx = receiverFor(m);
+      const c = client(m);
+      await c.connect();
+      let refused: ServiceError | undefined;
+      for (let i = 1; i < 60 && !refused; i++) {
+        const cal = makeCalibration({ ...defaultCalibration('ade7953', 1), channels: [{ voltageGain: 1, currentGain: 1, powerGain: 1 + i / 1000, phaseDeg: 0, powerOffsetW: 0, reactiveOffsetVar: 0 }] });
+        try {
+          await c.writeCalibration(serializeCalibration(cal));
+        } catch (e) {
+          if (!(e instanceof ServiceError)) throw e;
+          refused = e;
+        }
+      }
+      assert.ok(refused, 'the log filled');
+      assert.equal(refused.code, 'failed');
+      const n = m.air.length;
+      m.advance(3 * 60_000);
+      const after = lastDecoded(m, rx, n);
+      assert.ok(after.length >= 2 && after.every((t) => decodeStatusByte(t.status).logFull && decodeErrorFlags(value(t, '0-0:97.97.0') as number).logFull));
+    });
+
+    it('clock invalid until the bench sets the time; the clock record appears then', async () => {
+      const m = new SimMeter({ seed: 54, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000, clockValid: false });
+      const rx = receiverFor(m);
+      m.advance(3 * 60_000);
+      const before = lastDecoded(m, rx);
+      assert.ok(before.length >= 2 && before.every((t) => decodeStatusByte(t.status).clockInvalid && value(t, '0-0:1.0.0') === undefined));
+      await client(m).connect().then(() => undefined);
+      const c = client(m);
+      await c.connect();
+      await c.setTime(Date.UTC(2026, 5, 1, 12, 0));
+      const n = m.air.length;
+      m.advance(3 * 60_000);
+      const after = lastDecoded(m, rx, n);
+      assert.ok(after.length >= 2);
+      for (const t of after) {
+        assert.equal(decodeStatusByte(t.status).clockInvalid, false);
+        assert.match(String(value(t, '0-0:1.0.0')), /^2026-06-01T12:0\d$/);
+      }
+    });
+  });
+
+  describe('service interface', () => {
+    it('reads match the meter; sealed writes are refused and logged; unseal, write, seal; the exported log verifies', async () => {
+      const m = new SimMeter({ seed: 61, load: 'constant', samplePeriodMs: 1000 });
+      m.advance(60_000);
+      const c = client(m);
+      const id = await c.connect();
+      assert.equal(id.meterId, `XSM${m.meterId}`);
+      assert.equal(id.sealed, true);
+      const regs = await c.readRegisters();
+      const obis = m.registers();
+      for (const r of regs) assert.equal(r.wh, Math.floor(obis[r.obis]));
+      const inst = await c.readInstantaneous();
+      assert.ok(Math.abs(inst.phases[0].activePowerMw - 1_000_000) < 2000, `${inst.phases[0].activePowerMw} mW`);
+      const cal = parseCalibration(await c.readCalibration());
+      const newCal = serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((ch) => ({ ...ch, powerGain: 1.02 })) }));
+      await assert.rejects(c.writeCalibration(newCal), (e: ServiceError) => e.code === 'sealed');
+      assert.equal(m.app.log.entries().at(-1)?.type, 'auth-failure');
+      await assert.rejects(c.unseal(), (e: ServiceError) => e.code === 'switch-off');
+      m.calibrationSwitch.level = 1;
+      await c.unseal();
+      await c.writeCalibration(newCal);
+      assert.deepEqual(m.app.constants.list()[0], { id: CALIBRATION_CONSTANT_ID, value: newCal });
+      await c.seal();
+      m.calibrationSwitch.level = 0;
+      // The chip measures with the new gain: 2 % more energy than the truth from now on.
+      const e0 = m.registers()['1.8.0'];
+      const t0 = m.trueEnergy().importWh;
+      m.advance(HOUR);
+      const ratio = (m.registers()['1.8.0'] - e0) / (m.trueEnergy().importWh - t0);
+      assert.ok(Math.abs(ratio - 1.02) < 0.002, `measured/true ${ratio}`);
+      // The log export over the service verifies with the device key (sealing's verifier).
+      const exp = exportFromBinary(await c.exportLog());
+      const v = verifyExport(exp, m.keys.devicePublicKey());
+      assert.equal(v.ok, true, JSON.stringify(v));
+      assert.deepEqual(
+        exp.records.length,
+        m.app.log.counter + 1,
+      );
+      // After a restart the calibration is reapplied from flash and matches the sealed digest.
+      m.restart();
+      assert.equal(m.app.status().tamper, false);
+      assert.deepEqual(m.app.constants.serialized, newCal);
+    });
+
+    it('install-meter-key: logged, and the next telegrams use the new key', async () => {
+      const m = new SimMeter({ seed: 62, load: 'constant', intervalMs: 60_000 });
+      const gw = new SimGateway({ keys: { [m.meterId]: fromHex(m.keys.toFile().meterKey) } });
+      m.advance(2 * 60_000);
+      const c = client(m);
+      await c.connect();
+      const newKey = fromHex('00112233445566778899aabbccddeeff');
+      await c.installMeterKey(newKey);
+      assert.equal(m.app.log.entries().at(-1)?.type, 'key-change');
+      const n = m.air.length;
+      m.advance(3 * 60_000);
+      for (const f of m.air.slice(0, n)) assert.equal(gw.receive(f.stream, f.mode).ok, true);
+      const withOld = gw.receive(m.air[n].stream, m.air[n].mode);
+      assert.equal(withOld.ok, false);
+      gw.setKey(m.meterId, newKey);
+      for (const f of m.air.slice(n + 1)) assert.equal(gw.receive(f.stream, f.mode).ok, true);
+    });
+
+    it('over TCP on 127.0.0.1', async () => {
+      const listener = await TcpSerialListener.listen(0);
+      const m = new SimMeter({ seed: 63, load: 'constant', service: listener });
+      const timer = setInterval(() => m.advance(20), 5);
+      try {
+        const port = await TcpSerialClient.connect('127.0.0.1', listener.port);
+        const c = new ServiceClient({ port, timing: nodeTiming, benchKey: fromHex(m.keys.toFile().benchKey), timeoutMs: 3000 });
+        const id = await c.connect();
+        assert.equal(id.meterId, `XSM${m.meterId}`);
+        await c.setTime(Date.UTC(2026, 2, 3));
+        assert.ok(Math.abs(m.app.wallTime() - Date.UTC(2026, 2, 3)) < 5000);
+        await port.close();
+      } finally {
+        clearInterval(timer);
+        await listener.close();
+      }
+    });
+  });
+});
+
+export type { AirFrame, SimMeterOptions };
