@@ -2,6 +2,15 @@ import assert from 'node:assert/strict';
 import { fromHex } from '../modules/core/bytes.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { runInBoth, type XsRun } from './helpers/xs.js';
+import { MeterApp } from '../modules/app/meter-app.js';
+import { MeterError } from '../modules/core/errors.js';
+import { BoardConfigFault, meterOptions, provisionBoard, readBoardConfig } from '../hosts/esp32/board-config.js';
+import { createDesktopBoard } from '../hosts/esp32/desktop-io.js';
+import { createPorts, runApplication } from '../hosts/esp32/host.js';
+import { PreferenceKeyStore } from '../hosts/esp32/ports/key-store.js';
+import { perfectHardware } from '../hosts/sim/chips/front-end.js';
+import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
+import { LoadModel } from '../hosts/sim/physics/load-model.js';
 
 // The day-run entry (test/xs/esp32-day.xs.ts) prints this meter's frames; its meter key is fixed there.
 const METER_ID = '31415926';
@@ -50,5 +59,56 @@ describe('ESP32 budget: the meter application under XS', function () {
       assert.ok(imp >= last && imp <= reg('1.8.0'), 'A+ never goes back and never exceeds the register');
       last = imp;
     });
+  });
+});
+
+describe('ESP32 host: the meter application on the board wiring', () => {
+  it('starts MeterApp with the provisioned meter id and chip; telegrams go through the host adapters and the CC1101 to a receiver', () => {
+    // 230 V, 10 A, PF 1 on the ADE7953 channel A, behind the metrology chip select of the board.
+    const load = new LoadModel(1, { voltage: 230, current: 10, phaseDeg: 0 });
+    const chip = new SimAde7953({ load, errors: perfectHardware(2), seed: 3 });
+    const { board, io, advanceMs } = createDesktopBoard(undefined, { metrology: chip.spi });
+    const meterKey = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+    PreferenceKeyStore.provision(board.preferences, { meterKey, benchKey: new Uint8Array(16).fill(2), devicePrivateKey: new Uint8Array(32).fill(3) });
+    assert.throws(() => readBoardConfig(board.preferences), (e) => e instanceof BoardConfigFault && e.code === 'missing-config');
+    assert.throws(
+      () => provisionBoard(board.preferences, { meterId: '1234567', chip: 'ade7953', security: 7, radioMode: 'T1' }),
+      (e) => e instanceof BoardConfigFault && e.code === 'bad-config' && e.details.key === 'meterId',
+    );
+    provisionBoard(board.preferences, { meterId: '27182818', chip: 'ade7953', security: 7, radioMode: 'T1' });
+
+    const wiring = createPorts(io);
+    const app = new MeterApp(meterOptions(readBoardConfig(board.preferences), (k) => wiring.keyStore.installMeterKey(k)));
+    const host = runApplication(app, wiring.ports, io);
+    for (let t = 0; t < 31 * 60_000; t += 100) {
+      load.advance(100);
+      chip.advance(100);
+      advanceMs(100);
+    }
+    host.stop();
+    assert.equal(app.stats.metrologyFaults, 0);
+    assert.ok(app.stats.samples >= 31 * 60 - 1);
+    // 2.3 kW for 31 min = 1188.3 Wh (perfect front end: within 0.5 %).
+    const wh = app.metering.obis()['1.8.0'];
+    assert.ok(Math.abs(wh - load.totalImportWh()) / load.totalImportWh() < 0.005, `${wh} Wh vs ${load.totalImportWh()}`);
+    assert.ok(board.radio.transmissions.length >= 2, `${board.radio.transmissions.length} telegrams in 31 min`);
+    const rx = new Receiver({ keys: keyTable({ '27182818': meterKey }) });
+    let last = 0;
+    for (const c of board.radio.transmissions) {
+      const t = rx.receivePhy(c.bytes, 'T1');
+      assert.equal(t.meter.id, '27182818');
+      assert.equal(t.mac, 'ok');
+      const imp = t.values.find((v) => v.obis === '1.8.0')!.value as number;
+      assert.ok(imp > last && imp <= wh);
+      last = imp;
+    }
+    // stop() persisted the energy on the xsenergy partition through the flash adapter: a reboot restores it.
+    const again = new MeterApp(meterOptions(readBoardConfig(board.preferences), () => {}));
+    again.start(wiring.ports);
+    assert.equal(again.metering.registers.uwh('import'), app.metering.registers.uwh('import'));
+    // install-meter-key lands where the key store reads it; a bad length is a typed fault.
+    wiring.keyStore.installMeterKey(new Uint8Array(16).fill(9));
+    assert.deepEqual([...wiring.ports.keys.meterKey()], new Array(16).fill(9));
+    assert.throws(() => wiring.keyStore.installMeterKey(new Uint8Array(15)), (e) => e instanceof MeterError && e.code === 'bad-key');
   });
 });

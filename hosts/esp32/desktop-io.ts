@@ -2,10 +2,12 @@
  * HostIo for Moddable's desktop simulator (`mcconfig -d -m -p lin|mac`) and for Node tests: the same
  * host wiring as on the board, with the register-level CC1101 simulator behind the radio's chip
  * select, simulated NOR flash partitions (hosts/sim/sim-flash.ts), an in-memory preference store and
- * in-memory pins and service port. No metrology simulator is bound yet: the metrology chip select
- * answers with a typed 'no-device' fault until the metrology simulator is wired here.
+ * in-memory pins and service port. A metrology chip simulator (hosts/sim/chips) can be bound to the
+ * metrology chip select with `devices.metrology`; without one that select answers with a typed
+ * 'no-device' fault.
  */
 import { MeterError } from '../../modules/core/errors.js';
+import type { SpiPort } from '../../modules/ports/bus.js';
 import { Cc1101Sim } from '../sim/cc1101-sim.js';
 import { SimFlash } from '../sim/sim-flash.js';
 import type { DigitalOpenOptions, HostIo, SerialOpenOptions, SpiOpenOptions } from './host.js';
@@ -43,14 +45,16 @@ export class MemoryPreferences implements PreferenceStore {
     const v = this.values.get(`${domain}\u0000${key}`);
     return v instanceof ArrayBuffer ? v.slice(0) : v;
   }
-  set(domain: string, key: string, value: ArrayBuffer): void {
-    this.values.set(`${domain}\u0000${key}`, value.slice(0));
+  set(domain: string, key: string, value: string | boolean | number | ArrayBuffer): void {
+    this.values.set(`${domain}\u0000${key}`, value instanceof ArrayBuffer ? value.slice(0) : value);
   }
 }
 
 /** The simulated board: what the desktop host's IO is connected to. */
 export interface DesktopBoard {
   radio: Cc1101Sim;
+  /** The device on the metrology chip select, if one is bound. */
+  metrology: SpiPort | undefined;
   flashes: Record<string, SimFlash>;
   preferences: MemoryPreferences;
   /** Level of each digital pin (outputs as written, inputs as the test or UI sets them). */
@@ -62,9 +66,19 @@ export interface DesktopBoard {
   opened: string[];
 }
 
-export function createDesktopBoard(pins: PinTable = BOARD_PINS): { board: DesktopBoard; io: HostIo; advanceMs: (ms: number) => void } {
+/** Simulated devices behind chip selects other than the radio's. */
+export interface DesktopDevices {
+  /** E.g. the `spi` of a SimAde7953 or SimAtm90e32. */
+  metrology?: SpiPort;
+}
+
+export function createDesktopBoard(
+  pins: PinTable = BOARD_PINS,
+  devices: DesktopDevices = {},
+): { board: DesktopBoard; io: HostIo; advanceMs: (ms: number) => void } {
   const board: DesktopBoard = {
     radio: new Cc1101Sim({ spiHz: pins.radio.hz }),
+    metrology: devices.metrology,
     flashes: {
       [PARTITIONS.energy]: new SimFlash({ sectorSize: 4096, sectorCount: 16 }),
       [PARTITIONS.calibration]: new SimFlash({ sectorSize: 4096, sectorCount: 32 }),
@@ -79,12 +93,12 @@ export function createDesktopBoard(pins: PinTable = BOARD_PINS): { board: Deskto
   const timers: Array<{ every: number; next: number; callback: () => void; live: boolean }> = [];
 
   class SPI {
-    private readonly device: Cc1101Sim | undefined;
+    private readonly device: SpiPort | undefined;
     constructor(readonly options: SpiOpenOptions) {
       board.opened.push(`spi select ${options.select}`);
-      this.device = options.select === pins.radio.select ? board.radio : undefined;
+      this.device = options.select === pins.radio.select ? board.radio : options.select === pins.metrology.select ? board.metrology : undefined;
     }
-    private chip(): Cc1101Sim {
+    private chip(): SpiPort {
       if (!this.device) {
         throw new DesktopIoFault('no-device', `no simulated device on SPI chip select ${this.options.select}`, {
           select: this.options.select,

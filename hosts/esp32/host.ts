@@ -62,6 +62,8 @@ export interface HostWiring {
   ports: HostPorts;
   radio: Cc1101;
   radioSpi: SpiPort;
+  /** The key store of `ports.keys`, with its install-meter-key. */
+  keyStore: PreferenceKeyStore;
 }
 
 export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring {
@@ -71,6 +73,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
   );
   const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
   const radio = new Cc1101({ spi: radioSpi });
+  const keyStore = new PreferenceKeyStore(io.preference);
   const ports: HostPorts = {
     metrologySpi,
     pulseLed: new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output })),
@@ -86,11 +89,11 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     ),
     energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
-    keys: new PreferenceKeyStore(io.preference),
+    keys: keyStore,
     clock: new HostClock(io.ticks, io.now),
     radio,
   };
-  return { ports, radio, radioSpi };
+  return { ports, radio, radioSpi, keyStore };
 }
 
 /** A started application; `stop()` cancels the tick timer and calls the application's stop(). */

@@ -54,6 +54,12 @@ export class PreferenceKeyStore implements KeyStore {
     return this.load(METER_KEY, 16);
   }
 
+  /** Replaces the OMS meter key (the service's install-meter-key, authenticated by the bench key). */
+  installMeterKey(key: Uint8Array): void {
+    checkLength('meter key', key, 16);
+    this.prefs.set(this.domain, METER_KEY, key.slice().buffer);
+  }
+
   benchKey(): Uint8Array {
     return this.load(BENCH_KEY, 16);
   }
