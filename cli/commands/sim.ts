@@ -100,6 +100,11 @@ export function formatSummary(s: SimSummary): string[] {
     `telegrams: ${s.sent} sent, ${s.decoded} decoded, ${s.rejected} rejected${s.rejected ? ` (${Object.entries(s.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ${s.deferred} deferred by the duty cycle`,
     `throughput: ${group(s.throughput)} telegrams/s`,
   ];
+  const checks: string[] = [];
+  if (s.gatewayMismatches === 0 && s.decoded > 0) checks.push("the gateway's last values equal each meter's registers");
+  else if (s.gatewayMismatches > 0) checks.push(`${s.gatewayMismatches} meters' last decoded values differ from what they sent`);
+  if (s.worstDeviation !== undefined) checks.push(`registers within ${(s.worstDeviation * 100).toFixed(3)} % of the simulated load's true energy (class 1 allows 1 %)`);
+  if (checks.length) lines.push(`check: ${checks.join('; ')}`);
   if (s.metrologyFaults || s.radioErrors) lines.push(`faults: ${s.metrologyFaults} metrology, ${s.radioErrors} radio`);
   if (s.resumed) lines.push('continued from the saved state');
   return lines;

@@ -72,6 +72,11 @@ export interface SimSummary {
   /** Simulated time / real time. */
   factor: number;
   interrupted: boolean;
+  /** Largest |register − true energy| / true energy (A+ and A-, over registers with > 100 Wh of truth
+   *  since this run started), or undefined when no meter measured that much. */
+  worstDeviation?: number;
+  /** Meters whose last decoded A+/A- differ from what they sent last (should be 0). */
+  gatewayMismatches: number;
   /** True when this run continued from a saved state. */
   resumed: boolean;
   startWallMs: number;
@@ -170,6 +175,8 @@ export class SimRunner {
   private readonly flashes: FileFlash[] = [];
   private lastSaveWall: number;
   private realStart = 0;
+  /** Each meter's registers at the start of this run (Wh): the truth counts from here. */
+  private readonly baseline: { importWh: number; exportWh: number }[] = [];
 
   constructor(options: SimRunOptions) {
     this.options = options;
@@ -233,6 +240,8 @@ export class SimRunner {
       });
       m.keepAir = false;
       this.meters.push(m);
+      const reg = m.registers();
+      this.baseline.push({ importWh: reg['1.8.0'], exportWh: reg['2.8.0'] });
       this.gateway.setKey(meterId, fromHex(m.keys.toFile().meterKey));
     }
     if (dir) this.save();
@@ -332,6 +341,27 @@ export class SimRunner {
       sent += m.app.stats.telegrams;
     }
     const g = this.gateway.stats;
+    let worst: number | undefined;
+    let mismatches = 0;
+    for (let i = 0; i < this.meters.length; i++) {
+      const m = this.meters[i];
+      const truth = m.trueEnergy();
+      const reg = m.registers();
+      const base = this.baseline[i];
+      for (const [measured, trueWh] of [
+        [reg['1.8.0'] - base.importWh, truth.importWh],
+        [reg['2.8.0'] - base.exportWh, truth.exportWh],
+      ]) {
+        if (trueWh > 100) worst = Math.max(worst ?? 0, Math.abs(measured - trueWh) / trueWh);
+      }
+      const row = this.gateway.rows.get(m.meterId);
+      const sent = m.app.telegram?.registers;
+      if (row?.reading && sent) {
+        const a = sent.find((r) => r.obis === '1.8.0')?.value;
+        const b = sent.find((r) => r.obis === '2.8.0')?.value;
+        if (row.reading.importWh !== a || row.reading.exportWh !== b) mismatches++;
+      }
+    }
     const simulatedMs = this.wallMs - this.startWallMs;
     return {
       meters: this.meters.length,
@@ -347,6 +377,8 @@ export class SimRunner {
       throughput: realMs > 0 ? (g.received * 1000) / realMs : 0,
       factor: realMs > 0 ? simulatedMs / realMs : 0,
       interrupted,
+      worstDeviation: worst,
+      gatewayMismatches: mismatches,
       resumed: this.resumed,
       startWallMs: this.startWallMs,
       endWallMs: this.wallMs,
