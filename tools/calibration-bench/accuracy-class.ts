@@ -117,7 +117,8 @@ export function testPoints(cls: AccuracyClass, phases: number): TestPoint[] {
   return out;
 }
 
-/** Signed percentage error of a meter against the reference: (meter − reference) / |reference| × 100. */
+/** Percentage error of a meter against the reference, (meter − reference) / reference × 100, for
+ *  signed energies of the same direction: positive when the meter registers more than the reference. */
 export function errorPercent(meterWh: number, referenceWh: number): number {
-  return ((meterWh - referenceWh) / Math.abs(referenceWh)) * 100;
+  return ((meterWh - referenceWh) / referenceWh) * 100;
 }

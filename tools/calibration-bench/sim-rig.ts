@@ -84,7 +84,7 @@ export class SimBenchRig implements BenchRig {
   readonly pulses: PulseCounter;
   readonly time: BenchTime;
   readonly calibrationSwitch: CalibrationSwitch;
-  readonly publicKey: Uint8Array;
+  publicKey: Uint8Array | undefined;
   private onEdge: ((atMs: number) => void) | undefined;
 
   constructor(readonly meter: SimMeter) {

@@ -1,0 +1,240 @@
+/** `xsmeter bench`: the calibration bench — calibrate and seal a meter, or verify a sealed one (tools/calibration-bench). */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fromHex } from '../../modules/core/bytes.js';
+import { MeterError } from '../../modules/core/errors.js';
+import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
+import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
+import { FileFlash } from '../../hosts/sim/file-flash.js';
+import { parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
+import type { ChipName, SimMeter } from '../../hosts/sim/sim-meter.js';
+import { CLASS_NAMES, accuracyClass } from '../../tools/calibration-bench/accuracy-class.js';
+import { calibrate, verify, type BenchResult, type PointResult, type ProgressEvent } from '../../tools/calibration-bench/procedure.js';
+import { reportHtml } from '../../tools/calibration-bench/report-html.js';
+import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
+import { CliError, type CliIo, type Command } from '../command.js';
+
+const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX --class ${CLASS_NAMES.join('|')} [options]
+
+  calibrate   measures the meter at every accuracy point of the class (IEC 62053-21/22: 5 % of Ib/In
+              to Imax, PF 1, 0.5 inductive, 0.8 capacitive, import and export; single elements of a
+              polyphase meter), unseals it, corrects rms gains, then gain/phase/offset from three
+              energy points per element, writes the constants, re-measures every point and seals
+              only when all are within the class limits; then exports and verifies the calibration log.
+  verify      re-measures a sealed meter at every point without writing anything.
+
+options
+  --report FILE.html     self-contained report: identity, points before/after, error plot, constants, log
+  --json FILE            the full result as JSON
+  --meter-constant N     test output constant, imp/kWh (default 1000)
+  --min-seconds S        shortest pulse-gated run per point (default 2000: resolution ≤ 0.05 % with 1 s
+                         energy updates); calibration points run 3 × as long
+  --min-pulses N         fewest pulses per gated run (default 5)
+  --pubkey HEX           trusted device public key for the log check (sim: the simulated meter's)
+  --progress auto|live|lines|none   progress display on stderr (default auto: live on a terminal)
+simulated meter (--target sim)
+  --chip ade7953|atm90e32   (default ade7953)
+  --seed N                  meter id, keys and random board errors (default 1)
+  --errors random|default|perfect|out-of-range|JSON   board errors (default random, within the
+                            adjustable range; out-of-range: a current sensor lagging 7°)
+  --state DIR               keep the simulated meter (flash, board, clock) in DIR: verify it later
+
+exit code 0: sealed (calibrate) / pass (verify); otherwise non-zero with a one-line reason.
+`;
+
+const OPTIONS = {
+  target: { type: 'string' },
+  class: { type: 'string' },
+  report: { type: 'string' },
+  json: { type: 'string' },
+  'meter-constant': { type: 'string' },
+  'min-seconds': { type: 'string' },
+  'min-pulses': { type: 'string' },
+  pubkey: { type: 'string' },
+  progress: { type: 'string' },
+  chip: { type: 'string' },
+  seed: { type: 'string' },
+  errors: { type: 'string' },
+  state: { type: 'string' },
+} as const;
+
+function num(v: string | undefined, name: string, fallback: number, min: number, integer = true): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new CliError(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`, 2);
+  return n;
+}
+
+function errorSpec(v: string | undefined): ErrorSpec {
+  if (v === undefined) return 'random';
+  if (v === 'random' || v === 'default' || v === 'perfect' || v === 'out-of-range') return v;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new CliError('--errors must be random, default, perfect, out-of-range or a JSON object of board errors', 2);
+  }
+  const keys = ['voltageGainError', 'currentGainError', 'phaseErrorDeg', 'powerOffsetW', 'reactiveOffsetVar', 'noiseW'];
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('--errors JSON must be an object', 2);
+  for (const [k, x] of Object.entries(parsed)) {
+    const ok = keys.includes(k) && (typeof x === 'number' ? Number.isFinite(x) : Array.isArray(x) && x.length > 0 && x.every((y) => typeof y === 'number' && Number.isFinite(y)));
+    if (!ok) throw new CliError(`--errors: "${k}" is not one of ${keys.join(', ')} with a number (or array of numbers for the per-channel ones)`, 2);
+  }
+  return parsed as Partial<HardwareErrors>;
+}
+
+interface SimState {
+  chip: ChipName;
+  seed: number;
+  meterConstant: number;
+  hardware: HardwareErrors;
+  wallMs: number;
+}
+
+const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+
+/** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
+function simMeter(values: Record<string, string | undefined>, meterConstant: number, io: CliIo): { meter: SimMeter; save: () => void } {
+  const dir = values.state;
+  let state: SimState | undefined;
+  if (dir && existsSync(join(dir, 'meter.json'))) {
+    try {
+      state = JSON.parse(readFileSync(join(dir, 'meter.json'), 'utf8')) as SimState;
+    } catch (e) {
+      throw new CliError(`cannot read ${join(dir, 'meter.json')}: ${(e as Error).message}`);
+    }
+    if (values.chip || values.seed || values.errors) io.stderr(`xsmeter bench: continuing the meter saved in ${dir} (--chip, --seed, --errors ignored)\n`);
+    if (state.meterConstant !== meterConstant) throw new CliError(`the meter in ${dir} has meter constant ${state.meterConstant}, not ${meterConstant}`, 2);
+  } else {
+    const chip = (values.chip ?? 'ade7953') as ChipName;
+    if (chip !== 'ade7953' && chip !== 'atm90e32') throw new CliError('--chip must be ade7953 or atm90e32', 2);
+    const seed = num(values.seed, 'seed', 1, 0);
+    state = { chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) };
+  }
+  const s = state;
+  let flashes = {};
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    flashes = { energyFlash: new FileFlash(join(dir, 'energy.bin'), GEOMETRY), calibrationFlash: new FileFlash(join(dir, 'calibration.bin'), GEOMETRY) };
+  }
+  const meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs: s.wallMs, ...flashes });
+  const save = (): void => {
+    if (dir) writeFileSync(join(dir, 'meter.json'), JSON.stringify({ ...s, wallMs: meter.wallMs }, null, 2) + '\n');
+  };
+  save();
+  return { meter, save };
+}
+
+function progressPrinter(io: CliIo, mode: string): (e: ProgressEvent) => void {
+  const live = mode === 'live' || (mode === 'auto' && process.stderr.isTTY === true);
+  if (mode === 'none') return () => undefined;
+  if (live) {
+    let width = 0;
+    return (e) => {
+      const step = e.index !== undefined ? ` ${e.index}/${e.total}` : '';
+      const line = `[${e.stage}${step}] ${e.text}`.slice(0, Math.max(20, (process.stderr.columns ?? 100) - 1));
+      io.stderr(`\r${line}${' '.repeat(Math.max(0, width - line.length))}`);
+      width = line.length;
+      if (e.stage === 'done' || (e.point && !e.point.pass && e.stage === 'after')) {
+        io.stderr('\n');
+        width = 0;
+      }
+    };
+  }
+  return (e) => {
+    if ((e.stage === 'as-found' || e.stage === 'after' || e.stage === 'measure' || e.stage === 'energy') && e.text.endsWith('…')) return;
+    io.stderr(`[${e.stage}${e.index !== undefined ? ` ${e.index}/${e.total}` : ''}] ${e.text}\n`);
+  };
+}
+
+function worst(points: readonly PointResult[]): string {
+  if (!points.length) return 'not measured';
+  const bad = points.filter((p) => !p.pass).length;
+  const measured = points.filter((p) => p.errorPct !== undefined);
+  const w = measured.reduce<PointResult | undefined>((a, p) => (!a || Math.abs(p.errorPct as number) / p.limitPct > Math.abs(a.errorPct as number) / a.limitPct ? p : a), undefined);
+  const wt = w ? `worst ${(w.errorPct as number) >= 0 ? '+' : ''}${(w.errorPct as number).toFixed(3)} % at ${w.label} (limit ±${w.limitPct} %)` : 'no point measured';
+  return `${wt}; ${bad ? `${bad} of ${points.length} outside the limits` : `all ${points.length} within the limits`}`;
+}
+
+function summary(r: BenchResult, wallMs: number): string {
+  const lines: string[] = [];
+  const id = r.identity;
+  lines.push(`meter ${id ? `${id.meterId} (${id.model}, firmware ${id.firmware})` : '(not identified)'}, class ${r.className} (${r.standard})`);
+  if (r.kind === 'calibrate') lines.push(`before: ${worst(r.before)}`);
+  lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after)}`);
+  if (r.log) lines.push(`log: ${r.log.ok ? 'verified' : `FAULT ${r.log.fault}`}, ${r.log.records} records, counter ${r.log.lastCounter}${r.log.originChecked ? '' : ' (integrity only)'}${r.log.sealMatchesWritten ? ', sealed digest matches the constants written' : ''}`);
+  if (r.unchanged !== undefined) lines.push(`calibration and log ${r.unchanged ? 'unchanged' : 'CHANGED'}`);
+  lines.push(`time: ${(r.benchSeconds / 3600).toFixed(2)} h on the bench clock, ${(wallMs / 1000).toFixed(1)} s wall`);
+  lines.push(r.status === 'sealed' ? 'SEALED' : r.status === 'pass' ? 'PASS' : r.kind === 'calibrate' ? `FAILED, not sealed: ${r.reason}` : `FAIL: ${r.reason}`);
+  return lines.join('\n') + '\n';
+}
+
+async function run(args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'calibrate' && sub !== 'verify') throw new CliError('expected calibrate or verify (xsmeter bench --help)', 2);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  const v = parsed.values as Record<string, string | undefined>;
+  if (!v.target) throw new CliError('--target is required (sim, tcp://HOST:PORT or /dev/ttyX)', 2);
+  if (!v.class) throw new CliError(`--class is required (${CLASS_NAMES.join(', ')})`, 2);
+  const cls = accuracyClass(v.class);
+  if (!cls) throw new CliError(`unknown class "${v.class}" (${CLASS_NAMES.join(', ')})`, 2);
+  const progress = v.progress ?? 'auto';
+  if (!['auto', 'live', 'lines', 'none'].includes(progress)) throw new CliError('--progress must be auto, live, lines or none', 2);
+  const meterConstant = num(v['meter-constant'], 'meter-constant', 1000, 1);
+  const minSeconds = num(v['min-seconds'], 'min-seconds', 2000, 1, false);
+  const minPulses = num(v['min-pulses'], 'min-pulses', 5, 1);
+  let pubkey: Uint8Array | undefined;
+  if (v.pubkey !== undefined) {
+    try {
+      pubkey = fromHex(v.pubkey);
+    } catch {
+      pubkey = undefined;
+    }
+    if (!pubkey || !isValidPublicKey(pubkey)) throw new CliError('--pubkey is not a compressed P-256 public key (33 bytes hex)', 2);
+  }
+  let target: TargetSpec;
+  try {
+    target = parseTarget(v.target);
+  } catch (e) {
+    throw new CliError((e as MeterError).message, 2);
+  }
+  if (target.kind !== 'sim') {
+    for (const k of ['chip', 'seed', 'errors', 'state']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target sim`, 2);
+  }
+  if (target.kind === 'device') throw new CliError(`${target.path}: serial devices are not supported on this host (no serial port driver; bridge it to tcp:// with socat)`);
+  if (target.kind === 'tcp') {
+    throw new CliError(
+      `${v.target}: no load source or reference meter driver for a remote meter (the bench must set the load and read the standard; only the simulator rig exists — use --target sim, or the library API with a rig over tcp)`,
+    );
+  }
+  const { meter, save } = simMeter(v, meterConstant, io);
+  const rig = new SimBenchRig(meter);
+  if (pubkey) rig.publicKey = pubkey;
+  const options = { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress) };
+  const t0 = performance.now();
+  let result: BenchResult;
+  try {
+    result = sub === 'calibrate' ? await calibrate(rig.client(), rig, options) : await verify(rig.client(), rig, options);
+  } finally {
+    save();
+  }
+  const wallMs = performance.now() - t0;
+  if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target: `${v.target} (${meter.chipName}, seed ${meter.seed})` }));
+  if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
+  io.stdout(summary(result, wallMs));
+  if (result.status === 'sealed' || result.status === 'pass') return 0;
+  throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
+}
+
+export const bench: Command = {
+  name: 'bench',
+  summary: 'calibration bench: calibrate and seal a meter, or verify a sealed one',
+  help,
+  run,
+};
