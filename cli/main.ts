@@ -6,6 +6,7 @@ import { decode } from './commands/decode.js';
 import { encode } from './commands/encode.js';
 import { log } from './commands/log.js';
 import { sim } from './commands/sim.js';
+import { bench } from './commands/bench.js';
 
 // Each subcommand registers here, one line each.
 const commands: Command[] = [
@@ -13,6 +14,7 @@ const commands: Command[] = [
   decode,
   log,
   sim,
+  bench,
 ];
 
 function usage(): string {
