@@ -12,6 +12,8 @@ import { fromHex } from '../modules/core/bytes.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
+import { ServiceClient } from '../modules/service/client.js';
+import { TcpSerialClient, nodeTiming } from '../hosts/sim/service-transport.js';
 
 const BIN = join(process.cwd(), 'bin', 'xsmeter.js');
 
@@ -151,6 +153,32 @@ describe('xsmeter sim (the binary)', function () {
     const saved = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as { wallMs: number };
     assert.ok(saved.wallMs > Date.UTC(2026, 0, 1, 0, 10), `saved at ${new Date(saved.wallMs).toISOString()}`);
     assert.ok(existsSync(join(dir, 'gateway.json')));
+  });
+
+  it('--listen: a bench reaches meter 0 over TCP while the fleet runs', async () => {
+    const child = spawn(process.execPath, [BIN, 'sim', '--meters', '2', '--duration', '1h', '--speed', 'realtime', '--listen', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+          if (m) resolve(m[1]);
+        });
+        child.on('close', () => reject(new Error(`exited: ${err}`)));
+      });
+      const port = await TcpSerialClient.connect('127.0.0.1', Number(url));
+      const c = new ServiceClient({ port, timing: nodeTiming, timeoutMs: 3000 });
+      const id = await c.connect();
+      assert.match(id.meterId, /^XSM\d{8}$/);
+      assert.equal(id.sealed, true);
+      const regs = await c.readRegisters();
+      assert.ok(regs.some((r) => r.obis === '1.8.0'));
+      await port.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+    }
   });
 
   it('rtlwmbus and json lines: xsmeter decode reads them back to the same values', () => {

@@ -4,6 +4,7 @@ import { statusText } from '../../modules/app/meter-status.js';
 import { toHex } from '../../modules/core/bytes.js';
 import { parseFrame } from '../../modules/wmbus-rx/frame.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
+import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
 import { SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
 import { CliError, type CliIo, type Command } from '../command.js';
 
@@ -31,6 +32,8 @@ radio duty cycle, throughput).
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
+  --listen PORT       serve meter 0's service interface on tcp://127.0.0.1:PORT (0: any free port;
+                      the URL is printed to stderr); use with --speed realtime or a factor
 
 SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
@@ -156,6 +159,7 @@ export const sim: Command = {
           state: { type: 'string' },
           format: { type: 'string' },
           'duty-cycle': { type: 'string' },
+          listen: { type: 'string' },
         },
       });
     } catch (e) {
@@ -197,6 +201,13 @@ export const sim: Command = {
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
     }
 
+    let listener: TcpSerialListener | undefined;
+    if (o.listen !== undefined) {
+      const port = Number(o.listen);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--listen must be a TCP port 0…65535, got "${o.listen}"`, 2);
+      listener = await TcpSerialListener.listen(port);
+      io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url}\n`);
+    }
     const table = format === 'table';
     const live = table && (process.stdout as { isTTY?: boolean }).isTTY === true;
     const report = table ? io.stdout : io.stderr;
@@ -220,6 +231,7 @@ export const sim: Command = {
       durationMs,
       speed,
       stateDir: o.state,
+      service: listener,
       onProgress: live ? draw : undefined,
       onTelegram: table
         ? undefined
@@ -249,6 +261,7 @@ export const sim: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await listener?.close();
     }
     if (live) draw(runner);
     else if (table) io.stdout(formatTable(runner).join('\n') + '\n');

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
+import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { FileFlash } from './file-flash.js';
 import { SimGateway, type GatewayState, type Verdict } from './gateway.js';
@@ -45,6 +46,9 @@ export interface SimRunOptions extends SimRunConfig {
   /** Simulated time between state saves (default 1 h). */
   saveEveryMs?: number;
   onTelegram?: (e: TelegramEvent) => void;
+  /** Service port of meter 0 (e.g. a TcpSerialListener): that meter is then polled on every turn of
+   *  the loop, so a bench can talk to it while the fleet runs (use a finite speed). */
+  service?: SerialPort;
   /** Called about every `progressEveryMs` of real time (default 200). */
   onProgress?: (r: SimRunner) => void;
   progressEveryMs?: number;
@@ -236,6 +240,7 @@ export class SimRunner {
         energyFlash,
         calibrationFlash,
         exactPulses: false,
+        service: i === 0 ? options.service : undefined,
         onAir: (f) => this.deliver(i, f),
       });
       m.keepAir = false;
@@ -306,6 +311,12 @@ export class SimRunner {
         }
       }
       if (limit > this.wallMs) this.wallMs = limit;
+      if (this.options.service && this.meters.length > 0) {
+        // The bench's meter answers between its own events too.
+        const m0 = this.meters[0];
+        m0.advanceToWall(this.wallMs);
+        m0.tick();
+      }
       if (this.wallMs - this.lastSaveWall >= saveEvery) this.save();
       if (limit >= this.endWallMs) break;
       const now = performance.now();
