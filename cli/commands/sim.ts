@@ -106,7 +106,7 @@ export function formatSummary(s: SimSummary): string[] {
   const checks: string[] = [];
   if (s.gatewayMismatches === 0 && s.decoded > 0) checks.push("the gateway's last values equal each meter's registers");
   else if (s.gatewayMismatches > 0) checks.push(`${s.gatewayMismatches} meters' last decoded values differ from what they sent`);
-  if (s.worstDeviation !== undefined) checks.push(`registers within ${(s.worstDeviation * 100).toFixed(3)} % of the simulated load's true energy (class 1 allows 1 %)`);
+  if (s.worstDeviation !== undefined) checks.push(`registers within ${s.worstDeviation < 1e-5 ? '0.001' : (s.worstDeviation * 100).toPrecision(2)} % of the simulated load's true energy (class 1 allows 1 %)`);
   if (checks.length) lines.push(`check: ${checks.join('; ')}`);
   if (s.metrologyFaults || s.radioErrors) lines.push(`faults: ${s.metrologyFaults} metrology, ${s.radioErrors} radio`);
   if (s.resumed) lines.push('continued from the saved state');
