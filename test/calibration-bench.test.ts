@@ -11,12 +11,13 @@ import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient, TcpSerialListener, nodeTiming } from '../hosts/sim/service-transport.js';
 import type { SimMeter } from '../hosts/sim/sim-meter.js';
 import { main } from '../cli/main.js';
+import { runInBoth } from './helpers/xs.js';
 import { accuracyClass, errorPercent, testPoints, type AccuracyClass } from '../tools/calibration-bench/accuracy-class.js';
 import { gatedRun } from '../tools/calibration-bench/measure.js';
 import { calibrate, verify, type BenchResult } from '../tools/calibration-bench/procedure.js';
 import { reportHtml } from '../tools/calibration-bench/report-html.js';
 import type { BenchRig, PhaseLoad } from '../tools/calibration-bench/rig.js';
-import { SimBenchRig, benchSimMeter, hardwareErrors } from '../tools/calibration-bench/sim-rig.js';
+import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../tools/calibration-bench/sim-rig.js';
 
 // 600 s gates: resolution ≤ 1/600 (0.17 %) per point with the meter's 1 s energy updates — enough
 // against the 0.5S limits and keeps a simulated calibration (~15 h) under a second of wall time.
@@ -42,7 +43,7 @@ function logOf(m: SimMeter) {
   return { exp, verified: verifyExport(exp, m.keys.devicePublicKey()) };
 }
 
-async function calibrated(chip: 'ade7953' | 'atm90e32', seed: number, errors: Parameters<typeof benchSimMeter>[0]['errors'] = 'random') {
+async function calibrated(chip: 'ade7953' | 'atm90e32', seed: number, errors: ErrorSpec = 'random') {
   const m = benchSimMeter({ chip, seed, errors });
   const rig = new SimBenchRig(m);
   const r = await calibrate(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
@@ -262,6 +263,24 @@ describe('calibration bench (xsmeter bench)', function () {
         await port.close();
         await listener.close();
       }
+    });
+  });
+
+  describe('portable (a bench controller can run the procedure)', () => {
+    it('the procedure, rig interfaces, classes and report import only portable modules', () => {
+      for (const f of ['accuracy-class', 'rig', 'measure', 'procedure', 'report-html']) {
+        const src = readFileSync(join('tools/calibration-bench', `${f}.ts`), 'utf8');
+        const imports = [...src.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((x) => x[1]);
+        for (const i of imports) assert.ok(/^\.\.\/\.\.\/modules\/|^\.\/(accuracy-class|rig|measure|procedure)\.js$/.test(i), `${f}.ts imports ${i}`);
+        assert.doesNotMatch(src, /\b(process|Buffer|console|require|setImmediate|performance)\b[.(]/, f);
+      }
+    });
+
+    it('a whole calibration of a simulated meter under XS prints the same as under Node', async () => {
+      const { xs, node } = await runInBoth('test/xs/calibration-bench.xs.ts');
+      assert.deepEqual(xs.lines, node.lines);
+      assert.ok(xs.lines.some((l) => l.startsWith('status sealed')), xs.lines.slice(-5).join('\n'));
+      assert.ok(xs.meter > 0);
     });
   });
 
