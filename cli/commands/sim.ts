@@ -25,7 +25,8 @@ radio duty cycle, throughput).
   --mode 5|7          OMS security mode (default 7); --insecure sends plain mode-0 telegrams
   --radio T1|C1       wireless M-Bus mode (default T1)
   --cc1101            transmit through the CC1101 driver and its register-level simulator
-  --load PROFILE      ${LOAD_PROFILES.join(', ')} (default household)
+  --load PROFILE      ${LOAD_PROFILES.join(', ')}, or mixed: households and PV
+                      prosumers alternating (default mixed)
   --seed N            seed of the fleet: meter ids, keys and loads (default 1)
   --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
                       saved every simulated hour and at exit); a run on an existing DIR continues it
@@ -189,8 +190,8 @@ export const sim: Command = {
     if (security < 0) throw new CliError(`--mode must be 5 or 7 (or --insecure), got "${o.mode}"`, 2);
     const radioMode = o.radio ?? 'T1';
     if (radioMode !== 'T1' && radioMode !== 'C1') throw new CliError(`--radio must be T1 or C1, got "${radioMode}"`, 2);
-    const load = o.load ?? 'household';
-    if (!isLoadProfile(load)) throw new CliError(`--load must be one of ${LOAD_PROFILES.join(', ')}, got "${load}"`, 2);
+    const load = o.load ?? 'mixed';
+    if (load !== 'mixed' && !isLoadProfile(load)) throw new CliError(`--load must be mixed or one of ${LOAD_PROFILES.join(', ')}, got "${load}"`, 2);
     const seed = o.seed === undefined ? 1 : Number(o.seed);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError(`--seed must be an integer 0…4294967295, got "${o.seed}"`, 2);
     const format = o.format ?? 'table';

@@ -28,7 +28,8 @@ export interface SimRunConfig {
   meters: number;
   chip: ChipName | 'mixed';
   seed: number;
-  load: LoadProfileName;
+  /** 'mixed': even meters a household, odd ones a prosumer with PV ('solar'), so both A+ and A- move. */
+  load: LoadProfileName | 'mixed';
   security: 0 | 5 | 7;
   radioMode: WmbusMode;
   intervalMs: number;
@@ -235,7 +236,7 @@ export class SimRunner {
         samplePeriodMs: c.samplePeriodMs,
         dutyCycle: c.dutyCycle,
         quantumWh: c.quantumWh,
-        load: c.load,
+        load: c.load === 'mixed' ? (i % 2 === 0 ? 'household' : 'solar') : c.load,
         wallStartMs: this.startWallMs,
         energyFlash,
         calibrationFlash,
