@@ -7,15 +7,17 @@ import { MeterError } from '../../modules/core/errors.js';
 import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
-import { parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
+import { TcpSerialClient, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
+import { ServiceClient } from '../../modules/service/client.js';
 import type { ChipName, SimMeter } from '../../hosts/sim/sim-meter.js';
 import { CLASS_NAMES, accuracyClass } from '../../tools/calibration-bench/accuracy-class.js';
 import { calibrate, verify, type BenchResult, type PointResult, type ProgressEvent } from '../../tools/calibration-bench/procedure.js';
 import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
+import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
 import { CliError, type CliIo, type Command } from '../command.js';
 
-const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX --class ${CLASS_NAMES.join('|')} [options]
+const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')} [options]
 
   calibrate   measures the meter at every accuracy point of the class (IEC 62053-21/22: 5 % of Ib/In
               to Imax, PF 1, 0.5 inductive, 0.8 capacitive, import and export; single elements of a
@@ -39,6 +41,11 @@ simulated meter (--target sim)
   --errors random|default|perfect|out-of-range|JSON   board errors (default random, within the
                             adjustable range; out-of-range: a current sensor lagging 7°)
   --state DIR               keep the simulated meter (flash, board, clock) in DIR: verify it later
+meter on the service interface over TCP (--target tcp://HOST:PORT)
+  --rig tcp://HOST:PORT     the bench hardware (load source, reference meter, pulse counter,
+                            calibration switch, bench time) on a rig channel, e.g. the one of
+                            \`xsmeter sim --listen P --rig P2\` (a simulated meter on virtual time)
+  --bench-key HEX           the bench key (default: the one the rig hands out for a simulated meter)
 
 exit code 0: sealed (calibrate) / pass (verify); otherwise non-zero with a one-line reason.
 `;
@@ -57,6 +64,8 @@ const OPTIONS = {
   seed: { type: 'string' },
   errors: { type: 'string' },
   state: { type: 'string' },
+  rig: { type: 'string' },
+  'bench-key': { type: 'string' },
 } as const;
 
 function num(v: string | undefined, name: string, fallback: number, min: number, integer = true): number {
@@ -208,10 +217,14 @@ async function run(args: string[], io: CliIo): Promise<number> {
     for (const k of ['chip', 'seed', 'errors', 'state']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target sim`, 2);
   }
   if (target.kind === 'device') throw new CliError(`${target.path}: serial devices are not supported on this host (no serial port driver; bridge it to tcp:// with socat)`);
+  if (target.kind !== 'tcp') {
+    for (const k of ['rig', 'bench-key']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target tcp://HOST:PORT`, 2);
+  }
   if (target.kind === 'tcp') {
-    throw new CliError(
-      `${v.target}: no load source or reference meter driver for a remote meter (the bench must set the load and read the standard; only the simulator rig exists — use --target sim, or the library API with a rig over tcp)`,
-    );
+    if (v.rig === undefined) {
+      throw new CliError(`${v.target}: --rig tcp://HOST:PORT is needed: the bench must set the load, read the reference and count pulses (xsmeter sim --listen P --rig P2 serves both for a simulated meter)`, 2);
+    }
+    return runTcp(sub, target, v, { cls, minSeconds, minPulses, meterConstant: v['meter-constant'] === undefined ? undefined : meterConstant, pubkey, progress }, io);
   }
   const { meter, save } = simMeter(v, meterConstant, io);
   const rig = new SimBenchRig(meter);
@@ -230,6 +243,64 @@ async function run(args: string[], io: CliIo): Promise<number> {
   io.stdout(summary(result, wallMs));
   if (result.status === 'sealed' || result.status === 'pass') return 0;
   throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
+}
+
+async function runTcp(
+  sub: 'calibrate' | 'verify',
+  target: { host: string; port: number },
+  v: Record<string, string | undefined>,
+  o: { cls: NonNullable<ReturnType<typeof accuracyClass>>; minSeconds: number; minPulses: number; meterConstant: number | undefined; pubkey: Uint8Array | undefined; progress: string },
+  io: CliIo,
+): Promise<number> {
+  let rigSpec: TargetSpec;
+  try {
+    rigSpec = parseTarget(v.rig as string);
+  } catch (e) {
+    throw new CliError(`--rig: ${(e as MeterError).message}`, 2);
+  }
+  if (rigSpec.kind !== 'tcp') throw new CliError('--rig must be tcp://HOST:PORT', 2);
+  let benchKey: Uint8Array | undefined;
+  if (v['bench-key'] !== undefined) {
+    try {
+      benchKey = fromHex(v['bench-key']);
+    } catch {
+      benchKey = undefined;
+    }
+    if (!benchKey || benchKey.length !== 16) throw new CliError('--bench-key must be 16 bytes hex', 2);
+  }
+  let rig: TcpRig;
+  try {
+    rig = await TcpRig.connect(rigSpec.host, rigSpec.port);
+  } catch (e) {
+    throw new CliError(`--rig ${v.rig}: ${(e as MeterError).message}`);
+  }
+  let port: TcpSerialClient | undefined;
+  try {
+    const meterConstant = o.meterConstant ?? rig.identity.meterConstant;
+    if (meterConstant !== rig.identity.meterConstant) throw new CliError(`the rig's meter has meter constant ${rig.identity.meterConstant}, not ${meterConstant}`, 2);
+    benchKey ??= rig.benchKey;
+    if (!benchKey) throw new CliError('--bench-key is needed: the rig does not hand out a bench key', 2);
+    if (o.pubkey) rig.publicKey = o.pubkey;
+    try {
+      port = await TcpSerialClient.connect(target.host, target.port);
+    } catch (e) {
+      throw new CliError(`${v.target}: ${(e as MeterError).message}`);
+    }
+    // Virtual time: every wait of the client advances the rig, so a simulated meter answers.
+    const client = new ServiceClient({ port, timing: rig.timing(), benchKey, timeoutMs: 5000, pollMs: 10 });
+    const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress) };
+    const t0 = performance.now();
+    const result = sub === 'calibrate' ? await calibrate(client, rig, options) : await verify(client, rig, options);
+    const wallMs = performance.now() - t0;
+    if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target: `${v.target}, rig ${v.rig} (${rig.identity.chip})` }));
+    if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
+    io.stdout(summary(result, wallMs));
+    if (result.status === 'sealed' || result.status === 'pass') return 0;
+    throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
+  } finally {
+    await port?.close();
+    await rig.close();
+  }
 }
 
 export const bench: Command = {

@@ -6,6 +6,10 @@ import { parseFrame } from '../../modules/wmbus-rx/frame.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
 import { SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { fromHex as hexBytes } from '../../modules/core/bytes.js';
+import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
+import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
+import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
 import { CliError, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter sim [options]
@@ -35,6 +39,14 @@ radio duty cycle, throughput).
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
   --listen PORT       serve meter 0's service interface on tcp://127.0.0.1:PORT (0: any free port;
                       the URL is printed to stderr); use with --speed realtime or a factor
+  --rig PORT          play the calibration bench's test rig instead of running a fleet: ONE meter as
+                      it arrives at the bench (factory-sealed, no load, random board errors of --seed,
+                      --chip ade7953|atm90e32), whose time moves only when the bench asks; its
+                      service interface on --listen PORT and the rig channel (load source, reference
+                      meter, pulse counter, calibration switch, advance time; newline-delimited JSON,
+                      tools/calibration-bench/rig-protocol.ts) on 127.0.0.1:PORT (0: any free port).
+                      Prints "service tcp://…" and "rig tcp://…" on stdout and runs until SIGINT/SIGTERM.
+                      Then: xsmeter bench calibrate --target tcp://… --rig tcp://… --class 0.5S
 
 SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
@@ -133,6 +145,62 @@ function jsonLine(e: TelegramEvent): string {
   return JSON.stringify({ ...base, verdict: 'ok', counter: t.messageCounter, access: t.accessNumber, mode: t.securityMode, status: v.status, flags: v.reading.flags, values });
 }
 
+function tcpPort(v: string | undefined, name: string): number {
+  const port = Number(v);
+  if (v === undefined || !/^\d+$/.test(v) || port > 65535) throw new CliError(`--${name} must be a TCP port 0…65535, got "${v}"`, 2);
+  return port;
+}
+
+/** `--rig PORT`: one bench meter on virtual time, driven by the bench over the rig channel. */
+async function runRig(o: Record<string, string | boolean | undefined>, chip: string, seed: number, io: CliIo): Promise<number> {
+  if (o.listen === undefined) throw new CliError('--rig needs --listen PORT (the meter\'s service interface)', 2);
+  if (chip === 'mixed') throw new CliError('--rig runs one meter: --chip ade7953 or atm90e32', 2);
+  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101']) {
+    if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
+  }
+  const servicePort = tcpPort(o.listen as string, 'listen');
+  const rigPort = tcpPort(o.rig as string, 'rig');
+  const listener = await TcpSerialListener.listen(servicePort);
+  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener });
+  const sim = new SimBenchRig(meter);
+  const keys = meter.keys.toFile();
+  const service = new RigService(sim, {
+    chip: meter.chipName,
+    meterId: meter.meterId,
+    meterConstant: 1000,
+    // The meter reads service bytes at once, not at its next sample.
+    beforeAdvance: () => meter.tick(),
+    publicKey: meter.keys.devicePublicKey(),
+    benchKey: hexBytes(keys.benchKey),
+  });
+  let rig: RigTcpServer;
+  try {
+    rig = await RigTcpServer.listen(service, rigPort);
+  } catch (e) {
+    await listener.close();
+    throw new CliError((e as Error).message);
+  }
+  io.stdout(`service ${listener.url}\nrig ${rig.url}\n`);
+  io.stderr(`xsmeter sim: bench meter XSM${meter.meterId} (${meter.chipName}, seed ${seed}); its time moves when the rig is told to advance\n`);
+  // Requests that need no time (identify, reads) are answered even when nobody advances.
+  const idle = setInterval(() => meter.tick(), 20);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  clearInterval(idle);
+  meter.app.stop();
+  await rig.close();
+  await listener.close();
+  io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.seal.isSealed ? 'sealed' : 'not sealed'}\n`);
+  return 0;
+}
+
 export const sim: Command = {
   name: 'sim',
   summary: 'run simulated meters and a simulated gateway (live table, or one line per telegram)',
@@ -161,6 +229,7 @@ export const sim: Command = {
           format: { type: 'string' },
           'duty-cycle': { type: 'string' },
           listen: { type: 'string' },
+          rig: { type: 'string' },
         },
       });
     } catch (e) {
@@ -202,6 +271,7 @@ export const sim: Command = {
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
     }
 
+    if (o.rig !== undefined) return runRig(o, chip, seed, io);
     let listener: TcpSerialListener | undefined;
     if (o.listen !== undefined) {
       const port = Number(o.listen);

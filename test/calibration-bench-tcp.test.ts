@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fromHex } from '../modules/core/bytes.js';
+import { readExport, verifyExport } from '../modules/sealing/log-export.js';
+import { ServiceClient } from '../modules/service/client.js';
+import { TcpSerialClient } from '../hosts/sim/service-transport.js';
+import { SimMeterKeys, keysForSeed, meterIdForSeed } from '../hosts/sim/sim-meter.js';
+import { MAX_LINE } from '../tools/calibration-bench/rig-protocol.js';
+import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
+
+// Gates of 600 s as in calibration-bench.test.ts: ~15 simulated hours per calibration, a few s of wall.
+const MIN_SECONDS = '600';
+const SEED = 5;
+
+interface Sim {
+  child: ChildProcess;
+  service: string;
+  rig: string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Starts `xsmeter sim --listen 0 --rig 0` and reads the two URLs it prints. */
+async function startSim(extra: string[] = []): Promise<Sim> {
+  const child = spawn(process.execPath, ['bin/xsmeter.js', 'sim', '--listen', '0', '--rig', '0', '--seed', String(SEED), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const urls: Record<string, string> = {};
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`sim printed no URLs: ${err}`)), 10_000);
+    lines.on('line', (l) => {
+      const m = /^(service|rig) (tcp:\/\/127\.0\.0\.1:\d+)$/.exec(l);
+      if (m) urls[m[1]] = m[2];
+      if (urls.service && urls.rig) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    void exit.then(() => reject(new Error(`sim exited: ${err}`)));
+  });
+  return { child, service: urls.service, rig: urls.rig, stderr: () => err, exit };
+}
+
+function xsmeter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ['bin/xsmeter.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Raw lines to the rig port; resolves with the parsed responses. */
+function rawRig(url: string, payload: string, expect: number): Promise<Record<string, unknown>[]> {
+  const port = Number(url.split(':').pop());
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`only: ${buf}`)), 5000);
+    s.on('data', (d) => {
+      buf += d;
+      const lines = buf.split('\n').filter(Boolean);
+      if (lines.length >= expect) {
+        clearTimeout(t);
+        s.destroy();
+        resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
+      }
+    });
+    s.on('connect', () => s.write(payload));
+    s.on('error', reject);
+  });
+}
+
+describe('calibration bench over TCP (xsmeter sim --rig: the test bench in another process)', function () {
+  this.timeout(60_000);
+  let sim: Sim;
+
+  before(async () => {
+    const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+    sim = await startSim();
+  });
+  after(() => {
+    if (sim && sim.child.exitCode === null) sim.child.kill('SIGKILL');
+  });
+
+  it('identifies the simulated meter and its factory record', async () => {
+    const rig = await TcpRig.connect('127.0.0.1', Number(sim.rig.split(':').pop()));
+    try {
+      const keys = new SimMeterKeys(keysForSeed(SEED));
+      assert.equal(rig.identity.meterId, meterIdForSeed(SEED));
+      assert.equal(rig.identity.chip, 'ade7953');
+      assert.equal(rig.load.phases, 1);
+      assert.equal(rig.identity.meterConstant, 1000);
+      assert.deepEqual(rig.benchKey, fromHex(keys.toFile().benchKey));
+      assert.deepEqual(rig.publicKey, keys.devicePublicKey());
+    } finally {
+      await rig.close();
+    }
+  });
+
+  it('bad rig requests get a JSON error and change nothing', async () => {
+    const long = `{"id":9,"op":"now","pad":"${'x'.repeat(MAX_LINE + 10)}"}`;
+    const bad = [
+      'not json',
+      '[1,2]',
+      '{"op":"now"}',
+      '{"id":1,"op":"frobnicate"}',
+      '{"id":2,"op":"advance","ms":0}',
+      '{"id":3,"op":"advance","ms":60001}',
+      '{"id":4,"op":"advance","ms":1.5}',
+      '{"id":5,"op":"setLoad","load":{"voltage":230,"current":5,"phaseDeg":0},"phase":1}',
+      '{"id":6,"op":"setLoad","load":{"voltage":230,"current":-1,"phaseDeg":0}}',
+      '{"id":7,"op":"setLoad","load":{"voltage":230,"current":5}}',
+      '{"id":8,"op":"setSwitch","level":2}',
+      '{"id":10,"op":"now","extra":1}',
+      long,
+    ];
+    const r = await rawRig(sim.rig, [...bad, '{"id":11,"op":"now"}', '{"id":12,"op":"readReference"}'].join('\n') + '\n', bad.length + 2);
+    const codes = r.slice(0, bad.length).map((x) => [x.id, x.ok, (x.error as { code: string }).code]);
+    assert.deepEqual(codes, [
+      [null, false, 'bad-json'],
+      [null, false, 'bad-request'],
+      [null, false, 'bad-request'],
+      [1, false, 'unknown-op'],
+      [2, false, 'bad-request'],
+      [3, false, 'bad-request'],
+      [4, false, 'bad-request'],
+      [5, false, 'bad-request'],
+      [6, false, 'bad-request'],
+      [7, false, 'bad-request'],
+      [8, false, 'bad-request'],
+      [10, false, 'bad-request'],
+      [null, false, 'line-too-long'],
+    ]);
+    // Still serving, time did not move and no load was applied.
+    assert.deepEqual(r[bad.length], { id: 11, ok: true, nowMs: 0 });
+    assert.deepEqual(r[bad.length + 1], { id: 12, ok: true, nowMs: 0, activeWh: [0], voltage: [230], current: [0] });
+  });
+
+  it('the rig reference is the load model: energy = V·I·cos φ · t, pulses at the meter constant', async () => {
+    const rig = await TcpRig.connect('127.0.0.1', Number(sim.rig.split(':').pop()));
+    try {
+      await rig.load.apply([{ voltage: 230, current: 4, phaseDeg: 60 }]);
+      const t0 = rig.time.now();
+      const e0 = rig.reference.latch().activeWh[0];
+      let edges = 0;
+      rig.pulses.start(() => edges++);
+      await rig.time.wait(3_600_000); // 1 h in 60 s advances
+      rig.pulses.stop();
+      assert.equal(rig.time.now() - t0, 3_600_000);
+      const wh = rig.reference.latch().activeWh[0] - e0;
+      assert.ok(Math.abs(wh - 460) < 1e-6, `reference ${wh} Wh for 460 W over 1 h`);
+      // 460 Wh at 1000 imp/kWh: 460 pulses (± the uncalibrated meter's error, board within ±10 %).
+      assert.ok(edges > 400 && edges < 520, `${edges} pulses`);
+      await rig.load.apply([{ voltage: 230, current: 0, phaseDeg: 0 }]);
+    } finally {
+      await rig.close();
+    }
+  });
+
+  it('bench calibrate over TCP seals the meter; bench verify passes and changes nothing', async () => {
+    const a = await xsmeter(['bench', 'calibrate', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', MIN_SECONDS, '--progress', 'none']);
+    assert.equal(a.code, 0, a.stderr + a.stdout);
+    assert.match(a.stdout, /before: .*outside the limits/);
+    assert.match(a.stdout, /after: +worst .*all 36 within the limits/);
+    assert.match(a.stdout, /log: verified, \d+ records, counter \d+, sealed digest matches the constants written/);
+    assert.match(a.stdout, /\nSEALED\n$/);
+
+    // Independently of the bench: the meter itself says sealed, and its exported log verifies
+    // against the key derived from the seed (not the one the rig handed out), ending in a seal.
+    const keys = new SimMeterKeys(keysForSeed(SEED));
+    const rig = await TcpRig.connect('127.0.0.1', Number(sim.rig.split(':').pop()));
+    const port = await TcpSerialClient.connect('127.0.0.1', Number(sim.service.split(':').pop()));
+    let counter: number;
+    try {
+      const client = new ServiceClient({ port, timing: rig.timing(), benchKey: fromHex(keys.toFile().benchKey), timeoutMs: 5000, pollMs: 10 });
+      const id = await client.connect();
+      assert.equal(id.sealed, true);
+      const v = verifyExport(readExport(await client.exportLog()), keys.devicePublicKey());
+      assert.equal(v.ok, true);
+      assert.deepEqual(v.entries.slice(-4).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
+      counter = v.entries[v.entries.length - 1].counter;
+    } finally {
+      await port.close();
+      await rig.close();
+    }
+
+    const b = await xsmeter(['bench', 'verify', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', MIN_SECONDS, '--progress', 'none']);
+    assert.equal(b.code, 0, b.stderr + b.stdout);
+    assert.match(b.stdout, /calibration and log unchanged\n/);
+    assert.match(b.stdout, new RegExp(`log: verified, \\d+ records, counter ${counter}\\n`));
+    assert.match(b.stdout, /\nPASS\n$/);
+  });
+
+  it('refuses a tcp target without a rig, and a rig that is not there, with one line', async () => {
+    const a = await xsmeter(['bench', 'calibrate', '--target', sim.service, '--class', '0.5S']);
+    assert.equal(a.code, 2);
+    assert.match(a.stderr, /^xsmeter bench: tcp:\/\/127\.0\.0\.1:\d+: --rig tcp:\/\/HOST:PORT is needed/);
+    const b = await xsmeter(['bench', 'verify', '--target', sim.service, '--rig', 'tcp://127.0.0.1:1', '--class', '0.5S']);
+    assert.equal(b.code, 1);
+    assert.equal(b.stderr.trim().split('\n').length, 1, b.stderr);
+    assert.match(b.stderr, /--rig tcp:\/\/127\.0\.0\.1:1: cannot connect to the rig/);
+  });
+
+  it('exits cleanly on SIGTERM', async () => {
+    sim.child.kill('SIGTERM');
+    assert.equal(await sim.exit, 0);
+    assert.match(sim.stderr(), /bench meter stopped after [\d.]+ h of bench time, sealed/);
+  });
+});
