@@ -4,7 +4,8 @@
  *
  * Why not @noble/ciphers' AES: its module builds 16-bit-indexed round tables at load, about 1.3 MB
  * of typed arrays — more than an ESP32's whole RAM. Here one 1 KiB round table per direction (the
- * other three are byte rotations of it) and the two S-boxes, about 2.5 KiB, are built on first use.
+ * other three are byte rotations of it) and the two S-boxes, about 2.5 KiB, are built at load (in
+ * flash once the module is preloaded).
  * A key schedule (Aes128) is built once per key and reused; blocks are processed in place in the
  * caller's buffers, so encrypting a telegram allocates only its output.
  */
@@ -22,7 +23,6 @@ interface Tables {
   td: Uint32Array;
 }
 
-let tables: Tables | undefined;
 
 const xtime = (b: number): number => ((b << 1) ^ (b & 0x80 ? 0x11b : 0)) & 0xff;
 
@@ -61,6 +61,9 @@ function buildTables(): Tables {
   return { sbox, inv, te, td };
 }
 
+/** Built when the module loads: with the module preloaded (manifest.json) they sit in flash. */
+const TABLES = buildTables();
+
 const ror8 = (x: number): number => (x >>> 8) | (x << 24);
 const ror16 = (x: number): number => (x >>> 16) | (x << 16);
 const ror24 = (x: number): number => (x >>> 24) | (x << 8);
@@ -76,13 +79,14 @@ function checkKey(key: Uint8Array, what: string): void {
 /** An expanded AES-128 key: encrypts and decrypts 16-byte blocks in place or between buffers. */
 export class Aes128 {
   private readonly t: Tables;
-  /** Encryption round keys, 44 words; decryption round keys (equivalent inverse cipher), 44 words. */
+  /** Encryption round keys, 44 words; decryption round keys (equivalent inverse cipher), 44 words,
+   *  derived on the first decryption (CMAC, CBC encryption and key wrap never need them). */
   private readonly ek = new Uint32Array(44);
-  private readonly dk = new Uint32Array(44);
+  private dk: Uint32Array | undefined;
 
   constructor(key: Uint8Array) {
     checkKey(key, 'AES key');
-    const t = (this.t = tables ??= buildTables());
+    const t = (this.t = TABLES);
     const ek = this.ek;
     const s = t.sbox;
     for (let i = 0; i < 4; i++) ek[i] = ((key[4 * i] << 24) | (key[4 * i + 1] << 16) | (key[4 * i + 2] << 8) | key[4 * i + 3]) >>> 0;
@@ -95,9 +99,13 @@ export class Aes128 {
       }
       ek[i] = (ek[i - 4] ^ w) >>> 0;
     }
-    // Decryption keys: the rounds in reverse order, InvMixColumns applied to the middle ones.
-    const dk = this.dk;
-    const td = t.td;
+  }
+
+  private decryptionKeys(): Uint32Array {
+    // The rounds in reverse order, InvMixColumns applied to the middle ones.
+    const dk = new Uint32Array(44);
+    const ek = this.ek;
+    const { td, sbox: s } = this.t;
     for (let r = 0; r <= 10; r++) {
       for (let c = 0; c < 4; c++) {
         const w = ek[(10 - r) * 4 + c];
@@ -107,6 +115,7 @@ export class Aes128 {
             : (td[s[w >>> 24]] ^ ror8(td[s[(w >>> 16) & 0xff]]) ^ ror16(td[s[(w >>> 8) & 0xff]]) ^ ror24(td[s[w & 0xff]])) >>> 0;
       }
     }
+    return dk;
   }
 
   /** Encrypts the block at src[so, so+16) into dst[do, do+16) (src and dst may be the same). */
@@ -143,7 +152,7 @@ export class Aes128 {
   /** Decrypts the block at src[so, so+16) into dst[do, do+16) (src and dst may be the same). */
   decryptBlock(src: Uint8Array, so: number, dst: Uint8Array, dOff: number): void {
     const { td, inv } = this.t;
-    const k = this.dk;
+    const k = (this.dk ??= this.decryptionKeys());
     let s0 = ((src[so] << 24) | (src[so + 1] << 16) | (src[so + 2] << 8) | src[so + 3]) ^ k[0];
     let s1 = ((src[so + 4] << 24) | (src[so + 5] << 16) | (src[so + 6] << 8) | src[so + 7]) ^ k[1];
     let s2 = ((src[so + 8] << 24) | (src[so + 9] << 16) | (src[so + 10] << 8) | src[so + 11]) ^ k[2];

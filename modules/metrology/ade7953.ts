@@ -84,6 +84,12 @@ export class Ade7953 implements MetrologyDriver {
   private lastTicks = 0;
   private closed = false;
   private readonly buf = new Uint8Array(7);
+  /** SPI frames over `buf` for 1–4 data bytes, made once: a register read allocates nothing. */
+  private readonly frames = [1, 2, 3, 4].map((n) => this.buf.subarray(0, 3 + n));
+  /** Per-sample scratch (counts and powers alternate with lastCount/lastPower; deltas). */
+  private counts: number[] = [];
+  private powers: number[] = [];
+  private readonly deltas: number[] = [];
 
   constructor(options: Ade7953Options) {
     if (!options || !!options.spi === !!options.i2c) {
@@ -108,7 +114,7 @@ export class Ade7953 implements MetrologyDriver {
     const n = ade7953Width(address) >> 3;
     const b = this.buf;
     if (this.spi) {
-      const frame = b.subarray(0, 3 + n);
+      const frame = this.frames[n - 1];
       frame.fill(0);
       frame[0] = address >> 8;
       frame[1] = address & 0xff;
@@ -304,8 +310,10 @@ export class Ade7953 implements MetrologyDriver {
           }
           throw fault;
         }
-        const counts: number[] = [];
-        const power: number[] = [];
+        const counts = this.counts;
+        const power = this.powers;
+        counts.length = 0;
+        power.length = 0;
         for (let ch = 0; ch < n; ch++) {
           counts.push(this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB));
           const reg = ch === 0 ? ADE7953.AWATT : ADE7953.BWATT;
@@ -316,7 +324,8 @@ export class Ade7953 implements MetrologyDriver {
           power.push(w);
         }
         const dtS = (ticks - this.lastTicks) / 1000;
-        const deltas: number[] = [];
+        const deltas = this.deltas;
+        deltas.length = 0;
         for (let ch = 0; ch < n; ch++) {
           const raw = sign24(counts[ch] - this.lastCount[ch]);
           const perCount = this.scale.whPerLsb * 3600;
@@ -330,6 +339,9 @@ export class Ade7953 implements MetrologyDriver {
           deltas.push(delta);
         }
         this.credit(out, deltas, ticks);
+        // Swap: this sample's readings become the reference, the old arrays the next scratch.
+        this.counts = this.lastCount;
+        this.powers = this.lastPower;
         this.lastCount = counts;
         this.lastPower = power;
       }

@@ -45,6 +45,8 @@ export class EnergyJournal {
   private readonly sectors: number;
   private newest: { sector: number; slot: number; sequence: number; values: number[] } | undefined;
   private scanned = false;
+  /** The record being written, reused by every save (Flash.write does not keep the buffer). */
+  private rec: Uint8Array | undefined;
 
   constructor(options: EnergyJournalOptions) {
     const f = options.flash;
@@ -108,7 +110,7 @@ export class EnergyJournal {
       if (!Number.isInteger(v) || v < 0 || v >= 2 ** 53) throw new EnergyConfigError('store-value', `register ${i} value ${v} is not a whole µWh`, { register: i });
       if (last && v < last.values[i]) throw new EnergyConfigError('store-monotonic', `register ${i} would go back from ${last.values[i]} to ${v} µWh`, { register: i });
     }
-    const rec = new Uint8Array(this.recordSize);
+    const rec = (this.rec ??= new Uint8Array(this.recordSize));
     const seq = last ? last.sequence + 1 : 1;
     rec[0] = 0x45;
     rec[1] = 0x4a;
@@ -144,6 +146,12 @@ export class EnergyJournal {
     }
     this.flash.write(this.offset(sector, slot), rec);
     this.writes++;
-    this.newest = { sector, slot, sequence: seq, values: Array.from(values) };
+    if (last) {
+      // Updated in place: no allocation per save.
+      last.sector = sector;
+      last.slot = slot;
+      last.sequence = seq;
+      for (let i = 0; i < this.count; i++) last.values[i] = values[i];
+    } else this.newest = { sector, slot, sequence: seq, values: Array.from(values) };
   }
 }

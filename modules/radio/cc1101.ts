@@ -101,6 +101,13 @@ export class Cc1101 implements Radio {
   private recovering = false;
   /** The last transmission's report. */
   lastTransmit: TransmitReport | undefined;
+  // SPI buffers reused by every access (a transmission polls TXBYTES and MARCSTATE hundreds of times):
+  // one byte for strobes, two for single registers, and views of one burst buffer by length. A fault
+  // path (underflow recovery) may reuse them only after the access that raised it is done with them.
+  private readonly one = new Uint8Array(1);
+  private readonly pair = new Uint8Array(2);
+  private readonly burst = new Uint8Array(R.FIFO_SIZE + 1);
+  private readonly burstViews: Uint8Array[] = [];
 
   constructor(options: Cc1101Options) {
     this.spi = options.spi;
@@ -244,7 +251,9 @@ export class Cc1101 implements Radio {
       // 0x30..0x3D without the burst bit would be a command strobe, not a read.
       throw new Cc1101Fault('bad-address', `0x${hex(address)} is not a configuration register`, { address });
     }
-    const b = new Uint8Array([R.HEADER_READ | (address & 0x3f), 0]);
+    const b = this.pair;
+    b[0] = R.HEADER_READ | (address & 0x3f);
+    b[1] = 0;
     this.transaction(b, false);
     return b[1];
   }
@@ -267,17 +276,23 @@ export class Cc1101 implements Radio {
   }
 
   private readStatusOnce(address: number): number {
-    const b = new Uint8Array([R.HEADER_READ | R.HEADER_BURST | (address & 0x3f), 0]);
+    const b = this.pair;
+    b[0] = R.HEADER_READ | R.HEADER_BURST | (address & 0x3f);
+    b[1] = 0;
     this.transaction(b, false);
     return b[1];
   }
 
   private writeRegister(address: number, value: number): void {
-    this.transaction(new Uint8Array([address & 0x3f, value]), true);
+    const b = this.pair;
+    b[0] = address & 0x3f;
+    b[1] = value;
+    this.transaction(b, true);
   }
 
   private writeBurst(address: number, data: Uint8Array): void {
-    const b = new Uint8Array(data.length + 1);
+    const n = data.length + 1;
+    const b = n <= this.burst.length ? (this.burstViews[n] ??= this.burst.subarray(0, n)) : new Uint8Array(n);
     b[0] = R.HEADER_BURST | (address & 0x3f);
     b.set(data, 1);
     this.transaction(b, true);
@@ -292,14 +307,16 @@ export class Cc1101 implements Radio {
 
   /** A strobe whose status byte is checked; returns it. */
   private strobe(command: number): number {
-    const b = new Uint8Array([command]);
+    const b = this.one;
+    b[0] = command;
     this.transaction(b, true);
     return b[0];
   }
 
   /** A strobe whose status byte the caller interprets (reset, where CHIP_RDYn is legitimately high). */
   private strobeRaw(command: number): number {
-    const b = new Uint8Array([command]);
+    const b = this.one;
+    b[0] = command;
     this.spi.transfer(b);
     this.spi.flush();
     return b[0];

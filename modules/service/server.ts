@@ -110,6 +110,8 @@ export interface ServiceStats {
 /** Bytes a log-page response needs besides the page: reason 1, total 4, offset 4, length 2. */
 const LOG_PAGE_OVERHEAD = 11;
 
+const NO_EVENTS: readonly DecodeEvent[] = Object.freeze([]);
+
 export class ServiceServer {
   readonly stats: ServiceStats = { frames: 0, framing: {}, replies: {} };
   private readonly port: SerialPort;
@@ -140,7 +142,8 @@ export class ServiceServer {
   /** Reads what has arrived, answers every complete request; returns the number answered. */
   poll(): number {
     const chunk = this.port.read();
-    let events: DecodeEvent[] = [];
+    // Polled every application tick: nothing is allocated when nothing arrived.
+    let events: readonly DecodeEvent[] = NO_EVENTS;
     if (chunk.length > 0) {
       if (this.clock) this.lastRx = this.clock.ticks();
       events = this.decoder.push(chunk);
@@ -149,7 +152,8 @@ export class ServiceServer {
       this.lastRx = this.clock.ticks();
     }
     let answered = 0;
-    for (const ev of events) {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
       if (ev.kind === 'error') {
         this.stats.framing[ev.error.code] = (this.stats.framing[ev.error.code] ?? 0) + 1;
         continue;

@@ -10,7 +10,7 @@
 // application's ticks can be metered alone (`measure`: XS computrons and heap growth per sample
 // tick and per telegram tick, through resetMeter and the xsHeapStats of scripts/build-xsnap-heap.mjs).
 import { toHex } from '../../modules/core/bytes.js';
-import { MeterApp, type SentTelegram } from '../../modules/app/meter-app.js';
+import { MeterApp } from '../../modules/app/meter-app.js';
 import type { SpiPort } from '../../modules/ports/bus.js';
 import type { Flash } from '../../modules/ports/flash.js';
 import type { Radio } from '../../modules/ports/radio.js';
@@ -32,6 +32,8 @@ export interface DayRunOptions {
   /** Simulated hours (default 24). */
   hours?: number;
   radio?: 'cc1101' | 'sink';
+  /** Return at once (the XS stack the loaded bundle itself needs is measured this way). */
+  loadOnly?: boolean;
   /** Print XS figures too (computrons and heap per tick kind); the output then differs from Node's. */
   measure?: boolean;
 }
@@ -49,14 +51,19 @@ const KEYS = {
   signingKey: 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721',
 };
 
+// Resolved once: under XS `typeof` makes a string each time, which the ledger would book.
+const HAS_HEAP = typeof xsHeapStats === 'function';
+const HAS_METER = typeof resetMeter === 'function';
+const HAS_GC = typeof gc === 'function';
+
 /** XS counters (xsnap-heap); zeros elsewhere. Reading them allocates nothing. */
 const stats = [0, 0, 0, 0, 0, 0, 0, 0];
 function heap(): number[] {
-  if (typeof xsHeapStats === 'function') xsHeapStats(stats);
+  if (HAS_HEAP) (xsHeapStats as (into: number[]) => number[])(stats);
   return stats;
 }
 function collect(): void {
-  if (typeof gc === 'function') gc();
+  if (HAS_GC) (gc as () => void)();
 }
 
 /** Computrons and allocations charged to one party (the firmware, or the simulated hardware). */
@@ -75,6 +82,11 @@ const account = (): Account => ({ computrons: 0, chunkBytes: 0, slots: 0 });
 class Ledger {
   current: Account = account();
   collections = 0;
+  /** When set, every switch collects garbage and records the live heap (the transient peak of a
+   *  tick, seen at each hardware access): slow, so only for a few ticks. */
+  probe = false;
+  liveChunks = 0;
+  liveSlots = 0;
   private chunks = 0;
   private slots = 0;
   constructor(private readonly on: boolean) {
@@ -83,7 +95,7 @@ class Ledger {
   to(next: Account): Account {
     const prev = this.current;
     if (this.on) {
-      prev.computrons += typeof resetMeter === 'function' ? resetMeter(0, 0) : 0;
+      prev.computrons += HAS_METER ? (resetMeter as (l: number, i: number) => number)(0, 0) : 0;
       const h = heap();
       if (h[0] >= this.chunks && h[3] >= this.slots) {
         prev.chunkBytes += h[0] - this.chunks;
@@ -91,6 +103,14 @@ class Ledger {
       } else this.collections++;
       this.chunks = h[0];
       this.slots = h[3];
+      if (this.probe) {
+        collect();
+        const l = heap();
+        if (l[0] > this.liveChunks) this.liveChunks = l[0];
+        if (l[3] > this.liveSlots) this.liveSlots = l[3];
+        this.chunks = l[0];
+        this.slots = l[3];
+      }
     }
     this.current = next;
     return prev;
@@ -168,6 +188,7 @@ function chargedFlash(flash: Flash, ledger: Ledger, hw: Account): Flash {
 }
 
 export function dayRun(options: DayRunOptions, out: (line: string) => void): void {
+  if (options.loadOnly) return;
   const chip = options.chip ?? 'ade7953';
   const hours = options.hours ?? 24;
   const measure = options.measure === true;
@@ -190,8 +211,8 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   const pulseLed = new SimPin();
   const calibrationSwitch = new SimPin();
   const line = memorySerialPair();
-  const frames: Array<{ sent: SentTelegram; stream: Uint8Array }> = [];
   let stream: Uint8Array | undefined;
+  const radioPart = account(); // the CC1101 driver's share of a telegram tick
   let radio: Radio;
   if (options.radio === 'sink') {
     radio = {
@@ -211,7 +232,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     radio = {
       transmit(frame, mode) {
         const before = cc.transmissions.length;
+        const was = ledger.to(radioPart);
         driver.transmit(frame, mode);
+        ledger.to(was);
         const prev = ledger.to(hw);
         if (cc.transmissions.length > before) stream = cc.transmissions[cc.transmissions.length - 1].bytes;
         cc.transmissions.length = 0; // the capture is kept in `frames`
@@ -223,7 +246,19 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     metrologySpi: chargedSpi(sim.spi, ledger, hw),
     pulseLed,
     calibrationSwitch,
-    service: line.meter,
+    service: {
+      read() {
+        const prev = ledger.to(hw);
+        const r = line.meter.read();
+        ledger.to(prev);
+        return r;
+      },
+      write(b: Uint8Array) {
+        const prev = ledger.to(hw);
+        line.meter.write(b);
+        ledger.to(prev);
+      },
+    },
     energyFlash: chargedFlash(energyFlash, ledger, hw),
     calibrationFlash: chargedFlash(calibrationFlash, ledger, hw),
     keys,
@@ -239,8 +274,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     chip,
     meterId: METER_ID,
     onTelegram(sent) {
+      // Printed at once rather than kept: the run's heap holds no growing list of frames.
       const prev = ledger.to(hw);
-      if (stream) frames.push({ sent, stream });
+      if (stream) out(`frame ${sent.messageCounter} ${sent.ticks} ${toHex(sent.frame)} air ${toHex(stream)}`);
       stream = undefined;
       ledger.to(prev);
     },
@@ -248,6 +284,29 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   app.start(ports);
   app.seal.seal('factory');
   ledger.to(hw);
+  // Where a sample tick's firmware work goes: the driver's sample, the rest of the metering cycle
+  // (registers, pulses, journal), the service poll; the remainder is the application's own.
+  const parts: Record<string, Account> = { 'driver.sample': account(), 'metering.cycle': account(), 'server.poll': account(), 'cc1101.transmit': radioPart, 'app.buildFrame': account(), 'app.status': account(), 'app.telegramRegisters': account() };
+  if (measure) {
+    const charge = <T>(target: { [k: string]: unknown }, name: string, a: Account): void => {
+      const f = target[name] as (x?: unknown) => T;
+      // One argument forwarded (buildFrame's counters): rest parameters would allocate an array.
+      target[name] = function (this: unknown, x?: unknown): T {
+        const prev = ledger.to(a);
+        try {
+          return f.call(this, x);
+        } finally {
+          ledger.to(prev);
+        }
+      };
+    };
+    charge(app.driver as unknown as { [k: string]: unknown }, 'sample', parts['driver.sample']);
+    charge(app.metering as unknown as { [k: string]: unknown }, 'cycle', parts['metering.cycle']);
+    charge(app.server as unknown as { [k: string]: unknown }, 'poll', parts['server.poll']);
+    charge(app as unknown as { [k: string]: unknown }, 'buildFrame', parts['app.buildFrame']);
+    charge(app as unknown as { [k: string]: unknown }, 'status', parts['app.status']);
+    charge(app as unknown as { [k: string]: unknown }, 'telegramRegisters', parts['app.telegramRegisters']);
+  }
   const boot = { ...fw };
   collect();
   const h2 = heap().slice();
@@ -257,20 +316,43 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   const telegramTicks: TickCost = { n: 0, ...account() };
   let liveSlotsPeak = h2[3];
   let liveChunksPeak = h2[0];
+  /** The firmware's totals: its own account and the parts broken out of it. */
+  const total = account();
+  const firmware = (): Account => {
+    total.computrons = fw.computrons;
+    total.chunkBytes = fw.chunkBytes;
+    total.slots = fw.slots;
+    for (const k in parts) {
+      total.computrons += parts[k].computrons;
+      total.chunkBytes += parts[k].chunkBytes;
+      total.slots += parts[k].slots;
+    }
+    return { computrons: total.computrons, chunkBytes: total.chunkBytes, slots: total.slots };
+  };
+  let probes = 0;
   const tick = (): void => {
     if (!measure) return app.tick();
+    // The first telegram ticks and a few sample ticks are probed for their transient live heap
+    // (a collection at every hardware access) and left out of the cost figures.
+    const telegramDue = clock.ticks() >= app.schedule.nextDue;
+    if ((telegramDue && probes < 3) || (app.stats.samples >= 100 && app.stats.samples < 110)) {
+      if (telegramDue) probes++;
+      ledger.probe = true;
+      ledger.run(fw, () => app.tick());
+      ledger.probe = false;
+      return;
+    }
     const samples = app.stats.samples;
     const telegrams = app.stats.telegrams;
-    const c0 = fw.computrons;
-    const b0 = fw.chunkBytes;
-    const s0 = fw.slots;
+    const before = firmware();
     ledger.run(fw, () => app.tick());
+    const after = firmware();
     const k = app.stats.telegrams !== telegrams ? telegramTicks : app.stats.samples !== samples ? sampleTicks : undefined;
     if (!k) return;
     k.n++;
-    k.computrons += fw.computrons - c0;
-    k.chunkBytes += fw.chunkBytes - b0;
-    k.slots += fw.slots - s0;
+    k.computrons += after.computrons - before.computrons;
+    k.chunkBytes += after.chunkBytes - before.chunkBytes;
+    k.slots += after.slots - before.slots;
   };
 
   let nextLoad = -Infinity;
@@ -304,7 +386,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     if (clock.ticks() >= hourMark) {
       hourMark += 3600_000;
       // Keeps XS's 32-bit meter index from wrapping on a long run.
-      if (!measure && typeof resetMeter === 'function') resetMeter(0, 0);
+      if (!measure && HAS_METER) (resetMeter as (l: number, i: number) => number)(0, 0);
     }
   }
   app.stop();
@@ -316,7 +398,6 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   const st = app.stats;
   out(`stats samples ${st.samples} faults ${st.metrologyFaults} telegrams ${st.telegrams} deferred ${st.deferred} radioErrors ${st.radioErrors} airtime ${st.airtimeMs.toFixed(3)} ms lastCounter ${st.lastMessageCounter}`);
   out(`pulses ${pulseLed.rising}`);
-  for (const f of frames) out(`frame ${f.sent.messageCounter} ${f.sent.ticks} ${toHex(f.sent.frame)} air ${toHex(f.stream)}`);
 
   if (measure) {
     ledger.to(hw);
@@ -325,9 +406,16 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     out(`xs boot firmware computrons ${boot.computrons}`);
     out(`xs sim retained chunks ${h1[0] - h0[0]} slots ${h1[3] - h0[3]}`);
     out(`xs app retained chunks ${h2[0] - h1[0]} slots ${h2[3] - h1[3]}`);
-    out(`xs live peak chunks ${liveChunksPeak - h1[0]} slots ${liveSlotsPeak - h1[3]}`);
+    out(`xs live peak chunks ${liveChunksPeak - h1[0]} slots ${liveSlotsPeak - h1[3]} (between ticks, each minute)`);
+    out(`xs live peak in a tick chunks ${ledger.liveChunks - h1[0]} slots ${ledger.liveSlots - h1[3]} (probed ticks, at every hardware access)`);
+
     for (const [name, c] of [['sample', sampleTicks], ['telegram', telegramTicks]] as const) {
       out(`xs ${name} tick n ${c.n} computrons ${per(c, c.computrons)} alloc chunk-bytes ${per(c, c.chunkBytes)} slots ${per(c, c.slots)}`);
+    }
+    for (const [name, a] of Object.entries(parts)) {
+      const perTelegram = name.startsWith('app.') || name === 'cc1101.transmit';
+      const n = perTelegram ? app.stats.telegrams : app.stats.samples;
+      out(`xs part ${name} per ${perTelegram ? 'telegram' : 'sample'} computrons ${Math.round(a.computrons / n)} alloc chunk-bytes ${Math.round(a.chunkBytes / n)} slots ${Math.round(a.slots / n)}`);
     }
     out(`xs spans with an unplanned collection ${ledger.collections}`);
     const e = heap();

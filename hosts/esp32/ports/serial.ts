@@ -11,12 +11,15 @@ export interface Ecma419Serial {
   write(data: ArrayBuffer): void;
 }
 
+/** What read() returns when nothing arrived: polled every tick, so shared rather than allocated. */
+const NOTHING = new Uint8Array(0);
+
 export class Ecma419SerialPort implements SerialPort {
   constructor(private readonly serial: Ecma419Serial) {}
 
   read(): Uint8Array {
     const b = this.serial.read();
-    return b ? new Uint8Array(b) : new Uint8Array(0);
+    return b ? new Uint8Array(b) : NOTHING;
   }
 
   write(bytes: Uint8Array): void {
