@@ -17,7 +17,7 @@ import { buildXsnapHeap } from '../scripts/build-xsnap-heap.mjs';
 // @ts-expect-error: plain .mjs build scripts without declarations
 import { firmwareSize } from '../scripts/firmware-size.mjs';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
 
 /** ESP32 (Xtensa LX6, 32-bit): an XS slot is 16 bytes. xsnap here is 64-bit: 32-byte slots. */
 const ESP32_SLOT_BYTES = 16;
@@ -28,7 +28,7 @@ async function xsRun(file: string, config: string, creation?: string): Promise<{
   writeFileSync(path, `globalThis.XSMETER_DAY = ${config};\n${code}`);
   const t0 = performance.now();
   try {
-    const { stdout } = await run(buildXsnapHeap({ quiet: true }) as string, ['-l', '4000000000', path], {
+    const { stdout } = await exec(buildXsnapHeap({ quiet: true }) as string, ['-l', '4000000000', path], {
       maxBuffer: 1 << 26,
       env: { ...process.env, XSNAP_CREATION: creation ?? '' },
     });
