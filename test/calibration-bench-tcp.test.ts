@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fromHex } from '../modules/core/bytes.js';
@@ -9,6 +10,7 @@ import { TcpSerialClient } from '../hosts/sim/service-transport.js';
 import { SimMeterKeys, keysForSeed, meterIdForSeed } from '../hosts/sim/sim-meter.js';
 import { MAX_LINE } from '../tools/calibration-bench/rig-protocol.js';
 import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
+import { runInBoth } from './helpers/xs.js';
 
 // Gates of 600 s as in calibration-bench.test.ts: ~15 simulated hours per calibration, a few s of wall.
 const MIN_SECONDS = '600';
@@ -213,5 +215,35 @@ describe('calibration bench over TCP (xsmeter sim --rig: the test bench in anoth
     sim.child.kill('SIGTERM');
     assert.equal(await sim.exit, 0);
     assert.match(sim.stderr(), /bench meter stopped after [\d.]+ h of bench time, sealed/);
+  });
+});
+
+describe('bench rig protocol (portable)', () => {
+  it('rig-protocol.ts imports only portable modules', () => {
+    const src = readFileSync('tools/calibration-bench/rig-protocol.ts', 'utf8');
+    const imports = [...src.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((x) => x[1]);
+    for (const i of imports) assert.ok(/^\.\.\/\.\.\/modules\/|^\.\/rig\.js$/.test(i), i);
+    assert.doesNotMatch(src, /\b(process|Buffer|console|require|setImmediate|setTimeout|performance)\b[.(]/);
+  });
+
+  it('the dispatcher answers the same under XS as under Node, and its answers follow the load model', async () => {
+    const { xs, node } = await runInBoth('test/xs/rig-protocol.xs.ts');
+    assert.deepEqual(xs.lines, node.lines);
+    const lines = node.lines;
+    assert.match(lines[1], /"ok":false,"error":\{"code":"bad-json"/);
+    assert.match(lines[2], /"id":2,"ok":false,"error":\{"code":"bad-request"/);
+    assert.match(lines[3], /"id":3,"ok":false,"error":\{"code":"bad-request"/);
+    // 2 min of L1 and L2 at 10 A PF 0.5 (1150 W each), L3 idle: 2 × 1150 W × 120 s = 76.67 Wh.
+    const ref = JSON.parse(lines[9]) as { nowMs: number; activeWh: number[]; current: number[] };
+    assert.equal(ref.nowMs, 120_000);
+    assert.deepEqual(ref.current, [10, 10, 0]);
+    for (const p of [0, 1]) assert.ok(Math.abs(ref.activeWh[p] - (1150 * 120) / 3600) < 1e-9, String(ref.activeWh[p]));
+    assert.equal(ref.activeWh[2], 0);
+    // ≈ 76.67 pulses at 1000 imp/kWh, every one reported by an advance, within the board's error.
+    const pulses = JSON.parse(lines[10]) as { count: number };
+    const edges = [7, 8].map((i) => Number(/"edges":(\d+)/.exec(lines[i])?.[1]));
+    assert.equal(edges[0] + edges[1], pulses.count);
+    assert.ok(pulses.count > 65 && pulses.count < 88, String(pulses.count));
+    assert.match(lines[12], new RegExp(`^switch 1 rising ${pulses.count}$`));
   });
 });

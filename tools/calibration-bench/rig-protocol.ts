@@ -148,6 +148,8 @@ export class RigService {
   private edges: RigEdge[] = [];
   private count = 0;
   private lastEdgeMs = -1;
+  /** The loads last applied (the source takes whole sets; a request may name one phase). */
+  private loads: PhaseLoad[] | undefined;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -199,7 +201,7 @@ export class RigService {
       case 'setLoad': {
         const ref = await rig.reference.rms();
         const loads: PhaseLoad[] = ref.voltage.map((voltage, p) => ({ voltage, current: ref.current[p], phaseDeg: 0 }));
-        // Phases not named keep their load; the source takes whole sets, so read back what it holds.
+        // Before the first setLoad the phases hold what the reference reads (no current, PF 1).
         const current = this.loads ?? loads;
         const next = current.map((l, p) => (req.phase === undefined || req.phase === p ? req.load : l));
         await rig.load.apply(next);
@@ -228,6 +230,4 @@ export class RigService {
         return { nowMs: rig.time.now() };
     }
   }
-
-  private loads: PhaseLoad[] | undefined;
 }

@@ -213,8 +213,13 @@ export class TcpRig implements BenchRig {
     rig.identity = ident;
     rig.nowMs = ident.nowMs;
     rig.latched = { atMs: ident.nowMs, activeWh: new Array<number>(phases).fill(0) };
-    rig.publicKey = ident.publicKey ? fromHex(ident.publicKey) : undefined;
-    rig.benchKey = ident.benchKey ? fromHex(ident.benchKey) : undefined;
+    try {
+      rig.publicKey = ident.publicKey ? fromHex(ident.publicKey) : undefined;
+      rig.benchKey = ident.benchKey ? fromHex(ident.benchKey) : undefined;
+    } catch {
+      socket.destroy();
+      throw new RigError('bad-response', 'the rig sent a key that is not hex', {});
+    }
     return rig;
   }
 
