@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fromHex } from '../modules/core/bytes.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { runInBoth, type XsRun } from './helpers/xs.js';
@@ -110,5 +111,28 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     wiring.keyStore.installMeterKey(new Uint8Array(16).fill(9));
     assert.deepEqual([...wiring.ports.keys.meterKey()], new Array(16).fill(9));
     assert.throws(() => wiring.keyStore.installMeterKey(new Uint8Array(15)), (e) => e instanceof MeterError && e.code === 'bad-key');
+  });
+});
+
+describe('ESP32 manifest: the budget', () => {
+  const manifest = JSON.parse(readFileSync('manifest.json', 'utf8')) as {
+    modules: Record<string, string>;
+    preload?: string[];
+    creation?: { static: number; chunk: { initial: number }; heap: { initial: number }; stack: number };
+  };
+
+  it('preloads every shared module (their objects go to flash; only main, which touches device IO, loads at run time)', () => {
+    const preload = new Set(manifest.preload ?? []);
+    assert.deepEqual(Object.keys(manifest.modules).filter((m) => !preload.has(m)), []);
+    assert.ok(!preload.has('main') && !preload.has('hosts/esp32/main'));
+  });
+
+  it('gives XS fixed blocks that hold the measured peak with margin and fit in the ESP32 RAM left to applications', () => {
+    const c = manifest.creation!;
+    assert.equal(c.static, 0);
+    // Measured by bench/esp32-budget (README table): 1.1 K slots, 16 KB of chunks, ~230 stack slots.
+    assert.ok(c.heap.initial >= 2 * 1100 * 0.9 && c.chunk.initial >= 2 * 16_000 && c.stack >= 1.5 * 230);
+    const bytes = c.chunk.initial + 16 * c.heap.initial + 16 * c.stack;
+    assert.ok(bytes <= 96 * 1024, `${bytes} bytes of the ESP32's ~300 KB of free heap`);
   });
 });
