@@ -30,6 +30,8 @@ export class RigError extends MeterError {}
 
 export const MAX_LINE = 4096;
 export const MAX_ADVANCE_MS = 60_000;
+/** Edges kept between two advances: 60 s at 3 × 100 A × 1000 V is far fewer than this at 1000 imp/kWh. */
+export const MAX_EDGES = 20_000;
 
 export type RigRequest =
   | { id: number; op: 'identify' | 'readReference' | 'pulses' | 'now' }
@@ -159,7 +161,7 @@ export class RigService {
     rig.pulses.start((atMs) => {
       this.count++;
       this.lastEdgeMs = atMs;
-      this.edges.push({ atMs, activeWh: rig.reference.latch().activeWh });
+      if (this.edges.length < MAX_EDGES) this.edges.push({ atMs, activeWh: rig.reference.latch().activeWh });
     });
   }
 
@@ -219,7 +221,7 @@ export class RigService {
         await rig.calibrationSwitch.set(req.level === 1);
         return {};
       case 'advance': {
-        this.edges = [];
+        // Edges since the last advance (a host may also tick its meter in between) and during this one.
         this.o.beforeAdvance?.();
         await rig.time.wait(req.ms);
         const edges = this.edges;

@@ -15,13 +15,17 @@ import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, Pul
 
 type Response = Record<string, unknown> & { id: number | null; ok: boolean; error?: { code: string; message: string } };
 
-/** Splits a byte stream into lines of at most MAX_LINE bytes; `onLong` for a line that is longer (dropped up to its newline). */
+/** Responses carry the edges of an advance (up to MAX_EDGES of them). */
+const MAX_RESPONSE = 4 << 20;
+
+/** Splits a byte stream into lines of at most `max` bytes; `onLong` for a line that is longer (dropped up to its newline). */
 class LineReader {
   private buf = '';
   private skipping = false;
   constructor(
     private readonly onLine: (line: string) => void,
     private readonly onLong: () => void,
+    private readonly max = MAX_LINE,
   ) {}
   push(chunk: string): void {
     let s = chunk;
@@ -30,7 +34,7 @@ class LineReader {
       if (nl < 0) {
         if (!this.skipping) {
           this.buf += s;
-          if (this.buf.length > MAX_LINE) {
+          if (this.buf.length > this.max) {
             this.buf = '';
             this.skipping = true;
             this.onLong();
@@ -46,7 +50,7 @@ class LineReader {
       }
       const line = (this.buf + part).replace(/\r$/, '');
       this.buf = '';
-      if (line.length > MAX_LINE) this.onLong();
+      if (line.length > this.max) this.onLong();
       else if (line.trim()) this.onLine(line);
     }
   }
@@ -249,7 +253,8 @@ export class TcpRig implements BenchRig {
     this.socket.setEncoding('utf8');
     const reader = new LineReader(
       (line) => this.receive(line),
-      () => this.fail(new RigError('bad-response', `rig response longer than ${MAX_LINE} bytes`)),
+      () => this.fail(new RigError('bad-response', `rig response longer than ${MAX_RESPONSE} bytes`)),
+      MAX_RESPONSE,
     );
     this.socket.on('data', (d: string) => reader.push(d));
     this.socket.on('error', () => undefined);
