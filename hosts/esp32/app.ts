@@ -1,5 +1,5 @@
 /**
- * The contract between the ESP32 host and the meter application (which lands with the next issue):
+ * The contract between the ESP32 host and the meter application (modules/app MeterApp, started by main.ts):
  * the host constructs every port from the board's pin table and hands them over once; the
  * application never touches Moddable or ECMA-419 APIs itself, so the same application runs on the
  * desktop simulator with simulated ports.
