@@ -77,7 +77,9 @@ export interface MeterAppOptions {
   jitter?: number;
   /** Metrology sample period (default 1000 ms). */
   samplePeriodMs?: number;
-  /** Host tick period (default 100 ms). */
+  /** Host tick period (default half the pulse width: 15 ms). The pulse pin changes only on a tick, so
+   *  a tick coarser than the pulse width would cap the test output below the meter's maximum power
+   *  (100 ms: 5 pulses/s, 18 kW at 1000 imp/kWh) and queue the rest into later loads. */
   tickMs?: number;
   /** Energy persistence quantum, Wh (default 1). */
   quantumWh?: number;
@@ -183,8 +185,12 @@ export class MeterApp {
     if (!/^\d{8}$/.test(options.meterId)) throw new MeterError('meter-config', `meter id "${options.meterId}" is not 8 decimal digits`, { meterId: options.meterId });
     if (options.chip !== 'ade7953' && options.chip !== 'atm90e32') throw new MeterError('meter-config', `unknown chip "${String(options.chip)}"`, { chip: String(options.chip) });
     this.options = { ...options };
-    this.tickMs = options.tickMs ?? 100;
+    const pulseWidthMs = options.pulseWidthMs ?? 30;
+    this.tickMs = options.tickMs ?? Math.min(100, pulseWidthMs / 2);
     this.samplePeriodMs = options.samplePeriodMs ?? 1000;
+    if (!(this.tickMs <= pulseWidthMs)) {
+      throw new MeterError('meter-config', `tick ${this.tickMs} ms is coarser than the pulse width ${pulseWidthMs} ms: the test output could not keep up with the energy`, { tickMs: this.tickMs, pulseWidthMs });
+    }
     if (!(this.samplePeriodMs >= this.tickMs) || !(this.tickMs > 0)) {
       throw new MeterError('meter-config', `sample period ${this.samplePeriodMs} ms must be at least the tick ${this.tickMs} ms`, { samplePeriodMs: this.samplePeriodMs });
     }
