@@ -93,6 +93,8 @@ export async function run(report: Report): Promise<void> {
     const [telN, telC, telB, telS] = figures(m.lines, 'xs telegram tick n ');
     report({ name: 'XS per sample tick (firmware)', figures: { ticks: sampleN, computrons: sampleC, 'alloc chunk bytes': sampleB, 'alloc slots': sampleS } });
     report({ name: 'XS per telegram tick (firmware)', figures: { ticks: telN, computrons: telC, 'alloc chunk bytes': telB, 'alloc slots': telS } });
+    const [tickMs, idleC, idleB, idleS] = figures(m.lines, 'xs idle tick every ');
+    report({ name: `XS per idle tick (every ${tickMs} ms)`, figures: { computrons: idleC, 'alloc chunk bytes': idleB, 'alloc slots': idleS, 'computrons per second': Math.round((idleC * 1000) / tickMs) } });
     for (const l of m.lines.filter((x) => x.startsWith('xs part '))) {
       const [name, per] = l.slice('xs part '.length).split(' per ');
       const [c, ch, sl] = figures([per], per.split(' ')[0]);

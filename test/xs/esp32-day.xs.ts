@@ -389,6 +389,17 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
       if (!measure && HAS_METER) (resetMeter as (l: number, i: number) => number)(0, 0);
     }
   }
+  // An idle tick (nothing due: the pulse output and the service poll), which the host runs every
+  // app.tickMs: measured on 1000 ticks at one instant.
+  const idle = account();
+  if (measure) {
+    const before = firmware();
+    for (let i = 0; i < 1000; i++) ledger.run(fw, () => app.tick());
+    const after = firmware();
+    idle.computrons = (after.computrons - before.computrons) / 1000;
+    idle.chunkBytes = (after.chunkBytes - before.chunkBytes) / 1000;
+    idle.slots = (after.slots - before.slots) / 1000;
+  }
   app.stop();
 
   const obis = app.metering.obis();
@@ -417,6 +428,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
       const n = perTelegram ? app.stats.telegrams : app.stats.samples;
       out(`xs part ${name} per ${perTelegram ? 'telegram' : 'sample'} computrons ${Math.round(a.computrons / n)} alloc chunk-bytes ${Math.round(a.chunkBytes / n)} slots ${Math.round(a.slots / n)}`);
     }
+    out(`xs idle tick every ${app.tickMs} ms computrons ${Math.round(idle.computrons)} alloc chunk-bytes ${Math.round(idle.chunkBytes)} slots ${Math.round(idle.slots)}`);
     out(`xs spans with an unplanned collection ${ledger.collections}`);
     const e = heap();
     out(`xs machine chunks current ${e[0]} peak ${e[1]} maximum ${e[2]} slots current ${e[3]} peak ${e[4]} maximum ${e[5]}`);
