@@ -1,10 +1,10 @@
 /**
- * AES-128 primitives the OMS security modes need (modules/core/aes128.ts, sized for the ESP32):
+ * AES-128 primitives the OMS security modes need, wrapped around @noble/ciphers:
  * AES-128-CBC without padding (EN 13757-7 / OMS Vol. 2 §9: the payload is padded with 0x2F by the
  * caller) and AES-CMAC (RFC 4493; OMS Vol. 2 uses it for the key derivation and the AFL MAC).
  * Lengths are checked here so a bad key or a ragged block is a typed error, not a library throw.
  */
-import { cbcDecrypt, cbcEncrypt, cmac } from '../core/aes128.js';
+import { cbc, cmac } from '@noble/ciphers/aes.js';
 import { SecurityError } from './errors.js';
 
 function checkKey(key: Uint8Array, what: string): void {
@@ -27,17 +27,17 @@ function checkBlocks(data: Uint8Array, iv: Uint8Array): void {
 export function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, plain: Uint8Array): Uint8Array {
   checkKey(key, 'AES key');
   checkBlocks(plain, iv);
-  return cbcEncrypt(key, iv, plain);
+  return cbc(key, iv, { disablePadding: true }).encrypt(plain);
 }
 
 export function aesCbcDecrypt(key: Uint8Array, iv: Uint8Array, cipher: Uint8Array): Uint8Array {
   checkKey(key, 'AES key');
   checkBlocks(cipher, iv);
-  return cbcDecrypt(key, iv, cipher);
+  return cbc(key, iv, { disablePadding: true }).decrypt(cipher);
 }
 
-/** AES-CMAC (RFC 4493): the full 16-byte tag. */
+/** AES-CMAC (RFC 4493): the full 16-byte tag. Note noble's argument order is (msg, key). */
 export function aesCmac(key: Uint8Array, message: Uint8Array): Uint8Array {
   checkKey(key, 'CMAC key');
-  return cmac(key, message);
+  return cmac(message, key);
 }

@@ -5,7 +5,7 @@
  * command verifies once at most: a replayed one is stale. Used by the meter (verify) and the bench
  * (make).
  */
-import { cmac } from '../core/aes128.js';
+import { cmac } from '@noble/ciphers/aes.js';
 import { concat, writeU32LE } from '../core/bytes.js';
 import { SealError } from './errors.js';
 import { asciiBytes } from './log-record.js';
@@ -38,5 +38,5 @@ export function unsealMessage(c: UnsealChallenge): Uint8Array {
 /** Bench side: the command that unseals the meter which stated `challenge`. */
 export function makeUnsealCommand(benchKey: Uint8Array, challenge: UnsealChallenge): UnsealCommand {
   if (benchKey.length !== 16) throw new SealError('bad-key', `bench key must be 16 bytes (AES-128), got ${benchKey.length}`);
-  return { counter: challenge.counter, mac: cmac(benchKey, unsealMessage(challenge)) };
+  return { counter: challenge.counter, mac: cmac(unsealMessage(challenge), benchKey) };
 }

@@ -14,7 +14,7 @@
  * from the bench key: KW = CMAC(benchKey, 0x00 ‖ "xsmeter service key wrap"); no MAC input can start
  * with 0x00, so no MAC ever equals KW.
  */
-import { cmac, keyUnwrap, keyWrap } from '../core/aes128.js';
+import { aeskw, cmac } from '@noble/ciphers/aes.js';
 import { equalConstantTime, readU32LE, writeU32LE } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
 import type { KeyStore } from '../ports/key-store.js';
@@ -80,7 +80,7 @@ export function macInput(type: number, counter: number, meterId: string, body: U
 
 export function commandTag(benchKey: Uint8Array, type: number, counter: number, meterId: string, body: Uint8Array): Uint8Array {
   checkKey(benchKey, 'bench key');
-  return cmac(benchKey, macInput(type, counter, meterId, body));
+  return cmac(macInput(type, counter, meterId, body), benchKey);
 }
 
 /** The payload of a privileged request: counter ‖ body ‖ tag. */
@@ -108,13 +108,13 @@ export function openEnvelope(payload: Uint8Array): Envelope | undefined {
 
 function keyWrapKey(benchKey: Uint8Array): Uint8Array {
   checkKey(benchKey, 'bench key');
-  return cmac(benchKey, WRAP_LABEL);
+  return cmac(WRAP_LABEL, benchKey);
 }
 
 /** Wraps a new 16-byte meter key for 'install-meter-key' (RFC 3394, 24 bytes). */
 export function wrapMeterKey(benchKey: Uint8Array, meterKey: Uint8Array): Uint8Array {
   checkKey(meterKey, 'meter key');
-  return keyWrap(keyWrapKey(benchKey), meterKey);
+  return aeskw(keyWrapKey(benchKey)).encrypt(meterKey);
 }
 
 /** Unwraps and checks (RFC 3394 integrity value) a wrapped meter key; AuthError('unwrap') if bad. */
@@ -122,7 +122,7 @@ export function unwrapMeterKey(benchKey: Uint8Array, wrapped: Uint8Array): Uint8
   const kw = keyWrapKey(benchKey);
   let key: Uint8Array;
   try {
-    key = keyUnwrap(kw, wrapped);
+    key = aeskw(kw).decrypt(wrapped);
   } catch {
     throw new AuthError('unwrap', 'wrapped meter key does not unwrap under the bench key', { length: wrapped.length });
   }
