@@ -211,7 +211,9 @@ describe('metrology energy registers, pulses and persistence', () => {
       fc.property(
         fc.array(
           fc.record({
-            current: fc.double({ min: 0, max: 60, noNaN: true }),
+            // No load, or at least 20 mA (≥ 2.3 W at PF 0.5): below the 0.5 W no-load threshold the meter
+            // rightly counts nothing (anti-creep, tested on its own), which is not a loss.
+            current: fc.oneof(fc.constant(0), fc.double({ min: 0.02, max: 60, noNaN: true })),
             phaseDeg: fc.constantFrom(0, 30, 60, -37, 180, 150, 210),
             intervalMs: fc.oneof(fc.integer({ min: 200, max: 3000 }), fc.constant(400_000)),
             cut: fc.option(fc.record({ op: fc.nat(3), phase: fc.constantFrom('before' as const, 'during' as const, 'after' as const) }), { freq: 6 }),
@@ -228,14 +230,13 @@ describe('metrology energy registers, pulses and persistence', () => {
             const truth = m.rig.load.importWh[0] + m.rig.load.exportWh[0];
             if (s.cut) {
               m.flash.cutPower({ opIndex: m.flash.opCount + s.cut.op, phase: s.cut.phase });
-              const before = m.total();
               try {
                 m.metering.cycle();
                 m.metering.persist();
               } catch (e) {
                 if (!(e instanceof PowerCut)) throw e;
               }
-              lostAllowance += truth - lastTruth + (m.total() - before > 0 ? 0 : 0);
+              lostAllowance += truth - lastTruth;
               m.powerCycle();
               const measuredBefore = truth - lostAllowance;
               assert.ok(m.total() <= truth + 1e-6, `invented: ${m.total()} > ${truth}`);
