@@ -325,7 +325,7 @@ describe('calibration bench (xsmeter bench)', function () {
 
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
       const cases: [string[], RegExp, number][] = [
-        [['bench', 'calibrate', '--target', '/dev/ttyUSB0', '--class', '0.5S'], /^xsmeter bench: \/dev\/ttyUSB0: serial devices are not supported/, 1],
+        [['bench', 'calibrate', '--target', '/dev/ttyUSB0', '--class', '0.5S'], /^xsmeter bench: \/dev\/ttyUSB0: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'tcp://127.0.0.1:5999', '--class', '0.5S'], /^xsmeter bench: tcp:\/\/127.0.0.1:5999: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--rig', 'tcp://127.0.0.1:1'], /--rig is only for --target tcp/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.7'], /unknown class "0.7"/, 2],

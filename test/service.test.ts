@@ -529,7 +529,7 @@ describe('service interface', () => {
         await listener.close();
       }
       await assert.rejects(TcpSerialClient.connect('127.0.0.1', listener.port, 500), (e: MeterError) => e.code === 'connect');
-      await assert.rejects(openTarget(parseTarget('/dev/ttyUSB0')), (e: MeterError) => e.code === 'unsupported');
+      await assert.rejects(openTarget(parseTarget('/dev/ttyXSMETER-NONE')), (e: MeterError) => e.code === 'no-device');
     });
   });
 });

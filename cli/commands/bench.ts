@@ -7,7 +7,9 @@ import { MeterError } from '../../modules/core/errors.js';
 import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
-import { TcpSerialClient, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
+import { BAUD_RATES, DEFAULT_BAUD } from '../../hosts/sim/serial-device.js';
+import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
+import type { SerialPort } from '../../modules/ports/bus.js';
 import { ServiceClient } from '../../modules/service/client.js';
 import type { ChipName, SimMeter } from '../../hosts/sim/sim-meter.js';
 import { CLASS_NAMES, accuracyClass } from '../../tools/calibration-bench/accuracy-class.js';
@@ -41,7 +43,9 @@ simulated meter (--target sim)
   --errors random|default|perfect|out-of-range|JSON   board errors (default random, within the
                             adjustable range; out-of-range: a current sensor lagging 7°)
   --state DIR               keep the simulated meter (flash, board, clock) in DIR: verify it later
-meter on the service interface over TCP (--target tcp://HOST:PORT)
+meter on the service interface over TCP (--target tcp://HOST:PORT) or a serial line (--target /dev/ttyX:
+a USB-serial adapter or a pty; set raw, 8N1, with stty)
+  --baud N                  serial line speed (default ${DEFAULT_BAUD})
   --rig tcp://HOST:PORT     the bench hardware (load source, reference meter, pulse counter,
                             calibration switch, bench time) on a rig channel, e.g. the one of
                             \`xsmeter sim --listen P --rig P2\` (a simulated meter on virtual time)
@@ -66,6 +70,7 @@ const OPTIONS = {
   state: { type: 'string' },
   rig: { type: 'string' },
   'bench-key': { type: 'string' },
+  baud: { type: 'string' },
 } as const;
 
 function num(v: string | undefined, name: string, fallback: number, min: number, integer = true): number {
@@ -216,15 +221,17 @@ async function run(args: string[], io: CliIo): Promise<number> {
   if (target.kind !== 'sim') {
     for (const k of ['chip', 'seed', 'errors', 'state']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target sim`, 2);
   }
-  if (target.kind === 'device') throw new CliError(`${target.path}: serial devices are not supported on this host (no serial port driver; bridge it to tcp:// with socat)`);
-  if (target.kind !== 'tcp') {
-    for (const k of ['rig', 'bench-key']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target tcp://HOST:PORT`, 2);
+  if (target.kind === 'sim') {
+    for (const k of ['rig', 'bench-key']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target tcp://HOST:PORT or /dev/ttyX`, 2);
   }
-  if (target.kind === 'tcp') {
+  if (target.kind !== 'device' && v.baud !== undefined) throw new CliError('--baud is only for --target /dev/ttyX', 2);
+  const baud = num(v.baud, 'baud', DEFAULT_BAUD, 1);
+  if (!BAUD_RATES.includes(baud)) throw new CliError(`--baud ${baud} is not a serial line speed (${BAUD_RATES.join(', ')})`, 2);
+  if (target.kind !== 'sim') {
     if (v.rig === undefined) {
       throw new CliError(`${v.target}: --rig tcp://HOST:PORT is needed: the bench must set the load, read the reference and count pulses (xsmeter sim --listen P --rig P2 serves both for a simulated meter)`, 2);
     }
-    return runTcp(sub, target, v, { cls, minSeconds, minPulses, meterConstant: v['meter-constant'] === undefined ? undefined : meterConstant, pubkey, progress }, io);
+    return runRemote(sub, target, v, { cls, minSeconds, minPulses, meterConstant: v['meter-constant'] === undefined ? undefined : meterConstant, pubkey, progress, baud }, io);
   }
   const { meter, save } = simMeter(v, meterConstant, io);
   const rig = new SimBenchRig(meter);
@@ -245,11 +252,12 @@ async function run(args: string[], io: CliIo): Promise<number> {
   throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
 }
 
-async function runTcp(
+/** A meter in another process or on a serial line, with the bench hardware on a rig channel. */
+async function runRemote(
   sub: 'calibrate' | 'verify',
-  target: { host: string; port: number },
+  target: TargetSpec,
   v: Record<string, string | undefined>,
-  o: { cls: NonNullable<ReturnType<typeof accuracyClass>>; minSeconds: number; minPulses: number; meterConstant: number | undefined; pubkey: Uint8Array | undefined; progress: string },
+  o: { cls: NonNullable<ReturnType<typeof accuracyClass>>; minSeconds: number; minPulses: number; meterConstant: number | undefined; pubkey: Uint8Array | undefined; progress: string; baud: number },
   io: CliIo,
 ): Promise<number> {
   let rigSpec: TargetSpec;
@@ -274,7 +282,7 @@ async function runTcp(
   } catch (e) {
     throw new CliError(`--rig ${v.rig}: ${(e as MeterError).message}`);
   }
-  let port: TcpSerialClient | undefined;
+  let port: (SerialPort & { close(): Promise<void> }) | undefined;
   try {
     const meterConstant = o.meterConstant ?? rig.identity.meterConstant;
     if (meterConstant !== rig.identity.meterConstant) throw new CliError(`the rig's meter has meter constant ${rig.identity.meterConstant}, not ${meterConstant}`, 2);
@@ -282,9 +290,10 @@ async function runTcp(
     if (!benchKey) throw new CliError('--bench-key is needed: the rig does not hand out a bench key', 2);
     if (o.pubkey) rig.publicKey = o.pubkey;
     try {
-      port = await TcpSerialClient.connect(target.host, target.port);
+      port = await openTarget(target, { baud: o.baud });
     } catch (e) {
-      throw new CliError(`${v.target}: ${(e as MeterError).message}`);
+      // A device's message already names its path.
+      throw new CliError(target.kind === 'device' ? (e as MeterError).message : `${v.target}: ${(e as MeterError).message}`);
     }
     // Virtual time: every wait of the client advances the rig, so a simulated meter answers.
     const client = new ServiceClient({ port, timing: rig.timing(), benchKey, timeoutMs: 5000, pollMs: 10 });
@@ -292,7 +301,7 @@ async function runTcp(
     const t0 = performance.now();
     const result = sub === 'calibrate' ? await calibrate(client, rig, options) : await verify(client, rig, options);
     const wallMs = performance.now() - t0;
-    if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target: `${v.target}, rig ${v.rig} (${rig.identity.chip})` }));
+    if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target: `${v.target}${target.kind === 'device' ? ` at ${o.baud} baud` : ''}, rig ${v.rig} (${rig.identity.chip})` }));
     if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
     io.stdout(summary(result, wallMs));
     if (result.status === 'sealed' || result.status === 'pass') return 0;

@@ -1,19 +1,15 @@
 /**
  * Transports for the service interface on the desktop: the in-memory pair (service-pipe.ts,
  * re-exported), a TCP bridge on 127.0.0.1 (the simulated meter listens, the bench connects:
- * `--target tcp://127.0.0.1:PORT`), real timers for the client, and the parser of `--target`.
- *
- * Pseudo-terminals: creating a pty needs openpty(3), which Node cannot call without a native
- * module (node-pty); this project adds no dependency for it. `--target /dev/ttyX` is parsed, and a
- * pty can be made outside the process and bridged to the TCP port, e.g.
- *   socat pty,raw,echo=0,link=/tmp/xsmeter-tty tcp:127.0.0.1:PORT
- * Opening a tty device path from Node (fs streams plus stty for raw mode and baud rate) is left
- * for the hardware bench: `openTarget` refuses a device path with TransportError('unsupported').
+ * `--target tcp://127.0.0.1:PORT`), a serial device (`--target /dev/ttyX`: serial-device.ts, a
+ * USB-serial adapter or a pty slave, raw at 115200 baud by default), real timers for the client,
+ * and the parser of `--target`.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { MeterError } from '../../modules/core/errors.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { ClientTiming } from '../../modules/service/client.js';
+import { SerialDevice, type SerialDeviceOptions } from './serial-device.js';
 
 export * from './service-pipe.js';
 
@@ -21,7 +17,7 @@ export * from './service-pipe.js';
 export class TransportError extends MeterError {}
 
 /** Received bytes waiting for read(). */
-class Inbox {
+export class Inbox {
   private chunks: Uint8Array[] = [];
   push(b: Uint8Array): void {
     // Copy out of Node's Buffer pool into a plain Uint8Array, as portable code expects.
@@ -177,13 +173,9 @@ export function parseTarget(spec: string): TargetSpec {
   throw new TransportError('bad-target', `target "${spec}" is not sim, tcp://HOST:PORT or /dev/…`, { spec });
 }
 
-/** Opens a TCP target as a SerialPort for ServiceClient ('sim' is built in-process by the bench). */
-export async function openTarget(spec: TargetSpec): Promise<SerialPort & { close(): Promise<void> }> {
+/** Opens a TCP or device target as a SerialPort for ServiceClient ('sim' is built in-process by the bench). */
+export async function openTarget(spec: TargetSpec, options: SerialDeviceOptions = {}): Promise<SerialPort & { close(): Promise<void> }> {
   if (spec.kind === 'tcp') return TcpSerialClient.connect(spec.host, spec.port);
-  if (spec.kind === 'device') {
-    throw new TransportError('unsupported', `serial device ${spec.path}: not supported on the simulator host (bridge a pty to tcp:// with socat)`, {
-      path: spec.path,
-    });
-  }
+  if (spec.kind === 'device') return SerialDevice.open(spec.path, options);
   throw new TransportError('unsupported', "target 'sim' is an in-process meter: use memorySerialPair()");
 }
