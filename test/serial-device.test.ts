@@ -61,10 +61,20 @@ function xsmeter(args: string[]): Promise<{ code: number | null; stdout: string;
 
 const refused = (code: string) => (e: MeterError) => e.code === code;
 
+/** Why python3 cannot make a pty here, or undefined when it can. */
+function noPty(): string | undefined {
+  const py = spawnSync('python3', ['-c', 'import os, pty; os.close(os.openpty()[0])'], { encoding: 'utf8' });
+  return py.status === 0 ? undefined : (py.error?.message ?? py.stderr.trim().split('\n').pop());
+}
+
 describe('serial device transport (hosts/sim/serial-device.ts)', function () {
   this.timeout(30_000);
   const tmp = mkdtempSync(join(tmpdir(), 'xsmeter-serial-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
+  before(() => {
+    const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  });
 
   it('refuses what is not a serial device with typed errors', async () => {
     await assert.rejects(SerialDevice.open(join(tmp, 'ttyNONE')), refused('no-device'));
@@ -84,13 +94,11 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
     let pty = '';
 
     before(async function () {
-      const py = spawnSync('python3', ['-c', 'import os, pty; os.close(os.openpty()[0])'], { encoding: 'utf8' });
-      if (py.status !== 0) {
-        console.log(`      skipped: python3 with os.openpty() is not available (${py.error?.message ?? py.stderr.trim()})`);
+      const why = noPty();
+      if (why) {
+        console.log(`      skipped: python3 with os.openpty() is not available (${why})`);
         this.skip();
       }
-      const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
-      assert.equal(b.status, 0, b.stderr);
       sim = await startPrinting(process.execPath, ['bin/xsmeter.js', 'sim', '--listen', '0', '--rig', '0', '--seed', String(SEED)], ['service', 'rig']);
       bridge = await startPrinting('python3', [BRIDGE, 'connect', '127.0.0.1', sim.values.service.split(':').pop() as string], ['pty']);
       pty = bridge.values.pty;
@@ -161,6 +169,58 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
       const d = await xsmeter(['bench', 'verify', '--target', 'sim', '--baud', '9600', '--class', '0.5S']);
       assert.equal(d.code, 2);
       assert.match(d.stderr, /--baud is only for --target \/dev\/ttyX/);
+    });
+  });
+  describe('xsmeter sim --serial: the meter on a serial device too (two ptys, python3)', function () {
+    const children: ChildProcess[] = [];
+    let ptyBench = '';
+    let rigUrl = '';
+    let sim: Awaited<ReturnType<typeof startPrinting>> | undefined;
+
+    before(async function () {
+      const why = noPty();
+      if (why) {
+        console.log(`      skipped: python3 with os.openpty() is not available (${why})`);
+        this.skip();
+      }
+      // bench → /dev/pts/A → bridge A → TCP → bridge B → /dev/pts/B → meter.
+      const meterSide = await startPrinting('python3', [BRIDGE, 'listen'], ['pty', 'tcp']);
+      children.push(meterSide.child);
+      sim = await startPrinting(process.execPath, ['bin/xsmeter.js', 'sim', '--serial', meterSide.values.pty, '--baud', '57600', '--rig', '0', '--seed', String(SEED + 1)], ['service', 'rig']);
+      children.push(sim.child);
+      assert.equal(sim.values.service, meterSide.values.pty);
+      rigUrl = sim.values.rig;
+      const benchSide = await startPrinting('python3', [BRIDGE, 'connect', '127.0.0.1', meterSide.values.tcp], ['pty']);
+      children.push(benchSide.child);
+      ptyBench = benchSide.values.pty;
+      assert.match(spawnSync('stty', ['-F', meterSide.values.pty, '-a'], { encoding: 'utf8' }).stdout, /speed 57600 baud/);
+    });
+    after(async () => {
+      for (const c of children.reverse()) await stop(c);
+    });
+
+    it('bench calibrate over serial on both ends seals the meter; the sim exits cleanly on SIGTERM', async () => {
+      const r = await xsmeter(['bench', 'calibrate', '--target', ptyBench, '--rig', rigUrl, '--class', '0.5S', '--min-seconds', '600', '--progress', 'none']);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, new RegExp(`^meter XSM${meterIdForSeed(SEED + 1)} `));
+      assert.match(r.stdout, /\nSEALED\n$/);
+      const exit = new Promise<number | null>((resolve) => sim?.child.once('exit', (code) => resolve(code)));
+      sim?.child.kill('SIGTERM');
+      assert.equal(await exit, 0);
+      assert.match(sim?.stderr() ?? '', /bench meter stopped after [\d.]+ h of bench time, sealed/);
+    });
+
+    it('xsmeter sim refuses a missing device, --serial with --listen, and --baud without --serial, with one line', async () => {
+      const cases: [string[], RegExp, number][] = [
+        [['sim', '--serial', '/dev/ttyXSMETER-NONE', '--rig', '0'], /^xsmeter sim: \/dev\/ttyXSMETER-NONE: no such device\n$/, 1],
+        [['sim', '--serial', ptyBench, '--listen', '0', '--rig', '0'], /^xsmeter sim: --serial and --listen are two places/, 2],
+        [['sim', '--listen', '0', '--baud', '9600', '--rig', '0'], /^xsmeter sim: --baud is only for --serial PATH\n$/, 2],
+      ];
+      for (const [args, re, code] of cases) {
+        const r = await xsmeter(args);
+        assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, re);
+      }
     });
   });
 });

@@ -4,7 +4,9 @@ import { statusText } from '../../modules/app/meter-status.js';
 import { toHex } from '../../modules/core/bytes.js';
 import { parseFrame } from '../../modules/wmbus-rx/frame.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
+import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
+import type { SerialPort } from '../../modules/ports/bus.js';
 import { SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
 import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
@@ -39,6 +41,8 @@ radio duty cycle, throughput).
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
   --listen PORT       serve meter 0's service interface on tcp://127.0.0.1:PORT (0: any free port;
                       the URL is printed to stderr); use with --speed realtime or a factor
+  --serial PATH       serve it on a serial device instead (a USB-serial adapter or a pty slave,
+                      set raw with stty; --baud N, default ${DEFAULT_BAUD}); also with --rig
   --rig PORT          play the calibration bench's test rig instead of running a fleet: ONE meter as
                       it arrives at the bench (factory-sealed, no load, random board errors of --seed,
                       --chip ade7953|atm90e32), whose time moves only when the bench asks; its
@@ -152,15 +156,30 @@ function tcpPort(v: string | undefined, name: string): number {
 }
 
 /** `--rig PORT`: one bench meter on virtual time, driven by the bench over the rig channel. */
+/** The meter's service port: --serial PATH (a serial device) or --listen PORT (TCP on 127.0.0.1). */
+async function servicePort(o: Record<string, string | boolean | undefined>): Promise<(SerialPort & { close(): Promise<void> }) & { url?: string; path?: string }> {
+  if (o.serial !== undefined && o.listen !== undefined) throw new CliError('--serial and --listen are two places for the same service interface: give one', 2);
+  if (o.baud !== undefined && o.serial === undefined) throw new CliError('--baud is only for --serial PATH', 2);
+  if (o.serial !== undefined) {
+    const baud = Number(o.baud ?? DEFAULT_BAUD);
+    if (!BAUD_RATES.includes(baud)) throw new CliError(`--baud ${o.baud} is not a serial line speed (${BAUD_RATES.join(', ')})`, 2);
+    try {
+      return await SerialDevice.open(o.serial as string, { baud });
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+  }
+  return TcpSerialListener.listen(tcpPort(o.listen as string, 'listen'));
+}
+
 async function runRig(o: Record<string, string | boolean | undefined>, chip: string, seed: number, io: CliIo): Promise<number> {
-  if (o.listen === undefined) throw new CliError('--rig needs --listen PORT (the meter\'s service interface)', 2);
+  if (o.listen === undefined && o.serial === undefined) throw new CliError('--rig needs --listen PORT or --serial PATH (the meter\'s service interface)', 2);
   if (chip === 'mixed') throw new CliError('--rig runs one meter: --chip ade7953 or atm90e32', 2);
   for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101']) {
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
-  const servicePort = tcpPort(o.listen as string, 'listen');
   const rigPort = tcpPort(o.rig as string, 'rig');
-  const listener = await TcpSerialListener.listen(servicePort);
+  const listener = await servicePort(o);
   const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener });
   const sim = new SimBenchRig(meter);
   const keys = meter.keys.toFile();
@@ -180,7 +199,7 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     await listener.close();
     throw new CliError((e as Error).message);
   }
-  io.stdout(`service ${listener.url}\nrig ${rig.url}\n`);
+  io.stdout(`service ${listener.url ?? listener.path}\nrig ${rig.url}\n`);
   io.stderr(`xsmeter sim: bench meter XSM${meter.meterId} (${meter.chipName}, seed ${seed}); its time moves when the rig is told to advance\n`);
   // Requests that need no time (identify, reads) are answered even when nobody advances.
   const idle = setInterval(() => meter.tick(), 20);
@@ -230,6 +249,8 @@ export const sim: Command = {
           'duty-cycle': { type: 'string' },
           listen: { type: 'string' },
           rig: { type: 'string' },
+          serial: { type: 'string' },
+          baud: { type: 'string' },
         },
       });
     } catch (e) {
@@ -272,12 +293,10 @@ export const sim: Command = {
     }
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
-    let listener: TcpSerialListener | undefined;
-    if (o.listen !== undefined) {
-      const port = Number(o.listen);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--listen must be a TCP port 0…65535, got "${o.listen}"`, 2);
-      listener = await TcpSerialListener.listen(port);
-      io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url}\n`);
+    let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
+    if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
+      listener = await servicePort(o);
+      io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url ?? listener.path}\n`);
     }
     const table = format === 'table';
     const live = table && (process.stdout as { isTTY?: boolean }).isTTY === true;
