@@ -116,5 +116,26 @@ describe('oms-crypto', () => {
       assert.throws(() => parseAfl(len, 0), { code: 'truncated' });
       assert.throws(() => parseAfl(afl.subarray(0, 10), 0), { code: 'truncated' });
     });
+    it('reads the optional KI and ML where EN 13757-7:2018 Table 3 puts them, and the MAC covers both', () => {
+      // Layout written out from EN 13757-7:2018 §6.3 (Table 3): CI 90, AFL.L, FCL(2), MCL, KI(2),
+      // MCR(4), MAC(8), ML(2): ML comes after the MAC. MAC = CMAC(Kmac, MCL ‖ KI ‖ MCR ‖ ML ‖ TPDU).
+      const mcl = 0x10 | 0x20 | 0x40 | 0x05; // KIMP, MCMP, MLMP, AT = 5
+      const fcl = 0x2000 | 0x1000 | 0x0800 | 0x0400 | 0x0200; // MCLP, MLP, MCRP, MACP, KIP
+      const ki = [0x34, 0x12];
+      const mcr = [0x09, 0x00, 0x00, 0x00];
+      const ml = [msg.length, 0x00];
+      const mac = cmacNode(kmac, new Uint8Array([mcl, ...ki, ...mcr, ...ml, ...msg])).subarray(0, 8);
+      const fields = [fcl & 0xff, fcl >> 8, mcl, ...ki, ...mcr, ...mac, ...ml];
+      const wire = new Uint8Array([0x90, fields.length, ...fields, ...msg]);
+      const parsed = parseAfl(wire, 0);
+      assert.equal(parsed.next, 2 + fields.length);
+      assert.equal(parsed.afl.keyInformation, 0x1234);
+      assert.equal(parsed.afl.messageCounter, 9);
+      assert.equal(parsed.afl.messageLength, msg.length);
+      assert.equal(toHex(parsed.afl.mac), toHex(mac));
+      verifyAflMac(kmac, parsed.afl, msg);
+      const other = { ...parsed.afl, keyInformation: 0x1235 };
+      assert.throws(() => verifyAflMac(kmac, other, msg), { code: 'mac-mismatch' });
+    });
   });
 });

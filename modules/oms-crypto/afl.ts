@@ -1,9 +1,11 @@
 /**
  * Authentication and fragmentation layer, AFL (EN 13757-7 §6 / OMS Vol. 2 §6.3), as OMS security
  * profile B uses it: CI 0x90, AFL.L, fragmentation control FCL (2 bytes LE), message control MCL,
- * message counter MCR (4 bytes LE) and the AES-CMAC truncated to 8 bytes (MCL.AT = 5).
- *   AFL.MAC = CMAC(Kmac, MCL ‖ MCR ‖ [ML] ‖ TPL CI ‖ … ‖ last byte of the message), first 8 bytes
- * (OMS Vol. 2 §9.3.3; the same input as wmbusmeters src/wmbus.cc checkMAC). The MAC does not cover
+ * message counter MCR (4 bytes LE) and the AES-CMAC truncated to 8 bytes (MCL.AT = 5). Field order
+ * (EN 13757-7:2018 Table 3): FCL, MCL, [KI], [MCR], [MAC], [ML]: the message length comes last.
+ *   AFL.MAC = CMAC(Kmac, MCL ‖ [KI] ‖ MCR ‖ [ML] ‖ TPL CI ‖ … ‖ last byte of the message), first 8
+ * bytes (EN 13757-7 §6.3.5, OMS Vol. 2 §9.3.3; profile B has no KI, so it is then the input of
+ * wmbusmeters src/wmbus.cc checkMAC). The MAC does not cover
  * the DLL, an ELL, or the AFL's own CI, L and FCL. Only single, unfragmented messages are built or
  * accepted; key information (KI) is parsed when present.
  */
@@ -40,14 +42,22 @@ export interface Afl {
   mac: Uint8Array;
 }
 
-/** The bytes the MAC is computed over: MCL ‖ MCR ‖ [ML] ‖ message from the TPL CI onwards. */
-export function macInput(mcl: number, messageCounter: number, messageLength: number | undefined, message: Uint8Array): Uint8Array {
+/** The bytes the MAC is computed over: MCL ‖ [KI] ‖ MCR ‖ [ML] ‖ message from the TPL CI onwards. */
+export function macInput(
+  mcl: number,
+  messageCounter: number,
+  messageLength: number | undefined,
+  message: Uint8Array,
+  keyInformation?: number,
+): Uint8Array {
+  const ki = keyInformation === undefined ? 0 : 2;
   const ml = messageLength === undefined ? 0 : 2;
-  const input = new Uint8Array(5 + ml + message.length);
+  const input = new Uint8Array(1 + ki + 4 + ml + message.length);
   input[0] = mcl;
-  writeU32LE(input, 1, messageCounter);
-  if (messageLength !== undefined) writeU16LE(input, 5, messageLength);
-  input.set(message, 5 + ml);
+  if (keyInformation !== undefined) writeU16LE(input, 1, keyInformation);
+  writeU32LE(input, 1 + ki, messageCounter);
+  if (messageLength !== undefined) writeU16LE(input, 5 + ki, messageLength);
+  input.set(message, 5 + ki + ml);
   return input;
 }
 
@@ -57,8 +67,9 @@ export function computeAflMac(
   messageCounter: number,
   messageLength: number | undefined,
   message: Uint8Array,
+  keyInformation?: number,
 ): Uint8Array {
-  return aesCmac(kmac, macInput(mcl, messageCounter, messageLength, message)).subarray(0, MAC_LENGTH);
+  return aesCmac(kmac, macInput(mcl, messageCounter, messageLength, message, keyInformation)).subarray(0, MAC_LENGTH);
 }
 
 /** The 17-byte AFL of a single-fragment profile-B message: 90 0F 00 2C 25 MCR(4) MAC(8). */
@@ -119,14 +130,14 @@ export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: nu
   need(4, 'message counter');
   afl.messageCounter = readU32LE(body, p);
   p += 4;
+  need(MAC_LENGTH, 'MAC');
+  afl.mac = body.slice(p, p + MAC_LENGTH);
+  p += MAC_LENGTH;
   if (fcl & FCL_MLP) {
     need(2, 'message length');
     afl.messageLength = readU16LE(body, p);
     p += 2;
   }
-  need(MAC_LENGTH, 'MAC');
-  afl.mac = body.slice(p, p + MAC_LENGTH);
-  p += MAC_LENGTH;
   if (p !== end) throw aflError('afl', `AFL.L = ${len} but its fields take ${p - start} bytes`, { length: len });
   return { afl, next: end };
 }
@@ -136,7 +147,7 @@ export function verifyAflMac(kmac: Uint8Array, afl: Afl, message: Uint8Array): v
   if (afl.messageLength !== undefined && afl.messageLength !== message.length) {
     throw aflError('afl', `AFL.ML = ${afl.messageLength} but the message has ${message.length} bytes`);
   }
-  const expected = computeAflMac(kmac, afl.mcl, afl.messageCounter, afl.messageLength, message);
+  const expected = computeAflMac(kmac, afl.mcl, afl.messageCounter, afl.messageLength, message, afl.keyInformation);
   if (!equalConstantTime(expected, afl.mac)) {
     throw aflError('mac-mismatch', 'AFL MAC does not match: the telegram was altered or the key is wrong', {
       counter: afl.messageCounter,
