@@ -11,6 +11,7 @@ import { FlashRecord } from '../modules/app/flash-record.js';
 import { MeterApp } from '../modules/app/meter-app.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
 import { TelegramSchedule, XorShift32 } from '../modules/app/telegram-schedule.js';
+import { TariffSchedule } from '../modules/metrology/tariff.js';
 import { fromHex } from '../modules/core/bytes.js';
 import { defaultCalibration, makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportFromBinary, verifyExport } from '../modules/sealing/log-export.js';
@@ -313,6 +314,23 @@ describe('meter application on simulated meters', () => {
       m.advance(3 * 60_000);
       const after = lastDecoded(m, rx, n);
       assert.ok(after.length >= 2 && after.every((t) => decodeStatusByte(t.status).logFull && decodeErrorFlags(value(t, '0-0:97.97.0') as number).logFull));
+    });
+
+    it('tariffs switch on the wall clock the bench set, not the uncorrected host clock', async () => {
+      // Host clock unset (1970-01-01 00:00, in the 22:00–06:00 tariff 2); the bench sets 12:00 (tariff 1).
+      const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
+      const m = new SimMeter({ seed: 57, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, samplePeriodMs: 1000, clockValid: false, app: { tariffs } });
+      m.advance(60_000);
+      const t2 = m.trueEnergy().importWh; // measured before the set-time: host clock in tariff 2
+      const c = client(m);
+      await c.connect();
+      await c.setTime(Date.UTC(2026, 5, 1, 12, 0));
+      const atSet = m.trueEnergy().importWh;
+      m.advance(HOUR);
+      const r = m.registers();
+      const lsb = 0.01; // chip counter quantisation and one sample at the boundaries
+      assert.ok(Math.abs(r['1.8.1'] - (m.trueEnergy().importWh - atSet)) < 2.3 / 3.6 + lsb, `1.8.1 ${r['1.8.1']} Wh vs the hour after set-time ${m.trueEnergy().importWh - atSet} Wh`);
+      assert.ok(Math.abs(r['1.8.2'] - t2) < (atSet - t2) + 2.3 / 3.6 + lsb, `1.8.2 ${r['1.8.2']} Wh vs the minute before ${t2} Wh`);
     });
 
     it('clock invalid until the bench sets the time; the clock record appears then', async () => {

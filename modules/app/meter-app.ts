@@ -227,7 +227,9 @@ export class MeterApp {
     const tariffs = o.tariffs ?? new TariffSchedule();
     this.journal = new EnergyJournal({ flash: ef, registerCount: this.phases * tariffs.tariffs * 2, firstSector: 0, sectorCount: n - 4 });
     this.pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
-    this.metering = new Metering({ driver: this.driver, clock: ports.clock, tariffs, pulse: this.pulse, store: this.journal, quantumWh: o.quantumWh });
+    // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
+    const wall = { ticks: () => ports.clock.ticks(), now: () => this.wallTime() };
+    this.metering = new Metering({ driver: this.driver, clock: wall, tariffs, pulse: this.pulse, store: this.journal, quantumWh: o.quantumWh });
     try {
       this.metering.start();
     } catch (e) {
