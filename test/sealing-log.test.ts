@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { fromHex, toHex } from '../modules/core/bytes.js';
+import { fromHex, toHex, writeU32LE } from '../modules/core/bytes.js';
+import { crc32 } from '../modules/core/crc32.js';
 import { CalibrationLog } from '../modules/sealing/calibration-log.js';
 import { LogVerifyError } from '../modules/sealing/errors.js';
 import { exportFromBinary, exportFromJson, exportToBinary, exportToJson, readExport, verifyExport } from '../modules/sealing/log-export.js';
@@ -68,6 +69,24 @@ describe('sealing: calibration log', () => {
     assert.deepEqual(again.rawRecords(), log.rawRecords());
     assert.equal(again.append({ type: 'firmware-update', newValue: new Uint8Array([1, 2, 0]), who: 'ota' }).counter, 4);
     assert.ok(verifyRecords(again.rawRecords(), KEYS_A.devicePublicKey()).ok);
+  });
+
+  it('the event counter never goes back: a forged last record with a lower counter is a fault, and the next event counts on', () => {
+    const { flash, log } = smallLog(); // counters 0…3
+    const img = flash.image();
+    const last = log.rawRecords()[3];
+    let at = -1;
+    for (let i = 0; i + last.length <= img.length && at < 0; i++) if (img.subarray(i, i + last.length).every((b, k) => b === last[k])) at = i;
+    assert.ok(at >= 6, 'the last record is on flash');
+    // Rewrite its counter to 1 and fix the store's frame CRC (u16 length | u32 seq | payload | CRC), as a
+    // tamperer with flash access could: the store accepts the frame, the chain check must not.
+    writeU32LE(img, at + 2, 1);
+    writeU32LE(img, at + last.length, crc32(img, at - 6, at + last.length));
+    const opened = CalibrationLog.open({ flash: new SimFlash({ ...SMALL, image: img }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
+    assert.equal(decodeRecord(opened.rawRecords()[3]).counter, 1, 'the forged frame is what the store returns');
+    assert.equal(opened.fault?.code, 'counter');
+    assert.ok(opened.counter >= 3, `counter ${opened.counter} went back below 3`);
+    assert.ok(opened.append({ type: 'tamper', who: 'startup' }).counter >= 4);
   });
 
   it('reports a stored log of another device or id as a fault at open', () => {

@@ -92,15 +92,20 @@ export class CalibrationLog {
     if (!fault && check.deviceId !== o.deviceId) {
       fault = { record: 0, code: 'device-id', reason: `the log belongs to device "${check.deviceId}", not "${o.deviceId}"` };
     }
-    // Carry on after a fault (the meter must keep running and report it), chaining to what is stored;
-    // an undecodable last record counts by its position.
+    // Carry on after a fault (the meter must keep running and report it), chaining to what is stored.
+    // The counter goes on from the highest one stored or the position, whichever is larger, so a
+    // forged or corrupted record with a low counter cannot make the counter go back.
     const raw = raws[raws.length - 1];
     let counter = raws.length - 1;
-    try {
-      counter = decodeRecord(raw).counter;
-    } catch {
-      // keep the positional counter
-    }
+    if (fault) {
+      for (const r of raws) {
+        try {
+          counter = Math.max(counter, decodeRecord(r).counter);
+        } catch {
+          // undecodable: counts by its position only
+        }
+      }
+    } else counter = decodeRecord(raw).counter;
     return new CalibrationLog(o, store, { raw, counter }, fault);
   }
 
