@@ -79,6 +79,17 @@ describe('oms-records: EN 13757-3 data records', () => {
         ],
       );
     });
+    it('type F with hundred-year 0 (meters predating the HY bits): years 00-80 are 2000-2080 (EN 13757-3 Annex A note; wmbusmeters and libmbus read 20yy)', () => {
+      // 3A 0D B3 24: minute 58; hour 13, HY 0; day 19, year bits 101; month 4, year bits 0010 → yy 21
+      assert.equal(decodeAll('046d3a0db324')[0].value, '2021-04-19T13:58');
+      // yy 95 (year bits 111 / 1011), HY 0 → 1995; HY 1, yy 21 → 2021 as before
+      assert.equal(decodeAll('046d3a0dfeb4')[0].value, '1995-04-30T13:58');
+      assert.equal(decodeAll('046d3a2db324')[0].value, '2021-04-19T13:58');
+    });
+    it('type F years that a receiver would read 100 years off (1900-1980, HY 0) are refused by the encoder', () => {
+      assert.throws(() => encodeRegister({ obis: 'clock', value: '1925-01-01T00:00' }), { code: 'record' });
+      assert.equal(enc('clock', '1995-04-30T13:58'), '046d3a0dfeb4');
+    });
     it('skips 2F fillers, names registers, keeps storage/tariff', () => {
       const v = decodeAll('2f2f' + '8420833c03000000' + '4403e8030000' + '2f');
       assert.equal(v.length, 2);

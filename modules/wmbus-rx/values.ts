@@ -101,7 +101,9 @@ function typeF(d: Uint8Array, offset: number): { text: string; invalid: boolean 
   const month = d[3] & 0x0f;
   const yy = ((d[2] >> 5) & 0x07) | ((d[3] >> 4) << 3);
   const invalid = !!(d[0] & 0x80);
-  const year = 1900 + 100 * hy + yy;
+  // HY 0 is also what meters built before the hundred-year bits existed send for 20yy: EN 13757-3
+  // Annex A recommends reading 00-80 as 2000-2080 (wmbusmeters and libmbus read every yy as 20yy).
+  const year = hy === 0 && yy <= 80 ? 2000 + yy : 1900 + 100 * hy + yy;
   if (!invalid && (minute > 59 || hour > 23 || day < 1 || month < 1 || month > 12 || yy > 99)) {
     throw new ReceiveError('bad-date', `type F date and time at offset ${offset} is not a valid time`, { offset });
   }

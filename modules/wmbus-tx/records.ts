@@ -153,9 +153,12 @@ export function parseDateTime(text: string): DateTimeParts {
 /**
  * Type F (EN 13757-3 Annex A, Table A.6): minute | hour, hundred-year | day, year bits 0-2 |
  * month, year bits 3-6. Year = 1900 + 100 × HY + year-in-century. IV and SU bits are 0.
+ * 1900-1980 would go out as HY 0, which receivers read as 2000-2080 (the Annex's compatibility
+ * note for meters without HY bits), so those years are refused.
  */
 export function encodeTypeF(text: string): Uint8Array {
   const t = parseDateTime(text);
+  if (t.year <= 1980) throw fail(`date and time "${text}": type F cannot carry a year before 1981 unambiguously`, { value: text });
   const hy = Math.floor((t.year - 1900) / 100);
   const yy = (t.year - 1900) % 100;
   return new Uint8Array([t.minute, t.hour | (hy << 5), t.day | ((yy & 0x07) << 5), t.month | ((yy >> 3) << 4)]);
