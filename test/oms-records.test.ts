@@ -104,6 +104,16 @@ describe('oms-records: EN 13757-3 data records', () => {
       assert.throws(() => decodeAll('84'), { code: 'truncated-record' });
       assert.throws(() => decodeAll('0c14270485a2'), { code: 'bad-bcd' });
       assert.throws(() => decodeAll('046d32371f1d'), { code: 'bad-date' });
+      // Plain-text VIF (7C / FC), selection-for-readout DIF (x8), 11 DIFEs, VIF FD without its byte.
+      assert.throws(() => decodeAll('0d7c0141' + '00'), { code: 'unsupported-record', details: { offset: 0 } });
+      assert.throws(() => decodeAll('0803'), { code: 'unsupported-record' });
+      assert.throws(() => decodeAll('84' + '80'.repeat(10) + '00' + '03' + '00000000'), { code: 'bad-record' });
+      assert.throws(() => decodeAll('047d00000000'), { code: 'bad-record' });
+      // A type B 64-bit integer beyond 2^53 cannot be a JS number exactly.
+      assert.throws(() => decodeAll('0703' + '0000000000002000'), { code: 'value-range' });
+      // Error flags (type D) in a real32 field, date and time (type F) in a 16-bit field.
+      assert.throws(() => decodeAll('05fd17' + '00000000'), { code: 'bad-record' });
+      assert.throws(() => decodeAll('026d' + '0000'), { code: 'bad-record' });
     });
     it('round trip: random register sets decode to the same values', () => {
       const energy = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });

@@ -203,6 +203,39 @@ describe('wmbus-rx: receiver', () => {
     });
   });
 
+  describe('headers that do not fit together are refused (EN 13757-7 / OMS Vol. 2 profiles)', () => {
+    /** A frame without CRCs (format-A layout) from the link-layer bytes and a new body. */
+    const raw = (dll: Uint8Array, body: Uint8Array): Uint8Array => {
+      const f = new Uint8Array([0, ...dll.subarray(1), ...body]);
+      f[0] = f.length - 1;
+      return f;
+    };
+    // A well-formed profile-B AFL (90 0F 00 2C 25 MCR MAC) in front of a TPL that is not mode 7.
+    const afl = (tpl: Uint8Array): Uint8Array => new Uint8Array([0x90, 0x0f, 0x00, 0x2c, 0x25, 1, 0, 0, 0, ...new Uint8Array(8), ...tpl]);
+    it('an AFL in front of a mode 5 or mode 0 TPL', () => {
+      const m5 = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key }, counters: { accessNumber: 1 } }), 'A');
+      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(raw(m5.dll, afl(m5.body)), 'none'), { name: 'SecurityError', code: 'afl' });
+      const m0 = parseFrame(buildTelegram({ header, registers, security: { mode: 0 }, counters: { accessNumber: 1 } }), 'A');
+      assert.throws(() => new Receiver({ keys: () => key, allowPlain: true }).receiveFrame(raw(m0.dll, afl(m0.body)), 'none'), { name: 'SecurityError', code: 'afl' });
+    });
+    it('mode 5 with N = 0 encrypted blocks (configuration field bits 7-4)', () => {
+      const m5 = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key }, counters: { accessNumber: 1 } }), 'A');
+      const body = m5.body.slice();
+      assert.equal(body[0], 0x7a);
+      body[3] &= 0x0f; // CF low byte: N in bits 7-4
+      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(raw(m5.dll, body), 'none'), { name: 'SecurityError', code: 'tpl' });
+    });
+    it('mode 7 with a KDF selection other than KDF-A (configuration field extension bits 5-4)', () => {
+      const p = parseFrame(frame(), 'A');
+      const body = p.body.slice();
+      assert.deepEqual([body[17], body[21] & 0x1f, body[22]], [0x7a, 0x07, 0x10]);
+      for (const ext of [0x00, 0x20, 0x30]) {
+        body[22] = ext;
+        assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(raw(p.dll, body), 'none'), { name: 'SecurityError', code: 'unsupported-kdf' });
+      }
+    });
+  });
+
   describe('input lines', () => {
     it('tells hex with format-A CRCs from hex without CRCs by L, reads rtlwmbus lines', () => {
       const f = frame();
