@@ -12,6 +12,7 @@ import { SerialDevice } from '../hosts/sim/serial-device.js';
 import { openTarget, parseTarget } from '../hosts/sim/service-transport.js';
 import { SimMeterKeys, keysForSeed, meterIdForSeed } from '../hosts/sim/sim-meter.js';
 import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
+import { remoteTiming } from '../cli/commands/bench.js';
 
 // A pty pair from python3 stands in for a USB-serial adapter: the bench opens the slave
 // (/dev/pts/N) as a serial device; the bridge relays the master to the simulated meter's TCP port.
@@ -120,7 +121,7 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
         assert.match(stty, /speed 9600 baud/);
         assert.match(stty, /(^|\s)-icanon\s/);
         assert.match(stty, /(^|\s)-echo\s/);
-        const client = new ServiceClient({ port, timing: rig.timing(), timeoutMs: 5000, pollMs: 10 });
+        const client = new ServiceClient({ port, timing: remoteTiming(rig), timeoutMs: 5000, pollMs: 10 });
         const id = await client.identify();
         assert.equal(id.meterId, `XSM${meterIdForSeed(SEED)}`);
         assert.equal(id.sealed, true);
@@ -144,7 +145,7 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
       const rig = await TcpRig.connect('127.0.0.1', Number((sim?.values.rig as string).split(':').pop()));
       const port = await SerialDevice.open(pty);
       try {
-        const client = new ServiceClient({ port, timing: rig.timing(), benchKey: fromHex(keys.toFile().benchKey), timeoutMs: 5000, pollMs: 10 });
+        const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: fromHex(keys.toFile().benchKey), timeoutMs: 5000, pollMs: 10 });
         assert.equal((await client.connect()).sealed, true);
         const v = verifyExport(readExport(await client.exportLog()), keys.devicePublicKey());
         assert.equal(v.ok, true);

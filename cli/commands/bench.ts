@@ -10,7 +10,7 @@ import { FileFlash } from '../../hosts/sim/file-flash.js';
 import { BAUD_RATES, DEFAULT_BAUD } from '../../hosts/sim/serial-device.js';
 import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
-import { ServiceClient } from '../../modules/service/client.js';
+import { ServiceClient, type ClientTiming } from '../../modules/service/client.js';
 import type { ChipName, SimMeter } from '../../hosts/sim/sim-meter.js';
 import { CLASS_NAMES, accuracyClass } from '../../tools/calibration-bench/accuracy-class.js';
 import { calibrate, verify, type BenchResult, type PointResult, type ProgressEvent } from '../../tools/calibration-bench/procedure.js';
@@ -252,6 +252,25 @@ async function run(args: string[], io: CliIo): Promise<number> {
   throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
 }
 
+/**
+ * The client's clock for a meter behind a rig: every wait advances the rig, so a simulated meter
+ * runs its loop and answers; but a wait counts only as much time as also passed on the wall clock,
+ * since bytes over a serial line or a bridge take real time (at rig speed, a 5 s time-out would
+ * otherwise pass in a fraction of a second of wall time).
+ */
+export function remoteTiming(rig: TcpRig): ClientTiming {
+  const onRig = rig.timing();
+  let elapsed = 0;
+  return {
+    ticks: () => elapsed,
+    sleep: async (ms) => {
+      const t0 = performance.now();
+      await Promise.all([onRig.sleep(ms), new Promise((resolve) => setTimeout(resolve, 1))]);
+      elapsed += Math.min(ms, performance.now() - t0);
+    },
+  };
+}
+
 /** A meter in another process or on a serial line, with the bench hardware on a rig channel. */
 async function runRemote(
   sub: 'calibrate' | 'verify',
@@ -295,8 +314,7 @@ async function runRemote(
       // A device's message already names its path.
       throw new CliError(target.kind === 'device' ? (e as MeterError).message : `${v.target}: ${(e as MeterError).message}`);
     }
-    // Virtual time: every wait of the client advances the rig, so a simulated meter answers.
-    const client = new ServiceClient({ port, timing: rig.timing(), benchKey, timeoutMs: 5000, pollMs: 10 });
+    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey, timeoutMs: 5000, pollMs: 10 });
     const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress) };
     const t0 = performance.now();
     const result = sub === 'calibrate' ? await calibrate(client, rig, options) : await verify(client, rig, options);
