@@ -72,6 +72,10 @@ export class Atm90e32 implements MetrologyDriver {
   private expectedCrc = -1;
   /** When each phase's read-clear registers were last emptied. */
   private lastTicks: number[] = [];
+  /** Counts already read (so cleared) from a phase's registers whose sample then faulted: added to
+   *  that phase's next sample, whose interval (from lastTicks) they belong to. */
+  private held: number[][] = [];
+  private readonly seen: number[] = [];
   private closed = false;
   private readonly frame = new Uint8Array(4);
 
@@ -116,14 +120,25 @@ export class Atm90e32 implements MetrologyDriver {
     this.spi.flush();
   }
 
-  /** Reads a read-clear register; its value is confirmed by (or recovered from) LastSPIData. */
+  /**
+   * Reads a read-clear register; its value is confirmed by (or recovered from) LastSPIData. The read
+   * cleared the count, so giving up loses it: LastSPIData (unchanged by reading it) is read again
+   * until one value has three votes among the reply and the echoes (two when reply and first echo agree).
+   */
   private readClear(address: number): number {
     const v = this.read(address);
     const echo = this.read(ATM90E32.LastSPIData);
     if (echo === v) return v;
-    const e2 = this.read(ATM90E32.LastSPIData);
-    const e3 = this.read(ATM90E32.LastSPIData);
-    if (e2 === e3 && (e2 === echo || e2 === v)) return e2;
+    const seen = this.seen;
+    seen.length = 0;
+    seen.push(v, echo);
+    for (let i = 0; i < 6; i++) {
+      const e = this.read(ATM90E32.LastSPIData);
+      let votes = 1;
+      for (const x of seen) if (x === e) votes++;
+      if (votes >= 3) return e;
+      seen.push(e);
+    }
     throw new MetrologyFault('bus-garbage', `ATM90E32 register 0x${address.toString(16)}: reply 0x${v.toString(16)} and LastSPIData disagree`, { register: address });
   }
 
@@ -199,6 +214,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.calibration = cal;
     this.expectedCrc = this.read(ATM90E32.CRCDigest);
     this.lastTicks = new Array<number>(this.phaseCount).fill(this.clock.ticks());
+    this.held = this.lastTicks.map(() => [0, 0]);
   }
 
   sample(): Sample {
@@ -245,8 +261,13 @@ export class Atm90e32 implements MetrologyDriver {
           const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
           const expectedCounts = (Math.abs(power) * dtS) / 3600 / this.whPerCount;
           const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
-          let ap = this.readClear(r.APenergy);
-          let an = this.readClear(r.ANenergy);
+          const held = this.held[p];
+          held[0] += this.readClear(r.APenergy);
+          held[1] += this.readClear(r.ANenergy);
+          let ap = held[0];
+          let an = held[1];
+          held[0] = 0;
+          held[1] = 0;
           // Only the register of the flowing direction can have wrapped unnoticed.
           const kp = power > 0 ? Math.max(0, wrapsToAdd(ap, expectedCounts, maxCounts, WRAP)) : 0;
           const kn = power < 0 ? Math.max(0, wrapsToAdd(an, expectedCounts, maxCounts, WRAP)) : 0;
