@@ -59,7 +59,12 @@ describe('metrology energy registers, pulses and persistence', () => {
   it('keeps sub-µWh remainders: a million tiny deltas sum exactly', () => {
     const r = new EnergyRegisters(1, 1);
     for (let i = 0; i < 1_000_000; i++) r.add([0.0000003], [0], 1);
+    // 0.0000003 as a double is a hair below 3e-7: the exact sum is just under 300 000 µWh.
     assert.ok(Math.abs(r.uwh('import') - 300_000) <= 1);
+    // With a delta exact in binary (2^-22 Wh = 15625/65536 µWh) the sum is exact: floor(10^6 · 15625 / 65536).
+    const e = new EnergyRegisters(1, 1);
+    for (let i = 0; i < 1_000_000; i++) e.add([2 ** -22], [0], 1);
+    assert.equal(e.uwh('import'), Number((10n ** 6n * 15625n) / 65536n));
   });
 
   it('routes energy to tariffs by the schedule and keeps OBIS totals consistent', () => {
@@ -95,7 +100,7 @@ describe('metrology energy registers, pulses and persistence', () => {
           for (let k = 0; k < 3; k++) p.tick((t += 30));
         }
         while (p.pending > 0 || pin.level) p.tick((t += 30));
-        const want = Math.floor((r.uwh('import') * c) / 1e9 + 1e-12);
+        const want = Number((BigInt(r.uwh('import')) * BigInt(c)) / 10n ** 9n); // exact, independent of pulsesIn
         assert.equal(p.completed, want);
         assert.equal(pin.rises, want);
       }),

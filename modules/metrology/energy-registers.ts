@@ -1,7 +1,7 @@
 /**
  * The billing registers: active energy import (A+, OBIS 1.8.x) and export (A-, 2.8.x) per phase
  * (L1/L2/L3: 21.8 / 41.8 / 61.8 import, 22.8 / 42.8 / 62.8 export) and per tariff (x.8.1, x.8.2, …).
- * Kept as whole µWh (exact integers in a double up to 9·10^9 kWh) plus a sub-µWh carry, so nothing
+ * Kept as whole µWh (exact integers in a double up to 2^53 µWh ≈ 9·10^6 kWh per register) plus a sub-µWh carry, so nothing
  * is lost to rounding however small the deltas. Totals (x.8.0) are sums over phases and tariffs —
  * arithmetic per-phase accumulation, not a vector sum across phases — so they agree by construction.
  * Registers only grow.
