@@ -177,6 +177,7 @@ describe('meter application on simulated meters', () => {
         const quantum = 1e6; // 1 Wh
         const oneSample = 230 * 20 * 2 * (1e6 / 3600); // 2 s at 4.6 kW, µWh
         assert.ok(restored <= atCut + 1, 'never more than was measured');
+        assert.ok(restored / 1e6 <= m.trueEnergy().importWh + 1e-3, 'never more than the load model delivered');
         assert.ok(atCut - restored <= quantum + oneSample, `lost ${(atCut - restored) / 1e6} Wh`);
         const lastSent = sentBeforeCut.length ? (sentBeforeCut[sentBeforeCut.length - 1].registers[0].value as number) : 0;
         assert.ok(restored / 1e6 >= lastSent, 'never below a value already sent');
@@ -274,6 +275,26 @@ describe('meter application on simulated meters', () => {
         assert.equal(decodeErrorFlags(value(t, '0-0:97.97.0') as number).tamper, true);
       }
       assert.equal(m.app.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
+    });
+
+    it('tamper: the calibration log erased on a meter in service does not unseal it (no switch, no key)', () => {
+      const m = new SimMeter({ seed: 52, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000 });
+      const rx = receiverFor(m);
+      m.advance(5 * 60_000);
+      assert.equal(m.app.seal.isSealed, true);
+      // Someone erases the whole log flash: a blank log looks like a factory-new meter, unsealed.
+      for (let s = 0; s < m.calibrationFlash.sectorCount; s++) m.calibrationFlash.erase(s);
+      m.restart({ graceful: true });
+      for (let boot = 0; boot < 2; boot++) {
+        assert.equal(m.app.seal.isSealed, true, `boot ${boot}: still sealed`);
+        assert.equal(m.app.sealStatus.tamper, true, `boot ${boot}: tamper`);
+        assert.throws(() => m.app.seal.writeConstant(1, m.app.constants.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
+        const n = m.air.length;
+        m.advance(3 * 60_000);
+        const after = lastDecoded(m, rx, n);
+        assert.ok(after.length >= 2 && after.every((t) => decodeStatusByte(t.status).tamper), 'telegrams carry tamper');
+        m.restart({ graceful: true }); // and it stays so across restarts
+      }
     });
 
     it('metrology fault: a stuck bus shows while it lasts and clears after', () => {

@@ -32,7 +32,7 @@ import type { MetrologyDriver, Sample } from '../metrology/readings.js';
 import { TariffSchedule } from '../metrology/tariff.js';
 import { CalibrationLog } from '../sealing/calibration-log.js';
 import { LogFullError } from '../sealing/errors.js';
-import { SealGuard, type SealStatus } from '../sealing/seal.js';
+import { LOG_RECREATED_BY, SealGuard, type SealStatus } from '../sealing/seal.js';
 import { ServiceServer } from '../service/server.js';
 import { TelegramCounters } from '../wmbus-tx/counters.js';
 import type { FrameFormat } from '../wmbus-tx/frame.js';
@@ -214,7 +214,9 @@ export class MeterApp {
     if (n < 6) throw new MeterError('meter-config', `the energy flash needs at least 6 sectors, has ${n}`, { sectors: n });
     this.counters = new PersistentCounters(new FlashRecord({ flash: ef, firstSector: n - 4, sectorCount: 2, maxPayload: COUNTER_RECORD_SIZE }));
     this.constants = new MetrologyConstants(new FlashRecord({ flash: ef, firstSector: n - 2, sectorCount: 2, maxPayload: 128 }), o.chip, this.phases);
-    this.log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId });
+    // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
+    const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
+    this.log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId, initBy });
     this.seal = new SealGuard({ log: this.log, constants: this.constants, calibrationSwitch: ports.calibrationSwitch, keys: ports.keys });
     this.sealStatus = this.guardLog(() => this.seal.startupCheck()) ?? this.seal.status();
 
@@ -486,6 +488,15 @@ export class MeterApp {
     this.metering.persist();
     this.started = false;
   }
+}
+
+/** Whether anything was ever written to `f` (stops at the first programmed byte). */
+function flashUsed(f: Flash): boolean {
+  for (let s = 0; s < f.sectorCount; s++) {
+    const b = f.read(s * f.sectorSize, f.sectorSize);
+    for (let i = 0; i < b.length; i++) if (b[i] !== 0xff) return true;
+  }
+  return false;
 }
 
 /** Bytes of log room below which the log counts as full (a change record with two 128-byte values). */

@@ -24,6 +24,13 @@ import { LogFullError, SealError } from './errors.js';
 import { MAX_VALUE_SIZE, asciiBytes } from './log-record.js';
 import { UNSEAL_MAC_SIZE, makeUnsealCommand, type UnsealChallenge, type UnsealCommand } from './unseal-command.js';
 
+/**
+ * Who a log-init record names when the log had to be created on a meter already in service (its
+ * other storage shows use): the old log was erased. Such a log counts as sealed and tampered until
+ * an authorised unseal and a new seal.
+ */
+export const LOG_RECREATED_BY = 'log-recreated';
+
 /** One calibration constant: a parameter id (1..65535) and its value, serialised by metrology. */
 export interface CalibrationConstant {
   id: number;
@@ -90,6 +97,8 @@ export class SealGuard {
   private sealed = false;
   private sealedDigest: Uint8Array | undefined;
   private tamperReason: string | undefined;
+  /** The log was re-created on a meter in service and not sealed since. */
+  private recreated = false;
   private reapplied: number[] = [];
   /** Active digest of the last tamper record since the last seal (not logged twice). */
   private loggedTamper: Uint8Array | undefined;
@@ -102,10 +111,15 @@ export class SealGuard {
     this.calibrationSwitch = o.calibrationSwitch;
     this.keys = o.keys;
     for (const e of o.log.entries()) {
-      if (e.type === 'seal') {
+      if (e.type === 'log-init') {
+        // Fail safe: the erased log may have held a seal.
+        this.recreated = e.who === LOG_RECREATED_BY;
+        if (this.recreated) this.sealed = true;
+      } else if (e.type === 'seal') {
         this.sealed = true;
         this.sealedDigest = e.newValue;
         this.loggedTamper = undefined;
+        this.recreated = false;
       } else if (e.type === 'unseal') {
         this.sealed = false;
       } else if (e.type === 'tamper') {
@@ -129,7 +143,8 @@ export class SealGuard {
     this.tamperReason = undefined;
     this.reapplied = [];
     if (this.log.fault) this.tamperReason = `calibration log fault at record ${this.log.fault.record}: ${this.log.fault.reason}`;
-    if (!this.sealed && !this.log.fault) {
+    else if (this.recreated) this.tamperReason = 'the calibration log was erased on a meter in service (re-created)';
+    if (!this.sealed && !this.log.fault && !this.recreated) {
       // A change is logged before it is applied: power lost in between leaves it logged only. Finish it.
       const active = this.constants.list();
       for (const [id, value] of this.logged) {
@@ -196,6 +211,7 @@ export class SealGuard {
     this.sealed = true;
     this.sealedDigest = digest;
     this.loggedTamper = undefined;
+    this.recreated = false;
     this.tamperReason = this.log.fault ? this.tamperReason : undefined;
     return digest;
   }
