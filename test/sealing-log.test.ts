@@ -3,7 +3,7 @@ import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromHex, toHex, writeU32LE } from '../modules/core/bytes.js';
 import { crc32 } from '../modules/core/crc32.js';
 import { CalibrationLog } from '../modules/sealing/calibration-log.js';
-import { LogVerifyError } from '../modules/sealing/errors.js';
+import { LogFullError, LogVerifyError } from '../modules/sealing/errors.js';
 import { exportFromBinary, exportFromJson, exportToBinary, exportToJson, readExport, verifyExport } from '../modules/sealing/log-export.js';
 import { decodeRecord } from '../modules/sealing/log-record.js';
 import { verifyRecords } from '../modules/sealing/log-verify.js';
@@ -87,6 +87,12 @@ describe('sealing: calibration log', () => {
     assert.equal(opened.fault?.code, 'counter');
     assert.ok(opened.counter >= 3, `counter ${opened.counter} went back below 3`);
     assert.ok(opened.append({ type: 'tamper', who: 'startup' }).counter >= 4);
+    // A forged counter at the 32-bit limit: the log cannot go on, so it is full (changes refused), not broken.
+    writeU32LE(img, at + 2, 0xffffffff);
+    writeU32LE(img, at + last.length, crc32(img, at - 6, at + last.length));
+    const atLimit = CalibrationLog.open({ flash: new SimFlash({ ...SMALL, image: img }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
+    assert.equal(atLimit.counter, 0xffffffff);
+    assert.throws(() => atLimit.append({ type: 'tamper', who: 'startup' }), (e: unknown) => e instanceof LogFullError && e.code === 'log-full');
   });
 
   it('reports a stored log of another device or id as a fault at open', () => {

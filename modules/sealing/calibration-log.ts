@@ -11,7 +11,7 @@ import { concat } from '../core/bytes.js';
 import type { Clock } from '../ports/clock.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
-import { LogVerifyError } from './errors.js';
+import { LogFullError, LogVerifyError } from './errors.js';
 import { LogStore, type LogStoreOptions, type LogStoreStats } from './log-store.js';
 import {
   SIGNATURE_SIZE,
@@ -126,6 +126,7 @@ export class CalibrationLog {
   /** Records one event: signs it, commits it to flash, returns it. LogFullError when full. */
   append(event: NewEvent): LogEntry {
     if ((event.type as EventType) === 'log-init') throw new LogVerifyError('bad-event', 'log-init is written only when a log is created');
+    if (this.lastCounter >= 0xffffffff) throw new LogFullError('log-full', 'the 32-bit event counter is used up', { counter: this.lastCounter });
     const entry = this.write(event, this.lastCounter + 1, this.headHash);
     this.lastRaw = entry.raw;
     this.lastCounter = entry.counter;
