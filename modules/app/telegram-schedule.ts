@@ -8,6 +8,7 @@
  * device). Times are Clock.ticks() milliseconds.
  */
 import { MeterError } from '../core/errors.js';
+import { xorshift32Step } from '../core/xorshift32.js';
 
 /** Uniform numbers in [0, 1). */
 export interface RandomSource {
@@ -26,11 +27,7 @@ export class XorShift32 implements RandomSource {
     this.s = h >>> 0 || 0x9e3779b9;
   }
   next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
+    this.s = xorshift32Step(this.s);
     return this.s / 4294967296;
   }
 }

@@ -4,6 +4,7 @@
  * current sensor), a phase error (the current sensor's lag), power offsets (crosstalk), and noise.
  * These are the errors calibration must remove. A seeded PRNG keeps every run reproducible.
  */
+import { xorshift32Step } from '../../../modules/core/xorshift32.js';
 
 export interface HardwareErrors {
   /** Relative gain error of the voltage path, e.g. 0.015 = reads 1.5 % high. */
@@ -44,11 +45,7 @@ export class Prng {
     this.s = seed >>> 0 || 1;
   }
   next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
+    this.s = xorshift32Step(this.s);
     return this.s / 4294967296;
   }
   normal(): number {
