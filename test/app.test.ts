@@ -354,6 +354,42 @@ describe('meter application on simulated meters', () => {
       assert.ok(Math.abs(r['1.8.2'] - t2) < (atSet - t2) + 2.3 / 3.6 + lsb, `1.8.2 ${r['1.8.2']} Wh vs the minute before ${t2} Wh`);
     });
 
+    it('a restart with another register layout (2 tariffs instead of 1) keeps the energy: metrology fault, journal untouched, frozen totals', async () => {
+      const m = new SimMeter({ seed: 58, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000 });
+      m.advance(30 * 60_000);
+      m.restart({ graceful: true });
+      const before = m.registers()['1.8.0'];
+      assert.ok(before > 1000, `${before} Wh measured`);
+      const journal = (f: SimFlash) => f.read(0, 12 * f.sectorSize).slice(); // sectors [0, n−4)
+      const image = journal(m.energyFlash);
+      const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
+      const r = new SimMeter({ seed: 58, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash, app: { tariffs } });
+      const rx = receiverFor(r);
+      r.advance(5 * 60_000);
+      r.restart({ graceful: true });
+      r.advance(3 * 60_000);
+      const sent = r.air.map((f) => rx.receivePhy(f.stream, f.mode));
+      assert.ok(sent.length >= 6);
+      for (const t of sent) {
+        assert.ok(decodeStatusByte(t.status).metrologyFault && decodeErrorFlags(value(t, '0-0:97.97.0') as number).metrologyFault, 'fault in every telegram');
+        assert.equal(value(t, '1.8.0'), Math.floor(before), '1.8.0 frozen at the stored total, never 0');
+      }
+      assert.deepEqual(journal(r.energyFlash), image, 'the journal was neither erased nor written');
+      await assert.rejects(
+        (async () => {
+          const c = client(r);
+          await c.connect();
+          await c.readRegisters();
+        })(),
+        (e: ServiceError) => e.code === 'failed' && /layout-mismatch/.test(e.message),
+      );
+      // Back on the layout the records carry: the energy is all there and counts on.
+      const back = new SimMeter({ seed: 58, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash });
+      assert.equal(back.registers()['1.8.0'], before);
+      back.advance(60_000);
+      assert.ok(back.registers()['1.8.0'] > before);
+    });
+
     it('clock invalid until the bench sets the time; the clock record appears then', async () => {
       const m = new SimMeter({ seed: 54, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000, clockValid: false });
       const rx = receiverFor(m);

@@ -143,6 +143,48 @@ describe('metrology energy registers, pulses and persistence', () => {
     assert.throws(() => new EnergyJournal({ flash: new SimFlash({ sectorSize: 256, sectorCount: 1 }), registerCount: 2 }), EnergyConfigError);
   });
 
+  it('journal: records of another register layout are never erased or overwritten — start-up refuses layout-mismatch', () => {
+    // 1 phase, 1 tariff (2 registers) saved 1000 Wh; the meter restarts configured for 2 tariffs (4 registers).
+    for (const [stored, configured] of [[2, 4], [4, 2], [6, 2], [2, 6]] as const) {
+      const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 });
+      const old = new EnergyJournal({ flash, registerCount: stored });
+      const values = (i: number) => Array.from({ length: stored }, (_, k) => (k % 2 ? 7 : 1e6 * (k + 1)) * i);
+      for (let i = 1; i <= 20; i++) old.save(values(i)); // spans every sector (and wraps)
+      const image = flash.read(0, 3 * 256).slice();
+      const j = new EnergyJournal({ flash, registerCount: configured });
+      const mismatch = (e: unknown) =>
+        e instanceof EnergyConfigError &&
+        e.code === 'layout-mismatch' &&
+        e.details.storedRegisterCount === stored &&
+        e.details.configuredRegisterCount === configured &&
+        e.details.storedRecordSize === 16 + 8 * stored &&
+        e.details.configuredRecordSize === 16 + 8 * configured &&
+        e.details.storedImportUwh === values(20).filter((_, k) => k % 2 === 0).reduce((a, b) => a + b, 0) &&
+        e.details.storedExportUwh === 7 * 20 * (stored / 2);
+      assert.throws(() => j.load(), mismatch, `${stored} → ${configured}`);
+      // Saving over it is refused too (no erase, no write), before and after a failed load.
+      assert.throws(() => new EnergyJournal({ flash, registerCount: configured }).save(new Array(configured).fill(1)), mismatch);
+      assert.throws(() => j.save(new Array(configured).fill(1)), mismatch);
+      assert.deepEqual(flash.read(0, 3 * 256), image, 'flash untouched');
+      // The old layout still reads the newest record: nothing was lost.
+      assert.deepEqual(new EnergyJournal({ flash, registerCount: stored }).load()!.values, values(20));
+    }
+  });
+
+  it('journal: a few records of another layout refuse too; bytes that are no valid record of any layout do not', () => {
+    const flash = new SimFlash({ sectorSize: 128, sectorCount: 3 }); // 4 records of 2 registers per sector
+    const old = new EnergyJournal({ flash, registerCount: 2 });
+    for (let i = 1; i <= 3; i++) old.save([i * 1000, i]);
+    assert.throws(() => new EnergyJournal({ flash, registerCount: 4 }).load(), (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch');
+    // Non-record bytes (no valid record of any layout) are not energy: the journal starts empty and may erase them.
+    const junk = new SimFlash({ sectorSize: 128, sectorCount: 3 });
+    junk.write(0, new Uint8Array([0x45, 0x4a, 1, 2, 0, 0, 0, 0, 1, 2, 3, 4]));
+    const j = new EnergyJournal({ flash: junk, registerCount: 4 });
+    assert.equal(j.load(), undefined);
+    j.save([1, 2, 3, 4]);
+    assert.deepEqual(new EnergyJournal({ flash: junk, registerCount: 4 }).load()!.values, [1, 2, 3, 4]);
+  });
+
   it('old-firmware failure: energy since the last save lost at a power cut — here at most one quantum', () => {
     const m = new Meter(1);
     m.rig.load.set(0, { current: 10, phaseDeg: 0 });

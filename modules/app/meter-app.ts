@@ -11,6 +11,9 @@
  *    reserved on flash (never reused);
  *  - answers the service interface (modules/service ServiceServer over service-target.ts).
  * Every telegram carries the status (meter-status.ts): tamper, metrology fault, log full, clock invalid.
+ * An energy journal holding records of another register layout (tariff or phase count changed) is
+ * refused, never written: the meter then stops metering, shows a metrology fault in every telegram
+ * with 1.8.0 / 2.8.0 frozen at the stored totals, and service read-registers refuses with the reason.
  *
  * Energy flash layout (sectors of `energyFlash`, n ≥ 6): [0, n−4) energy journal, [n−4, n−2) the
  * counter record (persistent-counters.ts), [n−2, n) the active calibration (calibration-constants.ts).
@@ -26,6 +29,7 @@ import { Ade7953 } from '../metrology/ade7953.js';
 import { Atm90e32 } from '../metrology/atm90e32.js';
 import type { Calibration, ChipKind } from '../metrology/calibration.js';
 import { EnergyJournal } from '../metrology/energy-journal.js';
+import { EnergyConfigError } from '../metrology/errors.js';
 import { Metering } from '../metrology/metering.js';
 import { PulseOutput } from '../metrology/pulse-output.js';
 import type { MetrologyDriver, Sample } from '../metrology/readings.js';
@@ -167,6 +171,8 @@ export class MeterApp {
   server!: ServiceServer;
   schedule!: TelegramSchedule;
   sealStatus!: SealStatus;
+  /** Set when the journal refused its records' layout: no metering, no saving, a metrology fault. */
+  energyRefused: EnergyConfigError | undefined;
   private telegramCounters!: TelegramCounters;
   private pulse!: PulseOutput;
   private started = false;
@@ -236,8 +242,10 @@ export class MeterApp {
       this.metering.start();
     } catch (e) {
       if (!(e instanceof MeterError)) throw e;
-      // The registers are restored; the chip did not configure (bus fault): retried every sample.
-      this.needsConfigure = true;
+      // Journal of another register layout: not restored, never saved over (no sampling either).
+      if (e instanceof EnergyConfigError && e.code === 'layout-mismatch') this.energyRefused = e;
+      // Else the registers are restored; the chip did not configure (bus fault): retried every sample.
+      else this.needsConfigure = true;
       this.faultSinceSent = true;
       this.stats.metrologyFaults++;
     }
@@ -307,7 +315,7 @@ export class MeterApp {
   status(): MeterStatus {
     const s = noStatus();
     s.tamper = this.seal.status().tamper;
-    s.metrologyFault = this.faultSinceSent || this.needsConfigure;
+    s.metrologyFault = this.faultSinceSent || this.needsConfigure || this.energyRefused !== undefined;
     s.logFull = this.logFull;
     s.clockInvalid = !this.clockValid;
     s.deferred = this.deferredSinceSent;
@@ -340,8 +348,8 @@ export class MeterApp {
     if (!this.started) return;
     const now = this.ports.clock.ticks();
     if (this.pulseTest.on) this.tickPulseTest(now);
-    else this.metering.tick();
-    if (now >= this.nextSample) {
+    else if (!this.energyRefused) this.metering.tick();
+    if (now >= this.nextSample && !this.energyRefused) {
       this.sample();
       this.nextSample += this.samplePeriodMs;
       if (this.nextSample <= now) this.nextSample = now + this.samplePeriodMs;
@@ -373,12 +381,14 @@ export class MeterApp {
 
   /** The registers the periodic telegram carries. */
   telegramRegisters(status: MeterStatus): Register[] {
-    const obis = this.metering.obis();
+    const refused = this.energyRefused?.details;
+    // Refused journal: the totals its newest record holds (layout-independent sums), frozen.
+    const obis = refused ? { '1.8.0': Number(refused.storedImportUwh) / 1e6, '2.8.0': Number(refused.storedExportUwh) / 1e6 } : this.metering.obis();
     const regs: Register[] = [
       { obis: '1.8.0', value: Math.floor(obis['1.8.0'] + 1e-9) },
       { obis: '2.8.0', value: Math.floor(obis['2.8.0'] + 1e-9) },
     ];
-    const tariffs = this.metering.registers.tariffs;
+    const tariffs = refused ? 1 : this.metering.registers.tariffs;
     if (tariffs > 1) {
       for (let t = 1; t <= tariffs; t++) regs.push({ obis: `1.8.${t}`, value: Math.floor(obis[`1.8.${t}`] + 1e-9) });
       for (let t = 1; t <= tariffs; t++) regs.push({ obis: `2.8.${t}`, value: Math.floor(obis[`2.8.${t}`] + 1e-9) });
@@ -422,7 +432,7 @@ export class MeterApp {
       return;
     }
     // What is sent must never exceed what a restart restores: persist first.
-    this.metering.persist();
+    if (!this.energyRefused) this.metering.persist();
     const counters = this.telegramCounters.next(); // reserved on flash before use
     const built = this.buildFrame(counters);
     const air = airtimeMs(built.frame.length, this.radioMode, this.frameFormat);
@@ -485,7 +495,7 @@ export class MeterApp {
   /** Saves what is unsaved (host shutdown, power-fail warning). */
   stop(): void {
     if (!this.started) return;
-    this.metering.persist();
+    if (!this.energyRefused) this.metering.persist();
     this.started = false;
   }
 }

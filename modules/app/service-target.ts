@@ -38,6 +38,8 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   readRegisters(): TargetResult<EnergyRegister[]> {
+    const refused = this.app.energyRefused;
+    if (refused) return refuse('failed', `layout-mismatch: ${refused.message}`);
     const obis = this.app.metering.obis();
     return ok(Object.keys(obis).map((k) => ({ obis: k, wh: Math.floor(obis[k] + 1e-9) })));
   }

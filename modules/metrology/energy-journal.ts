@@ -6,6 +6,15 @@
  * writer moves into it, and the newest valid record is then always in the previous sector, so a cut
  * during an erase or a write never destroys the newest record.
  *
+ * Layout: every record carries its register count (and so its size). A journal configured for
+ * another count (tariffs or phases changed) that finds a valid record of another layout anywhere
+ * in its sectors refuses to start: `load()` and `save()` throw EnergyConfigError 'layout-mismatch'
+ * naming the stored and configured count and record size plus the stored import/export totals, and
+ * it never erases or writes (before, such records read as an empty flash and the first save erased
+ * them: 1.8.0 went to 0). No migration: a re-layout is a service operation, not a side effect of
+ * boot. Same count, other split (1 phase × 3 tariffs vs 3 × 1) is not detected; the totals (sum of
+ * even / odd registers) mean the same in both.
+ *
  * Wear (the Metering engine saves when the unsaved energy reaches one quantum q): records per hour =
  * P/q (P average power), erases per hour = P / (q · R) with R = floor(sectorSize / recordSize) records
  * per sector, spread over S sectors. Sector lifetime at 100 000 erase cycles = 100 000 · S · R · q / P
@@ -45,6 +54,7 @@ export class EnergyJournal {
   private readonly sectors: number;
   private newest: { sector: number; slot: number; sequence: number; values: number[] } | undefined;
   private scanned = false;
+  private mismatch: EnergyConfigError | undefined;
   /** The record being written, reused by every save (Flash.write does not keep the buffer). */
   private rec: Uint8Array | undefined;
 
@@ -54,7 +64,7 @@ export class EnergyJournal {
     this.count = options.registerCount;
     this.first = options.firstSector ?? 0;
     this.sectors = options.sectorCount ?? f.sectorCount - this.first;
-    this.recordSize = HEADER + 8 * this.count + 4;
+    this.recordSize = recordSizeOf(this.count);
     this.slotsPerSector = Math.floor(f.sectorSize / this.recordSize);
     if (!Number.isInteger(this.count) || this.count < 1 || this.count > 48) {
       throw new EnergyConfigError('store-config', `register count ${this.count} outside 1…48`, { registerCount: this.count });
@@ -80,17 +90,51 @@ export class EnergyJournal {
     return { sequence: readU32LE(b, 4) + readU32LE(b, 8) * 2 ** 32, values };
   }
 
-  /** The newest valid record, or undefined on an empty (or wholly unreadable) journal. */
+  /**
+   * The newest valid record, or undefined on an empty (or wholly unreadable) journal. Throws
+   * EnergyConfigError 'layout-mismatch' when the sectors hold a valid record of another register count.
+   */
   load(): JournalRecord | undefined {
     this.newest = undefined;
+    this.mismatch = undefined;
+    let foreign: (JournalRecord & { count: number }) | undefined;
     for (let s = 0; s < this.sectors; s++) {
-      const sector = this.flash.read(this.offset(s, 0), this.slotsPerSector * this.recordSize);
+      const sector = this.flash.read(this.offset(s, 0), this.flash.sectorSize);
+      let own = false;
       for (let slot = 0; slot < this.slotsPerSector; slot++) {
         const r = this.decode(sector.subarray(slot * this.recordSize, (slot + 1) * this.recordSize));
-        if (r && (!this.newest || r.sequence > this.newest.sequence)) this.newest = { sector: s, slot, ...r };
+        if (!r) continue;
+        own = true;
+        if (!this.newest || r.sequence > this.newest.sequence) this.newest = { sector: s, slot, ...r };
+      }
+      // A sector is erased before our first record goes in, so only a sector without one can hold another layout's.
+      if (!own) {
+        const r = foreignRecord(sector, this.count);
+        if (r && (!foreign || r.sequence > foreign.sequence)) foreign = r;
       }
     }
     this.scanned = true;
+    if (foreign) {
+      let imp = 0;
+      let exp = 0;
+      for (let i = 0; i < foreign.count; i += 2) imp += foreign.values[i];
+      for (let i = 1; i < foreign.count; i += 2) exp += foreign.values[i];
+      this.newest = undefined;
+      this.mismatch = new EnergyConfigError(
+        'layout-mismatch',
+        `the energy journal holds records of ${foreign.count} registers (${recordSizeOf(foreign.count)} bytes), configured for ${this.count} (${this.recordSize} bytes): refused, nothing erased`,
+        {
+          storedRegisterCount: foreign.count,
+          storedRecordSize: recordSizeOf(foreign.count),
+          configuredRegisterCount: this.count,
+          configuredRecordSize: this.recordSize,
+          storedSequence: foreign.sequence,
+          storedImportUwh: imp,
+          storedExportUwh: exp,
+        },
+      );
+      throw this.mismatch;
+    }
     return this.newest && { sequence: this.newest.sequence, values: this.newest.values.slice() };
   }
 
@@ -102,6 +146,7 @@ export class EnergyJournal {
 
   /** Appends a record of `values` (whole µWh, each ≥ the last saved: totals are monotonic). */
   save(values: ArrayLike<number>): void {
+    if (this.mismatch) throw this.mismatch; // never erase or write over another layout's records
     if (!this.scanned) this.load();
     if (values.length !== this.count) throw new EnergyConfigError('store-config', `record needs ${this.count} registers, got ${values.length}`, { got: values.length });
     const last = this.newest;
@@ -154,4 +199,28 @@ export class EnergyJournal {
       for (let i = 0; i < this.count; i++) last.values[i] = values[i];
     } else this.newest = { sector, slot, sequence: seq, values: Array.from(values) };
   }
+}
+
+function recordSizeOf(count: number): number {
+  return HEADER + 8 * count + 4;
+}
+
+/**
+ * The newest valid record of any register count other than `own` in one sector: record starts are
+ * multiples of 8 bytes (sizes are 16 + 8·count), so only those offsets are tried.
+ */
+function foreignRecord(sector: Uint8Array, own: number): (JournalRecord & { count: number }) | undefined {
+  let best: (JournalRecord & { count: number }) | undefined;
+  for (let at = 0; at + 24 <= sector.length; at += 8) {
+    const count = sector[at + 3];
+    if (sector[at] !== 0x45 || sector[at + 1] !== 0x4a || sector[at + 2] !== VERSION || count === own || count < 1 || count > 48) continue;
+    const size = recordSizeOf(count);
+    if (at % size !== 0 || at + size > sector.length || readU32LE(sector, at + size - 4) !== crc32(sector, at, at + size - 4)) continue;
+    const sequence = readU32LE(sector, at + 4) + readU32LE(sector, at + 8) * 2 ** 32;
+    if (best && sequence <= best.sequence) continue;
+    const values: number[] = [];
+    for (let i = 0; i < count; i++) values.push(readU32LE(sector, at + HEADER + 8 * i) + readU32LE(sector, at + HEADER + 8 * i + 4) * 2 ** 32);
+    best = { sequence, values, count };
+  }
+  return best;
 }
