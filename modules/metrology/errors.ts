@@ -1,7 +1,8 @@
 /**
  * Typed errors of the metering core. `code` is stable: bus-garbage, bus-stuck, checksum, chip-reset,
  * implausible-energy, configure-verify, calibration-range, calibration-format, calibration-crc,
- * calibration-version, calibration-data, pulse-config, store-config, tariff.
+ * calibration-version, calibration-data, pulse-config, store-config, store-monotonic, store-value,
+ * layout-mismatch (stored energy records of another register layout: refused, never erased), tariff.
  */
 import { MeterError } from '../core/errors.js';
 
