@@ -390,6 +390,25 @@ describe('meter application on simulated meters', () => {
       assert.ok(back.registers()['1.8.0'] > before);
     });
 
+    it('a restart with the same register count in another split (1 phase × 3 tariffs, then 3 phases × 1) refuses layout-mismatch, journal untouched', () => {
+      const three = new TariffSchedule({ tariffs: 3, switches: [{ at: '06:00', tariff: 1 }, { at: '18:00', tariff: 2 }, { at: '22:00', tariff: 3 }] });
+      const m = new SimMeter({ seed: 59, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, app: { tariffs: three } });
+      m.advance(30 * 60_000);
+      m.restart({ graceful: true });
+      const before = m.registers()['1.8.0'];
+      assert.ok(before > 1000, `${before} Wh measured`);
+      const journal = (f: SimFlash) => f.read(0, 12 * f.sectorSize).slice(); // sectors [0, n−4)
+      const image = journal(m.energyFlash);
+      const r = new SimMeter({ seed: 59, chip: 'atm90e32', load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash });
+      r.advance(3 * 60_000);
+      const refused = r.app.energyRefused;
+      assert.ok(refused && refused.code === 'layout-mismatch', 'refused');
+      assert.equal(refused.details.storedRegisterCount, 6);
+      assert.equal(refused.details.configuredRegisterCount, 6);
+      assert.deepEqual([refused.details.storedPhases, refused.details.storedTariffs, refused.details.configuredPhases, refused.details.configuredTariffs], [1, 3, 3, 1]);
+      assert.deepEqual(journal(r.energyFlash), image, 'the journal was neither erased nor written');
+    });
+
     it('clock invalid until the bench sets the time; the clock record appears then', async () => {
       const m = new SimMeter({ seed: 54, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000, clockValid: false });
       const rx = receiverFor(m);

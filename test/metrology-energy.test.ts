@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Ade7953 } from '../modules/metrology/ade7953.js';
 import { defaultCalibration } from '../modules/metrology/calibration.js';
+import { crc32 } from '../modules/core/crc32.js';
 import { EnergyJournal } from '../modules/metrology/energy-journal.js';
 import { EnergyRegisters } from '../modules/metrology/energy-registers.js';
 import { EnergyConfigError } from '../modules/metrology/errors.js';
@@ -183,6 +184,65 @@ describe('metrology energy registers, pulses and persistence', () => {
     assert.equal(j.load(), undefined);
     j.save([1, 2, 3, 4]);
     assert.deepEqual(new EnergyJournal({ flash: junk, registerCount: 4 }).load()!.values, [1, 2, 3, 4]);
+  });
+
+  it('journal: the same register count in another split (1 phase × 3 tariffs vs 3 × 1) is a layout-mismatch too', () => {
+    for (const [stored, configured] of [[[1, 3], [3, 1]], [[3, 1], [1, 3]], [[1, 2], [2, 1]]] as const) {
+      const count = stored[0] * stored[1] * 2;
+      const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 });
+      const old = new EnergyJournal({ flash, registerCount: count, phases: stored[0] });
+      const values = (i: number) => Array.from({ length: count }, (_, k) => (k % 2 ? 7 : 1e6 * (k + 1)) * i);
+      for (let i = 1; i <= 20; i++) old.save(values(i)); // spans every sector (and wraps)
+      const image = flash.read(0, 3 * 256).slice();
+      const mismatch = (e: unknown) =>
+        e instanceof EnergyConfigError &&
+        e.code === 'layout-mismatch' &&
+        e.details.storedRegisterCount === count &&
+        e.details.configuredRegisterCount === count &&
+        e.details.storedPhases === stored[0] &&
+        e.details.storedTariffs === stored[1] &&
+        e.details.configuredPhases === configured[0] &&
+        e.details.configuredTariffs === configured[1] &&
+        e.details.storedImportUwh === values(20).filter((_, k) => k % 2 === 0).reduce((a, b) => a + b, 0);
+      const j = new EnergyJournal({ flash, registerCount: count, phases: configured[0] });
+      assert.throws(() => j.load(), mismatch, `${stored} → ${configured}`);
+      assert.throws(() => j.save(new Array(count).fill(1)), mismatch);
+      assert.throws(() => new EnergyJournal({ flash, registerCount: count, phases: configured[0] }).save(new Array(count).fill(1)), mismatch);
+      assert.deepEqual(flash.read(0, 3 * 256), image, 'flash untouched');
+      assert.deepEqual(new EnergyJournal({ flash, registerCount: count, phases: stored[0] }).load()!.values, values(20));
+    }
+    // A split that does not divide the register count is a configuration error.
+    assert.throws(() => new EnergyJournal({ flash: new SimFlash({ sectorSize: 256, sectorCount: 2 }), registerCount: 6, phases: 2 }), (e: unknown) => e instanceof EnergyConfigError && e.code === 'store-config');
+  });
+
+  it('journal: records written before the layout id (zero in the top bytes of the sequence) read as the configured split; the first save tags them', () => {
+    // Format of firmware before the layout id, built here byte by byte: "EJ" 1 count | seq u48 | 0 0 | values u64 | CRC-32.
+    const legacy = (count: number, seq: number, values: number[]) => {
+      const b = new Uint8Array(16 + 8 * count);
+      b.set([0x45, 0x4a, 1, count]);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(4, seq, true);
+      values.forEach((v, i) => dv.setUint32(12 + 8 * i, v, true));
+      dv.setUint32(b.length - 4, crc32(b, 0, b.length - 4), true);
+      return b;
+    };
+    for (const phases of [1, 3]) {
+      const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 }); // 4 records of 6 registers per sector
+      for (let i = 1; i <= 6; i++) flash.write((i - 1) * 64, legacy(6, i, [i * 1000, i, 2 * i, 0, 3 * i, 0]));
+      const j = new EnergyJournal({ flash, registerCount: 6, phases });
+      assert.deepEqual(j.load(), { sequence: 6, values: [6000, 6, 12, 0, 18, 0] });
+      for (let i = 7; i <= 12; i++) j.save([i * 1000, i, 2 * i, 0, 3 * i, 0]); // mixed with the legacy records, then past them
+      assert.deepEqual(new EnergyJournal({ flash, registerCount: 6, phases }).load(), { sequence: 12, values: [12000, 12, 24, 0, 36, 0] });
+      // Once tagged, the other split refuses.
+      assert.throws(() => new EnergyJournal({ flash, registerCount: 6, phases: 4 - phases }).load(), (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch');
+    }
+    // Legacy records of another count still refuse (stored split unknown: 0).
+    const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 });
+    flash.write(0, legacy(2, 1, [5000, 1]));
+    assert.throws(
+      () => new EnergyJournal({ flash, registerCount: 4 }).load(),
+      (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch' && e.details.storedRegisterCount === 2 && e.details.storedPhases === 0 && e.details.storedImportUwh === 5000,
+    );
   });
 
   it('old-firmware failure: energy since the last save lost at a power cut — here at most one quantum', () => {

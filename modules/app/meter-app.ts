@@ -233,7 +233,7 @@ export class MeterApp {
         : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration, meterConstant: o.meterConstant ?? 1000 });
     this.constants.onApply = (c) => this.reconfigure(c);
     const tariffs = o.tariffs ?? new TariffSchedule();
-    this.journal = new EnergyJournal({ flash: ef, registerCount: this.phases * tariffs.tariffs * 2, firstSector: 0, sectorCount: n - 4 });
+    this.journal = new EnergyJournal({ flash: ef, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases, firstSector: 0, sectorCount: n - 4 });
     this.pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const wall = { ticks: () => ports.clock.ticks(), now: () => this.wallTime() };

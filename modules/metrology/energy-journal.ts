@@ -1,19 +1,27 @@
 /**
  * Power-safe store of the energy registers on NOR flash (the Flash port): fixed-size records
  * appended across a ring of ≥ 2 sectors, each "EJ" | version | register count | 48-bit sequence |
- * registers (whole µWh, 2 × u32 each) | CRC-32. On start the valid record with the highest sequence
- * wins; a record torn by a power cut fails its CRC and is skipped. A sector is erased only when the
- * writer moves into it, and the newest valid record is then always in the previous sector, so a cut
- * during an erase or a write never destroys the newest record.
+ * phases | tariffs | registers (whole µWh, 2 × u32 each) | CRC-32 (phases and tariffs are the two
+ * top bytes of the 64-bit sequence field, 0 in records written before they existed). On start the
+ * valid record with the highest sequence wins; a record torn by a power cut fails its CRC and is
+ * skipped. A sector is erased only when the writer moves into it, and the newest valid record is
+ * then always in the previous sector, so a cut during an erase or a write never destroys the newest
+ * record.
  *
- * Layout: every record carries its register count (and so its size). A journal configured for
- * another count (tariffs or phases changed) that finds a valid record of another layout anywhere
- * in its sectors refuses to start: `load()` and `save()` throw EnergyConfigError 'layout-mismatch'
- * naming the stored and configured count and record size plus the stored import/export totals, and
- * it never erases or writes (before, such records read as an empty flash and the first save erased
- * them: 1.8.0 went to 0). No migration: a re-layout is a service operation, not a side effect of
- * boot. Same count, other split (1 phase × 3 tariffs vs 3 × 1) is not detected; the totals (sum of
- * even / odd registers) mean the same in both.
+ * Layout: every record carries its register count (and so its size) and its split, phases × tariffs
+ * (registers = phases × tariffs × 2, A+ / A- pairs; `phases` option, default 1). A journal that finds
+ * a valid record of another layout anywhere in its sectors — another count (tariffs or phases
+ * changed), or the same count in another split (1 phase × 3 tariffs vs 3 × 1, whose per-phase and
+ * per-tariff registers would be misread) — refuses to start: `load()` and `save()` throw
+ * EnergyConfigError 'layout-mismatch' naming the stored and configured count, split and record size
+ * plus the stored import/export totals, and it never erases or writes (before, such records read as
+ * an empty flash and the first save erased them: 1.8.0 went to 0). No migration: a re-layout is a
+ * service operation, not a side effect of boot.
+ * Records without the split (0 | 0: firmware before it was recorded) are read as the configured
+ * split when their count matches — that firmware could not record it, and refusing them would stop
+ * every meter of 4 or more registers at the upgrade — and the next save writes the split. Residual:
+ * a split change made in the same restart as that upgrade is not detected. Their stored split
+ * reads 0 in the error details when their count differs.
  *
  * Wear (the Metering engine saves when the unsaved energy reaches one quantum q): records per hour =
  * P/q (P average power), erases per hour = P / (q · R) with R = floor(sectorSize / recordSize) records
@@ -22,17 +30,21 @@
  * S = 4, P = 1 kW average: 1000 writes/h, 7.8 erases/h, each sector erased ~2 times/h: 5.8 years;
  * S = 16 gives 23 years, and q = 10 Wh 10 × longer. Choose q and S for the meter's rated load.
  */
-import { readU32LE, writeU32LE } from '../core/bytes.js';
+import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
 import type { Flash } from '../ports/flash.js';
 import { crc32 } from '../core/crc32.js';
 import { EnergyConfigError } from './errors.js';
 
 const VERSION = 1;
 const HEADER = 12;
+/** Offset of the phases and tariffs bytes (the top of the sequence field, which holds 48 bits). */
+const SPLIT = 10;
 
 export interface EnergyJournalOptions {
   flash: Flash;
   registerCount: number;
+  /** Phase count of the register layout (registers = phases × tariffs × 2); default 1. */
+  phases?: number;
   firstSector?: number;
   sectorCount?: number;
 }
@@ -50,6 +62,9 @@ export class EnergyJournal {
   erases = 0;
   private readonly flash: Flash;
   private readonly count: number;
+  /** The split this journal writes and accepts: phases × tariffs × 2 = count. */
+  readonly phases: number;
+  readonly tariffs: number;
   private readonly first: number;
   private readonly sectors: number;
   private newest: { sector: number; slot: number; sequence: number; values: number[] } | undefined;
@@ -64,10 +79,15 @@ export class EnergyJournal {
     this.count = options.registerCount;
     this.first = options.firstSector ?? 0;
     this.sectors = options.sectorCount ?? f.sectorCount - this.first;
+    this.phases = options.phases ?? 1;
+    this.tariffs = this.count / (2 * this.phases);
     this.recordSize = recordSizeOf(this.count);
     this.slotsPerSector = Math.floor(f.sectorSize / this.recordSize);
     if (!Number.isInteger(this.count) || this.count < 1 || this.count > 48) {
       throw new EnergyConfigError('store-config', `register count ${this.count} outside 1…48`, { registerCount: this.count });
+    }
+    if (!Number.isInteger(this.phases) || this.phases < 1 || !Number.isInteger(this.tariffs) || this.tariffs < 1) {
+      throw new EnergyConfigError('store-config', `${this.count} registers are not ${this.phases} phases × whole tariffs × 2`, { registerCount: this.count, phases: this.phases });
     }
     if (this.sectors < 2 || this.first < 0 || this.first + this.sectors > f.sectorCount || this.slotsPerSector < 1) {
       throw new EnergyConfigError('store-config', 'the energy journal needs at least two sectors of the flash, each holding a record', {
@@ -81,13 +101,16 @@ export class EnergyJournal {
     return (this.first + sector) * this.flash.sectorSize + slot * this.recordSize;
   }
 
-  private decode(b: Uint8Array): JournalRecord | undefined {
+  /** A valid record of this layout (or of this count without a split), with `tagged` telling which. */
+  private decode(b: Uint8Array): (JournalRecord & { tagged: boolean }) | undefined {
     if (b[0] !== 0x45 || b[1] !== 0x4a || b[2] !== VERSION || b[3] !== this.count) return undefined;
+    const tagged = b[SPLIT] !== 0 || b[SPLIT + 1] !== 0;
+    if (tagged && (b[SPLIT] !== this.phases || b[SPLIT + 1] !== this.tariffs)) return undefined;
     const end = this.recordSize - 4;
     if (readU32LE(b, end) !== crc32(b, 0, end)) return undefined;
     const values: number[] = [];
     for (let i = 0; i < this.count; i++) values.push(readU32LE(b, HEADER + 8 * i) + readU32LE(b, HEADER + 8 * i + 4) * 2 ** 32);
-    return { sequence: readU32LE(b, 4) + readU32LE(b, 8) * 2 ** 32, values };
+    return { sequence: readU32LE(b, 4) + readU16LE(b, 8) * 2 ** 32, values, tagged };
   }
 
   /**
@@ -97,19 +120,20 @@ export class EnergyJournal {
   load(): JournalRecord | undefined {
     this.newest = undefined;
     this.mismatch = undefined;
-    let foreign: (JournalRecord & { count: number }) | undefined;
+    let foreign: ForeignRecord | undefined;
     for (let s = 0; s < this.sectors; s++) {
       const sector = this.flash.read(this.offset(s, 0), this.flash.sectorSize);
       let own = false;
       for (let slot = 0; slot < this.slotsPerSector; slot++) {
         const r = this.decode(sector.subarray(slot * this.recordSize, (slot + 1) * this.recordSize));
         if (!r) continue;
-        own = true;
-        if (!this.newest || r.sequence > this.newest.sequence) this.newest = { sector: s, slot, ...r };
+        if (r.tagged) own = true;
+        if (!this.newest || r.sequence > this.newest.sequence) this.newest = { sector: s, slot, sequence: r.sequence, values: r.values };
       }
-      // A sector is erased before our first record goes in, so only a sector without one can hold another layout's.
+      // A sector is erased before our first record goes in, so only a sector without one can hold another
+      // layout's (records without a split do not count: the writer appends after them without an erase).
       if (!own) {
-        const r = foreignRecord(sector, this.count);
+        const r = foreignRecord(sector, this.count, this.phases, this.tariffs);
         if (r && (!foreign || r.sequence > foreign.sequence)) foreign = r;
       }
     }
@@ -122,11 +146,15 @@ export class EnergyJournal {
       this.newest = undefined;
       this.mismatch = new EnergyConfigError(
         'layout-mismatch',
-        `the energy journal holds records of ${foreign.count} registers (${recordSizeOf(foreign.count)} bytes), configured for ${this.count} (${this.recordSize} bytes): refused, nothing erased`,
+        `the energy journal holds records of ${foreign.count} registers (${splitOf(foreign.phases, foreign.tariffs)}, ${recordSizeOf(foreign.count)} bytes), configured for ${this.count} (${splitOf(this.phases, this.tariffs)}, ${this.recordSize} bytes): refused, nothing erased`,
         {
           storedRegisterCount: foreign.count,
+          storedPhases: foreign.phases,
+          storedTariffs: foreign.tariffs,
           storedRecordSize: recordSizeOf(foreign.count),
           configuredRegisterCount: this.count,
+          configuredPhases: this.phases,
+          configuredTariffs: this.tariffs,
           configuredRecordSize: this.recordSize,
           storedSequence: foreign.sequence,
           storedImportUwh: imp,
@@ -162,7 +190,9 @@ export class EnergyJournal {
     rec[2] = VERSION;
     rec[3] = this.count;
     writeU32LE(rec, 4, seq % 2 ** 32);
-    writeU32LE(rec, 8, Math.floor(seq / 2 ** 32));
+    writeU16LE(rec, 8, Math.floor(seq / 2 ** 32));
+    rec[SPLIT] = this.phases;
+    rec[SPLIT + 1] = this.tariffs;
     for (let i = 0; i < this.count; i++) {
       writeU32LE(rec, HEADER + 8 * i, values[i] % 2 ** 32);
       writeU32LE(rec, HEADER + 8 * i + 4, Math.floor(values[i] / 2 ** 32));
@@ -205,22 +235,33 @@ function recordSizeOf(count: number): number {
   return HEADER + 8 * count + 4;
 }
 
+function splitOf(phases: number, tariffs: number): string {
+  return phases === 0 ? 'split not recorded' : `${phases} phase${phases === 1 ? '' : 's'} × ${tariffs} tariff${tariffs === 1 ? '' : 's'}`;
+}
+
+/** A valid record of another layout; phases and tariffs 0 when it predates the recorded split. */
+type ForeignRecord = JournalRecord & { count: number; phases: number; tariffs: number };
+
 /**
- * The newest valid record of any register count other than `own` in one sector: record starts are
- * multiples of 8 bytes (sizes are 16 + 8·count), so only those offsets are tried.
+ * The newest valid record of any layout other than `count` registers as `phases` × `tariffs` (or
+ * `count` without a split) in one sector: record starts are multiples of 8 bytes (sizes are
+ * 16 + 8·count), so only those offsets are tried.
  */
-function foreignRecord(sector: Uint8Array, own: number): (JournalRecord & { count: number }) | undefined {
-  let best: (JournalRecord & { count: number }) | undefined;
+function foreignRecord(sector: Uint8Array, own: number, phases: number, tariffs: number): ForeignRecord | undefined {
+  let best: ForeignRecord | undefined;
   for (let at = 0; at + 24 <= sector.length; at += 8) {
     const count = sector[at + 3];
-    if (sector[at] !== 0x45 || sector[at + 1] !== 0x4a || sector[at + 2] !== VERSION || count === own || count < 1 || count > 48) continue;
+    const p = sector[at + SPLIT];
+    const t = sector[at + SPLIT + 1];
+    if (sector[at] !== 0x45 || sector[at + 1] !== 0x4a || sector[at + 2] !== VERSION || count < 1 || count > 48) continue;
+    if (count === own && ((p === 0 && t === 0) || (p === phases && t === tariffs))) continue;
     const size = recordSizeOf(count);
     if (at % size !== 0 || at + size > sector.length || readU32LE(sector, at + size - 4) !== crc32(sector, at, at + size - 4)) continue;
-    const sequence = readU32LE(sector, at + 4) + readU32LE(sector, at + 8) * 2 ** 32;
+    const sequence = readU32LE(sector, at + 4) + readU16LE(sector, at + 8) * 2 ** 32;
     if (best && sequence <= best.sequence) continue;
     const values: number[] = [];
     for (let i = 0; i < count; i++) values.push(readU32LE(sector, at + HEADER + 8 * i) + readU32LE(sector, at + HEADER + 8 * i + 4) * 2 ** 32);
-    best = { sequence, values, count };
+    best = { sequence, values, count, phases: p, tariffs: t };
   }
   return best;
 }
