@@ -95,6 +95,19 @@ export async function run(report: Report): Promise<void> {
     report({ name: 'XS per telegram tick (firmware)', figures: { ticks: telN, computrons: telC, 'alloc chunk bytes': telB, 'alloc slots': telS } });
     const [tickMs, idleC, idleB, idleS] = figures(m.lines, 'xs idle tick every ');
     report({ name: `XS per idle tick (every ${tickMs} ms)`, figures: { computrons: idleC, 'alloc chunk bytes': idleB, 'alloc slots': idleS, 'computrons per second': Math.round((idleC * 1000) / tickMs) } });
+    // The host ticks only when the application has work (nextTickDelay): what runs between samples.
+    const [otherN, otherC] = figures(m.lines, 'xs other tick n ');
+    const [ticksPerS, otherPerS] = figures(m.lines, 'xs adaptive host per simulated second ticks ');
+    report({
+      name: 'XS between samples, adaptive host (per simulated second)',
+      figures: {
+        'ticks (all kinds)': ticksPerS,
+        'other ticks in the day (pulse edges)': otherN,
+        'computrons per other tick': otherC,
+        'computrons per second': otherPerS,
+        [`vs a fixed ${tickMs} ms tick`]: otherPerS / ((idleC * 1000) / tickMs),
+      },
+    });
     for (const l of m.lines.filter((x) => x.startsWith('xs part '))) {
       const [name, per] = l.slice('xs part '.length).split(' per ');
       const [c, ch, sl] = figures([per], per.split(' ')[0]);

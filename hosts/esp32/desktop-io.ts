@@ -135,11 +135,17 @@ export function createDesktopBoard(
     }
   }
 
+  /** The service port's onReadable, signalled once when serialIn gets bytes (by advanceMs). */
+  let onReadable: (() => void) | undefined;
+  let signalled = false;
+
   class Serial {
     constructor(options: SerialOpenOptions) {
       board.opened.push(`serial ${options.port}`);
+      onReadable = options.onReadable;
     }
     read(): ArrayBuffer | undefined {
+      signalled = false;
       if (board.serialIn.length === 0) return undefined;
       return Uint8Array.from(board.serialIn.splice(0)).buffer;
     }
@@ -163,16 +169,26 @@ export function createDesktopBoard(
     repeat(callback, every) {
       const t = { every, next: ms + every, callback, live: true };
       timers.push(t);
-      return () => {
-        t.live = false;
+      return {
+        schedule(delay) {
+          t.next = ms + delay;
+        },
+        clear() {
+          t.live = false;
+        },
       };
     },
   };
 
-  /** Moves simulated host time on, firing due timers in order (the radio simulator keeps its own time). */
+  /** Moves simulated host time on, firing due timers in order (the radio simulator keeps its own time).
+   *  Bytes put in serialIn are signalled (onReadable) at the start of the advance. */
   function advanceMs(delta: number): void {
     const end = ms + delta;
     for (;;) {
+      if (!signalled && onReadable && board.serialIn.length > 0) {
+        signalled = true;
+        onReadable();
+      }
       let due: (typeof timers)[number] | undefined;
       for (const t of timers) if (t.live && t.next <= end && (!due || t.next < due.next)) due = t;
       if (!due) break;

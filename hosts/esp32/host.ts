@@ -2,7 +2,8 @@
  * Wiring of the ESP32 host, independent of where the IO classes come from: `createPorts` turns a set
  * of ECMA-419 constructors, a flash opener, a preference store and a tick source into the ports of
  * modules/ports (plus the CC1101 radio), following a pin table; `runApplication` starts a
- * MeterApplication on them with a repeating timer. main.ts binds it to Moddable's real modules;
+ * MeterApplication on them with one timer, rescheduled after each tick when the application says
+ * when it next has work (`nextTickDelay`), and woken early when the service port has bytes. main.ts binds it to Moddable's real modules;
  * tests bind it to fakes and to the register-level simulators.
  */
 import type { SpiPort } from '../../modules/ports/bus.js';
@@ -36,6 +37,15 @@ export interface SerialOpenOptions {
   receive: number;
   baud: number;
   format: 'buffer';
+  /** ECMA-419: called when bytes arrived (the host wakes its tick timer). */
+  onReadable?: () => void;
+}
+
+/** A repeating timer whose next firing can be moved (Moddable `Timer.repeat` + `Timer.schedule`). */
+export interface HostTimer {
+  /** Fires next after `delayMs`, then every period again unless rescheduled. */
+  schedule(delayMs: number): void;
+  clear(): void;
 }
 
 /** Where the host's IO comes from: Moddable's modules on the device, fakes or simulators in tests. */
@@ -53,8 +63,8 @@ export interface HostIo {
   ticks(): number;
   /** Wall clock, ms since 1970. */
   now(): number;
-  /** Calls `callback` every `ms`; returns a function that cancels. */
-  repeat(callback: () => void, ms: number): () => void;
+  /** Calls `callback` every `ms` until cleared or rescheduled. */
+  repeat(callback: () => void, ms: number): HostTimer;
 }
 
 /** Ports plus the concrete radio driver (for the host's own checks). */
@@ -64,6 +74,13 @@ export interface HostWiring {
   radioSpi: SpiPort;
   /** The key store of `ports.keys`, with its install-meter-key. */
   keyStore: PreferenceKeyStore;
+  /** Called by the service port's onReadable; runApplication sets it to wake its timer. */
+  serviceWake: HostWake;
+}
+
+/** Where the service port's onReadable goes (set while an application runs). */
+export interface HostWake {
+  listener: (() => void) | undefined;
 }
 
 export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring {
@@ -74,6 +91,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
   const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
   const radio = new Cc1101({ spi: radioSpi });
   const keyStore = new PreferenceKeyStore(io.preference);
+  const serviceWake: HostWake = { listener: undefined };
   const ports: HostPorts = {
     metrologySpi,
     pulseLed: new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output })),
@@ -85,6 +103,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
         receive: pins.service.receive,
         baud: pins.service.baud,
         format: 'buffer',
+        onReadable: () => serviceWake.listener?.(),
       }),
     ),
     energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
@@ -93,7 +112,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     clock: new HostClock(io.ticks, io.now),
     radio,
   };
-  return { ports, radio, radioSpi, keyStore };
+  return { ports, radio, radioSpi, keyStore, serviceWake };
 }
 
 /** A started application; `stop()` cancels the tick timer and calls the application's stop(). */
@@ -103,22 +122,34 @@ export interface RunningHost {
 }
 
 export const DEFAULT_TICK_MS = 100;
+/** Longest sleep between ticks: the service port is polled at least this often even without
+ *  onReadable, and the 32-bit tick counter is read far more often than it wraps (HostClock). */
+export const MAX_SLEEP_MS = 1000;
 
-/** Starts `app` on `ports`: start(ports) once, then tick() every app.tickMs. The clock is read every
- *  tick, which keeps its 32-bit wrap-around tracking valid. */
-export function runApplication(app: MeterApplication, ports: HostPorts, io: Pick<HostIo, 'repeat'>): RunningHost {
+/** Starts `app` on `ports`: start(ports) once, then tick() on a timer. An application with
+ *  `nextTickDelay` is ticked again after that many ms (at most MAX_SLEEP_MS), and at once when
+ *  `wake` fires (the service port's onReadable); one without is ticked every app.tickMs. The clock
+ *  is read every tick, which keeps its 32-bit wrap-around tracking valid. */
+export function runApplication(app: MeterApplication, ports: HostPorts, io: Pick<HostIo, 'repeat'>, wake?: HostWake): RunningHost {
   app.start(ports);
-  const cancel = io.repeat(() => {
+  const adaptive = app.nextTickDelay !== undefined;
+  const timer = io.repeat(() => {
     ports.clock.ticks();
     app.tick();
+    if (adaptive) {
+      const delay = app.nextTickDelay!();
+      timer.schedule(delay > MAX_SLEEP_MS ? MAX_SLEEP_MS : delay > 0 ? delay : 0);
+    }
   }, app.tickMs ?? DEFAULT_TICK_MS);
+  if (adaptive && wake) wake.listener = () => timer.schedule(0);
   let stopped = false;
   return {
     ports,
     stop() {
       if (stopped) return;
       stopped = true;
-      cancel();
+      timer.clear();
+      if (wake) wake.listener = undefined;
       app.stop?.();
     },
   };

@@ -1,37 +1,34 @@
 /**
  * The same host on Moddable's desktop simulator (`mcconfig -d -m -p lin` or `-p mac`): host.ts wired
- * to desktop-io.ts (CC1101 simulator, simulated flash partitions) with Moddable's `Timer` and `Time`.
- * Exports the same `startHost(app)` as main.ts, so the meter application runs unchanged.
+ * to desktop-meter.ts (CC1101 simulator, simulated flash partitions, an ADE7953 simulator measuring a
+ * steady load, NVS provisioned with demonstration keys) with Moddable's `Timer` and `Time`. Boots
+ * like the board (boot.ts: CC1101 check, then MeterApp) and exports the same `startHost(app)` as
+ * main.ts.
  */
-import Time from 'time';
-import Timer from 'timer';
 import type { MeterApplication } from './app.js';
-import { createDesktopBoard } from './desktop-io.js';
-import { createPorts, runApplication, type HostIo, type HostWiring, type RunningHost } from './host.js';
+import { HostBoot } from './boot.js';
+import { createDesktopMeterBoard } from './desktop-meter.js';
+import type { HostWiring, RunningHost } from './host.js';
+import { moddableTime } from './moddable-time.js';
 
-const desktop = createDesktopBoard();
-const io: HostIo = {
-  ...desktop.io,
-  ticks: () => Time.ticks,
-  now: () => Date.now(),
-  repeat(callback, ms) {
-    const id = Timer.repeat(callback, ms);
-    return () => Timer.clear(id);
-  },
-};
-
-let wiring: HostWiring | undefined;
+const desktop = createDesktopMeterBoard();
+const host = new HostBoot({ ...desktop.io, ...moddableTime }, desktop.board.preferences);
 
 export function hostPorts(): HostWiring {
-  wiring ??= createPorts(io);
-  return wiring;
+  return host.hostPorts();
 }
 
 export function startHost(app: MeterApplication): RunningHost {
-  return runApplication(app, hostPorts().ports, io);
+  return host.startHost(app);
 }
 
 export default function main(): void {
-  hostPorts().radio.configure('T1');
-  trace('xsmeter desktop host: simulated CC1101 ready; waiting for the meter application\n');
+  // The simulated chip integrates the load on the host's own time.
+  let last = moddableTime.ticks();
+  moddableTime.repeat(() => {
+    const now = moddableTime.ticks();
+    desktop.advanceMeasurand(now - last);
+    last = now;
+  }, 100);
+  host.boot((line) => trace(`${line}\n`));
 }

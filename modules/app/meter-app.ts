@@ -335,6 +335,15 @@ export class MeterApp {
     return Math.min(this.nextSample, this.telegramDue);
   }
 
+  /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while a pulse
+   *  or a service request is in progress, else until the next sample or telegram. */
+  nextTickDelay(): number {
+    if (!this.started || this.pulsesPending > 0 || this.server.pending > 0) return this.tickMs;
+    // A refused journal takes no samples: only the telegrams are due.
+    const d = (this.energyRefused ? this.telegramDue : this.nextWake()) - this.ports.clock.ticks();
+    return d >= 1 ? d : this.tickMs;
+  }
+
   /** Pulses due on the pin but not yet shown (a simulator steps finely while this is above 0). */
   get pulsesPending(): number {
     return this.pulseTest.on ? 1 : this.pulse.pending + (this.pulse.emitted > this.pulse.completed ? 1 : 0);

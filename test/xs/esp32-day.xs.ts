@@ -314,6 +314,8 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   // The application's ticks: sample ticks and telegram ticks, the firmware's share of each.
   const sampleTicks: TickCost = { n: 0, ...account() };
   const telegramTicks: TickCost = { n: 0, ...account() };
+  // Ticks with neither a sample nor a telegram (pulse edges, load changes of the simulation).
+  const otherTicks: TickCost = { n: 0, ...account() };
   let liveSlotsPeak = h2[3];
   let liveChunksPeak = h2[0];
   /** The firmware's totals: its own account and the parts broken out of it. */
@@ -330,39 +332,50 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     return { computrons: total.computrons, chunkBytes: total.chunkBytes, slots: total.slots };
   };
   let probes = 0;
-  const tick = (): void => {
-    if (!measure) return app.tick();
+  // One host timer callback (hosts/esp32/host.ts runApplication): the tick, then when to tick next.
+  let delay = 0;
+  const hostTick = (): void => {
+    app.tick();
+    delay = app.nextTickDelay();
+  };
+  const tick = (): number => {
+    if (!measure) {
+      hostTick();
+      return delay;
+    }
     // The first telegram ticks and a few sample ticks are probed for their transient live heap
     // (a collection at every hardware access) and left out of the cost figures.
     const telegramDue = clock.ticks() >= app.schedule.nextDue;
     if ((telegramDue && probes < 3) || (app.stats.samples >= 100 && app.stats.samples < 110)) {
       if (telegramDue) probes++;
       ledger.probe = true;
-      ledger.run(fw, () => app.tick());
+      ledger.run(fw, hostTick);
       ledger.probe = false;
-      return;
+      return delay;
     }
     const samples = app.stats.samples;
     const telegrams = app.stats.telegrams;
     const before = firmware();
-    ledger.run(fw, () => app.tick());
+    ledger.run(fw, hostTick);
     const after = firmware();
-    const k = app.stats.telegrams !== telegrams ? telegramTicks : app.stats.samples !== samples ? sampleTicks : undefined;
-    if (!k) return;
+    const k = app.stats.telegrams !== telegrams ? telegramTicks : app.stats.samples !== samples ? sampleTicks : otherTicks;
     k.n++;
     k.computrons += after.computrons - before.computrons;
     k.chunkBytes += after.chunkBytes - before.chunkBytes;
     k.slots += after.slots - before.slots;
+    return delay;
   };
 
   let nextLoad = -Infinity;
   const end = hours * 3600_000;
   let hourMark = 3600_000;
   let minuteMark = 60_000;
+  // The host's schedule: the first tick after tickMs, then after nextTickDelay, at most 1 s
+  // (host.ts MAX_SLEEP_MS); the simulation also steps at each change of the load profile.
+  let sleep = app.tickMs;
   while (clock.ticks() < end) {
     const now = clock.ticks();
-    let next = Math.min(end, app.nextWake(), now + Math.max(1, nextLoad - clock.now()));
-    if (app.pulsesPending > 0) next = Math.min(next, now + app.tickMs);
+    let next = Math.min(end, now + Math.min(sleep, 1000), now + Math.max(1, nextLoad - clock.now()));
     if (next <= now) next = now + 1;
     const dt = next - now;
     load.advance(dt);
@@ -373,7 +386,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
       for (let p = 0; p < loads.length; p++) load.set(p, loads[p]);
       nextLoad = nextSlotStart(clock.now());
     }
-    tick();
+    sleep = tick();
     if (measure && clock.ticks() >= minuteMark) {
       // Collect often enough that XS itself (almost) never has to inside a measured span.
       minuteMark += 60_000;
@@ -389,7 +402,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
       if (!measure && HAS_METER) (resetMeter as (l: number, i: number) => number)(0, 0);
     }
   }
-  // An idle tick (nothing due: the pulse output and the service poll), which the host runs every
+  // An idle tick (nothing due: the pulse output and the service poll), which a fixed-period host runs every
   // app.tickMs: measured on 1000 ticks at one instant.
   const idle = account();
   if (measure) {
@@ -428,6 +441,10 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
       const n = perTelegram ? app.stats.telegrams : app.stats.samples;
       out(`xs part ${name} per ${perTelegram ? 'telegram' : 'sample'} computrons ${Math.round(a.computrons / n)} alloc chunk-bytes ${Math.round(a.chunkBytes / n)} slots ${Math.round(a.slots / n)}`);
     }
+    out(`xs other tick n ${otherTicks.n} computrons ${per(otherTicks, otherTicks.computrons)} alloc chunk-bytes ${per(otherTicks, otherTicks.chunkBytes)} slots ${per(otherTicks, otherTicks.slots)}`);
+    const secs = hours * 3600;
+    const all = sampleTicks.n + telegramTicks.n + otherTicks.n;
+    out(`xs adaptive host per simulated second ticks ${(all / secs).toFixed(3)} other-tick computrons ${Math.round(otherTicks.computrons / secs)}`);
     out(`xs idle tick every ${app.tickMs} ms computrons ${Math.round(idle.computrons)} alloc chunk-bytes ${Math.round(idle.chunkBytes)} slots ${Math.round(idle.slots)}`);
     out(`xs spans with an unplanned collection ${ledger.collections}`);
     const e = heap();

@@ -1,0 +1,55 @@
+/**
+ * The meter board of the desktop simulator (main-desktop.ts): desktop-io.ts with a register-level
+ * ADE7953 simulator (hosts/sim/chips, perfect front end) on the metrology chip select, measuring a
+ * LoadModel, and NVS provisioned as at the factory (board-config.ts, PreferenceKeyStore) with
+ * demonstration keys — public, for the simulator only. `advanceMeasurand(ms)` moves the load and the
+ * chip on by the host time that passed.
+ */
+import { LoadModel, type PhaseLoad } from '../sim/physics/load-model.js';
+import { perfectHardware } from '../sim/chips/front-end.js';
+import { SimAde7953 } from '../sim/chips/sim-ade7953.js';
+import { provisionBoard } from './board-config.js';
+import { createDesktopBoard, type DesktopBoard } from './desktop-io.js';
+import type { HostIo } from './host.js';
+import { BOARD_PINS } from './pins.js';
+import { PreferenceKeyStore } from './ports/key-store.js';
+
+/** The simulated meter's identity and keys (a receiver decrypts its telegrams with `meterKey`). */
+export const DESKTOP_METER = {
+  meterId: '00000001',
+  meterKey: Uint8Array.of(0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff),
+  benchKey: new Uint8Array(16).fill(0x42),
+  devicePrivateKey: new Uint8Array(32).fill(0x07),
+};
+
+export interface DesktopMeterBoard {
+  board: DesktopBoard;
+  io: HostIo;
+  /** Simulated host time (Node tests; the Moddable simulator uses its own Timer). */
+  advanceMs(ms: number): void;
+  load: LoadModel;
+  chip: SimAde7953;
+  /** Integrates the load over `ms` in the model and the chip. */
+  advanceMeasurand(ms: number): void;
+}
+
+/** Default load: 230 V, 4 A resistive (920 W). */
+export function createDesktopMeterBoard(load: PhaseLoad = { voltage: 230, current: 4, phaseDeg: 0 }): DesktopMeterBoard {
+  const model = new LoadModel(1, load);
+  const chip = new SimAde7953({ load: model, errors: perfectHardware(2), seed: 1 });
+  const { board, io, advanceMs } = createDesktopBoard(BOARD_PINS, { metrology: chip.spi });
+  const { meterId, meterKey, benchKey, devicePrivateKey } = DESKTOP_METER;
+  PreferenceKeyStore.provision(board.preferences, { meterKey, benchKey, devicePrivateKey });
+  provisionBoard(board.preferences, { meterId, chip: 'ade7953', security: 7, radioMode: 'T1' });
+  return {
+    board,
+    io,
+    advanceMs,
+    load: model,
+    chip,
+    advanceMeasurand(ms) {
+      model.advance(ms);
+      chip.advance(ms);
+    },
+  };
+}

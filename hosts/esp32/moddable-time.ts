@@ -1,0 +1,19 @@
+/**
+ * HostIo's time sources on Moddable (board and desktop simulator): `Time.ticks`, `Date.now()` and a
+ * `Timer.repeat` that `Timer.schedule` moves (one timer for the application, no allocation per tick).
+ */
+import Time from 'time';
+import Timer from 'timer';
+import type { HostIo } from './host.js';
+
+export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'repeat'> = {
+  ticks: () => Time.ticks,
+  now: () => Date.now(),
+  repeat(callback, ms) {
+    const id = Timer.repeat(() => callback(), ms);
+    return {
+      schedule: (delay) => Timer.schedule(id, delay, ms),
+      clear: () => Timer.clear(id),
+    };
+  },
+};
