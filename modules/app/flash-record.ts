@@ -5,7 +5,9 @@
  * cut fails its CRC and the previous one stays the record; a sector is erased only when the writer
  * moves into it, while the newest record lies in the sector before (the energy journal's scheme,
  * modules/metrology/energy-journal.ts). Used for the telegram and service counters and the active
- * calibration.
+ * calibration. A record whose payload grew (a new firmware) still reads the slots of its earlier size
+ * (`legacyMaxPayload`); the first save then goes to the other sector, so the old newest slot stays
+ * valid until the new one is written.
  */
 import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
 import { crc32 } from '../core/crc32.js';
@@ -21,6 +23,8 @@ export interface FlashRecordOptions {
   sectorCount: number;
   /** Largest payload, bytes (the slot size is this plus 14). */
   maxPayload: number;
+  /** The largest payload of an earlier firmware's record in the same sectors (read only). */
+  legacyMaxPayload?: number;
 }
 
 export class FlashRecord {
@@ -49,11 +53,11 @@ export class FlashRecord {
     return (this.o.firstSector + sector) * this.o.flash.sectorSize + slot * this.slotSize;
   }
 
-  private decode(b: Uint8Array): { sequence: number; payload: Uint8Array } | undefined {
+  private decode(b: Uint8Array, maxPayload = this.o.maxPayload): { sequence: number; payload: Uint8Array } | undefined {
     if (b[0] !== 0x46 || b[1] !== 0x52 || b[2] !== VERSION) return undefined;
     const len = readU16LE(b, 8);
-    if (len > this.o.maxPayload) return undefined;
-    const end = this.slotSize - 4;
+    if (len > maxPayload) return undefined;
+    const end = HEADER + maxPayload;
     if (readU32LE(b, end) !== crc32(b, 0, end)) return undefined;
     return { sequence: readU32LE(b, 4), payload: b.slice(HEADER, HEADER + len) };
   }
@@ -63,10 +67,18 @@ export class FlashRecord {
     this.newest = undefined;
     const f = this.o.flash;
     for (let s = 0; s < this.o.sectorCount; s++) {
-      const sector = f.read(this.offset(s, 0), this.slotsPerSector * this.slotSize);
+      const sector = f.read(this.offset(s, 0), f.sectorSize);
       for (let slot = 0; slot < this.slotsPerSector; slot++) {
         const r = this.decode(sector.subarray(slot * this.slotSize, (slot + 1) * this.slotSize));
         if (r && (!this.newest || r.sequence > this.newest.sequence)) this.newest = { sector: s, slot, ...r };
+      }
+      const legacy = this.o.legacyMaxPayload;
+      if (legacy === undefined || legacy === this.o.maxPayload) continue;
+      const size = HEADER + legacy + 4;
+      for (let at = 0; at + size <= sector.length; at += size) {
+        const r = this.decode(sector.subarray(at, at + size), legacy);
+        // slot = slotsPerSector: the next save moves on to the other sector (erasing it), never into this one.
+        if (r && (!this.newest || r.sequence > this.newest.sequence)) this.newest = { sector: s, slot: this.slotsPerSector, ...r };
       }
     }
     this.scanned = true;

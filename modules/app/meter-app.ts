@@ -8,7 +8,9 @@
  *  - sends the periodic telegram when due (telegram-schedule.ts, with jitter) if the radio's
  *    duty-cycle budget allows (radio-budget.ts), else defers it and counts it; before each telegram
  *    the energy is persisted (so no restart shows less than was sent) and the message counter is
- *    reserved on flash (never reused);
+ *    reserved on flash (never reused), in the same write as the last hour's airtime including this
+ *    telegram's, so a restart keeps the budget (times as wall clock when valid; else the stored
+ *    airtime counts as sent at boot, a full hour from then);
  *  - answers the service interface (modules/service ServiceServer over service-target.ts).
  * Every telegram carries the status (meter-status.ts): tamper, metrology fault, log full, clock invalid.
  * An energy journal holding records of another register layout (tariff or phase count changed) is
@@ -46,7 +48,7 @@ import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { MetrologyConstants } from './calibration-constants.js';
 import { FlashRecord } from './flash-record.js';
 import { CLOCK_VALID_AFTER_MS, encodeErrorFlags, encodeStatusByte, noStatus, type MeterStatus } from './meter-status.js';
-import { COUNTER_RECORD_SIZE, PersistentCounters } from './persistent-counters.js';
+import { COUNTER_RECORD_SIZE, COUNTER_RECORD_V1_SIZE, PersistentCounters, type AirtimeHistory } from './persistent-counters.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
@@ -184,6 +186,8 @@ export class MeterApp {
   private logFullSeen = false;
   private clockOffsetMs = 0;
   private airtimeEstimate = 0;
+  /** The telegram being reserved: counted in the stored airtime before it goes on the air. */
+  private pendingAirtime: { at: number; airtimeMs: number } | undefined;
   private pulseTest: { on: boolean; left: number; high: boolean; edgeAt: number } = { on: false, left: 0, high: false, edgeAt: -Infinity };
   private lastTelegram: SentTelegram | undefined;
 
@@ -218,7 +222,9 @@ export class MeterApp {
     const ef = ports.energyFlash;
     const n = ef.sectorCount;
     if (n < 6) throw new MeterError('meter-config', `the energy flash needs at least 6 sectors, has ${n}`, { sectors: n });
-    this.counters = new PersistentCounters(new FlashRecord({ flash: ef, firstSector: n - 4, sectorCount: 2, maxPayload: COUNTER_RECORD_SIZE }));
+    this.counters = new PersistentCounters(new FlashRecord({ flash: ef, firstSector: n - 4, sectorCount: 2, maxPayload: COUNTER_RECORD_SIZE, legacyMaxPayload: COUNTER_RECORD_V1_SIZE }));
+    this.restoreAirtime(this.counters.airtime, ports.clock.ticks());
+    this.counters.airtimeSource = () => this.airtimeHistory();
     this.constants = new MetrologyConstants(new FlashRecord({ flash: ef, firstSector: n - 2, sectorCount: 2, maxPayload: 128 }), o.chip, this.phases);
     // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
     const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
@@ -260,6 +266,24 @@ export class MeterApp {
     this.telegramDue = this.schedule.nextDue;
     this.airtimeEstimate = airtimeMs(this.buildFrame({ messageCounter: 1, accessNumber: 0 }).frame.length, this.radioMode, this.frameFormat);
     this.started = true;
+  }
+
+  /** The last hour's transmissions (and the one being reserved) as they are stored across a restart. */
+  private airtimeHistory(): AirtimeHistory {
+    const now = this.ports.clock.ticks();
+    const list = this.budget.window(now);
+    if (this.pendingAirtime) list.push({ startMs: this.pendingAirtime.at, airtimeMs: this.pendingAirtime.airtimeMs });
+    const wall = this.clockValid;
+    return { wall, baseMs: wall ? this.wallTime() : 0, entries: list.map((x) => ({ ageMs: now - x.startMs, airtimeMs: x.airtimeMs })) };
+  }
+
+  /** Puts the stored airtime back into the budget: by wall-clock age when both clocks are valid, else
+   *  (ticks restart at boot, no valid time) as sent at boot, so it counts for a full hour from now. */
+  private restoreAirtime(h: AirtimeHistory | undefined, now: number): void {
+    if (!h) return;
+    const byWall = h.wall && this.clockValid;
+    const elapsed = byWall ? Math.max(0, this.wallTime() - h.baseMs) : 0;
+    for (const e of h.entries) this.budget.restore(byWall ? now - elapsed - e.ageMs : now, e.airtimeMs, now);
   }
 
   /** Runs `f`; a LogFullError marks the log full and gives undefined. */
@@ -435,19 +459,31 @@ export class MeterApp {
   }
 
   /** Sends the telegram due now, or defers it when the hour's airtime budget has no room. */
-  private sendTelegram(now: number): void {
+  private sendTelegram(now: number, retried = false): void {
     if (!this.budget.fits(now, this.airtimeEstimate)) {
       this.defer(now, this.airtimeEstimate);
       return;
     }
     // What is sent must never exceed what a restart restores: persist first.
     if (!this.energyRefused) this.metering.persist();
-    const counters = this.telegramCounters.next(); // reserved on flash before use
+    // Reserved on flash before use, in one write with the airtime including this telegram's (the
+    // last frame's: the counters' values do not change the length).
+    const reserved = this.airtimeEstimate;
+    this.pendingAirtime = { at: now, airtimeMs: reserved };
+    let counters: { messageCounter: number; accessNumber: number };
+    try {
+      counters = this.telegramCounters.next();
+    } finally {
+      this.pendingAirtime = undefined;
+    }
     const built = this.buildFrame(counters);
     const air = airtimeMs(built.frame.length, this.radioMode, this.frameFormat);
     this.airtimeEstimate = air;
-    if (!this.budget.fits(now, air)) {
-      this.defer(now, air); // the reserved counter is skipped, never reused
+    if (air > reserved) {
+      // The frame grew (another register set): not covered by what was stored. The reserved counter
+      // is skipped, never reused; reserve again with this length (one more write, rare).
+      if (retried || !this.budget.fits(now, air)) this.defer(now, air);
+      else this.sendTelegram(now, true);
       return;
     }
     this.budget.record(now, air);

@@ -7,8 +7,8 @@
  *
  * The budget keeps the airtime of every transmission of the last hour (a sliding window, not fixed
  * clock hours) and says whether one more transmission of a given airtime fits now, and when it will.
- * Times are Clock.ticks() milliseconds. The window starts empty at boot (a restart within the hour
- * may use up to twice the budget in that hour; meters send every few minutes, far below it).
+ * Times are Clock.ticks() milliseconds. The window survives a restart through `window()` and
+ * `restore()`: the application keeps it in its counter record (persistent-counters.ts).
  */
 import { MeterError } from '../core/errors.js';
 
@@ -63,6 +63,23 @@ export class RadioBudget {
       used -= this.airtimes[i];
     }
     return this.starts.length ? this.starts[this.starts.length - 1] + this.windowMs : nowMs;
+  }
+
+  /** The transmissions in the hour ending at `nowMs`, oldest first. */
+  window(nowMs: number): { startMs: number; airtimeMs: number }[] {
+    this.expire(nowMs);
+    return this.starts.map((startMs, i) => ({ startMs, airtimeMs: this.airtimes[i] }));
+  }
+
+  /** Puts back a transmission of an earlier run (a restart), in start order; gone ones are dropped. */
+  restore(startMs: number, airtimeMs: number, nowMs: number): void {
+    this.expire(nowMs);
+    if (!(startMs > nowMs - this.windowMs && airtimeMs > 0)) return;
+    let i = this.starts.length;
+    while (i > 0 && this.starts[i - 1] > startMs) i--;
+    this.starts.splice(i, 0, startMs);
+    this.airtimes.splice(i, 0, airtimeMs);
+    this.used += airtimeMs;
   }
 
   record(nowMs: number, airtimeMs: number): void {
