@@ -35,7 +35,7 @@ import {
 } from './ade7953-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { emptyReading, median3, wrapsToAdd, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
+import { emptyReading, emptySample, median3, wrapsToAdd, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
 
 /** Board constants: physical value of one register LSB. */
 export interface Ade7953Scale {
@@ -276,18 +276,7 @@ export class Ade7953 implements MetrologyDriver {
     this.checkOpen();
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
-    const out: Sample = {
-      ticks,
-      phases: [],
-      frequency: 0,
-      totalActivePower: 0,
-      totalReactivePower: 0,
-      importWh: new Array<number>(n).fill(0),
-      exportWh: new Array<number>(n).fill(0),
-      chipReset: false,
-      wraps: 0,
-      fault: undefined,
-    };
+    const out = emptySample(ticks, n);
     try {
       const irq = this.readStable(ADE7953.IRQSTATA);
       // A reset both raises IRQSTATA.RESET and restores LCYCMODE's default (we write 0x00).

@@ -40,7 +40,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { emptyReading, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
+import { emptyReading, emptySample, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -221,18 +221,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.checkOpen();
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
-    const out: Sample = {
-      ticks,
-      phases: [],
-      frequency: 0,
-      totalActivePower: 0,
-      totalReactivePower: 0,
-      importWh: new Array<number>(n).fill(0),
-      exportWh: new Array<number>(n).fill(0),
-      chipReset: false,
-      wraps: 0,
-      fault: undefined,
-    };
+    const out = emptySample(ticks, n);
     try {
       const en = this.readStable(ATM90E32.MeterEn);
       if (en === 0xffff) throw new MetrologyFault('bus-garbage', 'ATM90E32 answers 0xFFFF (bus floating or chip absent)', { register: ATM90E32.MeterEn });

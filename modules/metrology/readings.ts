@@ -39,6 +39,22 @@ export interface Sample {
   fault: MetrologyFault | undefined;
 }
 
+/** A sample with nothing measured yet: the drivers fill it in. */
+export function emptySample(ticks: number, phaseCount: number): Sample {
+  return {
+    ticks,
+    phases: [],
+    frequency: 0,
+    totalActivePower: 0,
+    totalReactivePower: 0,
+    importWh: new Array<number>(phaseCount).fill(0),
+    exportWh: new Array<number>(phaseCount).fill(0),
+    chipReset: false,
+    wraps: 0,
+    fault: undefined,
+  };
+}
+
 /** One metrology IC, in the Moddable sensor style. */
 export interface MetrologyDriver {
   readonly phaseCount: number;
