@@ -1,4 +1,8 @@
 /** What every `xsmeter` subcommand is: a name, a one-line summary, its help text and a runner. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
 export interface CliIo {
   stdin: NodeJS.ReadableStream;
   stdout: (text: string) => void;
@@ -20,5 +24,19 @@ export class CliError extends Error {
     readonly exitCode = 1,
   ) {
     super(message);
+  }
+}
+
+/** Parses `args` strictly against `options`; an unknown or malformed option is a one-line CliError. */
+export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(
+  args: string[],
+  options: O,
+  exitCode: number,
+  allowPositionals?: P,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
+  } catch (e) {
+    throw new CliError((e as Error).message, exitCode);
   }
 }

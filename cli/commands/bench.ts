@@ -1,7 +1,6 @@
 /** `xsmeter bench`: the calibration bench — calibrate and seal a meter, or verify a sealed one (tools/calibration-bench). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
@@ -17,7 +16,7 @@ import { calibrate, verify, type BenchResult, type PointResult, type ProgressEve
 import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, type CliIo, type Command } from '../command.js';
+import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')} [options]
 
@@ -187,12 +186,7 @@ function summary(r: BenchResult, wallMs: number): string {
 async function run(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'calibrate' && sub !== 'verify') throw new CliError('expected calibrate or verify (xsmeter bench --help)', 2);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false });
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
+  const parsed = parseOptions(rest, OPTIONS, 2);
   const v = parsed.values as Record<string, string | undefined>;
   if (!v.target) throw new CliError('--target is required (sim, tcp://HOST:PORT or /dev/ttyX)', 2);
   if (!v.class) throw new CliError(`--class is required (${CLASS_NAMES.join(', ')})`, 2);

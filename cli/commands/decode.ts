@@ -1,13 +1,12 @@
 /** `xsmeter decode`: verifies and decodes received OMS telegrams, one per stdin line, to JSON lines. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { MeterError } from '../../modules/core/errors.js';
 import { fromHex } from '../../modules/core/bytes.js';
 import { parseInputLine } from '../../modules/wmbus-rx/input.js';
 import { Receiver, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
-import { CliError, type CliIo, type Command } from '../command.js';
+import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 import { parseKey } from './encode.js';
 
 const help = `usage: xsmeter decode --key HEX | --key ID:HEX [--key …] [options] < frames
@@ -73,23 +72,17 @@ export const decode: Command = {
   summary: 'verify and decode OMS telegrams from stdin (hex or rtlwmbus lines) to JSON',
   help,
   async run(args: string[], io: CliIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          key: { type: 'string', multiple: true },
-          frame: { type: 'string' },
-          phy: { type: 'string' },
-          insecure: { type: 'boolean' },
-          state: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      throw new CliError((e as Error).message);
-    }
+    const parsed = parseOptions(
+      args,
+      {
+        key: { type: 'string', multiple: true },
+        frame: { type: 'string' },
+        phy: { type: 'string' },
+        insecure: { type: 'boolean' },
+        state: { type: 'string' },
+      },
+      1,
+    );
     const o = parsed.values;
     const byId: Record<string, Uint8Array> = {};
     let fallback: Uint8Array | undefined;

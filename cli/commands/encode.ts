@@ -1,12 +1,11 @@
 /** `xsmeter encode`: builds one OMS telegram from register values and prints it (hex, rtlwmbus or PHY). */
-import { parseArgs } from 'node:util';
 import { fromHex, toHex } from '../../modules/core/bytes.js';
 import type { Register } from '../../modules/wmbus-tx/registers.js';
 import { describeRegister } from '../../modules/wmbus-tx/registers.js';
 import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/telegram.js';
 import { phyEncode } from '../../modules/wmbus-tx/phy.js';
 import { parseFrame } from '../../modules/wmbus-rx/frame.js';
-import { CliError, type CliIo, type Command } from '../command.js';
+import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter encode --id 12345678 --key HEX --mode 7 --counter N --set OBIS=VALUE [--set …] [options]
 
@@ -76,33 +75,27 @@ export const encode: Command = {
   summary: 'build an OMS telegram from register values (hex, rtlwmbus or PHY stream)',
   help,
   async run(args: string[], io: CliIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          id: { type: 'string' },
-          mfct: { type: 'string' },
-          version: { type: 'string' },
-          type: { type: 'string' },
-          key: { type: 'string' },
-          mode: { type: 'string' },
-          insecure: { type: 'boolean' },
-          counter: { type: 'string' },
-          access: { type: 'string' },
-          status: { type: 'string' },
-          tpl: { type: 'string' },
-          frame: { type: 'string' },
-          set: { type: 'string', multiple: true },
-          format: { type: 'string' },
-          radio: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      throw new CliError((e as Error).message);
-    }
+    const parsed = parseOptions(
+      args,
+      {
+        id: { type: 'string' },
+        mfct: { type: 'string' },
+        version: { type: 'string' },
+        type: { type: 'string' },
+        key: { type: 'string' },
+        mode: { type: 'string' },
+        insecure: { type: 'boolean' },
+        counter: { type: 'string' },
+        access: { type: 'string' },
+        status: { type: 'string' },
+        tpl: { type: 'string' },
+        frame: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        format: { type: 'string' },
+        radio: { type: 'string' },
+      },
+      1,
+    );
     const o = parsed.values;
     if (!o.id || !/^\d{8}$/.test(o.id)) throw new CliError(`--id must be 8 decimal digits, got "${o.id ?? ''}"`);
     const format = oneOf('frame', o.frame, ['A', 'B'] as const, 'A');

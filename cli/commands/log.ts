@@ -1,7 +1,6 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import type { Level } from '../../modules/ports/bus.js';
@@ -14,7 +13,7 @@ import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
-import { CliError, type CliIo, type Command } from '../command.js';
+import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
 
@@ -44,14 +43,6 @@ function readFile(path: string): Uint8Array {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
     throw new CliError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-}
-
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
   }
 }
 
@@ -105,7 +96,7 @@ function row(e: LogEntry): string {
 }
 
 async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<number> {
-  const { values, positionals } = parse(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parseOptions(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } }, 2, true);
   if (positionals.length !== 1) throw new CliError(`${show ? 'show' : 'verify'} takes one FILE`, 2);
   const given = pubkeyArg(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
@@ -159,7 +150,7 @@ function readKeys(path: string): SimKeyStore {
 }
 
 async function exportCmd(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parseOptions(args, {
     image: { type: 'string' },
     keys: { type: 'string' },
     'sector-size': { type: 'string' },
@@ -167,7 +158,7 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
     sectors: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
-  });
+  }, 2, true);
   if (positionals.length > 0 || !values.image || !values.keys) throw new CliError('export needs --image FILE and --keys FILE', 2);
   const format = (values.format as string | undefined) ?? 'json';
   if (format !== 'json' && format !== 'bin') throw new CliError('--format is json or bin', 2);
@@ -191,7 +182,7 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
 }
 
 async function demoCmd(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' } });
+  const { values, positionals } = parseOptions(args, { out: { type: 'string' } }, 2, true);
   if (positionals.length > 0 || !values.out) throw new CliError('demo needs --out DIR', 2);
   const dir = values.out as string;
   mkdirSync(dir, { recursive: true });

@@ -1,5 +1,4 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
-import { parseArgs } from 'node:util';
 import { statusText } from '../../modules/app/meter-status.js';
 import { toHex } from '../../modules/core/bytes.js';
 import { parseFrame } from '../../modules/wmbus-rx/frame.js';
@@ -12,7 +11,7 @@ import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, type CliIo, type Command } from '../command.js';
+import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter sim [options]
 
@@ -225,37 +224,31 @@ export const sim: Command = {
   summary: 'run simulated meters and a simulated gateway (live table, or one line per telegram)',
   help,
   async run(args: string[], io: CliIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          meters: { type: 'string' },
-          chip: { type: 'string' },
-          duration: { type: 'string' },
-          speed: { type: 'string' },
-          interval: { type: 'string' },
-          sample: { type: 'string' },
-          mode: { type: 'string' },
-          insecure: { type: 'boolean' },
-          radio: { type: 'string' },
-          cc1101: { type: 'boolean' },
-          load: { type: 'string' },
-          seed: { type: 'string' },
-          state: { type: 'string' },
-          format: { type: 'string' },
-          'duty-cycle': { type: 'string' },
-          listen: { type: 'string' },
-          rig: { type: 'string' },
-          serial: { type: 'string' },
-          baud: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
+    const parsed = parseOptions(
+      args,
+      {
+        meters: { type: 'string' },
+        chip: { type: 'string' },
+        duration: { type: 'string' },
+        speed: { type: 'string' },
+        interval: { type: 'string' },
+        sample: { type: 'string' },
+        mode: { type: 'string' },
+        insecure: { type: 'boolean' },
+        radio: { type: 'string' },
+        cc1101: { type: 'boolean' },
+        load: { type: 'string' },
+        seed: { type: 'string' },
+        state: { type: 'string' },
+        format: { type: 'string' },
+        'duty-cycle': { type: 'string' },
+        listen: { type: 'string' },
+        rig: { type: 'string' },
+        serial: { type: 'string' },
+        baud: { type: 'string' },
+      },
+      2,
+    );
     const o = parsed.values;
     const meters = o.meters === undefined ? 3 : Number(o.meters);
     if (!Number.isInteger(meters) || meters < 1 || meters > 100_000) throw new CliError(`--meters must be 1…100000, got "${o.meters}"`, 2);
