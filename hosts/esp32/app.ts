@@ -4,31 +4,10 @@
  * application never touches Moddable or ECMA-419 APIs itself, so the same application runs on the
  * desktop simulator with simulated ports.
  */
-import type { DigitalInput, DigitalOutput, SerialPort, SpiPort } from '../../modules/ports/bus.js';
-import type { Clock } from '../../modules/ports/clock.js';
-import type { Flash } from '../../modules/ports/flash.js';
-import type { KeyStore } from '../../modules/ports/key-store.js';
-import type { Radio } from '../../modules/ports/radio.js';
+import type { MeterPorts } from '../../modules/app/meter-app.js';
 
 /** Everything the meter application gets from the host. */
-export interface HostPorts {
-  /** SPI device of the metrology IC (its own chip select). */
-  metrologySpi: SpiPort;
-  /** Calibration pulse LED output (1 = lit). */
-  pulseLed: DigitalOutput;
-  /** Calibration/seal switch (1 = closed, polarity already folded in). */
-  calibrationSwitch: DigitalInput;
-  /** Service interface byte stream. */
-  service: SerialPort;
-  /** Flash partition for the energy registers. */
-  energyFlash: Flash;
-  /** Flash partition for the calibration log. */
-  calibrationFlash: Flash;
-  keys: KeyStore;
-  clock: Clock;
-  /** The CC1101 wireless M-Bus transmitter (modes T1 and C1). */
-  radio: Radio;
-}
+export type HostPorts = MeterPorts;
 
 /** What the meter application must provide to be started by `startHost`. */
 export interface MeterApplication {

@@ -53,16 +53,23 @@ import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
 
-/** The ports a host hands the application (the same shape as hosts/esp32/app.ts HostPorts). */
+/** The ports a host hands the application (hosts/esp32/app.ts HostPorts is this type). */
 export interface MeterPorts {
+  /** SPI device of the metrology IC (its own chip select). */
   metrologySpi: SpiPort;
+  /** Calibration pulse LED output (1 = lit). */
   pulseLed: DigitalOutput;
+  /** Calibration/seal switch (1 = closed, polarity already folded in). */
   calibrationSwitch: DigitalInput;
+  /** Service interface byte stream. */
   service: SerialPort;
+  /** Flash partition for the energy registers. */
   energyFlash: Flash;
+  /** Flash partition for the calibration log. */
   calibrationFlash: Flash;
   keys: KeyStore;
   clock: Clock;
+  /** The wireless M-Bus transmitter (modes T1 and C1). */
   radio: Radio;
 }
 
