@@ -5,6 +5,7 @@
  * These are the errors calibration must remove. A seeded PRNG keeps every run reproducible.
  */
 import { xorshift32Step } from '../../../modules/core/xorshift32.js';
+import type { SpiPort } from '../../../modules/ports/bus.js';
 
 export interface HardwareErrors {
   /** Relative gain error of the voltage path, e.g. 0.015 = reads 1.5 % high. */
@@ -83,4 +84,23 @@ export class SimClock {
   advance(ms: number): void {
     this.t += ms;
   }
+}
+
+/** The SpiPort of a simulated chip that shifts one byte at a time: `clockByte` takes the byte the host
+ *  sends and returns the one the chip answers; `deselect` is chip select going high. */
+export function byteClockedSpi(clockByte: (mosi: number) => number, deselect: () => void): SpiPort {
+  return {
+    transfer(buffer: Uint8Array) {
+      for (let i = 0; i < buffer.length; i++) buffer[i] = clockByte(buffer[i]);
+    },
+    write(buffer: Uint8Array) {
+      for (let i = 0; i < buffer.length; i++) clockByte(buffer[i]);
+    },
+    read(buffer: Uint8Array) {
+      for (let i = 0; i < buffer.length; i++) buffer[i] = clockByte(0);
+    },
+    flush(deselectNow = true) {
+      if (deselectNow) deselect();
+    },
+  };
 }

@@ -30,7 +30,7 @@ import {
   ADE7953_UNLOCK_KEY,
   ade7953Width,
 } from '../../../modules/metrology/ade7953-registers.js';
-import { defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
 
 export interface SimAde7953Options {
   load: LoadModel;
@@ -111,28 +111,10 @@ export class SimAde7953 {
     this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
     this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
     this.reset();
-    const self = this;
-    this.spi = {
-      transfer(buffer: Uint8Array) {
-        for (let i = 0; i < buffer.length; i++) buffer[i] = self.clockByte(buffer[i]);
-      },
-      write(buffer: Uint8Array) {
-        for (let i = 0; i < buffer.length; i++) self.clockByte(buffer[i]);
-      },
-      read(buffer: Uint8Array) {
-        for (let i = 0; i < buffer.length; i++) buffer[i] = self.clockByte(0);
-      },
-      flush(deselect = true) {
-        if (deselect) self.endSpi();
-      },
-    };
+    this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endSpi());
     this.i2c = {
-      write(buffer: Uint8Array) {
-        self.i2cWrite(buffer);
-      },
-      read(buffer: Uint8Array) {
-        self.i2cRead(buffer);
-      },
+      write: (buffer: Uint8Array) => this.i2cWrite(buffer),
+      read: (buffer: Uint8Array) => this.i2cRead(buffer),
     };
   }
 

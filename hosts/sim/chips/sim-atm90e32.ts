@@ -33,7 +33,7 @@ import {
   ATM90E32_STARTTH_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
-import { defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
 
 export interface SimAtm90e32Options {
   load: LoadModel;
@@ -76,21 +76,7 @@ export class SimAtm90e32 {
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
-    const self = this;
-    this.spi = {
-      transfer(buffer: Uint8Array) {
-        for (let i = 0; i < buffer.length; i++) buffer[i] = self.clockByte(buffer[i]);
-      },
-      write(buffer: Uint8Array) {
-        for (let i = 0; i < buffer.length; i++) self.clockByte(buffer[i]);
-      },
-      read(buffer: Uint8Array) {
-        for (let i = 0; i < buffer.length; i++) buffer[i] = self.clockByte(0);
-      },
-      flush(deselect = true) {
-        if (deselect) self.endFrame();
-      },
-    };
+    this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endFrame());
   }
 
   reset(): void {
