@@ -11,6 +11,7 @@ import { SimMeterKeys, keysForSeed, meterIdForSeed } from '../hosts/sim/sim-mete
 import { MAX_LINE } from '../tools/calibration-bench/rig-protocol.js';
 import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
 import { runInBoth } from './helpers/xs.js';
+import { xsmeter } from './helpers/cli.js';
 
 // Gates of 600 s as in calibration-bench.test.ts: ~15 simulated hours per calibration, a few s of wall.
 const MIN_SECONDS = '600';
@@ -45,17 +46,6 @@ async function startSim(extra: string[] = []): Promise<Sim> {
     void exit.then(() => reject(new Error(`sim exited: ${err}`)));
   });
   return { child, service: urls.service, rig: urls.rig, stderr: () => err, exit };
-}
-
-function xsmeter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['bin/xsmeter.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** Raw lines to the rig port; resolves with the parsed responses. */

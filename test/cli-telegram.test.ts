@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readVectors } from './helpers/vectors.js';
+import { xsmeter } from './helpers/cli.js';
 
 const execFileP = promisify(execFile);
 const KEY = '000102030405060708090a0b0c0d0e0f';
 const KEY2 = 'ffeeddccbbaa99887766554433221100';
 const n21 = (readVectors<unknown>('oms.json') as { telegrams: { key: string; frameWithCrc: string; frameWithoutCrc: string }[] }).telegrams[0];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function xsmeter(args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['bin/xsmeter.js', ...args]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(stdin);
-  });
-}
 
 const lines = (s: string): Record<string, unknown>[] =>
   s

@@ -13,6 +13,7 @@ import { openTarget, parseTarget } from '../hosts/sim/service-transport.js';
 import { SimMeterKeys, keysForSeed, meterIdForSeed } from '../hosts/sim/sim-meter.js';
 import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
 import { remoteTiming } from '../cli/commands/bench.js';
+import { xsmeter } from './helpers/cli.js';
 
 // A pty pair from python3 stands in for a USB-serial adapter: the bench opens the slave
 // (/dev/pts/N) as a serial device; the bridge relays the master to the simulated meter's TCP port.
@@ -46,17 +47,6 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
-  });
-}
-
-function xsmeter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['bin/xsmeter.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
