@@ -1,6 +1,6 @@
 /**
  * The published OMS Vol. 2 Annex N example telegrams: N.2.1 (security mode 5, from
- * shared/vectors/oms.json) and N.2.2 (security profile B, mode 7 with AFL; the telegram and key as
+ * test/vectors/oms.json) and N.2.2 (security profile B, mode 7 with AFL; the telegram and key as
  * published in Annex N and reproduced in the test suites of several open-source decoders; its MAC
  * and decryption were re-checked in this file with node:crypto, see helpers/node-oms.ts).
  * Both must decode to the published data and re-encode byte for byte from their records.

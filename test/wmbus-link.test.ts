@@ -1,6 +1,6 @@
 /**
  * EN 13757-4 link layer and PHY: CRC-16/EN-13757 against the published catalogue and OMS Annex N
- * block CRCs (shared/vectors/crypto.json), the OMS Annex N.2.1 frame (shared/vectors/oms.json)
+ * block CRCs (test/vectors/crypto.json), the OMS Annex N.2.1 frame (test/vectors/oms.json)
  * parsed and rebuilt byte for byte, manufacturer codes, property round trips over every body
  * length of both formats, exhaustive single-bit flips, 3-of-6 symbol validation, PHY round trips
  * with bit-misaligned junk before the preamble, and XS/Node identity of the encoder outputs.

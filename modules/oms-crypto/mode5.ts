@@ -2,7 +2,7 @@
  * TPL security mode 5 (OMS Vol. 2 §9.4.2, security profile A; EN 13757-7 §7.6): AES-128-CBC with
  * the persistent meter key and IV = M (2 bytes) ‖ A (6 bytes: ID, version, device type) ‖ the
  * access number repeated 8 times. M and A come from the TPL long header when there is one, else
- * from the link layer. Checked against OMS Vol. 2 Annex N.2.1 (shared/vectors/oms.json).
+ * from the link layer. Checked against OMS Vol. 2 Annex N.2.1 (test/vectors/oms.json).
  */
 import { aesCbcDecrypt, aesCbcEncrypt } from './aes.js';
 import { SecurityError } from './errors.js';
