@@ -6,7 +6,7 @@
 import { createCipheriv } from 'node:crypto';
 import { aesCbcEncrypt, aesCmac } from '../modules/oms-crypto/aes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
-import { phyEncode } from '../modules/wmbus-tx/phy.js';
+import { phyEncode } from '../modules/wmbus/phy.js';
 import { Receiver } from '../modules/wmbus-rx/receiver.js';
 import { bundleEntry, runBundleUnderXs } from '../test/helpers/xs.js';
 import { ecb } from '../test/helpers/node-oms.js';

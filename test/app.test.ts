@@ -16,7 +16,7 @@ import { fromHex } from '../modules/core/bytes.js';
 import { defaultCalibration, makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportFromBinary, verifyExport } from '../modules/sealing/log-export.js';
 import { ServiceClient, ServiceError } from '../modules/service/client.js';
-import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus-tx/phy.js';
+import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus/phy.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import type { MeterApplication } from '../hosts/esp32/app.js';
 import { SimGateway } from '../hosts/sim/gateway.js';

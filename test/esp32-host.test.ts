@@ -7,9 +7,9 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { p256 } from '@noble/curves/nist.js';
 import { FlashFault } from '../modules/ports/flash.js';
-import { buildFrame } from '../modules/wmbus-tx/frame.js';
-import { phyDecode } from '../modules/wmbus-rx/phy.js';
-import { parseFrame } from '../modules/wmbus-rx/frame.js';
+import { buildFrame } from '../modules/wmbus/frame.js';
+import { phyDecode } from '../modules/wmbus/phy-decode.js';
+import { parseFrame } from '../modules/wmbus/frame-parse.js';
 import type { HostPorts, MeterApplication } from '../hosts/esp32/app.js';
 import { createDesktopBoard, DesktopIoFault } from '../hosts/esp32/desktop-io.js';
 import { createPorts, runApplication } from '../hosts/esp32/host.js';
@@ -96,7 +96,7 @@ describe('ESP32 host', () => {
 
     it('the manifest lists every module the esp32 entry imports, transitively', () => {
       const need = requiredSpecifiers('hosts/esp32/main.ts');
-      assert.ok(need.has('modules/radio/cc1101') && need.has('modules/wmbus-tx/three-of-six') && need.has('noble/curves/nist'));
+      assert.ok(need.has('modules/radio/cc1101') && need.has('modules/wmbus/three-of-six') && need.has('noble/curves/nist'));
       assert.deepEqual(missingFromManifest(manifest, 'esp32', 'hosts/esp32/main.ts'), []);
     });
 
@@ -106,8 +106,8 @@ describe('ESP32 host', () => {
     });
 
     it('the completeness check catches a dropped module and ignores type-only imports', () => {
-      const { ['modules/wmbus-tx/crc16']: _dropped, ...rest } = manifest.modules;
-      assert.deepEqual(missingFromManifest({ ...manifest, modules: rest }, 'esp32', 'hosts/esp32/main.ts'), ['modules/wmbus-tx/crc16']);
+      const { ['modules/wmbus/crc16']: _dropped, ...rest } = manifest.modules;
+      assert.deepEqual(missingFromManifest({ ...manifest, modules: rest }, 'esp32', 'hosts/esp32/main.ts'), ['modules/wmbus/crc16']);
       assert.deepEqual(runtimeImports(`import type { A } from './a.js';\nimport { type B } from './b.js';\nimport { C, type D } from './c.js';`), ['./c.js']);
     });
 
@@ -123,7 +123,7 @@ describe('ESP32 host', () => {
         }
         assert.deepEqual(produced, [...mapped].sort());
         const cc1101 = readFileSync(join(out, 'modules/radio/cc1101.js'), 'utf8');
-        assert.match(cc1101, /from "\.\.\/wmbus-tx\/phy-t1"/, 'relative specifiers lose .js');
+        assert.match(cc1101, /from "\.\.\/wmbus\/phy-t1"/, 'relative specifiers lose .js');
         assert.doesNotMatch(cc1101, /\.js["']/);
         assert.match(readFileSync(join(out, 'hosts/esp32/ports/key-store.js'), 'utf8'), /from "noble\/curves\/nist"/);
         assert.ok(existsSync(join(out, 'noble/curves/nist.js')));

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { concat, fromHex, readU32LE, toHex } from '../modules/core/bytes.js';
-import { decodeManufacturer } from '../modules/wmbus-tx/dll.js';
-import { encodeBcd, encodeInt, encodeRecord, encodeTypeF } from '../modules/wmbus-tx/records.js';
+import { decodeManufacturer } from '../modules/wmbus/dll.js';
+import { encodeBcd, encodeInt, encodeRecord, encodeTypeF } from '../modules/wmbus/records.js';
 import { buildTelegram, buildTelegramBody } from '../modules/wmbus-tx/telegram.js';
-import { parseFrameWithoutCrc } from '../modules/wmbus-rx/frame.js';
+import { parseFrameWithoutCrc } from '../modules/wmbus/frame-parse.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { cbcEncrypt, cmacNode, kdfNode } from './helpers/node-oms.js';
 import { readVectors } from './helpers/vectors.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { MemoryCounterStore, TelegramCounters, type CounterState, type CounterStore } from '../modules/wmbus-tx/counters.js';
 import { buildTelegramBody, buildTelegram } from '../modules/wmbus-tx/telegram.js';
-import { decodeTplHeader, encodeTplHeader } from '../modules/wmbus-tx/tpl.js';
+import { decodeTplHeader, encodeTplHeader } from '../modules/wmbus/tpl.js';
 
 const header = { control: 0x44, manufacturer: 'XSM', id: '12345678', version: 1, deviceType: 0x02 };
 const key = fromHex('000102030405060708090a0b0c0d0e0f');

@@ -4,8 +4,8 @@ import { MeterError } from '../modules/core/errors.js';
 import { fromHex } from '../modules/core/bytes.js';
 import type { Register } from '../modules/wmbus-tx/registers.js';
 import { buildTelegram, type TelegramOptions } from '../modules/wmbus-tx/telegram.js';
-import { phyEncode } from '../modules/wmbus-tx/phy.js';
-import { parseFrame } from '../modules/wmbus-rx/frame.js';
+import { phyEncode } from '../modules/wmbus/phy.js';
+import { parseFrame } from '../modules/wmbus/frame-parse.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
 

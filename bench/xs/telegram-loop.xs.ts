@@ -1,7 +1,7 @@
 // Bench entry (XS and Node): wall time per telegram (build + T1 encoding) and receiver throughput,
 // measured inside the engine with Date.now() over enough iterations for millisecond resolution.
 import { buildTelegram } from '../../modules/wmbus-tx/telegram.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Receiver } from '../../modules/wmbus-rx/receiver.js';
 import { benchKey, benchTelegram } from './telegram-input.js';
 

@@ -3,8 +3,8 @@ import { fromHex, toHex } from '../../modules/core/bytes.js';
 import type { Register } from '../../modules/wmbus-tx/registers.js';
 import { describeRegister } from '../../modules/wmbus-tx/registers.js';
 import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/telegram.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
-import { parseFrame } from '../../modules/wmbus-rx/frame.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
+import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter encode --id 12345678 --key HEX --mode 7 --counter N --set OBIS=VALUE [--set …] [options]

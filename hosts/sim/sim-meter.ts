@@ -17,8 +17,8 @@ import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modul
 import type { KeyStore } from '../../modules/ports/key-store.js';
 import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import type { FrameFormat } from '../../modules/wmbus-tx/frame.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import type { FrameFormat } from '../../modules/wmbus/frame.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Cc1101Sim } from './cc1101-sim.js';
 import { SimClock, defaultHardwareErrors, perfectHardware, type BusFault, type HardwareErrors } from './chips/front-end.js';
 import { SimAde7953 } from './chips/sim-ade7953.js';

@@ -12,11 +12,11 @@ import { encodeAfl } from '../oms-crypto/afl.js';
 import { encryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
 import { encryptMode7 } from '../oms-crypto/mode7.js';
 import { padForEncryption } from '../oms-crypto/payload.js';
-import { encodeDllHeader, type DllHeader } from './dll.js';
-import { buildFrame, type FrameFormat } from './frame.js';
+import { encodeDllHeader, type DllHeader } from '../wmbus/dll.js';
+import { buildFrame, type FrameFormat } from '../wmbus/frame.js';
 import { encodeRegisters, type Register } from './registers.js';
-import { encodeTplAddress, encodeTplHeader, type SecurityMode, type TplAddress, type TplHeader } from './tpl.js';
-import { TelegramError } from './telegram-error.js';
+import { encodeTplAddress, encodeTplHeader, type SecurityMode, type TplAddress, type TplHeader } from '../wmbus/tpl.js';
+import { TelegramError } from '../wmbus/telegram-error.js';
 
 export const CI_ELL_SHORT = 0x8c;
 

@@ -15,7 +15,7 @@ import type { SpiPort } from '../../modules/ports/bus.js';
 import type { Flash } from '../../modules/ports/flash.js';
 import type { Radio } from '../../modules/ports/radio.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Cc1101Sim } from '../../hosts/sim/cc1101-sim.js';
 import { SimClock, perfectHardware } from '../../hosts/sim/chips/front-end.js';
 import { SimAde7953 } from '../../hosts/sim/chips/sim-ade7953.js';

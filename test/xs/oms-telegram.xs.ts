@@ -2,9 +2,9 @@
 // long TPL; the T1 and C1 on-air streams), then decodes each with the receiver. Run under XS and
 // Node by test/oms-xs.test.ts, which compares the two outputs and checks the Annex N lines.
 import { fromHex, toHex } from '../../modules/core/bytes.js';
-import { encodeBcd, encodeInt, encodeRecord, encodeTypeF } from '../../modules/wmbus-tx/records.js';
+import { encodeBcd, encodeInt, encodeRecord, encodeTypeF } from '../../modules/wmbus/records.js';
 import { buildTelegram } from '../../modules/wmbus-tx/telegram.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Receiver } from '../../modules/wmbus-rx/receiver.js';
 import type { Register } from '../../modules/wmbus-tx/registers.js';
 import { MeterError } from '../../modules/core/errors.js';
