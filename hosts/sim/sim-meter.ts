@@ -196,9 +196,8 @@ export class SimMeter {
     this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
     this.profile = options.load ?? 'household';
     this.boot(options.clockValid === false ? 0 : (options.wallStartMs ?? DEFAULT_WALL_START));
-    if ((options.factorySeal ?? true) && this.app.log.counter === 0 && !this.app.seal.isSealed) {
-      this.app.seal.seal('factory');
-      this.app.sealStatus = this.app.seal.status();
+    if ((options.factorySeal ?? true) && this.app.part.calibration.log.counter === 0 && !this.app.part.calibration.sealed) {
+      this.app.part.calibration.sealNow('factory');
     }
   }
 
@@ -332,7 +331,7 @@ export class SimMeter {
       if (now >= ticks) break;
       let next = Math.min(ticks, this.app.nextWake());
       if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
-      if ((exact && this.app.pulsesPending > 0) || this.bench.pending > 0 || this.app.server.pending > 0) next = Math.min(next, now + tickMs);
+      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.pending > 0) next = Math.min(next, now + tickMs);
       if (next <= now) next = now + 1;
       const dt = next - now;
       this.load.advance(dt);
@@ -360,7 +359,7 @@ export class SimMeter {
 
   /** The meter's registers as the application holds them (Wh, OBIS). */
   registers(): Record<string, number> {
-    return this.app.metering.obis();
+    return this.app.part.energy.metering.obis();
   }
 
   /**
