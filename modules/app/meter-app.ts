@@ -369,7 +369,7 @@ export class MeterApp {
   /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while a pulse
    *  or a service request is in progress, else until the next sample or telegram. */
   nextTickDelay(): number {
-    if (!this.started || this.pulsesPending > 0 || this.server.pending > 0) return this.tickMs;
+    if (!this.started || this.pulsesPending > 0 || this.server.busy) return this.tickMs;
     // A refused journal takes no samples: only the telegrams are due.
     const d = (this.energyRefused ? this.telegramDue : this.nextWake()) - this.ports.clock.ticks();
     return d >= 1 ? d : this.tickMs;
