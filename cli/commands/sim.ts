@@ -1,7 +1,7 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
 import { statusText } from '../../modules/app/meter-status.js';
 import { toHex } from '../../modules/core/bytes.js';
-import { parseFrame } from '../../modules/wmbus-rx/frame.js';
+import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';

@@ -17,8 +17,8 @@ import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modul
 import type { KeyStore } from '../../modules/ports/key-store.js';
 import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import type { FrameFormat } from '../../modules/wmbus-tx/frame.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import type { FrameFormat } from '../../modules/wmbus/frame.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Cc1101Sim } from './cc1101-sim.js';
 import { SimClock, defaultHardwareErrors, perfectHardware, type BusFault, type HardwareErrors } from './chips/front-end.js';
 import { SimAde7953 } from './chips/sim-ade7953.js';
@@ -28,6 +28,8 @@ import { nextSlotStart, profileLoad, type LoadProfileName } from './physics/load
 import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
+import type { AesKey } from '../../modules/ports/crypto.js';
+import { nobleCrypto } from './noble-crypto.js';
 
 export type ChipName = 'ade7953' | 'atm90e32';
 
@@ -108,10 +110,10 @@ export class SimMeterKeys implements KeyStore {
     this.store = SimKeyStore.fromFile(file);
     this.file = this.store.toFile();
   }
-  meterKey(): Uint8Array {
+  meterKey(): AesKey {
     return this.store.meterKey();
   }
-  benchKey(): Uint8Array {
+  benchKey(): AesKey {
     return this.store.benchKey();
   }
   devicePublicKey(): Uint8Array {
@@ -254,6 +256,7 @@ export class SimMeter {
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,
+      crypto: nobleCrypto,
       clock: this.clock,
       radio,
     });

@@ -14,8 +14,8 @@
  * Values are given in the register's unit (Wh, W, V, A); V and A are rounded to 0.1 V and 1 mA.
  */
 import { concat } from '../core/bytes.js';
-import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from './records.js';
-import { TelegramError } from './telegram-error.js';
+import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
+import { TelegramError } from '../wmbus/telegram-error.js';
 
 export type RegisterValue = number | string;
 

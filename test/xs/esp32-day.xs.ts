@@ -15,7 +15,7 @@ import type { SpiPort } from '../../modules/ports/bus.js';
 import type { Flash } from '../../modules/ports/flash.js';
 import type { Radio } from '../../modules/ports/radio.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Cc1101Sim } from '../../hosts/sim/cc1101-sim.js';
 import { SimClock, perfectHardware } from '../../hosts/sim/chips/front-end.js';
 import { SimAde7953 } from '../../hosts/sim/chips/sim-ade7953.js';
@@ -26,6 +26,7 @@ import { memorySerialPair } from '../../hosts/sim/service-pipe.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore } from '../../hosts/sim/sim-key-store.js';
 import { SimPin } from '../../hosts/sim/sim-meter.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export interface DayRunOptions {
   chip?: 'ade7953' | 'atm90e32';
@@ -262,6 +263,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     energyFlash: chargedFlash(energyFlash, ledger, hw),
     calibrationFlash: chargedFlash(calibrationFlash, ledger, hw),
     keys,
+    crypto: nobleCrypto,
     clock,
     radio,
   };
