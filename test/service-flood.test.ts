@@ -16,11 +16,12 @@ import { ServiceServer } from '../modules/service/server.js';
 import type { SerialPort } from '../modules/ports/bus.js';
 import { Ecma419SerialPort, type Ecma419Serial } from '../hosts/esp32/ports/serial.js';
 import { VirtualTiming, memorySerialPair, type MemorySerialPort } from '../hosts/sim/service-pipe.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { TcpSerialListener } from '../hosts/sim/service-transport.js';
 import { SERVICE_RX_BYTES, SERVICE_TX_BYTES, SimMeter, type AirFrame } from '../hosts/sim/sim-meter.js';
 import { FakeMeter } from './helpers/service-target.js';
 
-const BENCH_KEY = Uint8Array.from({ length: 16 }, (_, i) => i);
+const BENCH_KEY = nobleCrypto.aesKey(Uint8Array.from({ length: 16 }, (_, i) => i));
 /** Simulated CPU time one reply costs the meter (decode, dispatch, encode, CRC, UART): a coarse model. */
 const REPLY_COST_MS = 1;
 
@@ -233,7 +234,7 @@ describe('service interface under attack: the meter is never starved', () => {
       const line = memorySerialPair({ bench: { capacity: benchCapacity } });
       const clock = { now: 0 };
       const target = new FakeMeter('XSM12345678', 300);
-      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_KEY }, counters: new MemoryAuthCounterStore(), clock: { ticks: () => clock.now } });
+      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore(), clock: { ticks: () => clock.now } });
       return { line, clock, target, server };
     }
 
@@ -406,7 +407,7 @@ describe('service interface under attack: the meter is never starved', () => {
       let now = 0;
       const listener = await TcpSerialListener.listen(0, '127.0.0.1', { clock: { ticks: () => now }, idleTimeoutMs: 30_000 });
       const target = new FakeMeter('XSM00000042');
-      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_KEY }, counters: new MemoryAuthCounterStore(), clock: { ticks: () => now } });
+      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore(), clock: { ticks: () => now } });
       const tickOnce = async () => {
         now += 15;
         server.poll();
@@ -480,7 +481,7 @@ describe('service interface under attack: the meter is never starved', () => {
     it('a reply larger than the FIFO goes out whole, in pieces; a flood is held back within the ring', () => {
       const fifo = new Fifo();
       const port = new Ecma419SerialPort(fifo);
-      const server = new ServiceServer({ port, target: new FakeMeter('XSM12345678', 1300), keys: { benchKey: () => BENCH_KEY }, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port, target: new FakeMeter('XSM12345678', 1300), keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
       // One log page (a ~525-byte reply): today's adapter handed it to write() whole, which throws.
       fifo.rx.push(...logPage(3));
       for (let i = 0; i < 200; i++) {
