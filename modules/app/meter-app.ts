@@ -280,7 +280,7 @@ export class MeterApp {
    *  or a service request is in progress, else until the next sample or telegram. */
   nextTickDelay(): number {
     const p = this.parts;
-    if (!p || !this.running || !this.ticks || p.pulse.busy || p.server.pending > 0) return this.tickMs;
+    if (!p || !this.running || !this.ticks || p.pulse.busy || p.server.busy) return this.tickMs;
     // A refused journal takes no samples: only the telegrams are due.
     const d = (p.energy.measuring ? this.nextWake() : p.sender.nextDue) - this.ticks();
     return d >= 1 ? d : this.tickMs;
