@@ -17,9 +17,8 @@
  * refused, never written: the meter then stops metering, shows a metrology fault in every telegram
  * with 1.8.0 / 2.8.0 frozen at the stored totals, and service read-registers refuses with the reason.
  *
- * Energy flash layout (sectors of `energyFlash`, n ≥ 6): [0, n−4) energy journal, [n−4, n−2) the
- * counter record (persistent-counters.ts), [n−2, n) the active calibration (calibration-constants.ts).
- * The calibration log (modules/sealing) has the whole `calibrationFlash`.
+ * Which sectors of `energyFlash` and `calibrationFlash` hold what: the flash map
+ * (modules/storage/flash-map.ts).
  */
 import { MeterError } from '../core/errors.js';
 import type { DigitalInput, DigitalOutput, SerialPort, SpiPort } from '../ports/bus.js';
@@ -41,15 +40,16 @@ import { CalibrationLog } from '../sealing/calibration-log.js';
 import { LogFullError } from '../sealing/errors.js';
 import { LOG_RECREATED_BY, SealGuard, type SealStatus } from '../sealing/seal.js';
 import { ServiceServer } from '../service/server.js';
+import { mapMeterFlash } from '../storage/flash-map.js';
+import { RecordRing } from '../storage/record-ring.js';
 import { TelegramCounters } from '../wmbus-tx/counters.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { airtimeMs } from '../wmbus/phy.js';
 import type { Register } from '../wmbus-tx/registers.js';
 import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { MetrologyConstants } from './calibration-constants.js';
-import { FlashRecord } from './flash-record.js';
 import { CLOCK_VALID_AFTER_MS, encodeErrorFlags, encodeStatusByte, noStatus, type MeterStatus } from './meter-status.js';
-import { COUNTER_RECORD_SIZE, COUNTER_RECORD_V1_SIZE, PersistentCounters, type AirtimeHistory } from './persistent-counters.js';
+import { AUTH_RECORD_SIZE, PersistentCounters, TELEGRAM_RECORD_SIZE, type AirtimeHistory } from './persistent-counters.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
@@ -230,15 +230,14 @@ export class MeterApp {
     this.ports = ports;
     const o = this.options;
     const ef = ports.energyFlash;
-    const n = ef.sectorCount;
-    if (n < 6) throw new MeterError('meter-config', `the energy flash needs at least 6 sectors, has ${n}`, { sectors: n });
-    this.counters = new PersistentCounters(new FlashRecord({ flash: ef, firstSector: n - 4, sectorCount: 2, maxPayload: COUNTER_RECORD_SIZE, legacyMaxPayload: COUNTER_RECORD_V1_SIZE }));
+    const map = mapMeterFlash({ energy: ef, calibration: ports.calibrationFlash });
+    this.counters = new PersistentCounters(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE }), new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE }));
     this.restoreAirtime(this.counters.airtime, ports.clock.ticks());
     this.counters.airtimeSource = () => this.airtimeHistory();
-    this.constants = new MetrologyConstants(new FlashRecord({ flash: ef, firstSector: n - 2, sectorCount: 2, maxPayload: 128 }), o.chip, this.phases);
+    this.constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128 }), o.chip, this.phases);
     // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
     const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
-    this.log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, crypto: ports.crypto, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId, initBy });
+    this.log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId, initBy });
     this.seal = new SealGuard({ log: this.log, constants: this.constants, calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     this.sealStatus = this.guardLog(() => this.seal.startupCheck()) ?? this.seal.status();
 
@@ -249,7 +248,7 @@ export class MeterApp {
         : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration, meterConstant: o.meterConstant ?? 1000 });
     this.constants.onApply = (c) => this.reconfigure(c);
     const tariffs = o.tariffs ?? new TariffSchedule();
-    this.journal = new EnergyJournal({ flash: ef, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases, firstSector: 0, sectorCount: n - 4 });
+    this.journal = new EnergyJournal({ ...map.energyJournal, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases });
     this.pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const wall = { ticks: () => ports.clock.ticks(), now: () => this.wallTime() };
