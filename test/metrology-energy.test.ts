@@ -6,6 +6,8 @@ import { EnergyJournal } from '../modules/metrology/energy-journal.js';
 import { EnergyRegisters } from '../modules/metrology/energy-registers.js';
 import { EnergyConfigError } from '../modules/metrology/errors.js';
 import { StorageError } from '../modules/storage/errors.js';
+import { storeMagic } from '../modules/storage/flash-map.js';
+import { RecordRing } from '../modules/storage/record-ring.js';
 import { Metering } from '../modules/metrology/metering.js';
 import { PulseOutput } from '../modules/metrology/pulse-output.js';
 import { TariffSchedule } from '../modules/metrology/tariff.js';
@@ -184,6 +186,19 @@ describe('metrology energy registers, pulses and persistence', () => {
     assert.equal(j.load(), undefined);
     j.save([1, 2, 3, 4]);
     assert.deepEqual(new EnergyJournal({ flash: junk, registerCount: 4 }).load()!.values, [1, 2, 3, 4]);
+  });
+
+  it('journal: a newest record in a format this firmware does not read refuses too (totals unknown: 0), nothing erased', () => {
+    const flash = new SimFlash({ sectorSize: 128, sectorCount: 3 });
+    new EnergyJournal({ flash, registerCount: 2 }).save([5000, 1]);
+    // A later firmware's record under the journal's magic: format 2.
+    new RecordRing({ flash, magic: storeMagic('energyJournal'), maxPayload: 20 }).save(Uint8Array.from([2, 1, 1, 0, 9, 9, 9, 9]));
+    const image = flash.image();
+    const unreadable = (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch' && e.details.storedRegisterCount === 0 && e.details.storedRecordSize === 8 && e.details.storedImportUwh === 0;
+    const j = new EnergyJournal({ flash, registerCount: 2 });
+    assert.throws(() => j.load(), unreadable);
+    assert.throws(() => j.save([6000, 1]), unreadable);
+    assert.deepEqual(flash.image(), image, 'flash untouched');
   });
 
   it('journal: the same register count in another split (1 phase × 3 tariffs vs 3 × 1) is a layout-mismatch too', () => {
