@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -325,7 +325,12 @@ describe('calibration bench (xsmeter bench)', function () {
     });
 
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
+      // A meter saved before the storage module's flash format (its meter.json has no flashFormat).
+      const old = join(dir, 'old-meter');
+      mkdirSync(old, { recursive: true });
+      writeFileSync(join(old, 'meter.json'), JSON.stringify({ chip: 'ade7953', seed: 1, meterConstant: 1000, hardware: {}, wallMs: 0 }));
       const cases: [string[], RegExp, number][] = [
+        [['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--state', old], /^xsmeter bench: the meter in .*old-meter was saved in an earlier flash format: start a new --state directory$/m, 1],
         [['bench', 'calibrate', '--target', '/dev/ttyUSB0', '--class', '0.5S'], /^xsmeter bench: \/dev\/ttyUSB0: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'tcp://127.0.0.1:5999', '--class', '0.5S'], /^xsmeter bench: tcp:\/\/127.0.0.1:5999: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--rig', 'tcp://127.0.0.1:1'], /--rig is only for --target tcp/, 2],

@@ -12,7 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, toHex } from '../../modules/core/bytes.js';
-import { MeterApp, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
+import { MeterApp, type MeterPorts, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
 import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modules/ports/bus.js';
 import type { KeyStore } from '../../modules/ports/key-store.js';
 import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
@@ -182,6 +182,8 @@ export class SimMeter {
   private radioSim: Cc1101Sim | undefined;
   private nextLoadChange = Infinity;
   private boots = 0;
+  /** The simulated ports the application was last started on. */
+  ports!: MeterPorts;
 
   constructor(options: SimMeterOptions = {}) {
     this.options = options;
@@ -247,7 +249,7 @@ export class SimMeter {
       ...o.app,
       onTelegram: (t) => this.onTelegram(t),
     });
-    this.app.start({
+    this.ports = {
       metrologySpi: this.chip.spi,
       pulseLed: this.pulseLed,
       calibrationSwitch: this.calibrationSwitch,
@@ -258,7 +260,8 @@ export class SimMeter {
       crypto: nobleCrypto,
       clock: this.clock,
       radio,
-    });
+    };
+    this.app.start(this.ports);
     this.nextLoadChange = -Infinity;
     this.applyProfile();
   }
