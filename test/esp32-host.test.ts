@@ -321,7 +321,7 @@ describe('ESP32 host', () => {
         [2147483640, 2147483647, -2147483646, -2147483000], // signed int32 wrap
       ]) {
         let i = 0;
-        const clock = new HostClock(() => raws[i++], () => 0);
+        const clock = new HostClock(() => raws[i++], () => 0, () => undefined);
         const t = raws.map(() => clock.ticks());
         const d = t.slice(1).map((v, k) => v - t[k]);
         assert.deepEqual(d, raws[0] > 2 ** 31 ? [5, 4, 97] : [7, 3, 646]);

@@ -166,6 +166,9 @@ export function createDesktopBoard(
     preference: board.preferences,
     ticks: () => ms,
     now: () => Date.UTC(2026, 0, 1) + ms,
+    delay(d) {
+      ms += d; // blocking: host time passes, no timer fires meanwhile
+    },
     repeat(callback, every) {
       const t = { every, next: ms + every, callback, live: true };
       timers.push(t);

@@ -63,6 +63,8 @@ export interface HostIo {
   ticks(): number;
   /** Wall clock, ms since 1970. */
   now(): number;
+  /** Blocks for `ms` milliseconds (Moddable `Timer.delay`). */
+  delay(ms: number): void;
   /** Calls `callback` every `ms` until cleared or rescheduled. */
   repeat(callback: () => void, ms: number): HostTimer;
 }
@@ -109,7 +111,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
     keys: keyStore,
-    clock: new HostClock(io.ticks, io.now),
+    clock: new HostClock(io.ticks, io.now, io.delay),
     radio,
   };
   return { ports, radio, radioSpi, keyStore, serviceWake };

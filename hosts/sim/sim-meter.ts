@@ -203,6 +203,12 @@ export class SimMeter {
   private boot(wallMs: number): void {
     this.boots++;
     this.clock = new SimClock(wallMs);
+    // A driver's blocking delay (ATM90E32 soft reset): load, chip and clock move on, the firmware does not tick.
+    this.clock.onDelay = (ms) => {
+      this.load.advance(ms);
+      this.chip.advance(ms);
+      this.clock.advance(ms);
+    };
     const pair = memorySerialPair();
     this.bench = pair.bench;
     let radio: Radio;
