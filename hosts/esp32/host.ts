@@ -53,6 +53,7 @@ export interface HostIo {
   SPI: new (options: SpiOpenOptions) => Ecma419Spi;
   Digital: {
     new (options: DigitalOpenOptions): Ecma419Digital;
+    readonly Input: number;
     readonly Output: number;
     readonly InputPullUp: number;
   };
@@ -91,7 +92,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     new io.SPI({ ...bus, select: pins.metrology.select, hz: pins.metrology.hz, mode: pins.metrology.mode }),
   );
   const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
-  const radio = new Cc1101({ spi: radioSpi });
+  const radio = new Cc1101({ spi: radioSpi, gdo2: new PinInput(new io.Digital({ pin: pins.radio.gdo2, mode: io.Digital.Input })) });
   const keyStore = new PreferenceKeyStore(io.preference);
   const serviceWake: HostWake = { listener: undefined };
   const ports: HostPorts = {

@@ -215,7 +215,7 @@ export class SimMeter {
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
       this.radioSim = sim;
-      const driver = new Cc1101({ spi: sim, onPoll: () => sim.advance(50) });
+      const driver = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
       radio = {
         transmit: (frame, mode) => {
           const before = sim.transmissions.length;

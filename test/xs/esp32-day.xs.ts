@@ -232,11 +232,15 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     };
   } else {
     const cc = new Cc1101Sim();
-    const driver = new Cc1101({ spi: chargedSpi(cc, ledger, hw), onPoll() {
+    const gdo2 = {
+      read() {
         const prev = ledger.to(hw);
-        cc.advance(50);
+        const v = cc.gdo2.read();
         ledger.to(prev);
-      } });
+        return v;
+      },
+    };
+    const driver = new Cc1101({ spi: chargedSpi(cc, ledger, hw), gdo2 });
     radio = {
       transmit(frame, mode) {
         const before = cc.transmissions.length;
