@@ -10,8 +10,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cc1101 } from '../modules/radio/cc1101.js';
-import { buildFrame, MAX_BODY_A } from '../modules/wmbus-tx/frame.js';
-import { encodeT1Fifo } from '../modules/wmbus-tx/phy-t1.js';
+import { buildFrame, MAX_BODY_A } from '../modules/wmbus/frame.js';
+import { encodeT1Fifo } from '../modules/wmbus/phy-t1.js';
 import { Cc1101Sim, HOST_COST } from '../hosts/sim/cc1101-sim.js';
 import { bundleEntry, runBundleUnderXs } from '../test/helpers/xs.js';
 // @ts-expect-error: a plain .mjs build script without declarations

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { Cc1101, Cc1101Fault } from '../modules/radio/cc1101.js';
 import type { WmbusMode } from '../modules/ports/radio.js';
-import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../modules/wmbus-tx/frame.js';
-import { phyDecode } from '../modules/wmbus-rx/phy.js';
-import { encodeC1Fifo, encodeT1Fifo } from '../modules/wmbus-tx/phy.js';
+import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../modules/wmbus/frame.js';
+import { phyDecode } from '../modules/wmbus/phy-decode.js';
+import { encodeC1Fifo, encodeT1Fifo } from '../modules/wmbus/phy.js';
 import { Cc1101Sim, HOST_COST } from '../hosts/sim/cc1101-sim.js';
 import { bundleEntry, runBundleUnderXs } from './helpers/xs.js';
 

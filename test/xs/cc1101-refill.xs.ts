@@ -8,7 +8,7 @@
 // meter) every figure is 0.
 import type { DigitalInput, SpiPort } from '../../modules/ports/bus.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../../modules/wmbus-tx/frame.js';
+import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../../modules/wmbus/frame.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { Cc1101Sim } from '../../hosts/sim/cc1101-sim.js';
 
