@@ -76,6 +76,12 @@ function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 
   for (let ch = 0; ch < cal.channels.length; ch++) {
     assert.ok(Math.abs(cal.channels[ch].phaseDeg - hw.phaseErrorDeg[ch]) < 0.1, `phase of element ${ch + 1}: ${cal.channels[ch].phaseDeg} vs lag ${hw.phaseErrorDeg[ch]}`);
   }
+  if (chip === 'atm90e32') {
+    // What the chip scales: energy through Igain (currentGain), no power-only gain; PQGain and Phi
+    // (0x47…0x4C, formats unconfirmed) stay 0 on the chip.
+    assert.ok(cal.channels.every((c) => c.powerGain === 1), 'powerGain stays 1 on the ATM90E32');
+    for (const reg of [0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c]) assert.equal(m.chip.peek(reg), 0, `register 0x${reg.toString(16)}`);
+  }
   // Independent of the bench's pulse chain: the register against the load integral.
   for (const [current, phaseDeg, limit] of [[5, 0, 0.5], [0.25, 0, 0.5], [5, 60, 0.6], [1, -36.87, 0.6], [10, 180, 0.5]] as const) {
     const e = registerError(m, { voltage: 230, current, phaseDeg }, 1800);

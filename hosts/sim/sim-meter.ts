@@ -209,6 +209,12 @@ export class SimMeter {
   private boot(wallMs: number): void {
     this.boots++;
     this.clock = new SimClock(wallMs);
+    // A driver's blocking delay (ATM90E32 soft reset): load, chip and clock move on, the firmware does not tick.
+    this.clock.onDelay = (ms) => {
+      this.load.advance(ms);
+      this.chip.advance(ms);
+      this.clock.advance(ms);
+    };
     // The meter's line buffers are bounded, as a UART's: a bench that floods it or never reads
     // its replies costs bounded memory (the meter holds a reply back until there is room).
     const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
@@ -217,7 +223,7 @@ export class SimMeter {
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
       this.radioSim = sim;
-      const driver = new Cc1101({ spi: sim, onPoll: () => sim.advance(50) });
+      const driver = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
       radio = {
         transmit: (frame, mode) => {
           const before = sim.transmissions.length;
