@@ -81,7 +81,7 @@ describe('meter application on simulated meters', () => {
           const imp = value(t, '1.8.0') as number;
           assert.ok(imp >= lastImport, 'A+ never goes back');
           lastImport = imp;
-          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false });
+          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false, counterResync: false });
         }
         // Registers against the physical truth: perfect front end, so far inside class 1 (±1 %).
         const truth = m.trueEnergy();

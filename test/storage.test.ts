@@ -6,7 +6,7 @@ import { FlashRegion } from '../modules/storage/flash-region.js';
 import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE } from '../modules/storage/frame.js';
 import { RecordRing } from '../modules/storage/record-ring.js';
 import { EnergyJournal } from '../modules/metrology/energy-journal.js';
-import { PersistentCounters, AUTH_RECORD_SIZE, TELEGRAM_RECORD_SIZE, type AirtimeHistory } from '../modules/app/persistent-counters.js';
+import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord, type AirtimeHistory } from '../modules/app/counter-records.js';
 import { MetrologyConstants, CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
 import { defaultCalibration, makeCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { FlashFault } from '../modules/ports/flash.js';
@@ -366,16 +366,21 @@ function journalSubject(): SweepSubject<SimFlash> {
   };
 }
 
-interface CounterPair {
-  flash: SimFlash;
-  counters: PersistentCounters;
+interface Counters {
+  telegram: TelegramCounterRecord;
+  service: ServiceCounterRecord;
 }
 
-function countersOn(flash: SimFlash): PersistentCounters {
-  return new PersistentCounters(
-    new RecordRing({ flash: new FlashRegion(flash, 0, 2), magic: 'XSTC', maxPayload: TELEGRAM_RECORD_SIZE }),
-    new RecordRing({ flash: new FlashRegion(flash, 2, 2), magic: 'XSAC', maxPayload: AUTH_RECORD_SIZE }),
-  );
+interface CounterPair {
+  flash: SimFlash;
+  counters: Counters;
+}
+
+function countersOn(flash: SimFlash): Counters {
+  return {
+    telegram: new TelegramCounterRecord(new RecordRing({ flash: new FlashRegion(flash, 0, 2), magic: 'XSTC', maxPayload: TELEGRAM_RECORD_SIZE })),
+    service: new ServiceCounterRecord(new RecordRing({ flash: new FlashRegion(flash, 2, 2), magic: 'XSAC', maxPayload: AUTH_RECORD_SIZE }), false),
+  };
 }
 
 const airtimeOf = (i: number): AirtimeHistory => ({ wall: i % 3 === 0, baseMs: 1_790_000_000_000 + i, entries: Array.from({ length: i % 13 }, (_, k) => ({ ageMs: 1000 * k, airtimeMs: 10 + k + i })) });
@@ -387,8 +392,7 @@ function countersSubject(): SweepSubject<CounterPair> {
     steps: 24,
     open: (flash) => ({ flash, counters: countersOn(flash) }),
     step: ({ counters }, i) => {
-      counters.airtimeSource = () => airtimeOf(i);
-      if (i % 2 === 0) counters.save({ messageCounter: i + 1, accessNumber: (i + 1) & 0xff });
+      if (i % 2 === 0) counters.telegram.save({ messageCounter: i + 1, accessNumber: (i + 1) & 0xff }, airtimeOf(i));
       else counters.service.save(i + 1);
     },
     check({ flash }, committed, inFlight, label) {
@@ -396,14 +400,14 @@ function countersSubject(): SweepSubject<CounterPair> {
       const lastOf = (parity: number) => committed.filter((s) => s % 2 === parity).at(-1);
       const flight = (parity: number) => (inFlight !== undefined && inFlight % 2 === parity ? inFlight : undefined);
       let landed = false;
-      const t = c.load();
+      const t = c.telegram.counters;
       const tStep = t ? t.messageCounter - 1 : undefined;
       assert.ok(tStep === lastOf(0) || (tStep !== undefined && tStep === flight(0)), `${label}: telegram counter of step ${tStep}, last committed ${lastOf(0)}`);
       if (tStep !== undefined) {
         assert.equal(t!.accessNumber, (tStep + 1) & 0xff);
         const h = airtimeOf(tStep);
-        assert.equal(c.airtime?.entries.length, h.entries.length, `${label}: the airtime saved with it`);
-        assert.equal(c.airtime?.wall, h.wall);
+        assert.equal(c.telegram.airtime?.entries.length, h.entries.length, `${label}: the airtime saved with it`);
+        assert.equal(c.telegram.airtime?.wall, h.wall);
         if (tStep === flight(0)) landed = true;
       }
       const a = c.service.load();

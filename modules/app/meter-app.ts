@@ -31,6 +31,7 @@ import { PulseOutput } from '../metrology/pulse-output.js';
 import type { MetrologyDriver } from '../metrology/readings.js';
 import { TariffSchedule } from '../metrology/tariff.js';
 import { CalibrationLog } from '../sealing/calibration-log.js';
+import { LOG_WITNESS_SIZE, LogWitnessRecord } from '../sealing/log-witness.js';
 import { LOG_RECREATED_BY, SealGuard } from '../sealing/seal.js';
 import { ServiceServer } from '../service/server.js';
 import { mapMeterFlash } from '../storage/flash-map.js';
@@ -42,7 +43,8 @@ import { CalibrationController, ChipConstants } from './calibration-controller.j
 import { EnergyMeter } from './energy-meter.js';
 import { MeterReadout } from './meter-readout.js';
 import { StatusBoard, type MeterStatus } from './meter-status.js';
-import { AUTH_RECORD_SIZE, PersistentCounters, TELEGRAM_RECORD_SIZE } from './persistent-counters.js';
+import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord } from './counter-records.js';
+import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED } from './meter-witness.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
@@ -180,9 +182,12 @@ export class MeterApp {
   start(ports: MeterPorts): void {
     if (this.parts) throw new MeterError('meter-state', 'the application was already started');
     const o = this.options;
-    const ef = ports.energyFlash;
-    const map = mapMeterFlash({ energy: ef, calibration: ports.calibrationFlash });
+    const map = mapMeterFlash({ energy: ports.energyFlash, calibration: ports.calibrationFlash });
     const clock = new WallClock(ports.clock);
+    // Whether this meter was used before (a missing record is then damage, not a new meter).
+    const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || flashUsed(map.calibrationConstants.flash);
+    const inService = energyUsed || flashUsed(map.calibrationLog.flash);
+    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE }));
 
     // Calibration: constants, the chip configured from them, the log and the seal over both.
     const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128 }), o.chip, this.phases);
@@ -197,17 +202,22 @@ export class MeterApp {
     const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });
     const energy = new EnergyMeter(metering, driver, constants.calibration);
 
-    // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
-    const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
-    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy });
+    // A blank log is a factory-new meter only if the energy partition is blank too; otherwise it was erased.
+    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE }));
+    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness });
     const seal = new SealGuard({ log, constants: new ChipConstants(constants, energy), calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     const calibration = new CalibrationController(log, seal, constants);
     calibration.startupCheck();
-    energy.start();
+    // The registers never start below the witness's snapshot; damage once seen stays in the status.
+    energy.start(witness.found?.registers);
+    if (energy.damaged) witness.flag(WITNESS_ENERGY_DAMAGED, energy.registerValues);
+    if (witness.found && witness.found.flags & WITNESS_ENERGY_DAMAGED) energy.damaged = true;
 
-    const counters = new PersistentCounters(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE }), new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE }));
+    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE }), inService);
+    if (service.resynced) witness.flag(WITNESS_COUNTER_RESYNC, energy.registerValues);
     const readout = new MeterReadout(energy, clock);
-    const status = new StatusBoard({ calibration, energy, clock });
+    const counterFlags = { get resynced(): boolean { return ((witness.state?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0; } };
+    const status = new StatusBoard({ calibration, energy, clock, counters: counterFlags });
     const manufacturer = o.manufacturer ?? 'XSM';
     const securityMode = o.security ?? 7;
     const sender = new TelegramSender({
@@ -218,7 +228,9 @@ export class MeterApp {
       security: (): TelegramSecurity => (securityMode === 0 ? { mode: 0 } : { mode: securityMode, key: ports.keys.meterKey(), crypto: ports.crypto }),
       schedule: new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) }),
       budget: new RadioBudget({ dutyCycle: o.dutyCycle }),
-      counters,
+      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE })),
+      witness,
+      inService,
       clock,
       status,
       content: readout,
@@ -234,7 +246,7 @@ export class MeterApp {
       pulse,
       installMeterKey: o.installMeterKey,
     });
-    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: counters.service, clock: ports.clock });
+    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: service, clock: ports.clock });
 
     const now = ports.clock.ticks();
     this.nextSample = now + this.samplePeriodMs;
