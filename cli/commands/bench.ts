@@ -186,7 +186,7 @@ function summary(r: BenchResult, wallMs: number): string {
 async function run(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'calibrate' && sub !== 'verify') throw new CliError('expected calibrate or verify (xsmeter bench --help)', 2);
-  const parsed = parseOptions(rest, OPTIONS, 2);
+  const parsed = parseOptions(rest, OPTIONS);
   const v = parsed.values as Record<string, string | undefined>;
   if (!v.target) throw new CliError('--target is required (sim, tcp://HOST:PORT or /dev/ttyX)', 2);
   if (!v.class) throw new CliError(`--class is required (${CLASS_NAMES.join(', ')})`, 2);

@@ -311,7 +311,8 @@ export class SimRunner {
           }
         }
       }
-      if (limit > this.wallMs) this.wallMs = limit;
+      // A stop breaks out early: the fleet has not reached `limit` (at max speed, the end of the run).
+      if (limit > this.wallMs && !this.stopRequested) this.wallMs = limit;
       if (this.options.service && this.meters.length > 0) {
         // The bench's meter answers between its own events too.
         const m0 = this.meters[0];
