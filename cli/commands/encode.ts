@@ -64,7 +64,13 @@ function parseRegister(text: string): Register {
   if (eq <= 0) throw usageError(`--set needs OBIS=VALUE, got "${text}"`);
   const obis = text.slice(0, eq);
   const raw = text.slice(eq + 1);
-  const def = describeRegister(obis);
+  let def;
+  try {
+    def = describeRegister(obis);
+  } catch (e) {
+    if (e instanceof MeterError) throw usageError(`--set ${obis}: ${e.code}: ${e.message}`);
+    throw e;
+  }
   if (def.obis === '0-0:1.0.0') return { obis, value: raw };
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value)) throw usageError(`--set ${obis}: "${raw}" is not a number`);
