@@ -281,6 +281,10 @@ describe('service interface', () => {
         { kind: 'install-meter-key', wrappedKey: new Uint8Array(24).fill(3) },
         { kind: 'pulse-test', on: true, count: 1000 },
         { kind: 'unseal', command: { counter: 9, mac: new Uint8Array(16).fill(1) } },
+        { kind: 'write-calibration', bytes: Uint8Array.from([5, 6, 7]), who: 'bench-07/j.weber' },
+        { kind: 'seal', who: 'b' },
+        { kind: 'unseal', command: { counter: 9, mac: new Uint8Array(16).fill(1) }, who: 'bench-07/j.weber' },
+        { kind: 'install-meter-key', wrappedKey: new Uint8Array(24).fill(3), who: 'x'.repeat(32) },
       ];
       for (const req of samples) {
         const body = encodeRequestBody(req);
@@ -288,6 +292,11 @@ describe('service interface', () => {
         assert.throws(() => decodeRequestBody(req.kind, Uint8Array.from([...body, 0])), (e: MeterError) => e.code === 'malformed');
       }
       assert.equal(toHex(encodeRequestBody({ kind: 'read-log-page', offset: 0x01020304, length: 0x0200 })), '040302010002');
+      // who: a trailing one-byte-length string of 1–32 printable ASCII characters.
+      assert.equal(toHex(encodeRequestBody({ kind: 'seal', who: 'B1' })), '024231');
+      for (const bad of ['00', '21' + '41'.repeat(33), '0141ff', '02410a']) {
+        assert.throws(() => decodeRequestBody('seal', fromHex(bad)), (e: MeterError) => e.code === 'malformed', bad);
+      }
     });
   });
 

@@ -11,14 +11,18 @@ import { MeterError } from '../core/errors.js';
 import { CalibrationError } from '../metrology/errors.js';
 import { LogFullError, SealError } from '../sealing/errors.js';
 import { exportToBinary } from '../sealing/log-export.js';
+import { LOG_RECREATED_BY } from '../sealing/seal.js';
 import type { EnergyRegister, Instantaneous, LogPage, UnsealChallenge, UnsealCommand } from '../service/messages.js';
 import { done, ok, refuse, type ServiceTarget, type TargetIdentity, type TargetResult } from '../service/server.js';
 import { CALIBRATION_CONSTANT_ID } from './calibration-constants.js';
 import { CLOCK_VALID_AFTER_MS } from './meter-status.js';
 import { FIRMWARE_VERSION, type MeterApp } from './meter-app.js';
 
-/** Who the calibration log names for changes made over the service interface. */
+/** Who the calibration log names for changes made over the service interface by a request that
+ *  does not name its sender (a bench names itself and its operator, e.g. "bench-07/j.weber"). */
 export const SERVICE_WHO = 'service';
+/** Names the meter writes for itself; a request may not claim them. */
+const OWN_WHO: readonly string[] = ['factory', 'startup', LOG_RECREATED_BY];
 
 export class MeterServiceTarget implements ServiceTarget {
   private exportCache: { counter: number; bytes: Uint8Array } | undefined;
@@ -76,10 +80,11 @@ export class MeterServiceTarget implements ServiceTarget {
     return ok(this.app.constants.serialized);
   }
 
-  /** Runs a seal operation, mapping its typed errors to refusals. */
-  private guarded(f: () => void): TargetResult {
+  /** Runs a seal operation for `who` (the request's sender), mapping its typed errors to refusals. */
+  private guarded(who: string | undefined, f: (who: string) => void): TargetResult {
+    if (who !== undefined && OWN_WHO.includes(who)) return refuse('out-of-range', `"${who}" names the meter's own records; a request cannot claim it`);
     try {
-      f();
+      f(who ?? SERVICE_WHO);
       return done();
     } catch (e) {
       if (e instanceof LogFullError) {
@@ -103,13 +108,13 @@ export class MeterServiceTarget implements ServiceTarget {
     }
   }
 
-  writeCalibration(bytes: Uint8Array): TargetResult {
-    return this.guarded(() => this.app.seal.writeConstant(CALIBRATION_CONSTANT_ID, bytes, SERVICE_WHO));
+  writeCalibration(bytes: Uint8Array, who?: string): TargetResult {
+    return this.guarded(who, (w) => this.app.seal.writeConstant(CALIBRATION_CONSTANT_ID, bytes, w));
   }
 
-  seal(): TargetResult {
-    return this.guarded(() => {
-      this.app.seal.seal(SERVICE_WHO);
+  seal(who?: string): TargetResult {
+    return this.guarded(who, (w) => {
+      this.app.seal.seal(w);
     });
   }
 
@@ -117,8 +122,8 @@ export class MeterServiceTarget implements ServiceTarget {
     return ok(this.app.seal.unsealChallenge());
   }
 
-  unseal(command: UnsealCommand): TargetResult {
-    return this.guarded(() => this.app.seal.unseal(command, SERVICE_WHO));
+  unseal(command: UnsealCommand, who?: string): TargetResult {
+    return this.guarded(who, (w) => this.app.seal.unseal(command, w));
   }
 
   setTime(ms: number): TargetResult {
@@ -127,12 +132,12 @@ export class MeterServiceTarget implements ServiceTarget {
     return done();
   }
 
-  installMeterKey(key: Uint8Array): TargetResult {
+  installMeterKey(key: Uint8Array, who?: string): TargetResult {
     const install = this.app.options.installMeterKey;
     if (!install) return refuse('failed', 'this host cannot store a meter key');
     // Logged before it takes effect (the key itself is never logged).
-    return this.guarded(() => {
-      this.app.log.append({ type: 'key-change', who: SERVICE_WHO });
+    return this.guarded(who, (w) => {
+      this.app.log.append({ type: 'key-change', who: w });
       install(key.slice());
     });
   }
