@@ -57,7 +57,8 @@ export function parseOptions<const O extends OptionsConfig, const P extends bool
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
   } catch (e) {
-    throw usageError((e as Error).message);
+    // parseArgs explains over several lines; the CLI says it in one.
+    throw usageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
   }
 }
 

@@ -7,6 +7,7 @@ import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-d
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import { SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { DEFAULT_WALL_START } from '../../hosts/sim/sim-meter.js';
 import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
@@ -52,6 +53,7 @@ radio duty cycle, throughput).
                       tools/calibration-bench/rig-protocol.ts) on 127.0.0.1:PORT (0: any free port).
                       Prints "service tcp://…" and "rig tcp://…" on stdout and runs until SIGINT/SIGTERM.
                       Then: xsmeter bench calibrate --target tcp://… --rig tcp://… --class 0.5S
+  --clock-offset S    (--rig) the bench meter's clock this far off the bench's true time (default 0)
 
 SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
@@ -180,9 +182,12 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
+  const offset = o['clock-offset'] === undefined ? 0 : Number(o['clock-offset']);
+  if (!Number.isFinite(offset) || String(o['clock-offset']).trim() === '') throw usageError(`--clock-offset must be seconds, got "${o['clock-offset']}"`);
+  const clockErrorMs = Math.round(offset * 1000);
   const listener = await servicePort(o);
-  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener });
-  const sim = new SimBenchRig(meter);
+  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener, wallStartMs: DEFAULT_WALL_START + clockErrorMs });
+  const sim = new SimBenchRig(meter, { clockErrorMs });
   const keys = meter.keys.toFile();
   const service = new RigService(sim, {
     chip: meter.chipName,
@@ -291,6 +296,7 @@ export const sim: Command = {
         rig: { type: 'string' },
         serial: { type: 'string' },
         baud: { type: 'string' },
+        'clock-offset': { type: 'string' },
       },
     );
     const o = parsed.values;
@@ -330,6 +336,7 @@ export const sim: Command = {
     }
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
+    if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
     if (o.state !== undefined) {
       // A saved fleet keeps what made its meters; an option that says otherwise is refused, not ignored.
       const given: Partial<FleetSettings> = {
