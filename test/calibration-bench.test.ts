@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
-import { parseCalibration } from '../modules/metrology/calibration.js';
+import { makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportToBinary, readExport, verifyExport } from '../modules/sealing/log-export.js';
 import { constantsDigest } from '../modules/sealing/seal.js';
 import { ServiceClient } from '../modules/service/client.js';
@@ -202,6 +202,50 @@ describe('calibration bench (xsmeter bench)', function () {
       assert.equal(toHex(verified.entries[5].newValue), toHex(verified.entries[1].newValue));
       assert.equal(r.log?.ok, true);
       assert.equal(m.calibrationSwitch.level, 0, 'the bench releases the switch');
+    });
+
+    it('an unfinished session (unsealed by an earlier bench whose link was lost) is resumed: stopped again, the meter goes back to the constants sealed before it', async () => {
+      const m = benchSimMeter({ seed: 13, errors: 'random' });
+      const rig = new SimBenchRig(m);
+      const factory = toHex(m.app.constants.serialized);
+      // The earlier run: it unsealed and wrote intermediate constants, then nothing more came.
+      const old = rig.client('bench-1/old');
+      await old.connect();
+      await rig.calibrationSwitch.set(true);
+      await old.unseal();
+      const cal = parseCalibration(m.app.constants.serialized);
+      await old.writeCalibration(serializeCalibration(makeCalibration({ chip: cal.chip, noLoadW: 10, channels: cal.channels })));
+      assert.equal(m.app.seal.isSealed, false);
+      // This run is stopped (Ctrl-C) while it measures the meter as found.
+      const stop = { aborted: false, reason: 'SIGINT' };
+      const r = await calibrate(rig.client('bench-2/new'), rig, {
+        cls: C05S,
+        meterConstant: 1000,
+        minSeconds: 300,
+        stop,
+        onProgress: (e) => {
+          if (e.stage === 'as-found') stop.aborted = true;
+        },
+      });
+      assert.equal(r.status, 'interrupted');
+      assert.equal(r.reason, 'interrupted (SIGINT)');
+      assert.equal(r.unfinished?.by, 'bench-1/old');
+      assert.equal(r.unfinished?.writes, 1);
+      assert.equal(r.restored?.ok, true);
+      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(toHex(m.app.constants.serialized), factory);
+      assert.equal(m.calibrationSwitch.level, 0);
+      const { verified } = logOf(m);
+      assert.equal(verified.ok, true);
+      assert.deepEqual(verified.entries.map((e) => [e.type, e.who]), [
+        ['log-init', 'factory'],
+        ['seal', 'factory'],
+        ['unseal', 'bench-1/old'],
+        ['calibration-change', 'bench-1/old'],
+        ['calibration-change', 'bench-2/new'],
+        ['seal', 'bench-2/new'],
+      ]);
+      assert.equal(toHex(verified.entries[5].newValue), toHex(verified.entries[1].newValue));
     });
 
     it('a current sensor 45 % low (gain beyond 1.5): failed at the rms step, nothing written, sealed again', async () => {
