@@ -15,7 +15,8 @@ Reads frames on stdin, one per line, checks them like a gateway (CRCs, AFL MAC, 
 replay, decryption, 2F2F check, EN 13757-3 records) and prints one JSON object per line:
   {"line":1,"id":"12345678","manufacturer":"XSM",…,"counter":42,"mac":"ok","values":[{"obis":"1.8.0","unit":"Wh","value":123456,…}]}
 or, for a frame that fails, {"line":2,"error":{"code":"mac-mismatch","message":"…","details":{…}}}.
-Exit code 0 when every frame decoded, 1 when any failed.
+Exit code 0 when every frame decoded, 1 when any failed, 2 for bad options or an unusable --state.
+Ctrl-C or a closed stdout (| head) stops reading; the replay state of what was read is saved.
 
 Input lines (blank lines and lines starting with # are skipped):
   hex        the frame as hex (spaces and a 0x prefix allowed). It is taken as format A with CRCs

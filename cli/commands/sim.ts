@@ -38,6 +38,8 @@ radio duty cycle, throughput).
   --seed N            seed of the fleet: meter ids, keys and loads (default 1)
   --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
                       saved every simulated hour and at exit); a run on an existing DIR continues it
+                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101
+                      (another value for one of them is refused, exit 2)
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
@@ -55,7 +57,8 @@ radio duty cycle, throughput).
                       Then: xsmeter bench calibrate --target tcp://… --rig tcp://… --class 0.5S
   --clock-offset S    (--rig) the bench meter's clock this far off the bench's true time (default 0)
 
-SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed.
+SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed, exit 0. A reader
+that closes stdout early (| head) stops it the same way, quietly.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
 are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decoded values and verdict.
 `;
