@@ -505,8 +505,9 @@ async function runRemote(
     try {
       port = await openTarget(target, { baud: o.baud });
     } catch (e) {
-      // A device's message already names its path.
-      throw new CliError(target.kind === 'device' ? (e as MeterError).message : `${v.target}: ${(e as MeterError).message}`);
+      // A device's message already names its path; a device that is not there is unusable input (2),
+      // a meter that does not answer on TCP is work that failed (1).
+      throw target.kind === 'device' ? usageError((e as MeterError).message) : new CliError(`${v.target}: ${(e as MeterError).message}`);
     }
     const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey, timeoutMs: 5000, pollMs: 10, who: benchWho(p.info) });
     const options = { ...p, options: { ...p.options, meterConstant } };
