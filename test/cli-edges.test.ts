@@ -100,8 +100,8 @@ describe('xsmeter at the edges (the binary)', function () {
       ];
       for (const args of cases) {
         const r = await xsmeter(args, '', { closeStdoutAfter: 0 });
-        assert.equal(r.stderr.includes(' at '), false, `${args.join(' ')}: ${r.stderr}`);
-        assert.doesNotMatch(r.stderr, /EPIPE|internal error/, args.join(' '));
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at |EPIPE|internal error/, args.join(' '));
       }
     });
   });
@@ -143,6 +143,30 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter(['log', 'demo', '--out', file]);
       assert.equal(r.code, 2);
       oneLine(r, 'log', new RegExp(`${file}`));
+    });
+
+    it('bench --report, --json and --bench-config: checked before the meter is touched', async () => {
+      const base = ['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
+      const config = 'tools/calibration-bench/bench.example.json';
+      let r = await xsmeter([...base, '--bench-config', config, '--report', join(dir, 'none', 'cert.html')]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /--report .*none\/cert\.html: cannot write: no such file or directory/);
+      assert.equal(r.stdout, '');
+      r = await xsmeter([...base, '--json', dir]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', new RegExp(`--json ${dir}: cannot write: is a directory`));
+      const bad = join(dir, 'bench-config.json');
+      writeFileSync(bad, '{"benchId": "B1",');
+      r = await xsmeter([...base, '--bench-config', bad]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /bench-config\.json: not valid JSON/);
+      writeFileSync(bad, '{"benchId": "B1", "referense": {}}');
+      r = await xsmeter([...base, '--bench-config', bad]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /bench-config\.json: unknown field "referense"/);
+      r = await xsmeter([...base, '--bench-config', join(dir, 'missing.json')]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /cannot open .*missing\.json: no such file or directory/);
     });
 
     it('missing input files', async () => {

@@ -16,9 +16,9 @@ export async function main(out: (line: string) => void): Promise<void> {
   const r = await calibrate(rig.client(), rig, {
     cls: accuracyClass('1') as AccuracyClass,
     meterConstant: 1000,
-    minSeconds: 200,
+    minSeconds: 120,
     minPulses: 2,
-    calibrationSeconds: 600,
+    calibrationSeconds: 360,
     onProgress: (e) => {
       if (!e.text.endsWith('…')) out(`${e.stage} ${e.index ?? ''} ${e.text}`);
     },

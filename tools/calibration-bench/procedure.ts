@@ -28,7 +28,7 @@ import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { CALIBRATION_CONSTANT_ID } from '../../modules/app/calibration-constants.js';
 import { applyResidual, correctRms, estimateResidual, type EnergyPoint, type Residual } from '../../modules/metrology/calibrate.js';
-import { makeCalibration, parseCalibration, serializeCalibration, type Calibration } from '../../modules/metrology/calibration.js';
+import { makeCalibration, serializeCalibration, type Calibration } from '../../modules/metrology/calibration.js';
 import { readExport, verifyExport } from '../../modules/sealing/log-export.js';
 import { constantsDigest } from '../../modules/sealing/seal.js';
 import type { ServiceClient } from '../../modules/service/client.js';
