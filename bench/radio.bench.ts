@@ -5,7 +5,7 @@
  * and the SPI traffic the driver needs per frame at the simulated 5 MHz SPI clock.
  */
 import { Cc1101 } from '../modules/radio/cc1101.js';
-import { encodeT1Fifo } from '../modules/wmbus-tx/phy-t1.js';
+import { encodeT1Fifo } from '../modules/wmbus/phy-t1.js';
 import { Cc1101Sim } from '../hosts/sim/cc1101-sim.js';
 import { bundleEntry, runBundleUnderXs } from '../test/helpers/xs.js';
 import { longFrame } from './xs/radio-input.js';

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
-import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
 import { FlashRecord } from '../modules/app/flash-record.js';
 import { MeterApp } from '../modules/app/meter-app.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
@@ -16,7 +15,7 @@ import { fromHex } from '../modules/core/bytes.js';
 import { defaultCalibration, makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportFromBinary, verifyExport } from '../modules/sealing/log-export.js';
 import { ServiceClient, ServiceError } from '../modules/service/client.js';
-import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus-tx/phy.js';
+import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus/phy.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import type { MeterApplication } from '../hosts/esp32/app.js';
 import { SimGateway } from '../hosts/sim/gateway.js';
@@ -24,6 +23,7 @@ import { VirtualTiming } from '../hosts/sim/service-pipe.js';
 import { TcpSerialClient, TcpSerialListener, nodeTiming } from '../hosts/sim/service-transport.js';
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 import { SimMeter, type AirFrame, type SimMeterOptions } from '../hosts/sim/sim-meter.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -31,7 +31,7 @@ const DAY = 24 * HOUR;
 function receiverFor(...meters: SimMeter[]): Receiver {
   const keys: Record<string, Uint8Array> = {};
   for (const m of meters) keys[m.meterId] = fromHex(m.keys.toFile().meterKey);
-  return new Receiver({ keys: keyTable(keys), allowPlain: true });
+  return new Receiver({ crypto: nobleCrypto, keys: keyTable(keys), allowPlain: true });
 }
 
 function value(t: DecodedTelegram, obis: string): number | string | undefined {
@@ -39,7 +39,7 @@ function value(t: DecodedTelegram, obis: string): number | string | undefined {
 }
 
 function client(m: SimMeter): ServiceClient {
-  return new ServiceClient({ port: m.bench, timing: new VirtualTiming(() => m.advance(10)), benchKey: fromHex(m.keys.toFile().benchKey) });
+  return new ServiceClient({ port: m.bench, timing: new VirtualTiming(() => m.advance(10)), benchKey: m.keys.benchKey(), crypto: nobleCrypto });
 }
 
 describe('meter application on simulated meters', () => {
@@ -103,7 +103,7 @@ describe('meter application on simulated meters', () => {
       m.advance(10 * 60_000);
       const rx = receiverFor(m);
       for (const f of m.air) assert.equal(rx.receivePhy(f.stream, f.mode).securityMode, 5);
-      const uwh = m.app.metering.registers.uwh('import');
+      const uwh = m.app.part.energy.metering.registers.uwh('import');
       assert.equal(m.pulseLed.rising, Math.floor((uwh * 1000) / 1e9), 'pulses = floor(E · 1000 imp/kWh)');
       const truthWh = (230 * 10 * Math.cos(Math.PI / 6) * 600) / 3600;
       assert.ok(Math.abs(m.trueEnergy().importWh - truthWh) < 1e-6);
@@ -169,11 +169,11 @@ describe('meter application on simulated meters', () => {
         } catch (e) {
           if (!(e instanceof PowerCut)) throw e;
         }
-        const atCut = m.app.metering.registers.uwh('import'); // what RAM held when the supply failed
+        const atCut = m.app.part.energy.metering.registers.uwh('import'); // what RAM held when the supply failed
         const sentBeforeCut = m.air.map((f) => f.sent);
         flash.powerOn();
         m.restart();
-        const restored = m.app.metering.registers.uwh('import');
+        const restored = m.app.part.energy.metering.registers.uwh('import');
         const quantum = 1e6; // 1 Wh
         const oneSample = 230 * 20 * 2 * (1e6 / 3600); // 2 s at 4.6 kW, µWh
         assert.ok(restored <= atCut + 1, 'never more than was measured');
@@ -285,7 +285,7 @@ describe('meter application on simulated meters', () => {
           m.advance(20 * 60_000);
           m.restart();
           m.advance(HOUR);
-          const rx = new Receiver({ keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
+          const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
           const seen = new Set<number>();
           for (const f of m.air) {
             const mc = rx.receivePhy(f.stream, f.mode).messageCounter as number; // the replay check: strictly increasing
@@ -393,7 +393,7 @@ describe('meter application on simulated meters', () => {
       assert.ok(lastDecoded(m, rx).every((t) => !decodeStatusByte(t.status).tamper));
       // Someone writes new gains straight into the calibration record (sectors n-2..n of the energy flash).
       const record = new FlashRecord({ flash: m.energyFlash, firstSector: 14, sectorCount: 2, maxPayload: 128 });
-      const cal = parseCalibration(m.app.constants.serialized);
+      const cal = parseCalibration(m.app.part.calibration.serialized);
       record.save(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((c) => ({ ...c, powerGain: 1.05 })) })));
       m.restart();
       const n = m.air.length;
@@ -405,21 +405,21 @@ describe('meter application on simulated meters', () => {
         assert.equal(t.status & 3, 3, 'application status: alarm');
         assert.equal(decodeErrorFlags(value(t, '0-0:97.97.0') as number).tamper, true);
       }
-      assert.equal(m.app.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
     });
 
     it('tamper: the calibration log erased on a meter in service does not unseal it (no switch, no key)', () => {
       const m = new SimMeter({ seed: 52, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000 });
       const rx = receiverFor(m);
       m.advance(5 * 60_000);
-      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(m.app.part.calibration.sealed, true);
       // Someone erases the whole log flash: a blank log looks like a factory-new meter, unsealed.
       for (let s = 0; s < m.calibrationFlash.sectorCount; s++) m.calibrationFlash.erase(s);
       m.restart({ graceful: true });
       for (let boot = 0; boot < 2; boot++) {
-        assert.equal(m.app.seal.isSealed, true, `boot ${boot}: still sealed`);
-        assert.equal(m.app.sealStatus.tamper, true, `boot ${boot}: tamper`);
-        assert.throws(() => m.app.seal.writeConstant(1, m.app.constants.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
+        assert.equal(m.app.part.calibration.sealed, true, `boot ${boot}: still sealed`);
+        assert.equal(m.app.part.calibration.startupStatus.tamper, true, `boot ${boot}: tamper`);
+        assert.throws(() => m.app.part.calibration.writeCalibration(m.app.part.calibration.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
         const n = m.air.length;
         m.advance(3 * 60_000);
         const after = lastDecoded(m, rx, n);
@@ -532,7 +532,7 @@ describe('meter application on simulated meters', () => {
       const image = journal(m.energyFlash);
       const r = new SimMeter({ seed: 59, chip: 'atm90e32', load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash });
       r.advance(3 * 60_000);
-      const refused = r.app.energyRefused;
+      const refused = r.app.part.energy.refused;
       assert.ok(refused && refused.code === 'layout-mismatch', 'refused');
       assert.equal(refused.details.storedRegisterCount, 6);
       assert.equal(refused.details.configuredRegisterCount, 6);
@@ -577,12 +577,12 @@ describe('meter application on simulated meters', () => {
       const cal = parseCalibration(await c.readCalibration());
       const newCal = serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((ch) => ({ ...ch, powerGain: 1.02 })) }));
       await assert.rejects(c.writeCalibration(newCal), (e: ServiceError) => e.code === 'sealed');
-      assert.equal(m.app.log.entries().at(-1)?.type, 'auth-failure');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'auth-failure');
       await assert.rejects(c.unseal(), (e: ServiceError) => e.code === 'switch-off');
       m.calibrationSwitch.level = 1;
       await c.unseal();
       await c.writeCalibration(newCal);
-      assert.deepEqual(m.app.constants.list()[0], { id: CALIBRATION_CONSTANT_ID, value: newCal });
+      assert.deepEqual(m.app.part.calibration.serialized, newCal);
       await c.seal();
       m.calibrationSwitch.level = 0;
       // The chip measures with the new gain: 2 % more energy than the truth from now on.
@@ -593,16 +593,16 @@ describe('meter application on simulated meters', () => {
       assert.ok(Math.abs(ratio - 1.02) < 0.002, `measured/true ${ratio}`);
       // The log export over the service verifies with the device key (sealing's verifier).
       const exp = exportFromBinary(await c.exportLog());
-      const v = verifyExport(exp, m.keys.devicePublicKey());
+      const v = verifyExport(nobleCrypto, exp, m.keys.devicePublicKey());
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.deepEqual(
         exp.records.length,
-        m.app.log.counter + 1,
+        m.app.part.calibration.log.counter + 1,
       );
       // After a restart the calibration is reapplied from flash and matches the sealed digest.
       m.restart();
       assert.equal(m.app.status().tamper, false);
-      assert.deepEqual(m.app.constants.serialized, newCal);
+      assert.deepEqual(m.app.part.calibration.serialized, newCal);
     });
 
     it('install-meter-key: logged, and the next telegrams use the new key', async () => {
@@ -613,7 +613,7 @@ describe('meter application on simulated meters', () => {
       await c.connect();
       const newKey = fromHex('00112233445566778899aabbccddeeff');
       await c.installMeterKey(newKey);
-      assert.equal(m.app.log.entries().at(-1)?.type, 'key-change');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'key-change');
       const n = m.air.length;
       m.advance(3 * 60_000);
       for (const f of m.air.slice(0, n)) assert.equal(gw.receive(f.stream, f.mode).ok, true);
@@ -629,11 +629,11 @@ describe('meter application on simulated meters', () => {
       const timer = setInterval(() => m.advance(20), 5);
       try {
         const port = await TcpSerialClient.connect('127.0.0.1', listener.port);
-        const c = new ServiceClient({ port, timing: nodeTiming, benchKey: fromHex(m.keys.toFile().benchKey), timeoutMs: 3000 });
+        const c = new ServiceClient({ port, timing: nodeTiming, benchKey: m.keys.benchKey(), crypto: nobleCrypto, timeoutMs: 3000 });
         const id = await c.connect();
         assert.equal(id.meterId, `XSM${m.meterId}`);
         await c.setTime(Date.UTC(2026, 2, 3));
-        assert.ok(Math.abs(m.app.wallTime() - Date.UTC(2026, 2, 3)) < 5000);
+        assert.ok(Math.abs(m.app.part.clock.now() - Date.UTC(2026, 2, 3)) < 5000);
         await port.close();
       } finally {
         clearInterval(timer);

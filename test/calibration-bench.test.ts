@@ -19,6 +19,7 @@ import { calibrate, verify, type BenchResult } from '../tools/calibration-bench/
 import { reportHtml } from '../tools/calibration-bench/report-html.js';
 import type { BenchRig, PhaseLoad } from '../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../tools/calibration-bench/sim-rig.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 // 600 s gates: resolution ≤ 1/600 (0.17 %) per point with the meter's 1 s energy updates — enough
 // against the 0.5S limits and keeps a simulated calibration (~15 h) under a second of wall time.
@@ -30,41 +31,41 @@ const C05S = accuracyClass('0.5S') as AccuracyClass;
 function registerError(m: SimMeter, load: PhaseLoad, seconds: number): number {
   m.setLoad(load);
   m.advance(5000);
-  const reg0 = m.app.metering.registers.uwh('import') - m.app.metering.registers.uwh('export');
+  const reg0 = m.app.part.energy.metering.registers.uwh('import') - m.app.part.energy.metering.registers.uwh('export');
   const t0 = m.trueEnergy();
   m.advance(seconds * 1000);
-  const reg1 = m.app.metering.registers.uwh('import') - m.app.metering.registers.uwh('export');
+  const reg1 = m.app.part.energy.metering.registers.uwh('import') - m.app.part.energy.metering.registers.uwh('export');
   const t1 = m.trueEnergy();
   const truth = t1.importWh - t0.importWh - (t1.exportWh - t0.exportWh);
   return errorPercent((reg1 - reg0) / 1e6, truth);
 }
 
 function logOf(m: SimMeter) {
-  const exp = readExport(exportToBinary(m.app.log.export()));
-  return { exp, verified: verifyExport(exp, m.keys.devicePublicKey()) };
+  const exp = readExport(exportToBinary(m.app.part.calibration.log.export()));
+  return { exp, verified: verifyExport(nobleCrypto, exp, m.keys.devicePublicKey()) };
 }
 
 async function calibrated(chip: 'ade7953' | 'atm90e32', seed: number, errors: ErrorSpec = 'random') {
   const m = benchSimMeter({ chip, seed, errors });
   const rig = new SimBenchRig(m);
-  const r = await calibrate(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+  const r = await calibrate(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
   return { m, rig, r };
 }
 
 function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 'atm90e32', seed: number): void {
   assert.equal(r.status, 'sealed', r.reason);
-  assert.equal(m.app.seal.isSealed, true);
+  assert.equal(m.app.part.calibration.sealed, true);
   assert.ok(r.before.some((p) => !p.pass), 'the board errors must make the uncalibrated meter miss 0.5S somewhere');
   assert.deepEqual(r.after.filter((p) => !p.pass).map((p) => p.label), []);
   // The meter holds what the bench wrote last, and the seal covers exactly that.
   const final = r.written[r.written.length - 1];
   assert.equal(final.step, 'final');
-  assert.equal(toHex(m.app.constants.serialized), final.bytesHex);
+  assert.equal(toHex(m.app.part.calibration.serialized), final.bytesHex);
   const { exp, verified } = logOf(m);
   assert.equal(verified.ok, true);
   const last = verified.entries[verified.entries.length - 1];
   assert.equal(last.type, 'seal');
-  assert.equal(toHex(last.newValue), toHex(constantsDigest([{ id: CALIBRATION_CONSTANT_ID, value: m.app.constants.serialized }])));
+  assert.equal(toHex(last.newValue), toHex(constantsDigest(nobleCrypto, [{ id: CALIBRATION_CONSTANT_ID, value: m.app.part.calibration.serialized }])));
   assert.deepEqual(verified.entries.slice(-4).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
   assert.equal(r.log?.ok, true);
   assert.equal(r.log?.originChecked, true);
@@ -175,16 +176,16 @@ describe('calibration bench (xsmeter bench)', function () {
     it('a sensor lag beyond the ±5° phase range: failed, and the meter is put back as found (factory constants, sealed); the log shows it all, by the bench', async () => {
       const m = benchSimMeter({ chip: 'ade7953', seed: 6, errors: 'out-of-range' });
       const rig = new SimBenchRig(m);
-      const factory = toHex(m.app.constants.serialized);
-      const r = await calibrate(rig.client('bench-3/a.tester'), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+      const factory = toHex(m.app.part.calibration.serialized);
+      const r = await calibrate(rig.client('bench-3/a.tester'), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
       assert.equal(r.status, 'failed');
       assert.match(r.reason ?? '', /outside the adjustable range/);
       assert.match(r.reason ?? '', /phaseDeg/);
       assert.equal(r.after.length, 0);
       assert.deepEqual(r.written.map((w) => w.step), ['rms']);
       // Back as found, as the meter itself says.
-      assert.equal(m.app.seal.isSealed, true);
-      assert.equal(toHex(m.app.constants.serialized), factory);
+      assert.equal(m.app.part.calibration.sealed, true);
+      assert.equal(toHex(m.app.part.calibration.serialized), factory);
       assert.deepEqual(r.restored, { ok: true, sealed: true, text: 'the meter is back as found: sealed, the constants it had (read back)' });
       assert.equal(r.sealed, true);
       const { verified } = logOf(m);
@@ -207,21 +208,22 @@ describe('calibration bench (xsmeter bench)', function () {
     it('an unfinished session (unsealed by an earlier bench whose link was lost) is resumed: stopped again, the meter goes back to the constants sealed before it', async () => {
       const m = benchSimMeter({ seed: 13, errors: 'random' });
       const rig = new SimBenchRig(m);
-      const factory = toHex(m.app.constants.serialized);
+      const factory = toHex(m.app.part.calibration.serialized);
       // The earlier run: it unsealed and wrote intermediate constants, then nothing more came.
       const old = rig.client('bench-1/old');
       await old.connect();
       await rig.calibrationSwitch.set(true);
       await old.unseal();
-      const cal = parseCalibration(m.app.constants.serialized);
+      const cal = parseCalibration(m.app.part.calibration.serialized);
       await old.writeCalibration(serializeCalibration(makeCalibration({ chip: cal.chip, noLoadW: 10, channels: cal.channels })));
-      assert.equal(m.app.seal.isSealed, false);
+      assert.equal(m.app.part.calibration.sealed, false);
       // This run is stopped (Ctrl-C) while it measures the meter as found.
       const stop = { aborted: false, reason: 'SIGINT' };
       const r = await calibrate(rig.client('bench-2/new'), rig, {
         cls: C05S,
         meterConstant: 1000,
         minSeconds: 300,
+        crypto: nobleCrypto,
         stop,
         onProgress: (e) => {
           if (e.stage === 'as-found') stop.aborted = true;
@@ -232,8 +234,8 @@ describe('calibration bench (xsmeter bench)', function () {
       assert.equal(r.unfinished?.by, 'bench-1/old');
       assert.equal(r.unfinished?.writes, 1);
       assert.equal(r.restored?.ok, true);
-      assert.equal(m.app.seal.isSealed, true);
-      assert.equal(toHex(m.app.constants.serialized), factory);
+      assert.equal(m.app.part.calibration.sealed, true);
+      assert.equal(toHex(m.app.part.calibration.serialized), factory);
       assert.equal(m.calibrationSwitch.level, 0);
       const { verified } = logOf(m);
       assert.equal(verified.ok, true);
@@ -252,34 +254,34 @@ describe('calibration bench (xsmeter bench)', function () {
       const { m, r } = await calibrated('ade7953', 7, { currentGainError: [-0.45], noiseW: 0.05 });
       assert.equal(r.status, 'failed');
       assert.match(r.reason ?? '', /rms correction of element 1 is outside the adjustable range: calibration-range: calibration currentGain/);
-      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(m.app.part.calibration.sealed, true);
       assert.deepEqual(r.written, []);
       assert.deepEqual(logOf(m).verified.entries.map((e) => e.type), ['log-init', 'seal', 'unseal', 'seal']);
-      assert.equal(toHex(m.app.constants.serialized), r.asFoundBytesHex);
+      assert.equal(toHex(m.app.part.calibration.serialized), r.asFoundBytesHex);
     });
 
     it('verify re-measures a sealed meter and changes nothing', async () => {
       const { m, rig } = await sealedMeter(0);
-      const bytes = toHex(m.app.constants.serialized);
-      const counter = m.app.log.counter;
-      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+      const bytes = toHex(m.app.part.calibration.serialized);
+      const counter = m.app.part.calibration.log.counter;
+      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
       assert.equal(r.status, 'pass', r.reason);
       assert.equal(r.unchanged, true);
       assert.equal(r.after.length, 36);
-      assert.equal(m.app.log.counter, counter);
-      assert.equal(toHex(m.app.constants.serialized), bytes);
-      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(m.app.part.calibration.log.counter, counter);
+      assert.equal(toHex(m.app.part.calibration.serialized), bytes);
+      assert.equal(m.app.part.calibration.sealed, true);
       assert.deepEqual(r.written, []);
     });
 
     it('verify fails an uncalibrated meter (the default board) and still writes nothing', async () => {
       const m = benchSimMeter({ seed: 8, errors: 'default' });
       const rig = new SimBenchRig(m);
-      const counter = m.app.log.counter;
-      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: 300 });
+      const counter = m.app.part.calibration.log.counter;
+      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: 300, crypto: nobleCrypto });
       assert.equal(r.status, 'fail');
       assert.match(r.reason ?? '', /points outside the class 0.5S limits/);
-      assert.equal(m.app.log.counter, counter);
+      assert.equal(m.app.part.calibration.log.counter, counter);
       assert.equal(r.unchanged, true);
     });
 
@@ -356,10 +358,10 @@ describe('calibration bench (xsmeter bench)', function () {
       }, 2);
       const port = await TcpSerialClient.connect('127.0.0.1', listener.port);
       try {
-        const client = new ServiceClient({ port, timing: nodeTiming, benchKey: fromHex(m.keys.toFile().benchKey), timeoutMs: 3000 });
-        const r = await calibrate(client, rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+        const client = new ServiceClient({ port, timing: nodeTiming, benchKey: m.keys.benchKey(), crypto: nobleCrypto, timeoutMs: 3000 });
+        const r = await calibrate(client, rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
         assert.equal(r.status, 'sealed', r.reason);
-        assert.equal(m.app.seal.isSealed, true);
+        assert.equal(m.app.part.calibration.sealed, true);
         assert.equal(r.log?.sealMatchesWritten, true);
       } finally {
         clearInterval(pump);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { Cc1101, Cc1101Fault } from '../modules/radio/cc1101.js';
 import type { WmbusMode } from '../modules/ports/radio.js';
-import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../modules/wmbus-tx/frame.js';
-import type { DllHeader } from '../modules/wmbus-tx/dll.js';
-import { phyDecode } from '../modules/wmbus-rx/phy.js';
-import { parseFrame } from '../modules/wmbus-rx/frame.js';
+import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../modules/wmbus/frame.js';
+import type { DllHeader } from '../modules/wmbus/dll.js';
+import { phyDecode } from '../modules/wmbus/phy-decode.js';
+import { parseFrame } from '../modules/wmbus/frame-parse.js';
 import { Cc1101Sim, type AirCapture } from '../hosts/sim/cc1101-sim.js';
 import { runInBoth } from './helpers/xs.js';
 

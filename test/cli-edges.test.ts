@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { xsmeter, type CliRun } from './helpers/cli.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
@@ -38,7 +39,7 @@ describe('xsmeter at the edges (the binary)', function () {
         buildTelegram({
           header: { control: 0x44, manufacturer: 'XSM', id: '12345678', version: 1, deviceType: 2 },
           registers: [{ obis: '1.8.0', value: (i + 1) * 10 }],
-          security: { mode: 7, key: fromHex(KEY) },
+          security: { mode: 7, key: nobleCrypto.aesKey(fromHex(KEY)), crypto: nobleCrypto },
           counters: { accessNumber: (i + 1) & 0xff, messageCounter: i + 1 },
         }),
       ),

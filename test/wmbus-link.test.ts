@@ -10,19 +10,19 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { MeterError } from '../modules/core/errors.js';
-import { crc16En13757 } from '../modules/wmbus-tx/crc16.js';
+import { crc16En13757 } from '../modules/wmbus/crc16.js';
 import {
   decodeDllHeader,
   decodeManufacturer,
   encodeDllHeader,
   encodeManufacturer,
   type DllHeader,
-} from '../modules/wmbus-tx/dll.js';
-import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../modules/wmbus-tx/frame.js';
-import { airtimeMs, encodeC1Fifo, encodeT1Fifo, phyEncode } from '../modules/wmbus-tx/phy.js';
-import { decodeSymbol, decodeThreeOfSix, encodeThreeOfSix } from '../modules/wmbus-tx/three-of-six.js';
-import { FrameError, parseFrame, parseFrameWithoutCrc } from '../modules/wmbus-rx/frame.js';
-import { PhyError, phyDecode } from '../modules/wmbus-rx/phy.js';
+} from '../modules/wmbus/dll.js';
+import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../modules/wmbus/frame.js';
+import { airtimeMs, encodeC1Fifo, encodeT1Fifo, phyEncode } from '../modules/wmbus/phy.js';
+import { decodeSymbol, decodeThreeOfSix, encodeThreeOfSix } from '../modules/wmbus/three-of-six.js';
+import { FrameError, parseFrame, parseFrameWithoutCrc } from '../modules/wmbus/frame-parse.js';
+import { PhyError, phyDecode } from '../modules/wmbus/phy-decode.js';
 import { runInBoth } from './helpers/xs.js';
 import { readVectors } from './helpers/vectors.js';
 

@@ -19,6 +19,7 @@ import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
 import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')}
                      --bench-id ID --operator NAME [--bench-config FILE.json] [options]
@@ -438,7 +439,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     cls,
     info,
     pubkey,
-    options: { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), stop: stopSignal(io) },
+    options: { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), stop: stopSignal(io), crypto: nobleCrypto },
   };
   if (target.kind === 'sim') {
     const { meter, rig, save } = simMeter(v, meterConstant);
@@ -509,7 +510,7 @@ async function runRemote(
       // a meter that does not answer on TCP is work that failed (1).
       throw target.kind === 'device' ? usageError((e as MeterError).message) : new CliError(`${v.target}: ${(e as MeterError).message}`);
     }
-    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey, timeoutMs: 5000, pollMs: 10, who: benchWho(p.info) });
+    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: nobleCrypto.aesKey(benchKey), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10, who: benchWho(p.info) });
     const options = { ...p, options: { ...p.options, meterConstant } };
     return await runOn(sub, client, rig, options, v, `${v.target}${target.kind === 'device' ? ` at ${o.baud} baud` : ''}, rig ${v.rig} (${rig.identity.chip})`, io);
   } finally {

@@ -16,9 +16,9 @@
 import { MeterError } from '../core/errors.js';
 import type { SpiPort } from '../ports/bus.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
-import { frameLengthFromL, type FrameFormat } from '../wmbus-tx/frame.js';
-import { encodeC1Fifo } from '../wmbus-tx/phy-c1.js';
-import { encodeT1Fifo } from '../wmbus-tx/phy-t1.js';
+import { frameLengthFromL, type FrameFormat } from '../wmbus/frame.js';
+import { encodeC1Fifo } from '../wmbus/phy-c1.js';
+import { encodeT1Fifo } from '../wmbus/phy-t1.js';
 import * as R from './cc1101-registers.js';
 import { PA_10DBM_868, wmbusRegisterImage } from './cc1101-wmbus.js';
 

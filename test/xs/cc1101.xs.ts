@@ -3,7 +3,7 @@
 import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../../modules/wmbus-tx/frame.js';
+import { buildFrame, MAX_BODY_A, MAX_BODY_B, type FrameFormat } from '../../modules/wmbus/frame.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { Cc1101Sim } from '../../hosts/sim/cc1101-sim.js';
 

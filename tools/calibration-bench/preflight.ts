@@ -23,6 +23,7 @@ import { parseCalibration, type Calibration } from '../../modules/metrology/cali
 import { readExport, verifyExport } from '../../modules/sealing/log-export.js';
 import { decodeIdentity, decodeRecord, type LogEntry } from '../../modules/sealing/log-record.js';
 import { constantsDigest } from '../../modules/sealing/seal.js';
+import type { Crypto } from '../../modules/ports/crypto.js';
 import type { ServiceClient } from '../../modules/service/client.js';
 import type { Identity } from '../../modules/service/messages.js';
 import type { BenchRig } from './rig.js';
@@ -84,7 +85,7 @@ export function checkClock(meterMs: number, benchMs: number, toleranceS: number)
 }
 
 /** The session an unsealed meter's log shows unfinished, and the constants sealed before it. */
-function unfinishedSession(entries: readonly LogEntry[], current: Uint8Array): { session: UnfinishedSession; sealedBytes: Uint8Array } | undefined {
+function unfinishedSession(crypto: Crypto, entries: readonly LogEntry[], current: Uint8Array): { session: UnfinishedSession; sealedBytes: Uint8Array } | undefined {
   let lastSeal = -1;
   let lastUnseal = -1;
   entries.forEach((e, i) => {
@@ -95,7 +96,7 @@ function unfinishedSession(entries: readonly LogEntry[], current: Uint8Array): {
   const writes = entries.slice(lastUnseal).filter((e) => e.type === 'calibration-change' && e.parameter === CALIBRATION_CONSTANT_ID);
   const sealedBytes = writes.length ? writes[0].oldValue : current;
   // Only when those are the constants the seal covered (else nothing is known to restore).
-  if (!equalConstantTime(constantsDigest([{ id: CALIBRATION_CONSTANT_ID, value: sealedBytes }]), entries[lastSeal].newValue)) return undefined;
+  if (!equalConstantTime(constantsDigest(crypto, [{ id: CALIBRATION_CONSTANT_ID, value: sealedBytes }]), entries[lastSeal].newValue)) return undefined;
   const u = entries[lastUnseal];
   return { session: { unsealedAt: u.time, by: u.who, writes: writes.length }, sealedBytes };
 }
@@ -103,7 +104,7 @@ function unfinishedSession(entries: readonly LogEntry[], current: Uint8Array): {
 export async function preflight(
   client: ServiceClient,
   rig: BenchRig,
-  o: { privileged: boolean; clockToleranceS: number; progress: (text: string) => void },
+  o: { crypto: Crypto; privileged: boolean; clockToleranceS: number; progress: (text: string) => void },
 ): Promise<Preflight> {
   o.progress('identifying the meter');
   let identity: Identity;
@@ -135,7 +136,7 @@ export async function preflight(
   if (trusted && !equalConstantTime(trusted, logKey)) {
     throw new Refusal('pubkey', `the device key given (${toHex(trusted)}) is not this meter's: its calibration log binds ${toHex(logKey)}`);
   }
-  const verified = verifyExport(exp, trusted ?? logKey);
+  const verified = verifyExport(o.crypto, exp, trusted ?? logKey);
   if (!verified.ok) {
     const f = verified.fault;
     throw new Refusal('log', `the meter's calibration log does not verify: ${f ? `record ${f.record}: ${f.code}: ${f.reason}` : 'unknown fault'}`);
@@ -154,7 +155,7 @@ export async function preflight(
   }
 
   const clock = benchMs === undefined ? undefined : checkClock(identity.timeMs, benchMs, o.clockToleranceS);
-  const found = identity.sealed ? undefined : unfinishedSession(verified.entries, bytes);
+  const found = identity.sealed ? undefined : unfinishedSession(o.crypto, verified.entries, bytes);
   return {
     identity,
     calibration,

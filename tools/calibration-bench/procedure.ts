@@ -39,6 +39,7 @@ import { BenchError, gatedRun, type RunOptions } from './measure.js';
 import { noLoadTest, startingTest, type NoLoadResult, type StartingResult } from './no-load.js';
 import { Refusal, preflight, type ClockCheck, type Preflight, type RefusalCause, type UnfinishedSession } from './preflight.js';
 import type { BenchRig, PhaseLoad } from './rig.js';
+import type { Crypto } from '../../modules/ports/crypto.js';
 
 export interface BenchOptions {
   cls: AccuracyClass;
@@ -51,6 +52,8 @@ export interface BenchOptions {
   /** Gate of the calibration energy points, s (default 3 × minSeconds). */
   calibrationSeconds?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /** Verifies the log export and digests the constants (the desktop's noble port, or any other). */
+  crypto: Crypto;
   /** The bench, its operator, reference standard and conditions (recorded in the result). */
   bench?: BenchInfo;
   /** Run the no-load and starting-current tests (default true). */
@@ -273,6 +276,7 @@ class Run {
   /** The checks before anything is changed (preflight.ts); a Refusal ends the run untouched. */
   async identify(): Promise<Preflight & { cal: Calibration }> {
     const pre = await preflight(this.client, this.rig, {
+      crypto: this.o.crypto,
       privileged: this.kind === 'calibrate',
       clockToleranceS: this.o.bench?.clockToleranceS ?? 10,
       progress: (text) => this.progress({ stage: 'connect', text }),
@@ -441,7 +445,7 @@ class Run {
     this.progress({ stage: 'log', text: 'exporting and verifying the calibration log' });
     const exp = readExport(await this.client.exportLog());
     const key = this.rig.publicKey ?? exp.publicKey;
-    const r = verifyExport(exp, key);
+    const r = verifyExport(this.o.crypto, exp, key);
     const last = r.entries[r.entries.length - 1];
     const check: LogCheck = {
       ok: r.ok,
@@ -453,7 +457,7 @@ class Run {
     };
     if (r.fault) check.fault = `record ${r.fault.record}: ${r.fault.code}: ${r.fault.reason}`;
     if (writtenFinal) {
-      const digest = constantsDigest([{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
+      const digest = constantsDigest(this.o.crypto, [{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
       this.result.sealedDigestHex = toHex(digest);
       check.sealMatchesWritten = last !== undefined && last.type === 'seal' && toHex(last.newValue) === toHex(digest);
     }

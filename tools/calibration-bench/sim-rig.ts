@@ -13,6 +13,7 @@ import { VirtualTiming } from '../../hosts/sim/service-pipe.js';
 import { SimMeter, type ChipName, type SimMeterOptions } from '../../hosts/sim/sim-meter.js';
 import { NOMINAL_VOLTAGE } from './accuracy-class.js';
 import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export type ErrorSpec = 'random' | 'default' | 'perfect' | 'out-of-range' | Partial<HardwareErrors>;
 
@@ -138,6 +139,6 @@ export class SimBenchRig implements BenchRig {
    *  `who`: the name the calibration log records for its changes (e.g. "bench-07/j.weber"). */
   client(who?: string): ServiceClient {
     const timing = new VirtualTiming(() => this.meter.advance(10));
-    return new ServiceClient({ port: this.meter.bench, timing, benchKey: fromHex(this.meter.keys.toFile().benchKey), who });
+    return new ServiceClient({ port: this.meter.bench, timing, benchKey: this.meter.keys.benchKey(), crypto: nobleCrypto, who });
   }
 }
