@@ -465,6 +465,17 @@ describe('service interface', () => {
       assert.equal(counters.saves, 0);
     });
 
+    it('the who a logged request names is inside the CMAC: changed on the way, the request is unauthorised', async () => {
+      const { client, target } = rig();
+      const good = sealCommand(nobleCrypto, BENCH_HANDLE, COMMANDS.seal.type, 1, target.meterId, encodeRequestBody({ kind: 'seal', who: 'bench-1/a' }));
+      const forged = good.slice();
+      forged[4 + 1] ^= 0x01; // counter (4), who length (1), then 'b' → 'c'
+      assert.equal(decodeReply('seal', (await client.exchange(COMMANDS.seal.type, forged)).payload).reason, 'unauthorised');
+      assert.deepEqual(target.stateChangingCalls(), []);
+      assert.equal(decodeReply('seal', (await client.exchange(COMMANDS.seal.type, good)).payload).reason, 'ok');
+      assert.deepEqual(target.stateChangingCalls().map((c) => c.method), ['seal']);
+    });
+
     it('an unknown command is refused with unknown-command', async () => {
       const { client } = rig();
       const r = await client.exchange(0x7e, new Uint8Array(0));
