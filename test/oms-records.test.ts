@@ -7,7 +7,7 @@ import { parseRecords } from '../modules/wmbus-rx/records.js';
 import { decodeValue } from '../modules/wmbus-rx/values.js';
 
 const enc = (obis: string, value: number | string): string => toHex(encodeRegister({ obis, value }));
-const decodeAll = (hex: string) => parseRecords(fromHex(hex)).records.map(decodeValue);
+const decodeAll = (hex: string) => parseRecords(fromHex(hex)).records.map((r) => decodeValue(r));
 
 describe('oms-records: EN 13757-3 data records', () => {
   describe('registers encode to the bytes EN 13757-3 / OMS prescribe (derived by hand from the tables)', () => {
@@ -133,7 +133,7 @@ describe('oms-records: EN 13757-3 data records', () => {
               { obis: '52.7.0', value: dv / 10 },
               { obis: '71.7.0', value: ma / 1000 },
             ];
-            const v = parseRecords(encodeRegisters(regs)).records.map(decodeValue);
+            const v = parseRecords(encodeRegisters(regs)).records.map((r) => decodeValue(r));
             assert.deepEqual(
               v.map((x) => [x.obis, x.value]),
               regs.map((r) => [r.obis, r.value]),

@@ -33,8 +33,8 @@ function frame(o: Partial<TelegramOptions> & { counter?: number; access?: number
   });
 }
 
-const values = (t: DecodedTelegram): [string | undefined, number | string][] => t.values.map((v) => [v.obis, v.value]);
-const expected = (regs: Register[]): [string | undefined, number | string][] =>
+const values = (t: DecodedTelegram): [string | undefined, number | string | null][] => t.values.map((v) => [v.obis, v.value]);
+const expected = (regs: Register[]): [string | undefined, number | string | null][] =>
   regs.map((r) => [r.obis === 'clock' ? '0-0:1.0.0' : r.obis === 'status' ? '0-0:97.97.0' : r.obis, r.value]);
 
 function codeOf(f: () => unknown): string {

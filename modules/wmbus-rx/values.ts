@@ -53,6 +53,9 @@ export interface DecodedValue {
 
 export interface ValueOptions {
   strict?: boolean;
+  /** The meter's device type (EN 13757-7 Table 12): the electricity OBIS codes (1.8.0, 16.7.0 …)
+   *  are given only for electricity meters (0x02) or when the device type is not known. */
+  deviceType?: number;
 }
 
 const hex = (v: number): string => '0x' + v.toString(16).toUpperCase();
@@ -127,8 +130,12 @@ function validDate(year: number, month: number, day: number): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-/** "every …" markers of the periodic date types (EN 13757-3 Annex A): year 127, month 15, day 0. */
-function periodic(yy: number, month: number, day: number, hour?: number, minute?: number): string | undefined {
+/**
+ * The "every …" markers of the periodic date types (EN 13757-3 Annex A): year 127, month 15, day 0
+ * (hour 31, minute 63 in type F). Returns the reason with an ISO 8601-like pattern, '--' for each
+ * repeating part (--07-01: the first of July every year).
+ */
+function periodic(year: number, yy: number, month: number, day: number, hour?: number, minute?: number): string | undefined {
   const every: string[] = [];
   if (yy === 127) every.push('year');
   if (month === 15) every.push('month');
@@ -136,10 +143,9 @@ function periodic(yy: number, month: number, day: number, hour?: number, minute?
   if (hour === 31) every.push('hour');
   if (minute === 63) every.push('minute');
   if (every.length === 0) return undefined;
-  const mm = month === 15 ? '--' : pad2(month);
-  const dd = day === 0 ? '--' : pad2(day);
+  const date = `${yy === 127 ? '-' : year}-${month === 15 ? '--' : pad2(month)}-${day === 0 ? '--' : pad2(day)}`;
   const time = hour === undefined ? '' : `T${hour === 31 ? '--' : pad2(hour)}:${minute === 63 ? '--' : pad2(minute ?? 0)}`;
-  return `periodic, every ${every.join(' and ')} (${yy === 127 ? '----' : String(yy).padStart(2, '0')}-${mm}-${dd}${time})`;
+  return `periodic, every ${every.join(' and ')}: ${date}${time}`;
 }
 
 /** Type G (CP16): day | year bits 0-2; month | year bits 3-6. FFFF is "not available". */
@@ -148,9 +154,9 @@ function typeG(d: Uint8Array): TimeValue {
   const day = d[0] & 0x1f;
   const month = d[1] & 0x0f;
   const yy = ((d[0] >> 5) & 0x07) | ((d[1] >> 4) << 3);
-  const p = periodic(yy, month, day);
-  if (p) return { na: p };
   const year = yearOf(yy, undefined);
+  const p = periodic(year, yy, month, day);
+  if (p) return { na: p };
   if (yy > 99 || !validDate(year, month, day)) return { na: `not a valid date (day ${day}, month ${month}, year ${yy})` };
   return { text: dateText(year, month, day) };
 }
@@ -164,8 +170,8 @@ function typeF(d: Uint8Array): TimeValue {
   const day = d[2] & 0x1f;
   const month = d[3] & 0x0f;
   const yy = ((d[2] >> 5) & 0x07) | ((d[3] >> 4) << 3);
-  const p = periodic(yy, month, day, hour, minute);
   const year = yearOf(yy, hy);
+  const p = periodic(year, yy, month, day, hour, minute);
   const text = `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}`;
   if (d[0] & 0x80) return { na: `time invalid (IV bit set; ${p ?? text})` };
   if (p) return { na: p };
@@ -271,10 +277,19 @@ function numeric(r: ParsedRecord, exponent: number, strict: boolean): { value: n
   return { value: null, reason: `no data (data field ${f})` };
 }
 
-function obisFor(r: ParsedRecord, quantity: string, unit: string, kind: string, direction: string | undefined, phase: number | undefined): string | undefined {
+function obisFor(
+  r: ParsedRecord,
+  quantity: string,
+  unit: string,
+  kind: string,
+  direction: string | undefined,
+  phase: number | undefined,
+  electricity: boolean,
+): string | undefined {
   if (r.function !== 'instantaneous' || r.storage !== 0 || r.subunit !== 0) return undefined;
   const backward = direction === 'backward';
   if (kind === 'number' && r.vifes.every((e) => e === 0x3c || e === 0x3b || (e >= 0x7c01 && e <= 0x7c04))) {
+    if (!electricity) return undefined;
     if (quantity === 'energy' && unit === 'Wh') {
       const c = phase === undefined ? 1 : [21, 41, 61][phase - 1];
       return phase === 4 ? undefined : `${c + (backward ? 1 : 0)}.8.${r.tariff}`;
@@ -374,6 +389,10 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
         if (strict) throw refuse('unknown-vif', 'manufacturer-specific VIFE 0x7F', r, { vife: hex(e) });
         rawReason ??= 'manufacturer-specific VIFE';
         break;
+      case 'profile':
+        if (strict) throw refuse('unknown-vif', `${v.text} is not decoded`, r, { vife: hex(e) });
+        rawReason ??= `${v.text} (EN 13757-3 Annex F), kept raw`;
+        break;
     }
   }
 
@@ -441,7 +460,7 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     if (n.reason) reason = n.reason;
   }
   if (error !== undefined) {
-    reason = `record error: ${error}`;
+    reason = `record error: ${error} (data ${toHex(r.data) || 'none'})`;
     value = null;
   }
 
@@ -459,7 +478,8 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
   };
   if (texts) out.description = texts.join(', ');
   if (reason !== undefined) out.reason = reason;
-  const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase);
+  const electricity = options.deviceType === undefined || options.deviceType === 0x02;
+  const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);
   if (obis) out.obis = obis;
   if (direction) out.direction = direction;
   if (phase !== undefined) out.phase = phase;

@@ -64,6 +64,8 @@ export type VifeEffect =
   | 'count'
   /** A record error code (EN 13757-3 Table 18); 'no error' leaves the value as it is. */
   | 'error'
+  /** The data is a compact profile (EN 13757-3:2018 Annex F), kept raw by the receiver. */
+  | 'profile'
   /** The following VIFEs and the data are manufacturer specific. */
   | 'manufacturer';
 
@@ -265,11 +267,11 @@ const beginEnd = (c: number): string => ((c & 0x01) ? 'end' : 'begin');
 export const COMBINABLE_VIFES = buildVifes([
   ...RECORD_ERRORS.flatMap((text, code): VifeRow[] => (text ? [[code, code, text, 'error', '', 0]] : [])),
   [0x12, 0x12, 'average value', 'qualifier', '', 0],
-  [0x13, 0x13, 'inverse compact profile', 'qualifier', '', 0],
+  [0x13, 0x13, 'inverse compact profile', 'profile', '', 0],
   [0x14, 0x14, 'relative deviation', 'qualifier', '', 0],
   [0x1d, 0x1d, 'standard conform data content', 'qualifier', '', 0],
-  [0x1e, 0x1e, 'compact profile with register numbers', 'qualifier', '', 0],
-  [0x1f, 0x1f, 'compact profile', 'qualifier', '', 0],
+  [0x1e, 0x1e, 'compact profile with register numbers', 'profile', '', 0],
+  [0x1f, 0x1f, 'compact profile', 'profile', '', 0],
   [0x20, 0x20, 'per second', 'per', 's', 0],
   [0x21, 0x21, 'per minute', 'per', 'min', 0],
   [0x22, 0x22, 'per hour', 'per', 'h', 0],
