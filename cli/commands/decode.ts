@@ -132,6 +132,7 @@ export function telegramJson(line: number, t: DecodedTelegram, input?: InputFram
   if (t.manufacturerData) o.manufacturerData = t.manufacturerData;
   if (t.moreRecordsFollow) o.moreRecordsFollow = true;
   if (t.unparsed) o.unparsed = t.unparsed;
+  if (t.skippedDifs) o.skippedDifs = t.skippedDifs;
   return o;
 }
 

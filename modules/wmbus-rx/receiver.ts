@@ -120,6 +120,8 @@ export interface DecodedTelegram {
   moreRecordsFollow?: boolean;
   /** Lenient mode: application data that could not be parsed, and why. */
   unparsed?: { offset: number; bytes: string; reason: string };
+  /** Lenient mode: offsets (in the application data) of reserved DIF bytes skipped. */
+  skippedDifs?: number[];
 }
 
 interface CachedKey {
@@ -374,6 +376,7 @@ export class Receiver {
     if (app.manufacturerData) out.manufacturerData = toHex(app.manufacturerData);
     if (app.moreRecordsFollow) out.moreRecordsFollow = true;
     if (app.unparsed) out.unparsed = unparsedJson(app.unparsed);
+    if (app.skipped) out.skippedDifs = app.skipped;
     return out;
   }
 

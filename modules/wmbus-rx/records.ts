@@ -7,9 +7,11 @@
  * text / container, BCD, binary).
  *
  * Two modes:
- *  - lenient (default): every well-formed record is returned, whatever its VIF; what cannot be
- *    delimited (a reserved special DIF, a reserved LVAR, a record running past the end) stops the
- *    parse and is returned in `unparsed` with the reason, after the records before it;
+ *  - lenient (default): every well-formed record is returned, whatever its VIF; a reserved
+ *    special-function DIF (0x3F-0x7F, or 0xxF with the extension bit) is skipped as one byte and
+ *    listed in `skipped` (meters send stray 0xFF bytes between records); what cannot be delimited
+ *    (a reserved LVAR, a record running past the end) stops the parse and is returned in
+ *    `unparsed` with the reason, after the records before it;
  *  - strict: today's conformance checker: a plain-text VIF, a readout DIF, a reserved special DIF,
  *    more than 10 DIFEs or VIFEs, an LVAR above 0xBF or a truncated record is a typed error
  *    (ReceiveError) naming the offset.
@@ -68,6 +70,8 @@ export interface ParsedApplicationData {
   moreRecordsFollow?: boolean;
   /** Lenient mode: where parsing had to stop, and why. */
   unparsed?: UnparsedData;
+  /** Lenient mode: offsets of reserved special-function DIFs skipped as single bytes. */
+  skipped?: number[];
 }
 
 export interface ParseOptions {
@@ -98,6 +102,7 @@ export function lvarLength(lvar: number): number {
 export function parseRecords(data: Uint8Array, options: ParseOptions = {}): ParsedApplicationData {
   const strict = !!options.strict;
   const records: ParsedRecord[] = [];
+  let skipped: number[] | undefined;
   let p = 0;
   while (p < data.length) {
     const start = p;
@@ -107,10 +112,13 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}): Pars
       if (dif === 0x0f || dif === 0x1f) {
         const out: ParsedApplicationData = { records, manufacturerData: data.subarray(p) };
         if (dif === 0x1f) out.moreRecordsFollow = true;
+        if (skipped) out.skipped = skipped;
         return out;
       }
       if ((dif & 0x0f) === 0x0f) {
-        throw stop('unsupported-record', `special DIF 0x${dif.toString(16)} at offset ${start}`, start, { dif });
+        if (strict) throw stop('unsupported-record', `special DIF 0x${dif.toString(16)} at offset ${start}`, start, { dif });
+        (skipped ??= []).push(start);
+        continue;
       }
       const field = FIELD_BY_CODE[dif & 0x0f];
       let storage = (dif >> 6) & 0x01;
@@ -201,8 +209,10 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}): Pars
       p += len;
     } catch (e) {
       if (strict || !(e instanceof ReceiveError)) throw e;
-      return { records, unparsed: { offset: start, bytes: data.subarray(start), reason: e.message } };
+      const out: ParsedApplicationData = { records, unparsed: { offset: start, bytes: data.subarray(start), reason: e.message } };
+      if (skipped) out.skipped = skipped;
+      return out;
     }
   }
-  return { records };
+  return skipped ? { records, skipped } : { records };
 }

@@ -132,8 +132,8 @@ function validDate(year: number, month: number, day: number): boolean {
 
 /**
  * The "every …" markers of the periodic date types (EN 13757-3 Annex A): year 127, month 15, day 0
- * (hour 31, minute 63 in type F). Returns the reason with an ISO 8601-like pattern, '--' for each
- * repeating part (--07-01: the first of July every year).
+ * (hour 31, minute 63 in type F). Returns the reason with the ISO 8601 truncated form: the
+ * repeating part left out (--07-01: the first of July every year; ---31: the 31st of every month).
  */
 function periodic(year: number, yy: number, month: number, day: number, hour?: number, minute?: number): string | undefined {
   const every: string[] = [];
@@ -143,7 +143,7 @@ function periodic(year: number, yy: number, month: number, day: number, hour?: n
   if (hour === 31) every.push('hour');
   if (minute === 63) every.push('minute');
   if (every.length === 0) return undefined;
-  const date = `${yy === 127 ? '-' : year}-${month === 15 ? '--' : pad2(month)}-${day === 0 ? '--' : pad2(day)}`;
+  const date = `${yy === 127 ? '-' : year}-${month === 15 ? '' : pad2(month)}${day === 0 ? '' : '-' + pad2(day)}`;
   const time = hour === undefined ? '' : `T${hour === 31 ? '--' : pad2(hour)}:${minute === 63 ? '--' : pad2(minute ?? 0)}`;
   return `periodic, every ${every.join(' and ')}: ${date}${time}`;
 }
