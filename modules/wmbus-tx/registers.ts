@@ -16,6 +16,7 @@
 import { concat } from '../core/bytes.js';
 import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
+import { VIFE_BACKWARD_FLOW, VIFE_FC, vibBytes, vifCode } from '../wmbus/vif-table.js';
 
 export type RegisterValue = number | string;
 
@@ -32,8 +33,13 @@ export interface RegisterDef {
   unit: string;
 }
 
-const BACKWARD = 0x3c;
-const PHASE_EXT = 0xfc;
+// The VIF bytes, from the EN 13757-3 tables the receiver decodes with (modules/wmbus/vif-table.ts).
+const ENERGY = vifCode('energy', 'Wh', 0); // 0x03
+const POWER = vifCode('power', 'W', 0); // 0x2B
+const VOLTAGE = vifCode('voltage', 'V', -1); // 0xFD48
+const CURRENT = vifCode('current', 'A', -3); // 0xFD59
+const VIB_CLOCK = Object.freeze(vibBytes(vifCode('date and time', '', 0))); // 0x6D
+const VIB_FLAGS = Object.freeze(vibBytes(vifCode('error flags', '', 0))); // FD 17
 
 export const CLOCK = '0-0:1.0.0';
 export const ERROR_REGISTER = '0-0:97.97.0';
@@ -87,7 +93,7 @@ function scaled(r: Register, factor: number, bits: number): number {
   return v;
 }
 
-const header = (field: DataField, vib: number[], tariff = 0): RecordHeader => ({
+const header = (field: DataField, vib: readonly number[], tariff = 0): RecordHeader => ({
   field,
   function: 'instantaneous',
   storage: 0,
@@ -103,29 +109,29 @@ export function encodeRegister(r: Register): Uint8Array {
   let m: RegExpExecArray | null;
   if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
     const wh = integer(r, 0, Number.MAX_SAFE_INTEGER);
-    const vib = m[1] === '1' ? [0x03] : [0x83, BACKWARD];
+    const vib = m[1] === '1' ? vibBytes(ENERGY) : vibBytes(ENERGY, [VIFE_BACKWARD_FLOW]);
     const wide = wh > 0x7fffffff;
     return encodeRecord(header(wide ? 'int64' : 'int32', vib, Number(m[2])), encodeInt(wh, wide ? 8 : 4));
   }
-  if (obis === '16.7.0') return encodeRecord(header('int32', [0x2b]), encodeInt(integer(r, -(2 ** 31), 2 ** 31 - 1), 4));
-  if (obis === '2.7.0') return encodeRecord(header('int32', [0xab, BACKWARD]), encodeInt(integer(r, 0, 2 ** 31 - 1), 4));
+  if (obis === '16.7.0') return encodeRecord(header('int32', vibBytes(POWER)), encodeInt(integer(r, -(2 ** 31), 2 ** 31 - 1), 4));
+  if (obis === '2.7.0') return encodeRecord(header('int32', vibBytes(POWER, [VIFE_BACKWARD_FLOW])), encodeInt(integer(r, 0, 2 ** 31 - 1), 4));
   if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) {
-    return encodeRecord(header('int16', [0xfd, 0xc8, PHASE_EXT, PHASE_OF[m[1]]]), encodeInt(scaled(r, 10, 16), 2));
+    return encodeRecord(header('int16', vibBytes(VOLTAGE, [VIFE_FC | PHASE_OF[m[1]]])), encodeInt(scaled(r, 10, 16), 2));
   }
   if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) {
-    return encodeRecord(header('int32', [0xfd, 0xd9, PHASE_EXT, PHASE_OF[m[1]]]), encodeInt(scaled(r, 1000, 32), 4));
+    return encodeRecord(header('int32', vibBytes(CURRENT, [VIFE_FC | PHASE_OF[m[1]]])), encodeInt(scaled(r, 1000, 32), 4));
   }
   if (obis === CLOCK) {
     if (typeof r.value !== 'string') {
       throw new TelegramError('register-value', `register ${obis} needs 'YYYY-MM-DDTHH:MM'`, { register: obis });
     }
-    return encodeRecord(header('int32', [0x6d]), encodeTypeF(r.value));
+    return encodeRecord(header('int32', VIB_CLOCK), encodeTypeF(r.value));
   }
   // Error flags are a bit field (type D): unsigned, so 8 bits up to 255 and 16 bits above.
   const flags = integer(r, 0, 0xffff);
   return flags > 0xff
-    ? encodeRecord(header('int16', [0xfd, 0x17]), new Uint8Array([flags & 0xff, flags >> 8]))
-    : encodeRecord(header('int8', [0xfd, 0x17]), new Uint8Array([flags]));
+    ? encodeRecord(header('int16', VIB_FLAGS), new Uint8Array([flags & 0xff, flags >> 8]))
+    : encodeRecord(header('int8', VIB_FLAGS), new Uint8Array([flags]));
 }
 
 /** The application data: every register's record, in the order given. Duplicates are an error. */

@@ -347,6 +347,9 @@ export const VIF_FD = 0xfd00;
 export const VIF_FB = 0xfb00;
 /** A VIFE of the FC extension table in the receiver's VIFE code: 0x7C01 (at phase L1). */
 export const VIFE_FC = 0x7c00;
+/** Combinable VIFEs (Table 15): accumulation of positive / of negative contributions only. */
+export const VIFE_FORWARD_FLOW = 0x3b;
+export const VIFE_BACKWARD_FLOW = 0x3c;
 
 /** Meaning of a VIF code as the receiver writes it: 0x00-0x7A primary, 0xFDxx, 0xFBxx. */
 export function vifMeaning(vif: number): VifMeaning | undefined {
