@@ -128,6 +128,7 @@ export function telegramJson(line: number, t: DecodedTelegram, input?: InputFram
   o.encryption = t.encryption;
   o.counter = t.messageCounter ?? null;
   o.mac = t.mac;
+  o.authenticatedAddress = t.authenticatedAddress;
   o.values = t.values.map(valueJson);
   if (t.manufacturerData) o.manufacturerData = t.manufacturerData;
   if (t.moreRecordsFollow) o.moreRecordsFollow = true;

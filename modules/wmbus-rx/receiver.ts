@@ -113,6 +113,11 @@ export interface DecodedTelegram {
   messageCounter?: number;
   /** 'ok': AFL MAC verified; 'none': no MAC in this security mode. */
   mac: 'ok' | 'none';
+  /** What of `meter` the MAC proves: a TPL long header is under the MAC ('all'); with a short
+   *  header only the identification number is, through the key derivation ('id'); without a MAC
+   *  nothing is ('none'). Manufacturer, version and device type of a short-header telegram are
+   *  what the link layer says, and the medium-dependent OBIS codes follow the device type. */
+  authenticatedAddress: 'all' | 'id' | 'none';
   /** The application data after decryption (2F2F check bytes and fillers included), hex. */
   applicationData: string;
   values: DecodedValue[];
@@ -305,7 +310,10 @@ export class Receiver {
       let decrypted: Uint8Array;
       if (mode === 5) {
         this.requireUnauthenticatedAllowed(entry, meter, 'security mode 5 (AES-CBC)');
-        const slot: Slot = { name: `${key.fingerprint}:${toHex(address)}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+        // Nothing in mode 5 is authenticated; the 2F2F check binds M (IV bytes 0-1), and a changed
+        // version or device type garbles plaintext bytes the check does not see. So the slot is the
+        // key and the identification number: who the meter is, not what it calls itself.
+        const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
         checkAccessNumber(this.state, slot, t.accessNumber);
         decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
         checkDecrypted(decrypted, 5);
@@ -363,6 +371,7 @@ export class Receiver {
       encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : ellEncrypted ? 'ell-aes-ctr' : 'none',
       tpl: tpl ? (tpl.address ? 'long' : 'short') : 'none',
       mac: macOk ? 'ok' : 'none',
+      authenticatedAddress: macOk ? (tpl?.address ? 'all' : 'id') : 'none',
       applicationData: toHex(plain),
       values,
     };

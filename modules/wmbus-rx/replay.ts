@@ -8,9 +8,11 @@
  *  - mode 7: the master key (its fingerprint) and the 4-byte identification number that enters the
  *    KDF. The AFL MAC proves exactly these and the counter; every other header byte is either under
  *    the MAC already or proves nothing, so it must not select a slot.
- *  - mode 5 (no MAC): the key and the M ‖ A that enter the IV (a changed byte garbles the plaintext
- *    and fails the 2F2F check), checked on the 8-bit access number: a frame is rejected when its
- *    access number equals the last or lies up to 127 behind it (mod 256), as far as mode 5 allows.
+ *  - mode 5 (no MAC): the key and the identification number. Nothing is authenticated; the IV is
+ *    M ‖ A ‖ ACC and CBC carries an IV change byte for byte into the first plaintext block, of which
+ *    the 2F2F check sees only the bytes M lands on; a changed version or device type must therefore
+ *    not make a new slot. Checked on the 8-bit access number: a frame is rejected when its access
+ *    number equals the last or lies up to 127 behind it (mod 256), as far as mode 5 allows.
  *  - ELL AES-CTR (no MAC): the key and the M ‖ A in the counter block, checked on the session
  *    number (which is in the counter block too, and must change with every telegram).
  *  - plain telegrams (strict mode only): M ‖ A, checked on the access number.
