@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
-import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
 import { FlashRecord } from '../modules/app/flash-record.js';
 import { MeterApp } from '../modules/app/meter-app.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
@@ -104,7 +103,7 @@ describe('meter application on simulated meters', () => {
       m.advance(10 * 60_000);
       const rx = receiverFor(m);
       for (const f of m.air) assert.equal(rx.receivePhy(f.stream, f.mode).securityMode, 5);
-      const uwh = m.app.metering.registers.uwh('import');
+      const uwh = m.app.part.energy.metering.registers.uwh('import');
       assert.equal(m.pulseLed.rising, Math.floor((uwh * 1000) / 1e9), 'pulses = floor(E · 1000 imp/kWh)');
       const truthWh = (230 * 10 * Math.cos(Math.PI / 6) * 600) / 3600;
       assert.ok(Math.abs(m.trueEnergy().importWh - truthWh) < 1e-6);
@@ -170,11 +169,11 @@ describe('meter application on simulated meters', () => {
         } catch (e) {
           if (!(e instanceof PowerCut)) throw e;
         }
-        const atCut = m.app.metering.registers.uwh('import'); // what RAM held when the supply failed
+        const atCut = m.app.part.energy.metering.registers.uwh('import'); // what RAM held when the supply failed
         const sentBeforeCut = m.air.map((f) => f.sent);
         flash.powerOn();
         m.restart();
-        const restored = m.app.metering.registers.uwh('import');
+        const restored = m.app.part.energy.metering.registers.uwh('import');
         const quantum = 1e6; // 1 Wh
         const oneSample = 230 * 20 * 2 * (1e6 / 3600); // 2 s at 4.6 kW, µWh
         assert.ok(restored <= atCut + 1, 'never more than was measured');
@@ -394,7 +393,7 @@ describe('meter application on simulated meters', () => {
       assert.ok(lastDecoded(m, rx).every((t) => !decodeStatusByte(t.status!).tamper));
       // Someone writes new gains straight into the calibration record (sectors n-2..n of the energy flash).
       const record = new FlashRecord({ flash: m.energyFlash, firstSector: 14, sectorCount: 2, maxPayload: 128 });
-      const cal = parseCalibration(m.app.constants.serialized);
+      const cal = parseCalibration(m.app.part.calibration.serialized);
       record.save(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((c) => ({ ...c, powerGain: 1.05 })) })));
       m.restart();
       const n = m.air.length;
@@ -406,21 +405,21 @@ describe('meter application on simulated meters', () => {
         assert.equal(t.status! & 3, 3, 'application status: alarm');
         assert.equal(decodeErrorFlags(value(t, '0-0:97.97.0') as number).tamper, true);
       }
-      assert.equal(m.app.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
     });
 
     it('tamper: the calibration log erased on a meter in service does not unseal it (no switch, no key)', () => {
       const m = new SimMeter({ seed: 52, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000 });
       const rx = receiverFor(m);
       m.advance(5 * 60_000);
-      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(m.app.part.calibration.sealed, true);
       // Someone erases the whole log flash: a blank log looks like a factory-new meter, unsealed.
       for (let s = 0; s < m.calibrationFlash.sectorCount; s++) m.calibrationFlash.erase(s);
       m.restart({ graceful: true });
       for (let boot = 0; boot < 2; boot++) {
-        assert.equal(m.app.seal.isSealed, true, `boot ${boot}: still sealed`);
-        assert.equal(m.app.sealStatus.tamper, true, `boot ${boot}: tamper`);
-        assert.throws(() => m.app.seal.writeConstant(1, m.app.constants.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
+        assert.equal(m.app.part.calibration.sealed, true, `boot ${boot}: still sealed`);
+        assert.equal(m.app.part.calibration.startupStatus.tamper, true, `boot ${boot}: tamper`);
+        assert.throws(() => m.app.part.calibration.writeCalibration(m.app.part.calibration.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
         const n = m.air.length;
         m.advance(3 * 60_000);
         const after = lastDecoded(m, rx, n);
@@ -533,7 +532,7 @@ describe('meter application on simulated meters', () => {
       const image = journal(m.energyFlash);
       const r = new SimMeter({ seed: 59, chip: 'atm90e32', load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash });
       r.advance(3 * 60_000);
-      const refused = r.app.energyRefused;
+      const refused = r.app.part.energy.refused;
       assert.ok(refused && refused.code === 'layout-mismatch', 'refused');
       assert.equal(refused.details.storedRegisterCount, 6);
       assert.equal(refused.details.configuredRegisterCount, 6);
@@ -578,12 +577,12 @@ describe('meter application on simulated meters', () => {
       const cal = parseCalibration(await c.readCalibration());
       const newCal = serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((ch) => ({ ...ch, powerGain: 1.02 })) }));
       await assert.rejects(c.writeCalibration(newCal), (e: ServiceError) => e.code === 'sealed');
-      assert.equal(m.app.log.entries().at(-1)?.type, 'auth-failure');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'auth-failure');
       await assert.rejects(c.unseal(), (e: ServiceError) => e.code === 'switch-off');
       m.calibrationSwitch.level = 1;
       await c.unseal();
       await c.writeCalibration(newCal);
-      assert.deepEqual(m.app.constants.list()[0], { id: CALIBRATION_CONSTANT_ID, value: newCal });
+      assert.deepEqual(m.app.part.calibration.serialized, newCal);
       await c.seal();
       m.calibrationSwitch.level = 0;
       // The chip measures with the new gain: 2 % more energy than the truth from now on.
@@ -598,12 +597,12 @@ describe('meter application on simulated meters', () => {
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.deepEqual(
         exp.records.length,
-        m.app.log.counter + 1,
+        m.app.part.calibration.log.counter + 1,
       );
       // After a restart the calibration is reapplied from flash and matches the sealed digest.
       m.restart();
       assert.equal(m.app.status().tamper, false);
-      assert.deepEqual(m.app.constants.serialized, newCal);
+      assert.deepEqual(m.app.part.calibration.serialized, newCal);
     });
 
     it('install-meter-key: logged, and the next telegrams use the new key', async () => {
@@ -614,7 +613,7 @@ describe('meter application on simulated meters', () => {
       await c.connect();
       const newKey = fromHex('00112233445566778899aabbccddeeff');
       await c.installMeterKey(newKey);
-      assert.equal(m.app.log.entries().at(-1)?.type, 'key-change');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'key-change');
       const n = m.air.length;
       m.advance(3 * 60_000);
       for (const f of m.air.slice(0, n)) assert.equal(gw.receive(f.stream, f.mode).ok, true);
@@ -634,7 +633,7 @@ describe('meter application on simulated meters', () => {
         const id = await c.connect();
         assert.equal(id.meterId, `XSM${m.meterId}`);
         await c.setTime(Date.UTC(2026, 2, 3));
-        assert.ok(Math.abs(m.app.wallTime() - Date.UTC(2026, 2, 3)) < 5000);
+        assert.ok(Math.abs(m.app.part.clock.now() - Date.UTC(2026, 2, 3)) < 5000);
         await port.close();
       } finally {
         clearInterval(timer);

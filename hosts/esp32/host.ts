@@ -40,6 +40,8 @@ export interface SerialOpenOptions {
   format: 'buffer';
   /** ECMA-419: called when bytes arrived (the host wakes its tick timer). */
   onReadable?: () => void;
+  /** ECMA-419: called with the bytes the transmit FIFO takes now (the port sends what it queued). */
+  onWritable?: (bytes: number) => void;
 }
 
 /** A repeating timer whose next firing can be moved (Moddable `Timer.repeat` + `Timer.schedule`). */
@@ -95,20 +97,24 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
   const radio = new Cc1101({ spi: radioSpi });
   const keyStore = new PreferenceKeyStore(io.preference, io.crypto);
   const serviceWake: HostWake = { listener: undefined };
+  const pulseLed = new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output }));
+  const calibrationSwitch = new PinInput(new io.Digital({ pin: pins.calibrationSwitch, mode: io.Digital.InputPullUp }), true);
+  const service: Ecma419SerialPort = new Ecma419SerialPort(
+    new io.Serial({
+      port: pins.service.port,
+      transmit: pins.service.transmit,
+      receive: pins.service.receive,
+      baud: pins.service.baud,
+      format: 'buffer',
+      onReadable: () => serviceWake.listener?.(),
+      onWritable: (bytes) => service.flush(bytes),
+    }),
+  );
   const ports: HostPorts = {
     metrologySpi,
-    pulseLed: new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output })),
-    calibrationSwitch: new PinInput(new io.Digital({ pin: pins.calibrationSwitch, mode: io.Digital.InputPullUp }), true),
-    service: new Ecma419SerialPort(
-      new io.Serial({
-        port: pins.service.port,
-        transmit: pins.service.transmit,
-        receive: pins.service.receive,
-        baud: pins.service.baud,
-        format: 'buffer',
-        onReadable: () => serviceWake.listener?.(),
-      }),
-    ),
+    pulseLed,
+    calibrationSwitch,
+    service,
     energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
     keys: keyStore,

@@ -153,6 +153,9 @@ export function meterIdForSeed(seed: number): string {
 }
 
 export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
+/** The in-memory service line's receive buffers: the meter's (requests) and the bench's (replies). */
+export const SERVICE_RX_BYTES = 4096;
+export const SERVICE_TX_BYTES = 16384;
 
 export class SimMeter {
   readonly options: SimMeterOptions;
@@ -196,16 +199,17 @@ export class SimMeter {
     this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
     this.profile = options.load ?? 'household';
     this.boot(options.clockValid === false ? 0 : (options.wallStartMs ?? DEFAULT_WALL_START));
-    if ((options.factorySeal ?? true) && this.app.log.counter === 0 && !this.app.seal.isSealed) {
-      this.app.seal.seal('factory');
-      this.app.sealStatus = this.app.seal.status();
+    if ((options.factorySeal ?? true) && this.app.part.calibration.log.counter === 0 && !this.app.part.calibration.sealed) {
+      this.app.part.calibration.sealNow('factory');
     }
   }
 
   private boot(wallMs: number): void {
     this.boots++;
     this.clock = new SimClock(wallMs);
-    const pair = memorySerialPair();
+    // The meter's line buffers are bounded, as a UART's: a bench that floods it or never reads
+    // its replies costs bounded memory (the meter holds a reply back until there is room).
+    const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
     this.bench = pair.bench;
     let radio: Radio;
     if (this.options.radio === 'cc1101') {
@@ -332,7 +336,7 @@ export class SimMeter {
       if (now >= ticks) break;
       let next = Math.min(ticks, this.app.nextWake());
       if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
-      if ((exact && this.app.pulsesPending > 0) || this.bench.pending > 0 || this.app.server.pending > 0) next = Math.min(next, now + tickMs);
+      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.busy) next = Math.min(next, now + tickMs);
       if (next <= now) next = now + 1;
       const dt = next - now;
       this.load.advance(dt);
@@ -360,7 +364,7 @@ export class SimMeter {
 
   /** The meter's registers as the application holds them (Wh, OBIS). */
   registers(): Record<string, number> {
-    return this.app.metering.obis();
+    return this.app.part.energy.metering.obis();
   }
 
   /**

@@ -284,7 +284,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     },
   });
   app.start(ports);
-  app.seal.seal('factory');
+  app.part.calibration.sealNow('factory');
   ledger.to(hw);
   // Where a sample tick's firmware work goes: the driver's sample, the rest of the metering cycle
   // (registers, pulses, journal), the service poll; the remainder is the application's own.
@@ -302,9 +302,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
         }
       };
     };
-    charge(app.driver as unknown as { [k: string]: unknown }, 'sample', parts['driver.sample']);
-    charge(app.metering as unknown as { [k: string]: unknown }, 'cycle', parts['metering.cycle']);
-    charge(app.server as unknown as { [k: string]: unknown }, 'poll', parts['server.poll']);
+    charge(app.part.energy.driver as unknown as { [k: string]: unknown }, 'sample', parts['driver.sample']);
+    charge(app.part.energy.metering as unknown as { [k: string]: unknown }, 'cycle', parts['metering.cycle']);
+    charge(app.part.server as unknown as { [k: string]: unknown }, 'poll', parts['server.poll']);
     charge(app as unknown as { [k: string]: unknown }, 'buildFrame', parts['app.buildFrame']);
     charge(app as unknown as { [k: string]: unknown }, 'status', parts['app.status']);
     charge(app as unknown as { [k: string]: unknown }, 'telegramRegisters', parts['app.telegramRegisters']);
@@ -347,7 +347,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     }
     // The first telegram ticks and a few sample ticks are probed for their transient live heap
     // (a collection at every hardware access) and left out of the cost figures.
-    const telegramDue = clock.ticks() >= app.schedule.nextDue;
+    const telegramDue = clock.ticks() >= app.part.sender.nextDue;
     if ((telegramDue && probes < 3) || (app.stats.samples >= 100 && app.stats.samples < 110)) {
       if (telegramDue) probes++;
       ledger.probe = true;
@@ -417,9 +417,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   }
   app.stop();
 
-  const obis = app.metering.obis();
+  const obis = app.part.energy.metering.obis();
   for (const k of Object.keys(obis).sort()) out(`register ${k} ${obis[k].toFixed(6)} Wh`);
-  out(`energy µWh import ${app.metering.registers.uwh('import')} export ${app.metering.registers.uwh('export')}`);
+  out(`energy µWh import ${app.part.energy.metering.registers.uwh('import')} export ${app.part.energy.metering.registers.uwh('export')}`);
   out(`true Wh import ${load.totalImportWh().toFixed(3)} export ${load.totalExportWh().toFixed(3)}`);
   const st = app.stats;
   out(`stats samples ${st.samples} faults ${st.metrologyFaults} telegrams ${st.telegrams} deferred ${st.deferred} radioErrors ${st.radioErrors} airtime ${st.airtimeMs.toFixed(3)} ms lastCounter ${st.lastMessageCounter}`);
