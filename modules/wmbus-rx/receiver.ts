@@ -280,7 +280,8 @@ export class Receiver {
     let plain: Uint8Array;
     let encryptedLength = 0;
     let macOk = false;
-    let accept: (() => void) | undefined;
+    // What the replay state records once every check has passed.
+    let accept: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } | undefined;
     if (afl && mode !== 7) throw new SecurityError('afl', `an AFL with a security mode ${mode} TPL is not OMS conformant`, {});
     if (mode === 0) {
       if (!ell?.encryption || ell.encryption === 'none') {
@@ -289,9 +290,8 @@ export class Receiver {
       plain = payload;
       if (strict && tpl && !ellSlot) {
         const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress, tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
-        const access = tpl.accessNumber;
-        checkAccessNumber(this.state, slot, access);
-        accept = () => acceptCounters(this.state, slot, { accessNumber: access });
+        checkAccessNumber(this.state, slot, tpl.accessNumber);
+        accept = { slot, counters: { accessNumber: tpl.accessNumber } };
       }
     } else {
       const t = tpl as TplHeader;
@@ -317,8 +317,7 @@ export class Receiver {
         checkAccessNumber(this.state, slot, t.accessNumber);
         decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
         checkDecrypted(decrypted, 5);
-        const access = t.accessNumber;
-        accept = () => acceptCounters(this.state, slot, { accessNumber: access });
+        accept = { slot, counters: { accessNumber: t.accessNumber } };
       } else {
         if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
         if (t.config.kdfSelection !== 1) {
@@ -334,7 +333,7 @@ export class Receiver {
           checkCounter(this.state, slot, counter);
           decrypted = decryptMode7(this.crypto, kenc, cipher);
           checkDecrypted(decrypted, 7);
-          accept = () => acceptCounters(this.state, slot, { messageCounter: counter });
+          accept = { slot, counters: { messageCounter: counter } };
         } finally {
           kenc.wipe();
           kmac.wipe();
@@ -346,15 +345,17 @@ export class Receiver {
 
     const app = parseRecords(plain, { strict });
     const ellEncrypted = !!ellSlot;
-    const values = app.records.map((r) => {
-      const v = decodeValue(r, { strict, deviceType: meter.deviceType });
+    const values: DecodedValue[] = [];
+    const valueOptions = { strict, deviceType: meter.deviceType };
+    for (const r of app.records) {
+      const v = decodeValue(r, valueOptions);
       v.authenticated = macOk;
       v.encrypted = ellEncrypted || r.offset < encryptedLength;
-      return v;
-    });
+      values.push(v);
+    }
 
     // Every check passed: now the frame counts.
-    accept?.();
+    if (accept) acceptCounters(this.state, accept.slot, accept.counters);
     if (ellSlot) {
       const s = ellSlot;
       acceptCounters(this.state, s, { sessionNumber: ((ell as Ell).sessionNumber ?? 0) & 0x1fffffff });

@@ -314,6 +314,66 @@ function obisFor(
   return undefined;
 }
 
+interface Decoded {
+  value: number | string | null;
+  reason?: string;
+}
+
+function wrongField(r: ParsedRecord, m: Interpretation, type: string, strict: boolean): Decoded {
+  if (strict) throw refuse('bad-record', `data field ${r.field} does not fit ${m.quantity}`, r, { field: r.field });
+  return { value: toHex(r.data), reason: `data field ${r.field} does not fit ${type}; kept raw` };
+}
+
+function timeValue(r: ParsedRecord, m: Interpretation, t: TimeValue | undefined, type: string, strict: boolean): Decoded {
+  if (!t) return wrongField(r, m, type, strict);
+  if ('na' in t) {
+    if (strict && t.na.startsWith('not a valid')) throw refuse('bad-date', `${type} is not a valid date or time: ${t.na}`, r);
+    return { value: null, reason: t.na };
+  }
+  return { value: t.text };
+}
+
+/** The data of a record as its (VIF and VIFE) interpretation says. */
+function interpret(r: ParsedRecord, m: Interpretation, rawReason: string | undefined, strict: boolean): Decoded {
+  const f = r.field;
+  if (m.kind === 'manufacturer' || m.kind === 'unknown' || rawReason !== undefined) {
+    return { value: toHex(r.data), reason: rawReason ?? (m.kind === 'manufacturer' ? 'manufacturer specific' : 'reserved code, kept raw') };
+  }
+  if (m.kind === 'date') return timeValue(r, m, f === 'int16' ? typeG(r.data) : undefined, 'type G date', strict);
+  if (m.kind === 'date-time') {
+    if (f === 'int32') return timeValue(r, m, typeF(r.data), 'type F date and time', strict);
+    if (strict) return wrongField(r, m, 'type F date and time', strict);
+    if (f === 'int48') return timeValue(r, m, typeI(r.data), 'type I date and time', strict);
+    if (f === 'int24') {
+      m.quantity = 'time';
+      return timeValue(r, m, typeJ(r.data), 'type J time', strict);
+    }
+    if (f === 'variable') return { value: toHex(r.data), reason: 'type M date and time, kept raw' };
+    return wrongField(r, m, 'date and time (types F, I, J, M)', strict);
+  }
+  if (m.kind === 'time-point') return timeValue(r, m, timePoint(r), 'date (type G, F or I)', strict);
+  if (m.kind === 'flags') {
+    if (!f.startsWith('int') || (strict && (f === 'int48' || f === 'int64'))) return wrongField(r, m, 'type D bit field', strict);
+    return { value: typeC(r.data) };
+  }
+  if (m.kind === 'identifier') {
+    if (f.startsWith('bcd') || (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xc9)) {
+      const b = typeA(r.data);
+      if (!('na' in b)) return { value: b.digits };
+      if (strict && b.na.startsWith('not a BCD')) throw refuse('bad-bcd', 'BCD data has a non-decimal digit', r);
+      return { value: null, reason: b.na };
+    }
+    if (f === 'variable' && r.lvar !== undefined && r.lvar <= 0xbf) return { value: latin1Reversed(r.data) };
+    if (f.startsWith('int') || f === 'variable') return { value: typeC(r.data) };
+    return numeric(r, 0, strict);
+  }
+  if (m.kind === 'container' || m.kind === 'raw') {
+    if (strict) throw refuse('unknown-vif', `${m.quantity} is not decoded`, r, { vif: hex(r.vif) });
+    return { value: toHex(r.data), reason: m.kind === 'container' ? 'data container' : `data type ${r.vif === 0xfd72 ? 'K' : 'L'}, kept raw` };
+  }
+  return numeric(r, m.kind === 'number' ? m.exponent : 0, strict);
+}
+
 export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): DecodedValue {
   const strict = !!options.strict;
   let m: Interpretation;
@@ -396,69 +456,9 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     }
   }
 
-  let value: number | string | null = null;
-  let reason: string | undefined;
-  const wrongField = (type: string): void => {
-    if (strict) throw refuse('bad-record', `data field ${r.field} does not fit ${m.quantity}`, r, { field: r.field });
-    value = toHex(r.data);
-    reason = `data field ${r.field} does not fit ${type}; kept raw`;
-  };
-  const time = (t: TimeValue | undefined, type: string): void => {
-    if (!t) return wrongField(type);
-    if ('na' in t) {
-      if (strict && t.na.startsWith('not a valid')) throw refuse('bad-date', `${type} is not a valid date or time: ${t.na}`, r);
-      reason = t.na;
-    } else value = t.text;
-  };
-
-  if (m.kind === 'manufacturer' || m.kind === 'unknown' || rawReason !== undefined) {
-    value = toHex(r.data);
-    reason = rawReason ?? (m.kind === 'manufacturer' ? 'manufacturer specific' : 'reserved code, kept raw');
-  } else if (m.kind === 'date') {
-    time(r.field === 'int16' ? typeG(r.data) : undefined, 'type G date');
-  } else if (m.kind === 'date-time') {
-    if (r.field === 'int32') time(typeF(r.data), 'type F date and time');
-    else if (strict) wrongField('type F date and time');
-    else if (r.field === 'int48') time(typeI(r.data), 'type I date and time');
-    else if (r.field === 'int24') {
-      m.quantity = 'time';
-      time(typeJ(r.data), 'type J time');
-    } else if (r.field === 'variable') {
-      value = toHex(r.data);
-      reason = 'type M date and time, kept raw';
-    } else wrongField('date and time (types F, I, J, M)');
-  } else if (m.kind === 'time-point') {
-    time(timePoint(r), 'date (type G, F or I)');
-  } else if (m.kind === 'flags') {
-    if (r.field.startsWith('int')) {
-      if (strict && (r.field === 'int48' || r.field === 'int64')) wrongField('type D bit field');
-      else value = typeC(r.data);
-    } else wrongField('type D bit field');
-  } else if (m.kind === 'identifier') {
-    if (r.field.startsWith('bcd') || (r.field === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xc9)) {
-      const b = typeA(r.data);
-      if ('na' in b) {
-        if (strict && b.na.startsWith('not a BCD')) throw refuse('bad-bcd', 'BCD data has a non-decimal digit', r);
-        reason = b.na;
-      } else value = b.digits;
-    } else if (r.field === 'variable' && r.lvar !== undefined && r.lvar <= 0xbf) {
-      value = latin1Reversed(r.data);
-    } else if (r.field.startsWith('int') || r.field === 'variable') {
-      value = typeC(r.data);
-    } else {
-      const n = numeric(r, 0, strict);
-      value = n.value;
-      if (n.reason) reason = n.reason;
-    }
-  } else if (m.kind === 'container' || m.kind === 'raw') {
-    if (strict) throw refuse('unknown-vif', `${m.quantity} is not decoded`, r, { vif: hex(r.vif) });
-    value = toHex(r.data);
-    reason = m.kind === 'container' ? 'data container' : `data type ${r.vif === 0xfd72 ? 'K' : 'L'}, kept raw`;
-  } else {
-    const n = numeric(r, m.kind === 'number' ? m.exponent : 0, strict);
-    value = n.value;
-    if (n.reason) reason = n.reason;
-  }
+  const d = interpret(r, m, rawReason, strict);
+  let value = d.value;
+  let reason = d.reason;
   if (error !== undefined) {
     reason = `record error: ${error} (data ${toHex(r.data) || 'none'})`;
     value = null;
