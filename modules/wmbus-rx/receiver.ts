@@ -209,41 +209,13 @@ export class Receiver {
     const strict = this.strict;
     const lenient = { lenient: !strict };
     const dll = parsed.dll;
-    const linkAddress = dll.subarray(2, 10);
     const link = { control: parsed.header.control, ...identity(parsed.header) };
-    let body = parsed.body;
-    if (body.length === 0) throw new ReceiveError('truncated', 'frame has no CI field', {});
-    let p = 0;
+    if (parsed.body.length === 0) throw new ReceiveError('truncated', 'frame has no CI field', {});
 
-    // Extended link layer.
-    let ell: Ell | undefined;
-    let ellSlot: Slot | undefined;
-    if (isEllCi(body[0])) {
-      if (strict && body[0] !== CI_ELL_I) throw new ReceiveError('unsupported-ci', `CI 0x${body[0].toString(16)}: strict mode reads only the short ELL (0x8C)`, { ci: body[0] });
-      const r = parseEll(body, 0, lenient);
-      ell = r.ell;
-      p = r.next;
-      if (ell.payloadOffset !== undefined) {
-        if (ell.encryption === 'reserved') {
-          throw new SecurityError('unsupported-security-mode', `ELL session number announces encryption ${(ell.sessionNumber ?? 0) >>> 29} (only 0 and 1, AES-128-CTR, exist)`, {});
-        }
-        if (ell.encryption === 'aes-128-ctr') {
-          const entry = this.keyFor(link);
-          this.requireUnauthenticatedAllowed(entry, link, 'ELL AES-128-CTR');
-          const key = this.cached(entry.key);
-          const plain = this.ctrDecrypt(key.handle, ellCounterBlock(dll, ell), body.subarray(p));
-          if (!ellPayloadCrcOk(plain)) {
-            throw new SecurityError('wrong-key', 'ELL payload CRC does not match after AES-CTR decryption: wrong key or corrupted frame', {});
-          }
-          body = concat(body.subarray(0, p), plain);
-          ellSlot = { name: `${key.fingerprint}:ell:${toHex(linkAddress)}`, meter: meterKey(link.manufacturer, link.id), legacyId: link.id, legacyManufacturer: link.manufacturer };
-          checkSession(this.state, ellSlot, (ell.sessionNumber ?? 0) & 0x1fffffff);
-        } else if (!ellPayloadCrcOk(body.subarray(p))) {
-          throw new FrameError('crc', 'ELL payload CRC mismatch', { block: 0 });
-        }
-        p += 2;
-      }
-    }
+    // Extended link layer (decrypted in place when it carries AES-CTR).
+    const l = this.readEll(parsed.body, dll, link);
+    const body = l.body;
+    let p = l.next;
 
     // Authentication and fragmentation layer.
     let afl: Afl | undefined;
@@ -271,95 +243,27 @@ export class Receiver {
     }
     const meter = tpl?.address ? identity(tpl.address) : identity(parsed.header);
     meterRef.current = meter;
-    const label = meterKey(meter.manufacturer, meter.id);
-    const mode = tpl ? tpl.config.mode : 0;
-    let payload = body.subarray(payloadStart);
+    // CI 0x8A / 0x8B say no application data follows.
     const noData = ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA;
-    if (noData && payload.length > 0) payload = payload.subarray(payload.length); // CI says no application data follows
-
-    let plain: Uint8Array;
-    let encryptedLength = 0;
-    let macOk = false;
-    // What the replay state records once every check has passed.
-    let accept: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } | undefined;
+    const payload = noData ? body.subarray(body.length) : body.subarray(payloadStart);
+    const mode = tpl ? tpl.config.mode : 0;
     if (afl && mode !== 7) throw new SecurityError('afl', `an AFL with a security mode ${mode} TPL is not OMS conformant`, {});
-    if (mode === 0) {
-      if (!ell?.encryption || ell.encryption === 'none') {
-        if (!this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
-      }
-      plain = payload;
-      if (strict && tpl && !ellSlot) {
-        const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress, tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
-        checkAccessNumber(this.state, slot, tpl.accessNumber);
-        accept = { slot, counters: { accessNumber: tpl.accessNumber } };
-      }
-    } else {
-      const t = tpl as TplHeader;
-      const entry = this.keyFor(meter);
-      const n = t.config.encryptedBlocks;
-      if (n === 0) throw new SecurityError('tpl', `security mode ${mode} with no encrypted blocks`, { mode });
-      if (payload.length < n * 16) {
-        throw new ReceiveError('truncated', `configuration field announces ${n} encrypted blocks, ${payload.length} bytes follow`, { blocks: n, length: payload.length });
-      }
-      if (strict && payload.length > n * 16) {
-        throw new SecurityError('unencrypted-data', `${payload.length - n * 16} bytes follow the encrypted blocks unprotected`, { length: payload.length - n * 16 });
-      }
-      const address = securityAddress(linkAddress, t.address ? encodeTplAddress(t.address) : undefined);
-      const key = this.cached(entry.key);
-      const cipher = payload.subarray(0, n * 16);
-      let decrypted: Uint8Array;
-      if (mode === 5) {
-        this.requireUnauthenticatedAllowed(entry, meter, 'security mode 5 (AES-CBC)');
-        // Nothing in mode 5 is authenticated; the 2F2F check binds M (IV bytes 0-1), and a changed
-        // version or device type garbles plaintext bytes the check does not see. So the slot is the
-        // key and the identification number: who the meter is, not what it calls itself.
-        const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
-        checkAccessNumber(this.state, slot, t.accessNumber);
-        decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
-        checkDecrypted(decrypted, 5);
-        accept = { slot, counters: { accessNumber: t.accessNumber } };
-      } else {
-        if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
-        if (t.config.kdfSelection !== 1) {
-          throw new SecurityError('unsupported-kdf', `KDF selection ${t.config.kdfSelection ?? -1} is not KDF-A (1)`, { kdf: t.config.kdfSelection ?? -1 });
-        }
-        const id = kdfMeterId(address);
-        const counter = afl.messageCounter;
-        const { kenc, kmac } = deriveMeterKeys(this.crypto, key.handle, counter, id);
-        try {
-          verifyAflMac(this.crypto, kmac, afl, body.subarray(macStart));
-          macOk = true;
-          const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
-          checkCounter(this.state, slot, counter);
-          decrypted = decryptMode7(this.crypto, kenc, cipher);
-          checkDecrypted(decrypted, 7);
-          accept = { slot, counters: { messageCounter: counter } };
-        } finally {
-          kenc.wipe();
-          kmac.wipe();
-        }
-      }
-      encryptedLength = n * 16;
-      plain = payload.length > encryptedLength ? concat(decrypted, payload.subarray(encryptedLength)) : decrypted;
-    }
 
-    const app = parseRecords(plain, { strict });
-    const ellEncrypted = !!ellSlot;
+    const sec = this.openTpl(mode, tpl, afl, body.subarray(macStart), payload, meter, dll.subarray(2, 10), !!l.slot);
+
+    const app = parseRecords(sec.plain, { strict });
     const values: DecodedValue[] = [];
     const valueOptions = { strict, deviceType: meter.deviceType };
     for (const r of app.records) {
       const v = decodeValue(r, valueOptions);
-      v.authenticated = macOk;
-      v.encrypted = ellEncrypted || r.offset < encryptedLength;
+      v.authenticated = sec.macOk;
+      v.encrypted = !!l.slot || r.offset < sec.encryptedLength;
       values.push(v);
     }
 
     // Every check passed: now the frame counts.
-    if (accept) acceptCounters(this.state, accept.slot, accept.counters);
-    if (ellSlot) {
-      const s = ellSlot;
-      acceptCounters(this.state, s, { sessionNumber: ((ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
-    }
+    if (sec.accept) acceptCounters(this.state, sec.accept.slot, sec.accept.counters);
+    if (l.slot) acceptCounters(this.state, l.slot, { sessionNumber: ((l.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
 
     const out: DecodedTelegram = {
       meter,
@@ -369,14 +273,14 @@ export class Receiver {
       frameFormat: parsed.format,
       ci,
       securityMode: mode === 5 || mode === 7 ? mode : 0,
-      encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : ellEncrypted ? 'ell-aes-ctr' : 'none',
+      encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : l.slot ? 'ell-aes-ctr' : 'none',
       tpl: tpl ? (tpl.address ? 'long' : 'short') : 'none',
-      mac: macOk ? 'ok' : 'none',
-      authenticatedAddress: macOk ? (tpl?.address ? 'all' : 'id') : 'none',
-      applicationData: toHex(plain),
+      mac: sec.macOk ? 'ok' : 'none',
+      authenticatedAddress: sec.macOk ? (tpl?.address ? 'all' : 'id') : 'none',
+      applicationData: toHex(sec.plain),
       values,
     };
-    if (ell) out.ell = ell;
+    if (l.ell) out.ell = l.ell;
     if (tpl) {
       out.accessNumber = tpl.accessNumber;
       out.status = tpl.status;
@@ -388,6 +292,109 @@ export class Receiver {
     if (app.unparsed) out.unparsed = unparsedJson(app.unparsed);
     if (app.skipped) out.skippedDifs = app.skipped;
     return out;
+  }
+
+  /**
+   * The ELL at the start of `body`, if there is one: its fields, the body with an AES-CTR payload
+   * decrypted (its payload CRC checked, the session number checked against the replay state), the
+   * offset of the layer after it, and the replay slot to record once the frame is accepted.
+   */
+  private readEll(body: Uint8Array, dll: Uint8Array, link: MeterIdentity): { ell?: Ell; body: Uint8Array; next: number; slot?: Slot } {
+    if (!isEllCi(body[0])) return { body, next: 0 };
+    if (this.strict && body[0] !== CI_ELL_I) {
+      throw new ReceiveError('unsupported-ci', `CI 0x${body[0].toString(16)}: strict mode reads only the short ELL (0x8C)`, { ci: body[0] });
+    }
+    const { ell, next } = parseEll(body, 0, { lenient: !this.strict });
+    if (ell.payloadOffset === undefined) return { ell, body, next };
+    if (ell.encryption === 'reserved') {
+      throw new SecurityError('unsupported-security-mode', `ELL session number announces encryption ${(ell.sessionNumber ?? 0) >>> 29} (only 0 and 1, AES-128-CTR, exist)`, {});
+    }
+    if (ell.encryption !== 'aes-128-ctr') {
+      if (!ellPayloadCrcOk(body.subarray(next))) throw new FrameError('crc', 'ELL payload CRC mismatch', { block: 0 });
+      return { ell, body, next: next + 2 };
+    }
+    const entry = this.keyFor(link);
+    this.requireUnauthenticatedAllowed(entry, link, 'ELL AES-128-CTR');
+    const key = this.cached(entry.key);
+    const plain = this.ctrDecrypt(key.handle, ellCounterBlock(dll, ell), body.subarray(next));
+    if (!ellPayloadCrcOk(plain)) {
+      throw new SecurityError('wrong-key', 'ELL payload CRC does not match after AES-CTR decryption: wrong key or corrupted frame', {});
+    }
+    // The counter block binds M and A (a changed byte garbles the payload and its CRC): the slot.
+    const slot: Slot = { name: `${key.fingerprint}:ell:${toHex(dll.subarray(2, 10))}`, meter: meterKey(link.manufacturer, link.id), legacyId: link.id, legacyManufacturer: link.manufacturer };
+    checkSession(this.state, slot, (ell.sessionNumber ?? 0) & 0x1fffffff);
+    return { ell, body: concat(body.subarray(0, next), plain), next: next + 2, slot };
+  }
+
+  /**
+   * The TPL security (EN 13757-7 / OMS Vol. 2 §9): mode 0 plain, mode 5 (AES-CBC, no MAC) or mode 7
+   * (AFL MAC, KDF-A, AES-CBC). Returns the application data (decrypted blocks, then any plain data
+   * after them), how much of it was encrypted, whether a MAC verified it, and what the replay state
+   * records once the frame is accepted. `macMessage` is the TPL to the end (what the AFL MAC covers).
+   */
+  private openTpl(
+    mode: number,
+    tpl: TplHeader | undefined,
+    afl: Afl | undefined,
+    macMessage: Uint8Array,
+    payload: Uint8Array,
+    meter: MeterIdentity,
+    linkAddress: Uint8Array,
+    ellEncrypted: boolean,
+  ): { plain: Uint8Array; encryptedLength: number; macOk: boolean; accept?: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } } {
+    const label = meterKey(meter.manufacturer, meter.id);
+    if (mode === 0) {
+      if (!ellEncrypted && !this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
+      if (!this.strict || !tpl || ellEncrypted) return { plain: payload, encryptedLength: 0, macOk: false };
+      const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress, tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      checkAccessNumber(this.state, slot, tpl.accessNumber);
+      return { plain: payload, encryptedLength: 0, macOk: false, accept: { slot, counters: { accessNumber: tpl.accessNumber } } };
+    }
+    const t = tpl as TplHeader;
+    const entry = this.keyFor(meter);
+    const n = t.config.encryptedBlocks;
+    if (n === 0) throw new SecurityError('tpl', `security mode ${mode} with no encrypted blocks`, { mode });
+    if (payload.length < n * 16) {
+      throw new ReceiveError('truncated', `configuration field announces ${n} encrypted blocks, ${payload.length} bytes follow`, { blocks: n, length: payload.length });
+    }
+    if (this.strict && payload.length > n * 16) {
+      throw new SecurityError('unencrypted-data', `${payload.length - n * 16} bytes follow the encrypted blocks unprotected`, { length: payload.length - n * 16 });
+    }
+    const address = securityAddress(linkAddress, t.address ? encodeTplAddress(t.address) : undefined);
+    const key = this.cached(entry.key);
+    const cipher = payload.subarray(0, n * 16);
+    const encryptedLength = n * 16;
+    const withTail = (decrypted: Uint8Array): Uint8Array => (payload.length > encryptedLength ? concat(decrypted, payload.subarray(encryptedLength)) : decrypted);
+    if (mode === 5) {
+      this.requireUnauthenticatedAllowed(entry, meter, 'security mode 5 (AES-CBC)');
+      // Nothing in mode 5 is authenticated; the 2F2F check binds M (IV bytes 0-1), and a changed
+      // version or device type garbles plaintext bytes the check does not see. So the slot is the
+      // key and the identification number: who the meter is, not what it calls itself.
+      const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      checkAccessNumber(this.state, slot, t.accessNumber);
+      const decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
+      checkDecrypted(decrypted, 5);
+      return { plain: withTail(decrypted), encryptedLength, macOk: false, accept: { slot, counters: { accessNumber: t.accessNumber } } };
+    }
+    if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
+    if (t.config.kdfSelection !== 1) {
+      throw new SecurityError('unsupported-kdf', `KDF selection ${t.config.kdfSelection ?? -1} is not KDF-A (1)`, { kdf: t.config.kdfSelection ?? -1 });
+    }
+    const id = kdfMeterId(address);
+    const counter = afl.messageCounter;
+    const { kenc, kmac } = deriveMeterKeys(this.crypto, key.handle, counter, id);
+    try {
+      verifyAflMac(this.crypto, kmac, afl, macMessage);
+      // The MAC proves the key, the identification number in the KDF and the counter: the slot.
+      const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
+      checkCounter(this.state, slot, counter);
+      const decrypted = decryptMode7(this.crypto, kenc, cipher);
+      checkDecrypted(decrypted, 7);
+      return { plain: withTail(decrypted), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
+    } finally {
+      kenc.wipe();
+      kmac.wipe();
+    }
   }
 
   private keyFor(meter: MeterIdentity): MeterKeyEntry {
