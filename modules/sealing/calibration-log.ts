@@ -2,7 +2,7 @@
  * The calibration log of the meter (legal metrology event log, WELMEC 7.2 / MID): every change to a
  * legally relevant parameter and every seal event, for the life of the meter, hash-chained and signed
  * by the device key (through the KeyStore port; deterministic ECDSA P-256), stored in a power-loss
- * safe LogStore on flash. The event counter is the record's position: it never goes back, since a
+ * safe AppendLog on flash (modules/storage; the flash map's calibration log region). The event counter is the record's position: it never goes back, since a
  * record once committed is never lost. A full log refuses new events (LogFullError "log-full"), so a
  * change that must be logged is refused rather than made unlogged; nothing is ever overwritten.
  */
@@ -11,8 +11,10 @@ import type { Clock } from '../ports/clock.js';
 import { sha256Of, type Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
-import { LogFullError, LogVerifyError } from './errors.js';
-import { LogStore, type LogStoreOptions, type LogStoreStats } from './log-store.js';
+import { AppendLog, type AppendLogStats } from '../storage/append-log.js';
+import { LogFullError } from '../storage/errors.js';
+import { storeMagic } from '../storage/flash-map.js';
+import { LogVerifyError } from './errors.js';
 import {
   SIGNATURE_SIZE,
   decodeRecord,
@@ -26,9 +28,10 @@ import {
 import { headDigest, verifyRecords, type LogFault, type LogHead } from './log-verify.js';
 
 export interface CalibrationLogOptions {
+  /** The log's own flash, all of it (the flash map's calibration log region). */
   flash: Flash;
-  /** The log's partition of the flash (default: all of it). */
-  partition?: LogStoreOptions;
+  /** Sector header magic (default: the flash map's calibration log). */
+  magic?: string;
   keys: KeyStore;
   crypto: Crypto;
   clock: Clock;
@@ -60,7 +63,7 @@ export interface LogExport {
 const EMPTY = new Uint8Array(0);
 
 export class CalibrationLog {
-  readonly store: LogStore;
+  readonly store: AppendLog;
   readonly deviceId: string;
   readonly publicKey: Uint8Array;
   /** A fault found in the stored log at open (tampered or corrupted flash); the seal reports tamper. */
@@ -71,7 +74,7 @@ export class CalibrationLog {
   private lastRaw: Uint8Array;
   private lastCounter: number;
 
-  private constructor(o: CalibrationLogOptions, store: LogStore, last: { raw: Uint8Array; counter: number } | undefined, fault: LogFault | undefined) {
+  private constructor(o: CalibrationLogOptions, store: AppendLog, last: { raw: Uint8Array; counter: number } | undefined, fault: LogFault | undefined) {
     this.store = store;
     this.keys = o.keys;
     this.crypto = o.crypto;
@@ -87,7 +90,7 @@ export class CalibrationLog {
   /** Opens (recovers) the log on flash; a blank store gets its log-init record, binding the device. */
   static open(o: CalibrationLogOptions): CalibrationLog {
     encodeIdentity(o.deviceId, o.keys.devicePublicKey()); // validates the id before anything is written
-    const store = LogStore.open(o.flash, o.partition);
+    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog') });
     const raws = store.readAll();
     if (raws.length === 0) return new CalibrationLog(o, store, undefined, undefined);
     const check = verifyRecords(o.crypto, raws, o.keys.devicePublicKey(), { signatures: o.verifySignatures ?? false });
@@ -122,7 +125,7 @@ export class CalibrationLog {
     return recordHash(this.crypto, this.lastRaw);
   }
 
-  stats(): LogStoreStats {
+  stats(): AppendLogStats {
     return this.store.stats();
   }
 
