@@ -85,8 +85,10 @@ describe('xsmeter at the edges (the binary)', function () {
       const r = await xsmeter(['decode', '--key', KEY, '--state', state], frames.join('\n') + '\n', { closeStdoutAfter: 1 });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
-      const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { messageCounter: number }>;
-      const last = saved['XSM.12345678'].messageCounter;
+      const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { messageCounter?: number; meter?: string }>;
+      const slot = Object.values(saved).find((e) => e.meter === 'XSM.12345678');
+      assert.ok(slot, JSON.stringify(saved));
+      const last = slot.messageCounter!;
       assert.ok(last >= 1 && last < 200, `replay state at counter ${last}`);
     });
 

@@ -118,7 +118,7 @@ describe('flash attacks (issue 10): the meter notices, refuses and never reuses'
         const sent = decodeFrom(m, rx, 0).slice(from);
         assert.ok(sent.length >= 3);
         for (const t of sent) {
-          assert.equal(decodeStatusByte(t.status).tamper, true, 'TPL status: tamper');
+          assert.equal(decodeStatusByte(t.status!).tamper, true, 'TPL status: tamper');
           assert.equal(decodeErrorFlags(t.values.find((v) => v.obis === '0-0:97.97.0')!.value as number).tamper, true, 'error flags: tamper');
         }
         assert.equal(m.app.part.calibration.sealed, true, 'a meter that lost its newest seal record counts as sealed');
@@ -133,7 +133,7 @@ describe('flash attacks (issue 10): the meter notices, refuses and never reuses'
         m.restart();
         const from2 = m.air.length;
         m.advance(3 * MINUTE);
-        for (const t of decodeFrom(m, receiverFor(m)).slice(from2)) assert.equal(decodeStatusByte(t.status).tamper, true);
+        for (const t of decodeFrom(m, receiverFor(m)).slice(from2)) assert.equal(decodeStatusByte(t.status!).tamper, true);
       });
     }
 
@@ -161,7 +161,7 @@ describe('flash attacks (issue 10): the meter notices, refuses and never reuses'
       await assert.rejects(c.writeCalibration(m.app.part.calibration.serialized), (e: { code?: string }) => e.code === 'sealed');
       const from = m.air.length;
       m.advance(3 * MINUTE);
-      for (const t of decodeFrom(m, receiverFor(m)).slice(from)) assert.equal(decodeStatusByte(t.status).tamper, true);
+      for (const t of decodeFrom(m, receiverFor(m)).slice(from)) assert.equal(decodeStatusByte(t.status!).tamper, true);
       // Every signature is checked by the verifier: it names the forged record.
       const log = await exportedLog(m);
       assert.equal(log.ok, false);
@@ -270,7 +270,7 @@ describe('flash attacks (issue 10): the meter notices, refuses and never reuses'
       const after = decodeFrom(m, rx, from);
       assert.ok(after.length >= 6);
       for (const t of after) {
-        assert.equal(decodeStatusByte(t.status).metrologyFault, true, 'metrology fault in every telegram');
+        assert.equal(decodeStatusByte(t.status!).metrologyFault, true, 'metrology fault in every telegram');
         const aPlus = t.values.find((v) => v.obis === '1.8.0')!.value as number;
         assert.ok(aPlus >= first, `A+ ${aPlus} Wh below the floor ${first} Wh (the energy at the first telegram)`);
         assert.ok(aPlus <= m.trueEnergy().importWh + 1, 'never more than measured');

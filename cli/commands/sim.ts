@@ -150,7 +150,7 @@ function jsonLine(e: TelegramEvent): string {
   const base = { time: new Date(e.air.wallMs).toISOString(), meter: e.air.meterId, airtimeMs: Number(e.air.airtimeMs.toFixed(3)) };
   if (!v.ok) return JSON.stringify({ ...base, verdict: v.code, error: v.message });
   const t = v.telegram;
-  const values: Record<string, number | string> = {};
+  const values: Record<string, number | string | null> = {};
   for (const x of t.values) if (x.obis) values[x.obis] = x.value;
   return JSON.stringify({ ...base, verdict: 'ok', counter: t.messageCounter, access: t.accessNumber, mode: t.securityMode, status: v.status, flags: v.reading.flags, values });
 }
