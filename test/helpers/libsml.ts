@@ -61,7 +61,12 @@ export function libsmlReader(): { path?: string; skip?: string } {
 }
 
 /** Runs the reader over `stream` (its stdin) and parses what libsml reported. */
-export function readWithLibsml(path: string, stream: Uint8Array, timeoutMs = 60_000): Promise<LibsmlFile[]> {
+export async function readWithLibsml(path: string, stream: Uint8Array, timeoutMs = 60_000): Promise<LibsmlFile[]> {
+  return parseOutput(await libsmlText(path, stream, timeoutMs));
+}
+
+/** The reader's output as printed (see libsml-reader.c for its lines). */
+export function libsmlText(path: string, stream: Uint8Array, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -74,7 +79,7 @@ export function readWithLibsml(path: string, stream: Uint8Array, timeoutMs = 60_
       clearTimeout(timer);
       const text = Buffer.concat(out).toString('utf8');
       if (code !== 0 || !/^end \d+$/m.test(text)) return reject(new Error(`libsml reader exited ${code}: ${err.trim()} ${text.slice(-200)}`));
-      resolve(parseOutput(text));
+      resolve(text);
     });
     p.stdin.on('error', () => {}); // the reader may stop reading early; its output says what it saw
     p.stdin.end(stream);
@@ -83,19 +88,19 @@ export function readWithLibsml(path: string, stream: Uint8Array, timeoutMs = 60_
 
 function parseOutput(text: string): LibsmlFile[] {
   const files: LibsmlFile[] = [];
+  let file: LibsmlFile | undefined;
   for (const line of text.split('\n')) {
-    let m: RegExpExecArray | null;
-    if ((m = /^file (\d+) crc (ok|bad)$/.exec(line))) files.push({ length: Number(m[1]), crcOk: m[2] === 'ok', tags: [], values: [] });
-    else if ((m = /^msg ([0-9a-f]+)$/.exec(line))) files[files.length - 1].tags.push(parseInt(m[1], 16));
-    else if ((m = /^val (\S+) unit (\S+) scaler (\S+) status (\S+) value (\S+)$/.exec(line))) {
-      const v: LibsmlValue = {
-        obis: m[1],
-        value: m[5].startsWith('hex:') ? { hex: m[5].slice(4) } : m[5] === 'true' || m[5] === 'false' ? m[5] === 'true' : BigInt(m[5]),
-      };
-      if (m[2] !== '-') v.unit = Number(m[2]);
-      if (m[3] !== '-') v.scaler = Number(m[3]);
-      if (m[4] !== '-') v.status = BigInt(m[4]);
-      files[files.length - 1].values.push(v);
+    const t = line.split(' ');
+    if (t[0] === 'file') files.push((file = { length: Number(t[1]), crcOk: t[3] === 'ok', tags: [], values: [] }));
+    else if (t[0] === 'msg') file!.tags.push(parseInt(t[1], 16));
+    else if (t[0] === 'val') {
+      // val OBIS unit U scaler S status T value V
+      const raw = t[9];
+      const v: LibsmlValue = { obis: t[1], value: raw.startsWith('hex:') ? { hex: raw.slice(4) } : raw === 'true' || raw === 'false' ? raw === 'true' : BigInt(raw) };
+      if (t[3] !== '-') v.unit = Number(t[3]);
+      if (t[5] !== '-') v.scaler = Number(t[5]);
+      if (t[7] !== '-') v.status = BigInt(t[7]);
+      file!.values.push(v);
     }
   }
   return files;
