@@ -36,7 +36,7 @@ export function readWithSmartmeterObis(stream: Uint8Array, chunkBytes = 256): Sm
       results.push({ values });
     }
   });
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   for (let i = 0; i < stream.length; i += chunkBytes) {
     buf = Buffer.concat([buf, Buffer.from(stream.subarray(i, i + chunkBytes))]);
     while (buf.length > 0 && protocol.checkMessage(buf)) buf = protocol.handleMessage(buf) ?? Buffer.alloc(0);
