@@ -7,6 +7,7 @@ import { encode } from './commands/encode.js';
 import { log } from './commands/log.js';
 import { sim } from './commands/sim.js';
 import { bench } from './commands/bench.js';
+import { sml } from './commands/sml.js';
 
 // Each subcommand registers here, one line each.
 const commands: Command[] = [
@@ -15,6 +16,7 @@ const commands: Command[] = [
   log,
   sim,
   bench,
+  sml,
 ];
 
 function usage(): string {
