@@ -106,10 +106,22 @@ export class SmlReader {
   }
 
   private bits(signed: boolean): bigint {
-    let v = BigInt(0);
-    for (let i = 0; i < this.len; i++) v = (v << BigInt(8)) | BigInt(this.buf[this.pos + i]);
-    this.pos += this.len;
-    return signed ? BigInt.asIntN(8 * this.len, v) : v;
+    const n = this.len;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += n;
+    if (n <= 6) {
+      // Exact in a double: one BigInt at the end instead of one per byte.
+      let v = 0;
+      for (let i = 0; i < n; i++) v = v * 256 + b[p + i];
+      if (signed && b[p] & 0x80) v -= 2 ** (8 * n);
+      return BigInt(v);
+    }
+    let hi = 0;
+    for (let i = 0; i < n - 4; i++) hi = hi * 256 + b[p + i];
+    const lo = b[p + n - 4] * 0x1000000 + ((b[p + n - 3] << 16) | (b[p + n - 2] << 8) | b[p + n - 1]);
+    const v = (BigInt(hi) << BigInt(32)) | BigInt(lo);
+    return signed ? BigInt.asIntN(8 * n, v) : v;
   }
 
   /** An Unsigned of any width. */

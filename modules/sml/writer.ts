@@ -20,6 +20,10 @@ export const TYPE_LIST = 0x70;
 
 const TWO32 = 4294967296;
 
+function rangeError(v: number | bigint, what: string): SmlError {
+  return new SmlError('range', `${String(v)} ${what}`, { value: String(v) });
+}
+
 export class SmlWriter {
   readonly buf: Uint8Array;
   pos = 0;
@@ -87,39 +91,47 @@ export class SmlWriter {
 
   /** Unsigned, 0 … 2^64 − 1, in the smallest of 1/2/4/8 bytes unless `width` is given. */
   unsigned(v: number | bigint, width?: 1 | 2 | 4 | 8): void {
-    if (typeof v === 'number' ? !Number.isSafeInteger(v) || v < 0 : v < BigInt(0) || v >= BigInt(2) ** BigInt(64)) {
-      throw new SmlError('range', `${String(v)} is not an unsigned integer SML can carry`, { value: String(v) });
+    // Numbers first, without `typeof`: under XS each `typeof` makes a string, and this runs ~50
+    // times per push file.
+    if (Number.isSafeInteger(v)) {
+      const n = v as number;
+      if (n < 0) throw rangeError(v, 'is not an unsigned integer SML can carry');
+      this.number(TYPE_UNSIGNED, n, width ?? (n < 0x100 ? 1 : n < 0x10000 ? 2 : n < TWO32 ? 4 : 8));
+      return;
     }
-    const w = width ?? (v < 0x100 ? 1 : v < 0x10000 ? 2 : v < TWO32 ? 4 : 8);
-    this.number(TYPE_UNSIGNED, v, w);
+    if (typeof v !== 'bigint' || v < BigInt(0) || v >= BigInt(2) ** BigInt(64)) throw rangeError(v, 'is not an unsigned integer SML can carry');
+    this.number(TYPE_UNSIGNED, v, width ?? (v < 0x100 ? 1 : v < 0x10000 ? 2 : v < TWO32 ? 4 : 8));
   }
 
   /** Integer, −2^63 … 2^63 − 1 (two's complement), in the smallest of 1/2/4/8 bytes unless `width` is given. */
   integer(v: number | bigint, width?: 1 | 2 | 4 | 8): void {
-    if (typeof v === 'number' ? !Number.isSafeInteger(v) : v < -(BigInt(2) ** BigInt(63)) || v >= BigInt(2) ** BigInt(63)) {
-      throw new SmlError('range', `${String(v)} is not an integer SML can carry`, { value: String(v) });
+    if (Number.isSafeInteger(v)) {
+      const n = v as number;
+      this.number(TYPE_INTEGER, n, width ?? (n >= -0x80 && n < 0x80 ? 1 : n >= -0x8000 && n < 0x8000 ? 2 : n >= -0x80000000 && n < 0x80000000 ? 4 : 8));
+      return;
     }
-    const w = width ?? (v >= -0x80 && v < 0x80 ? 1 : v >= -0x8000 && v < 0x8000 ? 2 : v >= -0x80000000 && v < 0x80000000 ? 4 : 8);
-    this.number(TYPE_INTEGER, v, w);
+    if (typeof v !== 'bigint' || v < -(BigInt(2) ** BigInt(63)) || v >= BigInt(2) ** BigInt(63)) throw rangeError(v, 'is not an integer SML can carry');
+    this.number(TYPE_INTEGER, v, width ?? (v >= -0x80 && v < 0x80 ? 1 : v >= -0x8000 && v < 0x8000 ? 2 : v >= -0x80000000 && v < 0x80000000 ? 4 : 8));
   }
 
   private number(type: number, v: number | bigint, w: number): void {
-    const fits = typeof v === 'number' ? (type === TYPE_UNSIGNED ? v < 2 ** (8 * w) : v >= -(2 ** (8 * w - 1)) && v < 2 ** (8 * w - 1)) : true;
-    if (!fits || (typeof v === 'bigint' && w < 8 && BigInt.asIntN(8 * w, v) !== v && BigInt.asUintN(8 * w, v) !== v)) {
-      throw new SmlError('range', `${String(v)} does not fit ${w} bytes`, { value: String(v), width: w });
+    let hi: number;
+    let lo: number;
+    if (Number.isSafeInteger(v)) {
+      const n = v as number;
+      const bits = 8 * w;
+      if (type === TYPE_UNSIGNED ? n >= 2 ** bits : n < -(2 ** (bits - 1)) || n >= 2 ** (bits - 1)) throw rangeError(v, `does not fit ${w} bytes`);
+      hi = Math.floor(n / TWO32);
+      lo = n - hi * TWO32; // 0 ≤ lo < 2^32, also for negative n (two's complement below)
+    } else {
+      const b = v as bigint;
+      if (w < 8 && BigInt.asIntN(8 * w, b) !== b && BigInt.asUintN(8 * w, b) !== b) throw rangeError(v, `does not fit ${w} bytes`);
+      const u = BigInt.asUintN(64, b);
+      hi = Number(u >> BigInt(32));
+      lo = Number(u & BigInt(0xffffffff));
     }
     this.room(1 + w);
     this.buf[this.pos++] = type | (1 + w);
-    let hi: number;
-    let lo: number;
-    if (typeof v === 'bigint') {
-      const u = BigInt.asUintN(64, v);
-      hi = Number(u >> BigInt(32));
-      lo = Number(u & BigInt(0xffffffff));
-    } else {
-      hi = Math.floor(v / TWO32);
-      lo = v - hi * TWO32; // 0 ≤ lo < 2^32, also for negative v (two's complement below)
-    }
     const b = this.buf;
     let p = this.pos;
     if (w === 8) {
