@@ -2,7 +2,7 @@
  * libsml (Debian's libsml-dev) as an independent SML reader for the tests: test/helpers/libsml-reader.c
  * is compiled once per test process with the system C compiler into a temporary directory. Where
  * libsml or a compiler is missing, `libsmlReader()` says why, and the test skips with that reason
- * (.ci/run installs libsml-dev when it runs as root).
+ * (.ci/run installs libsml-dev when it runs as root; XSMETER_LIBSML=off skips it on purpose).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +32,7 @@ export interface LibsmlFile {
 let built: { path?: string; skip?: string; dir?: string } | undefined;
 
 function compile(): { path?: string; skip?: string; dir?: string } {
+  if (process.env.XSMETER_LIBSML === 'off') return { skip: 'XSMETER_LIBSML=off' };
   const header = ['/usr/include/sml/sml_file.h', '/usr/local/include/sml/sml_file.h'].find((h) => existsSync(h));
   if (!header) return { skip: 'libsml-dev is not installed (no sml/sml_file.h; apt-get install libsml-dev)' };
   let flags = [`-I${dirname(header)}`, '-lsml'];
