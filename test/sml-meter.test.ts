@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { fromHex, toHex } from '../modules/core/bytes.js';
-import type { EdgeCounter } from '../modules/ports/bus.js';
 import { LmnResponder } from '../modules/sml/lmn-responder.js';
 import type { SmlBody, SmlGetListResponse, SmlMessage, SmlOpenResponse } from '../modules/sml/messages.js';
 import { obisText } from '../modules/sml/obis.js';
@@ -10,7 +9,7 @@ import { getListRequestFile, getListRequestMessages } from '../modules/sml/reque
 import { serverIdOf } from '../modules/sml/server-id.js';
 import { encodeSmlFile } from '../modules/sml/transport.js';
 import type { SmlReading } from '../modules/sml/val-list.js';
-import { MemoryPort, decodeAll, join } from './helpers/sml.js';
+import { Flashes, MemoryPort, decodeAll, join } from './helpers/sml.js';
 
 const SERVER = serverIdOf('XSM', 12345678);
 const GATEWAY = fromHex('475731');
@@ -22,14 +21,6 @@ class Clock {
   }
 }
 
-class Flashes implements EdgeCounter {
-  n = 0;
-  take(): number {
-    const n = this.n;
-    this.n = 0;
-    return n;
-  }
-}
 
 function registers(): SmlReading[] {
   return [

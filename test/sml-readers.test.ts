@@ -10,7 +10,6 @@ import { fromHex, toHex } from '../modules/core/bytes.js';
 import { Receiver } from '../modules/wmbus-rx/receiver.js';
 import { encodeErrorFlags } from '../modules/app/meter-status.js';
 import { TariffSchedule } from '../modules/metrology/tariff.js';
-import type { EdgeCounter } from '../modules/ports/bus.js';
 import { LmnResponder } from '../modules/sml/lmn-responder.js';
 import { OpticalPush } from '../modules/sml/optical-push.js';
 import { PinEntry } from '../modules/sml/pin-entry.js';
@@ -20,7 +19,7 @@ import type { RegisterSource, SmlReading } from '../modules/sml/val-list.js';
 import { SimMeter } from '../hosts/sim/sim-meter.js';
 import { libsmlReader, libsmlText, readWithLibsml } from './helpers/libsml.js';
 import { readWithSmartmeterObis } from './helpers/smartmeter-obis.js';
-import { MemoryPort, joinAll } from './helpers/sml.js';
+import { Flashes, MemoryPort, joinAll } from './helpers/sml.js';
 
 const ENERGY = ['1.8.0', '2.8.0', '1.8.1', '1.8.2', '2.8.1', '2.8.2'];
 const ALL = [...ENERGY, '16.7.0'];
@@ -42,14 +41,6 @@ function meterSource(m: SimMeter): RegisterSource & { last: number[] } {
   return src;
 }
 
-class Flashes implements EdgeCounter {
-  n = 0;
-  take(): number {
-    const n = this.n;
-    this.n = 0;
-    return n;
-  }
-}
 
 interface Pushed {
   bytes: Uint8Array;

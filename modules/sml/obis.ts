@@ -4,11 +4,10 @@
  */
 import { SmlError } from './errors.js';
 
-const FORM = /^(?:(\d{1,3})-(\d{1,3}):)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\*(\d{1,3}))?$/;
-
 /** The six objName bytes of an OBIS code; a typed error ('obis') for anything else. */
 export function obisBytes(code: string): Uint8Array {
-  const m = FORM.exec(code);
+  // A literal here, not a module constant: a RegExp carries state, and preloaded module state is frozen.
+  const m = /^(?:(\d{1,3})-(\d{1,3}):)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\*(\d{1,3}))?$/.exec(code);
   const out = new Uint8Array(6);
   if (m) {
     out[0] = m[1] === undefined ? 1 : Number(m[1]);

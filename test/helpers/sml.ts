@@ -1,10 +1,10 @@
 /** Shared by the SML tests: streams, byte patching and comparison of messages as encoded and decoded. */
-import { concat, fromHex } from '../../modules/core/bytes.js';
+import { concat, concatAll } from '../../modules/core/bytes.js';
 import { crc16Sml } from '../../modules/sml/crc16.js';
 import type { SmlListEntry, SmlMessage } from '../../modules/sml/messages.js';
 import { SmlStreamDecoder, type SmlDecodeEvent } from '../../modules/sml/stream-decoder.js';
 import { frameFile, maxFileLength } from '../../modules/sml/transport.js';
-import type { SerialPort } from '../../modules/ports/bus.js';
+import type { EdgeCounter, SerialPort } from '../../modules/ports/bus.js';
 
 /** Decodes a whole stream in chunks of `chunk` bytes (default: all at once), end included. */
 export function decodeAll(stream: Uint8Array, chunk = stream.length || 1, maxFileBytes?: number): { events: SmlDecodeEvent[]; decoder: SmlStreamDecoder } {
@@ -36,25 +36,21 @@ export function patchMessage(payload: Uint8Array, patch: (p: Uint8Array) => void
   return p;
 }
 
-export function hexFile(hex: string): Uint8Array {
-  return fromHex(hex);
-}
-
 export function join(...parts: Uint8Array[]): Uint8Array {
-  return joinAll(parts);
+  return concatAll(parts);
 }
 
 /** Concatenates any number of parts (no spread: a day of files is 86 400 of them). */
-export function joinAll(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
+export const joinAll = concatAll;
+
+/** Light pulses on the optical port's sensor, as a test flashes them (the host counts edges). */
+export class Flashes implements EdgeCounter {
+  n = 0;
+  take(): number {
+    const n = this.n;
+    this.n = 0;
+    return n;
   }
-  return out;
 }
 
 const big = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
