@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { MeterError } from '../modules/core/errors.js';
 import { crc16Sml } from '../modules/sml/crc16.js';
-import { SmlCrcError, SmlError, SmlEscapeError, SmlStructureError, SmlTlError, SmlTruncatedError } from '../modules/sml/errors.js';
+import { SmlError, SmlEscapeError, SmlStructureError, SmlTlError, SmlTruncatedError } from '../modules/sml/errors.js';
 import type { SmlBody, SmlListEntry, SmlMessage, SmlTime } from '../modules/sml/messages.js';
 import { obisBytes, obisText } from '../modules/sml/obis.js';
 import { SmlReader } from '../modules/sml/reader.js';
