@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { LmnResponder } from '../modules/sml/lmn-responder.js';
 import type { SmlBody, SmlGetListResponse, SmlMessage, SmlOpenResponse } from '../modules/sml/messages.js';
@@ -302,6 +303,31 @@ describe('SML meter side (modules/sml)', () => {
       assert.equal(polls, Math.ceil((5000 + request().length) / 512));
       assert.equal(read(port.take()).length, 1);
       assert.equal(lmn.pending, 0);
+    });
+
+    it('fuzz: no junk makes poll throw, write or stall; the next good request is answered', () => {
+      const good = request();
+      fc.assert(
+        fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }), fc.integer({ min: 1, max: 2048 }), (junk, max) => {
+          const { port, lmn } = setup({ maxBytesPerPoll: max });
+          for (const j of junk) {
+            port.deliver(j);
+            lmn.poll();
+          }
+          assert.equal(port.take().length, 0);
+          port.deliver(good);
+          port.deliver(good);
+          // Bounded work: `max` bytes a poll, so what is left of the junk and the two requests take
+          // this many polls at most.
+          const bytes = junk.reduce((n, j) => n + j.length, 0) + 2 * good.length;
+          for (let i = 0; i < Math.ceil(bytes / max) + 2; i++) lmn.poll();
+          assert.equal(lmn.pending, 0);
+          // The first copy may be swallowed by a file the junk left open; the second is always answered.
+          assert.ok(read(port.take()).length >= 1);
+          assert.equal(lmn.stats.responses >= 1, true);
+        }),
+        { numRuns: 300 },
+      );
     });
 
     it('answers each GetList.Req of a file', () => {
