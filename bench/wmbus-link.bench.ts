@@ -6,11 +6,11 @@
  * per op (bench/xs/wmbus-link.xs.ts).
  */
 import { crc32 } from 'node:zlib';
-import { type DllHeader } from '../modules/wmbus-tx/dll.js';
-import { buildFrame } from '../modules/wmbus-tx/frame.js';
-import { phyEncode } from '../modules/wmbus-tx/phy.js';
-import { parseFrame } from '../modules/wmbus-rx/frame.js';
-import { phyDecode } from '../modules/wmbus-rx/phy.js';
+import { type DllHeader } from '../modules/wmbus/dll.js';
+import { buildFrame } from '../modules/wmbus/frame.js';
+import { phyEncode } from '../modules/wmbus/phy.js';
+import { parseFrame } from '../modules/wmbus/frame-parse.js';
+import { phyDecode } from '../modules/wmbus/phy-decode.js';
 import { bundleEntry, runBundleUnderXs } from '../test/helpers/xs.js';
 import type { Report } from './run.js';
 

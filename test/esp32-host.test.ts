@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { p256 } from '@noble/curves/nist.js';
 import { FlashFault } from '../modules/ports/flash.js';
-import { buildFrame } from '../modules/wmbus-tx/frame.js';
-import { phyDecode } from '../modules/wmbus-rx/phy.js';
-import { parseFrame } from '../modules/wmbus-rx/frame.js';
+import { buildFrame } from '../modules/wmbus/frame.js';
+import { phyDecode } from '../modules/wmbus/phy-decode.js';
+import { parseFrame } from '../modules/wmbus/frame-parse.js';
 import type { HostPorts, MeterApplication } from '../hosts/esp32/app.js';
 import { createDesktopBoard, DesktopIoFault } from '../hosts/esp32/desktop-io.js';
 import { createPorts, runApplication } from '../hosts/esp32/host.js';
@@ -20,6 +20,7 @@ import { Ecma419I2cPort } from '../hosts/esp32/ports/i2c.js';
 import { KeyStoreFault, PreferenceKeyStore } from '../hosts/esp32/ports/key-store.js';
 import { Ecma419SerialPort } from '../hosts/esp32/ports/serial.js';
 import { Ecma419SpiPort } from '../hosts/esp32/ports/spi.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const run = promisify(execFile);
 
@@ -96,7 +97,7 @@ describe('ESP32 host', () => {
 
     it('the manifest lists every module the esp32 entry imports, transitively', () => {
       const need = requiredSpecifiers('hosts/esp32/main.ts');
-      assert.ok(need.has('modules/radio/cc1101') && need.has('modules/wmbus-tx/three-of-six') && need.has('noble/curves/nist'));
+      assert.ok(need.has('modules/radio/cc1101') && need.has('modules/wmbus/three-of-six') && need.has('noble/curves/nist'));
       assert.deepEqual(missingFromManifest(manifest, 'esp32', 'hosts/esp32/main.ts'), []);
     });
 
@@ -106,8 +107,8 @@ describe('ESP32 host', () => {
     });
 
     it('the completeness check catches a dropped module and ignores type-only imports', () => {
-      const { ['modules/wmbus-tx/crc16']: _dropped, ...rest } = manifest.modules;
-      assert.deepEqual(missingFromManifest({ ...manifest, modules: rest }, 'esp32', 'hosts/esp32/main.ts'), ['modules/wmbus-tx/crc16']);
+      const { ['modules/wmbus/crc16']: _dropped, ...rest } = manifest.modules;
+      assert.deepEqual(missingFromManifest({ ...manifest, modules: rest }, 'esp32', 'hosts/esp32/main.ts'), ['modules/wmbus/crc16']);
       assert.deepEqual(runtimeImports(`import type { A } from './a.js';\nimport { type B } from './b.js';\nimport { C, type D } from './c.js';`), ['./c.js']);
     });
 
@@ -123,9 +124,9 @@ describe('ESP32 host', () => {
         }
         assert.deepEqual(produced, [...mapped].sort());
         const cc1101 = readFileSync(join(out, 'modules/radio/cc1101.js'), 'utf8');
-        assert.match(cc1101, /from "\.\.\/wmbus-tx\/phy-t1"/, 'relative specifiers lose .js');
+        assert.match(cc1101, /from "\.\.\/wmbus\/phy-t1"/, 'relative specifiers lose .js');
         assert.doesNotMatch(cc1101, /\.js["']/);
-        assert.match(readFileSync(join(out, 'hosts/esp32/ports/key-store.js'), 'utf8'), /from "noble\/curves\/nist"/);
+        assert.match(readFileSync(join(out, 'hosts/sim/noble-crypto.js'), 'utf8'), /from "noble\/curves\/nist"/);
         assert.ok(existsSync(join(out, 'noble/curves/nist.js')));
       } finally {
         rmSync(out, { recursive: true, force: true });
@@ -166,7 +167,7 @@ describe('ESP32 host', () => {
 
     it('hands every port to the application and ticks it; telegrams go through the CC1101 to the gateway', () => {
       const { board, io, advanceMs } = createDesktopBoard();
-      PreferenceKeyStore.provision(board.preferences, {
+      PreferenceKeyStore.provision(board.preferences, nobleCrypto, {
         meterKey: new Uint8Array(16).fill(0x11),
         benchKey: new Uint8Array(16).fill(0x22),
         devicePrivateKey: new Uint8Array(32).fill(0x33),
@@ -214,8 +215,8 @@ describe('ESP32 host', () => {
       assert.equal(ports.clock.ticks(), 2500);
       assert.equal(ports.keys.devicePublicKey().length, 33);
       assert.throws(() => ports.metrologySpi.transfer(new Uint8Array(2)), (e) => e instanceof DesktopIoFault && e.code === 'no-device');
-      // One IO instance per pin: the radio and metrology share the bus, each with its own select.
-      assert.deepEqual(board.opened, ['spi select 5', 'spi select 4', 'digital 27', 'digital 32', 'serial 2']);
+      // One IO instance per pin: the radio and metrology share the bus, each with its own select; GDO2 is the radio's refill signal.
+      assert.deepEqual(board.opened, ['spi select 5', 'spi select 4', 'digital 26', 'digital 27', 'digital 32', 'serial 2']);
     });
   });
 
@@ -321,7 +322,7 @@ describe('ESP32 host', () => {
         [2147483640, 2147483647, -2147483646, -2147483000], // signed int32 wrap
       ]) {
         let i = 0;
-        const clock = new HostClock(() => raws[i++], () => 0);
+        const clock = new HostClock(() => raws[i++], () => 0, () => undefined);
         const t = raws.map(() => clock.ticks());
         const d = t.slice(1).map((v, k) => v - t[k]);
         assert.deepEqual(d, raws[0] > 2 ** 31 ? [5, 4, 97] : [7, 3, 646]);
@@ -331,17 +332,24 @@ describe('ESP32 host', () => {
     it('key store: RFC 6979 A.2.5 P-256/SHA-256 signature (low-S), typed faults for missing or bad keys', () => {
       const prefs = createDesktopBoard().board.preferences;
       const x = Uint8Array.from(Buffer.from('C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721', 'hex'));
-      const empty = new PreferenceKeyStore(prefs);
+      const empty = new PreferenceKeyStore(prefs, nobleCrypto);
       assert.throws(() => empty.meterKey(), (e) => e instanceof KeyStoreFault && e.code === 'missing-key');
       assert.throws(
-        () => PreferenceKeyStore.provision(prefs, { meterKey: new Uint8Array(15), benchKey: new Uint8Array(16), devicePrivateKey: x }),
+        () => PreferenceKeyStore.provision(prefs, nobleCrypto, { meterKey: new Uint8Array(15), benchKey: new Uint8Array(16), devicePrivateKey: x }),
         (e) => e instanceof KeyStoreFault && e.code === 'bad-key',
       );
       const keys = { meterKey: new Uint8Array(16).fill(1), benchKey: new Uint8Array(16).fill(2), devicePrivateKey: x };
-      PreferenceKeyStore.provision(prefs, keys);
-      const store = new PreferenceKeyStore(prefs);
-      assert.deepEqual(store.meterKey(), keys.meterKey);
-      assert.deepEqual(store.benchKey(), keys.benchKey);
+      PreferenceKeyStore.provision(prefs, nobleCrypto, keys);
+      const store = new PreferenceKeyStore(prefs, nobleCrypto);
+      // The handles encrypt as the provisioned raw keys do (node:crypto AES-128-ECB).
+      const enc = (k: ReturnType<typeof store.meterKey>): string => {
+        const out = new Uint8Array(16);
+        nobleCrypto.aesEncryptBlock(k, new Uint8Array(16), out);
+        return Buffer.from(out).toString('hex');
+      };
+      const ecbZero = (raw: Uint8Array): string => createCipheriv('aes-128-ecb', raw, null).update(new Uint8Array(16)).toString('hex');
+      assert.equal(enc(store.meterKey()), ecbZero(keys.meterKey));
+      assert.equal(enc(store.benchKey()), ecbZero(keys.benchKey));
       const digest = createHash('sha256').update('sample').digest();
       const sig = store.signDigest(digest);
       const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;

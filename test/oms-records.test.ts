@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { toHex, fromHex } from '../modules/core/bytes.js';
 import { encodeRegister, encodeRegisters, type Register } from '../modules/wmbus-tx/registers.js';
-import { encodeDib } from '../modules/wmbus-tx/records.js';
+import { encodeDib } from '../modules/wmbus/records.js';
 import { parseRecords } from '../modules/wmbus-rx/records.js';
 import { decodeValue } from '../modules/wmbus-rx/values.js';
 

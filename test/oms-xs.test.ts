@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fromHex, toHex } from '../modules/core/bytes.js';
-import { parseFrame } from '../modules/wmbus-rx/frame.js';
+import { parseFrame } from '../modules/wmbus/frame-parse.js';
 import { runInBoth } from './helpers/xs.js';
 import { readVectors } from './helpers/vectors.js';
 

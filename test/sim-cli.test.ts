@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex } from '../modules/core/bytes.js';
@@ -14,6 +14,7 @@ import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/re
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient, nodeTiming } from '../hosts/sim/service-transport.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const BIN = join(process.cwd(), 'bin', 'xsmeter.js');
 
@@ -32,7 +33,7 @@ function keysOf(dir: string): Record<string, Uint8Array> {
 
 /** Decodes hex lines with one receiver (replay check across all of them); returns the telegrams. */
 function decodeAll(lines: string[], keys: Record<string, Uint8Array>): DecodedTelegram[] {
-  const rx = new Receiver({ keys: keyTable(keys) });
+  const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable(keys) });
   return lines.map((l, i) => {
     try {
       const f = parseInputLine(l);
@@ -110,6 +111,18 @@ describe('xsmeter sim (the binary)', function () {
     // The second run's clock continues from the first's end.
     const sim1 = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as { wallMs: number };
     assert.equal(sim1.wallMs, Date.UTC(2026, 0, 1, 6));
+  });
+
+  it('a state directory of the earlier flash format is refused with one line, nothing written', () => {
+    const dir = tmp();
+    const old = JSON.stringify({ format: 'xsmeter-sim-state', version: 1, wallMs: 0, config: {}, meters: [] });
+    writeFileSync(join(dir, 'sim.json'), old);
+    const r = sim(['--meters', '1', '--duration', '1h', '--state', dir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^xsmeter sim: sim-state: .* holds meters of an earlier flash format \(state version 1, this simulator reads 2\): start a new --state directory$/m);
+    assert.equal(readFileSync(join(dir, 'sim.json'), 'utf8'), old);
+    assert.deepEqual(readdirSync(dir), ['sim.json']);
   });
 
   it('kill -9 at random moments: no counter reused, no total lower than one already sent', async function () {

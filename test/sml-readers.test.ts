@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { fromHex, toHex } from '../modules/core/bytes.js';
-import { Receiver } from '../modules/wmbus-rx/receiver.js';
+import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { encodeErrorFlags } from '../modules/app/meter-status.js';
 import { TariffSchedule } from '../modules/metrology/tariff.js';
 import { LmnResponder } from '../modules/sml/lmn-responder.js';
@@ -17,6 +17,7 @@ import { getListRequestFile } from '../modules/sml/requests.js';
 import { serverIdOf } from '../modules/sml/server-id.js';
 import type { RegisterSource, SmlReading } from '../modules/sml/val-list.js';
 import { SimMeter } from '../hosts/sim/sim-meter.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { libsmlReader, libsmlText, readWithLibsml } from './helpers/libsml.js';
 import { readWithSmartmeterObis } from './helpers/smartmeter-obis.js';
 import { Flashes, MemoryPort, joinAll } from './helpers/sml.js';
@@ -31,7 +32,7 @@ function meterSource(m: SimMeter): RegisterSource & { last: number[] } {
   const src = {
     last: [] as number[],
     readings() {
-      const regs = m.app.telegramRegisters(m.app.status());
+      const regs = m.app.part.readout.telegramRegisters(m.app.status());
       for (const r of readings) r.value = regs.find((x) => x.obis === r.obis)!.value as number;
       src.last = readings.map((r) => r.value as number);
       return readings;
@@ -65,7 +66,7 @@ function simulateDay(): Day {
   const instants: Day['instants'] = [];
   let onTelegram: (sentRegisters: Uint8Array) => void = () => {};
   const m = new SimMeter({ seed: 3, load: 'solar', intervalMs: 900_000, app: { tariffs }, onAir: (f) => onTelegram(f.sent.frame) });
-  const receiver = new Receiver({ keys: () => m.keys.meterKey() });
+  const receiver = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
   const source = meterSource(m);
   const flashes = new Flashes();
   const pin = new PinEntry({ pulses: flashes, clock: m.clock, pin: '2405' });

@@ -1,5 +1,5 @@
 // Shared input of the radio benchmark: the longest T1 frame (format A, 246-byte body).
-import { buildFrame, MAX_BODY_A } from '../../modules/wmbus-tx/frame.js';
+import { buildFrame, MAX_BODY_A } from '../../modules/wmbus/frame.js';
 
 export function longFrame(): Uint8Array {
   const body = new Uint8Array(MAX_BODY_A);

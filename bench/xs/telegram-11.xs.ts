@@ -1,7 +1,7 @@
 // Bench entry: eleven telegrams in a row; with telegram.xs.ts (one) the difference gives the
 // steady-state metering count per telegram, without the one-time AES table setup.
 import { buildTelegram } from '../../modules/wmbus-tx/telegram.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
 import { benchTelegram } from './telegram-input.js';
 
 export function main(out: (line: string) => void): void {

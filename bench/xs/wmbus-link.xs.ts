@@ -1,10 +1,10 @@
 // XS metering of the link/PHY hot paths: buildFrame + T1 encode, and phyDecode (T1) + parseFrame,
 // for a 60-byte body. Each segment is measured with xsnap's resetMeter (absent under Node: -1).
-import { type DllHeader } from '../../modules/wmbus-tx/dll.js';
-import { buildFrame } from '../../modules/wmbus-tx/frame.js';
-import { phyEncode } from '../../modules/wmbus-tx/phy.js';
-import { parseFrame } from '../../modules/wmbus-rx/frame.js';
-import { phyDecode } from '../../modules/wmbus-rx/phy.js';
+import { type DllHeader } from '../../modules/wmbus/dll.js';
+import { buildFrame } from '../../modules/wmbus/frame.js';
+import { phyEncode } from '../../modules/wmbus/phy.js';
+import { parseFrame } from '../../modules/wmbus/frame-parse.js';
+import { phyDecode } from '../../modules/wmbus/phy-decode.js';
 
 const N = 50;
 

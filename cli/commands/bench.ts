@@ -17,6 +17,7 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')} [options]
 
@@ -98,6 +99,8 @@ function errorSpec(v: string | undefined): ErrorSpec {
 }
 
 interface SimState {
+  /** The flash images' format: 2, the storage module's (modules/storage); absent in earlier states. */
+  flashFormat: number;
   chip: ChipName;
   seed: number;
   meterConstant: number;
@@ -106,6 +109,7 @@ interface SimState {
 }
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+const FLASH_FORMAT = 2;
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
 function simMeter(values: Record<string, string | undefined>, meterConstant: number, io: CliIo): { meter: SimMeter; save: () => void } {
@@ -117,13 +121,14 @@ function simMeter(values: Record<string, string | undefined>, meterConstant: num
     } catch (e) {
       throw new CliError(`cannot read ${join(dir, 'meter.json')}: ${(e as Error).message}`);
     }
+    if (state.flashFormat !== FLASH_FORMAT) throw new CliError(`the meter in ${dir} was saved in an earlier flash format: start a new --state directory`);
     if (values.chip || values.seed || values.errors) io.stderr(`xsmeter bench: continuing the meter saved in ${dir} (--chip, --seed, --errors ignored)\n`);
     if (state.meterConstant !== meterConstant) throw new CliError(`the meter in ${dir} has meter constant ${state.meterConstant}, not ${meterConstant}`, 2);
   } else {
     const chip = (values.chip ?? 'ade7953') as ChipName;
     if (chip !== 'ade7953' && chip !== 'atm90e32') throw new CliError('--chip must be ade7953 or atm90e32', 2);
     const seed = num(values.seed, 'seed', 1, 0);
-    state = { chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) };
+    state = { flashFormat: FLASH_FORMAT, chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) };
   }
   const s = state;
   let flashes = {};
@@ -230,7 +235,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const { meter, save } = simMeter(v, meterConstant, io);
   const rig = new SimBenchRig(meter);
   if (pubkey) rig.publicKey = pubkey;
-  const options = { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress) };
+  const options = { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), crypto: nobleCrypto };
   const t0 = performance.now();
   let result: BenchResult;
   try {
@@ -308,8 +313,8 @@ async function runRemote(
       // A device's message already names its path.
       throw new CliError(target.kind === 'device' ? (e as MeterError).message : `${v.target}: ${(e as MeterError).message}`);
     }
-    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey, timeoutMs: 5000, pollMs: 10 });
-    const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress) };
+    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: nobleCrypto.aesKey(benchKey), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10 });
+    const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress), crypto: nobleCrypto };
     const t0 = performance.now();
     const result = sub === 'calibrate' ? await calibrate(client, rig, options) : await verify(client, rig, options);
     const wallMs = performance.now() - t0;

@@ -1,7 +1,7 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
 import { statusText } from '../../modules/app/meter-status.js';
 import { toHex } from '../../modules/core/bytes.js';
-import { parseFrame } from '../../modules/wmbus-rx/frame.js';
+import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
@@ -215,7 +215,7 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
   meter.app.stop();
   await rig.close();
   await listener.close();
-  io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.seal.isSealed ? 'sealed' : 'not sealed'}\n`);
+  io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.part.calibration.sealed ? 'sealed' : 'not sealed'}\n`);
   return 0;
 }
 

@@ -106,3 +106,44 @@ export function statusText(s: MeterStatus): string {
   if (s.deferred) parts.push('deferred');
   return parts.length ? parts.join(',') : 'ok';
 }
+
+/** What the status is read from: the parts of the meter, through narrow views. */
+export interface StatusSources {
+  calibration: { readonly tamper: boolean; readonly logFull: boolean };
+  energy: { readonly faults: number; readonly unconfigured: boolean; readonly measuring: boolean };
+  clock: { readonly valid: boolean };
+}
+
+/**
+ * The meter's status for the next telegram. Tamper, log full, clock and a refused or unconfigured
+ * chip are states; metrology faults and deferred telegrams are events, shown in the first telegram
+ * sent after them (`sent()` marks what that telegram carried).
+ */
+export class StatusBoard {
+  private faultsAtLastTelegram = 0;
+  private deferredSinceSent = false;
+
+  constructor(private readonly sources: StatusSources) {}
+
+  current(): MeterStatus {
+    const { calibration, energy, clock } = this.sources;
+    return {
+      tamper: calibration.tamper,
+      metrologyFault: energy.faults !== this.faultsAtLastTelegram || energy.unconfigured || !energy.measuring,
+      logFull: calibration.logFull,
+      clockInvalid: !clock.valid,
+      deferred: this.deferredSinceSent,
+    };
+  }
+
+  /** A telegram had to wait for the duty-cycle budget. */
+  deferred(): void {
+    this.deferredSinceSent = true;
+  }
+
+  /** A telegram went out carrying the status of `current()`. */
+  sent(): void {
+    this.faultsAtLastTelegram = this.sources.energy.faults;
+    this.deferredSinceSent = false;
+  }
+}

@@ -1,26 +1,30 @@
 /**
- * The meter's counters that must never go back across restarts, in one power-safe flash record
- * (flash-record.ts): the telegram message counter and access number (modules/wmbus-tx/counters.ts,
- * reserve-then-send: the record is written before a value is used) and the last accepted service
- * command counter (modules/service/auth.ts, persisted before the command runs); with them, in the
- * same write, the radio airtime of the last hour (radio-budget.ts), so the duty-cycle budget holds
- * across a restart without a flash write of its own.
- * Record (LE): "CN" | version 2 | message counter u32 | access number u8 | auth counter u32 |
- * flags u8 (bit0: times are wall-clock ms) | base ms u32 lo, u32 hi | count u8 |
- * count × (age ms before base u32, airtime µs u32). Version 1 (the first 12 bytes) is still read.
+ * The meter's counters that must never go back across restarts, each in its own power-safe record
+ * (modules/storage RecordRing, regions of the flash map):
+ * - telegram counters: the message counter and access number (modules/wmbus-tx/counters.ts,
+ *   reserve-then-send: the record is written before a value is used) and, in the same write, the
+ *   radio airtime of the last hour (radio-budget.ts), so the duty-cycle budget holds across a
+ *   restart without a flash write of its own. Payload (LE): format 1 | message counter u32 | access
+ *   number u8 | flags u8 (bit0: times are wall-clock ms) | base ms u32 lo, u32 hi | count u8 |
+ *   count × (age ms before base u32, airtime µs u32);
+ * - the service auth counter: the last accepted service command counter (modules/service/auth.ts,
+ *   persisted before the command runs). Payload: format 1 | counter u32.
  * At most AIRTIME_ENTRIES transmissions are kept: beyond, the oldest two merge into one at the later
  * start with both airtimes (it then leaves the window later than they would: conservative).
  */
 import { readU32LE, writeU32LE } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
 import type { AuthCounterStore } from '../service/auth.js';
+import type { RecordRing } from '../storage/record-ring.js';
 import type { CounterState, CounterStore } from '../wmbus-tx/counters.js';
-import type { FlashRecord } from './flash-record.js';
 
-/** Size of the version-1 record (counters only): its slots are still read after an upgrade. */
-export const COUNTER_RECORD_V1_SIZE = 12;
+const FORMAT = 1;
 export const AIRTIME_ENTRIES = 12;
-export const COUNTER_RECORD_SIZE = COUNTER_RECORD_V1_SIZE + 10 + AIRTIME_ENTRIES * 8;
+const TELEGRAM_HEAD = 16;
+/** Largest payload of the telegram counter record. */
+export const TELEGRAM_RECORD_SIZE = TELEGRAM_HEAD + AIRTIME_ENTRIES * 8;
+/** Payload of the service auth counter record. */
+export const AUTH_RECORD_SIZE = 5;
 
 /** The airtime of recent transmissions, as it survives a restart. */
 export interface AirtimeHistory {
@@ -37,52 +41,56 @@ const U32 = 0x1_0000_0000;
 export class PersistentCounters implements CounterStore {
   private telegram: CounterState | undefined;
   private auth = 0;
-  /** Record saves since start (flash wear accounting). */
+  /** Record saves since start, both records (flash wear accounting). */
   saves = 0;
   /** The airtime history found on flash at start (undefined: none stored). */
   readonly airtime: AirtimeHistory | undefined;
-  /** Gives the airtime history to store with every save (the application's radio budget). */
+  /** Gives the airtime history to store with every telegram counter save (the application's radio budget). */
   airtimeSource: (() => AirtimeHistory) | undefined;
 
-  constructor(private readonly record: FlashRecord) {
-    const b = record.load();
-    if (b === undefined) return;
-    const v1 = b.length === COUNTER_RECORD_V1_SIZE && b[2] === 1;
-    const v2 = b.length >= COUNTER_RECORD_V1_SIZE + 10 && b[2] === 2 && b.length === COUNTER_RECORD_V1_SIZE + 10 + b[21] * 8 && b[21] <= AIRTIME_ENTRIES;
-    if (b[0] !== 0x43 || b[1] !== 0x4e || !(v1 || v2)) {
-      throw new MeterError('counter-store', 'the counter record on flash is not a version-1 or version-2 counter record', { length: b.length, version: b.length > 2 ? b[2] : -1 });
-    }
-    const mc = readU32LE(b, 3);
-    if (mc > 0 || b[7] > 0) this.telegram = { messageCounter: mc, accessNumber: b[7] };
-    this.auth = readU32LE(b, 8);
-    if (v2) {
+  constructor(
+    private readonly telegramRecord: RecordRing,
+    private readonly authRecord: RecordRing,
+  ) {
+    const t = telegramRecord.load()?.payload;
+    if (t !== undefined) {
+      const n = t.length >= TELEGRAM_HEAD ? t[15] : -1;
+      if (t[0] !== FORMAT || n < 0 || n > AIRTIME_ENTRIES || t.length !== TELEGRAM_HEAD + n * 8) {
+        throw new MeterError('counter-store', 'the telegram counter record on flash is not a format-1 record', { length: t.length, format: t[0] });
+      }
+      const mc = readU32LE(t, 1);
+      if (mc > 0 || t[5] > 0) this.telegram = { messageCounter: mc, accessNumber: t[5] };
       const entries: { ageMs: number; airtimeMs: number }[] = [];
-      for (let i = 0; i < b[21]; i++) entries.push({ ageMs: readU32LE(b, 22 + i * 8), airtimeMs: readU32LE(b, 26 + i * 8) / 1000 });
-      this.airtime = { wall: (b[12] & 1) !== 0, baseMs: readU32LE(b, 13) + readU32LE(b, 17) * U32, entries };
+      for (let i = 0; i < n; i++) entries.push({ ageMs: readU32LE(t, 16 + i * 8), airtimeMs: readU32LE(t, 20 + i * 8) / 1000 });
+      this.airtime = { wall: (t[6] & 1) !== 0, baseMs: readU32LE(t, 7) + readU32LE(t, 11) * U32, entries };
+    }
+    const a = authRecord.load()?.payload;
+    if (a !== undefined) {
+      if (a[0] !== FORMAT || a.length !== AUTH_RECORD_SIZE) {
+        throw new MeterError('counter-store', 'the service auth counter record on flash is not a format-1 record', { length: a.length, format: a[0] });
+      }
+      this.auth = readU32LE(a, 1);
     }
   }
 
-  private persist(): void {
+  private persistTelegram(state: CounterState): void {
     const h = this.airtimeSource?.() ?? { wall: false, baseMs: 0, entries: [] };
     const e = h.entries.map((x) => ({ ageMs: Math.max(0, Math.floor(x.ageMs)), airtimeMs: x.airtimeMs }));
     while (e.length > AIRTIME_ENTRIES) e.splice(0, 2, { ageMs: e[1].ageMs, airtimeMs: e[0].airtimeMs + e[1].airtimeMs });
-    const b = new Uint8Array(COUNTER_RECORD_V1_SIZE + 10 + e.length * 8);
-    b[0] = 0x43;
-    b[1] = 0x4e;
-    b[2] = 2;
-    writeU32LE(b, 3, this.telegram?.messageCounter ?? 0);
-    b[7] = this.telegram?.accessNumber ?? 0;
-    writeU32LE(b, 8, this.auth);
-    b[12] = h.wall ? 1 : 0;
+    const b = new Uint8Array(TELEGRAM_HEAD + e.length * 8);
+    b[0] = FORMAT;
+    writeU32LE(b, 1, state.messageCounter);
+    b[5] = state.accessNumber;
+    b[6] = h.wall ? 1 : 0;
     const base = Math.max(0, Math.ceil(h.baseMs));
-    writeU32LE(b, 13, base % U32);
-    writeU32LE(b, 17, Math.floor(base / U32) >>> 0);
-    b[21] = e.length;
+    writeU32LE(b, 7, base % U32);
+    writeU32LE(b, 11, Math.floor(base / U32) >>> 0);
+    b[15] = e.length;
     for (let i = 0; i < e.length; i++) {
-      writeU32LE(b, 22 + i * 8, Math.min(U32 - 1, e[i].ageMs));
-      writeU32LE(b, 26 + i * 8, Math.min(U32 - 1, Math.ceil(e[i].airtimeMs * 1000))); // rounded up
+      writeU32LE(b, 16 + i * 8, Math.min(U32 - 1, e[i].ageMs));
+      writeU32LE(b, 20 + i * 8, Math.min(U32 - 1, Math.ceil(e[i].airtimeMs * 1000))); // rounded up
     }
-    this.record.save(b);
+    this.telegramRecord.save(b);
     this.saves++;
   }
 
@@ -91,28 +99,20 @@ export class PersistentCounters implements CounterStore {
     return this.telegram && { ...this.telegram };
   }
   save(state: CounterState): void {
-    const before = this.telegram;
+    this.persistTelegram(state);
     this.telegram = { ...state };
-    try {
-      this.persist();
-    } catch (e) {
-      this.telegram = before;
-      throw e;
-    }
   }
 
   /** The service's last accepted command counter. */
   readonly service: AuthCounterStore = {
     load: () => this.auth,
     save: (counter: number) => {
-      const before = this.auth;
+      const b = new Uint8Array(AUTH_RECORD_SIZE);
+      b[0] = FORMAT;
+      writeU32LE(b, 1, counter);
+      this.authRecord.save(b);
+      this.saves++;
       this.auth = counter;
-      try {
-        this.persist();
-      } catch (e) {
-        this.auth = before;
-        throw e;
-      }
     },
   };
 }

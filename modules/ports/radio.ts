@@ -6,7 +6,7 @@ export interface Radio {
   /**
    * Sends one link-layer frame: the DLL frame with its CRC blocks (format A or B, as built by
    * modules/wmbus-tx). The radio applies its mode's PHY coding (preamble, sync word, 3-of-6 for T1)
-   * with the encoders of modules/wmbus-tx/phy-*.
+   * with the encoders of modules/wmbus/phy-*.
    */
   transmit(frame: Uint8Array, mode: WmbusMode): void;
 }

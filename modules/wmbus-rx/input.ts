@@ -8,7 +8,7 @@
  *    mode, two CRC-ok flags, timestamp, RSSI, link quality, meter id, and the frame without CRCs.
  */
 import { fromHex } from '../core/bytes.js';
-import { frameLengthFromL, type FrameFormat } from '../wmbus-tx/frame.js';
+import { frameLengthFromL, type FrameFormat } from '../wmbus/frame.js';
 import { ReceiveError } from './receive-error.js';
 
 export interface InputFrame {

@@ -5,7 +5,7 @@
  * plain-text VIF, more than 10 DIFEs/VIFEs or an unsupported LVAR is a typed error naming where.
  * The meaning of each VIF (unit, scale, OBIS name) is in values.ts.
  */
-import { DATA_FIELD_LENGTH, FUNCTIONS, type DataField, type RecordFunction } from '../wmbus-tx/records.js';
+import { DATA_FIELD_LENGTH, FUNCTIONS, type DataField, type RecordFunction } from '../wmbus/records.js';
 import { ReceiveError } from './receive-error.js';
 
 const FIELD_BY_CODE: DataField[] = [

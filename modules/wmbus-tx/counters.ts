@@ -7,7 +7,7 @@
  * one. With `reserve` > 1 the store is written once per block of message counters (less flash
  * wear); a restart then skips the rest of the block.
  */
-import { TelegramError } from './telegram-error.js';
+import { TelegramError } from '../wmbus/telegram-error.js';
 
 export interface CounterState {
   /** The highest message counter that may already have been used (0: none yet). */

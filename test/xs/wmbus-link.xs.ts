@@ -3,12 +3,12 @@
 // byte for byte. Also prints the typed error codes of a few bad inputs.
 import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
-import { crc16En13757 } from '../../modules/wmbus-tx/crc16.js';
-import { encodeManufacturer, type DllHeader } from '../../modules/wmbus-tx/dll.js';
-import { buildFrame, type FrameFormat } from '../../modules/wmbus-tx/frame.js';
-import { airtimeMs, encodeC1Fifo, encodeT1Fifo, phyEncode } from '../../modules/wmbus-tx/phy.js';
-import { parseFrame } from '../../modules/wmbus-rx/frame.js';
-import { phyDecode } from '../../modules/wmbus-rx/phy.js';
+import { crc16En13757 } from '../../modules/wmbus/crc16.js';
+import { encodeManufacturer, type DllHeader } from '../../modules/wmbus/dll.js';
+import { buildFrame, type FrameFormat } from '../../modules/wmbus/frame.js';
+import { airtimeMs, encodeC1Fifo, encodeT1Fifo, phyEncode } from '../../modules/wmbus/phy.js';
+import { parseFrame } from '../../modules/wmbus/frame-parse.js';
+import { phyDecode } from '../../modules/wmbus/phy-decode.js';
 
 /** xorshift32: a fixed, engine-independent byte source. */
 function bytes(seed: number, n: number): Uint8Array {

@@ -8,6 +8,13 @@
  * Then it exports the calibration log and verifies it (signatures, chain, and that the seal records
  * the digest of the constants written). `verify` re-measures a sealed meter without writing anything.
  *
+ * The corrections go where the chip applies them (modules/metrology/calibrate.ts): the rms step sets
+ * voltageGain and currentGain, which both chips apply to the samples, so power and energy move with
+ * them; the energy step's residual gain then goes to the ADE7953's power gain (AWGAIN), but on the
+ * ATM90E32 — no confirmed power-only gain, PQGain left 0 — into currentGain (Igain) once more, so
+ * there the current reading carries the energy correction too. The phase residual is PHCAL on the
+ * ADE7953 and the driver's rotation of active and reactive energy on the ATM90E32 (no Phi).
+ *
  * Corrections are relative to the calibration the meter holds, so a recalibration works the same.
  * While the energy points run, the no-load threshold is raised (elements without current must not
  * creep into the pulses of the loaded one); the constants written at the end set it to half the
@@ -27,6 +34,7 @@ import type { Identity } from '../../modules/service/messages.js';
 import { NOMINAL_VOLTAGE, errorPercent, testPoints, type AccuracyClass, type TestPoint } from './accuracy-class.js';
 import { BenchError, gatedRun, type RunOptions } from './measure.js';
 import type { BenchRig, PhaseLoad } from './rig.js';
+import type { Crypto } from '../../modules/ports/crypto.js';
 
 export interface BenchOptions {
   cls: AccuracyClass;
@@ -39,6 +47,8 @@ export interface BenchOptions {
   /** Gate of the calibration energy points, s (default 3 × minSeconds). */
   calibrationSeconds?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /** Verifies the log export and digests the constants (the desktop's noble port, or any other). */
+  crypto: Crypto;
 }
 
 export type Stage = 'connect' | 'as-found' | 'unseal' | 'rms' | 'energy' | 'write' | 'after' | 'measure' | 'seal' | 'log' | 'done';
@@ -324,7 +334,7 @@ class Run {
     this.progress({ stage: 'log', text: 'exporting and verifying the calibration log' });
     const exp = readExport(await this.client.exportLog());
     const key = this.rig.publicKey ?? exp.publicKey;
-    const r = verifyExport(exp, key);
+    const r = verifyExport(this.o.crypto, exp, key);
     const last = r.entries[r.entries.length - 1];
     const check: LogCheck = {
       ok: r.ok,
@@ -336,7 +346,7 @@ class Run {
     };
     if (r.fault) check.fault = `record ${r.fault.record}: ${r.fault.code}: ${r.fault.reason}`;
     if (writtenFinal) {
-      const digest = constantsDigest([{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
+      const digest = constantsDigest(this.o.crypto, [{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
       this.result.sealedDigestHex = toHex(digest);
       check.sealMatchesWritten = last !== undefined && last.type === 'seal' && toHex(last.newValue) === toHex(digest);
     }

@@ -5,16 +5,16 @@
  * the 1-based block whose CRC did not match (in format B the first CRC ends block 2 and covers
  * blocks 1 and 2, so it is reported as block 2).
  */
-import { crc16En13757 } from '../wmbus-tx/crc16.js';
-import { decodeDllHeader, type DllHeader } from '../wmbus-tx/dll.js';
+import { crc16En13757 } from './crc16.js';
+import { decodeDllHeader, type DllHeader } from './dll.js';
 import {
   BLOCK1_LENGTH,
   BLOCK12_B_LENGTH,
   BLOCK_A_LENGTH,
   frameLengthFromL,
   type FrameFormat,
-} from '../wmbus-tx/frame.js';
-import { FrameError } from '../wmbus-tx/link-errors.js';
+} from './frame.js';
+import { FrameError } from './link-errors.js';
 
 export { FrameError };
 export type { FrameFormat };

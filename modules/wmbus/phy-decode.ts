@@ -10,13 +10,13 @@
  * not required. CRCs are not checked here: parseFrame (frame.ts) does that.
  */
 import type { WmbusMode } from '../ports/radio.js';
-import { readBits } from '../wmbus-tx/bits.js';
-import { frameLengthFromL, type FrameFormat } from '../wmbus-tx/frame.js';
+import { readBits } from './bits.js';
+import { frameLengthFromL, type FrameFormat } from './frame.js';
 import { MeterError } from '../core/errors.js';
-import { PhyError } from '../wmbus-tx/link-errors.js';
-import { C1_SYNC_A, C1_SYNC_B } from '../wmbus-tx/phy-c1.js';
-import { T1_SYNC } from '../wmbus-tx/phy-t1.js';
-import { decodeThreeOfSix } from '../wmbus-tx/three-of-six.js';
+import { PhyError } from './link-errors.js';
+import { C1_SYNC_A, C1_SYNC_B } from './phy-c1.js';
+import { T1_SYNC } from './phy-t1.js';
+import { decodeThreeOfSix } from './three-of-six.js';
 
 export { PhyError };
 
