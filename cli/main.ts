@@ -9,6 +9,7 @@ import { encode } from './commands/encode.js';
 import { log } from './commands/log.js';
 import { sim } from './commands/sim.js';
 import { bench } from './commands/bench.js';
+import { sml } from './commands/sml.js';
 
 // Each subcommand registers here, one line each.
 const commands: Command[] = [
@@ -17,6 +18,7 @@ const commands: Command[] = [
   log,
   sim,
   bench,
+  sml,
 ];
 
 /** The package version (package.json is one level up from both cli/ and the bundle in dist/). */

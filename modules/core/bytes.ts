@@ -38,6 +38,11 @@ function badHex(hex: string): MeterError {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+/** `concat` of an array of parts (no spread: any number of them, e.g. a day of SML files). */
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
