@@ -11,6 +11,7 @@ import { SimFlash } from '../hosts/sim/sim-flash.js';
 import { fixedClock, keys } from '../test/xs/sealing.xs.js';
 import { bundleEntry, runBundleUnderXs } from '../test/helpers/xs.js';
 import type { Report } from './run.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 function timeUs(n: number, f: (i: number) => void): number {
   for (let i = 0; i < Math.min(n, 20); i++) f(i); // warm-up
@@ -21,7 +22,7 @@ function timeUs(n: number, f: (i: number) => void): number {
 
 export async function run(report: Report): Promise<void> {
   const flash = new SimFlash({ sectorSize: 4096, sectorCount: 64 });
-  const log = CalibrationLog.open({ flash, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
+  const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: fixedClock(), deviceId: 'XSM-0001' });
   const appendUs = timeUs(300, (i) => log.append({ type: 'calibration-change', parameter: 1 + (i & 7), oldValue: new Uint8Array([1, 2, i & 0xff]), newValue: new Uint8Array([1, 3, i & 0xff]), who: 'bench-7' }));
 
   // Same digest for both signers: noble hashes the 32-byte message (prehash) as node:crypto does.

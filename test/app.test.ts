@@ -24,6 +24,7 @@ import { VirtualTiming } from '../hosts/sim/service-pipe.js';
 import { TcpSerialClient, TcpSerialListener, nodeTiming } from '../hosts/sim/service-transport.js';
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 import { SimMeter, type AirFrame, type SimMeterOptions } from '../hosts/sim/sim-meter.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -31,7 +32,7 @@ const DAY = 24 * HOUR;
 function receiverFor(...meters: SimMeter[]): Receiver {
   const keys: Record<string, Uint8Array> = {};
   for (const m of meters) keys[m.meterId] = fromHex(m.keys.toFile().meterKey);
-  return new Receiver({ keys: keyTable(keys), allowPlain: true });
+  return new Receiver({ crypto: nobleCrypto, keys: keyTable(keys), allowPlain: true });
 }
 
 function value(t: DecodedTelegram, obis: string): number | string | undefined {
@@ -39,7 +40,7 @@ function value(t: DecodedTelegram, obis: string): number | string | undefined {
 }
 
 function client(m: SimMeter): ServiceClient {
-  return new ServiceClient({ port: m.bench, timing: new VirtualTiming(() => m.advance(10)), benchKey: fromHex(m.keys.toFile().benchKey) });
+  return new ServiceClient({ port: m.bench, timing: new VirtualTiming(() => m.advance(10)), benchKey: m.keys.benchKey(), crypto: nobleCrypto });
 }
 
 describe('meter application on simulated meters', () => {
@@ -285,7 +286,7 @@ describe('meter application on simulated meters', () => {
           m.advance(20 * 60_000);
           m.restart();
           m.advance(HOUR);
-          const rx = new Receiver({ keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
+          const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
           const seen = new Set<number>();
           for (const f of m.air) {
             const mc = rx.receivePhy(f.stream, f.mode).messageCounter as number; // the replay check: strictly increasing
@@ -593,7 +594,7 @@ describe('meter application on simulated meters', () => {
       assert.ok(Math.abs(ratio - 1.02) < 0.002, `measured/true ${ratio}`);
       // The log export over the service verifies with the device key (sealing's verifier).
       const exp = exportFromBinary(await c.exportLog());
-      const v = verifyExport(exp, m.keys.devicePublicKey());
+      const v = verifyExport(nobleCrypto, exp, m.keys.devicePublicKey());
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.deepEqual(
         exp.records.length,
@@ -629,7 +630,7 @@ describe('meter application on simulated meters', () => {
       const timer = setInterval(() => m.advance(20), 5);
       try {
         const port = await TcpSerialClient.connect('127.0.0.1', listener.port);
-        const c = new ServiceClient({ port, timing: nodeTiming, benchKey: fromHex(m.keys.toFile().benchKey), timeoutMs: 3000 });
+        const c = new ServiceClient({ port, timing: nodeTiming, benchKey: m.keys.benchKey(), crypto: nobleCrypto, timeoutMs: 3000 });
         const id = await c.connect();
         assert.equal(id.meterId, `XSM${m.meterId}`);
         await c.setTime(Date.UTC(2026, 2, 3));

@@ -12,6 +12,7 @@ import { MAX_LINE } from '../tools/calibration-bench/rig-protocol.js';
 import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
 import { runInBoth } from './helpers/xs.js';
 import { xsmeter } from './helpers/cli.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 // Gates of 600 s as in calibration-bench.test.ts: ~15 simulated hours per calibration, a few s of wall.
 const MIN_SECONDS = '600';
@@ -172,10 +173,10 @@ describe('calibration bench over TCP (xsmeter sim --rig: the test bench in anoth
     const port = await TcpSerialClient.connect('127.0.0.1', Number(sim.service.split(':').pop()));
     let counter: number;
     try {
-      const client = new ServiceClient({ port, timing: rig.timing(), benchKey: fromHex(keys.toFile().benchKey), timeoutMs: 5000, pollMs: 10 });
+      const client = new ServiceClient({ port, timing: rig.timing(), benchKey: keys.benchKey(), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10 });
       const id = await client.connect();
       assert.equal(id.sealed, true);
-      const v = verifyExport(readExport(await client.exportLog()), keys.devicePublicKey());
+      const v = verifyExport(nobleCrypto, readExport(await client.exportLog()), keys.devicePublicKey());
       assert.equal(v.ok, true);
       assert.deepEqual(v.entries.slice(-4).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
       counter = v.entries[v.entries.length - 1].counter;

@@ -18,6 +18,7 @@ import { calibrate, verify, type BenchResult } from '../tools/calibration-bench/
 import { reportHtml } from '../tools/calibration-bench/report-html.js';
 import type { BenchRig, PhaseLoad } from '../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../tools/calibration-bench/sim-rig.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 // 600 s gates: resolution ≤ 1/600 (0.17 %) per point with the meter's 1 s energy updates — enough
 // against the 0.5S limits and keeps a simulated calibration (~15 h) under a second of wall time.
@@ -40,13 +41,13 @@ function registerError(m: SimMeter, load: PhaseLoad, seconds: number): number {
 
 function logOf(m: SimMeter) {
   const exp = readExport(exportToBinary(m.app.log.export()));
-  return { exp, verified: verifyExport(exp, m.keys.devicePublicKey()) };
+  return { exp, verified: verifyExport(nobleCrypto, exp, m.keys.devicePublicKey()) };
 }
 
 async function calibrated(chip: 'ade7953' | 'atm90e32', seed: number, errors: ErrorSpec = 'random') {
   const m = benchSimMeter({ chip, seed, errors });
   const rig = new SimBenchRig(m);
-  const r = await calibrate(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+  const r = await calibrate(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
   return { m, rig, r };
 }
 
@@ -63,7 +64,7 @@ function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 
   assert.equal(verified.ok, true);
   const last = verified.entries[verified.entries.length - 1];
   assert.equal(last.type, 'seal');
-  assert.equal(toHex(last.newValue), toHex(constantsDigest([{ id: CALIBRATION_CONSTANT_ID, value: m.app.constants.serialized }])));
+  assert.equal(toHex(last.newValue), toHex(constantsDigest(nobleCrypto, [{ id: CALIBRATION_CONSTANT_ID, value: m.app.constants.serialized }])));
   assert.deepEqual(verified.entries.slice(-4).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
   assert.equal(r.log?.ok, true);
   assert.equal(r.log?.originChecked, true);
@@ -199,7 +200,7 @@ describe('calibration bench (xsmeter bench)', function () {
       const { m, rig } = await sealedMeter(0);
       const bytes = toHex(m.app.constants.serialized);
       const counter = m.app.log.counter;
-      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
       assert.equal(r.status, 'pass', r.reason);
       assert.equal(r.unchanged, true);
       assert.equal(r.after.length, 36);
@@ -213,7 +214,7 @@ describe('calibration bench (xsmeter bench)', function () {
       const m = benchSimMeter({ seed: 8, errors: 'default' });
       const rig = new SimBenchRig(m);
       const counter = m.app.log.counter;
-      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: 300 });
+      const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: 300, crypto: nobleCrypto });
       assert.equal(r.status, 'fail');
       assert.match(r.reason ?? '', /points outside the class 0.5S limits/);
       assert.equal(m.app.log.counter, counter);
@@ -253,8 +254,8 @@ describe('calibration bench (xsmeter bench)', function () {
       }, 2);
       const port = await TcpSerialClient.connect('127.0.0.1', listener.port);
       try {
-        const client = new ServiceClient({ port, timing: nodeTiming, benchKey: fromHex(m.keys.toFile().benchKey), timeoutMs: 3000 });
-        const r = await calibrate(client, rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS });
+        const client = new ServiceClient({ port, timing: nodeTiming, benchKey: m.keys.benchKey(), crypto: nobleCrypto, timeoutMs: 3000 });
+        const r = await calibrate(client, rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
         assert.equal(r.status, 'sealed', r.reason);
         assert.equal(m.app.seal.isSealed, true);
         assert.equal(r.log?.sealMatchesWritten, true);

@@ -12,6 +12,8 @@ import { PreferenceKeyStore } from '../hosts/esp32/ports/key-store.js';
 import { perfectHardware } from '../hosts/sim/chips/front-end.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
 import { LoadModel } from '../hosts/sim/physics/load-model.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import { ecb } from './helpers/node-oms.js';
 
 // The day-run entry (test/xs/esp32-day.xs.ts) prints this meter's frames; its meter key is fixed there.
 const METER_ID = '31415926';
@@ -44,8 +46,8 @@ describe('ESP32 budget: the meter application under XS', function () {
     const frames = node.lines.filter((l) => l.startsWith('frame '));
     assert.equal(frames.length, 12, 'one telegram every 15 min for 3 h');
     const keys = keyTable({ [METER_ID]: fromHex(METER_KEY) });
-    const rx = new Receiver({ keys });
-    const rxFrames = new Receiver({ keys }); // its own replay state: it sees each telegram once too
+    const rx = new Receiver({ crypto: nobleCrypto, keys });
+    const rxFrames = new Receiver({ crypto: nobleCrypto, keys }); // its own replay state: it sees each telegram once too
     let last = -1;
     frames.forEach((line, i) => {
       const [, counter, , frameHex, , airHex] = line.split(' ');
@@ -70,7 +72,7 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     const chip = new SimAde7953({ load, errors: perfectHardware(2), seed: 3 });
     const { board, io, advanceMs } = createDesktopBoard(undefined, { metrology: chip.spi });
     const meterKey = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
-    PreferenceKeyStore.provision(board.preferences, { meterKey, benchKey: new Uint8Array(16).fill(2), devicePrivateKey: new Uint8Array(32).fill(3) });
+    PreferenceKeyStore.provision(board.preferences, io.crypto, { meterKey, benchKey: new Uint8Array(16).fill(2), devicePrivateKey: new Uint8Array(32).fill(3) });
     assert.throws(() => readBoardConfig(board.preferences), (e) => e instanceof BoardConfigFault && e.code === 'missing-config');
     assert.throws(
       () => provisionBoard(board.preferences, { meterId: '1234567', chip: 'ade7953', security: 7, radioMode: 'T1' }),
@@ -93,7 +95,7 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     const wh = app.metering.obis()['1.8.0'];
     assert.ok(Math.abs(wh - load.totalImportWh()) / load.totalImportWh() < 0.005, `${wh} Wh vs ${load.totalImportWh()}`);
     assert.ok(board.radio.transmissions.length >= 2, `${board.radio.transmissions.length} telegrams in 31 min`);
-    const rx = new Receiver({ keys: keyTable({ '27182818': meterKey }) });
+    const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable({ '27182818': meterKey }) });
     let last = 0;
     for (const c of board.radio.transmissions) {
       const t = rx.receivePhy(c.bytes, 'T1');
@@ -109,7 +111,9 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     assert.equal(again.metering.registers.uwh('import'), app.metering.registers.uwh('import'));
     // install-meter-key lands where the key store reads it; a bad length is a typed fault.
     wiring.keyStore.installMeterKey(new Uint8Array(16).fill(9));
-    assert.deepEqual([...wiring.ports.keys.meterKey()], new Array(16).fill(9));
+    const block = new Uint8Array(16);
+    nobleCrypto.aesEncryptBlock(wiring.ports.keys.meterKey(), new Uint8Array(16), block);
+    assert.deepEqual(block, ecb(new Uint8Array(16).fill(9), new Uint8Array(16)), 'the installed key encrypts as AES-128 with key 09…09 (node:crypto)');
     assert.throws(() => wiring.keyStore.installMeterKey(new Uint8Array(15)), (e) => e instanceof MeterError && e.code === 'bad-key');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -20,6 +20,7 @@ import { Ecma419I2cPort } from '../hosts/esp32/ports/i2c.js';
 import { KeyStoreFault, PreferenceKeyStore } from '../hosts/esp32/ports/key-store.js';
 import { Ecma419SerialPort } from '../hosts/esp32/ports/serial.js';
 import { Ecma419SpiPort } from '../hosts/esp32/ports/spi.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const run = promisify(execFile);
 
@@ -125,7 +126,7 @@ describe('ESP32 host', () => {
         const cc1101 = readFileSync(join(out, 'modules/radio/cc1101.js'), 'utf8');
         assert.match(cc1101, /from "\.\.\/wmbus\/phy-t1"/, 'relative specifiers lose .js');
         assert.doesNotMatch(cc1101, /\.js["']/);
-        assert.match(readFileSync(join(out, 'hosts/esp32/ports/key-store.js'), 'utf8'), /from "noble\/curves\/nist"/);
+        assert.match(readFileSync(join(out, 'hosts/sim/noble-crypto.js'), 'utf8'), /from "noble\/curves\/nist"/);
         assert.ok(existsSync(join(out, 'noble/curves/nist.js')));
       } finally {
         rmSync(out, { recursive: true, force: true });
@@ -166,7 +167,7 @@ describe('ESP32 host', () => {
 
     it('hands every port to the application and ticks it; telegrams go through the CC1101 to the gateway', () => {
       const { board, io, advanceMs } = createDesktopBoard();
-      PreferenceKeyStore.provision(board.preferences, {
+      PreferenceKeyStore.provision(board.preferences, nobleCrypto, {
         meterKey: new Uint8Array(16).fill(0x11),
         benchKey: new Uint8Array(16).fill(0x22),
         devicePrivateKey: new Uint8Array(32).fill(0x33),
@@ -331,17 +332,24 @@ describe('ESP32 host', () => {
     it('key store: RFC 6979 A.2.5 P-256/SHA-256 signature (low-S), typed faults for missing or bad keys', () => {
       const prefs = createDesktopBoard().board.preferences;
       const x = Uint8Array.from(Buffer.from('C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721', 'hex'));
-      const empty = new PreferenceKeyStore(prefs);
+      const empty = new PreferenceKeyStore(prefs, nobleCrypto);
       assert.throws(() => empty.meterKey(), (e) => e instanceof KeyStoreFault && e.code === 'missing-key');
       assert.throws(
-        () => PreferenceKeyStore.provision(prefs, { meterKey: new Uint8Array(15), benchKey: new Uint8Array(16), devicePrivateKey: x }),
+        () => PreferenceKeyStore.provision(prefs, nobleCrypto, { meterKey: new Uint8Array(15), benchKey: new Uint8Array(16), devicePrivateKey: x }),
         (e) => e instanceof KeyStoreFault && e.code === 'bad-key',
       );
       const keys = { meterKey: new Uint8Array(16).fill(1), benchKey: new Uint8Array(16).fill(2), devicePrivateKey: x };
-      PreferenceKeyStore.provision(prefs, keys);
-      const store = new PreferenceKeyStore(prefs);
-      assert.deepEqual(store.meterKey(), keys.meterKey);
-      assert.deepEqual(store.benchKey(), keys.benchKey);
+      PreferenceKeyStore.provision(prefs, nobleCrypto, keys);
+      const store = new PreferenceKeyStore(prefs, nobleCrypto);
+      // The handles encrypt as the provisioned raw keys do (node:crypto AES-128-ECB).
+      const enc = (k: ReturnType<typeof store.meterKey>): string => {
+        const out = new Uint8Array(16);
+        nobleCrypto.aesEncryptBlock(k, new Uint8Array(16), out);
+        return Buffer.from(out).toString('hex');
+      };
+      const ecbZero = (raw: Uint8Array): string => createCipheriv('aes-128-ecb', raw, null).update(new Uint8Array(16)).toString('hex');
+      assert.equal(enc(store.meterKey()), ecbZero(keys.meterKey));
+      assert.equal(enc(store.benchKey()), ecbZero(keys.benchKey));
       const digest = createHash('sha256').update('sample').digest();
       const sig = store.signDigest(digest);
       const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;

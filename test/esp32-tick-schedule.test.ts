@@ -8,6 +8,7 @@ import { meterOptions, readBoardConfig } from '../hosts/esp32/board-config.js';
 import { createDesktopMeterBoard, DESKTOP_METER, type DesktopMeterBoard } from '../hosts/esp32/desktop-meter.js';
 import { createPorts, MAX_SLEEP_MS, runApplication, type HostIo } from '../hosts/esp32/host.js';
 import { BOARD_PINS } from '../hosts/esp32/pins.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 /** The desktop board's io with every timer firing recorded: when, and the pulse pin after it. */
 function observed(d: DesktopMeterBoard): { io: HostIo; ticks: number[]; pin: Array<0 | 1> } {
@@ -102,7 +103,7 @@ describe('ESP32 host: ticks only when the meter application has work', () => {
     assert.equal(rising, Math.floor(wh));
     assert.equal(pulses, rising);
 
-    const rx = new Receiver({ keys: keyTable({ [DESKTOP_METER.meterId]: DESKTOP_METER.meterKey }) });
+    const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [DESKTOP_METER.meterId]: DESKTOP_METER.meterKey }) });
     assert.ok(d.board.radio.transmissions.length >= 1);
     for (const c of d.board.radio.transmissions) {
       const t = rx.receivePhy(c.bytes, 'T1');

@@ -9,6 +9,7 @@ import { decodeRecord } from '../modules/sealing/log-record.js';
 import { verifyRecords } from '../modules/sealing/log-verify.js';
 import { PowerCut, SimFlash, type CutPlan } from '../hosts/sim/sim-flash.js';
 import { KEYS_A, KEYS_B, SMALL, TestClock, smallLog } from './helpers/sealing-fixtures.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 /** node:crypto (OpenSSL) key object for a compressed P-256 public key, via its SPKI DER encoding. */
 function nodeKey(compressed: Uint8Array) {
@@ -59,16 +60,16 @@ describe('sealing: calibration log', () => {
       const signed = raw.subarray(0, raw.length - 64);
       assert.ok(nodeVerify('sha256', signed, { key, dsaEncoding: 'ieee-p1363' }, e.signature), `record ${i} signature (OpenSSL)`);
     });
-    assert.deepEqual(verifyRecords(raws, KEYS_A.devicePublicKey()).fault, undefined);
+    assert.deepEqual(verifyRecords(nobleCrypto, raws, KEYS_A.devicePublicKey()).fault, undefined);
   });
 
   it('survives a restart: same records, counter continues, chain continues', () => {
     const { flash, log } = smallLog();
-    const again = CalibrationLog.open({ flash: new SimFlash({ ...SMALL, image: flash.image() }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001', verifySignatures: true });
+    const again = CalibrationLog.open({ crypto: nobleCrypto, flash: new SimFlash({ ...SMALL, image: flash.image() }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001', verifySignatures: true });
     assert.equal(again.fault, undefined);
     assert.deepEqual(again.rawRecords(), log.rawRecords());
     assert.equal(again.append({ type: 'firmware-update', newValue: new Uint8Array([1, 2, 0]), who: 'ota' }).counter, 4);
-    assert.ok(verifyRecords(again.rawRecords(), KEYS_A.devicePublicKey()).ok);
+    assert.ok(verifyRecords(nobleCrypto, again.rawRecords(), KEYS_A.devicePublicKey()).ok);
   });
 
   it('the event counter never goes back: a forged last record with a lower counter is a fault, and the next event counts on', () => {
@@ -82,7 +83,7 @@ describe('sealing: calibration log', () => {
     // tamperer with flash access could: the store accepts the frame, the chain check must not.
     writeU32LE(img, at + 2, 1);
     writeU32LE(img, at + last.length, crc32(img, at - 6, at + last.length));
-    const opened = CalibrationLog.open({ flash: new SimFlash({ ...SMALL, image: img }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
+    const opened = CalibrationLog.open({ crypto: nobleCrypto, flash: new SimFlash({ ...SMALL, image: img }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
     assert.equal(decodeRecord(opened.rawRecords()[3]).counter, 1, 'the forged frame is what the store returns');
     assert.equal(opened.fault?.code, 'counter');
     assert.ok(opened.counter >= 3, `counter ${opened.counter} went back below 3`);
@@ -90,16 +91,16 @@ describe('sealing: calibration log', () => {
     // A forged counter at the 32-bit limit: the log cannot go on, so it is full (changes refused), not broken.
     writeU32LE(img, at + 2, 0xffffffff);
     writeU32LE(img, at + last.length, crc32(img, at - 6, at + last.length));
-    const atLimit = CalibrationLog.open({ flash: new SimFlash({ ...SMALL, image: img }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
+    const atLimit = CalibrationLog.open({ crypto: nobleCrypto, flash: new SimFlash({ ...SMALL, image: img }), keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
     assert.equal(atLimit.counter, 0xffffffff);
     assert.throws(() => atLimit.append({ type: 'tamper', who: 'startup' }), (e: unknown) => e instanceof LogFullError && e.code === 'log-full');
   });
 
   it('reports a stored log of another device or id as a fault at open', () => {
     const { flash } = smallLog();
-    const other = CalibrationLog.open({ flash, keys: KEYS_B, clock: new TestClock(), deviceId: 'XSM-0001' });
+    const other = CalibrationLog.open({ crypto: nobleCrypto, flash, keys: KEYS_B, clock: new TestClock(), deviceId: 'XSM-0001' });
     assert.equal(other.fault?.code, 'device-key');
-    const renamed = CalibrationLog.open({ flash, keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0002' });
+    const renamed = CalibrationLog.open({ crypto: nobleCrypto, flash, keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0002' });
     assert.equal(renamed.fault?.code, 'device-id');
   });
 
@@ -119,7 +120,7 @@ describe('sealing: export and verifier', () => {
     const exp = log.export();
     for (const read of [exportFromJson(exportToJson(exp)), exportFromBinary(exportToBinary(exp)), readExport(new TextEncoder().encode(exportToJson(exp)))]) {
       assert.deepEqual(read.records, exp.records);
-      const r = verifyExport(read, KEYS_A.devicePublicKey());
+      const r = verifyExport(nobleCrypto, read, KEYS_A.devicePublicKey());
       assert.equal(r.fault, undefined);
       assert.equal(r.entries.length, 4);
       assert.equal(r.deviceId, 'XSM-0001');
@@ -136,7 +137,7 @@ describe('sealing: export and verifier', () => {
     const pub = KEYS_A.devicePublicKey();
     const check = (bytes: Uint8Array): string => {
       try {
-        const r = verifyExport(exportFromBinary(bytes), pub);
+        const r = verifyExport(nobleCrypto, exportFromBinary(bytes), pub);
         return r.ok ? 'accepted' : `${r.fault!.code}@${r.fault!.record}`;
       } catch (e) {
         if (e instanceof LogVerifyError) return e.code;
@@ -159,7 +160,7 @@ describe('sealing: export and verifier', () => {
     const { log } = smallLog(KEYS_A, 'XSM-0001', 4);
     const exp = log.export();
     const pub = KEYS_A.devicePublicKey();
-    const variant = (records: Uint8Array[]) => verifyExport({ ...exp, records }, pub);
+    const variant = (records: Uint8Array[]) => verifyExport(nobleCrypto, { ...exp, records }, pub);
     const r = exp.records;
 
     it('deletion of any record', () => {
@@ -191,7 +192,7 @@ describe('sealing: export and verifier', () => {
       for (const keep of [bin.length - 1, bin.length - 64, Math.floor(bin.length / 2), 10]) {
         assert.throws(() => exportFromBinary(bin.slice(0, keep)), (e: unknown) => e instanceof LogVerifyError && e.code === 'format');
       }
-      assert.equal(verifyExport({ ...exp, records: [] }, pub).ok, false);
+      assert.equal(verifyExport(nobleCrypto, { ...exp, records: [] }, pub).ok, false);
     });
     it('splicing two devices’ logs', () => {
       const { log: other } = smallLog(KEYS_B, 'XSM-0001', 4);
@@ -200,9 +201,9 @@ describe('sealing: export and verifier', () => {
       assert.equal(variant([...r, ...o.records.slice(1)]).fault?.record, r.length);
       assert.equal(variant([r[0], ...o.records.slice(1)]).fault?.record, 1);
       assert.equal(variant([...r.slice(0, 2), ...o.records.slice(2)]).fault?.record, 2);
-      assert.equal(verifyExport(o, pub).fault?.code, 'device-key');
-      assert.equal(verifyExport({ ...o, publicKey: pub }, pub).fault?.code, 'device-key');
-      assert.equal(verifyExport(o, KEYS_B.devicePublicKey()).ok, true);
+      assert.equal(verifyExport(nobleCrypto, o, pub).fault?.code, 'device-key');
+      assert.equal(verifyExport(nobleCrypto, { ...o, publicKey: pub }, pub).fault?.code, 'device-key');
+      assert.equal(verifyExport(nobleCrypto, o, KEYS_B.devicePublicKey()).ok, true);
     });
     it('an edited readable field or raw hex in the JSON export', () => {
       const json = JSON.parse(exportToJson(exp));
@@ -212,17 +213,17 @@ describe('sealing: export and verifier', () => {
           const doc = JSON.parse(JSON.stringify(json));
           const v = doc.records[i][f];
           doc.records[i][f] = typeof v === 'number' ? v + 1 : f === 'event' ? 'seal' : v === '' ? '00' : v.slice(0, -1) + (v.endsWith('0') ? '1' : '0');
-          const res = verifyExport(exportFromJson(JSON.stringify(doc)), pub);
+          const res = verifyExport(nobleCrypto, exportFromJson(JSON.stringify(doc)), pub);
           assert.equal(res.fault?.record, i, `${f} of record ${i}`);
           assert.equal(res.fault?.code, 'field-mismatch');
         }
         const doc = JSON.parse(JSON.stringify(json));
         const raw: string = doc.records[i].raw;
         doc.records[i].raw = raw.slice(0, 40) + (raw[40] === 'a' ? 'b' : 'a') + raw.slice(41);
-        assert.equal(verifyExport(exportFromJson(JSON.stringify(doc)), pub).fault?.record, i);
+        assert.equal(verifyExport(nobleCrypto, exportFromJson(JSON.stringify(doc)), pub).fault?.record, i);
       }
       const renamed = { ...json, deviceId: 'XSM-9999' };
-      assert.equal(verifyExport(exportFromJson(JSON.stringify(renamed)), pub).fault?.code, 'field-mismatch');
+      assert.equal(verifyExport(nobleCrypto, exportFromJson(JSON.stringify(renamed)), pub).fault?.code, 'field-mismatch');
       for (const broken of ['', '{}', '[1]', JSON.stringify({ ...json, head: undefined }), JSON.stringify({ ...json, records: [{ raw: 'zz' }] })]) {
         assert.throws(() => exportFromJson(broken), (e: unknown) => e instanceof LogVerifyError && e.code === 'format', broken.slice(0, 30));
       }
@@ -231,7 +232,7 @@ describe('sealing: export and verifier', () => {
 
   it('rejects a bad public key given to the verifier', () => {
     const { log } = smallLog();
-    assert.equal(verifyRecords(log.rawRecords(), fromHex('05' + '11'.repeat(32))).fault?.code, 'bad-public-key');
+    assert.equal(verifyRecords(nobleCrypto, log.rawRecords(), fromHex('05' + '11'.repeat(32))).fault?.code, 'bad-public-key');
   });
 });
 
@@ -256,7 +257,7 @@ describe('sealing: calibration log power-cut sweep', () => {
     let counterBefore = -1;
     if (plan) flash.cutPower(plan);
     try {
-      const log = CalibrationLog.open({ flash, keys: KEYS_A, clock, deviceId: 'XSM-0001' });
+      const log = CalibrationLog.open({ crypto: nobleCrypto, flash, keys: KEYS_A, clock, deviceId: 'XSM-0001' });
       committed.push(...log.rawRecords());
       counterBefore = log.counter;
       for (let i = 0; i < EVENTS; i++) {
@@ -269,7 +270,7 @@ describe('sealing: calibration log power-cut sweep', () => {
     }
     const label = `cut ${plan!.phase}@${plan!.opIndex}`;
     flash.powerOn();
-    const log = CalibrationLog.open({ flash, keys: KEYS_A, clock, deviceId: 'XSM-0001', verifySignatures: true });
+    const log = CalibrationLog.open({ crypto: nobleCrypto, flash, keys: KEYS_A, clock, deviceId: 'XSM-0001', verifySignatures: true });
     assert.equal(log.fault, undefined, `${label}: the log verifies at open`);
     const raws = log.rawRecords();
     assert.ok(raws.length === committed.length || raws.length === committed.length + 1, `${label}: only the in-flight record may be added`);
@@ -277,7 +278,7 @@ describe('sealing: calibration log power-cut sweep', () => {
     assert.ok(log.counter >= counterBefore, `${label}: counter did not go back`);
     const next = log.append({ type: 'tamper', who: 'sweep' });
     assert.equal(next.counter, log.counter);
-    assert.ok(verifyRecords(log.rawRecords(), KEYS_A.devicePublicKey()).ok, `${label}: verifies after a further append`);
+    assert.ok(verifyRecords(nobleCrypto, log.rawRecords(), KEYS_A.devicePublicKey()).ok, `${label}: verifies after a further append`);
     return { ops: flash.opCount, fired: true };
   }
 

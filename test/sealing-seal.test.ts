@@ -11,8 +11,10 @@ import { makeUnsealCommand, unsealMessage } from '../modules/sealing/unseal-comm
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 import { KEYS_A, SMALL, TestClock } from './helpers/sealing-fixtures.js';
 import { readFileSync } from 'node:fs';
-import { cmac } from '@noble/ciphers/aes.js';
+import { cmacOf } from '../modules/ports/crypto.js';
+import { cmacNode } from './helpers/node-oms.js';
 import { readVectors } from './helpers/vectors.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const vectors = readVectors<unknown>('crypto.json') as { aes128cmac: { source: string; key: string; message: string; mac: string }[] };
 
@@ -45,8 +47,8 @@ class Switch implements DigitalInput {
 
 function meter(flash = new SimFlash(SMALL), constants = new Constants()) {
   const sw = new Switch();
-  const log = CalibrationLog.open({ flash, keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
-  const guard = new SealGuard({ log, constants, calibrationSwitch: sw, keys: KEYS_A });
+  const log = CalibrationLog.open({ crypto: nobleCrypto, flash, keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0001' });
+  const guard = new SealGuard({ crypto: nobleCrypto, log, constants, calibrationSwitch: sw, keys: KEYS_A });
   return { flash, sw, log, guard, constants };
 }
 
@@ -56,10 +58,10 @@ const refused = (what: string) => (e: unknown) => e instanceof SealError && e.co
 describe('sealing: unseal command MAC', () => {
   it('is AES-CMAC (RFC 4493 vectors) over the stated challenge', () => {
     // The CMAC primitive the command uses, against RFC 4493 examples 1–4.
-    for (const v of vectors.aes128cmac) assert.equal(toHex(cmac(fromHex(v.message), fromHex(v.key))), v.mac, v.source);
+    for (const v of vectors.aes128cmac) assert.equal(toHex(cmacOf(nobleCrypto, nobleCrypto.aesKey(fromHex(v.key)), fromHex(v.message))), v.mac, v.source);
     const challenge = { deviceId: 'XSM-0001', counter: 7, headHash: new Uint8Array(32).fill(9) };
     const msg = unsealMessage(challenge);
-    assert.equal(toHex(makeUnsealCommand(KEYS_A.benchKey(), challenge).mac), toHex(cmac(msg, KEYS_A.benchKey())));
+    assert.equal(toHex(makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), challenge).mac), toHex(cmacNode(fromHex(KEYS_A.toFile().benchKey), msg)));
     assert.equal(
       toHex(msg),
       Buffer.concat([Buffer.from('xsmeter/unseal/v1'), Buffer.from([8]), Buffer.from('XSM-0001'), Buffer.from([7, 0, 0, 0]), Buffer.alloc(32, 9)]).toString('hex'),
@@ -103,7 +105,7 @@ describe('sealing: the seal', () => {
     const { guard, log, sw } = meter();
     guard.seal('bench-7');
     sw.level = 1;
-    guard.unseal(makeUnsealCommand(KEYS_A.benchKey(), guard.unsealChallenge()), 'bench-7');
+    guard.unseal(makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), guard.unsealChallenge()), 'bench-7');
     assert.equal(guard.isSealed, false);
     guard.writeConstant(3, fromHex('ff40'), 'bench-7');
     guard.seal('bench-7');
@@ -113,7 +115,7 @@ describe('sealing: the seal', () => {
   it('the key alone is not enough (switch not set), and the command is spent by the attempt', () => {
     const { guard, log, sw } = meter();
     guard.seal('bench-7');
-    const cmd = makeUnsealCommand(KEYS_A.benchKey(), guard.unsealChallenge());
+    const cmd = makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), guard.unsealChallenge());
     assert.throws(() => guard.unseal(cmd, 'bench-7'), (e: unknown) => refused('unseal-refused')(e) && (e as SealError).details.switchNotSet === true);
     assert.equal(log.entries().at(-1)!.type, 'unseal-attempt');
     sw.level = 1;
@@ -125,25 +127,25 @@ describe('sealing: the seal', () => {
     const { guard, log, sw } = meter();
     guard.seal('bench-7');
     sw.level = 1;
-    const good = makeUnsealCommand(KEYS_A.benchKey(), guard.unsealChallenge());
+    const good = makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), guard.unsealChallenge());
     const forged = { counter: good.counter, mac: good.mac.map((b, i) => (i === 5 ? b ^ 1 : b)) };
     assert.throws(() => guard.unseal(forged, 'x'), (e: unknown) => refused('unseal-refused')(e) && (e as SealError).details.badMac === true);
     assert.throws(() => guard.unseal({ counter: 0, mac: new Uint8Array(16) }, 'x'), refused('unseal-refused'));
     const c = guard.unsealChallenge();
-    assert.throws(() => guard.unseal(makeUnsealCommand(fromHex('00112233445566778899aabbccddeeff'), c), 'x'), refused('unseal-refused'));
-    assert.throws(() => guard.unseal(makeUnsealCommand(KEYS_A.benchKey(), { ...c, deviceId: 'XSM-0002' }), 'x'), refused('unseal-refused'));
-    assert.throws(() => guard.unseal({ ...makeUnsealCommand(KEYS_A.benchKey(), c), mac: new Uint8Array(15) }, 'x'), refused('unseal-refused'));
+    assert.throws(() => guard.unseal(makeUnsealCommand(nobleCrypto, nobleCrypto.aesKey(fromHex('00112233445566778899aabbccddeeff')), c), 'x'), refused('unseal-refused'));
+    assert.throws(() => guard.unseal(makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), { ...c, deviceId: 'XSM-0002' }), 'x'), refused('unseal-refused'));
+    assert.throws(() => guard.unseal({ ...makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), c), mac: new Uint8Array(15) }, 'x'), refused('unseal-refused'));
     // A valid command, used once, then replayed after re-sealing.
-    const ok = makeUnsealCommand(KEYS_A.benchKey(), guard.unsealChallenge());
+    const ok = makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), guard.unsealChallenge());
     guard.unseal(ok, 'bench-7');
     guard.seal('bench-7');
     assert.throws(() => guard.unseal(ok, 'replayer'), (e: unknown) => refused('unseal-refused')(e) && (e as SealError).details.stale === true);
     // A command made for the next counter but on an older head (pre-computed) fails too.
-    const ahead = makeUnsealCommand(KEYS_A.benchKey(), { ...guard.unsealChallenge(), headHash: new Uint8Array(32) });
+    const ahead = makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), { ...guard.unsealChallenge(), headHash: new Uint8Array(32) });
     assert.throws(() => guard.unseal(ahead, 'x'), (e: unknown) => (e as SealError).details.badMac === true);
     assert.equal(guard.isSealed, true);
     assert.deepEqual(types(log).slice(1), ['seal', 'auth-failure', 'auth-failure', 'auth-failure', 'auth-failure', 'auth-failure', 'unseal', 'seal', 'auth-failure', 'auth-failure']);
-    assert.ok(verifyRecords(log.rawRecords(), KEYS_A.devicePublicKey()).ok);
+    assert.ok(verifyRecords(nobleCrypto, log.rawRecords(), KEYS_A.devicePublicKey()).ok);
   });
 
   it('keeps its state across a restart (the state is the log)', () => {
@@ -153,7 +155,7 @@ describe('sealing: the seal', () => {
     assert.equal(b.guard.isSealed, true);
     assert.throws(() => b.guard.writeConstant(1, fromHex('0000'), 'x'), refused('sealed'));
     b.sw.level = 1;
-    b.guard.unseal(makeUnsealCommand(KEYS_A.benchKey(), b.guard.unsealChallenge()), 'bench-7');
+    b.guard.unseal(makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), b.guard.unsealChallenge()), 'bench-7');
     const c = meter(new SimFlash({ ...SMALL, image: b.flash.image() }), a.constants);
     assert.equal(c.guard.isSealed, false);
   });
@@ -170,13 +172,13 @@ describe('sealing: the seal', () => {
     assert.match(s.tamperReason!, /differ from the sealed/);
     const t = b.log.entries().at(-1)!;
     assert.equal(t.type, 'tamper');
-    assert.deepEqual(t.newValue, constantsDigest(a.constants.list()));
+    assert.deepEqual(t.newValue, constantsDigest(nobleCrypto, a.constants.list()));
     const c = meter(new SimFlash({ ...SMALL, image: b.flash.image() }), a.constants);
     assert.equal(c.guard.startupCheck().tamper, true);
     assert.equal(c.log.entries().filter((e) => e.type === 'tamper').length, 1, 'not logged again at the next start-up');
     // An authorised unseal and a new seal clear it.
     c.sw.level = 1;
-    c.guard.unseal(makeUnsealCommand(KEYS_A.benchKey(), c.guard.unsealChallenge()), 'bench-7');
+    c.guard.unseal(makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), c.guard.unsealChallenge()), 'bench-7');
     c.guard.seal('bench-7');
     assert.equal(c.guard.startupCheck().tamper, false);
   });
@@ -251,7 +253,7 @@ describe('sealing: the seal across power cuts', () => {
       if (!(e instanceof SealError)) throw e;
     }
     sw.level = 1;
-    guard.unseal(makeUnsealCommand(KEYS_A.benchKey(), guard.unsealChallenge()), 'bench-7');
+    guard.unseal(makeUnsealCommand(nobleCrypto, KEYS_A.benchKey(), guard.unsealChallenge()), 'bench-7');
     guard.writeConstant(3, fromHex('ff40'), 'bench-7');
     guard.seal('bench-7');
   };
@@ -280,7 +282,7 @@ describe('sealing: the seal across power cuts', () => {
         const status = m.guard.startupCheck();
         assert.equal(status.tamper, false, `${label}: ${status.tamperReason}`);
         if (status.reapplied) reapplied++;
-        assert.ok(verifyRecords(m.log.rawRecords(), KEYS_A.devicePublicKey()).ok, label);
+        assert.ok(verifyRecords(nobleCrypto, m.log.rawRecords(), KEYS_A.devicePublicKey()).ok, label);
         const entries = m.log.entries();
         const lastState = entries.filter((e) => e.type === 'seal' || e.type === 'unseal').at(-1)?.type;
         assert.equal(status.sealed, lastState === 'seal', `${label}: sealed iff the last seal/unseal record is a seal`);

@@ -14,6 +14,7 @@ import { SimMeterKeys, keysForSeed, meterIdForSeed } from '../hosts/sim/sim-mete
 import { TcpRig } from '../tools/calibration-bench/tcp-rig.js';
 import { remoteTiming } from '../cli/commands/bench.js';
 import { xsmeter } from './helpers/cli.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 // A pty pair from python3 stands in for a USB-serial adapter: the bench opens the slave
 // (/dev/pts/N) as a serial device; the bridge relays the master to the simulated meter's TCP port.
@@ -135,9 +136,9 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
       const rig = await TcpRig.connect('127.0.0.1', Number((sim?.values.rig as string).split(':').pop()));
       const port = await SerialDevice.open(pty);
       try {
-        const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: fromHex(keys.toFile().benchKey), timeoutMs: 5000, pollMs: 10 });
+        const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: keys.benchKey(), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10 });
         assert.equal((await client.connect()).sealed, true);
-        const v = verifyExport(readExport(await client.exportLog()), keys.devicePublicKey());
+        const v = verifyExport(nobleCrypto, readExport(await client.exportLog()), keys.devicePublicKey());
         assert.equal(v.ok, true);
         assert.equal(v.entries[v.entries.length - 1].type, 'seal');
       } finally {

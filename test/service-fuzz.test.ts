@@ -15,8 +15,10 @@ import { COMMANDS, RESPONSE_BIT, encodeRequestBody, type Request } from '../modu
 import { ServiceServer } from '../modules/service/server.js';
 import { VirtualTiming, memorySerialPair } from '../hosts/sim/service-pipe.js';
 import { FakeMeter, type Call } from './helpers/service-target.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const BENCH_KEY = fromHex('2b7e151628aed2a6abf7158809cf4f3c');
+const BENCH_HANDLE = nobleCrypto.aesKey(BENCH_KEY);
 const OTHER_KEY = fromHex('2b7e151628aed2a6abf7158809cf4f3d');
 const METER_ID = 'XSM31415926';
 
@@ -34,7 +36,7 @@ function buildPool(): PoolEntry[] {
   const add = (req: Request, sign?: { key: Uint8Array; id: string; counter: number }, call?: Call) => {
     const type = COMMANDS[req.kind].type;
     let payload = encodeRequestBody(req);
-    if (sign) payload = sealCommand(sign.key, type, sign.counter, sign.id, payload);
+    if (sign) payload = sealCommand(nobleCrypto, nobleCrypto.aesKey(sign.key), type, sign.counter, sign.id, payload);
     const valid = sign && sign.key === BENCH_KEY && sign.id === METER_ID;
     pool.push({ frame: encodeFrame({ type, seq: seq++ & 0xff, payload }), counter: valid ? sign.counter : undefined, call: valid ? call : undefined });
   };
@@ -58,7 +60,7 @@ function buildPool(): PoolEntry[] {
         break;
       case 3: {
         const key = new Uint8Array(16).fill(c);
-        add({ kind: 'install-meter-key', wrappedKey: wrapMeterKey(BENCH_KEY, key) }, s, { method: 'installMeterKey', args: [key] });
+        add({ kind: 'install-meter-key', wrappedKey: wrapMeterKey(nobleCrypto, BENCH_HANDLE, key) }, s, { method: 'installMeterKey', args: [key] });
         break;
       }
       case 4:
@@ -132,7 +134,7 @@ function rig(chunks: number[]) {
   const target = new FakeMeter(METER_ID);
   const counters = new MemoryAuthCounterStore();
   const clock = { now: 0 };
-  const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_KEY }, counters, clock: { ticks: () => clock.now } });
+  const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters, clock: { ticks: () => clock.now } });
   return { line, target, counters, clock, server };
 }
 
@@ -181,7 +183,7 @@ async function stillServes(r: ReturnType<typeof rig>): Promise<void> {
     r.clock.now = timing.now;
     r.server.poll();
   });
-  const client = new ServiceClient({ port: r.line.bench, timing, benchKey: BENCH_KEY, timeoutMs: 100 });
+  const client = new ServiceClient({ port: r.line.bench, timing, benchKey: BENCH_HANDLE, crypto: nobleCrypto, timeoutMs: 100 });
   const id = await client.connect();
   assert.equal(id.meterId, METER_ID);
   const before = r.target.stateChangingCalls().length;

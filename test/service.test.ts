@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { aeskw } from '@noble/ciphers/aes.js';
+import { unwrapKey128, wrapKey128 } from '../modules/service/key-wrap.js';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { MeterError } from '../modules/core/errors.js';
 import { crc16Ccitt } from '../modules/service/crc16-ccitt.js';
@@ -25,8 +25,10 @@ import { VirtualTiming, memorySerialPair, type MemoryPortOptions } from '../host
 import { TcpSerialClient, TcpSerialListener, nodeTiming, openTarget, parseTarget } from '../hosts/sim/service-transport.js';
 import { FakeMeter } from './helpers/service-target.js';
 import { readVectors } from './helpers/vectors.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const BENCH_KEY = fromHex('000102030405060708090a0b0c0d0e0f');
+const BENCH_HANDLE = nobleCrypto.aesKey(BENCH_KEY);
 const OTHER_KEY = fromHex('f0e0d0c0b0a090807060504030201000');
 
 // ---- independent truth ------------------------------------------------------------------------
@@ -89,7 +91,7 @@ function rig(o: RigOptions = {}) {
   const server = new ServiceServer({
     port: line.meter,
     target,
-    keys: { benchKey: () => BENCH_KEY },
+    keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto,
     counters,
     clock: { ticks: () => clock.now },
   });
@@ -100,7 +102,8 @@ function rig(o: RigOptions = {}) {
   const client = new ServiceClient({
     port: line.bench,
     timing,
-    benchKey: o.clientKey ?? BENCH_KEY,
+    benchKey: nobleCrypto.aesKey(o.clientKey ?? BENCH_KEY),
+    crypto: nobleCrypto,
     meterId: o.clientMeterId ?? o.meterId ?? 'XSM12345678',
     timeoutMs: 200,
   });
@@ -299,26 +302,26 @@ describe('service interface', () => {
     it('signs 0x53 0x01 ‖ type ‖ counter ‖ id length ‖ id ‖ body with the full CMAC', () => {
       const body = Uint8Array.from([0xaa, 0xbb]);
       assert.equal(toHex(macInput(0x13, 0x01020304, 'XSM1', body)), '5301' + '13' + '04030201' + '04' + '58534d31' + 'aabb');
-      const payload = sealCommand(BENCH_KEY, 0x13, 0x01020304, 'XSM1', body);
+      const payload = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 0x01020304, 'XSM1', body);
       assert.equal(payload.length, AUTH_OVERHEAD + body.length);
       assert.equal(toHex(payload.subarray(0, 6)), '04030201aabb');
       assert.equal(toHex(payload.subarray(6)), toHex(cmacRef(BENCH_KEY, macInput(0x13, 0x01020304, 'XSM1', body))));
     });
 
-    it("noble's aeskw reproduces RFC 3394 §4.1, and wrapped meter keys match node:crypto's id-aes128-wrap", () => {
-      assert.equal(
-        toHex(aeskw(fromHex('000102030405060708090a0b0c0d0e0f')).encrypt(fromHex('00112233445566778899aabbccddeeff'))),
-        '1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5',
-      );
+    it("the key wrap reproduces RFC 3394 §4.1, and wrapped meter keys match node:crypto's id-aes128-wrap", () => {
+      const kek = nobleCrypto.aesKey(fromHex('000102030405060708090a0b0c0d0e0f'));
+      const rfc = fromHex('1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5'); // RFC 3394 §4.1
+      assert.equal(toHex(wrapKey128(nobleCrypto, kek, fromHex('00112233445566778899aabbccddeeff'))), toHex(rfc));
+      assert.equal(toHex(unwrapKey128(nobleCrypto, kek, rfc)!), '00112233445566778899aabbccddeeff');
       const key = fromHex('6b1f2e3d4c5b6a798897a6b5c4d3e2f1');
-      const wrapped = wrapMeterKey(BENCH_KEY, key);
+      const wrapped = wrapMeterKey(nobleCrypto, BENCH_HANDLE, key);
       const c = createCipheriv('id-aes128-wrap', keyWrapKeyRef(BENCH_KEY), Buffer.alloc(8, 0xa6));
       assert.equal(toHex(wrapped), toHex(Buffer.concat([c.update(key), c.final()])));
-      assert.deepEqual(unwrapMeterKey(BENCH_KEY, wrapped), key);
+      assert.deepEqual(unwrapMeterKey(nobleCrypto, BENCH_HANDLE, wrapped), key);
       const bad = wrapped.slice();
       bad[5] ^= 1;
-      assert.throws(() => unwrapMeterKey(BENCH_KEY, bad), (e: MeterError) => e.code === 'unwrap');
-      assert.throws(() => unwrapMeterKey(OTHER_KEY, wrapped), (e: MeterError) => e.code === 'unwrap');
+      assert.throws(() => unwrapMeterKey(nobleCrypto, BENCH_HANDLE, bad), (e: MeterError) => e.code === 'unwrap');
+      assert.throws(() => unwrapMeterKey(nobleCrypto, nobleCrypto.aesKey(OTHER_KEY), wrapped), (e: MeterError) => e.code === 'unwrap');
     });
   });
 
@@ -418,13 +421,13 @@ describe('service interface', () => {
       const { client, target, line, counters } = rig();
       await client.setTime(1_800_000_000_000);
       // Replay the exact request bytes: same counter, valid MAC.
-      const payload = sealCommand(BENCH_KEY, COMMANDS['set-time'].type, 1, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_900_000_000_000 }));
+      const payload = sealCommand(nobleCrypto, BENCH_HANDLE, COMMANDS['set-time'].type, 1, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_900_000_000_000 }));
       const replay = await client.exchange(COMMANDS['set-time'].type, payload);
       assert.equal(decodeReply('set-time', replay.payload).reason, 'replayed');
       // Jump ahead, then go back.
-      const ahead = sealCommand(BENCH_KEY, 0x13, 10, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_810_000_000_000 }));
+      const ahead = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 10, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_810_000_000_000 }));
       assert.equal(decodeReply('set-time', (await client.exchange(0x13, ahead)).payload).reason, 'ok');
-      const back = sealCommand(BENCH_KEY, 0x13, 9, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_900_000_000_000 }));
+      const back = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 9, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_900_000_000_000 }));
       assert.equal(decodeReply('set-time', (await client.exchange(0x13, back)).payload).reason, 'replayed');
       assert.deepEqual(target.stateChangingCalls().map((c) => c.args[0]), [1_800_000_000_000, 1_810_000_000_000]);
       assert.equal(counters.load(), 10);
@@ -445,9 +448,9 @@ describe('service interface', () => {
 
     it('a validly signed but malformed body, or a key that does not unwrap, is malformed and consumes no counter', async () => {
       const { client, target, counters } = rig();
-      const bad = sealCommand(BENCH_KEY, 0x15, 1, target.meterId, Uint8Array.from([2, 0, 0, 0, 0])); // on = 2
+      const bad = sealCommand(nobleCrypto, BENCH_HANDLE, 0x15, 1, target.meterId, Uint8Array.from([2, 0, 0, 0, 0])); // on = 2
       assert.equal(decodeReply('pulse-test', (await client.exchange(0x15, bad)).payload).reason, 'malformed');
-      const wrongWrap = sealCommand(BENCH_KEY, 0x14, 1, target.meterId, wrapMeterKey(OTHER_KEY, new Uint8Array(16)));
+      const wrongWrap = sealCommand(nobleCrypto, BENCH_HANDLE, 0x14, 1, target.meterId, wrapMeterKey(nobleCrypto, nobleCrypto.aesKey(OTHER_KEY), new Uint8Array(16)));
       assert.equal(decodeReply('install-meter-key', (await client.exchange(0x14, wrongWrap)).payload).reason, 'malformed');
       assert.deepEqual(target.stateChangingCalls(), []);
       assert.equal(counters.saves, 0);
@@ -469,14 +472,14 @@ describe('service interface', () => {
       assert.equal(await refusal(client.identify()), 'timeout');
       assert.ok(timing.now >= 50 && timing.now < 60);
       assert.equal(await refusal(client.seal()), 'no-key');
-      const keyed = new ServiceClient({ port: line.bench, timing, benchKey: BENCH_KEY, timeoutMs: 50 });
+      const keyed = new ServiceClient({ port: line.bench, timing, benchKey: BENCH_HANDLE, crypto: nobleCrypto, timeoutMs: 50 });
       assert.equal(await refusal(keyed.seal()), 'no-meter-id');
     });
 
     it('takes only the response with its own sequence number and type', async () => {
       const line = memorySerialPair();
       const target = new FakeMeter();
-      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_KEY }, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
       const impostor = { protocol: 1, ...new FakeMeter('IMPOSTOR').identify(), authCounter: 0 };
       const body = encodeReply('identify', { reason: 'ok', value: impostor });
       let injected = false;
@@ -509,11 +512,11 @@ describe('service interface', () => {
     it('serves a meter on 127.0.0.1 to a client that connects through tcp://', async () => {
       const listener = await TcpSerialListener.listen(0);
       const target = new FakeMeter('XSM00000042');
-      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_KEY }, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
       const loop = setInterval(() => server.poll(), 1);
       try {
         const port = (await openTarget(parseTarget(listener.url))) as TcpSerialClient;
-        const client = new ServiceClient({ port, timing: nodeTiming, benchKey: BENCH_KEY, timeoutMs: 2000 });
+        const client = new ServiceClient({ port, timing: nodeTiming, benchKey: BENCH_HANDLE, crypto: nobleCrypto, timeoutMs: 2000 });
         assert.equal((await client.connect()).meterId, 'XSM00000042');
         assert.deepEqual(await client.exportLog(200), target.log);
         await client.setTime(1_800_000_000_000);

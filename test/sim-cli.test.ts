@@ -14,6 +14,7 @@ import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/re
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient, nodeTiming } from '../hosts/sim/service-transport.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const BIN = join(process.cwd(), 'bin', 'xsmeter.js');
 
@@ -32,7 +33,7 @@ function keysOf(dir: string): Record<string, Uint8Array> {
 
 /** Decodes hex lines with one receiver (replay check across all of them); returns the telegrams. */
 function decodeAll(lines: string[], keys: Record<string, Uint8Array>): DecodedTelegram[] {
-  const rx = new Receiver({ keys: keyTable(keys) });
+  const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable(keys) });
   return lines.map((l, i) => {
     try {
       const f = parseInputLine(l);

@@ -8,6 +8,7 @@ import { phyEncode } from '../modules/wmbus/phy.js';
 import { parseFrame } from '../modules/wmbus/frame-parse.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const key = fromHex('0f0e0d0c0b0a09080706050403020100');
 const header = { control: 0x44, manufacturer: 'XSM', id: '12345678', version: 1, deviceType: 0x02 };
@@ -26,7 +27,7 @@ function frame(o: Partial<TelegramOptions> & { counter?: number; access?: number
   return buildTelegram({
     header,
     registers,
-    security: { mode: 7, key },
+    security: { mode: 7, key: nobleCrypto.aesKey(key), crypto: nobleCrypto },
     counters: { accessNumber: o.access ?? 1, messageCounter: o.counter ?? 1 },
     ...o,
   });
@@ -75,12 +76,12 @@ describe('wmbus-rx: receiver', () => {
           const f = buildTelegram({
             header: { ...header, id },
             registers: regs,
-            security: { mode, key: k },
+            security: { mode, key: nobleCrypto.aesKey(k), crypto: nobleCrypto },
             counters: { accessNumber: access, messageCounter: counter },
             tpl,
             format,
           });
-          const r = new Receiver({ keys: keyTable({ [id]: k }) });
+          const r = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [id]: k }) });
           const t = r.receivePhy(phyEncode(f, radio, format), radio);
           assert.equal(t.meter.id, id);
           assert.equal(t.frameFormat, format);
@@ -102,7 +103,7 @@ describe('wmbus-rx: receiver', () => {
         for (let i = 0; i < f.length * 8; i++) {
           const g = f.slice();
           g[i >> 3] ^= 1 << (i & 7);
-          const code = codeOf(() => new Receiver({ keys: () => key }).receiveFrame(g, format));
+          const code = codeOf(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(g, format));
           if (i < 8) assert.ok(['length', 'truncated', 'crc'].includes(code), `bit ${i}: ${code}`);
           else assert.equal(code, 'crc', `bit ${i}`);
         }
@@ -125,7 +126,7 @@ describe('wmbus-rx: receiver', () => {
       const plain = parseFrame(f, 'A');
       const raw = new Uint8Array([...plain.dll, ...plain.body]);
       raw[0] = raw.length - 1;
-      const ok = new Receiver({ keys: () => key }).receiveFrame(raw, 'none');
+      const ok = new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(raw, 'none');
       const macCovered = (byte: number): boolean => (byte >= 4 && byte < 8) || byte >= 10 + 4; // ID; MCL … end
       let macErrors = 0;
       for (let i = 0; i < raw.length * 8; i++) {
@@ -133,7 +134,7 @@ describe('wmbus-rx: receiver', () => {
         const byte = i >> 3;
         g[byte] ^= 1 << (i & 7);
         let t: DecodedTelegram | undefined;
-        const code = codeOf(() => (t = new Receiver({ keys: () => key }).receiveFrame(g, 'none')));
+        const code = codeOf(() => (t = new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(g, 'none')));
         if (macCovered(byte)) {
           assert.notEqual(code, 'accepted', `bit ${i} in authenticated byte ${byte} accepted`);
           if (code === 'mac-mismatch') macErrors++;
@@ -152,7 +153,7 @@ describe('wmbus-rx: receiver', () => {
 
   describe('replay and keys', () => {
     it('the same frame twice: the second is a counter replay', () => {
-      const r = new Receiver({ keys: () => key });
+      const r = new Receiver({ crypto: nobleCrypto, keys: () => key });
       const f = frame({ counter: 10 });
       r.receiveFrame(f, 'A');
       assert.throws(() => r.receiveFrame(f, 'A'), (e: MeterError) => {
@@ -162,24 +163,24 @@ describe('wmbus-rx: receiver', () => {
       });
     });
     it('a counter going back is rejected, going forward accepted; the state persists as JSON', () => {
-      const r = new Receiver({ keys: () => key });
+      const r = new Receiver({ crypto: nobleCrypto, keys: () => key });
       r.receiveFrame(frame({ counter: 10 }), 'A');
       assert.throws(() => r.receiveFrame(frame({ counter: 9 }), 'A'), { code: 'counter-replay' });
       r.receiveFrame(frame({ counter: 11 }), 'A');
-      const restored = new Receiver({ keys: () => key, state: JSON.parse(JSON.stringify(r.state)) });
+      const restored = new Receiver({ crypto: nobleCrypto, keys: () => key, state: JSON.parse(JSON.stringify(r.state)) });
       assert.throws(() => restored.receiveFrame(frame({ counter: 11 }), 'A'), { code: 'counter-replay' });
       restored.receiveFrame(frame({ counter: 1000 }), 'A');
     });
     it('a frame that fails the MAC does not move the counter', () => {
-      const r = new Receiver({ keys: () => key });
-      const bad = buildTelegram({ header, registers, security: { mode: 7, key: new Uint8Array(16) }, counters: { accessNumber: 1, messageCounter: 50 } });
+      const r = new Receiver({ crypto: nobleCrypto, keys: () => key });
+      const bad = buildTelegram({ header, registers, security: { mode: 7, key: nobleCrypto.aesKey(new Uint8Array(16)), crypto: nobleCrypto }, counters: { accessNumber: 1, messageCounter: 50 } });
       assert.throws(() => r.receiveFrame(bad, 'A'), { code: 'mac-mismatch' });
       r.receiveFrame(frame({ counter: 2 }), 'A');
     });
     it('mode 5: repeated or backward access numbers are rejected; wrong key fails the 2F2F check', () => {
       const m5 = (access: number, k = key): Uint8Array =>
-        buildTelegram({ header, registers, security: { mode: 5, key: k }, counters: { accessNumber: access } });
-      const r = new Receiver({ keys: () => key });
+        buildTelegram({ header, registers, security: { mode: 5, key: nobleCrypto.aesKey(k), crypto: nobleCrypto }, counters: { accessNumber: access } });
+      const r = new Receiver({ crypto: nobleCrypto, keys: () => key });
       r.receiveFrame(m5(200), 'A');
       assert.throws(() => r.receiveFrame(m5(200), 'A'), { code: 'counter-replay' });
       assert.throws(() => r.receiveFrame(m5(150), 'A'), { code: 'counter-replay' });
@@ -187,19 +188,19 @@ describe('wmbus-rx: receiver', () => {
       assert.throws(() => r.receiveFrame(m5(4, new Uint8Array(16).fill(9)), 'A'), { name: 'SecurityError', code: 'wrong-key' });
     });
     it('unknown meter, plain telegrams, missing AFL are typed errors', () => {
-      assert.throws(() => new Receiver({ keys: keyTable({}) }).receiveFrame(frame(), 'A'), { code: 'no-key' });
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: keyTable({}) }).receiveFrame(frame(), 'A'), { code: 'no-key' });
       const plain = buildTelegram({ header, registers, security: { mode: 0 }, counters: { accessNumber: 1 } });
-      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(plain, 'A'), { code: 'insecure' });
-      assert.deepEqual(values(new Receiver({ keys: () => key, allowPlain: true }).receiveFrame(plain, 'A')), expected(registers));
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(plain, 'A'), { code: 'insecure' });
+      assert.deepEqual(values(new Receiver({ crypto: nobleCrypto, keys: () => key, allowPlain: true }).receiveFrame(plain, 'A')), expected(registers));
       // Strip the AFL (17 bytes after L..A) from a mode 7 frame: no MAC, no counter.
       const p = parseFrame(frame(), 'A');
       const noAfl = new Uint8Array([p.body.length - 17 + 9, ...p.dll.subarray(1), ...p.body.subarray(17)]);
-      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(noAfl, 'none'), { code: 'missing-afl' });
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(noAfl, 'none'), { code: 'missing-afl' });
     });
     it('unencrypted data after the encrypted blocks is refused', () => {
-      const p = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key }, counters: { accessNumber: 1 } }), 'A');
+      const p = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key: nobleCrypto.aesKey(key), crypto: nobleCrypto }, counters: { accessNumber: 1 } }), 'A');
       const extra = new Uint8Array([p.body.length + 9 + 6, ...p.dll.subarray(1), ...p.body, 0x01, 0xfd, 0x17, 0x00, 0x2f, 0x2f]);
-      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(extra, 'none'), { code: 'unencrypted-data' });
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(extra, 'none'), { code: 'unencrypted-data' });
     });
   });
 
@@ -213,17 +214,17 @@ describe('wmbus-rx: receiver', () => {
     // A well-formed profile-B AFL (90 0F 00 2C 25 MCR MAC) in front of a TPL that is not mode 7.
     const afl = (tpl: Uint8Array): Uint8Array => new Uint8Array([0x90, 0x0f, 0x00, 0x2c, 0x25, 1, 0, 0, 0, ...new Uint8Array(8), ...tpl]);
     it('an AFL in front of a mode 5 or mode 0 TPL', () => {
-      const m5 = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key }, counters: { accessNumber: 1 } }), 'A');
-      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(raw(m5.dll, afl(m5.body)), 'none'), { name: 'SecurityError', code: 'afl' });
+      const m5 = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key: nobleCrypto.aesKey(key), crypto: nobleCrypto }, counters: { accessNumber: 1 } }), 'A');
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(raw(m5.dll, afl(m5.body)), 'none'), { name: 'SecurityError', code: 'afl' });
       const m0 = parseFrame(buildTelegram({ header, registers, security: { mode: 0 }, counters: { accessNumber: 1 } }), 'A');
-      assert.throws(() => new Receiver({ keys: () => key, allowPlain: true }).receiveFrame(raw(m0.dll, afl(m0.body)), 'none'), { name: 'SecurityError', code: 'afl' });
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key, allowPlain: true }).receiveFrame(raw(m0.dll, afl(m0.body)), 'none'), { name: 'SecurityError', code: 'afl' });
     });
     it('mode 5 with N = 0 encrypted blocks (configuration field bits 7-4)', () => {
-      const m5 = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key }, counters: { accessNumber: 1 } }), 'A');
+      const m5 = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key: nobleCrypto.aesKey(key), crypto: nobleCrypto }, counters: { accessNumber: 1 } }), 'A');
       const body = m5.body.slice();
       assert.equal(body[0], 0x7a);
       body[3] &= 0x0f; // CF low byte: N in bits 7-4
-      assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(raw(m5.dll, body), 'none'), { name: 'SecurityError', code: 'tpl' });
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(raw(m5.dll, body), 'none'), { name: 'SecurityError', code: 'tpl' });
     });
     it('mode 7 with a KDF selection other than KDF-A (configuration field extension bits 5-4)', () => {
       const p = parseFrame(frame(), 'A');
@@ -231,7 +232,7 @@ describe('wmbus-rx: receiver', () => {
       assert.deepEqual([body[17], body[21] & 0x1f, body[22]], [0x7a, 0x07, 0x10]);
       for (const ext of [0x00, 0x20, 0x30]) {
         body[22] = ext;
-        assert.throws(() => new Receiver({ keys: () => key }).receiveFrame(raw(p.dll, body), 'none'), { name: 'SecurityError', code: 'unsupported-kdf' });
+        assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(raw(p.dll, body), 'none'), { name: 'SecurityError', code: 'unsupported-kdf' });
       }
     });
   });

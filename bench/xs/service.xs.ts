@@ -7,6 +7,7 @@ import { ServiceClient } from '../../modules/service/client.js';
 import { ServiceServer } from '../../modules/service/server.js';
 import { VirtualTiming, memorySerialPair } from '../../hosts/sim/service-pipe.js';
 import { FakeMeter } from '../../test/helpers/service-target.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export const ROUND_TRIPS = 200;
 
@@ -14,8 +15,9 @@ export function setup() {
   const line = memorySerialPair();
   const target = new FakeMeter();
   const key = fromHex('000102030405060708090a0b0c0d0e0f');
-  const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => key }, counters: new MemoryAuthCounterStore() });
-  const client = new ServiceClient({ port: line.bench, timing: new VirtualTiming(() => server.poll()), benchKey: key, meterId: target.meterId });
+  const handle = nobleCrypto.aesKey(key);
+  const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => handle }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+  const client = new ServiceClient({ port: line.bench, timing: new VirtualTiming(() => server.poll()), benchKey: handle, crypto: nobleCrypto, meterId: target.meterId });
   return { client, target };
 }
 

@@ -1,7 +1,9 @@
 // The telegram every telegram benchmark builds: the full electricity register set, mode 7, format A.
 import type { TelegramOptions } from '../../modules/wmbus-tx/telegram.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const key = new Uint8Array(16).map((_, i) => i * 17);
+const masterKey = nobleCrypto.aesKey(key);
 
 export function benchTelegram(counter: number): TelegramOptions {
   return {
@@ -18,7 +20,7 @@ export function benchTelegram(counter: number): TelegramOptions {
       { obis: 'clock', value: '2026-11-24T23:15' },
       { obis: 'status', value: 0 },
     ],
-    security: { mode: 7, key },
+    security: { mode: 7, key: masterKey, crypto: nobleCrypto },
     counters: { accessNumber: counter & 0xff, messageCounter: counter },
     format: 'A',
   };

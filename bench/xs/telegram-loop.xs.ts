@@ -4,6 +4,7 @@ import { buildTelegram } from '../../modules/wmbus-tx/telegram.js';
 import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Receiver } from '../../modules/wmbus-rx/receiver.js';
 import { benchKey, benchTelegram } from './telegram-input.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export function main(out: (line: string) => void): void {
   const n = 200;
@@ -15,7 +16,7 @@ export function main(out: (line: string) => void): void {
     frames.push(f);
   }
   out(`build-us ${((Date.now() - t0) * 1000) / n}`);
-  const r = new Receiver({ keys: () => benchKey });
+  const r = new Receiver({ crypto: nobleCrypto, keys: () => benchKey });
   t0 = Date.now();
   for (const f of frames) r.receiveFrame(f, 'A');
   out(`decode-per-s ${(n * 1000) / Math.max(1, Date.now() - t0)}`);

@@ -17,6 +17,7 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')} [options]
 
@@ -230,7 +231,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const { meter, save } = simMeter(v, meterConstant, io);
   const rig = new SimBenchRig(meter);
   if (pubkey) rig.publicKey = pubkey;
-  const options = { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress) };
+  const options = { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), crypto: nobleCrypto };
   const t0 = performance.now();
   let result: BenchResult;
   try {
@@ -308,8 +309,8 @@ async function runRemote(
       // A device's message already names its path.
       throw new CliError(target.kind === 'device' ? (e as MeterError).message : `${v.target}: ${(e as MeterError).message}`);
     }
-    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey, timeoutMs: 5000, pollMs: 10 });
-    const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress) };
+    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: nobleCrypto.aesKey(benchKey), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10 });
+    const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress), crypto: nobleCrypto };
     const t0 = performance.now();
     const result = sub === 'calibrate' ? await calibrate(client, rig, options) : await verify(client, rig, options);
     const wallMs = performance.now() - t0;

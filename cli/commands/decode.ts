@@ -8,6 +8,7 @@ import { Receiver, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
 import { parseKey } from './encode.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter decode --key HEX | --key ID:HEX [--key …] [options] < frames
 
@@ -104,7 +105,7 @@ export const decode: Command = {
         throw new CliError(`--state ${o.state}: ${(e as Error).message}`);
       }
     }
-    const receiver = new Receiver({ keys: (m) => byId[m.id] ?? fallback, state, allowPlain: !!o.insecure });
+    const receiver = new Receiver({ crypto: nobleCrypto, keys: (m) => byId[m.id] ?? fallback, state, allowPlain: !!o.insecure });
     let n = 0;
     let failed = 0;
     let frames = 0;

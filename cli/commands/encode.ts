@@ -6,6 +6,7 @@ import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/tel
 import { phyEncode } from '../../modules/wmbus/phy.js';
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter encode --id 12345678 --key HEX --mode 7 --counter N --set OBIS=VALUE [--set …] [options]
 
@@ -110,7 +111,7 @@ export const encode: Command = {
       if (o.mode === '0') throw new CliError('security mode 0 needs --insecure');
       const mode = Number(oneOf('mode', o.mode, ['5', '7'] as const, '7')) as 5 | 7;
       if (o.key === undefined) throw new CliError(`--key is required for security mode ${mode} (or --insecure)`);
-      security = { mode, key: parseKey(o.key) };
+      security = { mode, key: nobleCrypto.aesKey(parseKey(o.key)), crypto: nobleCrypto };
     }
     const counter = o.counter === undefined ? undefined : int('counter', o.counter, 1, 0xffffffff);
     if (security.mode === 7 && counter === undefined) throw new CliError('--counter is required for security mode 7');

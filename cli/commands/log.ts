@@ -14,6 +14,7 @@ import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
 
@@ -101,7 +102,7 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
   const given = pubkeyArg(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
   const exp = readExport(readFile(positionals[0]));
-  const r = verifyExport(exp, given ?? exp.publicKey);
+  const r = verifyExport(nobleCrypto, exp, given ?? exp.publicKey);
   if (show) {
     if (values.json) {
       for (const raw of exp.records) {
@@ -171,7 +172,7 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   const raws = LogStore.open(flash, partition).readAll();
   if (raws.length === 0) throw new CliError('the image holds no calibration log');
   const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
-  const log = CalibrationLog.open({ flash, partition, keys, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
+  const log = CalibrationLog.open({ flash, partition, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
   if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${log.fault.reason}\n`);
   const exp = log.export();
   const bytes = format === 'json' ? new TextEncoder().encode(exportToJson(exp)) : exportToBinary(exp);
@@ -190,12 +191,13 @@ async function demoCmd(args: string[], io: CliIo): Promise<number> {
   const flash = new SimFlash(GEOMETRY);
   let t = Date.now() - 3600_000;
   const clock = { ticks: () => t, now: () => (t += 61_000) };
-  const log = CalibrationLog.open({ flash, keys, clock, deviceId: 'XSM-00000001' });
+  const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock, deviceId: 'XSM-00000001' });
   const constants = new Map<number, Uint8Array>([[1, fromHex('4000')], [2, fromHex('4000')], [3, fromHex('0000')]]);
   let level: Level = 1;
   const guard = new SealGuard({
     log,
     keys,
+    crypto: nobleCrypto,
     calibrationSwitch: { read: () => level },
     constants: { list: () => [...constants].map(([id, value]) => ({ id, value })), apply: (id, v) => void constants.set(id, v) },
   });
@@ -211,9 +213,9 @@ async function demoCmd(args: string[], io: CliIo): Promise<number> {
   };
   attempt(() => guard.writeConstant(3, fromHex('0010'), 'service'));
   level = 0;
-  attempt(() => guard.unseal(makeUnsealCommand(keys.benchKey(), guard.unsealChallenge()), 'service'));
+  attempt(() => guard.unseal(makeUnsealCommand(nobleCrypto, keys.benchKey(), guard.unsealChallenge()), 'service'));
   level = 1;
-  guard.unseal(makeUnsealCommand(keys.benchKey(), guard.unsealChallenge()), 'bench-02');
+  guard.unseal(makeUnsealCommand(nobleCrypto, keys.benchKey(), guard.unsealChallenge()), 'bench-02');
   guard.writeConstant(3, fromHex('0010'), 'bench-02');
   guard.seal('bench-02');
   const exp = log.export();

@@ -15,6 +15,7 @@ import { BOARD_PINS, PARTITIONS, type PinTable } from './pins.js';
 import type { Ecma419Digital } from './ports/digital.js';
 import type { ModdableFlashPartition } from './ports/flash.js';
 import type { PreferenceStore } from './ports/key-store.js';
+import { nobleCrypto } from '../sim/noble-crypto.js';
 
 /** An IO request the desktop host cannot serve (no simulated device behind it). */
 export class DesktopIoFault extends MeterError {}
@@ -164,6 +165,7 @@ export function createDesktopBoard(
       return new SimFlashPartition(f);
     },
     preference: board.preferences,
+    crypto: nobleCrypto,
     ticks: () => ms,
     now: () => Date.UTC(2026, 0, 1) + ms,
     repeat(callback, every) {

@@ -39,7 +39,7 @@ export function createDesktopMeterBoard(load: PhaseLoad = { voltage: 230, curren
   const chip = new SimAde7953({ load: model, errors: perfectHardware(2), seed: 1 });
   const { board, io, advanceMs } = createDesktopBoard(BOARD_PINS, { metrology: chip.spi });
   const { meterId, meterKey, benchKey, devicePrivateKey } = DESKTOP_METER;
-  PreferenceKeyStore.provision(board.preferences, { meterKey, benchKey, devicePrivateKey });
+  PreferenceKeyStore.provision(board.preferences, io.crypto, { meterKey, benchKey, devicePrivateKey });
   provisionBoard(board.preferences, { meterId, chip: 'ade7953', security: 7, radioMode: 'T1' });
   return {
     board,

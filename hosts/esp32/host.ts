@@ -16,6 +16,7 @@ import { PartitionFlash, type ModdableFlashPartition } from './ports/flash.js';
 import { PreferenceKeyStore, type PreferenceStore } from './ports/key-store.js';
 import { Ecma419SerialPort, type Ecma419Serial } from './ports/serial.js';
 import { Ecma419SpiPort, type Ecma419Spi } from './ports/spi.js';
+import type { Crypto } from '../../modules/ports/crypto.js';
 
 /** The constructor options the host passes (a subset of ECMA-419's). */
 export interface SpiOpenOptions {
@@ -59,6 +60,8 @@ export interface HostIo {
   Serial: new (options: SerialOpenOptions) => Ecma419Serial;
   openFlash(partition: string): ModdableFlashPartition;
   preference: PreferenceStore;
+  /** The crypto port of this host (the device's native crypto on ESP32). */
+  crypto: Crypto;
   /** Raw millisecond tick counter (may wrap at 2^32). */
   ticks(): number;
   /** Wall clock, ms since 1970. */
@@ -90,7 +93,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
   );
   const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
   const radio = new Cc1101({ spi: radioSpi });
-  const keyStore = new PreferenceKeyStore(io.preference);
+  const keyStore = new PreferenceKeyStore(io.preference, io.crypto);
   const serviceWake: HostWake = { listener: undefined };
   const ports: HostPorts = {
     metrologySpi,
@@ -109,6 +112,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
     keys: keyStore,
+    crypto: io.crypto,
     clock: new HostClock(io.ticks, io.now),
     radio,
   };

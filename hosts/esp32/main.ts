@@ -15,6 +15,7 @@ import { HostBoot } from './boot.js';
 import type { HostWiring, RunningHost } from './host.js';
 import { moddableTime } from './moddable-time.js';
 import { BOARD_PINS } from './pins.js';
+import { nobleCrypto } from '../sim/noble-crypto.js';
 
 const host = new HostBoot(
   {
@@ -23,6 +24,8 @@ const host = new HostBoot(
     Serial: device.io.Serial,
     openFlash: (partition) => new Flash(partition),
     preference: Preference,
+    // The desktop port until the device's native one is in (issue 9).
+    crypto: nobleCrypto,
     ...moddableTime,
   },
   Preference,

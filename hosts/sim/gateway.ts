@@ -11,6 +11,7 @@ import { decodeErrorFlags, decodeStatusByte, type MeterStatus } from '../../modu
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
+import { nobleCrypto } from './noble-crypto.js';
 
 /** The values of one decoded telegram the table shows. */
 export interface MeterReading {
@@ -71,7 +72,7 @@ export class SimGateway {
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
     this.keys = { ...(options.keys ?? {}) };
-    this.receiver = new Receiver({ keys: keyTable(this.keys), state: options.state ? structuredCloneReplay(options.state.replay) : {}, allowPlain: options.allowPlain ?? true });
+    this.receiver = new Receiver({ crypto: nobleCrypto, keys: keyTable(this.keys), state: options.state ? structuredCloneReplay(options.state.replay) : {}, allowPlain: options.allowPlain ?? true });
     for (const r of options.state?.rows ?? []) this.rows.set(r.meterId, { ...r });
   }
 

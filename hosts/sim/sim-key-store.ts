@@ -1,12 +1,15 @@
 /**
  * The simulator's key store: holds the meter key, the bench key and the device's ECDSA P-256 signing
- * key in memory and signs digests with @noble/curves (RFC 6979 deterministic, low-S), as a secure
- * element would. Portable (no Node API), so XS entries can use it too.
+ * key as handles of a crypto port (the desktop's noble one by default: RFC 6979 deterministic,
+ * low-S), as a secure element would. It also keeps the raw keys, because a simulator writes them to
+ * its key file (`toFile`). Portable (no Node API), so XS entries can use it too.
  */
 import { p256 } from '@noble/curves/nist.js';
 import { fromHex, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
+import type { AesKey, Crypto, P256PrivateKey } from '../../modules/ports/crypto.js';
 import type { KeyStore } from '../../modules/ports/key-store.js';
+import { nobleCrypto } from './noble-crypto.js';
 
 export interface SimKeys {
   meterKey: Uint8Array;
@@ -26,12 +29,21 @@ export interface SimKeysFile {
 export class SimKeyStore implements KeyStore {
   private readonly keys: SimKeys;
   private readonly publicKey: Uint8Array;
+  private meter: AesKey;
+  private readonly bench: AesKey;
+  private readonly signing: P256PrivateKey;
 
-  constructor(keys: SimKeys) {
+  constructor(
+    keys: SimKeys,
+    private readonly crypto: Crypto = nobleCrypto,
+  ) {
     if (keys.meterKey.length !== 16 || keys.benchKey.length !== 16) throw new MeterError('bad-key', 'meter and bench keys must be 16 bytes (AES-128)');
     if (keys.signingKey.length !== 32 || !p256.utils.isValidSecretKey(keys.signingKey)) throw new MeterError('bad-key', 'signing key is not a valid P-256 private key');
     this.keys = { meterKey: keys.meterKey.slice(), benchKey: keys.benchKey.slice(), signingKey: keys.signingKey.slice() };
-    this.publicKey = p256.getPublicKey(this.keys.signingKey, true);
+    this.meter = crypto.aesKey(this.keys.meterKey);
+    this.bench = crypto.aesKey(this.keys.benchKey);
+    this.signing = crypto.p256PrivateKey(this.keys.signingKey);
+    this.publicKey = crypto.p256PublicKey(this.signing);
   }
 
   /** Fresh random keys (needs crypto.getRandomValues: Node, browsers; not plain XS). */
@@ -48,12 +60,21 @@ export class SimKeyStore implements KeyStore {
     return { meterKey: toHex(this.keys.meterKey), benchKey: toHex(this.keys.benchKey), signingKey: toHex(this.keys.signingKey), publicKey: toHex(this.publicKey) };
   }
 
-  meterKey(): Uint8Array {
-    return this.keys.meterKey.slice();
+  /** The store's own handle: callers use it and never wipe it. */
+  meterKey(): AesKey {
+    return this.meter;
   }
 
-  benchKey(): Uint8Array {
-    return this.keys.benchKey.slice();
+  /** Replaces the meter key (the service's install-meter-key). */
+  installMeterKey(key: Uint8Array): void {
+    if (key.length !== 16) throw new MeterError('bad-key', 'a meter key is 16 bytes (AES-128)');
+    this.meter.wipe();
+    this.keys.meterKey = key.slice();
+    this.meter = this.crypto.aesKey(this.keys.meterKey);
+  }
+
+  benchKey(): AesKey {
+    return this.bench;
   }
 
   devicePublicKey(): Uint8Array {
@@ -62,6 +83,8 @@ export class SimKeyStore implements KeyStore {
 
   signDigest(digest: Uint8Array): Uint8Array {
     if (digest.length !== 32) throw new MeterError('bad-digest', `signDigest takes a 32-byte SHA-256 digest, got ${digest.length} bytes`);
-    return p256.sign(digest, this.keys.signingKey, { prehash: false, lowS: true });
+    const signature = new Uint8Array(64);
+    this.crypto.p256Sign(this.signing, digest, signature);
+    return signature;
   }
 }

@@ -28,6 +28,8 @@ import { nextSlotStart, profileLoad, type LoadProfileName } from './physics/load
 import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
+import type { AesKey } from '../../modules/ports/crypto.js';
+import { nobleCrypto } from './noble-crypto.js';
 
 export type ChipName = 'ade7953' | 'atm90e32';
 
@@ -108,10 +110,10 @@ export class SimMeterKeys implements KeyStore {
     this.store = SimKeyStore.fromFile(file);
     this.file = this.store.toFile();
   }
-  meterKey(): Uint8Array {
+  meterKey(): AesKey {
     return this.store.meterKey();
   }
-  benchKey(): Uint8Array {
+  benchKey(): AesKey {
     return this.store.benchKey();
   }
   devicePublicKey(): Uint8Array {
@@ -249,6 +251,7 @@ export class SimMeter {
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,
+      crypto: nobleCrypto,
       clock: this.clock,
       radio,
     });

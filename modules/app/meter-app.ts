@@ -24,6 +24,7 @@
 import { MeterError } from '../core/errors.js';
 import type { DigitalInput, DigitalOutput, SerialPort, SpiPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
+import type { Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
@@ -68,6 +69,8 @@ export interface MeterPorts {
   /** Flash partition for the calibration log. */
   calibrationFlash: Flash;
   keys: KeyStore;
+  /** AES, CMAC, SHA-256, ECDSA P-256 (the host's: noble on the desktop, native on the device). */
+  crypto: Crypto;
   clock: Clock;
   /** The wireless M-Bus transmitter (modes T1 and C1). */
   radio: Radio;
@@ -235,8 +238,8 @@ export class MeterApp {
     this.constants = new MetrologyConstants(new FlashRecord({ flash: ef, firstSector: n - 2, sectorCount: 2, maxPayload: 128 }), o.chip, this.phases);
     // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
     const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
-    this.log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId, initBy });
-    this.seal = new SealGuard({ log: this.log, constants: this.constants, calibrationSwitch: ports.calibrationSwitch, keys: ports.keys });
+    this.log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, crypto: ports.crypto, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId, initBy });
+    this.seal = new SealGuard({ log: this.log, constants: this.constants, calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     this.sealStatus = this.guardLog(() => this.seal.startupCheck()) ?? this.seal.status();
 
     const calibration = this.constants.calibration;
@@ -265,7 +268,7 @@ export class MeterApp {
 
     this.telegramCounters = new TelegramCounters(this.counters);
     this.stats.lastMessageCounter = this.counters.load()?.messageCounter ?? 0;
-    this.server = new ServiceServer({ port: ports.service, target: new MeterServiceTarget(this), keys: ports.keys, counters: this.counters.service, clock: ports.clock });
+    this.server = new ServiceServer({ port: ports.service, target: new MeterServiceTarget(this), keys: ports.keys, crypto: ports.crypto, counters: this.counters.service, clock: ports.clock });
     const now = ports.clock.ticks();
     this.nextSample = now + this.samplePeriodMs;
     this.schedule = new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) });
@@ -442,7 +445,7 @@ export class MeterApp {
 
   private security(): TelegramSecurity {
     const mode = this.options.security ?? 7;
-    return mode === 0 ? { mode: 0 } : { mode, key: this.ports.keys.meterKey() };
+    return mode === 0 ? { mode: 0 } : { mode, key: this.ports.keys.meterKey(), crypto: this.ports.crypto };
   }
 
   private buildFrame(counters: { messageCounter: number; accessNumber: number }): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {

@@ -10,7 +10,7 @@
  * accepted; key information (KI) is parsed when present.
  */
 import { equalConstantTime, readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
-import { aesCmac } from './aes.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 import { SecurityError } from './errors.js';
 
 export const CI_AFL = 0x90;
@@ -62,20 +62,23 @@ export function macInput(
 }
 
 export function computeAflMac(
-  kmac: Uint8Array,
+  crypto: Crypto,
+  kmac: AesKey,
   mcl: number,
   messageCounter: number,
   messageLength: number | undefined,
   message: Uint8Array,
   keyInformation?: number,
 ): Uint8Array {
-  return aesCmac(kmac, macInput(mcl, messageCounter, messageLength, message, keyInformation)).subarray(0, MAC_LENGTH);
+  const tag = new Uint8Array(16);
+  crypto.aesCmac(kmac, macInput(mcl, messageCounter, messageLength, message, keyInformation), tag);
+  return tag.subarray(0, MAC_LENGTH);
 }
 
 /** The 17-byte AFL of a single-fragment profile-B message: 90 0F 00 2C 25 MCR(4) MAC(8). */
-export function encodeAfl(kmac: Uint8Array, messageCounter: number, message: Uint8Array): Uint8Array {
+export function encodeAfl(crypto: Crypto, kmac: AesKey, messageCounter: number, message: Uint8Array): Uint8Array {
   const mcl = MCL_MCRP | AT_CMAC_8;
-  const mac = computeAflMac(kmac, mcl, messageCounter, undefined, message);
+  const mac = computeAflMac(crypto, kmac, mcl, messageCounter, undefined, message);
   const afl = new Uint8Array(2 + 2 + 1 + 4 + MAC_LENGTH);
   afl[0] = CI_AFL;
   afl[1] = afl.length - 2;
@@ -143,11 +146,11 @@ export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: nu
 }
 
 /** Throws 'mac-mismatch' unless the AFL MAC matches `message` (TPL CI to the end) under Kmac. */
-export function verifyAflMac(kmac: Uint8Array, afl: Afl, message: Uint8Array): void {
+export function verifyAflMac(crypto: Crypto, kmac: AesKey, afl: Afl, message: Uint8Array): void {
   if (afl.messageLength !== undefined && afl.messageLength !== message.length) {
     throw aflError('afl', `AFL.ML = ${afl.messageLength} but the message has ${message.length} bytes`);
   }
-  const expected = computeAflMac(kmac, afl.mcl, afl.messageCounter, afl.messageLength, message, afl.keyInformation);
+  const expected = computeAflMac(crypto, kmac, afl.mcl, afl.messageCounter, afl.messageLength, message, afl.keyInformation);
   if (!equalConstantTime(expected, afl.mac)) {
     throw aflError('mac-mismatch', 'AFL MAC does not match: the telegram was altered or the key is wrong', {
       counter: afl.messageCounter,

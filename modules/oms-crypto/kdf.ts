@@ -2,12 +2,13 @@
  * OMS key derivation function KDF-A (OMS Specification Vol. 2, §9.5 "Key derivation", security
  * profile B / TPL security mode 7): an ephemeral key is AES-CMAC(master key, DC ‖ C ‖ ID ‖ 07×7),
  * where DC is the derivation constant, C the AFL message counter (4 bytes, little endian as in the
- * AFL) and ID the meter identification number (4 bytes, as in the A field or the TPL long header).
- * The 16-byte input has no CMAC padding because it is exactly one block.
+ * AFL) and ID the meter identification number (4 bytes, as in the A field or the TPL long header:
+ * address.ts). The 16-byte input has no CMAC padding because it is exactly one block.
  * Cross-checked against wmbusmeters (src/wmbus.cc, parseTPLConfig: "DC C ID 0x07 × 7") and the
- * OMS Vol. 2 Annex N.2.2 example telegram (see test/oms-mode7.test.ts).
+ * OMS Vol. 2 Annex N.2.2 example telegram (see test/oms-annex-n.test.ts).
+ * The derived keys are handles of the crypto port; the caller wipes them after their one use.
  */
-import { aesCmac } from './aes.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 import { SecurityError } from './errors.js';
 
 /** Derivation constants (OMS Vol. 2 Table "Derivation constants"). */
@@ -31,18 +32,24 @@ export function kdfInput(dc: number, messageCounter: number, meterId: Uint8Array
   return input;
 }
 
-export function deriveKey(masterKey: Uint8Array, dc: number, messageCounter: number, meterId: Uint8Array): Uint8Array {
-  return aesCmac(masterKey, kdfInput(dc, messageCounter, meterId));
+/** One derived key as a handle; its raw bytes exist only inside this call and are wiped. */
+export function deriveKey(crypto: Crypto, masterKey: AesKey, dc: number, messageCounter: number, meterId: Uint8Array): AesKey {
+  const raw = new Uint8Array(16);
+  crypto.aesCmac(masterKey, kdfInput(dc, messageCounter, meterId), raw);
+  try {
+    return crypto.aesKey(raw);
+  } finally {
+    raw.fill(0);
+  }
 }
 
-/** The two meter-to-gateway session keys for one message counter value. */
-export function deriveMeterKeys(
-  masterKey: Uint8Array,
-  messageCounter: number,
-  meterId: Uint8Array,
-): { kenc: Uint8Array; kmac: Uint8Array } {
-  return {
-    kenc: deriveKey(masterKey, DC_ENC_METER, messageCounter, meterId),
-    kmac: deriveKey(masterKey, DC_MAC_METER, messageCounter, meterId),
-  };
+/** The two meter-to-gateway session keys for one message counter value (wipe both after use). */
+export function deriveMeterKeys(crypto: Crypto, masterKey: AesKey, messageCounter: number, meterId: Uint8Array): { kenc: AesKey; kmac: AesKey } {
+  const kenc = deriveKey(crypto, masterKey, DC_ENC_METER, messageCounter, meterId);
+  try {
+    return { kenc, kmac: deriveKey(crypto, masterKey, DC_MAC_METER, messageCounter, meterId) };
+  } catch (e) {
+    kenc.wipe();
+    throw e;
+  }
 }

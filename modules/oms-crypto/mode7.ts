@@ -3,14 +3,16 @@
  * the ephemeral key Kenc (see kdf.ts) and an all-zero IV; freshness comes from the message counter
  * that enters the key derivation, integrity from the AFL MAC (afl.ts).
  */
-import { aesCbcDecrypt, aesCbcEncrypt } from './aes.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 
-const ZERO_IV = new Uint8Array(16);
-
-export function encryptMode7(kenc: Uint8Array, padded: Uint8Array): Uint8Array {
-  return aesCbcEncrypt(kenc, ZERO_IV, padded);
+export function encryptMode7(crypto: Crypto, kenc: AesKey, padded: Uint8Array): Uint8Array {
+  const out = new Uint8Array(padded.length);
+  crypto.aesCbcEncrypt(kenc, new Uint8Array(16), padded, out);
+  return out;
 }
 
-export function decryptMode7(kenc: Uint8Array, cipher: Uint8Array): Uint8Array {
-  return aesCbcDecrypt(kenc, ZERO_IV, cipher);
+export function decryptMode7(crypto: Crypto, kenc: AesKey, cipher: Uint8Array): Uint8Array {
+  const out = new Uint8Array(cipher.length);
+  crypto.aesCbcDecrypt(kenc, new Uint8Array(16), cipher, out);
+  return out;
 }

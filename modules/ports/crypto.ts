@@ -56,3 +56,17 @@ export interface Crypto {
 
 /** A crypto call with a wrong length (key, IV, block, digest, signature buffer) or a wiped handle. */
 export class CryptoError extends MeterError {}
+
+/** SHA-256 of `message` into a new 32-byte array. */
+export function sha256Of(crypto: Crypto, message: Uint8Array): Uint8Array {
+  const digest = new Uint8Array(32);
+  crypto.sha256(message, digest);
+  return digest;
+}
+
+/** AES-CMAC of `message` into a new 16-byte array. */
+export function cmacOf(crypto: Crypto, key: AesKey, message: Uint8Array): Uint8Array {
+  const tag = new Uint8Array(16);
+  crypto.aesCmac(key, message, tag);
+  return tag;
+}

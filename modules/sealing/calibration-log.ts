@@ -6,9 +6,9 @@
  * record once committed is never lost. A full log refuses new events (LogFullError "log-full"), so a
  * change that must be logged is refused rather than made unlogged; nothing is ever overwritten.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat } from '../core/bytes.js';
 import type { Clock } from '../ports/clock.js';
+import { sha256Of, type Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
 import { LogFullError, LogVerifyError } from './errors.js';
@@ -30,6 +30,7 @@ export interface CalibrationLogOptions {
   /** The log's partition of the flash (default: all of it). */
   partition?: LogStoreOptions;
   keys: KeyStore;
+  crypto: Crypto;
   clock: Clock;
   /** The meter's identity (e.g. manufacturer + serial), printable ASCII, ≤ 32 characters. */
   deviceId: string;
@@ -65,6 +66,7 @@ export class CalibrationLog {
   /** A fault found in the stored log at open (tampered or corrupted flash); the seal reports tamper. */
   readonly fault: LogFault | undefined;
   private readonly keys: KeyStore;
+  private readonly crypto: Crypto;
   private readonly clock: Clock;
   private lastRaw: Uint8Array;
   private lastCounter: number;
@@ -72,11 +74,12 @@ export class CalibrationLog {
   private constructor(o: CalibrationLogOptions, store: LogStore, last: { raw: Uint8Array; counter: number } | undefined, fault: LogFault | undefined) {
     this.store = store;
     this.keys = o.keys;
+    this.crypto = o.crypto;
     this.clock = o.clock;
     this.deviceId = o.deviceId;
     this.publicKey = o.keys.devicePublicKey();
     this.fault = fault;
-    const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, this.publicKey) }, 0, genesisPrevHash(this.publicKey));
+    const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, this.publicKey) }, 0, genesisPrevHash(o.crypto, this.publicKey));
     this.lastRaw = init.raw;
     this.lastCounter = init.counter;
   }
@@ -87,7 +90,7 @@ export class CalibrationLog {
     const store = LogStore.open(o.flash, o.partition);
     const raws = store.readAll();
     if (raws.length === 0) return new CalibrationLog(o, store, undefined, undefined);
-    const check = verifyRecords(raws, o.keys.devicePublicKey(), { signatures: o.verifySignatures ?? false });
+    const check = verifyRecords(o.crypto, raws, o.keys.devicePublicKey(), { signatures: o.verifySignatures ?? false });
     let fault = check.fault;
     if (!fault && check.deviceId !== o.deviceId) {
       fault = { record: 0, code: 'device-id', reason: `the log belongs to device "${check.deviceId}", not "${o.deviceId}"` };
@@ -116,7 +119,7 @@ export class CalibrationLog {
 
   /** SHA-256 of the last record: what the next record chains to. */
   get headHash(): Uint8Array {
-    return recordHash(this.lastRaw);
+    return recordHash(this.crypto, this.lastRaw);
   }
 
   stats(): LogStoreStats {
@@ -145,9 +148,9 @@ export class CalibrationLog {
   /** The log with a head signed now, pinning its count and last record. */
   export(): LogExport {
     const records = this.rawRecords();
-    const lastHash = recordHash(records[records.length - 1]);
+    const lastHash = recordHash(this.crypto, records[records.length - 1]);
     const exportedAt = this.now();
-    const signature = this.keys.signDigest(headDigest(records.length, lastHash, exportedAt));
+    const signature = this.keys.signDigest(headDigest(this.crypto, records.length, lastHash, exportedAt));
     return { deviceId: this.deviceId, publicKey: this.publicKey.slice(), records, head: { count: records.length, lastHash, exportedAt, signature } };
   }
 
@@ -167,7 +170,7 @@ export class CalibrationLog {
       time: this.now(),
       prevHash,
     });
-    const signature = this.keys.signDigest(sha256(unsigned));
+    const signature = this.keys.signDigest(sha256Of(this.crypto, unsigned));
     if (signature.length !== SIGNATURE_SIZE) throw new LogVerifyError('bad-signature', `key store returned a ${signature.length}-byte signature`);
     const raw = concat(unsigned, signature);
     this.store.append(raw);

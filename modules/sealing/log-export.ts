@@ -17,6 +17,7 @@ import type { LogExport } from './calibration-log.js';
 import { LogVerifyError } from './errors.js';
 import { HASH_SIZE, PUBLIC_KEY_SIZE, SIGNATURE_SIZE, asciiBytes, decodeRecord, type LogEntry } from './log-record.js';
 import { verifyWithHead, type VerifyResult } from './log-verify.js';
+import type { Crypto } from '../ports/crypto.js';
 
 export const EXPORT_FORMAT = 'xsmeter-calibration-log';
 const MAGIC = [0x58, 0x53, 0x43, 0x4c]; // "XSCL"
@@ -214,11 +215,11 @@ function sameDescription(d: DescribedRecord, e: LogEntry): string | undefined {
  * Verifies an export with the device public key given by the verifier (never the one in the file):
  * records, chain, signatures, the signed head, and that the readable JSON fields match the records.
  */
-export function verifyExport(exp: ReadExport, publicKey: Uint8Array): VerifyResult {
+export function verifyExport(crypto: Crypto, exp: ReadExport, publicKey: Uint8Array): VerifyResult {
   if (!equalConstantTime(exp.publicKey, publicKey)) {
     return { ok: false, deviceId: '', entries: [], fault: { record: -1, code: 'device-key', reason: 'the export names another device public key than the one given' } };
   }
-  const r = verifyWithHead(exp.records, exp.head, publicKey);
+  const r = verifyWithHead(crypto, exp.records, exp.head, publicKey);
   if (r.entries.length > 0 && r.deviceId !== exp.deviceId) {
     return { ...r, ok: false, fault: { record: 0, code: 'field-mismatch', reason: `deviceId "${exp.deviceId}" differs from the log-init record's "${r.deviceId}"` } };
   }

@@ -12,9 +12,9 @@
  * The first record ("log-init", counter 0) binds the device: its new value is the device id and the
  * device public key, and its previous-hash is SHA-256("xsmeter/calibration-log/v1" ‖ public key).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
 import { LogVerifyError } from './errors.js';
+import { sha256Of, type Crypto } from '../ports/crypto.js';
 
 export const RECORD_VERSION = 1;
 export const HASH_SIZE = 32;
@@ -81,8 +81,8 @@ function asciiText(bytes: Uint8Array, what: string): string {
 }
 
 /** The previous-hash of the first record: binds the chain to the device key. */
-export function genesisPrevHash(publicKey: Uint8Array): Uint8Array {
-  return sha256(concat(asciiBytes(DOMAIN, 'domain'), publicKey));
+export function genesisPrevHash(crypto: Crypto, publicKey: Uint8Array): Uint8Array {
+  return sha256Of(crypto, concat(asciiBytes(DOMAIN, 'domain'), publicKey));
 }
 
 /** The new value of the log-init record: u8 id length, id, 33-byte public key. */
@@ -159,11 +159,11 @@ export function decodeRecord(raw: Uint8Array): LogEntry {
 }
 
 /** The digest the device signs: SHA-256 of the record without its signature. */
-export function signedDigest(raw: Uint8Array): Uint8Array {
-  return sha256(raw.subarray(0, raw.length - SIGNATURE_SIZE));
+export function signedDigest(crypto: Crypto, raw: Uint8Array): Uint8Array {
+  return sha256Of(crypto, raw.subarray(0, raw.length - SIGNATURE_SIZE));
 }
 
 /** The hash the next record chains to: SHA-256 of the whole record. */
-export function recordHash(raw: Uint8Array): Uint8Array {
-  return sha256(raw);
+export function recordHash(crypto: Crypto, raw: Uint8Array): Uint8Array {
+  return sha256Of(crypto, raw);
 }

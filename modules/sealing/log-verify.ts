@@ -4,10 +4,9 @@
  * ECDSA P-256 signature (low-S, over the digest; BSI TR-03116-3), then the signed head of an export,
  * which pins the record count and last hash so that a truncated export is detected.
  */
-import { p256 } from '@noble/curves/nist.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, equalConstantTime, writeU32LE } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
+import { sha256Of, type Crypto } from '../ports/crypto.js';
 import {
   PUBLIC_KEY_SIZE,
   SIGNATURE_SIZE,
@@ -50,36 +49,27 @@ export interface VerifyOptions {
 }
 
 /** Checks an ECDSA P-256 signature over a 32-byte digest; false on any malformed input. */
-export function verifyDigest(signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== SIGNATURE_SIZE) return false;
-  try {
-    return p256.verify(signature, digest, publicKey, { prehash: false, lowS: true });
-  } catch {
-    return false;
-  }
+export function verifyDigest(crypto: Crypto, signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array): boolean {
+  return signature.length === SIGNATURE_SIZE && crypto.p256Verify(publicKey, digest, signature);
 }
 
 /** The digest a head signature covers. */
-export function headDigest(count: number, lastHash: Uint8Array, exportedAt: number): Uint8Array {
+export function headDigest(crypto: Crypto, count: number, lastHash: Uint8Array, exportedAt: number): Uint8Array {
   const n = new Uint8Array(12);
   writeU32LE(n, 0, count);
   writeU32LE(n, 4, exportedAt % 0x100000000);
   writeU32LE(n, 8, Math.floor(exportedAt / 0x100000000));
-  return sha256(concat(asciiBytes('xsmeter/log-head/v1', 'domain'), n, lastHash));
+  return sha256Of(crypto, concat(asciiBytes('xsmeter/log-head/v1', 'domain'), n, lastHash));
 }
 
+/** Whether `publicKey` has the form of a SEC1 compressed point (33 bytes, 02 or 03 first). That it
+ *  lies on the curve is what every signature check then shows. */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
-  if (publicKey.length !== PUBLIC_KEY_SIZE) return false;
-  try {
-    p256.Point.fromBytes(publicKey).assertValidity();
-    return true;
-  } catch {
-    return false;
-  }
+  return publicKey.length === PUBLIC_KEY_SIZE && (publicKey[0] === 2 || publicKey[0] === 3);
 }
 
 /** Verifies stored records (the whole log, first record first). Never throws on bad data. */
-export function verifyRecords(records: readonly Uint8Array[], publicKey: Uint8Array, options: VerifyOptions = {}): VerifyResult {
+export function verifyRecords(crypto: Crypto, records: readonly Uint8Array[], publicKey: Uint8Array, options: VerifyOptions = {}): VerifyResult {
   const signatures = options.signatures ?? true;
   const entries: LogEntry[] = [];
   let deviceId = '';
@@ -105,14 +95,14 @@ export function verifyRecords(records: readonly Uint8Array[], publicKey: Uint8Ar
         throw err;
       }
       if (!equalConstantTime(id.publicKey, publicKey)) return result(0, 'device-key', 'the log was started by another device key');
-      if (!equalConstantTime(e.prevHash, genesisPrevHash(publicKey))) return result(0, 'chain', 'the first record is not bound to this device key');
+      if (!equalConstantTime(e.prevHash, genesisPrevHash(crypto, publicKey))) return result(0, 'chain', 'the first record is not bound to this device key');
       deviceId = id.deviceId;
     } else {
       if (e.type === 'log-init') return result(i, 'genesis', `a second log-init record at #${e.counter}`);
       if (e.counter !== prev!.counter + 1) return result(i, 'counter', `event counter ${e.counter} follows ${prev!.counter}`);
-      if (!equalConstantTime(e.prevHash, recordHash(prev!.raw))) return result(i, 'chain', `record #${e.counter} does not chain to the record before it`);
+      if (!equalConstantTime(e.prevHash, recordHash(crypto, prev!.raw))) return result(i, 'chain', `record #${e.counter} does not chain to the record before it`);
     }
-    if (signatures && !verifyDigest(e.signature, signedDigest(e.raw), publicKey)) {
+    if (signatures && !verifyDigest(crypto, e.signature, signedDigest(crypto, e.raw), publicKey)) {
       return result(i, 'signature', `record #${e.counter}: the signature does not verify with the device key`);
     }
     entries.push(e);
@@ -122,16 +112,16 @@ export function verifyRecords(records: readonly Uint8Array[], publicKey: Uint8Ar
 }
 
 /** Verifies records and the export head that pins their count and last hash. */
-export function verifyWithHead(records: readonly Uint8Array[], head: LogHead, publicKey: Uint8Array): VerifyResult {
-  const r = verifyRecords(records, publicKey);
+export function verifyWithHead(crypto: Crypto, records: readonly Uint8Array[], head: LogHead, publicKey: Uint8Array): VerifyResult {
+  const r = verifyRecords(crypto, records, publicKey);
   if (!r.ok) return r;
   const fail = (code: string, reason: string): VerifyResult => ({ ...r, ok: false, fault: { record: -1, code, reason } });
   if (head.count !== records.length) {
     const at = Math.min(head.count, records.length);
     return { ...r, ok: false, fault: { record: at, code: 'count', reason: `the export's signed head says ${head.count} records, the file holds ${records.length}` } };
   }
-  if (!equalConstantTime(head.lastHash, recordHash(records[records.length - 1]))) return fail('head-hash', 'the signed head does not name the last record');
-  if (!verifyDigest(head.signature, headDigest(head.count, head.lastHash, head.exportedAt), publicKey)) {
+  if (!equalConstantTime(head.lastHash, recordHash(crypto, records[records.length - 1]))) return fail('head-hash', 'the signed head does not name the last record');
+  if (!verifyDigest(crypto, head.signature, headDigest(crypto, head.count, head.lastHash, head.exportedAt), publicKey)) {
     return fail('head-signature', 'the signature of the export head does not verify with the device key');
   }
   return r;

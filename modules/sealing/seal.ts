@@ -15,9 +15,9 @@
  * flags]; or a write refused while sealed: parameter, old, attempted new); tamper (old = sealed digest,
  * new = active digest).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, equalConstantTime, writeU16LE, writeU32LE } from '../core/bytes.js';
 import type { DigitalInput } from '../ports/bus.js';
+import { sha256Of, type Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
 import type { CalibrationLog } from './calibration-log.js';
 import { LogFullError, SealError } from './errors.js';
@@ -54,6 +54,7 @@ export interface SealGuardOptions {
   calibrationSwitch: DigitalInput;
   /** Holds the bench key. */
   keys: KeyStore;
+  crypto: Crypto;
 }
 
 export interface SealStatus {
@@ -75,7 +76,7 @@ export const UNSEAL_BAD_MAC = 2;
 export const UNSEAL_STALE = 4;
 
 /** SHA-256 over the constants sorted by id: u16 id ‖ u16 length ‖ value each (little-endian). */
-export function constantsDigest(list: readonly CalibrationConstant[]): Uint8Array {
+export function constantsDigest(crypto: Crypto, list: readonly CalibrationConstant[]): Uint8Array {
   const sorted = [...list].sort((a, b) => a.id - b.id);
   const parts: Uint8Array[] = [];
   for (let i = 0; i < sorted.length; i++) {
@@ -86,7 +87,7 @@ export function constantsDigest(list: readonly CalibrationConstant[]): Uint8Arra
     writeU16LE(h, 2, c.value.length);
     parts.push(h, c.value);
   }
-  return sha256(concat(...parts));
+  return sha256Of(crypto, concat(...parts));
 }
 
 export class SealGuard {
@@ -94,6 +95,7 @@ export class SealGuard {
   private readonly constants: CalibrationConstants;
   private readonly calibrationSwitch: DigitalInput;
   private readonly keys: KeyStore;
+  private readonly crypto: Crypto;
   private sealed = false;
   private sealedDigest: Uint8Array | undefined;
   private tamperReason: string | undefined;
@@ -110,6 +112,7 @@ export class SealGuard {
     this.constants = o.constants;
     this.calibrationSwitch = o.calibrationSwitch;
     this.keys = o.keys;
+    this.crypto = o.crypto;
     for (const e of o.log.entries()) {
       if (e.type === 'log-init') {
         // Fail safe: the erased log may have held a seal.
@@ -156,7 +159,7 @@ export class SealGuard {
       }
     }
     if (this.sealed && this.sealedDigest) {
-      const active = constantsDigest(this.constants.list());
+      const active = constantsDigest(this.crypto, this.constants.list());
       if (!equalConstantTime(active, this.sealedDigest)) {
         this.tamperReason = 'active calibration constants differ from the sealed ones';
         if (!this.loggedTamper || !equalConstantTime(this.loggedTamper, active)) {
@@ -206,7 +209,7 @@ export class SealGuard {
 
   /** Seals: logs the digest of the active constants; from now on they are read-only. */
   seal(who: string): Uint8Array {
-    const digest = constantsDigest(this.constants.list());
+    const digest = constantsDigest(this.crypto, this.constants.list());
     this.log.append({ type: 'seal', oldValue: this.sealedDigest ?? new Uint8Array(0), newValue: digest, who });
     this.sealed = true;
     this.sealedDigest = digest;
@@ -233,7 +236,7 @@ export class SealGuard {
     if (this.calibrationSwitch.read() !== 1) flags |= UNSEAL_SWITCH_NOT_SET;
     if (command.counter !== challenge.counter) flags |= UNSEAL_STALE;
     else {
-      const expected = makeUnsealCommand(this.keys.benchKey(), challenge).mac;
+      const expected = makeUnsealCommand(this.crypto, this.keys.benchKey(), challenge).mac;
       if (command.mac.length !== UNSEAL_MAC_SIZE || !equalConstantTime(command.mac, expected)) flags |= UNSEAL_BAD_MAC;
     }
     const reason = new Uint8Array([flags]);

@@ -5,8 +5,8 @@
  * command verifies once at most: a replayed one is stale. Used by the meter (verify) and the bench
  * (make).
  */
-import { cmac } from '@noble/ciphers/aes.js';
 import { concat, writeU32LE } from '../core/bytes.js';
+import { cmacOf, type AesKey, type Crypto } from '../ports/crypto.js';
 import { SealError } from './errors.js';
 import { asciiBytes } from './log-record.js';
 
@@ -36,7 +36,6 @@ export function unsealMessage(c: UnsealChallenge): Uint8Array {
 }
 
 /** Bench side: the command that unseals the meter which stated `challenge`. */
-export function makeUnsealCommand(benchKey: Uint8Array, challenge: UnsealChallenge): UnsealCommand {
-  if (benchKey.length !== 16) throw new SealError('bad-key', `bench key must be 16 bytes (AES-128), got ${benchKey.length}`);
-  return { counter: challenge.counter, mac: cmac(unsealMessage(challenge), benchKey) };
+export function makeUnsealCommand(crypto: Crypto, benchKey: AesKey, challenge: UnsealChallenge): UnsealCommand {
+  return { counter: challenge.counter, mac: cmacOf(crypto, benchKey, unsealMessage(challenge)) };
 }

@@ -14,10 +14,11 @@
  * from the bench key: KW = CMAC(benchKey, 0x00 ‖ "xsmeter service key wrap"); no MAC input can start
  * with 0x00, so no MAC ever equals KW.
  */
-import { aeskw, cmac } from '@noble/ciphers/aes.js';
 import { equalConstantTime, readU32LE, writeU32LE } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
+import { cmacOf, type AesKey, type Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
+import { unwrapKey128, wrapKey128 } from './key-wrap.js';
 import { utf8Encode } from './wire.js';
 
 export const AUTH_TAG_LENGTH = 16;
@@ -78,14 +79,13 @@ export function macInput(type: number, counter: number, meterId: string, body: U
   return out;
 }
 
-export function commandTag(benchKey: Uint8Array, type: number, counter: number, meterId: string, body: Uint8Array): Uint8Array {
-  checkKey(benchKey, 'bench key');
-  return cmac(macInput(type, counter, meterId, body), benchKey);
+export function commandTag(crypto: Crypto, benchKey: AesKey, type: number, counter: number, meterId: string, body: Uint8Array): Uint8Array {
+  return cmacOf(crypto, benchKey, macInput(type, counter, meterId, body));
 }
 
 /** The payload of a privileged request: counter ‖ body ‖ tag. */
-export function sealCommand(benchKey: Uint8Array, type: number, counter: number, meterId: string, body: Uint8Array): Uint8Array {
-  const tag = commandTag(benchKey, type, counter, meterId, body);
+export function sealCommand(crypto: Crypto, benchKey: AesKey, type: number, counter: number, meterId: string, body: Uint8Array): Uint8Array {
+  const tag = commandTag(crypto, benchKey, type, counter, meterId, body);
   const out = new Uint8Array(AUTH_OVERHEAD + body.length);
   writeU32LE(out, 0, counter);
   out.set(body, 4);
@@ -106,27 +106,28 @@ export function openEnvelope(payload: Uint8Array): Envelope | undefined {
   return { counter: readU32LE(payload, 0), body: payload.slice(4, end), tag: payload.slice(end) };
 }
 
-function keyWrapKey(benchKey: Uint8Array): Uint8Array {
-  checkKey(benchKey, 'bench key');
-  return cmac(WRAP_LABEL, benchKey);
+/** Runs `use` with the key-wrap key derived from the bench key, wiped afterwards. */
+function withKeyWrapKey<T>(crypto: Crypto, benchKey: AesKey, use: (kw: AesKey) => T): T {
+  const raw = cmacOf(crypto, benchKey, WRAP_LABEL);
+  const kw = crypto.aesKey(raw);
+  raw.fill(0);
+  try {
+    return use(kw);
+  } finally {
+    kw.wipe();
+  }
 }
 
 /** Wraps a new 16-byte meter key for 'install-meter-key' (RFC 3394, 24 bytes). */
-export function wrapMeterKey(benchKey: Uint8Array, meterKey: Uint8Array): Uint8Array {
+export function wrapMeterKey(crypto: Crypto, benchKey: AesKey, meterKey: Uint8Array): Uint8Array {
   checkKey(meterKey, 'meter key');
-  return aeskw(keyWrapKey(benchKey)).encrypt(meterKey);
+  return withKeyWrapKey(crypto, benchKey, (kw) => wrapKey128(crypto, kw, meterKey));
 }
 
 /** Unwraps and checks (RFC 3394 integrity value) a wrapped meter key; AuthError('unwrap') if bad. */
-export function unwrapMeterKey(benchKey: Uint8Array, wrapped: Uint8Array): Uint8Array {
-  const kw = keyWrapKey(benchKey);
-  let key: Uint8Array;
-  try {
-    key = aeskw(kw).decrypt(wrapped);
-  } catch {
-    throw new AuthError('unwrap', 'wrapped meter key does not unwrap under the bench key', { length: wrapped.length });
-  }
-  if (key.length !== 16) throw new AuthError('unwrap', `unwrapped key is ${key.length} bytes, not 16`);
+export function unwrapMeterKey(crypto: Crypto, benchKey: AesKey, wrapped: Uint8Array): Uint8Array {
+  const key = withKeyWrapKey(crypto, benchKey, (kw) => unwrapKey128(crypto, kw, wrapped));
+  if (!key) throw new AuthError('unwrap', 'wrapped meter key does not unwrap under the bench key', { length: wrapped.length });
   return key;
 }
 
@@ -139,6 +140,7 @@ export class CommandAuthenticator {
   private last: number;
 
   constructor(
+    private readonly crypto: Crypto,
     private readonly keys: Pick<KeyStore, 'benchKey'>,
     private readonly store: AuthCounterStore,
   ) {
@@ -157,7 +159,7 @@ export class CommandAuthenticator {
     if (env === undefined) {
       return { ok: false, reason: 'unauthorised', message: `no authentication: payload of ${payload.length} bytes, needs ${AUTH_OVERHEAD}+` };
     }
-    const tag = commandTag(this.keys.benchKey(), type, env.counter, meterId, env.body);
+    const tag = commandTag(this.crypto, this.keys.benchKey(), type, env.counter, meterId, env.body);
     if (!equalConstantTime(tag, env.tag)) return { ok: false, reason: 'unauthorised', message: 'command MAC does not verify' };
     if (env.counter <= this.last) {
       return { ok: false, reason: 'replayed', message: `counter ${env.counter} is not above the last accepted ${this.last}` };
@@ -174,6 +176,6 @@ export class CommandAuthenticator {
   }
 
   unwrapKey(wrapped: Uint8Array): Uint8Array {
-    return unwrapMeterKey(this.keys.benchKey(), wrapped);
+    return unwrapMeterKey(this.crypto, this.keys.benchKey(), wrapped);
   }
 }

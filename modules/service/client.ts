@@ -10,6 +10,7 @@
  */
 import { MeterError } from '../core/errors.js';
 import type { SerialPort } from '../ports/bus.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 import { MAX_COUNTER, sealCommand, wrapMeterKey } from './auth.js';
 import { DEFAULT_MAX_PAYLOAD, FrameDecoder, encodeFrame, type Frame } from './frame.js';
 import {
@@ -44,8 +45,9 @@ export interface ClientTiming {
 export interface ServiceClientOptions {
   port: SerialPort;
   timing: ClientTiming;
-  /** Needed for privileged commands. */
-  benchKey?: Uint8Array;
+  /** Needed for privileged commands: the bench key as a handle of `crypto`. */
+  benchKey?: AesKey;
+  crypto?: Crypto;
   /** The meter's id (the MAC covers it); `connect()` learns it from identify. */
   meterId?: string;
   /** The last command counter used; the next privileged request uses one more. */
@@ -60,7 +62,8 @@ export interface ServiceClientOptions {
 export class ServiceClient {
   private readonly port: SerialPort;
   private readonly timing: ClientTiming;
-  private readonly benchKey: Uint8Array | undefined;
+  private readonly benchKey: AesKey | undefined;
+  private readonly crypto: Crypto | undefined;
   private readonly timeoutMs: number;
   private readonly pollMs: number;
   private readonly maxPayload: number;
@@ -74,6 +77,7 @@ export class ServiceClient {
     this.port = options.port;
     this.timing = options.timing;
     this.benchKey = options.benchKey;
+    this.crypto = options.crypto;
     this.id = options.meterId;
     this.last = options.counter ?? 0;
     this.timeoutMs = options.timeoutMs ?? 1000;
@@ -142,7 +146,8 @@ export class ServiceClient {
   /** Reads the seal's challenge and answers it with the bench key (the switch must be set). */
   async unseal(): Promise<void> {
     const challenge = await this.readUnsealChallenge();
-    const command = makeUnsealCommand(this.key(), challenge);
+    const { crypto, key } = this.key();
+    const command = makeUnsealCommand(crypto, key, challenge);
     return this.request({ kind: 'unseal', command });
   }
   setTime(ms: number): Promise<void> {
@@ -150,7 +155,8 @@ export class ServiceClient {
   }
   /** Sends the new 16-byte meter key wrapped under the bench key. */
   installMeterKey(key: Uint8Array): Promise<void> {
-    return this.request({ kind: 'install-meter-key', wrappedKey: wrapMeterKey(this.key(), key) });
+    const auth = this.key();
+    return this.request({ kind: 'install-meter-key', wrappedKey: wrapMeterKey(auth.crypto, auth.key, key) });
   }
   pulseTest(on: boolean, count = 0): Promise<void> {
     return this.request({ kind: 'pulse-test', on, count });
@@ -162,11 +168,11 @@ export class ServiceClient {
       const type = COMMANDS[req.kind].type;
       let payload = encodeRequestBody(req);
       if (COMMANDS[req.kind].privileged) {
-        const key = this.key();
+        const { crypto, key } = this.key();
         if (this.id === undefined) throw new ServiceError('no-meter-id', 'meter id unknown: call connect() or pass meterId');
         if (this.last >= MAX_COUNTER) throw new ServiceError('counter-exhausted', 'command counter exhausted');
         this.last++;
-        payload = sealCommand(key, type, this.last, this.id, payload);
+        payload = sealCommand(crypto, key, type, this.last, this.id, payload);
       }
       const resp = await this.exchangeNow(type, payload);
       let reply;
@@ -192,9 +198,9 @@ export class ServiceClient {
     return this.serialised(() => this.exchangeNow(type, payload));
   }
 
-  private key(): Uint8Array {
-    if (!this.benchKey) throw new ServiceError('no-key', 'a privileged command needs the bench key');
-    return this.benchKey;
+  private key(): { crypto: Crypto; key: AesKey } {
+    if (!this.benchKey || !this.crypto) throw new ServiceError('no-key', 'a privileged command needs the bench key');
+    return { crypto: this.crypto, key: this.benchKey };
   }
 
   private serialised<T>(op: () => Promise<T>): Promise<T> {

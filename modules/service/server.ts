@@ -17,6 +17,7 @@
 import { MeterError } from '../core/errors.js';
 import type { SerialPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
+import type { Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
 import { AuthError, CommandAuthenticator, type AuthCounterStore } from './auth.js';
 import { DEFAULT_MAX_PAYLOAD, FrameDecoder, encodeFrame, type DecodeEvent, type Frame } from './frame.js';
@@ -90,6 +91,7 @@ export interface ServiceServerOptions {
   target: ServiceTarget;
   /** Source of the bench key (read on each privileged request). */
   keys: Pick<KeyStore, 'benchKey'>;
+  crypto: Crypto;
   /** Where the last accepted command counter is persisted. */
   counters: AuthCounterStore;
   /** With a clock, a partial frame is abandoned once the line has been idle `idleResetMs`. */
@@ -126,7 +128,7 @@ export class ServiceServer {
   constructor(options: ServiceServerOptions) {
     this.port = options.port;
     this.target = options.target;
-    this.auth = new CommandAuthenticator(options.keys, options.counters);
+    this.auth = new CommandAuthenticator(options.crypto, options.keys, options.counters);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
     this.clock = options.clock;

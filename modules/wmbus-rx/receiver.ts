@@ -9,7 +9,9 @@
  * are all typed errors.
  */
 import { toHex } from '../core/bytes.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { WmbusMode } from '../ports/radio.js';
+import { kdfMeterId, securityAddress } from '../oms-crypto/address.js';
 import { parseAfl, verifyAflMac, type Afl } from '../oms-crypto/afl.js';
 import { SecurityError } from '../oms-crypto/errors.js';
 import { deriveMeterKeys } from '../oms-crypto/kdf.js';
@@ -42,6 +44,7 @@ export function keyTable(byId: Record<string, Uint8Array>, fallback?: Uint8Array
 
 export interface ReceiverOptions {
   keys: KeyLookup;
+  crypto: Crypto;
   /** Replay state to continue from (persisted by the caller); a fresh one if absent. */
   state?: ReplayState;
   /** Accept security mode 0 (plain) telegrams: simulations and tests only. */
@@ -74,10 +77,12 @@ const CI_AFL = 0x90;
 export class Receiver {
   readonly state: ReplayState;
   private readonly keys: KeyLookup;
+  private readonly crypto: Crypto;
   private readonly allowPlain: boolean;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
+    this.crypto = options.crypto;
     this.state = options.state ?? {};
     this.allowPlain = !!options.allowPlain;
   }
@@ -128,8 +133,8 @@ export class Receiver {
       plain = payload;
       acceptCounters(this.state, mkey, { accessNumber: tpl.accessNumber });
     } else {
-      const key = this.keys(meter);
-      if (!key) throw new ReceiveError('no-key', `no key for meter ${mkey}`, { meter: mkey });
+      const raw = this.keys(meter);
+      if (!raw) throw new ReceiveError('no-key', `no key for meter ${mkey}`, { meter: mkey });
       const n = tpl.config.encryptedBlocks;
       if (n === 0) throw new SecurityError('tpl', `security mode ${mode} with no encrypted blocks`, { mode });
       if (payload.length < n * 16) {
@@ -143,29 +148,12 @@ export class Receiver {
           length: payload.length - n * 16,
         });
       }
-      const addr = tpl.address ? encodeTplAddress(tpl.address) : undefined;
-      if (mode === 5) {
-        if (afl) throw new SecurityError('afl', 'an AFL with a security mode 5 TPL is not supported', {});
-        checkAccessNumber(this.state, mkey, tpl.accessNumber);
-        const m = addr ? addr.subarray(4, 6) : parsed.dll.subarray(2, 4);
-        const a = addr ? new Uint8Array([...addr.subarray(0, 4), ...addr.subarray(6, 8)]) : parsed.dll.subarray(4, 10);
-        plain = decryptMode5(key, mode5Iv(m, a, tpl.accessNumber), payload);
-        checkDecrypted(plain, 5);
-        acceptCounters(this.state, mkey, { accessNumber: tpl.accessNumber });
-      } else {
-        if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
-        if (tpl.config.kdfSelection !== 1) {
-          throw new SecurityError('unsupported-kdf', `KDF selection ${tpl.config.kdfSelection ?? -1} is not KDF-A (1)`, {
-            kdf: tpl.config.kdfSelection ?? -1,
-          });
-        }
-        const id = addr ? addr.subarray(0, 4) : parsed.dll.subarray(4, 8);
-        const { kenc, kmac } = deriveMeterKeys(key, afl.messageCounter, id);
-        verifyAflMac(kmac, afl, body.subarray(macStart));
-        checkCounter(this.state, mkey, afl.messageCounter);
-        plain = decryptMode7(kenc, payload);
-        checkDecrypted(plain, 7);
-        acceptCounters(this.state, mkey, { messageCounter: afl.messageCounter });
+      const address = securityAddress(parsed.dll.subarray(2, 10), tpl.address ? encodeTplAddress(tpl.address) : undefined);
+      const key = this.crypto.aesKey(raw);
+      try {
+        plain = this.decrypt(key, address, mode, afl, body.subarray(macStart), tpl, payload, mkey);
+      } finally {
+        key.wipe();
       }
     }
     const app = parseRecords(plain);
@@ -184,6 +172,37 @@ export class Receiver {
     if (afl) out.messageCounter = afl.messageCounter;
     if (app.manufacturerData) out.manufacturerData = toHex(app.manufacturerData);
     return out;
+  }
+
+  /** Mode 5 or 7: checks the counter against the replay state, verifies (mode 7), decrypts, checks 2F2F. */
+  private decrypt(key: AesKey, address: Uint8Array, mode: 5 | 7, afl: Afl | undefined, macMessage: Uint8Array, tpl: { accessNumber: number; config: { kdfSelection?: number } }, payload: Uint8Array, mkey: string): Uint8Array {
+    const crypto = this.crypto;
+    if (mode === 5) {
+      if (afl) throw new SecurityError('afl', 'an AFL with a security mode 5 TPL is not supported', {});
+      checkAccessNumber(this.state, mkey, tpl.accessNumber);
+      const plain = decryptMode5(crypto, key, mode5Iv(address, tpl.accessNumber), payload);
+      checkDecrypted(plain, 5);
+      acceptCounters(this.state, mkey, { accessNumber: tpl.accessNumber });
+      return plain;
+    }
+    if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
+    if (tpl.config.kdfSelection !== 1) {
+      throw new SecurityError('unsupported-kdf', `KDF selection ${tpl.config.kdfSelection ?? -1} is not KDF-A (1)`, {
+        kdf: tpl.config.kdfSelection ?? -1,
+      });
+    }
+    const { kenc, kmac } = deriveMeterKeys(crypto, key, afl.messageCounter, kdfMeterId(address));
+    try {
+      verifyAflMac(crypto, kmac, afl, macMessage);
+      checkCounter(this.state, mkey, afl.messageCounter);
+      const plain = decryptMode7(crypto, kenc, payload);
+      checkDecrypted(plain, 7);
+      acceptCounters(this.state, mkey, { messageCounter: afl.messageCounter });
+      return plain;
+    } finally {
+      kenc.wipe();
+      kmac.wipe();
+    }
   }
 }
 

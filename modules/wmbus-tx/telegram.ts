@@ -7,11 +7,13 @@
  * An optional short ELL (CI 0x8C: CC, ACC) may precede the AFL, as in OMS Vol. 2 Annex N.2.2.
  */
 import { concat } from '../core/bytes.js';
+import { kdfMeterId, securityAddress } from '../oms-crypto/address.js';
 import { deriveMeterKeys } from '../oms-crypto/kdf.js';
 import { encodeAfl } from '../oms-crypto/afl.js';
 import { encryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
 import { encryptMode7 } from '../oms-crypto/mode7.js';
 import { padForEncryption } from '../oms-crypto/payload.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 import { encodeDllHeader, type DllHeader } from '../wmbus/dll.js';
 import { buildFrame, type FrameFormat } from '../wmbus/frame.js';
 import { encodeRegisters, type Register } from './registers.js';
@@ -20,7 +22,8 @@ import { TelegramError } from '../wmbus/telegram-error.js';
 
 export const CI_ELL_SHORT = 0x8c;
 
-export type TelegramSecurity = { mode: 0 } | { mode: 5 | 7; key: Uint8Array };
+/** Plain, or encrypted with the meter's master key (a crypto-port handle, not wiped here). */
+export type TelegramSecurity = { mode: 0 } | { mode: 5 | 7; key: AesKey; crypto: Crypto };
 
 export interface TelegramOptions {
   /** Link layer C, M, A. */
@@ -95,23 +98,23 @@ export function buildTelegramBody(o: TelegramOptions): Uint8Array {
 
   const padded = padForEncryption(data);
   const blocks = padded.length / 16;
+  const { crypto, key } = o.security;
+  const secAddress = securityAddress(encodeDllHeader(o.header).subarray(1, 9), address ? encodeTplAddress(address) : undefined);
   if (o.security.mode === 5) {
-    // IV from M and A of the TPL long header if present, else of the link layer (OMS Vol. 2 §9.4.2).
-    const addr = address ? encodeTplAddress(address) : undefined;
-    const dll = encodeDllHeader(o.header);
-    const m = addr ? addr.subarray(4, 6) : dll.subarray(1, 3);
-    const a = addr ? concat(addr.subarray(0, 4), addr.subarray(6, 8)) : dll.subarray(3, 9);
-    const cipher = encryptMode5(o.security.key, mode5Iv(m, a, o.counters.accessNumber), padded);
+    const cipher = encryptMode5(crypto, key, mode5Iv(secAddress, o.counters.accessNumber), padded);
     return concat(ell, tplHeader(blocks), cipher);
   }
   if (o.security.mode === 7) {
     const counter = o.counters.messageCounter;
     if (counter === undefined) throw new TelegramError('counter', 'security mode 7 needs a message counter');
-    // The KDF takes the meter ID of the TPL long header if present, else of the A field.
-    const id = address ? encodeTplAddress(address).subarray(0, 4) : encodeDllHeader(o.header).subarray(3, 7);
-    const { kenc, kmac } = deriveMeterKeys(o.security.key, counter, id);
-    const tpl = concat(tplHeader(blocks), encryptMode7(kenc, padded));
-    return concat(ell, encodeAfl(kmac, counter, tpl), tpl);
+    const { kenc, kmac } = deriveMeterKeys(crypto, key, counter, kdfMeterId(secAddress));
+    try {
+      const tpl = concat(tplHeader(blocks), encryptMode7(crypto, kenc, padded));
+      return concat(ell, encodeAfl(crypto, kmac, counter, tpl), tpl);
+    } finally {
+      kenc.wipe();
+      kmac.wipe();
+    }
   }
   throw new TelegramError('unsupported-security-mode', `security mode ${String((o.security as { mode: unknown }).mode)} is not supported`);
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../../modules/ports/clock.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore } from '../../hosts/sim/sim-key-store.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export const KEYS_A = new SimKeyStore({
   meterKey: fromHex('000102030405060708090a0b0c0d0e0f'),
@@ -33,7 +34,7 @@ export const SMALL = { sectorSize: 512, sectorCount: 6 };
 /** A log on a fresh small flash, with a few calibration events. */
 export function smallLog(keys = KEYS_A, deviceId = 'XSM-0001', events = 3): { flash: SimFlash; log: CalibrationLog } {
   const flash = new SimFlash(SMALL);
-  const log = CalibrationLog.open({ flash, keys, clock: new TestClock(), deviceId });
+  const log = CalibrationLog.open({ crypto: nobleCrypto, flash, keys, clock: new TestClock(), deviceId });
   for (let i = 0; i < events; i++) {
     log.append({ type: 'calibration-change', parameter: 1 + i, oldValue: new Uint8Array([i]), newValue: new Uint8Array([i + 1, 0x40]), who: 'bench-7' });
   }

@@ -8,12 +8,14 @@ import { accuracyClass, type AccuracyClass } from '../../tools/calibration-bench
 import { calibrate } from '../../tools/calibration-bench/procedure.js';
 import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export async function main(out: (line: string) => void): Promise<void> {
   const m = benchSimMeter({ chip: 'ade7953', seed: 5, errors: 'random' });
   const rig = new SimBenchRig(m);
   const r = await calibrate(rig.client(), rig, {
     cls: accuracyClass('1') as AccuracyClass,
+    crypto: nobleCrypto,
     meterConstant: 1000,
     minSeconds: 60,
     minPulses: 2,

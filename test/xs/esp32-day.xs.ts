@@ -26,6 +26,7 @@ import { memorySerialPair } from '../../hosts/sim/service-pipe.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore } from '../../hosts/sim/sim-key-store.js';
 import { SimPin } from '../../hosts/sim/sim-meter.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export interface DayRunOptions {
   chip?: 'ade7953' | 'atm90e32';
@@ -262,6 +263,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     energyFlash: chargedFlash(energyFlash, ledger, hw),
     calibrationFlash: chargedFlash(calibrationFlash, ledger, hw),
     keys,
+    crypto: nobleCrypto,
     clock,
     radio,
   };

@@ -8,6 +8,7 @@ import { phyEncode } from '../../modules/wmbus/phy.js';
 import { Receiver } from '../../modules/wmbus-rx/receiver.js';
 import type { Register } from '../../modules/wmbus-tx/registers.js';
 import { MeterError } from '../../modules/core/errors.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const annexHeader = { control: 0x44, manufacturer: 'ELS', id: '12345678', version: 0x33, deviceType: 0x03 };
 const annexRecords = new Uint8Array([
@@ -36,10 +37,10 @@ const registers: Register[] = [
 
 export function main(out: (line: string) => void): void {
   // OMS Vol. 2 Annex N.2.1 (mode 5) and N.2.2 (mode 7) re-encoded.
-  out('n21 ' + toHex(buildTelegram({ header: annexHeader, records: annexRecords, security: { mode: 5, key: fromHex('0102030405060708090a0b0c0d0e0f11') }, counters: { accessNumber: 0x2a }, flags: { synchronous: true } })));
-  out('n22 ' + toHex(buildTelegram({ header: annexHeader, records: annexRecords, security: { mode: 7, key: fromHex('000102030405060708090a0b0c0d0e0f') }, counters: { accessNumber: 0x75, messageCounter: 0xab3 }, ellCommunicationControl: 0x20 })));
+  out('n21 ' + toHex(buildTelegram({ header: annexHeader, records: annexRecords, security: { mode: 5, key: nobleCrypto.aesKey(fromHex('0102030405060708090a0b0c0d0e0f11')), crypto: nobleCrypto }, counters: { accessNumber: 0x2a }, flags: { synchronous: true } })));
+  out('n22 ' + toHex(buildTelegram({ header: annexHeader, records: annexRecords, security: { mode: 7, key: nobleCrypto.aesKey(fromHex('000102030405060708090a0b0c0d0e0f')), crypto: nobleCrypto }, counters: { accessNumber: 0x75, messageCounter: 0xab3 }, ellCommunicationControl: 0x20 })));
 
-  const receiver = new Receiver({ keys: () => key, allowPlain: true });
+  const receiver = new Receiver({ crypto: nobleCrypto, keys: () => key, allowPlain: true });
   let counter = 1000;
   for (const mode of [0, 5, 7] as const) {
     for (const format of ['A', 'B'] as const) {
@@ -48,7 +49,7 @@ export function main(out: (line: string) => void): void {
         const f = buildTelegram({
           header,
           registers,
-          security: mode === 0 ? { mode } : { mode, key },
+          security: mode === 0 ? { mode } : { mode, key: nobleCrypto.aesKey(key), crypto: nobleCrypto },
           counters: { accessNumber: counter & 0xff, messageCounter: counter },
           format,
           tpl,
@@ -63,7 +64,7 @@ export function main(out: (line: string) => void): void {
     }
   }
   // A replayed frame and a flipped bit must fail the same way on both engines.
-  const f = buildTelegram({ header, registers, security: { mode: 7, key }, counters: { accessNumber: 1, messageCounter: counter } });
+  const f = buildTelegram({ header, registers, security: { mode: 7, key: nobleCrypto.aesKey(key), crypto: nobleCrypto }, counters: { accessNumber: 1, messageCounter: counter } });
   for (const g of [f, f.map((b, i) => (i === 40 ? b ^ 4 : b))]) {
     try {
       receiver.receiveFrame(g, 'A');

@@ -12,6 +12,7 @@ import { SealGuard } from '../../modules/sealing/seal.js';
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { PowerCut, SimFlash, type CutPhase } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore } from '../../hosts/sim/sim-key-store.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export const keys = new SimKeyStore({
   meterKey: fromHex('000102030405060708090a0b0c0d0e0f'),
@@ -36,10 +37,10 @@ const verdict = (f: () => { ok: boolean; fault?: { record: number; code: string 
 
 export function main(out: (line: string) => void): void {
   const flash = new SimFlash({ sectorSize: 512, sectorCount: 6 });
-  const log = CalibrationLog.open({ flash, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
+  const log = CalibrationLog.open({ crypto: nobleCrypto, flash, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
   const values = new Map<number, Uint8Array>([[1, fromHex('00c8')], [2, fromHex('0190')]]);
   let level: Level = 0;
-  const guard = new SealGuard({
+  const guard = new SealGuard({ crypto: nobleCrypto,
     log,
     keys,
     calibrationSwitch: { read: () => level },
@@ -52,7 +53,7 @@ export function main(out: (line: string) => void): void {
       if (attempt === 'write') guard.writeConstant(2, fromHex('0000'), 'intruder');
       else {
         level = attempt === 'key-only' ? 0 : 1;
-        const cmd = makeUnsealCommand(attempt === 'switch-only' ? new Uint8Array(16) : keys.benchKey(), guard.unsealChallenge());
+        const cmd = makeUnsealCommand(nobleCrypto, attempt === 'switch-only' ? nobleCrypto.aesKey(new Uint8Array(16)) : keys.benchKey(), guard.unsealChallenge());
         guard.unseal(cmd, 'bench-7');
       }
       out(`${attempt} accepted`);
@@ -67,12 +68,12 @@ export function main(out: (line: string) => void): void {
   const exp = log.export();
   const bin = exportToBinary(exp);
   const pub = keys.devicePublicKey();
-  out(`export ${bin.length} ${verdict(() => verifyExport(exportFromBinary(bin), pub))} json ${verdict(() => verifyExport(exportFromJson(exportToJson(exp)), pub))}`);
+  out(`export ${bin.length} ${verdict(() => verifyExport(nobleCrypto, exportFromBinary(bin), pub))} json ${verdict(() => verifyExport(nobleCrypto, exportFromJson(exportToJson(exp)), pub))}`);
   const faults: string[] = [];
   for (let i = 0; i < bin.length; i += 23) {
     const bad = bin.slice();
     bad[i] ^= 0x10;
-    faults.push(verdict(() => verifyExport(exportFromBinary(bad), pub)));
+    faults.push(verdict(() => verifyExport(nobleCrypto, exportFromBinary(bad), pub)));
   }
   out(`tampered ${faults.join(' ')}`);
 
@@ -81,7 +82,7 @@ export function main(out: (line: string) => void): void {
   for (let op = 0; op < 8; op++) {
     for (const phase of ['before', 'during', 'after'] as CutPhase[]) {
       const f = new SimFlash({ sectorSize: 512, sectorCount: 3 });
-      const l = CalibrationLog.open({ flash: f, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
+      const l = CalibrationLog.open({ crypto: nobleCrypto, flash: f, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
       f.cutPower({ opIndex: f.opCount + op, phase });
       let done = 0;
       try {
@@ -90,9 +91,9 @@ export function main(out: (line: string) => void): void {
         if (!(e instanceof PowerCut)) throw e;
       }
       f.powerOn();
-      const again = CalibrationLog.open({ flash: f, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
+      const again = CalibrationLog.open({ crypto: nobleCrypto, flash: f, keys, clock: fixedClock(), deviceId: 'XSM-0001' });
       again.append({ type: 'tamper', who: 'after' });
-      const v = verifyRecords(again.rawRecords(), pub);
+      const v = verifyRecords(nobleCrypto, again.rawRecords(), pub);
       lines.push(`${op}${phase[0]}:${done}/${again.counter}/${v.ok ? 'ok' : v.fault!.code}`);
     }
   }

@@ -8,8 +8,10 @@ import { ServiceServer } from '../../modules/service/server.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import { VirtualTiming, memorySerialPair } from '../../hosts/sim/service-pipe.js';
 import { FakeMeter } from '../helpers/service-target.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const BENCH_KEY = fromHex('000102030405060708090a0b0c0d0e0f');
+const BENCH_HANDLE = nobleCrypto.aesKey(BENCH_KEY);
 
 function tap(port: SerialPort, tag: string, out: (l: string) => void): SerialPort {
   return {
@@ -29,9 +31,9 @@ export async function main(out: (line: string) => void): Promise<void> {
   const line = memorySerialPair({ meter: { chunk: () => 5 } });
   const target = new FakeMeter('XSM12345678', 700);
   const counters = new MemoryAuthCounterStore();
-  const server = new ServiceServer({ port: tap(line.meter, '<', out), target, keys: { benchKey: () => BENCH_KEY }, counters });
+  const server = new ServiceServer({ port: tap(line.meter, '<', out), target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters });
   const timing = new VirtualTiming(() => server.poll());
-  const client = new ServiceClient({ port: tap(line.bench, '>', out), timing, benchKey: BENCH_KEY, timeoutMs: 100 });
+  const client = new ServiceClient({ port: tap(line.bench, '>', out), timing, benchKey: BENCH_HANDLE, crypto: nobleCrypto, timeoutMs: 100 });
   const steps: [string, () => Promise<unknown>][] = [
     ['connect', () => client.connect()],
     ['registers', () => client.readRegisters()],

@@ -27,6 +27,7 @@ import type { Identity } from '../../modules/service/messages.js';
 import { NOMINAL_VOLTAGE, errorPercent, testPoints, type AccuracyClass, type TestPoint } from './accuracy-class.js';
 import { BenchError, gatedRun, type RunOptions } from './measure.js';
 import type { BenchRig, PhaseLoad } from './rig.js';
+import type { Crypto } from '../../modules/ports/crypto.js';
 
 export interface BenchOptions {
   cls: AccuracyClass;
@@ -39,6 +40,8 @@ export interface BenchOptions {
   /** Gate of the calibration energy points, s (default 3 × minSeconds). */
   calibrationSeconds?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /** Verifies the log export and digests the constants (the desktop's noble port, or any other). */
+  crypto: Crypto;
 }
 
 export type Stage = 'connect' | 'as-found' | 'unseal' | 'rms' | 'energy' | 'write' | 'after' | 'measure' | 'seal' | 'log' | 'done';
@@ -324,7 +327,7 @@ class Run {
     this.progress({ stage: 'log', text: 'exporting and verifying the calibration log' });
     const exp = readExport(await this.client.exportLog());
     const key = this.rig.publicKey ?? exp.publicKey;
-    const r = verifyExport(exp, key);
+    const r = verifyExport(this.o.crypto, exp, key);
     const last = r.entries[r.entries.length - 1];
     const check: LogCheck = {
       ok: r.ok,
@@ -336,7 +339,7 @@ class Run {
     };
     if (r.fault) check.fault = `record ${r.fault.record}: ${r.fault.code}: ${r.fault.reason}`;
     if (writtenFinal) {
-      const digest = constantsDigest([{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
+      const digest = constantsDigest(this.o.crypto, [{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
       this.result.sealedDigestHex = toHex(digest);
       check.sealMatchesWritten = last !== undefined && last.type === 'seal' && toHex(last.newValue) === toHex(digest);
     }

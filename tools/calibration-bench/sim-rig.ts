@@ -13,6 +13,7 @@ import { VirtualTiming } from '../../hosts/sim/service-pipe.js';
 import { SimMeter, type ChipName, type SimMeterOptions } from '../../hosts/sim/sim-meter.js';
 import { NOMINAL_VOLTAGE } from './accuracy-class.js';
 import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
+import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export type ErrorSpec = 'random' | 'default' | 'perfect' | 'out-of-range' | Partial<HardwareErrors>;
 
@@ -131,6 +132,6 @@ export class SimBenchRig implements BenchRig {
   /** A service client on the meter's in-memory line; each client wait moves the meter 10 ms. */
   client(): ServiceClient {
     const timing = new VirtualTiming(() => this.meter.advance(10));
-    return new ServiceClient({ port: this.meter.bench, timing, benchKey: fromHex(this.meter.keys.toFile().benchKey) });
+    return new ServiceClient({ port: this.meter.bench, timing, benchKey: this.meter.keys.benchKey(), crypto: nobleCrypto });
   }
 }

@@ -1,0 +1,167 @@
+/**
+ * The desktop crypto port (hosts/sim/noble-crypto.ts) against published vectors (test/vectors:
+ * SP 800-38A, RFC 4493, FIPS 180-2, RFC 3394 through the key wrap, RFC 6979) and against node:crypto
+ * on random inputs; handles, wiping, typed length errors, unaligned and in-place buffers.
+ */
+import assert from 'node:assert/strict';
+import { createCipheriv, createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import fc from 'fast-check';
+import { fromHex, toHex } from '../modules/core/bytes.js';
+import { cmacOf, sha256Of } from '../modules/ports/crypto.js';
+import { unwrapKey128, wrapKey128 } from '../modules/service/key-wrap.js';
+import { nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
+import { cbcEncrypt, cmacNode, ecb } from './helpers/node-oms.js';
+import { readVectors } from './helpers/vectors.js';
+
+interface Vectors {
+  aes128cbc: { source: string; key: string; iv: string; plaintext: string; ciphertext: string }[];
+  aes128cmac: { source: string; key: string; message: string; mac: string }[];
+  sha256: { source: string; message: string; digest: string }[];
+  aes128kw: { source: string; kek: string; key: string; wrapped: string }[];
+  p256ecdsa: { source: string; privateKey: string; publicKey: string; message: string; r: string; s: string }[];
+}
+const v = readVectors<Vectors>('crypto.json');
+const N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+
+const bytes16 = fc.uint8Array({ minLength: 16, maxLength: 16 });
+const hex32 = (n: bigint): string => n.toString(16).padStart(64, '0');
+
+function jwk(publicKey: Uint8Array) {
+  return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: Buffer.from(publicKey.subarray(1, 33)).toString('base64url'), y: Buffer.from(publicKey.subarray(33, 65)).toString('base64url') }, format: 'jwk' });
+}
+
+describe('crypto port: the desktop implementation (@noble)', () => {
+  describe('published vectors', () => {
+    for (const t of v.aes128cbc) {
+      it(`AES-128-CBC: ${t.source}`, () => {
+        const key = c.aesKey(fromHex(t.key));
+        const out = new Uint8Array(t.plaintext.length / 2);
+        c.aesCbcEncrypt(key, fromHex(t.iv), fromHex(t.plaintext), out);
+        assert.equal(toHex(out), t.ciphertext);
+        c.aesCbcDecrypt(key, fromHex(t.iv), out, out); // in place
+        assert.equal(toHex(out), t.plaintext);
+      });
+    }
+    for (const t of v.aes128cmac) {
+      it(`AES-CMAC: ${t.source}`, () => assert.equal(toHex(cmacOf(c, c.aesKey(fromHex(t.key)), fromHex(t.message))), t.mac));
+    }
+    for (const t of v.sha256) it(`SHA-256: ${t.source}`, () => assert.equal(toHex(sha256Of(c, fromHex(t.message))), t.digest));
+    for (const t of v.aes128kw) {
+      it(`AES key wrap on the block functions: ${t.source}`, () => {
+        const kek = c.aesKey(fromHex(t.kek));
+        assert.equal(toHex(wrapKey128(c, kek, fromHex(t.key))), t.wrapped);
+        assert.equal(toHex(unwrapKey128(c, kek, fromHex(t.wrapped))!), t.key);
+        const bad = fromHex(t.wrapped);
+        bad[3] ^= 0x10;
+        assert.equal(unwrapKey128(c, kek, bad), undefined);
+      });
+    }
+    for (const t of v.p256ecdsa) {
+      it(`ECDSA P-256: ${t.source}, deterministic and normalised to low-S; the published signature verifies once normalised`, () => {
+        const key = c.p256PrivateKey(fromHex(t.privateKey));
+        const pub = fromHex(t.publicKey);
+        assert.equal(toHex(c.p256PublicKey(key)), (pub[64] & 1 ? '03' : '02') + t.publicKey.slice(2, 66));
+        const digest = createHash('sha256').update(fromHex(t.message)).digest();
+        const sig = new Uint8Array(64);
+        c.p256Sign(key, digest, sig);
+        const s = BigInt('0x' + t.s);
+        const low = s > N / 2n ? N - s : s;
+        assert.equal(toHex(sig), t.r + hex32(low));
+        assert.equal(c.p256Verify(pub, digest, sig), true);
+        assert.equal(c.p256Verify(c.p256PublicKey(key), digest, sig), true, 'compressed key');
+        if (low !== s) assert.equal(c.p256Verify(pub, digest, fromHex(t.r + t.s)), false, 'a high-S signature is refused');
+      });
+    }
+  });
+
+  describe('against node:crypto on random inputs', () => {
+    it('AES block, CBC and CMAC', () => {
+      fc.assert(
+        fc.property(bytes16, bytes16, fc.integer({ min: 1, max: 6 }), fc.uint8Array({ maxLength: 80 }), (raw, iv, blocks, msg) => {
+          const key = c.aesKey(raw);
+          const data = new Uint8Array(blocks * 16).map((_, i) => (i * 31 + raw[0]) & 0xff);
+          const out = new Uint8Array(data.length);
+          c.aesCbcEncrypt(key, iv, data, out);
+          assert.equal(toHex(out), toHex(cbcEncrypt(raw, iv, data)));
+          const block = new Uint8Array(16);
+          c.aesEncryptBlock(key, iv, block);
+          assert.equal(toHex(block), toHex(ecb(raw, iv)));
+          c.aesDecryptBlock(key, block, block);
+          assert.equal(toHex(block), toHex(iv));
+          assert.equal(toHex(cmacOf(c, key, msg)), toHex(cmacNode(raw, msg)));
+        }),
+        { numRuns: 60 },
+      );
+    });
+    it('SHA-256', () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (m) => assert.equal(toHex(sha256Of(c, m)), createHash('sha256').update(m).digest('hex'))), { numRuns: 60 });
+    });
+    it('ECDSA: node:crypto verifies ours; ours verifies node\'s once normalised to low-S', () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const d = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+      const pubJwk = publicKey.export({ format: 'jwk' });
+      const pub = new Uint8Array([4, ...Buffer.from(pubJwk.x!, 'base64url'), ...Buffer.from(pubJwk.y!, 'base64url')]);
+      const key = c.p256PrivateKey(d);
+      for (let i = 0; i < 8; i++) {
+        const msg = Buffer.from(`message ${i}`);
+        const digest = createHash('sha256').update(msg).digest();
+        const ours = new Uint8Array(64);
+        c.p256Sign(key, digest, ours);
+        assert.equal(nodeVerify('sha256', msg, { key: jwk(pub), dsaEncoding: 'ieee-p1363' }, ours), true);
+        const theirs = nodeSign('sha256', msg, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+        const s = BigInt('0x' + theirs.subarray(32).toString('hex'));
+        const normal = fromHex(theirs.subarray(0, 32).toString('hex') + hex32(s > N / 2n ? N - s : s));
+        assert.equal(c.p256Verify(pub, digest, normal), true);
+        normal[5] ^= 1;
+        assert.equal(c.p256Verify(pub, digest, normal), false);
+      }
+    });
+  });
+
+  describe('handles, buffers and typed errors', () => {
+    it('works on unaligned subarrays and in place', () => {
+      const raw = fromHex(v.aes128cbc[0].key);
+      const key = c.aesKey(raw);
+      const buf = new Uint8Array(33);
+      buf.set(fromHex(v.aes128cbc[0].iv), 1);
+      const block = buf.subarray(1, 17);
+      c.aesEncryptBlock(key, block, block);
+      assert.equal(toHex(block), toHex(ecb(raw, fromHex(v.aes128cbc[0].iv))));
+    });
+    it('copies the raw key; a wiped handle refuses every use', () => {
+      const raw = new Uint8Array(16).fill(5);
+      const key = c.aesKey(raw);
+      raw.fill(0);
+      const out = new Uint8Array(16);
+      c.aesEncryptBlock(key, new Uint8Array(16), out);
+      assert.equal(toHex(out), toHex(ecb(new Uint8Array(16).fill(5), new Uint8Array(16))));
+      key.wipe();
+      key.wipe();
+      assert.throws(() => c.aesEncryptBlock(key, new Uint8Array(16), out), { name: 'CryptoError', code: 'wiped-key' });
+      assert.throws(() => c.aesCmac(key, new Uint8Array(3), out), { code: 'wiped-key' });
+      const sk = c.p256PrivateKey(fromHex(v.p256ecdsa[0].privateKey));
+      sk.wipe();
+      assert.throws(() => c.p256Sign(sk, new Uint8Array(32), new Uint8Array(64)), { code: 'wiped-key' });
+    });
+    it('wrong lengths are CryptoErrors; malformed verification input is false', () => {
+      const key = c.aesKey(new Uint8Array(16));
+      assert.throws(() => c.aesKey(new Uint8Array(15)), { name: 'CryptoError', code: 'length' });
+      assert.throws(() => c.aesCbcEncrypt(key, new Uint8Array(8), new Uint8Array(16), new Uint8Array(16)), { code: 'length' });
+      assert.throws(() => c.aesCbcDecrypt(key, new Uint8Array(16), new Uint8Array(17), new Uint8Array(17)), { code: 'block-length' });
+      assert.throws(() => c.aesCbcEncrypt(key, new Uint8Array(16), new Uint8Array(32), new Uint8Array(16)), { code: 'length' });
+      assert.throws(() => c.aesCmac(key, new Uint8Array(1), new Uint8Array(8)), { code: 'length' });
+      assert.throws(() => c.sha256(new Uint8Array(1), new Uint8Array(31)), { code: 'length' });
+      assert.throws(() => c.p256PrivateKey(new Uint8Array(32)), { code: 'bad-key' });
+      assert.throws(() => c.p256PrivateKey(fromHex(hex32(N))), { code: 'bad-key' });
+      assert.equal(c.p256Verify(new Uint8Array(33), new Uint8Array(32), new Uint8Array(64)), false);
+      assert.equal(c.p256Verify(fromHex(v.p256ecdsa[0].publicKey), new Uint8Array(31), new Uint8Array(64)), false);
+    });
+    it('random bytes fill the buffer', () => {
+      const a = new Uint8Array(32);
+      const b = new Uint8Array(32);
+      c.randomBytes(a);
+      c.randomBytes(b);
+      assert.notEqual(toHex(a), toHex(b));
+    });
+  });
+});
