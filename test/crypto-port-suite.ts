@@ -6,17 +6,18 @@
  * of test/vectors, never an implementation's output.
  *
  * Prints one line per check, `ok NAME` or `FAIL NAME: why`, a `sig` line per round-trip signature
- * (RFC 6979 is deterministic: every implementation prints the same), and a last line
+ * (RFC 6979 is deterministic: every implementation prints the same), a `code` line per refused call
+ * (the CryptoError codes, the same everywhere), and a last line
  * `crypto-port suite: N passed, M failed`. It never throws for a failed check.
  */
 import { fromHex, readU32LE, toHex } from '../modules/core/bytes.js';
 import { CryptoError, type AesKey, type Crypto } from '../modules/ports/crypto.js';
 import cryptoVectors from './vectors/crypto.json' with { type: 'json' };
 import omsVectors from './vectors/oms.json' with { type: 'json' };
-import p256Vectors from './vectors/sha256-p256.json' with { type: 'json' };
 
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
+/** ASCII text as bytes. */
 function ascii(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
@@ -64,13 +65,14 @@ function expectHex(got: Uint8Array, want: string): string | undefined {
   return g === want.toLowerCase() ? undefined : `got ${g}, want ${want.toLowerCase()}`;
 }
 
-/** A one-line CryptoError from `f`, or why not. */
-function expectCryptoError(f: () => unknown): string | undefined {
+/** A one-line CryptoError from `f` (its code goes to `codes`), or why not. */
+function expectCryptoError(f: () => unknown, codes: string[]): string | undefined {
   try {
     f();
   } catch (e) {
     if (!(e instanceof CryptoError)) return `threw ${e instanceof Error ? e.name : typeof e}, not CryptoError`;
     if (e.message.length === 0 || e.message.indexOf('\n') >= 0) return 'message is not one line';
+    codes.push(e.code);
     return undefined;
   }
   return 'did not throw';
@@ -158,14 +160,19 @@ export function cryptoPortSuite(crypto: Crypto, out: (line: string) => void): { 
     });
   }
 
-  // ---- SHA-256: FIPS 180-2 examples and the empty message
-  for (const v of p256Vectors.sha256) {
+  // ---- SHA-256: FIPS 180-2 examples, and the empty message (NIST CAVS SHA256ShortMsg, Len = 0)
+  for (const v of cryptoVectors.sha256) {
     c.check(`sha-256 (${v.source})`, () => {
       const d = new Uint8Array(32);
-      crypto.sha256(ascii(v.ascii), d);
+      crypto.sha256(fromHex(v.message), d);
       return expectHex(d, v.digest);
     });
   }
+  c.check('sha-256 of the empty message', () => {
+    const d = new Uint8Array(32);
+    crypto.sha256(new Uint8Array(0), d);
+    return expectHex(d, 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
 
   // ---- OMS Vol. 2 Annex N: the example telegrams decrypted with the port's primitives
   const n21 = omsVectors.telegrams[0];
@@ -210,27 +217,28 @@ export function cryptoPortSuite(crypto: Crypto, out: (line: string) => void): { 
   });
 
   // ---- ECDSA P-256: RFC 6979 A.2.5 (key pair, deterministic signatures), low-S, verification
-  const pv = p256Vectors.p256;
-  const compressed = fromHex(`${(big(pv.publicKeyY) & 1n) === 1n ? '03' : '02'}${pv.publicKeyX}`);
-  const uncompressed = fromHex(`04${pv.publicKeyX}${pv.publicKeyY}`);
-  const device = crypto.p256PrivateKey(fromHex(pv.privateKey));
+  const pv = cryptoVectors.p256ecdsa;
+  const uncompressed = fromHex(pv[0].publicKey);
+  const compressed = Uint8Array.of(2 + (uncompressed[64] & 1), ...uncompressed.subarray(1, 33));
+  const device = crypto.p256PrivateKey(fromHex(pv[0].privateKey));
   c.check('p256 public key of the RFC 6979 A.2.5 private key (SEC1 compressed)', () => expectHex(crypto.p256PublicKey(device), toHex(compressed)));
-  for (const v of pv.signatures) {
+  for (const v of pv) {
     const digest = new Uint8Array(32);
-    crypto.sha256(ascii(v.ascii), digest);
+    crypto.sha256(fromHex(v.message), digest);
     const lowS = big(v.s) > N / 2n ? N - big(v.s) : big(v.s);
-    c.check(`p256 sign "${v.ascii}" (RFC 6979 A.2.5, SHA-256): r as published, s the low-S form of the published s`, () => {
+    const name = `"${String.fromCharCode(...fromHex(v.message))}"`;
+    c.check(`p256 sign ${name} (RFC 6979 A.2.5, SHA-256): r as published, s the low-S form of the published s`, () => {
       const sig = new Uint8Array(64);
       crypto.p256Sign(device, digest, sig);
       return expectHex(sig, v.r + hex32(lowS));
     });
-    c.check(`p256 verify "${v.ascii}": the low-S signature under the compressed and the uncompressed key`, () =>
+    c.check(`p256 verify ${name}: the low-S signature under the compressed and the uncompressed key`, () =>
       crypto.p256Verify(compressed, digest, fromHex(v.r + hex32(lowS))) && crypto.p256Verify(uncompressed, digest, fromHex(v.r + hex32(lowS))) ? undefined : 'rejected',
     );
-    c.check(`p256 verify "${v.ascii}": the high-S twin is refused`, () =>
+    c.check(`p256 verify ${name}: the high-S twin is refused`, () =>
       crypto.p256Verify(compressed, digest, fromHex(v.r + hex32(N - lowS))) ? 'accepted' : undefined,
     );
-    c.check(`p256 verify "${v.ascii}": another digest, a flipped bit of r or s, r = 0 are refused`, () => {
+    c.check(`p256 verify ${name}: another digest, a flipped bit of r or s, r = 0 are refused`, () => {
       const sig = fromHex(v.r + hex32(lowS));
       const other = digest.slice();
       other[31] ^= 1;
@@ -245,11 +253,12 @@ export function cryptoPortSuite(crypto: Crypto, out: (line: string) => void): { 
       return crypto.p256Verify(compressed, digest, zeroR) ? 'accepted r = 0' : undefined;
     });
   }
-  c.check('p256 verify: malformed public keys are false, not a throw', () => {
+  c.check('p256 verify: malformed public keys, a digest or signature of the wrong length are false, not a throw', () => {
     const digest = new Uint8Array(32).fill(1);
     const sig = new Uint8Array(64).fill(1);
     const bad = [new Uint8Array(0), compressed.subarray(0, 32), Uint8Array.of(5, ...compressed.subarray(1)), Uint8Array.of(4, ...uncompressed.subarray(1, 64), uncompressed[64] ^ 1)];
     for (const k of bad) if (crypto.p256Verify(k, digest, sig)) return `accepted key ${toHex(k)}`;
+    if (crypto.p256Verify(compressed, new Uint8Array(33), new Uint8Array(64))) return 'accepted a 33-byte digest';
     return crypto.p256Verify(compressed, digest, sig.subarray(0, 63)) ? 'accepted a 63-byte signature' : undefined;
   });
   // Round trips: keys and digests from SHA-256 of a counter (deterministic, so every implementation prints the same signatures).
@@ -300,19 +309,24 @@ export function cryptoPortSuite(crypto: Crypto, out: (line: string) => void): { 
     ['p256 private key n', () => crypto.p256PrivateKey(fromHex(hex32(N)))],
     ['p256 sign of a 31-byte digest', () => crypto.p256Sign(device, new Uint8Array(31), new Uint8Array(64))],
     ['p256 signature buffer of 63 bytes', () => crypto.p256Sign(device, new Uint8Array(32), new Uint8Array(63))],
-    ['p256 verify of a 33-byte digest', () => crypto.p256Verify(compressed, new Uint8Array(33), new Uint8Array(64))],
   ];
-  for (const [name, f] of bad) c.check(`CryptoError: ${name}`, () => expectCryptoError(f));
+  for (const [name, f] of bad) {
+    const codes: string[] = [];
+    c.check(`CryptoError: ${name}`, () => expectCryptoError(f, codes));
+    out(`code ${name}: ${codes.join(' ')}`);
+  }
   c.check('CryptoError: a wiped AES key (wipe twice is harmless)', () => {
     const k = crypto.aesKey(new Uint8Array(16).fill(7));
     k.wipe();
     k.wipe();
-    return expectCryptoError(() => crypto.aesEncryptBlock(k, new Uint8Array(16), new Uint8Array(16))) ?? expectCryptoError(() => crypto.aesCmac(k, new Uint8Array(0), new Uint8Array(16)));
+    const codes: string[] = [];
+    return expectCryptoError(() => crypto.aesEncryptBlock(k, new Uint8Array(16), new Uint8Array(16)), codes) ?? expectCryptoError(() => crypto.aesCmac(k, new Uint8Array(0), new Uint8Array(16)), codes);
   });
   c.check('CryptoError: a wiped P-256 key', () => {
-    const k = crypto.p256PrivateKey(fromHex(pv.privateKey));
+    const k = crypto.p256PrivateKey(fromHex(pv[0].privateKey));
     k.wipe();
-    return expectCryptoError(() => crypto.p256Sign(k, new Uint8Array(32), new Uint8Array(64))) ?? expectCryptoError(() => crypto.p256PublicKey(k));
+    const codes: string[] = [];
+    return expectCryptoError(() => crypto.p256Sign(k, new Uint8Array(32), new Uint8Array(64)), codes) ?? expectCryptoError(() => crypto.p256PublicKey(k), codes);
   });
   c.check('the caller may wipe its raw key at once: the handle holds a copy', () => {
     const raw = fromHex(cryptoVectors.aes128cmac[0].key);

@@ -10,8 +10,33 @@ import assert from 'node:assert/strict';
 // @ts-expect-error: plain .mjs build script without declarations
 import { prebuild } from '../hosts/esp32/prebuild.mjs';
 import { describeWithModdable, mcconfigBuild, root, runInMcsim, type SimRun } from './helpers/moddable.js';
+import { runInBoth, type XsRun } from './helpers/xs.js';
 
 const OUT = 'build/moddable-crypto';
+
+/** The suite's own lines (checks, signatures, error codes, summary), without the app's other traces. */
+const suiteLines = (lines: string[]): string[] => lines.filter((l) => /^(ok|FAIL|sig|code) |^crypto-port suite: /.test(l));
+
+let desktop: { xs: XsRun; node: XsRun } | undefined;
+async function desktopRun(): Promise<{ xs: XsRun; node: XsRun }> {
+  desktop ??= await runInBoth('test/xs/crypto-port-suite.xs.ts');
+  return desktop;
+}
+
+describe('crypto port suite (test/crypto-port-suite.ts) on the desktop implementation (@noble)', function () {
+  this.timeout(120_000);
+
+  it('passes under Node', async () => {
+    const { node } = await desktopRun();
+    assert.deepEqual(node.lines.filter((l) => l.startsWith('FAIL')), []);
+    assert.match(node.lines[node.lines.length - 1], /^crypto-port suite: \d+ passed, 0 failed$/);
+  });
+
+  it('prints the same lines under XS (xsnap) as under Node', async () => {
+    const { xs, node } = await desktopRun();
+    assert.deepEqual(xs.lines, node.lines);
+  });
+});
 
 describeWithModdable('Moddable SDK: the device crypto port in mcsim', (sdk) => {
   let sim: SimRun;
@@ -28,10 +53,15 @@ describeWithModdable('Moddable SDK: the device crypto port in mcsim', (sdk) => {
   });
 
   it('passes the whole vector suite (SP 800-38A, RFC 4493, FIPS 180, OMS Annex N modes 5 and 7, RFC 6979 A.2.5, low-S, CryptoError)', () => {
-    const suite = sim.lines.filter((l) => /^(ok|FAIL|sig) |^crypto-port suite: /.test(l));
+    const suite = suiteLines(sim.lines);
     assert.deepEqual(suite.filter((l) => l.startsWith('FAIL')), []);
     assert.match(suite[suite.length - 1], /^crypto-port suite: (\d+) passed, 0 failed$/);
     assert.ok(Number(/(\d+) passed/.exec(suite[suite.length - 1])![1]) >= 45);
+  });
+
+  it('prints exactly the desktop implementation\'s lines: the same checks, the same RFC 6979 signatures, the same error codes', async function () {
+    this.timeout(120_000);
+    assert.deepEqual(suiteLines(sim.lines), (await desktopRun()).node.lines);
   });
 
   it('XS 8.2.3: a run-time BigInt and a BigInt preloaded into flash are equal under < and > and Object.is, but not under == and === (why the device crypto compares BigInts with < and > only)', () => {

@@ -44,13 +44,12 @@ function same(a: bigint, b: bigint): boolean {
   return !(a < b) && !(b < a);
 }
 
-function lengthError(what: string, got: number, want: string): CryptoError {
-  return new CryptoError('bad-length', `${what} must be ${want} bytes, got ${got}`, { what, length: got });
-}
-
+// CryptoError codes as the desktop implementation gives them (hosts/sim/noble-crypto.ts): 'length',
+// 'block-length', 'bad-key', 'wiped-key'.
 function need(what: string, bytes: Uint8Array, length: number): void {
-  if (!(bytes instanceof Uint8Array)) throw new CryptoError('bad-length', `${what} must be a Uint8Array`, { what });
-  if (bytes.length !== length) throw lengthError(what, bytes.length, String(length));
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    throw new CryptoError('length', `${what} must be ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`, { what, expected: length });
+  }
 }
 
 function toBig(bytes: Uint8Array, offset = 0, length = bytes.length - offset): bigint {
@@ -92,7 +91,7 @@ class DeviceAesKey implements AesKey {
   /** io := E(io) or D(io), in place. */
   run(decrypt: boolean): void {
     const c = this.cipher;
-    if (c === undefined) throw new CryptoError('wiped-key', 'the AES key was wiped', {});
+    if (c === undefined) throw new CryptoError('wiped-key', 'AES key handle is wiped', {});
     const b = this.io.buffer as ArrayBuffer;
     if (decrypt) c.decrypt(b, b);
     else c.encrypt(b, b);
@@ -161,7 +160,7 @@ export class ModdableCrypto implements Crypto {
 
   aesCmac(key: AesKey, message: Uint8Array, tag: Uint8Array): void {
     const k = this.handle(key);
-    if (!(message instanceof Uint8Array)) throw new CryptoError('bad-length', 'CMAC message must be a Uint8Array', {});
+    if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'CMAC message must be bytes', {});
     need('CMAC tag', tag, 16);
     const io = k.io;
     if (k.subkeys === undefined) {
@@ -192,7 +191,7 @@ export class ModdableCrypto implements Crypto {
   }
 
   sha256(message: Uint8Array, digest: Uint8Array): void {
-    if (!(message instanceof Uint8Array)) throw new CryptoError('bad-length', 'SHA-256 message must be a Uint8Array', {});
+    if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'SHA-256 message must be bytes', {});
     need('SHA-256 digest', digest, 32);
     const d = this.digest;
     d.reset();
@@ -203,7 +202,7 @@ export class ModdableCrypto implements Crypto {
   p256PrivateKey(scalar: Uint8Array): P256PrivateKey {
     need('P-256 private key', scalar, 32);
     const d = toBig(scalar);
-    if (d < 1n || !(d < N)) throw new CryptoError('bad-key', 'the P-256 private key is not a scalar in 1..n-1', {});
+    if (d < 1n || !(d < N)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)', {});
     return new DeviceP256Key(scalar);
   }
 
@@ -217,8 +216,8 @@ export class ModdableCrypto implements Crypto {
 
   p256Sign(key: P256PrivateKey, digest: Uint8Array, signature: Uint8Array): void {
     const scalar = this.scalar(key);
-    need('digest', digest, 32);
-    need('signature', signature, 64);
+    need('ECDSA digest', digest, 32);
+    need('ECDSA signature', signature, 64);
     const x = toBig(scalar);
     const z = toBig(digest); // bits2int: a 256-bit hash for a 256-bit order is taken whole
     // RFC 6979 §3.2, HMAC-SHA-256: h1 is reduced mod n (bits2octets), x and h1 as 32 bytes.
@@ -258,7 +257,7 @@ export class ModdableCrypto implements Crypto {
   }
 
   p256Verify(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
-    need('digest', digest, 32);
+    if (!(digest instanceof Uint8Array) || digest.length !== 32) return false;
     if (!(signature instanceof Uint8Array) || signature.length !== 64 || !(publicKey instanceof Uint8Array)) return false;
     const q = decodePoint(publicKey);
     if (q === undefined) return false;
@@ -272,26 +271,24 @@ export class ModdableCrypto implements Crypto {
   }
 
   randomBytes(output: Uint8Array): void {
-    if (!(output instanceof Uint8Array)) throw new CryptoError('bad-length', 'random output must be a Uint8Array', {});
+    if (!(output instanceof Uint8Array)) throw new CryptoError('length', 'random output must be bytes', {});
     if (output.length > 0) fillRandom(output);
   }
 
   private handle(key: AesKey): DeviceAesKey {
-    if (!(key instanceof DeviceAesKey)) throw new CryptoError('bad-key', 'not an AES key of this crypto provider', {});
-    if (key.cipher === undefined) throw new CryptoError('wiped-key', 'the AES key was wiped', {});
+    if (!(key instanceof DeviceAesKey) || key.cipher === undefined) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider', {});
     return key;
   }
 
   private scalar(key: P256PrivateKey): Uint8Array {
-    if (!(key instanceof DeviceP256Key)) throw new CryptoError('bad-key', 'not a P-256 key of this crypto provider', {});
-    if (key.scalar === undefined) throw new CryptoError('wiped-key', 'the P-256 key was wiped', {});
+    if (!(key instanceof DeviceP256Key) || key.scalar === undefined) throw new CryptoError('wiped-key', 'P-256 key handle is wiped or not of this provider', {});
     return key.scalar;
   }
 
   private block(key: AesKey, input: Uint8Array, output: Uint8Array, decrypt: boolean): void {
     const k = this.handle(key);
     need('AES block', input, 16);
-    need('AES output block', output, 16);
+    need('AES block output', output, 16);
     k.io.set(input);
     k.run(decrypt);
     output.set(k.io);
@@ -300,8 +297,10 @@ export class ModdableCrypto implements Crypto {
   private cbcCheck(key: AesKey, iv: Uint8Array, input: Uint8Array, output: Uint8Array): DeviceAesKey {
     const k = this.handle(key);
     need('CBC IV', iv, 16);
-    if (!(input instanceof Uint8Array) || input.length % 16 !== 0) throw lengthError('CBC input', input?.length ?? -1, 'a multiple of 16');
-    if (!(output instanceof Uint8Array) || output.length !== input.length) throw lengthError('CBC output', output?.length ?? -1, String(input.length));
+    if (!(input instanceof Uint8Array) || input.length % 16 !== 0) {
+      throw new CryptoError('block-length', `CBC input must be a multiple of 16 bytes, got ${input instanceof Uint8Array ? input.length : typeof input}`, { what: 'CBC input' });
+    }
+    if (!(output instanceof Uint8Array) || output.length !== input.length) throw new CryptoError('length', `CBC input: output must be ${input.length} bytes`, { what: 'CBC input' });
     return k;
   }
 
