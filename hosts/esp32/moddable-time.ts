@@ -6,7 +6,7 @@ import Time from 'time';
 import Timer from 'timer';
 import type { HostIo } from './host.js';
 
-export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'repeat'> = {
+export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'repeat'> = Object.freeze({
   ticks: () => Time.ticks,
   now: () => Date.now(),
   repeat(callback, ms) {
@@ -16,4 +16,4 @@ export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'repeat'> = {
       clear: () => Timer.clear(id),
     };
   },
-};
+});

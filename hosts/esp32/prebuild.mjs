@@ -12,7 +12,9 @@
 // "embedded:io/spi"...) stay as they are and come from the SDK manifests manifest.json includes.
 // @noble is refused: the device crypto is the SDK's own (hosts/esp32/ports/crypto.ts), and noble's
 // load-time state cannot be preloaded. So is a module-level `let`/`var`: a preloaded module is frozen
-// into flash, and its state must live in objects created at run time.
+// into flash, and its state must live in objects created at run time. And a module-level RegExp: in
+// flash, XS 8.2.3 segfaults when a garbage collection runs inside its exec() (seen in the mcsim
+// day-run; a literal in the function that uses it is a run-time RegExp and is safe).
 //   node hosts/esp32/prebuild.mjs [--out DIR]      (default DIR: build/esp32)
 // then: mcconfig -d -m -p esp32 manifest.json
 import { transform } from 'esbuild';
@@ -30,6 +32,7 @@ export const TARGETS = [
 
 const SPEC = /(\bfrom\s*|\bimport\s*\(?\s*)(["'])([^"']+)\2(\s*with\s*\{[^}]*\})?/g;
 const TOP_LEVEL_STATE = /^(?:export\s+)?(?:let|var)\s+([A-Za-z_$][\w$]*)/m;
+const TOP_LEVEL_REGEXP = /^(?:export\s+)?const\s+([A-Za-z_$][\w$]*)\s*=\s*\/(?![/*])/m;
 
 /** A prebuild input the Moddable build cannot take, named with its file. */
 export class PrebuildError extends Error {}
@@ -50,6 +53,10 @@ async function compile(rel) {
   const state = TOP_LEVEL_STATE.exec(code);
   if (state) {
     throw new PrebuildError(`${rel}: module-level "${state[0].trim()}": a preloaded module is frozen into flash; keep state in objects created at run time`);
+  }
+  const regexp = TOP_LEVEL_REGEXP.exec(code);
+  if (regexp) {
+    throw new PrebuildError(`${rel}: module-level RegExp ${regexp[1]}: preloaded into flash, XS 8.2.3 crashes when a garbage collection runs inside its exec(); write the literal where it is used`);
   }
   const imports = [];
   const sdk = [];

@@ -118,9 +118,12 @@ export interface BuildRequest {
 export interface BuildResult {
   /** lin: the app (mc.so) to run in mcsim. */
   app?: string;
-  /** esp32: the linked XS archive and xsl's summary line (instances, keys, colors, holes). */
+  /** esp32: the linked XS archive, xsl's summary line (instances, keys, colors, holes) and its warnings. */
   xsC?: string;
   xsl?: string;
+  xslWarnings?: string[];
+  /** The manifest as mcconfig flattened it (includes and platform resolved). */
+  flatManifest?: string;
   /** Whether the artefact came from the cache. */
   cached: boolean;
   ms: number;
@@ -169,6 +172,7 @@ export async function mcconfigBuild(sdk: ModdableSdk, req: BuildRequest): Promis
     const app = filesUnder(join(work, 'bin', 'lin')).find((f) => f.endsWith('/mc.so'));
     if (!app) throw new Error(`mcconfig built no mc.so under ${work}`);
     copyFileSync(app, artefact('mc.so'));
+    copyFileSync(join(dirname(app).replace(`${join(work, 'bin')}`, join(work, 'tmp')), 'manifest_flat.json'), artefact('manifest_flat.json'));
   } else {
     // The esp32 XS link: mcconfig writes the makefile; make runs xsc and xsl for mc.xs.c only.
     await mcconfig(['-d', '-p', 'esp32', '-o', work, req.manifest, ...config]);
@@ -189,7 +193,9 @@ export async function mcconfigBuild(sdk: ModdableSdk, req: BuildRequest): Promis
     const line = /^### .*instances.*$/m.exec(out);
     if (!line) throw new Error(`xsl printed no summary:\n${tail(out)}`);
     copyFileSync(join(tmp, 'mc.xs.c'), artefact('mc.xs.c'));
+    copyFileSync(join(tmp, 'manifest_flat.json'), artefact('manifest_flat.json'));
     writeFileSync(artefact('xsl.txt'), `${line[0]}\n`);
+    writeFileSync(artefact('xsl-warnings.txt'), out.split('\n').filter((l) => l.startsWith('### warning')).join('\n'));
   }
   writeFileSync(artefact('done'), key);
   pruneCache(cacheDir());
@@ -199,7 +205,16 @@ export async function mcconfigBuild(sdk: ModdableSdk, req: BuildRequest): Promis
 function result(cache: string, cached: boolean, t0: number): BuildResult {
   const f = (n: string) => (existsSync(join(cache, n)) ? join(cache, n) : undefined);
   const xsl = f('xsl.txt');
-  return { app: f('mc.so'), xsC: f('mc.xs.c'), xsl: xsl && readFileSync(xsl, 'utf8').trim(), cached, ms: performance.now() - t0 };
+  const warnings = f('xsl-warnings.txt');
+  return {
+    app: f('mc.so'),
+    xsC: f('mc.xs.c'),
+    xsl: xsl && readFileSync(xsl, 'utf8').trim(),
+    xslWarnings: warnings === undefined ? undefined : readFileSync(warnings, 'utf8').split('\n').filter((l) => l !== ''),
+    flatManifest: f('manifest_flat.json'),
+    cached,
+    ms: performance.now() - t0,
+  };
 }
 
 function tail(text: string, lines = 40): string {
@@ -224,11 +239,11 @@ export interface SimRun {
  * (XS abort: memory full, stack overflow, unhandled exception) or `timeoutMs` passes; then stops
  * mcsim (it never exits by itself).
  */
-export function runInMcsim(sdk: ModdableSdk, app: string, doneLine: string, timeoutMs: number): Promise<SimRun> {
+export function runInMcsim(sdk: ModdableSdk, app: string, doneLine: string, timeoutMs: number, cwd = root): Promise<SimRun> {
   const t0 = performance.now();
   const mcsim = join(sdk.path, 'build', 'bin', 'lin', 'release', 'mcsim');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('xvfb-run', ['-a', 'stdbuf', '-o0', '-e0', mcsim, app], { env: sdk.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('xvfb-run', ['-a', 'stdbuf', '-o0', '-e0', mcsim, app], { cwd, env: sdk.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     const samples: Instruments[] = [];
     let names: string[] = [];

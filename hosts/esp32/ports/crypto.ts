@@ -33,11 +33,11 @@ const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const HALF_N = N >> 1n;
 /** (P + 1) / 4: P ≡ 3 (mod 4), so a square root of v is v^((P+1)/4). */
 const SQRT_EXPONENT = (P + 1n) >> 2n;
-// Frozen into flash with the module: nothing writes them (the SDK's methods only read `this`).
-const CURVE = new EC(P - 3n, B, P);
-const G = new ECPoint(GX, GY);
-const FIELD = new Modular(P);
-const ORDER = new Modular(N);
+// Frozen into flash with the module (the SDK's methods only read `this`).
+const CURVE = Object.freeze(new EC(P - 3n, B, P));
+const G = Object.freeze(new ECPoint(GX, GY));
+const FIELD = Object.freeze(new Modular(P));
+const ORDER = Object.freeze(new Modular(N));
 
 /** a = b for BigInts, right whether either is preloaded (see the file comment). */
 function same(a: bigint, b: bigint): boolean {

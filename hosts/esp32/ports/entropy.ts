@@ -7,7 +7,8 @@
 /** XS: binds a host function of the build by name (Moddable's `native`, resolved by xsc). */
 declare function native(name: string): (this: unknown, ...args: unknown[]) => unknown;
 
-/** Fills `output` with random bytes. */
-export function fillRandom(output: Uint8Array): void {
-  native('xs_xsmeter_fill_random').call(undefined, output);
+/** Fills `output` with random bytes. (`this` and the parameter passed through as they are let xsc
+ *  bind the function to the host function directly.) */
+export function fillRandom(this: void, output: Uint8Array): void {
+  native('xs_xsmeter_fill_random').call(this, output);
 }
