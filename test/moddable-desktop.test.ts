@@ -14,8 +14,6 @@ import { createECDH } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// @ts-expect-error: plain .mjs build script without declarations
-import { prebuild } from '../hosts/esp32/prebuild.mjs';
 import { fromHex } from '../modules/core/bytes.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { DAY_DONE, DesktopDay } from '../hosts/esp32/desktop-day.js';
@@ -23,10 +21,9 @@ import { DESKTOP_METER } from '../hosts/esp32/desktop-meter.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { xsmeter } from './helpers/cli.js';
 import { importGraph } from './helpers/import-walk.js';
-import { describeWithModdable, mcconfigBuild, runInMcsim, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
+import { buildFirmware, describeWithModdable, heapProbes, runInMcsim, xslSummary, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
 
 const HOURS = 24;
-const INPUTS = ['build/esp32', 'hosts/esp32/crypto.json', 'hosts/esp32/partitions.csv'];
 /** ESP32 slots are 16 bytes (32-bit), lin's 32. */
 const ESP32_SLOT = 16;
 const LIN_SLOT = 32;
@@ -35,20 +32,6 @@ interface Flat {
   modules: Record<string, string | string[]>;
   preload: string[];
   creation: Record<string, unknown>;
-}
-
-interface HeapLine {
-  label: string;
-  chunks: number;
-  slots: number;
-  gc: number;
-}
-
-function heapLines(lines: string[]): HeapLine[] {
-  return lines
-    .map((l) => /^heap (.+) chunks (\d+) slots (\d+) gc (\d+)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ label: m[1], chunks: Number(m[2]), slots: Number(m[3]), gc: Number(m[4]) }));
 }
 
 describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
@@ -60,9 +43,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
 
   before(async function () {
     this.timeout(15 * 60_000);
-    await prebuild();
-    esp32 = await mcconfigBuild(sdk(), { name: 'esp32', manifest: 'manifest.json', platform: 'esp32', inputs: INPUTS });
-    desktop = await mcconfigBuild(sdk(), { name: 'desktop', manifest: 'manifest.json', platform: 'lin', config: { xsmeterDay: HOURS }, inputs: INPUTS });
+    ({ esp32, desktop } = await buildFirmware(sdk(), HOURS));
     // A fresh working directory: the desktop variant's flash partitions are files there (erased).
     work = mkdtempSync(join(tmpdir(), 'xsmeter-mcsim-'));
     const running = runInMcsim(sdk(), desktop.app!, DAY_DONE, 10 * 60_000, work);
@@ -84,10 +65,10 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
 
   describe('esp32 XS link (xsc + xsl, the esp32 preload list and creation block)', () => {
     it('links every module preloaded: no error, no hole', () => {
-      const m = /^### (\d+) instances, (\d+) keys, (\d+) colors, (\d+) holes$/.exec(esp32.xsl ?? '');
-      assert.ok(m, `xsl summary: ${esp32.xsl}`);
-      assert.equal(Number(m[4]), 0, 'holes');
-      assert.ok(Number(m[1]) > 1000 && Number(m[2]) > 1000);
+      const x = xslSummary(esp32.xsl);
+      assert.ok(x, `xsl summary: ${esp32.xsl}`);
+      assert.equal(x.holes, 0);
+      assert.ok(x.instances > 1000 && x.keys > 1000);
     });
 
     it('the flattened manifest (mcconfig) maps and preloads every module the board entry imports, main included, with the same creation block on esp32 and lin', () => {
@@ -170,7 +151,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
     });
 
     it('heap: the live heap after a collection is flat over the day, and the meter\'s share fits the ESP32 budget (≤ 64 KB of chunks and 16-byte slots)', () => {
-      const h = heapLines(sim.lines);
+      const h = heapProbes(sim.lines);
       const byLabel = (label: string) => h.find((x) => x.label === label)!;
       const hours = h.filter((x) => x.label.startsWith('hour '));
       assert.equal(hours.length, HOURS);
@@ -185,8 +166,8 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.ok(meterChunks + meterSlots * ESP32_SLOT <= 64 * 1024, `meter: ${meterChunks} chunk bytes + ${meterSlots} slots`);
     });
 
-    it('instruments: collections flat over the day (no per-sample growth), the stack within its block', () => {
-      const h = heapLines(sim.lines).filter((x) => x.label.startsWith('hour '));
+    it('instruments: collections flat over the day (no per-sample growth), the stack peak within three quarters of its block', () => {
+      const h = heapProbes(sim.lines).filter((x) => x.label.startsWith('hour '));
       // Collections per simulated hour (each probe adds its own one). mcsim zeroes the count when it
       // samples its instruments: an hour with a sample inside is left out.
       const perHour = h.slice(1).map((x, i) => x.gc - h[i].gc - 1).filter((n) => n >= 0);
@@ -199,7 +180,8 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       const samples: Instruments[] = sim.samples;
       assert.ok(samples.length >= 1, 'mcsim printed its instruments');
       const stack = Math.max(...samples.map((s) => s['Stack used']));
-      assert.ok(stack > 0 && stack < samples[0]['Stack available'], `stack ${stack} of ${samples[0]['Stack available']}`);
+      // A quarter of the block kept free: the board's boot is a frame or two shallower than this one.
+      assert.ok(stack > 0 && stack <= 0.75 * samples[0]['Stack available'], `stack ${stack} of ${samples[0]['Stack available']} bytes`);
       assert.ok(samples.every((s) => s['Chunk used'] <= s['Chunk available'] && s['Slot used'] <= s['Slot available']));
     });
   });

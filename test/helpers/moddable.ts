@@ -292,3 +292,40 @@ export function runInMcsim(sdk: ModdableSdk, app: string, doneLine: string, time
     const timer = setTimeout(() => stop(`mcsim did not print "${doneLine}" within ${timeoutMs / 1000} s`), timeoutMs);
   });
 }
+
+/** The inputs of a build of manifest.json besides the manifest: the pre-built modules and fragments. */
+export const FIRMWARE_INPUTS = ['build/esp32', 'hosts/esp32/crypto.json', 'hosts/esp32/partitions.csv'];
+
+/**
+ * manifest.json built both ways: the esp32 XS link, and the desktop variant with `xsmeterDay=HOURS`
+ * (hosts/esp32/main-desktop.ts) for mcsim. Runs the pre-build first (build/esp32).
+ */
+export async function buildFirmware(sdk: ModdableSdk, hours: number): Promise<{ esp32: BuildResult; desktop: BuildResult }> {
+  // @ts-expect-error: plain .mjs build script without declarations
+  const { prebuild } = (await import('../../hosts/esp32/prebuild.mjs')) as { prebuild: () => Promise<unknown> };
+  await prebuild();
+  const esp32 = await mcconfigBuild(sdk, { name: 'esp32', manifest: 'manifest.json', platform: 'esp32', inputs: FIRMWARE_INPUTS });
+  const desktop = await mcconfigBuild(sdk, { name: 'desktop', manifest: 'manifest.json', platform: 'lin', config: { xsmeterDay: hours }, inputs: FIRMWARE_INPUTS });
+  return { esp32, desktop };
+}
+
+/** A `heap LABEL chunks BYTES slots BYTES gc N` line of the desktop day-run (hosts/esp32/desktop-day.ts). */
+export interface HeapProbe {
+  label: string;
+  chunks: number;
+  slots: number;
+  gc: number;
+}
+
+export function heapProbes(lines: string[]): HeapProbe[] {
+  return lines
+    .map((l) => /^heap (.+) chunks (\d+) slots (\d+) gc (\d+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ label: m[1], chunks: Number(m[2]), slots: Number(m[3]), gc: Number(m[4]) }));
+}
+
+/** xsl's summary line as numbers. */
+export function xslSummary(line: string | undefined): { instances: number; keys: number; colors: number; holes: number } | undefined {
+  const m = /^### (\d+) instances, (\d+) keys, (\d+) colors, (\d+) holes$/.exec(line ?? '');
+  return m ? { instances: Number(m[1]), keys: Number(m[2]), colors: Number(m[3]), holes: Number(m[4]) } : undefined;
+}
