@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
-import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
-import { FlashRecord } from '../modules/app/flash-record.js';
 import { MeterApp } from '../modules/app/meter-app.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
 import { TelegramSchedule, XorShift32 } from '../modules/app/telegram-schedule.js';
@@ -15,6 +13,8 @@ import { TariffSchedule } from '../modules/metrology/tariff.js';
 import { fromHex } from '../modules/core/bytes.js';
 import { defaultCalibration, makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportFromBinary, verifyExport } from '../modules/sealing/log-export.js';
+import { mapMeterFlash, placePartition, type StoreName } from '../modules/storage/flash-map.js';
+import { RecordRing } from '../modules/storage/record-ring.js';
 import { ServiceClient, ServiceError } from '../modules/service/client.js';
 import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus/phy.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
@@ -37,6 +37,12 @@ function receiverFor(...meters: SimMeter[]): Receiver {
 
 function value(t: DecodedTelegram, obis: string): number | string | undefined {
   return t.values.find((v) => v.obis === obis)?.value;
+}
+
+/** Where the flash map puts a store of the energy partition, in bytes of `f`. */
+function energyBytes(f: SimFlash, store: StoreName): { first: number; end: number } {
+  const p = placePartition('energy', f.sectorCount).find((s) => s.store === store)!;
+  return { first: p.firstSector * f.sectorSize, end: (p.firstSector + p.sectorCount) * f.sectorSize };
 }
 
 function client(m: SimMeter): ServiceClient {
@@ -75,7 +81,7 @@ describe('meter application on simulated meters', () => {
           const imp = value(t, '1.8.0') as number;
           assert.ok(imp >= lastImport, 'A+ never goes back');
           lastImport = imp;
-          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false });
+          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false, counterResync: false });
         }
         // Registers against the physical truth: perfect front end, so far inside class 1 (±1 %).
         const truth = m.trueEnergy();
@@ -104,7 +110,7 @@ describe('meter application on simulated meters', () => {
       m.advance(10 * 60_000);
       const rx = receiverFor(m);
       for (const f of m.air) assert.equal(rx.receivePhy(f.stream, f.mode).securityMode, 5);
-      const uwh = m.app.metering.registers.uwh('import');
+      const uwh = m.app.part.energy.metering.registers.uwh('import');
       assert.equal(m.pulseLed.rising, Math.floor((uwh * 1000) / 1e9), 'pulses = floor(E · 1000 imp/kWh)');
       const truthWh = (230 * 10 * Math.cos(Math.PI / 6) * 600) / 3600;
       assert.ok(Math.abs(m.trueEnergy().importWh - truthWh) < 1e-6);
@@ -170,11 +176,11 @@ describe('meter application on simulated meters', () => {
         } catch (e) {
           if (!(e instanceof PowerCut)) throw e;
         }
-        const atCut = m.app.metering.registers.uwh('import'); // what RAM held when the supply failed
+        const atCut = m.app.part.energy.metering.registers.uwh('import'); // what RAM held when the supply failed
         const sentBeforeCut = m.air.map((f) => f.sent);
         flash.powerOn();
         m.restart();
-        const restored = m.app.metering.registers.uwh('import');
+        const restored = m.app.part.energy.metering.registers.uwh('import');
         const quantum = 1e6; // 1 Wh
         const oneSample = 230 * 20 * 2 * (1e6 / 3600); // 2 s at 4.6 kW, µWh
         assert.ok(restored <= atCut + 1, 'never more than was measured');
@@ -244,16 +250,16 @@ describe('meter application on simulated meters', () => {
 
     it('power cuts at each flash operation of the reserve step: no counter reused, budget kept', () => {
       const options: SimMeterOptions = { seed: 44, load: 'constant', samplePeriodMs: 5000, intervalMs: 5000, jitter: 0.1 };
-      // Dry run on an identical meter: which operations write or erase the counter record
-      // (sectors n−4, n−3), and what lies between two of them (the energy persist of the reserve step).
+      // Dry run on an identical meter: which operations write or erase the telegram counter record
+      // (its sectors in the flash map), and what lies between two of them (the energy persist of the reserve step).
       const probe = new SimMeter({ ...options });
       probe.advance(HOUR);
       const f0 = probe.energyFlash;
       const counterOps: { index: number; erase: boolean }[] = [];
       const write = f0.write.bind(f0);
       const erase = f0.erase.bind(f0);
-      const first = (f0.sectorCount - 4) * f0.sectorSize;
-      const inRecord = (offset: number): boolean => offset >= first && offset < first + 2 * f0.sectorSize;
+      const record = energyBytes(f0, 'telegramCounters');
+      const inRecord = (offset: number): boolean => offset >= record.first && offset < record.end;
       f0.write = (offset, data) => {
         if (inRecord(offset)) counterOps.push({ index: f0.opCount, erase: false });
         write(offset, data);
@@ -295,49 +301,6 @@ describe('meter application on simulated meters', () => {
           }
           const worst = worstHourMs(m.air);
           assert.ok(worst <= 3600 + 1e-6, `cut ${phase} op ${opIndex}: an hour holds ${worst.toFixed(1)} ms of airtime`);
-        }
-      }
-    });
-
-    it('upgrade from the counters-only record: counters continue, never reused under power cuts at the first reserves', () => {
-      // A version-1 record (12-byte payload slots) as the earlier firmware left it: the newest in
-      // sector 0 after a wrap, sector 1 full of older ones (both sectors in use).
-      const old = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
-      const v1 = new FlashRecord({ flash: old, firstSector: 12, sectorCount: 2, maxPayload: 12 });
-      const last = 1000 + 2 * v1.slotsPerSector + 9;
-      for (let mc = 1000; mc <= last; mc++) {
-        const b = new Uint8Array(12);
-        b.set([0x43, 0x4e, 1, mc & 0xff, (mc >> 8) & 0xff, 0, 0, mc & 0xff, 0, 0, 0, 0]);
-        v1.save(b);
-      }
-      // The first boot's operations: the energy journal's first records, then the counter record's
-      // first save (an erase of the sector not holding the newest old slot, then the write).
-      const probe = new SimFlash({ image: old.image() });
-      const recordOps: { index: number; sector: number }[] = [];
-      const probeErase = probe.erase.bind(probe);
-      probe.erase = (sector) => {
-        if (sector === 12 || sector === 13) recordOps.push({ index: probe.opCount, sector });
-        probeErase(sector);
-      };
-      new SimMeter({ seed: 45, load: 'constant', intervalMs: 60_000, energyFlash: probe }).advance(10 * 60_000);
-      assert.equal(recordOps[0].sector, 13, 'the first save moves on to the other sector');
-      const sweep = recordOps[0].index + 2; // up to the erase and the write after it
-      for (let op = 0; op < sweep; op++) {
-        for (const phase of ['before', 'during', 'after'] as const) {
-          const flash = new SimFlash({ image: old.image() });
-          const sent: number[] = [];
-          const options: SimMeterOptions = { seed: 45, load: 'constant', intervalMs: 60_000, energyFlash: flash, onAir: (f) => sent.push(f.sent.messageCounter) };
-          flash.cutPower({ opIndex: op, phase });
-          try {
-            new SimMeter(options).advance(10 * 60_000);
-          } catch (e) {
-            if (!(e instanceof PowerCut)) throw e;
-          }
-          flash.powerOn();
-          new SimMeter(options).advance(10 * 60_000);
-          assert.ok(sent.length > 5);
-          assert.ok(sent[0] > last, `op ${op} ${phase}: first counter ${sent[0]} after the stored ${last}`);
-          for (let i = 1; i < sent.length; i++) assert.ok(sent[i] > sent[i - 1], `op ${op} ${phase}: counter ${sent[i]} after ${sent[i - 1]}`);
         }
       }
     });
@@ -392,9 +355,9 @@ describe('meter application on simulated meters', () => {
       const rx = receiverFor(m);
       m.advance(5 * 60_000);
       assert.ok(lastDecoded(m, rx).every((t) => !decodeStatusByte(t.status).tamper));
-      // Someone writes new gains straight into the calibration record (sectors n-2..n of the energy flash).
-      const record = new FlashRecord({ flash: m.energyFlash, firstSector: 14, sectorCount: 2, maxPayload: 128 });
-      const cal = parseCalibration(m.app.constants.serialized);
+      // Someone writes new gains straight into the calibration record (its sectors in the flash map).
+      const record = new RecordRing({ ...mapMeterFlash({ energy: m.energyFlash, calibration: m.calibrationFlash }).calibrationConstants, maxPayload: 128 });
+      const cal = parseCalibration(m.app.part.calibration.serialized);
       record.save(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((c) => ({ ...c, powerGain: 1.05 })) })));
       m.restart();
       const n = m.air.length;
@@ -406,21 +369,21 @@ describe('meter application on simulated meters', () => {
         assert.equal(t.status & 3, 3, 'application status: alarm');
         assert.equal(decodeErrorFlags(value(t, '0-0:97.97.0') as number).tamper, true);
       }
-      assert.equal(m.app.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'tamper', 'the tamper is logged');
     });
 
     it('tamper: the calibration log erased on a meter in service does not unseal it (no switch, no key)', () => {
       const m = new SimMeter({ seed: 52, load: 'constant', intervalMs: 60_000, samplePeriodMs: 10_000 });
       const rx = receiverFor(m);
       m.advance(5 * 60_000);
-      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(m.app.part.calibration.sealed, true);
       // Someone erases the whole log flash: a blank log looks like a factory-new meter, unsealed.
       for (let s = 0; s < m.calibrationFlash.sectorCount; s++) m.calibrationFlash.erase(s);
       m.restart({ graceful: true });
       for (let boot = 0; boot < 2; boot++) {
-        assert.equal(m.app.seal.isSealed, true, `boot ${boot}: still sealed`);
-        assert.equal(m.app.sealStatus.tamper, true, `boot ${boot}: tamper`);
-        assert.throws(() => m.app.seal.writeConstant(1, m.app.constants.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
+        assert.equal(m.app.part.calibration.sealed, true, `boot ${boot}: still sealed`);
+        assert.equal(m.app.part.calibration.startupStatus.tamper, true, `boot ${boot}: tamper`);
+        assert.throws(() => m.app.part.calibration.writeCalibration(m.app.part.calibration.serialized, 'intruder'), (e: Error) => (e as { code?: string }).code === 'sealed');
         const n = m.air.length;
         m.advance(3 * 60_000);
         const after = lastDecoded(m, rx, n);
@@ -492,7 +455,10 @@ describe('meter application on simulated meters', () => {
       m.restart({ graceful: true });
       const before = m.registers()['1.8.0'];
       assert.ok(before > 1000, `${before} Wh measured`);
-      const journal = (f: SimFlash) => f.read(0, 12 * f.sectorSize).slice(); // sectors [0, n−4)
+      const journal = (f: SimFlash) => {
+        const r = energyBytes(f, 'energyJournal');
+        return f.read(r.first, r.end - r.first).slice();
+      };
       const image = journal(m.energyFlash);
       const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
       const r = new SimMeter({ seed: 58, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash, app: { tariffs } });
@@ -529,11 +495,14 @@ describe('meter application on simulated meters', () => {
       m.restart({ graceful: true });
       const before = m.registers()['1.8.0'];
       assert.ok(before > 1000, `${before} Wh measured`);
-      const journal = (f: SimFlash) => f.read(0, 12 * f.sectorSize).slice(); // sectors [0, n−4)
+      const journal = (f: SimFlash) => {
+        const r = energyBytes(f, 'energyJournal');
+        return f.read(r.first, r.end - r.first).slice();
+      };
       const image = journal(m.energyFlash);
       const r = new SimMeter({ seed: 59, chip: 'atm90e32', load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash });
       r.advance(3 * 60_000);
-      const refused = r.app.energyRefused;
+      const refused = r.app.part.energy.refused;
       assert.ok(refused && refused.code === 'layout-mismatch', 'refused');
       assert.equal(refused.details.storedRegisterCount, 6);
       assert.equal(refused.details.configuredRegisterCount, 6);
@@ -578,12 +547,12 @@ describe('meter application on simulated meters', () => {
       const cal = parseCalibration(await c.readCalibration());
       const newCal = serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((ch) => ({ ...ch, powerGain: 1.02 })) }));
       await assert.rejects(c.writeCalibration(newCal), (e: ServiceError) => e.code === 'sealed');
-      assert.equal(m.app.log.entries().at(-1)?.type, 'auth-failure');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'auth-failure');
       await assert.rejects(c.unseal(), (e: ServiceError) => e.code === 'switch-off');
       m.calibrationSwitch.level = 1;
       await c.unseal();
       await c.writeCalibration(newCal);
-      assert.deepEqual(m.app.constants.list()[0], { id: CALIBRATION_CONSTANT_ID, value: newCal });
+      assert.deepEqual(m.app.part.calibration.serialized, newCal);
       await c.seal();
       m.calibrationSwitch.level = 0;
       // The chip measures with the new gain: 2 % more energy than the truth from now on.
@@ -598,12 +567,12 @@ describe('meter application on simulated meters', () => {
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.deepEqual(
         exp.records.length,
-        m.app.log.counter + 1,
+        m.app.part.calibration.log.counter + 1,
       );
       // After a restart the calibration is reapplied from flash and matches the sealed digest.
       m.restart();
       assert.equal(m.app.status().tamper, false);
-      assert.deepEqual(m.app.constants.serialized, newCal);
+      assert.deepEqual(m.app.part.calibration.serialized, newCal);
     });
 
     it('install-meter-key: logged, and the next telegrams use the new key', async () => {
@@ -614,7 +583,7 @@ describe('meter application on simulated meters', () => {
       await c.connect();
       const newKey = fromHex('00112233445566778899aabbccddeeff');
       await c.installMeterKey(newKey);
-      assert.equal(m.app.log.entries().at(-1)?.type, 'key-change');
+      assert.equal(m.app.part.calibration.log.entries().at(-1)?.type, 'key-change');
       const n = m.air.length;
       m.advance(3 * 60_000);
       for (const f of m.air.slice(0, n)) assert.equal(gw.receive(f.stream, f.mode).ok, true);
@@ -634,7 +603,7 @@ describe('meter application on simulated meters', () => {
         const id = await c.connect();
         assert.equal(id.meterId, `XSM${m.meterId}`);
         await c.setTime(Date.UTC(2026, 2, 3));
-        assert.ok(Math.abs(m.app.wallTime() - Date.UTC(2026, 2, 3)) < 5000);
+        assert.ok(Math.abs(m.app.part.clock.now() - Date.UTC(2026, 2, 3)) < 5000);
         await port.close();
       } finally {
         clearInterval(timer);

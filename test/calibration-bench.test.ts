@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -30,17 +30,17 @@ const C05S = accuracyClass('0.5S') as AccuracyClass;
 function registerError(m: SimMeter, load: PhaseLoad, seconds: number): number {
   m.setLoad(load);
   m.advance(5000);
-  const reg0 = m.app.metering.registers.uwh('import') - m.app.metering.registers.uwh('export');
+  const reg0 = m.app.part.energy.metering.registers.uwh('import') - m.app.part.energy.metering.registers.uwh('export');
   const t0 = m.trueEnergy();
   m.advance(seconds * 1000);
-  const reg1 = m.app.metering.registers.uwh('import') - m.app.metering.registers.uwh('export');
+  const reg1 = m.app.part.energy.metering.registers.uwh('import') - m.app.part.energy.metering.registers.uwh('export');
   const t1 = m.trueEnergy();
   const truth = t1.importWh - t0.importWh - (t1.exportWh - t0.exportWh);
   return errorPercent((reg1 - reg0) / 1e6, truth);
 }
 
 function logOf(m: SimMeter) {
-  const exp = readExport(exportToBinary(m.app.log.export()));
+  const exp = readExport(exportToBinary(m.app.part.calibration.log.export()));
   return { exp, verified: verifyExport(nobleCrypto, exp, m.keys.devicePublicKey()) };
 }
 
@@ -53,18 +53,18 @@ async function calibrated(chip: 'ade7953' | 'atm90e32', seed: number, errors: Er
 
 function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 'atm90e32', seed: number): void {
   assert.equal(r.status, 'sealed', r.reason);
-  assert.equal(m.app.seal.isSealed, true);
+  assert.equal(m.app.part.calibration.sealed, true);
   assert.ok(r.before.some((p) => !p.pass), 'the board errors must make the uncalibrated meter miss 0.5S somewhere');
   assert.deepEqual(r.after.filter((p) => !p.pass).map((p) => p.label), []);
   // The meter holds what the bench wrote last, and the seal covers exactly that.
   const final = r.written[r.written.length - 1];
   assert.equal(final.step, 'final');
-  assert.equal(toHex(m.app.constants.serialized), final.bytesHex);
+  assert.equal(toHex(m.app.part.calibration.serialized), final.bytesHex);
   const { exp, verified } = logOf(m);
   assert.equal(verified.ok, true);
   const last = verified.entries[verified.entries.length - 1];
   assert.equal(last.type, 'seal');
-  assert.equal(toHex(last.newValue), toHex(constantsDigest(nobleCrypto, [{ id: CALIBRATION_CONSTANT_ID, value: m.app.constants.serialized }])));
+  assert.equal(toHex(last.newValue), toHex(constantsDigest(nobleCrypto, [{ id: CALIBRATION_CONSTANT_ID, value: m.app.part.calibration.serialized }])));
   assert.deepEqual(verified.entries.slice(-4).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
   assert.equal(r.log?.ok, true);
   assert.equal(r.log?.originChecked, true);
@@ -75,6 +75,12 @@ function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 
   const cal = parseCalibration(fromHex(final.bytesHex));
   for (let ch = 0; ch < cal.channels.length; ch++) {
     assert.ok(Math.abs(cal.channels[ch].phaseDeg - hw.phaseErrorDeg[ch]) < 0.1, `phase of element ${ch + 1}: ${cal.channels[ch].phaseDeg} vs lag ${hw.phaseErrorDeg[ch]}`);
+  }
+  if (chip === 'atm90e32') {
+    // What the chip scales: energy through Igain (currentGain), no power-only gain; PQGain and Phi
+    // (0x47…0x4C, formats unconfirmed) stay 0 on the chip.
+    assert.ok(cal.channels.every((c) => c.powerGain === 1), 'powerGain stays 1 on the ATM90E32');
+    for (const reg of [0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c]) assert.equal(m.chip.peek(reg), 0, `register 0x${reg.toString(16)}`);
   }
   // Independent of the bench's pulse chain: the register against the load integral.
   for (const [current, phaseDeg, limit] of [[5, 0, 0.5], [0.25, 0, 0.5], [5, 60, 0.6], [1, -36.87, 0.6], [10, 180, 0.5]] as const) {
@@ -175,7 +181,7 @@ describe('calibration bench (xsmeter bench)', function () {
       assert.match(r.reason ?? '', /outside the adjustable range/);
       assert.match(r.reason ?? '', /phaseDeg/);
       assert.equal(r.sealed, false);
-      assert.equal(m.app.seal.isSealed, false);
+      assert.equal(m.app.part.calibration.sealed, false);
       assert.equal(r.after.length, 0);
       assert.deepEqual(r.written.map((w) => w.step), ['rms']);
       const { verified } = logOf(m);
@@ -190,34 +196,34 @@ describe('calibration bench (xsmeter bench)', function () {
       const { m, r } = await calibrated('ade7953', 7, { currentGainError: [-0.45], noiseW: 0.05 });
       assert.equal(r.status, 'failed');
       assert.match(r.reason ?? '', /rms correction of element 1 is outside the adjustable range: calibration-range: calibration currentGain/);
-      assert.equal(m.app.seal.isSealed, false);
+      assert.equal(m.app.part.calibration.sealed, false);
       assert.deepEqual(r.written, []);
       assert.deepEqual(logOf(m).verified.entries.map((e) => e.type), ['log-init', 'seal', 'unseal']);
-      assert.equal(toHex(m.app.constants.serialized), r.asFoundBytesHex);
+      assert.equal(toHex(m.app.part.calibration.serialized), r.asFoundBytesHex);
     });
 
     it('verify re-measures a sealed meter and changes nothing', async () => {
       const { m, rig } = await sealedMeter(0);
-      const bytes = toHex(m.app.constants.serialized);
-      const counter = m.app.log.counter;
+      const bytes = toHex(m.app.part.calibration.serialized);
+      const counter = m.app.part.calibration.log.counter;
       const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
       assert.equal(r.status, 'pass', r.reason);
       assert.equal(r.unchanged, true);
       assert.equal(r.after.length, 36);
-      assert.equal(m.app.log.counter, counter);
-      assert.equal(toHex(m.app.constants.serialized), bytes);
-      assert.equal(m.app.seal.isSealed, true);
+      assert.equal(m.app.part.calibration.log.counter, counter);
+      assert.equal(toHex(m.app.part.calibration.serialized), bytes);
+      assert.equal(m.app.part.calibration.sealed, true);
       assert.deepEqual(r.written, []);
     });
 
     it('verify fails an uncalibrated meter (the default board) and still writes nothing', async () => {
       const m = benchSimMeter({ seed: 8, errors: 'default' });
       const rig = new SimBenchRig(m);
-      const counter = m.app.log.counter;
+      const counter = m.app.part.calibration.log.counter;
       const r = await verify(rig.client(), rig, { cls: C05S, meterConstant: 1000, minSeconds: 300, crypto: nobleCrypto });
       assert.equal(r.status, 'fail');
       assert.match(r.reason ?? '', /points outside the class 0.5S limits/);
-      assert.equal(m.app.log.counter, counter);
+      assert.equal(m.app.part.calibration.log.counter, counter);
       assert.equal(r.unchanged, true);
     });
 
@@ -257,7 +263,7 @@ describe('calibration bench (xsmeter bench)', function () {
         const client = new ServiceClient({ port, timing: nodeTiming, benchKey: m.keys.benchKey(), crypto: nobleCrypto, timeoutMs: 3000 });
         const r = await calibrate(client, rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
         assert.equal(r.status, 'sealed', r.reason);
-        assert.equal(m.app.seal.isSealed, true);
+        assert.equal(m.app.part.calibration.sealed, true);
         assert.equal(r.log?.sealMatchesWritten, true);
       } finally {
         clearInterval(pump);
@@ -325,7 +331,12 @@ describe('calibration bench (xsmeter bench)', function () {
     });
 
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
+      // A meter saved before the storage module's flash format (its meter.json has no flashFormat).
+      const old = join(dir, 'old-meter');
+      mkdirSync(old, { recursive: true });
+      writeFileSync(join(old, 'meter.json'), JSON.stringify({ chip: 'ade7953', seed: 1, meterConstant: 1000, hardware: {}, wallMs: 0 }));
       const cases: [string[], RegExp, number][] = [
+        [['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--state', old], /^xsmeter bench: the meter in .*old-meter was saved in an earlier flash format: start a new --state directory$/m, 1],
         [['bench', 'calibrate', '--target', '/dev/ttyUSB0', '--class', '0.5S'], /^xsmeter bench: \/dev\/ttyUSB0: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'tcp://127.0.0.1:5999', '--class', '0.5S'], /^xsmeter bench: tcp:\/\/127.0.0.1:5999: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--rig', 'tcp://127.0.0.1:1'], /--rig is only for --target tcp/, 2],

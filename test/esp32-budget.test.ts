@@ -92,7 +92,7 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     assert.equal(app.stats.metrologyFaults, 0);
     assert.ok(app.stats.samples >= 31 * 60 - 1);
     // 2.3 kW for 31 min = 1188.3 Wh (perfect front end: within 0.5 %).
-    const wh = app.metering.obis()['1.8.0'];
+    const wh = app.part.energy.metering.obis()['1.8.0'];
     assert.ok(Math.abs(wh - load.totalImportWh()) / load.totalImportWh() < 0.005, `${wh} Wh vs ${load.totalImportWh()}`);
     assert.ok(board.radio.transmissions.length >= 2, `${board.radio.transmissions.length} telegrams in 31 min`);
     const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable({ '27182818': meterKey }) });
@@ -108,7 +108,7 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     // stop() persisted the energy on the xsenergy partition through the flash adapter: a reboot restores it.
     const again = new MeterApp(meterOptions(readBoardConfig(board.preferences), () => {}));
     again.start(wiring.ports);
-    assert.equal(again.metering.registers.uwh('import'), app.metering.registers.uwh('import'));
+    assert.equal(again.part.energy.metering.registers.uwh('import'), app.part.energy.metering.registers.uwh('import'));
     // install-meter-key lands where the key store reads it; a bad length is a typed fault.
     wiring.keyStore.installMeterKey(new Uint8Array(16).fill(9));
     const block = new Uint8Array(16);

@@ -83,7 +83,7 @@ describe('ESP32 host: ticks only when the meter application has work', () => {
     host.stop();
 
     // A fixed 15 ms tick is 66.7 per second; now about one per sample plus a few per pulse.
-    const pulses = app.pulsesCompleted;
+    const pulses = app.part.pulse.completed;
     assert.ok(ticks.length < seconds * 1.1 + pulses * 6, `${ticks.length} ticks in ${seconds} s with ${pulses} pulses`);
     assert.ok(ticks.length > seconds, 'at least one tick per 1 s sample');
     for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i] - ticks[i - 1] <= MAX_SLEEP_MS, `gap ${ticks[i] - ticks[i - 1]} ms at ${ticks[i]}`);
@@ -97,7 +97,7 @@ describe('ESP32 host: ticks only when the meter application has work', () => {
       edgeAt = ticks[i];
       if (pin[i] === 1) rising++;
     }
-    const wh = app.metering.obis()['1.8.0'];
+    const wh = app.part.energy.metering.obis()['1.8.0'];
     const truth = d.load.totalImportWh();
     assert.ok(Math.abs(wh - truth) / truth < 0.005, `${wh} Wh vs ${truth} Wh`);
     assert.equal(rising, Math.floor(wh));

@@ -521,12 +521,14 @@ describe('service interface', () => {
         assert.deepEqual(await client.exportLog(200), target.log);
         await client.setTime(1_800_000_000_000);
         assert.equal(target.timeMs, 1_800_000_000_000);
-        // A second bench is turned away while the first is connected.
+        // A second bench takes the line over (as another probe plugged in); the first is closed.
         const second = await TcpSerialClient.connect('127.0.0.1', listener.port);
-        const c2 = new ServiceClient({ port: second, timing: nodeTiming, timeoutMs: 100 });
-        assert.equal(await refusal(c2.identify()), 'timeout');
+        const c2 = new ServiceClient({ port: second, timing: nodeTiming, timeoutMs: 2000 });
+        assert.equal((await c2.identify()).meterId, 'XSM00000042');
+        assert.equal(listener.takeovers, 1);
+        for (let i = 0; port.open && i < 200; i++) await new Promise((r) => setTimeout(r, 5));
+        assert.equal(port.open, false, 'the replaced connection is closed');
         await second.close();
-        await port.close();
       } finally {
         clearInterval(loop);
         await listener.close();

@@ -215,7 +215,7 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
   meter.app.stop();
   await rig.close();
   await listener.close();
-  io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.seal.isSealed ? 'sealed' : 'not sealed'}\n`);
+  io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.part.calibration.sealed ? 'sealed' : 'not sealed'}\n`);
   return 0;
 }
 

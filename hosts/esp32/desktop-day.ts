@@ -64,9 +64,9 @@ export class DesktopDay {
     if (!booted) throw new Error('the desktop meter did not start');
     const app = booted.app;
     this.app = app;
-    const constant = app.constants.list()[0];
-    app.seal.writeConstant(constant.id, constant.value, 'factory');
-    app.seal.seal('factory');
+    const calibration = app.part.calibration;
+    calibration.writeCalibration(calibration.serialized, 'factory');
+    calibration.sealNow('factory');
     out(`device public key ${toHex(booted.host.ports.keys.devicePublicKey())}`);
     this.probe('sealed');
   }
@@ -101,13 +101,14 @@ export class DesktopDay {
     const app = this.app!;
     app.stop();
     this.traceAir();
-    const obis = app.metering.obis();
+    const metering = app.part.energy.metering;
+    const obis = metering.obis();
     for (const k of Object.keys(obis).sort()) out(`register ${k} ${obis[k].toFixed(6)} Wh`);
-    out(`energy uwh import ${app.metering.registers.uwh('import')} export ${app.metering.registers.uwh('export')}`);
+    out(`energy uwh import ${metering.registers.uwh('import')} export ${metering.registers.uwh('export')}`);
     out(`true wh import ${this.meter.load.totalImportWh().toFixed(3)} export ${this.meter.load.totalExportWh().toFixed(3)}`);
     const s = app.stats;
     out(`stats samples ${s.samples} faults ${s.metrologyFaults} telegrams ${s.telegrams} deferred ${s.deferred} radioErrors ${s.radioErrors} lastCounter ${s.lastMessageCounter}`);
-    const log = toHex(exportToBinary(app.log.export()));
+    const log = toHex(exportToBinary(app.part.calibration.exportLog()));
     for (let i = 0; i < log.length; i += LOG_LINE) out(`log ${log.slice(i, i + LOG_LINE)}`);
     out(DAY_DONE);
   }

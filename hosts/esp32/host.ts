@@ -40,6 +40,8 @@ export interface SerialOpenOptions {
   format: 'buffer';
   /** ECMA-419: called when bytes arrived (the host wakes its tick timer). */
   onReadable?: () => void;
+  /** ECMA-419: called with the bytes the transmit FIFO takes now (the port sends what it queued). */
+  onWritable?: (bytes: number) => void;
 }
 
 /** A repeating timer whose next firing can be moved (Moddable `Timer.repeat` + `Timer.schedule`). */
@@ -54,6 +56,7 @@ export interface HostIo {
   SPI: new (options: SpiOpenOptions) => Ecma419Spi;
   Digital: {
     new (options: DigitalOpenOptions): Ecma419Digital;
+    readonly Input: number;
     readonly Output: number;
     readonly InputPullUp: number;
   };
@@ -66,6 +69,8 @@ export interface HostIo {
   ticks(): number;
   /** Wall clock, ms since 1970. */
   now(): number;
+  /** Blocks for `ms` milliseconds (Moddable `Timer.delay`). */
+  delay(ms: number): void;
   /** Calls `callback` every `ms` until cleared or rescheduled. */
   repeat(callback: () => void, ms: number): HostTimer;
 }
@@ -92,28 +97,32 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     new io.SPI({ ...bus, select: pins.metrology.select, hz: pins.metrology.hz, mode: pins.metrology.mode }),
   );
   const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
-  const radio = new Cc1101({ spi: radioSpi });
+  const radio = new Cc1101({ spi: radioSpi, gdo2: new PinInput(new io.Digital({ pin: pins.radio.gdo2, mode: io.Digital.Input })) });
   const keyStore = new PreferenceKeyStore(io.preference, io.crypto);
   const serviceWake: HostWake = { listener: undefined };
+  const pulseLed = new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output }));
+  const calibrationSwitch = new PinInput(new io.Digital({ pin: pins.calibrationSwitch, mode: io.Digital.InputPullUp }), true);
+  const service: Ecma419SerialPort = new Ecma419SerialPort(
+    new io.Serial({
+      port: pins.service.port,
+      transmit: pins.service.transmit,
+      receive: pins.service.receive,
+      baud: pins.service.baud,
+      format: 'buffer',
+      onReadable: () => serviceWake.listener?.(),
+      onWritable: (bytes) => service.flush(bytes),
+    }),
+  );
   const ports: HostPorts = {
     metrologySpi,
-    pulseLed: new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output })),
-    calibrationSwitch: new PinInput(new io.Digital({ pin: pins.calibrationSwitch, mode: io.Digital.InputPullUp }), true),
-    service: new Ecma419SerialPort(
-      new io.Serial({
-        port: pins.service.port,
-        transmit: pins.service.transmit,
-        receive: pins.service.receive,
-        baud: pins.service.baud,
-        format: 'buffer',
-        onReadable: () => serviceWake.listener?.(),
-      }),
-    ),
+    pulseLed,
+    calibrationSwitch,
+    service,
     energyFlash: new PartitionFlash(io.openFlash(PARTITIONS.energy), PARTITIONS.energy),
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
     keys: keyStore,
     crypto: io.crypto,
-    clock: new HostClock(io.ticks, io.now),
+    clock: new HostClock(io.ticks, io.now, io.delay),
     radio,
   };
   return { ports, radio, radioSpi, keyStore, serviceWake };

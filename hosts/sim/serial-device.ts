@@ -24,6 +24,11 @@ export interface SerialDeviceOptions {
   baud?: number;
   /** The stty program (default 'stty', from PATH). */
   stty?: string;
+  /** Received bytes held for read() (default 4096): at this mark the device is no longer read, so
+   *  the kernel's buffer fills and the sender is held back (or, on a UART, overruns). */
+  inboxBytes?: number;
+  /** Bytes queued for the device before `writable` is 0 (default 16384). */
+  outboxBytes?: number;
 }
 
 function runStty(stty: string, args: string[]): Promise<void> {
@@ -36,6 +41,9 @@ function runStty(stty: string, args: string[]): Promise<void> {
 export class SerialDevice implements SerialPort {
   private readonly inbox = new Inbox();
   private closed = false;
+  private paused = false;
+  private readonly inboxBytes: number;
+  private readonly outboxBytes: number;
   /** Why the line dropped (the device went away, e.g. EIO when a USB adapter is unplugged). */
   lastError: string | undefined;
 
@@ -43,8 +51,17 @@ export class SerialDevice implements SerialPort {
     private readonly stream: ReadStream,
     readonly path: string,
     readonly baud: number,
+    options: SerialDeviceOptions,
   ) {
-    stream.on('data', (d: Buffer) => this.inbox.push(d));
+    this.inboxBytes = options.inboxBytes ?? 4096;
+    this.outboxBytes = options.outboxBytes ?? 16384;
+    stream.on('data', (d: Buffer) => {
+      this.inbox.push(d);
+      if (this.inbox.size >= this.inboxBytes && !this.paused) {
+        this.paused = true;
+        stream.pause();
+      }
+    });
     stream.on('error', (e: Error) => {
       this.lastError = e.message;
     });
@@ -86,15 +103,25 @@ export class SerialDevice implements SerialPort {
       if (err.code === 'ENOENT') throw new TransportError('unsupported', `cannot set ${path} raw: no stty program on this host`, details);
       throw new TransportError('configure', `stty cannot set ${path} raw at ${baud} baud: ${err.stderr || err.message}`, details);
     }
-    return new SerialDevice(new ReadStream(fd), path, baud);
+    return new SerialDevice(new ReadStream(fd), path, baud, options);
   }
 
   get open(): boolean {
     return !this.closed;
   }
 
-  read(): Uint8Array {
-    return this.inbox.take();
+  read(maxBytes?: number): Uint8Array {
+    const out = this.inbox.take(maxBytes);
+    if (this.paused && this.inbox.size < this.inboxBytes) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    return out;
+  }
+
+  /** Room in the output queue (bytes the device has not taken yet count against it). */
+  get writable(): number {
+    return this.closed ? Infinity : Math.max(0, this.outboxBytes - this.stream.writableLength);
   }
 
   /** Queues bytes for the device; after close (or the device going away) they are dropped, as on a cut line. */

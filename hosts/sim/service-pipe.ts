@@ -9,50 +9,89 @@ import type { ClientTiming } from '../../modules/service/client.js';
 export interface MemoryPortOptions {
   /** Size of the next read() (bytes arrive in chunks); default: everything pending. */
   chunk?: () => number;
+  /** Bytes this end's receive buffer holds unread (default: no bound); what arrives beyond it is
+   *  dropped and counted in `overrun`, as a UART's receive buffer overruns. The other end sees the
+   *  room left as its `writable`. */
+  capacity?: number;
+}
+
+/** Received bytes waiting for read(). */
+export class Inbox {
+  private chunks: Uint8Array[] = [];
+  /** Bytes held. */
+  size = 0;
+  push(b: Uint8Array): void {
+    // A copy: the sender may reuse its buffer (Node's Buffer pool), and portable code expects a plain Uint8Array.
+    if (b.length === 0) return;
+    this.chunks.push(new Uint8Array(b));
+    this.size += b.length;
+  }
+  /** At most `max` bytes, oldest first (all by default). */
+  take(max = Infinity): Uint8Array {
+    const n = Math.min(max, this.size);
+    if (n === this.size && this.chunks.length === 1) {
+      this.size = 0;
+      return this.chunks.pop() as Uint8Array;
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const head = this.chunks[0];
+      const k = Math.min(head.length, n - o);
+      out.set(head.subarray(0, k), o);
+      o += k;
+      if (k === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(k);
+    }
+    this.size -= n;
+    return out;
+  }
+  clear(): void {
+    this.chunks = [];
+    this.size = 0;
+  }
 }
 
 /** One end of a memory serial line. */
 export class MemorySerialPort implements SerialPort {
-  private inbox: Uint8Array[] = [];
-  private inboxBytes = 0;
+  private readonly inbox = new Inbox();
   peer: MemorySerialPort | undefined;
   /** Every byte written at this end, in order (for tests and traces). */
   written = 0;
+  /** Bytes dropped on arrival because the receive buffer was full. */
+  overrun = 0;
+  readonly capacity: number;
 
-  constructor(private readonly options: MemoryPortOptions = {}) {}
+  constructor(private readonly options: MemoryPortOptions = {}) {
+    this.capacity = options.capacity ?? Infinity;
+  }
 
   write(bytes: Uint8Array): void {
     this.written += bytes.length;
-    this.peer?.deliver(bytes.slice());
+    this.peer?.deliver(bytes);
+  }
+
+  /** Room left in the peer's receive buffer (Infinity when it has no bound or there is no peer). */
+  get writable(): number {
+    return this.peer ? this.peer.capacity - this.peer.inbox.size : Infinity;
   }
 
   /** Bytes waiting to be read at this end. */
   get pending(): number {
-    return this.inboxBytes;
+    return this.inbox.size;
   }
 
-  read(): Uint8Array {
+  read(maxBytes = Infinity): Uint8Array {
     const limit = this.options.chunk ? Math.max(0, Math.floor(this.options.chunk())) : Infinity;
-    const n = Math.min(limit, this.inboxBytes);
-    const out = new Uint8Array(n);
-    let o = 0;
-    while (o < n) {
-      const head = this.inbox[0];
-      const take = Math.min(head.length, n - o);
-      out.set(head.subarray(0, take), o);
-      o += take;
-      if (take === head.length) this.inbox.shift();
-      else this.inbox[0] = head.subarray(take);
-    }
-    this.inboxBytes -= n;
-    return out;
+    return this.inbox.take(Math.min(limit, maxBytes));
   }
 
-  /** Puts bytes into this end's inbox as if the peer had written them (line noise, injected frames). */
+  /** Puts bytes into this end's inbox as if the peer had written them (line noise, injected
+   *  frames); beyond `capacity` they are dropped. */
   deliver(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.inbox.push(bytes);
-    this.inboxBytes += bytes.length;
+    const n = Math.max(0, Math.min(bytes.length, this.capacity - this.inbox.size));
+    this.overrun += bytes.length - n;
+    this.inbox.push(n === bytes.length ? bytes : bytes.subarray(0, n));
   }
 }
 

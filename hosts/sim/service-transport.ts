@@ -12,67 +12,106 @@ import type { ClientTiming } from '../../modules/service/client.js';
 import { SerialDevice, type SerialDeviceOptions } from './serial-device.js';
 
 export * from './service-pipe.js';
+import { Inbox } from './service-pipe.js';
 
 /** A transport could not be opened or used: 'bad-target', 'connect', 'unsupported'. */
 export class TransportError extends MeterError {}
 
-/** Received bytes waiting for read(). */
-export class Inbox {
-  private chunks: Uint8Array[] = [];
-  push(b: Uint8Array): void {
-    // Copy out of Node's Buffer pool into a plain Uint8Array, as portable code expects.
-    if (b.length) this.chunks.push(new Uint8Array(b));
-  }
-  take(): Uint8Array {
-    if (this.chunks.length === 1) return this.chunks.pop() as Uint8Array;
-    let n = 0;
-    for (const c of this.chunks) n += c.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    this.chunks = [];
-    return out;
-  }
+export interface TcpListenerOptions {
+  /** Received bytes held for read() (default 4096): at this mark the connection is paused, so TCP
+   *  flow control holds back a client the meter is not reading (one socket read, at most 64 KiB,
+   *  may already be on its way). */
+  inboxBytes?: number;
+  /** Reply bytes queued for the connection before `writable` is 0 (default 16384). */
+  outboxBytes?: number;
+  /** A connection that has sent nothing the meter took for this long is closed (default 5 min). */
+  idleTimeoutMs?: number;
+  /** The clock of the idle timeout (default: real time; a simulation passes its meter's clock). */
+  clock?: { ticks(): number };
 }
 
-/** The meter's end of the TCP bridge: one bench connection at a time; a second one is closed. */
+export const TCP_INBOX_BYTES = 4096;
+export const TCP_OUTBOX_BYTES = 16384;
+export const TCP_IDLE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * The meter's end of the TCP bridge: it behaves as the meter's serial line, so one connection has
+ * it at a time, and the newest wins: a new connection takes the line over and the one it replaces
+ * is closed (as plugging in another probe), so a client that stalls, floods or never reads can
+ * lock nobody out. A connection that sends nothing for `idleTimeoutMs` (or whose replies go unread,
+ * so the meter stops reading it) is closed. Buffers are bounded both ways (TcpListenerOptions).
+ */
 export class TcpSerialListener implements SerialPort {
+  /** Connections closed because a newer one took the line, or because they went idle. */
+  takeovers = 0;
+  idleCloses = 0;
   private socket: Socket | undefined;
+  private paused = false;
+  private lastRx = 0;
   private readonly inbox = new Inbox();
+  private readonly inboxBytes: number;
+  private readonly outboxBytes: number;
+  private readonly idleTimeoutMs: number;
+  private readonly clock: { ticks(): number };
 
   private constructor(
     private readonly server: Server,
     readonly host: string,
     readonly port: number,
+    options: TcpListenerOptions,
   ) {
-    server.on('connection', (s) => {
-      if (this.socket) {
-        s.destroy();
-        return;
-      }
-      this.socket = s;
-      s.setNoDelay(true);
-      s.on('data', (d) => this.inbox.push(d));
-      s.on('error', () => undefined);
-      s.on('close', () => {
-        if (this.socket === s) this.socket = undefined;
-      });
-    });
+    this.inboxBytes = options.inboxBytes ?? TCP_INBOX_BYTES;
+    this.outboxBytes = options.outboxBytes ?? TCP_OUTBOX_BYTES;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+    this.clock = options.clock ?? { ticks: () => performance.now() };
+    server.on('connection', (s) => this.accept(s));
   }
 
   /** Listens on host:port (port 0: any free port; see `.port`). */
-  static listen(port = 0, host = '127.0.0.1'): Promise<TcpSerialListener> {
+  static listen(port = 0, host = '127.0.0.1', options: TcpListenerOptions = {}): Promise<TcpSerialListener> {
     return new Promise((resolve, reject) => {
       const server = createServer();
       server.once('error', (e) => reject(new TransportError('listen', `cannot listen on ${host}:${port}: ${e.message}`)));
       server.listen(port, host, () => {
         const addr = server.address();
-        resolve(new TcpSerialListener(server, host, typeof addr === 'object' && addr ? addr.port : port));
+        resolve(new TcpSerialListener(server, host, typeof addr === 'object' && addr ? addr.port : port, options));
       });
     });
+  }
+
+  private accept(s: Socket): void {
+    if (this.socket) {
+      this.socket.destroy();
+      this.takeovers++;
+    }
+    this.socket = s;
+    this.inbox.clear(); // the old connection's unread bytes are not the new one's
+    this.paused = false;
+    this.lastRx = this.clock.ticks();
+    s.setNoDelay(true);
+    s.on('data', (d) => {
+      if (this.socket !== s) return;
+      this.inbox.push(d);
+      this.lastRx = this.clock.ticks();
+      if (this.inbox.size >= this.inboxBytes && !this.paused) {
+        this.paused = true;
+        s.pause();
+      }
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      if (this.socket === s) this.socket = undefined;
+    });
+  }
+
+  /** Closes the connection once it has been idle too long (checked whenever the meter polls). */
+  private checkIdle(): void {
+    if (this.socket && this.clock.ticks() - this.lastRx >= this.idleTimeoutMs) {
+      this.socket.destroy();
+      this.socket = undefined;
+      this.inbox.clear();
+      this.idleCloses++;
+    }
   }
 
   get connected(): boolean {
@@ -81,9 +120,29 @@ export class TcpSerialListener implements SerialPort {
   get url(): string {
     return `tcp://${this.host}:${this.port}`;
   }
+  /** Received bytes waiting for read(). */
+  get received(): number {
+    return this.inbox.size;
+  }
+  /** Reply bytes queued in this process for the connection (not yet taken by the kernel). */
+  get queued(): number {
+    return this.socket?.writableLength ?? 0;
+  }
 
-  read(): Uint8Array {
-    return this.inbox.take();
+  read(maxBytes?: number): Uint8Array {
+    this.checkIdle();
+    const out = this.inbox.take(maxBytes);
+    if (this.paused && this.inbox.size < this.inboxBytes) {
+      this.paused = false;
+      this.socket?.resume();
+    }
+    return out;
+  }
+
+  /** Room for replies: nothing connected takes everything (the bytes are lost, as on an open line). */
+  get writable(): number {
+    this.checkIdle();
+    return this.socket ? Math.max(0, this.outboxBytes - this.socket.writableLength) : Infinity;
   }
 
   /** Sends to the connected bench; with none connected the bytes are lost, as on an open line. */
@@ -133,8 +192,8 @@ export class TcpSerialClient implements SerialPort {
     return !this.closed;
   }
 
-  read(): Uint8Array {
-    return this.inbox.take();
+  read(maxBytes?: number): Uint8Array {
+    return this.inbox.take(maxBytes);
   }
 
   write(bytes: Uint8Array): void {

@@ -12,7 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, toHex } from '../../modules/core/bytes.js';
-import { MeterApp, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
+import { MeterApp, type MeterPorts, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
 import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modules/ports/bus.js';
 import type { KeyStore } from '../../modules/ports/key-store.js';
 import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
@@ -153,6 +153,9 @@ export function meterIdForSeed(seed: number): string {
 }
 
 export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
+/** The in-memory service line's receive buffers: the meter's (requests) and the bench's (replies). */
+export const SERVICE_RX_BYTES = 4096;
+export const SERVICE_TX_BYTES = 16384;
 
 export class SimMeter {
   readonly options: SimMeterOptions;
@@ -179,6 +182,8 @@ export class SimMeter {
   private radioSim: Cc1101Sim | undefined;
   private nextLoadChange = Infinity;
   private boots = 0;
+  /** The simulated ports the application was last started on. */
+  ports!: MeterPorts;
 
   constructor(options: SimMeterOptions = {}) {
     this.options = options;
@@ -196,22 +201,29 @@ export class SimMeter {
     this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
     this.profile = options.load ?? 'household';
     this.boot(options.clockValid === false ? 0 : (options.wallStartMs ?? DEFAULT_WALL_START));
-    if ((options.factorySeal ?? true) && this.app.log.counter === 0 && !this.app.seal.isSealed) {
-      this.app.seal.seal('factory');
-      this.app.sealStatus = this.app.seal.status();
+    if ((options.factorySeal ?? true) && this.app.part.calibration.log.counter === 0 && !this.app.part.calibration.sealed) {
+      this.app.part.calibration.sealNow('factory');
     }
   }
 
   private boot(wallMs: number): void {
     this.boots++;
     this.clock = new SimClock(wallMs);
-    const pair = memorySerialPair();
+    // A driver's blocking delay (ATM90E32 soft reset): load, chip and clock move on, the firmware does not tick.
+    this.clock.onDelay = (ms) => {
+      this.load.advance(ms);
+      this.chip.advance(ms);
+      this.clock.advance(ms);
+    };
+    // The meter's line buffers are bounded, as a UART's: a bench that floods it or never reads
+    // its replies costs bounded memory (the meter holds a reply back until there is room).
+    const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
     this.bench = pair.bench;
     let radio: Radio;
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
       this.radioSim = sim;
-      const driver = new Cc1101({ spi: sim, onPoll: () => sim.advance(50) });
+      const driver = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
       radio = {
         transmit: (frame, mode) => {
           const before = sim.transmissions.length;
@@ -243,7 +255,7 @@ export class SimMeter {
       ...o.app,
       onTelegram: (t) => this.onTelegram(t),
     });
-    this.app.start({
+    this.ports = {
       metrologySpi: this.chip.spi,
       pulseLed: this.pulseLed,
       calibrationSwitch: this.calibrationSwitch,
@@ -254,7 +266,8 @@ export class SimMeter {
       crypto: nobleCrypto,
       clock: this.clock,
       radio,
-    });
+    };
+    this.app.start(this.ports);
     this.nextLoadChange = -Infinity;
     this.applyProfile();
   }
@@ -332,7 +345,7 @@ export class SimMeter {
       if (now >= ticks) break;
       let next = Math.min(ticks, this.app.nextWake());
       if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
-      if ((exact && this.app.pulsesPending > 0) || this.bench.pending > 0 || this.app.server.pending > 0) next = Math.min(next, now + tickMs);
+      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.busy) next = Math.min(next, now + tickMs);
       if (next <= now) next = now + 1;
       const dt = next - now;
       this.load.advance(dt);
@@ -360,7 +373,7 @@ export class SimMeter {
 
   /** The meter's registers as the application holds them (Wh, OBIS). */
   registers(): Record<string, number> {
-    return this.app.metering.obis();
+    return this.app.part.energy.metering.obis();
   }
 
   /**

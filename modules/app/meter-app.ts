@@ -1,25 +1,19 @@
 /**
  * The meter application: what a host starts with its ports (hosts/esp32 `startHost(app)`, the
- * desktop simulator hosts/sim/sim-meter.ts). It satisfies the host's `MeterApplication` contract
- * (`start(ports)`, `tick()`, `tickMs`, `stop()`; hosts/esp32/app.ts) and, every tick:
- *  - drives the pulse output (or a service pulse test);
- *  - samples the metrology driver every `samplePeriodMs`, accumulates and persists the energy
- *    (modules/metrology Metering with its EnergyJournal: at most one quantum lost on a power cut);
- *  - sends the periodic telegram when due (telegram-schedule.ts, with jitter) if the radio's
- *    duty-cycle budget allows (radio-budget.ts), else defers it and counts it; before each telegram
- *    the energy is persisted (so no restart shows less than was sent) and the message counter is
- *    reserved on flash (never reused), in the same write as the last hour's airtime including this
- *    telegram's, so a restart keeps the budget (times as wall clock when valid; else the stored
- *    airtime counts as sent at boot, a full hour from then);
- *  - answers the service interface (modules/service ServiceServer over service-target.ts).
- * Every telegram carries the status (meter-status.ts): tamper, metrology fault, log full, clock invalid.
- * An energy journal holding records of another register layout (tariff or phase count changed) is
- * refused, never written: the meter then stops metering, shows a metrology fault in every telegram
- * with 1.8.0 / 2.8.0 frozen at the stored totals, and service read-registers refuses with the reason.
+ * desktop simulator hosts/sim/sim-meter.ts). It only builds the parts and wires them; each part has
+ * its job and a narrow interface:
+ *   EnergyMeter (energy-meter.ts)           chip → registers → journal, pulses, the fault policy
+ *   CalibrationController (calibration-…)    seal, calibration log, calibration → chip
+ *   WallClock (wall-clock.ts)                host clock + set-time
+ *   MeterReadout (meter-readout.ts)          registers in whole Wh for telegrams and the service
+ *   StatusBoard (meter-status.ts)            the status every telegram carries
+ *   TelegramSender (telegram-sender.ts)      schedule, duty cycle, counters, frame, radio
+ *   ServiceServer + MeterServiceTarget       the service interface (modules/service)
+ * Data flows one way: chip → energy → storage → telegram → radio. Every tick: the pulse output, a
+ * sample when due, the telegram when due, then the service interface.
  *
- * Energy flash layout (sectors of `energyFlash`, n ≥ 6): [0, n−4) energy journal, [n−4, n−2) the
- * counter record (persistent-counters.ts), [n−2, n) the active calibration (calibration-constants.ts).
- * The calibration log (modules/sealing) has the whole `calibrationFlash`.
+ * Which sectors of `energyFlash` and `calibrationFlash` hold what: the flash map
+ * (modules/storage/flash-map.ts).
  */
 import { MeterError } from '../core/errors.js';
 import type { DigitalInput, DigitalOutput, SerialPort, SpiPort } from '../ports/bus.js';
@@ -30,29 +24,34 @@ import type { KeyStore } from '../ports/key-store.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
 import { Ade7953 } from '../metrology/ade7953.js';
 import { Atm90e32 } from '../metrology/atm90e32.js';
-import type { Calibration, ChipKind } from '../metrology/calibration.js';
+import type { ChipKind } from '../metrology/calibration.js';
 import { EnergyJournal } from '../metrology/energy-journal.js';
-import { EnergyConfigError } from '../metrology/errors.js';
 import { Metering } from '../metrology/metering.js';
 import { PulseOutput } from '../metrology/pulse-output.js';
-import type { MetrologyDriver, Sample } from '../metrology/readings.js';
+import type { MetrologyDriver } from '../metrology/readings.js';
 import { TariffSchedule } from '../metrology/tariff.js';
 import { CalibrationLog } from '../sealing/calibration-log.js';
-import { LogFullError } from '../sealing/errors.js';
-import { LOG_RECREATED_BY, SealGuard, type SealStatus } from '../sealing/seal.js';
+import { LOG_WITNESS_SIZE, LogWitnessRecord } from '../sealing/log-witness.js';
+import { LOG_RECREATED_BY, SealGuard } from '../sealing/seal.js';
 import { ServiceServer } from '../service/server.js';
-import { TelegramCounters } from '../wmbus-tx/counters.js';
+import { mapMeterFlash } from '../storage/flash-map.js';
+import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
-import { airtimeMs } from '../wmbus/phy.js';
-import type { Register } from '../wmbus-tx/registers.js';
-import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
+import type { TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { MetrologyConstants } from './calibration-constants.js';
-import { FlashRecord } from './flash-record.js';
-import { CLOCK_VALID_AFTER_MS, encodeErrorFlags, encodeStatusByte, noStatus, type MeterStatus } from './meter-status.js';
-import { COUNTER_RECORD_SIZE, COUNTER_RECORD_V1_SIZE, PersistentCounters, type AirtimeHistory } from './persistent-counters.js';
+import { CalibrationController, ChipConstants } from './calibration-controller.js';
+import { EnergyMeter } from './energy-meter.js';
+import { MeterReadout } from './meter-readout.js';
+import { StatusBoard, type MeterStatus } from './meter-status.js';
+import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord } from './counter-records.js';
+import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED } from './meter-witness.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
+import { TelegramSender, type SentTelegram } from './telegram-sender.js';
+import { WallClock } from './wall-clock.js';
+
+export type { SentTelegram } from './telegram-sender.js';
 
 /** The ports a host hands the application (hosts/esp32/app.ts HostPorts is this type). */
 export interface MeterPorts {
@@ -116,21 +115,6 @@ export interface MeterAppOptions {
   firmware?: string;
 }
 
-export interface SentTelegram {
-  /** The link-layer frame with CRCs, as given to the radio. */
-  frame: Uint8Array;
-  mode: WmbusMode;
-  format: FrameFormat;
-  messageCounter: number;
-  accessNumber: number;
-  /** Clock.ticks() when sent. */
-  ticks: number;
-  airtimeMs: number;
-  /** What it carries. */
-  registers: Register[];
-  status: MeterStatus;
-}
-
 export interface MeterStats {
   samples: number;
   metrologyFaults: number;
@@ -151,55 +135,28 @@ function seedOf(text: string): number {
   return h >>> 0;
 }
 
-function two(n: number): string {
-  return n < 10 ? '0' + n : String(n);
-}
-
-/** 'YYYY-MM-DDTHH:MM' in UTC, as the type F record takes it. */
-export function minuteText(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}T${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+/** The parts of a started meter (documented accessors for hosts, the simulator and tests). */
+export interface MeterParts {
+  clock: WallClock;
+  energy: EnergyMeter;
+  pulse: PulseOutput;
+  calibration: CalibrationController;
+  readout: MeterReadout;
+  status: StatusBoard;
+  sender: TelegramSender;
+  server: ServiceServer;
 }
 
 export class MeterApp {
   readonly tickMs: number;
   readonly options: Readonly<MeterAppOptions>;
-  readonly stats: MeterStats = { samples: 0, metrologyFaults: 0, telegrams: 0, deferred: 0, radioErrors: 0, airtimeMs: 0, lastMessageCounter: 0 };
   /** The identity used by the calibration log and the service authentication, e.g. 'XSM12345678'. */
   readonly deviceId: string;
-  readonly radioMode: WmbusMode;
-  readonly frameFormat: FrameFormat;
   readonly samplePeriodMs: number;
-  readonly budget: RadioBudget;
-  // Set by start():
-  ports!: MeterPorts;
-  metering!: Metering;
-  driver!: MetrologyDriver;
-  journal!: EnergyJournal;
-  constants!: MetrologyConstants;
-  log!: CalibrationLog;
-  seal!: SealGuard;
-  counters!: PersistentCounters;
-  server!: ServiceServer;
-  schedule!: TelegramSchedule;
-  sealStatus!: SealStatus;
-  /** Set when the journal refused its records' layout: no metering, no saving, a metrology fault. */
-  energyRefused: EnergyConfigError | undefined;
-  private telegramCounters!: TelegramCounters;
-  private pulse!: PulseOutput;
-  private started = false;
+  private parts: MeterParts | undefined;
+  private ticks: (() => number) | undefined;
+  private running = false;
   private nextSample = 0;
-  private telegramDue = 0;
-  private deferredSinceSent = false;
-  private faultSinceSent = false;
-  private needsConfigure = false;
-  private logFullSeen = false;
-  private clockOffsetMs = 0;
-  private airtimeEstimate = 0;
-  /** The telegram being reserved: counted in the stored airtime before it goes on the air. */
-  private pendingAirtime: { at: number; airtimeMs: number } | undefined;
-  private pulseTest: { on: boolean; left: number; high: boolean; edgeAt: number } = { on: false, left: 0, high: false, edgeAt: -Infinity };
-  private lastTelegram: SentTelegram | undefined;
 
   constructor(options: MeterAppOptions) {
     if (!/^\d{8}$/.test(options.meterId)) throw new MeterError('meter-config', `meter id "${options.meterId}" is not 8 decimal digits`, { meterId: options.meterId });
@@ -215,9 +172,6 @@ export class MeterApp {
       throw new MeterError('meter-config', `sample period ${this.samplePeriodMs} ms must be at least the tick ${this.tickMs} ms`, { samplePeriodMs: this.samplePeriodMs });
     }
     this.deviceId = `${options.manufacturer ?? 'XSM'}${options.meterId}`;
-    this.radioMode = options.radioMode ?? 'T1';
-    this.frameFormat = options.frameFormat ?? 'A';
-    this.budget = new RadioBudget({ dutyCycle: options.dutyCycle });
   }
 
   get phases(): number {
@@ -226,332 +180,147 @@ export class MeterApp {
 
   /** Boot: open the stores, check the seal, restore the registers, configure the chip, start the schedule. */
   start(ports: MeterPorts): void {
-    if (this.started) throw new MeterError('meter-state', 'the application is already started');
-    this.ports = ports;
+    if (this.parts) throw new MeterError('meter-state', 'the application was already started');
     const o = this.options;
-    const ef = ports.energyFlash;
-    const n = ef.sectorCount;
-    if (n < 6) throw new MeterError('meter-config', `the energy flash needs at least 6 sectors, has ${n}`, { sectors: n });
-    this.counters = new PersistentCounters(new FlashRecord({ flash: ef, firstSector: n - 4, sectorCount: 2, maxPayload: COUNTER_RECORD_SIZE, legacyMaxPayload: COUNTER_RECORD_V1_SIZE }));
-    this.restoreAirtime(this.counters.airtime, ports.clock.ticks());
-    this.counters.airtimeSource = () => this.airtimeHistory();
-    this.constants = new MetrologyConstants(new FlashRecord({ flash: ef, firstSector: n - 2, sectorCount: 2, maxPayload: 128 }), o.chip, this.phases);
-    // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
-    const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
-    this.log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, crypto: ports.crypto, clock: { ticks: () => ports.clock.ticks(), now: () => this.wallTime() }, deviceId: this.deviceId, initBy });
-    this.seal = new SealGuard({ log: this.log, constants: this.constants, calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
-    this.sealStatus = this.guardLog(() => this.seal.startupCheck()) ?? this.seal.status();
+    const map = mapMeterFlash({ energy: ports.energyFlash, calibration: ports.calibrationFlash });
+    const clock = new WallClock(ports.clock);
+    // Whether this meter was used before (a missing record is then damage, not a new meter).
+    const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || flashUsed(map.calibrationConstants.flash);
+    const inService = energyUsed || flashUsed(map.calibrationLog.flash);
+    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE }));
 
-    const calibration = this.constants.calibration;
-    this.driver =
+    // Calibration: constants, the chip configured from them, the log and the seal over both.
+    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128 }), o.chip, this.phases);
+    const driver: MetrologyDriver =
       o.chip === 'ade7953'
-        ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration })
-        : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration, meterConstant: o.meterConstant ?? 1000 });
-    this.constants.onApply = (c) => this.reconfigure(c);
+        ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
+        : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000 });
     const tariffs = o.tariffs ?? new TariffSchedule();
-    this.journal = new EnergyJournal({ flash: ef, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases, firstSector: 0, sectorCount: n - 4 });
-    this.pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
+    const journal = new EnergyJournal({ ...map.energyJournal, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases });
+    const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
-    const wall = { ticks: () => ports.clock.ticks(), now: () => this.wallTime() };
-    this.metering = new Metering({ driver: this.driver, clock: wall, tariffs, pulse: this.pulse, store: this.journal, quantumWh: o.quantumWh });
-    try {
-      this.metering.start();
-    } catch (e) {
-      if (!(e instanceof MeterError)) throw e;
-      // Journal of another register layout: not restored, never saved over (no sampling either).
-      if (e instanceof EnergyConfigError && e.code === 'layout-mismatch') this.energyRefused = e;
-      // Else the registers are restored; the chip did not configure (bus fault): retried every sample.
-      else this.needsConfigure = true;
-      this.faultSinceSent = true;
-      this.stats.metrologyFaults++;
-    }
+    const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });
+    const energy = new EnergyMeter(metering, driver, constants.calibration);
 
-    this.telegramCounters = new TelegramCounters(this.counters);
-    this.stats.lastMessageCounter = this.counters.load()?.messageCounter ?? 0;
-    this.server = new ServiceServer({ port: ports.service, target: new MeterServiceTarget(this), keys: ports.keys, crypto: ports.crypto, counters: this.counters.service, clock: ports.clock });
+    // A blank log is a factory-new meter only if the energy partition is blank too; otherwise it was erased.
+    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE }));
+    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness });
+    const seal = new SealGuard({ log, constants: new ChipConstants(constants, energy), calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
+    const calibration = new CalibrationController(log, seal, constants);
+    calibration.startupCheck();
+    // The registers never start below the witness's snapshot; damage once seen stays in the status.
+    energy.start(witness.found?.registers);
+    if (energy.damaged) witness.flag(WITNESS_ENERGY_DAMAGED, energy.registerValues);
+    if (witness.found && witness.found.flags & WITNESS_ENERGY_DAMAGED) energy.damaged = true;
+
+    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE }), inService);
+    if (service.resynced) witness.flag(WITNESS_COUNTER_RESYNC, energy.registerValues);
+    const readout = new MeterReadout(energy, clock);
+    const counterFlags = { get resynced(): boolean { return ((witness.state?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0; } };
+    const status = new StatusBoard({ calibration, energy, clock, counters: counterFlags });
+    const manufacturer = o.manufacturer ?? 'XSM';
+    const securityMode = o.security ?? 7;
+    const sender = new TelegramSender({
+      radio: ports.radio,
+      mode: o.radioMode ?? 'T1',
+      format: o.frameFormat ?? 'A',
+      header: { control: 0x44, manufacturer, id: o.meterId, version: o.version ?? 1, deviceType: 0x02 },
+      security: (): TelegramSecurity => (securityMode === 0 ? { mode: 0 } : { mode: securityMode, key: ports.keys.meterKey(), crypto: ports.crypto }),
+      schedule: new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) }),
+      budget: new RadioBudget({ dutyCycle: o.dutyCycle }),
+      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE })),
+      witness,
+      inService,
+      clock,
+      status,
+      content: readout,
+      energy,
+      onTelegram: o.onTelegram,
+    });
+    const target = new MeterServiceTarget({
+      identity: { meterId: this.deviceId, manufacturer, model: o.model ?? `xsmeter-${o.chip}`, firmware: o.firmware ?? FIRMWARE_VERSION },
+      energy,
+      readout,
+      calibration,
+      clock,
+      pulse,
+      installMeterKey: o.installMeterKey,
+    });
+    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: service, clock: ports.clock });
+
     const now = ports.clock.ticks();
     this.nextSample = now + this.samplePeriodMs;
-    this.schedule = new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) });
-    this.schedule.start(now);
-    this.telegramDue = this.schedule.nextDue;
-    this.airtimeEstimate = airtimeMs(this.buildFrame({ messageCounter: 1, accessNumber: 0 }).frame.length, this.radioMode, this.frameFormat);
-    this.started = true;
+    sender.start(now);
+    this.ticks = () => ports.clock.ticks();
+    this.parts = { clock, energy, pulse, calibration, readout, status, sender, server };
+    this.running = true;
   }
 
-  /** The last hour's transmissions (and the one being reserved) as they are stored across a restart. */
-  private airtimeHistory(): AirtimeHistory {
-    const now = this.ports.clock.ticks();
-    const list = this.budget.window(now);
-    if (this.pendingAirtime) list.push({ startMs: this.pendingAirtime.at, airtimeMs: this.pendingAirtime.airtimeMs });
-    const wall = this.clockValid;
-    return { wall, baseMs: wall ? this.wallTime() : 0, entries: list.map((x) => ({ ageMs: now - x.startMs, airtimeMs: x.airtimeMs })) };
+  /** The parts of the started meter. */
+  get part(): MeterParts {
+    if (!this.parts) throw new MeterError('meter-state', 'the application is not started');
+    return this.parts;
   }
 
-  /** Puts the stored airtime back into the budget: by wall-clock age when both clocks are valid, else
-   *  (ticks restart at boot, no valid time) as sent at boot, so it counts for a full hour from now. */
-  private restoreAirtime(h: AirtimeHistory | undefined, now: number): void {
-    if (!h) return;
-    const byWall = h.wall && this.clockValid;
-    const elapsed = byWall ? Math.max(0, this.wallTime() - h.baseMs) : 0;
-    for (const e of h.entries) this.budget.restore(byWall ? now - elapsed - e.ageMs : now, e.airtimeMs, now);
+  /** Started and not stopped. */
+  get started(): boolean {
+    return this.running;
   }
 
-  /** Runs `f`; a LogFullError marks the log full and gives undefined. */
-  guardLog<T>(f: () => T): T | undefined {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof LogFullError) {
-        this.logFullSeen = true;
-        return undefined;
-      }
-      throw e;
-    }
-  }
-
-  private reconfigure(c: Calibration): void {
-    if (!this.driver) return; // start-up: the driver is built from the applied calibration
-    try {
-      this.driver.configure({ calibration: c });
-      this.needsConfigure = false;
-    } catch (e) {
-      if (!(e instanceof MeterError)) throw e;
-      this.needsConfigure = true;
-      this.faultSinceSent = true;
-      this.stats.metrologyFaults++;
-    }
-  }
-
-  /** The wall clock: the host's, corrected by the last set-time. */
-  wallTime(): number {
-    return this.ports.clock.now() + this.clockOffsetMs;
-  }
-
-  setWallTime(ms: number): void {
-    this.clockOffsetMs = ms - this.ports.clock.now();
-  }
-
-  get clockValid(): boolean {
-    const t = this.wallTime();
-    return Number.isFinite(t) && t >= CLOCK_VALID_AFTER_MS;
-  }
-
-  get logFull(): boolean {
-    if (this.logFullSeen) return true;
-    // Room for one more calibration change (two 128-byte values, texts, hashes, signature).
-    return this.log.stats().payloadBytesFree < LOG_FULL_MARGIN;
-  }
-
-  markLogFull(): void {
-    this.logFullSeen = true;
-  }
-
+  /** The status the next telegram would carry. */
   status(): MeterStatus {
-    const s = noStatus();
-    s.tamper = this.seal.status().tamper;
-    s.metrologyFault = this.faultSinceSent || this.needsConfigure || this.energyRefused !== undefined;
-    s.logFull = this.logFull;
-    s.clockInvalid = !this.clockValid;
-    s.deferred = this.deferredSinceSent;
-    return s;
+    return this.part.status.current();
   }
 
-  get lastSample(): Sample | undefined {
-    return this.metering.lastSample;
+  get stats(): MeterStats {
+    const { energy, sender } = this.part;
+    return { samples: energy.samples, metrologyFaults: energy.faults, ...sender.stats };
   }
 
+  /** The last telegram handed to the radio. */
   get telegram(): SentTelegram | undefined {
-    return this.lastTelegram;
+    return this.part.sender.last;
   }
 
   /** Ticks time of the next work due (a sample or a telegram): a simulator may sleep until then. */
   nextWake(): number {
-    return Math.min(this.nextSample, this.telegramDue);
+    return Math.min(this.nextSample, this.part.sender.nextDue);
   }
 
   /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while a pulse
    *  or a service request is in progress, else until the next sample or telegram. */
   nextTickDelay(): number {
-    if (!this.started || this.pulsesPending > 0 || this.server.pending > 0) return this.tickMs;
+    const p = this.parts;
+    if (!p || !this.running || !this.ticks || p.pulse.busy || p.server.busy) return this.tickMs;
     // A refused journal takes no samples: only the telegrams are due.
-    const d = (this.energyRefused ? this.telegramDue : this.nextWake()) - this.ports.clock.ticks();
+    const d = (p.energy.measuring ? this.nextWake() : p.sender.nextDue) - this.ticks();
     return d >= 1 ? d : this.tickMs;
   }
 
-  /** Pulses due on the pin but not yet shown (a simulator steps finely while this is above 0). */
-  get pulsesPending(): number {
-    return this.pulseTest.on ? 1 : this.pulse.pending + (this.pulse.emitted > this.pulse.completed ? 1 : 0);
-  }
-
-  get pulsesCompleted(): number {
-    return this.pulse.completed;
+  /** Whether the pulse output has work (a simulator steps finely meanwhile). */
+  get pulsesPending(): boolean {
+    return this.part.pulse.busy;
   }
 
   tick(): void {
-    if (!this.started) return;
-    const now = this.ports.clock.ticks();
-    if (this.pulseTest.on) this.tickPulseTest(now);
-    else if (!this.energyRefused) this.metering.tick();
-    if (now >= this.nextSample && !this.energyRefused) {
-      this.sample();
+    const p = this.parts;
+    if (!p || !this.running || !this.ticks) return;
+    const now = this.ticks();
+    p.pulse.tick(now);
+    if (now >= this.nextSample && p.energy.measuring) {
+      p.energy.sample();
       this.nextSample += this.samplePeriodMs;
       if (this.nextSample <= now) this.nextSample = now + this.samplePeriodMs;
     }
-    if (now >= this.telegramDue) this.sendTelegram(now);
-    this.server.poll();
-  }
-
-  private sample(): void {
-    try {
-      if (this.needsConfigure) {
-        this.driver.configure({ calibration: this.constants.calibration });
-        this.needsConfigure = false;
-      }
-      const before = this.metering.faults;
-      this.metering.cycle();
-      this.stats.samples++;
-      if (this.metering.faults !== before) {
-        this.faultSinceSent = true;
-        this.stats.metrologyFaults++;
-      }
-    } catch (e) {
-      if (!(e instanceof MeterError)) throw e;
-      this.faultSinceSent = true;
-      this.stats.metrologyFaults++;
-      if (e.code === 'configure-verify' || e.code === 'chip-reset') this.needsConfigure = true;
-    }
-  }
-
-  /** The registers the periodic telegram carries. */
-  telegramRegisters(status: MeterStatus): Register[] {
-    const refused = this.energyRefused?.details;
-    // Refused journal: the totals its newest record holds (layout-independent sums), frozen.
-    const obis = refused ? { '1.8.0': Number(refused.storedImportUwh) / 1e6, '2.8.0': Number(refused.storedExportUwh) / 1e6 } : this.metering.obis();
-    const regs: Register[] = [
-      { obis: '1.8.0', value: Math.floor(obis['1.8.0'] + 1e-9) },
-      { obis: '2.8.0', value: Math.floor(obis['2.8.0'] + 1e-9) },
-    ];
-    const tariffs = refused ? 1 : this.metering.registers.tariffs;
-    if (tariffs > 1) {
-      for (let t = 1; t <= tariffs; t++) regs.push({ obis: `1.8.${t}`, value: Math.floor(obis[`1.8.${t}`] + 1e-9) });
-      for (let t = 1; t <= tariffs; t++) regs.push({ obis: `2.8.${t}`, value: Math.floor(obis[`2.8.${t}`] + 1e-9) });
-    }
-    const s = this.metering.lastSample;
-    regs.push({ obis: '16.7.0', value: s && !s.fault ? Math.round(s.totalActivePower) : 0 });
-    if (!status.clockInvalid) regs.push({ obis: 'clock', value: minuteText(this.wallTime()) });
-    regs.push({ obis: 'status', value: encodeErrorFlags(status) });
-    return regs;
-  }
-
-  private security(): TelegramSecurity {
-    const mode = this.options.security ?? 7;
-    return mode === 0 ? { mode: 0 } : { mode, key: this.ports.keys.meterKey(), crypto: this.ports.crypto };
-  }
-
-  private buildFrame(counters: { messageCounter: number; accessNumber: number }): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {
-    const status = this.status();
-    const registers = this.telegramRegisters(status);
-    const frame = buildTelegram({
-      header: { control: 0x44, manufacturer: this.options.manufacturer ?? 'XSM', id: this.options.meterId, version: this.options.version ?? 1, deviceType: 0x02 },
-      registers,
-      security: this.security(),
-      status: encodeStatusByte(status),
-      counters,
-      format: this.frameFormat,
-    });
-    return { frame, registers, status };
-  }
-
-  private defer(now: number, airtime: number): void {
-    this.stats.deferred++;
-    this.deferredSinceSent = true;
-    this.telegramDue = Math.max(now + 1, this.budget.nextFit(now, airtime));
-  }
-
-  /** Sends the telegram due now, or defers it when the hour's airtime budget has no room. */
-  private sendTelegram(now: number, retried = false): void {
-    if (!this.budget.fits(now, this.airtimeEstimate)) {
-      this.defer(now, this.airtimeEstimate);
-      return;
-    }
-    // What is sent must never exceed what a restart restores: persist first.
-    if (!this.energyRefused) this.metering.persist();
-    // Reserved on flash before use, in one write with the airtime including this telegram's (the
-    // last frame's: the counters' values do not change the length).
-    const reserved = this.airtimeEstimate;
-    this.pendingAirtime = { at: now, airtimeMs: reserved };
-    let counters: { messageCounter: number; accessNumber: number };
-    try {
-      counters = this.telegramCounters.next();
-    } finally {
-      this.pendingAirtime = undefined;
-    }
-    const built = this.buildFrame(counters);
-    const air = airtimeMs(built.frame.length, this.radioMode, this.frameFormat);
-    this.airtimeEstimate = air;
-    if (air > reserved) {
-      // The frame grew (another register set): not covered by what was stored. The reserved counter
-      // is skipped, never reused; reserve again with this length (one more write, rare).
-      if (retried || !this.budget.fits(now, air)) this.defer(now, air);
-      else this.sendTelegram(now, true);
-      return;
-    }
-    this.budget.record(now, air);
-    this.stats.lastMessageCounter = counters.messageCounter;
-    try {
-      this.ports.radio.transmit(built.frame, this.radioMode);
-    } catch (e) {
-      if (!(e instanceof MeterError)) throw e;
-      this.stats.radioErrors++;
-    }
-    this.stats.telegrams++;
-    this.stats.airtimeMs += air;
-    const sent: SentTelegram = { frame: built.frame, mode: this.radioMode, format: this.frameFormat, ...counters, ticks: now, airtimeMs: air, registers: built.registers, status: built.status };
-    this.lastTelegram = sent;
-    this.deferredSinceSent = false;
-    this.faultSinceSent = false;
-    const before = this.schedule.nextDue;
-    this.schedule.advance(now);
-    // Slots passed over while this telegram waited count as deferred too.
-    const skipped = Math.max(0, Math.round((this.schedule.nextDue - before) / this.schedule.intervalMs) - 1);
-    this.stats.deferred += skipped;
-    this.telegramDue = this.schedule.nextDue;
-    this.options.onTelegram?.(sent);
-  }
-
-  // --- pulse test (service) ---------------------------------------------------------------------
-
-  startPulseTest(on: boolean, count: number): void {
-    if (!on) {
-      if (this.pulseTest.high) this.ports.pulseLed.write(0);
-      this.pulseTest = { on: false, left: 0, high: false, edgeAt: -Infinity };
-      return;
-    }
-    this.pulseTest = { on: true, left: count === 0 ? Infinity : count, high: false, edgeAt: -Infinity };
-  }
-
-  private tickPulseTest(now: number): void {
-    const t = this.pulseTest;
-    const width = this.options.pulseWidthMs ?? 30;
-    if (now - t.edgeAt < width) return;
-    if (t.high) {
-      this.ports.pulseLed.write(0);
-      t.high = false;
-      t.edgeAt = now;
-      t.left--;
-      if (t.left <= 0) this.pulseTest = { on: false, left: 0, high: false, edgeAt: -Infinity };
-    } else {
-      this.ports.pulseLed.write(1);
-      t.high = true;
-      t.edgeAt = now;
-    }
+    p.sender.tick(now);
+    p.server.poll();
   }
 
   /** Saves what is unsaved (host shutdown, power-fail warning). */
   stop(): void {
-    if (!this.started) return;
-    if (!this.energyRefused) this.metering.persist();
-    this.started = false;
+    if (!this.parts || !this.running) return;
+    this.parts.energy.persist();
+    this.running = false;
   }
 }
 
@@ -563,6 +332,3 @@ function flashUsed(f: Flash): boolean {
   }
   return false;
 }
-
-/** Bytes of log room below which the log counts as full (a change record with two 128-byte values). */
-export const LOG_FULL_MARGIN = 480;

@@ -1,6 +1,7 @@
 /**
- * The meter application behind the service interface (modules/service `ServiceTarget`): reads come
- * from the metering engine, the calibration constants and the calibration log (exported in the
+ * The meter application behind the service interface (modules/service `ServiceTarget`), over the
+ * parts it needs (ServiceParts): reads come from the energy meter and its readout, the calibration
+ * constants and the calibration log (exported in the
  * binary format of modules/sealing/log-export.ts, signed head included, which `xsmeter log verify`
  * reads); writes go through the seal (`SealGuard.writeConstant`, refused and logged while sealed).
  * Refusals map typed errors to reasons: sealed → 'sealed', calibration out of range or malformed →
@@ -8,47 +9,55 @@
  * switch → 'switch-off', bad or stale unseal MAC → 'unauthorised' / 'replayed'.
  */
 import { MeterError } from '../core/errors.js';
+import type { PulseOutput } from '../metrology/pulse-output.js';
 import { CalibrationError } from '../metrology/errors.js';
 import { LogFullError, SealError } from '../sealing/errors.js';
 import { exportToBinary } from '../sealing/log-export.js';
 import type { EnergyRegister, Instantaneous, LogPage, UnsealChallenge, UnsealCommand } from '../service/messages.js';
 import { done, ok, refuse, type ServiceTarget, type TargetIdentity, type TargetResult } from '../service/server.js';
-import { CALIBRATION_CONSTANT_ID } from './calibration-constants.js';
+import type { CalibrationController } from './calibration-controller.js';
+import type { EnergyMeter } from './energy-meter.js';
+import type { MeterReadout } from './meter-readout.js';
 import { CLOCK_VALID_AFTER_MS } from './meter-status.js';
-import { FIRMWARE_VERSION, type MeterApp } from './meter-app.js';
+import type { WallClock } from './wall-clock.js';
 
 /** Who the calibration log names for changes made over the service interface. */
 export const SERVICE_WHO = 'service';
 
+/** The parts of the meter the service interface reaches. */
+export interface ServiceParts {
+  identity: { meterId: string; manufacturer: string; model: string; firmware: string };
+  energy: EnergyMeter;
+  readout: MeterReadout;
+  calibration: CalibrationController;
+  clock: WallClock;
+  pulse: PulseOutput;
+  /** Stores a new meter key where the key store returns it; absent: install-meter-key is refused. */
+  installMeterKey?: (key: Uint8Array) => void;
+}
+
 export class MeterServiceTarget implements ServiceTarget {
   private exportCache: { counter: number; bytes: Uint8Array } | undefined;
 
-  constructor(private readonly app: MeterApp) {}
+  constructor(private readonly parts: ServiceParts) {}
 
   identify(): TargetIdentity {
-    const a = this.app;
-    return {
-      meterId: a.deviceId,
-      manufacturer: a.options.manufacturer ?? 'XSM',
-      model: a.options.model ?? `xsmeter-${a.options.chip}`,
-      firmware: a.options.firmware ?? FIRMWARE_VERSION,
-      sealed: a.seal.isSealed,
-      timeMs: Math.max(0, Math.floor(a.wallTime())),
-    };
+    const p = this.parts;
+    return { ...p.identity, sealed: p.calibration.sealed, timeMs: Math.max(0, Math.floor(p.clock.now())) };
   }
 
   readRegisters(): TargetResult<EnergyRegister[]> {
-    const refused = this.app.energyRefused;
-    if (refused) return refuse('failed', `layout-mismatch: ${refused.message}`);
-    const obis = this.app.metering.obis();
-    return ok(Object.keys(obis).map((k) => ({ obis: k, wh: Math.floor(obis[k] + 1e-9) })));
+    const list = this.parts.readout.serviceRegisters();
+    const refused = this.parts.energy.refused;
+    if (!list || refused) return refuse('failed', `layout-mismatch: ${refused?.message ?? 'journal refused'}`);
+    return ok(list);
   }
 
   readInstantaneous(): TargetResult<Instantaneous> {
-    const s = this.app.lastSample;
+    const s = this.parts.energy.lastSample;
     if (!s) return refuse('busy', 'no sample taken yet');
     return ok({
-      timeMs: Math.max(0, Math.floor(this.app.wallTime())),
+      timeMs: Math.max(0, Math.floor(this.parts.clock.now())),
       frequencyMilliHz: Math.round(s.frequency * 1000),
       phases: s.phases.map((p) => ({
         voltageMv: Math.round(p.voltage * 1000),
@@ -61,8 +70,9 @@ export class MeterServiceTarget implements ServiceTarget {
 
   /** The binary export, re-signed only when the log changed. */
   private exported(): Uint8Array {
-    const counter = this.app.log.counter;
-    if (!this.exportCache || this.exportCache.counter !== counter) this.exportCache = { counter, bytes: exportToBinary(this.app.log.export()) };
+    const log = this.parts.calibration.log;
+    const counter = log.counter;
+    if (!this.exportCache || this.exportCache.counter !== counter) this.exportCache = { counter, bytes: exportToBinary(log.export()) };
     return this.exportCache.bytes;
   }
 
@@ -73,7 +83,7 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   readCalibration(): TargetResult<Uint8Array> {
-    return ok(this.app.constants.serialized);
+    return ok(this.parts.calibration.serialized);
   }
 
   /** Runs a seal operation, mapping its typed errors to refusals. */
@@ -82,10 +92,7 @@ export class MeterServiceTarget implements ServiceTarget {
       f();
       return done();
     } catch (e) {
-      if (e instanceof LogFullError) {
-        this.app.markLogFull();
-        return refuse('failed', `log-full: ${e.message}`);
-      }
+      if (e instanceof LogFullError) return refuse('failed', `log-full: ${e.message}`);
       if (e instanceof SealError) {
         if (e.code === 'sealed') return refuse('sealed', e.message);
         if (e.code === 'unseal-refused') {
@@ -104,41 +111,39 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   writeCalibration(bytes: Uint8Array): TargetResult {
-    return this.guarded(() => this.app.seal.writeConstant(CALIBRATION_CONSTANT_ID, bytes, SERVICE_WHO));
+    return this.guarded(() => this.parts.calibration.writeCalibration(bytes, SERVICE_WHO));
   }
 
   seal(): TargetResult {
-    return this.guarded(() => {
-      this.app.seal.seal(SERVICE_WHO);
-    });
+    return this.guarded(() => this.parts.calibration.sealNow(SERVICE_WHO));
   }
 
   readUnsealChallenge(): TargetResult<UnsealChallenge> {
-    return ok(this.app.seal.unsealChallenge());
+    return ok(this.parts.calibration.unsealChallenge());
   }
 
   unseal(command: UnsealCommand): TargetResult {
-    return this.guarded(() => this.app.seal.unseal(command, SERVICE_WHO));
+    return this.guarded(() => this.parts.calibration.unseal(command, SERVICE_WHO));
   }
 
   setTime(ms: number): TargetResult {
     if (!(ms >= CLOCK_VALID_AFTER_MS)) return refuse('out-of-range', `time ${ms} ms is before 2020`);
-    this.app.setWallTime(ms);
+    this.parts.clock.set(ms);
     return done();
   }
 
   installMeterKey(key: Uint8Array): TargetResult {
-    const install = this.app.options.installMeterKey;
+    const install = this.parts.installMeterKey;
     if (!install) return refuse('failed', 'this host cannot store a meter key');
     // Logged before it takes effect (the key itself is never logged).
     return this.guarded(() => {
-      this.app.log.append({ type: 'key-change', who: SERVICE_WHO });
+      this.parts.calibration.logKeyChange(SERVICE_WHO);
       install(key.slice());
     });
   }
 
   pulseTest(on: boolean, count: number): TargetResult {
-    this.app.startPulseTest(on, count);
+    this.parts.pulse.startTest(on, count);
     return done();
   }
 }

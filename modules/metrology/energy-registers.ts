@@ -61,6 +61,15 @@ export class EnergyRegisters {
     return sum;
   }
 
+  /** Whole Wh of one register (as uwh() selects it), floored in exact integer arithmetic: what the
+   *  telegrams and the service interface show, never more than was measured. */
+  wh(direction: 'import' | 'export', tariff = 0, phase: number | 'all' = 'all'): number {
+    const u = this.uwh(direction, tariff, phase);
+    let w = Math.floor(u / UWH_PER_WH);
+    if (w * UWH_PER_WH > u) w--; // the quotient rounded up across an integer
+    return w;
+  }
+
   /** Sum of every register, µWh (what a power cut could lose is measured against this). */
   sum(): number {
     let s = 0;

@@ -4,7 +4,8 @@
  * floor(register · C / 1 kWh) in exact integer arithmetic, minus those already given — so the count
  * never drifts from the register over any duration, and a burst larger than the pin can show is
  * queued, never dropped. The pin is driven by `tick(nowMs)`: high for `widthMs`, then low at least
- * as long.
+ * as long. A pulse test (the service's pulse-test command: `startTest`) takes the pin over and gives
+ * a fixed number of pulses of the same shape; energy pulses due meanwhile are queued, not lost.
  */
 import type { DigitalOutput } from '../ports/bus.js';
 import { EnergyConfigError } from './errors.js';
@@ -22,6 +23,9 @@ export class PulseOutput {
   private base = 0;
   private high = false;
   private edgeAt = -Infinity;
+  /** Test pulses still to give (Infinity: until stopped); 0 when no test runs. */
+  private testLeft = 0;
+  private testHigh = false;
 
   constructor(options: { pin: DigitalOutput; meterConstant: number; widthMs?: number }) {
     const c = options.meterConstant;
@@ -62,7 +66,25 @@ export class PulseOutput {
     return this.completed + (this.high ? 1 : 0);
   }
 
+  /** Whether the pin has work: a test running, or energy pulses due or on the pin (a host ticks
+   *  finely meanwhile). */
+  get busy(): boolean {
+    return this.testLeft > 0 || this.due > this.completed;
+  }
+
+  /** Starts (`on`) a test of `count` pulses (0: until stopped) or stops it, leaving the pin low. */
+  startTest(on: boolean, count: number): void {
+    if (this.testHigh) this.pin.write(0);
+    this.testHigh = false;
+    this.testLeft = on ? (count === 0 ? Infinity : count) : 0;
+    this.edgeAt = -Infinity;
+  }
+
   tick(nowMs: number): void {
+    if (this.testLeft > 0) {
+      this.tickTest(nowMs);
+      return;
+    }
     if (this.high) {
       if (nowMs - this.edgeAt >= this.widthMs) {
         this.pin.write(0);
@@ -75,5 +97,13 @@ export class PulseOutput {
       this.high = true;
       this.edgeAt = nowMs;
     }
+  }
+
+  private tickTest(nowMs: number): void {
+    if (nowMs - this.edgeAt < this.widthMs) return;
+    this.edgeAt = nowMs;
+    this.testHigh = !this.testHigh;
+    this.pin.write(this.testHigh ? 1 : 0);
+    if (!this.testHigh && --this.testLeft <= 0) this.testLeft = 0;
   }
 }

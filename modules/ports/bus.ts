@@ -35,9 +35,17 @@ export interface DigitalInput {
   read(): Level;
 }
 
-/** A byte-stream serial port (the service interface). */
+/**
+ * A byte-stream serial port (the service interface). A port holds bounded buffers in both
+ * directions, so a peer that floods it or never reads costs bounded memory: what does not fit its
+ * receive buffer is dropped (a UART overrun) or held back by flow control.
+ */
 export interface SerialPort {
+  /** Queues bytes to send. A port with `writable` may drop bytes beyond it: check first. */
   write(bytes: Uint8Array): void;
-  /** Bytes received since the last call (possibly none). */
-  read(): Uint8Array;
+  /** Bytes received since the last call (possibly none), at most `maxBytes` when given; the rest
+   *  waits for the next call. */
+  read(maxBytes?: number): Uint8Array;
+  /** Bytes write() takes now (room left in the output buffer); absent: no bound. */
+  readonly writable?: number;
 }

@@ -29,7 +29,8 @@ const HEADER = 7;
 /**
  * A framing problem. Codes: 'garbage' (bytes outside any frame were skipped; details.skipped),
  * 'header-check' (LCS does not match LEN), 'too-long' (LEN above the maximum), 'crc',
- * 'abandoned' (a partial frame was given up after the line went idle), and on encoding 'range'.
+ * 'abandoned' (a partial frame was given up after the line went idle), 'frame-timeout' (a partial
+ * frame was not complete in time), and on encoding 'range'.
  */
 export class FrameError extends MeterError {}
 
@@ -74,67 +75,148 @@ export function encodeFrame(frame: Frame, maxPayload = DEFAULT_MAX_PAYLOAD): Uin
 export interface FrameDecoderOptions {
   /** Largest payload accepted (default 1024); a longer LEN is rejected as 'too-long'. */
   maxPayload?: number;
+  /** A partial frame still incomplete this long after its first byte was taken is given up
+   *  ('frame-timeout'; default 2000 ms: a maximal frame takes 1.1 s at 9600 baud). Needs `now`. */
+  frameTimeoutMs?: number;
+  /** A partial frame is given up once no byte has arrived for this long ('abandoned'; default
+   *  250 ms). Needs `now`. */
+  idleTimeoutMs?: number;
 }
 
-/** Streaming decoder: `push()` bytes as they arrive, get back the frames and errors they complete. */
+/**
+ * What one call may spend, counted down by the decoder: frames completed, and bytes checked by CRC
+ * (a candidate frame costs its length whether it passes or not). The second bounds the work a
+ * crafted stream can cause: after a failed CRC the search restarts two bytes on, so without it one
+ * kilobyte of input could cost hundreds of kilobytes of CRC.
+ */
+export interface DecodeBudget {
+  frames: number;
+  checkBytes: number;
+}
+
+export const DEFAULT_FRAME_TIMEOUT_MS = 2000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 250;
+
+/**
+ * Streaming decoder: `push()` bytes as they arrive, get back the frames and errors they complete.
+ * A polled server uses `feed()` instead, which takes bytes only while a budget lasts and says how
+ * many it took, and `expire()`, which gives up a partial frame that stalls (times on the caller's
+ * clock, so a test runs them on simulated time).
+ */
 export class FrameDecoder {
   readonly maxPayload: number;
+  readonly frameTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   private readonly buf: Uint8Array;
   private len = 0;
+  /** When the partial frame at the head of the buffer began, and when the last byte arrived. */
+  private partialSince = 0;
+  private lastByteAt = 0;
+  /** The last scan ran to the end: what is held is a partial frame waiting for bytes. */
+  private waiting = false;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     if (!Number.isInteger(this.maxPayload) || this.maxPayload < 0 || this.maxPayload > 0xffff) {
       throw new FrameError('range', `maxPayload ${this.maxPayload} must be an integer from 0 to 65535`);
     }
-    // Invariant after every scan: what is left is a proper prefix of one frame that fits, so the
-    // buffer never needs more than one maximal frame.
+    this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    // Invariant after every scan that ran to the end: what is left is a proper prefix of one frame
+    // that fits, so the buffer never needs more than one maximal frame.
     this.buf = new Uint8Array(this.maxPayload + FRAME_OVERHEAD);
   }
 
-  /** Bytes held back as the start of a frame not yet complete. */
+  /** Bytes held back: the start of a frame not yet complete (or, after a budget ran out, frames not yet checked). */
   get buffered(): number {
     return this.len;
   }
 
+  /** A budget ran out on what is held: the next feed() checks it first, even with no new bytes. */
+  get unchecked(): boolean {
+    return this.len > 0 && !this.waiting;
+  }
+
+  /** Bytes of one maximal frame: what one call's budget must at least allow to check. */
+  get maxFrameBytes(): number {
+    return this.buf.length;
+  }
+
   push(chunk: Uint8Array): DecodeEvent[] {
     const events: DecodeEvent[] = [];
-    let i = 0;
-    while (i < chunk.length) {
-      const n = Math.min(this.buf.length - this.len, chunk.length - i);
-      this.buf.set(chunk.subarray(i, i + n), this.len);
-      this.len += n;
-      i += n;
-      this.scan(events);
-    }
+    this.feed(chunk, events, { frames: Infinity, checkBytes: Infinity }, 0);
     return events;
   }
 
   /**
-   * Gives up the partial frame held back (the line went idle before it completed, e.g. its LEN was
-   * corrupted) and searches the bytes after its SOF again: a frame hidden in it is still found.
+   * Decodes what is held and then bytes of `chunk` until the chunk or the budget runs out; appends
+   * the events to `events` and returns how many bytes of `chunk` it took (pass the rest again
+   * later). `now` (the caller's clock, ms) starts the timeouts of `expire()`.
    */
+  feed(chunk: Uint8Array, events: DecodeEvent[], budget: DecodeBudget, now: number): number {
+    // Frames left unchecked when a budget ran out come first.
+    if (this.len > 0 && !this.waiting && this.scan(events, budget, now)) return 0;
+    let i = 0;
+    while (i < chunk.length) {
+      // After a scan that ran to the end the buffer has room (see the invariant).
+      const n = Math.min(this.buf.length - this.len, chunk.length - i);
+      if (this.len === 0) this.partialSince = now;
+      this.buf.set(chunk.subarray(i, i + n), this.len);
+      this.len += n;
+      i += n;
+      if (this.scan(events, budget, now)) break;
+    }
+    if (i > 0) this.lastByteAt = now;
+    return i;
+  }
+
+  /**
+   * Gives up the partial frame held back when it has waited too long: no byte for `idleTimeoutMs`
+   * ('abandoned', e.g. its LEN was corrupted) or not complete `frameTimeoutMs` after it began
+   * ('frame-timeout', a sender dribbling bytes). The bytes after its SOF are searched again, so a
+   * frame hidden in it is still found. Returns whether it gave one up.
+   */
+  expire(now: number, events: DecodeEvent[], budget: DecodeBudget): boolean {
+    if (!this.waiting || this.len === 0) return false;
+    const idle = now - this.lastByteAt >= this.idleTimeoutMs;
+    if (!idle && now - this.partialSince < this.frameTimeoutMs) return false;
+    this.giveUp(idle ? 'abandoned' : 'frame-timeout', events, budget, now);
+    return true;
+  }
+
+  /** Restarts both timeouts at `now` (the caller did not take bytes for a while: not the sender's delay). */
+  touch(now: number): void {
+    this.partialSince = now;
+    this.lastByteAt = now;
+  }
+
+  /** Gives up the partial frame held back now, whatever the time (see expire()). */
   abandonPartial(): DecodeEvent[] {
     const events: DecodeEvent[] = [];
-    if (this.len === 0) return events;
-    events.push({
-      kind: 'error',
-      error: new FrameError('abandoned', `partial frame of ${this.len} bytes abandoned`, { length: this.len }),
-    });
-    const drop = Math.min(2, this.len);
-    this.buf.copyWithin(0, drop, this.len);
-    this.len -= drop;
-    this.scan(events);
+    if (this.len > 0) this.giveUp('abandoned', events, { frames: Infinity, checkBytes: Infinity }, this.partialSince);
     return events;
   }
 
   reset(): void {
     this.len = 0;
+    this.waiting = false;
   }
 
-  private scan(events: DecodeEvent[]): void {
+  private giveUp(code: 'abandoned' | 'frame-timeout', events: DecodeEvent[], budget: DecodeBudget, now: number): void {
+    const what = code === 'abandoned' ? 'abandoned after the line went idle' : 'not complete in time';
+    events.push({ kind: 'error', error: new FrameError(code, `partial frame of ${this.len} bytes ${what}`, { length: this.len }) });
+    const drop = Math.min(2, this.len);
+    this.buf.copyWithin(0, drop, this.len);
+    this.len -= drop;
+    this.partialSince = now;
+    this.scan(events, budget, now);
+  }
+
+  /** Decodes the buffer from its start; returns true when it stopped because the budget ran out. */
+  private scan(events: DecodeEvent[], budget: DecodeBudget, now: number): boolean {
     const b = this.buf;
     let p = 0;
+    let stopped = false;
     for (;;) {
       let s = p;
       while (s < this.len && !(b[s] === SOF[0] && (s + 1 === this.len || b[s + 1] === SOF[1]))) s++;
@@ -162,6 +244,11 @@ export class FrameDecoder {
       }
       if (this.len - p < FRAME_OVERHEAD + n) break;
       const end = p + HEADER + n;
+      if (budget.frames < 1 || budget.checkBytes < end - p - 2) {
+        stopped = true;
+        break;
+      }
+      budget.checkBytes -= end - p - 2;
       const crc = crc16Ccitt(b, p + 2, end);
       const got = (b[end] << 8) | b[end + 1];
       if (crc !== got) {
@@ -170,9 +257,15 @@ export class FrameDecoder {
         continue;
       }
       events.push({ kind: 'frame', frame: { type: b[p + 5], seq: b[p + 6], payload: b.slice(p + HEADER, end) } });
+      budget.frames--;
       p = end + 2;
     }
-    b.copyWithin(0, p, this.len);
-    this.len -= p;
+    if (p > 0) {
+      b.copyWithin(0, p, this.len);
+      this.len -= p;
+      this.partialSince = now; // another frame is at the head now
+    }
+    this.waiting = !stopped && this.len > 0;
+    return stopped;
   }
 }

@@ -10,6 +10,16 @@
  * before all of the server's checks pass, so a malformed or unauthenticated frame changes nothing.
  * A frame with a bad CRC or header gets no response (its SEQ cannot be trusted); the client times out.
  *
+ * The meter's loop must never wait on this interface, so each `poll()` does bounded work whatever
+ * arrives: it takes at most `maxBytesPerPoll` bytes from the port, answers at most
+ * `maxRequestsPerPoll` requests and CRC-checks at most that many maximal frames' worth of bytes;
+ * the rest waits for the next poll (in the port, whose buffer is bounded). Output is bounded too: a
+ * reply is written only when the port has room for it (`SerialPort.writable`); otherwise it is
+ * held and no further request is taken until it is written, so a client that does not read its
+ * replies stops being read (flow control) and costs one reply of memory. With a clock, a partial
+ * frame is given up after `idleResetMs` without a byte or `frameTimeoutMs` after it began, so a
+ * sender that stops (or dribbles) mid-frame does not hold the line.
+ *
  * Errors: a MeterError thrown by the target becomes a 'failed' response naming its code. Anything
  * else a target throws (a bug, or the simulator's PowerCut) propagates out of `poll()`: firmware
  * must not carry on after it.
@@ -20,7 +30,18 @@ import type { Clock } from '../ports/clock.js';
 import type { Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
 import { AuthError, CommandAuthenticator, type AuthCounterStore } from './auth.js';
-import { DEFAULT_MAX_PAYLOAD, FrameDecoder, encodeFrame, type DecodeEvent, type Frame } from './frame.js';
+import {
+  DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_PAYLOAD,
+  FRAME_OVERHEAD,
+  FrameDecoder,
+  FrameError,
+  encodeFrame,
+  type DecodeBudget,
+  type DecodeEvent,
+  type Frame,
+} from './frame.js';
 import {
   MAX_LOG_PAGE,
   RESPONSE_BIT,
@@ -94,10 +115,16 @@ export interface ServiceServerOptions {
   crypto: Crypto;
   /** Where the last accepted command counter is persisted. */
   counters: AuthCounterStore;
-  /** With a clock, a partial frame is abandoned once the line has been idle `idleResetMs`. */
+  /** With a clock, a partial frame is abandoned once the line has been idle `idleResetMs` (default
+   *  250 ms) or `frameTimeoutMs` after it began (default 2000 ms). */
   clock?: Pick<Clock, 'ticks'>;
   idleResetMs?: number;
+  frameTimeoutMs?: number;
   maxPayload?: number;
+  /** Requests answered by one poll() at most (default 4). */
+  maxRequestsPerPoll?: number;
+  /** Bytes taken from the port by one poll() at most (default one maximal frame: 1033). */
+  maxBytesPerPoll?: number;
 }
 
 export interface ServiceStats {
@@ -107,52 +134,129 @@ export interface ServiceStats {
   framing: Record<string, number>;
   /** Responses sent, by reason. */
   replies: Partial<Record<Reason, number>>;
+  /** Polls that took no request because the last reply still had no room in the port (the client
+   *  is not reading). */
+  waits: number;
 }
 
 /** Bytes a log-page response needs besides the page: reason 1, total 4, offset 4, length 2. */
 const LOG_PAGE_OVERHEAD = 11;
 
-const NO_EVENTS: readonly DecodeEvent[] = Object.freeze([]);
+const NOTHING = new Uint8Array(0);
 
 export class ServiceServer {
-  readonly stats: ServiceStats = { frames: 0, framing: {}, replies: {} };
+  readonly stats: ServiceStats = { frames: 0, framing: {}, replies: {}, waits: 0 };
+  readonly maxRequestsPerPoll: number;
+  readonly maxBytesPerPoll: number;
   private readonly port: SerialPort;
   private readonly target: ServiceTarget;
   private readonly auth: CommandAuthenticator;
   private readonly decoder: FrameDecoder;
   private readonly clock: Pick<Clock, 'ticks'> | undefined;
-  private readonly idleResetMs: number;
   private readonly maxPayload: number;
-  private lastRx = 0;
+  private readonly checkBytesPerPoll: number;
+  /** Reused every poll: nothing is allocated when nothing arrived. */
+  private readonly events: DecodeEvent[] = [];
+  private readonly budget: DecodeBudget = { frames: 0, checkBytes: 0 };
+  /** Bytes read from the port but not yet decoded (a budget ran out). */
+  private rest: Uint8Array = NOTHING;
+  /** A reply waiting for room in the port. */
+  private held: Uint8Array | undefined;
+  /** The last poll stopped on its budget with input possibly left in the port. */
+  private more = false;
 
   constructor(options: ServiceServerOptions) {
     this.port = options.port;
     this.target = options.target;
     this.auth = new CommandAuthenticator(options.crypto, options.keys, options.counters);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
+    this.decoder = new FrameDecoder({
+      maxPayload: this.maxPayload,
+      idleTimeoutMs: options.idleResetMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      frameTimeoutMs: options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+    });
     this.clock = options.clock;
-    this.idleResetMs = options.idleResetMs ?? 250;
-    if (this.clock) this.lastRx = this.clock.ticks();
-  }
-
-  /** Bytes held back as the start of a frame not yet complete. */
-  get pending(): number {
-    return this.decoder.buffered;
-  }
-
-  /** Reads what has arrived, answers every complete request; returns the number answered. */
-  poll(): number {
-    const chunk = this.port.read();
-    // Polled every application tick: nothing is allocated when nothing arrived.
-    let events: readonly DecodeEvent[] = NO_EVENTS;
-    if (chunk.length > 0) {
-      if (this.clock) this.lastRx = this.clock.ticks();
-      events = this.decoder.push(chunk);
-    } else if (this.clock && this.decoder.buffered > 0 && this.clock.ticks() - this.lastRx >= this.idleResetMs) {
-      events = this.decoder.abandonPartial();
-      this.lastRx = this.clock.ticks();
+    this.maxRequestsPerPoll = options.maxRequestsPerPoll ?? 4;
+    this.maxBytesPerPoll = options.maxBytesPerPoll ?? this.maxPayload + FRAME_OVERHEAD;
+    for (const [name, v] of [['maxRequestsPerPoll', this.maxRequestsPerPoll], ['maxBytesPerPoll', this.maxBytesPerPoll]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new FrameError('range', `${name} ${v} must be a positive integer`, { field: name });
     }
+    // Enough to check every request this poll may answer, each of maximal length.
+    this.checkBytesPerPoll = this.maxRequestsPerPoll * this.decoder.maxFrameBytes;
+    if (this.clock) this.decoder.touch(this.clock.ticks());
+  }
+
+  /** Received bytes held back: a frame not yet complete, or input a poll's budget left for the next. */
+  get pending(): number {
+    return this.decoder.buffered + this.rest.length;
+  }
+
+  /** Work is waiting for the next poll (a frame arriving, input held back or possibly left in the
+   *  port, a reply waiting for room): a host should tick again soon rather than sleep. */
+  get busy(): boolean {
+    return this.more || this.held !== undefined || this.pending > 0;
+  }
+
+  /** Reads what has arrived, within the per-poll budget, and answers the requests it completes;
+   *  returns the number answered. */
+  poll(): number {
+    const now = this.clock ? this.clock.ticks() : 0;
+    if (this.held) {
+      if (!this.fits(this.held.length)) {
+        this.stats.waits++;
+        return 0;
+      }
+      this.port.write(this.held);
+      this.held = undefined;
+      // Input was not taken meanwhile: the sender's timeouts restart.
+      this.decoder.touch(now);
+    }
+    const budget = this.budget;
+    budget.checkBytes = this.checkBytesPerPoll;
+    let handled = 0;
+    let answered = 0;
+    let taken = 0;
+    this.more = false;
+    while (handled < this.maxRequestsPerPoll && this.held === undefined) {
+      if (this.rest.length === 0) {
+        if (taken >= this.maxBytesPerPoll) {
+          this.more = true;
+          break;
+        }
+        const chunk = this.port.read(this.maxBytesPerPoll - taken);
+        if (chunk.length === 0 && !this.decoder.unchecked) break;
+        taken += chunk.length;
+        this.rest = chunk;
+      }
+      budget.frames = 1;
+      const used = this.decoder.feed(this.rest, this.events, budget, now);
+      this.rest = used >= this.rest.length ? NOTHING : this.rest.subarray(used);
+      const frames = this.take();
+      handled += frames.handled;
+      answered += frames.answered;
+      if (frames.handled === 0 && (this.rest.length > 0 || this.decoder.unchecked)) {
+        // The CRC budget ran out on what is held: the rest waits for the next poll.
+        this.more = true;
+        break;
+      }
+    }
+    if (handled >= this.maxRequestsPerPoll) this.more = true;
+    if (this.clock && handled < this.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more) {
+      budget.frames = 1;
+      if (this.decoder.expire(now, this.events, budget)) answered += this.take().answered;
+    }
+    return answered;
+  }
+
+  private fits(n: number): boolean {
+    const room = this.port.writable;
+    return room === undefined || n <= room;
+  }
+
+  /** Handles the events of one decoder call (at most one frame): counts errors, answers the frame. */
+  private take(): { handled: number; answered: number } {
+    const events = this.events;
+    let handled = 0;
     let answered = 0;
     for (let i = 0; i < events.length; i++) {
       const ev = events[i];
@@ -161,11 +265,15 @@ export class ServiceServer {
         continue;
       }
       this.stats.frames++;
+      handled++;
       if (ev.frame.type & RESPONSE_BIT) continue; // a response (an echo or a crossed wire): never answer it
-      this.port.write(this.respond(ev.frame));
+      const reply = this.respond(ev.frame);
+      if (this.fits(reply.length)) this.port.write(reply);
+      else this.held = reply;
       answered++;
     }
-    return answered;
+    events.length = 0;
+    return { handled, answered };
   }
 
   private respond(frame: Frame): Uint8Array {

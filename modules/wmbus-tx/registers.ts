@@ -13,7 +13,6 @@
  *  - 0-0:97.97.0 error register: VIF FD 17 "error flags" (type D), 8-bit (16-bit above 255).
  * Values are given in the register's unit (Wh, W, V, A); V and A are rounded to 0.1 V and 1 mA.
  */
-import { concat } from '../core/bytes.js';
 import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
 
@@ -30,6 +29,8 @@ export interface RegisterDef {
   obis: string;
   description: string;
   unit: string;
+  /** The register's data record (DIB ‖ VIB ‖ data) for `value`; typed error if out of range. */
+  encode(value: RegisterValue): Uint8Array;
 }
 
 const BACKWARD = 0x3c;
@@ -41,49 +42,25 @@ const ALIASES: Record<string, string> = { clock: CLOCK, datetime: CLOCK, status:
 
 const PHASE_OF: Record<string, number> = { '32': 1, '52': 2, '72': 3, '31': 1, '51': 2, '71': 3 };
 
-/** Resolves an alias to its OBIS code and says what the register is; typed error if unknown. */
-export function describeRegister(name: string): RegisterDef {
-  const obis = ALIASES[name] ?? name;
-  let m: RegExpExecArray | null;
-  if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
-    const t = Number(m[2]);
-    const dir = m[1] === '1' ? 'A+ imported' : 'A- exported';
-    return { obis, unit: 'Wh', description: `active energy ${dir}, ${t === 0 ? 'total' : `tariff ${t}`}` };
+function numeric(obis: string, value: RegisterValue): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TelegramError('register-value', `register ${obis} needs a finite number, got ${String(value)}`, { register: obis });
   }
-  if (obis === '16.7.0') return { obis, unit: 'W', description: 'instantaneous active power, import positive' };
-  if (obis === '2.7.0') return { obis, unit: 'W', description: 'instantaneous active power exported' };
-  if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) return { obis, unit: 'V', description: `voltage L${PHASE_OF[m[1]]}` };
-  if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) return { obis, unit: 'A', description: `current L${PHASE_OF[m[1]]}` };
-  if (obis === CLOCK) return { obis, unit: '', description: 'meter date and time (type F)' };
-  if (obis === ERROR_REGISTER) return { obis, unit: '', description: 'error flags' };
-  throw new TelegramError('unknown-register', `no data record is defined for register "${name}"`, { register: name });
+  return value;
 }
 
-function numeric(r: Register): number {
-  if (typeof r.value !== 'number' || !Number.isFinite(r.value)) {
-    throw new TelegramError('register-value', `register ${r.obis} needs a finite number, got ${String(r.value)}`, {
-      register: r.obis,
-    });
-  }
-  return r.value;
-}
-
-function integer(r: Register, min: number, max: number): number {
-  const v = numeric(r);
+function integer(obis: string, value: RegisterValue, min: number, max: number): number {
+  const v = numeric(obis, value);
   if (!Number.isSafeInteger(v) || v < min || v > max) {
-    throw new TelegramError('register-value', `register ${r.obis} value ${v} is not an integer in [${min}, ${max}]`, {
-      register: r.obis,
-    });
+    throw new TelegramError('register-value', `register ${obis} value ${v} is not an integer in [${min}, ${max}]`, { register: obis });
   }
   return v;
 }
 
-function scaled(r: Register, factor: number, bits: number): number {
-  const v = Math.round(numeric(r) * factor);
+function scaled(obis: string, value: RegisterValue, factor: number, bits: number): number {
+  const v = Math.round(numeric(obis, value) * factor);
   const limit = 2 ** (bits - 1);
-  if (v < -limit || v >= limit) {
-    throw new TelegramError('register-value', `register ${r.obis} value ${r.value} is out of range`, { register: r.obis });
-  }
+  if (v < -limit || v >= limit) throw new TelegramError('register-value', `register ${obis} value ${value} is out of range`, { register: obis });
   return v;
 }
 
@@ -96,47 +73,111 @@ const header = (field: DataField, vib: number[], tariff = 0): RecordHeader => ({
   vib,
 });
 
-/** One register → one data record (DIB ‖ VIB ‖ data). */
-export function encodeRegister(r: Register): Uint8Array {
-  const def = describeRegister(r.obis);
-  const obis = def.obis;
-  let m: RegExpExecArray | null;
-  if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
-    const wh = integer(r, 0, Number.MAX_SAFE_INTEGER);
-    const vib = m[1] === '1' ? [0x03] : [0x83, BACKWARD];
-    const wide = wh > 0x7fffffff;
-    return encodeRecord(header(wide ? 'int64' : 'int32', vib, Number(m[2])), encodeInt(wh, wide ? 8 : 4));
-  }
-  if (obis === '16.7.0') return encodeRecord(header('int32', [0x2b]), encodeInt(integer(r, -(2 ** 31), 2 ** 31 - 1), 4));
-  if (obis === '2.7.0') return encodeRecord(header('int32', [0xab, BACKWARD]), encodeInt(integer(r, 0, 2 ** 31 - 1), 4));
-  if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) {
-    return encodeRecord(header('int16', [0xfd, 0xc8, PHASE_EXT, PHASE_OF[m[1]]]), encodeInt(scaled(r, 10, 16), 2));
-  }
-  if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) {
-    return encodeRecord(header('int32', [0xfd, 0xd9, PHASE_EXT, PHASE_OF[m[1]]]), encodeInt(scaled(r, 1000, 32), 4));
-  }
-  if (obis === CLOCK) {
-    if (typeof r.value !== 'string') {
-      throw new TelegramError('register-value', `register ${obis} needs 'YYYY-MM-DDTHH:MM'`, { register: obis });
-    }
-    return encodeRecord(header('int32', [0x6d]), encodeTypeF(r.value));
-  }
-  // Error flags are a bit field (type D): unsigned, so 8 bits up to 255 and 16 bits above.
-  const flags = integer(r, 0, 0xffff);
-  return flags > 0xff
-    ? encodeRecord(header('int16', [0xfd, 0x17]), new Uint8Array([flags & 0xff, flags >> 8]))
-    : encodeRecord(header('int8', [0xfd, 0x17]), new Uint8Array([flags]));
+function def(obis: string, unit: string, description: string, encode: (v: RegisterValue) => Uint8Array): RegisterDef {
+  return { obis, unit, description, encode };
 }
 
-/** The application data: every register's record, in the order given. Duplicates are an error. */
-export function encodeRegisters(registers: readonly Register[]): Uint8Array {
-  const seen = new Set<string>();
-  const parts: Uint8Array[] = [];
-  for (const r of registers) {
-    const obis = describeRegister(r.obis).obis;
-    if (seen.has(obis)) throw new TelegramError('duplicate-register', `register ${obis} listed twice`, { register: obis });
-    seen.add(obis);
-    parts.push(encodeRegister(r));
+/**
+ * Resolves an OBIS code or alias and says what the register is and how it is encoded; a typed error if
+ * no record is defined for it. The name is parsed here, once: `RegisterEncoder` keeps the result.
+ */
+export function describeRegister(name: string): RegisterDef {
+  const obis = ALIASES[name] ?? name;
+  let m: RegExpExecArray | null;
+  if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
+    const t = Number(m[2]);
+    const vib = m[1] === '1' ? [0x03] : [0x83, BACKWARD];
+    const narrow = header('int32', vib, t);
+    const wide = header('int64', vib, t);
+    return def(obis, 'Wh', `active energy ${m[1] === '1' ? 'A+ imported' : 'A- exported'}, ${t === 0 ? 'total' : `tariff ${t}`}`, (v) => {
+      const wh = integer(obis, v, 0, Number.MAX_SAFE_INTEGER);
+      // A 32-bit integer while the value fits, else 64-bit.
+      return wh > 0x7fffffff ? encodeRecord(wide, encodeInt(wh, 8)) : encodeRecord(narrow, encodeInt(wh, 4));
+    });
   }
-  return concat(...parts);
+  if (obis === '16.7.0') {
+    const h = header('int32', [0x2b]);
+    return def(obis, 'W', 'instantaneous active power, import positive', (v) => encodeRecord(h, encodeInt(integer(obis, v, -(2 ** 31), 2 ** 31 - 1), 4)));
+  }
+  if (obis === '2.7.0') {
+    const h = header('int32', [0xab, BACKWARD]);
+    return def(obis, 'W', 'instantaneous active power exported', (v) => encodeRecord(h, encodeInt(integer(obis, v, 0, 2 ** 31 - 1), 4)));
+  }
+  if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) {
+    const h = header('int16', [0xfd, 0xc8, PHASE_EXT, PHASE_OF[m[1]]]);
+    return def(obis, 'V', `voltage L${PHASE_OF[m[1]]}`, (v) => encodeRecord(h, encodeInt(scaled(obis, v, 10, 16), 2)));
+  }
+  if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) {
+    const h = header('int32', [0xfd, 0xd9, PHASE_EXT, PHASE_OF[m[1]]]);
+    return def(obis, 'A', `current L${PHASE_OF[m[1]]}`, (v) => encodeRecord(h, encodeInt(scaled(obis, v, 1000, 32), 4)));
+  }
+  if (obis === CLOCK) {
+    const h = header('int32', [0x6d]);
+    return def(obis, '', 'meter date and time (type F)', (v) => {
+      if (typeof v !== 'string') throw new TelegramError('register-value', `register ${obis} needs 'YYYY-MM-DDTHH:MM'`, { register: obis });
+      return encodeRecord(h, encodeTypeF(v));
+    });
+  }
+  if (obis === ERROR_REGISTER) {
+    // Error flags are a bit field (type D): unsigned, so 8 bits up to 255 and 16 bits above.
+    const h8 = header('int8', [0xfd, 0x17]);
+    const h16 = header('int16', [0xfd, 0x17]);
+    return def(obis, '', 'error flags', (v) => {
+      const flags = integer(obis, v, 0, 0xffff);
+      return flags > 0xff ? encodeRecord(h16, new Uint8Array([flags & 0xff, flags >> 8])) : encodeRecord(h8, new Uint8Array([flags]));
+    });
+  }
+  throw new TelegramError('unknown-register', `no data record is defined for register "${name}"`, { register: name });
+}
+
+/** One register → one data record (DIB ‖ VIB ‖ data). */
+export function encodeRegister(r: Register): Uint8Array {
+  return describeRegister(r.obis).encode(r.value);
+}
+
+/**
+ * Encodes register lists, keeping what each name resolved to: a meter sends the same registers in
+ * every telegram, so the names are parsed once (created at run time, one per sender).
+ */
+export class RegisterEncoder {
+  private readonly defs = new Map<string, RegisterDef>();
+
+  private resolve(name: string): RegisterDef {
+    let d = this.defs.get(name);
+    if (!d) {
+      const described = describeRegister(name);
+      // An alias and its OBIS code are one register (so a duplicate is seen whichever name it uses).
+      d = this.defs.get(described.obis) ?? described;
+      this.defs.set(name, d);
+      this.defs.set(d.obis, d);
+    }
+    return d;
+  }
+
+  /** The application data: every register's record, in the order given. Duplicates are an error. */
+  encode(registers: readonly Register[]): Uint8Array {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for (let i = 0; i < registers.length; i++) {
+      const d = this.resolve(registers[i].obis);
+      for (let j = 0; j < i; j++) {
+        if (this.resolve(registers[j].obis) === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
+      }
+      const rec = d.encode(registers[i].value);
+      parts.push(rec);
+      length += rec.length;
+    }
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+/** The application data of a register list (one-off; a meter keeps a RegisterEncoder). */
+export function encodeRegisters(registers: readonly Register[]): Uint8Array {
+  return new RegisterEncoder().encode(registers);
 }

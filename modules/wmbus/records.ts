@@ -96,18 +96,25 @@ export function encodeRecord(h: RecordHeader, data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Type B: signed binary integer, two's complement, little endian (EN 13757-3 Annex A). */
+/** Type B: signed binary integer, two's complement, little endian (EN 13757-3 Annex A). Plain
+ *  arithmetic on safe integers (|value| < 2^53), no BigInt: it runs on every telegram on the device. */
 export function encodeInt(value: number, bytes: number): Uint8Array {
   const bits = bytes * 8;
   if (!Number.isSafeInteger(value)) throw fail(`value ${value} is not an integer`, { value: String(value) });
-  const big = BigInt(value);
-  const limit = BigInt(1) << BigInt(bits - 1);
-  if (big < -limit || big >= limit) throw fail(`value ${value} does not fit a signed ${bits}-bit integer`, { value });
-  let u = BigInt.asUintN(bits, big);
+  if (bits < 53 && (value < -(2 ** (bits - 1)) || value >= 2 ** (bits - 1))) throw fail(`value ${value} does not fit a signed ${bits}-bit integer`, { value });
   const out = new Uint8Array(bytes);
+  // Low and high 32-bit words of the two's complement: floor division keeps the sign in the high word.
+  const high = Math.floor(value / 0x1_0000_0000);
+  let lo = value - high * 0x1_0000_0000;
+  let hi = high;
   for (let i = 0; i < bytes; i++) {
-    out[i] = Number(u & BigInt(0xff));
-    u >>= BigInt(8);
+    if (i < 4) {
+      out[i] = lo & 0xff;
+      lo = Math.floor(lo / 256);
+    } else {
+      out[i] = hi & 0xff;
+      hi >>= 8; // arithmetic shift: a negative value fills with 0xFF
+    }
   }
   return out;
 }

@@ -12,8 +12,8 @@ export function main(out: (line: string) => void): void {
   m.keepAir = true;
   m.advance(cfg.durationMs);
   for (const f of m.air) out(`${f.sent.messageCounter} ${f.sent.ticks} ${toHex(f.sent.frame)}`);
-  const r = m.app.metering.registers;
+  const r = m.app.part.energy.metering.registers;
   out(`registers uwh import=${r.uwh('import')} export=${r.uwh('export')} pulses=${m.pulseLed.rising}`);
   const s = m.app.stats;
-  out(`stats samples=${s.samples} telegrams=${s.telegrams} deferred=${s.deferred} faults=${s.metrologyFaults} log=${m.app.log.counter}`);
+  out(`stats samples=${s.samples} telegrams=${s.telegrams} deferred=${s.deferred} faults=${s.metrologyFaults} log=${m.app.part.calibration.log.counter}`);
 }

@@ -206,6 +206,14 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   const errors = perfectHardware(chip === 'ade7953' ? 2 : 3);
   const sim = chip === 'ade7953' ? new SimAde7953({ load, errors, seed: 7 }) : new SimAtm90e32({ load, errors, seed: 7 });
   const clock = new SimClock(WALL_START);
+  clock.onDelay = (ms) => {
+    // a driver's blocking wait (ATM90E32 soft reset): the hardware lives through it
+    const prev = ledger.to(hw);
+    load.advance(ms);
+    sim.advance(ms);
+    clock.advance(ms);
+    ledger.to(prev);
+  };
   const energyFlash = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
   const calibrationFlash = new SimFlash({ sectorSize: 4096, sectorCount: 32 });
   const keys = SimKeyStore.fromFile(KEYS);
@@ -225,11 +233,15 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     };
   } else {
     const cc = new Cc1101Sim();
-    const driver = new Cc1101({ spi: chargedSpi(cc, ledger, hw), onPoll() {
+    const gdo2 = {
+      read() {
         const prev = ledger.to(hw);
-        cc.advance(50);
+        const v = cc.gdo2.read();
         ledger.to(prev);
-      } });
+        return v;
+      },
+    };
+    const driver = new Cc1101({ spi: chargedSpi(cc, ledger, hw), gdo2 });
     radio = {
       transmit(frame, mode) {
         const before = cc.transmissions.length;
@@ -284,7 +296,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     },
   });
   app.start(ports);
-  app.seal.seal('factory');
+  app.part.calibration.sealNow('factory');
   ledger.to(hw);
   // Where a sample tick's firmware work goes: the driver's sample, the rest of the metering cycle
   // (registers, pulses, journal), the service poll; the remainder is the application's own.
@@ -302,9 +314,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
         }
       };
     };
-    charge(app.driver as unknown as { [k: string]: unknown }, 'sample', parts['driver.sample']);
-    charge(app.metering as unknown as { [k: string]: unknown }, 'cycle', parts['metering.cycle']);
-    charge(app.server as unknown as { [k: string]: unknown }, 'poll', parts['server.poll']);
+    charge(app.part.energy.driver as unknown as { [k: string]: unknown }, 'sample', parts['driver.sample']);
+    charge(app.part.energy.metering as unknown as { [k: string]: unknown }, 'cycle', parts['metering.cycle']);
+    charge(app.part.server as unknown as { [k: string]: unknown }, 'poll', parts['server.poll']);
     charge(app as unknown as { [k: string]: unknown }, 'buildFrame', parts['app.buildFrame']);
     charge(app as unknown as { [k: string]: unknown }, 'status', parts['app.status']);
     charge(app as unknown as { [k: string]: unknown }, 'telegramRegisters', parts['app.telegramRegisters']);
@@ -347,7 +359,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     }
     // The first telegram ticks and a few sample ticks are probed for their transient live heap
     // (a collection at every hardware access) and left out of the cost figures.
-    const telegramDue = clock.ticks() >= app.schedule.nextDue;
+    const telegramDue = clock.ticks() >= app.part.sender.nextDue;
     if ((telegramDue && probes < 3) || (app.stats.samples >= 100 && app.stats.samples < 110)) {
       if (telegramDue) probes++;
       ledger.probe = true;
@@ -417,9 +429,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   }
   app.stop();
 
-  const obis = app.metering.obis();
+  const obis = app.part.energy.metering.obis();
   for (const k of Object.keys(obis).sort()) out(`register ${k} ${obis[k].toFixed(6)} Wh`);
-  out(`energy µWh import ${app.metering.registers.uwh('import')} export ${app.metering.registers.uwh('export')}`);
+  out(`energy µWh import ${app.part.energy.metering.registers.uwh('import')} export ${app.part.energy.metering.registers.uwh('export')}`);
   out(`true Wh import ${load.totalImportWh().toFixed(3)} export ${load.totalExportWh().toFixed(3)}`);
   const st = app.stats;
   out(`stats samples ${st.samples} faults ${st.metrologyFaults} telegrams ${st.telegrams} deferred ${st.deferred} radioErrors ${st.radioErrors} airtime ${st.airtimeMs.toFixed(3)} ms lastCounter ${st.lastMessageCounter}`);

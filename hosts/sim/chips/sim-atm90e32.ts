@@ -3,13 +3,20 @@
  * address word (bit 15 = read) and a 16-bit data word, MSB first; a frame of any other length is a
  * framing error and a write in it is dropped.
  * - Config/calibration registers 0x30–0x6F accept writes only while CfgRegAccEn = 0x55AA.
- * - MeterEn must be 1 for the chip to meter; SoftReset (0x789A to 0x70) or reset() restore defaults.
- * - Energy: per phase forward (APenergyX) and reverse (ANenergyX) active energy, 16-bit, cleared on
- *   read, counting in 0.01 CF (one LSB = 10/MC Wh, MC = 4.5e11 / PL_constant), wrapping at 2^16;
- *   no accumulation while |P| < PStartTh. The T registers add the phases.
+ * - MeterEn must be 1 for the chip to meter. SoftReset (0x789A to 0x70) and reset() restore the
+ *   defaults and keep the chip busy for 5 ms of simulated time (advance()): meanwhile every write is
+ *   lost and every read answers 0 (ESPHome waits "the minimum 5ms + 1ms").
+ * - Measurement: the voltage and current samples are scaled by Ugain and Igain (relative to the
+ *   board's reference gains), so rms, P, Q and energy all follow them; Poffset/Qoffset add two's
+ *   complement multiples of 0.00032 W (var). PQGain and Phi are stored, never applied: their formats
+ *   are not confirmed (writes of anything but 0 are counted in `unconfirmedWrites`).
+ * - Energy: per phase forward/reverse active (APenergyX/ANenergyX) and reactive (RPenergyX/RNenergyX)
+ *   energy, 16-bit, cleared on read, counting in 0.01 CF (one LSB = 10/MC Wh, MC = 4.5e11 /
+ *   PL_constant), wrapping at 2^16. Thresholds in 0.00032 W: a phase accumulates only while |P| ≥
+ *   PPhaseTh (|Q| ≥ QPhaseTh for reactive) and the all-phase sum of the phases that do is |ΣP| ≥
+ *   PStartTh (no-load otherwise); the T registers add those phases.
  * - LastSPIData (0x78) holds the data of the last read or write (reading it does not change it).
  * - CRCDigest (0x7A): this model's checksum over 0x30–0x6F (not the chip's algorithm).
- * - Calibration encodings as documented in modules/metrology/atm90e32-registers.ts.
  */
 import type { SpiPort } from '../../../modules/ports/bus.js';
 import type { LoadModel } from '../physics/load-model.js';
@@ -24,13 +31,12 @@ import {
   ATM90E32_OFFSET_LSB_W,
   ATM90E32_PF_LSB,
   ATM90E32_PHASE,
-  ATM90E32_PHI_LSB_DEG,
   ATM90E32_PL_NUMERATOR,
   ATM90E32_POWER_LSB,
-  ATM90E32_PQGAIN_ONE,
   ATM90E32_READ,
+  ATM90E32_RESET_MS,
   ATM90E32_SOFT_RESET_KEY,
-  ATM90E32_STARTTH_LSB_W,
+  ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
 import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
@@ -50,9 +56,20 @@ const DEFAULTS: Record<number, number> = {
   [ATM90E32.PLconstH]: 0x0861,
   [ATM90E32.PLconstL]: 0xc468,
   [ATM90E32.MMode0]: 0x0087,
-  [ATM90E32.PStartTh]: 0x0000,
-  [ATM90E32.QStartTh]: 0x0000,
 };
+const UNCONFIRMED = new Set<number>(ATM90E32_PHASE.flatMap((r) => [r.PQGain, r.Phi]));
+/** Register address → the phase it belongs to (-1: none). */
+const PHASE_OF = new Int8Array(0x100).fill(-1);
+ATM90E32_PHASE.forEach((r, p) => {
+  for (const a of Object.values(r)) PHASE_OF[a] = p;
+});
+
+interface Measured {
+  p: number;
+  q: number;
+  v: number;
+  i: number;
+}
 
 export class SimAtm90e32 {
   readonly load: LoadModel;
@@ -60,12 +77,18 @@ export class SimAtm90e32 {
   busFault: BusFault = 'none';
   garbleRate = 0.05;
   framingErrors = 0;
+  /** Writes lost because the chip was still in reset. */
+  writesDuringReset = 0;
+  /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
+  unconfirmedWrites = 0;
   readonly spi: SpiPort;
   private readonly regs = new Uint16Array(0x100);
   private readonly acc = new Float64Array(0x100);
   private readonly rng: Prng;
   private readonly ugainRef: number;
   private readonly igainRef: number;
+  /** Simulated ms until the reset is over. */
+  private resetLeftMs = 0;
   private tx: number[] = [];
   private out: number[] = [];
 
@@ -79,10 +102,17 @@ export class SimAtm90e32 {
     this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endFrame());
   }
 
+  /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
   reset(): void {
     this.regs.fill(0);
     this.acc.fill(0);
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
+    this.resetLeftMs = ATM90E32_RESET_MS;
+  }
+
+  /** True while the chip is still resetting. */
+  get resetting(): boolean {
+    return this.resetLeftMs > 0;
   }
 
   peek(address: number): number {
@@ -95,34 +125,57 @@ export class SimAtm90e32 {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  private measure(phase: number): { p: number; q: number; v: number; i: number } {
+  private measure(phase: number): Measured {
     const l = this.load.phases[phase];
     const e = this.errors;
     const r = ATM90E32_PHASE[phase];
-    const vs = l.voltage * (1 + e.voltageGainError);
-    const is = l.current * (1 + e.currentGainError[phase]);
-    const phi = (l.phaseDeg + e.phaseErrorDeg[phase] - s16(this.regs[r.Phi]) * ATM90E32_PHI_LSB_DEG) * RAD;
-    const g = 1 + s16(this.regs[r.PQGain]) / ATM90E32_PQGAIN_ONE;
+    // the chip's gains act on the samples: rms and power alike
+    const v = (l.voltage * (1 + e.voltageGainError) * this.regs[r.Ugain]) / this.ugainRef;
+    const i = (l.current * (1 + e.currentGainError[phase]) * this.regs[r.Igain]) / this.igainRef;
+    const phi = (l.phaseDeg + e.phaseErrorDeg[phase]) * RAD;
     return {
-      p: vs * is * Math.cos(phi) * g + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W,
-      q: vs * is * Math.sin(phi) * g + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W,
-      v: (vs * this.regs[r.Ugain]) / this.ugainRef,
-      i: (is * this.regs[r.Igain]) / this.igainRef,
+      p: v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W,
+      q: v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W,
+      v,
+      i,
     };
   }
 
   advance(ms: number): void {
+    if (this.resetLeftMs > 0) {
+      const used = Math.min(ms, this.resetLeftMs);
+      this.resetLeftMs -= used;
+      ms -= used;
+      if (ms <= 0) return;
+    }
     if (this.regs[ATM90E32.MeterEn] !== 1) return;
     const dt = ms / 1000;
     const perCount = this.whPerCount() * 3600; // Ws per LSB
-    const threshold = this.regs[ATM90E32.PStartTh] * ATM90E32_STARTTH_LSB_W;
-    for (let p = 0; p < 3 && p < this.load.phases.length; p++) {
-      const m = this.measure(p);
-      if (Math.abs(m.p) < threshold || m.p === 0) continue;
-      const ws = m.p * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+    const pPhase = this.regs[ATM90E32.PPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
+    const qPhase = this.regs[ATM90E32.QPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
+    const phases = Math.min(3, this.load.phases.length);
+    const m: Measured[] = [];
+    let sumP = 0;
+    let sumQ = 0;
+    for (let p = 0; p < phases; p++) {
+      m.push(this.measure(p));
+      if (Math.abs(m[p].p) >= pPhase) sumP += m[p].p;
+      if (Math.abs(m[p].q) >= qPhase) sumQ += m[p].q;
+    }
+    const pRun = Math.abs(sumP) >= this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W && sumP !== 0;
+    const qRun = Math.abs(sumQ) >= this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W && sumQ !== 0;
+    for (let p = 0; p < phases; p++) {
       const r = ATM90E32_PHASE[p];
-      if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
-      else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
+      if (pRun && Math.abs(m[p].p) >= pPhase && m[p].p !== 0) {
+        const ws = m[p].p * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+        if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
+        else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
+      }
+      if (qRun && Math.abs(m[p].q) >= qPhase && m[p].q !== 0) {
+        const vs = m[p].q * dt;
+        if (vs > 0) this.accumulate(r.RPenergy, ATM90E32.RPenergyT, vs / perCount);
+        else this.accumulate(r.RNenergy, ATM90E32.RNenergyT, -vs / perCount);
+      }
     }
   }
 
@@ -136,7 +189,7 @@ export class SimAtm90e32 {
   }
 
   private readRegister(a: number): number {
-    const phase = ATM90E32_PHASE.findIndex((r) => Object.values(r).includes(a as never));
+    const phase = PHASE_OF[a];
     let v: number;
     const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
     if (a >= ATM90E32.PmeanA && a <= ATM90E32.QmeanC && a !== ATM90E32.QmeanT || a >= ATM90E32.PmeanALSB && a <= ATM90E32.QmeanCLSB && a !== ATM90E32.QmeanTLSB) {
@@ -177,6 +230,7 @@ export class SimAtm90e32 {
     }
     if (a >= ATM90E32_CFG_FIRST && a <= ATM90E32_CFG_LAST && this.regs[ATM90E32.CfgRegAccEn] !== ATM90E32_CFG_UNLOCK) return;
     if (a >= 0x80) return; // measurement registers are read-only
+    if (UNCONFIRMED.has(a) && v !== 0) this.unconfirmedWrites++;
     this.regs[a] = v;
   }
 
@@ -186,7 +240,7 @@ export class SimAtm90e32 {
     let miso = 0;
     if (pos === 1 && this.tx[0] & 0x80) {
       const a = ((this.tx[0] << 8) | this.tx[1]) & 0x3ff;
-      const v = a < 0x100 ? this.readRegister(a) : 0;
+      const v = this.resetLeftMs > 0 ? 0 : a < 0x100 ? this.readRegister(a) : 0;
       this.out = [v >> 8, v & 0xff];
     }
     if (pos >= 2 && this.tx[0] & 0x80) miso = this.out[pos - 2] ?? 0xff;
@@ -203,6 +257,10 @@ export class SimAtm90e32 {
     }
     const word = (tx[0] << 8) | tx[1];
     if (word & ATM90E32_READ) return;
+    if (this.resetLeftMs > 0) {
+      this.writesDuringReset++;
+      return;
+    }
     const a = word & 0x3ff;
     if (a < 0x100) this.writeRegister(a, (tx[2] << 8) | tx[3]);
   }

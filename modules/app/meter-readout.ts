@@ -1,0 +1,88 @@
+/**
+ * What the meter shows of its registers, in whole Wh straight from the integral µWh registers
+ * (EnergyRegisters.wh: floored exactly, never more than was measured): the periodic telegram's
+ * register list (A+ and A- totals, per tariff when there is more than one, power, clock, error
+ * flags) and the service interface's read-registers. The OBIS names of the energy registers are
+ * fixed at start, so no name is built or parsed per telegram.
+ * A refused journal (another register layout) shows the totals its newest record holds, frozen.
+ */
+import type { EnergyRegister } from '../service/messages.js';
+import type { Register } from '../wmbus-tx/registers.js';
+import type { EnergyMeter } from './energy-meter.js';
+import { encodeErrorFlags, type MeterStatus } from './meter-status.js';
+import type { WallClock } from './wall-clock.js';
+
+interface EnergyName {
+  obis: string;
+  direction: 'import' | 'export';
+  tariff: number;
+  phase: number | 'all';
+}
+
+function two(n: number): string {
+  return n < 10 ? '0' + n : String(n);
+}
+
+/** 'YYYY-MM-DDTHH:MM' in UTC, as the type F record takes it. */
+export function minuteText(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}T${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+}
+
+function wholeWh(uwh: number): number {
+  let w = Math.floor(uwh / 1e6);
+  if (w * 1e6 > uwh) w--;
+  return w;
+}
+
+export class MeterReadout {
+  /** The telegram's energy registers, in telegram order. */
+  private readonly telegramEnergy: EnergyName[] = [];
+  /** Every energy register the service interface lists. */
+  private readonly serviceEnergy: EnergyName[] = [];
+
+  constructor(
+    private readonly energy: EnergyMeter,
+    private readonly clock: WallClock,
+  ) {
+    const r = energy.metering.registers;
+    // Telegram: 1.8.0, 2.8.0, then 1.8.t …, 2.8.t … (OMS order: totals first).
+    this.telegramEnergy.push({ obis: '1.8.0', direction: 'import', tariff: 0, phase: 'all' }, { obis: '2.8.0', direction: 'export', tariff: 0, phase: 'all' });
+    if (r.tariffs > 1) {
+      for (const [c, direction] of [[1, 'import'], [2, 'export']] as const) {
+        for (let t = 1; t <= r.tariffs; t++) this.telegramEnergy.push({ obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' });
+      }
+    }
+    // Service: per direction the total, each tariff, each phase (21/41/61.8.0, 22/42/62.8.0).
+    for (const [c, direction] of [[1, 'import'], [2, 'export']] as const) {
+      this.serviceEnergy.push({ obis: `${c}.8.0`, direction, tariff: 0, phase: 'all' });
+      for (let t = 1; t <= r.tariffs; t++) this.serviceEnergy.push({ obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' });
+      for (let p = 0; p < r.phases; p++) this.serviceEnergy.push({ obis: `${20 * p + 20 + c}.8.0`, direction, tariff: 0, phase: p });
+    }
+  }
+
+  /** The periodic telegram's registers for `status`. */
+  telegramRegisters(status: MeterStatus): Register[] {
+    const out: Register[] = [];
+    const refused = this.energy.refused?.details;
+    if (refused) {
+      // Layout-independent sums of the refused journal's newest record.
+      out.push({ obis: '1.8.0', value: wholeWh(Number(refused.storedImportUwh)) }, { obis: '2.8.0', value: wholeWh(Number(refused.storedExportUwh)) });
+    } else {
+      const r = this.energy.metering.registers;
+      for (const e of this.telegramEnergy) out.push({ obis: e.obis, value: r.wh(e.direction, e.tariff, e.phase) });
+    }
+    const s = this.energy.lastSample;
+    out.push({ obis: '16.7.0', value: s && !s.fault ? Math.round(s.totalActivePower) : 0 });
+    if (!status.clockInvalid) out.push({ obis: 'clock', value: minuteText(this.clock.now()) });
+    out.push({ obis: 'status', value: encodeErrorFlags(status) });
+    return out;
+  }
+
+  /** Every energy register in whole Wh (service read-registers); undefined while the journal is refused. */
+  serviceRegisters(): EnergyRegister[] | undefined {
+    if (this.energy.refused) return undefined;
+    const r = this.energy.metering.registers;
+    return this.serviceEnergy.map((e) => ({ obis: e.obis, wh: r.wh(e.direction, e.tariff, e.phase) }));
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The periodic telegram: when it is due (telegram-schedule.ts, with jitter), whether the radio's
+ * duty-cycle budget allows it now (radio-budget.ts; else it waits and is counted as deferred), the
+ * message counter reserved on flash before use (modules/wmbus-tx TelegramCounters: never reused), in
+ * the same write as the last hour's airtime including this telegram's, so a restart keeps the budget
+ * (times as wall clock when valid; else the stored airtime counts as sent at boot, a full hour from
+ * then), the register snapshot turned into a frame (modules/wmbus-tx) and handed to the radio.
+ * Before each telegram the energy is persisted, so no restart shows less than was sent.
+ */
+import { MeterError } from '../core/errors.js';
+import type { Radio, WmbusMode } from '../ports/radio.js';
+import type { DllHeader } from '../wmbus/dll.js';
+import type { FrameFormat } from '../wmbus/frame.js';
+import { airtimeMs } from '../wmbus/phy.js';
+import { TelegramCounters } from '../wmbus-tx/counters.js';
+import { RegisterEncoder, type Register } from '../wmbus-tx/registers.js';
+import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
+import { encodeStatusByte, type MeterStatus, type StatusBoard } from './meter-status.js';
+import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
+import { MessageCounters } from './message-counters.js';
+import type { MeterWitness } from './meter-witness.js';
+import type { RadioBudget } from './radio-budget.js';
+import type { TelegramSchedule } from './telegram-schedule.js';
+import type { WallClock } from './wall-clock.js';
+
+export interface SentTelegram {
+  /** The link-layer frame with CRCs, as given to the radio. */
+  frame: Uint8Array;
+  mode: WmbusMode;
+  format: FrameFormat;
+  messageCounter: number;
+  accessNumber: number;
+  /** Clock.ticks() when sent. */
+  ticks: number;
+  airtimeMs: number;
+  /** What it carries. */
+  registers: Register[];
+  status: MeterStatus;
+}
+
+export interface TelegramStats {
+  telegrams: number;
+  /** Telegram slots that had to wait for the duty-cycle budget. */
+  deferred: number;
+  radioErrors: number;
+  airtimeMs: number;
+  lastMessageCounter: number;
+}
+
+export interface TelegramSenderOptions {
+  radio: Radio;
+  mode: WmbusMode;
+  format: FrameFormat;
+  /** The link-layer C, M, A of every telegram. */
+  header: DllHeader;
+  /** Mode 0, or 5/7 with the meter key's handle (read per telegram: install-meter-key replaces it). */
+  security: () => TelegramSecurity;
+  schedule: TelegramSchedule;
+  budget: RadioBudget;
+  /** The flash record of the message counter, access number and airtime, and the meter witness with
+   *  the counter reservation (message-counters.ts). */
+  counterRecord: TelegramCounterRecord;
+  witness: MeterWitness;
+  /** The meter was in service before this start (a missing counter record is then damage). */
+  inService: boolean;
+  clock: WallClock;
+  status: StatusBoard;
+  /** The registers of a telegram sent with `status`. */
+  content: { telegramRegisters(status: MeterStatus): Register[] };
+  /** Persisted before each telegram; its registers go into the witness with each reservation. */
+  energy: { persist(): void; readonly registerValues: ArrayLike<number> };
+  onTelegram?: (t: SentTelegram) => void;
+}
+
+export class TelegramSender {
+  readonly stats: TelegramStats = { telegrams: 0, deferred: 0, radioErrors: 0, airtimeMs: 0, lastMessageCounter: 0 };
+  last: SentTelegram | undefined;
+  private readonly o: TelegramSenderOptions;
+  private readonly counters: TelegramCounters;
+  /** Where the message counter continues from, and whether it had to jump (status flag). */
+  readonly messageCounters: MessageCounters;
+  private readonly encoder = new RegisterEncoder();
+  private due = 0;
+  private airtimeEstimate = 0;
+  /** The telegram being reserved: counted in the stored airtime before it goes on the air. */
+  private pendingAirtime: { at: number; airtimeMs: number } | undefined;
+
+  constructor(o: TelegramSenderOptions) {
+    this.o = o;
+    this.restoreAirtime(o.counterRecord.airtime, o.clock.ticks());
+    this.messageCounters = new MessageCounters({
+      record: o.counterRecord,
+      witness: o.witness,
+      inService: o.inService,
+      registers: () => o.energy.registerValues,
+      airtime: () => this.airtimeHistory(),
+    });
+    this.counters = new TelegramCounters(this.messageCounters);
+    this.stats.lastMessageCounter = o.counterRecord.counters?.messageCounter ?? 0;
+  }
+
+  /** Starts the schedule at `now` (ticks). */
+  start(now: number): void {
+    this.o.schedule.start(now);
+    this.due = this.o.schedule.nextDue;
+    this.airtimeEstimate = airtimeMs(this.build({ messageCounter: 1, accessNumber: 0 }).frame.length, this.o.mode, this.o.format);
+  }
+
+  /** Ticks time at which the next telegram is due. */
+  get nextDue(): number {
+    return this.due;
+  }
+
+  /** Sends the telegram if it is due at `now`. */
+  tick(now: number): void {
+    if (now >= this.due) this.send(now);
+  }
+
+  /** The last hour's transmissions (and the one being reserved) as they are stored across a restart. */
+  private airtimeHistory(): AirtimeHistory {
+    const now = this.o.clock.ticks();
+    const list = this.o.budget.window(now);
+    if (this.pendingAirtime) list.push({ startMs: this.pendingAirtime.at, airtimeMs: this.pendingAirtime.airtimeMs });
+    const wall = this.o.clock.valid;
+    return { wall, baseMs: wall ? this.o.clock.now() : 0, entries: list.map((x) => ({ ageMs: now - x.startMs, airtimeMs: x.airtimeMs })) };
+  }
+
+  /** Puts the stored airtime back into the budget: by wall-clock age when both clocks are valid, else
+   *  (ticks restart at boot, no valid time) as sent at boot, so it counts for a full hour from now. */
+  private restoreAirtime(h: AirtimeHistory | undefined, now: number): void {
+    if (!h) return;
+    const byWall = h.wall && this.o.clock.valid;
+    const elapsed = byWall ? Math.max(0, this.o.clock.now() - h.baseMs) : 0;
+    for (const e of h.entries) this.o.budget.restore(byWall ? now - elapsed - e.ageMs : now, e.airtimeMs, now);
+  }
+
+  private build(counters: { messageCounter: number; accessNumber: number }): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {
+    const o = this.o;
+    const status = o.status.current();
+    const registers = o.content.telegramRegisters(status);
+    const frame = buildTelegram({
+      header: o.header,
+      records: this.encoder.encode(registers),
+      security: o.security(),
+      status: encodeStatusByte(status),
+      counters,
+      format: o.format,
+    });
+    return { frame, registers, status };
+  }
+
+  private defer(now: number, airtime: number): void {
+    this.stats.deferred++;
+    this.o.status.deferred();
+    this.due = Math.max(now + 1, this.o.budget.nextFit(now, airtime));
+  }
+
+  /** Sends the telegram due now, or defers it when the hour's airtime budget has no room. */
+  private send(now: number, retried = false): void {
+    const o = this.o;
+    if (!o.budget.fits(now, this.airtimeEstimate)) {
+      this.defer(now, this.airtimeEstimate);
+      return;
+    }
+    // What is sent must never exceed what a restart restores: persist first.
+    o.energy.persist();
+    // Reserved on flash before use, in one write with the airtime including this telegram's (the
+    // last frame's: the counters' values do not change the length).
+    const reserved = this.airtimeEstimate;
+    this.pendingAirtime = { at: now, airtimeMs: reserved };
+    let counters: { messageCounter: number; accessNumber: number };
+    try {
+      counters = this.counters.next();
+    } finally {
+      this.pendingAirtime = undefined;
+    }
+    const built = this.build(counters);
+    const air = airtimeMs(built.frame.length, o.mode, o.format);
+    this.airtimeEstimate = air;
+    if (air > reserved) {
+      // The frame grew (another register set): not covered by what was stored. The reserved counter
+      // is skipped, never reused; reserve again with this length (one more write, rare).
+      if (retried || !o.budget.fits(now, air)) this.defer(now, air);
+      else this.send(now, true);
+      return;
+    }
+    o.budget.record(now, air);
+    this.stats.lastMessageCounter = counters.messageCounter;
+    try {
+      o.radio.transmit(built.frame, o.mode);
+    } catch (e) {
+      if (!(e instanceof MeterError)) throw e;
+      this.stats.radioErrors++;
+    }
+    this.stats.telegrams++;
+    this.stats.airtimeMs += air;
+    const sent: SentTelegram = { frame: built.frame, mode: o.mode, format: o.format, ...counters, ticks: now, airtimeMs: air, registers: built.registers, status: built.status };
+    this.last = sent;
+    o.status.sent();
+    const before = o.schedule.nextDue;
+    o.schedule.advance(now);
+    // Slots passed over while this telegram waited count as deferred too.
+    this.stats.deferred += Math.max(0, Math.round((o.schedule.nextDue - before) / o.schedule.intervalMs) - 1);
+    this.due = o.schedule.nextDue;
+    o.onTelegram?.(sent);
+  }
+}
