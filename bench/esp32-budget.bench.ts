@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Report } from './run.js';
 import { bundleEntry, runBundleUnderNode } from '../test/helpers/xs.js';
-import { buildFirmware, heapProbes, moddableMissing, moddableSdk, runInMcsim, xslSummary } from '../test/helpers/moddable.js';
+import { buildFirmware, heapProbes, moddableMissing, moddableSdk, runInMcsim, stackPeak, xslSummary } from '../test/helpers/moddable.js';
 import { DAY_DONE } from '../hosts/esp32/desktop-day.js';
 // @ts-expect-error: plain .mjs build scripts without declarations
 import { buildXsnapHeap } from '../scripts/build-xsnap-heap.mjs';
@@ -87,7 +87,7 @@ async function moddable(report: Report): Promise<void> {
     report({ name: 'mcsim live heap: the meter, peak of 24 hours', figures: lin(peak.chunks - board.chunks, peak.slots - board.slots) });
     report({ name: 'mcsim live heap: whole app, hour 1 → hour 24', figures: { 'hour 1 chunk bytes': hours[0].chunks, 'hour 24 chunk bytes': hours[hours.length - 1].chunks, 'hour 1 slots': hours[0].slots / LIN_SLOT_BYTES, 'hour 24 slots': hours[hours.length - 1].slots / LIN_SLOT_BYTES } });
     const perHour = hours.slice(1).map((p, i) => p.gc - hours[i].gc - 1).filter((n) => n >= 0).sort((a, b) => a - b);
-    const stack = Math.max(...sim.samples.map((s) => s['Stack used']));
+    const stack = stackPeak(sim);
     report({
       name: 'mcsim instruments (24 h)',
       figures: {

@@ -21,9 +21,11 @@ import { DESKTOP_METER } from '../hosts/esp32/desktop-meter.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { xsmeter } from './helpers/cli.js';
 import { importGraph } from './helpers/import-walk.js';
-import { buildFirmware, describeWithModdable, heapProbes, runInMcsim, xslSummary, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
+import { buildFirmware, describeWithModdable, heapProbes, runInMcsim, stackPeak, xslSummary, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
 
 const HOURS = 24;
+/** The creation block of manifest.json (the ESP32's). */
+const ESP32_CREATION = (JSON.parse(readFileSync('manifest.json', 'utf8')) as { creation: { chunk: { initial: number }; heap: { initial: number } } }).creation;
 /** ESP32 slots are 16 bytes (32-bit), lin's 32. */
 const ESP32_SLOT = 16;
 const LIN_SLOT = 32;
@@ -71,7 +73,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.ok(x.instances > 1000 && x.keys > 1000);
     });
 
-    it('the flattened manifest (mcconfig) maps and preloads every module the board entry imports, main included, with the same creation block on esp32 and lin', () => {
+    it('the flattened manifest (mcconfig) maps and preloads every module the board entry imports, main included; lin has the esp32 creation block plus the simulated chips\' allowance', () => {
       const flat = JSON.parse(readFileSync(esp32.flatManifest!, 'utf8')) as Flat;
       const linFlat = JSON.parse(readFileSync(desktop.flatManifest!, 'utf8')) as Flat;
       const preload = new Set(flat.preload);
@@ -80,8 +82,12 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.ok(preload.has('main') && preload.has('crypt') && preload.has('ec'));
       const linPreload = new Set(linFlat.preload);
       assert.deepEqual([...importGraph('hosts/esp32/main-desktop.ts').modules].filter((m) => !(m in linFlat.modules) || !linPreload.has(m)), []);
-      assert.deepEqual(linFlat.creation, flat.creation);
-      assert.deepEqual(flat.creation.chunk, { initial: 32768, incremental: 0 });
+      // lin: the esp32 block plus the simulated chips' allowance (test/esp32-budget.test.ts bounds it).
+      const manifest = JSON.parse(readFileSync('manifest.json', 'utf8')) as { creation: unknown; platforms: { lin: { creation: { chunk: { initial: number }; heap: { initial: number } } } } };
+      const lin = manifest.platforms.lin.creation;
+      assert.deepEqual(flat.creation.chunk, { initial: ESP32_CREATION.chunk.initial, incremental: 0 });
+      assert.deepEqual(flat.creation.heap, { initial: ESP32_CREATION.heap.initial, incremental: 0 });
+      assert.deepEqual(linFlat.creation, { ...flat.creation, chunk: { initial: lin.chunk.initial, incremental: 0 }, heap: { initial: lin.heap.initial, incremental: 0 } });
     });
 
     it('the linked archive (mc.xs.c) holds no @noble module', () => {
@@ -150,7 +156,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.notEqual((await xsmeter(['log', 'verify', file, '--pubkey', pubkey])).code, 0);
     });
 
-    it('heap: the live heap after a collection is flat over the day, and the meter\'s share fits the ESP32 budget (≤ 64 KB of chunks and 16-byte slots)', () => {
+    it('heap: the live heap after a collection is flat over the day; the meter\'s peak is at most 64 KB (chunks and 16-byte slots) and within the ESP32 creation block', () => {
       const h = heapProbes(sim.lines);
       const byLabel = (label: string) => h.find((x) => x.label === label)!;
       const hours = h.filter((x) => x.label.startsWith('hour '));
@@ -160,10 +166,14 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
         assert.ok(x.chunks <= first.chunks + 512 && x.slots <= first.slots + 8 * LIN_SLOT, `${x.label}: ${x.chunks} chunk bytes, ${x.slots} slot bytes after hour 1's ${first.chunks}, ${first.slots}`);
       }
       const board = byLabel('board');
+      const start = byLabel('start');
       const peak = hours.reduce((a, x) => ({ chunks: Math.max(a.chunks, x.chunks), slots: Math.max(a.slots, x.slots) }), { chunks: byLabel('sealed').chunks, slots: byLabel('sealed').slots });
       const meterChunks = peak.chunks - board.chunks;
       const meterSlots = (peak.slots - board.slots) / LIN_SLOT;
       assert.ok(meterChunks + meterSlots * ESP32_SLOT <= 64 * 1024, `meter: ${meterChunks} chunk bytes + ${meterSlots} slots`);
+      // The meter's live peak within the ESP32's own blocks, the simulated chips within lin's allowance.
+      assert.ok(meterChunks <= ESP32_CREATION.chunk.initial && meterSlots <= ESP32_CREATION.heap.initial, `meter: ${meterChunks} chunk bytes, ${meterSlots} slots`);
+      assert.ok(board.chunks - start.chunks <= 8192 && (board.slots - start.slots) / LIN_SLOT <= 768, 'the simulated board within the allowance');
     });
 
     it('instruments: collections flat over the day (no per-sample growth), the stack peak within three quarters of its block', () => {
@@ -179,7 +189,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.ok(secondHalf < firstHalf * 1.25, `collections per hour ${firstHalf.toFixed(0)} then ${secondHalf.toFixed(0)}`);
       const samples: Instruments[] = sim.samples;
       assert.ok(samples.length >= 1, 'mcsim printed its instruments');
-      const stack = Math.max(...samples.map((s) => s['Stack used']));
+      const stack = stackPeak(sim);
       // A quarter of the block kept free: the board's boot is a frame or two shallower than this one.
       assert.ok(stack > 0 && stack <= 0.75 * samples[0]['Stack available'], `stack ${stack} of ${samples[0]['Stack available']} bytes`);
       assert.ok(samples.every((s) => s['Chunk used'] <= s['Chunk available'] && s['Slot used'] <= s['Slot available']));

@@ -34,10 +34,10 @@ export interface DesktopDayOptions {
   /** The flash partitions (default: in memory). */
   openFlash?: (partition: string) => ModdableFlashPartition;
   out: (line: string) => void;
-  /** The engine's live heap after a garbage collection and its count of collections before it
-   *  (Moddable: instrumentation and Debug.gc), printed as `heap LABEL chunks BYTES slots BYTES gc N`
-   *  at boot and every hour; absent under Node. */
-  heap?: () => { chunks: number; slots: number; collections: number };
+  /** The engine's live heap after a garbage collection, its count of collections and its stack peak
+   *  (Moddable: instrumentation and Debug.gc), printed as `heap LABEL chunks BYTES slots BYTES gc N
+   *  stack BYTES` at boot and every hour; absent under Node. */
+  heap?: () => { chunks: number; slots: number; collections: number; stack: number };
 }
 
 export class DesktopDay {
@@ -115,7 +115,7 @@ export class DesktopDay {
 
   private probe(label: string): void {
     const h = this.options.heap?.();
-    if (h) this.options.out(`heap ${label} chunks ${h.chunks} slots ${h.slots} gc ${h.collections}`);
+    if (h) this.options.out(`heap ${label} chunks ${h.chunks} slots ${h.slots} gc ${h.collections} stack ${h.stack}`);
   }
 
   private applyLoad(): void {

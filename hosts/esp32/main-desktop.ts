@@ -36,14 +36,17 @@ function log(line: string): void {
   trace(`${line}\n`);
 }
 
-/** XS's live heap in bytes: collects garbage, then reads the chunk and slot heaps in use. */
-function liveHeap(): { chunks: number; slots: number; collections: number } {
+/** XS's live heap in bytes (collects garbage, then reads the chunk and slot heaps in use), its count
+ *  of collections and its stack peak (both since mcsim last sampled its instruments, which resets them). */
+function liveHeap(): { chunks: number; slots: number; collections: number; stack: number } {
   const collections = Instrumentation.get(Instrumentation.map('XS Garbage Collection Count'));
+  const stack = Instrumentation.get(Instrumentation.map('XS Stack Used'));
   Debug.gc();
   return {
     chunks: Instrumentation.get(Instrumentation.map('XS Chunk Heap Used')),
     slots: Instrumentation.get(Instrumentation.map('XS Slot Heap Used')),
     collections,
+    stack,
   };
 }
 

@@ -309,19 +309,27 @@ export async function buildFirmware(sdk: ModdableSdk, hours: number): Promise<{ 
   return { esp32, desktop };
 }
 
-/** A `heap LABEL chunks BYTES slots BYTES gc N` line of the desktop day-run (hosts/esp32/desktop-day.ts). */
+/** A `heap LABEL chunks BYTES slots BYTES gc N stack BYTES` line of the desktop day-run
+ *  (hosts/esp32/desktop-day.ts): the live heap after a collection, the count of collections and the
+ *  stack peak since mcsim last sampled its instruments (which resets both). */
 export interface HeapProbe {
   label: string;
   chunks: number;
   slots: number;
   gc: number;
+  stack: number;
 }
 
 export function heapProbes(lines: string[]): HeapProbe[] {
   return lines
-    .map((l) => /^heap (.+) chunks (\d+) slots (\d+) gc (\d+)$/.exec(l))
+    .map((l) => /^heap (.+) chunks (\d+) slots (\d+) gc (\d+) stack (\d+)$/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ label: m[1], chunks: Number(m[2]), slots: Number(m[3]), gc: Number(m[4]) }));
+    .map((m) => ({ label: m[1], chunks: Number(m[2]), slots: Number(m[3]), gc: Number(m[4]), stack: Number(m[5]) }));
+}
+
+/** The XS stack peak of a run in bytes: the largest of the probes' and of mcsim's instruments samples. */
+export function stackPeak(run: SimRun): number {
+  return Math.max(0, ...heapProbes(run.lines).map((p) => p.stack), ...run.samples.map((s) => s['Stack used']));
 }
 
 /** xsl's summary line as numbers. */
