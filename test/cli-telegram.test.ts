@@ -130,7 +130,7 @@ describe('cli: xsmeter encode | decode', function () {
     ];
     for (const [args, re] of cases) {
       const r = await xsmeter(args);
-      assert.notEqual(r.code, 0, args.join(' '));
+      assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, re);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }

@@ -284,6 +284,10 @@ describe('service interface', () => {
         { kind: 'install-meter-key', wrappedKey: new Uint8Array(24).fill(3) },
         { kind: 'pulse-test', on: true, count: 1000 },
         { kind: 'unseal', command: { counter: 9, mac: new Uint8Array(16).fill(1) } },
+        { kind: 'write-calibration', bytes: Uint8Array.from([5, 6, 7]), who: 'bench-07/j.weber' },
+        { kind: 'seal', who: 'b' },
+        { kind: 'unseal', command: { counter: 9, mac: new Uint8Array(16).fill(1) }, who: 'bench-07/j.weber' },
+        { kind: 'install-meter-key', wrappedKey: new Uint8Array(24).fill(3), who: 'x'.repeat(32) },
       ];
       for (const req of samples) {
         const body = encodeRequestBody(req);
@@ -291,6 +295,11 @@ describe('service interface', () => {
         assert.throws(() => decodeRequestBody(req.kind, Uint8Array.from([...body, 0])), (e: MeterError) => e.code === 'malformed');
       }
       assert.equal(toHex(encodeRequestBody({ kind: 'read-log-page', offset: 0x01020304, length: 0x0200 })), '040302010002');
+      // who: a trailing one-byte-length string of 1–32 printable ASCII characters.
+      assert.equal(toHex(encodeRequestBody({ kind: 'seal', who: 'B1' })), '024231');
+      for (const bad of ['00', '21' + '41'.repeat(33), '0141ff', '02410a']) {
+        assert.throws(() => decodeRequestBody('seal', fromHex(bad)), (e: MeterError) => e.code === 'malformed', bad);
+      }
     });
   });
 
@@ -454,6 +463,17 @@ describe('service interface', () => {
       assert.equal(decodeReply('install-meter-key', (await client.exchange(0x14, wrongWrap)).payload).reason, 'malformed');
       assert.deepEqual(target.stateChangingCalls(), []);
       assert.equal(counters.saves, 0);
+    });
+
+    it('the who a logged request names is inside the CMAC: changed on the way, the request is unauthorised', async () => {
+      const { client, target } = rig();
+      const good = sealCommand(nobleCrypto, BENCH_HANDLE, COMMANDS.seal.type, 1, target.meterId, encodeRequestBody({ kind: 'seal', who: 'bench-1/a' }));
+      const forged = good.slice();
+      forged[4 + 1] ^= 0x01; // counter (4), who length (1), then 'b' → 'c'
+      assert.equal(decodeReply('seal', (await client.exchange(COMMANDS.seal.type, forged)).payload).reason, 'unauthorised');
+      assert.deepEqual(target.stateChangingCalls(), []);
+      assert.equal(decodeReply('seal', (await client.exchange(COMMANDS.seal.type, good)).payload).reason, 'ok');
+      assert.deepEqual(target.stateChangingCalls().map((c) => c.method), ['seal']);
     });
 
     it('an unknown command is refused with unknown-command', async () => {

@@ -1,12 +1,12 @@
 /** `xsmeter decode`: verifies and decodes received OMS telegrams, one per stdin line, to JSON lines. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MeterError } from '../../modules/core/errors.js';
 import { fromHex } from '../../modules/core/bytes.js';
 import { parseInputLine } from '../../modules/wmbus-rx/input.js';
 import { Receiver, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { parseKey } from './encode.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
@@ -16,7 +16,8 @@ Reads frames on stdin, one per line, checks them like a gateway (CRCs, AFL MAC, 
 replay, decryption, 2F2F check, EN 13757-3 records) and prints one JSON object per line:
   {"line":1,"id":"12345678","manufacturer":"XSM",…,"counter":42,"mac":"ok","values":[{"obis":"1.8.0","unit":"Wh","value":123456,…}]}
 or, for a frame that fails, {"line":2,"error":{"code":"mac-mismatch","message":"…","details":{…}}}.
-Exit code 0 when every frame decoded, 1 when any failed.
+Exit code 0 when every frame decoded, 1 when any failed, 2 for bad options or an unusable --state.
+Ctrl-C or a closed stdout (| head) stops reading; the replay state of what was read is saved.
 
 Input lines (blank lines and lines starting with # are skipped):
   hex        the frame as hex (spaces and a 0x prefix allowed). It is taken as format A with CRCs
@@ -68,6 +69,17 @@ function errorJson(line: number, e: unknown): Record<string, unknown> {
   throw e; // not a typed error: a bug, reported by the dispatcher as an internal error
 }
 
+/** The replay state file as the Receiver keeps it: { "XSM.12345678": { messageCounter?, accessNumber? } … }. */
+function replayState(v: unknown, path: string): ReplayState {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw usageError(`${path}: not a replay state (a JSON object of meters)`);
+  for (const [id, s] of Object.entries(v)) {
+    if (typeof s !== 'object' || s === null || Array.isArray(s) || Object.values(s).some((x) => typeof x !== 'number')) {
+      throw usageError(`${path}: meter "${id}" is not a replay entry (numbers only)`);
+    }
+  }
+  return v as ReplayState;
+}
+
 export const decode: Command = {
   name: 'decode',
   summary: 'verify and decode OMS telegrams from stdin (hex or rtlwmbus lines) to JSON',
@@ -82,7 +94,6 @@ export const decode: Command = {
         insecure: { type: 'boolean' },
         state: { type: 'string' },
       },
-      1,
     );
     const o = parsed.values;
     const byId: Record<string, Uint8Array> = {};
@@ -90,26 +101,28 @@ export const decode: Command = {
     for (const k of o.key ?? []) {
       const m = /^(\d{8}):(.*)$/.exec(k);
       if (m) byId[m[1]] = parseKey(m[2], `--key ${m[1]}:`);
-      else if (fallback) throw new CliError('only one --key without an ID');
+      else if (fallback) throw usageError('only one --key without an ID');
       else fallback = parseKey(k);
     }
-    if (!fallback && Object.keys(byId).length === 0 && !o.insecure) throw new CliError('give --key HEX or --key ID:HEX (or --insecure)');
+    if (!fallback && Object.keys(byId).length === 0 && !o.insecure) throw usageError('give --key HEX or --key ID:HEX (or --insecure)');
     const frameOpt = o.frame ?? 'auto';
-    if (!['auto', 'A', 'B', 'none'].includes(frameOpt)) throw new CliError(`--frame must be auto, A, B or none, got "${frameOpt}"`);
-    if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw new CliError(`--phy must be T1 or C1, got "${o.phy}"`);
+    if (!['auto', 'A', 'B', 'none'].includes(frameOpt)) throw usageError(`--frame must be auto, A, B or none, got "${frameOpt}"`);
+    if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw usageError(`--phy must be T1 or C1, got "${o.phy}"`);
     let state: ReplayState = {};
-    if (o.state && existsSync(o.state)) {
-      try {
-        state = JSON.parse(readFileSync(o.state, 'utf8')) as ReplayState;
-      } catch (e) {
-        throw new CliError(`--state ${o.state}: ${(e as Error).message}`);
-      }
+    if (o.state) {
+      if (existsSync(o.state)) state = replayState(readJsonFile(o.state), o.state);
+      // Written at the end: find out now, not after the frames were read.
+      checkWritableFile(o.state, '--state');
     }
     const receiver = new Receiver({ crypto: nobleCrypto, keys: (m) => byId[m.id] ?? fallback, state, allowPlain: !!o.insecure });
     let n = 0;
     let failed = 0;
     let frames = 0;
     const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
+    // Ctrl-C or a closed stdout: stop reading; the replay state of the frames read is still saved.
+    const stop = stopSignal(io);
+    const close = () => rl.close();
+    stop.addEventListener('abort', close, { once: true });
     for await (const text of rl) {
       n++;
       const line = text.trim();
@@ -136,7 +149,12 @@ export const decode: Command = {
         out = errorJson(n, e);
       }
       io.stdout(JSON.stringify(out) + '\n');
+      // Lines already buffered arrive without a turn of the event loop: give a signal or a closed
+      // stdout (EPIPE) the chance to be seen.
+      if ((frames & 15) === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (stop.aborted) break;
     }
+    stop.removeEventListener('abort', close);
     if (o.state) writeFileSync(o.state, JSON.stringify(receiver.state, null, 2) + '\n');
     if (failed > 0) {
       io.stderr(`xsmeter decode: ${failed} of ${frames} frames failed\n`);

@@ -6,12 +6,15 @@ import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profi
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
-import { SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { SIM_STATE_VERSION, SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { DEFAULT_WALL_START } from '../../hosts/sim/sim-meter.js';
 import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter sim [options]
 
@@ -35,6 +38,8 @@ radio duty cycle, throughput).
   --seed N            seed of the fleet: meter ids, keys and loads (default 1)
   --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
                       saved every simulated hour and at exit); a run on an existing DIR continues it
+                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101
+                      (another value for one of them is refused, exit 2)
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
@@ -50,8 +55,10 @@ radio duty cycle, throughput).
                       tools/calibration-bench/rig-protocol.ts) on 127.0.0.1:PORT (0: any free port).
                       Prints "service tcp://…" and "rig tcp://…" on stdout and runs until SIGINT/SIGTERM.
                       Then: xsmeter bench calibrate --target tcp://… --rig tcp://… --class 0.5S
+  --clock-offset S    (--rig) the bench meter's clock this far off the bench's true time (default 0)
 
-SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed.
+SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed, exit 0. A reader
+that closes stdout early (| head) stops it the same way, quietly.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
 are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decoded values and verdict.
 `;
@@ -165,7 +172,7 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
     try {
       return await SerialDevice.open(o.serial as string, { baud });
     } catch (e) {
-      throw new CliError((e as Error).message);
+      throw usageError((e as Error).message);
     }
   }
   return TcpSerialListener.listen(tcpPort(o.listen as string, 'listen'));
@@ -178,9 +185,12 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
+  const offset = o['clock-offset'] === undefined ? 0 : Number(o['clock-offset']);
+  if (!Number.isFinite(offset) || String(o['clock-offset']).trim() === '') throw usageError(`--clock-offset must be seconds, got "${o['clock-offset']}"`);
+  const clockErrorMs = Math.round(offset * 1000);
   const listener = await servicePort(o);
-  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener });
-  const sim = new SimBenchRig(meter);
+  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener, wallStartMs: DEFAULT_WALL_START + clockErrorMs });
+  const sim = new SimBenchRig(meter, { clockErrorMs });
   const keys = meter.keys.toFile();
   const service = new RigService(sim, {
     chip: meter.chipName,
@@ -196,27 +206,73 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     rig = await RigTcpServer.listen(service, rigPort);
   } catch (e) {
     await listener.close();
-    throw new CliError((e as Error).message);
+    throw usageError((e as Error).message);
   }
   io.stdout(`service ${listener.url ?? listener.path}\nrig ${rig.url}\n`);
   io.stderr(`xsmeter sim: bench meter XSM${meter.meterId} (${meter.chipName}, seed ${seed}); its time moves when the rig is told to advance\n`);
   // Requests that need no time (identify, reads) are answered even when nobody advances.
   const idle = setInterval(() => meter.tick(), 20);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stop = stopSignal(io);
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   clearInterval(idle);
   meter.app.stop();
   await rig.close();
   await listener.close();
   io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.part.calibration.sealed ? 'sealed' : 'not sealed'}\n`);
   return 0;
+}
+
+/** What a saved fleet was made with (DIR/sim.json "config"): continuing it keeps these. */
+interface FleetSettings {
+  meters: number;
+  chip: string;
+  seed: number;
+  load: string;
+  security: 0 | 5 | 7;
+  radioMode: string;
+  radio: string;
+}
+
+const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSettings]) => string> = {
+  meters: (v) => `--meters ${v}`,
+  chip: (v) => `--chip ${v}`,
+  seed: (v) => `--seed ${v}`,
+  load: (v) => `--load ${v}`,
+  security: (v) => (v === 0 ? '--insecure' : `--mode ${v}`),
+  radioMode: (v) => `--radio ${v}`,
+  radio: (v) => (v === 'cc1101' ? '--cc1101' : 'no --cc1101'),
+};
+
+/**
+ * Checks the state in DIR before a run continues it: sim.json, gateway.json and each meter's
+ * keys.json must be what the simulator wrote (JSON, the right format), and every fleet option given
+ * must equal the saved one. Otherwise a usage error naming the file, or every option that differs.
+ */
+function checkSavedFleet(dir: string, given: Partial<FleetSettings>): void {
+  const file = join(dir, 'sim.json');
+  if (!existsSync(file)) return;
+  const saved = readJsonFile(file) as { format?: unknown; version?: unknown; config?: Partial<FleetSettings> & Record<string, unknown>; meters?: { meterId?: unknown }[] };
+  if (typeof saved !== 'object' || saved === null || saved.format !== 'xsmeter-sim-state' || typeof saved.config !== 'object' || !Array.isArray(saved.meters)) {
+    throw usageError(`${file}: not a simulator state (format "xsmeter-sim-state")`);
+  }
+  if (saved.version !== SIM_STATE_VERSION) {
+    throw usageError(`${dir} holds meters of an earlier flash format (state version ${String(saved.version)}, this simulator reads ${SIM_STATE_VERSION}): start a new --state directory`);
+  }
+  if (existsSync(join(dir, 'gateway.json'))) readJsonFile(join(dir, 'gateway.json'));
+  for (const m of saved.meters) {
+    const keys = join(dir, 'meters', String(m.meterId), 'keys.json');
+    if (existsSync(keys)) readJsonFile(keys);
+  }
+  const c = saved.config;
+  const differ: string[] = [];
+  for (const k of Object.keys(given) as (keyof FleetSettings)[]) {
+    const v = given[k];
+    const was = k === 'radio' ? (c.radio ?? 'sink') : c[k];
+    if (v !== undefined && was !== undefined && v !== was) differ.push(`${FLEET_OPTION[k](v)} (saved: ${FLEET_OPTION[k](was)})`);
+  }
+  if (differ.length) {
+    throw usageError(`${dir} holds a fleet made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
+  }
 }
 
 export const sim: Command = {
@@ -246,8 +302,8 @@ export const sim: Command = {
         rig: { type: 'string' },
         serial: { type: 'string' },
         baud: { type: 'string' },
+        'clock-offset': { type: 'string' },
       },
-      2,
     );
     const o = parsed.values;
     const meters = o.meters === undefined ? 3 : Number(o.meters);
@@ -286,6 +342,20 @@ export const sim: Command = {
     }
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
+    if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
+    if (o.state !== undefined) {
+      // A saved fleet keeps what made its meters; an option that says otherwise is refused, not ignored.
+      const given: Partial<FleetSettings> = {
+        meters: o.meters === undefined ? undefined : meters,
+        chip: o.chip === undefined ? undefined : chip,
+        seed: o.seed === undefined ? undefined : seed,
+        load: o.load === undefined ? undefined : load,
+        security: o.mode === undefined && !o.insecure ? undefined : (security as 0 | 5 | 7),
+        radioMode: o.radio === undefined ? undefined : radioMode,
+        radio: o.cc1101 ? 'cc1101' : undefined,
+      };
+      checkSavedFleet(o.state, given);
+    }
     let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
     if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
       listener = await servicePort(o);
@@ -324,28 +394,23 @@ export const sim: Command = {
             else io.stdout(rtlwmbusLine(e) + '\n');
           },
     });
-    if (runner.resumed && o.meters !== undefined && runner.meters.length !== meters) {
-      io.stderr(`xsmeter sim: continuing the ${runner.meters.length} meters saved in ${o.state} (--meters ${meters} ignored)\n`);
-    }
     if (table && !live) {
       io.stdout(`simulating ${runner.meters.length} meter${runner.meters.length === 1 ? '' : 's'} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
     }
-    let signals = 0;
-    const onSignal = () => {
-      signals++;
-      if (signals > 1) process.exit(130);
-      runner.requestStop();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
+    const stop = stopSignal(io);
+    const onStop = () => runner.requestStop();
+    if (stop.aborted) onStop();
+    stop.addEventListener('abort', onStop, { once: true });
     let summary: SimSummary;
     try {
       summary = await runner.run();
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.removeEventListener('abort', onStop);
       await listener?.close();
     }
+    // Nobody reads stdout any more: end quietly (the state is saved).
+    if (stop.reason === 'EPIPE') return 0;
     if (live) draw(runner);
     else if (table) io.stdout(formatTable(runner).join('\n') + '\n');
     report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');

@@ -6,9 +6,10 @@
  *  - the telegram counter record (energy partition): the exact counter, written before each telegram;
  *  - the meter witness (calibration partition): a reservation, written before the counter passes it,
  *    COUNTER_BLOCK telegrams at a time (meter-witness.ts).
- * After a restart the counter continues above the reservation (skipping at most a block). Doubt —
- * the telegram record above the reservation (the witness went back), the witness missing while the
- * telegram record or any other sign of use is there, a record in an unknown format — makes it jump
+ * After a restart the counter continues above the reservation (skipping at most a block); a telegram
+ * record gone although telegrams were sent is flagged. Doubt — the telegram record above the
+ * reservation (the witness went back), the witness missing while the telegram record or any other
+ * sign of use is there, a record in an unknown format — makes it jump
  * ahead by COUNTER_JUMP above the highest value known (to 2^31 when no counter survived at all: a
  * meter sending every 15 minutes reaches 2^31 after 61 000 years) and sets the sticky
  * counter-resynchronised flag, which every later telegram carries.
@@ -48,8 +49,12 @@ export class MessageCounters implements CounterStore {
     const tele = o.record.counters;
     const reserved = o.witness.found?.reservedCounter;
     let from: number | undefined;
-    if (reserved !== undefined && !o.record.damaged && (!tele || tele.messageCounter <= reserved)) from = reserved;
-    else if (reserved !== undefined || tele || o.record.damaged || o.inService) {
+    if (reserved !== undefined && !o.record.damaged && (!tele || tele.messageCounter <= reserved)) {
+      from = reserved;
+      // Safe (nothing above the reservation was used), but a record that is gone after telegrams were
+      // sent is damage all the same: flagged.
+      this.resynced = !tele && reserved > 0;
+    } else if (reserved !== undefined || tele || o.record.damaged || o.inService) {
       const known = Math.max(reserved ?? 0, tele?.messageCounter ?? 0);
       from = known > 0 ? Math.min(MAX_COUNTER, known + COUNTER_JUMP) : COUNTER_NONE_SURVIVED;
       this.resynced = true;

@@ -4,7 +4,8 @@
  * JSON. One request per line, one response per line, in order:
  *
  *   {"id":1,"op":"identify"}                 → {"id":1,"ok":true,"chip","phases","meterId","meterConstant","nowMs",
- *                                               "publicKey"?,"benchKey"?}   (a simulated rig hands out its meter's factory record)
+ *                                               "wallMs"?,"publicKey"?,"benchKey"?}   (wallMs: the bench clock at nowMs;
+ *                                               a simulated rig hands out its meter's factory record)
  *   {"id":2,"op":"setLoad","load":{"voltage":230,"current":5,"phaseDeg":0},"phase"?:0}   (no phase: every phase)
  *   {"id":3,"op":"readReference"}            → {"nowMs","activeWh":[…],"voltage":[…],"current":[…]}
  *   {"id":4,"op":"pulses"}                   → {"count","lastEdgeMs"}   (rising edges of the test output since start)
@@ -45,6 +46,8 @@ export interface RigIdentity {
   meterId: string;
   meterConstant: number;
   nowMs: number;
+  /** The bench clock (ms since 1970 UTC) at `nowMs`, when the rig keeps one (rig.ts BenchTime.wallMs). */
+  wallMs?: number;
   publicKey?: string;
   benchKey?: string;
 }
@@ -197,6 +200,7 @@ export class RigService {
           meterId: this.o.meterId,
           meterConstant: this.o.meterConstant,
           nowMs: rig.time.now(),
+          ...(rig.time.wallMs ? { wallMs: rig.time.wallMs() } : {}),
           ...(this.o.publicKey ? { publicKey: toHex(this.o.publicKey) } : {}),
           ...(this.o.benchKey ? { benchKey: toHex(this.o.benchKey) } : {}),
         };

@@ -49,6 +49,9 @@ export interface PulseCounter {
 export interface BenchTime {
   now(): number;
   wait(ms: number): Promise<void>;
+  /** The bench's clock (ms since 1970 UTC) the meter's clock is checked against: a real bench's own
+   *  synchronised clock, a simulator's true time. Absent: the clock is not checked. */
+  wallMs?(): number;
 }
 
 /** The meter's calibration switch: pressed by the bench (sim) or by the operator on request. */

@@ -212,6 +212,11 @@ export class TcpRig implements BenchRig {
       throw new RigError('bad-response', 'the rig identified itself with an unexpected response', {});
     }
     const ident: RigIdentity = { chip: r.chip, phases, meterId: r.meterId, meterConstant: r.meterConstant, nowMs: r.nowMs };
+    if (typeof r.wallMs === 'number' && Number.isFinite(r.wallMs)) {
+      const at = { wallMs: r.wallMs, nowMs: ident.nowMs };
+      ident.wallMs = r.wallMs;
+      rig.time.wallMs = () => at.wallMs + (rig.nowMs - at.nowMs);
+    }
     if (typeof r.publicKey === 'string') ident.publicKey = r.publicKey;
     if (typeof r.benchKey === 'string') ident.benchKey = r.benchKey;
     rig.identity = ident;
