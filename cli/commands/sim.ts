@@ -13,8 +13,10 @@ import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
 import { existsSync } from 'node:fs';
+import type { TariffSwitch } from '../../modules/metrology/tariff.js';
+import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
-import { CliError, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter sim [options]
 
@@ -43,6 +45,18 @@ radio duty cycle, throughput).
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
+  --tariffs SPEC      daily tariff switches (UTC), e.g. 06:00=1,22:00=2: tariff registers 1.8.1/1.8.2
+                      and 2.8.1/2.8.2 besides the totals (default: one tariff); a fleet setting
+  --sml FILE          write meter 0's optical info interface to FILE (- for stdout): the SML file it
+                      pushes every second (SML 1.04, transport v1), raw bytes as an IR head reads
+                      them; xsmeter sml decode, libsml or vzlogger read it. With - the table and the
+                      summary go to stderr (not with --format json, hex or rtlwmbus)
+  --sml-pin PIN       meter 0's customer PIN (4 digits; on a real meter provisioned by the metering
+                      point operator): after it is flashed at the optical sensor, the push shows the
+                      current power (1-0:16.7.0) for 2 minutes (default: no PIN, never shown)
+  --pin-at T[=DIGITS][,…]  the simulated customer flashes the PIN (or DIGITS) at the sensor T after
+                      the run's start (e.g. 12h, or 12h,13h=0000): d flashes for digit d, ten for 0,
+                      0.5 s apart, 4 s between digits
   --listen PORT       serve meter 0's service interface on tcp://127.0.0.1:PORT (0: any free port;
                       the URL is printed to stderr); use with --speed realtime or a factor
   --serial PATH       serve it on a serial device instead (a USB-serial adapter or a pty slave,
@@ -181,7 +195,7 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
 async function runRig(o: Record<string, string | boolean | undefined>, chip: string, seed: number, io: CliIo): Promise<number> {
   if (o.listen === undefined && o.serial === undefined) throw new CliError('--rig needs --listen PORT or --serial PATH (the meter\'s service interface)', 2);
   if (chip === 'mixed') throw new CliError('--rig runs one meter: --chip ade7953 or atm90e32', 2);
-  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101']) {
+  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101', 'tariffs', 'sml', 'sml-pin', 'pin-at']) {
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
@@ -231,6 +245,7 @@ interface FleetSettings {
   security: 0 | 5 | 7;
   radioMode: string;
   radio: string;
+  tariffs: string;
 }
 
 const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSettings]) => string> = {
@@ -241,6 +256,7 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
   security: (v) => (v === 0 ? '--insecure' : `--mode ${v}`),
   radioMode: (v) => `--radio ${v}`,
   radio: (v) => (v === 'cc1101' ? '--cc1101' : 'no --cc1101'),
+  tariffs: (v) => (v === '' ? 'no --tariffs' : `--tariffs ${v}`),
 };
 
 /**
@@ -267,12 +283,41 @@ function checkSavedFleet(dir: string, given: Partial<FleetSettings>): void {
   const differ: string[] = [];
   for (const k of Object.keys(given) as (keyof FleetSettings)[]) {
     const v = given[k];
-    const was = k === 'radio' ? (c.radio ?? 'sink') : c[k];
+    const was = k === 'radio' ? (c.radio ?? 'sink') : k === 'tariffs' ? tariffsText(c.tariffs as TariffSwitch[] | undefined) : c[k];
     if (v !== undefined && was !== undefined && v !== was) differ.push(`${FLEET_OPTION[k](v)} (saved: ${FLEET_OPTION[k](was)})`);
   }
   if (differ.length) {
     throw usageError(`${dir} holds a fleet made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
   }
+}
+
+/** `06:00=1,22:00=2` → tariff switches (every tariff 1…max used at least once). */
+export function parseTariffs(text: string): TariffSwitch[] {
+  const switches = text.split(',').map((part) => {
+    const m = /^(\d\d):(\d\d)=(\d)$/.exec(part.trim());
+    if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || m[3] === '0') throw usageError(`--tariffs: "${part}" is not HH:MM=T (a switch time and a tariff 1…8, e.g. 06:00=1,22:00=2)`);
+    return { at: `${m[1]}:${m[2]}`, tariff: Number(m[3]) };
+  });
+  const max = Math.max(...switches.map((s) => s.tariff));
+  for (let t = 1; t <= max; t++) if (!switches.some((s) => s.tariff === t)) throw usageError(`--tariffs: tariff ${t} is never switched to`);
+  if (new Set(switches.map((s) => s.at)).size !== switches.length) throw usageError('--tariffs: a switch time is given twice');
+  return switches;
+}
+
+function tariffsText(t: TariffSwitch[] | undefined): string {
+  return t ? t.map((s) => `${s.at}=${s.tariff}`).join(',') : '';
+}
+
+/** `12h,13h=0000` → PIN entries after the run's start; DIGITS default to `pin`. */
+function parsePinAt(text: string, pin: string | undefined): { afterMs: number; digits: string }[] {
+  return text.split(',').map((part) => {
+    const [at, digits] = part.split('=');
+    const afterMs = at.trim() === '0' ? 0 : parseDuration(at, '--pin-at');
+    const d = digits === undefined ? pin : digits.trim();
+    if (d === undefined) throw usageError(`--pin-at ${part}: which digits? give --sml-pin PIN, or ${at}=DIGITS`);
+    if (!/^\d{1,8}$/.test(d)) throw usageError(`--pin-at ${part}: "${d}" is not decimal digits`);
+    return { afterMs, digits: d };
+  });
 }
 
 export const sim: Command = {
@@ -303,6 +348,10 @@ export const sim: Command = {
         serial: { type: 'string' },
         baud: { type: 'string' },
         'clock-offset': { type: 'string' },
+        tariffs: { type: 'string' },
+        sml: { type: 'string' },
+        'sml-pin': { type: 'string' },
+        'pin-at': { type: 'string' },
       },
     );
     const o = parsed.values;
@@ -341,6 +390,15 @@ export const sim: Command = {
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
     }
 
+    const tariffs = o.tariffs === undefined ? undefined : parseTariffs(o.tariffs);
+    if (o['sml-pin'] !== undefined && !/^\d{4}$/.test(o['sml-pin'])) throw usageError(`--sml-pin must be four decimal digits, got "${o['sml-pin']}"`);
+    if (o.sml === undefined && (o['sml-pin'] !== undefined || o['pin-at'] !== undefined)) {
+      throw usageError(`--${o['sml-pin'] !== undefined ? 'sml-pin' : 'pin-at'} is for meter 0's optical interface: give --sml FILE (or - for stdout)`);
+    }
+    const smlStdout = o.sml === '-';
+    if (smlStdout && format !== 'table') throw usageError(`--sml - and --format ${format} would both write to stdout: give --sml a FILE`);
+    const pinAt = o['pin-at'] === undefined ? [] : parsePinAt(o['pin-at'], o['sml-pin']);
+
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
     if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
     if (o.state !== undefined) {
@@ -353,8 +411,21 @@ export const sim: Command = {
         security: o.mode === undefined && !o.insecure ? undefined : (security as 0 | 5 | 7),
         radioMode: o.radio === undefined ? undefined : radioMode,
         radio: o.cc1101 ? 'cc1101' : undefined,
+        tariffs: o.tariffs === undefined ? undefined : tariffsText(tariffs),
       };
       checkSavedFleet(o.state, given);
+    }
+    let smlOut: SmlStreamOutput | undefined;
+    if (o.sml !== undefined) {
+      // Paced runs write each file through (a reader follows live); at max speed in 64 KB pieces.
+      const through = speed === 'max' ? undefined : 0;
+      if (smlStdout) {
+        if (!io.stdoutBytes) throw usageError('--sml -: this stdout takes text only');
+        smlOut = new SmlStreamOutput(io.stdoutBytes, through);
+      } else {
+        checkWritableFile(o.sml, '--sml');
+        smlOut = SmlStreamOutput.toFile(o.sml, through);
+      }
     }
     let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
     if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
@@ -362,12 +433,14 @@ export const sim: Command = {
       io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url ?? listener.path}\n`);
     }
     const table = format === 'table';
-    const live = table && (process.stdout as { isTTY?: boolean }).isTTY === true;
-    const report = table ? io.stdout : io.stderr;
+    // With the SML stream on stdout, the table and summary go to stderr.
+    const textOut = smlStdout ? io.stderr : io.stdout;
+    const live = table && !smlStdout && (process.stdout as { isTTY?: boolean }).isTTY === true;
+    const report = table ? textOut : io.stderr;
     let drawn = 0;
     const draw = (r: SimRunner) => {
       const lines = [`${stamp(r.wallMs)} UTC  ${r.meters.length} meter${r.meters.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, ${r.gateway.stats.decoded} decoded`, ...formatTable(r)];
-      io.stdout((drawn ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
+      textOut((drawn ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
       drawn = lines.length;
     };
     const runner = new SimRunner({
@@ -381,6 +454,8 @@ export const sim: Command = {
       samplePeriodMs,
       dutyCycle,
       radio: o.cc1101 ? 'cc1101' : 'sink',
+      tariffs,
+      sml: smlOut ? { optical: smlOut, pin: o['sml-pin'], flashes: pinAt } : undefined,
       durationMs,
       speed,
       stateDir: o.state,
@@ -395,7 +470,7 @@ export const sim: Command = {
           },
     });
     if (table && !live) {
-      io.stdout(`simulating ${runner.meters.length} meter${runner.meters.length === 1 ? '' : 's'} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
+      textOut(`simulating ${runner.meters.length} meter${runner.meters.length === 1 ? '' : 's'} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
     }
     // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
     const stop = stopSignal(io);
@@ -408,11 +483,12 @@ export const sim: Command = {
     } finally {
       stop.removeEventListener('abort', onStop);
       await listener?.close();
+      smlOut?.close();
     }
     // Nobody reads stdout any more: end quietly (the state is saved).
     if (stop.reason === 'EPIPE') return 0;
     if (live) draw(runner);
-    else if (table) io.stdout(formatTable(runner).join('\n') + '\n');
+    else if (table) textOut(formatTable(runner).join('\n') + '\n');
     report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
     return 0;
   },

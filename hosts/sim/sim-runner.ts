@@ -16,10 +16,11 @@ import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
+import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
 import { FileFlash } from './file-flash.js';
 import { SimGateway, type GatewayState, type Verdict } from './gateway.js';
 import type { LoadProfileName } from './physics/load-profile.js';
-import { DEFAULT_WALL_START, SimMeter, keysForSeed, meterIdForSeed, type AirFrame, type ChipName } from './sim-meter.js';
+import { DEFAULT_WALL_START, SimMeter, keysForSeed, meterIdForSeed, type AirFrame, type ChipName, type SimSmlOptions } from './sim-meter.js';
 import type { SimKeysFile } from './sim-key-store.js';
 
 export type Speed = 'max' | 'realtime' | number;
@@ -38,6 +39,9 @@ export interface SimRunConfig {
   dutyCycle?: number;
   quantumWh?: number;
   radio?: 'sink' | 'cc1101';
+  /** Daily tariff switches (wall clock, UTC), e.g. 06:00 → 1, 22:00 → 2; the highest number is the
+   *  count of tariff registers (default: one tariff). */
+  tariffs?: TariffSwitch[];
 }
 
 export interface SimRunOptions extends SimRunConfig {
@@ -50,6 +54,9 @@ export interface SimRunOptions extends SimRunConfig {
   /** Service port of meter 0 (e.g. a TcpSerialListener): that meter is then polled on every turn of
    *  the loop, so a bench can talk to it while the fleet runs (use a finite speed). */
   service?: SerialPort;
+  /** The SML interfaces of meter 0 (its optical push into a sink, its PIN, an LMN line): only that
+   *  meter has them, so a fleet costs no more memory. */
+  sml?: SimSmlOptions;
   /** Called about every `progressEveryMs` of real time (default 200). */
   onProgress?: (r: SimRunner) => void;
   progressEveryMs?: number;
@@ -211,6 +218,8 @@ export class SimRunner {
     this.gateway = new SimGateway({ state: gatewayState, allowPlain: true });
     if (dir) mkdirSync(join(dir, 'meters'), { recursive: true });
     const c = this.config;
+    // One schedule for the fleet (it holds no state).
+    const tariffs = c.tariffs ? new TariffSchedule({ tariffs: Math.max(...c.tariffs.map((t) => t.tariff)), switches: c.tariffs }) : undefined;
     for (let i = 0; i < c.meters; i++) {
       const entry = saved?.meters[i];
       const seed = entry?.seed ?? meterSeed(c.seed, i);
@@ -248,6 +257,8 @@ export class SimRunner {
         calibrationFlash,
         exactPulses: false,
         service: i === 0 ? options.service : undefined,
+        sml: i === 0 ? options.sml : undefined,
+        app: tariffs ? { tariffs } : undefined,
         onAir: (f) => this.deliver(i, f),
       });
       m.keepAir = false;
@@ -420,5 +431,6 @@ function pickConfig(o: SimRunOptions): SimRunConfig {
   if (o.dutyCycle !== undefined) c.dutyCycle = o.dutyCycle;
   if (o.quantumWh !== undefined) c.quantumWh = o.quantumWh;
   if (o.radio !== undefined) c.radio = o.radio;
+  if (o.tariffs !== undefined) c.tariffs = o.tariffs;
   return c;
 }
