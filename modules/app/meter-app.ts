@@ -283,6 +283,8 @@ export class MeterApp {
     const now = ports.clock.ticks();
     this.nextSample = now + this.samplePeriodMs;
     sender.start(now);
+    // Pushes on the samples' grid: each file shows the sample of its own tick.
+    parts.opticalPush?.start(now);
     this.ticks = () => ports.clock.ticks();
     this.parts = parts;
     this.running = true;

@@ -99,6 +99,11 @@ export class OpticalPush {
     this.close = { transactionId: this.transactionId, body: { kind: 'close-res' } };
   }
 
+  /** The first file is due at `nowTicks` (without it: at the first poll); later ones every period after. */
+  start(nowTicks: number): void {
+    this.due = nowTicks;
+  }
+
   /** Pushes a file when one is due; call every tick. */
   poll(): void {
     const now = this.clock.ticks();
