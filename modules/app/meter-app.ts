@@ -46,6 +46,7 @@ import { LmnResponder } from '../sml/lmn-responder.js';
 import { OpticalPush } from '../sml/optical-push.js';
 import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
+import { ValListBuilder } from '../sml/val-list.js';
 import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import type { TelegramSecurity } from '../wmbus-tx/telegram.js';
@@ -148,6 +149,8 @@ export interface MeterStats {
 }
 
 export const FIRMWARE_VERSION = '0.1.0';
+/** Longest SML request file the LMN takes (a GetList.Req with client ID, server ID, user and password is about 120 bytes). */
+const LMN_REQUEST_BYTES = 512;
 const DEFAULT_INTERVAL_MS = 15 * 60_000;
 
 function seedOf(text: string): number {
@@ -295,12 +298,17 @@ export class MeterApp {
     const source = new SmlReadout(parts.readout, parts.status);
     const serverId = serverIdOf(manufacturer, Number(this.options.meterId));
     parts.smlReadout = source;
+    // Buffers sized for this meter's list (an entry takes at most 32 bytes, the messages around it
+    // under 200) rather than the modules' general defaults: the encoders keep them for good.
+    const maxPayload = 192 + 32 * source.readings().length;
+    // One set of entries for both: each fills and encodes it in one go.
+    const values = new ValListBuilder({ serverId, manufacturer });
     const pin = this.options.customerPin;
     if (ports.optical) {
       if (ports.opticalSensor && pin !== undefined) parts.pinEntry = new PinEntry({ pulses: ports.opticalSensor, clock: ports.clock, pin });
-      parts.opticalPush = new OpticalPush({ port: ports.optical, clock: ports.clock, source, serverId, manufacturer, details: parts.pinEntry });
+      parts.opticalPush = new OpticalPush({ port: ports.optical, clock: ports.clock, source, serverId, manufacturer, details: parts.pinEntry, maxPayload, values });
     }
-    if (ports.lmn) parts.lmn = new LmnResponder({ port: ports.lmn, clock: ports.clock, source, serverId, manufacturer });
+    if (ports.lmn) parts.lmn = new LmnResponder({ port: ports.lmn, clock: ports.clock, source, serverId, manufacturer, maxPayload, maxRequestBytes: LMN_REQUEST_BYTES, values });
   }
 
   /** The parts of the started meter. */

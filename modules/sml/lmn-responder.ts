@@ -42,7 +42,9 @@ export interface LmnResponderOptions {
   /** Largest response payload (default 2048 bytes). */
   maxPayload?: number;
   /** How long an answer waits for room on the port before it is dropped (default 2000 ms). */
-  holdMs?: number;
+  holdMs?: number;  /** The entries to fill (default: its own). The push and the LMN of one meter may share one: each
+   *  fills and encodes it in one go. */
+  values?: ValListBuilder;
 }
 
 export interface LmnStats {
@@ -56,6 +58,8 @@ export interface LmnStats {
   /** Responses that could not be built (a reading SML cannot carry) or sent ('busy'), by error code. */
   failed: Record<string, number>;
 }
+
+const NO_EVENTS: readonly SmlDecodeEvent[] = Object.freeze([]);
 
 function count(to: Record<string, number>, key: string): void {
   to[key] = (to[key] ?? 0) + 1;
@@ -79,7 +83,7 @@ export class LmnResponder {
   private readonly holdMs: number;
   private backlog: Uint8Array | undefined;
   /** Decoded but not yet handled (behind a held answer), from `next` on. */
-  private events: readonly SmlDecodeEvent[] = [];
+  private events: readonly SmlDecodeEvent[] = NO_EVENTS;
   private next = 0;
   /** An answer waiting for room on the port (a view of the encoder's buffer), since `heldAt`. */
   private held: Uint8Array | undefined;
@@ -93,7 +97,7 @@ export class LmnResponder {
     this.serverId = options.serverId;
     this.decoder = new SmlStreamDecoder({ maxFileBytes: options.maxRequestBytes ?? 1024 });
     this.encoder = new SmlFileEncoder(options.maxPayload ?? 2048);
-    this.values = new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
+    this.values = options.values ?? new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
     this.maxBytesPerPoll = options.maxBytesPerPoll ?? 2048;
     this.holdMs = options.holdMs ?? 2000;
   }
@@ -132,7 +136,11 @@ export class LmnResponder {
 
   /** Handles the decoded events in turn; false when an answer is held for room on the port. */
   private handle(): boolean {
-    while (this.next < this.events.length) {
+    for (;;) {
+      if (this.next >= this.events.length) {
+        this.events = NO_EVENTS; // the decoded requests are not kept
+        return true;
+      }
       const e = this.events[this.next++];
       if (e.kind === 'error') {
         count(this.stats.errors, e.error.code);
@@ -145,7 +153,6 @@ export class LmnResponder {
         return false;
       }
     }
-    return true;
   }
 
   /** Writes `bytes` when the port has room for all of them. */

@@ -44,7 +44,9 @@ export interface OpticalPushOptions {
   /** Default 1000 ms. */
   periodMs?: number;
   /** Largest payload of one file (default 1024 bytes; at 9600 baud about 900 bytes fit in a second). */
-  maxPayload?: number;
+  maxPayload?: number;  /** The entries to fill (default: its own). The push and the LMN of one meter may share one: each
+   *  fills and encodes it in one go. */
+  values?: ValListBuilder;
 }
 
 export interface OpticalPushStats {
@@ -85,7 +87,7 @@ export class OpticalPush {
     this.details = options.details;
     this.periodMs = options.periodMs ?? 1000;
     this.encoder = new SmlFileEncoder(options.maxPayload ?? 1024);
-    this.values = new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
+    this.values = options.values ?? new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
     const openBody: SmlOpenResponse = { kind: 'open-res', reqFileId: this.reqFileId, serverId: options.serverId };
     const listBody: SmlGetListResponse = {
       kind: 'get-list-res',
