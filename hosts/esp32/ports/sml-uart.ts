@@ -41,6 +41,9 @@ const NOTHING = new Uint8Array(0);
 /** Bits on the line per byte: start, 8 data, stop. */
 const BITS_PER_BYTE = 10;
 const IDLE_MS = 3_600_000;
+/** After the last byte's expected end, before the line is free: the start bit may begin up to a bit
+ *  after the handover, and the host's ticks are whole ms. */
+const MARGIN_MS = 1;
 
 /** One interface's end of the shared UART. */
 class SmlUartPort implements SerialPort {
@@ -128,7 +131,7 @@ export class SmlUart implements Ecma419Serial {
   }
   /** Frees the line once everything written has left the UART (DE low again after the LMN). */
   private release(): void {
-    if (this.owner === undefined || this.port.queued > 0 || this.o.clock.ticks() < this.busyUntil) return;
+    if (this.owner === undefined || this.port.queued > 0 || this.o.clock.ticks() < this.busyUntil + MARGIN_MS) return;
     if (this.owner === 'lmn') this.o.driverEnable.write(0);
     this.owner = undefined;
   }
@@ -141,7 +144,7 @@ export class SmlUart implements Ecma419Serial {
       this.timer?.schedule(IDLE_MS);
       return;
     }
-    const wait = Math.max(1, Math.ceil(this.busyUntil - this.o.clock.ticks()));
+    const wait = Math.max(1, Math.ceil(this.busyUntil + MARGIN_MS - this.o.clock.ticks()));
     this.timer ??= this.o.repeat(() => this.flush(), IDLE_MS);
     this.timer.schedule(wait);
   }
