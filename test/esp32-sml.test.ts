@@ -236,7 +236,8 @@ describe('ESP32 host: SML on UART1', () => {
         assert.ok('values' in g);
         const a = g.values['1-0:1.8.0*255'].value as number;
         assert.ok((g.values['1-0:16.7.0*255'].value as number) > 1000, 'the gateway sees the power (about 1.3 kW)');
-        const before = pushTimes.findLastIndex((t) => t <= answerTimes[i]);
+        let before = 0;
+        while (before + 1 < pushTimes.length && pushTimes[before + 1] <= answerTimes[i]) before++;
         const at = (k: number) => ((push[k] as { values: Record<string, ObisReading> }).values['1-0:1.8.0*255'].value as number);
         assert.ok(at(before) <= a && a <= at(before + 1), `answer ${i}: ${a} kWh`);
       });
