@@ -62,10 +62,10 @@ describe('SML in the meter application', function () {
 
   it('the customer PIN through the light sensor: power hidden before, shown for 2 minutes after, hidden again', () => {
     const port = new MemoryPort();
-    // 1, 2: flashes at 10 s; 14 s and 14.5 s (4 s after the first digit); the digit ends 3 s later.
-    const m = new SimMeter({ seed: 4, load: 'constant', sml: { optical: port, pin: '12', flashes: [] }, app: { customerPin: '1212' } });
+    const m = new SimMeter({ seed: 4, load: 'constant', sml: { optical: port, pin: '1212' } });
+    // Flashes 10 s from now; 14, 14.5 s; 18.5 s; 22.5, 23 s (4 s from a digit's last flash to the
+    // next digit): the PIN is complete 3 s after the last flash, the power shown from 26 s to 146 s.
     m.light!.flashPin('1212', m.wallMs + 10_000);
-    // Last flash: 10 + 4 + 0.5 + 4 + 4 + 0.5 = 23 s after now; shown from 26 s to 146 s.
     const boot = m.clock.ticks();
     const seen: { s: number; power: boolean }[] = [];
     for (let k = 0; k < 200; k++) {

@@ -40,8 +40,8 @@ radio duty cycle, throughput).
   --seed N            seed of the fleet: meter ids, keys and loads (default 1)
   --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
                       saved every simulated hour and at exit); a run on an existing DIR continues it
-                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101
-                      (another value for one of them is refused, exit 2)
+                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101,
+                      --tariffs (another value for one of them is refused, exit 2)
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
