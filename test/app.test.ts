@@ -18,7 +18,7 @@ import { RecordRing } from '../modules/storage/record-ring.js';
 import { ServiceClient, ServiceError } from '../modules/service/client.js';
 import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus/phy.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
-import type { MeterApplication } from '../hosts/esp32/app.js';
+import type { MeterApplication } from '../hosts/esp32/host.js';
 import { SimGateway } from '../hosts/sim/gateway.js';
 import { VirtualTiming } from '../hosts/sim/service-pipe.js';
 import { TcpSerialClient, TcpSerialListener, nodeTiming } from '../hosts/sim/service-transport.js';

@@ -17,7 +17,7 @@ import { gatedRun } from '../tools/calibration-bench/measure.js';
 import { noLoadSeconds, noLoadTest, startingTest } from '../tools/calibration-bench/no-load.js';
 import { calibrate, verify, type BenchResult } from '../tools/calibration-bench/procedure.js';
 import { reportHtml } from '../tools/calibration-bench/report-html.js';
-import type { BenchRig, PhaseLoad } from '../tools/calibration-bench/rig.js';
+import type { BenchRig, TestLoad } from '../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../tools/calibration-bench/sim-rig.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
@@ -28,7 +28,7 @@ const C05S = accuracyClass('0.5S') as AccuracyClass;
 
 /** The meter's own register against the load model's exact integral over `seconds` at `load`:
  *  physical truth, independent of the bench's pulses and gate. */
-function registerError(m: SimMeter, load: PhaseLoad, seconds: number): number {
+function registerError(m: SimMeter, load: TestLoad, seconds: number): number {
   m.setLoad(load);
   m.advance(5000);
   const reg0 = m.app.part.energy.metering.registers.uwh('import') - m.app.part.energy.metering.registers.uwh('export');

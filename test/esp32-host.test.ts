@@ -10,7 +10,7 @@ import { FlashFault } from '../modules/ports/flash.js';
 import { buildFrame } from '../modules/wmbus/frame.js';
 import { phyDecode } from '../modules/wmbus/phy-decode.js';
 import { parseFrame } from '../modules/wmbus/frame-parse.js';
-import type { HostPorts, MeterApplication } from '../hosts/esp32/app.js';
+import type { HostPorts, MeterApplication } from '../hosts/esp32/host.js';
 import { createDesktopBoard, DesktopIoFault } from '../hosts/esp32/desktop-io.js';
 import { createPorts, runApplication } from '../hosts/esp32/host.js';
 import { BOARD_PINS } from '../hosts/esp32/pins.js';

@@ -79,10 +79,8 @@ function newestRecordAt(m: SimMeter): { image: Uint8Array; payload: number; leng
   return { image, payload, length: raw.length };
 }
 
-/** A meter that was calibrated and sealed on the bench (log: init, seal, unseal, change, seal). */
-async function calibratedMeter(seed: number): Promise<SimMeter> {
-  const m = meter(seed);
-  m.advance(2 * MINUTE);
+/** A bench session over the service interface: unseal (switch set), write a calibration, seal. */
+async function benchSession(m: SimMeter): Promise<void> {
   const c = client(m);
   await c.connect();
   m.calibrationSwitch.level = 1;
@@ -90,6 +88,13 @@ async function calibratedMeter(seed: number): Promise<SimMeter> {
   const cal = parseCalibration(await c.readCalibration());
   await c.writeCalibration(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((ch) => ({ ...ch, powerGain: 1.01 })) })));
   await c.seal();
+}
+
+/** A meter that was calibrated and sealed on the bench (log: init, seal, unseal, change, seal). */
+async function calibratedMeter(seed: number): Promise<SimMeter> {
+  const m = meter(seed);
+  m.advance(2 * MINUTE);
+  await benchSession(m);
   m.calibrationSwitch.level = 0;
   m.advance(3 * MINUTE);
   return m;
@@ -172,15 +177,7 @@ describe('flash attacks (issue 10): the meter notices, refuses and never reuses'
     it('power cuts at every flash operation of a bench session (log appends and their witness) are never tamper', async function () {
       this.timeout(240_000);
       // Every flash operation of unseal + write + seal, in each partition, counted on a probe meter.
-      const session = async (m: SimMeter): Promise<void> => {
-        const c = client(m);
-        await c.connect();
-        m.calibrationSwitch.level = 1;
-        await c.unseal();
-        const cal = parseCalibration(await c.readCalibration());
-        await c.writeCalibration(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((ch) => ({ ...ch, powerGain: 1.01 })) })));
-        await c.seal();
-      };
+      const session = benchSession;
       let cuts = 0;
       let total = 0;
       for (const [flash, name] of [['calibrationFlash', 'log'], ['energyFlash', 'witness and constants']] as const) for (const phase of ['before', 'during', 'after'] as const) {

@@ -10,7 +10,7 @@ import { FrameDecoder, encodeFrame, type DecodeEvent, type Frame } from '../modu
 import { ByteReader, ByteWriter, WireError, utf8Decode, utf8Encode } from '../modules/service/wire.js';
 import {
   AUTH_OVERHEAD,
-  MemoryAuthCounterStore,
+  MemoryServiceCounterStore,
   macInput,
   sealCommand,
   unwrapMeterKey,
@@ -86,7 +86,7 @@ interface RigOptions {
 function rig(o: RigOptions = {}) {
   const line = memorySerialPair({ meter: o.chunk, bench: o.chunk });
   const target = new FakeMeter(o.meterId ?? 'XSM12345678');
-  const counters = new MemoryAuthCounterStore(o.counter ?? 0);
+  const counters = new MemoryServiceCounterStore(o.counter ?? 0);
   const clock = { now: 0 };
   const server = new ServiceServer({
     port: line.meter,
@@ -499,7 +499,7 @@ describe('service interface', () => {
     it('takes only the response with its own sequence number and type', async () => {
       const line = memorySerialPair();
       const target = new FakeMeter();
-      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore() });
       const impostor = { protocol: 1, ...new FakeMeter('IMPOSTOR').identify(), authCounter: 0 };
       const body = encodeReply('identify', { reason: 'ok', value: impostor });
       let injected = false;
@@ -532,7 +532,7 @@ describe('service interface', () => {
     it('serves a meter on 127.0.0.1 to a client that connects through tcp://', async () => {
       const listener = await TcpSerialListener.listen(0);
       const target = new FakeMeter('XSM00000042');
-      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore() });
       const loop = setInterval(() => server.poll(), 1);
       try {
         const port = (await openTarget(parseTarget(listener.url))) as TcpSerialClient;

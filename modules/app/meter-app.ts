@@ -66,7 +66,7 @@ import { WallClock } from './wall-clock.js';
 
 export type { SentTelegram } from './telegram-sender.js';
 
-/** The ports a host hands the application (hosts/esp32/app.ts HostPorts is this type). */
+/** The ports a host hands the application (hosts/esp32/host.ts HostPorts is this type). */
 export interface MeterPorts {
   /** SPI device of the metrology IC (its own chip select). */
   metrologySpi: SpiPort;

@@ -29,7 +29,7 @@ import type { SerialPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
-import { AuthError, CommandAuthenticator, type AuthCounterStore } from './auth.js';
+import { AuthError, CommandAuthenticator, type ServiceCounterStore } from './auth.js';
 import {
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -116,7 +116,7 @@ export interface ServiceServerOptions {
   keys: Pick<KeyStore, 'benchKey'>;
   crypto: Crypto;
   /** Where the last accepted command counter is persisted. */
-  counters: AuthCounterStore;
+  counters: ServiceCounterStore;
   /** With a clock, a partial frame is abandoned once the line has been idle `idleResetMs` (default
    *  250 ms) or `frameTimeoutMs` after it began (default 2000 ms). */
   clock?: Pick<Clock, 'ticks'>;

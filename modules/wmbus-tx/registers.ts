@@ -16,6 +16,7 @@
 import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
 import { VIFE_BACKWARD_FLOW, VIFE_FC, vibBytes, vifCode } from '../wmbus/vif-table.js';
+import { concatAll } from '../core/bytes.js';
 
 export type RegisterValue = number | string;
 
@@ -163,23 +164,14 @@ export class RegisterEncoder {
   /** The application data: every register's record, in the order given. Duplicates are an error. */
   encode(registers: readonly Register[]): Uint8Array {
     const parts: Uint8Array[] = [];
-    let length = 0;
     for (let i = 0; i < registers.length; i++) {
       const d = this.resolve(registers[i].obis);
       for (let j = 0; j < i; j++) {
         if (this.resolve(registers[j].obis) === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
       }
-      const rec = d.encode(registers[i].value);
-      parts.push(rec);
-      length += rec.length;
+      parts.push(d.encode(registers[i].value));
     }
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatAll(parts);
   }
 }
 

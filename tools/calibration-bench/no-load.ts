@@ -13,7 +13,7 @@
  * Portable: drives only the rig interfaces.
  */
 import { NOMINAL_VOLTAGE, type AccuracyClass } from './accuracy-class.js';
-import type { BenchRig, PhaseLoad } from './rig.js';
+import type { BenchRig, TestLoad } from './rig.js';
 
 export interface NoLoadResult {
   /** Test voltage per element, V. */
@@ -47,7 +47,7 @@ export function noLoadSeconds(cls: AccuracyClass, k: number, elements: number): 
   return (cls.noLoadFactor / (k * elements * NOMINAL_VOLTAGE * cls.maxCurrent)) * 60;
 }
 
-async function countPulses(rig: BenchRig, loads: PhaseLoad[], ms: number): Promise<number> {
+async function countPulses(rig: BenchRig, loads: TestLoad[], ms: number): Promise<number> {
   await rig.load.apply(loads);
   await rig.time.wait(SETTLE_MS);
   let pulses = 0;

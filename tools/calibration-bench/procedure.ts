@@ -45,7 +45,7 @@ import { expandedUncertaintyPct, type BenchInfo } from './bench-info.js';
 import { BenchError, gatedRun, type RunOptions } from './measure.js';
 import { noLoadTest, startingTest, type NoLoadResult, type StartingResult } from './no-load.js';
 import { Refusal, preflight, type ClockCheck, type Preflight, type RefusalCause, type UnfinishedSession } from './preflight.js';
-import type { BenchRig, PhaseLoad } from './rig.js';
+import type { BenchRig, TestLoad } from './rig.js';
 import type { Crypto } from '../../modules/ports/crypto.js';
 
 export interface BenchOptions {
@@ -206,7 +206,7 @@ function isRange(e: unknown): boolean {
   return e instanceof MeterError && e.code === 'calibration-range';
 }
 
-function loadsFor(phases: number, current: number, phaseDeg: number, element?: number): PhaseLoad[] {
+function loadsFor(phases: number, current: number, phaseDeg: number, element?: number): TestLoad[] {
   return Array.from({ length: phases }, (_, p) => ({ voltage: NOMINAL_VOLTAGE, current: element === undefined || element === p ? current : 0, phaseDeg }));
 }
 

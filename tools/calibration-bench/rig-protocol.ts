@@ -23,7 +23,7 @@
  */
 import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
-import type { BenchRig, PhaseLoad } from './rig.js';
+import type { BenchRig, TestLoad } from './rig.js';
 
 /** A rig request or response was malformed or refused: 'bad-json', 'bad-request', 'line-too-long',
  *  'unknown-op', 'rig-failed'; on the client side also 'rig-timeout', 'rig-closed', 'connect'. */
@@ -36,7 +36,7 @@ export const MAX_EDGES = 20_000;
 
 export type RigRequest =
   | { id: number; op: 'identify' | 'readReference' | 'pulses' | 'now' }
-  | { id: number; op: 'setLoad'; load: PhaseLoad; phase?: number }
+  | { id: number; op: 'setLoad'; load: TestLoad; phase?: number }
   | { id: number; op: 'setSwitch'; level: 0 | 1 }
   | { id: number; op: 'advance'; ms: number };
 
@@ -154,7 +154,7 @@ export class RigService {
   private count = 0;
   private lastEdgeMs = -1;
   /** The loads last applied (the source takes whole sets; a request may name one phase). */
-  private loads: PhaseLoad[] | undefined;
+  private loads: TestLoad[] | undefined;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -206,7 +206,7 @@ export class RigService {
         };
       case 'setLoad': {
         const ref = await rig.reference.rms();
-        const loads: PhaseLoad[] = ref.voltage.map((voltage, p) => ({ voltage, current: ref.current[p], phaseDeg: 0 }));
+        const loads: TestLoad[] = ref.voltage.map((voltage, p) => ({ voltage, current: ref.current[p], phaseDeg: 0 }));
         // Before the first setLoad the phases hold what the reference reads (no current, PF 1).
         const current = this.loads ?? loads;
         const next = current.map((l, p) => (req.phase === undefined || req.phase === p ? req.load : l));

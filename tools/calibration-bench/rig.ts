@@ -8,8 +8,8 @@
  * Portable: types only.
  */
 
-/** One phase of the test load: rms voltage, rms current and the angle by which current lags voltage. */
-export interface PhaseLoad {
+/** One phase of the test load the source applies: rms voltage, rms current and the angle by which current lags voltage. */
+export interface TestLoad {
   voltage: number;
   current: number;
   phaseDeg: number;
@@ -18,7 +18,7 @@ export interface PhaseLoad {
 /** Sets the test load. `apply` returns once the source has reached it (a real source ramps). */
 export interface LoadSource {
   readonly phases: number;
-  apply(loads: readonly PhaseLoad[]): Promise<void>;
+  apply(loads: readonly TestLoad[]): Promise<void>;
 }
 
 /** The reference standard's energy registers at one instant. */

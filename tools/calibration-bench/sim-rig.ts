@@ -12,7 +12,7 @@ import { Prng, defaultHardwareErrors, perfectHardware, type HardwareErrors } fro
 import { VirtualTiming } from '../../hosts/sim/service-pipe.js';
 import { SimMeter, type ChipName, type SimMeterOptions } from '../../hosts/sim/sim-meter.js';
 import { NOMINAL_VOLTAGE } from './accuracy-class.js';
-import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
+import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, TestLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export type ErrorSpec = 'random' | 'default' | 'perfect' | 'out-of-range' | Partial<HardwareErrors>;
@@ -96,7 +96,7 @@ export class SimBenchRig implements BenchRig {
     const m = meter;
     this.load = {
       phases: m.load.phases.length,
-      apply: async (loads: readonly PhaseLoad[]) => {
+      apply: async (loads: readonly TestLoad[]) => {
         loads.forEach((l, p) => m.setLoad(l, p));
       },
     };

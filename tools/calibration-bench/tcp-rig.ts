@@ -11,7 +11,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { fromHex } from '../../modules/core/bytes.js';
 import type { ClientTiming } from '../../modules/service/client.js';
 import { MAX_ADVANCE_MS, MAX_LINE, RigError, type RigEdge, type RigIdentity, type RigService } from './rig-protocol.js';
-import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
+import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, TestLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
 
 type Response = Record<string, unknown> & { id: number | null; ok: boolean; error?: { code: string; message: string } };
 
@@ -139,7 +139,7 @@ export class TcpRig implements BenchRig {
       get phases() {
         return self.identity.phases;
       },
-      apply: async (loads: readonly PhaseLoad[]) => {
+      apply: async (loads: readonly TestLoad[]) => {
         for (let p = 0; p < loads.length; p++) {
           const l = loads[p];
           await this.request({ op: 'setLoad', load: { voltage: l.voltage, current: l.current, phaseDeg: l.phaseDeg }, phase: p });
