@@ -99,7 +99,7 @@ describe('SML in the meter application', function () {
         good.subarray(0, 40), // cut off: ends as truncated when the next start arrives
         getListRequestFile({ clientId: GATEWAY, reqFileId: fromHex('0002'), serverId: serverIdOf('XSM', 1) }),
         getListRequestFile({ clientId: GATEWAY, reqFileId: fromHex('0003'), serverId, listName: fromHex('0100620affee') }),
-        concat(fromHex('1b1b1b1b01010101'), new Uint8Array(900).fill(0x1b)), // a start, then escapes without end
+        concat(fromHex('1b1b1b1b01010101'), new Uint8Array(900).fill(0x1b)), // a start, then escaped data past the 512 bytes a request may have
         new Uint8Array(20_000).fill(0xaa), // more than the meter's receive buffer: overrun
       ];
       for (let i = 0; i < bad.length; i++) {
@@ -111,7 +111,7 @@ describe('SML in the meter application', function () {
       const lmn = m.app.part.lmn!;
       assert.deepEqual(lmn.stats.ignored, { 'other-server': 1, 'unknown-list': 1 });
       assert.equal(lmn.stats.responses, 0);
-      assert.deepEqual(lmn.stats.errors, { crc: 2, truncated: 1, escape: 1 });
+      assert.deepEqual(lmn.stats.errors, { crc: 2, truncated: 1, 'too-long': 1 });
       m.lmnGateway!.write(good);
       m.advance(1000);
       plain.advance(1000);

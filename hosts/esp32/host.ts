@@ -38,7 +38,8 @@ export interface MeterApplication {
   /** Tick period in milliseconds (the host uses 100 when absent). */
   readonly tickMs?: number;
   /** Milliseconds until the application next has work (asked after every tick; the host sleeps
-   *  that long, at most 1 s, or until the service port has bytes). Without it: every tickMs. */
+   *  that long, at most 1 s, or until the service port or UART1 has bytes or the optical sensor a
+   *  flash). Without it: every tickMs. */
   nextTickDelay?(): number;
   /** Called when the host stops the application (e.g. before an OTA restart): persist state here. */
   stop?(): void;
