@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concatAll, fromHex } from '../modules/core/bytes.js';
@@ -22,7 +22,7 @@ import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { xsmeter } from './helpers/cli.js';
 import { readWithSmartmeterObis } from './helpers/smartmeter-obis.js';
 import { importGraph } from './helpers/import-walk.js';
-import { buildFirmware, describeWithModdable, heapProbes, runInMcsim, stackPeak, xslSummary, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
+import { aliasables, buildFirmware, describeWithModdable, heapProbes, runInMcsim, stackPeak, xslSummary, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
 
 const HOURS = 24;
 /** The creation block of manifest.json (the ESP32's). */
@@ -89,6 +89,22 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.deepEqual(flat.creation.chunk, { initial: ESP32_CREATION.chunk.initial, incremental: 0 });
       assert.deepEqual(flat.creation.heap, { initial: ESP32_CREATION.heap.initial, incremental: 0 });
       assert.deepEqual(linFlat.creation, { ...flat.creation, chunk: { initial: lin.chunk.initial, incremental: 0 }, heap: { initial: lin.heap.initial, incremental: 0 } });
+    });
+
+    it('nothing of ours is aliasable: every preloaded table is frozen, so none is copied into RAM when written (xsl\'s aliasable objects are XS\'s own)', () => {
+      const a = aliasables(readFileSync(esp32.xsC!, 'utf8'));
+      const flat = JSON.parse(readFileSync(esp32.flatManifest!, 'utf8')) as Flat;
+      // XS 8.2.3's own, which an app of one empty module links too (measured with the SDK): the two
+      // global objects (the realm's and the program's), 13 internal objects of the realm and two
+      // iterator prototypes. A table of ours that is not frozen shows here by the binding that holds it.
+      const xsOwn = [...Array(2).fill('{AggregateError, Array, ArrayBuffer, Atomics}'), ...Array(13).fill('{0, 0}'), '{next, return}', '{next, return, Symbol.toStringTag}'];
+      assert.deepEqual(a.instances.slice().sort(), xsOwn.sort());
+      // The import.meta object XS makes for every module it loads: the preloaded ones and two of the SDK's.
+      assert.deepEqual(a.importMetas.slice().sort(), [...flat.preload, 'embedded:provider/builtin', 'mc/config'].sort());
+      // Aliasable bindings: XS does not mark a namespace import (`import * as R`) constant, though no
+      // code can assign one (cc1101.ts and cc1101-wmbus.ts import the register map that way).
+      const namespaceImports = [...importGraph('hosts/esp32/main.ts').modules].filter((m) => existsSync(`${m}.ts`) && /^import \* as /m.test(readFileSync(`${m}.ts`, 'utf8')));
+      assert.equal(a.bindings, namespaceImports.length, namespaceImports.join(', '));
     });
 
     it('the linked archive (mc.xs.c) holds no @noble module', () => {

@@ -88,7 +88,7 @@ export interface Cc1101SimOptions {
   version?: number;
 }
 
-const MARC_BY_STATE: Record<SimState, number> = {
+const MARC_BY_STATE: Readonly<Record<SimState, number>> = Object.freeze({
   SLEEP: R.MARC_SLEEP,
   XOSC_START: R.MARC_SLEEP,
   IDLE: R.MARC_IDLE,
@@ -96,8 +96,8 @@ const MARC_BY_STATE: Record<SimState, number> = {
   SETTLING: R.MARC_FS_LOCK,
   TX: R.MARC_TX,
   TXFIFO_UNDERFLOW: R.MARC_TXFIFO_UNDERFLOW,
-};
-const STATUS_STATE: Record<SimState, number> = {
+});
+const STATUS_STATE: Readonly<Record<SimState, number>> = Object.freeze({
   SLEEP: R.STATE_IDLE,
   XOSC_START: R.STATE_IDLE,
   IDLE: R.STATE_IDLE,
@@ -105,7 +105,7 @@ const STATUS_STATE: Record<SimState, number> = {
   SETTLING: R.STATE_SETTLING,
   TX: R.STATE_TX,
   TXFIFO_UNDERFLOW: R.STATE_TXFIFO_UNDERFLOW,
-};
+});
 
 type Access =
   | { kind: 'header' }

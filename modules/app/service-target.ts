@@ -26,7 +26,7 @@ import type { WallClock } from './wall-clock.js';
  *  does not name its sender (a bench names itself and its operator, e.g. "bench-07/j.weber"). */
 export const SERVICE_WHO = 'service';
 /** Names the meter writes for itself; a request may not claim them. */
-const OWN_WHO: readonly string[] = ['factory', 'startup', LOG_RECREATED_BY];
+const OWN_WHO: readonly string[] = Object.freeze(['factory', 'startup', LOG_RECREATED_BY]);
 
 /** The parts of the meter the service interface reaches. */
 export interface ServiceParts {

@@ -5,7 +5,7 @@
  * sign extended); 0x702 (Version) and 0x800 (EX_REF) are 8 bit. Shared by the driver and the simulator.
  */
 
-export const ADE7953 = {
+export const ADE7953 = Object.freeze({
   SAGCYC: 0x000,
   DISNOLOAD: 0x001,
   LCYCMODE: 0x004,
@@ -60,7 +60,7 @@ export const ADE7953 = {
   LAST_RWDATA_32: 0x3ff,
   VERSION: 0x702,
   EX_REF: 0x800,
-} as const;
+} as const);
 
 export type Ade7953Register = keyof typeof ADE7953;
 

@@ -4,8 +4,9 @@
  * 16 bit; an SPI frame is a 16-bit address word (bit 15 = 1 for read) then a 16-bit data word.
  * Shared by the driver and the simulator.
  */
+import { deepFreeze } from '../core/frozen.js';
 
-export const ATM90E32 = {
+export const ATM90E32 = Object.freeze({
   MeterEn: 0x00,
   ChannelMapI: 0x01,
   ChannelMapU: 0x02,
@@ -93,16 +94,16 @@ export const ATM90E32 = {
   IrmsB: 0xde,
   IrmsC: 0xdf,
   Freq: 0xf8,
-} as const;
+} as const);
 
 export type Atm90e32Register = keyof typeof ATM90E32;
 
 /** The per-phase registers, indexed by phase (A, B, C): a table so no phase reads another's register. */
-export const ATM90E32_PHASE = [
+export const ATM90E32_PHASE = deepFreeze([
   { APenergy: ATM90E32.APenergyA, ANenergy: ATM90E32.ANenergyA, RPenergy: ATM90E32.RPenergyA, RNenergy: ATM90E32.RNenergyA, Pmean: ATM90E32.PmeanA, PmeanLSB: ATM90E32.PmeanALSB, Qmean: ATM90E32.QmeanA, QmeanLSB: ATM90E32.QmeanALSB, PFmean: ATM90E32.PFmeanA, Urms: ATM90E32.UrmsA, Irms: ATM90E32.IrmsA, Poffset: ATM90E32.PoffsetA, Qoffset: ATM90E32.QoffsetA, PQGain: ATM90E32.PQGainA, Phi: ATM90E32.PhiA, Ugain: ATM90E32.UgainA, Igain: ATM90E32.IgainA },
   { APenergy: ATM90E32.APenergyB, ANenergy: ATM90E32.ANenergyB, RPenergy: ATM90E32.RPenergyB, RNenergy: ATM90E32.RNenergyB, Pmean: ATM90E32.PmeanB, PmeanLSB: ATM90E32.PmeanBLSB, Qmean: ATM90E32.QmeanB, QmeanLSB: ATM90E32.QmeanBLSB, PFmean: ATM90E32.PFmeanB, Urms: ATM90E32.UrmsB, Irms: ATM90E32.IrmsB, Poffset: ATM90E32.PoffsetB, Qoffset: ATM90E32.QoffsetB, PQGain: ATM90E32.PQGainB, Phi: ATM90E32.PhiB, Ugain: ATM90E32.UgainB, Igain: ATM90E32.IgainB },
   { APenergy: ATM90E32.APenergyC, ANenergy: ATM90E32.ANenergyC, RPenergy: ATM90E32.RPenergyC, RNenergy: ATM90E32.RNenergyC, Pmean: ATM90E32.PmeanC, PmeanLSB: ATM90E32.PmeanCLSB, Qmean: ATM90E32.QmeanC, QmeanLSB: ATM90E32.QmeanCLSB, PFmean: ATM90E32.PFmeanC, Urms: ATM90E32.UrmsC, Irms: ATM90E32.IrmsC, Poffset: ATM90E32.PoffsetC, Qoffset: ATM90E32.QoffsetC, PQGain: ATM90E32.PQGainC, Phi: ATM90E32.PhiC, Ugain: ATM90E32.UgainC, Igain: ATM90E32.IgainC },
-] as const;
+] as const);
 
 /** Address word bit 15: read. */
 export const ATM90E32_READ = 0x8000;

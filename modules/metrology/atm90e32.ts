@@ -69,7 +69,7 @@ export interface Atm90e32Options {
 const WRAP = 0x10000;
 const RAD = Math.PI / 180;
 /** Energy registers per phase, in the order of `held`: active forward/reverse, reactive forward/reverse. */
-const ENERGY_KEYS = ['APenergy', 'ANenergy', 'RPenergy', 'RNenergy'] as const;
+const ENERGY_KEYS = Object.freeze(['APenergy', 'ANenergy', 'RPenergy', 'RNenergy'] as const);
 
 export class Atm90e32 implements MetrologyDriver {
   readonly phaseCount: number;

@@ -21,6 +21,7 @@
  */
 import { readU32LE, writeU32LE } from '../core/bytes.js';
 import { crc32 } from '../core/crc32.js';
+import { deepFreeze } from '../core/frozen.js';
 import { CalibrationError } from './errors.js';
 
 export const CALIBRATION_VERSION = 1;
@@ -43,16 +44,16 @@ export interface Calibration {
 }
 
 /** Accepted ranges (inclusive). Gains beyond ±50 % or phase beyond ±5° mean a wrong board, not a calibration. */
-export const CALIBRATION_LIMITS = {
+export const CALIBRATION_LIMITS = deepFreeze({
   gain: [0.5, 1.5],
   phaseDeg: [-5, 5],
   offsetW: [-100, 100],
   noLoadW: [0, 100],
   channels: [1, 3],
-} as const;
+} as const);
 
-const CHIP_ID: Record<ChipKind, number> = { ade7953: 1, atm90e32: 2 };
-const MAGIC = [0x43, 0x41, 0x4c];
+const CHIP_ID: Readonly<Record<ChipKind, number>> = Object.freeze({ ade7953: 1, atm90e32: 2 });
+const MAGIC: readonly number[] = Object.freeze([0x43, 0x41, 0x4c]);
 const HEADER = 10;
 const PER_CHANNEL = 24;
 

@@ -60,22 +60,22 @@ export const TEST0 = 0x2e;
 export const CONFIG_REGISTER_COUNT = 0x2f;
 
 /** Names of the configuration registers, indexed by address (for fault details and dumps). */
-export const CONFIG_REGISTER_NAMES: readonly string[] = [
+export const CONFIG_REGISTER_NAMES: readonly string[] = Object.freeze([
   'IOCFG2', 'IOCFG1', 'IOCFG0', 'FIFOTHR', 'SYNC1', 'SYNC0', 'PKTLEN', 'PKTCTRL1', 'PKTCTRL0', 'ADDR',
   'CHANNR', 'FSCTRL1', 'FSCTRL0', 'FREQ2', 'FREQ1', 'FREQ0', 'MDMCFG4', 'MDMCFG3', 'MDMCFG2', 'MDMCFG1',
   'MDMCFG0', 'DEVIATN', 'MCSM2', 'MCSM1', 'MCSM0', 'FOCCFG', 'BSCFG', 'AGCCTRL2', 'AGCCTRL1', 'AGCCTRL0',
   'WOREVT1', 'WOREVT0', 'WORCTRL', 'FREND1', 'FREND0', 'FSCAL3', 'FSCAL2', 'FSCAL1', 'FSCAL0', 'RCCTRL1',
   'RCCTRL0', 'FSTEST', 'PTEST', 'AGCTEST', 'TEST2', 'TEST1', 'TEST0',
-];
+]);
 
 /** Reset values of 0x00..0x2E (SWRS061 table 43, "Default" column). */
-export const CONFIG_RESET_VALUES: readonly number[] = [
+export const CONFIG_RESET_VALUES: readonly number[] = Object.freeze([
   0x29, 0x2e, 0x3f, 0x07, 0xd3, 0x91, 0xff, 0x04, 0x45, 0x00,
   0x00, 0x0f, 0x00, 0x1e, 0xc4, 0xec, 0x8c, 0x22, 0x02, 0x22,
   0xf8, 0x47, 0x07, 0x30, 0x04, 0x36, 0x6c, 0x03, 0x40, 0x91,
   0x87, 0x6b, 0xf8, 0x56, 0x10, 0xa9, 0x0a, 0x20, 0x0d, 0x41,
   0x00, 0x59, 0x7f, 0x3f, 0x88, 0x31, 0x0b,
-];
+]);
 
 /** Command strobes: header with burst bit clear, addresses 0x30–0x3D (SWRS061 table 42). */
 export const SRES = 0x30;
@@ -118,7 +118,7 @@ export const FIFO_SIZE = 64;
  *  0x07 the CC110L value-line part (TI chip_detect.c) that clone modules also report (a RadioLib
  *  patch in weather-station-decoder adds it). 0x08 (CC113L) cannot transmit and is refused. */
 export const CC1101_PARTNUM = 0x00;
-export const CC1101_VERSIONS: readonly number[] = [0x14, 0x04, 0x17, 0x07];
+export const CC1101_VERSIONS: readonly number[] = Object.freeze([0x14, 0x04, 0x17, 0x07]);
 
 /** Chip status byte, returned on every header and every byte written (SWRS061 §10.1, table 23). */
 export const STATUS_CHIP_RDYN = 0x80;
@@ -177,7 +177,7 @@ export const LENGTH_VARIABLE = 1;
 export const LENGTH_INFINITE = 2;
 
 /** MDMCFG1.NUM_PREAMBLE (bits 6..4) → preamble bytes sent in TX (SWRS061 table 43, MDMCFG1). */
-export const PREAMBLE_BYTES: readonly number[] = [2, 3, 4, 6, 8, 12, 16, 24];
+export const PREAMBLE_BYTES: readonly number[] = Object.freeze([2, 3, 4, 6, 8, 12, 16, 24]);
 
 /** The crystal every CC1101 module for 868 MHz carries; the FREQ/MDMCFG/DEVIATN formulas scale with it. */
 export const FXOSC_HZ = 26_000_000;

@@ -29,6 +29,7 @@
  * FIFO_THR = 1 the threshold is 57 bytes, so when GDO2 falls at most 56 bytes are queued — 4.48 ms of
  * air at 100 kcps to write the next 8 — and at least 8 are free.
  */
+import { deepFreeze } from '../core/frozen.js';
 import type { WmbusMode } from '../ports/radio.js';
 import * as R from './cc1101-registers.js';
 
@@ -46,7 +47,7 @@ export const SYNC_REGISTER_COPY: Uint8Array = Uint8Array.of(0x55, 0x55);
 export type RegisterSetting = readonly [address: number, value: number];
 
 /** Settings shared by both modes; PKTLEN/PKTCTRL0 are placeholders the driver overrides per frame. */
-const COMMON: readonly RegisterSetting[] = [
+const COMMON: readonly RegisterSetting[] = deepFreeze<RegisterSetting[]>([
   [R.IOCFG2, R.GDO_TX_FIFO_AT_THRESHOLD], // GDO2: TX FIFO at or above the threshold (the refill signal)
   [R.IOCFG1, R.GDO_HIGH_IMPEDANCE], // GDO1: high impedance (it is SO on the SPI bus)
   [R.IOCFG0, R.GDO_SYNC_SENT], // GDO0: asserts when the sync word is sent, deasserts at end of packet
@@ -94,9 +95,9 @@ const COMMON: readonly RegisterSetting[] = [
   [R.TEST2, 0x81],
   [R.TEST1, 0x35],
   [R.TEST0, 0x09],
-];
+]);
 
-const DEVIATN_BY_MODE: Readonly<Record<WmbusMode, number>> = { T1: 0x50, C1: 0x46 };
+const DEVIATN_BY_MODE: Readonly<Record<WmbusMode, number>> = Object.freeze({ T1: 0x50, C1: 0x46 });
 
 /** The full configuration register image (0x00..0x2E) for `mode`. */
 export function wmbusRegisterImage(mode: WmbusMode): Uint8Array {

@@ -76,7 +76,7 @@ export interface LogExport {
 
 const EMPTY = new Uint8Array(0);
 /** Fault codes of the newest record or the witness: appending a record would make them invisible. */
-const HIDDEN_BY_APPEND: readonly string[] = ['signature', 'witness-lost', 'head-mismatch', 'records-lost', 'records-unwitnessed'];
+const HIDDEN_BY_APPEND: readonly string[] = Object.freeze(['signature', 'witness-lost', 'head-mismatch', 'records-lost', 'records-unwitnessed']);
 
 export class CalibrationLog {
   readonly store: AppendLog;

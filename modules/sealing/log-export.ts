@@ -20,7 +20,7 @@ import { verifyWithHead, type VerifyResult } from './log-verify.js';
 import type { Crypto } from '../ports/crypto.js';
 
 export const EXPORT_FORMAT = 'xsmeter-calibration-log';
-const MAGIC = [0x58, 0x53, 0x43, 0x4c]; // "XSCL"
+const MAGIC: readonly number[] = Object.freeze([0x58, 0x53, 0x43, 0x4c]); // "XSCL"
 
 /** The readable fields of a JSON record, as found in the file. */
 export interface DescribedRecord {

@@ -25,7 +25,7 @@ export const MAX_VALUE_SIZE = 128;
 export const MAX_TEXT_SIZE = 32;
 
 /** Event types and their codes on flash (stable). */
-export const EVENT_TYPES = [
+export const EVENT_TYPES = Object.freeze([
   'log-init',
   'calibration-change',
   'seal',
@@ -35,7 +35,7 @@ export const EVENT_TYPES = [
   'key-change',
   'auth-failure',
   'tamper',
-] as const;
+] as const);
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface LogEvent {

@@ -25,7 +25,7 @@ export const AUTH_TAG_LENGTH = 16;
 /** Bytes a privileged request adds to its body: counter (4) and tag (16). */
 export const AUTH_OVERHEAD = 4 + AUTH_TAG_LENGTH;
 export const MAX_COUNTER = 0xffffffff;
-const DOMAIN = [0x53, 0x01];
+const DOMAIN: readonly number[] = Object.freeze([0x53, 0x01]);
 const WRAP_LABEL = new Uint8Array([0x00, ...utf8Encode('xsmeter service key wrap')]);
 
 /** Authentication cannot be computed or checked: bad key length ('key-length'), counter store

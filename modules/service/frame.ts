@@ -20,7 +20,7 @@
 import { MeterError } from '../core/errors.js';
 import { crc16Ccitt } from './crc16-ccitt.js';
 
-export const SOF = [0xa5, 0x5a] as const;
+export const SOF = Object.freeze([0xa5, 0x5a] as const);
 /** Bytes of a frame besides its payload: SOF 2, LEN 2, LCS 1, TYPE 1, SEQ 1, CRC 2. */
 export const FRAME_OVERHEAD = 9;
 export const DEFAULT_MAX_PAYLOAD = 1024;

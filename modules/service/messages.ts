@@ -15,6 +15,7 @@
  * envelope, it is covered by the command's CMAC like the rest of the body: a bench key holder says
  * who it is, and nobody can change that on the way.
  */
+import { deepFreeze } from '../core/frozen.js';
 import { ByteReader, ByteWriter, WireError } from './wire.js';
 import { REASONS, reasonOfCode, type Reason } from './reasons.js';
 import type { UnsealChallenge, UnsealCommand } from '../sealing/unseal-command.js';
@@ -31,7 +32,7 @@ export const WRAPPED_KEY_LENGTH = 24;
 /** The seal's unseal CMAC (UNSEAL_MAC_SIZE of modules/sealing/unseal-command.ts). */
 export const UNSEAL_MAC_LENGTH = 16;
 
-export const COMMANDS = {
+export const COMMANDS = deepFreeze({
   identify: { type: 0x01, privileged: false },
   'read-registers': { type: 0x02, privileged: false },
   'read-instantaneous': { type: 0x03, privileged: false },
@@ -44,12 +45,17 @@ export const COMMANDS = {
   'set-time': { type: 0x13, privileged: true },
   'install-meter-key': { type: 0x14, privileged: true },
   'pulse-test': { type: 0x15, privileged: true },
-} as const;
+} as const);
 
 export type CommandKind = keyof typeof COMMANDS;
 
-const KIND_BY_TYPE: CommandKind[] = [];
-for (const k of Object.keys(COMMANDS) as CommandKind[]) KIND_BY_TYPE[COMMANDS[k].type] = k;
+const KIND_BY_TYPE: readonly (CommandKind | undefined)[] = Object.freeze(kindsByType());
+
+function kindsByType(): CommandKind[] {
+  const kinds: CommandKind[] = [];
+  for (const k of Object.keys(COMMANDS) as CommandKind[]) kinds[COMMANDS[k].type] = k;
+  return kinds;
+}
 
 /** The command with this request type, or undefined. */
 export function kindOfType(type: number): CommandKind | undefined {

@@ -3,7 +3,7 @@
  * others say why a request was refused. Codes are stable on the wire; never renumber one.
  */
 
-export const REASONS = {
+export const REASONS = Object.freeze({
   ok: 0,
   /** The request's payload does not decode (length, field, trailing bytes, bad wrapped key). */
   malformed: 1,
@@ -23,15 +23,20 @@ export const REASONS = {
   busy: 8,
   /** The meter tried and failed (storage, internal error). */
   failed: 9,
-} as const;
+} as const);
 
 export type Reason = keyof typeof REASONS;
 /** Reasons a ServiceTarget may give when it refuses ('unauthorised' and 'replayed' for the seal's own
  *  unseal challenge); 'unknown-command' is the server's alone. */
 export type TargetRefusal = Exclude<Reason, 'ok' | 'unknown-command'>;
 
-const BY_CODE: Reason[] = [];
-for (const name of Object.keys(REASONS) as Reason[]) BY_CODE[REASONS[name]] = name;
+const BY_CODE: readonly (Reason | undefined)[] = Object.freeze(reasonsByCode());
+
+function reasonsByCode(): Reason[] {
+  const reasons: Reason[] = [];
+  for (const name of Object.keys(REASONS) as Reason[]) reasons[REASONS[name]] = name;
+  return reasons;
+}
 
 /** The reason with this code, or undefined for a code this version does not know. */
 export function reasonOfCode(code: number): Reason | undefined {

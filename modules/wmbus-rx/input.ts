@@ -33,12 +33,10 @@ function hexBytes(text: string): Uint8Array {
   }
 }
 
-const RTL_MODE = /^(T1|C1|S1|T2|C2|S2)$/;
-
 function rtlwmbusLine(text: string): InputFrame {
   const f = text.split(';');
   const last = f[f.length - 1];
-  if ((f.length !== 7 && f.length !== 8) || !RTL_MODE.test(f[0]) || !/^0x/i.test(last)) {
+  if ((f.length !== 7 && f.length !== 8) || !/^(T1|C1|S1|T2|C2|S2)$/.test(f[0]) || !/^0x/i.test(last)) {
     throw new ReceiveError('bad-input', 'not an rtlwmbus line (MODE;1;1;timestamp;rssi;lqi;id;0xHEX or MODE;1;1;timestamp;rssi;0;0xHEX)', {});
   }
   if (f[1] !== '1' || f[2] !== '1') {

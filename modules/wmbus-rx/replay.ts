@@ -42,14 +42,14 @@ export function meterKey(manufacturer: string, id: string): string {
   return `${manufacturer}.${id}`;
 }
 
-const LEGACY = /^[@A-Z[\\\]^_]{3}\.([0-9a-f]{8})$/;
-
 /** The highest value of `field` among pre-slot entries for identification number `id` (and
  *  manufacturer `manufacturer` when given). */
 function legacy(state: ReplayState, field: keyof MeterReplayEntry, id: string, manufacturer?: string): number | undefined {
+  // Written here, not at module level: a module-level RegExp is an object that is not frozen.
+  const legacyKey = /^[@A-Z[\\\]^_]{3}\.([0-9a-f]{8})$/;
   let best: number | undefined;
   for (const k of Object.keys(state)) {
-    const m = LEGACY.exec(k);
+    const m = legacyKey.exec(k);
     if (!m || m[1] !== id || (manufacturer !== undefined && !k.startsWith(manufacturer + '.'))) continue;
     const v = state[k][field];
     if (typeof v === 'number' && (best === undefined || v > best)) best = v;

@@ -45,9 +45,9 @@ const FLAGS_VIF = vifCode('error flags', '', 0); // 0xFD17
 
 export const CLOCK = '0-0:1.0.0';
 export const ERROR_REGISTER = '0-0:97.97.0';
-const ALIASES: Record<string, string> = { clock: CLOCK, datetime: CLOCK, status: ERROR_REGISTER, 'F.F.0': ERROR_REGISTER };
+const ALIASES: Readonly<Record<string, string>> = Object.freeze({ clock: CLOCK, datetime: CLOCK, status: ERROR_REGISTER, 'F.F.0': ERROR_REGISTER });
 
-const PHASE_OF: Record<string, number> = { '32': 1, '52': 2, '72': 3, '31': 1, '51': 2, '71': 3 };
+const PHASE_OF: Readonly<Record<string, number>> = Object.freeze({ '32': 1, '52': 2, '72': 3, '31': 1, '51': 2, '71': 3 });
 
 function numeric(obis: string, value: RegisterValue): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {

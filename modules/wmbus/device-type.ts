@@ -58,7 +58,7 @@ export interface TplStatus {
   manufacturer: number;
 }
 
-const APPLICATION = ['no error', 'busy', 'error', 'abnormal condition / alarm'] as const;
+const APPLICATION = Object.freeze(['no error', 'busy', 'error', 'abnormal condition / alarm'] as const);
 
 export function decodeTplStatus(status: number): TplStatus {
   return {

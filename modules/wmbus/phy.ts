@@ -16,7 +16,7 @@ export { encodeT1Fifo } from './phy-t1.js';
 export { encodeC1Fifo } from './phy-c1.js';
 
 /** Bytes before the frame: the on-air preamble (6 bytes, phy-t1.ts) + sync word (2 bytes in T1, 4 in C1). */
-const HEADER_BYTES = { T1: ON_AIR_PREAMBLE.length + 2, C1: ON_AIR_PREAMBLE.length + 4 } as const;
+const HEADER_BYTES = Object.freeze({ T1: ON_AIR_PREAMBLE.length + 2, C1: ON_AIR_PREAMBLE.length + 4 } as const);
 
 function checkModeFormat(mode: WmbusMode, format: FrameFormat): void {
   if (mode !== 'T1' && mode !== 'C1') {

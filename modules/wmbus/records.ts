@@ -8,7 +8,7 @@
 import { TelegramError } from './telegram-error.js';
 
 /** DIF data field codes (EN 13757-3 Table 4), by name. */
-export const DATA_FIELDS = {
+export const DATA_FIELDS = Object.freeze({
   none: 0x0,
   int8: 0x1,
   int16: 0x2,
@@ -25,17 +25,17 @@ export const DATA_FIELDS = {
   variable: 0xd,
   bcd12: 0xe,
   special: 0xf,
-} as const;
+} as const);
 export type DataField = keyof typeof DATA_FIELDS;
 
 /** Bytes of data for each fixed-length data field. */
-export const DATA_FIELD_LENGTH: Record<DataField, number> = {
+export const DATA_FIELD_LENGTH: Readonly<Record<DataField, number>> = Object.freeze({
   none: 0, int8: 1, int16: 2, int24: 3, int32: 4, real32: 4, int48: 6, int64: 8,
   readout: 0, bcd2: 1, bcd4: 2, bcd6: 3, bcd8: 4, variable: -1, bcd12: 6, special: -1,
-};
+});
 
 /** DIF function field (EN 13757-3 Table 5). */
-export const FUNCTIONS = ['instantaneous', 'maximum', 'minimum', 'error'] as const;
+export const FUNCTIONS = Object.freeze(['instantaneous', 'maximum', 'minimum', 'error'] as const);
 export type RecordFunction = (typeof FUNCTIONS)[number];
 
 export interface RecordHeader {

@@ -11,13 +11,18 @@ import { readBits } from './bits.js';
 import { PhyError } from './link-errors.js';
 
 /** Nibble 0..15 → 6-chip symbol. */
-export const THREE_OF_SIX: readonly number[] = [
+export const THREE_OF_SIX: readonly number[] = Object.freeze([
   0x16, 0x0d, 0x0e, 0x0b, 0x1c, 0x19, 0x1a, 0x13, 0x2c, 0x25, 0x26, 0x23, 0x34, 0x31, 0x32, 0x29,
-];
+]);
 
 /** 6-chip symbol → nibble, -1 for the 48 invalid symbols. */
-const DECODE = new Int8Array(64).fill(-1);
-for (let n = 0; n < 16; n++) DECODE[THREE_OF_SIX[n]] = n;
+const DECODE = decodeTable();
+
+function decodeTable(): Int8Array {
+  const t = new Int8Array(64).fill(-1);
+  for (let n = 0; n < 16; n++) t[THREE_OF_SIX[n]] = n;
+  return t;
+}
 
 /** Chips of the postamble after `byteCount` encoded bytes (4 or 8). */
 export function threeOfSixPostambleChips(byteCount: number): number {
@@ -30,8 +35,13 @@ export function threeOfSixEncodedLength(byteCount: number): number {
 }
 
 /** Byte → its two symbols as 12 chips (high nibble first), so encoding is one lookup per byte. */
-const BYTE_CHIPS = new Uint16Array(256);
-for (let b = 0; b < 256; b++) BYTE_CHIPS[b] = (THREE_OF_SIX[b >> 4] << 6) | THREE_OF_SIX[b & 15];
+const BYTE_CHIPS = byteChipsTable();
+
+function byteChipsTable(): Uint16Array {
+  const t = new Uint16Array(256);
+  for (let b = 0; b < 256; b++) t[b] = (THREE_OF_SIX[b >> 4] << 6) | THREE_OF_SIX[b & 15];
+  return t;
+}
 
 /** The 3-of-6 symbols of `data`, packed MSB first, followed by the postamble (whole bytes). */
 export function encodeThreeOfSix(data: Uint8Array): Uint8Array {

@@ -82,8 +82,8 @@ export interface VifeMeaning {
 
 type Row = readonly [first: number, last: number, quantity: string, unit: string | readonly string[], exponent: number, kind: VifKind];
 
-const TIME_UNITS = ['s', 'min', 'h', 'd'] as const;
-const LONG_TIME_UNITS = ['h', 'd', 'month', 'year'] as const;
+const TIME_UNITS = Object.freeze(['s', 'min', 'h', 'd'] as const);
+const LONG_TIME_UNITS = Object.freeze(['h', 'd', 'month', 'year'] as const);
 
 function build(rows: readonly Row[]): readonly (VifMeaning | undefined)[] {
   const table: (VifMeaning | undefined)[] = new Array<VifMeaning | undefined>(128).fill(undefined);

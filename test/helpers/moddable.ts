@@ -337,3 +337,90 @@ export function xslSummary(line: string | undefined): { instances: number; keys:
   const m = /^### (\d+) instances, (\d+) keys, (\d+) colors, (\d+) holes$/.exec(line ?? '');
   return m ? { instances: Number(m[1]), keys: Number(m[2]), colors: Number(m[3]), holes: Number(m[4]) } : undefined;
 }
+
+/**
+ * What xsl leaves aliasable in a linked archive (mc.xs.c): preloaded objects that are not frozen
+ * (XS copies one into RAM the first time anything writes it) and module bindings that are not
+ * constant. Read from the archive's heap as xsl prints it (xs/tools/xslSlot.c fxPrintSlot: an
+ * instance's ID is its alias number, `N /* ALIAS *\/`; mxAliasCount is one more than the last).
+ */
+export interface Aliasables {
+  /** mxAliasCount − 1: aliasable instances and bindings. */
+  total: number;
+  /** The `import.meta` object XS makes for every module (its one property `uri`), by module. */
+  importMetas: string[];
+  /** Every other aliasable instance, described by the binding or property that holds it (or, for
+   *  XS's own, by its first properties). */
+  instances: string[];
+  /** Aliasable bindings (closures): total − instances. */
+  bindings: number;
+}
+
+interface PrintedSlot {
+  next: number | undefined;
+  id: string;
+  kind: string;
+  value: string;
+}
+
+export function aliasables(xsC: string): Aliasables {
+  const total = Number(/#define mxAliasCount (\d+)/.exec(xsC)?.[1] ?? NaN) - 1;
+  const slots = new Map<number, PrintedSlot>();
+  const line = /^\/\* (\d+) \*\/\t\{ (?:NULL|\(txSlot\*\)&gxHeap\[(\d+)\]|\(txSlot\*\)\d+), \{\.ID = ([^,]+), \.flag = 0x[0-9a-f]+, \.kind = (\w+)\}, \.value = (.*)$/gm;
+  for (const m of xsC.matchAll(line)) slots.set(Number(m[1]), { next: m[2] === undefined ? undefined : Number(m[2]), id: m[3], kind: m[4], value: m[5] });
+  const referrers = new Map<number, number[]>();
+  for (const [i, s] of slots) {
+    for (const r of s.value.matchAll(/gxHeap\[(\d+)\]/g)) {
+      const t = Number(r[1]);
+      if (!referrers.has(t)) referrers.set(t, []);
+      referrers.get(t)!.push(i);
+    }
+  }
+  const key = (id: string) => id.replace(/^xsID_/, '').replace(/^\d+ \/\* (.*) \*\/$/, '$1');
+  const properties = (i: number): PrintedSlot[] => {
+    const out: PrintedSlot[] = [];
+    for (let p = slots.get(i)!.next; p !== undefined && out.length < 64; p = slots.get(p)!.next) out.push(slots.get(p)!);
+    return out;
+  };
+  /** The names that hold instance `i`: a module binding, or a property of an object that is held. */
+  const holder = (i: number, depth: number): string | undefined => {
+    for (const r of referrers.get(i) ?? []) {
+      const s = slots.get(r)!;
+      if (s.kind !== 'XS_REFERENCE_KIND') continue;
+      const binding = (referrers.get(r) ?? []).map((c) => slots.get(c)!).find((c) => c.kind === 'XS_CLOSURE_KIND' || c.kind === 'XS_EXPORT_KIND');
+      if (binding) return key(binding.id);
+      if (depth === 0) continue;
+      // A property slot, or an item in an array's items: find the instance that holds it.
+      let name = `.${key(s.id)}`;
+      let prop = s;
+      if (s.id === 'XS_NO_ID') {
+        const array = [...slots.values()].find((a) => {
+          const m = a.kind === 'XS_ARRAY_KIND' ? /\.array = \{ \(txSlot\*\)&gxHeap\[(\d+)\], (\d+) \}/.exec(a.value) : null;
+          return m !== null && Number(m[1]) <= r && r < Number(m[1]) + Number(m[2]);
+        });
+        if (!array) continue;
+        name = `[${r - Number(/gxHeap\[(\d+)\]/.exec(array.value)![1])}]`;
+        prop = array;
+      }
+      for (const [j, o] of slots) {
+        if (o.kind === 'XS_INSTANCE_KIND' && properties(j).includes(prop)) {
+          const up = holder(j, depth - 1);
+          if (up) return `${up}${name}`;
+        }
+      }
+    }
+    return undefined;
+  };
+  const importMetas: string[] = [];
+  const instances: string[] = [];
+  for (const [i, s] of slots) {
+    if (s.kind !== 'XS_INSTANCE_KIND' || !s.id.includes('ALIAS')) continue;
+    const props = properties(i);
+    if (props.length === 1 && props[0].id === 'xsID_uri' && /STRING/.test(props[0].kind)) {
+      importMetas.push(/\.string = "([^"]*)"/.exec(props[0].value)?.[1] ?? '?');
+      continue;
+    }
+    instances.push(holder(i, 3) ?? `{${props.slice(0, 4).map((p) => (p.kind === 'XS_ARRAY_KIND' ? '[array]' : key(p.id))).join(', ')}}`);
+  }
+  return { total, importMetas, instances, bindings: total - importMetas.length - instances.length };
+}

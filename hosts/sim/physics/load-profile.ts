@@ -14,7 +14,7 @@
 import type { PhaseLoad } from './load-model.js';
 
 export type LoadProfileName = 'household' | 'solar' | 'constant' | 'export' | 'idle';
-export const LOAD_PROFILES: readonly LoadProfileName[] = ['household', 'solar', 'constant', 'export', 'idle'];
+export const LOAD_PROFILES: readonly LoadProfileName[] = Object.freeze(['household', 'solar', 'constant', 'export', 'idle']);
 export const SLOT_MS = 5 * 60_000;
 const VOLTAGE = 230;
 
@@ -29,7 +29,7 @@ export function slotRandom(seed: number, slot: number, salt: number): number {
   return (h >>> 0) / 4294967296;
 }
 
-const APPLIANCES_W = [60, 150, 400, 800, 1200, 2000, 2200, 3000];
+const APPLIANCES_W: readonly number[] = Object.freeze([60, 150, 400, 800, 1200, 2000, 2200, 3000]);
 
 function householdW(seed: number, slot: number, phase: number, hour: number): number {
   const base = 150 + 150 * slotRandom(seed, Math.floor(slot / 12), 10 + phase);
