@@ -205,7 +205,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       assert.equal(Math.round(kwh(push[HOURS - 1]) * 1000), Math.floor(reg), 'the last push shows the final register, floored to Wh');
     });
 
-    it('heap: the live heap after a collection is flat over the day; the meter\'s peak is at most 64 KB (chunks and 16-byte slots) and within the ESP32 creation block', () => {
+    it('heap: the live heap after a collection is flat over the day; the meter\'s peak is at most 56 KB (chunks and 16-byte slots: 8 KB under the issue\'s 64 KB) and within the ESP32 creation block', () => {
       const h = heapProbes(sim.lines);
       const byLabel = (label: string) => h.find((x) => x.label === label)!;
       const hours = h.filter((x) => x.label.startsWith('hour '));
@@ -219,7 +219,7 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       const peak = hours.reduce((a, x) => ({ chunks: Math.max(a.chunks, x.chunks), slots: Math.max(a.slots, x.slots) }), { chunks: byLabel('sealed').chunks, slots: byLabel('sealed').slots });
       const meterChunks = peak.chunks - board.chunks;
       const meterSlots = (peak.slots - board.slots) / LIN_SLOT;
-      assert.ok(meterChunks + meterSlots * ESP32_SLOT <= 64 * 1024, `meter: ${meterChunks} chunk bytes + ${meterSlots} slots`);
+      assert.ok(meterChunks + meterSlots * ESP32_SLOT <= 56 * 1024, `meter: ${meterChunks} chunk bytes + ${meterSlots} slots`);
       // The meter's live peak within the ESP32's own blocks, the simulated chips within lin's allowance.
       assert.ok(meterChunks <= ESP32_CREATION.chunk.initial && meterSlots <= ESP32_CREATION.heap.initial, `meter: ${meterChunks} chunk bytes, ${meterSlots} slots`);
       assert.ok(board.chunks - start.chunks <= 8192 && (board.slots - start.slots) / LIN_SLOT <= 768, 'the simulated board within the allowance');

@@ -116,18 +116,20 @@ export class Cc1101 implements Radio {
   private recovering = false;
   /** The last transmission's report. */
   lastTransmit: TransmitReport | undefined;
-  // SPI buffers reused by every access: one byte for strobes, two for single registers, and a view of
-  // one burst buffer for every length, made once. A fault path (underflow recovery) may reuse them
-  // only after the access that raised it is done with them.
+  // SPI buffers reused by every access: one byte for strobes, two for single registers, and views of
+  // one burst buffer by length: those a transmission writes made here (a refill, looked up first; a
+  // whole FIFO; the last bytes of a frame, fewer than a refill), any other the first time it is
+  // written (a register image, the first fill of a short frame). A fault path (underflow recovery)
+  // may reuse them only after the access that raised it is done with them.
   private readonly one = new Uint8Array(1);
   private readonly pair = new Uint8Array(2);
   private readonly burst = new Uint8Array(R.FIFO_SIZE + 1);
-  private readonly burstViews: Uint8Array[] = [];
+  private readonly burstViews: Uint8Array[] = [this.burst.subarray(0, REFILL_BYTES + 1), this.burst];
 
   constructor(options: Cc1101Options) {
     this.spi = options.spi;
     this.gdo2 = options.gdo2;
-    for (let n = 1; n <= this.burst.length; n++) this.burstViews[n] = this.burst.subarray(0, n);
+    for (let n = 2; n <= REFILL_BYTES; n++) this.burstViews.push(this.burst.subarray(0, n));
     if (!this.gdo2 || typeof this.gdo2.read !== 'function') {
       throw new Cc1101Fault('bad-option', 'the CC1101 driver needs the GDO2 pin (the TX FIFO threshold signal)');
     }
@@ -330,19 +332,28 @@ export class Cc1101 implements Radio {
 
   private writeBurst(address: number, data: Uint8Array): void {
     const n = data.length + 1;
-    const b = n <= this.burst.length ? this.burstViews[n] : new Uint8Array(n);
+    const b = n <= this.burst.length ? this.burstOf(n) : new Uint8Array(n);
     b[0] = R.HEADER_BURST | (address & 0x3f);
     b.set(data, 1);
     this.transaction(b, true);
   }
 
-  /** Bytes `start`…`end` of `data` into the TX FIFO (at most 64: the burst buffer and its views exist
-   *  for every length, so nothing is allocated). Each data byte clocks out a status byte: one that
+  /** The first `n` bytes of the burst buffer (a view made once per length). */
+  private burstOf(n: number): Uint8Array {
+    const views = this.burstViews;
+    for (let i = 0; i < views.length; i++) if (views[i].length === n) return views[i];
+    const b = this.burst.subarray(0, n);
+    views.push(b);
+    return b;
+  }
+
+  /** Bytes `start`…`end` of `data` into the TX FIFO (at most 64, in the burst buffer: after the first
+   *  transmission of a length nothing is allocated). Each data byte clocks out a status byte: one that
    *  differs from the header's in CHIP_RDYn or state gets the full check (checkStatus), and its free
    *  count (the space before that byte) must not be 0, or the byte was lost. */
   private writeFifo(data: Uint8Array, start: number, end: number): void {
     const n = end - start + 1;
-    const b = this.burstViews[n];
+    const b = this.burstOf(n);
     const header = R.HEADER_BURST | R.FIFO;
     b[0] = header;
     for (let i = start; i < end; i++) b[1 + i - start] = data[i];

@@ -27,22 +27,13 @@ export interface AppendLogOptions {
   magic: string;
 }
 
-interface RecordLocation {
-  sector: number;
-  offset: number;
-  length: number;
-}
-
-interface SectorState {
-  /** Sector sequence from its header; -1 when the sector is free. */
-  seq: number;
-  /** Where the next frame would go. */
-  end: number;
-  /** No more appends here: torn region or non-erased bytes after the last record. */
-  closed: boolean;
-  /** Seqs of the committed records it holds, in the order they lie. */
-  records: number[];
-}
+/** Per sector, in one typed array (not an object per sector): the header's sector sequence (-1: the
+ *  sector is free), where the next frame goes, and whether it is closed for appends (a torn region
+ *  or non-erased bytes after its last record). */
+const SEQ = 0;
+const END = 1;
+const CLOSED = 2;
+const PER_SECTOR = 3;
 
 /** What start-up recovery found, for diagnostics and tests (sectors of the log's own flash). */
 export interface RecoveryReport {
@@ -75,9 +66,16 @@ export class AppendLog {
   readonly recovery: RecoveryReport;
   private readonly magic: number;
   private readonly writer = new FrameWriter(0);
-  private readonly sectors: SectorState[] = [];
-  /** seq → every committed location (normally one). */
-  private readonly where = new Map<number, RecordLocation[]>();
+  private readonly sectors: Float64Array;
+  /** Every committed record's location, sorted by seq (a record found twice, after an interrupted
+   *  compaction, has two entries, the first one found first): seq, byte address in the flash,
+   *  payload length. Typed arrays, grown by doubling: 14 bytes a record. */
+  private recSeq = new Float64Array(8);
+  private recAt = new Uint32Array(8);
+  private recLength = new Uint16Array(8);
+  private locations = 0;
+  /** Distinct seqs among the locations. */
+  private records = 0;
   private nextRecordSeq = 0;
   private nextSectorSeq = 0;
   private copied = 0;
@@ -91,6 +89,7 @@ export class AppendLog {
     }
     this.maxPayload = maxPayloadOf(o.flash.sectorSize);
     if (this.maxPayload < 1) throw new StorageError('geometry', `sector size ${o.flash.sectorSize} is too small for a record`, { sectorSize: o.flash.sectorSize });
+    this.sectors = new Float64Array(this.sectorCount * PER_SECTOR);
     this.recovery = { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] };
   }
 
@@ -106,7 +105,7 @@ export class AppendLog {
 
   /** Records held. */
   get count(): number {
-    return this.where.size;
+    return this.records;
   }
 
   /** The seq the next append will get; it never goes back. */
@@ -116,14 +115,16 @@ export class AppendLog {
 
   /** Seqs held, ascending. */
   seqs(): number[] {
-    return [...this.where.keys()].sort((a, b) => a - b);
+    const out: number[] = [];
+    for (let k = 0; k < this.locations; k++) if (k === 0 || this.recSeq[k] !== this.recSeq[k - 1]) out.push(this.recSeq[k]);
+    return out;
   }
 
   /** The payload of record `seq` (read from flash). */
   read(seq: number): Uint8Array {
-    const loc = this.where.get(seq)?.[0];
-    if (!loc) throw new StorageError('no-record', `no record with seq ${seq}`, { seq });
-    return this.flash.read(loc.sector * this.flash.sectorSize + loc.offset + 6, loc.length);
+    const k = this.first(seq);
+    if (k < 0) throw new StorageError('no-record', `no record with seq ${seq}`, { seq });
+    return this.flash.read(this.recAt[k] + 6, this.recLength[k]);
   }
 
   /** Every record's payload, in seq order. */
@@ -135,9 +136,9 @@ export class AppendLog {
     const room = (used: number) => Math.max(0, this.flash.sectorSize - used - FRAME_OVERHEAD);
     let free = 0;
     let bytes = 0;
-    for (const s of this.sectors) {
-      if (s.seq < 0) free++;
-      else if (!s.closed) bytes += room(s.end);
+    for (let i = 0; i < this.sectorCount; i++) {
+      if (this.seqOf(i) < 0) free++;
+      else if (!this.closed(i)) bytes += room(this.sectors[i * PER_SECTOR + END]);
     }
     bytes += Math.max(0, free - 1) * this.maxPayload;
     return { records: this.count, sectors: this.sectorCount, freeSectors: free, payloadBytesFree: bytes, maxPayload: this.maxPayload, recordsCopied: this.copied };
@@ -175,8 +176,9 @@ export class AppendLog {
     const gained = this.eraseRedundant();
     const capacity = this.flash.sectorSize - SECTOR_HEADER_SIZE;
     const candidates = this.usedSectors()
-      .map((i) => ({ i, bytes: this.sectors[i].records.reduce((n, s) => n + this.frameSize(s), 0) }))
-      .sort((a, b) => a.bytes - b.bytes || this.sectors[a.i].seq - this.sectors[b.i].seq);
+      .map((i) => ({ i, records: this.recordsIn(i), bytes: 0 }))
+      .map((c) => ({ ...c, bytes: c.records.reduce((n, s) => n + this.frameSize(s), 0) }))
+      .sort((a, b) => a.bytes - b.bytes || this.seqOf(a.i) - this.seqOf(b.i));
     // The shortest prefix of sources whose records pack into fewer sectors than they occupy. A record
     // needs a copy only once, and only if no sector outside the sources holds it.
     let chosen = -1;
@@ -186,8 +188,8 @@ export class AppendLog {
       let dests = 1;
       let used = 0;
       for (const c of candidates.slice(0, k)) {
-        for (const s of this.sectors[c.i].records) {
-          if (counted.has(s) || this.where.get(s)!.some((l) => !set.has(l.sector))) continue;
+        for (const s of c.records) {
+          if (counted.has(s) || this.heldOutside(s, (sector) => !set.has(sector))) continue;
           counted.add(s);
           const f = this.frameSize(s);
           if (used + f > capacity) {
@@ -205,10 +207,10 @@ export class AppendLog {
     const sources = candidates.slice(0, chosen).map((c) => c.i);
     let dest = this.openSector(free[0]);
     for (const src of sources) {
-      for (const seq of [...this.sectors[src].records]) {
-        if (this.where.get(seq)!.some((l) => l.sector !== src)) continue; // a copy exists elsewhere
+      for (const seq of this.recordsIn(src)) {
+        if (this.heldOutside(seq, (sector) => sector !== src)) continue; // a copy exists elsewhere
         const payload = this.read(seq);
-        if (!frameFits(this.flash.sectorSize, this.sectors[dest].end, payload.length)) {
+        if (!frameFits(this.flash.sectorSize, this.sectors[dest * PER_SECTOR + END], payload.length)) {
           const next = this.freeSectors();
           if (next.length === 0) throw new StorageError('compaction', 'compaction ran out of sectors (invariant broken)');
           dest = this.openSector(next[0]);
@@ -227,14 +229,10 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     for (let i = 0; i < this.sectorCount; i++) {
       const found = scanSector(this.flash.read(i * size, size), this.magic);
-      const state: SectorState = { seq: found.seq, end: found.end, closed: found.closed, records: [] };
-      this.sectors.push(state);
+      this.setSector(i, found.seq, found.end, found.closed);
       if (found.seq < 0) continue;
       this.nextSectorSeq = Math.max(this.nextSectorSeq, found.seq + 1);
-      for (const f of found.frames) {
-        this.addLocation(f.seq, { sector: i, offset: f.offset, length: f.length });
-        state.records.push(f.seq);
-      }
+      for (const f of found.frames) this.addLocation(f.seq, i * size + f.offset, f.length);
       for (const offset of found.corrupt) this.recovery.corrupt.push({ sector: i, offset });
       if (found.closed) this.recovery.tornSectors.push(i);
     }
@@ -246,30 +244,105 @@ export class AppendLog {
         else this.recovery.gaps.push(s);
       }
     }
-    for (const locs of this.where.values()) this.recovery.duplicates += locs.length - 1;
+    this.recovery.duplicates = this.locations - this.records;
   }
 
   // ---- helpers ----
 
-  private frameSize(seq: number): number {
-    return this.where.get(seq)![0].length + FRAME_OVERHEAD;
+  private seqOf(sector: number): number {
+    return this.sectors[sector * PER_SECTOR + SEQ];
   }
 
-  private addLocation(seq: number, loc: RecordLocation): void {
-    const list = this.where.get(seq);
-    if (list) list.push(loc);
-    else this.where.set(seq, [loc]);
+  private closed(sector: number): boolean {
+    return this.sectors[sector * PER_SECTOR + CLOSED] !== 0;
+  }
+
+  private setSector(sector: number, seq: number, end: number, closed: boolean): void {
+    const o = sector * PER_SECTOR;
+    this.sectors[o + SEQ] = seq;
+    this.sectors[o + END] = end;
+    this.sectors[o + CLOSED] = closed ? 1 : 0;
+  }
+
+  /** The index of the first location of `seq`, or -1. */
+  private first(seq: number): number {
+    let lo = 0;
+    let hi = this.locations;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.recSeq[mid] < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.locations && this.recSeq[lo] === seq ? lo : -1;
+  }
+
+  /** Whether a location of `seq` lies in a sector `outside` accepts. */
+  private heldOutside(seq: number, outside: (sector: number) => boolean): boolean {
+    const size = this.flash.sectorSize;
+    for (let k = this.first(seq); k >= 0 && k < this.locations && this.recSeq[k] === seq; k++) {
+      if (outside(Math.floor(this.recAt[k] / size))) return true;
+    }
+    return false;
+  }
+
+  /** The seqs of the records in `sector`, in the order they lie. */
+  private recordsIn(sector: number): number[] {
+    const size = this.flash.sectorSize;
+    const base = sector * size;
+    const found: number[] = [];
+    for (let k = 0; k < this.locations; k++) if (this.recAt[k] >= base && this.recAt[k] < base + size) found.push(k);
+    return found.sort((a, b) => this.recAt[a] - this.recAt[b]).map((k) => this.recSeq[k]);
+  }
+
+  private frameSize(seq: number): number {
+    return this.recLength[this.first(seq)] + FRAME_OVERHEAD;
+  }
+
+  /** Adds a committed location of `seq`, after those it already has. */
+  private addLocation(seq: number, at: number, length: number): void {
+    let k = this.locations;
+    if (k === this.recSeq.length) this.grow();
+    const known = this.first(seq) >= 0;
+    while (k > 0 && this.recSeq[k - 1] > seq) k--;
+    this.recSeq.copyWithin(k + 1, k, this.locations);
+    this.recAt.copyWithin(k + 1, k, this.locations);
+    this.recLength.copyWithin(k + 1, k, this.locations);
+    this.recSeq[k] = seq;
+    this.recAt[k] = at;
+    this.recLength[k] = length;
+    this.locations++;
+    if (!known) this.records++;
+  }
+
+  private removeLocation(k: number): void {
+    this.recSeq.copyWithin(k, k + 1, this.locations);
+    this.recAt.copyWithin(k, k + 1, this.locations);
+    this.recLength.copyWithin(k, k + 1, this.locations);
+    this.locations--;
+  }
+
+  private grow(): void {
+    const n = this.recSeq.length * 2;
+    const seq = new Float64Array(n);
+    const at = new Uint32Array(n);
+    const length = new Uint16Array(n);
+    seq.set(this.recSeq);
+    at.set(this.recAt);
+    length.set(this.recLength);
+    this.recSeq = seq;
+    this.recAt = at;
+    this.recLength = length;
   }
 
   private freeSectors(): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.sectorCount; i++) if (this.sectors[i].seq < 0) out.push(i);
+    for (let i = 0; i < this.sectorCount; i++) if (this.seqOf(i) < 0) out.push(i);
     return out;
   }
 
   private usedSectors(): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.sectorCount; i++) if (this.sectors[i].seq >= 0) out.push(i);
+    for (let i = 0; i < this.sectorCount; i++) if (this.seqOf(i) >= 0) out.push(i);
     return out;
   }
 
@@ -277,9 +350,8 @@ export class AppendLog {
   private sectorWithRoom(length: number): number {
     let best = -1;
     for (let i = 0; i < this.sectorCount; i++) {
-      const s = this.sectors[i];
-      if (s.seq < 0 || s.closed || !frameFits(this.flash.sectorSize, s.end, length)) continue;
-      if (best < 0 || s.seq > this.sectors[best].seq) best = i;
+      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.sectors[i * PER_SECTOR + END], length)) continue;
+      if (best < 0 || this.seqOf(i) > this.seqOf(best)) best = i;
     }
     return best;
   }
@@ -288,28 +360,31 @@ export class AppendLog {
   private openSector(i: number): number {
     this.flash.erase(i);
     this.writer.writeHeader(this.flash, i, this.magic, this.nextSectorSeq);
-    this.sectors[i] = { seq: this.nextSectorSeq++, end: SECTOR_HEADER_SIZE, closed: false, records: [] };
+    this.setSector(i, this.nextSectorSeq++, SECTOR_HEADER_SIZE, false);
     return i;
   }
 
   private eraseSector(i: number): void {
     this.flash.erase(i);
-    for (const seq of this.sectors[i].records) {
-      const rest = this.where.get(seq)!.filter((l) => l.sector !== i);
-      if (rest.length === 0) throw new StorageError('compaction', `erased the only copy of record ${seq} (invariant broken)`, { seq });
-      this.where.set(seq, rest);
+    const size = this.flash.sectorSize;
+    for (const seq of this.recordsIn(i)) {
+      if (!this.heldOutside(seq, (sector) => sector !== i)) throw new StorageError('compaction', `erased the only copy of record ${seq} (invariant broken)`, { seq });
+      for (let k = this.first(seq); k >= 0 && k < this.locations && this.recSeq[k] === seq; ) {
+        if (Math.floor(this.recAt[k] / size) === i) this.removeLocation(k);
+        else k++;
+      }
     }
-    this.sectors[i] = { seq: -1, end: SECTOR_HEADER_SIZE, closed: false, records: [] };
+    this.setSector(i, -1, SECTOR_HEADER_SIZE, false);
   }
 
   /** Erases used sectors none of whose records is needed (all copied elsewhere, or none at all). */
   private eraseRedundant(): boolean {
     let erased = false;
     for (const i of this.usedSectors()) {
-      const s = this.sectors[i];
-      const redundant = s.records.every((seq) => this.where.get(seq)!.some((l) => l.sector !== i));
+      const records = this.recordsIn(i);
+      const redundant = records.every((seq) => this.heldOutside(seq, (sector) => sector !== i));
       // An open, empty sector is a valid append target; only garbage is erased.
-      if (redundant && (s.records.length > 0 || s.closed)) {
+      if (redundant && (records.length > 0 || this.closed(i))) {
         this.eraseSector(i);
         erased = true;
       }
@@ -318,13 +393,13 @@ export class AppendLog {
   }
 
   private writeFrame(sector: number, seq: number, payload: Uint8Array): void {
-    const s = this.sectors[sector];
+    const o = sector * PER_SECTOR;
+    const end = this.sectors[o + END];
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    s.closed = true;
-    const n = this.writer.writeFrame(this.flash, sector * this.flash.sectorSize + s.end, seq, payload, payload.length);
-    s.closed = false;
-    this.addLocation(seq, { sector, offset: s.end, length: payload.length });
-    s.records.push(seq);
-    s.end += n;
+    this.sectors[o + CLOSED] = 1;
+    const n = this.writer.writeFrame(this.flash, sector * this.flash.sectorSize + end, seq, payload, payload.length);
+    this.sectors[o + CLOSED] = 0;
+    this.addLocation(seq, sector * this.flash.sectorSize + end, payload.length);
+    this.sectors[o + END] = end + n;
   }
 }

@@ -25,6 +25,17 @@ import type { Flash } from '../ports/flash.js';
 import { StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
 
+/** Per sector, in one typed array (not an array per field): the header's sector sequence (-1: not
+ *  opened), where the next frame goes, and the flags below. */
+const SEQ = 0;
+const END = 1;
+const FLAGS = 2;
+const PER_SECTOR = 3;
+/** No more appends here (a torn region, or bytes after the last frame not erased). */
+const CLOSED = 1;
+/** Every byte erased: usable without an erase. */
+const BLANK = 2;
+
 export interface RecordRingOptions {
   /** The ring's own flash (all of it, at least 2 sectors): a FlashRegion of the flash map. */
   flash: Flash;
@@ -52,11 +63,7 @@ export class RecordRing {
   private readonly magic: number;
   private readonly writer: FrameWriter;
   private readonly count: number;
-  /** Per sector: header sequence (-1: not opened), next frame offset, closed, all erased. */
-  private readonly seqOf: number[] = [];
-  private readonly endOf: number[] = [];
-  private readonly closedOf: boolean[] = [];
-  private readonly blankOf: boolean[] = [];
+  private readonly sectors: Float64Array;
   /** The sector holding the newest committed record (-1: none) and that record's sequence. */
   private newest = -1;
   private lastSequence = 0;
@@ -78,6 +85,7 @@ export class RecordRing {
     }
     this.recordsPerSector = Math.floor((o.flash.sectorSize - SECTOR_HEADER_SIZE) / (o.maxPayload + FRAME_OVERHEAD));
     this.writer = new FrameWriter(o.maxPayload);
+    this.sectors = new Float64Array(this.count * PER_SECTOR);
   }
 
   /** The sequence of the newest record (0: none), after load() or save(). */
@@ -95,17 +103,17 @@ export class RecordRing {
     this.lastSequence = 0;
     this.nextSectorSeq = 0;
     let image: Uint8Array | undefined;
+    const t = this.sectors;
     for (let i = 0; i < this.count; i++) {
       const body = this.flash.read(i * size, size);
       const s = scanSector(body, this.magic);
-      this.seqOf[i] = s.seq;
-      this.endOf[i] = s.end;
-      this.closedOf[i] = s.closed;
-      this.blankOf[i] = s.blank;
+      t[i * PER_SECTOR + SEQ] = s.seq;
+      t[i * PER_SECTOR + END] = s.end;
+      t[i * PER_SECTOR + FLAGS] = (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0);
       if (s.seq < 0) continue;
       if (s.seq + 1 > this.nextSectorSeq) this.nextSectorSeq = s.seq + 1;
       const last = s.frames.length > 0 ? s.frames[s.frames.length - 1] : undefined;
-      if (last && (best < 0 || s.seq > this.seqOf[best])) {
+      if (last && (best < 0 || s.seq > t[best * PER_SECTOR + SEQ])) {
         best = i;
         bestOffset = last.offset;
         bestLength = last.length;
@@ -129,18 +137,20 @@ export class RecordRing {
       throw new StorageError('record-size', `record of ${length} bytes: allowed 1..${this.maxPayload}`, { length, max: this.maxPayload });
     }
     const size = this.flash.sectorSize;
+    const t = this.sectors;
     let s = this.newest;
-    if (s < 0 || this.closedOf[s] || !frameFits(size, this.endOf[s], length)) {
+    if (s < 0 || t[s * PER_SECTOR + FLAGS] & CLOSED || !frameFits(size, t[s * PER_SECTOR + END], length)) {
       // Never the newest record's sector: the one after it in ring order (any, when there is none).
       s = s >= 0 ? (s + 1) % this.count : this.firstTarget();
       this.open(s);
     }
     const seq = (this.lastSequence + 1) >>> 0 || 1;
+    const o = s * PER_SECTOR;
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    this.closedOf[s] = true;
-    const n = this.writer.writeFrame(this.flash, s * size + this.endOf[s], seq, payload, length);
-    this.closedOf[s] = false;
-    this.endOf[s] += n;
+    t[o + FLAGS] = CLOSED;
+    const n = this.writer.writeFrame(this.flash, s * size + t[o + END], seq, payload, length);
+    t[o + FLAGS] = 0;
+    t[o + END] += n;
     this.newest = s;
     this.lastSequence = seq;
     this.writes++;
@@ -149,24 +159,27 @@ export class RecordRing {
 
   /** With no record at all: the sector after the last one opened (wear spreads), else sector 0. */
   private firstTarget(): number {
+    const t = this.sectors;
     let last = -1;
-    for (let i = 0; i < this.count; i++) if (this.seqOf[i] >= 0 && (last < 0 || this.seqOf[i] > this.seqOf[last])) last = i;
+    for (let i = 0; i < this.count; i++) if (t[i * PER_SECTOR + SEQ] >= 0 && (last < 0 || t[i * PER_SECTOR + SEQ] > t[last * PER_SECTOR + SEQ])) last = i;
     return last < 0 ? 0 : (last + 1) % this.count;
   }
 
   private open(s: number): void {
-    this.seqOf[s] = -1;
-    this.closedOf[s] = true;
-    if (!this.blankOf[s]) {
+    const t = this.sectors;
+    const o = s * PER_SECTOR;
+    const blank = (t[o + FLAGS] & BLANK) !== 0;
+    t[o + SEQ] = -1;
+    t[o + FLAGS] = CLOSED;
+    if (!blank) {
       this.flash.erase(s);
       this.erases++;
     }
-    this.blankOf[s] = false;
     const seq = this.nextSectorSeq;
     this.writer.writeHeader(this.flash, s, this.magic, seq);
     this.nextSectorSeq = seq + 1;
-    this.seqOf[s] = seq;
-    this.endOf[s] = SECTOR_HEADER_SIZE;
-    this.closedOf[s] = false;
+    t[o + SEQ] = seq;
+    t[o + END] = SECTOR_HEADER_SIZE;
+    t[o + FLAGS] = 0;
   }
 }
