@@ -56,7 +56,7 @@ import { EnergyMeter } from './energy-meter.js';
 import { MeterReadout } from './meter-readout.js';
 import { StatusBoard, type MeterStatus } from './meter-status.js';
 import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord } from './counter-records.js';
-import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED } from './meter-witness.js';
+import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED, meterWitnessSize } from './meter-witness.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { SmlReadout } from './sml-readout.js';
@@ -220,7 +220,10 @@ export class MeterApp {
     // Whether this meter was used before (a missing record is then damage, not a new meter).
     const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || flashUsed(map.calibrationConstants.flash);
     const inService = energyUsed || flashUsed(map.calibrationLog.flash);
-    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE }));
+    const tariffs = o.tariffs ?? new TariffSchedule();
+    const registerCount = this.phases * tariffs.tariffs * 2;
+    // Buffers for this meter's snapshot (2 registers on a single-phase meter), not the largest one.
+    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, typicalPayload: meterWitnessSize(registerCount) }), registerCount);
 
     // Calibration: constants, the chip configured from them, the log and the seal over both.
     const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128 }), o.chip, this.phases);
@@ -228,8 +231,7 @@ export class MeterApp {
       o.chip === 'ade7953'
         ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
         : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000 });
-    const tariffs = o.tariffs ?? new TariffSchedule();
-    const journal = new EnergyJournal({ ...map.energyJournal, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases });
+    const journal = new EnergyJournal({ ...map.energyJournal, registerCount, phases: this.phases });
     const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });

@@ -20,6 +20,11 @@ const HEAD = 7;
 export const WITNESS_REGISTERS = 48;
 export const METER_WITNESS_SIZE = HEAD + WITNESS_REGISTERS * 8;
 
+/** The payload of a snapshot of `registers` registers (at most WITNESS_REGISTERS). */
+export function meterWitnessSize(registers: number): number {
+  return HEAD + Math.min(registers, WITNESS_REGISTERS) * 8;
+}
+
 /** Telegrams reserved per witness write: one write a day at a 15-minute interval; a restart skips at
  *  most this many counters (2^32 / 96: 44 million restarts). */
 export const COUNTER_BLOCK = 96;
@@ -37,12 +42,18 @@ export interface MeterWitnessState {
 }
 
 export class MeterWitness {
-  private readonly buf = new Uint8Array(METER_WITNESS_SIZE);
+  /** Sized for the meter's registers; a snapshot with more (one found from another configuration) grows it. */
+  private buf: Uint8Array;
   /** What the record held at start (undefined: none readable). */
   readonly found: MeterWitnessState | undefined;
   private current: MeterWitnessState | undefined;
 
-  constructor(private readonly ring: RecordRing) {
+  /** `registers`: how many the meter keeps (default the most a snapshot holds). */
+  constructor(
+    private readonly ring: RecordRing,
+    registers = WITNESS_REGISTERS,
+  ) {
+    this.buf = new Uint8Array(meterWitnessSize(registers));
     const p = ring.load()?.payload;
     if (p && p.length >= HEAD && p[0] === FORMAT && p[6] <= WITNESS_REGISTERS && p.length === HEAD + p[6] * 8) {
       const registers: number[] = [];
@@ -59,6 +70,7 @@ export class MeterWitness {
   /** Writes the record (committed on return). */
   save(state: MeterWitnessState): void {
     const n = Math.min(state.registers.length, WITNESS_REGISTERS);
+    if (this.buf.length < meterWitnessSize(n)) this.buf = new Uint8Array(meterWitnessSize(n));
     this.buf[0] = FORMAT;
     writeU32LE(this.buf, 1, state.reservedCounter);
     this.buf[5] = state.flags & 0xff;

@@ -19,7 +19,8 @@
  * Cost. One save is two flash writes (frame, commit byte), plus an erase and a header write each time
  * a sector fills: with R = ⌊(sectorSize − 12) / (payload + 11)⌋ records per sector, 1/R erases per save
  * spread over the ring's S sectors, so each sector sees one erase per S · R saves. Nothing is allocated
- * per save: the frame is built in a buffer sized for `maxPayload` at construction.
+ * per save: the frame is built in a buffer sized at construction (for `maxPayload`, or
+ * `typicalPayload` when records are mostly shorter: a longer one grows it once).
  */
 import type { Flash } from '../ports/flash.js';
 import { StorageError } from './errors.js';
@@ -43,6 +44,9 @@ export interface RecordRingOptions {
   magic: string;
   /** The largest payload a record carries, bytes (the frame buffer is sized for it). */
   maxPayload: number;
+  /** For records mostly much shorter than `maxPayload`: the payload the frame buffer is sized for
+   *  instead (a longer record, up to `maxPayload`, grows it once). */
+  typicalPayload?: number;
 }
 
 /** The newest committed record. */
@@ -84,7 +88,7 @@ export class RecordRing {
       });
     }
     this.recordsPerSector = Math.floor((o.flash.sectorSize - SECTOR_HEADER_SIZE) / (o.maxPayload + FRAME_OVERHEAD));
-    this.writer = new FrameWriter(o.maxPayload);
+    this.writer = new FrameWriter(Math.min(o.maxPayload, o.typicalPayload ?? o.maxPayload));
     this.sectors = new Float64Array(this.count * PER_SECTOR);
   }
 

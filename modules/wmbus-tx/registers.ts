@@ -71,17 +71,35 @@ function scaled(obis: string, value: RegisterValue, factor: number, bits: number
   return v;
 }
 
-const header = (field: DataField, vib: number[], tariff = 0): RecordHeader => ({
-  field,
-  function: 'instantaneous',
-  storage: 0,
-  tariff,
-  subunit: 0,
-  vib,
-});
+// Headers and definitions are frozen: the prebuilt ones below are module-level tables.
+const header = (field: DataField, vib: number[], tariff = 0): RecordHeader =>
+  Object.freeze({
+    field,
+    function: 'instantaneous',
+    storage: 0,
+    tariff,
+    subunit: 0,
+    vib: Object.freeze(vib) as number[],
+  });
 
 function def(obis: string, unit: string, description: string, encode: (v: RegisterValue) => Uint8Array): RegisterDef {
-  return { obis, unit, description, encode };
+  return Object.freeze({ obis, unit, description, encode });
+}
+
+/** Registers every meter sends or may (the totals, power, voltages, currents, clock, status),
+ *  described when the module loads: on the device that is at link time, so their definitions lie in
+ *  flash and a meter keeps none of them in RAM. Tariff registers are described when first used. */
+const PREBUILT: Readonly<Record<string, RegisterDef>> = Object.freeze(prebuildRegisters());
+
+function prebuildRegisters(): Record<string, RegisterDef> {
+  const out: Record<string, RegisterDef> = Object.create(null) as Record<string, RegisterDef>;
+  for (const obis of ['1.8.0', '2.8.0', '16.7.0', '2.7.0', '32.7.0', '52.7.0', '72.7.0', '31.7.0', '51.7.0', '71.7.0', CLOCK, ERROR_REGISTER]) out[obis] = buildRegister(obis, obis);
+  return out;
+}
+
+/** The prebuilt definition of an OBIS code or alias, if it has one. */
+function prebuiltRegister(name: string): RegisterDef | undefined {
+  return PREBUILT[ALIASES[name] ?? name];
 }
 
 /**
@@ -89,7 +107,12 @@ function def(obis: string, unit: string, description: string, encode: (v: Regist
  * no record is defined for it. The name is parsed here, once: `RegisterEncoder` keeps the result.
  */
 export function describeRegister(name: string): RegisterDef {
-  const obis = ALIASES[name] ?? name;
+  return prebuiltRegister(name) ?? buildRegister(ALIASES[name] ?? name, name);
+}
+
+function buildRegister(code: string, name: string): RegisterDef {
+  // A constant for the encoders to close over (a parameter is a binding the link would leave writable).
+  const obis = code;
   let m: RegExpExecArray | null;
   if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
     const t = Number(m[2]);
@@ -150,6 +173,8 @@ export class RegisterEncoder {
   private readonly defs = new Map<string, RegisterDef>();
 
   private resolve(name: string): RegisterDef {
+    const prebuilt = prebuiltRegister(name);
+    if (prebuilt) return prebuilt;
     let d = this.defs.get(name);
     if (!d) {
       const described = describeRegister(name);
