@@ -5,6 +5,11 @@
  * write/erase call: inside a write, a prefix of the bytes lands and the next byte is half-programmed;
  * inside an erase, a prefix of the sector is erased and the rest keeps its old bytes. After a cut every
  * call throws PowerCut until `powerOn()`, as a dead device would do nothing at all.
+ *
+ * Sparse: an erased sector holds no memory (a fleet of 100 000 meters writes a few of its 32 sectors
+ * each), and `evictUntouched()` hands sectors not used since its last call to a backing store (a
+ * file-backed flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory;
+ * the next access reads them back. What a caller reads is the same either way.
  */
 import { FlashFault, type Flash } from '../../modules/ports/flash.js';
 
@@ -26,39 +31,73 @@ export interface CutPlan {
   progress?: number;
 }
 
+/** Where `evictUntouched()` puts sectors it drops from memory. */
+export interface SectorBacking {
+  /** Keeps the bytes of a sector that leaves memory (copy them: the array is reused or dropped). */
+  store(sector: number, bytes: Uint8Array): void;
+  /** Reads back what `store` kept into `into`. */
+  load(sector: number, into: Uint8Array): void;
+  /** The sector was erased: what was stored for it is no longer needed. */
+  discard(sector: number): void;
+}
+
 export interface SimFlashOptions {
   sectorSize?: number;
   sectorCount?: number;
   /** Start from this image (e.g. one saved from an earlier run); a copy is taken. */
   image?: Uint8Array;
+  /** Where evicted sectors go (default: none, every written sector stays in memory). */
+  backing?: SectorBacking;
 }
+
+/** Per-sector flags. */
+const BACKED = 1; // not in memory: the backing holds the sector's bytes
+const TOUCHED = 2; // read or written since the last evictUntouched()
 
 export class SimFlash implements Flash {
   readonly sectorSize: number;
   readonly sectorCount: number;
-  /** Erases per sector since creation. */
-  readonly eraseCounts: Uint32Array;
   /** Write and erase calls made so far (the index a CutPlan refers to). */
   opCount = 0;
   writeCount = 0;
-  private readonly mem: Uint8Array;
+  /** Sectors in memory (undefined: erased, or in the backing when its BACKED flag is set). */
+  private readonly sectors: (Uint8Array | undefined)[];
+  private readonly flags: number[];
+  private erases: Uint32Array | undefined;
   private plan: CutPlan | undefined;
   private powered = true;
+  private readonly backing: SectorBacking | undefined;
 
   constructor(options: SimFlashOptions = {}) {
     this.sectorSize = options.sectorSize ?? 4096;
     this.sectorCount = options.sectorCount ?? 16;
+    this.backing = options.backing;
+    this.sectors = new Array<Uint8Array | undefined>(this.sectorCount);
+    this.flags = new Array<number>(this.sectorCount).fill(0);
     const size = this.sectorSize * this.sectorCount;
-    this.mem = new Uint8Array(size).fill(0xff);
     if (options.image) {
       if (options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
-      this.mem.set(options.image);
+      for (let s = 0; s < this.sectorCount; s++) {
+        const part = options.image.subarray(s * this.sectorSize, (s + 1) * this.sectorSize);
+        if (!isErased(part)) this.sectors[s] = part.slice();
+      }
     }
-    this.eraseCounts = new Uint32Array(this.sectorCount);
+  }
+
+  /** Erases per sector since creation. */
+  get eraseCounts(): Uint32Array {
+    return (this.erases ??= new Uint32Array(this.sectorCount));
   }
 
   get size(): number {
-    return this.mem.length;
+    return this.sectorSize * this.sectorCount;
+  }
+
+  /** Bytes of sector contents held in memory. */
+  get residentBytes(): number {
+    let n = 0;
+    for (let s = 0; s < this.sectorCount; s++) if (this.sectors[s]) n += this.sectorSize;
+    return n;
   }
 
   /** Schedules a power cut (replacing any earlier plan). */
@@ -78,33 +117,73 @@ export class SimFlash implements Flash {
 
   /** A copy of the whole array, e.g. to save it to a file or start another SimFlash from it. */
   image(): Uint8Array {
-    return this.mem.slice();
+    const out = new Uint8Array(this.size).fill(0xff);
+    for (let s = 0; s < this.sectorCount; s++) {
+      const b = this.peekSector(s);
+      if (b) out.set(b, s * this.sectorSize);
+    }
+    return out;
   }
 
   read(offset: number, length: number): Uint8Array {
     this.checkPowered();
     this.checkRange(offset, length);
-    return this.mem.slice(offset, offset + length);
+    const size = this.sectorSize;
+    const first = (offset / size) | 0;
+    if (offset + length <= (first + 1) * size) {
+      // Within one sector (nearly every call).
+      const b = this.sector(first, false);
+      const from = offset - first * size;
+      return b ? b.slice(from, from + length) : new Uint8Array(length).fill(0xff);
+    }
+    const out = new Uint8Array(length);
+    let o = 0;
+    while (o < length) {
+      const at = offset + o;
+      const s = (at / size) | 0;
+      const from = at - s * size;
+      const n = Math.min(length - o, size - from);
+      const b = this.sector(s, false);
+      if (b) out.set(b.subarray(from, from + n), o);
+      else out.fill(0xff, o, o + n);
+      o += n;
+    }
+    return out;
   }
 
   write(offset: number, data: Uint8Array): void {
     this.checkPowered();
     this.checkRange(offset, data.length);
-    for (let i = 0; i < data.length; i++) {
-      const old = this.mem[offset + i];
-      if ((old & data[i]) !== data[i]) {
-        throw new FlashFault('nor-violation', `write at 0x${(offset + i).toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${data[i].toString(16)}) without erase`, { offset: offset + i });
+    const size = this.sectorSize;
+    for (let i = 0; i < data.length; ) {
+      const at = offset + i;
+      const s = (at / size) | 0;
+      const from = at - s * size;
+      const k = Math.min(data.length - i, size - from);
+      const b = this.sector(s, false);
+      if (b) {
+        for (let j = 0; j < k; j++) {
+          const old = b[from + j];
+          const d = data[i + j];
+          if ((old & d) !== d) {
+            throw new FlashFault('nor-violation', `write at 0x${(at + j).toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${d.toString(16)}) without erase`, { offset: at + j });
+          }
+        }
       }
+      i += k;
     }
     const op = this.beginOp();
     if (op === 'during') {
       const n = Math.floor(data.length * (this.plan?.progress ?? 0.5));
-      for (let i = 0; i < n; i++) this.mem[offset + i] &= data[i];
+      this.program(offset, data, n);
       // The byte being programmed when the supply failed: only its high bits made it.
-      if (n < data.length) this.mem[offset + n] &= data[n] | 0x0f;
+      if (n < data.length) {
+        const at = offset + n;
+        (this.sector((at / size) | 0, true) as Uint8Array)[at % size] &= data[n] | 0x0f;
+      }
       this.die('during');
     }
-    this.mem.set(data.map((b, i) => b & this.mem[offset + i]), offset);
+    this.program(offset, data, data.length);
     this.writeCount++;
     this.endOp();
   }
@@ -114,16 +193,104 @@ export class SimFlash implements Flash {
     if (!Number.isInteger(sector) || sector < 0 || sector >= this.sectorCount) {
       throw new FlashFault('range', `sector ${sector} outside 0..${this.sectorCount - 1}`, { sector });
     }
-    const start = sector * this.sectorSize;
     const op = this.beginOp();
     this.eraseCounts[sector]++;
     if (op === 'during') {
       const n = Math.floor(this.sectorSize * (this.plan?.progress ?? 0.5));
-      this.mem.fill(0xff, start, start + n);
+      const b = this.sector(sector, false);
+      if (b) b.fill(0xff, 0, n);
       this.die('during');
     }
-    this.mem.fill(0xff, start, start + this.sectorSize);
+    this.sectors[sector] = undefined;
+    this.discard(sector);
+    this.flags[sector] = TOUCHED;
     this.endOp();
+  }
+
+  /**
+   * Drops from memory every sector neither read nor written since the last call, after handing it
+   * to the backing store (no backing: nothing is dropped). Returns the bytes released.
+   */
+  evictUntouched(): number {
+    let released = 0;
+    for (let s = 0; s < this.sectorCount; s++) {
+      const f = this.flags[s];
+      this.flags[s] = f & ~TOUCHED;
+      const b = this.sectors[s];
+      if (!b || f & TOUCHED) continue;
+      if (!this.spill(s, b)) continue;
+      this.sectors[s] = undefined;
+      this.flags[s] = BACKED;
+      released += this.sectorSize;
+    }
+    return released;
+  }
+
+  /** Gives a sector to the backing store; false keeps it in memory. */
+  protected spill(sector: number, bytes: Uint8Array): boolean {
+    if (!this.backing) return false;
+    this.backing.store(sector, bytes);
+    return true;
+  }
+
+  /** Reads a sector back from the backing store. */
+  protected unspill(sector: number, into: Uint8Array): void {
+    this.backing?.load(sector, into);
+  }
+
+  /** Tells the backing store an erased sector's bytes are no longer needed. */
+  protected discard(sector: number): void {
+    this.backing?.discard(sector);
+  }
+
+  /** Marks every sector as held by the backing store (a file-backed flash opening its file). */
+  protected backAll(): void {
+    for (let s = 0; s < this.sectorCount; s++) this.flags[s] = BACKED;
+  }
+
+  /** The bytes of a sector as stored (undefined: erased), without marking it used. */
+  protected peekSector(s: number): Uint8Array | undefined {
+    if (this.sectors[s]) return this.sectors[s];
+    if (!(this.flags[s] & BACKED)) return undefined;
+    const b = new Uint8Array(this.sectorSize);
+    this.unspill(s, b);
+    return b;
+  }
+
+  /** The in-memory array of sector `s`, read back from the backing if needed; `create` makes an
+   *  erased sector resident (all 0xFF) so it can be programmed. */
+  private sector(s: number, create: boolean): Uint8Array | undefined {
+    let b = this.sectors[s];
+    const f = this.flags[s];
+    if (!(f & TOUCHED)) this.flags[s] = f | TOUCHED;
+    if (b) return b;
+    if (f & BACKED) {
+      b = new Uint8Array(this.sectorSize);
+      this.unspill(s, b);
+      this.flags[s] = TOUCHED;
+      if (isErased(b)) {
+        this.discard(s);
+        if (!create) return undefined;
+      }
+    } else if (!create) return undefined;
+    else b = new Uint8Array(this.sectorSize).fill(0xff);
+    this.sectors[s] = b;
+    return b;
+  }
+
+  /** ANDs the first `n` bytes of `data` into the flash at `offset` (range and NOR rules checked). */
+  private program(offset: number, data: Uint8Array, n: number): void {
+    const size = this.sectorSize;
+    let i = 0;
+    while (i < n) {
+      const at = offset + i;
+      const s = (at / size) | 0;
+      const b = this.sector(s, true) as Uint8Array;
+      const from = at - s * size;
+      const k = Math.min(n - i, size - from);
+      for (let j = 0; j < k; j++) b[from + j] &= data[i + j];
+      i += k;
+    }
   }
 
   private beginOp(): CutPhase | undefined {
@@ -148,8 +315,13 @@ export class SimFlash implements Flash {
   }
 
   private checkRange(offset: number, length: number): void {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.mem.length) {
-      throw new FlashFault('range', `range ${offset}+${length} outside 0..${this.mem.length}`, { offset, length });
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new FlashFault('range', `range ${offset}+${length} outside 0..${this.size}`, { offset, length });
     }
   }
+}
+
+function isErased(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0xff) return false;
+  return true;
 }

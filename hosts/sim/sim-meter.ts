@@ -85,6 +85,8 @@ export interface SimMeterOptions {
   service?: SerialPort;
   /** Receives every telegram put on the air. */
   onAir?: (frame: AirFrame) => void;
+  /** Called after the service installed a new meter key (e.g. to save the key file). */
+  onKeyInstalled?: (keys: SimKeysFile) => void;
   /** Extra application options. */
   app?: Partial<MeterAppOptions>;
 }
@@ -243,7 +245,10 @@ export class SimMeter {
       quantumWh: o.quantumWh,
       meterConstant: o.meterConstant,
       dutyCycle: o.dutyCycle,
-      installMeterKey: (key) => this.keys.install(key),
+      installMeterKey: (key) => {
+        this.keys.install(key);
+        this.options.onKeyInstalled?.(this.keys.toFile());
+      },
       ...o.app,
       onTelegram: (t) => this.onTelegram(t),
     });

@@ -46,6 +46,8 @@ export interface SimAtm90e32Options {
 
 const RAD = Math.PI / 180;
 const s16 = (v: number): number => (v << 16) >> 16;
+/** A power as the 32-bit Pmean/Qmean value. */
+const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
 const DEFAULTS: Record<number, number> = {
   [ATM90E32.PLconstH]: 0x0861,
   [ATM90E32.PLconstL]: 0xc468,
@@ -53,6 +55,13 @@ const DEFAULTS: Record<number, number> = {
   [ATM90E32.PStartTh]: 0x0000,
   [ATM90E32.QStartTh]: 0x0000,
 };
+
+/** The phase whose register an address is (-1: none), shared by every simulated chip. */
+const PHASE_OF = new Int8Array(0x100).fill(-1);
+for (let a = 0; a < 0x100; a++) PHASE_OF[a] = ATM90E32_PHASE.findIndex((r) => Object.values(r).includes(a as never));
+/** The energy registers (0x80–0x8F) keep fractional counts. */
+const ACC_FIRST = ATM90E32.APenergyT;
+const ACC_COUNT = 0x10;
 
 export class SimAtm90e32 {
   readonly load: LoadModel;
@@ -62,12 +71,23 @@ export class SimAtm90e32 {
   framingErrors = 0;
   readonly spi: SpiPort;
   private readonly regs = new Uint16Array(0x100);
-  private readonly acc = new Float64Array(0x100);
+  /** Fractional counts of the energy registers ACC_FIRST…. */
+  private readonly acc = new Float64Array(ACC_COUNT);
   private readonly rng: Prng;
   private readonly ugainRef: number;
   private readonly igainRef: number;
-  private tx: number[] = [];
-  private out: number[] = [];
+  // SPI frame state: bytes clocked, the address word's bytes, the data word of a write, the word a read shifts out.
+  private txLength = 0;
+  private tx0 = 0;
+  private tx1 = 0;
+  private tx2 = 0;
+  private tx3 = 0;
+  private outWord = 0;
+  // The last measurement of `measure(phase)`: W, var, V, A.
+  private mp = 0;
+  private mq = 0;
+  private mv = 0;
+  private mi = 0;
 
   constructor(options: SimAtm90e32Options) {
     this.load = options.load;
@@ -95,7 +115,8 @@ export class SimAtm90e32 {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  private measure(phase: number): { p: number; q: number; v: number; i: number } {
+  /** Sets mp, mq, mv, mi for a phase. */
+  private measure(phase: number): void {
     const l = this.load.phases[phase];
     const e = this.errors;
     const r = ATM90E32_PHASE[phase];
@@ -103,12 +124,10 @@ export class SimAtm90e32 {
     const is = l.current * (1 + e.currentGainError[phase]);
     const phi = (l.phaseDeg + e.phaseErrorDeg[phase] - s16(this.regs[r.Phi]) * ATM90E32_PHI_LSB_DEG) * RAD;
     const g = 1 + s16(this.regs[r.PQGain]) / ATM90E32_PQGAIN_ONE;
-    return {
-      p: vs * is * Math.cos(phi) * g + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W,
-      q: vs * is * Math.sin(phi) * g + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W,
-      v: (vs * this.regs[r.Ugain]) / this.ugainRef,
-      i: (is * this.regs[r.Igain]) / this.igainRef,
-    };
+    this.mp = vs * is * Math.cos(phi) * g + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
+    this.mq = vs * is * Math.sin(phi) * g + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
+    this.mv = (vs * this.regs[r.Ugain]) / this.ugainRef;
+    this.mi = (is * this.regs[r.Igain]) / this.igainRef;
   }
 
   advance(ms: number): void {
@@ -117,9 +136,10 @@ export class SimAtm90e32 {
     const perCount = this.whPerCount() * 3600; // Ws per LSB
     const threshold = this.regs[ATM90E32.PStartTh] * ATM90E32_STARTTH_LSB_W;
     for (let p = 0; p < 3 && p < this.load.phases.length; p++) {
-      const m = this.measure(p);
-      if (Math.abs(m.p) < threshold || m.p === 0) continue;
-      const ws = m.p * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+      this.measure(p);
+      const mp = this.mp;
+      if (Math.abs(mp) < threshold || mp === 0) continue;
+      const ws = mp * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
       const r = ATM90E32_PHASE[p];
       if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
       else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
@@ -127,32 +147,37 @@ export class SimAtm90e32 {
   }
 
   private accumulate(reg: number, total: number, counts: number): void {
-    for (const a of [reg, total]) {
-      this.acc[a] += counts;
-      const whole = Math.floor(this.acc[a]);
-      this.acc[a] -= whole;
-      this.regs[a] = (this.regs[a] + whole) & 0xffff;
-    }
+    this.count(reg, counts);
+    this.count(total, counts);
+  }
+
+  private count(a: number, counts: number): void {
+    const i = a - ACC_FIRST;
+    this.acc[i] += counts;
+    const whole = Math.floor(this.acc[i]);
+    this.acc[i] -= whole;
+    this.regs[a] = (this.regs[a] + whole) & 0xffff;
   }
 
   private readRegister(a: number): number {
-    const phase = ATM90E32_PHASE.findIndex((r) => Object.values(r).includes(a as never));
+    const phase = PHASE_OF[a];
     let v: number;
-    const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
     if (a >= ATM90E32.PmeanA && a <= ATM90E32.QmeanC && a !== ATM90E32.QmeanT || a >= ATM90E32.PmeanALSB && a <= ATM90E32.QmeanCLSB && a !== ATM90E32.QmeanTLSB) {
-      const m = this.measure(phase);
+      this.measure(phase);
       const isQ = a === ATM90E32_PHASE[phase].Qmean || a === ATM90E32_PHASE[phase].QmeanLSB;
-      const w = p32((isQ ? m.q : m.p) + (isQ ? 0 : this.errors.noiseW * this.rng.normal()));
+      const w = p32((isQ ? this.mq : this.mp) + (isQ ? 0 : this.errors.noiseW * this.rng.normal()));
       const isLsb = a >= ATM90E32.PmeanALSB;
       v = isLsb ? w & 0xffff : (w >>> 16) & 0xffff;
     } else if (a >= ATM90E32.UrmsA && a <= ATM90E32.UrmsC) {
-      v = Math.min(0xffff, Math.round(this.measure(a - ATM90E32.UrmsA).v / ATM90E32_URMS_LSB));
+      this.measure(a - ATM90E32.UrmsA);
+      v = Math.min(0xffff, Math.round(this.mv / ATM90E32_URMS_LSB));
     } else if (a >= ATM90E32.IrmsA && a <= ATM90E32.IrmsC) {
-      v = Math.min(0xffff, Math.round(this.measure(a - ATM90E32.IrmsA).i / ATM90E32_IRMS_LSB));
+      this.measure(a - ATM90E32.IrmsA);
+      v = Math.min(0xffff, Math.round(this.mi / ATM90E32_IRMS_LSB));
     } else if (a >= ATM90E32.PFmeanA && a <= ATM90E32.PFmeanC) {
-      const m = this.measure(a - ATM90E32.PFmeanA);
-      const s = Math.hypot(m.p, m.q);
-      v = s > 0 ? Math.round(m.p / s / ATM90E32_PF_LSB) & 0xffff : 0;
+      this.measure(a - ATM90E32.PFmeanA);
+      const s = Math.hypot(this.mp, this.mq);
+      v = s > 0 ? Math.round(this.mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
     } else if (a === ATM90E32.Freq) {
       v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
     } else if (a === ATM90E32.CRCDigest) {
@@ -181,29 +206,34 @@ export class SimAtm90e32 {
   }
 
   private clockByte(mosi: number): number {
-    const pos = this.tx.length;
-    this.tx.push(mosi);
+    const pos = this.txLength++;
     let miso = 0;
-    if (pos === 1 && this.tx[0] & 0x80) {
-      const a = ((this.tx[0] << 8) | this.tx[1]) & 0x3ff;
-      const v = a < 0x100 ? this.readRegister(a) : 0;
-      this.out = [v >> 8, v & 0xff];
+    if (pos === 0) this.tx0 = mosi;
+    else if (pos === 1) {
+      this.tx1 = mosi;
+      if (this.tx0 & 0x80) {
+        const a = ((this.tx0 << 8) | this.tx1) & 0x3ff;
+        this.outWord = a < 0x100 ? this.readRegister(a) : 0;
+      }
+    } else {
+      if (pos === 2) this.tx2 = mosi;
+      else if (pos === 3) this.tx3 = mosi;
+      if (this.tx0 & 0x80) miso = pos === 2 ? this.outWord >> 8 : pos === 3 ? this.outWord & 0xff : 0xff;
     }
-    if (pos >= 2 && this.tx[0] & 0x80) miso = this.out[pos - 2] ?? 0xff;
-    return faultByte(this.busFault, miso, this.rng, this.garbleRate);
+    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
   }
 
   private endFrame(): void {
-    const tx = this.tx;
-    this.tx = [];
-    if (tx.length === 0) return;
-    if (tx.length !== 4) {
+    const length = this.txLength;
+    this.txLength = 0;
+    if (length === 0) return;
+    if (length !== 4) {
       this.framingErrors++;
       return;
     }
-    const word = (tx[0] << 8) | tx[1];
+    const word = (this.tx0 << 8) | this.tx1;
     if (word & ATM90E32_READ) return;
     const a = word & 0x3ff;
-    if (a < 0x100) this.writeRegister(a, (tx[2] << 8) | tx[3]);
+    if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
   }
 }

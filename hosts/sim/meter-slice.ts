@@ -1,0 +1,374 @@
+/**
+ * The meters of a simulated fleet that one thread runs (all of them, or a worker's share: see
+ * sim-runner.ts): SimMeters kept in a heap by the wall-clock time of their next event (a sample, a
+ * telegram, a load change), ties broken by fleet index. `runUntil` advances the earliest meter to its
+ * event, one at a time, and collects the telegrams they put on the air, which therefore come out in
+ * (time, fleet index) order. A meter is only ever advanced to its own event times (and to the end of
+ * the run), so what it computes does not depend on how the fleet is split or paced.
+ *
+ * Memory (the fleet target is ≤ 20 KB per meter): flash sectors live in memory only while in use;
+ * every simulated hour the sectors a meter did not touch go to their backing store — the --state
+ * image file, or a spill file (spill-file.ts).
+ *
+ * With a state directory each meter's flash images are written through on every write
+ * (DIR/meters/ID/{energy,calibration}.bin), its time with them (DIR/clocks.bin, state-clocks.ts),
+ * and its keys to DIR/meters/ID/keys.json.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SerialPort } from '../../modules/ports/bus.js';
+import type { WmbusMode } from '../../modules/ports/radio.js';
+import type { FrameFormat } from '../../modules/wmbus/frame.js';
+import { FileFlash } from './file-flash.js';
+import { writeJson } from './json-file.js';
+import type { LoadProfileName } from './physics/load-profile.js';
+import { SimFlash } from './sim-flash.js';
+import type { SimKeysFile } from './sim-key-store.js';
+import { SimMeter, keysForSeed, type AirFrame, type ChipName } from './sim-meter.js';
+import { SpillFile } from './spill-file.js';
+import { StateClocks } from './state-clocks.js';
+
+/** What every meter of a fleet shares. */
+export interface FleetMeterConfig {
+  security: 0 | 5 | 7;
+  radioMode: WmbusMode;
+  intervalMs: number;
+  samplePeriodMs: number;
+  jitter?: number;
+  dutyCycle?: number;
+  quantumWh?: number;
+  radio?: 'sink' | 'cc1101';
+}
+
+/** One meter of the fleet. */
+export interface MeterSpec {
+  /** Place in the whole fleet (ordering, shards). */
+  index: number;
+  /** Place in the state directory's meter list (DIR/clocks.bin). */
+  slot: number;
+  seed: number;
+  meterId: string;
+  chip: ChipName;
+  load: LoadProfileName;
+  /** Wall-clock time the meter boots at. */
+  startWallMs: number;
+}
+
+export interface SliceOptions {
+  config: FleetMeterConfig;
+  meters: MeterSpec[];
+  /** State directory (flash images, keys, clocks) — see sim-runner.ts. */
+  stateDir?: string;
+  /** Meters in the state directory's list (the size of DIR/clocks.bin). */
+  stateMeters?: number;
+  /** Service port of the slice's first meter (in-process runs only). */
+  service?: SerialPort;
+}
+
+/** A telegram as it went on the air, with what the meter put in it. */
+export interface AirEvent {
+  meterIndex: number;
+  meterId: string;
+  /** Wall-clock ms at the start of the transmission. */
+  wallMs: number;
+  airtimeMs: number;
+  mode: WmbusMode;
+  /** The PHY chip stream (what the gateway receives). */
+  stream: Uint8Array;
+  /** The link-layer frame with CRCs and its format. */
+  frame: Uint8Array;
+  format: FrameFormat;
+  /** A+ and A- it carried (Wh), if any. */
+  importWh?: number;
+  exportWh?: number;
+}
+
+export interface SliceReport {
+  meters: number;
+  sent: number;
+  deferred: number;
+  radioErrors: number;
+  metrologyFaults: number;
+  /** Largest |register − true energy| / true energy over registers with > 100 Wh of truth (A+, A-). */
+  worstDeviation?: number;
+  /** Earliest and latest wall-clock time of its meters. */
+  minWallMs: number;
+  maxWallMs: number;
+}
+
+const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+const EVICT_EVERY_MS = 3_600_000;
+
+/** A min-heap of meter positions by (next event time, position). */
+class EventHeap {
+  private readonly pos: Int32Array;
+  private readonly at: Float64Array;
+  size = 0;
+  constructor(capacity: number) {
+    this.pos = new Int32Array(capacity);
+    this.at = new Float64Array(capacity);
+  }
+  private less(a: number, b: number): boolean {
+    return this.at[a] < this.at[b] || (this.at[a] === this.at[b] && this.pos[a] < this.pos[b]);
+  }
+  push(p: number, t: number): void {
+    let c = this.size++;
+    this.pos[c] = p;
+    this.at[c] = t;
+    while (c > 0) {
+      const parent = (c - 1) >> 1;
+      if (!this.less(c, parent)) break;
+      this.swap(parent, c);
+      c = parent;
+    }
+  }
+  peekTime(): number {
+    return this.size ? this.at[0] : Infinity;
+  }
+  pop(): number {
+    const top = this.pos[0];
+    const last = --this.size;
+    this.swap(0, last);
+    let c = 0;
+    for (;;) {
+      const l = 2 * c + 1;
+      const r = l + 1;
+      let m = c;
+      if (l < last && this.less(l, m)) m = l;
+      if (r < last && this.less(r, m)) m = r;
+      if (m === c) break;
+      this.swap(m, c);
+      c = m;
+    }
+    return top;
+  }
+  private swap(a: number, b: number): void {
+    const p = this.pos[a];
+    this.pos[a] = this.pos[b];
+    this.pos[b] = p;
+    const t = this.at[a];
+    this.at[a] = this.at[b];
+    this.at[b] = t;
+  }
+}
+
+export class MeterSlice {
+  private readonly o: SliceOptions;
+  readonly specs: MeterSpec[];
+  readonly meters: SimMeter[] = [];
+  private readonly heap: EventHeap;
+  /** Each meter's A+ and A- (Wh) when it booted: the truth counts from there. */
+  private readonly baseline: Float64Array;
+  private readonly flashes: FileFlash[] = [];
+  private readonly clocks: StateClocks | undefined;
+  private readonly spill: SpillFile | undefined;
+  private pending: AirEvent[] = [];
+  private nextEvict = -Infinity;
+  private finished = false;
+
+  constructor(o: SliceOptions) {
+    this.o = o;
+    this.specs = o.meters;
+    const n = o.meters.length;
+    this.heap = new EventHeap(n);
+    this.baseline = new Float64Array(2 * n);
+    const dir = o.stateDir;
+    if (dir) {
+      mkdirSync(join(dir, 'meters'), { recursive: true });
+      this.clocks = new StateClocks(join(dir, 'clocks.bin'), Math.max(1, o.stateMeters ?? n));
+    } else this.spill = SpillFile.open(GEOMETRY.sectorSize);
+  }
+
+  /** Meters made so far (set-up runs in steps: `setUp`). */
+  get made(): number {
+    return this.meters.length;
+  }
+
+  /**
+   * Makes meters (each boots: its log and factory seal are written on first start) until all are made
+   * (returns true), `stop()` turns true or performance.now() passes `deadline` (returns false).
+   */
+  setUp(deadline = Infinity, stop?: () => boolean): boolean {
+    const n = this.specs.length;
+    while (this.meters.length < n) {
+      if (stop?.() || performance.now() > deadline) return false;
+      this.make(this.meters.length);
+    }
+    return true;
+  }
+
+  private make(p: number): void {
+    const o = this.o;
+    const c = o.config;
+    const dir = o.stateDir;
+    const spec = o.meters[p];
+    let keys: SimKeysFile | undefined;
+    let energyFlash: SimFlash;
+    let calibrationFlash: SimFlash;
+    let meter: SimMeter | undefined;
+    if (dir) {
+      const md = join(dir, 'meters', spec.meterId);
+      mkdirSync(md, { recursive: true });
+      const kf = join(md, 'keys.json');
+      if (existsSync(kf)) keys = JSON.parse(readFileSync(kf, 'utf8')) as SimKeysFile;
+      else writeJson(kf, (keys = keysForSeed(spec.seed)));
+      const clocks = this.clocks as StateClocks;
+      // The meter's time goes to DIR/clocks.bin before each write reaches its images.
+      const beforeWrite = () => clocks.write(spec.slot, meter ? meter.wallMs : spec.startWallMs);
+      const ef = new FileFlash(join(md, 'energy.bin'), GEOMETRY, { beforeWrite });
+      const cf = new FileFlash(join(md, 'calibration.bin'), GEOMETRY, { beforeWrite });
+      this.flashes.push(ef, cf);
+      energyFlash = ef;
+      calibrationFlash = cf;
+    } else {
+      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing() });
+      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing() });
+    }
+    meter = new SimMeter({
+      chip: spec.chip,
+      seed: spec.seed,
+      meterId: spec.meterId,
+      keys,
+      security: c.security,
+      radioMode: c.radioMode,
+      radio: c.radio,
+      intervalMs: c.intervalMs,
+      jitter: c.jitter,
+      samplePeriodMs: c.samplePeriodMs,
+      dutyCycle: c.dutyCycle,
+      quantumWh: c.quantumWh,
+      load: spec.load,
+      wallStartMs: spec.startWallMs,
+      energyFlash,
+      calibrationFlash,
+      exactPulses: false,
+      service: p === 0 ? o.service : undefined,
+      onAir: (f) => this.onAir(spec, f),
+      onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
+    });
+    meter.keepAir = false;
+    this.meters.push(meter);
+    const reg = meter.registers();
+    this.baseline[2 * p] = reg['1.8.0'];
+    this.baseline[2 * p + 1] = reg['2.8.0'];
+    this.heap.push(p, meter.nextEventWall());
+  }
+
+  /** The OMS meter key of meter `p` (hex), for the gateway. */
+  meterKey(p: number): string {
+    return this.meters[p].keys.toFile().meterKey;
+  }
+
+  private onAir(spec: MeterSpec, f: AirFrame): void {
+    const regs = f.sent.registers;
+    let importWh: number | undefined;
+    let exportWh: number | undefined;
+    for (const r of regs) {
+      if (r.obis === '1.8.0' && typeof r.value === 'number') importWh = r.value;
+      else if (r.obis === '2.8.0' && typeof r.value === 'number') exportWh = r.value;
+    }
+    this.pending.push({ meterIndex: spec.index, meterId: f.meterId, wallMs: f.wallMs, airtimeMs: f.airtimeMs, mode: f.mode, stream: f.stream, frame: f.sent.frame, format: f.sent.format, importWh, exportWh });
+  }
+
+  /** Wall-clock time of the earliest event not yet run (Infinity: none). */
+  get nextEventWall(): number {
+    return this.heap.peekTime();
+  }
+
+  /** The telegrams put on the air since the last call, in (time, fleet index) order. */
+  take(): AirEvent[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  /**
+   * Runs every event at or before `limitWall`, unless `stop()` turns true (checked every 64 events)
+   * or performance.now() passes `deadline`. Returns true when every event up to the limit ran.
+   */
+  runUntil(limitWall: number, stop?: () => boolean, deadline = Infinity): boolean {
+    let n = 0;
+    while (this.heap.peekTime() <= limitWall) {
+      if ((++n & 63) === 0 && ((stop && stop()) || performance.now() > deadline)) return false;
+      const t = this.heap.peekTime();
+      if (t >= this.nextEvict) {
+        if (this.nextEvict !== -Infinity) this.evict();
+        this.nextEvict = t + EVICT_EVERY_MS;
+      }
+      const p = this.heap.pop();
+      const m = this.meters[p];
+      m.advanceToWall(t);
+      this.heap.push(p, m.nextEventWall());
+    }
+    return true;
+  }
+
+  /** Gives every flash sector not used since the last call to its backing store. */
+  evict(): void {
+    for (const m of this.meters) {
+      m.energyFlash.evictUntouched();
+      m.calibrationFlash.evictUntouched();
+    }
+  }
+
+  /** Brings the first meter to `wallMs` and ticks it (it answers its service port between events). */
+  serviceTick(wallMs: number): void {
+    const m = this.meters[0];
+    if (!m) return;
+    if (wallMs > m.wallMs) m.advanceToWall(wallMs);
+    m.tick();
+  }
+
+  /**
+   * Ends the run: with `endWallMs` every meter is first brought there (the run completed); then each
+   * saves what it has not saved (as at a power-fail warning), its time is stamped and its files
+   * closed. Telegrams sent meanwhile are in `take()`.
+   */
+  finish(endWallMs?: number): SliceReport {
+    if (!this.finished) {
+      this.finished = true;
+      if (endWallMs !== undefined) for (const m of this.meters) m.advanceToWall(endWallMs);
+      for (let p = 0; p < this.meters.length; p++) {
+        const m = this.meters[p];
+        m.app.stop(); // persists unsaved energy
+        this.clocks?.write(this.specs[p].slot, m.wallMs);
+      }
+      for (const f of this.flashes) f.close();
+      this.clocks?.close();
+    }
+    return this.report();
+  }
+
+  report(): SliceReport {
+    let sent = 0;
+    let deferred = 0;
+    let radioErrors = 0;
+    let metrologyFaults = 0;
+    let worst: number | undefined;
+    let minWallMs = Infinity;
+    let maxWallMs = -Infinity;
+    for (let p = 0; p < this.meters.length; p++) {
+      const m = this.meters[p];
+      const s = m.app.stats;
+      sent += s.telegrams;
+      deferred += s.deferred;
+      radioErrors += s.radioErrors;
+      metrologyFaults += s.metrologyFaults;
+      const truth = m.trueEnergy();
+      const reg = m.registers();
+      const pairs: [number, number][] = [
+        [reg['1.8.0'] - this.baseline[2 * p], truth.importWh],
+        [reg['2.8.0'] - this.baseline[2 * p + 1], truth.exportWh],
+      ];
+      for (const [measured, trueWh] of pairs) if (trueWh > 100) worst = Math.max(worst ?? 0, Math.abs(measured - trueWh) / trueWh);
+      minWallMs = Math.min(minWallMs, m.wallMs);
+      maxWallMs = Math.max(maxWallMs, m.wallMs);
+    }
+    return { meters: this.meters.length, sent, deferred, radioErrors, metrologyFaults, worstDeviation: worst, minWallMs, maxWallMs };
+  }
+
+  /** Closes the spill file (the meters' flash can no longer be read after this). */
+  close(): void {
+    this.spill?.close();
+  }
+}
