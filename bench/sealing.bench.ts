@@ -44,7 +44,7 @@ export async function run(report: Report): Promise<void> {
   }
   report({ name: 'log append (sign + flash write)', figures: { 'node µs': appendUs, 'xs computrons': Math.round(xs.append) } });
   report({ name: '  of which P-256 sign (KeyStore.signDigest)', figures: { 'xs computrons': Math.round(xs.sign) } });
-  report({ name: '  of which log-store write (frame + commit)', figures: { 'xs computrons': Math.round(xs['store-write']) } });
+  report({ name: '  of which append-log write (frame + commit)', figures: { 'xs computrons': Math.round(xs['store-write']) } });
   report({ name: 'P-256 verify (one record)', figures: { 'xs computrons': Math.round(xs.verify) } });
   report({ name: 'P-256 sign: noble vs node:crypto', figures: { 'noble µs': nobleUs, 'node:crypto µs': opensslUs, 'ratio noble/node:crypto': nobleUs / opensslUs } });
 }

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
-import { FlashRecord } from '../modules/app/flash-record.js';
 import { MeterApp } from '../modules/app/meter-app.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
 import { TelegramSchedule, XorShift32 } from '../modules/app/telegram-schedule.js';
@@ -14,6 +13,8 @@ import { TariffSchedule } from '../modules/metrology/tariff.js';
 import { fromHex } from '../modules/core/bytes.js';
 import { defaultCalibration, makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportFromBinary, verifyExport } from '../modules/sealing/log-export.js';
+import { mapMeterFlash, placePartition, type StoreName } from '../modules/storage/flash-map.js';
+import { RecordRing } from '../modules/storage/record-ring.js';
 import { ServiceClient, ServiceError } from '../modules/service/client.js';
 import { T1_CHIP_RATE, C1_CHIP_RATE } from '../modules/wmbus/phy.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
@@ -36,6 +37,12 @@ function receiverFor(...meters: SimMeter[]): Receiver {
 
 function value(t: DecodedTelegram, obis: string): number | string | undefined {
   return t.values.find((v) => v.obis === obis)?.value;
+}
+
+/** Where the flash map puts a store of the energy partition, in bytes of `f`. */
+function energyBytes(f: SimFlash, store: StoreName): { first: number; end: number } {
+  const p = placePartition('energy', f.sectorCount).find((s) => s.store === store)!;
+  return { first: p.firstSector * f.sectorSize, end: (p.firstSector + p.sectorCount) * f.sectorSize };
 }
 
 function client(m: SimMeter): ServiceClient {
@@ -74,7 +81,7 @@ describe('meter application on simulated meters', () => {
           const imp = value(t, '1.8.0') as number;
           assert.ok(imp >= lastImport, 'A+ never goes back');
           lastImport = imp;
-          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false });
+          assert.deepEqual(decodeStatusByte(t.status), { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false, counterResync: false });
         }
         // Registers against the physical truth: perfect front end, so far inside class 1 (±1 %).
         const truth = m.trueEnergy();
@@ -243,16 +250,16 @@ describe('meter application on simulated meters', () => {
 
     it('power cuts at each flash operation of the reserve step: no counter reused, budget kept', () => {
       const options: SimMeterOptions = { seed: 44, load: 'constant', samplePeriodMs: 5000, intervalMs: 5000, jitter: 0.1 };
-      // Dry run on an identical meter: which operations write or erase the counter record
-      // (sectors n−4, n−3), and what lies between two of them (the energy persist of the reserve step).
+      // Dry run on an identical meter: which operations write or erase the telegram counter record
+      // (its sectors in the flash map), and what lies between two of them (the energy persist of the reserve step).
       const probe = new SimMeter({ ...options });
       probe.advance(HOUR);
       const f0 = probe.energyFlash;
       const counterOps: { index: number; erase: boolean }[] = [];
       const write = f0.write.bind(f0);
       const erase = f0.erase.bind(f0);
-      const first = (f0.sectorCount - 4) * f0.sectorSize;
-      const inRecord = (offset: number): boolean => offset >= first && offset < first + 2 * f0.sectorSize;
+      const record = energyBytes(f0, 'telegramCounters');
+      const inRecord = (offset: number): boolean => offset >= record.first && offset < record.end;
       f0.write = (offset, data) => {
         if (inRecord(offset)) counterOps.push({ index: f0.opCount, erase: false });
         write(offset, data);
@@ -294,49 +301,6 @@ describe('meter application on simulated meters', () => {
           }
           const worst = worstHourMs(m.air);
           assert.ok(worst <= 3600 + 1e-6, `cut ${phase} op ${opIndex}: an hour holds ${worst.toFixed(1)} ms of airtime`);
-        }
-      }
-    });
-
-    it('upgrade from the counters-only record: counters continue, never reused under power cuts at the first reserves', () => {
-      // A version-1 record (12-byte payload slots) as the earlier firmware left it: the newest in
-      // sector 0 after a wrap, sector 1 full of older ones (both sectors in use).
-      const old = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
-      const v1 = new FlashRecord({ flash: old, firstSector: 12, sectorCount: 2, maxPayload: 12 });
-      const last = 1000 + 2 * v1.slotsPerSector + 9;
-      for (let mc = 1000; mc <= last; mc++) {
-        const b = new Uint8Array(12);
-        b.set([0x43, 0x4e, 1, mc & 0xff, (mc >> 8) & 0xff, 0, 0, mc & 0xff, 0, 0, 0, 0]);
-        v1.save(b);
-      }
-      // The first boot's operations: the energy journal's first records, then the counter record's
-      // first save (an erase of the sector not holding the newest old slot, then the write).
-      const probe = new SimFlash({ image: old.image() });
-      const recordOps: { index: number; sector: number }[] = [];
-      const probeErase = probe.erase.bind(probe);
-      probe.erase = (sector) => {
-        if (sector === 12 || sector === 13) recordOps.push({ index: probe.opCount, sector });
-        probeErase(sector);
-      };
-      new SimMeter({ seed: 45, load: 'constant', intervalMs: 60_000, energyFlash: probe }).advance(10 * 60_000);
-      assert.equal(recordOps[0].sector, 13, 'the first save moves on to the other sector');
-      const sweep = recordOps[0].index + 2; // up to the erase and the write after it
-      for (let op = 0; op < sweep; op++) {
-        for (const phase of ['before', 'during', 'after'] as const) {
-          const flash = new SimFlash({ image: old.image() });
-          const sent: number[] = [];
-          const options: SimMeterOptions = { seed: 45, load: 'constant', intervalMs: 60_000, energyFlash: flash, onAir: (f) => sent.push(f.sent.messageCounter) };
-          flash.cutPower({ opIndex: op, phase });
-          try {
-            new SimMeter(options).advance(10 * 60_000);
-          } catch (e) {
-            if (!(e instanceof PowerCut)) throw e;
-          }
-          flash.powerOn();
-          new SimMeter(options).advance(10 * 60_000);
-          assert.ok(sent.length > 5);
-          assert.ok(sent[0] > last, `op ${op} ${phase}: first counter ${sent[0]} after the stored ${last}`);
-          for (let i = 1; i < sent.length; i++) assert.ok(sent[i] > sent[i - 1], `op ${op} ${phase}: counter ${sent[i]} after ${sent[i - 1]}`);
         }
       }
     });
@@ -391,8 +355,8 @@ describe('meter application on simulated meters', () => {
       const rx = receiverFor(m);
       m.advance(5 * 60_000);
       assert.ok(lastDecoded(m, rx).every((t) => !decodeStatusByte(t.status).tamper));
-      // Someone writes new gains straight into the calibration record (sectors n-2..n of the energy flash).
-      const record = new FlashRecord({ flash: m.energyFlash, firstSector: 14, sectorCount: 2, maxPayload: 128 });
+      // Someone writes new gains straight into the calibration record (its sectors in the flash map).
+      const record = new RecordRing({ ...mapMeterFlash({ energy: m.energyFlash, calibration: m.calibrationFlash }).calibrationConstants, maxPayload: 128 });
       const cal = parseCalibration(m.app.part.calibration.serialized);
       record.save(serializeCalibration(makeCalibration({ ...cal, channels: cal.channels.map((c) => ({ ...c, powerGain: 1.05 })) })));
       m.restart();
@@ -491,7 +455,10 @@ describe('meter application on simulated meters', () => {
       m.restart({ graceful: true });
       const before = m.registers()['1.8.0'];
       assert.ok(before > 1000, `${before} Wh measured`);
-      const journal = (f: SimFlash) => f.read(0, 12 * f.sectorSize).slice(); // sectors [0, n−4)
+      const journal = (f: SimFlash) => {
+        const r = energyBytes(f, 'energyJournal');
+        return f.read(r.first, r.end - r.first).slice();
+      };
       const image = journal(m.energyFlash);
       const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
       const r = new SimMeter({ seed: 58, load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash, app: { tariffs } });
@@ -528,7 +495,10 @@ describe('meter application on simulated meters', () => {
       m.restart({ graceful: true });
       const before = m.registers()['1.8.0'];
       assert.ok(before > 1000, `${before} Wh measured`);
-      const journal = (f: SimFlash) => f.read(0, 12 * f.sectorSize).slice(); // sectors [0, n−4)
+      const journal = (f: SimFlash) => {
+        const r = energyBytes(f, 'energyJournal');
+        return f.read(r.first, r.end - r.first).slice();
+      };
       const image = journal(m.energyFlash);
       const r = new SimMeter({ seed: 59, chip: 'atm90e32', load: 'manual', initialLoad: { voltage: 230, current: 10, phaseDeg: 0 }, intervalMs: 60_000, samplePeriodMs: 1000, energyFlash: m.energyFlash, calibrationFlash: m.calibrationFlash });
       r.advance(3 * 60_000);

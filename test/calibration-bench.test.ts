@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -75,6 +75,12 @@ function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 
   const cal = parseCalibration(fromHex(final.bytesHex));
   for (let ch = 0; ch < cal.channels.length; ch++) {
     assert.ok(Math.abs(cal.channels[ch].phaseDeg - hw.phaseErrorDeg[ch]) < 0.1, `phase of element ${ch + 1}: ${cal.channels[ch].phaseDeg} vs lag ${hw.phaseErrorDeg[ch]}`);
+  }
+  if (chip === 'atm90e32') {
+    // What the chip scales: energy through Igain (currentGain), no power-only gain; PQGain and Phi
+    // (0x47…0x4C, formats unconfirmed) stay 0 on the chip.
+    assert.ok(cal.channels.every((c) => c.powerGain === 1), 'powerGain stays 1 on the ATM90E32');
+    for (const reg of [0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c]) assert.equal(m.chip.peek(reg), 0, `register 0x${reg.toString(16)}`);
   }
   // Independent of the bench's pulse chain: the register against the load integral.
   for (const [current, phaseDeg, limit] of [[5, 0, 0.5], [0.25, 0, 0.5], [5, 60, 0.6], [1, -36.87, 0.6], [10, 180, 0.5]] as const) {
@@ -325,7 +331,12 @@ describe('calibration bench (xsmeter bench)', function () {
     });
 
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
+      // A meter saved before the storage module's flash format (its meter.json has no flashFormat).
+      const old = join(dir, 'old-meter');
+      mkdirSync(old, { recursive: true });
+      writeFileSync(join(old, 'meter.json'), JSON.stringify({ chip: 'ade7953', seed: 1, meterConstant: 1000, hardware: {}, wallMs: 0 }));
       const cases: [string[], RegExp, number][] = [
+        [['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--state', old], /^xsmeter bench: the meter in .*old-meter was saved in an earlier flash format: start a new --state directory$/m, 1],
         [['bench', 'calibrate', '--target', '/dev/ttyUSB0', '--class', '0.5S'], /^xsmeter bench: \/dev\/ttyUSB0: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'tcp://127.0.0.1:5999', '--class', '0.5S'], /^xsmeter bench: tcp:\/\/127.0.0.1:5999: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--rig', 'tcp://127.0.0.1:1'], /--rig is only for --target tcp/, 2],

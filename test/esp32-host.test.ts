@@ -215,8 +215,8 @@ describe('ESP32 host', () => {
       assert.equal(ports.clock.ticks(), 2500);
       assert.equal(ports.keys.devicePublicKey().length, 33);
       assert.throws(() => ports.metrologySpi.transfer(new Uint8Array(2)), (e) => e instanceof DesktopIoFault && e.code === 'no-device');
-      // One IO instance per pin: the radio and metrology share the bus, each with its own select.
-      assert.deepEqual(board.opened, ['spi select 5', 'spi select 4', 'digital 27', 'digital 32', 'serial 2']);
+      // One IO instance per pin: the radio and metrology share the bus, each with its own select; GDO2 is the radio's refill signal.
+      assert.deepEqual(board.opened, ['spi select 5', 'spi select 4', 'digital 26', 'digital 27', 'digital 32', 'serial 2']);
     });
   });
 
@@ -322,7 +322,7 @@ describe('ESP32 host', () => {
         [2147483640, 2147483647, -2147483646, -2147483000], // signed int32 wrap
       ]) {
         let i = 0;
-        const clock = new HostClock(() => raws[i++], () => 0);
+        const clock = new HostClock(() => raws[i++], () => 0, () => undefined);
         const t = raws.map(() => clock.ticks());
         const d = t.slice(1).map((v, k) => v - t[k]);
         assert.deepEqual(d, raws[0] > 2 ** 31 ? [5, 4, 97] : [7, 3, 646]);

@@ -198,10 +198,13 @@ describe('metrology accuracy (IEC 62053-21/22) on the simulated meters', () => {
     const v2 = serializeCalibration(c);
     v2[3] = 2;
     assert.throws(() => parseCalibration(v2), (e: unknown) => (e as { code: string }).code === 'calibration-version');
-    assert.throws(
-      () => applyResidual(c, 0, { gain: 0.4, phaseDeg: 0, offsetW: 0 }),
-      (e: unknown) => (e as { code: string; details: { field: string } }).code === 'calibration-range' && (e as { details: { field: string } }).details.field === 'powerGain',
-    );
+    // The residual gain lands where the chip applies it: AWGAIN (powerGain) on the ADE7953, Igain
+    // (currentGain) on the ATM90E32; out of range either way.
+    const field = (f: string) => (e: unknown) => (e as { code: string }).code === 'calibration-range' && (e as { details: { field: string } }).details.field === f;
+    assert.throws(() => applyResidual(defaultCalibration('ade7953', 1, 1), 0, { gain: 0.4, phaseDeg: 0, offsetW: 0 }), field('powerGain'));
+    assert.throws(() => applyResidual(c, 0, { gain: 0.4, phaseDeg: 0, offsetW: 0 }), field('currentGain'));
+    const atm = applyResidual(c, 1, { gain: 1.01, phaseDeg: 0.2, offsetW: 0.5 });
+    assert.deepEqual(atm.channels[1], { ...c.channels[1], currentGain: Math.round(1e6 / 1.01) / 1e6, phaseDeg: 0.2, powerOffsetW: -0.5 });
     assert.throws(() => estimateResidual([]), (e: unknown) => (e as { code: string }).code === 'calibration-data');
   });
 });

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Ade7953 } from '../modules/metrology/ade7953.js';
 import { defaultCalibration } from '../modules/metrology/calibration.js';
-import { crc32 } from '../modules/core/crc32.js';
 import { EnergyJournal } from '../modules/metrology/energy-journal.js';
 import { EnergyRegisters } from '../modules/metrology/energy-registers.js';
 import { EnergyConfigError } from '../modules/metrology/errors.js';
+import { StorageError } from '../modules/storage/errors.js';
+import { storeMagic } from '../modules/storage/flash-map.js';
+import { RecordRing } from '../modules/storage/record-ring.js';
 import { Metering } from '../modules/metrology/metering.js';
 import { PulseOutput } from '../modules/metrology/pulse-output.js';
 import { TariffSchedule } from '../modules/metrology/tariff.js';
@@ -141,7 +143,7 @@ describe('metrology energy registers, pulses and persistence', () => {
     const j = new EnergyJournal({ flash: new SimFlash({ sectorSize: 256, sectorCount: 2 }), registerCount: 2 });
     j.save([10, 10]);
     assert.throws(() => j.save([9, 11]), (e: unknown) => e instanceof EnergyConfigError && e.code === 'store-monotonic');
-    assert.throws(() => new EnergyJournal({ flash: new SimFlash({ sectorSize: 256, sectorCount: 1 }), registerCount: 2 }), EnergyConfigError);
+    assert.throws(() => new EnergyJournal({ flash: new SimFlash({ sectorSize: 256, sectorCount: 1 }), registerCount: 2 }), (e: unknown) => e instanceof StorageError && e.code === 'geometry');
   });
 
   it('journal: records of another register layout are never erased or overwritten — start-up refuses layout-mismatch', () => {
@@ -158,8 +160,8 @@ describe('metrology energy registers, pulses and persistence', () => {
         e.code === 'layout-mismatch' &&
         e.details.storedRegisterCount === stored &&
         e.details.configuredRegisterCount === configured &&
-        e.details.storedRecordSize === 16 + 8 * stored &&
-        e.details.configuredRecordSize === 16 + 8 * configured &&
+        e.details.storedRecordSize === 4 + 8 * stored &&
+        e.details.configuredRecordSize === 4 + 8 * configured &&
         e.details.storedImportUwh === values(20).filter((_, k) => k % 2 === 0).reduce((a, b) => a + b, 0) &&
         e.details.storedExportUwh === 7 * 20 * (stored / 2);
       assert.throws(() => j.load(), mismatch, `${stored} → ${configured}`);
@@ -184,6 +186,19 @@ describe('metrology energy registers, pulses and persistence', () => {
     assert.equal(j.load(), undefined);
     j.save([1, 2, 3, 4]);
     assert.deepEqual(new EnergyJournal({ flash: junk, registerCount: 4 }).load()!.values, [1, 2, 3, 4]);
+  });
+
+  it('journal: a newest record in a format this firmware does not read refuses too (totals unknown: 0), nothing erased', () => {
+    const flash = new SimFlash({ sectorSize: 128, sectorCount: 3 });
+    new EnergyJournal({ flash, registerCount: 2 }).save([5000, 1]);
+    // A later firmware's record under the journal's magic: format 2.
+    new RecordRing({ flash, magic: storeMagic('energyJournal'), maxPayload: 20 }).save(Uint8Array.from([2, 1, 1, 0, 9, 9, 9, 9]));
+    const image = flash.image();
+    const unreadable = (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch' && e.details.storedRegisterCount === 0 && e.details.storedRecordSize === 8 && e.details.storedImportUwh === 0;
+    const j = new EnergyJournal({ flash, registerCount: 2 });
+    assert.throws(() => j.load(), unreadable);
+    assert.throws(() => j.save([6000, 1]), unreadable);
+    assert.deepEqual(flash.image(), image, 'flash untouched');
   });
 
   it('journal: the same register count in another split (1 phase × 3 tariffs vs 3 × 1) is a layout-mismatch too', () => {
@@ -213,36 +228,6 @@ describe('metrology energy registers, pulses and persistence', () => {
     }
     // A split that does not divide the register count is a configuration error.
     assert.throws(() => new EnergyJournal({ flash: new SimFlash({ sectorSize: 256, sectorCount: 2 }), registerCount: 6, phases: 2 }), (e: unknown) => e instanceof EnergyConfigError && e.code === 'store-config');
-  });
-
-  it('journal: records written before the layout id (zero in the top bytes of the sequence) read as the configured split; the first save tags them', () => {
-    // Format of firmware before the layout id, built here byte by byte: "EJ" 1 count | seq u48 | 0 0 | values u64 | CRC-32.
-    const legacy = (count: number, seq: number, values: number[]) => {
-      const b = new Uint8Array(16 + 8 * count);
-      b.set([0x45, 0x4a, 1, count]);
-      const dv = new DataView(b.buffer);
-      dv.setUint32(4, seq, true);
-      values.forEach((v, i) => dv.setUint32(12 + 8 * i, v, true));
-      dv.setUint32(b.length - 4, crc32(b, 0, b.length - 4), true);
-      return b;
-    };
-    for (const phases of [1, 3]) {
-      const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 }); // 4 records of 6 registers per sector
-      for (let i = 1; i <= 6; i++) flash.write((i - 1) * 64, legacy(6, i, [i * 1000, i, 2 * i, 0, 3 * i, 0]));
-      const j = new EnergyJournal({ flash, registerCount: 6, phases });
-      assert.deepEqual(j.load(), { sequence: 6, values: [6000, 6, 12, 0, 18, 0] });
-      for (let i = 7; i <= 12; i++) j.save([i * 1000, i, 2 * i, 0, 3 * i, 0]); // mixed with the legacy records, then past them
-      assert.deepEqual(new EnergyJournal({ flash, registerCount: 6, phases }).load(), { sequence: 12, values: [12000, 12, 24, 0, 36, 0] });
-      // Once tagged, the other split refuses.
-      assert.throws(() => new EnergyJournal({ flash, registerCount: 6, phases: 4 - phases }).load(), (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch');
-    }
-    // Legacy records of another count still refuse (stored split unknown: 0).
-    const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 });
-    flash.write(0, legacy(2, 1, [5000, 1]));
-    assert.throws(
-      () => new EnergyJournal({ flash, registerCount: 4 }).load(),
-      (e: unknown) => e instanceof EnergyConfigError && e.code === 'layout-mismatch' && e.details.storedRegisterCount === 2 && e.details.storedPhases === 0 && e.details.storedImportUwh === 5000,
-    );
   });
 
   it('old-firmware failure: energy since the last save lost at a power cut — here at most one quantum', () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex } from '../modules/core/bytes.js';
@@ -111,6 +111,18 @@ describe('xsmeter sim (the binary)', function () {
     // The second run's clock continues from the first's end.
     const sim1 = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as { wallMs: number };
     assert.equal(sim1.wallMs, Date.UTC(2026, 0, 1, 6));
+  });
+
+  it('a state directory of the earlier flash format is refused with one line, nothing written', () => {
+    const dir = tmp();
+    const old = JSON.stringify({ format: 'xsmeter-sim-state', version: 1, wallMs: 0, config: {}, meters: [] });
+    writeFileSync(join(dir, 'sim.json'), old);
+    const r = sim(['--meters', '1', '--duration', '1h', '--state', dir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^xsmeter sim: sim-state: .* holds meters of an earlier flash format \(state version 1, this simulator reads 2\): start a new --state directory$/m);
+    assert.equal(readFileSync(join(dir, 'sim.json'), 'utf8'), old);
+    assert.deepEqual(readdirSync(dir), ['sim.json']);
   });
 
   it('kill -9 at random moments: no counter reused, no total lower than one already sent', async function () {

@@ -325,7 +325,7 @@ describe('wmbus link layer (EN 13757-4)', () => {
       invalid.forEach((sym, k) => {
         const index = (k * 37) % (2 * frame.length); // spread over the whole frame, L included
         const bad = stream.slice();
-        const pos = 48 + 6 * index; // after 32 preamble chips and the 16-chip sync word
+        const pos = 64 + 6 * index; // after 48 preamble chips and the 16-chip sync word
         for (let b = 0; b < 6; b++) {
           const i = pos + b;
           bad[i >> 3] = (bad[i >> 3] & ~(0x80 >> (i & 7))) | (((sym >> (5 - b)) & 1) << (7 - (i & 7)));
@@ -339,18 +339,18 @@ describe('wmbus link layer (EN 13757-4)', () => {
   });
 
   describe('PHY: T1 and C1 streams', () => {
-    it('stream layout: preamble 0x55…, sync 0x543D (T1) / 0x543D54CD (C1 A) / 0x543D543D (C1 B)', () => {
+    it('stream layout: the CC1101 preamble 0xAAAA, 32 chips of (01), sync 0x543D (T1) / 0x543D54CD (C1 A) / 0x543D543D (C1 B)', () => {
       const a = fromHex(n21.frameWithCrc);
       const t1 = phyEncode(a, 'T1', 'A');
-      assert.equal(toHex(t1.subarray(0, 6)), '55555555543d');
-      assert.equal(t1.length, 6 + (12 * 55 + 4) / 8); // 55 bytes, odd: 4-chip postamble
+      assert.equal(toHex(t1.subarray(0, 8)), 'aaaa55555555543d');
+      assert.equal(t1.length, 8 + (12 * 55 + 4) / 8); // 55 bytes, odd: 4-chip postamble
       const c1 = phyEncode(a, 'C1', 'A');
-      assert.equal(toHex(c1), `55555555543d54cd${n21.frameWithCrc}55`);
+      assert.equal(toHex(c1), `aaaa55555555543d54cd${n21.frameWithCrc}55`);
       const b = buildFrame(HEADER, filler(30, 5), 'B');
-      assert.equal(toHex(phyEncode(b, 'C1', 'B')), `55555555543d543d${toHex(b)}55`);
+      assert.equal(toHex(phyEncode(b, 'C1', 'B')), `aaaa55555555543d543d${toHex(b)}55`);
     });
 
-    it('FIFO level is the stream without what the CC1101 generates (preamble and 0x543D)', () => {
+    it('FIFO level is the stream without what the CC1101 generates (its preamble and sync register: 6 bytes)', () => {
       const a = fromHex(n21.frameWithCrc);
       assert.equal(toHex(encodeT1Fifo(a)), toHex(phyEncode(a, 'T1', 'A').subarray(6)));
       assert.equal(toHex(encodeC1Fifo(a, 'A')), toHex(phyEncode(a, 'C1', 'A').subarray(6)));
@@ -358,10 +358,10 @@ describe('wmbus link layer (EN 13757-4)', () => {
       assert.equal(toHex(encodeC1Fifo(b, 'B')), toHex(phyEncode(b, 'C1', 'B').subarray(6)));
     });
 
-    it('airtime at 100 kchip/s: OMS Annex N frame 7.12 ms in T1, 5.12 ms in C1', () => {
-      // T1: 48 header chips + 55 × 12 + 4 postamble = 712 chips; C1: 64 + 55 × 8 + 8 = 512 chips.
-      assert.equal(airtimeMs(55, 'T1', 'A'), 7.12);
-      assert.equal(airtimeMs(55, 'C1', 'A'), 5.12);
+    it('airtime at 100 kchip/s: OMS Annex N frame 7.28 ms in T1, 5.28 ms in C1', () => {
+      // T1: 64 header chips + 55 × 12 + 4 postamble = 728 chips; C1: 80 + 55 × 8 + 8 = 528 chips.
+      assert.equal(airtimeMs(55, 'T1', 'A'), 7.28);
+      assert.equal(airtimeMs(55, 'C1', 'A'), 5.28);
       for (const [mode, format] of [['T1', 'A'], ['C1', 'A'], ['C1', 'B']] as const) {
         for (const n of [1, 17, 60, 200, format === 'A' ? 246 : 242]) {
           const f = buildFrame(HEADER, filler(n, 7), format);
@@ -403,12 +403,12 @@ describe('wmbus link layer (EN 13757-4)', () => {
       const c1 = phyEncode(a, 'C1', 'A');
       throwsCode(() => phyDecode(c1.subarray(0, c1.length - 3), 'C1'), PhyError, 'truncated');
       // L = 5 cannot start a frame.
-      const short = new Uint8Array([...phyEncode(a, 'C1', 'A').subarray(0, 8), 5, 0, 0, 0, 0, 0, 0]);
+      const short = new Uint8Array([...phyEncode(a, 'C1', 'A').subarray(0, 10), 5, 0, 0, 0, 0, 0, 0]);
       throwsCode(() => phyDecode(short, 'C1'), PhyError, 'length');
-      const t1short = new Uint8Array([...t1.subarray(0, 6), ...encodeThreeOfSix(Uint8Array.of(5, 1, 2, 3, 4, 5, 6, 7))]);
+      const t1short = new Uint8Array([...t1.subarray(0, 8), ...encodeThreeOfSix(Uint8Array.of(5, 1, 2, 3, 4, 5, 6, 7))]);
       throwsCode(() => phyDecode(t1short, 'T1'), PhyError, 'length');
       const other = c1.slice();
-      other[7] = 0x12; // neither 54CD nor 543D after 0x543D
+      other[9] = 0x12; // neither 54CD nor 543D after 0x543D
       throwsCode(() => phyDecode(other, 'C1'), PhyError, 'format');
       throwsCode(() => phyEncode(a, 'T1', 'B'), PhyError, 'format');
       throwsCode(() => phyEncode(a.subarray(0, 30), 'C1', 'A'), PhyError, 'length');
@@ -423,11 +423,11 @@ describe('wmbus link layer (EN 13757-4)', () => {
       assert.deepEqual(xs.lines, node.lines);
       assert.equal(xs.lines.length, 2 + 11 + 6 * 2 * 2 + 5 * 2 + 2);
       assert.ok(xs.lines.every((l) => !l.includes('false') && !l.includes('untyped')));
-      // The C1 encoding of the XS run must carry the frame unchanged after its 8-byte header.
+      // The C1 encoding of the XS run must carry the frame unchanged after its 10-byte header.
       for (const l of xs.lines.filter((x) => / C1 [0-9a-f]+ fifo/.test(x))) {
         const [tag] = l.split(' ');
         const frameHex = xs.lines.find((x) => x.startsWith(`${tag} frame `))?.split(' ')[2];
-        assert.ok(frameHex && l.split(' ')[2] === `55555555543d54${tag.startsWith('A') ? 'cd' : '3d'}${frameHex}55`);
+        assert.ok(frameHex && l.split(' ')[2] === `aaaa55555555543d54${tag.startsWith('A') ? 'cd' : '3d'}${frameHex}55`);
       }
     });
   });

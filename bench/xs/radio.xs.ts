@@ -5,7 +5,7 @@ import { longFrame } from './radio-input.js';
 
 export function main(out: (line: string) => void): void {
   const sim = new Cc1101Sim();
-  const radio = new Cc1101({ spi: sim });
+  const radio = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
   radio.configure('T1');
   const frame = longFrame();
   const before = sim.spiBytes;

@@ -99,6 +99,8 @@ function errorSpec(v: string | undefined): ErrorSpec {
 }
 
 interface SimState {
+  /** The flash images' format: 2, the storage module's (modules/storage); absent in earlier states. */
+  flashFormat: number;
   chip: ChipName;
   seed: number;
   meterConstant: number;
@@ -107,6 +109,7 @@ interface SimState {
 }
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+const FLASH_FORMAT = 2;
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
 function simMeter(values: Record<string, string | undefined>, meterConstant: number, io: CliIo): { meter: SimMeter; save: () => void } {
@@ -118,13 +121,14 @@ function simMeter(values: Record<string, string | undefined>, meterConstant: num
     } catch (e) {
       throw new CliError(`cannot read ${join(dir, 'meter.json')}: ${(e as Error).message}`);
     }
+    if (state.flashFormat !== FLASH_FORMAT) throw new CliError(`the meter in ${dir} was saved in an earlier flash format: start a new --state directory`);
     if (values.chip || values.seed || values.errors) io.stderr(`xsmeter bench: continuing the meter saved in ${dir} (--chip, --seed, --errors ignored)\n`);
     if (state.meterConstant !== meterConstant) throw new CliError(`the meter in ${dir} has meter constant ${state.meterConstant}, not ${meterConstant}`, 2);
   } else {
     const chip = (values.chip ?? 'ade7953') as ChipName;
     if (chip !== 'ade7953' && chip !== 'atm90e32') throw new CliError('--chip must be ade7953 or atm90e32', 2);
     const seed = num(values.seed, 'seed', 1, 0);
-    state = { chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) };
+    state = { flashFormat: FLASH_FORMAT, chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) };
   }
   const s = state;
   let flashes = {};

@@ -7,10 +7,12 @@ import type { Level } from '../../modules/ports/bus.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from '../../modules/sealing/log-export.js';
 import { decodeIdentity, decodeRecord, type LogEntry } from '../../modules/sealing/log-record.js';
-import { LogStore } from '../../modules/sealing/log-store.js';
 import { isValidPublicKey, type VerifyResult } from '../../modules/sealing/log-verify.js';
 import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '../../modules/sealing/seal.js';
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
+import { AppendLog } from '../../modules/storage/append-log.js';
+import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
+import { FlashRegion } from '../../modules/storage/flash-region.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
@@ -29,8 +31,10 @@ const help = `usage: xsmeter log <show|verify|export|demo> …
       checks against the key written in the file, which proves integrity but not origin (it says so).
   xsmeter log export --image FILE --keys FILE [--sector-size N] [--first-sector N] [--sectors N]
                      [--format json|bin] [--out FILE]
-      Reads the log of a simulated meter from its flash image (as 'log demo' writes it) and exports
-      it, with a head signed by the meter's key (from the simulator's key file). Default: JSON to stdout.
+      Reads the log of a simulated meter from the image of its calibration partition (as 'log demo'
+      and 'sim --state DIR' write it: calibration.bin) and exports it, with a head signed by the
+      meter's key (from the simulator's key file). The log's sectors are where the flash map puts
+      them (--first-sector and --sectors override). Default: JSON to stdout.
   xsmeter log demo --out DIR
       Makes a simulated meter (flash image, key file) with a short history: calibration, seal,
       refused write, refused unseal, authorised unseal, new constant, seal again; writes
@@ -38,6 +42,17 @@ const help = `usage: xsmeter log <show|verify|export|demo> …
 `;
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+const LOG_MAGIC = storeMagic('calibrationLog');
+
+/** The calibration log's sectors of a calibration partition: the flash map's, unless given. */
+function logRegion(partition: SimFlash, first: unknown, sectors: unknown): FlashRegion {
+  if (first === undefined && sectors === undefined) {
+    const place = placePartition('calibration', partition.sectorCount).find((s) => s.store === 'calibrationLog')!;
+    return new FlashRegion(partition, place.firstSector, place.sectorCount);
+  }
+  const firstSector = intOption(first, 'first-sector', 0);
+  return new FlashRegion(partition, firstSector, intOption(sectors, 'sectors', partition.sectorCount - firstSector));
+}
 
 function readFile(path: string): Uint8Array {
   try {
@@ -166,13 +181,13 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   const image = readFile(values.image as string);
   const sectorSize = intOption(values['sector-size'], 'sector-size', GEOMETRY.sectorSize);
   if (sectorSize === 0 || image.length % sectorSize !== 0) throw new CliError(`image of ${image.length} bytes is not a whole number of ${sectorSize}-byte sectors`);
-  const flash = new SimFlash({ sectorSize, sectorCount: image.length / sectorSize, image });
-  const partition = { firstSector: intOption(values['first-sector'], 'first-sector', 0), sectorCount: values.sectors === undefined ? undefined : intOption(values.sectors, 'sectors', 0) };
+  const partition = new SimFlash({ sectorSize, sectorCount: image.length / sectorSize, image });
+  const flash = logRegion(partition, values['first-sector'], values.sectors);
   const keys = readKeys(values.keys as string);
-  const raws = LogStore.open(flash, partition).readAll();
-  if (raws.length === 0) throw new CliError('the image holds no calibration log');
+  const raws = AppendLog.open({ flash, magic: LOG_MAGIC }).readAll();
+  if (raws.length === 0) throw new CliError(`the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
   const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
-  const log = CalibrationLog.open({ flash, partition, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
+  const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
   if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${log.fault.reason}\n`);
   const exp = log.export();
   const bytes = format === 'json' ? new TextEncoder().encode(exportToJson(exp)) : exportToBinary(exp);
@@ -188,7 +203,8 @@ async function demoCmd(args: string[], io: CliIo): Promise<number> {
   const dir = values.out as string;
   mkdirSync(dir, { recursive: true });
   const keys = SimKeyStore.generate();
-  const flash = new SimFlash(GEOMETRY);
+  const partition = new SimFlash(GEOMETRY);
+  const flash = logRegion(partition, undefined, undefined);
   let t = Date.now() - 3600_000;
   const clock = { ticks: () => t, now: () => (t += 61_000) };
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock, deviceId: 'XSM-00000001' });
@@ -219,7 +235,7 @@ async function demoCmd(args: string[], io: CliIo): Promise<number> {
   guard.writeConstant(3, fromHex('0010'), 'bench-02');
   guard.seal('bench-02');
   const exp = log.export();
-  writeFileSync(join(dir, 'flash.bin'), flash.image());
+  writeFileSync(join(dir, 'flash.bin'), partition.image());
   writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys.toFile(), null, 2) + '\n');
   writeFileSync(join(dir, 'log.json'), exportToJson(exp));
   writeFileSync(join(dir, 'log.bin'), exportToBinary(exp));

@@ -122,6 +122,7 @@ export function createDesktopBoard(
   }
 
   class Digital implements Ecma419Digital {
+    static readonly Input = 0;
     static readonly Output = 8;
     static readonly InputPullUp = 1;
     constructor(private readonly options: DigitalOpenOptions) {
@@ -129,6 +130,8 @@ export function createDesktopBoard(
       if (options.mode === Digital.InputPullUp && !board.pins.has(options.pin)) board.pins.set(options.pin, 1);
     }
     read(): 0 | 1 {
+      // The radio's GDO2 is the CC1101 simulator's pin; the others are the board's levels.
+      if (this.options.pin === pins.radio.gdo2) return board.radio.gdo2.read();
       return board.pins.get(this.options.pin) ?? 0;
     }
     write(value: 0 | 1): void {
@@ -168,6 +171,9 @@ export function createDesktopBoard(
     crypto: nobleCrypto,
     ticks: () => ms,
     now: () => Date.UTC(2026, 0, 1) + ms,
+    delay(d) {
+      ms += d; // blocking: host time passes, no timer fires meanwhile
+    },
     repeat(callback, every) {
       const t = { every, next: ms + every, callback, live: true };
       timers.push(t);

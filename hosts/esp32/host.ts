@@ -56,6 +56,7 @@ export interface HostIo {
   SPI: new (options: SpiOpenOptions) => Ecma419Spi;
   Digital: {
     new (options: DigitalOpenOptions): Ecma419Digital;
+    readonly Input: number;
     readonly Output: number;
     readonly InputPullUp: number;
   };
@@ -68,6 +69,8 @@ export interface HostIo {
   ticks(): number;
   /** Wall clock, ms since 1970. */
   now(): number;
+  /** Blocks for `ms` milliseconds (Moddable `Timer.delay`). */
+  delay(ms: number): void;
   /** Calls `callback` every `ms` until cleared or rescheduled. */
   repeat(callback: () => void, ms: number): HostTimer;
 }
@@ -94,7 +97,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     new io.SPI({ ...bus, select: pins.metrology.select, hz: pins.metrology.hz, mode: pins.metrology.mode }),
   );
   const radioSpi = new Ecma419SpiPort(new io.SPI({ ...bus, select: pins.radio.select, hz: pins.radio.hz, mode: 0 }));
-  const radio = new Cc1101({ spi: radioSpi });
+  const radio = new Cc1101({ spi: radioSpi, gdo2: new PinInput(new io.Digital({ pin: pins.radio.gdo2, mode: io.Digital.Input })) });
   const keyStore = new PreferenceKeyStore(io.preference, io.crypto);
   const serviceWake: HostWake = { listener: undefined };
   const pulseLed = new PinOutput(new io.Digital({ pin: pins.pulseLed, mode: io.Digital.Output }));
@@ -119,7 +122,7 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
     keys: keyStore,
     crypto: io.crypto,
-    clock: new HostClock(io.ticks, io.now),
+    clock: new HostClock(io.ticks, io.now, io.delay),
     radio,
   };
   return { ports, radio, radioSpi, keyStore, serviceWake };

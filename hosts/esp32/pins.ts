@@ -32,8 +32,8 @@ export const BOARD_PINS: PinTable = {
 
 /** ESP-IDF data partitions (hosts/esp32/partitions.csv) opened with Moddable's `flash` module. */
 export const PARTITIONS = {
-  /** Energy registers (OBIS 1.8.x / 2.8.x), wear-levelled by the application's store. */
+  /** Energy registers, counters, active calibration: stores as the flash map says (modules/storage/flash-map.ts). */
   energy: 'xsenergy',
-  /** The sealed calibration log. */
+  /** The sealed calibration log (and the meter witness), by the same map. */
   calibration: 'xscal',
 } as const;

@@ -3,16 +3,20 @@
  * byte with R/W and burst bits, status byte on every header and written byte, strobes, status
  * registers, PATABLE and FIFO access), the configuration register file with its reset values, the
  * 64-byte TX FIFO, the radio state machine IDLE → CALIBRATE → SETTLING → TX → IDLE with TX FIFO
- * underflow, and the packet engine's fixed / variable / infinite length modes with the modulo-256 byte
- * counter. What goes on the air is captured as bytes: NUM_PREAMBLE bytes of 0xAA, the sync word
- * (16 bits, or repeated to 32 bits for SYNC_MODE 3 and 7), then the FIFO data.
+ * underflow, the packet engine's fixed / variable / infinite length modes with the modulo-256 byte
+ * counter (PKTLEN 0 in fixed mode never ends a packet: SWRS061 requires it to be nonzero), and the
+ * GDO0/GDO2 pins (IOCFGx: TX FIFO at or above the FIFOTHR threshold, sync sent / end of packet, high
+ * impedance; inversion). What goes on the air is captured as bytes: NUM_PREAMBLE bytes of 0xAA, the
+ * sync word (16 bits, or twice for SYNC_MODE 3 and 7), then the FIFO data.
  *
- * Time is simulated: every SPI byte costs 8 / spiHz seconds (plus a chip-select overhead per
- * transaction), and the air consumes one FIFO byte per 8 / R_data seconds, R_data from MDMCFG4/3, so a
- * driver that polls TXBYTES and refills too slowly underflows exactly as silicon would.
- * Imports nothing from Node: it also runs under XS.
+ * Time is simulated and nothing is free: the air consumes one FIFO byte per 8 / R_data seconds
+ * (R_data from MDMCFG4/3) while the host works — every SPI byte costs 8 / spiHz, every chip-select
+ * period `hostUsPerTransaction` and every pin read `hostUsPerPinRead`: what the driver spends between
+ * two accesses on an ESP32 (HOST_COST below, from the driver's measured XS cost). A driver that
+ * refills too slowly underflows exactly as silicon would. Imports nothing from Node: it also runs
+ * under XS.
  */
-import type { SpiPort } from '../../modules/ports/bus.js';
+import type { DigitalInput, Level, SpiPort } from '../../modules/ports/bus.js';
 import * as R from '../../modules/radio/cc1101-registers.js';
 
 export type SimState = 'SLEEP' | 'XOSC_START' | 'IDLE' | 'CALIBRATE' | 'SETTLING' | 'TX' | 'TXFIFO_UNDERFLOW';
@@ -45,11 +49,34 @@ export type SimFault =
   /** MISO carries noise (deterministic pseudo-random bytes). */
   | 'garbage';
 
+/**
+ * What the CC1101 driver costs its host between two chip accesses, on an ESP32 under XS:
+ * - the driver's own work, in XS computrons: the worst gap in the refill loop before a chip-select
+ *   period (428 measured) and before a GDO2 read (415 measured: the turn after a refill, checking the
+ *   burst's status bytes; an idle turn is ~60), rounded up to 500 and charged for every access —
+ *   test/cc1101-refill.test.ts measures them (test/xs/cc1101-refill.xs.ts under xsnap) and fails when
+ *   the driver grows past these figures;
+ * - converted at 0.25 µs per computron: an assumption, not a measurement — a computron is one XS
+ *   byte-code dispatch (xsRun.c meters each), and 60 cycles of the 240 MHz ESP32 per dispatch is
+ *   deliberately slow for an interpreter running out of the flash cache;
+ * - plus the native side: an ESP-IDF SPI transaction (queueing, chip select, completion) taken as
+ *   25 µs, a GPIO read as 2 µs — both generous for the ESP32 at 240 MHz.
+ */
+export const HOST_COST = Object.freeze({
+  usPerComputron: 0.25,
+  driverComputronsPerTransaction: 500,
+  driverComputronsPerPinRead: 500,
+  nativeUsPerTransaction: 25,
+  nativeUsPerPinRead: 2,
+});
+
 export interface Cc1101SimOptions {
   /** SPI clock (default 5 MHz; the CC1101 allows 6.5 MHz in burst access). */
   spiHz?: number;
-  /** Time per chip-select period spent outside the byte clocking (default 2 µs). */
-  transactionOverheadUs?: number;
+  /** Host time per chip-select period besides the byte clocking (default from HOST_COST). */
+  hostUsPerTransaction?: number;
+  /** Host time per GDO pin read (default from HOST_COST). */
+  hostUsPerPinRead?: number;
   /** Crystal start-up after power-on / SRES / wake (SWRS061 table 32: ~150 µs). */
   xoscStartUs?: number;
   /** Synthesizer calibration (SWRS061 table 34: ~721 µs at 26 MHz with FS_AUTOCAL). */
@@ -57,6 +84,8 @@ export interface Cc1101SimOptions {
   /** IDLE → TX settling without calibration (SWRS061 table 34: ~88 µs). */
   settlingUs?: number;
   fxoscHz?: number;
+  /** VERSION status register (default 0x14; clones report 0x17 or 0x07). */
+  version?: number;
 }
 
 const MARC_BY_STATE: Record<SimState, number> = {
@@ -95,8 +124,16 @@ export class Cc1101Sim implements SpiPort {
   /** SPI bytes clocked so far. */
   spiBytes = 0;
 
+  /** GDO0 and GDO2 as the host's pins see them (IOCFG0 / IOCFG2). */
+  readonly gdo0: DigitalInput;
+  readonly gdo2: DigitalInput;
+  /** GDO reads so far. */
+  pinReads = 0;
+
   private readonly byteUs: number;
   private readonly overheadUs: number;
+  private readonly pinUs: number;
+  private readonly version: number;
   private readonly xoscUs: number;
   private readonly calUs: number;
   private readonly settleUs: number;
@@ -118,11 +155,15 @@ export class Cc1101Sim implements SpiPort {
   private fault: SimFault = 'none';
   private noise = 0x2545f491;
   // The packet on the air.
-  private tx: { startUs: number; periodUs: number; headerBytes: number[]; slot: number; data: number; bytes: number[]; endUs: number; capture: Omit<AirCapture, 'bytes' | 'endUs' | 'outcome'> } | undefined;
+  private tx: { startUs: number; periodUs: number; headerBytes: number[]; slot: number; data: number; bytes: number[]; endUs: number; pktlenZero: boolean; capture: Omit<AirCapture, 'bytes' | 'endUs' | 'outcome'> } | undefined;
 
   constructor(options: Cc1101SimOptions = {}) {
     this.byteUs = 8e6 / (options.spiHz ?? 5_000_000);
-    this.overheadUs = options.transactionOverheadUs ?? 2;
+    this.overheadUs = options.hostUsPerTransaction ?? HOST_COST.driverComputronsPerTransaction * HOST_COST.usPerComputron + HOST_COST.nativeUsPerTransaction;
+    this.pinUs = options.hostUsPerPinRead ?? HOST_COST.driverComputronsPerPinRead * HOST_COST.usPerComputron + HOST_COST.nativeUsPerPinRead;
+    this.version = options.version ?? 0x14;
+    this.gdo0 = { read: () => this.readGdo(R.IOCFG0) };
+    this.gdo2 = { read: () => this.readGdo(R.IOCFG2) };
     this.xoscUs = options.xoscStartUs ?? 150;
     this.calUs = options.calibrationUs ?? 721;
     this.settleUs = options.settlingUs ?? 88;
@@ -158,6 +199,29 @@ export class Cc1101Sim implements SpiPort {
   /** Lets simulated time pass with no SPI traffic (a host busy elsewhere). */
   advance(us: number): void {
     this.advanceTo(this.nowUs + us);
+  }
+
+  // ---- GDO pins ----
+
+  private readGdo(iocfg: number): Level {
+    this.advanceTo(this.nowUs + this.pinUs);
+    this.pinReads++;
+    const cfg = this.regs[iocfg];
+    let level: number;
+    switch (cfg & 0x3f) {
+      case R.GDO_TX_FIFO_AT_THRESHOLD:
+        level = this.fifoCount >= R.txFifoThreshold(this.regs[R.FIFOTHR]) ? 1 : 0;
+        break;
+      case R.GDO_SYNC_SENT:
+        level = this.tx !== undefined && this.tx.slot >= this.tx.headerBytes.length ? 1 : 0;
+        break;
+      case R.GDO_HIGH_IMPEDANCE:
+        return 0; // floating: the board's pull-down
+      default:
+        this.misuse.push(`GDO read with IOCFG 0x${cfg.toString(16)} (not simulated)`);
+        return 0;
+    }
+    return (cfg & R.GDO_INVERT ? level ^ 1 : level) as Level;
   }
 
   // ---- SpiPort ----
@@ -302,7 +366,7 @@ export class Cc1101Sim implements SpiPort {
       case R.PARTNUM:
         return R.CC1101_PARTNUM;
       case R.VERSION:
-        return 0x14;
+        return this.version;
       case R.MARCSTATE:
         return MARC_BY_STATE[this.state];
       case R.TXBYTES:
@@ -402,6 +466,7 @@ export class Cc1101Sim implements SpiPort {
       data: 0,
       bytes: [],
       endUs: -1,
+      pktlenZero: false,
       capture: {
         startUs: this.nowUs,
         frequencyHz: (this.fxosc / 2 ** 16) * freqWord,
@@ -487,7 +552,13 @@ export class Cc1101Sim implements SpiPort {
     // Packet engine (SWRS061 §15.3): the byte counter is 8 bits wide; PKTCTRL0 and PKTLEN are read live.
     const lengthConfig = this.regs[R.PKTCTRL0] & 3;
     let last = false;
-    if (lengthConfig === R.LENGTH_FIXED) last = (tx.data & 0xff) === this.regs[R.PKTLEN];
+    if (lengthConfig === R.LENGTH_FIXED) {
+      // PKTLEN 0 is undefined on silicon ("must be different from 0"): here it never ends the packet.
+      if (this.regs[R.PKTLEN] === 0) {
+        if (!tx.pktlenZero) this.misuse.push('fixed packet length with PKTLEN 0');
+        tx.pktlenZero = true;
+      } else last = (tx.data & 0xff) === this.regs[R.PKTLEN];
+    }
     else if (lengthConfig === R.LENGTH_VARIABLE) last = tx.data === tx.bytes[tx.headerBytes.length] + 1;
     if (last) tx.endUs = slotAt + tx.periodUs;
   }

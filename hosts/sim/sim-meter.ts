@@ -12,7 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, toHex } from '../../modules/core/bytes.js';
-import { MeterApp, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
+import { MeterApp, type MeterPorts, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
 import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modules/ports/bus.js';
 import type { KeyStore } from '../../modules/ports/key-store.js';
 import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
@@ -184,6 +184,8 @@ export class SimMeter {
   private radioSim: Cc1101Sim | undefined;
   private nextLoadChange = Infinity;
   private boots = 0;
+  /** The simulated ports the application was last started on. */
+  ports!: MeterPorts;
 
   constructor(options: SimMeterOptions = {}) {
     this.options = options;
@@ -209,6 +211,12 @@ export class SimMeter {
   private boot(wallMs: number): void {
     this.boots++;
     this.clock = new SimClock(wallMs);
+    // A driver's blocking delay (ATM90E32 soft reset): load, chip and clock move on, the firmware does not tick.
+    this.clock.onDelay = (ms) => {
+      this.load.advance(ms);
+      this.chip.advance(ms);
+      this.clock.advance(ms);
+    };
     // The meter's line buffers are bounded, as a UART's: a bench that floods it or never reads
     // its replies costs bounded memory (the meter holds a reply back until there is room).
     const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
@@ -217,7 +225,7 @@ export class SimMeter {
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
       this.radioSim = sim;
-      const driver = new Cc1101({ spi: sim, onPoll: () => sim.advance(50) });
+      const driver = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
       radio = {
         transmit: (frame, mode) => {
           const before = sim.transmissions.length;
@@ -252,7 +260,7 @@ export class SimMeter {
       ...o.app,
       onTelegram: (t) => this.onTelegram(t),
     });
-    this.app.start({
+    this.ports = {
       metrologySpi: this.chip.spi,
       pulseLed: this.pulseLed,
       calibrationSwitch: this.calibrationSwitch,
@@ -263,7 +271,8 @@ export class SimMeter {
       crypto: nobleCrypto,
       clock: this.clock,
       radio,
-    });
+    };
+    this.app.start(this.ports);
     this.nextLoadChange = -Infinity;
     this.applyProfile();
   }

@@ -119,7 +119,7 @@ interface SavedMeter {
 
 interface SavedSim {
   format: 'xsmeter-sim-state';
-  version: 1;
+  version: number;
   wallMs: number;
   config: SimRunConfig;
   shard?: Shard;
@@ -127,6 +127,8 @@ interface SavedSim {
 }
 
 const STATE_FORMAT = 'xsmeter-sim-state';
+/** 2: the flash images are in the storage module's format (modules/storage); 1 held the earlier one. */
+const STATE_VERSION = 2;
 
 /** Seed of meter `i` of a run seeded `seed`. */
 export function meterSeed(seed: number, i: number): number {
@@ -343,7 +345,10 @@ export class SimRunner {
     let saved: SavedSim | undefined;
     if (dir && existsSync(join(dir, 'sim.json'))) {
       saved = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as SavedSim;
-      if (saved.format !== STATE_FORMAT || saved.version !== 1) throw new MeterError('sim-state', `${join(dir, 'sim.json')} is not a version-1 simulator state`);
+      if (saved.format !== STATE_FORMAT) throw new MeterError('sim-state', `${join(dir, 'sim.json')} is not a simulator state`);
+      if (saved.version !== STATE_VERSION) {
+        throw new MeterError('sim-state', `${dir} holds meters of an earlier flash format (state version ${String(saved.version)}, this simulator reads ${STATE_VERSION}): start a new --state directory`, { version: String(saved.version) });
+      }
     }
     this.resumed = !!saved;
     // A continued run keeps its fleet (identities, chips, load, security, shard); timing options may change.
@@ -421,7 +426,7 @@ export class SimRunner {
     if (!dir) return;
     const saved: SavedSim = {
       format: STATE_FORMAT,
-      version: 1,
+      version: STATE_VERSION,
       wallMs: this.wallMs,
       config: this.config,
       meters: this.specs.map((s) => ({ index: s.index, seed: s.seed, meterId: s.meterId, chip: s.chip })),

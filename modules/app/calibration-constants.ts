@@ -4,15 +4,16 @@
  * deterministic serialisation (modules/metrology/calibration.ts, CRC-checked, ≤ 86 bytes for three
  * channels). One id keeps the gains, phase and offsets of a channel from being changed apart from
  * each other, and the sealed digest covers exactly the bytes the driver is configured from.
- * `apply` persists the bytes (flash-record.ts); the calibration controller then reconfigures the
- * chip from them. At boot the application reads them back, configures the chip from them, and the
- * seal's start-up check compares their digest with the sealed one.
+ * `apply` persists the bytes (a RecordRing of the flash map, modules/storage); the calibration
+ * controller then reconfigures the chip from them. At boot the application reads them back,
+ * configures the chip from them, and the seal's start-up check compares their digest with the
+ * sealed one.
  */
 import { MeterError } from '../core/errors.js';
 import { CalibrationError } from '../metrology/errors.js';
 import { defaultCalibration, parseCalibration, serializeCalibration, type Calibration, type ChipKind } from '../metrology/calibration.js';
 import type { CalibrationConstant, CalibrationConstants } from '../sealing/seal.js';
-import type { FlashRecord } from './flash-record.js';
+import type { RecordRing } from '../storage/record-ring.js';
 
 export const CALIBRATION_CONSTANT_ID = 1;
 
@@ -23,11 +24,11 @@ export class MetrologyConstants implements CalibrationConstants {
   readonly loadError: string | undefined;
 
   constructor(
-    private readonly record: FlashRecord,
+    private readonly record: RecordRing,
     readonly chip: ChipKind,
     readonly channels: number,
   ) {
-    const stored = record.load();
+    const stored = record.load()?.payload;
     let cal = defaultCalibration(chip, channels);
     let err: string | undefined;
     if (stored) {

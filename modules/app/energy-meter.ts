@@ -8,6 +8,11 @@
  *    the stored totals with a metrology fault (see `refused`).
  * The calibration the chip runs on comes in through `reconfigure` (the calibration controller calls
  * it after a new calibration became active) and is kept for the retries.
+ *
+ * Lost or damaged energy on a meter in service is never a silent zero: at start the journal is held
+ * against a floor (the meter witness's snapshot in the other partition, meter-witness.ts). A journal
+ * below it, or empty where it holds energy, is damage: the registers continue from the higher of
+ * the two, and `damaged` makes every telegram carry a metrology fault from then on.
  */
 import { MeterError } from '../core/errors.js';
 import type { Calibration } from '../metrology/calibration.js';
@@ -21,6 +26,8 @@ export class EnergyMeter {
   faults = 0;
   /** Set when the journal refused its records' layout: no metering, no saving, a metrology fault. */
   refused: EnergyConfigError | undefined;
+  /** The journal was found lost or below the floor (sticky: the host keeps it in the meter witness). */
+  damaged = false;
   private needsConfigure = false;
   private calibration: Calibration;
 
@@ -33,10 +40,18 @@ export class EnergyMeter {
     this.calibration = calibration;
   }
 
-  /** Restores the registers and configures the chip; a fault here is remembered, not thrown. */
-  start(): void {
+  /**
+   * Restores the registers and configures the chip; a fault here is remembered, not thrown.
+   * `floor`: whole µWh per register the registers must not be below (undefined: none known); a
+   * register under it, or an empty journal where the floor has energy, is damage.
+   */
+  start(floor?: readonly number[]): void {
     try {
-      this.metering.start();
+      const raised = this.metering.start(floor);
+      if (raised || (!this.metering.restored && floor !== undefined && floor.some((x) => x > 0))) {
+        this.damaged = true;
+        this.faults++;
+      }
     } catch (e) {
       if (!(e instanceof MeterError)) throw e;
       // Journal of another layout: not restored, never saved over (no sampling either).
@@ -45,6 +60,11 @@ export class EnergyMeter {
       else this.needsConfigure = true;
       this.faults++;
     }
+  }
+
+  /** The registers in the journal's order (whole µWh). */
+  get registerValues(): ArrayLike<number> {
+    return this.metering.registers.values;
   }
 
   /** Whether the meter is measuring (its journal was not refused). */

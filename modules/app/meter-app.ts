@@ -12,9 +12,8 @@
  * Data flows one way: chip → energy → storage → telegram → radio. Every tick: the pulse output, a
  * sample when due, the telegram when due, then the service interface.
  *
- * Energy flash layout (sectors of `energyFlash`, n ≥ 6): [0, n−4) energy journal, [n−4, n−2) the
- * counter record (persistent-counters.ts), [n−2, n) the active calibration (calibration-constants.ts).
- * The calibration log (modules/sealing) has the whole `calibrationFlash`.
+ * Which sectors of `energyFlash` and `calibrationFlash` hold what: the flash map
+ * (modules/storage/flash-map.ts).
  */
 import { MeterError } from '../core/errors.js';
 import type { DigitalInput, DigitalOutput, SerialPort, SpiPort } from '../ports/bus.js';
@@ -32,17 +31,20 @@ import { PulseOutput } from '../metrology/pulse-output.js';
 import type { MetrologyDriver } from '../metrology/readings.js';
 import { TariffSchedule } from '../metrology/tariff.js';
 import { CalibrationLog } from '../sealing/calibration-log.js';
+import { LOG_WITNESS_SIZE, LogWitnessRecord } from '../sealing/log-witness.js';
 import { LOG_RECREATED_BY, SealGuard } from '../sealing/seal.js';
 import { ServiceServer } from '../service/server.js';
+import { mapMeterFlash } from '../storage/flash-map.js';
+import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import type { TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { MetrologyConstants } from './calibration-constants.js';
 import { CalibrationController, ChipConstants } from './calibration-controller.js';
 import { EnergyMeter } from './energy-meter.js';
-import { FlashRecord } from './flash-record.js';
 import { MeterReadout } from './meter-readout.js';
 import { StatusBoard, type MeterStatus } from './meter-status.js';
-import { COUNTER_RECORD_SIZE, COUNTER_RECORD_V1_SIZE, PersistentCounters } from './persistent-counters.js';
+import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord } from './counter-records.js';
+import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED } from './meter-witness.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
@@ -180,35 +182,42 @@ export class MeterApp {
   start(ports: MeterPorts): void {
     if (this.parts) throw new MeterError('meter-state', 'the application was already started');
     const o = this.options;
-    const ef = ports.energyFlash;
-    const n = ef.sectorCount;
-    if (n < 6) throw new MeterError('meter-config', `the energy flash needs at least 6 sectors, has ${n}`, { sectors: n });
+    const map = mapMeterFlash({ energy: ports.energyFlash, calibration: ports.calibrationFlash });
     const clock = new WallClock(ports.clock);
+    // Whether this meter was used before (a missing record is then damage, not a new meter).
+    const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || flashUsed(map.calibrationConstants.flash);
+    const inService = energyUsed || flashUsed(map.calibrationLog.flash);
+    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE }));
 
     // Calibration: constants, the chip configured from them, the log and the seal over both.
-    const constants = new MetrologyConstants(new FlashRecord({ flash: ef, firstSector: n - 2, sectorCount: 2, maxPayload: 128 }), o.chip, this.phases);
+    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128 }), o.chip, this.phases);
     const driver: MetrologyDriver =
       o.chip === 'ade7953'
         ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
         : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000 });
     const tariffs = o.tariffs ?? new TariffSchedule();
-    const journal = new EnergyJournal({ flash: ef, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases, firstSector: 0, sectorCount: n - 4 });
+    const journal = new EnergyJournal({ ...map.energyJournal, registerCount: this.phases * tariffs.tariffs * 2, phases: this.phases });
     const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });
     const energy = new EnergyMeter(metering, driver, constants.calibration);
 
-    // A blank log is a factory-new meter only if the energy flash is blank too; otherwise it was erased.
-    const initBy = flashUsed(ef) ? LOG_RECREATED_BY : 'factory';
-    const log = CalibrationLog.open({ flash: ports.calibrationFlash, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy });
+    // A blank log is a factory-new meter only if the energy partition is blank too; otherwise it was erased.
+    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE }));
+    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness });
     const seal = new SealGuard({ log, constants: new ChipConstants(constants, energy), calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     const calibration = new CalibrationController(log, seal, constants);
     calibration.startupCheck();
-    energy.start();
+    // The registers never start below the witness's snapshot; damage once seen stays in the status.
+    energy.start(witness.found?.registers);
+    if (energy.damaged) witness.flag(WITNESS_ENERGY_DAMAGED, energy.registerValues);
+    if (witness.found && witness.found.flags & WITNESS_ENERGY_DAMAGED) energy.damaged = true;
 
-    const counters = new PersistentCounters(new FlashRecord({ flash: ef, firstSector: n - 4, sectorCount: 2, maxPayload: COUNTER_RECORD_SIZE, legacyMaxPayload: COUNTER_RECORD_V1_SIZE }));
+    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE }), inService);
+    if (service.resynced) witness.flag(WITNESS_COUNTER_RESYNC, energy.registerValues);
     const readout = new MeterReadout(energy, clock);
-    const status = new StatusBoard({ calibration, energy, clock });
+    const counterFlags = { get resynced(): boolean { return ((witness.state?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0; } };
+    const status = new StatusBoard({ calibration, energy, clock, counters: counterFlags });
     const manufacturer = o.manufacturer ?? 'XSM';
     const securityMode = o.security ?? 7;
     const sender = new TelegramSender({
@@ -219,7 +228,9 @@ export class MeterApp {
       security: (): TelegramSecurity => (securityMode === 0 ? { mode: 0 } : { mode: securityMode, key: ports.keys.meterKey(), crypto: ports.crypto }),
       schedule: new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) }),
       budget: new RadioBudget({ dutyCycle: o.dutyCycle }),
-      counters,
+      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE })),
+      witness,
+      inService,
       clock,
       status,
       content: readout,
@@ -235,7 +246,7 @@ export class MeterApp {
       pulse,
       installMeterKey: o.installMeterKey,
     });
-    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: counters.service, clock: ports.clock });
+    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: service, clock: ports.clock });
 
     const now = ports.clock.ticks();
     this.nextSample = now + this.samplePeriodMs;

@@ -10,11 +10,14 @@
  *      log full        → bit 6 (manufacturer: calibration log full) and bit 3 (permanent error:
  *                        needs service)
  *      clock invalid   → bit 7 (manufacturer: clock not set)
+ *      counter resync  → bit 3 (permanent error: a flash record was damaged, the meter needs service)
  *    Any flag also sets application status 10 unless tamper made it 11.
  * 2. The error-flags record 0-0:97.97.0 (VIF FD 17, type D, modules/wmbus-tx/registers.ts) with one
  *    bit per condition, including the ones the status byte has no room for:
  *      bit 0 tamper, bit 1 metrology fault, bit 2 log full, bit 3 clock invalid,
- *      bit 4 telegram deferred by the radio duty-cycle budget (since the last telegram sent).
+ *      bit 4 telegram deferred by the radio duty-cycle budget (since the last telegram sent),
+ *      bit 5 message counter resynchronised (a counter record was damaged or lost and the counter
+ *      jumped ahead: message-counters.ts; sticky).
  *
  * The receiver side (the simulated gateway, tests) decodes both with `decodeStatusByte` /
  * `decodeErrorFlags`.
@@ -31,6 +34,8 @@ export interface MeterStatus {
   clockInvalid: boolean;
   /** A telegram had to wait for the duty-cycle budget since the last one sent. */
   deferred: boolean;
+  /** A counter record was damaged or lost and the counter jumped ahead (sticky). */
+  counterResync: boolean;
 }
 
 export const STATUS_APP_ERROR = 0x02;
@@ -46,12 +51,13 @@ export const ERROR_FLAG_METROLOGY = 0x02;
 export const ERROR_FLAG_LOG_FULL = 0x04;
 export const ERROR_FLAG_CLOCK = 0x08;
 export const ERROR_FLAG_DEFERRED = 0x10;
+export const ERROR_FLAG_COUNTER_RESYNC = 0x20;
 
 /** Wall-clock times before this (2020-01-01T00:00Z) mean the clock was never set. */
 export const CLOCK_VALID_AFTER_MS = Date.UTC(2020, 0, 1);
 
 export function noStatus(): MeterStatus {
-  return { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false };
+  return { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false, counterResync: false };
 }
 
 export function encodeStatusByte(s: MeterStatus): number {
@@ -60,12 +66,14 @@ export function encodeStatusByte(s: MeterStatus): number {
   if (s.metrologyFault) b |= STATUS_TEMPORARY_ERROR;
   if (s.logFull) b |= STATUS_LOG_FULL | STATUS_PERMANENT_ERROR;
   if (s.clockInvalid) b |= STATUS_CLOCK_INVALID;
+  if (s.counterResync) b |= STATUS_PERMANENT_ERROR;
   if (s.tamper) b |= STATUS_APP_ALARM;
   else if (b !== 0) b |= STATUS_APP_ERROR;
   return b;
 }
 
-/** What a receiver reads from the TPL status byte (`deferred` has no bit there: always false). */
+/** What a receiver reads from the TPL status byte (`deferred` has no bit there: always false; bit 3
+ *  is shared by log full and counter resync: the error flags tell them apart). */
 export function decodeStatusByte(b: number): MeterStatus {
   return {
     tamper: (b & STATUS_TAMPER) !== 0,
@@ -73,6 +81,7 @@ export function decodeStatusByte(b: number): MeterStatus {
     logFull: (b & STATUS_LOG_FULL) !== 0,
     clockInvalid: (b & STATUS_CLOCK_INVALID) !== 0,
     deferred: false,
+    counterResync: (b & STATUS_PERMANENT_ERROR) !== 0 && (b & STATUS_LOG_FULL) === 0,
   };
 }
 
@@ -82,7 +91,8 @@ export function encodeErrorFlags(s: MeterStatus): number {
     (s.metrologyFault ? ERROR_FLAG_METROLOGY : 0) |
     (s.logFull ? ERROR_FLAG_LOG_FULL : 0) |
     (s.clockInvalid ? ERROR_FLAG_CLOCK : 0) |
-    (s.deferred ? ERROR_FLAG_DEFERRED : 0)
+    (s.deferred ? ERROR_FLAG_DEFERRED : 0) |
+    (s.counterResync ? ERROR_FLAG_COUNTER_RESYNC : 0)
   );
 }
 
@@ -93,6 +103,7 @@ export function decodeErrorFlags(f: number): MeterStatus {
     logFull: (f & ERROR_FLAG_LOG_FULL) !== 0,
     clockInvalid: (f & ERROR_FLAG_CLOCK) !== 0,
     deferred: (f & ERROR_FLAG_DEFERRED) !== 0,
+    counterResync: (f & ERROR_FLAG_COUNTER_RESYNC) !== 0,
   };
 }
 
@@ -104,14 +115,17 @@ export function statusText(s: MeterStatus): string {
   if (s.logFull) parts.push('log-full');
   if (s.clockInvalid) parts.push('clock');
   if (s.deferred) parts.push('deferred');
+  if (s.counterResync) parts.push('counter-resync');
   return parts.length ? parts.join(',') : 'ok';
 }
 
 /** What the status is read from: the parts of the meter, through narrow views. */
 export interface StatusSources {
   calibration: { readonly tamper: boolean; readonly logFull: boolean };
-  energy: { readonly faults: number; readonly unconfigured: boolean; readonly measuring: boolean };
+  energy: { readonly faults: number; readonly unconfigured: boolean; readonly measuring: boolean; readonly damaged: boolean };
   clock: { readonly valid: boolean };
+  /** Whether a counter record was found damaged or lost (sticky). */
+  counters: { readonly resynced: boolean };
 }
 
 /**
@@ -126,13 +140,14 @@ export class StatusBoard {
   constructor(private readonly sources: StatusSources) {}
 
   current(): MeterStatus {
-    const { calibration, energy, clock } = this.sources;
+    const { calibration, energy, clock, counters } = this.sources;
     return {
       tamper: calibration.tamper,
-      metrologyFault: energy.faults !== this.faultsAtLastTelegram || energy.unconfigured || !energy.measuring,
+      metrologyFault: energy.faults !== this.faultsAtLastTelegram || energy.unconfigured || !energy.measuring || energy.damaged,
       logFull: calibration.logFull,
       clockInvalid: !clock.valid,
       deferred: this.deferredSinceSent,
+      counterResync: counters.resynced,
     };
   }
 

@@ -16,7 +16,9 @@ import { TelegramCounters } from '../wmbus-tx/counters.js';
 import { RegisterEncoder, type Register } from '../wmbus-tx/registers.js';
 import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { encodeStatusByte, type MeterStatus, type StatusBoard } from './meter-status.js';
-import type { AirtimeHistory, PersistentCounters } from './persistent-counters.js';
+import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
+import { MessageCounters } from './message-counters.js';
+import type { MeterWitness } from './meter-witness.js';
 import type { RadioBudget } from './radio-budget.js';
 import type { TelegramSchedule } from './telegram-schedule.js';
 import type { WallClock } from './wall-clock.js';
@@ -55,14 +57,18 @@ export interface TelegramSenderOptions {
   security: () => TelegramSecurity;
   schedule: TelegramSchedule;
   budget: RadioBudget;
-  /** The flash record of the message counter, access number and airtime. */
-  counters: PersistentCounters;
+  /** The flash record of the message counter, access number and airtime, and the meter witness with
+   *  the counter reservation (message-counters.ts). */
+  counterRecord: TelegramCounterRecord;
+  witness: MeterWitness;
+  /** The meter was in service before this start (a missing counter record is then damage). */
+  inService: boolean;
   clock: WallClock;
   status: StatusBoard;
   /** The registers of a telegram sent with `status`. */
   content: { telegramRegisters(status: MeterStatus): Register[] };
-  /** Persisted before each telegram (the energy registers). */
-  energy: { persist(): void };
+  /** Persisted before each telegram; its registers go into the witness with each reservation. */
+  energy: { persist(): void; readonly registerValues: ArrayLike<number> };
   onTelegram?: (t: SentTelegram) => void;
 }
 
@@ -71,6 +77,8 @@ export class TelegramSender {
   last: SentTelegram | undefined;
   private readonly o: TelegramSenderOptions;
   private readonly counters: TelegramCounters;
+  /** Where the message counter continues from, and whether it had to jump (status flag). */
+  readonly messageCounters: MessageCounters;
   private readonly encoder = new RegisterEncoder();
   private due = 0;
   private airtimeEstimate = 0;
@@ -79,10 +87,16 @@ export class TelegramSender {
 
   constructor(o: TelegramSenderOptions) {
     this.o = o;
-    this.restoreAirtime(o.counters.airtime, o.clock.ticks());
-    o.counters.airtimeSource = () => this.airtimeHistory();
-    this.counters = new TelegramCounters(o.counters);
-    this.stats.lastMessageCounter = o.counters.load()?.messageCounter ?? 0;
+    this.restoreAirtime(o.counterRecord.airtime, o.clock.ticks());
+    this.messageCounters = new MessageCounters({
+      record: o.counterRecord,
+      witness: o.witness,
+      inService: o.inService,
+      registers: () => o.energy.registerValues,
+      airtime: () => this.airtimeHistory(),
+    });
+    this.counters = new TelegramCounters(this.messageCounters);
+    this.stats.lastMessageCounter = o.counterRecord.counters?.messageCounter ?? 0;
   }
 
   /** Starts the schedule at `now` (ticks). */

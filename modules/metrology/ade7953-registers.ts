@@ -84,9 +84,28 @@ export const ADE7953_LCYCMODE_RSTREAD = 0x40;
 /** IRQSTATA bits (data sheet Table 23): active energy A overflow, end of reset. */
 export const ADE7953_IRQ_AEOFA = 1 << 3;
 export const ADE7953_IRQ_RESET = 1 << 20;
-/** CONFIG (0x102) bit 7: software reset. */
+/** CONFIG (0x102): bit 7 software reset; bit 8 CRC_ENABLE (Analog Devices no-OS ade7953.h,
+ *  ADE7953_CRC_ENABLE_MSK = BIT(8)): the checksum register is computed only while it is set. The reset
+ *  value 0x8004 (COMM_LOCK, HPFEN) leaves it clear. */
 export const ADE7953_CONFIG_SWRST = 0x80;
+export const ADE7953_CONFIG_CRC_ENABLE = 0x100;
 export const ADE7953_CONFIG_DEFAULT = 0x8004;
+/** CRC (0x37F) reset value (Tasmota xnrg_07_ade7953.ino register table: 0xFFFFFFFF): what it reads
+ *  while CRC_ENABLE is clear — the same as a floating MISO line. */
+export const ADE7953_CRC_RESET = 0xffffffff;
+/** DISNOLOAD (0x001) bits (no-OS ade7953.h): 0 active, 1 reactive, 2 apparent no-load detection off. */
+export const ADE7953_DISNOLOAD_ALL = 0x07;
+/**
+ * No-load threshold (data sheet Eq. 39): AP_NOLOAD = 65 536 − Y / 1.4, where the chip stops
+ * accumulating below 1/Y of full-scale power; the reset value 0x00E419 = 65 536 − 10 000 / 1.4 is a
+ * 1:10 000 dynamic range. Tasmota writes 29 196 ("half the default ... to measure lower powers") with
+ * DISNOLOAD = 7 around the write ("required before setting thresholds"). So the threshold in watts is
+ * fullScaleW / (1.4 × (65 536 − AP_NOLOAD)): a register is not in watts, and 0…65 535 spans
+ * fullScaleW / 91 750 (about 0.27 W on the reference board) up to fullScaleW / 1.4.
+ */
+export const ADE7953_NOLOAD_BASE = 65536;
+export const ADE7953_NOLOAD_DIVISOR = 1.4;
+export const ADE7953_NOLOAD_RESET = 0x00e419;
 /** Gain registers: 0x400000 is unity (data sheet, "Gain Calibration"). */
 export const ADE7953_UNITY_GAIN = 0x400000;
 /** Full-scale codes at full-scale analog inputs (0.5 V peak): VRMS/IRMS 9 032 007, AWATT 4 862 401. */
@@ -94,8 +113,13 @@ export const ADE7953_FULL_SCALE_RMS = 9032007;
 export const ADE7953_FULL_SCALE_POWER = 4862401;
 /** Energy accumulation at full-scale inputs: ~206.9 kHz of AENERGY LSBs (data sheet, "Active Energy Calculation"). */
 export const ADE7953_FULL_SCALE_ENERGY_RATE = 206900;
-/** PERIOD register clock: f = 223 750 / (PERIOD + 1) Hz. */
+/** PERIOD register clock: f = 223 750 / (PERIOD + 1) Hz (also ESPHome ade7953_base, Tasmota). */
 export const ADE7953_PERIOD_CLOCK = 223750;
-/** PHCALx: sign-magnitude, one LSB = one 223 kHz clock step = 4.47 µs ≈ 0.0805° at 50 Hz; magnitude ≤ 383. */
-export const ADE7953_PHCAL_STEP_S = 1 / 223750;
+/**
+ * PHCALx: sign-magnitude (sign in bit 9), one LSB = 1.117 µs of delay (1/895 kHz; data sheet "Phase
+ * Calibration": 0.02° at 50 Hz) — a clock of its own, not the 223.75 kHz of PERIOD/ANGLE. Range ±383
+ * (Tasmota ADE7953_PHCAL_DEFAULT "range -383 to 383"), ±7.7° at 50 Hz; Tasmota's default 200 for
+ * current transformers is then a plausible 4.0° CT lag (at 4.47 µs it would be 16°).
+ */
+export const ADE7953_PHCAL_STEP_S = 1 / 895000;
 export const ADE7953_PHCAL_MAX = 383;

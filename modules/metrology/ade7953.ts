@@ -11,18 +11,29 @@
  * Energy: AENERGYx is a 24-bit signed free-running counter; the delta since the last sample is taken
  * modulo 2^24 and whole wraps are resolved from the reported power × elapsed time, so missed samples
  * lose nothing. A chip reset (IRQSTATA.RESET, data sheet Table 23) restarts the counter at 0: it is
- * recognised as a reset, never read as a wrap. The configuration CRC register (0x37F) is compared on
- * every sample; an energy read is only used when LAST_RWDATA echoes the same value.
+ * recognised as a reset, never read as a wrap. The configuration CRC register (0x37F) is computed only
+ * with CONFIG.CRC_ENABLE set (it reads 0xFFFFFFFF otherwise, like a floating bus), so configure sets
+ * it and refuses a chip whose CRC stays at that value; it is compared on every sample. An energy read
+ * is only used when LAST_RWDATA echoes the same value.
+ *
+ * Units the chip uses, not watts: the no-load threshold (AP_NOLOAD, VAR_NOLOAD) is a fraction of
+ * full-scale power (ade7953-registers.ts, data sheet Eq. 39), written with DISNOLOAD set around the
+ * write as Tasmota does; PHCAL counts 1.117 µs steps.
  */
 import type { I2cPort, SpiPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
 import {
   ADE7953,
+  ADE7953_CONFIG_CRC_ENABLE,
   ADE7953_CONFIG_DEFAULT,
+  ADE7953_CRC_RESET,
+  ADE7953_DISNOLOAD_ALL,
   ADE7953_FULL_SCALE_ENERGY_RATE,
   ADE7953_FULL_SCALE_POWER,
   ADE7953_FULL_SCALE_RMS,
   ADE7953_IRQ_RESET,
+  ADE7953_NOLOAD_BASE,
+  ADE7953_NOLOAD_DIVISOR,
   ADE7953_PERIOD_CLOCK,
   ADE7953_PHCAL_MAX,
   ADE7953_PHCAL_STEP_S,
@@ -190,6 +201,21 @@ export class Ade7953 implements MetrologyDriver {
 
   // --- configuration ---------------------------------------------------------------------------
 
+  /** AP_NOLOAD / VAR_NOLOAD for a threshold in watts (data sheet Eq. 39); `undefined` for 0 W
+   *  (no-load detection off). A threshold below what the 16-bit range can express is refused. */
+  private noLoadRegister(noLoadW: number): number | undefined {
+    if (noLoadW === 0) return undefined;
+    const fullScaleW = this.scale.wattsPerLsb * ADE7953_FULL_SCALE_POWER;
+    const reg = Math.round(ADE7953_NOLOAD_BASE - fullScaleW / (ADE7953_NOLOAD_DIVISOR * noLoadW));
+    if (reg < 0) {
+      const lowest = fullScaleW / (ADE7953_NOLOAD_DIVISOR * ADE7953_NOLOAD_BASE);
+      throw new CalibrationError('calibration-range', `no-load threshold ${noLoadW} W is below the ADE7953's lowest, ${lowest.toFixed(3)} W on this board`, { field: 'noLoadW' });
+    }
+    return reg;
+  }
+
+  /** The register writes of a configuration, in order (a register may appear twice: DISNOLOAD is
+   *  set around the threshold writes); the value each holds afterwards is its last write. */
   private registerPlan(cal: Calibration): [number, number][] {
     const s = this.scale;
     const gain = (g: number): number => Math.round(ADE7953_UNITY_GAIN * g);
@@ -205,15 +231,18 @@ export class Ade7953 implements MetrologyDriver {
     if (cal.channels.length > 1 && cal.channels[1].voltageGain !== a.voltageGain) {
       throw new CalibrationError('calibration-range', 'ADE7953 channels share the voltage channel: voltageGain of channel 1 must equal channel 0', { field: 'voltageGain', channel: 1 });
     }
-    const noLoad = Math.round(cal.noLoadW / s.wattsPerLsb);
+    const noLoad = this.noLoadRegister(cal.noLoadW);
     const plan: [number, number][] = [
+      [ADE7953.CONFIG, ADE7953_CONFIG_DEFAULT | ADE7953_CONFIG_CRC_ENABLE],
       [ADE7953.LCYCMODE, 0x00],
-      [ADE7953.DISNOLOAD, 0x00],
       [ADE7953.PGA_V, 0],
       [ADE7953.PGA_IA, 0],
       [ADE7953.PGA_IB, 0],
-      [ADE7953.AP_NOLOAD, noLoad],
-      [ADE7953.VAR_NOLOAD, noLoad],
+      // Thresholds are written with no-load detection off (Tasmota: "required before setting thresholds").
+      [ADE7953.DISNOLOAD, ADE7953_DISNOLOAD_ALL],
+    ];
+    if (noLoad !== undefined) plan.push([ADE7953.AP_NOLOAD, noLoad], [ADE7953.VAR_NOLOAD, noLoad], [ADE7953.DISNOLOAD, 0x00]);
+    plan.push(
       [ADE7953.AVGAIN, gain(a.voltageGain)],
       [ADE7953.AIGAIN, gain(a.currentGain)],
       [ADE7953.AWGAIN, gain(a.powerGain)],
@@ -221,7 +250,7 @@ export class Ade7953 implements MetrologyDriver {
       [ADE7953.AWATTOS, s24(a.powerOffsetW / s.wattsPerLsb)],
       [ADE7953.AVAROS, s24(a.reactiveOffsetVar / s.wattsPerLsb)],
       [ADE7953.PHCALA, phcal(a.phaseDeg, 0)],
-    ];
+    );
     const b = cal.channels[1];
     if (b) {
       plan.push(
@@ -245,16 +274,20 @@ export class Ade7953 implements MetrologyDriver {
     const plan = this.registerPlan(cal); // may refuse before anything is written
     this.write(ADE7953.UNLOCK, ADE7953_UNLOCK_KEY);
     this.write(ADE7953.RESERVED_120, ADE7953_RESERVED_120_OPTIMUM);
-    this.write(ADE7953.CONFIG, ADE7953_CONFIG_DEFAULT);
     for (const [reg, value] of plan) this.write(reg, value);
-    for (const [reg, value] of [[ADE7953.RESERVED_120, ADE7953_RESERVED_120_OPTIMUM], ...plan]) {
+    const final = new Map<number, number>([[ADE7953.RESERVED_120, ADE7953_RESERVED_120_OPTIMUM]]);
+    for (const [reg, value] of plan) final.set(reg, value);
+    for (const [reg, value] of final) {
       const got = ade7953Width(reg) === 32 ? this.read(reg) & 0xffffff : this.read(reg);
       if (got !== value) {
         throw new MetrologyFault('configure-verify', `ADE7953 register 0x${reg.toString(16)} reads 0x${got.toString(16)} after writing 0x${value.toString(16)}`, { register: reg, wrote: value, read: got });
       }
     }
     this.calibration = cal;
-    this.expectedCrc = this.read(ADE7953.CRC);
+    this.expectedCrc = this.readStable(ADE7953.CRC);
+    if (this.expectedCrc === ADE7953_CRC_RESET) {
+      throw new MetrologyFault('configure-verify', 'ADE7953 CRC register stays 0xFFFFFFFF with CRC_ENABLE set: no configuration checksum', { register: ADE7953.CRC, read: this.expectedCrc });
+    }
     this.read(ADE7953.RSTIRQSTATA); // clears RESET and the other flags
     this.rebase();
   }

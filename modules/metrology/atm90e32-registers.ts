@@ -99,26 +99,31 @@ export type Atm90e32Register = keyof typeof ATM90E32;
 
 /** The per-phase registers, indexed by phase (A, B, C): a table so no phase reads another's register. */
 export const ATM90E32_PHASE = [
-  { APenergy: ATM90E32.APenergyA, ANenergy: ATM90E32.ANenergyA, Pmean: ATM90E32.PmeanA, PmeanLSB: ATM90E32.PmeanALSB, Qmean: ATM90E32.QmeanA, QmeanLSB: ATM90E32.QmeanALSB, PFmean: ATM90E32.PFmeanA, Urms: ATM90E32.UrmsA, Irms: ATM90E32.IrmsA, Poffset: ATM90E32.PoffsetA, Qoffset: ATM90E32.QoffsetA, PQGain: ATM90E32.PQGainA, Phi: ATM90E32.PhiA, Ugain: ATM90E32.UgainA, Igain: ATM90E32.IgainA },
-  { APenergy: ATM90E32.APenergyB, ANenergy: ATM90E32.ANenergyB, Pmean: ATM90E32.PmeanB, PmeanLSB: ATM90E32.PmeanBLSB, Qmean: ATM90E32.QmeanB, QmeanLSB: ATM90E32.QmeanBLSB, PFmean: ATM90E32.PFmeanB, Urms: ATM90E32.UrmsB, Irms: ATM90E32.IrmsB, Poffset: ATM90E32.PoffsetB, Qoffset: ATM90E32.QoffsetB, PQGain: ATM90E32.PQGainB, Phi: ATM90E32.PhiB, Ugain: ATM90E32.UgainB, Igain: ATM90E32.IgainB },
-  { APenergy: ATM90E32.APenergyC, ANenergy: ATM90E32.ANenergyC, Pmean: ATM90E32.PmeanC, PmeanLSB: ATM90E32.PmeanCLSB, Qmean: ATM90E32.QmeanC, QmeanLSB: ATM90E32.QmeanCLSB, PFmean: ATM90E32.PFmeanC, Urms: ATM90E32.UrmsC, Irms: ATM90E32.IrmsC, Poffset: ATM90E32.PoffsetC, Qoffset: ATM90E32.QoffsetC, PQGain: ATM90E32.PQGainC, Phi: ATM90E32.PhiC, Ugain: ATM90E32.UgainC, Igain: ATM90E32.IgainC },
+  { APenergy: ATM90E32.APenergyA, ANenergy: ATM90E32.ANenergyA, RPenergy: ATM90E32.RPenergyA, RNenergy: ATM90E32.RNenergyA, Pmean: ATM90E32.PmeanA, PmeanLSB: ATM90E32.PmeanALSB, Qmean: ATM90E32.QmeanA, QmeanLSB: ATM90E32.QmeanALSB, PFmean: ATM90E32.PFmeanA, Urms: ATM90E32.UrmsA, Irms: ATM90E32.IrmsA, Poffset: ATM90E32.PoffsetA, Qoffset: ATM90E32.QoffsetA, PQGain: ATM90E32.PQGainA, Phi: ATM90E32.PhiA, Ugain: ATM90E32.UgainA, Igain: ATM90E32.IgainA },
+  { APenergy: ATM90E32.APenergyB, ANenergy: ATM90E32.ANenergyB, RPenergy: ATM90E32.RPenergyB, RNenergy: ATM90E32.RNenergyB, Pmean: ATM90E32.PmeanB, PmeanLSB: ATM90E32.PmeanBLSB, Qmean: ATM90E32.QmeanB, QmeanLSB: ATM90E32.QmeanBLSB, PFmean: ATM90E32.PFmeanB, Urms: ATM90E32.UrmsB, Irms: ATM90E32.IrmsB, Poffset: ATM90E32.PoffsetB, Qoffset: ATM90E32.QoffsetB, PQGain: ATM90E32.PQGainB, Phi: ATM90E32.PhiB, Ugain: ATM90E32.UgainB, Igain: ATM90E32.IgainB },
+  { APenergy: ATM90E32.APenergyC, ANenergy: ATM90E32.ANenergyC, RPenergy: ATM90E32.RPenergyC, RNenergy: ATM90E32.RNenergyC, Pmean: ATM90E32.PmeanC, PmeanLSB: ATM90E32.PmeanCLSB, Qmean: ATM90E32.QmeanC, QmeanLSB: ATM90E32.QmeanCLSB, PFmean: ATM90E32.PFmeanC, Urms: ATM90E32.UrmsC, Irms: ATM90E32.IrmsC, Poffset: ATM90E32.PoffsetC, Qoffset: ATM90E32.QoffsetC, PQGain: ATM90E32.PQGainC, Phi: ATM90E32.PhiC, Ugain: ATM90E32.UgainC, Igain: ATM90E32.IgainC },
 ] as const;
 
 /** Address word bit 15: read. */
 export const ATM90E32_READ = 0x8000;
+/** SoftReset key, and the wait after it: ESPHome atm90e32.cpp writes 0x789A, then delay(6) "Wait for
+ *  the minimum 5ms + 1ms" before CfgRegAccEn; writes inside the 5 ms are lost. */
 export const ATM90E32_SOFT_RESET_KEY = 0x789a;
+export const ATM90E32_RESET_MS = 5;
+export const ATM90E32_RESET_WAIT_MS = 6;
 /** CfgRegAccEn: 0x55AA opens the configuration and calibration registers (0x30–0x6F) for writing. */
 export const ATM90E32_CFG_UNLOCK = 0x55aa;
 export const ATM90E32_CFG_LOCK = 0x0000;
 /** The configuration/calibration block covered by CRCDigest. */
 export const ATM90E32_CFG_FIRST = 0x30;
 export const ATM90E32_CFG_LAST = 0x6f;
-/** MMode0 default (ESPHome writes 0x0087; bit 12 selects 60 Hz). */
+/** MMode0 default (ESPHome writes 0x0087: 3P4W, every phase counted into the all-phase sum; bit 12 selects 60 Hz). */
 export const ATM90E32_MMODE0_50HZ = 0x0087;
 export const ATM90E32_MMODE0_60HZ_BIT = 0x1000;
 /** Meter constant MC (imp/kWh) = 450 000 000 000 / PL_constant (PLconstH:PLconstL); 3200 imp/kWh ↔ 140 625 000. */
 export const ATM90E32_PL_NUMERATOR = 450_000_000_000;
-/** Energy registers count in 0.01 CF pulses: one LSB = 1/(100·MC) kWh = 10/MC Wh. */
+/** Energy registers count in 0.01 CF pulses: one LSB = 1/(100·MC) kWh = 10/MC Wh (ESPHome: "0.01CF
+ *  resolution = 0.003125 Wh per count" at 3200 imp/kWh). */
 export const ATM90E32_ENERGY_PER_CF = 100;
 /** Scaling of readings (ESPHome atm90e32.cpp): Urms 0.01 V, Irms 0.001 A, Pmean/Qmean as a 32-bit
  *  value (word + LSB word) of 0.00032 W, PFmean 0.001, Freq 0.01 Hz. */
@@ -127,11 +132,23 @@ export const ATM90E32_IRMS_LSB = 0.001;
 export const ATM90E32_POWER_LSB = 0.00032;
 export const ATM90E32_PF_LSB = 0.001;
 export const ATM90E32_FREQ_LSB = 0.01;
-/** Calibration field encodings as this project models them (the data sheet's exact fixed-point formats
- *  were not available to verify): PQGain two's complement, gain = 1 + v/2^15; Phi two's complement,
- *  0.001° per LSB, subtracted from the current's lag; Poffset/Qoffset two's complement, 0.01 W / var per
- *  LSB; PStartTh/QStartTh 0.01 W / var per LSB; Ugain/Igain scale the rms readings linearly. */
-export const ATM90E32_PQGAIN_ONE = 32768;
-export const ATM90E32_PHI_LSB_DEG = 0.001;
-export const ATM90E32_OFFSET_LSB_W = 0.01;
-export const ATM90E32_STARTTH_LSB_W = 0.01;
+/**
+ * Power thresholds and offsets share the Pmean LSB, 0.00032 W (var):
+ * - PStartTh/QStartTh, the all-phase startup (no-load) threshold, and PPhaseTh/QPhaseTh, the per-phase
+ *   accumulation threshold: ESPHome writes PStartTh 0x1D4C ("0.02A/0.00032 = 7500") and PPhaseTh
+ *   0x02EE ("/0.00032 = 750"), the CircuitSetup library PStartTh 0x0AFC ("0.9/0.00032 = 2812.5") and
+ *   PPhaseTh 0x00BC ("0.06/0.00032 = 187.5");
+ * - Poffset/Qoffset: ESPHome calibrate_power_offset writes the low 16 bits of the negated 32-bit
+ *   Pmean/Qmean, i.e. two's complement in Pmean LSBs (±10.49 W).
+ */
+export const ATM90E32_THRESHOLD_LSB_W = ATM90E32_POWER_LSB;
+export const ATM90E32_OFFSET_LSB_W = ATM90E32_POWER_LSB;
+/**
+ * PQGain and Phi (0x47–0x4C): no open driver writes anything but 0 to them (the CircuitSetup library
+ * clears them, ESPHome leaves them) and their fixed-point formats could not be confirmed. The driver
+ * writes 0 and calibrates without them: power and energy through Ugain/Igain, which the chip applies
+ * to the samples before P, Q and energy are computed (ESPHome and CircuitSetup calibrate power that
+ * way), and the phase in firmware (atm90e32.ts).
+ */
+export const ATM90E32_PQGAIN_UNUSED = 0;
+export const ATM90E32_PHI_UNUSED = 0;

@@ -1,13 +1,23 @@
 /**
  * ATM90E32AS driver (Microchip ATM90E32AS data sheet; register use after the ESPHome atm90e32
- * component): three phases over SPI, 16-bit frames — an address word with bit 15 set for a read,
- * then a data word, MSB first.
+ * component and the CircuitSetup ATM90E32 library): three phases over SPI, 16-bit frames — an address
+ * word with bit 15 set for a read, then a data word, MSB first.
  *
- * Start-up: SoftReset, CfgRegAccEn = 0x55AA, MeterEn = 1, PL constant (meter constant), MMode0 (line
- * frequency), start thresholds (anti-creep), the calibration block (PQGain, Phi, Poffset, Qoffset,
- * Ugain, Igain per phase), CfgRegAccEn locked again; every register read back; the CRCDigest of the
- * configuration block is kept and compared on every sample (a changed digest is a `checksum` fault;
- * MeterEn no longer 1 is a chip reset, and the chip is reconfigured).
+ * Start-up: SoftReset, then a 6 ms wait (the reset takes 5 ms and drops writes meanwhile: ESPHome),
+ * CfgRegAccEn = 0x55AA confirmed through LastSPIData, MeterEn = 1, PL constant (meter constant),
+ * MMode0 (line frequency), the thresholds (anti-creep), the calibration block (Poffset, Qoffset, Ugain,
+ * Igain per phase; PQGain and Phi cleared), CfgRegAccEn locked again; every register read back; the
+ * CRCDigest of the configuration block is kept and compared on every sample (a changed digest is a
+ * `checksum` fault; MeterEn no longer 1 is a chip reset, and the chip is reconfigured).
+ *
+ * Calibration as the chip applies it (atm90e32-registers.ts): voltageGain and currentGain become
+ * Ugain and Igain, which scale rms, P, Q and energy alike — so an energy correction is a currentGain
+ * correction and powerGain must be 1; offsets and thresholds are in Pmean LSBs (0.00032 W); noLoadW is
+ * both the per-phase (PPhaseTh) and the all-phase start threshold (PStartTh: an element at noLoadW
+ * alone reaches it). PQGain and Phi, whose formats no reference confirms, stay 0: the phase error is
+ * corrected here, by rotating each phase's active and reactive energy (both counted by the chip,
+ * read-clear) by phaseDeg: P' = P·cos δ + Q·sin δ, exact for the energy of any load; below noLoadW the
+ * reactive term is left out, so a reactive offset cannot creep into active energy.
  *
  * Energy: the chip offers only read-clear registers, forward and reverse per phase, so each phase's
  * import and export come from that phase's own pair (ATM90E32_PHASE table). A read whose reply is
@@ -27,15 +37,15 @@ import {
   ATM90E32_MMODE0_50HZ,
   ATM90E32_MMODE0_60HZ_BIT,
   ATM90E32_OFFSET_LSB_W,
-  ATM90E32_PF_LSB,
   ATM90E32_PHASE,
-  ATM90E32_PHI_LSB_DEG,
+  ATM90E32_PHI_UNUSED,
   ATM90E32_PL_NUMERATOR,
   ATM90E32_POWER_LSB,
-  ATM90E32_PQGAIN_ONE,
+  ATM90E32_PQGAIN_UNUSED,
   ATM90E32_READ,
+  ATM90E32_RESET_WAIT_MS,
   ATM90E32_SOFT_RESET_KEY,
-  ATM90E32_STARTTH_LSB_W,
+  ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
@@ -44,6 +54,7 @@ import { emptyReading, emptySample, median3, wrapsToAdd, type MetrologyDriver, t
 
 export interface Atm90e32Options {
   spi: SpiPort;
+  /** Needs delay(): the soft reset takes 5 ms. */
   clock: Clock;
   calibration: Calibration;
   lineFrequency?: 50 | 60;
@@ -56,7 +67,9 @@ export interface Atm90e32Options {
 }
 
 const WRAP = 0x10000;
-const s16 = (v: number): number => (v << 16) >> 16;
+const RAD = Math.PI / 180;
+/** Energy registers per phase, in the order of `held`: active forward/reverse, reactive forward/reverse. */
+const ENERGY_KEYS = ['APenergy', 'ANenergy', 'RPenergy', 'RNenergy'] as const;
 
 export class Atm90e32 implements MetrologyDriver {
   readonly phaseCount: number;
@@ -70,10 +83,13 @@ export class Atm90e32 implements MetrologyDriver {
   private readonly maxPowerW: number;
   private calibration: Calibration;
   private expectedCrc = -1;
+  /** Per phase cos δ and sin δ of the phase correction (firmware rotation). */
+  private cos: number[] = [];
+  private sin: number[] = [];
   /** When each phase's read-clear registers were last emptied. */
   private lastTicks: number[] = [];
   /** Counts already read (so cleared) from a phase's registers whose sample then faulted: added to
-   *  that phase's next sample, whose interval (from lastTicks) they belong to. */
+   *  that phase's next sample, whose interval (from lastTicks) they belong to. ENERGY_KEYS order. */
   private held: number[][] = [];
   private readonly seen: number[] = [];
   private closed = false;
@@ -81,6 +97,9 @@ export class Atm90e32 implements MetrologyDriver {
 
   constructor(options: Atm90e32Options) {
     if (!options || !options.spi) throw new MetrologyFault('bad-options', 'ATM90E32 needs an spi port', { chip: 'atm90e32' });
+    if (typeof options.clock?.delay !== 'function') {
+      throw new MetrologyFault('bad-options', 'ATM90E32 needs a clock with delay(): the soft reset takes 5 ms', { chip: 'atm90e32' });
+    }
     if (options.calibration.chip !== 'atm90e32') {
       throw new CalibrationError('calibration-range', `calibration is for ${options.calibration.chip}, not atm90e32`, { field: 'chip' });
     }
@@ -160,7 +179,16 @@ export class Atm90e32 implements MetrologyDriver {
   }
 
   private plan(cal: Calibration): [number, number][] {
-    const thr = Math.round(cal.noLoadW / ATM90E32_STARTTH_LSB_W);
+    const u16 = (v: number, what: string, p: number): number => {
+      if (!(v >= 0 && v <= 0xffff)) throw new CalibrationError('calibration-range', `${what}${p >= 0 ? ` of phase ${p}` : ''} does not fit the ATM90E32 register`, { field: what, channel: p });
+      return v;
+    };
+    const s16w = (watts: number, what: string, p: number): number => {
+      const v = Math.round(watts / ATM90E32_OFFSET_LSB_W);
+      if (v < -0x8000 || v > 0x7fff) throw new CalibrationError('calibration-range', `${what} ${watts} of phase ${p} exceeds the ATM90E32's ±${(0x8000 * ATM90E32_OFFSET_LSB_W).toFixed(2)} W`, { field: what, channel: p });
+      return v & 0xffff;
+    };
+    const thr = u16(Math.round(cal.noLoadW / ATM90E32_THRESHOLD_LSB_W), 'noLoadW', -1);
     const plan: [number, number][] = [
       [ATM90E32.PLconstH, Math.floor(this.plConst / 65536)],
       [ATM90E32.PLconstL, this.plConst & 0xffff],
@@ -168,27 +196,28 @@ export class Atm90e32 implements MetrologyDriver {
       [ATM90E32.MMode1, 0],
       [ATM90E32.PStartTh, thr],
       [ATM90E32.QStartTh, thr],
+      [ATM90E32.PPhaseTh, thr],
+      [ATM90E32.QPhaseTh, thr],
     ];
     cal.channels.forEach((c, p) => {
+      if (c.powerGain !== 1) {
+        throw new CalibrationError('calibration-range', `ATM90E32 phase ${p}: powerGain ${c.powerGain} cannot be applied (the chip scales power through currentGain; PQGain is not used)`, { field: 'powerGain', channel: p });
+      }
       const r = ATM90E32_PHASE[p];
-      const u16 = (v: number, what: string): number => {
-        if (v < 0 || v > 0xffff) throw new CalibrationError('calibration-range', `${what} of phase ${p} does not fit the ATM90E32 register`, { field: what, channel: p });
-        return v;
-      };
       plan.push(
-        [r.PQGain, Math.round((c.powerGain - 1) * ATM90E32_PQGAIN_ONE) & 0xffff],
-        [r.Phi, Math.round(c.phaseDeg / ATM90E32_PHI_LSB_DEG) & 0xffff],
-        [r.Poffset, Math.round(c.powerOffsetW / ATM90E32_OFFSET_LSB_W) & 0xffff],
-        [r.Qoffset, Math.round(c.reactiveOffsetVar / ATM90E32_OFFSET_LSB_W) & 0xffff],
-        [r.Ugain, u16(Math.round(this.ugain * c.voltageGain), 'voltageGain')],
-        [r.Igain, u16(Math.round(this.igain * c.currentGain), 'currentGain')],
+        [r.PQGain, ATM90E32_PQGAIN_UNUSED],
+        [r.Phi, ATM90E32_PHI_UNUSED],
+        [r.Poffset, s16w(c.powerOffsetW, 'powerOffsetW', p)],
+        [r.Qoffset, s16w(c.reactiveOffsetVar, 'reactiveOffsetVar', p)],
+        [r.Ugain, u16(Math.round(this.ugain * c.voltageGain), 'voltageGain', p)],
+        [r.Igain, u16(Math.round(this.igain * c.currentGain), 'currentGain', p)],
       );
     });
     return plan;
   }
 
-  /** Start-up configuration. `softReset` (default true) clears the chip first; a reconfigure after
-   *  a detected reset skips it. */
+  /** Start-up configuration. `softReset` (default true) clears the chip first and waits for it; a
+   *  reconfigure after a detected reset skips it. */
   configure(options: { calibration?: Calibration; softReset?: boolean } = {}): void {
     this.checkOpen();
     const cal = options.calibration ?? this.calibration;
@@ -196,8 +225,18 @@ export class Atm90e32 implements MetrologyDriver {
       throw new CalibrationError('calibration-range', `calibration does not fit this ATM90E32 (${cal.chip}, ${cal.channels.length} phases)`, { field: 'chip' });
     }
     const plan = this.plan(cal);
-    if (options.softReset ?? true) this.write(ATM90E32.SoftReset, ATM90E32_SOFT_RESET_KEY);
+    if (options.softReset ?? true) {
+      this.write(ATM90E32.SoftReset, ATM90E32_SOFT_RESET_KEY);
+      (this.clock.delay as (ms: number) => void)(ATM90E32_RESET_WAIT_MS);
+    }
     this.write(ATM90E32.CfgRegAccEn, ATM90E32_CFG_UNLOCK);
+    const echo = this.read(ATM90E32.LastSPIData);
+    if (echo !== ATM90E32_CFG_UNLOCK) {
+      throw new MetrologyFault(echo === 0 ? 'bus-stuck' : echo === 0xffff ? 'bus-garbage' : 'configure-verify', `ATM90E32 did not take CfgRegAccEn (LastSPIData 0x${echo.toString(16)}): still in reset or not on the bus`, {
+        register: ATM90E32.CfgRegAccEn,
+        read: echo,
+      });
+    }
     this.write(ATM90E32.MeterEn, 1);
     for (const [reg, v] of plan) this.write(reg, v);
     this.write(ATM90E32.CfgRegAccEn, ATM90E32_CFG_LOCK);
@@ -212,9 +251,11 @@ export class Atm90e32 implements MetrologyDriver {
       }
     }
     this.calibration = cal;
+    this.cos = cal.channels.map((c) => Math.cos(c.phaseDeg * RAD));
+    this.sin = cal.channels.map((c) => Math.sin(c.phaseDeg * RAD));
     this.expectedCrc = this.read(ATM90E32.CRCDigest);
     this.lastTicks = new Array<number>(this.phaseCount).fill(this.clock.ticks());
-    this.held = this.lastTicks.map(() => [0, 0]);
+    this.held = this.lastTicks.map(() => [0, 0, 0, 0]);
   }
 
   sample(): Sample {
@@ -235,42 +276,12 @@ export class Atm90e32 implements MetrologyDriver {
         const crc = this.readStable(ATM90E32.CRCDigest);
         if (crc !== this.expectedCrc) {
           // Counts since the last sample were made with a configuration we did not write: discard them.
-          for (const r of ATM90E32_PHASE.slice(0, n)) {
-            this.read(r.APenergy);
-            this.read(r.ANenergy);
-          }
+          for (const r of ATM90E32_PHASE.slice(0, n)) for (const k of ENERGY_KEYS) this.read(r[k]);
           this.configure({ softReset: false });
           out.chipReset = true;
           throw new MetrologyFault('checksum', `ATM90E32 CRCDigest 0x${crc.toString(16)} differs from 0x${this.expectedCrc.toString(16)}: configuration changed`, { register: ATM90E32.CRCDigest, read: crc });
         }
-        for (let p = 0; p < n; p++) {
-          const r = ATM90E32_PHASE[p];
-          const dtS = (ticks - this.lastTicks[p]) / 1000;
-          // the power decides wraps after a gap: it must be read twice alike
-          const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
-          const expectedCounts = (Math.abs(power) * dtS) / 3600 / this.whPerCount;
-          const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
-          const held = this.held[p];
-          held[0] += this.readClear(r.APenergy);
-          held[1] += this.readClear(r.ANenergy);
-          let ap = held[0];
-          let an = held[1];
-          held[0] = 0;
-          held[1] = 0;
-          // Only the register of the flowing direction can have wrapped unnoticed.
-          const kp = power > 0 ? Math.max(0, wrapsToAdd(ap, expectedCounts, maxCounts, WRAP)) : 0;
-          const kn = power < 0 ? Math.max(0, wrapsToAdd(an, expectedCounts, maxCounts, WRAP)) : 0;
-          ap += kp * WRAP;
-          an += kn * WRAP;
-          out.wraps += kp + kn;
-          const limit = (this.maxPowerW * 1.2 * dtS) / 3600 + 1;
-          if ((ap + an) * this.whPerCount > limit) {
-            throw new MetrologyFault('implausible-energy', `ATM90E32 phase ${p}: ${((ap + an) * this.whPerCount).toFixed(1)} Wh in ${dtS} s`, { channel: p });
-          }
-          out.importWh[p] = ap * this.whPerCount;
-          out.exportWh[p] = an * this.whPerCount;
-          this.lastTicks[p] = ticks;
-        }
+        for (let p = 0; p < n; p++) this.samplePhase(p, ticks, out);
       }
       this.readInstantaneous(out);
     } catch (e) {
@@ -280,6 +291,53 @@ export class Atm90e32 implements MetrologyDriver {
     return out;
   }
 
+  /** Energy of phase `p` since its last sample: the four read-clear counts, wraps restored, the phase
+   *  correction applied. */
+  private samplePhase(p: number, ticks: number, out: Sample): void {
+    const r = ATM90E32_PHASE[p];
+    const dtS = (ticks - this.lastTicks[p]) / 1000;
+    // the powers decide wraps after a gap: each read three times, the median taken
+    const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
+    const reactive = median3(this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB));
+    const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
+    const held = this.held[p];
+    for (let k = 0; k < 4; k++) held[k] += this.readClear(r[ENERGY_KEYS[k]]);
+    let ap = held[0];
+    let an = held[1];
+    let rp = held[2];
+    let rn = held[3];
+    held.fill(0);
+    // Only the register of the flowing direction can have wrapped unnoticed.
+    const wraps = (counts: number, flow: number): number => (flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0);
+    const kp = wraps(ap, power);
+    const kn = wraps(an, -power);
+    const kq = wraps(rp, reactive);
+    const kr = wraps(rn, -reactive);
+    ap += kp * WRAP;
+    an += kn * WRAP;
+    rp += kq * WRAP;
+    rn += kr * WRAP;
+    out.wraps += kp + kn + kq + kr;
+    const limit = (this.maxPowerW * 1.2 * dtS) / 3600 + 1;
+    if ((ap + an) * this.whPerCount > limit) {
+      throw new MetrologyFault('implausible-energy', `ATM90E32 phase ${p}: ${((ap + an) * this.whPerCount).toFixed(1)} Wh in ${dtS} s`, { channel: p });
+    }
+    this.lastTicks[p] = ticks;
+    const sin = this.sin[p];
+    if (sin === 0) {
+      out.importWh[p] = ap * this.whPerCount;
+      out.exportWh[p] = an * this.whPerCount;
+      return;
+    }
+    // Phase correction: rotate the interval's net active and reactive energy by δ. The reactive term
+    // counts only while the corrected active power is above the no-load threshold (anti-creep).
+    const cos = this.cos[p];
+    const loaded = Math.abs(power * cos + reactive * sin) >= this.calibration.noLoadW;
+    const net = ((ap - an) * cos + (loaded ? (rp - rn) * sin : 0)) * this.whPerCount;
+    if (net > 0) out.importWh[p] = net;
+    else if (net < 0) out.exportWh[p] = -net;
+  }
+
   private readInstantaneous(out: Sample): void {
     out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
     for (let p = 0; p < this.phaseCount; p++) {
@@ -287,9 +345,14 @@ export class Atm90e32 implements MetrologyDriver {
       const x = emptyReading();
       x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
       x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
-      x.activePower = this.power(r.Pmean, r.PmeanLSB);
-      x.reactivePower = this.power(r.Qmean, r.QmeanLSB);
-      x.powerFactor = s16(this.read(r.PFmean)) * ATM90E32_PF_LSB;
+      const pm = this.power(r.Pmean, r.PmeanLSB);
+      const qm = this.power(r.Qmean, r.QmeanLSB);
+      const cos = this.cos[p] ?? 1;
+      const sin = this.sin[p] ?? 0;
+      x.activePower = pm * cos + qm * sin;
+      x.reactivePower = qm * cos - pm * sin;
+      const s = Math.hypot(x.activePower, x.reactivePower);
+      x.powerFactor = s > 0 ? x.activePower / s : 0;
       out.phases.push(x);
       out.totalActivePower += x.activePower;
       out.totalReactivePower += x.reactivePower;

@@ -6,8 +6,14 @@
  * 2. `estimateResidual`: energy at PF 1 at two currents (e.g. Ib and 5 % Ib) and at PF 0.5 inductive
  *    (angle ≠ 0) → the meter's remaining gain G, phase error δ and offset O, from the model
  *    measured power = G · V · I · cos(φ + δ) + O (least squares on the PF 1 points, Newton on δ).
- * 3. `applyResidual`: folds G, δ and O into a new Calibration (powerGain / G, phaseDeg + δ,
- *    powerOffsetW − O); configure the driver with it and verify.
+ * 3. `applyResidual`: folds G, δ and O into a new Calibration (phaseDeg + δ, powerOffsetW − O, and G
+ *    into the gain the chip applies to energy); configure the driver with it and verify.
+ *
+ * Which gain carries G follows the chip: the ADE7953 has an active-power gain of its own (AWGAIN:
+ * powerGain / G); the ATM90E32 computes P, Q and energy from the samples its Ugain/Igain scale, and
+ * the PQGain register the open drivers leave at 0 is not used (atm90e32-registers.ts), so G goes
+ * into currentGain (currentGain / G) and powerGain stays 1. There the energy calibration moves the
+ * current reading by the same (small, after the rms step) factor: the chip has no separate path.
  */
 import { makeCalibration, type Calibration, type ChannelCalibration } from './calibration.js';
 import { CalibrationError } from './errors.js';
@@ -114,7 +120,7 @@ export function estimateResidual(points: readonly EnergyPoint[]): Residual {
 export function applyResidual(cal: Calibration, channel: number, r: Residual): Calibration {
   return withChannel(cal, channel, (c) => ({
     ...c,
-    powerGain: c.powerGain / r.gain,
+    ...(cal.chip === 'atm90e32' ? { currentGain: c.currentGain / r.gain } : { powerGain: c.powerGain / r.gain }),
     phaseDeg: c.phaseDeg + r.phaseDeg,
     powerOffsetW: c.powerOffsetW - r.offsetW,
   }));

@@ -5,12 +5,15 @@
  * offsets and the no-load threshold in mW. Out-of-range values are refused with a CalibrationError.
  *
  * Meaning, identical for every chip (the driver converts to the chip's register codes):
- * - voltageGain, currentGain multiply the rms readings (and, on the ADE7953, the power path too);
- * - powerGain multiplies active and reactive power (hence energy);
+ * - voltageGain, currentGain multiply the voltage and current samples: the rms readings and the power
+ *   and energy computed from them (both chips apply them before the power calculation);
+ * - powerGain multiplies active and reactive power (hence energy) on top: the ADE7953's AWGAIN and
+ *   AVARGAIN; the ATM90E32 has no confirmed power-only gain, so it must be 1 there (calibrate.ts);
  * - phaseDeg is subtracted from the measured angle by which current lags voltage (it compensates a
  *   sensor that adds a lag of phaseDeg);
  * - powerOffsetW / reactiveOffsetVar are added to active / reactive power;
- * - noLoadW: below this |active power| the chip accumulates no energy (anti-creep).
+ * - noLoadW: below this |active power| per element the chip accumulates no energy (anti-creep); the
+ *   driver converts it into the chip's own units (ADE7953: a fraction of full scale; ATM90E32: 0.00032 W).
  *
  * Byte layout (version 1, little endian): "CAL" | version u8 | chip u8 (1 ADE7953, 2 ATM90E32) |
  * channels u8 | noLoad mW u32 | per channel 6 × i32 (voltageGain ppm, currentGain ppm, powerGain ppm,

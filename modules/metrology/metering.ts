@@ -33,6 +33,8 @@ export class Metering {
   /** Faulty samples since start (the status flag the application shows). */
   faults = 0;
   lastSample: Sample | undefined;
+  /** Whether start() found a saved record to restore. */
+  restored = false;
   private readonly driver: MetrologyDriver;
   private readonly clock: Clock;
   private readonly schedule: TariffSchedule;
@@ -54,13 +56,31 @@ export class Metering {
     this.registers = new EnergyRegisters(options.driver.phaseCount, this.schedule.tariffs);
   }
 
-  /** Restores the registers from the store and configures the chip. */
-  start(): void {
+  /**
+   * Restores the registers from the store and configures the chip. `floor` (whole µWh per register,
+   * the store's order) is what the registers must not be below, known from elsewhere: registers
+   * under it are raised to it and saved at once (their pulses were given before: none again).
+   * Returns whether a register had to be raised.
+   */
+  start(floor?: ArrayLike<number>): boolean {
     const rec = this.store?.load();
+    this.restored = rec !== undefined;
     if (rec) this.registers.restore(rec.values);
+    let raised = false;
+    if (floor && floor.length === this.registers.count) {
+      const v = this.registers.values;
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] < floor[i]) {
+          v[i] = floor[i];
+          raised = true;
+        }
+      }
+    }
     this.savedSum = this.registers.sum();
+    if (raised) this.store?.save(this.registers.values);
     this.pulse?.start(this.pulseEnergy());
     this.driver.configure();
+    return raised;
   }
 
   private pulseEnergy(): number {

@@ -113,9 +113,12 @@ export const PATABLE = 0x3e;
 export const FIFO = 0x3f;
 export const FIFO_SIZE = 64;
 
-/** PARTNUM of every CC1101; VERSION is 0x04 on early silicon and 0x14 on current parts. */
+/** PARTNUM of every CC1101. VERSION: 0x14 current silicon, 0x04 early silicon, 0x17 clones (RadioLib
+ *  CC1101.h RADIOLIB_CC1101_VERSION_CURRENT/LEGACY/CLONE, all three accepted by RadioLib's begin()),
+ *  0x07 the CC110L value-line part (TI chip_detect.c) that clone modules also report (a RadioLib
+ *  patch in weather-station-decoder adds it). 0x08 (CC113L) cannot transmit and is refused. */
 export const CC1101_PARTNUM = 0x00;
-export const CC1101_VERSIONS: readonly number[] = [0x04, 0x14];
+export const CC1101_VERSIONS: readonly number[] = [0x14, 0x04, 0x17, 0x07];
 
 /** Chip status byte, returned on every header and every byte written (SWRS061 §10.1, table 23). */
 export const STATUS_CHIP_RDYN = 0x80;
@@ -152,6 +155,21 @@ export const MARC_MAX = 0x16;
 /** TXBYTES: bit 7 TXFIFO_UNDERFLOW, bits 6..0 NUM_TXBYTES. */
 export const TXBYTES_UNDERFLOW = 0x80;
 export const TXBYTES_COUNT_MASK = 0x7f;
+
+/** IOCFGx.GDOx_CFG values used (SWRS061 table 41) and the inversion bit 6. */
+export const GDO_TX_FIFO_AT_THRESHOLD = 0x02; // asserts at or above the TX FIFO threshold, deasserts below
+export const GDO_SYNC_SENT = 0x06; // asserts when the sync word is sent, deasserts at the end of the packet
+export const GDO_HIGH_IMPEDANCE = 0x2e;
+export const GDO_INVERT = 0x40;
+
+/** FIFOTHR.FIFO_THR (bits 3..0) → TX FIFO threshold in bytes: 61 − 4 · FIFO_THR (SWRS061 FIFOTHR table). */
+export function txFifoThreshold(fifothr: number): number {
+  return 61 - 4 * (fifothr & 0x0f);
+}
+
+/** MDMCFG2.SYNC_MODE (bits 2..0) in TX: 1 or 2 send SYNC1:SYNC0 once, 3 twice (SWRS061 §15.2). */
+export const SYNC_MODE_16 = 2;
+export const SYNC_MODE_32 = 3;
 
 /** PKTCTRL0.LENGTH_CONFIG (bits 1..0). */
 export const LENGTH_FIXED = 0;

@@ -10,26 +10,49 @@
  *               T1: 0x50 → 50.78 kHz (EN 13757-4 T1: 40…80 kHz, nominal 50)
  *               C1: 0x46 → 44.43 kHz (EN 13757-4 C1: nominal 45 kHz)
  *
- * The chip sends NUM_PREAMBLE bytes of 0xAA, then the 16-bit sync word SYNC1:SYNC0 = 0x54 0x3D, then
- * the FIFO. 0x543D ends in the T-mode sync "0000111101" and its leading "010101" extends the preamble
- * to 4·8 + 6 = 38 chips = 19 "01" pairs, the EN 13757-4 T1 minimum; for C mode 0x543D is the first
- * half of the sync word, the second half (0x54CD frame A, 0x543D frame B) is the first FIFO content
- * (SWRA234A §3.2). Packet length, PKTLEN and PKTCTRL0 are set per frame by the driver.
+ * What goes on the air before the FIFO data: the CC1101's preamble is fixed at 10101010 (0xAA; SWRS061
+ * §15.2 "The preamble pattern is an alternating sequence of ones and zeros (10101010…)"), which is
+ * the (01) pairs of EN 13757-4 out of phase by one chip: the sync word starts an even number of chips
+ * after a byte boundary (T1's 0000111101 is the last 10 chips of 0x543D; C1's 0x543D54CD starts on
+ * one), so the pairs in phase are bytes 0x55. So the chip sends its shortest preamble (2 bytes,
+ * NUM_PREAMBLE 0) and then a sync register of 0x5555 sent twice (SYNC_MODE 3): 32 chips of (01) in
+ * phase; the FIFO starts with the mode's sync word 0x543D (T1: its 010101 makes 16 + 3 = 19 pairs
+ * before 0000111101, the T1 minimum; C1: 16 pairs before 0x543D54CD). TI's own FAQ on custom
+ * preamble/sync patterns uses the sync register the same way. On air: AA AA 55 55 55 55 54 3D …,
+ * which modules/wmbus-tx phyEncode models, and which rtl-wmbus's 22-chip correlation
+ * (0101010101010000111101) finds; after 4 × 0xAA directly before 0x543D it would find 6 errors.
+ * A FIFO of a multiple of 256 bytes cannot end on PKTLEN (SWRS061: "must be different from 0"):
+ * the driver then sends the sync register once (SYNC_MODE 2) and puts 0x55 0x55 in the FIFO —
+ * the same chips on the air, two more FIFO bytes.
+ *
+ * The TX FIFO is refilled on GDO2 (IOCFG2 = 0x02: high at or above the TX FIFO threshold): with
+ * FIFO_THR = 1 the threshold is 57 bytes, so when GDO2 falls at most 56 bytes are queued — 4.48 ms of
+ * air at 100 kcps to write the next 8 — and at least 8 are free.
  */
 import type { WmbusMode } from '../ports/radio.js';
 import * as R from './cc1101-registers.js';
+
+/** FIFOTHR.FIFO_THR: TX threshold 61 − 4 · 1 = 57 bytes. */
+const FIFO_THR = 1;
+/** GDO2 falls when fewer than this many bytes are queued. */
+export const TX_FIFO_THRESHOLD = R.txFifoThreshold(FIFO_THR);
+/** Bytes written per refill: when GDO2 is low at most TX_FIFO_THRESHOLD − 1 bytes are queued, so this many fit. */
+export const REFILL_BYTES = R.FIFO_SIZE - (TX_FIFO_THRESHOLD - 1);
+/** Written ahead of the FIFO data, with SYNC_MODE 2, when the FIFO length is a multiple of 256: the
+ *  second copy of the sync register that SYNC_MODE 3 would have sent. */
+export const SYNC_REGISTER_COPY: Uint8Array = Uint8Array.of(0x55, 0x55);
 
 /** One register write: [address, value]. */
 export type RegisterSetting = readonly [address: number, value: number];
 
 /** Settings shared by both modes; PKTLEN/PKTCTRL0 are placeholders the driver overrides per frame. */
 const COMMON: readonly RegisterSetting[] = [
-  [R.IOCFG2, 0x02], // GDO2: TX FIFO at or above threshold (a host may use it instead of polling)
-  [R.IOCFG1, 0x2e], // GDO1: high impedance (it is SO on the SPI bus)
-  [R.IOCFG0, 0x06], // GDO0: asserts when the sync word is sent, deasserts at end of packet
-  [R.FIFOTHR, 0x07], // TX FIFO threshold 33 bytes
-  [R.SYNC1, 0x54],
-  [R.SYNC0, 0x3d],
+  [R.IOCFG2, R.GDO_TX_FIFO_AT_THRESHOLD], // GDO2: TX FIFO at or above the threshold (the refill signal)
+  [R.IOCFG1, R.GDO_HIGH_IMPEDANCE], // GDO1: high impedance (it is SO on the SPI bus)
+  [R.IOCFG0, R.GDO_SYNC_SENT], // GDO0: asserts when the sync word is sent, deasserts at end of packet
+  [R.FIFOTHR, FIFO_THR], // TX FIFO threshold 57 bytes
+  [R.SYNC1, 0x55], // sync register: 16 chips of (01), sent twice
+  [R.SYNC0, 0x55],
   [R.PKTLEN, 0xff],
   [R.PKTCTRL1, 0x00], // no address check, no status append
   [R.PKTCTRL0, 0x00], // normal FIFO mode, no whitening, no CRC, fixed length (set per frame)
@@ -42,8 +65,8 @@ const COMMON: readonly RegisterSetting[] = [
   [R.FREQ0, 0xd1],
   [R.MDMCFG4, 0x5b], // CHANBW 325 kHz (RX), DRATE_E = 11
   [R.MDMCFG3, 0xf8], // DRATE_M = 248
-  [R.MDMCFG2, 0x02], // DC filter on, 2-FSK, no Manchester, SYNC_MODE 2: 16-bit sync word
-  [R.MDMCFG1, 0x22], // no FEC, NUM_PREAMBLE 2 → 4 bytes, CHANSPC_E 2
+  [R.MDMCFG2, R.SYNC_MODE_32], // DC filter on, 2-FSK, no Manchester, SYNC_MODE 3: SYNC1:SYNC0 twice
+  [R.MDMCFG1, 0x02], // no FEC, NUM_PREAMBLE 0 → 2 bytes, CHANSPC_E 2
   [R.MDMCFG0, 0xf8],
   // DEVIATN is per mode (below)
   [R.MCSM2, 0x07],

@@ -1,49 +1,61 @@
 /**
  * TI CC1101 sub-GHz transceiver as a wireless M-Bus transmitter (modes T1 and C1, EN 13757-4), over an
- * SPI port. Implements the Radio port: `transmit(frame, mode)` takes a DLL frame with its CRC blocks,
- * has it PHY-coded for the transceiver FIFO (modules/wmbus-tx encoders: 3-of-6 for T1; sync-word tail
- * and NRZ bytes for C1), and feeds the 64-byte TX FIFO while the chip sends preamble, sync word and
- * FIFO data at 100 kcps.
+ * SPI port and its GDO2 pin. Implements the Radio port: `transmit(frame, mode)` takes a DLL frame with
+ * its CRC blocks, has it PHY-coded for the transceiver FIFO (modules/wmbus-tx encoders: sync word and
+ * 3-of-6 for T1; sync word and NRZ bytes for C1), and feeds the 64-byte TX FIFO while the chip sends
+ * its preamble, its sync register and the FIFO data at 100 kcps (what goes on the air, and why:
+ * cc1101-wmbus.ts).
  *
- * Frames longer than the FIFO are refilled by polling TXBYTES; packets longer than 255 bytes (a long
- * T1 frame is up to 435 coded bytes) start in infinite-length mode with PKTLEN = length mod 256 and
- * switch to fixed-length mode once the last byte is in the FIFO, so the chip's modulo-256 byte counter
- * ends the packet exactly (SWRS061 §15.3 "Packet Handling in Transmit Mode", "arbitrary length field
- * configuration"). Status registers are read until two reads agree (errata SWRZ020 "SPI read
- * synchronization"). Every status byte the chip returns is checked: CHIP_RDYn high, a receive state
- * on a chip that only transmits, or an out-of-range count is a typed Cc1101Fault, never a silent retry.
+ * Refill: GDO2 is high while the TX FIFO holds at least its threshold (57 bytes); when it reads low, at
+ * least 8 bytes are free and 56 or fewer still queued (4.48 ms of air), and the driver writes the next
+ * 8. The loop reads a pin, not a status register over SPI, and allocates nothing, so XS (which collects
+ * only when an allocation finds no room) cannot start a collection inside it; the time it takes on an
+ * ESP32, and the pause it survives, are measured in test/cc1101-refill.test.ts. Every FIFO byte's
+ * status is checked: a full FIFO (GDO2 not following the threshold) is a typed fault, never a lost byte.
+ *
+ * Packets longer than 255 bytes (a long T1 frame is up to 437 FIFO bytes) start in infinite-length
+ * mode with PKTLEN = length mod 256 and switch to fixed-length mode once the last byte is in the FIFO,
+ * so the chip's modulo-256 byte counter ends the packet exactly (SWRS061 §15.3 "arbitrary length field
+ * configuration"). PKTLEN is never 0 (SWRS061: "must be different from 0"): a FIFO of a multiple of 256
+ * bytes is lengthened by two bytes of the sync pattern, the chip then sending its sync register once
+ * (the same chips on the air). Status registers are read until two reads agree (errata SWRZ020 "SPI
+ * read synchronization"). Every status byte the chip returns is checked: CHIP_RDYn high, a receive
+ * state on a chip that only transmits, or an out-of-range count is a typed Cc1101Fault, never a
+ * silent retry.
  */
 import { MeterError } from '../core/errors.js';
-import type { SpiPort } from '../ports/bus.js';
+import type { DigitalInput, SpiPort } from '../ports/bus.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
 import { frameLengthFromL, type FrameFormat } from '../wmbus/frame.js';
 import { encodeC1Fifo } from '../wmbus/phy-c1.js';
 import { encodeT1Fifo } from '../wmbus/phy-t1.js';
 import * as R from './cc1101-registers.js';
-import { PA_10DBM_868, wmbusRegisterImage } from './cc1101-wmbus.js';
+import { PA_10DBM_868, REFILL_BYTES, SYNC_REGISTER_COPY, wmbusRegisterImage } from './cc1101-wmbus.js';
 
 /** A CC1101 that did not behave: codes 'chip-not-ready', 'bad-status', 'not-cc1101',
- *  'config-mismatch', 'tx-underflow', 'timeout', 'frame-length', 'frame-format', 'closed'. */
+ *  'config-mismatch', 'tx-underflow', 'tx-overflow', 'timeout', 'frame-length', 'frame-format', 'closed'. */
 export class Cc1101Fault extends MeterError {}
 
 export type { FrameFormat };
 
 /** Codes `frame` (with CRCs) into the bytes the TX FIFO carries after the chip's own preamble and
- *  16-bit sync word 0x543D. */
+ *  sync register: the mode's sync word, then the coded frame. */
 export type FifoEncoder = (frame: Uint8Array, mode: WmbusMode, format: FrameFormat) => Uint8Array;
 
-/** The modules/wmbus-tx FIFO encoders: T1 3-of-6 symbols + postamble; C1 sync tail + frame + postamble. */
+/** The modules/wmbus-tx FIFO encoders: T1 sync word + 3-of-6 symbols + postamble; C1 sync word + frame + postamble. */
 export const wmbusFifoEncoder: FifoEncoder = (frame, mode, format) =>
   mode === 'T1' ? encodeT1Fifo(frame) : encodeC1Fifo(frame, format);
 
 export interface Cc1101Options {
   spi: SpiPort;
+  /** GDO2 (IOCFG2 = TX FIFO at or above threshold): the refill signal. */
+  gdo2: DigitalInput;
   /** PHY coding for the FIFO (default: wmbusFifoEncoder, the modules/wmbus-tx encoders). */
   encodeFifo?: FifoEncoder;
   /** PATABLE[0], the PA setting (default ≈ +10 dBm at 868 MHz). */
   paTable?: number;
-  /** Called on every turn of a wait loop (each TXBYTES poll while refilling, calibration, end of packet).
-   *  A host may feed a watchdog or sleep a little here; the simulator advances time. */
+  /** Called on every turn of a wait loop (each GDO2 read while refilling, calibration, end of packet).
+   *  A host may feed a watchdog here; it must not sleep while refilling (the FIFO lasts 4.48 ms). */
   onPoll?: () => void;
   /** Turns of one wait loop before the driver gives up with a 'timeout' fault (default 200 000). */
   maxPolls?: number;
@@ -53,12 +65,12 @@ export interface Cc1101Options {
 export interface TransmitReport {
   mode: WmbusMode;
   format: FrameFormat;
-  /** Bytes fed through the FIFO (the coded frame). */
+  /** Bytes fed through the FIFO (the coded frame, and the sync pattern when PKTLEN would be 0). */
   fifoBytes: number;
   /** SPI bursts that refilled the FIFO after STX. */
   refills: number;
-  /** Lowest FIFO fill seen while refilling (bytes; 64 when no refill was needed). */
-  minFifoLevel: number;
+  /** GDO2 reads while refilling. */
+  pinReads: number;
   /** Whether the packet needed infinite-length mode (more than 255 FIFO bytes). */
   infiniteLength: boolean;
 }
@@ -91,19 +103,22 @@ const STABLE_READ_TRIES = 8;
 
 export class Cc1101 implements Radio {
   private readonly spi: SpiPort;
+  private readonly gdo2: DigitalInput;
   private readonly encodeFifo: FifoEncoder;
   private readonly paTable: number;
   private readonly onPoll: () => void;
   private readonly maxPolls: number;
   private configured: WmbusMode | undefined;
+  /** MDMCFG2 as last written (the sync mode changes for FIFOs of 256·k bytes). */
+  private mdmcfg2 = -1;
   private isReset = false;
   private closed = false;
   private recovering = false;
   /** The last transmission's report. */
   lastTransmit: TransmitReport | undefined;
-  // SPI buffers reused by every access (a transmission polls TXBYTES and MARCSTATE hundreds of times):
-  // one byte for strobes, two for single registers, and views of one burst buffer by length. A fault
-  // path (underflow recovery) may reuse them only after the access that raised it is done with them.
+  // SPI buffers reused by every access: one byte for strobes, two for single registers, and a view of
+  // one burst buffer for every length, made once. A fault path (underflow recovery) may reuse them
+  // only after the access that raised it is done with them.
   private readonly one = new Uint8Array(1);
   private readonly pair = new Uint8Array(2);
   private readonly burst = new Uint8Array(R.FIFO_SIZE + 1);
@@ -111,6 +126,11 @@ export class Cc1101 implements Radio {
 
   constructor(options: Cc1101Options) {
     this.spi = options.spi;
+    this.gdo2 = options.gdo2;
+    for (let n = 1; n <= this.burst.length; n++) this.burstViews[n] = this.burst.subarray(0, n);
+    if (!this.gdo2 || typeof this.gdo2.read !== 'function') {
+      throw new Cc1101Fault('bad-option', 'the CC1101 driver needs the GDO2 pin (the TX FIFO threshold signal)');
+    }
     this.encodeFifo = options.encodeFifo ?? wmbusFifoEncoder;
     this.paTable = options.paTable ?? PA_10DBM_868;
     this.onPoll = options.onPoll ?? (() => {});
@@ -172,6 +192,7 @@ export class Cc1101 implements Radio {
         });
       }
     }
+    this.mdmcfg2 = image[R.MDMCFG2];
     this.strobe(R.SCAL);
     this.waitMarcState(R.MARC_IDLE, 'calibration');
     this.configured = mode;
@@ -185,42 +206,59 @@ export class Cc1101 implements Radio {
       throw new Cc1101Fault('frame-format', 'mode T1 carries frame format A only (EN 13757-4)', { mode, format });
     }
     if (this.configured !== mode) this.configure(mode);
-    const data = this.encodeFifo(frame, mode, format);
+    let data = this.encodeFifo(frame, mode, format);
+    // PKTLEN must not be 0: a 256·k-byte FIFO carries the second copy of the sync register instead.
+    const syncOnce = data.length % 256 === 0;
+    if (syncOnce) {
+      const longer = new Uint8Array(data.length + SYNC_REGISTER_COPY.length);
+      longer.set(SYNC_REGISTER_COPY, 0);
+      longer.set(data, SYNC_REGISTER_COPY.length);
+      data = longer;
+    }
     const length = data.length;
 
     this.toIdle();
     this.strobe(R.SFTX);
+    const mdmcfg2 = (this.mdmcfg2 & ~7) | (syncOnce ? R.SYNC_MODE_16 : R.SYNC_MODE_32);
+    if (mdmcfg2 !== this.mdmcfg2) {
+      this.writeRegister(R.MDMCFG2, mdmcfg2);
+      this.mdmcfg2 = mdmcfg2;
+    }
     const infinite = length > 255;
     this.writeRegister(R.PKTLEN, length & 0xff);
     this.writeRegister(R.PKTCTRL0, infinite ? R.LENGTH_INFINITE : R.LENGTH_FIXED);
 
     let written = Math.min(length, R.FIFO_SIZE);
-    this.writeBurst(R.FIFO, data.subarray(0, written));
+    this.writeFifo(data, 0, written);
     this.strobe(R.STX);
 
+    // Refill loop: one pin read per turn; nothing allocated (see the header).
     let refills = 0;
-    let minFifoLevel: number = R.FIFO_SIZE;
+    let pinReads = 0;
     let fixed = !infinite;
     let polls = 0;
-    while (written < length) {
-      const level = this.txFifoLevel();
-      const free = R.FIFO_SIZE - level;
-      // Refill in chunks of half a FIFO (FIFOTHR's TX threshold, 33 bytes, marks the same point): one
-      // SPI burst per 32 bytes leaves 2.5 ms (T1/C1) of air before the FIFO runs dry.
-      if (free >= Math.min(REFILL_CHUNK, length - written)) {
-        if (level < minFifoLevel) minFifoLevel = level;
-        const n = Math.min(free, length - written);
-        this.writeBurst(R.FIFO, data.subarray(written, written + n));
-        written += n;
-        refills++;
-        polls = 0;
-      } else if (++polls > this.maxPolls) this.timeout('refill', polls);
-      // Every byte is in the FIFO, so fewer than 256 remain to be sent: let the byte counter end the packet.
-      if (!fixed && written === length) {
-        this.writeRegister(R.PKTCTRL0, R.LENGTH_FIXED);
-        fixed = true;
+    try {
+      while (written < length) {
+        pinReads++;
+        if (this.gdo2.read() === 0) {
+          // Below the threshold: at least REFILL_BYTES free.
+          const n = length - written < REFILL_BYTES ? length - written : REFILL_BYTES;
+          this.writeFifo(data, written, written + n);
+          written += n;
+          refills++;
+          polls = 0;
+          // Every byte is in the FIFO, so fewer than 256 remain to be sent: let the byte counter end the packet.
+          if (!fixed && written === length) {
+            this.writeRegister(R.PKTCTRL0, R.LENGTH_FIXED);
+            fixed = true;
+          }
+        } else if (++polls > this.maxPolls) this.timeout('refill', polls);
+        this.onPoll();
       }
-      this.onPoll();
+    } catch (e) {
+      // GDO2 stuck (timeout) or not following the FIFO (overflow): stop the packet, empty the FIFO.
+      if (e instanceof Cc1101Fault && (e.code === 'timeout' || e.code === 'tx-overflow')) this.abortPacket();
+      throw e;
     }
     // Drain: the chip returns to IDLE (MCSM1.TXOFF_MODE = IDLE) after the last byte. IDLE with bytes
     // still in the FIFO is the moment right after STX, before the state machine has left IDLE.
@@ -232,7 +270,7 @@ export class Cc1101 implements Radio {
       if (++polls > this.maxPolls) this.timeout('end of packet', polls);
       this.onPoll();
     }
-    this.lastTransmit = { mode, format, fifoBytes: length, refills, minFifoLevel, infiniteLength: infinite };
+    this.lastTransmit = { mode, format, fifoBytes: length, refills, pinReads, infiniteLength: infinite };
   }
 
   /** Powers the chip down (SPWD); the next use resets it. */
@@ -292,10 +330,35 @@ export class Cc1101 implements Radio {
 
   private writeBurst(address: number, data: Uint8Array): void {
     const n = data.length + 1;
-    const b = n <= this.burst.length ? (this.burstViews[n] ??= this.burst.subarray(0, n)) : new Uint8Array(n);
+    const b = n <= this.burst.length ? this.burstViews[n] : new Uint8Array(n);
     b[0] = R.HEADER_BURST | (address & 0x3f);
     b.set(data, 1);
     this.transaction(b, true);
+  }
+
+  /** Bytes `start`…`end` of `data` into the TX FIFO (at most 64: the burst buffer and its views exist
+   *  for every length, so nothing is allocated). Each data byte clocks out a status byte: one that
+   *  differs from the header's in CHIP_RDYn or state gets the full check (checkStatus), and its free
+   *  count (the space before that byte) must not be 0, or the byte was lost. */
+  private writeFifo(data: Uint8Array, start: number, end: number): void {
+    const n = end - start + 1;
+    const b = this.burstViews[n];
+    const header = R.HEADER_BURST | R.FIFO;
+    b[0] = header;
+    for (let i = start; i < end; i++) b[1 + i - start] = data[i];
+    this.spi.transfer(b);
+    this.spi.flush();
+    this.checkStatus(b[0], header);
+    const same = b[0] & (R.STATUS_CHIP_RDYN | R.STATUS_STATE_MASK);
+    for (let i = 1; i < n; i++) {
+      const status = b[i];
+      if ((status & (R.STATUS_CHIP_RDYN | R.STATUS_STATE_MASK)) !== same) this.checkStatus(status, header);
+      if ((status & R.STATUS_FIFO_MASK) === 0) {
+        throw new Cc1101Fault('tx-overflow', 'the TX FIFO was full: GDO2 does not follow the FIFO threshold (wiring, or IOCFG2 lost)', {
+          lost: n - i,
+        });
+      }
+    }
   }
 
   private readBurst(address: number, length: number): Uint8Array {
@@ -349,6 +412,17 @@ export class Cc1101 implements Radio {
     }
     if (state === R.STATE_TXFIFO_UNDERFLOW && header !== R.SIDLE && header !== R.SFTX && header !== R.SNOP) {
       this.underflow();
+    }
+  }
+
+  /** Ends a packet the refill gave up on: SIDLE, then SFTX (both valid from TX; SWRS061 fig. 25). A
+   *  fault here leaves the first one to report. */
+  private abortPacket(): void {
+    try {
+      this.strobeRaw(R.SIDLE);
+      this.strobeRaw(R.SFTX);
+    } catch (e) {
+      if (!(e instanceof MeterError)) throw e;
     }
   }
 

@@ -2,17 +2,27 @@
  * The calibration log of the meter (legal metrology event log, WELMEC 7.2 / MID): every change to a
  * legally relevant parameter and every seal event, for the life of the meter, hash-chained and signed
  * by the device key (through the KeyStore port; deterministic ECDSA P-256), stored in a power-loss
- * safe LogStore on flash. The event counter is the record's position: it never goes back, since a
- * record once committed is never lost. A full log refuses new events (LogFullError "log-full"), so a
- * change that must be logged is refused rather than made unlogged; nothing is ever overwritten.
+ * safe AppendLog on flash (modules/storage; the flash map's calibration log region). The event
+ * counter is the record's position: it never goes back, since a record once committed is never lost.
+ * A full log refuses new events (LogFullError "log-full"), so a change that must be logged is refused
+ * rather than made unlogged; nothing is ever overwritten.
+ *
+ * At open the log checks what it relies on: the chain from the device-bound first record, the
+ * signature of the newest record (which, through the chain, vouches for every record before it), and
+ * the witness (log-witness.ts: how many records were committed, and the newest one's hash). A fault is
+ * kept in `fault`, and one the flash alone would not show again after the next append (a record
+ * missing or replaced, a missing witness) is also logged as a tamper record, so the seal's tamper
+ * status holds until the next authorised seal.
  */
 import { concat } from '../core/bytes.js';
 import type { Clock } from '../ports/clock.js';
 import { sha256Of, type Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
-import { LogFullError, LogVerifyError } from './errors.js';
-import { LogStore, type LogStoreOptions, type LogStoreStats } from './log-store.js';
+import { AppendLog, type AppendLogStats } from '../storage/append-log.js';
+import { LogFullError } from '../storage/errors.js';
+import { storeMagic } from '../storage/flash-map.js';
+import { LogVerifyError } from './errors.js';
 import {
   SIGNATURE_SIZE,
   decodeRecord,
@@ -20,15 +30,18 @@ import {
   encodeUnsigned,
   genesisPrevHash,
   recordHash,
+  signedDigest,
   type EventType,
   type LogEntry,
 } from './log-record.js';
-import { headDigest, verifyRecords, type LogFault, type LogHead } from './log-verify.js';
+import { headDigest, verifyDigest, verifyRecords, type LogFault, type LogHead } from './log-verify.js';
+import type { LogWitness, LogWitnessState } from './log-witness.js';
 
 export interface CalibrationLogOptions {
+  /** The log's own flash, all of it (the flash map's calibration log region). */
   flash: Flash;
-  /** The log's partition of the flash (default: all of it). */
-  partition?: LogStoreOptions;
+  /** Sector header magic (default: the flash map's calibration log). */
+  magic?: string;
   keys: KeyStore;
   crypto: Crypto;
   clock: Clock;
@@ -36,8 +49,12 @@ export interface CalibrationLogOptions {
   deviceId: string;
   /** Who the log-init record names (default "factory"). */
   initBy?: string;
-  /** Also check every signature at open, not only the chain (slow on a long log; default false). */
+  /** Also check every signature at open, not only the chain and the newest record's (slow on a long
+   *  log; default false). */
   verifySignatures?: boolean;
+  /** The log's witness in the other partition (log-witness.ts); without one a dropped newest record
+   *  cannot be told from a torn write (tools reading a single image). */
+  witness?: LogWitness;
 }
 
 /** What a caller records; the log adds counter, time, chain and signature. */
@@ -58,9 +75,11 @@ export interface LogExport {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Fault codes of the newest record or the witness: appending a record would make them invisible. */
+const HIDDEN_BY_APPEND: readonly string[] = ['signature', 'witness-lost', 'head-mismatch', 'records-lost', 'records-unwitnessed'];
 
 export class CalibrationLog {
-  readonly store: LogStore;
+  readonly store: AppendLog;
   readonly deviceId: string;
   readonly publicKey: Uint8Array;
   /** A fault found in the stored log at open (tampered or corrupted flash); the seal reports tamper. */
@@ -68,17 +87,21 @@ export class CalibrationLog {
   private readonly keys: KeyStore;
   private readonly crypto: Crypto;
   private readonly clock: Clock;
+  private readonly witness: LogWitness | undefined;
   private lastRaw: Uint8Array;
   private lastCounter: number;
+  private records: number;
 
-  private constructor(o: CalibrationLogOptions, store: LogStore, last: { raw: Uint8Array; counter: number } | undefined, fault: LogFault | undefined) {
+  private constructor(o: CalibrationLogOptions, store: AppendLog, last: { raw: Uint8Array; counter: number } | undefined, fault: LogFault | undefined) {
     this.store = store;
     this.keys = o.keys;
     this.crypto = o.crypto;
     this.clock = o.clock;
+    this.witness = o.witness;
     this.deviceId = o.deviceId;
     this.publicKey = o.keys.devicePublicKey();
     this.fault = fault;
+    this.records = store.count;
     const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, this.publicKey) }, 0, genesisPrevHash(o.crypto, this.publicKey));
     this.lastRaw = init.raw;
     this.lastCounter = init.counter;
@@ -87,14 +110,27 @@ export class CalibrationLog {
   /** Opens (recovers) the log on flash; a blank store gets its log-init record, binding the device. */
   static open(o: CalibrationLogOptions): CalibrationLog {
     encodeIdentity(o.deviceId, o.keys.devicePublicKey()); // validates the id before anything is written
-    const store = LogStore.open(o.flash, o.partition);
+    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog') });
     const raws = store.readAll();
-    if (raws.length === 0) return new CalibrationLog(o, store, undefined, undefined);
-    const check = verifyRecords(o.crypto, raws, o.keys.devicePublicKey(), { signatures: o.verifySignatures ?? false });
+    const witnessed = o.witness?.load();
+    if (raws.length === 0) {
+      const log = new CalibrationLog(o, store, undefined, undefined);
+      if (witnessed && witnessed.count > 0) log.logTamper(`records-lost: the witness counts ${witnessed.count} records, the log was blank`);
+      return log;
+    }
+    const publicKey = o.keys.devicePublicKey();
+    const check = verifyRecords(o.crypto, raws, publicKey, { signatures: o.verifySignatures ?? false });
     let fault = check.fault;
     if (!fault && check.deviceId !== o.deviceId) {
       fault = { record: 0, code: 'device-id', reason: `the log belongs to device "${check.deviceId}", not "${o.deviceId}"` };
     }
+    const newest = raws.length - 1;
+    if (!fault && !verifyDigest(o.crypto, decodeRecord(raws[newest]).signature, signedDigest(o.crypto, raws[newest]), publicKey)) {
+      fault = { record: newest, code: 'signature', reason: `the newest record does not verify with the device key` };
+    }
+    fault ??= o.witness ? checkWitness(o.crypto, raws, witnessed) : undefined;
+    // Faults the next append would hide from the flash are logged: the status holds until a new seal.
+    const hidden = fault !== undefined && HIDDEN_BY_APPEND.includes(fault.code);
     // Carry on after a fault (the meter must keep running and report it), chaining to what is stored.
     // The counter goes on from the highest one stored or the position, whichever is larger, so a
     // forged or corrupted record with a low counter cannot make the counter go back.
@@ -109,7 +145,27 @@ export class CalibrationLog {
         }
       }
     } else counter = decodeRecord(raw).counter;
-    return new CalibrationLog(o, store, { raw, counter }, fault);
+    const log = new CalibrationLog(o, store, { raw, counter }, fault);
+    if (hidden && fault) log.logTamper(`${fault.code}: ${fault.reason}`);
+    else if (o.witness && witnessed?.count !== raws.length) log.saveWitness(); // one ahead after a cut: catch up
+    return log;
+  }
+
+  /** Logs a fault of the stored log that the next append would hide (best effort: a full log keeps
+   *  only the `fault`). */
+  private logTamper(reason: string): void {
+    try {
+      const text = reason.slice(0, 120);
+      const bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) bytes[i] = Math.min(0x7e, Math.max(0x20, text.charCodeAt(i)));
+      this.append({ type: 'tamper', newValue: bytes, who: 'startup' });
+    } catch (e) {
+      if (!(e instanceof LogFullError)) throw e;
+    }
+  }
+
+  private saveWitness(): void {
+    this.witness?.save({ count: this.records, headHash: recordHash(this.crypto, this.lastRaw) });
   }
 
   /** The event counter of the last record (0: only the log-init record). */
@@ -122,7 +178,7 @@ export class CalibrationLog {
     return recordHash(this.crypto, this.lastRaw);
   }
 
-  stats(): LogStoreStats {
+  stats(): AppendLogStats {
     return this.store.stats();
   }
 
@@ -133,6 +189,7 @@ export class CalibrationLog {
     const entry = this.write(event, this.lastCounter + 1, this.headHash);
     this.lastRaw = entry.raw;
     this.lastCounter = entry.counter;
+    this.saveWitness();
     return entry;
   }
 
@@ -174,6 +231,30 @@ export class CalibrationLog {
     if (signature.length !== SIGNATURE_SIZE) throw new LogVerifyError('bad-signature', `key store returned a ${signature.length}-byte signature`);
     const raw = concat(unsigned, signature);
     this.store.append(raw);
+    this.records++;
+    if (counter === 0) {
+      this.lastRaw = raw;
+      this.saveWitness();
+    }
     return decodeRecord(raw);
   }
+}
+
+/**
+ * What the witness says of the stored records: in step, or one behind (a power cut between a
+ * record's commit and the witness save). Anything else is a fault: records missing, the newest one
+ * replaced, records the witness never saw, or no witness at all for a log beyond its first record.
+ */
+function checkWitness(crypto: Crypto, raws: readonly Uint8Array[], w: LogWitnessState | undefined): LogFault | undefined {
+  const n = raws.length;
+  if (!w) return n > 1 ? { record: -1, code: 'witness-lost', reason: `no witness record for a log of ${n} records: dropped records could not be seen` } : undefined;
+  const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+  if (w.count === n) {
+    return equal(recordHash(crypto, raws[n - 1]), w.headHash) ? undefined : { record: n - 1, code: 'head-mismatch', reason: `the newest record is not the one the witness saw` };
+  }
+  if (w.count === n - 1) {
+    return equal(decodeRecord(raws[n - 1]).prevHash, w.headHash) ? undefined : { record: n - 1, code: 'head-mismatch', reason: `the newest record does not follow the one the witness saw` };
+  }
+  if (w.count > n) return { record: n, code: 'records-lost', reason: `the witness counts ${w.count} committed records, the log holds ${n}` };
+  return { record: w.count, code: 'records-unwitnessed', reason: `the log holds ${n} records, the witness saw ${w.count}` };
 }

@@ -1,14 +1,11 @@
 /**
- * Typed errors of the sealing module (log store, calibration log, verifier, seal). Each carries a
- * stable `code` (see the classes' users) and `details` naming the sector, record or parameter.
+ * Typed errors of the sealing module (calibration log, verifier, seal). Each carries a stable `code`
+ * (see the classes' users) and `details` naming the record or parameter. A full log is the storage
+ * module's LogFullError ('log-full'), re-exported here for the log's users.
  */
 import { MeterError } from '../core/errors.js';
 
-/** The log store cannot do what was asked: record too large, store not opened, bad geometry. */
-export class LogStoreError extends MeterError {}
-
-/** The log is full: nothing more can be recorded, so a change that must be logged is refused. */
-export class LogFullError extends MeterError {}
+export { LogFullError } from '../storage/errors.js';
 
 /** A calibration log or its export failed verification; `details.record` is the first bad record. */
 export class LogVerifyError extends MeterError {}

@@ -21,7 +21,8 @@ import { sha256Of, type Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
 import type { CalibrationLog } from './calibration-log.js';
 import { LogFullError, SealError } from './errors.js';
-import { MAX_VALUE_SIZE, asciiBytes } from './log-record.js';
+import { MAX_VALUE_SIZE, asciiBytes, signedDigest, type LogEntry } from './log-record.js';
+import { verifyDigest } from './log-verify.js';
 import { UNSEAL_MAC_SIZE, makeUnsealCommand, type UnsealChallenge, type UnsealCommand } from './unseal-command.js';
 
 /**
@@ -106,6 +107,9 @@ export class SealGuard {
   private loggedTamper: Uint8Array | undefined;
   /** The last logged value of each parameter (calibration-change records). */
   private readonly logged = new Map<number, Uint8Array>();
+  /** Why the status shows tamper although the flash checks now: a tamper record since the last seal, or
+   *  a record the seal relies on whose signature does not verify (forged), ignored. */
+  private tamperSinceSeal: string | undefined;
 
   constructor(o: SealGuardOptions) {
     this.log = o.log;
@@ -113,7 +117,28 @@ export class SealGuard {
     this.calibrationSwitch = o.calibrationSwitch;
     this.keys = o.keys;
     this.crypto = o.crypto;
-    for (const e of o.log.entries()) {
+    // The state comes from the last seal and what follows it; each record it relies on must carry the
+    // device's signature (a record written onto the flash by anyone else is ignored and is tamper).
+    // Checked back from the end, so a boot verifies the last seal and the few records after it.
+    const entries = o.log.entries();
+    const genuine = (e: LogEntry): boolean => verifyDigest(this.crypto, e.signature, signedDigest(this.crypto, e.raw), o.log.publicKey);
+    let from = 0;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i];
+      if (e.type !== 'seal' && e.type !== 'log-init') continue;
+      if (!genuine(e)) {
+        this.tamperSinceSeal ??= `record #${e.counter} (${e.type}) does not carry the device's signature: ignored`;
+        continue;
+      }
+      from = i;
+      break;
+    }
+    for (let i = from; i < entries.length; i++) {
+      const e = entries[i];
+      if (i > from && e.type !== 'tamper' && !genuine(e)) {
+        this.tamperSinceSeal ??= `record #${e.counter} (${e.type}) does not carry the device's signature: ignored`;
+        continue;
+      }
       if (e.type === 'log-init') {
         // Fail safe: the erased log may have held a seal.
         this.recreated = e.who === LOG_RECREATED_BY;
@@ -127,6 +152,7 @@ export class SealGuard {
         this.sealed = false;
       } else if (e.type === 'tamper') {
         this.loggedTamper = e.newValue;
+        this.tamperSinceSeal ??= `tamper record #${e.counter} since the last seal`;
       } else if (e.type === 'calibration-change') {
         this.logged.set(e.parameter, e.newValue);
       }
@@ -147,6 +173,7 @@ export class SealGuard {
     this.reapplied = [];
     if (this.log.fault) this.tamperReason = `calibration log fault at record ${this.log.fault.record}: ${this.log.fault.reason}`;
     else if (this.recreated) this.tamperReason = 'the calibration log was erased on a meter in service (re-created)';
+    else if (this.tamperSinceSeal) this.tamperReason = this.tamperSinceSeal;
     if (!this.sealed && !this.log.fault && !this.recreated) {
       // A change is logged before it is applied: power lost in between leaves it logged only. Finish it.
       const active = this.constants.list();
@@ -215,6 +242,7 @@ export class SealGuard {
     this.sealedDigest = digest;
     this.loggedTamper = undefined;
     this.recreated = false;
+    this.tamperSinceSeal = undefined;
     this.tamperReason = this.log.fault ? this.tamperReason : undefined;
     return digest;
   }

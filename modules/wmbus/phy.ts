@@ -8,15 +8,15 @@ import type { WmbusMode } from '../ports/radio.js';
 import { frameLengthFromL, type FrameFormat } from './frame.js';
 import { PhyError } from './link-errors.js';
 import { C1_CHIP_RATE, phyEncodeC1 } from './phy-c1.js';
-import { T1_CHIP_RATE, phyEncodeT1 } from './phy-t1.js';
+import { ON_AIR_PREAMBLE, T1_CHIP_RATE, phyEncodeT1 } from './phy-t1.js';
 import { threeOfSixEncodedLength } from './three-of-six.js';
 
 export { C1_CHIP_RATE, T1_CHIP_RATE };
 export { encodeT1Fifo } from './phy-t1.js';
 export { encodeC1Fifo } from './phy-c1.js';
 
-/** Bytes before the frame: 4 preamble bytes + sync word (2 bytes in T1, 4 in C1). */
-const HEADER_BYTES = { T1: 6, C1: 8 } as const;
+/** Bytes before the frame: the on-air preamble (6 bytes, phy-t1.ts) + sync word (2 bytes in T1, 4 in C1). */
+const HEADER_BYTES = { T1: ON_AIR_PREAMBLE.length + 2, C1: ON_AIR_PREAMBLE.length + 4 } as const;
 
 function checkModeFormat(mode: WmbusMode, format: FrameFormat): void {
   if (mode !== 'T1' && mode !== 'C1') {
@@ -30,7 +30,8 @@ function checkModeFormat(mode: WmbusMode, format: FrameFormat): void {
   }
 }
 
-/** The complete on-air chip stream (preamble, sync word, coded frame, postamble), packed MSB first. */
+/** The complete on-air chip stream as the meter's transceiver sends it (preamble, sync word, coded
+ *  frame, postamble), packed MSB first. */
 export function phyEncode(frame: Uint8Array, mode: WmbusMode, format: FrameFormat): Uint8Array {
   checkModeFormat(mode, format);
   return mode === 'T1' ? phyEncodeT1(frame) : phyEncodeC1(frame, format);

@@ -17,7 +17,8 @@ export async function main(out: (line: string) => void): Promise<void> {
     cls: accuracyClass('1') as AccuracyClass,
     crypto: nobleCrypto,
     meterConstant: 1000,
-    minSeconds: 60,
+    // a gate of 150 s bounds the pulse-gate error by the 1 s energy update period: ≤ 0.67 %, inside class 1
+    minSeconds: 150,
     minPulses: 2,
     calibrationSeconds: 300,
     onProgress: (e) => {

@@ -18,7 +18,7 @@ function body(n: number, seed: number): Uint8Array {
 
 export function main(out: (line: string) => void): void {
   const sim = new Cc1101Sim();
-  const radio = new Cc1101({ spi: sim, onPoll: () => sim.advance(20) });
+  const radio = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
   const cases: Array<[WmbusMode, FrameFormat, number]> = [
     ['T1', 'A', 1], ['T1', 'A', 37], ['T1', 'A', MAX_BODY_A],
     ['C1', 'A', 5], ['C1', 'A', MAX_BODY_A], ['C1', 'B', 100], ['C1', 'B', MAX_BODY_B],
@@ -31,7 +31,7 @@ export function main(out: (line: string) => void): void {
   out(`spi bytes ${sim.spiBytes}, t = ${sim.nowUs.toFixed(3)} µs`);
   // A stalled host: the typed underflow fault, and the cut packet on the air.
   let polls = -1; // counting starts once configured
-  const stalled = new Cc1101({ spi: sim, onPoll: () => polls >= 0 && ++polls === 2 && sim.advance(9000) });
+  const stalled = new Cc1101({ spi: sim, gdo2: sim.gdo2, onPoll: () => polls >= 0 && ++polls === 2 && sim.advance(9000) });
   stalled.configure('T1');
   polls = 0;
   try {

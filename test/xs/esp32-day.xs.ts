@@ -206,6 +206,14 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   const errors = perfectHardware(chip === 'ade7953' ? 2 : 3);
   const sim = chip === 'ade7953' ? new SimAde7953({ load, errors, seed: 7 }) : new SimAtm90e32({ load, errors, seed: 7 });
   const clock = new SimClock(WALL_START);
+  clock.onDelay = (ms) => {
+    // a driver's blocking wait (ATM90E32 soft reset): the hardware lives through it
+    const prev = ledger.to(hw);
+    load.advance(ms);
+    sim.advance(ms);
+    clock.advance(ms);
+    ledger.to(prev);
+  };
   const energyFlash = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
   const calibrationFlash = new SimFlash({ sectorSize: 4096, sectorCount: 32 });
   const keys = SimKeyStore.fromFile(KEYS);
@@ -225,11 +233,15 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     };
   } else {
     const cc = new Cc1101Sim();
-    const driver = new Cc1101({ spi: chargedSpi(cc, ledger, hw), onPoll() {
+    const gdo2 = {
+      read() {
         const prev = ledger.to(hw);
-        cc.advance(50);
+        const v = cc.gdo2.read();
         ledger.to(prev);
-      } });
+        return v;
+      },
+    };
+    const driver = new Cc1101({ spi: chargedSpi(cc, ledger, hw), gdo2 });
     radio = {
       transmit(frame, mode) {
         const before = cc.transmissions.length;

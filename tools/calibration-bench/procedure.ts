@@ -8,6 +8,13 @@
  * Then it exports the calibration log and verifies it (signatures, chain, and that the seal records
  * the digest of the constants written). `verify` re-measures a sealed meter without writing anything.
  *
+ * The corrections go where the chip applies them (modules/metrology/calibrate.ts): the rms step sets
+ * voltageGain and currentGain, which both chips apply to the samples, so power and energy move with
+ * them; the energy step's residual gain then goes to the ADE7953's power gain (AWGAIN), but on the
+ * ATM90E32 — no confirmed power-only gain, PQGain left 0 — into currentGain (Igain) once more, so
+ * there the current reading carries the energy correction too. The phase residual is PHCAL on the
+ * ADE7953 and the driver's rotation of active and reactive energy on the ATM90E32 (no Phi).
+ *
  * Corrections are relative to the calibration the meter holds, so a recalibration works the same.
  * While the energy points run, the no-load threshold is raised (elements without current must not
  * creep into the pulses of the loaded one); the constants written at the end set it to half the

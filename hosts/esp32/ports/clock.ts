@@ -3,7 +3,7 @@
  * counter that wraps after 2^32 ms (about 49.7 days, or goes negative after 24.8 days as a signed
  * integer), shorter than a meter's life: ticks() unwraps it into a monotonic count, provided it is
  * read at least once per wrap period (the host's periodic tick does). Wall time is Date.now(), valid
- * once set (SNTP or the service interface).
+ * once set (SNTP or the service interface). delay() is the host's blocking wait (Moddable `Timer.delay`).
  */
 import type { Clock } from '../../../modules/ports/clock.js';
 
@@ -16,7 +16,12 @@ export class HostClock implements Clock {
   constructor(
     private readonly rawTicks: () => number,
     private readonly wallTime: () => number,
+    private readonly wait: (ms: number) => void,
   ) {}
+
+  delay(ms: number): void {
+    this.wait(ms);
+  }
 
   ticks(): number {
     const u = this.rawTicks() >>> 0; // a signed int32 reading and its unsigned twin are the same instant

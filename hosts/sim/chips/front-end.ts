@@ -71,10 +71,17 @@ export function faultByte(fault: BusFault, byte: number, rng: Prng, garbleRate: 
   }
 }
 
-/** A simulated Clock: both ticks and wall time advance only when told. */
+/** A simulated Clock: both ticks and wall time advance only when told. A firmware delay() is time the
+ *  hardware lives through: `onDelay` (set by whoever owns the chips, e.g. SimRig) moves the chips and
+ *  this clock on; without it only the clock moves. */
 export class SimClock {
   private t = 0;
+  onDelay: ((ms: number) => void) | undefined;
   constructor(private readonly epochMs = Date.UTC(2026, 0, 1)) {}
+  delay(ms: number): void {
+    if (this.onDelay) this.onDelay(ms);
+    else this.advance(ms);
+  }
   ticks(): number {
     return this.t;
   }

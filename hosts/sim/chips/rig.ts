@@ -16,6 +16,7 @@ export class SimRig {
 
   constructor(phases: number, initial?: PhaseLoad) {
     this.load = new LoadModel(phases, initial);
+    this.clock.onDelay = (ms) => this.advance(ms); // a firmware delay: the world moves on
   }
 
   attach<T extends Advancing>(chip: T): T {

@@ -7,23 +7,33 @@
  * - Energy: the power is integrated on simulated time (exactly, as the 6.99 kHz accumulation of the
  *   chip does for a steady load) into 24-bit signed AENERGYx/RENERGYx that wrap, at ~206.9 kHz of
  *   LSBs at full-scale inputs; read-with-reset when LCYCMODE.RSTREAD is set (the reset default);
- *   no accumulation below AP_NOLOAD (modelled in AWATT LSBs).
+ *   no accumulation while |power| is below the no-load level of data sheet Eq. 39: full-scale power
+ *   / (1.4 × (65 536 − AP_NOLOAD)) (VAR_NOLOAD for reactive), unless DISNOLOAD disables it; the
+ *   threshold registers take a write only while their DISNOLOAD bit is set (Tasmota disables
+ *   no-load detection around the write: "required before setting thresholds").
+ * - PHCALx delays the current by 1.117 µs per LSB (sign-magnitude).
  * - 0x120 accepts a write only right after 0xAD to 0x0FE; without 0x30 there the noise is 4×.
  * - reset(): registers to their defaults, counters to 0, IRQSTATA.RESET set (as after power-up).
- * - CRC (0x37F): this model's checksum of the configuration registers (the chip's own algorithm is
- *   not reproduced), so a changed configuration changes it.
+ * - CRC (0x37F): 0xFFFFFFFF (its reset value) unless CONFIG.CRC_ENABLE is set; then this model's
+ *   checksum of the configuration registers (the chip's own algorithm is not reproduced), so a
+ *   changed configuration changes it.
  * Physical truth comes from the LoadModel: channel A measures load phase 0, channel B phase 1 (or 0).
  */
 import type { I2cPort, SpiPort } from '../../../modules/ports/bus.js';
 import type { LoadModel } from '../physics/load-model.js';
 import {
   ADE7953,
+  ADE7953_CONFIG_CRC_ENABLE,
+  ADE7953_CRC_RESET,
   ADE7953_FULL_SCALE_ENERGY_RATE,
   ADE7953_FULL_SCALE_POWER,
   ADE7953_FULL_SCALE_RMS,
   ADE7953_IRQ_AEOFA,
   ADE7953_IRQ_RESET,
   ADE7953_LCYCMODE_RSTREAD,
+  ADE7953_NOLOAD_BASE,
+  ADE7953_NOLOAD_DIVISOR,
+  ADE7953_NOLOAD_RESET,
   ADE7953_PERIOD_CLOCK,
   ADE7953_PHCAL_STEP_S,
   ADE7953_UNITY_GAIN,
@@ -47,8 +57,8 @@ const RAD = Math.PI / 180;
 const DEFAULTS: Record<number, number> = {
   [ADE7953.LCYCMODE]: 0x40,
   [ADE7953.CONFIG]: 0x8004,
-  [ADE7953.AP_NOLOAD]: 0x00e419,
-  [ADE7953.VAR_NOLOAD]: 0x00e419,
+  [ADE7953.AP_NOLOAD]: ADE7953_NOLOAD_RESET,
+  [ADE7953.VAR_NOLOAD]: ADE7953_NOLOAD_RESET,
   [ADE7953.AIGAIN]: ADE7953_UNITY_GAIN,
   [ADE7953.AVGAIN]: ADE7953_UNITY_GAIN,
   [ADE7953.AWGAIN]: ADE7953_UNITY_GAIN,
@@ -209,20 +219,28 @@ export class SimAde7953 {
     this.mi = i;
   }
 
+  /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
+  private noLoadLevel(register: number): number {
+    const x = ADE7953_NOLOAD_BASE - this.peek(register);
+    return x > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * x) : Infinity;
+  }
+
   /** Integrates energy over `ms` of simulated time (call with the load model's own advance). */
   advance(ms: number): void {
     const dt = ms / 1000;
+    const noLoadOff = this.peek(ADE7953.DISNOLOAD);
+    const pLevel = this.noLoadLevel(ADE7953.AP_NOLOAD);
+    const qLevel = this.noLoadLevel(ADE7953.VAR_NOLOAD);
     for (let c = 0; c < 2; c++) {
       const ch = c as 0 | 1;
       this.power(ch);
-      const noLoadOff = this.peek(ADE7953.DISNOLOAD);
       const sigma = this.noise() * Math.sqrt(dt);
       const pCode = this.mp / this.wPerCode;
       const qCode = this.mq / this.wPerCode;
-      if (noLoadOff & 1 || Math.abs(pCode) >= this.peek(ADE7953.AP_NOLOAD)) {
+      if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
         this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + (sigma * this.rng.normal()) / this.wPerCode) / this.codesPerCount);
       }
-      if (noLoadOff & 2 || Math.abs(qCode) >= this.peek(ADE7953.VAR_NOLOAD)) {
+      if (noLoadOff & 2 || Math.abs(qCode) >= qLevel) {
         this.accumulate(ch === 0 ? ADE7953.RENERGYA : ADE7953.RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
       }
     }
@@ -291,7 +309,7 @@ export class SimAde7953 {
         this.set(ADE7953.IRQSTATA, 0);
         break;
       case ADE7953.CRC:
-        v = this.configChecksum();
+        v = this.peek(ADE7953.CONFIG) & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
         break;
       case ADE7953.LAST_RWDATA_8:
       case ADE7953.LAST_RWDATA_16:
@@ -320,6 +338,8 @@ export class SimAde7953 {
   private writeRegister(address: number, value: number): void {
     const a = canonical(address);
     if (a === ADE7953.RESERVED_120 && !this.unlocked) return;
+    if (a === ADE7953.AP_NOLOAD && !(this.peek(ADE7953.DISNOLOAD) & 1)) return;
+    if (a === ADE7953.VAR_NOLOAD && !(this.peek(ADE7953.DISNOLOAD) & 2)) return;
     this.unlocked = a === ADE7953.UNLOCK && value === ADE7953_UNLOCK_KEY;
     if (a === ADE7953.CONFIG && value & 0x80) {
       this.reset();
@@ -341,9 +361,9 @@ export class SimAde7953 {
     return h >>> 0;
   }
 
-  /** Byte `k` (MSB first) of a `bytes`-byte big-endian value. */
+  /** Byte `k` (MSB first) of a `bytes`-byte big-endian register value (unsigned 32-bit). */
   private static byteOf(v: number, bytes: number, k: number): number {
-    return (v >>> (8 * (bytes - 1 - k))) & 0xff; // v is an unsigned 32-bit register value
+    return (v >>> (8 * (bytes - 1 - k))) & 0xff;
   }
 
   private clockByte(mosi: number): number {

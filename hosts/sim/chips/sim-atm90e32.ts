@@ -3,13 +3,20 @@
  * address word (bit 15 = read) and a 16-bit data word, MSB first; a frame of any other length is a
  * framing error and a write in it is dropped.
  * - Config/calibration registers 0x30–0x6F accept writes only while CfgRegAccEn = 0x55AA.
- * - MeterEn must be 1 for the chip to meter; SoftReset (0x789A to 0x70) or reset() restore defaults.
- * - Energy: per phase forward (APenergyX) and reverse (ANenergyX) active energy, 16-bit, cleared on
- *   read, counting in 0.01 CF (one LSB = 10/MC Wh, MC = 4.5e11 / PL_constant), wrapping at 2^16;
- *   no accumulation while |P| < PStartTh. The T registers add the phases.
+ * - MeterEn must be 1 for the chip to meter. SoftReset (0x789A to 0x70) and reset() restore the
+ *   defaults and keep the chip busy for 5 ms of simulated time (advance()): meanwhile every write is
+ *   lost and every read answers 0 (ESPHome waits "the minimum 5ms + 1ms").
+ * - Measurement: the voltage and current samples are scaled by Ugain and Igain (relative to the
+ *   board's reference gains), so rms, P, Q and energy all follow them; Poffset/Qoffset add two's
+ *   complement multiples of 0.00032 W (var). PQGain and Phi are stored, never applied: their formats
+ *   are not confirmed (writes of anything but 0 are counted in `unconfirmedWrites`).
+ * - Energy: per phase forward/reverse active (APenergyX/ANenergyX) and reactive (RPenergyX/RNenergyX)
+ *   energy, 16-bit, cleared on read, counting in 0.01 CF (one LSB = 10/MC Wh, MC = 4.5e11 /
+ *   PL_constant), wrapping at 2^16. Thresholds in 0.00032 W: a phase accumulates only while |P| ≥
+ *   PPhaseTh (|Q| ≥ QPhaseTh for reactive) and the all-phase sum of the phases that do is |ΣP| ≥
+ *   PStartTh (no-load otherwise); the T registers add those phases.
  * - LastSPIData (0x78) holds the data of the last read or write (reading it does not change it).
  * - CRCDigest (0x7A): this model's checksum over 0x30–0x6F (not the chip's algorithm).
- * - Calibration encodings as documented in modules/metrology/atm90e32-registers.ts.
  */
 import type { SpiPort } from '../../../modules/ports/bus.js';
 import type { LoadModel } from '../physics/load-model.js';
@@ -24,13 +31,12 @@ import {
   ATM90E32_OFFSET_LSB_W,
   ATM90E32_PF_LSB,
   ATM90E32_PHASE,
-  ATM90E32_PHI_LSB_DEG,
   ATM90E32_PL_NUMERATOR,
   ATM90E32_POWER_LSB,
-  ATM90E32_PQGAIN_ONE,
   ATM90E32_READ,
+  ATM90E32_RESET_MS,
   ATM90E32_SOFT_RESET_KEY,
-  ATM90E32_STARTTH_LSB_W,
+  ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
 import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
@@ -46,22 +52,28 @@ export interface SimAtm90e32Options {
 
 const RAD = Math.PI / 180;
 const s16 = (v: number): number => (v << 16) >> 16;
-/** A power as the 32-bit Pmean/Qmean value. */
-const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
 const DEFAULTS: Record<number, number> = {
   [ATM90E32.PLconstH]: 0x0861,
   [ATM90E32.PLconstL]: 0xc468,
   [ATM90E32.MMode0]: 0x0087,
-  [ATM90E32.PStartTh]: 0x0000,
-  [ATM90E32.QStartTh]: 0x0000,
 };
-
-/** The phase whose register an address is (-1: none), shared by every simulated chip. */
+const UNCONFIRMED = new Set<number>(ATM90E32_PHASE.flatMap((r) => [r.PQGain, r.Phi]));
+/** Register address → the phase it belongs to (-1: none). */
 const PHASE_OF = new Int8Array(0x100).fill(-1);
-for (let a = 0; a < 0x100; a++) PHASE_OF[a] = ATM90E32_PHASE.findIndex((r) => Object.values(r).includes(a as never));
+ATM90E32_PHASE.forEach((r, p) => {
+  for (const a of Object.values(r)) PHASE_OF[a] = p;
+});
+
 /** The energy registers (0x80–0x8F) keep fractional counts. */
 const ACC_FIRST = ATM90E32.APenergyT;
 const ACC_COUNT = 0x10;
+/** A power as the 32-bit Pmean/Qmean value. */
+const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
+/** Offsets in a phase's measurement (`measured`, 4 values per phase). */
+const P = 0;
+const Q = 1;
+const V = 2;
+const I = 3;
 
 export class SimAtm90e32 {
   readonly load: LoadModel;
@@ -69,25 +81,28 @@ export class SimAtm90e32 {
   busFault: BusFault = 'none';
   garbleRate = 0.05;
   framingErrors = 0;
+  /** Writes lost because the chip was still in reset. */
+  writesDuringReset = 0;
+  /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
+  unconfirmedWrites = 0;
   readonly spi: SpiPort;
   private readonly regs = new Uint16Array(0x100);
   /** Fractional counts of the energy registers ACC_FIRST…. */
   private readonly acc = new Float64Array(ACC_COUNT);
+  /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I. */
+  private readonly measured = new Float64Array(12);
   private readonly rng: Prng;
   private readonly ugainRef: number;
   private readonly igainRef: number;
-  // SPI frame state: bytes clocked, the address word's bytes, the data word of a write, the word a read shifts out.
+  /** Simulated ms until the reset is over. */
+  private resetLeftMs = 0;
+  // SPI frame state: bytes clocked, the frame's bytes, the word a read shifts out.
   private txLength = 0;
   private tx0 = 0;
   private tx1 = 0;
   private tx2 = 0;
   private tx3 = 0;
   private outWord = 0;
-  // The last measurement of `measure(phase)`: W, var, V, A.
-  private mp = 0;
-  private mq = 0;
-  private mv = 0;
-  private mi = 0;
 
   constructor(options: SimAtm90e32Options) {
     this.load = options.load;
@@ -99,10 +114,17 @@ export class SimAtm90e32 {
     this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endFrame());
   }
 
+  /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
   reset(): void {
     this.regs.fill(0);
     this.acc.fill(0);
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
+    this.resetLeftMs = ATM90E32_RESET_MS;
+  }
+
+  /** True while the chip is still resetting. */
+  get resetting(): boolean {
+    return this.resetLeftMs > 0;
   }
 
   peek(address: number): number {
@@ -115,34 +137,61 @@ export class SimAtm90e32 {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  /** Sets mp, mq, mv, mi for a phase. */
-  private measure(phase: number): void {
+  /** Measures a phase into `measured` and returns its offset there. */
+  private measure(phase: number): number {
     const l = this.load.phases[phase];
     const e = this.errors;
     const r = ATM90E32_PHASE[phase];
-    const vs = l.voltage * (1 + e.voltageGainError);
-    const is = l.current * (1 + e.currentGainError[phase]);
-    const phi = (l.phaseDeg + e.phaseErrorDeg[phase] - s16(this.regs[r.Phi]) * ATM90E32_PHI_LSB_DEG) * RAD;
-    const g = 1 + s16(this.regs[r.PQGain]) / ATM90E32_PQGAIN_ONE;
-    this.mp = vs * is * Math.cos(phi) * g + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
-    this.mq = vs * is * Math.sin(phi) * g + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
-    this.mv = (vs * this.regs[r.Ugain]) / this.ugainRef;
-    this.mi = (is * this.regs[r.Igain]) / this.igainRef;
+    // the chip's gains act on the samples: rms and power alike
+    const v = (l.voltage * (1 + e.voltageGainError) * this.regs[r.Ugain]) / this.ugainRef;
+    const i = (l.current * (1 + e.currentGainError[phase]) * this.regs[r.Igain]) / this.igainRef;
+    const phi = (l.phaseDeg + e.phaseErrorDeg[phase]) * RAD;
+    const m = this.measured;
+    const o = 4 * phase;
+    m[o + P] = v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
+    m[o + Q] = v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
+    m[o + V] = v;
+    m[o + I] = i;
+    return o;
   }
 
   advance(ms: number): void {
+    if (this.resetLeftMs > 0) {
+      const used = Math.min(ms, this.resetLeftMs);
+      this.resetLeftMs -= used;
+      ms -= used;
+      if (ms <= 0) return;
+    }
     if (this.regs[ATM90E32.MeterEn] !== 1) return;
     const dt = ms / 1000;
     const perCount = this.whPerCount() * 3600; // Ws per LSB
-    const threshold = this.regs[ATM90E32.PStartTh] * ATM90E32_STARTTH_LSB_W;
-    for (let p = 0; p < 3 && p < this.load.phases.length; p++) {
-      this.measure(p);
-      const mp = this.mp;
-      if (Math.abs(mp) < threshold || mp === 0) continue;
-      const ws = mp * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+    const pPhase = this.regs[ATM90E32.PPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
+    const qPhase = this.regs[ATM90E32.QPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
+    const phases = Math.min(3, this.load.phases.length);
+    const m = this.measured;
+    let sumP = 0;
+    let sumQ = 0;
+    for (let p = 0; p < phases; p++) {
+      const o = this.measure(p);
+      if (Math.abs(m[o + P]) >= pPhase) sumP += m[o + P];
+      if (Math.abs(m[o + Q]) >= qPhase) sumQ += m[o + Q];
+    }
+    const pRun = Math.abs(sumP) >= this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W && sumP !== 0;
+    const qRun = Math.abs(sumQ) >= this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W && sumQ !== 0;
+    for (let p = 0; p < phases; p++) {
       const r = ATM90E32_PHASE[p];
-      if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
-      else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
+      const mp = m[4 * p + P];
+      const mq = m[4 * p + Q];
+      if (pRun && Math.abs(mp) >= pPhase && mp !== 0) {
+        const ws = mp * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+        if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
+        else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
+      }
+      if (qRun && Math.abs(mq) >= qPhase && mq !== 0) {
+        const vs = mq * dt;
+        if (vs > 0) this.accumulate(r.RPenergy, ATM90E32.RPenergyT, vs / perCount);
+        else this.accumulate(r.RNenergy, ATM90E32.RNenergyT, -vs / perCount);
+      }
     }
   }
 
@@ -152,10 +201,10 @@ export class SimAtm90e32 {
   }
 
   private count(a: number, counts: number): void {
-    const i = a - ACC_FIRST;
-    this.acc[i] += counts;
-    const whole = Math.floor(this.acc[i]);
-    this.acc[i] -= whole;
+    const k = a - ACC_FIRST;
+    this.acc[k] += counts;
+    const whole = Math.floor(this.acc[k]);
+    this.acc[k] -= whole;
     this.regs[a] = (this.regs[a] + whole) & 0xffff;
   }
 
@@ -163,21 +212,20 @@ export class SimAtm90e32 {
     const phase = PHASE_OF[a];
     let v: number;
     if (a >= ATM90E32.PmeanA && a <= ATM90E32.QmeanC && a !== ATM90E32.QmeanT || a >= ATM90E32.PmeanALSB && a <= ATM90E32.QmeanCLSB && a !== ATM90E32.QmeanTLSB) {
-      this.measure(phase);
+      const o = this.measure(phase);
       const isQ = a === ATM90E32_PHASE[phase].Qmean || a === ATM90E32_PHASE[phase].QmeanLSB;
-      const w = p32((isQ ? this.mq : this.mp) + (isQ ? 0 : this.errors.noiseW * this.rng.normal()));
+      const w = p32((isQ ? this.measured[o + Q] : this.measured[o + P]) + (isQ ? 0 : this.errors.noiseW * this.rng.normal()));
       const isLsb = a >= ATM90E32.PmeanALSB;
       v = isLsb ? w & 0xffff : (w >>> 16) & 0xffff;
     } else if (a >= ATM90E32.UrmsA && a <= ATM90E32.UrmsC) {
-      this.measure(a - ATM90E32.UrmsA);
-      v = Math.min(0xffff, Math.round(this.mv / ATM90E32_URMS_LSB));
+      v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.UrmsA) + V] / ATM90E32_URMS_LSB));
     } else if (a >= ATM90E32.IrmsA && a <= ATM90E32.IrmsC) {
-      this.measure(a - ATM90E32.IrmsA);
-      v = Math.min(0xffff, Math.round(this.mi / ATM90E32_IRMS_LSB));
+      v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.IrmsA) + I] / ATM90E32_IRMS_LSB));
     } else if (a >= ATM90E32.PFmeanA && a <= ATM90E32.PFmeanC) {
-      this.measure(a - ATM90E32.PFmeanA);
-      const s = Math.hypot(this.mp, this.mq);
-      v = s > 0 ? Math.round(this.mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
+      const o = this.measure(a - ATM90E32.PFmeanA);
+      const mp = this.measured[o + P];
+      const s = Math.hypot(mp, this.measured[o + Q]);
+      v = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
     } else if (a === ATM90E32.Freq) {
       v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
     } else if (a === ATM90E32.CRCDigest) {
@@ -202,6 +250,7 @@ export class SimAtm90e32 {
     }
     if (a >= ATM90E32_CFG_FIRST && a <= ATM90E32_CFG_LAST && this.regs[ATM90E32.CfgRegAccEn] !== ATM90E32_CFG_UNLOCK) return;
     if (a >= 0x80) return; // measurement registers are read-only
+    if (UNCONFIRMED.has(a) && v !== 0) this.unconfirmedWrites++;
     this.regs[a] = v;
   }
 
@@ -213,7 +262,7 @@ export class SimAtm90e32 {
       this.tx1 = mosi;
       if (this.tx0 & 0x80) {
         const a = ((this.tx0 << 8) | this.tx1) & 0x3ff;
-        this.outWord = a < 0x100 ? this.readRegister(a) : 0;
+        this.outWord = this.resetLeftMs > 0 ? 0 : a < 0x100 ? this.readRegister(a) : 0;
       }
     } else {
       if (pos === 2) this.tx2 = mosi;
@@ -233,6 +282,10 @@ export class SimAtm90e32 {
     }
     const word = (this.tx0 << 8) | this.tx1;
     if (word & ATM90E32_READ) return;
+    if (this.resetLeftMs > 0) {
+      this.writesDuringReset++;
+      return;
+    }
     const a = word & 0x3ff;
     if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
   }

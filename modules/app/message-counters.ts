@@ -1,0 +1,83 @@
+/**
+ * Where the message counter comes from, so that no value is ever used twice with the same key (OMS
+ * Vol. 2 §9.3: it enters the mode-7 key derivation) whatever part of the flash is damaged.
+ *
+ * Two records bound it, in different partitions and the same storage protocol:
+ *  - the telegram counter record (energy partition): the exact counter, written before each telegram;
+ *  - the meter witness (calibration partition): a reservation, written before the counter passes it,
+ *    COUNTER_BLOCK telegrams at a time (meter-witness.ts).
+ * After a restart the counter continues above the reservation (skipping at most a block); a telegram
+ * record gone although telegrams were sent is flagged. Doubt — the telegram record above the
+ * reservation (the witness went back), the witness missing while the telegram record or any other
+ * sign of use is there, a record in an unknown format — makes it jump
+ * ahead by COUNTER_JUMP above the highest value known (to 2^31 when no counter survived at all: a
+ * meter sending every 15 minutes reaches 2^31 after 61 000 years) and sets the sticky
+ * counter-resynchronised flag, which every later telegram carries.
+ * Residual: a writer that rolls both records back consistently is not seen (no secure counter here).
+ */
+import type { CounterState, CounterStore } from '../wmbus-tx/counters.js';
+import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
+import { COUNTER_BLOCK, WITNESS_COUNTER_RESYNC, type MeterWitness } from './meter-witness.js';
+
+/** How far the counter jumps above the highest value known when a record is in doubt (2^20: over a
+ *  block and over every slot a telegram record ring could roll back). */
+export const COUNTER_JUMP = 0x10_0000;
+/** Where it goes when no counter survived on a meter that was in service. */
+export const COUNTER_NONE_SURVIVED = 0x8000_0000;
+const MAX_COUNTER = 0xffff_ffff;
+
+export interface MessageCounterOptions {
+  record: TelegramCounterRecord;
+  witness: MeterWitness;
+  /** The meter was in service before this start (its other stores show use): missing counter records
+   *  are then damage, not a new meter. A new meter writes its witness (reservation 0) at once. */
+  inService: boolean;
+  /** The energy registers for the witness's snapshot, when a reservation is written. */
+  registers: () => ArrayLike<number>;
+  /** The airtime to store with every telegram record (the radio budget's last hour). */
+  airtime: () => AirtimeHistory;
+}
+
+export class MessageCounters implements CounterStore {
+  /** Whether the counter had to jump at this start (a record was missing, damaged or went back). */
+  readonly resynced: boolean = false;
+  private readonly o: MessageCounterOptions;
+  private readonly resume: CounterState | undefined;
+
+  constructor(o: MessageCounterOptions) {
+    this.o = o;
+    const tele = o.record.counters;
+    const reserved = o.witness.found?.reservedCounter;
+    let from: number | undefined;
+    if (reserved !== undefined && !o.record.damaged && (!tele || tele.messageCounter <= reserved)) {
+      from = reserved;
+      // Safe (nothing above the reservation was used), but a record that is gone after telegrams were
+      // sent is damage all the same: flagged.
+      this.resynced = !tele && reserved > 0;
+    } else if (reserved !== undefined || tele || o.record.damaged || o.inService) {
+      const known = Math.max(reserved ?? 0, tele?.messageCounter ?? 0);
+      from = known > 0 ? Math.min(MAX_COUNTER, known + COUNTER_JUMP) : COUNTER_NONE_SURVIVED;
+      this.resynced = true;
+    }
+    this.resume = from === undefined ? undefined : { messageCounter: from, accessNumber: tele?.accessNumber ?? 0 };
+    // The witness says from now on how far counters may have gone (a new meter: none), and keeps the flag.
+    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: (o.witness.state?.flags ?? 0) | WITNESS_COUNTER_RESYNC, registers: Array.from(o.registers()) });
+    else if (reserved === undefined) o.witness.save({ reservedCounter: 0, flags: 0, registers: [] });
+  }
+
+  /** The counters to continue after (TelegramCounters hands out the next ones). */
+  load(): CounterState | undefined {
+    return this.resume && { ...this.resume };
+  }
+
+  /** Before a counter is used: the reservation first when the counter passes it, then the record. */
+  save(state: CounterState): void {
+    const w = this.o.witness;
+    const reserved = w.state?.reservedCounter ?? 0;
+    if (state.messageCounter > reserved) {
+      const upTo = Math.min(MAX_COUNTER, state.messageCounter + COUNTER_BLOCK - 1);
+      w.save({ reservedCounter: upTo, flags: w.state?.flags ?? 0, registers: Array.from(this.o.registers()) });
+    }
+    this.o.record.save(state, this.o.airtime());
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The meter witness: what the calibration partition keeps of the energy partition's state (the flash
+ * map's `meterWitness`, a RecordRing), so that damage to one partition is seen from the other.
+ *  - Message counter reservation: the highest message counter that may be used before this record is
+ *    written again. The telegram sender writes it (reserve before use) each time it reaches the
+ *    reservation, COUNTER_BLOCK telegrams at a time; after a restart the counters continue above it,
+ *    so whatever happened to the telegram counter record, no counter is used twice.
+ *  - Energy snapshot: the registers (whole µWh) when the reservation was written — a floor the
+ *    energy journal must not be below (about a day old at a 15-minute telegram interval).
+ *  - Sticky flags: damage once seen is shown in every telegram from then on (the meter needs service).
+ * Payload (LE): format 1 | reserved message counter u32 | flags u8 | register count u8 |
+ * count × (µWh u32 low, u32 high).
+ */
+import { readU32LE, writeU32LE } from '../core/bytes.js';
+import type { RecordRing } from '../storage/record-ring.js';
+
+const FORMAT = 1;
+const HEAD = 7;
+/** Most registers a snapshot holds (3 phases × 8 tariffs × 2). */
+export const WITNESS_REGISTERS = 48;
+export const METER_WITNESS_SIZE = HEAD + WITNESS_REGISTERS * 8;
+
+/** Telegrams reserved per witness write: one write a day at a 15-minute interval; a restart skips at
+ *  most this many counters (2^32 / 96: 44 million restarts). */
+export const COUNTER_BLOCK = 96;
+
+/** Sticky damage flags. */
+export const WITNESS_ENERGY_DAMAGED = 0x01;
+export const WITNESS_COUNTER_RESYNC = 0x02;
+
+export interface MeterWitnessState {
+  /** Highest message counter that may have been used (reserved). */
+  reservedCounter: number;
+  flags: number;
+  /** Whole µWh per register, the energy journal's order. */
+  registers: number[];
+}
+
+export class MeterWitness {
+  private readonly buf = new Uint8Array(METER_WITNESS_SIZE);
+  /** What the record held at start (undefined: none readable). */
+  readonly found: MeterWitnessState | undefined;
+  private current: MeterWitnessState | undefined;
+
+  constructor(private readonly ring: RecordRing) {
+    const p = ring.load()?.payload;
+    if (p && p.length >= HEAD && p[0] === FORMAT && p[6] <= WITNESS_REGISTERS && p.length === HEAD + p[6] * 8) {
+      const registers: number[] = [];
+      for (let i = 0; i < p[6]; i++) registers.push(readU32LE(p, HEAD + 8 * i) + readU32LE(p, HEAD + 8 * i + 4) * 0x1_0000_0000);
+      this.found = { reservedCounter: readU32LE(p, 1), flags: p[5], registers };
+      this.current = { ...this.found, registers: registers.slice() };
+    }
+  }
+
+  get state(): MeterWitnessState | undefined {
+    return this.current;
+  }
+
+  /** Writes the record (committed on return). */
+  save(state: MeterWitnessState): void {
+    const n = Math.min(state.registers.length, WITNESS_REGISTERS);
+    this.buf[0] = FORMAT;
+    writeU32LE(this.buf, 1, state.reservedCounter);
+    this.buf[5] = state.flags & 0xff;
+    this.buf[6] = n;
+    for (let i = 0; i < n; i++) {
+      const v = state.registers[i];
+      writeU32LE(this.buf, HEAD + 8 * i, v % 0x1_0000_0000);
+      writeU32LE(this.buf, HEAD + 8 * i + 4, Math.floor(v / 0x1_0000_0000));
+    }
+    this.ring.save(this.buf, HEAD + n * 8);
+    this.current = { reservedCounter: state.reservedCounter, flags: state.flags, registers: Array.from(state.registers).slice(0, n) };
+  }
+
+  /** Sets sticky flags (written at once). */
+  flag(flags: number, registers: ArrayLike<number>): void {
+    const s = this.current;
+    if (s && (s.flags & flags) === flags) return;
+    this.save({ reservedCounter: s?.reservedCounter ?? 0, flags: (s?.flags ?? 0) | flags, registers: s ? s.registers : Array.from(registers) });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * "Newest record wins": a small current value (energy registers, a counter, the active calibration)
+ * kept power-safe on NOR flash, in the frames and sector headers of frame.ts and by its torn-write
+ * rules, over a ring of ≥ 2 sectors (the whole Flash it is given: a FlashRegion of the flash map).
+ *
+ * Newest. Sectors are opened in ring order with a rising sector sequence, and each save appends, so
+ * the newest record is the last committed frame of the sector with the highest sector sequence among
+ * those holding a committed frame. Positions decide, not the record seq (which only counts saves).
+ *
+ * Save. Into the sector holding the newest record if it is open (no torn region) and has room; else
+ * the NEXT sector in ring order is erased (unless it is blank) and opened with the next sector
+ * sequence, and the record goes there. The sector holding the newest committed record is never
+ * erased, whatever was torn where: a cut during the frame or commit write in a freshly opened sector
+ * leaves that sector without a committed frame, so after the restart the newest is still in the
+ * sector before it, the next save erases the torn sector again, and a second cut there (in the erase,
+ * the header or the frame) again touches only that sector. A cut leaves the newest record or the one
+ * being written, never an older one.
+ *
+ * Cost. One save is two flash writes (frame, commit byte), plus an erase and a header write each time
+ * a sector fills: with R = ⌊(sectorSize − 12) / (payload + 11)⌋ records per sector, 1/R erases per save
+ * spread over the ring's S sectors, so each sector sees one erase per S · R saves. Nothing is allocated
+ * per save: the frame is built in a buffer sized for `maxPayload` at construction.
+ */
+import type { Flash } from '../ports/flash.js';
+import { StorageError } from './errors.js';
+import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
+
+export interface RecordRingOptions {
+  /** The ring's own flash (all of it, at least 2 sectors): a FlashRegion of the flash map. */
+  flash: Flash;
+  /** 4 ASCII characters naming the record in its sector headers (the flash map's). */
+  magic: string;
+  /** The largest payload a record carries, bytes (the frame buffer is sized for it). */
+  maxPayload: number;
+}
+
+/** The newest committed record. */
+export interface RingRecord {
+  /** Counts saves (1 for the first record ever, wrapping at 2^32); not used for ordering. */
+  sequence: number;
+  payload: Uint8Array;
+}
+
+export class RecordRing {
+  readonly flash: Flash;
+  readonly maxPayload: number;
+  /** Records of `maxPayload` bytes one sector holds. */
+  readonly recordsPerSector: number;
+  /** Records written and sectors erased by this instance (wear accounting). */
+  writes = 0;
+  erases = 0;
+  private readonly magic: number;
+  private readonly writer: FrameWriter;
+  private readonly count: number;
+  /** Per sector: header sequence (-1: not opened), next frame offset, closed, all erased. */
+  private readonly seqOf: number[] = [];
+  private readonly endOf: number[] = [];
+  private readonly closedOf: boolean[] = [];
+  private readonly blankOf: boolean[] = [];
+  /** The sector holding the newest committed record (-1: none) and that record's sequence. */
+  private newest = -1;
+  private lastSequence = 0;
+  private nextSectorSeq = 0;
+  private loaded = false;
+
+  constructor(o: RecordRingOptions) {
+    this.flash = o.flash;
+    this.magic = magicOf(o.magic);
+    this.count = o.flash.sectorCount;
+    this.maxPayload = o.maxPayload;
+    if (!Number.isInteger(o.maxPayload) || o.maxPayload < 1 || o.maxPayload > maxPayloadOf(o.flash.sectorSize) || this.count < 2) {
+      throw new StorageError('geometry', `a record ring needs at least 2 sectors, each holding a record of ${o.maxPayload} bytes (has ${this.count} of ${o.flash.sectorSize} bytes)`, {
+        magic: o.magic,
+        sectorCount: this.count,
+        sectorSize: o.flash.sectorSize,
+        maxPayload: o.maxPayload,
+      });
+    }
+    this.recordsPerSector = Math.floor((o.flash.sectorSize - SECTOR_HEADER_SIZE) / (o.maxPayload + FRAME_OVERHEAD));
+    this.writer = new FrameWriter(o.maxPayload);
+  }
+
+  /** The sequence of the newest record (0: none), after load() or save(). */
+  get sequence(): number {
+    return this.lastSequence;
+  }
+
+  /** Reads the ring from flash; the newest committed record (a copy), or undefined when there is none. */
+  load(): RingRecord | undefined {
+    const size = this.flash.sectorSize;
+    let best = -1;
+    let bestOffset = 0;
+    let bestLength = 0;
+    this.newest = -1;
+    this.lastSequence = 0;
+    this.nextSectorSeq = 0;
+    let image: Uint8Array | undefined;
+    for (let i = 0; i < this.count; i++) {
+      const body = this.flash.read(i * size, size);
+      const s = scanSector(body, this.magic);
+      this.seqOf[i] = s.seq;
+      this.endOf[i] = s.end;
+      this.closedOf[i] = s.closed;
+      this.blankOf[i] = s.blank;
+      if (s.seq < 0) continue;
+      if (s.seq + 1 > this.nextSectorSeq) this.nextSectorSeq = s.seq + 1;
+      const last = s.frames.length > 0 ? s.frames[s.frames.length - 1] : undefined;
+      if (last && (best < 0 || s.seq > this.seqOf[best])) {
+        best = i;
+        bestOffset = last.offset;
+        bestLength = last.length;
+        this.lastSequence = last.seq;
+        image = body;
+      }
+    }
+    this.loaded = true;
+    this.newest = best;
+    if (!image) return undefined;
+    return { sequence: this.lastSequence, payload: image.slice(bestOffset + 6, bestOffset + 6 + bestLength) };
+  }
+
+  /**
+   * Saves `payload[0, length)` as the newest record (committed when this returns); returns its
+   * sequence. Loads first if load() was not called.
+   */
+  save(payload: Uint8Array, length = payload.length): number {
+    if (!this.loaded) this.load();
+    if (!Number.isInteger(length) || length < 1 || length > this.maxPayload || length > payload.length) {
+      throw new StorageError('record-size', `record of ${length} bytes: allowed 1..${this.maxPayload}`, { length, max: this.maxPayload });
+    }
+    const size = this.flash.sectorSize;
+    let s = this.newest;
+    if (s < 0 || this.closedOf[s] || !frameFits(size, this.endOf[s], length)) {
+      // Never the newest record's sector: the one after it in ring order (any, when there is none).
+      s = s >= 0 ? (s + 1) % this.count : this.firstTarget();
+      this.open(s);
+    }
+    const seq = (this.lastSequence + 1) >>> 0 || 1;
+    // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
+    this.closedOf[s] = true;
+    const n = this.writer.writeFrame(this.flash, s * size + this.endOf[s], seq, payload, length);
+    this.closedOf[s] = false;
+    this.endOf[s] += n;
+    this.newest = s;
+    this.lastSequence = seq;
+    this.writes++;
+    return seq;
+  }
+
+  /** With no record at all: the sector after the last one opened (wear spreads), else sector 0. */
+  private firstTarget(): number {
+    let last = -1;
+    for (let i = 0; i < this.count; i++) if (this.seqOf[i] >= 0 && (last < 0 || this.seqOf[i] > this.seqOf[last])) last = i;
+    return last < 0 ? 0 : (last + 1) % this.count;
+  }
+
+  private open(s: number): void {
+    this.seqOf[s] = -1;
+    this.closedOf[s] = true;
+    if (!this.blankOf[s]) {
+      this.flash.erase(s);
+      this.erases++;
+    }
+    this.blankOf[s] = false;
+    const seq = this.nextSectorSeq;
+    this.writer.writeHeader(this.flash, s, this.magic, seq);
+    this.nextSectorSeq = seq + 1;
+    this.seqOf[s] = seq;
+    this.endOf[s] = SECTOR_HEADER_SIZE;
+    this.closedOf[s] = false;
+  }
+}
