@@ -16,6 +16,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
@@ -256,7 +257,7 @@ export class MeterSlice {
 
   /** The OMS meter key of meter `p` (hex), for the gateway. */
   meterKey(p: number): string {
-    return this.meters[p].keys.toFile().meterKey;
+    return toHex(this.meters[p].keys.rawMeterKey());
   }
 
   private onAir(spec: MeterSpec, f: AirFrame): void {

@@ -6,10 +6,12 @@
  * inside an erase, a prefix of the sector is erased and the rest keeps its old bytes. After a cut every
  * call throws PowerCut until `powerOn()`, as a dead device would do nothing at all.
  *
- * Sparse: an erased sector holds no memory (a fleet of 100 000 meters writes a few of its 32 sectors
- * each), and `evictUntouched()` hands sectors not used since its last call to a backing store (a
- * file-backed flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory;
- * the next access reads them back. What a caller reads is the same either way.
+ * Sparse: an erased sector holds no memory, and a written one only the prefix up to its last written
+ * byte (rounded up to a power of two ≥ 256; the stores on it append from the sector's start), so a
+ * fleet of 100 000 meters holds the few hundred bytes each has written, not 128 KiB.
+ * `evictUntouched()` hands sectors not used since its last call to a backing store (a file-backed
+ * flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory; the next
+ * access reads them back. What a caller reads is the same either way.
  */
 import { FlashFault, type Flash } from '../../modules/ports/flash.js';
 
@@ -60,7 +62,8 @@ export class SimFlash implements Flash {
   /** Write and erase calls made so far (the index a CutPlan refers to). */
   opCount = 0;
   writeCount = 0;
-  /** Sectors in memory (undefined: erased, or in the backing when its BACKED flag is set). */
+  /** Sectors in memory, each the prefix that holds its written bytes (beyond: 0xFF); undefined:
+   *  erased, or in the backing when its BACKED flag is set. */
   private readonly sectors: (Uint8Array | undefined)[];
   private readonly flags: number[];
   private erases: Uint32Array | undefined;
@@ -78,8 +81,7 @@ export class SimFlash implements Flash {
     if (options.image) {
       if (options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
       for (let s = 0; s < this.sectorCount; s++) {
-        const part = options.image.subarray(s * this.sectorSize, (s + 1) * this.sectorSize);
-        if (!isErased(part)) this.sectors[s] = part.slice();
+        this.sectors[s] = trimmed(options.image.subarray(s * this.sectorSize, (s + 1) * this.sectorSize));
       }
     }
   }
@@ -96,7 +98,7 @@ export class SimFlash implements Flash {
   /** Bytes of sector contents held in memory. */
   get residentBytes(): number {
     let n = 0;
-    for (let s = 0; s < this.sectorCount; s++) if (this.sectors[s]) n += this.sectorSize;
+    for (let s = 0; s < this.sectorCount; s++) n += this.sectors[s]?.length ?? 0;
     return n;
   }
 
@@ -132,9 +134,12 @@ export class SimFlash implements Flash {
     const first = (offset / size) | 0;
     if (offset + length <= (first + 1) * size) {
       // Within one sector (nearly every call).
-      const b = this.sector(first, false);
+      const b = this.sector(first);
       const from = offset - first * size;
-      return b ? b.slice(from, from + length) : new Uint8Array(length).fill(0xff);
+      if (b && from + length <= b.length) return b.slice(from, from + length);
+      const out = new Uint8Array(length).fill(0xff);
+      if (b && from < b.length) out.set(b.subarray(from), 0);
+      return out;
     }
     const out = new Uint8Array(length);
     let o = 0;
@@ -143,9 +148,9 @@ export class SimFlash implements Flash {
       const s = (at / size) | 0;
       const from = at - s * size;
       const n = Math.min(length - o, size - from);
-      const b = this.sector(s, false);
-      if (b) out.set(b.subarray(from, from + n), o);
-      else out.fill(0xff, o, o + n);
+      const b = this.sector(s);
+      out.fill(0xff, o, o + n);
+      if (b && from < b.length) out.set(b.subarray(from, Math.min(b.length, from + n)), o);
       o += n;
     }
     return out;
@@ -160,9 +165,10 @@ export class SimFlash implements Flash {
       const s = (at / size) | 0;
       const from = at - s * size;
       const k = Math.min(data.length - i, size - from);
-      const b = this.sector(s, false);
+      const b = this.sector(s);
       if (b) {
-        for (let j = 0; j < k; j++) {
+        const have = Math.min(k, b.length - from);
+        for (let j = 0; j < have; j++) {
           const old = b[from + j];
           const d = data[i + j];
           if ((old & d) !== d) {
@@ -179,7 +185,8 @@ export class SimFlash implements Flash {
       // The byte being programmed when the supply failed: only its high bits made it.
       if (n < data.length) {
         const at = offset + n;
-        (this.sector((at / size) | 0, true) as Uint8Array)[at % size] &= data[n] | 0x0f;
+        const sector = (at / size) | 0;
+        this.grow(sector, at - sector * size + 1)[at - sector * size] &= data[n] | 0x0f;
       }
       this.die('during');
     }
@@ -197,8 +204,8 @@ export class SimFlash implements Flash {
     this.eraseCounts[sector]++;
     if (op === 'during') {
       const n = Math.floor(this.sectorSize * (this.plan?.progress ?? 0.5));
-      const b = this.sector(sector, false);
-      if (b) b.fill(0xff, 0, n);
+      const b = this.sector(sector);
+      if (b) b.fill(0xff, 0, Math.min(n, b.length));
       this.die('during');
     }
     this.sectors[sector] = undefined;
@@ -229,8 +236,16 @@ export class SimFlash implements Flash {
   /** Gives a sector to the backing store; false keeps it in memory. */
   protected spill(sector: number, bytes: Uint8Array): boolean {
     if (!this.backing) return false;
-    this.backing.store(sector, bytes);
+    this.backing.store(sector, this.whole(bytes));
     return true;
+  }
+
+  /** A sector's prefix as the whole sector (0xFF beyond it). */
+  private whole(prefix: Uint8Array): Uint8Array {
+    if (prefix.length === this.sectorSize) return prefix;
+    const b = new Uint8Array(this.sectorSize).fill(0xff);
+    b.set(prefix);
+    return b;
   }
 
   /** Reads a sector back from the backing store. */
@@ -248,34 +263,41 @@ export class SimFlash implements Flash {
     for (let s = 0; s < this.sectorCount; s++) this.flags[s] = BACKED;
   }
 
-  /** The bytes of a sector as stored (undefined: erased), without marking it used. */
+  /** The whole bytes of a sector (undefined: erased), without marking it used. */
   protected peekSector(s: number): Uint8Array | undefined {
-    if (this.sectors[s]) return this.sectors[s];
+    const held = this.sectors[s];
+    if (held) return this.whole(held);
     if (!(this.flags[s] & BACKED)) return undefined;
     const b = new Uint8Array(this.sectorSize);
     this.unspill(s, b);
     return b;
   }
 
-  /** The in-memory array of sector `s`, read back from the backing if needed; `create` makes an
-   *  erased sector resident (all 0xFF) so it can be programmed. */
-  private sector(s: number, create: boolean): Uint8Array | undefined {
-    let b = this.sectors[s];
+  /** The in-memory prefix of sector `s` (read back from the backing if needed; undefined: erased). */
+  private sector(s: number): Uint8Array | undefined {
+    const b = this.sectors[s];
     const f = this.flags[s];
     if (!(f & TOUCHED)) this.flags[s] = f | TOUCHED;
-    if (b) return b;
-    if (f & BACKED) {
-      b = new Uint8Array(this.sectorSize);
-      this.unspill(s, b);
-      this.flags[s] = TOUCHED;
-      if (isErased(b)) {
-        this.discard(s);
-        if (!create) return undefined;
-      }
-    } else if (!create) return undefined;
-    else b = new Uint8Array(this.sectorSize).fill(0xff);
-    this.sectors[s] = b;
-    return b;
+    if (b || !(f & BACKED)) return b;
+    const whole = new Uint8Array(this.sectorSize);
+    this.unspill(s, whole);
+    this.flags[s] = TOUCHED;
+    const kept = trimmed(whole);
+    if (!kept) this.discard(s);
+    this.sectors[s] = kept;
+    return kept;
+  }
+
+  /** Sector `s` in memory with at least its first `bytes` bytes (grown in powers of two, new bytes 0xFF). */
+  private grow(s: number, bytes: number): Uint8Array {
+    const b = this.sector(s);
+    if (b && b.length >= bytes) return b;
+    let n = Math.max(MIN_PREFIX, b?.length ?? 0);
+    while (n < bytes) n *= 2;
+    const g = new Uint8Array(Math.min(n, this.sectorSize)).fill(0xff);
+    if (b) g.set(b);
+    this.sectors[s] = g;
+    return g;
   }
 
   /** ANDs the first `n` bytes of `data` into the flash at `offset` (range and NOR rules checked). */
@@ -285,9 +307,9 @@ export class SimFlash implements Flash {
     while (i < n) {
       const at = offset + i;
       const s = (at / size) | 0;
-      const b = this.sector(s, true) as Uint8Array;
       const from = at - s * size;
       const k = Math.min(n - i, size - from);
+      const b = this.grow(s, from + k);
       for (let j = 0; j < k; j++) b[from + j] &= data[i + j];
       i += k;
     }
@@ -321,7 +343,16 @@ export class SimFlash implements Flash {
   }
 }
 
-function isErased(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0xff) return false;
-  return true;
+/** The smallest prefix a written sector keeps. */
+const MIN_PREFIX = 256;
+
+/** A copy of the prefix of `b` that holds its programmed bytes (a power of two ≥ MIN_PREFIX, at
+ *  most b's length), or undefined when it is all 0xFF. */
+function trimmed(b: Uint8Array): Uint8Array | undefined {
+  let last = b.length - 1;
+  while (last >= 0 && b[last] === 0xff) last--;
+  if (last < 0) return undefined;
+  let n = MIN_PREFIX;
+  while (n < last + 1) n *= 2;
+  return b.slice(0, Math.min(n, b.length));
 }

@@ -106,11 +106,9 @@ export class SimPin implements DigitalOutput, DigitalInput {
 
 /** The meter's key store with a replaceable meter key (install-meter-key over the service). */
 export class SimMeterKeys implements KeyStore {
-  private file: SimKeysFile;
-  private store: SimKeyStore;
+  private readonly store: SimKeyStore;
   constructor(file: SimKeysFile) {
     this.store = SimKeyStore.fromFile(file);
-    this.file = this.store.toFile();
   }
   meterKey(): AesKey {
     return this.store.meterKey();
@@ -125,11 +123,14 @@ export class SimMeterKeys implements KeyStore {
     return this.store.signDigest(digest);
   }
   install(key: Uint8Array): void {
-    this.file = { ...this.file, meterKey: toHex(key) };
-    this.store = SimKeyStore.fromFile(this.file);
+    this.store.installMeterKey(key);
+  }
+  /** A copy of the raw meter key (what a simulated gateway is given). */
+  rawMeterKey(): Uint8Array {
+    return this.store.rawMeterKey();
   }
   toFile(): SimKeysFile {
-    return { ...this.file };
+    return this.store.toFile();
   }
 }
 

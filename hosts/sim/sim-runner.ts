@@ -218,10 +218,15 @@ class LocalPart implements Part {
   }
 }
 
-/** The worker's entry: its own bundle next to the CLI's, or the TypeScript source under tsx. */
+/** The worker's entry: its own bundle next to the CLI's (dist/slice-worker.mjs); from the
+ *  TypeScript sources (tests, benches under tsx) a module that registers tsx first, as a worker
+ *  does not inherit the loader in Node 20. */
 function workerEntry(): URL {
   const here = import.meta.url;
-  return new URL(here.endsWith('.ts') ? './slice-worker.ts' : './slice-worker.mjs', here);
+  if (!here.endsWith('.ts')) return new URL('./slice-worker.mjs', here);
+  const source = new URL('./slice-worker.ts', here).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(source)});`)}`);
 }
 
 class WorkerPart implements Part {

@@ -140,6 +140,8 @@ export class SimAde7953 {
   private mq = 0;
   private mv = 0;
   private mi = 0;
+  /** The configuration checksum as last computed (-1: a register was written since). */
+  private checksum = -1;
 
   constructor(options: SimAde7953Options) {
     this.load = options.load;
@@ -164,6 +166,7 @@ export class SimAde7953 {
   reset(): void {
     this.regs.fill(0);
     this.extra = undefined;
+    this.checksum = -1;
     for (const [slot, v] of DEFAULT_SLOTS) this.regs[slot] = v;
     this.acc.fill(0);
     this.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
@@ -238,7 +241,7 @@ export class SimAde7953 {
       const pCode = this.mp / this.wPerCode;
       const qCode = this.mq / this.wPerCode;
       if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
-        this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + (sigma * this.rng.normal()) / this.wPerCode) / this.codesPerCount);
+        this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + this.rng.scaledNormal(sigma) / this.wPerCode) / this.codesPerCount);
       }
       if (noLoadOff & 2 || Math.abs(qCode) >= qLevel) {
         this.accumulate(ch === 0 ? ADE7953.RENERGYA : ADE7953.RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
@@ -270,7 +273,7 @@ export class SimAde7953 {
       case ADE7953.AWATT:
       case ADE7953.BWATT:
         this.power(ch);
-        v = Math.round(this.mp / this.wPerCode + (this.noise() * this.rng.normal()) / this.wPerCode);
+        v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(this.noise()) / this.wPerCode);
         break;
       case ADE7953.AVAR:
       case ADE7953.BVAR:
@@ -346,6 +349,7 @@ export class SimAde7953 {
       return;
     }
     const width = ade7953Width(address);
+    this.checksum = -1;
     this.set(a, width >= 24 ? value & 0xffffff : value);
     this.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, value >>> 0);
     this.set(ADE7953.LAST_OP, 0xca);
@@ -353,12 +357,13 @@ export class SimAde7953 {
   }
 
   private configChecksum(): number {
+    if (this.checksum >= 0) return this.checksum;
     let h = 0x811c9dc5;
     for (const r of CONFIG_REGS) {
       let v = this.peek(r);
       for (let k = 0; k < 4; k++, v >>>= 8) h = Math.imul(h ^ (v & 0xff), 0x01000193) >>> 0;
     }
-    return h >>> 0;
+    return (this.checksum = h >>> 0);
   }
 
   /** Byte `k` (MSB first) of a `bytes`-byte big-endian register value (unsigned 32-bit). */

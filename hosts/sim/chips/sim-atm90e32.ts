@@ -89,13 +89,21 @@ export class SimAtm90e32 {
   private readonly regs = new Uint16Array(0x100);
   /** Fractional counts of the energy registers ACC_FIRST…. */
   private readonly acc = new Float64Array(ACC_COUNT);
-  /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I. */
-  private readonly measured = new Float64Array(12);
+  /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
+   *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`. A
+   *  driver reads a phase's registers many times per sample: each is measured once. */
+  private readonly measured = new Float64Array(24);
+  /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
+   *  new object to change them); the errors measured with. */
+  private config = 0;
+  private measuredErrors: HardwareErrors | undefined;
   private readonly rng: Prng;
   private readonly ugainRef: number;
   private readonly igainRef: number;
   /** Simulated ms until the reset is over. */
   private resetLeftMs = 0;
+  /** CRCDigest as last computed (-1: a configuration register changed since). */
+  private digest = -1;
   // SPI frame state: bytes clocked, the frame's bytes, the word a read shifts out.
   private txLength = 0;
   private tx0 = 0;
@@ -118,6 +126,8 @@ export class SimAtm90e32 {
   reset(): void {
     this.regs.fill(0);
     this.acc.fill(0);
+    this.digest = -1;
+    this.config++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
     this.resetLeftMs = ATM90E32_RESET_MS;
   }
@@ -141,17 +151,27 @@ export class SimAtm90e32 {
   private measure(phase: number): number {
     const l = this.load.phases[phase];
     const e = this.errors;
+    const m = this.measured;
+    const o = 4 * phase;
+    const k = 12 + o;
+    if (this.measuredErrors !== e) {
+      this.measuredErrors = e; // other errors: every phase is measured again
+      this.config++;
+    }
+    if (m[k] === l.voltage && m[k + 1] === l.current && m[k + 2] === l.phaseDeg && m[k + 3] === this.config) return o;
     const r = ATM90E32_PHASE[phase];
     // the chip's gains act on the samples: rms and power alike
     const v = (l.voltage * (1 + e.voltageGainError) * this.regs[r.Ugain]) / this.ugainRef;
     const i = (l.current * (1 + e.currentGainError[phase]) * this.regs[r.Igain]) / this.igainRef;
     const phi = (l.phaseDeg + e.phaseErrorDeg[phase]) * RAD;
-    const m = this.measured;
-    const o = 4 * phase;
     m[o + P] = v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
     m[o + Q] = v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
     m[o + V] = v;
     m[o + I] = i;
+    m[k] = l.voltage;
+    m[k + 1] = l.current;
+    m[k + 2] = l.phaseDeg;
+    m[k + 3] = this.config;
     return o;
   }
 
@@ -183,7 +203,7 @@ export class SimAtm90e32 {
       const mp = m[4 * p + P];
       const mq = m[4 * p + Q];
       if (pRun && Math.abs(mp) >= pPhase && mp !== 0) {
-        const ws = mp * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+        const ws = mp * dt + this.rng.scaledNormal(this.errors.noiseW * Math.sqrt(dt));
         if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
         else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
       }
@@ -214,7 +234,7 @@ export class SimAtm90e32 {
     if (a >= ATM90E32.PmeanA && a <= ATM90E32.QmeanC && a !== ATM90E32.QmeanT || a >= ATM90E32.PmeanALSB && a <= ATM90E32.QmeanCLSB && a !== ATM90E32.QmeanTLSB) {
       const o = this.measure(phase);
       const isQ = a === ATM90E32_PHASE[phase].Qmean || a === ATM90E32_PHASE[phase].QmeanLSB;
-      const w = p32((isQ ? this.measured[o + Q] : this.measured[o + P]) + (isQ ? 0 : this.errors.noiseW * this.rng.normal()));
+      const w = p32((isQ ? this.measured[o + Q] : this.measured[o + P]) + (isQ ? 0 : this.rng.scaledNormal(this.errors.noiseW)));
       const isLsb = a >= ATM90E32.PmeanALSB;
       v = isLsb ? w & 0xffff : (w >>> 16) & 0xffff;
     } else if (a >= ATM90E32.UrmsA && a <= ATM90E32.UrmsC) {
@@ -229,9 +249,12 @@ export class SimAtm90e32 {
     } else if (a === ATM90E32.Freq) {
       v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
     } else if (a === ATM90E32.CRCDigest) {
-      let h = 0xffff;
-      for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
-      v = h;
+      if (this.digest < 0) {
+        let h = 0xffff;
+        for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
+        this.digest = h;
+      }
+      v = this.digest;
     } else if (a === ATM90E32.LastSPIData) {
       return this.regs[a];
     } else {
@@ -252,6 +275,10 @@ export class SimAtm90e32 {
     if (a >= 0x80) return; // measurement registers are read-only
     if (UNCONFIRMED.has(a) && v !== 0) this.unconfirmedWrites++;
     this.regs[a] = v;
+    if (a >= ATM90E32_CFG_FIRST && a <= ATM90E32_CFG_LAST) {
+      this.digest = -1;
+      this.config++;
+    }
   }
 
   private clockByte(mosi: number): number {
