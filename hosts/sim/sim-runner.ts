@@ -199,11 +199,9 @@ class LocalPart implements Part {
     }
   }
   async run(limit: number, stop: () => boolean): Promise<RunResult> {
-    const events: AirEvent[] = [];
     for (;;) {
       const complete = this.slice.runUntil(limit, stop, performance.now() + 50);
-      for (const e of this.slice.take()) events.push(e);
-      if (complete || stop()) return { complete, next: this.slice.nextEventWall, events };
+      if (complete || stop()) return { complete, next: this.slice.nextEventWall, events: this.slice.take() };
       await turn();
     }
   }
