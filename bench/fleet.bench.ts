@@ -2,24 +2,26 @@
  * Fleets (`xsmeter sim --meters 100000`, issue 14 §4): memory per simulated meter and meter-days per
  * CPU-minute.
  *  - memory: V8 heap + array buffers (what RSS grows by) after setting up N and then 2N meters of a
- *    mixed fleet in one thread, with a full GC before each reading; per meter = the slope, so the
- *    code and the fixed costs do not count. Then the 2N meters run a simulated day (the energy
- *    journal has by then rung through its sectors: the cold ones are in the spill file) and the
- *    reading is repeated. The gateway's share (keys, replay state and the table row of each meter,
- *    in the thread that decodes) is measured the same way and added.
- *  - throughput: the same fleet for a simulated day (60 s samples, a telegram every 15 min, mode 7,
- *    every telegram decoded by the gateway), in one thread and with `--workers 2`: meter-days per
- *    minute of CPU time (all threads of the process) and per minute of real time. Baseline: the
- *    same-process one-thread run.
+ *    mixed fleet (ADE7953 households, ATM90E32 prosumers) in one thread, with a full GC before each
+ *    reading; per meter = the slope, so the code and the fixed costs do not count. Then the 2N meters
+ *    run a simulated day — the energy journal has then rung through its sectors, the cold ones are
+ *    in the spill file — with a gateway decoding every telegram; the readings with and without the
+ *    gateway give the meters' growth over the day and the gateway's share per meter (keys, replay
+ *    state, table row).
+ *  - throughput: `xsmeter sim --meters 2N --chip mixed --duration 1d --format hex` (60 s samples, a
+ *    telegram every 15 min in mode 7, each decoded by the gateway) run as a user runs it, with
+ *    --workers 1 and 2: the meter-days per CPU-minute it reports (CPU time of all its threads, set-up
+ *    included) and per minute of real time. Baseline: the one-thread run.
  * XSMETER_BENCH_FLEET=N sets N (default 1000).
  */
+import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Report } from './run.js';
 import { fromHex } from '../modules/core/bytes.js';
 import { SimGateway } from '../hosts/sim/gateway.js';
 import { MeterSlice, type MeterSpec } from '../hosts/sim/meter-slice.js';
-import { SimRunner, meterIdOf, meterSeed } from '../hosts/sim/sim-runner.js';
+import { meterIdOf, meterSeed } from '../hosts/sim/sim-runner.js';
 import { DEFAULT_WALL_START } from '../hosts/sim/sim-meter.js';
 
 setFlagsFromString('--expose-gc');
@@ -44,8 +46,35 @@ function specs(from: number, n: number): MeterSpec[] {
 
 const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
 
+/** Runs the slices through `end` hour by hour (as the runner's epochs) with a gateway decoding
+ *  their telegrams; returns the gateway. */
+function gatewayDay(slices: MeterSlice[], end: number): { gw: SimGateway; decoded: number } {
+  const gw = new SimGateway();
+  let decoded = 0;
+  for (const s of slices) for (let p = 0; p < s.made; p++) gw.setKey(s.specs[p].meterId, fromHex(s.meterKey(p)));
+  for (let t = DEFAULT_WALL_START + 3_600_000; t <= end; t += 3_600_000) {
+    for (const s of slices) {
+      s.runUntil(t);
+      for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
+    }
+  }
+  for (const s of slices) {
+    s.finish(end);
+    for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
+  }
+  return { gw, decoded };
+}
+
+/** Runs the built CLI; returns its summary's meter-days per CPU-minute and its real time. */
+function cli(args: string[]): { perCpuMinute: number; seconds: number; decoded: number } {
+  const r = spawnSync(process.execPath, ['bin/xsmeter.js', 'sim', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const num = (re: RegExp) => Number((re.exec(r.stderr)?.[1] ?? 'NaN').replace(/ /g, ''));
+  return { perCpuMinute: num(/([\d ]+) meter-days per CPU-minute/), seconds: num(/ in ([\d.]+) s:/), decoded: num(/telegrams: [\d]+ sent, ([\d]+) decoded/) };
+}
+
 export async function run(report: Report): Promise<void> {
   const n = Number(process.env.XSMETER_BENCH_FLEET ?? 1000);
+  const total = (x: { heap: number; buffers: number }) => x.heap + x.buffers;
 
   // Memory: the slope between N and 2N meters set up.
   const m0 = memory();
@@ -55,59 +84,35 @@ export async function run(report: Report): Promise<void> {
   const b = new MeterSlice({ config: CONFIG, meters: specs(n, n) });
   b.setUp();
   const m2 = memory();
-  const perMeter = (x: { heap: number; buffers: number }, y: { heap: number; buffers: number }, k: number) => ({ heap: (y.heap - x.heap) / k, buffers: (y.buffers - x.buffers) / k });
-  const setup = perMeter(m1, m2, n);
-  // The gateway's share: keys, replay state and the row of each meter after a telegram each.
-  const g0 = memory();
-  const gw = new SimGateway();
+  const setup = { heap: (m2.heap - m1.heap) / n, buffers: (m2.buffers - m1.buffers) / n };
+  // A simulated day in epochs of an hour as the runner runs them, every telegram decoded.
   const day = DEFAULT_WALL_START + 86_400_000;
-  let decoded = 0;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  for (const s of [a, b]) {
-    for (let p = 0; p < s.made; p++) gw.setKey(s.specs[p].meterId, fromHex(s.meterKey(p)));
-    s.runUntil(day);
-    for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
-    s.finish(day);
-    for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
-  }
-  const c1 = process.cpuUsage(c0);
-  const oneThreadWall = performance.now() - t0;
+  const held: { day?: { gw: SimGateway; decoded: number } } = { day: gatewayDay([a, b], day) };
+  const decoded = held.day?.decoded ?? 0;
   const m3 = memory();
-  const g1 = memory();
-  const gateway = (g1.heap + g1.buffers - (g0.heap + g0.buffers)) / (2 * n);
-  const afterDay = perMeter(m0, m3, 2 * n);
-  const total = (x: { heap: number; buffers: number }) => x.heap + x.buffers;
+  held.day = undefined;
+  const m4 = memory();
+  const gateway = (total(m3) - total(m4)) / (2 * n);
+  const day1 = { heap: setup.heap + (m4.heap - m2.heap) / (2 * n), buffers: setup.buffers + (m4.buffers - m2.buffers) / (2 * n) };
+  const gb = (perMeter: number) => Math.round((perMeter * 1e5) / 1e8) / 10;
   report({
-    name: `memory per meter: after set-up (${n} → ${2 * n} meters)`,
-    figures: { 'heap KB': kb(setup.heap), 'array buffers KB': kb(setup.buffers), 'meters KB': kb(total(setup)), 'with gateway KB': kb(total(setup) + gateway), '100 000 meters GB': Math.round((total(setup) + gateway) * 1e5 / 1e8) / 10 },
+    name: `memory per meter after set-up (${n} → ${2 * n})`,
+    figures: { 'heap KB': kb(setup.heap), 'array buffers KB': kb(setup.buffers), 'total KB': kb(total(setup)), '100 000 meters GB': gb(total(setup)) },
   });
   report({
-    name: `memory per meter: after a simulated day (${2 * n})`,
-    figures: { 'heap KB': kb(afterDay.heap), 'array buffers KB': kb(afterDay.buffers), 'meters KB': kb(total(afterDay)), 'gateway KB': kb(gateway), 'with gateway KB': kb(total(afterDay) + gateway), '100 000 meters GB': Math.round((total(afterDay) + gateway) * 1e5 / 1e8) / 10 },
+    name: `memory per meter after a simulated day`,
+    figures: { 'heap KB': kb(day1.heap), 'array buffers KB': kb(day1.buffers), 'meters KB': kb(total(day1)), 'gateway KB': kb(gateway), 'total KB': kb(total(day1) + gateway), '100 000 meters GB': gb(total(day1) + gateway), decoded },
   });
   a.close();
   b.close();
-  const cpuMin1 = (c1.user + c1.system) / 60e6;
-  report({
-    name: `throughput: ${2 * n} meters × 1 day, 1 thread`,
-    figures: { 'meter-days/CPU-min': Math.round((2 * n) / cpuMin1), 'meter-days/min': Math.round((2 * n) / (oneThreadWall / 60_000)), decoded },
-  });
 
-  // With worker threads, through the runner as `xsmeter sim --workers 2` runs it.
-  const runner = new SimRunner({ meters: 2 * n, chip: 'mixed', seed: 1, load: 'mixed', ...CONFIG, durationMs: 86_400_000, speed: 'max', workers: 2 });
-  const c2 = process.cpuUsage();
-  const s = await runner.run();
-  const c3 = process.cpuUsage(c2);
-  const cpuMin2 = (c3.user + c3.system) / 60e6;
+  const args = ['--meters', String(2 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0'];
+  if (process.env.XSMETER_BENCH_FLEET_MEMORY_ONLY) return;
+  const one = cli([...args, '--workers', '1']);
+  report({ name: `xsmeter sim: ${2 * n} meters × 1 day, 1 thread`, figures: { 'meter-days/CPU-min': one.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / one.seconds), decoded: one.decoded } });
+  const two = cli([...args, '--workers', '2']);
   report({
-    name: `throughput: ${2 * n} meters × 1 day, 2 workers`,
-    figures: {
-      'meter-days/CPU-min': Math.round((2 * n) / cpuMin2),
-      'meter-days/min': Math.round((2 * n) / (s.realMs / 60_000)),
-      'vs 1 thread (real time)': Math.round((oneThreadWall / s.realMs) * 100) / 100,
-      decoded: s.decoded,
-      rejected: s.rejected,
-    },
+    name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
+    figures: { 'meter-days/CPU-min': two.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
   });
 }

@@ -7,7 +7,7 @@
  * call throws PowerCut until `powerOn()`, as a dead device would do nothing at all.
  *
  * Sparse: an erased sector holds no memory, and a written one only the prefix up to its last written
- * byte (rounded up to a power of two ≥ 256; the stores on it append from the sector's start), so a
+ * byte (in steps of 256 bytes; the stores on it append from the sector's start), so a
  * fleet of 100 000 meters holds the few hundred bytes each has written, not 128 KiB.
  * `evictUntouched()` hands sectors not used since its last call to a backing store (a file-backed
  * flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory; the next
@@ -288,12 +288,12 @@ export class SimFlash implements Flash {
     return kept;
   }
 
-  /** Sector `s` in memory with at least its first `bytes` bytes (grown in powers of two, new bytes 0xFF). */
+  /** Sector `s` in memory with at least its first `bytes` bytes (grown by at least a quarter, in
+   *  steps of 256 bytes; new bytes 0xFF). */
   private grow(s: number, bytes: number): Uint8Array {
     const b = this.sector(s);
     if (b && b.length >= bytes) return b;
-    let n = Math.max(MIN_PREFIX, b?.length ?? 0);
-    while (n < bytes) n *= 2;
+    const n = prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25));
     const g = new Uint8Array(Math.min(n, this.sectorSize)).fill(0xff);
     if (b) g.set(b);
     this.sectors[s] = g;
@@ -343,16 +343,18 @@ export class SimFlash implements Flash {
   }
 }
 
-/** The smallest prefix a written sector keeps. */
-const MIN_PREFIX = 256;
+/** The step of a written sector's prefix in memory. */
+const PREFIX_STEP = 256;
 
-/** A copy of the prefix of `b` that holds its programmed bytes (a power of two ≥ MIN_PREFIX, at
- *  most b's length), or undefined when it is all 0xFF. */
+function prefixSize(bytes: number): number {
+  return Math.ceil(bytes / PREFIX_STEP) * PREFIX_STEP;
+}
+
+/** A copy of the prefix of `b` that holds its programmed bytes (whole steps, at most b's length),
+ *  or undefined when it is all 0xFF. */
 function trimmed(b: Uint8Array): Uint8Array | undefined {
   let last = b.length - 1;
   while (last >= 0 && b[last] === 0xff) last--;
   if (last < 0) return undefined;
-  let n = MIN_PREFIX;
-  while (n < last + 1) n *= 2;
-  return b.slice(0, Math.min(n, b.length));
+  return b.slice(0, Math.min(prefixSize(last + 1), b.length));
 }
