@@ -142,6 +142,12 @@ export class SimAde7953 {
   private mi = 0;
   /** The configuration checksum as last computed (-1: a register was written since). */
   private checksum = -1;
+  /** Per channel (9 values each): P, Q, V, I as last measured, then the load's voltage, current,
+   *  angle and frequency and the `config` count they were measured with. */
+  private readonly measured = new Float64Array(18).fill(NaN);
+  /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
+  private config = 0;
+  private measuredErrors: HardwareErrors | undefined;
 
   constructor(options: SimAde7953Options) {
     this.load = options.load;
@@ -167,6 +173,7 @@ export class SimAde7953 {
     this.regs.fill(0);
     this.extra = undefined;
     this.checksum = -1;
+    this.config++;
     for (const [slot, v] of DEFAULT_SLOTS) this.regs[slot] = v;
     this.acc.fill(0);
     this.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
@@ -202,10 +209,24 @@ export class SimAde7953 {
   }
 
   /** Measured W and var of a channel, after the chip's gain, phase and offset registers: sets
-   *  mp, mq (W, var), mv, mi (V, A). */
+   *  mp, mq (W, var), mv, mi (V, A). A driver reads a channel many times per sample: each is
+   *  measured once while the load, the configuration and `errors` stay (see `measured`). */
   private power(ch: 0 | 1): void {
     const l = this.load.phases[this.channelPhase[ch]];
     const e = this.errors;
+    const m = this.measured;
+    const k = 9 * ch;
+    if (this.measuredErrors !== e) {
+      this.measuredErrors = e; // other errors: every channel is measured again
+      this.config++;
+    }
+    if (m[k + 4] === l.voltage && m[k + 5] === l.current && m[k + 6] === l.phaseDeg && m[k + 7] === this.load.frequency && m[k + 8] === this.config) {
+      this.mp = m[k];
+      this.mq = m[k + 1];
+      this.mv = m[k + 2];
+      this.mi = m[k + 3];
+      return;
+    }
     const v = l.voltage * (1 + e.voltageGainError) * this.gain(ADE7953.AVGAIN);
     const i = l.current * (1 + e.currentGainError[ch]) * this.gain(ch === 0 ? ADE7953.AIGAIN : ADE7953.BIGAIN);
     const phcal = this.peek(ch === 0 ? ADE7953.PHCALA : ADE7953.PHCALB);
@@ -216,10 +237,15 @@ export class SimAde7953 {
     const qg = this.gain(ch === 0 ? ADE7953.AVARGAIN : ADE7953.BVARGAIN);
     const wos = sign24(this.peek(ch === 0 ? ADE7953.AWATTOS : ADE7953.BWATTOS)) * this.wPerCode;
     const qos = sign24(this.peek(ch === 0 ? ADE7953.AVAROS : ADE7953.BVAROS)) * this.wPerCode;
-    this.mp = v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos;
-    this.mq = v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos;
-    this.mv = v;
-    this.mi = i;
+    this.mp = m[k] = v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos;
+    this.mq = m[k + 1] = v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos;
+    this.mv = m[k + 2] = v;
+    this.mi = m[k + 3] = i;
+    m[k + 4] = l.voltage;
+    m[k + 5] = l.current;
+    m[k + 6] = l.phaseDeg;
+    m[k + 7] = this.load.frequency;
+    m[k + 8] = this.config;
   }
 
   /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
@@ -350,6 +376,7 @@ export class SimAde7953 {
     }
     const width = ade7953Width(address);
     this.checksum = -1;
+    this.config++;
     this.set(a, width >= 24 ? value & 0xffffff : value);
     this.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, value >>> 0);
     this.set(ADE7953.LAST_OP, 0xca);
