@@ -9,6 +9,7 @@
  * 100 000 meters has 200 000 images), reopened when needed.
  */
 import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { FlashFault } from '../../modules/ports/flash.js';
 import { SimFlash } from './sim-flash.js';
 
 /** At most `max` open files; the least recently used is closed when another is needed. */
@@ -64,7 +65,7 @@ export class FileFlash extends SimFlash {
     this.beforeWrite = options.beforeWrite;
     if (existsSync(path)) {
       const have = statSync(path).size;
-      if (have !== size) throw new RangeError(`${path} is ${have} bytes, a flash of ${size}`);
+      if (have !== size) throw new FlashFault('image-size', `${path} is ${have} bytes, the flash ${size}`, { path });
       this.backAll(); // read on first use
     } else {
       const fd = openSync(path, 'w+');

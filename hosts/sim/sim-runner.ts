@@ -167,6 +167,8 @@ interface Part {
   run(limit: number, stop: () => boolean): Promise<RunResult>;
   finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }>;
   serviceTick?(wallMs: number): void;
+  /** Frees what the part holds (a worker thread ends). */
+  close(): void;
 }
 
 /** Gives the event loop a turn (signals, output, timers). */
@@ -213,6 +215,9 @@ class LocalPart implements Part {
   }
   serviceTick(wallMs: number): void {
     this.slice.serviceTick(wallMs);
+  }
+  close(): void {
+    this.slice.close();
   }
 }
 
@@ -290,6 +295,10 @@ class WorkerPart implements Part {
     this.worker.postMessage({ type: 'finish', end } satisfies ToSliceWorker);
     const r = await reply;
     return { report: r.report, events: r.events };
+  }
+  close(): void {
+    this.handler = undefined;
+    void this.worker.terminate();
   }
 }
 
@@ -459,6 +468,15 @@ export class SimRunner {
   }
 
   async run(): Promise<SimSummary> {
+    const parts = this.makeParts();
+    try {
+      return await this.runParts(parts);
+    } finally {
+      for (const p of parts) p.close(); // also when a part failed: no worker is left running
+    }
+  }
+
+  private async runParts(parts: Part[]): Promise<SimSummary> {
     this.realStart = performance.now();
     const cpu0 = process.cpuUsage();
     const stop = () => this.stopRequested;
@@ -472,7 +490,6 @@ export class SimRunner {
     };
 
     // Set-up: every part makes its meters (in parallel with workers); the gateway learns the keys.
-    const parts = this.makeParts();
     const setUp = await Promise.all(
       parts.map((p) =>
         p.setUp(stop, (keys, ids) => {
