@@ -1,28 +1,35 @@
 /**
- * The ESP32 budget: the firmware bundle's size, what XS holds after loading it, and a full simulated
- * day of the meter application (test/xs/esp32-day.xs.ts: 1 s samples, a telegram every 15 min
- * through the CC1101 driver) under xsnap-heap — XS computrons and allocations per sample tick and per
- * telegram tick (the firmware's share: the simulators are charged apart), the firmware's live heap
- * peak, and the XS stack the run needs. The same day under Node is the baseline (its wall time, and
- * identical registers and frames). Moddable's default creation (manifest_base.json: `static` 32768
- * bytes for stack, slots and chunks) is the budget these are compared with in the README.
+ * The ESP32 budget, measured on the Moddable SDK 8.2.3 (../shared/moddable; skipped without it):
+ *  - the esp32 XS link of manifest.json (xsl with the esp32 preload list and creation block):
+ *    instances and keys preloaded into flash, aliasable objects, the size of mc.xs.c;
+ *  - the desktop variant's simulated day in mcsim with the ESP32 creation block
+ *    (test/moddable-desktop.test.ts checks it): the live heap after a collection at boot and every
+ *    hour (the simulated chips apart from the meter; the meter's share in ESP32 bytes, 16-byte slots),
+ *    the XS stack peak and collections per hour from mcsim's instruments, and the run's time.
+ * Then, under xsnap-heap (xsnap with XS's heap counters, scripts/build-xsnap-heap.mjs), what the
+ * meter costs per tick: XS computrons and allocations per sample tick and per telegram tick of a full
+ * day (test/xs/esp32-day.xs.ts; the firmware's share, the simulators charged apart), with the same day
+ * under Node as the baseline (identical registers and frames).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Report } from './run.js';
 import { bundleEntry, runBundleUnderNode } from '../test/helpers/xs.js';
+import { buildFirmware, heapProbes, moddableMissing, moddableSdk, runInMcsim, stackPeak, xslSummary } from '../test/helpers/moddable.js';
+import { DAY_DONE } from '../hosts/esp32/desktop-day.js';
 // @ts-expect-error: plain .mjs build scripts without declarations
 import { buildXsnapHeap } from '../scripts/build-xsnap-heap.mjs';
-// @ts-expect-error: plain .mjs build scripts without declarations
-import { firmwareSize } from '../scripts/firmware-size.mjs';
 
 const exec = promisify(execFile);
 
-/** ESP32 (Xtensa LX6, 32-bit): an XS slot is 16 bytes. xsnap here is 64-bit: 32-byte slots. */
+/** ESP32 (Xtensa LX6, 32-bit): an XS slot is 16 bytes. mcsim (lin) and xsnap here are 64-bit: 32 bytes. */
 const ESP32_SLOT_BYTES = 16;
+const LIN_SLOT_BYTES = 32;
 
-async function xsRun(file: string, config: string, creation?: string): Promise<{ lines: string[]; ok: boolean; ms: number }> {
+async function xsRun(file: string, config: string): Promise<{ lines: string[]; ok: boolean; ms: number }> {
   const code = readFileSync(file, 'utf8');
   const path = `${file}.${Math.random().toString(36).slice(2)}.mjs`;
   writeFileSync(path, `globalThis.XSMETER_DAY = ${config};\n${code}`);
@@ -30,7 +37,6 @@ async function xsRun(file: string, config: string, creation?: string): Promise<{
   try {
     const { stdout } = await exec(buildXsnapHeap({ quiet: true }) as string, ['-l', '4000000000', path], {
       maxBuffer: 1 << 26,
-      env: { ...process.env, XSNAP_CREATION: creation ?? '' },
     });
     const lines = stdout.split('\n').filter((l) => l !== '');
     return { lines, ok: lines[lines.length - 1]?.startsWith('\u0001xs-done') ?? false, ms: performance.now() - t0 };
@@ -46,22 +52,60 @@ function figures(lines: string[], prefix: string): number[] {
   return [...line.slice(prefix.length).matchAll(/-?\d+(\.\d+)?/g)].map((m) => Number(m[0]));
 }
 
+/** The Moddable SDK's figures: the esp32 link and the mcsim day-run. */
+async function moddable(report: Report): Promise<void> {
+  const missing = moddableMissing();
+  if (missing !== undefined) {
+    report({ name: 'Moddable SDK builds', figures: { skipped: missing } });
+    return;
+  }
+  const sdk = await moddableSdk();
+  const { esp32, desktop } = await buildFirmware(sdk, 24);
+  const x = xslSummary(esp32.xsl)!;
+  const flat = JSON.parse(readFileSync(esp32.flatManifest!, 'utf8')) as { preload: string[]; creation: { chunk: { initial: number }; heap: { initial: number }; stack: number } };
+  const aliases = Number(/#define mxAliasCount (\d+)/.exec(readFileSync(esp32.xsC!, 'utf8'))?.[1] ?? -1);
+  report({
+    name: 'esp32 XS link (xsl, all preloaded)',
+    figures: { 'preloaded modules': flat.preload.length, instances: x.instances, keys: x.keys, holes: x.holes, 'aliasable objects': aliases, 'mc.xs.c bytes': statSync(esp32.xsC!).size },
+  });
+  const c = flat.creation;
+  report({ name: 'creation block (esp32 and lin)', figures: { 'chunk bytes': c.chunk.initial, slots: c.heap.initial, 'stack slots': c.stack } });
+
+  const work = mkdtempSync(join(tmpdir(), 'xsmeter-mcsim-'));
+  try {
+    const sim = await runInMcsim(sdk, desktop.app!, DAY_DONE, 15 * 60_000, work);
+    if (sim.abort) throw new Error(`mcsim day-run aborted: ${sim.abort}`);
+    const h = heapProbes(sim.lines);
+    const at = (label: string) => h.find((p) => p.label === label)!;
+    const hours = h.filter((p) => p.label.startsWith('hour '));
+    const peak = { chunks: Math.max(...hours.map((p) => p.chunks), at('sealed').chunks), slots: Math.max(...hours.map((p) => p.slots), at('sealed').slots) };
+    const start = at('start');
+    const board = at('board');
+    const lin = (chunks: number, slotBytes: number) => ({ 'chunk bytes': chunks, slots: slotBytes / LIN_SLOT_BYTES, 'lin bytes': chunks + slotBytes, 'ESP32 bytes': chunks + (slotBytes / LIN_SLOT_BYTES) * ESP32_SLOT_BYTES });
+    report({ name: 'mcsim live heap: simulated chips and board', figures: lin(board.chunks - start.chunks, board.slots - start.slots) });
+    report({ name: 'mcsim live heap: the meter after boot and seal', figures: lin(at('sealed').chunks - board.chunks, at('sealed').slots - board.slots) });
+    report({ name: 'mcsim live heap: the meter, peak of 24 hours', figures: lin(peak.chunks - board.chunks, peak.slots - board.slots) });
+    report({ name: 'mcsim live heap: whole app, hour 1 → hour 24', figures: { 'hour 1 chunk bytes': hours[0].chunks, 'hour 24 chunk bytes': hours[hours.length - 1].chunks, 'hour 1 slots': hours[0].slots / LIN_SLOT_BYTES, 'hour 24 slots': hours[hours.length - 1].slots / LIN_SLOT_BYTES } });
+    const perHour = hours.slice(1).map((p, i) => p.gc - hours[i].gc - 1).filter((n) => n >= 0).sort((a, b) => a - b);
+    const stack = stackPeak(sim);
+    report({
+      name: 'mcsim instruments (24 h)',
+      figures: {
+        'stack peak slots': stack / LIN_SLOT_BYTES,
+        'of stack slots': sim.samples[0]['Stack available'] / LIN_SLOT_BYTES,
+        'collections per hour (median)': perHour[perHour.length >> 1],
+        'min': perHour[0],
+        'max': perHour[perHour.length - 1],
+        'wall s': Math.round(sim.ms / 1000),
+      },
+    });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 export async function run(report: Report): Promise<void> {
-  const size = await firmwareSize();
-  report({
-    name: 'firmware bundle (hosts/esp32/main.ts, es2020)',
-    figures: { bytes: size.bundleBytes, 'minified bytes': size.minifiedBytes, 'minified gzip bytes': size.minifiedGzipBytes },
-  });
-  report({
-    name: 'XS after loading the firmware (vs empty)',
-    figures: {
-      'chunk bytes': size.xs.loadedChunkBytes,
-      slots: size.xs.loadedSlots,
-      [`slot bytes (×${size.xs.slotBytes})`]: size.xs.loadedSlots * size.xs.slotBytes,
-      'snapshot bytes': size.xs.snapshotBytes,
-      'empty snapshot bytes': size.xs.emptySnapshotBytes,
-    },
-  });
+  await moddable(report);
 
   const b = await bundleEntry('test/xs/esp32-day.xs.ts');
   try {
@@ -88,7 +132,6 @@ export async function run(report: Report): Promise<void> {
     // The same day measured: computrons and allocations charged to the firmware.
     const m = await xsRun(b.file, '{ hours: 24, measure: true }');
     if (!m.ok) throw new Error('measured XS day did not complete');
-    const slot = figures(m.lines, 'xs slot-bytes ')[0];
     const [sampleN, sampleC, sampleB, sampleS] = figures(m.lines, 'xs sample tick n ');
     const [telN, telC, telB, telS] = figures(m.lines, 'xs telegram tick n ');
     report({ name: 'XS per sample tick (firmware)', figures: { ticks: sampleN, computrons: sampleC, 'alloc chunk bytes': sampleB, 'alloc slots': sampleS } });
@@ -114,37 +157,7 @@ export async function run(report: Report): Promise<void> {
       report({ name: `  ${name} (per ${per.split(' ')[0]})`, figures: { computrons: c, 'alloc chunk bytes': ch, 'alloc slots': sl } });
     }
     const [bootC] = figures(m.lines, 'xs boot firmware computrons ');
-    const [retC, retS] = figures(m.lines, 'xs app retained chunks ');
-    const [liveC, liveS] = figures(m.lines, 'xs live peak chunks ');
-    const [tickC, tickS] = figures(m.lines, 'xs live peak in a tick chunks ');
-    const peakChunks = Math.max(liveC, tickC);
-    const peakSlots = Math.max(liveS, tickS);
-    report({ name: 'XS boot (MeterApp start + factory seal)', figures: { computrons: bootC, 'retained chunk bytes': retC, 'retained slots': retS } });
-    report({
-      name: 'XS firmware live heap peak (after gc)',
-      figures: {
-        'chunk bytes': peakChunks,
-        slots: peakSlots,
-        [`slot bytes (×${slot})`]: peakSlots * slot,
-        [`ESP32 slot bytes (×${ESP32_SLOT_BYTES})`]: peakSlots * ESP32_SLOT_BYTES,
-      },
-    });
-
-    // XS stack: the smallest stack (slots) the day's first hour runs in, minus what loading the
-    // bundle alone needs (one bundled module's frame, which a Moddable build of separate modules has not).
-    const needs = async (config: string): Promise<number> => {
-      let lo = 64;
-      let hi = 4096;
-      while (hi - lo > 8) {
-        const mid = (lo + hi) >> 1;
-        if ((await xsRun(b.file, config, `1536,1024,512,64,${mid}`)).ok) hi = mid;
-        else lo = mid;
-      }
-      return hi;
-    };
-    const load = await needs('{ loadOnly: true }');
-    const hour = await needs('{ hours: 1 }');
-    report({ name: 'XS stack (slots, ±8)', figures: { 'loading the bundle': load, 'boot + 1 h': hour, 'the run itself': hour - load } });
+    report({ name: 'XS boot (MeterApp start + factory seal)', figures: { computrons: bootC } });
   } finally {
     b.cleanup();
   }

@@ -1,4 +1,18 @@
-/** What every `xsmeter` subcommand is: a name, a one-line summary, its help text and a runner. */
+/**
+ * What every `xsmeter` subcommand is (a name, a one-line summary, its help text and a runner), the
+ * streams it gets, and the one way a command fails: a `CliError` with a one-line message and an exit
+ * code. Exit codes are the same in every command:
+ *
+ *   0  ok
+ *   1  the work failed: a frame rejected, a log that does not verify, a calibration that failed or
+ *      was interrupted, a meter that does not answer
+ *   2  bad usage or unusable input: an unknown or malformed option, a file that cannot be read or
+ *      written, a state or key file that is not what it should be, a key that is not the device's
+ *
+ * Node's file-system errors and JSON syntax errors need no handling in a command: the dispatcher
+ * (main.ts) turns them into one line naming the path and the reason (`describeSystemError`), exit 2.
+ */
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -7,36 +21,133 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /**
+   * Aborted when the run should end early: SIGINT or SIGTERM (reason 'SIGINT' / 'SIGTERM'), or the
+   * reader of stdout went away (reason 'EPIPE', as in `xsmeter sim | head`; stdout then drops what is
+   * written). Long-running commands stop at the next safe point; absent in tests that call main().
+   */
+  signal?: AbortSignal;
 }
 
 export interface Command {
   name: string;
   summary: string;
   help: string;
-  /** Returns the process exit code: 0 on success. Throw a CliError for a one-line failure. */
+  /** Returns the process exit code (0, or 1 when the work failed). Throw a CliError for a one-line failure. */
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-/** A failure the CLI reports as one line and a non-zero exit code. */
+/** A failure the CLI reports as one line: exit code 1 (the work failed) or 2 (bad usage or input). */
 export class CliError extends Error {
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: 1 | 2 = 1,
   ) {
     super(message);
   }
 }
 
-/** Parses `args` strictly against `options`; an unknown or malformed option is a one-line CliError. */
-export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(
-  args: string[],
-  options: O,
-  exitCode: number,
-  allowPositionals?: P,
-) {
+/** Bad usage or an unusable input file: exit code 2. */
+export function usageError(message: string): CliError {
+  return new CliError(message, 2);
+}
+
+/** Parses `args` strictly against `options`; an unknown or malformed option is a one-line usage error. */
+export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(args: string[], options: O, allowPositionals?: P) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
   } catch (e) {
-    throw new CliError((e as Error).message, exitCode);
+    // parseArgs explains over several lines; the CLI says it in one.
+    throw usageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
+  }
+}
+
+/** A signal that never aborts, for runs without one. */
+export function stopSignal(io: CliIo): AbortSignal {
+  return io.signal ?? new AbortController().signal;
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EROFS: 'read-only file system',
+  EEXIST: 'already exists',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+};
+
+const VERBS: Record<string, string> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create directory',
+  rename: 'rename to',
+  unlink: 'remove',
+  scandir: 'list',
+  stat: 'read',
+  lstat: 'read',
+};
+
+/** Node's error for a failed system call: errno code, syscall and path. */
+type SystemError = NodeJS.ErrnoException & { code: string; syscall: string; dest?: string };
+
+export function isSystemError(e: unknown): e is SystemError {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/**
+ * One line for a failed file operation, e.g. "cannot open /tmp/x/report.html: no such file or
+ * directory", and its exit code: 2 when the path is unusable, 1 when the device failed (full, I/O).
+ */
+export function describeSystemError(e: SystemError): { message: string; exitCode: 1 | 2 } {
+  const where = e.dest ? `${e.path ?? ''} to ${e.dest}` : (e.path ?? '');
+  const reason = REASONS[e.code] ?? e.code;
+  const verb = e.dest ? 'rename' : (VERBS[e.syscall] ?? e.syscall);
+  return {
+    message: where ? `cannot ${verb} ${where}: ${reason}` : `${e.syscall} failed: ${reason}`,
+    exitCode: e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'EIO' ? 1 : 2,
+  };
+}
+
+/** Reads a whole file; a failure names the path (Node's read error for a directory carries none). */
+export function readInputFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (isSystemError(e) && e.path === undefined) throw new CliError(`cannot read ${path}: ${REASONS[e.code] ?? e.code}`, describeSystemError(e).exitCode);
+    throw e;
+  }
+}
+
+/** Reads and parses a JSON file; a file that is not JSON is a usage error naming the path. */
+export function readJsonFile(path: string): unknown {
+  const text = new TextDecoder().decode(readInputFile(path));
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw usageError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Checks that `path` can be written as a file, before any work that would be lost if it cannot: it
+ * is opened for appending (which fails for a directory, a missing directory, no permission, a
+ * read-only file system) and left as it was. Failure: a usage error "WHAT PATH: cannot … : reason".
+ */
+export function checkWritableFile(path: string, what: string): void {
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, 'a'));
+    if (!existed) unlinkSync(path);
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
+    throw usageError(`${what} ${path}: cannot write: ${REASONS[e.code] ?? e.code}`);
   }
 }

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
-import { fromHex } from '../modules/core/bytes.js';
+import { fromHex, toHex } from '../modules/core/bytes.js';
 import { readExport, verifyExport } from '../modules/sealing/log-export.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient } from '../hosts/sim/service-transport.js';
@@ -17,6 +17,7 @@ import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 // Gates of 600 s as in calibration-bench.test.ts: ~15 simulated hours per calibration, a few s of wall.
 const MIN_SECONDS = '600';
 const SEED = 5;
+const WHO = ['--bench-id', 'bench-7', '--operator', 'op'];
 
 interface Sim {
   child: ChildProcess;
@@ -27,8 +28,8 @@ interface Sim {
 }
 
 /** Starts `xsmeter sim --listen 0 --rig 0` and reads the two URLs it prints. */
-async function startSim(extra: string[] = []): Promise<Sim> {
-  const child = spawn(process.execPath, ['bin/xsmeter.js', 'sim', '--listen', '0', '--rig', '0', '--seed', String(SEED), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startSim(extra: string[] = [], seed = SEED): Promise<Sim> {
+  const child = spawn(process.execPath, ['bin/xsmeter.js', 'sim', '--listen', '0', '--rig', '0', '--seed', String(seed), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -47,6 +48,39 @@ async function startSim(extra: string[] = []): Promise<Sim> {
     void exit.then(() => reject(new Error(`sim exited: ${err}`)));
   });
   return { child, service: urls.service, rig: urls.rig, stderr: () => err, exit };
+}
+
+/** The meter as its own service interface shows it: sealed, calibration bytes, the log verified
+ *  against the device key derived from the seed (not one the bench or the rig handed out). */
+async function meterState(sim: Sim, seed: number): Promise<{ sealed: boolean; bytes: string; log: ReturnType<typeof verifyExport> }> {
+  const keys = new SimMeterKeys(keysForSeed(seed));
+  const rig = await TcpRig.connect('127.0.0.1', Number(sim.rig.split(':').pop()));
+  const port = await TcpSerialClient.connect('127.0.0.1', Number(sim.service.split(':').pop()));
+  try {
+    const client = new ServiceClient({ port, timing: rig.timing(), timeoutMs: 5000, pollMs: 10 });
+    const id = await client.connect();
+    const bytes = toHex(await client.readCalibration());
+    return { sealed: id.sealed, bytes, log: verifyExport(nobleCrypto, readExport(await client.exportLog()), keys.devicePublicKey()) };
+  } finally {
+    await port.close();
+    await rig.close();
+  }
+}
+
+/** Runs the bench binary; `onLine` sees each stderr line as it comes and may signal the process. */
+function benchRun(args: string[], onLine: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/xsmeter.js', 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => (stdout += d));
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => {
+      stderr += l + '\n';
+      onLine(l, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
 }
 
 /** Raw lines to the rig port; resolves with the parsed responses. */
@@ -159,7 +193,7 @@ describe('calibration bench over TCP (xsmeter sim --rig: the test bench in anoth
   });
 
   it('bench calibrate over TCP seals the meter; bench verify passes and changes nothing', async () => {
-    const a = await xsmeter(['bench', 'calibrate', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', MIN_SECONDS, '--progress', 'none']);
+    const a = await xsmeter(['bench', 'calibrate', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', MIN_SECONDS, '--progress', 'none', ...WHO]);
     assert.equal(a.code, 0, a.stderr + a.stdout);
     assert.match(a.stdout, /before: .*outside the limits/);
     assert.match(a.stdout, /after: +worst .*all 36 within the limits/);
@@ -185,7 +219,7 @@ describe('calibration bench over TCP (xsmeter sim --rig: the test bench in anoth
       await rig.close();
     }
 
-    const b = await xsmeter(['bench', 'verify', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', MIN_SECONDS, '--progress', 'none']);
+    const b = await xsmeter(['bench', 'verify', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', MIN_SECONDS, '--progress', 'none', ...WHO]);
     assert.equal(b.code, 0, b.stderr + b.stdout);
     assert.match(b.stdout, /calibration and log unchanged\n/);
     assert.match(b.stdout, new RegExp(`log: verified, \\d+ records, counter ${counter}\\n`));
@@ -196,7 +230,7 @@ describe('calibration bench over TCP (xsmeter sim --rig: the test bench in anoth
     const a = await xsmeter(['bench', 'calibrate', '--target', sim.service, '--class', '0.5S']);
     assert.equal(a.code, 2);
     assert.match(a.stderr, /^xsmeter bench: tcp:\/\/127\.0\.0\.1:\d+: --rig tcp:\/\/HOST:PORT is needed/);
-    const b = await xsmeter(['bench', 'verify', '--target', sim.service, '--rig', 'tcp://127.0.0.1:1', '--class', '0.5S']);
+    const b = await xsmeter(['bench', 'verify', '--target', sim.service, '--rig', 'tcp://127.0.0.1:1', '--class', '0.5S', ...WHO]);
     assert.equal(b.code, 1);
     assert.equal(b.stderr.trim().split('\n').length, 1, b.stderr);
     assert.match(b.stderr, /--rig tcp:\/\/127\.0\.0\.1:1: cannot connect to the rig/);
@@ -206,6 +240,95 @@ describe('calibration bench over TCP (xsmeter sim --rig: the test bench in anoth
     sim.child.kill('SIGTERM');
     assert.equal(await sim.exit, 0);
     assert.match(sim.stderr(), /bench meter stopped after [\d.]+ h of bench time, sealed/);
+  });
+});
+
+describe('the bench interrupted (the binary, a meter in another process)', function () {
+  this.timeout(120_000);
+  const sims: Sim[] = [];
+  before(() => {
+    const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  });
+  after(() => {
+    for (const s of sims) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  });
+  const args = (sim: Sim, extra: string[] = []) => ['calibrate', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', '300', '--progress', 'lines', ...WHO, ...extra];
+
+  it('Ctrl-C after the first constants were written: the meter is back as found (sealed, factory constants), as its service interface shows', async () => {
+    const sim = await startSim([], 6);
+    sims.push(sim);
+    const found = await meterState(sim, 6);
+    assert.equal(found.sealed, true);
+    let signalled = false;
+    const r = await benchRun(args(sim), (line, child) => {
+      // The rms gains are written right after this line; the stop takes effect at the next bench wait.
+      if (!signalled && line.startsWith('[write] writing the rms gains')) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.equal(signalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGINT\); the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED; the meter is back as found/);
+    const now = await meterState(sim, 6);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.ok, true);
+    // What the log says happened, each record naming the bench and its operator: unsealed, the rms
+    // gains written, the found constants written back, sealed again with the digest sealed before.
+    const added = now.log.entries.slice(found.log.entries.length);
+    assert.deepEqual(added.map((e) => [e.type, e.who]), [
+      ['unseal', 'bench-7/op'],
+      ['calibration-change', 'bench-7/op'],
+      ['calibration-change', 'bench-7/op'],
+      ['seal', 'bench-7/op'],
+    ]);
+    assert.equal(toHex(added[2].newValue), found.bytes);
+    const sealedBefore = found.log.entries.filter((e) => e.type === 'seal').pop();
+    assert.equal(toHex(added[3].newValue), toHex(sealedBefore?.newValue as Uint8Array));
+  });
+
+  it('a lost link (the bench killed with SIGKILL) leaves the meter unsealed; the next calibrate says so, resumes and seals', async () => {
+    const sim = await startSim([], 8);
+    sims.push(sim);
+    const found = await meterState(sim, 8);
+    let killed = false;
+    const r = await benchRun(args(sim), (line, child) => {
+      if (!killed && line.startsWith('[energy 1/3]')) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    assert.equal(r.signal, 'SIGKILL');
+    const left = await meterState(sim, 8);
+    assert.equal(left.sealed, false);
+    assert.notEqual(left.bytes, found.bytes);
+    assert.deepEqual(left.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change']);
+
+    const again = await benchRun(args(sim, ['--operator', 'op2']), () => undefined);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /\nresumed: unsealed \S+ by bench-7\/op, not sealed since\n/);
+    assert.match(again.stdout, /\nSEALED\n$/);
+    const done = await meterState(sim, 8);
+    assert.equal(done.sealed, true);
+    assert.equal(done.log.ok, true);
+    const last = done.log.entries[done.log.entries.length - 1];
+    assert.deepEqual([last.type, last.who], ['seal', 'bench-7/op2']);
+  });
+
+  it('a bench key that does not authenticate is refused before anything changes (exit 2)', async () => {
+    const sim = await startSim([], 9);
+    sims.push(sim);
+    const found = await meterState(sim, 9);
+    const r = await xsmeter(['bench', ...args(sim), '--bench-key', '00'.repeat(16)]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /\nxsmeter bench: refused: the bench key does not authenticate with XSM\d{8}: unauthorised: .*\(the meter was not changed\)\n$/);
+    const now = await meterState(sim, 9);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.entries.length, found.log.entries.length);
   });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
-import { parseCalibration } from '../modules/metrology/calibration.js';
+import { makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
 import { exportToBinary, readExport, verifyExport } from '../modules/sealing/log-export.js';
 import { constantsDigest } from '../modules/sealing/seal.js';
 import { ServiceClient } from '../modules/service/client.js';
@@ -14,9 +14,10 @@ import { main } from '../cli/main.js';
 import { runInBoth } from './helpers/xs.js';
 import { accuracyClass, errorPercent, testPoints, type AccuracyClass } from '../tools/calibration-bench/accuracy-class.js';
 import { gatedRun } from '../tools/calibration-bench/measure.js';
+import { noLoadSeconds, noLoadTest, startingTest } from '../tools/calibration-bench/no-load.js';
 import { calibrate, verify, type BenchResult } from '../tools/calibration-bench/procedure.js';
 import { reportHtml } from '../tools/calibration-bench/report-html.js';
-import type { BenchRig, PhaseLoad } from '../tools/calibration-bench/rig.js';
+import type { BenchRig, TestLoad } from '../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../tools/calibration-bench/sim-rig.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
@@ -27,7 +28,7 @@ const C05S = accuracyClass('0.5S') as AccuracyClass;
 
 /** The meter's own register against the load model's exact integral over `seconds` at `load`:
  *  physical truth, independent of the bench's pulses and gate. */
-function registerError(m: SimMeter, load: PhaseLoad, seconds: number): number {
+function registerError(m: SimMeter, load: TestLoad, seconds: number): number {
   m.setLoad(load);
   m.advance(5000);
   const reg0 = m.app.part.energy.metering.registers.uwh('import') - m.app.part.energy.metering.registers.uwh('export');
@@ -70,6 +71,9 @@ function assertSealedAndAccurate(m: SimMeter, r: BenchResult, chip: 'ade7953' | 
   assert.equal(r.log?.originChecked, true);
   assert.equal(r.log?.sealMatchesWritten, true);
   assert.equal(r.log?.records, exp.records.length);
+  // The no-load and starting-current tests ran on the calibrated meter and passed.
+  assert.equal(r.noLoad?.pass, true);
+  assert.equal(r.starting?.pass, true);
   // The phase correction found equals the sensor's lag (the chip simulator's truth).
   const hw = hardwareErrors(chip, 'random', seed);
   const cal = parseCalibration(fromHex(final.bytesHex));
@@ -175,30 +179,90 @@ describe('calibration bench (xsmeter bench)', function () {
       assertSealedAndAccurate(c.m, c.r, 'atm90e32', 3);
     });
 
-    it('a sensor lag beyond the ±5° phase range: failed, not sealed, and the log shows the unseal and the rms step only', async () => {
-      const { m, r } = await calibrated('ade7953', 6, 'out-of-range');
+    it('a sensor lag beyond the ±5° phase range: failed, and the meter is put back as found (factory constants, sealed); the log shows it all, by the bench', async () => {
+      const m = benchSimMeter({ chip: 'ade7953', seed: 6, errors: 'out-of-range' });
+      const rig = new SimBenchRig(m);
+      const factory = toHex(m.app.part.calibration.serialized);
+      const r = await calibrate(rig.client('bench-3/a.tester'), rig, { cls: C05S, meterConstant: 1000, minSeconds: MIN_SECONDS, crypto: nobleCrypto });
       assert.equal(r.status, 'failed');
       assert.match(r.reason ?? '', /outside the adjustable range/);
       assert.match(r.reason ?? '', /phaseDeg/);
-      assert.equal(r.sealed, false);
-      assert.equal(m.app.part.calibration.sealed, false);
       assert.equal(r.after.length, 0);
       assert.deepEqual(r.written.map((w) => w.step), ['rms']);
+      // Back as found, as the meter itself says.
+      assert.equal(m.app.part.calibration.sealed, true);
+      assert.equal(toHex(m.app.part.calibration.serialized), factory);
+      assert.deepEqual(r.restored, { ok: true, sealed: true, text: 'the meter is back as found: sealed, the constants it had (read back)' });
+      assert.equal(r.sealed, true);
       const { verified } = logOf(m);
       assert.equal(verified.ok, true);
-      assert.deepEqual(verified.entries.map((e) => e.type), ['log-init', 'seal', 'unseal', 'calibration-change']);
+      assert.deepEqual(verified.entries.map((e) => [e.type, e.who]), [
+        ['log-init', 'factory'],
+        ['seal', 'factory'],
+        ['unseal', 'bench-3/a.tester'],
+        ['calibration-change', 'bench-3/a.tester'],
+        ['calibration-change', 'bench-3/a.tester'],
+        ['seal', 'bench-3/a.tester'],
+      ]);
+      // The restoring write puts back the factory bytes, and the new seal covers what the first one did.
+      assert.equal(toHex(verified.entries[4].newValue), factory);
+      assert.equal(toHex(verified.entries[5].newValue), toHex(verified.entries[1].newValue));
       assert.equal(r.log?.ok, true);
-      assert.equal(r.log?.sealMatchesWritten, undefined);
       assert.equal(m.calibrationSwitch.level, 0, 'the bench releases the switch');
     });
 
-    it('a current sensor 45 % low (gain beyond 1.5): refused at the rms step, nothing written', async () => {
+    it('an unfinished session (unsealed by an earlier bench whose link was lost) is resumed: stopped again, the meter goes back to the constants sealed before it', async () => {
+      const m = benchSimMeter({ seed: 13, errors: 'random' });
+      const rig = new SimBenchRig(m);
+      const factory = toHex(m.app.part.calibration.serialized);
+      // The earlier run: it unsealed and wrote intermediate constants, then nothing more came.
+      const old = rig.client('bench-1/old');
+      await old.connect();
+      await rig.calibrationSwitch.set(true);
+      await old.unseal();
+      const cal = parseCalibration(m.app.part.calibration.serialized);
+      await old.writeCalibration(serializeCalibration(makeCalibration({ chip: cal.chip, noLoadW: 10, channels: cal.channels })));
+      assert.equal(m.app.part.calibration.sealed, false);
+      // This run is stopped (Ctrl-C) while it measures the meter as found.
+      const stop = { aborted: false, reason: 'SIGINT' };
+      const r = await calibrate(rig.client('bench-2/new'), rig, {
+        cls: C05S,
+        meterConstant: 1000,
+        minSeconds: 300,
+        crypto: nobleCrypto,
+        stop,
+        onProgress: (e) => {
+          if (e.stage === 'as-found') stop.aborted = true;
+        },
+      });
+      assert.equal(r.status, 'interrupted');
+      assert.equal(r.reason, 'interrupted (SIGINT)');
+      assert.equal(r.unfinished?.by, 'bench-1/old');
+      assert.equal(r.unfinished?.writes, 1);
+      assert.equal(r.restored?.ok, true);
+      assert.equal(m.app.part.calibration.sealed, true);
+      assert.equal(toHex(m.app.part.calibration.serialized), factory);
+      assert.equal(m.calibrationSwitch.level, 0);
+      const { verified } = logOf(m);
+      assert.equal(verified.ok, true);
+      assert.deepEqual(verified.entries.map((e) => [e.type, e.who]), [
+        ['log-init', 'factory'],
+        ['seal', 'factory'],
+        ['unseal', 'bench-1/old'],
+        ['calibration-change', 'bench-1/old'],
+        ['calibration-change', 'bench-2/new'],
+        ['seal', 'bench-2/new'],
+      ]);
+      assert.equal(toHex(verified.entries[5].newValue), toHex(verified.entries[1].newValue));
+    });
+
+    it('a current sensor 45 % low (gain beyond 1.5): failed at the rms step, nothing written, sealed again', async () => {
       const { m, r } = await calibrated('ade7953', 7, { currentGainError: [-0.45], noiseW: 0.05 });
       assert.equal(r.status, 'failed');
       assert.match(r.reason ?? '', /rms correction of element 1 is outside the adjustable range: calibration-range: calibration currentGain/);
-      assert.equal(m.app.part.calibration.sealed, false);
+      assert.equal(m.app.part.calibration.sealed, true);
       assert.deepEqual(r.written, []);
-      assert.deepEqual(logOf(m).verified.entries.map((e) => e.type), ['log-init', 'seal', 'unseal']);
+      assert.deepEqual(logOf(m).verified.entries.map((e) => e.type), ['log-init', 'seal', 'unseal', 'seal']);
       assert.equal(toHex(m.app.part.calibration.serialized), r.asFoundBytesHex);
     });
 
@@ -243,8 +307,48 @@ describe('calibration bench (xsmeter bench)', function () {
       }
       assert.ok(html.includes(r.written[1].bytesHex));
       assert.ok(html.includes(r.sealedDigestHex as string));
-      assert.match(html, /Verified: 6 records/);
+      assert.match(html, /VERIFIED<\/span>: 6 records/);
       assert.doesNotMatch(html, /<script|\b(src|href)=/);
+      // Every point's verdict is a word (after: all PASS; as found: FAIL where outside), not a colour alone.
+      assert.equal((html.match(/<td><span class="pass">PASS<\/span><\/td><\/tr>/g) ?? []).length, 36);
+      assert.equal((html.match(/<td><span class="fail">FAIL<\/span><\/td><\/tr>/g) ?? []).length, r.before.filter((p) => !p.pass).length);
+    });
+
+
+    describe('no-load and starting-current tests (IEC 62053-22 8.3.2, 8.3.3)', () => {
+      it('the test times follow the standard: Δt = 600·10⁶ / (k·m·Un·Imax) min, starting 2.4 pulse periods at 0.001 In', () => {
+        // Class 0.5S, 1000 imp/kWh, one element, 230 V, Imax 10 A: 600e6 / 2.3e6 min = 260.87 min.
+        assert.ok(Math.abs(noLoadSeconds(C05S, 1000, 1) - 260.869565 * 60) < 0.01);
+        // Class 1, three elements, Imax 60 A: 600e6 / (1000 · 3 · 230 · 60) min = 14.49 min.
+        assert.ok(Math.abs(noLoadSeconds(accuracyClass('1') as AccuracyClass, 1000, 3) - 14.492754 * 60) < 0.01);
+        assert.ok(Math.abs(noLoadSeconds(accuracyClass('0.2S') as AccuracyClass, 1000, 1) - 391.304348 * 60) < 0.01);
+      });
+
+      it('a meter that creeps (a 3 W offset above its 2 W no-load threshold) fails the no-load test with the pulses the offset makes', async () => {
+        const m = benchSimMeter({ seed: 9, errors: { powerOffsetW: [3], noiseW: 0 } });
+        const rig = new SimBenchRig(m);
+        const r = await noLoadTest(rig, C05S, 1000);
+        // Truth: 3 W for Δt is 3 · Δt / 3600 Wh = that many pulses at 1 Wh each (± the one in progress).
+        const due = (3 * r.seconds) / 3600;
+        assert.equal(r.pass, false);
+        assert.ok(Math.abs(r.pulses - due) <= 1, `${r.pulses} pulses, ${due.toFixed(2)} due`);
+        // The load model saw no energy at all: the pulses are the meter's creep.
+        assert.equal(m.load.importWh[0] - m.load.exportWh[0], 0);
+      });
+
+      it('the factory constants (2 W no-load threshold) do not start at 0.001 In (1.15 W): starting test FAIL; the calibrated threshold does', async () => {
+        const m = benchSimMeter({ seed: 9, errors: 'perfect' });
+        const rig = new SimBenchRig(m);
+        const r = await startingTest(rig, C05S, 1000);
+        assert.equal(r.current, 0.005);
+        assert.ok(Math.abs(r.periodSeconds - 3600 / 1.15) < 1e-6);
+        assert.equal(r.pulses, 0);
+        assert.equal(r.pass, false);
+        const { m: cal } = await sealedMeter(0);
+        const r2 = await startingTest(new SimBenchRig(cal), C05S, 1000);
+        assert.equal(r2.pass, true);
+        assert.ok(r2.pulses >= 2 && r2.pulses <= 3, String(r2.pulses));
+      });
     });
   });
 
@@ -275,10 +379,10 @@ describe('calibration bench (xsmeter bench)', function () {
 
   describe('portable (a bench controller can run the procedure)', () => {
     it('the procedure, rig interfaces, classes and report import only portable modules', () => {
-      for (const f of ['accuracy-class', 'rig', 'measure', 'procedure', 'report-html']) {
+      for (const f of ['accuracy-class', 'rig', 'measure', 'procedure', 'report-html', 'preflight', 'no-load', 'bench-info']) {
         const src = readFileSync(join('tools/calibration-bench', `${f}.ts`), 'utf8');
         const imports = [...src.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((x) => x[1]);
-        for (const i of imports) assert.ok(/^\.\.\/\.\.\/modules\/|^\.\/(accuracy-class|rig|measure|procedure)\.js$/.test(i), `${f}.ts imports ${i}`);
+        for (const i of imports) assert.ok(/^\.\.\/\.\.\/modules\/|^\.\/(accuracy-class|rig|measure|procedure|preflight|no-load|bench-info)\.js$/.test(i), `${f}.ts imports ${i}`);
         assert.doesNotMatch(src, /\b(process|Buffer|console|require|setImmediate|performance)\b[.(]/, f);
       }
     });
@@ -305,29 +409,92 @@ describe('calibration bench (xsmeter bench)', function () {
       return { code, stdout, stderr };
     }
 
-    it('calibrate --target sim seals, writes the report, and verify of the saved meter passes', async () => {
+    const WHO = ['--bench-id', 'bench-9', '--operator', 'a.tester'];
+    const CONFIG = 'tools/calibration-bench/bench.example.json';
+
+    it('calibrate --target sim seals, writes the report, and verify of the saved meter passes; the log names the bench and the operator', async () => {
       const state = join(dir, 'meter');
       const report = join(dir, 'report.html');
-      const a = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--seed', '21', '--min-seconds', String(MIN_SECONDS), '--state', state, '--report', report, '--progress', 'lines']);
+      const json = join(dir, 'result.json');
+      const a = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--seed', '21', '--min-seconds', String(MIN_SECONDS), '--state', state, '--report', report, '--json', json, '--bench-config', CONFIG, ...WHO, '--progress', 'lines']);
       assert.equal(a.code, 0, a.stderr);
       assert.match(a.stdout, /\nSEALED\n$/);
       assert.match(a.stdout, /after: +worst .*all 36 within the limits/);
+      assert.match(a.stdout, /no load: [01] pulse\(s\) in 15653 s PASS; starting current: [23] pulse\(s\) in 7514 s at 0\.005 A PASS/);
+      assert.match(a.stdout, /^meter XSM\d{8} .*, bench bench-9\/a\.tester\nclock: meter \+0\.0 s against the bench clock\n/);
       assert.match(a.stderr, /\[after 36\/36\] 2 × In \(10 A\) PF 0.8C export: [+-]0\.\d{3} % \(limit ±0.6 %\) ok/);
       const html = readFileSync(report, 'utf8');
-      assert.match(html, /SEALED: all points within the class limits/);
-      const v = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--min-seconds', String(MIN_SECONDS), '--state', state, '--progress', 'none']);
+      assert.match(html, /<h1>Calibration certificate<\/h1>/);
+      assert.match(html, /PASS — calibrated and SEALED/);
+      // Every record this bench wrote names it and its operator.
+      const result = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
+      assert.deepEqual(result.log?.events.map((e) => [e.type, e.who]), [
+        ['log-init', 'factory'],
+        ['seal', 'factory'],
+        ['unseal', 'bench-9/a.tester'],
+        ['calibration-change', 'bench-9/a.tester'],
+        ['calibration-change', 'bench-9/a.tester'],
+        ['seal', 'bench-9/a.tester'],
+      ]);
+      const v = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--min-seconds', String(MIN_SECONDS), '--state', state, ...WHO, '--progress', 'none']);
       assert.equal(v.code, 0, v.stderr);
       assert.match(v.stdout, /calibration and log unchanged\n/);
       assert.match(v.stdout, /\nPASS\n$/);
     });
 
-    it('out-of-range board: exit 1 with one line "failed, not sealed: …"', async () => {
-      const r = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--errors', 'out-of-range', '--min-seconds', '300', '--progress', 'none']);
+    it('out-of-range board: exit 1, one line: failed, and the meter is back as found (sealed)', async () => {
+      const r = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--errors', 'out-of-range', '--min-seconds', '300', '--progress', 'none', ...WHO]);
       assert.equal(r.code, 1);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1);
-      assert.match(lines[0], /^xsmeter bench: failed, not sealed: element 1: the correction is outside the adjustable range/);
-      assert.match(r.stdout, /FAILED, not sealed/);
+      assert.match(lines[0], /^xsmeter bench: failed: element 1: the correction is outside the adjustable range.*; the meter is back as found: sealed, the constants it had \(read back\)$/);
+      assert.match(r.stdout, /\nFAILED: .*; the meter is back as found: sealed/);
+    });
+
+    it('a meter clock off the bench clock is flagged in the summary and the certificate', async () => {
+      const report = join(dir, 'clock.html');
+      const r = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--errors', 'perfect', '--clock-offset=-300', '--min-seconds', '60', '--progress', 'none', '--report', report, '--bench-config', CONFIG, ...WHO]);
+      // A perfect board on factory constants: the points pass class 1; the verdict is not the point here.
+      assert.match(r.stdout, /\nclock: meter -300\.0 s against the bench clock — WRONG \(tolerance ±10 s\)\n/);
+      const html = readFileSync(report, 'utf8');
+      assert.match(html, /<td>Meter clock against the bench clock<\/td><td><span class="fail">WRONG<\/span><\/td><td>meter 2025-12-31T23:55:00(\.\d+)?Z, bench 2026-01-01T00:00:00(\.\d+)?Z: -300\.0 s, beyond ±10 s<\/td>/);
+    });
+
+    it('checks everything before touching the meter: report path, certificate data, who, the device key; the meter is left as it was', async () => {
+      const state = join(dir, 'untouched');
+      const base = ['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--seed', '23', '--state', state, '--min-seconds', '300', '--progress', 'none'];
+      const other = '036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296';
+      const badConfig = join(dir, 'bench.json');
+      writeFileSync(badConfig, '{"benchId": "b1", "reference": {');
+      const oldRef = join(dir, 'old-ref.json');
+      writeFileSync(oldRef, JSON.stringify({ benchId: 'b1', reference: { make: 'X', serial: '1', class: 0.05, calibrationDue: '2025-06-30' }, conditions: { temperatureC: 23 } }));
+      const cases: [string[], RegExp, number][] = [
+        [[...base, ...WHO, '--report', join(dir, 'no', 'such', 'dir', 'r.html'), '--bench-config', CONFIG], /--report .*r\.html: cannot write: no such file or directory/, 2],
+        [[...base, ...WHO, '--report', dir, '--bench-config', CONFIG], /--report .*: cannot write: is a directory/, 2],
+        [[...base, ...WHO, '--json', join(dir, 'no', 'r.json')], /--json .*r\.json: cannot write: no such file or directory/, 2],
+        [[...base, ...WHO, '--report', join(dir, 'r.html')], /the certificate \(--report\) needs the reference standard/, 2],
+        [[...base, ...WHO, '--report', join(dir, 'r.html'), '--bench-config', CONFIG, '--reference-due', '2025-12-01'], /was due for calibration on 2025-12-01 \(bench date 2026-01-01\)/, 2],
+        [[...base, '--operator', 'x', '--report', join(dir, 'r.html'), '--bench-config', oldRef], /was due for calibration on 2025-06-30/, 2],
+        [[...base, ...WHO, '--bench-config', badConfig], /bench\.json: not valid JSON/, 2],
+        [[...base, '--operator', 'op'], /--bench-id and --operator are required/, 2],
+        [[...base, '--bench-id', 'b/1', '--operator', 'op'], /bench id "b\/1" must be printable ASCII without "\/"/, 2],
+        [[...base, '--bench-id', 'bench-with-a-long-name', '--operator', 'operator-with-a-long-name'], /is 48 characters; the calibration log takes 32/, 2],
+        [[...base, '--bench-id', 'b1', '--operator', 'Jürgen'], /operator "Jürgen" must be printable ASCII/, 2],
+        [[...base, ...WHO, '--pubkey', other], new RegExp(`^xsmeter bench: refused: the device key given \\(${other}\\) is not this meter's: its calibration log binds 0[23][0-9a-f]{64} \\(the meter was not changed\\)\n$`), 2],
+        [[...base, ...WHO, '--seed', '24'], /holds a meter made with other settings: --seed 24 \(saved: 23\)/, 2],
+      ];
+      for (const [args, re, code] of cases) {
+        const r = await xsmeter(args);
+        assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, re);
+      }
+      // The meter those runs may have created: factory-sealed, log untouched (log-init and the factory seal).
+      const v = await xsmeter([...base.slice(0, 2).map((x, i) => (i === 1 ? 'verify' : x)), ...base.slice(2), ...WHO, '--json', join(dir, 'untouched.json')]);
+      const result = JSON.parse(readFileSync(join(dir, 'untouched.json'), 'utf8')) as BenchResult;
+      assert.equal(v.code, 1);
+      assert.deepEqual(result.log?.events.map((e) => e.type), ['log-init', 'seal']);
+      assert.equal(result.identity?.sealed, true);
     });
 
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
@@ -336,14 +503,14 @@ describe('calibration bench (xsmeter bench)', function () {
       mkdirSync(old, { recursive: true });
       writeFileSync(join(old, 'meter.json'), JSON.stringify({ chip: 'ade7953', seed: 1, meterConstant: 1000, hardware: {}, wallMs: 0 }));
       const cases: [string[], RegExp, number][] = [
-        [['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--state', old], /^xsmeter bench: the meter in .*old-meter was saved in an earlier flash format: start a new --state directory$/m, 1],
+        [['bench', 'verify', '--target', 'sim', '--class', '0.5S', '--state', old, ...WHO], /^xsmeter bench: the meter in .*old-meter was saved in an earlier flash format: start a new --state directory$/m, 2],
         [['bench', 'calibrate', '--target', '/dev/ttyUSB0', '--class', '0.5S'], /^xsmeter bench: \/dev\/ttyUSB0: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'tcp://127.0.0.1:5999', '--class', '0.5S'], /^xsmeter bench: tcp:\/\/127.0.0.1:5999: --rig tcp:\/\/HOST:PORT is needed/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--rig', 'tcp://127.0.0.1:1'], /--rig is only for --target tcp/, 2],
         [['bench', 'calibrate', '--target', 'sim', '--class', '0.7'], /unknown class "0.7"/, 2],
         [['bench', 'calibrate', '--target', 'sim'], /--class is required/, 2],
         [['bench', 'calibrate', '--target', 'tcp://h:1', '--class', '1', '--chip', 'ade7953'], /--chip is only for --target sim/, 2],
-        [['bench', 'calibrate', '--target', 'sim', '--class', '1', '--errors', '{"phase":1}'], /--errors: "phase" is not one of/, 2],
+        [['bench', 'calibrate', '--target', 'sim', '--class', '1', '--errors', '{"phase":1}', ...WHO], /--errors: "phase" is not one of/, 2],
         [['bench', 'frobnicate'], /expected calibrate or verify/, 2],
       ];
       for (const [args, re, code] of cases) {

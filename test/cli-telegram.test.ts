@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,7 +37,11 @@ describe('cli: xsmeter encode | decode', function () {
     const b = await enc(['--key', KEY, '--mode', '5', '--access', '3', '--tpl', 'long', ...regs, '--format', 'rtlwmbus']);
     const c = await enc(['--key', KEY, '--counter', '11', '--frame', 'B', ...regs]);
     assert.match(b, /^T1;1;1;\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3};0;0;12345678;0x[0-9A-F]+$/);
-    const r = await xsmeter(['decode', '--key', KEY], [a, b].join('\n') + '\n');
+    // Mode 5 has no MAC: refused unless asked for.
+    const refused = await xsmeter(['decode', '--key', KEY], b + '\n');
+    assert.equal(refused.code, 1);
+    assert.equal((lines(refused.stdout)[0].error as { code: string }).code, 'unauthenticated');
+    const r = await xsmeter(['decode', '--key', KEY, '--allow-unauthenticated'], [a, b].join('\n') + '\n');
     assert.equal(r.code, 0, r.stderr);
     const out = lines(r.stdout);
     assert.deepEqual(
@@ -71,13 +75,84 @@ describe('cli: xsmeter encode | decode', function () {
   });
 
   it('decodes the OMS Annex N.2.1 telegram with and without CRCs; per-meter keys', async () => {
-    const r = await xsmeter(['decode', '--key', `12345678:${n21.key}`, '--key', `87654321:${KEY2}`], `# Annex N.2.1\n${n21.frameWithCrc}\n`);
+    const r = await xsmeter(['decode', '--allow-unauthenticated', '--key', `12345678:${n21.key}`, '--key', `87654321:${KEY2}`], `# Annex N.2.1\n${n21.frameWithCrc}\n`);
     assert.equal(r.code, 0, r.stderr);
     const o = lines(r.stdout)[0];
     assert.equal(o.line, 2);
     assert.deepEqual((o.values as { value: unknown }[]).map((v) => v.value), [28504.27, '2008-05-31T23:50', 0]);
-    const r2 = await xsmeter(['decode', '--key', n21.key], n21.frameWithoutCrc + '\n');
+    const r2 = await xsmeter(['decode', '--allow-unauthenticated', '--key', n21.key], n21.frameWithoutCrc + '\n');
     assert.equal(r2.code, 0, r2.stderr);
+  });
+
+  it('--keys FILE: keys by id, by MFT.id and for any meter; per-meter allowUnauthenticated; bad files are one-line errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-keys-'));
+    try {
+      const keys = join(dir, 'keys.json');
+      const a = await enc(['--key', KEY, '--counter', '5', '--set', '1.8.0=1']);
+      const m5 = await enc(['--key', KEY2, '--mode', '5', '--access', '7', '--set', '1.8.0=2']);
+      writeFileSync(keys, JSON.stringify({ 'XSM.12345678': { key: KEY2, allowUnauthenticated: true }, '*': KEY }));
+      // XSM.12345678 wins over *: the mode-7 frame under KEY fails its MAC, the mode-5 one is allowed for this meter.
+      const r = await xsmeter(['decode', '--keys', keys], [a, m5].join('\n') + '\n');
+      const out = lines(r.stdout);
+      assert.equal((out[0].error as { code: string }).code, 'mac-mismatch');
+      assert.deepEqual([out[1].securityMode, (out[1].values as { value: number; authenticated: boolean }[]).map((v) => [v.value, v.authenticated])], [5, [[2, false]]]);
+      writeFileSync(keys, JSON.stringify({ '12345678': KEY }));
+      assert.equal((await xsmeter(['decode', '--keys', keys], a + '\n')).code, 0);
+      for (const [content, re] of [['{', /keys\.json: not valid JSON/], ['[]', /JSON object/], ['{"1234": "00"}', /not a meter id/], [`{"12345678": "abc"}`, /32 hex digits/], [`{"12345678": {"key": "${KEY}", "allowUnauthenticated": "yes"}}`, /true or false/]] as const) {
+        writeFileSync(keys, content);
+        const bad = await xsmeter(['decode', '--keys', keys], a + '\n');
+        assert.notEqual(bad.code, 0);
+        assert.match(bad.stderr, re);
+        assert.equal(bad.stderr.trim().split('\n').length, 1);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rtlwmbus lines, both forms: timestamp and RSSI pass through; errors name the meter once its link layer was read; --strict refuses what lenient reads', async () => {
+    const f = await enc(['--key', KEY, '--counter', '40', '--set', '1.8.0=9', '--format', 'rtlwmbus']);
+    const hex = f.split(';').at(-1) as string;
+    const short = `C1;1;1;2026-01-02 03:04:05.000;-71;0;${hex}`;
+    const r = await xsmeter(['decode', '--key', KEY], [f.replace(';0;0;', ';-80;120;'), short.replace('-71', '-70')].join('\n') + '\n');
+    const out = lines(r.stdout);
+    assert.deepEqual([out[0].rssi, typeof out[0].timestamp, out[0].counter], [-80, 'string', 40]);
+    assert.deepEqual([out[1].rssi, out[1].timestamp, (out[1].error as { code: string }).code, out[1].id, out[1].manufacturer], [-70, '2026-01-02 03:04:05.000', 'counter-replay', '12345678', 'XSM']);
+    // A real meter's CI 0x78 telegram (wmbusmeters' Gran-System-S test frame): lenient reads it, strict refuses it.
+    const gss = '7844731e78610418010278046d0f13bc21040394030000841003690300008420032b00000084300300000000848010030000000084016d0000bc2184010394030000841103690300008421032b00000084310300000000848110030000000004fd482e09000004fd5b0000000002fb2d861304fd1700000201';
+    const lenient = await xsmeter(['decode', '--insecure'], gss + '\n');
+    assert.equal(lenient.code, 0, lenient.stdout);
+    const t = lines(lenient.stdout)[0];
+    assert.deepEqual([t.id, t.manufacturer, t.media, t.tpl, t.accessNumber, t.status], ['18046178', 'GSS', 'electricity', 'none', null, null]);
+    const strict = await xsmeter(['decode', '--insecure', '--strict'], gss + '\n');
+    assert.equal(strict.code, 1);
+    assert.deepEqual([(lines(strict.stdout)[0].error as { code: string }).code, lines(strict.stdout)[0].id], ['unsupported-ci', '18046178']);
+  });
+
+  it('--state is written atomically after every accepted frame and on SIGTERM: a decoder killed mid-stream still refuses what it accepted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-sigterm-'));
+    try {
+      const state = join(dir, 'state.json');
+      const frames = await Promise.all([61, 62].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
+      const p = spawn(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state]);
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d));
+      p.stdin.write(frames[0] + '\n');
+      for (let i = 0; i < 200 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
+      // The frame is answered, stdin still open: the state is already on disk.
+      const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { messageCounter: number }>;
+      assert.deepEqual(Object.values(saved).map((e) => e.messageCounter), [61]);
+      const code = await new Promise<number | null>((resolve) => {
+        p.on('close', resolve);
+        p.kill('SIGTERM');
+      });
+      assert.equal(code, 0, 'SIGTERM saves and exits');
+      assert.deepEqual(readdirSync(dir), ['state.json'], 'no temporary file left');
+      const again = await xsmeter(['decode', '--key', KEY, '--state', state], frames.join('\n') + '\n');
+      assert.deepEqual(lines(again.stdout).map((o) => (o.error as { code: string } | undefined)?.code ?? o.counter), ['counter-replay', 62]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('malformed lines, replays and wrong keys give JSON errors and a non-zero exit', async () => {
@@ -126,11 +201,12 @@ describe('cli: xsmeter encode | decode', function () {
       [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--frame', 'B', '--radio', 'T1'], /T1 carries format A only/],
       [['encode', '--id', '12345678', '--bogus'], /bogus/],
       [['decode'], /give --key/],
+      [['decode', '--keys', '/nonexistent/keys.json'], /cannot open \/nonexistent\/keys\.json/],
       [['decode', '--key', 'abc'], /32 hex digits/],
     ];
     for (const [args, re] of cases) {
       const r = await xsmeter(args);
-      assert.notEqual(r.code, 0, args.join(' '));
+      assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, re);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }

@@ -70,7 +70,7 @@ describe('ESP32 host: the meter application on the board wiring', () => {
     // 230 V, 10 A, PF 1 on the ADE7953 channel A, behind the metrology chip select of the board.
     const load = new LoadModel(1, { voltage: 230, current: 10, phaseDeg: 0 });
     const chip = new SimAde7953({ load, errors: perfectHardware(2), seed: 3 });
-    const { board, io, advanceMs } = createDesktopBoard(undefined, { metrology: chip.spi });
+    const { board, io, advanceMs } = createDesktopBoard(undefined, { crypto: nobleCrypto, metrology: chip.spi });
     const meterKey = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
     PreferenceKeyStore.provision(board.preferences, io.crypto, { meterKey, benchKey: new Uint8Array(16).fill(2), devicePrivateKey: new Uint8Array(32).fill(3) });
     assert.throws(() => readBoardConfig(board.preferences), (e) => e instanceof BoardConfigFault && e.code === 'missing-config');
@@ -118,25 +118,26 @@ describe('ESP32 host: the meter application on the board wiring', () => {
   });
 });
 
-describe('ESP32 manifest: the budget', () => {
-  const manifest = JSON.parse(readFileSync('manifest.json', 'utf8')) as {
-    modules: Record<string, string>;
-    preload?: string[];
-    creation?: { static: number; chunk: { initial: number }; heap: { initial: number }; stack: number };
-  };
+describe('ESP32 manifest: the creation block', () => {
+  type Creation = { static?: number; chunk: { initial: number; incremental?: number }; heap: { initial: number; incremental?: number }; stack?: number };
+  const manifest = JSON.parse(readFileSync('manifest.json', 'utf8')) as { creation: Creation; platforms: Record<string, { creation?: Creation }> };
 
-  it('preloads every shared module (their objects go to flash; only main, which touches device IO, loads at run time)', () => {
-    const preload = new Set(manifest.preload ?? []);
-    assert.deepEqual(Object.keys(manifest.modules).filter((m) => !preload.has(m)), []);
-    assert.ok(!preload.has('main') && !preload.has('hosts/esp32/main'));
+  it('gives XS fixed blocks (no growth) that fit the ESP32 with room (≤ 96 KB with 16-byte slots); the mcsim day-run shows the meter in them (test/moddable-desktop.test.ts)', () => {
+    const c = manifest.creation;
+    assert.equal(c.static, 0);
+    assert.equal(c.chunk.incremental, 0);
+    assert.equal(c.heap.incremental, 0);
+    const bytes = c.chunk.initial + 16 * c.heap.initial + 16 * c.stack!;
+    assert.ok(bytes <= 96 * 1024, `${bytes} bytes`);
   });
 
-  it('gives XS fixed blocks that hold the measured peak with margin and fit in the ESP32 RAM left to applications', () => {
-    const c = manifest.creation!;
-    assert.equal(c.static, 0);
-    // Measured by bench/esp32-budget (README table): 1.1 K slots, 16 KB of chunks, ~230 stack slots.
-    assert.ok(c.heap.initial >= 2 * 1100 * 0.9 && c.chunk.initial >= 2 * 16_000 && c.stack >= 1.5 * 230);
-    const bytes = c.chunk.initial + 16 * c.heap.initial + 16 * c.stack;
-    assert.ok(bytes <= 96 * 1024, `${bytes} bytes of the ESP32's ~300 KB of free heap`);
+  it('on the desktop simulator: the same block plus at most 8 KB of chunks and 768 slots for the simulated chips, the CC1101 and the load', () => {
+    const c = manifest.creation;
+    for (const p of ['lin', 'mac']) {
+      const d = manifest.platforms[p].creation!;
+      assert.ok(d.chunk.initial >= c.chunk.initial && d.chunk.initial - c.chunk.initial <= 8192, p);
+      assert.ok(d.heap.initial >= c.heap.initial && d.heap.initial - c.heap.initial <= 768, p);
+      assert.equal(d.stack, undefined, `${p}: the same stack`);
+    }
   });
 });

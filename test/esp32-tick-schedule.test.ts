@@ -71,7 +71,7 @@ function benchClient(d: DesktopMeterBoard, hold?: { afterReadMs: number }): { cl
 describe('ESP32 host: ticks only when the meter application has work', () => {
   it('the desktop entry boots MeterApp; the host sleeps between samples, pulses stay exact, telegrams decode', () => {
     // 230 V × 10 A = 2.3 kW: 0.64 pulses/s at 1000 imp/kWh.
-    const d = createDesktopMeterBoard({ voltage: 230, current: 10, phaseDeg: 0 });
+    const d = createDesktopMeterBoard({ crypto: nobleCrypto, load: { voltage: 230, current: 10, phaseDeg: 0 } });
     const { io, ticks, pin } = observed(d);
     const log: string[] = [];
     const booted = new HostBoot(io, d.board.preferences).boot((l) => log.push(l));
@@ -113,7 +113,7 @@ describe('ESP32 host: ticks only when the meter application has work', () => {
   });
 
   it('a service request wakes the sleeping host at once (onReadable)', async () => {
-    const d = createDesktopMeterBoard();
+    const d = createDesktopMeterBoard({ crypto: nobleCrypto });
     const booted = new HostBoot(d.io, d.board.preferences).boot(() => {});
     advance(d, 5_300); // mid-way between two samples: the host sleeps
     const { client, lastByteAt } = benchClient(d);
@@ -127,7 +127,7 @@ describe('ESP32 host: ticks only when the meter application has work', () => {
   });
 
   it('without onReadable a request is served within the longest sleep; a partial frame keeps the fine tick', async () => {
-    const d = createDesktopMeterBoard();
+    const d = createDesktopMeterBoard({ crypto: nobleCrypto });
     const wiring = createPorts(d.io);
     const app = new MeterApp(meterOptions(readBoardConfig(d.board.preferences), () => {}));
     const host = runApplication(app, wiring.ports, d.io); // no wake source

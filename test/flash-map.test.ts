@@ -10,6 +10,7 @@ import { StorageError } from '../modules/storage/errors.js';
 import { FLASH_MAP, mapMeterFlash, placePartition, type PartitionName, type StoreName } from '../modules/storage/flash-map.js';
 import { RecordRing } from '../modules/storage/record-ring.js';
 import { AppendLog } from '../modules/storage/append-log.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { createDesktopBoard } from '../hosts/esp32/desktop-io.js';
 import { PARTITIONS } from '../hosts/esp32/pins.js';
 import { SimFlash } from '../hosts/sim/sim-flash.js';
@@ -88,7 +89,7 @@ describe('flash map', () => {
       stores.forEach((s, k) => assert.equal(s.firstSector, k === 0 ? 0 : stores[k - 1].firstSector + stores[k - 1].sectorCount));
     }
     // The desktop ESP32 board simulates the same partition sizes.
-    const { board } = createDesktopBoard();
+    const { board } = createDesktopBoard(undefined, { crypto: nobleCrypto });
     assert.equal(board.flashes[PARTITIONS.energy].sectorCount, esp.energy);
     assert.equal(board.flashes[PARTITIONS.calibration].sectorCount, esp.calibration);
   });

@@ -6,7 +6,7 @@ import { defaultCalibration, parseCalibration, serializeCalibration, type Calibr
 import type { MetrologyDriver } from '../modules/metrology/readings.js';
 import { PulseOutput } from '../modules/metrology/pulse-output.js';
 import { Metering } from '../modules/metrology/metering.js';
-import { SimRig } from '../hosts/sim/chips/rig.js';
+import { ChipTestBed } from '../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
 import { SimAtm90e32 } from '../hosts/sim/chips/sim-atm90e32.js';
 
@@ -39,7 +39,7 @@ type Kind = 'ade7953' | 'atm90e32';
 
 function bench(kind: Kind) {
   const phases = kind === 'ade7953' ? 1 : 3;
-  const rig = new SimRig(phases, { voltage: UN, current: 0, phaseDeg: 0 });
+  const rig = new ChipTestBed(phases, { voltage: UN, current: 0, phaseDeg: 0 });
   const chip = kind === 'ade7953' ? rig.attach(new SimAde7953({ load: rig.load })) : rig.attach(new SimAtm90e32({ load: rig.load }));
   const make = (cal: Calibration): MetrologyDriver =>
     kind === 'ade7953'
@@ -49,7 +49,7 @@ function bench(kind: Kind) {
 }
 
 /** Runs the load for `seconds`, returns measured and reference signed energy per phase. */
-function measure(rig: SimRig, driver: MetrologyDriver, seconds: number) {
+function measure(rig: ChipTestBed, driver: MetrologyDriver, seconds: number) {
   driver.sample();
   const ref0 = rig.load.importWh.map((x, p) => x - rig.load.exportWh[p]);
   const got = new Array(driver.phaseCount).fill(0);

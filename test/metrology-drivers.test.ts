@@ -5,14 +5,14 @@ import { defaultCalibration } from '../modules/metrology/calibration.js';
 import { MetrologyFault } from '../modules/metrology/errors.js';
 import type { MetrologyDriver, Sample } from '../modules/metrology/readings.js';
 import { perfectHardware } from '../hosts/sim/chips/front-end.js';
-import { SimRig } from '../hosts/sim/chips/rig.js';
+import { ChipTestBed } from '../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
 import { SimAtm90e32 } from '../hosts/sim/chips/sim-atm90e32.js';
 
 type Bus = 'spi' | 'i2c';
 
 function adeRig(bus: Bus = 'spi', perfect = true) {
-  const rig = new SimRig(2);
+  const rig = new ChipTestBed(2);
   const chip = rig.attach(new SimAde7953({ load: rig.load, errors: perfect ? perfectHardware(2) : undefined }));
   const driver = new Ade7953({ [bus]: bus === 'spi' ? chip.spi : chip.i2c, clock: rig.clock, calibration: defaultCalibration('ade7953', 2, 2) });
   driver.configure();
@@ -20,7 +20,7 @@ function adeRig(bus: Bus = 'spi', perfect = true) {
 }
 
 function atmRig(perfect = true) {
-  const rig = new SimRig(3);
+  const rig = new ChipTestBed(3);
   const chip = rig.attach(new SimAtm90e32({ load: rig.load, errors: perfect ? perfectHardware(3) : undefined }));
   const driver = new Atm90e32({ spi: chip.spi, clock: rig.clock, calibration: defaultCalibration('atm90e32', 3, 2) });
   driver.configure();
@@ -28,7 +28,7 @@ function atmRig(perfect = true) {
 }
 
 /** Runs `ms` sampling every `everyMs`, summing the energy the driver reports. */
-function run(rig: SimRig, driver: MetrologyDriver, ms: number, everyMs: number, sums?: { imp: number[]; exp: number[] }): { imp: number[]; exp: number[]; last?: Sample; faults: number; wraps: number } {
+function run(rig: ChipTestBed, driver: MetrologyDriver, ms: number, everyMs: number, sums?: { imp: number[]; exp: number[] }): { imp: number[]; exp: number[]; last?: Sample; faults: number; wraps: number } {
   const s = sums ?? { imp: new Array(driver.phaseCount).fill(0), exp: new Array(driver.phaseCount).fill(0) };
   let last: Sample | undefined;
   let faults = 0;
@@ -246,7 +246,7 @@ describe('metrology drivers against the register-level simulators', () => {
   });
 
   it('refuses a write frame of the wrong length (framing) and configure notices', () => {
-    const rig = new SimRig(2);
+    const rig = new ChipTestBed(2);
     const chip = rig.attach(new SimAde7953({ load: rig.load }));
     const real = chip.spi;
     let n = 0;

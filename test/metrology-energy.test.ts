@@ -12,7 +12,7 @@ import { Metering } from '../modules/metrology/metering.js';
 import { PulseOutput } from '../modules/metrology/pulse-output.js';
 import { TariffSchedule } from '../modules/metrology/tariff.js';
 import { perfectHardware } from '../hosts/sim/chips/front-end.js';
-import { SimRig } from '../hosts/sim/chips/rig.js';
+import { ChipTestBed } from '../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 
@@ -27,7 +27,7 @@ class Pin {
 
 /** A simulated single-phase meter whose MCU can lose power and boot again on the same flash. */
 class Meter {
-  rig = new SimRig(1);
+  rig = new ChipTestBed(1);
   chip = this.rig.attach(new SimAde7953({ load: this.rig.load, errors: perfectHardware(2) }));
   flash = new SimFlash({ sectorSize: 512, sectorCount: 4 });
   pin = new Pin();

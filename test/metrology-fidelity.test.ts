@@ -16,7 +16,7 @@ import { defaultCalibration, makeCalibration, UNITY_CHANNEL, type Calibration, t
 import { CalibrationError, MetrologyFault } from '../modules/metrology/errors.js';
 import type { MetrologyDriver } from '../modules/metrology/readings.js';
 import { perfectHardware, SimClock, type HardwareErrors } from '../hosts/sim/chips/front-end.js';
-import { SimRig } from '../hosts/sim/chips/rig.js';
+import { ChipTestBed } from '../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
 import { SimAtm90e32 } from '../hosts/sim/chips/sim-atm90e32.js';
 
@@ -32,7 +32,7 @@ type Kind = 'ade7953' | 'atm90e32';
 
 function rig(kind: Kind, errors?: Partial<HardwareErrors>) {
   const phases = kind === 'ade7953' ? 2 : 3;
-  const r = new SimRig(phases);
+  const r = new ChipTestBed(phases);
   const hw = { ...perfectHardware(phases), ...errors };
   const chip = kind === 'ade7953' ? r.attach(new SimAde7953({ load: r.load, errors: hw })) : r.attach(new SimAtm90e32({ load: r.load, errors: hw }));
   return { rig: r, chip };
@@ -53,7 +53,7 @@ function driver(kind: Kind, r: ReturnType<typeof rig>, cal: Calibration): Metrol
 }
 
 /** Signed energy of phase 0 the driver reports over `seconds` (10 s samples), and the truth. */
-function energy(r: SimRig, d: MetrologyDriver, seconds: number): { got: number; truth: number } {
+function energy(r: ChipTestBed, d: MetrologyDriver, seconds: number): { got: number; truth: number } {
   d.sample();
   const t0 = r.load.importWh[0] - r.load.exportWh[0];
   let got = 0;

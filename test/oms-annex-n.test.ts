@@ -14,19 +14,26 @@ import { buildTelegram, buildTelegramBody } from '../modules/wmbus-tx/telegram.j
 import { parseFrameWithoutCrc } from '../modules/wmbus/frame-parse.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { cbcEncrypt, cmacNode, kdfNode } from './helpers/node-oms.js';
+import type { DecodedValue } from '../modules/wmbus-rx/values.js';
+import type { MeterError } from '../modules/core/errors.js';
 import { readVectors } from './helpers/vectors.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 interface OmsVector {
+  name?: string;
   key: string;
   frameFormat: 'A';
   frameWithCrc: string;
   frameWithoutCrc: string;
   fields: Record<string, string | number>;
   decryptedApplicationData: string;
-  records: { dif: string; vif: string; data: string }[];
+  records: { dif: string; vif: string; data: string }[] & Record<string, unknown>[];
 }
-const n21 = (readVectors<unknown>('oms.json') as { telegrams: OmsVector[] }).telegrams[0];
+const oms = readVectors<unknown>('oms.json') as { telegrams: OmsVector[] };
+const n21 = oms.telegrams[0];
+const byName = (name: string): OmsVector => oms.telegrams.find((t) => t.name === name) as OmsVector;
+const records = (values: DecodedValue[]): Record<string, unknown>[] =>
+  values.map((x) => ({ quantity: x.quantity, storage: x.storage, value: x.value, encrypted: x.encrypted }));
 
 const N22 = {
   key: '000102030405060708090a0b0c0d0e0f',
@@ -45,7 +52,15 @@ const header = { control: 0x44, manufacturer: decodeManufacturer(0x1593), id: '1
 
 describe('OMS Vol. 2 Annex N example telegrams', () => {
   describe('N.2.1, security mode 5', () => {
-    const receiver = (): Receiver => new Receiver({ crypto: nobleCrypto, keys: keyTable({ '12345678': fromHex(n21.key) }) });
+    // Mode 5 has no MAC: a receiver accepts it only when told to.
+    const receiver = (): Receiver => new Receiver({ crypto: nobleCrypto, keys: keyTable({ '12345678': { key: fromHex(n21.key), allowUnauthenticated: true } }) });
+
+    it('is refused unless unauthenticated encryption is allowed for the meter or the receiver', () => {
+      const plainKey = new Receiver({ crypto: nobleCrypto, keys: keyTable({ '12345678': fromHex(n21.key) }) });
+      assert.throws(() => plainKey.receiveFrame(fromHex(n21.frameWithCrc), 'A'), { name: 'SecurityError', code: 'unauthenticated', details: { meter: 'ELS.12345678', meterId: '12345678', manufacturer: 'ELS' } });
+      const allowed = new Receiver({ crypto: nobleCrypto, keys: keyTable({ '12345678': fromHex(n21.key) }), allowUnauthenticated: true });
+      assert.equal(allowed.receiveFrame(fromHex(n21.frameWithCrc), 'A').values[0].authenticated, false);
+    });
 
     it('decodes the frame with CRCs to the published decrypted data and records', () => {
       const t = receiver().receiveFrame(fromHex(n21.frameWithCrc), 'A');
@@ -60,6 +75,7 @@ describe('OMS Vol. 2 Annex N example telegrams', () => {
       );
       assert.equal(t.values[0].value, 28504.27);
       assert.equal(t.values[0].unit, 'm3');
+      assert.ok(t.values.every((v) => v.encrypted && !v.authenticated), 'encrypted, but no MAC proves it');
     });
 
     it('decodes the frame without CRCs the same way', () => {
@@ -107,7 +123,11 @@ describe('OMS Vol. 2 Annex N example telegrams', () => {
         t.values.map((v) => v.record),
         n21.records.map((x) => x.dif + x.vif + x.data),
       );
-      assert.deepEqual(r.state, { 'ELS.12345678': { messageCounter: 0x0ab3 } });
+      // The replay slot: the key's fingerprint (AES-CMAC of 'xsmeter replay', node:crypto here) and the
+      // identification number that enters the KDF.
+      const fingerprint = toHex(cmacNode(fromHex(N22.key), new TextEncoder().encode('xsmeter replay\0\0')).subarray(0, 8));
+      assert.deepEqual(r.state, { [`${fingerprint}:78563412`]: { messageCounter: 0x0ab3, meter: 'ELS.12345678' } });
+      assert.ok(t.values.every((v) => v.authenticated && v.encrypted));
     });
 
     it('re-encodes byte for byte, ELL included', () => {
@@ -125,6 +145,57 @@ describe('OMS Vol. 2 Annex N example telegrams', () => {
     it('a wrong key is a MAC mismatch (the MAC is checked before anything is decrypted)', () => {
       const r = new Receiver({ crypto: nobleCrypto, keys: () => new Uint8Array(16) });
       assert.throws(() => r.receiveFrame(fromHex(N22.frameWithoutCrc), 'none'), { name: 'SecurityError', code: 'mac-mismatch' });
+    });
+  });
+
+  describe('N.5.3, partial encryption (mode 5, one encrypted block, a plain record after it)', () => {
+    const v = byName('N.5.3');
+    it('decodes the encrypted records and the plain one after them, each marked as such', () => {
+      const t = new Receiver({ crypto: nobleCrypto, keys: () => ({ key: fromHex(v.key as string), allowUnauthenticated: true }) }).receiveFrame(fromHex(v.frameWithoutCrc), 'none');
+      assert.deepEqual([t.meter.id, t.meter.manufacturer, t.meter.version, t.meter.deviceType], [v.fields.id, v.fields.manufacturer, v.fields.version, v.fields.deviceType]);
+      assert.deepEqual([t.link.id, t.link.deviceType, t.ell?.accessNumber, t.accessNumber, t.status], [v.fields.linkId, v.fields.linkDeviceType, v.fields.ellAccessNumber, v.fields.accessNumber, v.fields.status]);
+      assert.equal(t.statusDecoded?.powerLow, true);
+      assert.equal(t.securityMode, 5);
+      assert.deepEqual(records(t.values), v.records);
+      assert.ok(t.values.every((x) => !x.authenticated));
+    });
+    it('strict mode refuses the plain data after the encrypted block', () => {
+      const rx = new Receiver({ crypto: nobleCrypto, keys: () => fromHex(v.key as string), strict: true, allowUnauthenticated: true });
+      // Strict reads only the short ELL: take it out (CI 0x8C, CC, ACC) and the frame is otherwise conformant.
+      const f = fromHex(v.frameWithoutCrc);
+      const noEll = new Uint8Array([f[0] - 3, ...f.subarray(1, 10), ...f.subarray(13)]);
+      assert.throws(() => rx.receiveFrame(noEll, 'none'), (e: MeterError) => e.code === 'unencrypted-data' && e.details.meterId === '55667788');
+    });
+  });
+
+  describe('N.5.2, ACC-NR: a TPL long header without application data (CI 0x8B)', () => {
+    const v = byName('N.5.2');
+    it('decodes the header and no records', () => {
+      const t = new Receiver({ crypto: nobleCrypto, keys: () => undefined, allowPlain: true }).receiveFrame(fromHex(v.frameWithoutCrc), 'none');
+      assert.deepEqual([t.meter.id, t.meter.manufacturer, t.link.control, t.accessNumber, t.status, t.securityMode, t.ci], [v.fields.id, v.fields.manufacturer, v.fields.control, v.fields.accessNumber, v.fields.status, v.fields.securityMode, 0x8b]);
+      assert.deepEqual(t.values, []);
+    });
+  });
+
+  describe('CEN/TR 17167:2018 F.3, mode 7 behind a radio module (ELL III, AFL, TPL long header)', () => {
+    const v = byName('TR 17167 F.3');
+    it('the MAC checks out under node:crypto with the KDF taking the TPL long header ID, not the radio module link layer', () => {
+      const f = fromHex(v.frameWithoutCrc);
+      const afl = 10 + 11;
+      const mcr = readU32LE(f, afl + 5);
+      const kmac = kdfNode(fromHex(v.key as string), 0x01, mcr, f.subarray(afl + 17 + 1, afl + 17 + 5));
+      assert.equal(toHex(cmacNode(kmac, concat(f.subarray(afl + 4, afl + 9), f.subarray(afl + 17))).subarray(0, 8)), toHex(f.subarray(afl + 9, afl + 17)));
+    });
+    it('decodes: meter, radio module, receiver address, counter and the example values', () => {
+      const t = new Receiver({ crypto: nobleCrypto, keys: (m) => (m.id === '12345678' ? fromHex(v.key as string) : undefined) }).receiveFrame(fromHex(v.frameWithoutCrc), 'none');
+      assert.deepEqual([t.meter.id, t.meter.manufacturer, t.meter.version, t.meter.deviceType], [v.fields.id, v.fields.manufacturer, v.fields.version, v.fields.deviceType]);
+      assert.deepEqual([t.link.id, t.link.manufacturer, t.ell?.partner?.id, t.ell?.partner?.manufacturer], [v.fields.linkId, v.fields.linkManufacturer, v.fields.partnerId, v.fields.partnerManufacturer]);
+      assert.deepEqual([t.messageCounter, t.securityMode, t.mac], [v.fields.messageCounter, v.fields.securityMode, 'ok']);
+      assert.deepEqual(
+        t.values.map((x) => ({ quantity: x.quantity, storage: x.storage, value: x.value, ...(x.unit ? { unit: x.unit } : {}) })),
+        v.records,
+      );
+      assert.ok(t.values.every((x) => x.authenticated));
     });
   });
 });

@@ -7,7 +7,8 @@ import { parseRecords } from '../modules/wmbus-rx/records.js';
 import { decodeValue } from '../modules/wmbus-rx/values.js';
 
 const enc = (obis: string, value: number | string): string => toHex(encodeRegister({ obis, value }));
-const decodeAll = (hex: string) => parseRecords(fromHex(hex)).records.map(decodeValue);
+const decodeAll = (hex: string, strict = false) => parseRecords(fromHex(hex), { strict }).records.map((r) => decodeValue(r, { strict }));
+const strictly = (hex: string) => decodeAll(hex, true);
 
 describe('oms-records: EN 13757-3 data records', () => {
   describe('registers encode to the bytes EN 13757-3 / OMS prescribe (derived by hand from the tables)', () => {
@@ -96,24 +97,49 @@ describe('oms-records: EN 13757-3 data records', () => {
       assert.deepEqual([v[0].obis, v[0].tariff, v[0].direction, v[0].value], ['2.8.2', 2, 'backward', 3]);
       assert.deepEqual([v[1].obis, v[1].storage, v[1].value], [undefined, 1, 1000]);
     });
-    it('unknown VIF, unknown VIFE, truncated record, bad BCD are typed errors naming the offset', () => {
-      assert.throws(() => decodeAll('2f0474' + '00000000'), { code: 'unknown-vif', details: { offset: 1, vif: '0x74' } });
-      assert.throws(() => decodeAll('0483' + '7e' + '00000000'), { code: 'unknown-vif' });
-      assert.throws(() => decodeAll('040312'), { code: 'truncated-record', details: { offset: 0, what: '4 data bytes' } });
-      assert.throws(() => decodeAll('0483'), { code: 'truncated-record' });
-      assert.throws(() => decodeAll('84'), { code: 'truncated-record' });
-      assert.throws(() => decodeAll('0c14270485a2'), { code: 'bad-bcd' });
-      assert.throws(() => decodeAll('046d32371f1d'), { code: 'bad-date' });
+    it('strict: reserved VIF, reserved VIFE, truncated record, bad BCD are typed errors naming the offset', () => {
+      assert.throws(() => strictly('2f046f' + '00000000'), { code: 'unknown-vif', details: { offset: 1, vif: '0x6F' } });
+      assert.throws(() => strictly('0483' + '44' + '00000000'), { code: 'unknown-vif' });
+      assert.throws(() => strictly('040312'), { code: 'truncated-record', details: { offset: 0, what: '4 data bytes' } });
+      assert.throws(() => strictly('0483'), { code: 'truncated-record' });
+      assert.throws(() => strictly('84'), { code: 'truncated-record' });
+      assert.throws(() => strictly('0c14270485a2'), { code: 'bad-bcd' });
+      assert.throws(() => strictly('046d32371f1d'), { code: 'bad-date' });
       // Plain-text VIF (7C / FC), selection-for-readout DIF (x8), 11 DIFEs, VIF FD without its byte.
-      assert.throws(() => decodeAll('0d7c0141' + '00'), { code: 'unsupported-record', details: { offset: 0 } });
-      assert.throws(() => decodeAll('0803'), { code: 'unsupported-record' });
-      assert.throws(() => decodeAll('84' + '80'.repeat(10) + '00' + '03' + '00000000'), { code: 'bad-record' });
-      assert.throws(() => decodeAll('047d00000000'), { code: 'bad-record' });
+      assert.throws(() => strictly('0d7c0141' + '00'), { code: 'unsupported-record', details: { offset: 0 } });
+      assert.throws(() => strictly('0803'), { code: 'unsupported-record' });
+      assert.throws(() => strictly('84' + '80'.repeat(10) + '00' + '03' + '00000000'), { code: 'bad-record' });
+      assert.throws(() => strictly('047d00000000'), { code: 'bad-record' });
       // A type B 64-bit integer beyond 2^53 cannot be a JS number exactly.
-      assert.throws(() => decodeAll('0703' + '0000000000002000'), { code: 'value-range' });
+      assert.throws(() => strictly('0703' + '0000000000002000'), { code: 'value-range' });
       // Error flags (type D) in a real32 field, date and time (type F) in a 16-bit field.
-      assert.throws(() => decodeAll('05fd17' + '00000000'), { code: 'bad-record' });
-      assert.throws(() => decodeAll('026d' + '0000'), { code: 'bad-record' });
+      assert.throws(() => strictly('05fd17' + '00000000'), { code: 'bad-record' });
+      assert.throws(() => strictly('026d' + '0000'), { code: 'bad-record' });
+      // Manufacturer-specific VIF and VIFE, a reserved special DIF.
+      assert.throws(() => strictly('047f' + '00000000'), { code: 'unknown-vif' });
+      assert.throws(() => strictly('0483ff01' + '00000000'), { code: 'unknown-vif' });
+      assert.throws(() => strictly('ff' + '0403e8030000'), { code: 'unsupported-record' });
+    });
+    it('lenient (the default): the same records are kept raw with a reason, or end the parse with the rest unparsed; decoding goes on past every record it can delimit', () => {
+      const v = decodeAll('2f046f' + '00000000' + '0483' + '44' + '01000000' + '047f' + 'aabbccdd' + '0483ff01' + '11223344' + '0c14270485a2' + '046d32371f1d' + '0403e8030000');
+      assert.deepEqual(
+        v.map((x) => [x.quantity, x.value, x.reason]),
+        [
+          ['reserved VIF 0x6F', '00000000', 'reserved code, kept raw'],
+          ['energy', '01000000', 'reserved VIFE 0x44'],
+          ['manufacturer specific', 'aabbccdd', 'manufacturer specific'],
+          ['energy', '11223344', 'manufacturer-specific VIFE'],
+          ['volume', null, 'not a BCD number (A2850427)'],
+          ['date and time', null, 'not a valid date and time (2008-13-31T23:50)'],
+          ['energy', 1000, undefined],
+        ],
+      );
+      const cut = parseRecords(fromHex('0403e8030000' + '0d7c0141' + '00' + '040312'));
+      assert.equal(cut.records.length, 2, 'the plain-text VIF record is read');
+      assert.equal(cut.records[1].plainTextUnit, 'A');
+      assert.deepEqual([cut.unparsed?.offset, toHex(cut.unparsed?.bytes ?? new Uint8Array(0)), cut.unparsed?.reason], [11, '040312', 'record at offset 11 is truncated (4 data bytes)']);
+      const stray = parseRecords(fromHex('ff' + '0403e8030000'));
+      assert.deepEqual([stray.skipped, stray.records.length], [[0], 1]);
     });
     it('round trip: random register sets decode to the same values', () => {
       const energy = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
@@ -133,7 +159,7 @@ describe('oms-records: EN 13757-3 data records', () => {
               { obis: '52.7.0', value: dv / 10 },
               { obis: '71.7.0', value: ma / 1000 },
             ];
-            const v = parseRecords(encodeRegisters(regs)).records.map(decodeValue);
+            const v = parseRecords(encodeRegisters(regs)).records.map((r) => decodeValue(r));
             assert.deepEqual(
               v.map((x) => [x.obis, x.value]),
               regs.map((r) => [r.obis, r.value]),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { fromHex, toHex } from '../modules/core/bytes.js';
-import { MemoryCounterStore, TelegramCounters, type CounterState, type CounterStore } from '../modules/wmbus-tx/counters.js';
+import { MemoryTelegramCounterStore, TelegramCounters, type TelegramCounterState, type TelegramCounterStore } from '../modules/wmbus-tx/counters.js';
 import { buildTelegramBody, buildTelegram } from '../modules/wmbus-tx/telegram.js';
 import { decodeTplHeader, encodeTplHeader } from '../modules/wmbus/tpl.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
@@ -54,14 +54,14 @@ describe('oms-telegram: builder, TPL, counters', () => {
 
   describe('counters survive restarts and never repeat', () => {
     it('persists before handing out; continues after a restart', () => {
-      const store = new MemoryCounterStore();
+      const store = new MemoryTelegramCounterStore();
       const c = new TelegramCounters(store);
       assert.deepEqual(c.next(), { messageCounter: 1, accessNumber: 1 });
       assert.deepEqual(store.load(), { messageCounter: 1, accessNumber: 1 });
       assert.deepEqual(new TelegramCounters(store).next(), { messageCounter: 2, accessNumber: 2 });
     });
     it('a failing store hands out nothing', () => {
-      const failing: CounterStore = {
+      const failing: TelegramCounterStore = {
         load: () => undefined,
         save: () => {
           throw new Error('flash write failed');
@@ -72,17 +72,17 @@ describe('oms-telegram: builder, TPL, counters', () => {
       assert.throws(() => c.next(), /flash write failed/);
     });
     it('the 32-bit counter does not wrap', () => {
-      const c = new TelegramCounters(new MemoryCounterStore({ messageCounter: 0xfffffffe, accessNumber: 255 }));
+      const c = new TelegramCounters(new MemoryTelegramCounterStore({ messageCounter: 0xfffffffe, accessNumber: 255 }));
       assert.deepEqual(c.next(), { messageCounter: 0xffffffff, accessNumber: 0 });
       assert.throws(() => c.next(), { code: 'counter-exhausted' });
     });
     it('rejects a corrupt stored state', () => {
-      assert.throws(() => new TelegramCounters(new MemoryCounterStore({ messageCounter: -1, accessNumber: 0 })), { code: 'counter-store' });
+      assert.throws(() => new TelegramCounters(new MemoryTelegramCounterStore({ messageCounter: -1, accessNumber: 0 })), { code: 'counter-store' });
     });
     it('property: any interleaving of telegrams, restarts and block reservations never repeats a message counter', () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.oneof(fc.constant('send'), fc.constant('restart')), { maxLength: 60 }), (reserve, ops) => {
-          const store = new MemoryCounterStore();
+          const store = new MemoryTelegramCounterStore();
           let c = new TelegramCounters(store, { reserve });
           const used: number[] = [];
           for (const op of ops) {
@@ -90,7 +90,7 @@ describe('oms-telegram: builder, TPL, counters', () => {
             else {
               const v = c.next();
               // The handed-out value is already covered by the store (persist before transmit).
-              assert.ok((store.load() as CounterState).messageCounter >= v.messageCounter);
+              assert.ok((store.load() as TelegramCounterState).messageCounter >= v.messageCounter);
               used.push(v.messageCounter);
             }
           }

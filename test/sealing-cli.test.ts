@@ -48,7 +48,7 @@ describe('xsmeter log', () => {
   it('refuses bad usage with a one-line reason and a non-zero exit', async () => {
     for (const args of [['log', 'verify', join(dir, 'a.json')], ['log', 'verify', join(dir, 'a.json'), '--pubkey', 'zz'], ['log', 'frobnicate'], ['log', 'verify', join(dir, 'missing.json'), '--pubkey', PUB]]) {
       const r = await xsmeter(args);
-      assert.notEqual(r.code, 0, args.join(' '));
+      assert.equal(r.code, 2, args.join(' '));
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, /^xsmeter log: /);
     }

@@ -128,7 +128,7 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
     });
 
     it('xsmeter bench calibrate --target /dev/pts/N seals the meter; its log verifies against the seed key', async () => {
-      const r = await xsmeter(['bench', 'calibrate', '--target', pty, '--rig', sim?.values.rig as string, '--class', '0.5S', '--min-seconds', '600', '--progress', 'none']);
+      const r = await xsmeter(['bench', 'calibrate', '--target', pty, '--rig', sim?.values.rig as string, '--class', '0.5S', '--min-seconds', '600', '--progress', 'none', '--bench-id', 'bench-1', '--operator', 'op']);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.match(r.stdout, /after: +worst .*all 36 within the limits/);
       assert.match(r.stdout, /\nSEALED\n$/);
@@ -149,8 +149,8 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
 
     it('xsmeter bench: a missing device and a bad --baud are one-line errors; the rig rule holds', async () => {
       const rigUrl = sim?.values.rig as string;
-      const a = await xsmeter(['bench', 'verify', '--target', '/dev/ttyXSMETER-NONE', '--rig', rigUrl, '--class', '0.5S']);
-      assert.equal(a.code, 1);
+      const a = await xsmeter(['bench', 'verify', '--target', '/dev/ttyXSMETER-NONE', '--rig', rigUrl, '--class', '0.5S', '--bench-id', 'bench-1', '--operator', 'op']);
+      assert.equal(a.code, 2);
       assert.equal(a.stderr, 'xsmeter bench: /dev/ttyXSMETER-NONE: no such device\n');
       const b = await xsmeter(['bench', 'verify', '--target', pty, '--class', '0.5S']);
       assert.equal(b.code, 2);
@@ -192,7 +192,7 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
     });
 
     it('bench calibrate over serial on both ends seals the meter; the sim exits cleanly on SIGTERM', async () => {
-      const r = await xsmeter(['bench', 'calibrate', '--target', ptyBench, '--rig', rigUrl, '--class', '0.5S', '--min-seconds', '600', '--progress', 'none']);
+      const r = await xsmeter(['bench', 'calibrate', '--target', ptyBench, '--rig', rigUrl, '--class', '0.5S', '--min-seconds', '600', '--progress', 'none', '--bench-id', 'bench-1', '--operator', 'op']);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.match(r.stdout, new RegExp(`^meter XSM${meterIdForSeed(SEED + 1)} `));
       assert.match(r.stdout, /\nSEALED\n$/);
@@ -204,7 +204,7 @@ describe('serial device transport (hosts/sim/serial-device.ts)', function () {
 
     it('xsmeter sim refuses a missing device, --serial with --listen, and --baud without --serial, with one line', async () => {
       const cases: [string[], RegExp, number][] = [
-        [['sim', '--serial', '/dev/ttyXSMETER-NONE', '--rig', '0'], /^xsmeter sim: \/dev\/ttyXSMETER-NONE: no such device\n$/, 1],
+        [['sim', '--serial', '/dev/ttyXSMETER-NONE', '--rig', '0'], /^xsmeter sim: \/dev\/ttyXSMETER-NONE: no such device\n$/, 2],
         [['sim', '--serial', ptyBench, '--listen', '0', '--rig', '0'], /^xsmeter sim: --serial and --listen are two places/, 2],
         [['sim', '--listen', '0', '--baud', '9600', '--rig', '0'], /^xsmeter sim: --baud is only for --serial PATH\n$/, 2],
       ];

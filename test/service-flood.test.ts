@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { MemoryAuthCounterStore } from '../modules/service/auth.js';
+import { MemoryServiceCounterStore } from '../modules/service/auth.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { FrameDecoder, encodeFrame, type DecodeBudget, type DecodeEvent } from '../modules/service/frame.js';
 import { COMMANDS, encodeRequestBody } from '../modules/service/messages.js';
@@ -234,7 +234,7 @@ describe('service interface under attack: the meter is never starved', () => {
       const line = memorySerialPair({ bench: { capacity: benchCapacity } });
       const clock = { now: 0 };
       const target = new FakeMeter('XSM12345678', 300);
-      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore(), clock: { ticks: () => clock.now } });
+      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore(), clock: { ticks: () => clock.now } });
       return { line, clock, target, server };
     }
 
@@ -407,7 +407,7 @@ describe('service interface under attack: the meter is never starved', () => {
       let now = 0;
       const listener = await TcpSerialListener.listen(0, '127.0.0.1', { clock: { ticks: () => now }, idleTimeoutMs: 30_000 });
       const target = new FakeMeter('XSM00000042');
-      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore(), clock: { ticks: () => now } });
+      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore(), clock: { ticks: () => now } });
       const tickOnce = async () => {
         now += 15;
         server.poll();
@@ -481,7 +481,7 @@ describe('service interface under attack: the meter is never starved', () => {
     it('a reply larger than the FIFO goes out whole, in pieces; a flood is held back within the ring', () => {
       const fifo = new Fifo();
       const port = new Ecma419SerialPort(fifo);
-      const server = new ServiceServer({ port, target: new FakeMeter('XSM12345678', 1300), keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port, target: new FakeMeter('XSM12345678', 1300), keys: { benchKey: () => BENCH_KEY }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore() });
       // One log page (a ~525-byte reply): today's adapter handed it to write() whole, which throws.
       fifo.rx.push(...logPage(3));
       for (let i = 0; i < 200; i++) {

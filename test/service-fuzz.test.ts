@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { concat, fromHex, toHex } from '../modules/core/bytes.js';
-import { MemoryAuthCounterStore, sealCommand, wrapMeterKey } from '../modules/service/auth.js';
+import { MemoryServiceCounterStore, sealCommand, wrapMeterKey } from '../modules/service/auth.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { FrameDecoder, encodeFrame } from '../modules/service/frame.js';
 import { COMMANDS, RESPONSE_BIT, encodeRequestBody, type Request } from '../modules/service/messages.js';
@@ -132,7 +132,7 @@ function rig(chunks: number[]) {
   let k = 0;
   const line = memorySerialPair({ meter: { chunk: () => chunks[k++ % chunks.length] } });
   const target = new FakeMeter(METER_ID);
-  const counters = new MemoryAuthCounterStore();
+  const counters = new MemoryServiceCounterStore();
   const clock = { now: 0 };
   const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters, clock: { ticks: () => clock.now } });
   return { line, target, counters, clock, server };
@@ -152,7 +152,7 @@ function drain(r: ReturnType<typeof rig>): void {
 }
 
 /** Every state-changing call must be one of the validly signed requests, in strictly increasing counter order. */
-function checkCalls(target: FakeMeter, counterStore: MemoryAuthCounterStore): void {
+function checkCalls(target: FakeMeter, counterStore: MemoryServiceCounterStore): void {
   let last = 0;
   for (const call of target.stateChangingCalls()) {
     const args = JSON.stringify(call.args, bytesAsHex);

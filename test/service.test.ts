@@ -10,7 +10,7 @@ import { FrameDecoder, encodeFrame, type DecodeEvent, type Frame } from '../modu
 import { ByteReader, ByteWriter, WireError, utf8Decode, utf8Encode } from '../modules/service/wire.js';
 import {
   AUTH_OVERHEAD,
-  MemoryAuthCounterStore,
+  MemoryServiceCounterStore,
   macInput,
   sealCommand,
   unwrapMeterKey,
@@ -86,7 +86,7 @@ interface RigOptions {
 function rig(o: RigOptions = {}) {
   const line = memorySerialPair({ meter: o.chunk, bench: o.chunk });
   const target = new FakeMeter(o.meterId ?? 'XSM12345678');
-  const counters = new MemoryAuthCounterStore(o.counter ?? 0);
+  const counters = new MemoryServiceCounterStore(o.counter ?? 0);
   const clock = { now: 0 };
   const server = new ServiceServer({
     port: line.meter,
@@ -284,6 +284,10 @@ describe('service interface', () => {
         { kind: 'install-meter-key', wrappedKey: new Uint8Array(24).fill(3) },
         { kind: 'pulse-test', on: true, count: 1000 },
         { kind: 'unseal', command: { counter: 9, mac: new Uint8Array(16).fill(1) } },
+        { kind: 'write-calibration', bytes: Uint8Array.from([5, 6, 7]), who: 'bench-07/j.weber' },
+        { kind: 'seal', who: 'b' },
+        { kind: 'unseal', command: { counter: 9, mac: new Uint8Array(16).fill(1) }, who: 'bench-07/j.weber' },
+        { kind: 'install-meter-key', wrappedKey: new Uint8Array(24).fill(3), who: 'x'.repeat(32) },
       ];
       for (const req of samples) {
         const body = encodeRequestBody(req);
@@ -291,6 +295,11 @@ describe('service interface', () => {
         assert.throws(() => decodeRequestBody(req.kind, Uint8Array.from([...body, 0])), (e: MeterError) => e.code === 'malformed');
       }
       assert.equal(toHex(encodeRequestBody({ kind: 'read-log-page', offset: 0x01020304, length: 0x0200 })), '040302010002');
+      // who: a trailing one-byte-length string of 1–32 printable ASCII characters.
+      assert.equal(toHex(encodeRequestBody({ kind: 'seal', who: 'B1' })), '024231');
+      for (const bad of ['00', '21' + '41'.repeat(33), '0141ff', '02410a']) {
+        assert.throws(() => decodeRequestBody('seal', fromHex(bad)), (e: MeterError) => e.code === 'malformed', bad);
+      }
     });
   });
 
@@ -456,6 +465,17 @@ describe('service interface', () => {
       assert.equal(counters.saves, 0);
     });
 
+    it('the who a logged request names is inside the CMAC: changed on the way, the request is unauthorised', async () => {
+      const { client, target } = rig();
+      const good = sealCommand(nobleCrypto, BENCH_HANDLE, COMMANDS.seal.type, 1, target.meterId, encodeRequestBody({ kind: 'seal', who: 'bench-1/a' }));
+      const forged = good.slice();
+      forged[4 + 1] ^= 0x01; // counter (4), who length (1), then 'b' → 'c'
+      assert.equal(decodeReply('seal', (await client.exchange(COMMANDS.seal.type, forged)).payload).reason, 'unauthorised');
+      assert.deepEqual(target.stateChangingCalls(), []);
+      assert.equal(decodeReply('seal', (await client.exchange(COMMANDS.seal.type, good)).payload).reason, 'ok');
+      assert.deepEqual(target.stateChangingCalls().map((c) => c.method), ['seal']);
+    });
+
     it('an unknown command is refused with unknown-command', async () => {
       const { client } = rig();
       const r = await client.exchange(0x7e, new Uint8Array(0));
@@ -479,7 +499,7 @@ describe('service interface', () => {
     it('takes only the response with its own sequence number and type', async () => {
       const line = memorySerialPair();
       const target = new FakeMeter();
-      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore() });
       const impostor = { protocol: 1, ...new FakeMeter('IMPOSTOR').identify(), authCounter: 0 };
       const body = encodeReply('identify', { reason: 'ok', value: impostor });
       let injected = false;
@@ -512,7 +532,7 @@ describe('service interface', () => {
     it('serves a meter on 127.0.0.1 to a client that connects through tcp://', async () => {
       const listener = await TcpSerialListener.listen(0);
       const target = new FakeMeter('XSM00000042');
-      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+      const server = new ServiceServer({ port: listener, target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore() });
       const loop = setInterval(() => server.poll(), 1);
       try {
         const port = (await openTarget(parseTarget(listener.url))) as TcpSerialClient;

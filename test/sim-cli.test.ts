@@ -118,9 +118,9 @@ describe('xsmeter sim (the binary)', function () {
     const old = JSON.stringify({ format: 'xsmeter-sim-state', version: 1, wallMs: 0, config: {}, meters: [] });
     writeFileSync(join(dir, 'sim.json'), old);
     const r = sim(['--meters', '1', '--duration', '1h', '--state', dir]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2, 'an unusable input file');
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /^xsmeter sim: sim-state: .* holds meters of an earlier flash format \(state version 1, this simulator reads 2\): start a new --state directory$/m);
+    assert.match(r.stderr, /^xsmeter sim: .* holds meters of an earlier flash format \(state version 1, this simulator reads 2\): start a new --state directory$/m);
     assert.equal(readFileSync(join(dir, 'sim.json'), 'utf8'), old);
     assert.deepEqual(readdirSync(dir), ['sim.json']);
   });

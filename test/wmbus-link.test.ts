@@ -140,9 +140,24 @@ describe('wmbus link layer (EN 13757-4)', () => {
       for (const bad of ['kam', 'KA', 'KAMS', 'K4M', '', 'ÄBC', '@AB', '[AB']) {
         throwsCode(() => encodeManufacturer(bad), MeterError, 'manufacturer');
       }
-      for (const m of [0, 0x8000 | 0x2c2d, 0x10000, -1, 1.5, (27 << 10) | (1 << 5) | 1, (1 << 10) | (0 << 5) | 1, (1 << 10) | (1 << 5) | 31]) {
+      for (const m of [0, 0x10000, -1, 1.5, (27 << 10) | (1 << 5) | 1, (1 << 10) | (0 << 5) | 1, (1 << 10) | (1 << 5) | 31]) {
         throwsCode(() => decodeManufacturer(m), MeterError, 'manufacturer');
       }
+    });
+
+    it('M field bit 15 is the soft-address flag, not part of the letters: 0x8000 | KAM is KAM; lenient reads letters FLAG never assigns', () => {
+      // The wmbusmeters apator08 test telegram (simulations/simulation_t1.txt) starts 73 44 14 86:
+      // M = 0x8614, bit 15 set, 0x0614 = A(1) P(16) T(20).
+      assert.equal(decodeManufacturer(0x8000 | 0x2c2d), 'KAM');
+      assert.equal(decodeManufacturer(0x8614), 'APT');
+      assert.equal(decodeManufacturer(0, true), '@@@');
+      assert.equal(decodeManufacturer((27 << 10) | (1 << 5) | 31, true), '[A_');
+    });
+
+    it('lenient: a non-BCD identification number is its 8 hex digits (as wmbusmeters prints it: 004444dd)', () => {
+      const raw = fromHex('4414' + '86' + 'dd444400' + '0303');
+      throwsCode(() => decodeDllHeader(raw), MeterError, 'id');
+      assert.deepEqual(decodeDllHeader(raw, { lenient: true }), { control: 0x44, manufacturer: 'APT', id: '004444dd', version: 3, deviceType: 3 });
     });
 
     it('encodes the OMS Annex N.2.1 header (C, M, A) byte for byte', () => {

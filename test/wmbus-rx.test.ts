@@ -6,6 +6,9 @@ import type { Register } from '../modules/wmbus-tx/registers.js';
 import { buildTelegram, type TelegramOptions } from '../modules/wmbus-tx/telegram.js';
 import { phyEncode } from '../modules/wmbus/phy.js';
 import { parseFrame } from '../modules/wmbus/frame-parse.js';
+import { encodeDllHeader } from '../modules/wmbus/dll.js';
+import { crc16En13757 } from '../modules/wmbus/crc16.js';
+import { cbcEncrypt, cmacNode, kdfNode } from './helpers/node-oms.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
@@ -33,8 +36,9 @@ function frame(o: Partial<TelegramOptions> & { counter?: number; access?: number
   });
 }
 
-const values = (t: DecodedTelegram): [string | undefined, number | string][] => t.values.map((v) => [v.obis, v.value]);
-const expected = (regs: Register[]): [string | undefined, number | string][] =>
+const values = (t: DecodedTelegram): [string | undefined, number | string | null][] => t.values.map((v) => [v.obis, v.value]);
+const numbers = (t: DecodedTelegram): unknown[][] => t.values.map((v) => [v.quantity, v.description, v.unit, v.value, v.storage, v.tariff, v.subunit, v.function, v.authenticated]);
+const expected = (regs: Register[]): [string | undefined, number | string | null][] =>
   regs.map((r) => [r.obis === 'clock' ? '0-0:1.0.0' : r.obis === 'status' ? '0-0:97.97.0' : r.obis, r.value]);
 
 function codeOf(f: () => unknown): string {
@@ -81,7 +85,7 @@ describe('wmbus-rx: receiver', () => {
             tpl,
             format,
           });
-          const r = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [id]: k }) });
+          const r = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [id]: k }), allowUnauthenticated: true });
           const t = r.receivePhy(phyEncode(f, radio, format), radio);
           assert.equal(t.meter.id, id);
           assert.equal(t.frameFormat, format);
@@ -90,6 +94,8 @@ describe('wmbus-rx: receiver', () => {
           assert.equal(t.mac, mode === 7 ? 'ok' : 'none');
           if (mode === 7) assert.equal(t.messageCounter, counter);
           assert.deepEqual(values(t), expected(regs));
+          assert.ok(t.values.every((v) => v.encrypted && v.authenticated === (mode === 7)));
+          assert.equal(t.authenticatedAddress, mode === 5 ? 'none' : tpl === 'long' ? 'all' : 'id');
         },
       ),
       { numRuns: 150 },
@@ -142,9 +148,12 @@ describe('wmbus-rx: receiver', () => {
           if ((byte >= 10 + 5 && byte < 10 + 17) || byte >= 10 + 17 + 6) assert.equal(code, 'mac-mismatch', `bit ${i}`);
         } else if (code === 'accepted') {
           // L, C, M, version, type and AFL CI/L/FCL are outside the OMS MAC: a flip there may pass,
-          // but it can never change the values or the counter.
-          assert.deepEqual(values(t!), values(ok), `bit ${i}`);
+          // but it can never change the values or the counter. (The device type byte names the
+          // medium, and with it whether electricity OBIS codes apply: authenticatedAddress says so.)
+          assert.deepEqual(numbers(t!), numbers(ok), `bit ${i}`);
+          if (byte !== 9) assert.deepEqual(values(t!), values(ok), `bit ${i}`);
           assert.equal(t!.messageCounter, ok.messageCounter);
+          assert.equal(t!.authenticatedAddress, 'id');
         }
       }
       assert.ok(macErrors > raw.length * 8 * 0.7);
@@ -180,7 +189,7 @@ describe('wmbus-rx: receiver', () => {
     it('mode 5: repeated or backward access numbers are rejected; wrong key fails the 2F2F check', () => {
       const m5 = (access: number, k = key): Uint8Array =>
         buildTelegram({ header, registers, security: { mode: 5, key: nobleCrypto.aesKey(k), crypto: nobleCrypto }, counters: { accessNumber: access } });
-      const r = new Receiver({ crypto: nobleCrypto, keys: () => key });
+      const r = new Receiver({ crypto: nobleCrypto, keys: () => key, allowUnauthenticated: true });
       r.receiveFrame(m5(200), 'A');
       assert.throws(() => r.receiveFrame(m5(200), 'A'), { code: 'counter-replay' });
       assert.throws(() => r.receiveFrame(m5(150), 'A'), { code: 'counter-replay' });
@@ -197,10 +206,15 @@ describe('wmbus-rx: receiver', () => {
       const noAfl = new Uint8Array([p.body.length - 17 + 9, ...p.dll.subarray(1), ...p.body.subarray(17)]);
       assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(noAfl, 'none'), { code: 'missing-afl' });
     });
-    it('unencrypted data after the encrypted blocks is refused', () => {
+    it('unencrypted data after the encrypted blocks: strict refuses it; lenient decodes it as not encrypted (mode 5: nothing authenticated; mode 7: under the MAC)', () => {
       const p = parseFrame(buildTelegram({ header, registers, security: { mode: 5, key: nobleCrypto.aesKey(key), crypto: nobleCrypto }, counters: { accessNumber: 1 } }), 'A');
-      const extra = new Uint8Array([p.body.length + 9 + 6, ...p.dll.subarray(1), ...p.body, 0x01, 0xfd, 0x17, 0x00, 0x2f, 0x2f]);
-      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(extra, 'none'), { code: 'unencrypted-data' });
+      const extra = new Uint8Array([p.body.length + 9 + 5, ...p.dll.subarray(1), ...p.body, 0x01, 0xfd, 0x17, 0x07, 0x2f]);
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key, strict: true, allowUnauthenticated: true }).receiveFrame(extra, 'none'), { code: 'unencrypted-data' });
+      const t = new Receiver({ crypto: nobleCrypto, keys: () => key, allowUnauthenticated: true }).receiveFrame(extra, 'none');
+      const last = t.values[t.values.length - 1];
+      assert.deepEqual([last.quantity, last.value, last.encrypted, last.authenticated, t.values[0].encrypted], ['error flags', 7, false, false, true]);
+      // Mode 7: the plain record is covered by the AFL MAC (it covers the TPL to the end), so it is
+      // authenticated although it was not encrypted. Built with node:crypto below, not with the builder.
     });
   });
 
@@ -251,6 +265,81 @@ describe('wmbus-rx: receiver', () => {
       assert.throws(() => parseInputLine(hex(f) + '00'), { code: 'length' });
       assert.throws(() => parseInputLine('zz'), { code: 'bad-input' });
       assert.throws(() => parseInputLine('T1;1;0;x;0;0;1;0x00'), { code: 'crc' });
+    });
+    it('rtlwmbus: the short form without the meter id; timestamp and RSSI; a C1 format-B frame whose L still counts the removed CRCs', () => {
+      const p = parseFrame(frame({ format: 'B' }), 'B');
+      const noCrc = new Uint8Array([...p.dll, ...p.body]);
+      assert.equal(noCrc[0] - (noCrc.length - 1), 2, 'format B L counts one CRC pair for a frame this short');
+      const line = parseInputLine(`C1;1;1;2026-11-24 22:56:57.000;-73;0;0x${Buffer.from(noCrc).toString('hex')}`);
+      assert.deepEqual([line.timestamp, line.rssi, line.mode, line.bytes[0]], ['2026-11-24 22:56:57.000', -73, 'C1', noCrc.length - 1]);
+      assert.deepEqual(values(new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(line.bytes, line.format)), expected(registers));
+      assert.throws(() => parseInputLine('C1;1;1;x;1;0x00'), { code: 'bad-input' });
+    });
+  });
+
+  describe('link and transport layers', () => {
+    /** A frame without CRCs from a link-layer header and a body. */
+    const noCrc = (h: typeof header, body: Uint8Array): Uint8Array => {
+      const dll = encodeDllHeader(h);
+      const f = new Uint8Array([0, ...dll, ...body]);
+      f[0] = f.length - 1;
+      return f;
+    };
+    const records = fromHex('0403e8030000'); // energy 1000 Wh
+    it('ELL IV (CI 0x8F): the partner address; session number without encryption, its payload CRC checked', () => {
+      const payload = new Uint8Array([0x78, ...records]);
+      const crc = crc16En13757(payload);
+      const sn = [0x05, 0x00, 0x00, 0x00]; // encryption bits 0
+      const partner = [0x3a, 0x63, 0x66, 0x55, 0x44, 0x33, 0x0a, 0x31]; // M2 'XYZ', A2 33445566, version, type
+      const body = new Uint8Array([0x8f, 0x20, 0x07, ...partner, ...sn, crc & 0xff, crc >> 8, ...payload]);
+      const t = new Receiver({ crypto: nobleCrypto, keys: () => undefined, allowPlain: true }).receiveFrame(noCrc(header, body), 'none');
+      assert.deepEqual([t.ell?.ci, t.ell?.partner?.manufacturer, t.ell?.partner?.id, t.ell?.sessionNumber, t.ell?.encryption, t.ci, t.values[0].value], [0x8f, 'XYZ', '33445566', 5, 'none', 0x78, 1000]);
+      body[body.length - 1] ^= 1;
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => undefined, allowPlain: true }).receiveFrame(noCrc(header, body), 'none'), { code: 'crc' });
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => undefined, allowPlain: true, strict: true }).receiveFrame(noCrc(header, body), 'none'), { code: 'unsupported-ci' });
+    });
+    it('CI 0x78 (no TPL header), 0x8A (short header, no data); other CIs are typed errors naming the meter', () => {
+      const rx = new Receiver({ crypto: nobleCrypto, keys: () => undefined, allowPlain: true });
+      const t78 = rx.receiveFrame(noCrc(header, new Uint8Array([0x78, ...records])), 'none');
+      assert.deepEqual([t78.tpl, t78.accessNumber, t78.status, t78.values[0].value, t78.values[0].encrypted], ['none', undefined, undefined, 1000, false]);
+      const t8a = rx.receiveFrame(noCrc(header, new Uint8Array([0x8a, 0x11, 0x04, 0x00, 0x00])), 'none');
+      assert.deepEqual([t8a.ci, t8a.accessNumber, t8a.statusDecoded?.powerLow, t8a.values], [0x8a, 0x11, true, []]);
+      for (const ci of [0x79, 0xa0, 0x51]) {
+        assert.throws(() => rx.receiveFrame(noCrc(header, new Uint8Array([ci, 1, 2, 3])), 'none'), (e: MeterError) => e.code === 'unsupported-ci' && e.details.meterId === '12345678' && e.details.manufacturer === 'XSM');
+      }
+      // Without allowPlain, a plain telegram is refused naming the meter.
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => undefined }).receiveFrame(noCrc(header, new Uint8Array([0x78, ...records])), 'none'), { code: 'insecure' });
+    });
+    it('the MAC of a mode-7 telegram covers plain records after the encrypted blocks: lenient marks them authenticated but not encrypted (built here with node:crypto)', () => {
+      const counter = 7;
+      const idBytes = encodeDllHeader(header).subarray(3, 7);
+      const plainRecords = fromHex('2f2f' + '0403e8030000' + '2f2f2f2f2f2f2f2f');
+      assert.equal(plainRecords.length, 16);
+      const tail = fromHex('01fd1709'); // error flags 9, after the encrypted block
+      const kenc = kdfNode(key, 0x00, counter, idBytes);
+      const kmac = kdfNode(key, 0x01, counter, idBytes);
+      const tpl = new Uint8Array([0x7a, 0x01, 0x00, 0x10, 0x07, 0x10, ...cbcEncrypt(kenc, new Uint8Array(16), plainRecords), ...tail]);
+      const mcl = 0x25;
+      const mcr = [counter, 0, 0, 0];
+      const mac = cmacNode(kmac, new Uint8Array([mcl, ...mcr, ...tpl])).subarray(0, 8);
+      const body = new Uint8Array([0x90, 0x0f, 0x00, 0x2c, mcl, ...mcr, ...mac, ...tpl]);
+      const t = new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(noCrc(header, body), 'none');
+      assert.deepEqual(t.values.map((v) => [v.quantity, v.value, v.authenticated, v.encrypted]), [['energy', 1000, true, true], ['error flags', 9, true, false]]);
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key, strict: true }).receiveFrame(noCrc(header, body), 'none'), { code: 'unencrypted-data' });
+      const tampered = body.slice();
+      tampered[tampered.length - 1] ^= 1;
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(noCrc(header, tampered), 'none'), { code: 'mac-mismatch' });
+    });
+    it('errors carry the meter id once the link layer is read: no key, MAC mismatch, replay; non-BCD ids in strict mode too', () => {
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => undefined }).receiveFrame(frame(), 'A'), (e: MeterError) => e.code === 'no-key' && e.details.meterId === '12345678');
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => new Uint8Array(16) }).receiveFrame(frame(), 'A'), (e: MeterError) => e.code === 'mac-mismatch' && e.details.meterId === '12345678' && e.details.manufacturer === 'XSM');
+      const p = parseFrame(frame(), 'A');
+      const dll = p.dll.slice();
+      dll[4] = 0xab; // ID byte 0 → '123456ab'
+      const nonBcd = new Uint8Array([dll[0], ...dll.subarray(1), ...p.body]);
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key, strict: true }).receiveFrame(nonBcd, 'none'), (e: MeterError) => e.code === 'id' && e.details.meterId === '123456ab');
+      // Lenient: the id (which enters the KDF) changed, so the MAC fails, naming the meter by its hex digits.
+      assert.throws(() => new Receiver({ crypto: nobleCrypto, keys: () => key }).receiveFrame(nonBcd, 'none'), (e: MeterError) => e.code === 'mac-mismatch' && e.details.meterId === '123456ab');
     });
   });
 });

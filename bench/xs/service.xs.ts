@@ -2,7 +2,7 @@
 // decode) over the in-memory line, for a public and a privileged command. Shared by the Node timing
 // and the XS metering of bench/service.bench.ts.
 import { fromHex } from '../../modules/core/bytes.js';
-import { MemoryAuthCounterStore } from '../../modules/service/auth.js';
+import { MemoryServiceCounterStore } from '../../modules/service/auth.js';
 import { ServiceClient } from '../../modules/service/client.js';
 import { ServiceServer } from '../../modules/service/server.js';
 import { VirtualTiming, memorySerialPair } from '../../hosts/sim/service-pipe.js';
@@ -16,7 +16,7 @@ export function setup() {
   const target = new FakeMeter();
   const key = fromHex('000102030405060708090a0b0c0d0e0f');
   const handle = nobleCrypto.aesKey(key);
-  const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => handle }, crypto: nobleCrypto, counters: new MemoryAuthCounterStore() });
+  const server = new ServiceServer({ port: line.meter, target, keys: { benchKey: () => handle }, crypto: nobleCrypto, counters: new MemoryServiceCounterStore() });
   const client = new ServiceClient({ port: line.bench, timing: new VirtualTiming(() => server.poll()), benchKey: handle, crypto: nobleCrypto, meterId: target.meterId });
   return { client, target };
 }

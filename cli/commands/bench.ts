@@ -1,5 +1,5 @@
 /** `xsmeter bench`: the calibration bench — calibrate and seal a meter, or verify a sealed one (tools/calibration-bench). */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
@@ -11,38 +11,68 @@ import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/servic
 import type { SerialPort } from '../../modules/ports/bus.js';
 import { ServiceClient, type ClientTiming } from '../../modules/service/client.js';
 import type { ChipName, SimMeter } from '../../hosts/sim/sim-meter.js';
-import { CLASS_NAMES, accuracyClass } from '../../tools/calibration-bench/accuracy-class.js';
-import { calibrate, verify, type BenchResult, type PointResult, type ProgressEvent } from '../../tools/calibration-bench/procedure.js';
+import { CLASS_NAMES, NOMINAL_VOLTAGE, accuracyClass, type AccuracyClass } from '../../tools/calibration-bench/accuracy-class.js';
+import { benchWho, whoProblem, type BenchInfo, type ReferenceStandard } from '../../tools/calibration-bench/bench-info.js';
+import { calibrate, verify, type BenchOptions, type BenchResult, type PointResult, type ProgressEvent } from '../../tools/calibration-bench/procedure.js';
 import { reportHtml } from '../../tools/calibration-bench/report-html.js';
+import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
-const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')} [options]
+const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')}
+                     --bench-id ID --operator NAME [--bench-config FILE.json] [options]
 
   calibrate   measures the meter at every accuracy point of the class (IEC 62053-21/22: 5 % of Ib/In
               to Imax, PF 1, 0.5 inductive, 0.8 capacitive, import and export; single elements of a
               polyphase meter), unseals it, corrects rms gains, then gain/phase/offset from three
-              energy points per element, writes the constants, re-measures every point and seals
-              only when all are within the class limits; then exports and verifies the calibration log.
-  verify      re-measures a sealed meter at every point without writing anything.
+              energy points per element, writes the constants, re-measures every point, runs the
+              no-load and starting-current tests and seals only when all pass; then exports and
+              verifies the calibration log. A run that does not end sealed (failed, Ctrl-C, a lost rig
+              link) puts the meter back as found: its constants written back and sealed again.
+  verify      re-measures a sealed meter at every point and runs the no-load and starting-current
+              tests, writing nothing.
 
-options
-  --report FILE.html     self-contained report: identity, points before/after, error plot, constants, log
+Before it changes anything, the bench checks that the report and JSON paths can be written, that the
+meter's calibration log binds the device key given (--pubkey, or the rig's factory record) and
+verifies with it, that the bench key authenticates (an authenticated pulse-test off), and reads the
+meter's clock. A meter an earlier run left unsealed (a lost link) is resumed: its constants sealed
+before that run are restored unless this run seals.
+
+who
+  --bench-id ID          the bench (printable ASCII without "/"); the calibration log names
+  --operator NAME        "ID/NAME" (at most 32 characters) as the cause of every change
+bench and certificate (a --bench-config FILE.json holds these; options override it)
+  --bench-config FILE    {"benchId", "operator"?, "laboratory"?, "reference": {"make", "model"?,
+                         "serial", "class", "calibrationDue": "YYYY-MM-DD"}, "conditions":
+                         {"temperatureC", "humidityPct"?, "frequencyHz"?}, "clockToleranceS"?}
+                         (tools/calibration-bench/bench.example.json)
+  --reference-make M  --reference-model M  --reference-serial S  --reference-class PCT
+  --reference-due YYYY-MM-DD   the reference standard (required with --report; a standard past its
+                         calibration due date is refused)
+  --temperature C  --humidity PCT  --frequency HZ (default 50)   test conditions
+  --report-number N      (default BENCH-YYYYMMDD-METER-COUNTER)
+  --clock-tolerance S    meter clock against the bench clock before it is flagged (default 10)
+output
+  --report FILE.html     the certificate (or, when the run did not pass, a report saying why):
+                         printable, one part per A4 page
   --json FILE            the full result as JSON
+  --progress auto|live|lines|none   progress on stderr (default auto: live on a terminal)
+measurement
   --meter-constant N     test output constant, imp/kWh (default 1000)
   --min-seconds S        shortest pulse-gated run per point (default 2000: resolution ≤ 0.05 % with 1 s
                          energy updates); calibration points run 3 × as long
   --min-pulses N         fewest pulses per gated run (default 5)
-  --pubkey HEX           trusted device public key for the log check (sim: the simulated meter's)
-  --progress auto|live|lines|none   progress display on stderr (default auto: live on a terminal)
+  --pubkey HEX           trusted device public key (default: the rig's factory record / the simulated meter's)
 simulated meter (--target sim)
   --chip ade7953|atm90e32   (default ade7953)
   --seed N                  meter id, keys and random board errors (default 1)
   --errors random|default|perfect|out-of-range|JSON   board errors (default random, within the
                             adjustable range; out-of-range: a current sensor lagging 7°)
+  --clock-offset S          the meter's clock this far off the bench's (default 0)
   --state DIR               keep the simulated meter (flash, board, clock) in DIR: verify it later
+                            (a saved meter keeps its chip, seed, board and clock: other values are refused)
 meter on the service interface over TCP (--target tcp://HOST:PORT) or a serial line (--target /dev/ttyX:
 a USB-serial adapter or a pty; set raw, 8N1, with stty)
   --baud N                  serial line speed (default ${DEFAULT_BAUD})
@@ -51,7 +81,10 @@ a USB-serial adapter or a pty; set raw, 8N1, with stty)
                             \`xsmeter sim --listen P --rig P2\` (a simulated meter on virtual time)
   --bench-key HEX           the bench key (default: the one the rig hands out for a simulated meter)
 
-exit code 0: sealed (calibrate) / pass (verify); otherwise non-zero with a one-line reason.
+Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait and puts the meter back as found.
+exit code 0: sealed (calibrate) / pass (verify); 1: failed, interrupted, or the meter refused (its
+log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is not the
+meter's, a bench key that does not authenticate, a reference standard past its due date.
 `;
 
 const OPTIONS = {
@@ -68,15 +101,31 @@ const OPTIONS = {
   seed: { type: 'string' },
   errors: { type: 'string' },
   state: { type: 'string' },
+  'clock-offset': { type: 'string' },
   rig: { type: 'string' },
   'bench-key': { type: 'string' },
   baud: { type: 'string' },
+  'bench-id': { type: 'string' },
+  operator: { type: 'string' },
+  'bench-config': { type: 'string' },
+  'reference-make': { type: 'string' },
+  'reference-model': { type: 'string' },
+  'reference-serial': { type: 'string' },
+  'reference-class': { type: 'string' },
+  'reference-due': { type: 'string' },
+  temperature: { type: 'string' },
+  humidity: { type: 'string' },
+  frequency: { type: 'string' },
+  'report-number': { type: 'string' },
+  'clock-tolerance': { type: 'string' },
 } as const;
+
+type Values = Record<string, string | undefined>;
 
 function num(v: string | undefined, name: string, fallback: number, min: number, integer = true): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new CliError(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`, 2);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
   return n;
 }
 
@@ -87,16 +136,101 @@ function errorSpec(v: string | undefined): ErrorSpec {
   try {
     parsed = JSON.parse(v);
   } catch {
-    throw new CliError('--errors must be random, default, perfect, out-of-range or a JSON object of board errors', 2);
+    throw usageError('--errors must be random, default, perfect, out-of-range or a JSON object of board errors');
   }
   const keys = ['voltageGainError', 'currentGainError', 'phaseErrorDeg', 'powerOffsetW', 'reactiveOffsetVar', 'noiseW'];
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('--errors JSON must be an object', 2);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw usageError('--errors JSON must be an object');
   for (const [k, x] of Object.entries(parsed)) {
     const ok = keys.includes(k) && (typeof x === 'number' ? Number.isFinite(x) : Array.isArray(x) && x.length > 0 && x.every((y) => typeof y === 'number' && Number.isFinite(y)));
-    if (!ok) throw new CliError(`--errors: "${k}" is not one of ${keys.join(', ')} with a number (or array of numbers for the per-channel ones)`, 2);
+    if (!ok) throw usageError(`--errors: "${k}" is not one of ${keys.join(', ')} with a number (or array of numbers for the per-channel ones)`);
   }
   return parsed as Partial<HardwareErrors>;
 }
+
+// ---- the bench's description of itself -----------------------------------------------------------
+
+interface BenchConfigFile {
+  benchId?: string;
+  operator?: string;
+  laboratory?: string;
+  reference?: { make?: string; model?: string; serial?: string; class?: number; calibrationDue?: string };
+  conditions?: { temperatureC?: number; humidityPct?: number; frequencyHz?: number };
+  clockToleranceS?: number;
+}
+
+/** Reads --bench-config: only the fields above, of the right types (a usage error names the file and field). */
+function readBenchConfig(path: string): BenchConfigFile {
+  const v = readJsonFile(path);
+  const bad = (what: string): CliError => usageError(`${path}: ${what}`);
+  const obj = (x: unknown, where: string, fields: Record<string, 'string' | 'number' | 'object'>): Record<string, unknown> => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw bad(`${where} must be a JSON object`);
+    for (const [k, val] of Object.entries(x)) {
+      if (!(k in fields)) throw bad(`unknown field "${where === 'the file' ? '' : `${where}.`}${k}" (${Object.keys(fields).join(', ')})`);
+      if (typeof val !== fields[k] || val === null) throw bad(`"${where === 'the file' ? '' : `${where}.`}${k}" must be a ${fields[k]}`);
+    }
+    return x as Record<string, unknown>;
+  };
+  const top = obj(v, 'the file', { benchId: 'string', operator: 'string', laboratory: 'string', reference: 'object', conditions: 'object', clockToleranceS: 'number' });
+  if (top.reference !== undefined) obj(top.reference, 'reference', { make: 'string', model: 'string', serial: 'string', class: 'number', calibrationDue: 'string' });
+  if (top.conditions !== undefined) obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+  return top as BenchConfigFile;
+}
+
+function isDate(s: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
+}
+
+/** The bench info from --bench-config and the options (options win); usage errors for what is missing or bad. */
+function benchInfo(v: Values, needReference: boolean): BenchInfo {
+  const file = v['bench-config'] === undefined ? {} : readBenchConfig(v['bench-config']);
+  const benchId = v['bench-id'] ?? file.benchId;
+  const operator = v.operator ?? file.operator;
+  if (benchId === undefined || operator === undefined) throw usageError('--bench-id and --operator are required (or benchId/operator in --bench-config): the calibration log names them');
+  const problem = whoProblem(benchId, operator);
+  if (problem) throw usageError(problem);
+  const fr = file.reference ?? {};
+  const make = v['reference-make'] ?? fr.make;
+  const serial = v['reference-serial'] ?? fr.serial;
+  const classPct = v['reference-class'] === undefined ? fr.class : num(v['reference-class'], 'reference-class', 0, 0, false);
+  const due = v['reference-due'] ?? fr.calibrationDue;
+  let reference: ReferenceStandard | undefined;
+  const given = [make, serial, classPct, due].filter((x) => x !== undefined).length;
+  if (given === 4) {
+    if (!(Number(classPct) > 0 && Number(classPct) < 1)) throw usageError(`the reference standard's class must be a percentage between 0 and 1 (e.g. 0.05), got ${classPct}`);
+    if (!isDate(due as string)) throw usageError(`the reference standard's calibration due date must be YYYY-MM-DD, got "${due}"`);
+    reference = { make: make as string, model: v['reference-model'] ?? fr.model, serial: serial as string, classPct: Number(classPct), calibrationDue: due as string };
+  } else if (given > 0 || needReference) {
+    throw usageError(`${needReference && given === 0 ? 'the certificate (--report) needs the reference standard: ' : 'the reference standard is incomplete: '}give --reference-make, --reference-serial, --reference-class and --reference-due (or "reference" in --bench-config)`);
+  }
+  const fc = file.conditions ?? {};
+  const temperatureC = v.temperature === undefined ? fc.temperatureC : num(v.temperature, 'temperature', 0, -50, false);
+  if (needReference && temperatureC === undefined) throw usageError('the certificate (--report) needs the temperature: --temperature C (or conditions.temperatureC in --bench-config)');
+  return {
+    benchId,
+    operator,
+    laboratory: file.laboratory,
+    reportNumber: v['report-number'],
+    reference,
+    conditions: {
+      voltageV: NOMINAL_VOLTAGE,
+      frequencyHz: v.frequency === undefined ? (fc.frequencyHz ?? 50) : num(v.frequency, 'frequency', 50, 1, false),
+      temperatureC,
+      humidityPct: v.humidity === undefined ? fc.humidityPct : num(v.humidity, 'humidity', 0, 0, false),
+    },
+    clockToleranceS: v['clock-tolerance'] === undefined ? (file.clockToleranceS ?? 10) : num(v['clock-tolerance'], 'clock-tolerance', 10, 0, false),
+    updateSeconds: 1,
+  };
+}
+
+/** A reference standard past its calibration due date on the bench's date cannot certify anything. */
+function checkReferenceDue(info: BenchInfo, benchMs: number): void {
+  const due = info.reference?.calibrationDue;
+  if (due && new Date(benchMs).toISOString().slice(0, 10) > due) {
+    throw usageError(`the reference standard ${info.reference?.make} ${info.reference?.serial} was due for calibration on ${due} (bench date ${new Date(benchMs).toISOString().slice(0, 10)}): recalibrate it first`);
+  }
+}
+
+// ---- the simulated meter (--target sim) --------------------------------------------------------
 
 interface SimState {
   /** The flash images' format: 2, the storage module's (modules/storage); absent in earlier states. */
@@ -106,29 +240,38 @@ interface SimState {
   meterConstant: number;
   hardware: HardwareErrors;
   wallMs: number;
+  clockErrorMs?: number;
 }
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
 const FLASH_FORMAT = 2;
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
-function simMeter(values: Record<string, string | undefined>, meterConstant: number, io: CliIo): { meter: SimMeter; save: () => void } {
+function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void } {
   const dir = values.state;
   let state: SimState | undefined;
   if (dir && existsSync(join(dir, 'meter.json'))) {
-    try {
-      state = JSON.parse(readFileSync(join(dir, 'meter.json'), 'utf8')) as SimState;
-    } catch (e) {
-      throw new CliError(`cannot read ${join(dir, 'meter.json')}: ${(e as Error).message}`);
+    const file = join(dir, 'meter.json');
+    state = readJsonFile(file) as SimState;
+    if (typeof state !== 'object' || state === null || (state.chip !== 'ade7953' && state.chip !== 'atm90e32') || typeof state.wallMs !== 'number' || typeof state.hardware !== 'object') {
+      throw usageError(`${file}: not a simulated bench meter (chip, seed, meterConstant, hardware, wallMs)`);
     }
-    if (state.flashFormat !== FLASH_FORMAT) throw new CliError(`the meter in ${dir} was saved in an earlier flash format: start a new --state directory`);
-    if (values.chip || values.seed || values.errors) io.stderr(`xsmeter bench: continuing the meter saved in ${dir} (--chip, --seed, --errors ignored)\n`);
-    if (state.meterConstant !== meterConstant) throw new CliError(`the meter in ${dir} has meter constant ${state.meterConstant}, not ${meterConstant}`, 2);
+    if (state.flashFormat !== FLASH_FORMAT) throw usageError(`the meter in ${dir} was saved in an earlier flash format: start a new --state directory`);
+    // The saved meter is what it is: an option that says otherwise is refused, not ignored.
+    const s = state;
+    const differ: string[] = [];
+    if (values.chip !== undefined && values.chip !== s.chip) differ.push(`--chip ${values.chip} (saved: ${s.chip})`);
+    if (values.seed !== undefined && num(values.seed, 'seed', 1, 0) !== s.seed) differ.push(`--seed ${values.seed} (saved: ${s.seed})`);
+    if (values.errors !== undefined && JSON.stringify(hardwareErrors(s.chip, errorSpec(values.errors), s.seed)) !== JSON.stringify(s.hardware)) differ.push(`--errors ${values.errors} (not the saved board)`);
+    if (values['clock-offset'] !== undefined && Math.round(num(values['clock-offset'], 'clock-offset', 0, -1e9, false) * 1000) !== (s.clockErrorMs ?? 0)) differ.push(`--clock-offset ${values['clock-offset']} (saved: ${(s.clockErrorMs ?? 0) / 1000})`);
+    if (s.meterConstant !== meterConstant) differ.push(`--meter-constant ${meterConstant} (saved: ${s.meterConstant})`);
+    if (differ.length) throw usageError(`${dir} holds a meter made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
   } else {
     const chip = (values.chip ?? 'ade7953') as ChipName;
-    if (chip !== 'ade7953' && chip !== 'atm90e32') throw new CliError('--chip must be ade7953 or atm90e32', 2);
+    if (chip !== 'ade7953' && chip !== 'atm90e32') throw usageError('--chip must be ade7953 or atm90e32');
     const seed = num(values.seed, 'seed', 1, 0);
-    state = { flashFormat: FLASH_FORMAT, chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) };
+    const clockErrorMs = Math.round(num(values['clock-offset'], 'clock-offset', 0, -1e9, false) * 1000);
+    state = { flashFormat: FLASH_FORMAT, chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) + clockErrorMs, clockErrorMs };
   }
   const s = state;
   let flashes = {};
@@ -137,12 +280,21 @@ function simMeter(values: Record<string, string | undefined>, meterConstant: num
     flashes = { energyFlash: new FileFlash(join(dir, 'energy.bin'), GEOMETRY), calibrationFlash: new FileFlash(join(dir, 'calibration.bin'), GEOMETRY) };
   }
   const meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs: s.wallMs, ...flashes });
+  const rig = new SimBenchRig(meter, { clockErrorMs: s.clockErrorMs ?? 0 });
+  // The simulated bench runs on virtual time without ever waiting for the event loop: let signals in.
+  const wait = rig.time.wait;
+  rig.time.wait = async (ms) => {
+    await wait(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
   const save = (): void => {
     if (dir) writeFileSync(join(dir, 'meter.json'), JSON.stringify({ ...s, wallMs: meter.wallMs }, null, 2) + '\n');
   };
   save();
-  return { meter, save };
+  return { meter, rig, save };
 }
+
+// ---- output ------------------------------------------------------------------------------------
 
 function progressPrinter(io: CliIo, mode: string): (e: ProgressEvent) => void {
   const live = mode === 'live' || (mode === 'auto' && process.stderr.isTTY === true);
@@ -154,14 +306,14 @@ function progressPrinter(io: CliIo, mode: string): (e: ProgressEvent) => void {
       const line = `[${e.stage}${step}] ${e.text}`.slice(0, Math.max(20, (process.stderr.columns ?? 100) - 1));
       io.stderr(`\r${line}${' '.repeat(Math.max(0, width - line.length))}`);
       width = line.length;
-      if (e.stage === 'done' || (e.point && !e.point.pass && e.stage === 'after')) {
+      if (e.stage === 'done' || e.stage === 'restore' || (e.point && !e.point.pass && e.stage === 'after')) {
         io.stderr('\n');
         width = 0;
       }
     };
   }
   return (e) => {
-    if ((e.stage === 'as-found' || e.stage === 'after' || e.stage === 'measure' || e.stage === 'energy') && e.text.endsWith('…')) return;
+    if (e.text.endsWith('…')) return;
     io.stderr(`[${e.stage}${e.index !== undefined ? ` ${e.index}/${e.total}` : ''}] ${e.text}\n`);
   };
 }
@@ -175,30 +327,75 @@ function worst(points: readonly PointResult[]): string {
   return `${wt}; ${bad ? `${bad} of ${points.length} outside the limits` : `all ${points.length} within the limits`}`;
 }
 
+/** The last line on stdout and the one-line reason on stderr for a run that did not pass. */
+function outcome(r: BenchResult): { last: string; failure?: string } {
+  if (r.status === 'sealed') return { last: 'SEALED' };
+  if (r.status === 'pass') return { last: 'PASS' };
+  const after = r.restored ? `; ${r.restored.text}` : '';
+  if (r.status === 'refused') return { last: `REFUSED: ${r.reason}`, failure: `refused: ${r.reason}` };
+  if (r.status === 'interrupted') return { last: `INTERRUPTED${after}`, failure: `${r.reason}${after}` };
+  return r.kind === 'calibrate' ? { last: `FAILED: ${r.reason}${after}`, failure: `failed: ${r.reason}${after}` } : { last: `FAIL: ${r.reason}`, failure: `fail: ${r.reason}` };
+}
+
 function summary(r: BenchResult, wallMs: number): string {
   const lines: string[] = [];
   const id = r.identity;
-  lines.push(`meter ${id ? `${id.meterId} (${id.model}, firmware ${id.firmware})` : '(not identified)'}, class ${r.className} (${r.standard})`);
-  if (r.kind === 'calibrate') lines.push(`before: ${worst(r.before)}`);
-  lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after)}`);
+  lines.push(`meter ${id ? `${id.meterId} (${id.model}, firmware ${id.firmware})` : '(not identified)'}, class ${r.className} (${r.standard})${r.bench ? `, bench ${benchWho(r.bench)}` : ''}`);
+  if (r.clock) lines.push(`clock: meter ${r.clock.notSet ? 'NOT SET' : `${r.clock.offsetS >= 0 ? '+' : ''}${r.clock.offsetS.toFixed(1)} s against the bench clock${r.clock.ok ? '' : ` — WRONG (tolerance ±${r.clock.toleranceS} s)`}`}`);
+  if (r.unfinished) lines.push(`resumed: unsealed ${new Date(r.unfinished.unsealedAt).toISOString()} by ${r.unfinished.by}, not sealed since`);
+  if (r.kind === 'calibrate' && r.status !== 'refused') lines.push(`before: ${worst(r.before)}`);
+  if (r.status !== 'refused') lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after)}`);
+  if (r.noLoad || r.starting) {
+    const n = r.noLoad;
+    const s = r.starting;
+    lines.push(`no load: ${n ? `${n.pulses} pulse(s) in ${n.seconds} s ${n.pass ? 'PASS' : 'FAIL'}` : 'not run'}; starting current: ${s ? `${s.pulses} pulse(s) in ${s.seconds} s at ${s.current} A ${s.pass ? 'PASS' : 'FAIL'}` : 'not run'}`);
+  }
   if (r.log) lines.push(`log: ${r.log.ok ? 'verified' : `FAULT ${r.log.fault}`}, ${r.log.records} records, counter ${r.log.lastCounter}${r.log.originChecked ? '' : ' (integrity only)'}${r.log.sealMatchesWritten ? ', sealed digest matches the constants written' : ''}`);
   if (r.unchanged !== undefined) lines.push(`calibration and log ${r.unchanged ? 'unchanged' : 'CHANGED'}`);
   lines.push(`time: ${(r.benchSeconds / 3600).toFixed(2)} h on the bench clock, ${(wallMs / 1000).toFixed(1)} s wall`);
-  lines.push(r.status === 'sealed' ? 'SEALED' : r.status === 'pass' ? 'PASS' : r.kind === 'calibrate' ? `FAILED, not sealed: ${r.reason}` : `FAIL: ${r.reason}`);
+  lines.push(outcome(r).last);
   return lines.join('\n') + '\n';
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
+interface Prepared {
+  cls: AccuracyClass;
+  info: BenchInfo;
+  options: Omit<BenchOptions, 'bench'>;
+  pubkey: Uint8Array | undefined;
+}
+
+/** Runs the procedure on a connected rig and client; writes the report and JSON; the exit code. */
+async function runOn(kind: 'calibrate' | 'verify', client: ServiceClient, rig: BenchRig, p: Prepared, v: Values, target: string, io: CliIo): Promise<number> {
+  const benchMs = rig.time.wallMs?.() ?? Date.now();
+  checkReferenceDue(p.info, benchMs);
+  const info = { ...p.info };
+  const t0 = performance.now();
+  const result = await (kind === 'calibrate' ? calibrate : verify)(client, rig, { ...p.options, bench: info });
+  // The default report number, once the meter and its log are known.
+  if (info.reportNumber === undefined && result.identity) {
+    info.reportNumber = `${info.benchId}-${new Date(benchMs).toISOString().slice(0, 10).replace(/-/g, '')}-${result.identity.meterId}-${result.log?.lastCounter ?? result.identity.authCounter}`;
+  }
+  const wallMs = performance.now() - t0;
+  if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target }));
+  if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
+  io.stdout(summary(result, wallMs));
+  const o = outcome(result);
+  if (!o.failure) return 0;
+  throw new CliError(o.failure, result.status === 'refused' && (result.refusal === 'pubkey' || result.refusal === 'bench-key') ? 2 : 1);
 }
 
 async function run(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'calibrate' && sub !== 'verify') throw new CliError('expected calibrate or verify (xsmeter bench --help)', 2);
-  const parsed = parseOptions(rest, OPTIONS, 2);
-  const v = parsed.values as Record<string, string | undefined>;
-  if (!v.target) throw new CliError('--target is required (sim, tcp://HOST:PORT or /dev/ttyX)', 2);
-  if (!v.class) throw new CliError(`--class is required (${CLASS_NAMES.join(', ')})`, 2);
+  if (sub !== 'calibrate' && sub !== 'verify') throw usageError('expected calibrate or verify (xsmeter bench --help)');
+  const v = parseOptions(rest, OPTIONS).values as Values;
+  if (!v.target) throw usageError('--target is required (sim, tcp://HOST:PORT or /dev/ttyX)');
+  if (!v.class) throw usageError(`--class is required (${CLASS_NAMES.join(', ')})`);
   const cls = accuracyClass(v.class);
-  if (!cls) throw new CliError(`unknown class "${v.class}" (${CLASS_NAMES.join(', ')})`, 2);
+  if (!cls) throw usageError(`unknown class "${v.class}" (${CLASS_NAMES.join(', ')})`);
   const progress = v.progress ?? 'auto';
-  if (!['auto', 'live', 'lines', 'none'].includes(progress)) throw new CliError('--progress must be auto, live, lines or none', 2);
+  if (!['auto', 'live', 'lines', 'none'].includes(progress)) throw usageError('--progress must be auto, live, lines or none');
   const meterConstant = num(v['meter-constant'], 'meter-constant', 1000, 1);
   const minSeconds = num(v['min-seconds'], 'min-seconds', 2000, 1, false);
   const minPulses = num(v['min-pulses'], 'min-pulses', 5, 1);
@@ -209,46 +406,55 @@ async function run(args: string[], io: CliIo): Promise<number> {
     } catch {
       pubkey = undefined;
     }
-    if (!pubkey || !isValidPublicKey(pubkey)) throw new CliError('--pubkey is not a compressed P-256 public key (33 bytes hex)', 2);
+    if (!pubkey || !isValidPublicKey(pubkey)) throw usageError('--pubkey is not a compressed P-256 public key (33 bytes hex)');
   }
   let target: TargetSpec;
   try {
     target = parseTarget(v.target);
   } catch (e) {
-    throw new CliError((e as MeterError).message, 2);
+    throw usageError((e as MeterError).message);
   }
   if (target.kind !== 'sim') {
-    for (const k of ['chip', 'seed', 'errors', 'state']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target sim`, 2);
+    for (const k of ['chip', 'seed', 'errors', 'state', 'clock-offset']) if (v[k] !== undefined) throw usageError(`--${k} is only for --target sim`);
   }
   if (target.kind === 'sim') {
-    for (const k of ['rig', 'bench-key']) if (v[k] !== undefined) throw new CliError(`--${k} is only for --target tcp://HOST:PORT or /dev/ttyX`, 2);
+    for (const k of ['rig', 'bench-key']) if (v[k] !== undefined) throw usageError(`--${k} is only for --target tcp://HOST:PORT or /dev/ttyX`);
   }
-  if (target.kind !== 'device' && v.baud !== undefined) throw new CliError('--baud is only for --target /dev/ttyX', 2);
+  if (target.kind !== 'device' && v.baud !== undefined) throw usageError('--baud is only for --target /dev/ttyX');
   const baud = num(v.baud, 'baud', DEFAULT_BAUD, 1);
-  if (!BAUD_RATES.includes(baud)) throw new CliError(`--baud ${baud} is not a serial line speed (${BAUD_RATES.join(', ')})`, 2);
-  if (target.kind !== 'sim') {
-    if (v.rig === undefined) {
-      throw new CliError(`${v.target}: --rig tcp://HOST:PORT is needed: the bench must set the load, read the reference and count pulses (xsmeter sim --listen P --rig P2 serves both for a simulated meter)`, 2);
+  if (!BAUD_RATES.includes(baud)) throw usageError(`--baud ${baud} is not a serial line speed (${BAUD_RATES.join(', ')})`);
+  let benchKey: Uint8Array | undefined;
+  if (v['bench-key'] !== undefined) {
+    try {
+      benchKey = fromHex(v['bench-key']);
+    } catch {
+      benchKey = undefined;
     }
-    return runRemote(sub, target, v, { cls, minSeconds, minPulses, meterConstant: v['meter-constant'] === undefined ? undefined : meterConstant, pubkey, progress, baud }, io);
+    if (!benchKey || benchKey.length !== 16) throw usageError('--bench-key must be 16 bytes hex');
   }
-  const { meter, save } = simMeter(v, meterConstant, io);
-  const rig = new SimBenchRig(meter);
-  if (pubkey) rig.publicKey = pubkey;
-  const options = { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), crypto: nobleCrypto };
-  const t0 = performance.now();
-  let result: BenchResult;
-  try {
-    result = sub === 'calibrate' ? await calibrate(rig.client(), rig, options) : await verify(rig.client(), rig, options);
-  } finally {
-    save();
+  if (target.kind !== 'sim' && v.rig === undefined) {
+    throw usageError(`${v.target}: --rig tcp://HOST:PORT is needed: the bench must set the load, read the reference and count pulses (xsmeter sim --listen P --rig P2 serves both for a simulated meter)`);
   }
-  const wallMs = performance.now() - t0;
-  if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target: `${v.target} (${meter.chipName}, seed ${meter.seed})` }));
-  if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
-  io.stdout(summary(result, wallMs));
-  if (result.status === 'sealed' || result.status === 'pass') return 0;
-  throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
+  const info = benchInfo(v, v.report !== undefined);
+  // What would fail after the meter was changed is checked before it is touched.
+  if (v.report) checkWritableFile(v.report, '--report');
+  if (v.json) checkWritableFile(v.json, '--json');
+  const p: Prepared = {
+    cls,
+    info,
+    pubkey,
+    options: { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), stop: stopSignal(io), crypto: nobleCrypto },
+  };
+  if (target.kind === 'sim') {
+    const { meter, rig, save } = simMeter(v, meterConstant);
+    if (pubkey) rig.publicKey = pubkey;
+    try {
+      return await runOn(sub, rig.client(benchWho(info)), rig, p, v, `${v.target} (${meter.chipName}, seed ${meter.seed})`, io);
+    } finally {
+      save();
+    }
+  }
+  return runRemote(sub, target, v, p, { baud, benchKey, meterConstant: v['meter-constant'] === undefined ? undefined : meterConstant }, io);
 }
 
 /**
@@ -274,26 +480,18 @@ export function remoteTiming(rig: TcpRig): ClientTiming {
 async function runRemote(
   sub: 'calibrate' | 'verify',
   target: TargetSpec,
-  v: Record<string, string | undefined>,
-  o: { cls: NonNullable<ReturnType<typeof accuracyClass>>; minSeconds: number; minPulses: number; meterConstant: number | undefined; pubkey: Uint8Array | undefined; progress: string; baud: number },
+  v: Values,
+  p: Prepared,
+  o: { baud: number; benchKey: Uint8Array | undefined; meterConstant: number | undefined },
   io: CliIo,
 ): Promise<number> {
   let rigSpec: TargetSpec;
   try {
     rigSpec = parseTarget(v.rig as string);
   } catch (e) {
-    throw new CliError(`--rig: ${(e as MeterError).message}`, 2);
+    throw usageError(`--rig: ${(e as MeterError).message}`);
   }
-  if (rigSpec.kind !== 'tcp') throw new CliError('--rig must be tcp://HOST:PORT', 2);
-  let benchKey: Uint8Array | undefined;
-  if (v['bench-key'] !== undefined) {
-    try {
-      benchKey = fromHex(v['bench-key']);
-    } catch {
-      benchKey = undefined;
-    }
-    if (!benchKey || benchKey.length !== 16) throw new CliError('--bench-key must be 16 bytes hex', 2);
-  }
+  if (rigSpec.kind !== 'tcp') throw usageError('--rig must be tcp://HOST:PORT');
   let rig: TcpRig;
   try {
     rig = await TcpRig.connect(rigSpec.host, rigSpec.port);
@@ -303,26 +501,22 @@ async function runRemote(
   let port: (SerialPort & { close(): Promise<void> }) | undefined;
   try {
     const meterConstant = o.meterConstant ?? rig.identity.meterConstant;
-    if (meterConstant !== rig.identity.meterConstant) throw new CliError(`the rig's meter has meter constant ${rig.identity.meterConstant}, not ${meterConstant}`, 2);
-    benchKey ??= rig.benchKey;
-    if (!benchKey) throw new CliError('--bench-key is needed: the rig does not hand out a bench key', 2);
-    if (o.pubkey) rig.publicKey = o.pubkey;
+    if (meterConstant !== rig.identity.meterConstant) throw usageError(`the rig's meter has meter constant ${rig.identity.meterConstant}, not ${meterConstant}`);
+    const benchKey = o.benchKey ?? rig.benchKey;
+    if (!benchKey) throw usageError('--bench-key is needed: the rig does not hand out a bench key');
+    if (p.pubkey) rig.publicKey = p.pubkey;
+    // A real bench's rig keeps no clock: the bench computer's is the bench clock.
+    rig.time.wallMs ??= () => Date.now();
     try {
       port = await openTarget(target, { baud: o.baud });
     } catch (e) {
-      // A device's message already names its path.
-      throw new CliError(target.kind === 'device' ? (e as MeterError).message : `${v.target}: ${(e as MeterError).message}`);
+      // A device's message already names its path; a device that is not there is unusable input (2),
+      // a meter that does not answer on TCP is work that failed (1).
+      throw target.kind === 'device' ? usageError((e as MeterError).message) : new CliError(`${v.target}: ${(e as MeterError).message}`);
     }
-    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: nobleCrypto.aesKey(benchKey), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10 });
-    const options = { cls: o.cls, meterConstant, minSeconds: o.minSeconds, minPulses: o.minPulses, onProgress: progressPrinter(io, o.progress), crypto: nobleCrypto };
-    const t0 = performance.now();
-    const result = sub === 'calibrate' ? await calibrate(client, rig, options) : await verify(client, rig, options);
-    const wallMs = performance.now() - t0;
-    if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target: `${v.target}${target.kind === 'device' ? ` at ${o.baud} baud` : ''}, rig ${v.rig} (${rig.identity.chip})` }));
-    if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
-    io.stdout(summary(result, wallMs));
-    if (result.status === 'sealed' || result.status === 'pass') return 0;
-    throw new CliError(result.kind === 'calibrate' ? `failed, not sealed: ${result.reason}` : `fail: ${result.reason}`);
+    const client = new ServiceClient({ port, timing: remoteTiming(rig), benchKey: nobleCrypto.aesKey(benchKey), crypto: nobleCrypto, timeoutMs: 5000, pollMs: 10, who: benchWho(p.info) });
+    const options = { ...p, options: { ...p.options, meterConstant } };
+    return await runOn(sub, client, rig, options, v, `${v.target}${target.kind === 'device' ? ` at ${o.baud} baud` : ''}, rig ${v.rig} (${rig.identity.chip})`, io);
   } finally {
     await port?.close();
     await rig.close();
@@ -331,7 +525,7 @@ async function runRemote(
 
 export const bench: Command = {
   name: 'bench',
-  summary: 'calibration bench: calibrate and seal a meter, or verify a sealed one',
+  summary: 'calibration bench: calibrate and seal a meter, or verify a sealed one (prints a certificate)',
   help,
   run,
 };

@@ -1,143 +1,281 @@
-/** `xsmeter decode`: verifies and decodes received OMS telegrams, one per stdin line, to JSON lines. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+/** `xsmeter decode`: verifies and decodes received wireless M-Bus telegrams, one per stdin line, to JSON lines. */
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MeterError } from '../../modules/core/errors.js';
 import { fromHex } from '../../modules/core/bytes.js';
-import { parseInputLine } from '../../modules/wmbus-rx/input.js';
-import { Receiver, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
+import { parseInputLine, type InputFrame } from '../../modules/wmbus-rx/input.js';
+import { Receiver, type DecodedTelegram, type KeyLookup, type MeterKeyEntry } from '../../modules/wmbus-rx/receiver.js';
+import type { DecodedValue } from '../../modules/wmbus-rx/values.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
-import { parseKey } from './encode.js';
+import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
+import { checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { parseKey } from './encode.js';
 
-const help = `usage: xsmeter decode --key HEX | --key ID:HEX [--key …] [options] < frames
+const help = `usage: xsmeter decode (--key HEX | --key ID:HEX … | --keys FILE | --insecure) [options] < frames
 
-Reads frames on stdin, one per line, checks them like a gateway (CRCs, AFL MAC, message counter
-replay, decryption, 2F2F check, EN 13757-3 records) and prints one JSON object per line:
-  {"line":1,"id":"12345678","manufacturer":"XSM",…,"counter":42,"mac":"ok","values":[{"obis":"1.8.0","unit":"Wh","value":123456,…}]}
-or, for a frame that fails, {"line":2,"error":{"code":"mac-mismatch","message":"…","details":{…}}}.
-Exit code 0 when every frame decoded, 1 when any failed.
+Reads frames on stdin, one per line, checks them like a gateway (CRCs, ELL, AFL MAC, replay,
+decryption, 2F2F check, EN 13757-3 records) and prints one JSON object per line:
+  {"line":1,"id":"12345678","manufacturer":"XSM","version":1,"deviceType":2,"media":"electricity",
+   "accessNumber":7,"status":{"byte":0,"application":"no error",…},"securityMode":7,"counter":42,
+   "mac":"ok","values":[{"obis":"1.8.0","quantity":"energy","unit":"Wh","value":123456,
+   "storage":0,"tariff":0,"subunit":0,"function":"instantaneous","authenticated":true,…}]}
+or, for a frame that fails, {"line":2,"id":"…","manufacturer":"…","error":{"code":"mac-mismatch",
+"message":"…","details":{…}}} (id and manufacturer whenever the link layer could be read).
+A value the meter marks as not available is null with a "reason"; records this decoder cannot
+interpret (reserved or manufacturer-specific codes) are kept as hex with a "reason".
+Exit code 0 when every frame decoded, 1 when any failed, 2 for bad options or an unusable --keys or
+--state file. Ctrl-C or a closed stdout (| head) stops reading; the replay state of what was read is
+saved.
 
 Input lines (blank lines and lines starting with # are skipped):
   hex        the frame as hex (spaces and a 0x prefix allowed). It is taken as format A with CRCs
              when its byte count is what its L field implies with CRCs (L + 1 + 2 per block), and as
              a frame without CRCs when the count is L + 1. Format B cannot be told from a CRC-less
              frame by its length: say --frame B.
-  rtlwmbus   T1;1;1;2026-11-24 22:56:57.000;rssi;lqi;id;0x<frame without CRCs> (rtl-wmbus output, as
-             wmbusmeters reads it); the two 1s are the receiver's CRC-ok flags.
+  rtlwmbus   T1;1;1;2026-11-24 22:56:57.000;rssi;lqi;id;0x<frame without CRCs>, or the shorter
+             C1;1;1;2026-11-24 22:56:57.000;rssi;0;0x<frame> (rtl-wmbus output, as wmbusmeters
+             reads it); the two 1s are the receiver's CRC-ok flags. The timestamp and RSSI are
+             passed through to the output.
 
 Options:
   --key HEX        meter master key (32 hex digits) for every meter
   --key ID:HEX     key for the meter with that 8-digit id (repeatable)
+  --keys FILE      keys from a JSON file: {"12345678": "<32 hex digits>", "KAM.76348799": "…",
+                   "*": "…" (any other meter), "87654321": {"key": "…", "allowUnauthenticated": true}}
+                   A "MFT.ID" entry wins over an "ID" entry, which wins over "*".
+  --allow-unauthenticated
+                   accept encryption without a MAC (TPL security mode 5, ELL AES-CTR) for every
+                   meter; its values say "authenticated": false. Per meter: "allowUnauthenticated"
+                   in --keys. Without it such telegrams are refused: a key alone suggests a
+                   protection these modes do not give.
+  --insecure       accept unencrypted telegrams (security mode 0, CI 0x78)
+  --strict         the conformance checker: refuse anything EN 13757 / OMS do not allow (non-BCD
+                   ids, CIs other than 0x7A / 0x72 with AFL and short ELL, data after the encrypted
+                   blocks, reserved or manufacturer-specific records, plain-text VIFs)
   --frame auto|A|B|none
                    how to read hex lines (default auto, see above)
   --phy T1|C1      hex lines are on-air chip streams of that radio mode (as 'encode --format phy')
-  --insecure       accept unencrypted (security mode 0) telegrams
-  --state FILE     replay state (last message counter per meter): read if it exists, written back
+  --state FILE     replay state: read if it exists, written back atomically after every accepted
+                   frame and on SIGINT / SIGTERM, so replay protection survives a restart
 `;
 
-function telegramJson(line: number, t: DecodedTelegram): Record<string, unknown> {
-  return {
-    line,
-    id: t.meter.id,
-    manufacturer: t.meter.manufacturer,
-    version: t.meter.version,
-    deviceType: t.meter.deviceType,
-    frameFormat: t.frameFormat,
-    securityMode: t.securityMode,
-    tpl: t.tpl,
-    accessNumber: t.accessNumber,
-    status: t.status,
-    counter: t.messageCounter ?? null,
-    mac: t.mac,
-    values: t.values.map((v) => ({
-      obis: v.obis ?? null,
-      quantity: v.quantity,
-      unit: v.unit,
-      value: v.value,
-      ...(v.tariff || v.storage || v.subunit || v.function !== 'instantaneous'
-        ? { tariff: v.tariff, storage: v.storage, subunit: v.subunit, function: v.function }
-        : {}),
-      ...(v.invalid ? { invalid: true } : {}),
-    })),
-  };
+interface KeyFileEntry {
+  key: string;
+  allowUnauthenticated?: boolean;
 }
 
-function errorJson(line: number, e: unknown): Record<string, unknown> {
-  if (e instanceof MeterError) return { line, error: { code: e.code, message: e.message, details: e.details } };
-  throw e; // not a typed error: a bug, reported by the dispatcher as an internal error
+/** Reads a --keys file: { "ID" | "MFT.ID" | "*": "HEX" | { key, allowUnauthenticated } }. */
+function readKeyFile(path: string): Record<string, MeterKeyEntry> {
+  const raw = readJsonFile(path);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw usageError(`--keys ${path}: expected a JSON object of meter id → key`);
+  const out: Record<string, MeterKeyEntry> = {};
+  for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (name !== '*' && !/^([@A-Z[\\\]^_]{3}\.)?[0-9a-fA-F]{8}$/.test(name)) {
+      throw usageError(`--keys ${path}: "${name}" is not a meter id (12345678, MFT.12345678 or *)`);
+    }
+    const e = (typeof v === 'string' ? { key: v } : v) as KeyFileEntry | null;
+    if (!e || typeof e !== 'object' || typeof e.key !== 'string') throw usageError(`--keys ${path}: entry "${name}" needs a key`);
+    if (e.allowUnauthenticated !== undefined && typeof e.allowUnauthenticated !== 'boolean') {
+      throw usageError(`--keys ${path}: entry "${name}": allowUnauthenticated must be true or false`);
+    }
+    out[name.toLowerCase().replace(/^([a-z@[\\\]^_]{3})\./, (m) => m.toUpperCase())] = {
+      key: parseKey(e.key, `--keys ${path}: entry "${name}"`),
+      allowUnauthenticated: !!e.allowUnauthenticated,
+    };
+  }
+  return out;
+}
+
+function valueJson(v: DecodedValue): Record<string, unknown> {
+  const o: Record<string, unknown> = { obis: v.obis ?? null, quantity: v.quantity };
+  if (v.description) o.description = v.description;
+  o.unit = v.unit;
+  o.value = v.value;
+  if (v.reason) o.reason = v.reason;
+  o.storage = v.storage;
+  o.tariff = v.tariff;
+  o.subunit = v.subunit;
+  o.function = v.function;
+  if (v.error) o.error = v.error;
+  o.authenticated = v.authenticated;
+  o.encrypted = v.encrypted;
+  return o;
+}
+
+/** One telegram as the JSON object `decode` prints (the bench measures this same function). */
+export function telegramJson(line: number, t: DecodedTelegram, input?: InputFrame): Record<string, unknown> {
+  const o: Record<string, unknown> = { line };
+  if (input?.timestamp !== undefined) o.timestamp = input.timestamp;
+  if (input?.rssi !== undefined) o.rssi = input.rssi;
+  o.id = t.meter.id;
+  o.manufacturer = t.meter.manufacturer;
+  o.version = t.meter.version;
+  o.deviceType = t.meter.deviceType;
+  o.media = t.deviceTypeName;
+  if (t.softAddress) o.softAddress = true;
+  if (t.link.id !== t.meter.id || t.link.manufacturer !== t.meter.manufacturer) {
+    o.link = { id: t.link.id, manufacturer: t.link.manufacturer, version: t.link.version, deviceType: t.link.deviceType };
+  }
+  o.frameFormat = t.frameFormat;
+  o.tpl = t.tpl;
+  o.accessNumber = t.accessNumber ?? t.ell?.accessNumber ?? null;
+  o.status = t.status === undefined ? null : { byte: t.status, ...t.statusDecoded };
+  o.securityMode = t.securityMode;
+  o.encryption = t.encryption;
+  o.counter = t.messageCounter ?? null;
+  o.mac = t.mac;
+  o.authenticatedAddress = t.authenticatedAddress;
+  o.values = t.values.map(valueJson);
+  if (t.manufacturerData) o.manufacturerData = t.manufacturerData;
+  if (t.moreRecordsFollow) o.moreRecordsFollow = true;
+  if (t.unparsed) o.unparsed = t.unparsed;
+  if (t.skippedDifs) o.skippedDifs = t.skippedDifs;
+  return o;
+}
+
+function errorJson(line: number, e: unknown, input?: InputFrame): Record<string, unknown> {
+  if (!(e instanceof MeterError)) throw e; // not a typed error: a bug, reported by the dispatcher as an internal error
+  const o: Record<string, unknown> = { line };
+  if (input?.timestamp !== undefined) o.timestamp = input.timestamp;
+  if (input?.rssi !== undefined) o.rssi = input.rssi;
+  if (e.details.meterId !== undefined) {
+    o.id = e.details.meterId;
+    o.manufacturer = e.details.manufacturer;
+  }
+  o.error = { code: e.code, message: e.message, details: e.details };
+  return o;
+}
+
+export interface LineOptions {
+  frame: 'auto' | FrameFormat | 'none';
+  phy?: 'T1' | 'C1';
+}
+
+/**
+ * One input line through the receiver to one output JSON line (with its newline), or undefined for
+ * a blank or comment line; `ok` says whether the frame decoded.
+ */
+export function decodeLine(receiver: Receiver, n: number, text: string, options: LineOptions): { json: string; ok: boolean } | undefined {
+  const line = text.trim();
+  if (line === '' || line.startsWith('#')) return undefined;
+  let input: InputFrame | undefined;
+  try {
+    let t: DecodedTelegram;
+    if (options.phy) {
+      let stream: Uint8Array;
+      try {
+        stream = fromHex(line.replace(/^0x/i, ''));
+      } catch (e) {
+        throw new MeterError('bad-input', (e as Error).message);
+      }
+      t = receiver.receivePhy(stream, options.phy);
+    } else {
+      input = parseInputLine(line, options.frame);
+      t = receiver.receiveFrame(input.bytes, input.format);
+    }
+    return { json: JSON.stringify(telegramJson(n, t, input)) + '\n', ok: true };
+  } catch (e) {
+    return { json: JSON.stringify(errorJson(n, e, input)) + '\n', ok: false };
+  }
+}
+
+/** Writes the replay state so that a kill at any moment leaves the old or the new file, never half. */
+function saveState(path: string, state: ReplayState): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+function loadState(path: string): ReplayState {
+  if (!existsSync(path)) return {};
+  const v = readJsonFile(path);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw usageError(`${path}: not a replay state (a JSON object of meters)`);
+  for (const [slot, e] of Object.entries(v)) {
+    const ok = typeof e === 'object' && e !== null && !Array.isArray(e) && Object.entries(e).every(([k, x]) => (k === 'meter' ? typeof x === 'string' : typeof x === 'number'));
+    if (!ok) throw usageError(`${path}: "${slot}" is not a replay entry (counters as numbers)`);
+  }
+  return v as ReplayState;
 }
 
 export const decode: Command = {
   name: 'decode',
-  summary: 'verify and decode OMS telegrams from stdin (hex or rtlwmbus lines) to JSON',
+  summary: 'verify and decode wireless M-Bus telegrams from stdin (hex or rtlwmbus lines) to JSON',
   help,
   async run(args: string[], io: CliIo): Promise<number> {
     const parsed = parseOptions(
       args,
       {
         key: { type: 'string', multiple: true },
+        keys: { type: 'string' },
         frame: { type: 'string' },
         phy: { type: 'string' },
         insecure: { type: 'boolean' },
+        'allow-unauthenticated': { type: 'boolean' },
+        strict: { type: 'boolean' },
         state: { type: 'string' },
       },
-      1,
     );
     const o = parsed.values;
-    const byId: Record<string, Uint8Array> = {};
-    let fallback: Uint8Array | undefined;
+    const table: Record<string, MeterKeyEntry> = o.keys ? readKeyFile(o.keys) : {};
     for (const k of o.key ?? []) {
       const m = /^(\d{8}):(.*)$/.exec(k);
-      if (m) byId[m[1]] = parseKey(m[2], `--key ${m[1]}:`);
-      else if (fallback) throw new CliError('only one --key without an ID');
-      else fallback = parseKey(k);
+      if (m) table[m[1]] = { key: parseKey(m[2], `--key ${m[1]}:`) };
+      else if (table['*'] && !o.keys) throw usageError('only one --key without an ID');
+      else table['*'] = { key: parseKey(k) };
     }
-    if (!fallback && Object.keys(byId).length === 0 && !o.insecure) throw new CliError('give --key HEX or --key ID:HEX (or --insecure)');
-    const frameOpt = o.frame ?? 'auto';
-    if (!['auto', 'A', 'B', 'none'].includes(frameOpt)) throw new CliError(`--frame must be auto, A, B or none, got "${frameOpt}"`);
-    if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw new CliError(`--phy must be T1 or C1, got "${o.phy}"`);
-    let state: ReplayState = {};
-    if (o.state && existsSync(o.state)) {
-      try {
-        state = JSON.parse(readFileSync(o.state, 'utf8')) as ReplayState;
-      } catch (e) {
-        throw new CliError(`--state ${o.state}: ${(e as Error).message}`);
-      }
-    }
-    const receiver = new Receiver({ crypto: nobleCrypto, keys: (m) => byId[m.id] ?? fallback, state, allowPlain: !!o.insecure });
+    if (Object.keys(table).length === 0 && !o.insecure) throw usageError('give --key HEX, --key ID:HEX or --keys FILE (or --insecure)');
+    const keys: KeyLookup = (m) => table[`${m.manufacturer}.${m.id}`] ?? table[m.id] ?? table['*'];
+    const frame = o.frame ?? 'auto';
+    if (frame !== 'auto' && frame !== 'A' && frame !== 'B' && frame !== 'none') throw usageError(`--frame must be auto, A, B or none, got "${frame}"`);
+    if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw usageError(`--phy must be T1 or C1, got "${o.phy}"`);
+    const statePath = o.state;
+    const state = statePath ? loadState(statePath) : {};
+    // Written after every accepted frame: find out now, not after the first frame.
+    if (statePath) checkWritableFile(statePath, '--state');
+    const receiver = new Receiver({
+      crypto: nobleCrypto,
+      keys,
+      state,
+      strict: !!o.strict,
+      allowPlain: !!o.insecure,
+      allowUnauthenticated: !!o['allow-unauthenticated'],
+    });
+    const lineOptions: LineOptions = { frame, phy: o.phy };
+
+    const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
+    // Ctrl-C or a closed stdout: stop reading; the replay state of the frames read is still saved.
+    const stop = stopSignal(io);
+    const close = (): void => rl.close();
+    stop.addEventListener('abort', close, { once: true });
     let n = 0;
     let failed = 0;
     let frames = 0;
-    const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
-    for await (const text of rl) {
-      n++;
-      const line = text.trim();
-      if (line === '' || line.startsWith('#')) continue;
-      frames++;
-      let out: Record<string, unknown>;
-      try {
-        let t: DecodedTelegram;
-        if (o.phy === 'T1' || o.phy === 'C1') {
-          let stream: Uint8Array;
-          try {
-            stream = fromHex(line.replace(/^0x/i, ''));
-          } catch (e) {
-            throw new MeterError('bad-input', (e as Error).message);
-          }
-          t = receiver.receivePhy(stream, o.phy);
-        } else {
-          const input = parseInputLine(line, frameOpt as 'auto' | 'A' | 'B' | 'none');
-          t = receiver.receiveFrame(input.bytes, input.format);
-        }
-        out = telegramJson(n, t);
-      } catch (e) {
-        failed++;
-        out = errorJson(n, e);
+    try {
+      for await (const text of rl) {
+        n++;
+        const r = decodeLine(receiver, n, text, lineOptions);
+        if (!r) continue;
+        frames++;
+        if (!r.ok) failed++;
+        else if (statePath) saveState(statePath, receiver.state);
+        io.stdout(r.json);
+        // Lines already buffered arrive without a turn of the event loop: give a signal or a closed
+        // stdout (EPIPE) the chance to be seen.
+        if ((frames & 15) === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (stop.aborted) break;
       }
-      io.stdout(JSON.stringify(out) + '\n');
+    } finally {
+      stop.removeEventListener('abort', close);
+      if (statePath) saveState(statePath, receiver.state);
+      receiver.close();
     }
-    if (o.state) writeFileSync(o.state, JSON.stringify(receiver.state, null, 2) + '\n');
     if (failed > 0) {
       io.stderr(`xsmeter decode: ${failed} of ${frames} frames failed\n`);
       return 1;

@@ -1,11 +1,12 @@
 /** `xsmeter encode`: builds one OMS telegram from register values and prints it (hex, rtlwmbus or PHY). */
 import { fromHex, toHex } from '../../modules/core/bytes.js';
+import { MeterError } from '../../modules/core/errors.js';
 import type { Register } from '../../modules/wmbus-tx/registers.js';
 import { describeRegister } from '../../modules/wmbus-tx/registers.js';
 import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/telegram.js';
 import { phyEncode } from '../../modules/wmbus/phy.js';
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { parseOptions, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter encode --id 12345678 --key HEX --mode 7 --counter N --set OBIS=VALUE [--set …] [options]
@@ -40,34 +41,40 @@ Example:
 
 function int(name: string, text: string | undefined, min: number, max: number, dflt?: number): number {
   if (text === undefined) {
-    if (dflt === undefined) throw new CliError(`--${name} is required`);
+    if (dflt === undefined) throw usageError(`--${name} is required`);
     return dflt;
   }
   const v = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new CliError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw usageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return v;
 }
 
 function oneOf<T extends string>(name: string, text: string | undefined, allowed: readonly T[], dflt: T): T {
   if (text === undefined) return dflt;
-  if (!(allowed as readonly string[]).includes(text)) throw new CliError(`--${name} must be one of ${allowed.join(', ')}, got "${text}"`);
+  if (!(allowed as readonly string[]).includes(text)) throw usageError(`--${name} must be one of ${allowed.join(', ')}, got "${text}"`);
   return text as T;
 }
 
 export function parseKey(text: string, what = '--key'): Uint8Array {
-  if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new CliError(`${what} must be 32 hex digits (AES-128), got "${text}"`);
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) throw usageError(`${what} must be 32 hex digits (AES-128), got "${text}"`);
   return fromHex(text);
 }
 
 function parseRegister(text: string): Register {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new CliError(`--set needs OBIS=VALUE, got "${text}"`);
+  if (eq <= 0) throw usageError(`--set needs OBIS=VALUE, got "${text}"`);
   const obis = text.slice(0, eq);
   const raw = text.slice(eq + 1);
-  const def = describeRegister(obis);
+  let def;
+  try {
+    def = describeRegister(obis);
+  } catch (e) {
+    if (e instanceof MeterError) throw usageError(`--set ${obis}: ${e.code}: ${e.message}`);
+    throw e;
+  }
   if (def.obis === '0-0:1.0.0') return { obis, value: raw };
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw new CliError(`--set ${obis}: "${raw}" is not a number`);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw usageError(`--set ${obis}: "${raw}" is not a number`);
   return { obis, value };
 }
 
@@ -95,29 +102,28 @@ export const encode: Command = {
         format: { type: 'string' },
         radio: { type: 'string' },
       },
-      1,
     );
     const o = parsed.values;
-    if (!o.id || !/^\d{8}$/.test(o.id)) throw new CliError(`--id must be 8 decimal digits, got "${o.id ?? ''}"`);
+    if (!o.id || !/^\d{8}$/.test(o.id)) throw usageError(`--id must be 8 decimal digits, got "${o.id ?? ''}"`);
     const format = oneOf('frame', o.frame, ['A', 'B'] as const, 'A');
     const radio = oneOf('radio', o.radio, ['T1', 'C1'] as const, format === 'A' ? 'T1' : 'C1');
-    if (radio === 'T1' && format === 'B') throw new CliError('T1 carries format A only (EN 13757-4); use --radio C1 with --frame B');
+    if (radio === 'T1' && format === 'B') throw usageError('T1 carries format A only (EN 13757-4); use --radio C1 with --frame B');
     let security: TelegramSecurity;
     if (o.insecure) {
-      if (o.key !== undefined) throw new CliError('--insecure sends plain telegrams: give no --key');
-      if (o.mode !== undefined && o.mode !== '0') throw new CliError('--insecure is security mode 0; drop --mode');
+      if (o.key !== undefined) throw usageError('--insecure sends plain telegrams: give no --key');
+      if (o.mode !== undefined && o.mode !== '0') throw usageError('--insecure is security mode 0; drop --mode');
       security = { mode: 0 };
     } else {
-      if (o.mode === '0') throw new CliError('security mode 0 needs --insecure');
+      if (o.mode === '0') throw usageError('security mode 0 needs --insecure');
       const mode = Number(oneOf('mode', o.mode, ['5', '7'] as const, '7')) as 5 | 7;
-      if (o.key === undefined) throw new CliError(`--key is required for security mode ${mode} (or --insecure)`);
+      if (o.key === undefined) throw usageError(`--key is required for security mode ${mode} (or --insecure)`);
       security = { mode, key: nobleCrypto.aesKey(parseKey(o.key)), crypto: nobleCrypto };
     }
     const counter = o.counter === undefined ? undefined : int('counter', o.counter, 1, 0xffffffff);
-    if (security.mode === 7 && counter === undefined) throw new CliError('--counter is required for security mode 7');
+    if (security.mode === 7 && counter === undefined) throw usageError('--counter is required for security mode 7');
     const accessNumber = int('access', o.access, 0, 255, (counter ?? 0) & 0xff);
     const registers = (o.set ?? []).map(parseRegister);
-    if (registers.length === 0) throw new CliError('give at least one --set OBIS=VALUE');
+    if (registers.length === 0) throw usageError('give at least one --set OBIS=VALUE');
     const header = {
       control: 0x44,
       manufacturer: o.mfct ?? 'XSM',
@@ -125,7 +131,7 @@ export const encode: Command = {
       version: int('version', o.version, 0, 255, 1),
       deviceType: int('type', o.type, 0, 255, 2),
     };
-    const frame = buildTelegram({
+    const request = {
       header,
       registers,
       security,
@@ -133,7 +139,15 @@ export const encode: Command = {
       tpl: oneOf('tpl', o.tpl, ['short', 'long'] as const, 'short'),
       format,
       status: int('status', o.status, 0, 255, 0),
-    });
+    };
+    let frame: Uint8Array;
+    try {
+      frame = buildTelegram(request);
+    } catch (e) {
+      // Everything encode builds comes from its options: a value the encoder refuses is bad usage.
+      if (e instanceof MeterError) throw usageError(`${e.code}: ${e.message}`);
+      throw e;
+    }
     const out = oneOf('format', o.format, ['hex', 'rtlwmbus', 'phy'] as const, 'hex');
     if (out === 'hex') io.stdout(toHex(frame) + '\n');
     else if (out === 'phy') io.stdout(toHex(phyEncode(frame, radio, format)) + '\n');

@@ -1,5 +1,5 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
@@ -15,7 +15,7 @@ import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
 import { FlashRegion } from '../../modules/storage/flash-region.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
@@ -52,14 +52,6 @@ function logRegion(partition: SimFlash, first: unknown, sectors: unknown): Flash
   }
   const firstSector = intOption(first, 'first-sector', 0);
   return new FlashRegion(partition, firstSector, intOption(sectors, 'sectors', partition.sectorCount - firstSector));
-}
-
-function readFile(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as Error).message}`);
-  }
 }
 
 function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
@@ -112,11 +104,11 @@ function row(e: LogEntry): string {
 }
 
 async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<number> {
-  const { values, positionals } = parseOptions(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } }, 2, true);
+  const { values, positionals } = parseOptions(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new CliError(`${show ? 'show' : 'verify'} takes one FILE`, 2);
   const given = pubkeyArg(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
-  const exp = readExport(readFile(positionals[0]));
+  const exp = readExport(readInputFile(positionals[0]));
   const r = verifyExport(nobleCrypto, exp, given ?? exp.publicKey);
   if (show) {
     if (values.json) {
@@ -157,11 +149,11 @@ function intOption(v: unknown, name: string, fallback: number): number {
 }
 
 function readKeys(path: string): SimKeyStore {
+  const file = readJsonFile(path);
   try {
-    return SimKeyStore.fromFile(JSON.parse(new TextDecoder().decode(readFile(path))) as SimKeysFile);
+    return SimKeyStore.fromFile(file as SimKeysFile);
   } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`${path} is not a simulator key file: ${(e as Error).message}`);
+    throw usageError(`${path}: not a simulator key file (${(e as Error).message})`);
   }
 }
 
@@ -174,31 +166,32 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
     sectors: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
-  }, 2, true);
+  }, true);
   if (positionals.length > 0 || !values.image || !values.keys) throw new CliError('export needs --image FILE and --keys FILE', 2);
   const format = (values.format as string | undefined) ?? 'json';
   if (format !== 'json' && format !== 'bin') throw new CliError('--format is json or bin', 2);
-  const image = readFile(values.image as string);
+  if (format === 'bin' && !values.out) throw new CliError('--format bin needs --out FILE', 2);
+  const image = readInputFile(values.image as string);
   const sectorSize = intOption(values['sector-size'], 'sector-size', GEOMETRY.sectorSize);
-  if (sectorSize === 0 || image.length % sectorSize !== 0) throw new CliError(`image of ${image.length} bytes is not a whole number of ${sectorSize}-byte sectors`);
+  if (sectorSize === 0 || image.length % sectorSize !== 0) throw usageError(`image of ${image.length} bytes is not a whole number of ${sectorSize}-byte sectors`);
   const partition = new SimFlash({ sectorSize, sectorCount: image.length / sectorSize, image });
   const flash = logRegion(partition, values['first-sector'], values.sectors);
   const keys = readKeys(values.keys as string);
+  if (values.out) checkWritableFile(values.out as string, '--out');
   const raws = AppendLog.open({ flash, magic: LOG_MAGIC }).readAll();
-  if (raws.length === 0) throw new CliError(`the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
+  if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
   const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
   if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${log.fault.reason}\n`);
   const exp = log.export();
   const bytes = format === 'json' ? new TextEncoder().encode(exportToJson(exp)) : exportToBinary(exp);
   if (values.out) writeFileSync(values.out as string, bytes);
-  else if (format === 'json') io.stdout(new TextDecoder().decode(bytes));
-  else throw new CliError('--format bin needs --out FILE', 2);
+  else io.stdout(new TextDecoder().decode(bytes));
   return log.fault ? 1 : 0;
 }
 
 async function demoCmd(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseOptions(args, { out: { type: 'string' } }, 2, true);
+  const { values, positionals } = parseOptions(args, { out: { type: 'string' } }, true);
   if (positionals.length > 0 || !values.out) throw new CliError('demo needs --out DIR', 2);
   const dir = values.out as string;
   mkdirSync(dir, { recursive: true });

@@ -4,14 +4,17 @@ import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
-import { availableParallelism } from 'node:os';
 import type { SerialPort } from '../../modules/ports/bus.js';
-import { SimRunner, type Shard, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { SIM_STATE_VERSION, SimRunner, type Shard, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { DEFAULT_WALL_START } from '../../hosts/sim/sim-meter.js';
 import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, parseOptions, type CliIo, type Command } from '../command.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { CliError, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
 const help = `usage: xsmeter sim [options]
@@ -37,6 +40,8 @@ radio duty cycle, throughput).
   --seed N            seed of the fleet: meter ids, keys and loads (default 1)
   --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
                       saved every simulated hour and at exit); a run on an existing DIR continues it
+                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101
+                      (another value for one of them is refused, exit 2)
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
@@ -59,11 +64,12 @@ radio duty cycle, throughput).
                       tools/calibration-bench/rig-protocol.ts) on 127.0.0.1:PORT (0: any free port).
                       Prints "service tcp://…" and "rig tcp://…" on stdout and runs until SIGINT/SIGTERM.
                       Then: xsmeter bench calibrate --target tcp://… --rig tcp://… --class 0.5S
+  --clock-offset S    (--rig) the bench meter's clock this far off the bench's true time (default 0)
 
 Long runs show their progress: set-up (meters made), then the simulated time, the share done and
 an estimated end — redrawn in place on a terminal, else as periodic lines on stderr.
 SIGINT / SIGTERM stop the run within a second, also during set-up: what was reached is saved and
-the summary printed.
+the summary printed, exit 0. A reader that closes stdout early (| head) stops it the same way, quietly.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
 are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decoded values and verdict.
 `;
@@ -118,7 +124,7 @@ function jsonLine(e: TelegramEvent): string {
   const base = { time: new Date(e.air.wallMs).toISOString(), meter: e.air.meterId, airtimeMs: Number(e.air.airtimeMs.toFixed(3)) };
   if (!v.ok) return JSON.stringify({ ...base, verdict: v.code, error: v.message });
   const t = v.telegram;
-  const values: Record<string, number | string> = {};
+  const values: Record<string, number | string | null> = {};
   for (const x of t.values) if (x.obis) values[x.obis] = x.value;
   return JSON.stringify({ ...base, verdict: 'ok', counter: t.messageCounter, access: t.accessNumber, mode: t.securityMode, status: v.status, flags: v.reading.flags, values });
 }
@@ -140,7 +146,7 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
     try {
       return await SerialDevice.open(o.serial as string, { baud });
     } catch (e) {
-      throw new CliError((e as Error).message);
+      throw usageError((e as Error).message);
     }
   }
   return TcpSerialListener.listen(tcpPort(o.listen as string, 'listen'));
@@ -153,9 +159,12 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
+  const offset = o['clock-offset'] === undefined ? 0 : Number(o['clock-offset']);
+  if (!Number.isFinite(offset) || String(o['clock-offset']).trim() === '') throw usageError(`--clock-offset must be seconds, got "${o['clock-offset']}"`);
+  const clockErrorMs = Math.round(offset * 1000);
   const listener = await servicePort(o);
-  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener });
-  const sim = new SimBenchRig(meter);
+  const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener, wallStartMs: DEFAULT_WALL_START + clockErrorMs });
+  const sim = new SimBenchRig(meter, { clockErrorMs });
   const keys = meter.keys.toFile();
   const service = new RigService(sim, {
     chip: meter.chipName,
@@ -171,27 +180,77 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     rig = await RigTcpServer.listen(service, rigPort);
   } catch (e) {
     await listener.close();
-    throw new CliError((e as Error).message);
+    throw usageError((e as Error).message);
   }
   io.stdout(`service ${listener.url ?? listener.path}\nrig ${rig.url}\n`);
   io.stderr(`xsmeter sim: bench meter XSM${meter.meterId} (${meter.chipName}, seed ${seed}); its time moves when the rig is told to advance\n`);
   // Requests that need no time (identify, reads) are answered even when nobody advances.
   const idle = setInterval(() => meter.tick(), 20);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stop = stopSignal(io);
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   clearInterval(idle);
   meter.app.stop();
   await rig.close();
   await listener.close();
   io.stderr(`xsmeter sim: bench meter stopped after ${(meter.clock.ticks() / 3_600_000).toFixed(2)} h of bench time, ${meter.app.part.calibration.sealed ? 'sealed' : 'not sealed'}\n`);
   return 0;
+}
+
+/** What a saved fleet was made with (DIR/sim.json "config"): continuing it keeps these. */
+interface FleetSettings {
+  meters: number;
+  chip: string;
+  seed: number;
+  load: string;
+  security: 0 | 5 | 7;
+  radioMode: string;
+  radio: string;
+}
+
+const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSettings]) => string> = {
+  meters: (v) => `--meters ${v}`,
+  chip: (v) => `--chip ${v}`,
+  seed: (v) => `--seed ${v}`,
+  load: (v) => `--load ${v}`,
+  security: (v) => (v === 0 ? '--insecure' : `--mode ${v}`),
+  radioMode: (v) => `--radio ${v}`,
+  radio: (v) => (v === 'cc1101' ? '--cc1101' : 'no --cc1101'),
+};
+
+/**
+ * Checks the state in DIR before a run continues it: sim.json, gateway.json and each meter's
+ * keys.json must be what the simulator wrote (JSON, the right format), and every fleet option given
+ * must equal the saved one. Otherwise a usage error naming the file, or every option that differs.
+ */
+function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shard | undefined): void {
+  const file = join(dir, 'sim.json');
+  if (!existsSync(file)) return;
+  const saved = readJsonFile(file) as { format?: unknown; version?: unknown; config?: Partial<FleetSettings> & Record<string, unknown>; shard?: Shard; meters?: { meterId?: unknown }[] };
+  if (typeof saved !== 'object' || saved === null || saved.format !== 'xsmeter-sim-state' || typeof saved.config !== 'object' || !Array.isArray(saved.meters)) {
+    throw usageError(`${file}: not a simulator state (format "xsmeter-sim-state")`);
+  }
+  if (saved.version !== SIM_STATE_VERSION) {
+    throw usageError(`${dir} holds meters of an earlier flash format (state version ${String(saved.version)}, this simulator reads ${SIM_STATE_VERSION}): start a new --state directory`);
+  }
+  if (existsSync(join(dir, 'gateway.json'))) readJsonFile(join(dir, 'gateway.json'));
+  for (const m of saved.meters) {
+    const keys = join(dir, 'meters', String(m.meterId), 'keys.json');
+    if (existsSync(keys)) readJsonFile(keys);
+  }
+  const c = saved.config;
+  const differ: string[] = [];
+  for (const k of Object.keys(given) as (keyof FleetSettings)[]) {
+    const v = given[k];
+    const was = k === 'radio' ? (c.radio ?? 'sink') : c[k];
+    if (v !== undefined && was !== undefined && v !== was) differ.push(`${FLEET_OPTION[k](v)} (saved: ${FLEET_OPTION[k](was)})`);
+  }
+  const was = saved.shard ?? { index: 0, count: 1 };
+  if (shard && (shard.index !== was.index || shard.count !== was.count)) {
+    differ.push(`--shard ${shard.index + 1}/${shard.count} (saved: ${was.index + 1}/${was.count}: each shard needs its own --state directory)`);
+  }
+  if (differ.length) {
+    throw usageError(`${dir} holds a fleet made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
+  }
 }
 
 export const sim: Command = {
@@ -221,11 +280,11 @@ export const sim: Command = {
         rig: { type: 'string' },
         serial: { type: 'string' },
         baud: { type: 'string' },
+        'clock-offset': { type: 'string' },
         workers: { type: 'string' },
         shard: { type: 'string' },
         progress: { type: 'string' },
       },
-      2,
     );
     const o = parsed.values;
     const meters = o.meters === undefined ? 3 : Number(o.meters);
@@ -245,7 +304,7 @@ export const sim: Command = {
       workers = Number(o.workers);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CliError(`--workers must be 1…256, got "${o.workers}"`, 2);
     }
-    const progressEveryMs = o.progress === undefined ? 10_000 : o.progress === '0' ? 0 : parseDuration(o.progress, '--progress');
+    const progressEveryMs = o.progress === undefined ? 10_000 : o.progress === '0' || o.progress === 'none' ? 0 : parseDuration(o.progress, '--progress');
     const chip = o.chip ?? 'ade7953';
     if (chip !== 'ade7953' && chip !== 'atm90e32' && chip !== 'mixed') throw new CliError(`--chip must be ade7953, atm90e32 or mixed, got "${chip}"`, 2);
     const durationMs = parseDuration(o.duration ?? '1d', '--duration');
@@ -280,6 +339,20 @@ export const sim: Command = {
     }
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
+    if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
+    if (o.state !== undefined) {
+      // A saved fleet keeps what made its meters; an option that says otherwise is refused, not ignored.
+      const given: Partial<FleetSettings> = {
+        meters: o.meters === undefined ? undefined : meters,
+        chip: o.chip === undefined ? undefined : chip,
+        seed: o.seed === undefined ? undefined : seed,
+        load: o.load === undefined ? undefined : load,
+        security: o.mode === undefined && !o.insecure ? undefined : (security as 0 | 5 | 7),
+        radioMode: o.radio === undefined ? undefined : radioMode,
+        radio: o.cc1101 ? 'cc1101' : undefined,
+      };
+      checkSavedFleet(o.state, given, shard);
+    }
     let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
     if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
       listener = await servicePort(o);
@@ -321,28 +394,23 @@ export const sim: Command = {
             else io.stdout(rtlwmbusLine(e) + '\n');
           },
     });
-    if (runner.resumed && o.meters !== undefined && runner.config.meters !== meters) {
-      io.stderr(`xsmeter sim: continuing the ${runner.config.meters} meters saved in ${o.state} (--meters ${meters} ignored)\n`);
-    }
     if (table && !live) {
       io.stdout(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
     }
-    let signals = 0;
-    const onSignal = () => {
-      signals++;
-      if (signals > 1) process.exit(130);
-      runner.requestStop();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
+    const stop = stopSignal(io);
+    const onStop = () => runner.requestStop();
+    if (stop.aborted) onStop();
+    stop.addEventListener('abort', onStop, { once: true });
     let summary: SimSummary;
     try {
       summary = await runner.run();
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.removeEventListener('abort', onStop);
       await listener?.close();
     }
+    // Nobody reads stdout any more: end quietly (the state is saved).
+    if (stop.reason === 'EPIPE') return 0;
     display.finish(runner);
     if (table && !live) io.stdout(formatTable(runner).join('\n') + '\n');
     report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');

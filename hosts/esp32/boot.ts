@@ -7,9 +7,8 @@
  */
 import { MeterApp } from '../../modules/app/meter-app.js';
 import { MeterError } from '../../modules/core/errors.js';
-import type { MeterApplication } from './app.js';
 import { meterOptions, readBoardConfig, type BoardPreferences } from './board-config.js';
-import { createPorts, runApplication, type HostIo, type HostWiring, type RunningHost } from './host.js';
+import { createPorts, runApplication, type HostIo, type HostWiring, type MeterApplication, type RunningHost } from './host.js';
 import { BOARD_PINS, type PinTable } from './pins.js';
 
 export class HostBoot {

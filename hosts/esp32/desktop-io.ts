@@ -1,10 +1,11 @@
 /**
  * HostIo for Moddable's desktop simulator (`mcconfig -d -m -p lin|mac`) and for Node tests: the same
  * host wiring as on the board, with the register-level CC1101 simulator behind the radio's chip
- * select, simulated NOR flash partitions (hosts/sim/sim-flash.ts), an in-memory preference store and
- * in-memory pins and service port. A metrology chip simulator (hosts/sim/chips) can be bound to the
- * metrology chip select with `devices.metrology`; without one that select answers with a typed
- * 'no-device' fault.
+ * select, simulated NOR flash partitions (hosts/sim/sim-flash.ts, or `devices.openFlash`, e.g. the
+ * file-backed partitions of file-flash.ts), an in-memory preference store and in-memory pins and
+ * service port, and the crypto port the caller gives (the device's in the simulator, @noble in Node
+ * tests). A metrology chip simulator (hosts/sim/chips) can be bound to the metrology chip select
+ * with `devices.metrology`; without one that select answers with a typed 'no-device' fault.
  */
 import { MeterError } from '../../modules/core/errors.js';
 import type { SpiPort } from '../../modules/ports/bus.js';
@@ -15,7 +16,7 @@ import { BOARD_PINS, PARTITIONS, type PinTable } from './pins.js';
 import type { Ecma419Digital } from './ports/digital.js';
 import type { ModdableFlashPartition } from './ports/flash.js';
 import type { PreferenceStore } from './ports/key-store.js';
-import { nobleCrypto } from '../sim/noble-crypto.js';
+import type { Crypto } from '../../modules/ports/crypto.js';
 
 /** An IO request the desktop host cannot serve (no simulated device behind it). */
 export class DesktopIoFault extends MeterError {}
@@ -56,6 +57,7 @@ export interface DesktopBoard {
   radio: Cc1101Sim;
   /** The device on the metrology chip select, if one is bound. */
   metrology: SpiPort | undefined;
+  /** The simulated partitions (empty when `devices.openFlash` provides them). */
   flashes: Record<string, SimFlash>;
   preferences: MemoryPreferences;
   /** Level of each digital pin (outputs as written, inputs as the test or UI sets them). */
@@ -67,23 +69,36 @@ export interface DesktopBoard {
   opened: string[];
 }
 
-/** Simulated devices behind chip selects other than the radio's. */
+/** What the simulated board is made of besides the radio: the crypto port, simulated devices
+ *  behind chip selects other than the radio's, and optionally the flash partitions. */
 export interface DesktopDevices {
+  crypto: Crypto;
   /** E.g. the `spi` of a SimAde7953 or SimAtm90e32. */
   metrology?: SpiPort;
+  /** Opens a partition by name; without it, SimFlash partitions in memory (board.flashes). */
+  openFlash?: (partition: string) => ModdableFlashPartition;
 }
 
-export function createDesktopBoard(
-  pins: PinTable = BOARD_PINS,
-  devices: DesktopDevices = {},
-): { board: DesktopBoard; io: HostIo; advanceMs: (ms: number) => void } {
+/** The desktop board's partitions: sized as the board's (partitions.csv: xsenergy 64 KB, xscal 128 KB). */
+export const DESKTOP_PARTITION_SECTORS: Readonly<Record<string, number>> = Object.freeze({ [PARTITIONS.energy]: 16, [PARTITIONS.calibration]: 32 });
+
+/** The simulated host: its IO, the time it runs on, and `nextDue`, the ms until a timer fires next. */
+export interface DesktopHost {
+  board: DesktopBoard;
+  io: HostIo;
+  advanceMs: (ms: number) => void;
+  nextDue: () => number | undefined;
+}
+
+export function createDesktopBoard(pins: PinTable = BOARD_PINS, devices: DesktopDevices): DesktopHost {
+  const flashes: Record<string, SimFlash> = {};
+  if (!devices.openFlash) {
+    for (const name in DESKTOP_PARTITION_SECTORS) flashes[name] = new SimFlash({ sectorSize: 4096, sectorCount: DESKTOP_PARTITION_SECTORS[name] });
+  }
   const board: DesktopBoard = {
     radio: new Cc1101Sim({ spiHz: pins.radio.hz }),
     metrology: devices.metrology,
-    flashes: {
-      [PARTITIONS.energy]: new SimFlash({ sectorSize: 4096, sectorCount: 16 }),
-      [PARTITIONS.calibration]: new SimFlash({ sectorSize: 4096, sectorCount: 32 }),
-    },
+    flashes,
     preferences: new MemoryPreferences(),
     pins: new Map(),
     serialOut: [],
@@ -163,12 +178,13 @@ export function createDesktopBoard(
     Digital,
     Serial,
     openFlash(partition) {
+      if (devices.openFlash) return devices.openFlash(partition);
       const f = board.flashes[partition];
       if (!f) throw new DesktopIoFault('no-partition', `no partition named ${partition}`, { partition });
       return new SimFlashPartition(f);
     },
     preference: board.preferences,
-    crypto: nobleCrypto,
+    crypto: devices.crypto,
     ticks: () => ms,
     now: () => Date.UTC(2026, 0, 1) + ms,
     delay(d) {
@@ -207,5 +223,14 @@ export function createDesktopBoard(
     ms = end;
   }
 
-  return { board, io, advanceMs };
+  function nextDue(): number | undefined {
+    let next: number | undefined;
+    for (let i = 0; i < timers.length; i++) {
+      const t = timers[i];
+      if (t.live && (next === undefined || t.next < next)) next = t.next;
+    }
+    return next === undefined ? undefined : Math.max(0, next - ms);
+  }
+
+  return { board, io, advanceMs, nextDue };
 }

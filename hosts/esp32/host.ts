@@ -6,9 +6,9 @@
  * when it next has work (`nextTickDelay`), and woken early when the service port has bytes. main.ts binds it to Moddable's real modules;
  * tests bind it to fakes and to the register-level simulators.
  */
+import type { MeterPorts } from '../../modules/app/meter-app.js';
 import type { SpiPort } from '../../modules/ports/bus.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
-import type { HostPorts, MeterApplication } from './app.js';
 import { BOARD_PINS, PARTITIONS, type PinTable } from './pins.js';
 import { HostClock } from './ports/clock.js';
 import { PinInput, PinOutput, type Ecma419Digital } from './ports/digital.js';
@@ -17,6 +17,29 @@ import { PreferenceKeyStore, type PreferenceStore } from './ports/key-store.js';
 import { Ecma419SerialPort, type Ecma419Serial } from './ports/serial.js';
 import { Ecma419SpiPort, type Ecma419Spi } from './ports/spi.js';
 import type { Crypto } from '../../modules/ports/crypto.js';
+
+/**
+ * The contract between the host and the meter application (modules/app MeterApp, started by
+ * main.ts): the host constructs every port from the board's pin table and hands them over once; the
+ * application never touches Moddable or ECMA-419 APIs itself, so the same application runs on the
+ * desktop simulator with simulated ports.
+ */
+export type HostPorts = MeterPorts;
+
+/** What the meter application must provide to be started by `startHost`. */
+export interface MeterApplication {
+  /** Called once, with every port, before the first tick. */
+  start(ports: HostPorts): void;
+  /** Called every `tickMs` milliseconds from the host's timer (sampling, energy, pulses, telegrams). */
+  tick(): void;
+  /** Tick period in milliseconds (the host uses 100 when absent). */
+  readonly tickMs?: number;
+  /** Milliseconds until the application next has work (asked after every tick; the host sleeps
+   *  that long, at most 1 s, or until the service port has bytes). Without it: every tickMs. */
+  nextTickDelay?(): number;
+  /** Called when the host stops the application (e.g. before an OTA restart): persist state here. */
+  stop?(): void;
+}
 
 /** The constructor options the host passes (a subset of ECMA-419's). */
 export interface SpiOpenOptions {

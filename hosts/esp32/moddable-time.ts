@@ -6,7 +6,7 @@ import Time from 'time';
 import Timer from 'timer';
 import type { HostIo } from './host.js';
 
-export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'delay' | 'repeat'> = {
+export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'delay' | 'repeat'> = Object.freeze({
   ticks: () => Time.ticks,
   now: () => Date.now(),
   delay: (ms) => Timer.delay(ms),
@@ -17,4 +17,4 @@ export const moddableTime: Pick<HostIo, 'ticks' | 'now' | 'delay' | 'repeat'> = 
       clear: () => Timer.clear(id),
     };
   },
-};
+});

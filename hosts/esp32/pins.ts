@@ -21,19 +21,21 @@ export interface PinTable {
   service: { port: number; transmit: number; receive: number; baud: number };
 }
 
-export const BOARD_PINS: PinTable = {
-  spi: { clock: 18, out: 23, in: 19, port: 3 },
-  metrology: { select: 5, hz: 1_000_000, mode: 3, reset: 33 },
-  radio: { select: 4, hz: 5_000_000, gdo0: 25, gdo2: 26 },
+// Frozen: preloaded, the tables live in flash (a table that is not frozen would be copied to RAM
+// the first time anything wrote it).
+export const BOARD_PINS: PinTable = Object.freeze({
+  spi: Object.freeze({ clock: 18, out: 23, in: 19, port: 3 }),
+  metrology: Object.freeze({ select: 5, hz: 1_000_000, mode: 3 as const, reset: 33 }),
+  radio: Object.freeze({ select: 4, hz: 5_000_000, gdo0: 25, gdo2: 26 }),
   pulseLed: 27,
   calibrationSwitch: 32,
-  service: { port: 2, transmit: 17, receive: 16, baud: 115_200 },
-};
+  service: Object.freeze({ port: 2, transmit: 17, receive: 16, baud: 115_200 }),
+});
 
 /** ESP-IDF data partitions (hosts/esp32/partitions.csv) opened with Moddable's `flash` module. */
-export const PARTITIONS = {
+export const PARTITIONS = Object.freeze({
   /** Energy registers, counters, active calibration: stores as the flash map says (modules/storage/flash-map.ts). */
   energy: 'xsenergy',
   /** The sealed calibration log (and the meter witness), by the same map. */
   calibration: 'xscal',
-} as const;
+} as const);

@@ -1,7 +1,8 @@
 /**
  * The simulated gateway (the smart meter gateway's wireless M-Bus receiver): decodes what went on
- * the air with the project's strict receiver (modules/wmbus-rx: PHY, CRC, AFL MAC, replay check per
- * meter, decryption, records), keeps the replay state (persistable JSON) and a table of each
+ * the air with the receiver in strict mode, the project's conformance checker for its own meters
+ * (modules/wmbus-rx: PHY, CRC, AFL MAC, replay check per meter, decryption, records; anything not
+ * conforming is a rejection), keeps the replay state (persistable JSON) and a table of each
  * meter's last values and status (decoded from the TPL status byte and the error-flags record,
  * modules/app/meter-status.ts). A frame that fails is counted by its error code, never dropped
  * silently.
@@ -72,7 +73,16 @@ export class SimGateway {
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
     this.keys = { ...(options.keys ?? {}) };
-    this.receiver = new Receiver({ crypto: nobleCrypto, keys: keyTable(this.keys), state: options.state ? structuredCloneReplay(options.state.replay) : {}, allowPlain: options.allowPlain ?? true });
+    this.receiver = new Receiver({
+      crypto: nobleCrypto,
+      keys: keyTable(this.keys),
+      state: options.state ? structuredCloneReplay(options.state.replay) : {},
+      strict: true,
+      allowPlain: options.allowPlain ?? true,
+      // The simulation's meters use whatever mode the user chose (--mode 5 included): the gateway is
+      // configured for them, as an SMGW is for the meters registered with it.
+      allowUnauthenticated: true,
+    });
     for (const r of options.state?.rows ?? []) this.rows.set(r.meterId, { ...r });
   }
 
@@ -109,7 +119,7 @@ export class SimGateway {
     }
     this.stats.decoded++;
     const reading = readingOf(t);
-    const status = decodeStatusByte(t.status);
+    const status = decodeStatusByte(t.status ?? 0); // strict: every telegram has a TPL header
     const r = this.row(t.meter.id);
     r.telegrams++;
     r.lastCounter = t.messageCounter;

@@ -3,14 +3,12 @@
  * @noble/hashes (SHA-256) and @noble/curves (P-256). Used by the simulator, the CLI, the calibration
  * bench and the tests; the device has its own on the Moddable SDK's native crypto (hosts/esp32).
  *
- * An AES handle keeps its expanded key schedules (encryption, and decryption on first use) and its
- * CMAC subkeys, so a key used many times (a meter's or a receiver's master key) is expanded once: CBC
- * and CMAC run here on noble's AES round function (`unsafe.encrypt`/`decrypt`, `unsafe.dbl` for the
- * RFC 4493 subkeys) over those schedules, where noble's `cbc()`/`cmac()` would expand the key on
- * every call (the simulator's profile: a fifth of a telegram's cost). `wipe()` zeroes the raw key,
- * the schedules and the subkeys. The handle's state lives in a WeakMap keyed by the handle, never on
- * the handle object. Checked against the RFC 4493 / SP 800-38A vectors and node:crypto
- * (test/crypto-port.test.ts).
+ * An AES handle keeps its expanded key schedules (encryption and decryption, each expanded on first
+ * use) and its CMAC subkeys, so a key used many times (a receiver's master keys) is expanded once
+ * and a key used once (a derived Kenc / Kmac) only in the direction it is used; `wipe()` zeroes the
+ * raw key, the schedules and the subkeys. CBC and CMAC run block by block on the schedules (noble's
+ * one-block round functions), with no per-call key expansion or allocation. The handle's state
+ * lives in a WeakMap keyed by the handle, never on the handle object.
  *
  * ECDSA: a key's public key is kept once computed, and the provider remembers the last few
  * signatures it made with a key whose public key it knows. Verifying one of those exact (public key,
@@ -30,12 +28,33 @@ interface AesState {
   raw: Uint8Array;
   enc: Uint32Array | undefined;
   dec: Uint32Array | undefined;
-  /** CMAC subkeys K1 ‖ K2 (RFC 4493 §2.3), made on first use. */
-  subkeys: Uint8Array | undefined;
+  /** CMAC subkeys K1 ‖ K2 (RFC 4493 §2.3) as eight little-endian words. */
+  subkeys: Uint32Array | undefined;
 }
 
-/** noble's round function works on little-endian 32-bit words (it swaps on big-endian hosts). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** The 32-bit little-endian word at b[o] (any alignment): noble's round functions take these. */
+function word(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+function putWord(b: Uint8Array, o: number, w: number): void {
+  b[o] = w & 0xff;
+  b[o + 1] = (w >>> 8) & 0xff;
+  b[o + 2] = (w >>> 16) & 0xff;
+  b[o + 3] = w >>> 24;
+}
+
+/** RFC 4493 doubling in GF(2^128) of a block held as four LE words (bytes in order b0 … b15). */
+function double(w: Uint32Array, from: number, to: number): void {
+  // Byte i of the block is (w[i >> 2] >>> (8 * (i & 3))) & 0xff; shift the 128-bit big-endian string left by one.
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = (w[from + (i >> 2)] >>> (8 * (i & 3))) & 0xff;
+  const carry = bytes[0] & 0x80;
+  for (let i = 0; i < 15; i++) bytes[i] = ((bytes[i] << 1) | (bytes[i + 1] >>> 7)) & 0xff;
+  bytes[15] = ((bytes[15] << 1) & 0xff) ^ (carry ? 0x87 : 0);
+  for (let i = 0; i < 4; i++) w[to + i] = word(bytes, 4 * i);
+  bytes.fill(0);
+}
 
 function length(what: string, b: Uint8Array, n: number): void {
   if (!(b instanceof Uint8Array) || b.length !== n) {
@@ -61,25 +80,6 @@ export function createNobleCrypto(): Crypto {
   const SIGNED_KEPT = 16;
   // noble's block functions work on 32-bit words in place: an aligned block of our own.
   const block = new Uint8Array(16);
-  const block32 = new Uint32Array(block.buffer);
-  const last = new Uint8Array(16);
-  if (!LITTLE_ENDIAN) throw new CryptoError('host', 'the desktop crypto provider needs a little-endian host');
-
-  /** block := AES(key, block). */
-  function encryptInPlace(xk: Uint32Array): void {
-    const r = unsafe.encrypt(xk, block32[0], block32[1], block32[2], block32[3]);
-    block32[0] = r.s0;
-    block32[1] = r.s1;
-    block32[2] = r.s2;
-    block32[3] = r.s3;
-  }
-  function decryptInPlace(xk: Uint32Array): void {
-    const r = unsafe.decrypt(xk, block32[0], block32[1], block32[2], block32[3]);
-    block32[0] = r.s0;
-    block32[1] = r.s1;
-    block32[2] = r.s2;
-    block32[3] = r.s3;
-  }
 
   function aesState(key: AesKey): AesState {
     const s = aes.get(key);
@@ -87,19 +87,23 @@ export function createNobleCrypto(): Crypto {
     return s;
   }
   function encSchedule(s: AesState): Uint32Array {
-    return (s.enc ??= unsafe.expandKeyLE(s.raw));
+    if (!s.enc) s.enc = unsafe.expandKeyLE(s.raw);
+    return s.enc;
   }
   function decSchedule(s: AesState): Uint32Array {
-    return (s.dec ??= unsafe.expandKeyDecLE(s.raw));
+    if (!s.dec) s.dec = unsafe.expandKeyDecLE(s.raw);
+    return s.dec;
   }
-  function subkeys(s: AesState): Uint8Array {
+  function cmacSubkeys(s: AesState): Uint32Array {
     if (!s.subkeys) {
-      block.fill(0);
-      encryptInPlace(encSchedule(s)); // L = AES(K, 0)
-      const k = new Uint8Array(32);
-      k.set(unsafe.dbl(block), 0); // K1 = dbl(L)
-      k.set(unsafe.dbl(block), 16); // K2 = dbl(K1)
-      block.fill(0);
+      const l = unsafe.encrypt(encSchedule(s), 0, 0, 0, 0);
+      const k = new Uint32Array(8);
+      k[0] = l.s0;
+      k[1] = l.s1;
+      k[2] = l.s2;
+      k[3] = l.s3;
+      double(k, 0, 0);
+      double(k, 0, 4);
       s.subkeys = k;
     }
     return s.subkeys;
@@ -133,7 +137,7 @@ export function createNobleCrypto(): Crypto {
       length('AES block', input, 16);
       length('AES block output', output, 16);
       block.set(input);
-      encryptInPlace(encSchedule(s));
+      unsafe.encryptBlock(encSchedule(s), block);
       output.set(block);
       block.fill(0);
     },
@@ -142,7 +146,7 @@ export function createNobleCrypto(): Crypto {
       length('AES block', input, 16);
       length('AES block output', output, 16);
       block.set(input);
-      decryptInPlace(decSchedule(s));
+      unsafe.decryptBlock(decSchedule(s), block);
       output.set(block);
       block.fill(0);
     },
@@ -151,56 +155,81 @@ export function createNobleCrypto(): Crypto {
       length('CBC IV', iv, 16);
       blocks('CBC input', input, output);
       const xk = encSchedule(s);
-      block.set(iv);
+      let c0 = word(iv, 0);
+      let c1 = word(iv, 4);
+      let c2 = word(iv, 8);
+      let c3 = word(iv, 12);
       for (let o = 0; o < input.length; o += 16) {
-        for (let i = 0; i < 16; i++) block[i] ^= input[o + i];
-        encryptInPlace(xk);
-        output.set(block, o);
+        const r = unsafe.encrypt(xk, word(input, o) ^ c0, word(input, o + 4) ^ c1, word(input, o + 8) ^ c2, word(input, o + 12) ^ c3);
+        c0 = r.s0;
+        c1 = r.s1;
+        c2 = r.s2;
+        c3 = r.s3;
+        putWord(output, o, c0);
+        putWord(output, o + 4, c1);
+        putWord(output, o + 8, c2);
+        putWord(output, o + 12, c3);
       }
-      block.fill(0);
     },
     aesCbcDecrypt(key, iv, input, output) {
       const s = aesState(key);
       length('CBC IV', iv, 16);
       blocks('CBC input', input, output);
       const xk = decSchedule(s);
-      last.set(iv); // the previous ciphertext block
+      let p0 = word(iv, 0);
+      let p1 = word(iv, 4);
+      let p2 = word(iv, 8);
+      let p3 = word(iv, 12);
       for (let o = 0; o < input.length; o += 16) {
-        block.set(input.subarray(o, o + 16));
-        decryptInPlace(xk);
-        for (let i = 0; i < 16; i++) {
-          const c = input[o + i]; // read before writing: input and output may be one buffer
-          output[o + i] = block[i] ^ last[i];
-          last[i] = c;
-        }
+        // Read the ciphertext block before writing: input and output may be the same buffer.
+        const x0 = word(input, o);
+        const x1 = word(input, o + 4);
+        const x2 = word(input, o + 8);
+        const x3 = word(input, o + 12);
+        const r = unsafe.decrypt(xk, x0, x1, x2, x3);
+        putWord(output, o, r.s0 ^ p0);
+        putWord(output, o + 4, r.s1 ^ p1);
+        putWord(output, o + 8, r.s2 ^ p2);
+        putWord(output, o + 12, r.s3 ^ p3);
+        p0 = x0;
+        p1 = x1;
+        p2 = x2;
+        p3 = x3;
       }
-      block.fill(0);
-      last.fill(0);
     },
     aesCmac(key, message, tag) {
       const s = aesState(key);
       length('CMAC tag', tag, 16);
       if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'CMAC message must be bytes');
-      // RFC 4493 §2.4: CBC-MAC over all blocks but the last; the last XOR K1 when complete,
-      // padded (10*) and XOR K2 otherwise (also for the empty message).
+      // RFC 4493 §2.4: CBC-MAC over the blocks, the last one XORed with K1 (complete) or padded
+      // with 10…0 and XORed with K2.
       const xk = encSchedule(s);
-      const k = subkeys(s);
-      const n = message.length;
-      const full = n > 0 && n % 16 === 0;
-      const lastStart = n === 0 ? 0 : full ? n - 16 : n - (n % 16);
-      block.fill(0);
-      for (let o = 0; o < lastStart; o += 16) {
-        for (let i = 0; i < 16; i++) block[i] ^= message[o + i];
-        encryptInPlace(xk);
+      const k = cmacSubkeys(s);
+      const n = Math.max(1, Math.ceil(message.length / 16));
+      const complete = message.length > 0 && message.length % 16 === 0;
+      let x0 = 0;
+      let x1 = 0;
+      let x2 = 0;
+      let x3 = 0;
+      for (let b = 0; b < n - 1; b++) {
+        const o = 16 * b;
+        const r = unsafe.encrypt(xk, x0 ^ word(message, o), x1 ^ word(message, o + 4), x2 ^ word(message, o + 8), x3 ^ word(message, o + 12));
+        x0 = r.s0;
+        x1 = r.s1;
+        x2 = r.s2;
+        x3 = r.s3;
       }
-      const tail = n - lastStart;
-      for (let i = 0; i < 16; i++) {
-        const m = i < tail ? message[lastStart + i] : i === tail ? 0x80 : 0;
-        block[i] ^= m ^ k[full ? i : 16 + i];
-      }
-      encryptInPlace(xk);
-      tag.set(block);
       block.fill(0);
+      const tail = message.subarray(16 * (n - 1));
+      block.set(tail);
+      if (!complete) block[tail.length] = 0x80;
+      const sk = complete ? 0 : 4;
+      const r = unsafe.encrypt(xk, x0 ^ word(block, 0) ^ k[sk], x1 ^ word(block, 4) ^ k[sk + 1], x2 ^ word(block, 8) ^ k[sk + 2], x3 ^ word(block, 12) ^ k[sk + 3]);
+      block.fill(0);
+      putWord(tag, 0, r.s0);
+      putWord(tag, 4, r.s1);
+      putWord(tag, 8, r.s2);
+      putWord(tag, 12, r.s3);
     },
     sha256(message, digest) {
       length('SHA-256 digest', digest, 32);

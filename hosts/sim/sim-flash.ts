@@ -19,7 +19,7 @@ import { FlashFault, type Flash } from '../../modules/ports/flash.js';
 export class PowerCut extends Error {
   constructor(readonly opIndex: number, readonly phase: CutPhase) {
     super(`simulated power cut ${phase} flash operation #${opIndex}`);
-    this.name = 'PowerCut';
+    Object.defineProperty(this, 'name', { value: 'PowerCut', writable: true, configurable: true }); // frozen Error.prototype on Moddable
   }
 }
 

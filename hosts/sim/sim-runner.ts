@@ -127,8 +127,8 @@ interface SavedSim {
 }
 
 const STATE_FORMAT = 'xsmeter-sim-state';
-/** 2: the flash images are in the storage module's format (modules/storage); 1 held the earlier one. */
-const STATE_VERSION = 2;
+/** The version of sim.json: 2 since the flash format of modules/storage (1 held the earlier one). */
+export const SIM_STATE_VERSION = 2;
 
 /** Seed of meter `i` of a run seeded `seed`. */
 export function meterSeed(seed: number, i: number): number {
@@ -358,8 +358,8 @@ export class SimRunner {
     if (dir && existsSync(join(dir, 'sim.json'))) {
       saved = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as SavedSim;
       if (saved.format !== STATE_FORMAT) throw new MeterError('sim-state', `${join(dir, 'sim.json')} is not a simulator state`);
-      if (saved.version !== STATE_VERSION) {
-        throw new MeterError('sim-state', `${dir} holds meters of an earlier flash format (state version ${String(saved.version)}, this simulator reads ${STATE_VERSION}): start a new --state directory`, { version: String(saved.version) });
+      if (saved.version !== SIM_STATE_VERSION) {
+        throw new MeterError('sim-state', `${dir} holds meters of an earlier flash format (state version ${String(saved.version)}, this simulator reads ${SIM_STATE_VERSION}): start a new --state directory`, { version: String(saved.version) });
       }
     }
     this.resumed = !!saved;
@@ -438,7 +438,7 @@ export class SimRunner {
     if (!dir) return;
     const saved: SavedSim = {
       format: STATE_FORMAT,
-      version: STATE_VERSION,
+      version: SIM_STATE_VERSION,
       wallMs: this.wallMs,
       config: this.config,
       meters: this.specs.map((s) => ({ index: s.index, seed: s.seed, meterId: s.meterId, chip: s.chip })),

@@ -1,6 +1,6 @@
 /**
  * The meter's counter records, each a power-safe RecordRing of the flash map (modules/storage):
- * - TelegramCounterRecord: the message counter and access number last reserved (message-counters.ts
+ * - TelegramCounterRecord: the message counter and access number last reserved (message-counter-source.ts
  *   writes it before each telegram) and, in the same write, the radio airtime of the last hour
  *   (radio-budget.ts), so the duty-cycle budget holds across a restart without a flash write of its
  *   own. Payload (LE): format 1 | message counter u32 | access number u8 | flags u8 (bit0: times are
@@ -10,12 +10,12 @@
  * - ServiceCounterRecord: the last accepted service command counter (modules/service/auth.ts,
  *   persisted before the command runs). Payload: format 1 | counter u32.
  * A record in a format this firmware does not know reads as missing (`damaged` says so): the caller
- * decides what a missing counter means (message-counters.ts, and the service jump below).
+ * decides what a missing counter means (message-counter-source.ts, and the service jump below).
  */
 import { readU32LE, writeU32LE } from '../core/bytes.js';
-import type { AuthCounterStore } from '../service/auth.js';
+import type { ServiceCounterStore } from '../service/auth.js';
 import type { RecordRing } from '../storage/record-ring.js';
-import type { CounterState } from '../wmbus-tx/counters.js';
+import type { TelegramCounterState } from '../wmbus-tx/counters.js';
 
 const FORMAT = 1;
 export const AIRTIME_ENTRIES = 12;
@@ -39,7 +39,7 @@ const U32 = 0x1_0000_0000;
 
 export class TelegramCounterRecord {
   /** The counters and airtime found at start (undefined: none readable). */
-  readonly counters: CounterState | undefined;
+  readonly counters: TelegramCounterState | undefined;
   readonly airtime: AirtimeHistory | undefined;
   /** A record was there but in an unknown format. */
   readonly damaged: boolean = false;
@@ -62,7 +62,7 @@ export class TelegramCounterRecord {
   }
 
   /** Writes the counters with the airtime history (committed on return). */
-  save(state: CounterState, h: AirtimeHistory): void {
+  save(state: TelegramCounterState, h: AirtimeHistory): void {
     const e = h.entries.map((x) => ({ ageMs: Math.max(0, Math.floor(x.ageMs)), airtimeMs: x.airtimeMs }));
     while (e.length > AIRTIME_ENTRIES) e.splice(0, 2, { ageMs: e[1].ageMs, airtimeMs: e[0].airtimeMs + e[1].airtimeMs });
     const b = this.buf;
@@ -87,7 +87,7 @@ export class TelegramCounterRecord {
  *  counter a bench could have used (benches count from 1; identify tells them where to go on). */
 export const SERVICE_COUNTER_RESYNC = 0x8000_0000;
 
-export class ServiceCounterRecord implements AuthCounterStore {
+export class ServiceCounterRecord implements ServiceCounterStore {
   private last = 0;
   private readonly buf = new Uint8Array(AUTH_RECORD_SIZE);
   /** The record was missing or unreadable on a meter in service, and the counter jumped. */

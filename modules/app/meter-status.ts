@@ -17,7 +17,7 @@
  *      bit 0 tamper, bit 1 metrology fault, bit 2 log full, bit 3 clock invalid,
  *      bit 4 telegram deferred by the radio duty-cycle budget (since the last telegram sent),
  *      bit 5 message counter resynchronised (a counter record was damaged or lost and the counter
- *      jumped ahead: message-counters.ts; sticky).
+ *      jumped ahead: message-counter-source.ts; sticky).
  *
  * The receiver side (the simulated gateway, tests) decodes both with `decodeStatusByte` /
  * `decodeErrorFlags`.

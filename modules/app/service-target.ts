@@ -13,6 +13,7 @@ import type { PulseOutput } from '../metrology/pulse-output.js';
 import { CalibrationError } from '../metrology/errors.js';
 import { LogFullError, SealError } from '../sealing/errors.js';
 import { exportToBinary } from '../sealing/log-export.js';
+import { LOG_RECREATED_BY } from '../sealing/seal.js';
 import type { EnergyRegister, Instantaneous, LogPage, UnsealChallenge, UnsealCommand } from '../service/messages.js';
 import { done, ok, refuse, type ServiceTarget, type TargetIdentity, type TargetResult } from '../service/server.js';
 import type { CalibrationController } from './calibration-controller.js';
@@ -21,8 +22,11 @@ import type { MeterReadout } from './meter-readout.js';
 import { CLOCK_VALID_AFTER_MS } from './meter-status.js';
 import type { WallClock } from './wall-clock.js';
 
-/** Who the calibration log names for changes made over the service interface. */
+/** Who the calibration log names for changes made over the service interface by a request that
+ *  does not name its sender (a bench names itself and its operator, e.g. "bench-07/j.weber"). */
 export const SERVICE_WHO = 'service';
+/** Names the meter writes for itself; a request may not claim them. */
+const OWN_WHO: readonly string[] = ['factory', 'startup', LOG_RECREATED_BY];
 
 /** The parts of the meter the service interface reaches. */
 export interface ServiceParts {
@@ -86,10 +90,11 @@ export class MeterServiceTarget implements ServiceTarget {
     return ok(this.parts.calibration.serialized);
   }
 
-  /** Runs a seal operation, mapping its typed errors to refusals. */
-  private guarded(f: () => void): TargetResult {
+  /** Runs a seal operation for `who` (the request's sender), mapping its typed errors to refusals. */
+  private guarded(who: string | undefined, f: (who: string) => void): TargetResult {
+    if (who !== undefined && OWN_WHO.includes(who)) return refuse('out-of-range', `"${who}" names the meter's own records; a request cannot claim it`);
     try {
-      f();
+      f(who ?? SERVICE_WHO);
       return done();
     } catch (e) {
       if (e instanceof LogFullError) return refuse('failed', `log-full: ${e.message}`);
@@ -110,20 +115,20 @@ export class MeterServiceTarget implements ServiceTarget {
     }
   }
 
-  writeCalibration(bytes: Uint8Array): TargetResult {
-    return this.guarded(() => this.parts.calibration.writeCalibration(bytes, SERVICE_WHO));
+  writeCalibration(bytes: Uint8Array, who?: string): TargetResult {
+    return this.guarded(who, (w) => this.parts.calibration.writeCalibration(bytes, w));
   }
 
-  seal(): TargetResult {
-    return this.guarded(() => this.parts.calibration.sealNow(SERVICE_WHO));
+  seal(who?: string): TargetResult {
+    return this.guarded(who, (w) => this.parts.calibration.sealNow(w));
   }
 
   readUnsealChallenge(): TargetResult<UnsealChallenge> {
     return ok(this.parts.calibration.unsealChallenge());
   }
 
-  unseal(command: UnsealCommand): TargetResult {
-    return this.guarded(() => this.parts.calibration.unseal(command, SERVICE_WHO));
+  unseal(command: UnsealCommand, who?: string): TargetResult {
+    return this.guarded(who, (w) => this.parts.calibration.unseal(command, w));
   }
 
   setTime(ms: number): TargetResult {
@@ -132,12 +137,12 @@ export class MeterServiceTarget implements ServiceTarget {
     return done();
   }
 
-  installMeterKey(key: Uint8Array): TargetResult {
+  installMeterKey(key: Uint8Array, who?: string): TargetResult {
     const install = this.parts.installMeterKey;
     if (!install) return refuse('failed', 'this host cannot store a meter key');
     // Logged before it takes effect (the key itself is never logged).
-    return this.guarded(() => {
-      this.parts.calibration.logKeyChange(SERVICE_WHO);
+    return this.guarded(who, (w) => {
+      this.parts.calibration.logKeyChange(w);
       install(key.slice());
     });
   }

@@ -17,7 +17,7 @@ import { RegisterEncoder, type Register } from '../wmbus-tx/registers.js';
 import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { encodeStatusByte, type MeterStatus, type StatusBoard } from './meter-status.js';
 import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
-import { MessageCounters } from './message-counters.js';
+import { MessageCounterSource } from './message-counter-source.js';
 import type { MeterWitness } from './meter-witness.js';
 import type { RadioBudget } from './radio-budget.js';
 import type { TelegramSchedule } from './telegram-schedule.js';
@@ -58,7 +58,7 @@ export interface TelegramSenderOptions {
   schedule: TelegramSchedule;
   budget: RadioBudget;
   /** The flash record of the message counter, access number and airtime, and the meter witness with
-   *  the counter reservation (message-counters.ts). */
+   *  the counter reservation (message-counter-source.ts). */
   counterRecord: TelegramCounterRecord;
   witness: MeterWitness;
   /** The meter was in service before this start (a missing counter record is then damage). */
@@ -78,7 +78,7 @@ export class TelegramSender {
   private readonly o: TelegramSenderOptions;
   private readonly counters: TelegramCounters;
   /** Where the message counter continues from, and whether it had to jump (status flag). */
-  readonly messageCounters: MessageCounters;
+  readonly messageCounterSource: MessageCounterSource;
   private readonly encoder = new RegisterEncoder();
   private due = 0;
   private airtimeEstimate = 0;
@@ -88,14 +88,14 @@ export class TelegramSender {
   constructor(o: TelegramSenderOptions) {
     this.o = o;
     this.restoreAirtime(o.counterRecord.airtime, o.clock.ticks());
-    this.messageCounters = new MessageCounters({
+    this.messageCounterSource = new MessageCounterSource({
       record: o.counterRecord,
       witness: o.witness,
       inService: o.inService,
       registers: () => o.energy.registerValues,
       airtime: () => this.airtimeHistory(),
     });
-    this.counters = new TelegramCounters(this.messageCounters);
+    this.counters = new TelegramCounters(this.messageCounterSource);
     this.stats.lastMessageCounter = o.counterRecord.counters?.messageCounter ?? 0;
   }
 

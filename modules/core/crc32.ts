@@ -3,8 +3,6 @@
  * check value of "123456789" is 0xCBF43926). Guards calibration bytes, energy journal records and
  * the log store's records.
  */
-let table: Uint32Array | undefined;
-
 function makeTable(): Uint32Array {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -15,9 +13,13 @@ function makeTable(): Uint32Array {
   return t;
 }
 
+// Built when the module loads: on the device that is at link time (preload), so the table is in
+// flash; a lazily filled module-level table would be written at run time into frozen flash.
+const TABLE = makeTable();
+
 /** CRC-32 of bytes[start, end). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  const t = (table ??= makeTable());
+  const t = TABLE;
   let c = 0xffffffff;
   for (let i = start; i < end; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

@@ -10,7 +10,9 @@ export class MeterError extends Error {
 
   constructor(code: string, message: string, details: Record<string, string | number | boolean> = {}) {
     super(message);
-    this.name = new.target.name;
+    // Defined, not assigned: on the device Error.prototype is frozen in flash with the preloaded
+    // modules, and assigning a property a frozen prototype has throws (the "override mistake").
+    Object.defineProperty(this, 'name', { value: new.target.name, writable: true, configurable: true });
     this.code = code;
     this.details = details;
   }

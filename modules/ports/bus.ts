@@ -49,3 +49,10 @@ export interface SerialPort {
   /** Bytes write() takes now (room left in the output buffer); absent: no bound. */
   readonly writable?: number;
 }
+
+/** Counts rising edges of an input in the host — an interrupt or a hardware pulse counter — so pulses
+ *  shorter than the application's tick are not missed (e.g. light pulses on the optical port's sensor). */
+export interface EdgeCounter {
+  /** Edges since the last call. */
+  take(): number;
+}

@@ -6,7 +6,7 @@
  *
  * The two leading bytes separate this use of the bench key from any other; the meter id makes a
  * command signed for meter A useless on meter B; the counter must be above the last one the meter
- * accepted (kept in an AuthCounterStore and persisted before the command runs, so a power cut can
+ * accepted (kept in an ServiceCounterStore and persisted before the command runs, so a power cut can
  * only waste a counter, never let one be used twice). On the wire a privileged request's payload is
  * COUNTER ‖ BODY ‖ TAG. The tag is not truncated: a serial link has the bytes to spare.
  *
@@ -33,14 +33,14 @@ const WRAP_LABEL = new Uint8Array([0x00, ...utf8Encode('xsmeter service key wrap
 export class AuthError extends MeterError {}
 
 /** Where the last accepted counter lives across restarts (flash, preferences, a file). */
-export interface AuthCounterStore {
+export interface ServiceCounterStore {
   /** The last accepted counter; 0 if none yet. */
   load(): number;
   save(counter: number): void;
 }
 
 /** A store that forgets on restart: for tests and simulations only. */
-export class MemoryAuthCounterStore implements AuthCounterStore {
+export class MemoryServiceCounterStore implements ServiceCounterStore {
   saves = 0;
   constructor(private value = 0) {}
   load(): number {
@@ -142,7 +142,7 @@ export class CommandAuthenticator {
   constructor(
     private readonly crypto: Crypto,
     private readonly keys: Pick<KeyStore, 'benchKey'>,
-    private readonly store: AuthCounterStore,
+    private readonly store: ServiceCounterStore,
   ) {
     const c = store.load();
     checkCounter(c);

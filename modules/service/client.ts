@@ -16,6 +16,7 @@ import { DEFAULT_MAX_PAYLOAD, FrameDecoder, encodeFrame, type Frame } from './fr
 import {
   COMMANDS,
   MAX_LOG_PAGE,
+  checkWho,
   RESPONSE_BIT,
   decodeReply,
   encodeRequestBody,
@@ -56,6 +57,9 @@ export interface ServiceClientOptions {
   timeoutMs?: number;
   /** Interval between reads while waiting (default 2 ms). */
   pollMs?: number;
+  /** Sent with every request the calibration log records, which names it as the cause (1–32
+   *  printable ASCII, e.g. "bench-07/j.weber"; messages.ts). Without it the meter names "service". */
+  who?: string;
   maxPayload?: number;
 }
 
@@ -67,6 +71,7 @@ export class ServiceClient {
   private readonly timeoutMs: number;
   private readonly pollMs: number;
   private readonly maxPayload: number;
+  private readonly who: string | undefined;
   private readonly decoder: FrameDecoder;
   private id: string | undefined;
   private last: number;
@@ -83,6 +88,7 @@ export class ServiceClient {
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.pollMs = options.pollMs ?? 2;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.who = options.who === undefined ? undefined : checkWho(options.who);
     this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
   }
 
@@ -135,10 +141,10 @@ export class ServiceClient {
     return this.request({ kind: 'read-calibration' });
   }
   writeCalibration(bytes: Uint8Array): Promise<void> {
-    return this.request({ kind: 'write-calibration', bytes });
+    return this.request({ kind: 'write-calibration', bytes, who: this.who });
   }
   seal(): Promise<void> {
-    return this.request({ kind: 'seal' });
+    return this.request({ kind: 'seal', who: this.who });
   }
   readUnsealChallenge(): Promise<UnsealChallenge> {
     return this.request({ kind: 'read-unseal-challenge' });
@@ -148,7 +154,7 @@ export class ServiceClient {
     const challenge = await this.readUnsealChallenge();
     const { crypto, key } = this.key();
     const command = makeUnsealCommand(crypto, key, challenge);
-    return this.request({ kind: 'unseal', command });
+    return this.request({ kind: 'unseal', command, who: this.who });
   }
   setTime(ms: number): Promise<void> {
     return this.request({ kind: 'set-time', ms });
@@ -156,7 +162,7 @@ export class ServiceClient {
   /** Sends the new 16-byte meter key wrapped under the bench key. */
   installMeterKey(key: Uint8Array): Promise<void> {
     const auth = this.key();
-    return this.request({ kind: 'install-meter-key', wrappedKey: wrapMeterKey(auth.crypto, auth.key, key) });
+    return this.request({ kind: 'install-meter-key', wrappedKey: wrapMeterKey(auth.crypto, auth.key, key), who: this.who });
   }
   pulseTest(on: boolean, count = 0): Promise<void> {
     return this.request({ kind: 'pulse-test', on, count });

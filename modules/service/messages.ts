@@ -8,6 +8,12 @@
  * A response payload is: reason (u8, reasons.ts) ‖ result body if the reason is 'ok', else a
  * human-readable message (string). Privileged requests wrap their body in the authentication
  * envelope of auth.ts; the bodies below are what is inside it.
+ *
+ * The requests the calibration log records (write-calibration, seal, unseal, install-meter-key) may
+ * end with `who` (string, 1–32 printable ASCII: the bench and the operator, e.g. "bench-07/j.weber"),
+ * which the log names as the cause; without it the meter names "service". Being inside the
+ * envelope, it is covered by the command's CMAC like the rest of the body: a bench key holder says
+ * who it is, and nobody can change that on the way.
  */
 import { ByteReader, ByteWriter, WireError } from './wire.js';
 import { REASONS, reasonOfCode, type Reason } from './reasons.js';
@@ -54,20 +60,23 @@ export function isPrivileged(kind: CommandKind): boolean {
   return COMMANDS[kind].privileged;
 }
 
+/** Longest `who` a logged request may carry (the calibration log's MAX_TEXT_SIZE). */
+export const MAX_WHO_LENGTH = 32;
+
 export type Request =
   | { kind: 'identify' }
   | { kind: 'read-registers' }
   | { kind: 'read-instantaneous' }
   | { kind: 'read-log-page'; offset: number; length: number }
   | { kind: 'read-calibration' }
-  | { kind: 'write-calibration'; bytes: Uint8Array }
-  | { kind: 'seal' }
+  | { kind: 'write-calibration'; bytes: Uint8Array; who?: string }
+  | { kind: 'seal'; who?: string }
   /** Carries the seal's own authenticated unseal command (modules/sealing/unseal-command.ts). */
-  | { kind: 'unseal'; command: UnsealCommand }
+  | { kind: 'unseal'; command: UnsealCommand; who?: string }
   | { kind: 'read-unseal-challenge' }
   | { kind: 'set-time'; ms: number }
   /** `wrappedKey`: the new meter key wrapped (RFC 3394) under the key-wrap key of auth.ts. */
-  | { kind: 'install-meter-key'; wrappedKey: Uint8Array }
+  | { kind: 'install-meter-key'; wrappedKey: Uint8Array; who?: string }
   /** `count`: pulses to emit at the test rate; 0 with `on` = until switched off. */
   | { kind: 'pulse-test'; on: boolean; count: number };
 
@@ -139,27 +148,50 @@ function malformed(what: string, e: unknown): never {
 
 // ---- request bodies -------------------------------------------------------------------------
 
+/** Throws WireError unless `who` is 1–MAX_WHO_LENGTH printable ASCII characters. */
+export function checkWho(who: string): string {
+  if (typeof who !== 'string' || who.length < 1 || who.length > MAX_WHO_LENGTH) {
+    throw new WireError('malformed', `who must be 1 to ${MAX_WHO_LENGTH} characters`, { field: 'who' });
+  }
+  for (let i = 0; i < who.length; i++) {
+    const c = who.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) throw new WireError('malformed', 'who must be printable ASCII', { field: 'who', index: i });
+  }
+  return who;
+}
+
+function withWho(w: ByteWriter, who: string | undefined): Uint8Array {
+  return who === undefined ? w.bytes() : w.str(checkWho(who), 'who').bytes();
+}
+
+/** The optional trailing `who` of a logged request. */
+function readWho(r: ByteReader): string | undefined {
+  return r.remaining > 0 ? checkWho(r.str('who')) : undefined;
+}
+
 export function encodeRequestBody(req: Request): Uint8Array {
   const w = new ByteWriter();
   switch (req.kind) {
     case 'read-log-page':
       return w.u32(req.offset, 'offset').u16(req.length, 'length').bytes();
     case 'write-calibration':
-      return w.blob(req.bytes, 'calibration').bytes();
+      return withWho(w.blob(req.bytes, 'calibration'), req.who);
+    case 'seal':
+      return withWho(w, req.who);
     case 'set-time':
       return w.u64(req.ms, 'time').bytes();
     case 'install-meter-key':
       if (!(req.wrappedKey instanceof Uint8Array) || req.wrappedKey.length !== WRAPPED_KEY_LENGTH) {
         throw new WireError('range', `wrapped key must be ${WRAPPED_KEY_LENGTH} bytes`, { field: 'wrappedKey' });
       }
-      return w.raw(req.wrappedKey).bytes();
+      return withWho(w.raw(req.wrappedKey), req.who);
     case 'pulse-test':
       return w.bool(req.on, 'on').u32(req.count, 'count').bytes();
     case 'unseal':
       if (!(req.command.mac instanceof Uint8Array) || req.command.mac.length !== UNSEAL_MAC_LENGTH) {
         throw new WireError('range', `unseal MAC must be ${UNSEAL_MAC_LENGTH} bytes`, { field: 'mac' });
       }
-      return w.u32(req.command.counter, 'unseal counter').raw(req.command.mac).bytes();
+      return withWho(w.u32(req.command.counter, 'unseal counter').raw(req.command.mac), req.who);
     default:
       return w.bytes();
   }
@@ -174,24 +206,28 @@ export function decodeRequestBody(kind: CommandKind, body: Uint8Array): Request 
       req = { kind, offset: r.u32('offset'), length: r.u16('length') };
       break;
     case 'write-calibration':
-      req = { kind, bytes: r.blob('calibration') };
+      req = { kind, bytes: r.blob('calibration'), who: readWho(r) };
+      break;
+    case 'seal':
+      req = { kind, who: readWho(r) };
       break;
     case 'set-time':
       req = { kind, ms: r.u64('time') };
       break;
     case 'install-meter-key':
-      req = { kind, wrappedKey: r.raw(WRAPPED_KEY_LENGTH, 'wrapped key') };
+      req = { kind, wrappedKey: r.raw(WRAPPED_KEY_LENGTH, 'wrapped key'), who: readWho(r) };
       break;
     case 'pulse-test':
       req = { kind, on: r.bool('on'), count: r.u32('count') };
       break;
     case 'unseal':
-      req = { kind, command: { counter: r.u32('unseal counter'), mac: r.raw(UNSEAL_MAC_LENGTH, 'unseal MAC') } };
+      req = { kind, command: { counter: r.u32('unseal counter'), mac: r.raw(UNSEAL_MAC_LENGTH, 'unseal MAC') }, who: readWho(r) };
       break;
     default:
       req = { kind };
   }
   r.end(kind);
+  if ('who' in req && req.who === undefined) delete req.who;
   return req;
 }
 

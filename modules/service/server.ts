@@ -29,7 +29,7 @@ import type { SerialPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
-import { AuthError, CommandAuthenticator, type AuthCounterStore } from './auth.js';
+import { AuthError, CommandAuthenticator, type ServiceCounterStore } from './auth.js';
 import {
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -94,16 +94,18 @@ export interface ServiceTarget {
   readLogPage(offset: number, length: number): TargetResult<LogPage>;
   /** The calibration constants, in metrology's own serialisation. */
   readCalibration(): TargetResult<Uint8Array>;
-  writeCalibration(bytes: Uint8Array): TargetResult;
-  seal(): TargetResult;
+  /** `who` (write-calibration, seal, unseal, install-meter-key): the authenticated sender's own name
+   *  for the calibration log (1–32 printable ASCII), undefined when the request carries none. */
+  writeCalibration(bytes: Uint8Array, who?: string): TargetResult;
+  seal(who?: string): TargetResult;
   /** What the bench must authenticate to unseal now (SealGuard.unsealChallenge()). */
   readUnsealChallenge(): TargetResult<UnsealChallenge>;
   /** SealGuard.unseal(command): refuse 'switch-off' if the calibration switch is not set,
    *  'unauthorised' / 'replayed' if the seal's own MAC or challenge counter does not verify. */
-  unseal(command: UnsealCommand): TargetResult;
+  unseal(command: UnsealCommand, who?: string): TargetResult;
   setTime(ms: number): TargetResult;
   /** The new OMS meter key, 16 bytes, already unwrapped and authenticated. */
-  installMeterKey(key: Uint8Array): TargetResult;
+  installMeterKey(key: Uint8Array, who?: string): TargetResult;
   pulseTest(on: boolean, count: number): TargetResult;
 }
 
@@ -114,7 +116,7 @@ export interface ServiceServerOptions {
   keys: Pick<KeyStore, 'benchKey'>;
   crypto: Crypto;
   /** Where the last accepted command counter is persisted. */
-  counters: AuthCounterStore;
+  counters: ServiceCounterStore;
   /** With a clock, a partial frame is abandoned once the line has been idle `idleResetMs` (default
    *  250 ms) or `frameTimeoutMs` after it began (default 2000 ms). */
   clock?: Pick<Clock, 'ticks'>;
@@ -366,17 +368,17 @@ export class ServiceServer {
       case 'read-calibration':
         return reply(t.readCalibration());
       case 'write-calibration':
-        return reply(t.writeCalibration(req.bytes));
+        return reply(t.writeCalibration(req.bytes, req.who));
       case 'seal':
-        return reply(t.seal());
+        return reply(t.seal(req.who));
       case 'read-unseal-challenge':
         return reply(t.readUnsealChallenge());
       case 'unseal':
-        return reply(t.unseal(req.command));
+        return reply(t.unseal(req.command, req.who));
       case 'set-time':
         return reply(t.setTime(req.ms));
       case 'install-meter-key':
-        return reply(t.installMeterKey(key as Uint8Array));
+        return reply(t.installMeterKey(key as Uint8Array, req.who));
       case 'pulse-test':
         return reply(t.pulseTest(req.on, req.count));
     }

@@ -3,9 +3,12 @@
  *  - plain hex (spaces allowed, optional 0x): a format-A frame with its CRCs when the byte count is
  *    what L implies with CRCs (L + 1 + 2 per block), a frame without CRCs when it is L + 1;
  *    format B (whose L also counts the CRCs) must be asked for explicitly;
- *  - rtlwmbus lines as rtl-wmbus prints them and wmbusmeters reads them
- *    (src/wmbus_rtlwmbus.cc): `T1;1;1;2019-02-09 07:14:18.000;117;102;94740459;0x4944…`:
- *    mode, two CRC-ok flags, timestamp, RSSI, link quality, meter id, and the frame without CRCs.
+ *  - rtlwmbus lines as rtl-wmbus prints them and wmbusmeters reads them (src/wmbus_rtlwmbus.cc):
+ *    `T1;1;1;2019-02-09 07:14:18.000;117;102;94740459;0x4944…` (mode, two CRC-ok flags, timestamp,
+ *    RSSI, link quality, meter id, frame without CRCs) or the shorter
+ *    `C1;1;1;2019-02-09 07:14:18.000;117;0;0x4944…` without the meter id. The timestamp and the RSSI
+ *    are passed through. A C1 format-B frame keeps its L, which counts the CRCs rtl-wmbus removed:
+ *    it is read as the frame without CRCs it is.
  */
 import { fromHex } from '../core/bytes.js';
 import { frameLengthFromL, type FrameFormat } from '../wmbus/frame.js';
@@ -15,10 +18,11 @@ export interface InputFrame {
   bytes: Uint8Array;
   format: FrameFormat | 'none';
   source: 'hex' | 'rtlwmbus';
-  /** rtlwmbus: the radio mode the line names. */
+  /** rtlwmbus: the radio mode, the receiver's timestamp and RSSI as the line gives them. */
   mode?: string;
+  timestamp?: string;
+  rssi?: number;
 }
-
 
 function hexBytes(text: string): Uint8Array {
   const t = text.trim().replace(/^0x/i, '');
@@ -29,19 +33,34 @@ function hexBytes(text: string): Uint8Array {
   }
 }
 
+const RTL_MODE = /^(T1|C1|S1|T2|C2|S2)$/;
+
+function rtlwmbusLine(text: string): InputFrame {
+  const f = text.split(';');
+  const last = f[f.length - 1];
+  if ((f.length !== 7 && f.length !== 8) || !RTL_MODE.test(f[0]) || !/^0x/i.test(last)) {
+    throw new ReceiveError('bad-input', 'not an rtlwmbus line (MODE;1;1;timestamp;rssi;lqi;id;0xHEX or MODE;1;1;timestamp;rssi;0;0xHEX)', {});
+  }
+  if (f[1] !== '1' || f[2] !== '1') {
+    throw new ReceiveError('crc', `rtlwmbus reports a CRC failure (flags ${f[1]};${f[2]})`, { block: 0 });
+  }
+  let bytes = hexBytes(last);
+  if (bytes.length === 0) throw new ReceiveError('bad-input', 'empty frame', {});
+  const extra = bytes[0] - (bytes.length - 1);
+  if (f[0].startsWith('C') && (extra === 2 || extra === 4)) {
+    bytes = bytes.slice();
+    bytes[0] = bytes.length - 1; // format B: L counted the block CRCs that are no longer there
+  }
+  const out: InputFrame = { bytes, format: 'none', source: 'rtlwmbus', mode: f[0] };
+  if (f[3]) out.timestamp = f[3];
+  const rssi = Number(f[4]);
+  if (f[4] !== '' && Number.isFinite(rssi)) out.rssi = rssi;
+  return out;
+}
+
 export function parseInputLine(line: string, hexFormat: 'auto' | FrameFormat | 'none' = 'auto'): InputFrame {
   const text = line.trim();
-  if (text.includes(';')) {
-    const f = text.split(';');
-    const last = f[f.length - 1];
-    if (f.length < 8 || !/^(T1|C1|S1|T2|C2)$/.test(f[0]) || !/^0x/i.test(last)) {
-      throw new ReceiveError('bad-input', 'not an rtlwmbus line (MODE;1;1;timestamp;rssi;lqi;id;0xHEX)', {});
-    }
-    if (f[1] !== '1' || f[2] !== '1') {
-      throw new ReceiveError('crc', `rtlwmbus reports a CRC failure (flags ${f[1]};${f[2]})`, { block: 0 });
-    }
-    return { bytes: hexBytes(last), format: 'none', source: 'rtlwmbus', mode: f[0] };
-  }
+  if (text.includes(';')) return rtlwmbusLine(text);
   const bytes = hexBytes(text);
   if (bytes.length === 0) throw new ReceiveError('bad-input', 'empty line', {});
   if (hexFormat !== 'auto') return { bytes, format: hexFormat, source: 'hex' };

@@ -1,44 +1,75 @@
 /**
- * The receiving side of the OMS telegram path, and the project's conformance checker:
- *   PHY stream (phy.ts) or frame → CRC check per block (frame.ts, EN 13757-4) → optional short ELL
- *   (CI 0x8C) → AFL (CI 0x90): MAC verification with Kmac (OMS Vol. 2 §9.3.3) → TPL header
- *   (CI 0x7A / 0x72) → replay check per meter → decryption (mode 5 IV / mode 7 Kenc) → 2F2F check
- *   → EN 13757-3 records → named values with OBIS codes, units and scaled values.
- * Strict: mode 7 without AFL, an AFL without mode 7, encrypted modes with N = 0 or with data after
- * the encrypted blocks, an unknown CI, VIF or VIFE, and plain (mode 0) telegrams unless allowed
- * are all typed errors.
+ * The receiving side of the wireless M-Bus telegram path:
+ *   PHY stream (phy-decode.ts) or frame → CRC check per block (frame-parse.ts, EN 13757-4) → link
+ *   layer C, M, A → optional ELL (CI 0x8C-0x8F; AES-128-CTR with its payload CRC) → optional AFL
+ *   (CI 0x90: message counter and CMAC, OMS Vol. 2 §9.3.3) → transport layer (CI 0x7A short, 0x72
+ *   long, 0x8A / 0x8B header without data, 0x78 no header) → replay check → decryption (mode 5 IV,
+ *   mode 7 Kenc) and 2F2F check → EN 13757-3 records (records.ts) → named values (values.ts).
+ *
+ * Two modes:
+ *  - lenient (default) reads what real meters send: every standard CI above, non-BCD
+ *    identification numbers, reserved and manufacturer-specific records kept raw, partial
+ *    encryption (records after the encrypted blocks are decoded and marked `encrypted: false`);
+ *    every value says whether a verified MAC covers it (`authenticated`).
+ *  - strict is the project's conformance checker (the simulated gateway uses it for its own
+ *    meters): only CI 0x7A / 0x72 with an optional AFL and short ELL, BCD identification numbers,
+ *    no data after the encrypted blocks, no record the standard reserves or leaves to the
+ *    manufacturer.
+ * In both, security mode 0 (and CI 0x78 without ELL encryption) needs `allowPlain`, and encryption
+ * without a MAC (mode 5, ELL AES-CTR) needs `allowUnauthenticated` (or the meter's key entry
+ * saying so): a key alone promises more than these modes deliver.
+ *
+ * The replay state follows what the security proves (replay.ts): mode 7 slots are keyed on the key
+ * and the identification number that enters the KDF, so no unauthenticated header byte can select a
+ * fresh slot. A frame that fails any check changes no state.
+ *
+ * Every error is a MeterError; once the link layer was read it carries `meterId` and
+ * `manufacturer` in its details.
  */
-import { toHex } from '../core/bytes.js';
+import { concat, toHex } from '../core/bytes.js';
+import { MeterError } from '../core/errors.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { WmbusMode } from '../ports/radio.js';
 import { kdfMeterId, securityAddress } from '../oms-crypto/address.js';
-import { parseAfl, verifyAflMac, type Afl } from '../oms-crypto/afl.js';
+import { CI_AFL, parseAfl, verifyAflMac, type Afl } from '../oms-crypto/afl.js';
 import { SecurityError } from '../oms-crypto/errors.js';
 import { deriveMeterKeys } from '../oms-crypto/kdf.js';
 import { decryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
 import { decryptMode7 } from '../oms-crypto/mode7.js';
 import { checkDecrypted } from '../oms-crypto/payload.js';
+import { decodeTplStatus, deviceTypeName, type TplStatus } from '../wmbus/device-type.js';
+import { decodeDllHeader, SOFT_ADDRESS } from '../wmbus/dll.js';
+import { CI_ELL_I, ellCounterBlock, ellPayloadCrcOk, isEllCi, parseEll, type Ell } from '../wmbus/ell.js';
 import type { FrameFormat } from '../wmbus/frame.js';
-import { decodeTplHeader, encodeTplAddress } from '../wmbus/tpl.js';
-import { parseFrame, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
+import { FrameError, parseFrame, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
 import { phyDecode } from '../wmbus/phy-decode.js';
+import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
 import { ReceiveError } from './receive-error.js';
-import { parseRecords } from './records.js';
-import { acceptCounters, checkAccessNumber, checkCounter, meterKey, type ReplayState } from './replay.js';
+import { parseRecords, type UnparsedData } from './records.js';
+import { acceptCounters, checkAccessNumber, checkCounter, checkSession, meterKey, type ReplayState, type Slot } from './replay.js';
 import { decodeValue, type DecodedValue } from './values.js';
 
 export interface MeterIdentity {
   manufacturer: string;
+  /** The identification number's 8 digits ('12345678'); lenient mode gives a non-BCD one as its
+   *  8 hex digits, lower case ('004444dd'). */
   id: string;
   version: number;
   deviceType: number;
 }
 
-/** Returns the meter's master key (16 bytes), or undefined when the meter is unknown. */
-export type KeyLookup = (meter: MeterIdentity) => Uint8Array | undefined;
+/** A meter's master key and what its owner allows for it. */
+export interface MeterKeyEntry {
+  key: Uint8Array;
+  /** Accept this meter's mode-5 and ELL AES-CTR telegrams (encryption without a MAC). */
+  allowUnauthenticated?: boolean;
+}
+
+/** The meter's master key (16 bytes, or an entry), or undefined when the meter is unknown. */
+export type KeyLookup = (meter: MeterIdentity) => Uint8Array | MeterKeyEntry | undefined;
 
 /** A KeyLookup from a table keyed by meter id ('12345678'), with an optional key for all others. */
-export function keyTable(byId: Record<string, Uint8Array>, fallback?: Uint8Array): KeyLookup {
+export function keyTable(byId: Record<string, Uint8Array | MeterKeyEntry>, fallback?: Uint8Array | MeterKeyEntry): KeyLookup {
   return (m) => byId[m.id] ?? fallback;
 }
 
@@ -47,49 +78,114 @@ export interface ReceiverOptions {
   crypto: Crypto;
   /** Replay state to continue from (persisted by the caller); a fresh one if absent. */
   state?: ReplayState;
-  /** Accept security mode 0 (plain) telegrams: simulations and tests only. */
+  /** The conformance checker (see the file comment). */
+  strict?: boolean;
+  /** Accept unencrypted telegrams (security mode 0, CI 0x78); their values are unauthenticated. */
   allowPlain?: boolean;
+  /** Accept encryption without a MAC (mode 5, ELL AES-CTR) for every meter; values unauthenticated. */
+  allowUnauthenticated?: boolean;
 }
+
+export type Encryption = 'none' | 'tpl-mode-5' | 'tpl-mode-7' | 'ell-aes-ctr';
 
 export interface DecodedTelegram {
   /** Meter address: of the TPL long header when there is one, else of the link layer. */
   meter: MeterIdentity;
+  /** The medium the meter's device type names (EN 13757-7 Table 12). */
+  deviceTypeName: string;
   /** The link-layer address (C, M, A) as received. */
   link: MeterIdentity & { control: number };
+  /** M field bit 15: the address is a soft address, unique only within its installation. */
+  softAddress: boolean;
   frameFormat: FrameFormat | 'none';
-  accessNumber: number;
-  status: number;
+  /** CI of the transport layer: 0x7A, 0x72, 0x8A, 0x8B or 0x78. */
+  ci: number;
+  ell?: Ell;
+  /** TPL access number (CI 0x78 has none; the ELL's is in `ell`). */
+  accessNumber?: number;
+  /** TPL status byte and its meaning. */
+  status?: number;
+  statusDecoded?: TplStatus;
   securityMode: 0 | 5 | 7;
-  tpl: 'short' | 'long';
+  encryption: Encryption;
+  tpl: 'short' | 'long' | 'none';
   /** AFL message counter (mode 7). */
   messageCounter?: number;
   /** 'ok': AFL MAC verified; 'none': no MAC in this security mode. */
   mac: 'ok' | 'none';
-  /** The decrypted application data, records only (2F2F check bytes and fillers included). */
+  /** What of `meter` the MAC proves: a TPL long header is under the MAC ('all'); with a short
+   *  header only the identification number is, through the key derivation ('id'); without a MAC
+   *  nothing is ('none'). Manufacturer, version and device type of a short-header telegram are
+   *  what the link layer says, and the medium-dependent OBIS codes follow the device type. */
+  authenticatedAddress: 'all' | 'id' | 'none';
+  /** The application data after decryption (2F2F check bytes and fillers included), hex. */
   applicationData: string;
   values: DecodedValue[];
   manufacturerData?: string;
+  moreRecordsFollow?: boolean;
+  /** Lenient mode: application data that could not be parsed, and why. */
+  unparsed?: { offset: number; bytes: string; reason: string };
+  /** Lenient mode: offsets (in the application data) of reserved DIF bytes skipped. */
+  skippedDifs?: number[];
 }
 
-export const CI_ELL_SHORT = 0x8c;
-const CI_AFL = 0x90;
+interface CachedKey {
+  copy: Uint8Array;
+  handle: AesKey;
+  fingerprint: string;
+}
+
+/** CIs a meter sends that this receiver does not decode, by name (EN 13757-7 Table 2). */
+function ciName(ci: number): string {
+  if (ci === 0x79) return 'compact frame (needs the format signature of an earlier full frame)';
+  if (ci === 0x7b || ci === 0x7c) return 'TPL with compact profile';
+  if (ci === 0x7e || ci === 0x7f) return 'SML application layer';
+  if (ci >= 0xa0 && ci <= 0xb7) return 'manufacturer specific';
+  return 'not a transport layer this receiver reads';
+}
+
+/** Replay slot names and the key fingerprint: hex of up to 8 bytes. */
+const FINGERPRINT_INPUT = new Uint8Array([0x78, 0x73, 0x6d, 0x65, 0x74, 0x65, 0x72, 0x20, 0x72, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x00, 0x00]); // 'xsmeter replay'
+const MAX_CACHED_KEYS = 1024;
+
+function withMeter(e: unknown, meter: MeterIdentity | undefined): unknown {
+  if (!meter || !(e instanceof MeterError) || e.details.meterId !== undefined) return e;
+  const Ctor = e.constructor as new (code: string, message: string, details: Record<string, string | number | boolean>) => MeterError;
+  return new Ctor(e.code, e.message, { ...e.details, meterId: meter.id, manufacturer: meter.manufacturer });
+}
 
 export class Receiver {
   readonly state: ReplayState;
   private readonly keys: KeyLookup;
   private readonly crypto: Crypto;
+  private readonly strict: boolean;
   private readonly allowPlain: boolean;
+  private readonly allowUnauthenticated: boolean;
+  /** Master key handles by the caller's key array (so a key schedule is expanded once). */
+  private readonly cache = new Map<Uint8Array, CachedKey>();
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
     this.crypto = options.crypto;
     this.state = options.state ?? {};
+    this.strict = !!options.strict;
     this.allowPlain = !!options.allowPlain;
+    this.allowUnauthenticated = !!options.allowUnauthenticated;
+  }
+
+  /** Wipes the master key handles this receiver holds. */
+  close(): void {
+    for (const c of this.cache.values()) {
+      c.handle.wipe();
+      c.copy.fill(0);
+    }
+    this.cache.clear();
   }
 
   /** A frame as on the link: format 'A' or 'B' with CRCs, or 'none' (format-A layout without CRCs). */
   receiveFrame(frame: Uint8Array, format: FrameFormat | 'none'): DecodedTelegram {
-    const parsed = format === 'none' ? parseFrameWithoutCrc(frame) : parseFrame(frame, format);
+    const lenient = { lenient: true };
+    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, lenient) : parseFrame(frame, format, lenient);
     return this.receiveParsed(parsed);
   }
 
@@ -100,14 +196,28 @@ export class Receiver {
   }
 
   receiveParsed(parsed: ParsedFrame): DecodedTelegram {
-    const body = parsed.body;
-    const link = { control: parsed.header.control, ...identity(parsed.header) };
-    let p = 0;
-    if (body.length === 0) throw new ReceiveError('truncated', 'frame has no CI field', {});
-    if (body[p] === CI_ELL_SHORT) {
-      if (body.length < 3) throw new ReceiveError('truncated', 'short ELL truncated', { offset: p });
-      p += 3; // CI, CC, ACC (EN 13757-4 §13.2, not covered by the AFL MAC)
+    const meter: { current: MeterIdentity | undefined } = { current: identity(parsed.header) };
+    try {
+      if (this.strict) decodeDllHeader(parsed.dll.subarray(1)); // BCD id, FLAG letters
+      return this.decode(parsed, meter);
+    } catch (e) {
+      throw withMeter(e, meter.current);
     }
+  }
+
+  private decode(parsed: ParsedFrame, meterRef: { current: MeterIdentity | undefined }): DecodedTelegram {
+    const strict = this.strict;
+    const lenient = { lenient: !strict };
+    const dll = parsed.dll;
+    const link = { control: parsed.header.control, ...identity(parsed.header) };
+    if (parsed.body.length === 0) throw new ReceiveError('truncated', 'frame has no CI field', {});
+
+    // Extended link layer (decrypted in place when it carries AES-CTR).
+    const l = this.readEll(parsed.body, dll, link);
+    const body = l.body;
+    let p = l.next;
+
+    // Authentication and fragmentation layer.
     let afl: Afl | undefined;
     let macStart = -1;
     if (body[p] === CI_AFL) {
@@ -116,97 +226,242 @@ export class Receiver {
       p = r.next;
       macStart = p;
     }
-    if (p >= body.length) throw new ReceiveError('truncated', 'no TPL after the link layer headers', { offset: p });
-    const { header: tpl, next: payloadStart } = decodeTplHeader(body, p);
-    const meter = tpl.address ? identity(tpl.address) : identity(parsed.header);
-    const mkey = meterKey(meter.manufacturer, meter.id);
-    const mode = tpl.config.mode;
-    const payload = body.subarray(payloadStart);
+    if (p >= body.length) throw new ReceiveError('truncated', 'no transport layer after the link layer headers', { offset: p });
 
-    let plain: Uint8Array;
-    if (mode === 0) {
-      if (afl) throw new SecurityError('afl', 'an AFL with a security mode 0 TPL is not OMS conformant', {});
-      if (!this.allowPlain) {
-        throw new SecurityError('insecure', `meter ${mkey} sent an unencrypted (mode 0) telegram`, { meter: mkey });
-      }
-      checkAccessNumber(this.state, mkey, tpl.accessNumber);
-      plain = payload;
-      acceptCounters(this.state, mkey, { accessNumber: tpl.accessNumber });
+    // Transport layer.
+    const ci = body[p];
+    let tpl: TplHeader | undefined;
+    let payloadStart: number;
+    if (ci === CI_TPL_SHORT || ci === CI_TPL_LONG || (!strict && (ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA))) {
+      const r = decodeTplHeader(body, p, lenient);
+      tpl = r.header;
+      payloadStart = r.next;
+    } else if (ci === 0x78 && !strict) {
+      payloadStart = p + 1;
     } else {
-      const raw = this.keys(meter);
-      if (!raw) throw new ReceiveError('no-key', `no key for meter ${mkey}`, { meter: mkey });
-      const n = tpl.config.encryptedBlocks;
-      if (n === 0) throw new SecurityError('tpl', `security mode ${mode} with no encrypted blocks`, { mode });
-      if (payload.length < n * 16) {
-        throw new ReceiveError('truncated', `configuration field announces ${n} encrypted blocks, ${payload.length} bytes follow`, {
-          blocks: n,
-          length: payload.length,
-        });
-      }
-      if (payload.length > n * 16) {
-        throw new SecurityError('unencrypted-data', `${payload.length - n * 16} bytes follow the encrypted blocks unprotected`, {
-          length: payload.length - n * 16,
-        });
-      }
-      const address = securityAddress(parsed.dll.subarray(2, 10), tpl.address ? encodeTplAddress(tpl.address) : undefined);
-      const key = this.crypto.aesKey(raw);
-      try {
-        plain = this.decrypt(key, address, mode, afl, body.subarray(macStart), tpl, payload, mkey);
-      } finally {
-        key.wipe();
-      }
+      throw new ReceiveError('unsupported-ci', `CI 0x${ci.toString(16)}: ${strict && ci === 0x78 ? 'strict mode needs a TPL header (0x7A, 0x72)' : ciName(ci)}`, { ci });
     }
-    const app = parseRecords(plain);
+    const meter = tpl?.address ? identity(tpl.address) : identity(parsed.header);
+    meterRef.current = meter;
+    // CI 0x8A / 0x8B say no application data follows.
+    const noData = ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA;
+    const payload = noData ? body.subarray(body.length) : body.subarray(payloadStart);
+    const mode = tpl ? tpl.config.mode : 0;
+    if (afl && mode !== 7) throw new SecurityError('afl', `an AFL with a security mode ${mode} TPL is not OMS conformant`, {});
+
+    const sec = this.openTpl(mode, tpl, afl, body.subarray(macStart), payload, meter, dll.subarray(2, 10), !!l.slot);
+
+    const app = parseRecords(sec.plain, { strict });
+    const values: DecodedValue[] = [];
+    const valueOptions = { strict, deviceType: meter.deviceType };
+    for (const r of app.records) {
+      const v = decodeValue(r, valueOptions);
+      v.authenticated = sec.macOk;
+      v.encrypted = !!l.slot || r.offset < sec.encryptedLength;
+      values.push(v);
+    }
+
+    // Every check passed: now the frame counts.
+    if (sec.accept) acceptCounters(this.state, sec.accept.slot, sec.accept.counters);
+    if (l.slot) acceptCounters(this.state, l.slot, { sessionNumber: ((l.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
+
     const out: DecodedTelegram = {
       meter,
+      deviceTypeName: deviceTypeName(meter.deviceType),
       link,
+      softAddress: !!(((dll[3] << 8) | dll[2]) & SOFT_ADDRESS),
       frameFormat: parsed.format,
-      accessNumber: tpl.accessNumber,
-      status: tpl.status,
-      securityMode: mode,
-      tpl: tpl.address ? 'long' : 'short',
-      mac: afl ? 'ok' : 'none',
-      applicationData: toHex(plain),
-      values: app.records.map(decodeValue),
+      ci,
+      securityMode: mode === 5 || mode === 7 ? mode : 0,
+      encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : l.slot ? 'ell-aes-ctr' : 'none',
+      tpl: tpl ? (tpl.address ? 'long' : 'short') : 'none',
+      mac: sec.macOk ? 'ok' : 'none',
+      authenticatedAddress: sec.macOk ? (tpl?.address ? 'all' : 'id') : 'none',
+      applicationData: toHex(sec.plain),
+      values,
     };
+    if (l.ell) out.ell = l.ell;
+    if (tpl) {
+      out.accessNumber = tpl.accessNumber;
+      out.status = tpl.status;
+      out.statusDecoded = decodeTplStatus(tpl.status);
+    }
     if (afl) out.messageCounter = afl.messageCounter;
     if (app.manufacturerData) out.manufacturerData = toHex(app.manufacturerData);
+    if (app.moreRecordsFollow) out.moreRecordsFollow = true;
+    if (app.unparsed) out.unparsed = unparsedJson(app.unparsed);
+    if (app.skipped) out.skippedDifs = app.skipped;
     return out;
   }
 
-  /** Mode 5 or 7: checks the counter against the replay state, verifies (mode 7), decrypts, checks 2F2F. */
-  private decrypt(key: AesKey, address: Uint8Array, mode: 5 | 7, afl: Afl | undefined, macMessage: Uint8Array, tpl: { accessNumber: number; config: { kdfSelection?: number } }, payload: Uint8Array, mkey: string): Uint8Array {
-    const crypto = this.crypto;
+  /**
+   * The ELL at the start of `body`, if there is one: its fields, the body with an AES-CTR payload
+   * decrypted (its payload CRC checked, the session number checked against the replay state), the
+   * offset of the layer after it, and the replay slot to record once the frame is accepted.
+   */
+  private readEll(body: Uint8Array, dll: Uint8Array, link: MeterIdentity): { ell?: Ell; body: Uint8Array; next: number; slot?: Slot } {
+    if (!isEllCi(body[0])) return { body, next: 0 };
+    if (this.strict && body[0] !== CI_ELL_I) {
+      throw new ReceiveError('unsupported-ci', `CI 0x${body[0].toString(16)}: strict mode reads only the short ELL (0x8C)`, { ci: body[0] });
+    }
+    const { ell, next } = parseEll(body, 0, { lenient: !this.strict });
+    if (ell.payloadOffset === undefined) return { ell, body, next };
+    if (ell.encryption === 'reserved') {
+      throw new SecurityError('unsupported-security-mode', `ELL session number announces encryption ${(ell.sessionNumber ?? 0) >>> 29} (only 0 and 1, AES-128-CTR, exist)`, {});
+    }
+    if (ell.encryption !== 'aes-128-ctr') {
+      if (!ellPayloadCrcOk(body.subarray(next))) throw new FrameError('crc', 'ELL payload CRC mismatch', { block: 0 });
+      return { ell, body, next: next + 2 };
+    }
+    const entry = this.keyFor(link);
+    this.requireUnauthenticatedAllowed(entry, link, 'ELL AES-128-CTR');
+    const key = this.cached(entry.key);
+    const plain = this.ctrDecrypt(key.handle, ellCounterBlock(dll, ell), body.subarray(next));
+    if (!ellPayloadCrcOk(plain)) {
+      throw new SecurityError('wrong-key', 'ELL payload CRC does not match after AES-CTR decryption: wrong key or corrupted frame', {});
+    }
+    // The counter block binds M and A (a changed byte garbles the payload and its CRC): the slot.
+    const slot: Slot = { name: `${key.fingerprint}:ell:${toHex(dll.subarray(2, 10))}`, meter: meterKey(link.manufacturer, link.id), legacyId: link.id, legacyManufacturer: link.manufacturer };
+    checkSession(this.state, slot, (ell.sessionNumber ?? 0) & 0x1fffffff);
+    return { ell, body: concat(body.subarray(0, next), plain), next: next + 2, slot };
+  }
+
+  /**
+   * The TPL security (EN 13757-7 / OMS Vol. 2 §9): mode 0 plain, mode 5 (AES-CBC, no MAC) or mode 7
+   * (AFL MAC, KDF-A, AES-CBC). Returns the application data (decrypted blocks, then any plain data
+   * after them), how much of it was encrypted, whether a MAC verified it, and what the replay state
+   * records once the frame is accepted. `macMessage` is the TPL to the end (what the AFL MAC covers).
+   */
+  private openTpl(
+    mode: number,
+    tpl: TplHeader | undefined,
+    afl: Afl | undefined,
+    macMessage: Uint8Array,
+    payload: Uint8Array,
+    meter: MeterIdentity,
+    linkAddress: Uint8Array,
+    ellEncrypted: boolean,
+  ): { plain: Uint8Array; encryptedLength: number; macOk: boolean; accept?: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } } {
+    const label = meterKey(meter.manufacturer, meter.id);
+    if (mode === 0) {
+      if (!ellEncrypted && !this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
+      if (!this.strict || !tpl || ellEncrypted) return { plain: payload, encryptedLength: 0, macOk: false };
+      const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress, tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      checkAccessNumber(this.state, slot, tpl.accessNumber);
+      return { plain: payload, encryptedLength: 0, macOk: false, accept: { slot, counters: { accessNumber: tpl.accessNumber } } };
+    }
+    const t = tpl as TplHeader;
+    const entry = this.keyFor(meter);
+    const n = t.config.encryptedBlocks;
+    if (n === 0) throw new SecurityError('tpl', `security mode ${mode} with no encrypted blocks`, { mode });
+    if (payload.length < n * 16) {
+      throw new ReceiveError('truncated', `configuration field announces ${n} encrypted blocks, ${payload.length} bytes follow`, { blocks: n, length: payload.length });
+    }
+    if (this.strict && payload.length > n * 16) {
+      throw new SecurityError('unencrypted-data', `${payload.length - n * 16} bytes follow the encrypted blocks unprotected`, { length: payload.length - n * 16 });
+    }
+    const address = securityAddress(linkAddress, t.address ? encodeTplAddress(t.address) : undefined);
+    const key = this.cached(entry.key);
+    const cipher = payload.subarray(0, n * 16);
+    const encryptedLength = n * 16;
+    const withTail = (decrypted: Uint8Array): Uint8Array => (payload.length > encryptedLength ? concat(decrypted, payload.subarray(encryptedLength)) : decrypted);
     if (mode === 5) {
-      if (afl) throw new SecurityError('afl', 'an AFL with a security mode 5 TPL is not supported', {});
-      checkAccessNumber(this.state, mkey, tpl.accessNumber);
-      const plain = decryptMode5(crypto, key, mode5Iv(address, tpl.accessNumber), payload);
-      checkDecrypted(plain, 5);
-      acceptCounters(this.state, mkey, { accessNumber: tpl.accessNumber });
-      return plain;
+      this.requireUnauthenticatedAllowed(entry, meter, 'security mode 5 (AES-CBC)');
+      // Nothing in mode 5 is authenticated; the 2F2F check binds M (IV bytes 0-1), and a changed
+      // version or device type garbles plaintext bytes the check does not see. So the slot is the
+      // key and the identification number: who the meter is, not what it calls itself.
+      const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      checkAccessNumber(this.state, slot, t.accessNumber);
+      const decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
+      checkDecrypted(decrypted, 5);
+      return { plain: withTail(decrypted), encryptedLength, macOk: false, accept: { slot, counters: { accessNumber: t.accessNumber } } };
     }
     if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
-    if (tpl.config.kdfSelection !== 1) {
-      throw new SecurityError('unsupported-kdf', `KDF selection ${tpl.config.kdfSelection ?? -1} is not KDF-A (1)`, {
-        kdf: tpl.config.kdfSelection ?? -1,
-      });
+    if (t.config.kdfSelection !== 1) {
+      throw new SecurityError('unsupported-kdf', `KDF selection ${t.config.kdfSelection ?? -1} is not KDF-A (1)`, { kdf: t.config.kdfSelection ?? -1 });
     }
-    const { kenc, kmac } = deriveMeterKeys(crypto, key, afl.messageCounter, kdfMeterId(address));
+    const id = kdfMeterId(address);
+    const counter = afl.messageCounter;
+    const { kenc, kmac } = deriveMeterKeys(this.crypto, key.handle, counter, id);
     try {
-      verifyAflMac(crypto, kmac, afl, macMessage);
-      checkCounter(this.state, mkey, afl.messageCounter);
-      const plain = decryptMode7(crypto, kenc, payload);
-      checkDecrypted(plain, 7);
-      acceptCounters(this.state, mkey, { messageCounter: afl.messageCounter });
-      return plain;
+      verifyAflMac(this.crypto, kmac, afl, macMessage);
+      // The MAC proves the key, the identification number in the KDF and the counter: the slot.
+      const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
+      checkCounter(this.state, slot, counter);
+      const decrypted = decryptMode7(this.crypto, kenc, cipher);
+      checkDecrypted(decrypted, 7);
+      return { plain: withTail(decrypted), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
     } finally {
       kenc.wipe();
       kmac.wipe();
     }
   }
+
+  private keyFor(meter: MeterIdentity): MeterKeyEntry {
+    const k = this.keys(meter);
+    const label = meterKey(meter.manufacturer, meter.id);
+    if (!k) throw new ReceiveError('no-key', `no key for meter ${label}`, { meter: label });
+    return k instanceof Uint8Array ? { key: k } : k;
+  }
+
+  private requireUnauthenticatedAllowed(entry: MeterKeyEntry, meter: MeterIdentity, what: string): void {
+    if (this.allowUnauthenticated || entry.allowUnauthenticated) return;
+    const label = meterKey(meter.manufacturer, meter.id);
+    throw new SecurityError('unauthenticated', `meter ${label} uses ${what}, encryption without a MAC; accept its unauthenticated values explicitly (allowUnauthenticated)`, { meter: label });
+  }
+
+  /** The handle and fingerprint of a master key, created once per key array. */
+  private cached(raw: Uint8Array): CachedKey {
+    const hit = this.cache.get(raw);
+    if (hit && equal16(hit.copy, raw)) return hit;
+    if (hit) {
+      hit.handle.wipe();
+      hit.copy.fill(0);
+      this.cache.delete(raw);
+    }
+    const handle = this.crypto.aesKey(raw);
+    const tag = new Uint8Array(16);
+    this.crypto.aesCmac(handle, FINGERPRINT_INPUT, tag);
+    const entry: CachedKey = { copy: raw.slice(), handle, fingerprint: toHex(tag.subarray(0, 8)) };
+    if (this.cache.size >= MAX_CACHED_KEYS) {
+      const [oldest, old] = this.cache.entries().next().value as [Uint8Array, CachedKey];
+      old.handle.wipe();
+      old.copy.fill(0);
+      this.cache.delete(oldest);
+    }
+    this.cache.set(raw, entry);
+    return entry;
+  }
+
+  /** AES-128-CTR (the ELL's): keystream E(K, counter block), the block counter in the last byte. */
+  private ctrDecrypt(key: AesKey, counterBlock: Uint8Array, data: Uint8Array): Uint8Array {
+    const out = new Uint8Array(data.length);
+    const ctr = counterBlock.slice();
+    const stream = new Uint8Array(16);
+    for (let o = 0; o < data.length; o += 16) {
+      this.crypto.aesEncryptBlock(key, ctr, stream);
+      const n = Math.min(16, data.length - o);
+      for (let i = 0; i < n; i++) out[o + i] = data[o + i] ^ stream[i];
+      for (let i = 15; i >= 0; i--) {
+        ctr[i] = (ctr[i] + 1) & 0xff;
+        if (ctr[i] !== 0) break;
+      }
+    }
+    stream.fill(0);
+    return out;
+  }
+}
+
+function equal16(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function unparsedJson(u: UnparsedData): { offset: number; bytes: string; reason: string } {
+  return { offset: u.offset, bytes: toHex(u.bytes), reason: u.reason };
 }
 
 function identity(h: { manufacturer: string; id: string; version: number; deviceType: number }): MeterIdentity {
   return { manufacturer: h.manufacturer, id: h.id, version: h.version, deviceType: h.deviceType };
 }
-

@@ -1,58 +1,116 @@
 /**
- * Replay protection per meter (OMS Vol. 2 §9.3: the receiver shall reject a message counter that
- * does not increase). The state is a plain object the caller can persist (JSON) and hand back.
- * Mode 7 is checked on the AFL message counter (strictly increasing). Modes 5 and 0 carry no message
- * counter, only the 8-bit access number, which wraps: a frame is rejected when its access number
- * equals the last one or lies up to 127 behind it (mod 256); this is as far as mode 5 allows.
- * The two checks are kept apart: mode 7 frames record only their message counter.
+ * Replay protection (OMS Vol. 2 §9.3: the receiver shall reject a message counter that does not
+ * increase). The state is a plain object the caller persists (JSON) and hands back.
+ *
+ * What a slot is keyed on is what the telegram's security actually binds, never a byte an attacker
+ * may change freely (issue: the DLL M field of a short-TPL mode-7 telegram is neither under the MAC
+ * nor in the key derivation, so a slot keyed on it gave every altered copy a fresh counter):
+ *  - mode 7: the master key (its fingerprint) and the 4-byte identification number that enters the
+ *    KDF. The AFL MAC proves exactly these and the counter; every other header byte is either under
+ *    the MAC already or proves nothing, so it must not select a slot.
+ *  - mode 5 (no MAC): the key and the identification number. Nothing is authenticated; the IV is
+ *    M ‖ A ‖ ACC and CBC carries an IV change byte for byte into the first plaintext block, of which
+ *    the 2F2F check sees only the bytes M lands on; a changed version or device type must therefore
+ *    not make a new slot. Checked on the 8-bit access number: a frame is rejected when its access
+ *    number equals the last or lies up to 127 behind it (mod 256), as far as mode 5 allows.
+ *  - ELL AES-CTR (no MAC): the key and the M ‖ A in the counter block, checked on the session
+ *    number (which is in the counter block too, and must change with every telegram).
+ *  - plain telegrams (strict mode only): M ‖ A, checked on the access number.
+ * Slot names: '<key fingerprint>:<hex>' ('plain:<hex>' without a key).
+ *
+ * State written before this scheme is keyed 'MFT.12345678'; such an entry still bounds the new
+ * slot of the same identification number (the highest counter of any manufacturer for mode 7,
+ * that exact M and ID for the others), so an upgrade never reopens a window.
  */
 import { ReceiveError } from './receive-error.js';
 
 export interface MeterReplayEntry {
   /** Highest AFL message counter accepted (mode 7). */
   messageCounter?: number;
-  /** Last access number accepted (modes 5 and 0). */
+  /** Last access number accepted (mode 5, plain). */
   accessNumber?: number;
+  /** Highest ELL session number accepted (ELL AES-CTR). */
+  sessionNumber?: number;
+  /** The meter last seen in this slot ('MFT.12345678'), for people reading the state file. */
+  meter?: string;
 }
 
-/** Keyed by meterKey(): 'MFT.12345678'. */
 export type ReplayState = Record<string, MeterReplayEntry>;
 
+/** The label a meter goes by in messages and in state written before slots ('XSM.12345678'). */
 export function meterKey(manufacturer: string, id: string): string {
   return `${manufacturer}.${id}`;
 }
 
-export function checkCounter(state: ReplayState, meter: string, messageCounter: number): void {
-  const last = state[meter]?.messageCounter;
-  if (last !== undefined && messageCounter <= last) {
-    throw new ReceiveError(
-      'counter-replay',
-      `message counter ${messageCounter} of meter ${meter} does not increase (last accepted ${last})`,
-      { meter, counter: messageCounter, last },
-    );
+const LEGACY = /^[@A-Z[\\\]^_]{3}\.([0-9a-f]{8})$/;
+
+/** The highest value of `field` among pre-slot entries for identification number `id` (and
+ *  manufacturer `manufacturer` when given). */
+function legacy(state: ReplayState, field: keyof MeterReplayEntry, id: string, manufacturer?: string): number | undefined {
+  let best: number | undefined;
+  for (const k of Object.keys(state)) {
+    const m = LEGACY.exec(k);
+    if (!m || m[1] !== id || (manufacturer !== undefined && !k.startsWith(manufacturer + '.'))) continue;
+    const v = state[k][field];
+    if (typeof v === 'number' && (best === undefined || v > best)) best = v;
   }
+  return best;
 }
 
-export function checkAccessNumber(state: ReplayState, meter: string, accessNumber: number): void {
-  const last = state[meter]?.accessNumber;
-  if (last === undefined) return;
-  const ahead = (accessNumber - last) & 0xff;
-  if (ahead === 0 || ahead >= 128) {
-    throw new ReceiveError(
-      'counter-replay',
-      `access number ${accessNumber} of meter ${meter} does not advance (last accepted ${last})`,
-      { meter, accessNumber, last },
-    );
-  }
+export interface Slot {
+  name: string;
+  /** For messages and the state file. */
+  meter: string;
+  /** Pre-slot entries that bound this slot: their identification number, and manufacturer if exact. */
+  legacyId: string;
+  legacyManufacturer?: string;
 }
 
+function last(state: ReplayState, slot: Slot, field: 'messageCounter' | 'accessNumber' | 'sessionNumber'): number | undefined {
+  const v = state[slot.name]?.[field];
+  if (v !== undefined) return v;
+  return legacy(state, field, slot.legacyId, field === 'messageCounter' ? undefined : slot.legacyManufacturer);
+}
+
+function replayed(slot: Slot, what: string, value: number, lastValue: number): ReceiveError {
+  return new ReceiveError('counter-replay', `${what} ${value} of meter ${slot.meter} does not advance (last accepted ${lastValue})`, {
+    meter: slot.meter,
+    slot: slot.name,
+    [what === 'message counter' ? 'counter' : what === 'access number' ? 'accessNumber' : 'sessionNumber']: value,
+    last: lastValue,
+  });
+}
+
+/** Mode 7: the AFL message counter must be above the last accepted one. */
+export function checkCounter(state: ReplayState, slot: Slot, messageCounter: number): void {
+  const l = last(state, slot, 'messageCounter');
+  if (l !== undefined && messageCounter <= l) throw replayed(slot, 'message counter', messageCounter, l);
+}
+
+/** Mode 5 and plain: the access number must advance by 1..127 (mod 256). */
+export function checkAccessNumber(state: ReplayState, slot: Slot, accessNumber: number): void {
+  const l = last(state, slot, 'accessNumber');
+  if (l === undefined) return;
+  const ahead = (accessNumber - l) & 0xff;
+  if (ahead === 0 || ahead >= 128) throw replayed(slot, 'access number', accessNumber, l);
+}
+
+/** ELL AES-CTR: the session number (without its encryption bits) must increase. */
+export function checkSession(state: ReplayState, slot: Slot, sessionNumber: number): void {
+  const l = last(state, slot, 'sessionNumber');
+  if (l !== undefined && sessionNumber <= l) throw replayed(slot, 'session number', sessionNumber, l);
+}
+
+/** Records an accepted frame (after every check passed). */
 export function acceptCounters(
   state: ReplayState,
-  meter: string,
-  values: { messageCounter?: number; accessNumber?: number },
+  slot: Slot,
+  values: { messageCounter?: number; accessNumber?: number; sessionNumber?: number },
 ): void {
-  const entry: MeterReplayEntry = { ...(state[meter] ?? {}) };
+  const entry: MeterReplayEntry = { ...(state[slot.name] ?? {}) };
   if (values.messageCounter !== undefined) entry.messageCounter = values.messageCounter;
   if (values.accessNumber !== undefined) entry.accessNumber = values.accessNumber;
-  state[meter] = entry;
+  if (values.sessionNumber !== undefined) entry.sessionNumber = values.sessionNumber;
+  entry.meter = slot.meter;
+  state[slot.name] = entry;
 }

@@ -1,188 +1,469 @@
 /**
- * The meaning of a parsed record (EN 13757-3 Tables 10-16, OMS Vol. 2 Annex for electricity):
- * quantity, unit and decimal scale of the VIF, the combinable VIFEs this receiver knows (0x3C
- * backward flow, 0x3B forward flow, 0x7C01-03 at phase L1-L3), the data decoded by its type
- * (B signed integer, A BCD, H real, F/G date, D bit field) and, for the electricity registers the
- * meter sends (modules/wmbus-tx/registers.ts), the OBIS code. Unknown VIFs and VIFEs are errors.
+ * The meaning of a parsed record (EN 13757-3:2018 clause 6.4 and Annex A): the quantity, unit and
+ * decimal scale of its VIF (tables in modules/wmbus/vif-table.ts), what its combinable VIFEs do
+ * (direction, phase, per-unit, correction factors, "date of" / "duration of" / "number of", record
+ * errors), the data decoded by type (A BCD, B signed integer, C unsigned, D bit field, F / G / I /
+ * J date and time, H real, LVAR text / BCD / binary) and, for electricity registers and the clock
+ * and error register, the OBIS code.
+ *
+ * A value the meter marks as not available (all-F BCD or dates, the IV bit, periodic "every year"
+ * dates, record error codes, NaN) is `null` with a `reason`. Lenient mode keeps records it cannot
+ * interpret (reserved or manufacturer-specific VIF / VIFE, data types K, L, M, containers) as hex
+ * with a `reason` and goes on; strict mode (the conformance checker) refuses reserved codes,
+ * manufacturer-specific records, plain-text VIFs, bad BCD, impossible dates and data fields that do
+ * not fit the VIF with a typed error.
  */
 import { toHex } from '../core/bytes.js';
 import { CLOCK, ERROR_REGISTER } from '../wmbus-tx/registers.js';
+import { vifeMeaning, vifMeaning, type VifKind } from '../wmbus/vif-table.js';
 import type { ParsedRecord } from './records.js';
+import { VIF_ANY, VIF_MANUFACTURER, VIF_PLAIN_TEXT } from './records.js';
 import { ReceiveError } from './receive-error.js';
 
 export interface DecodedValue {
-  /** OBIS code for the meter's own registers (instantaneous, storage 0, subunit 0), else absent. */
+  /** OBIS code where one exists (electricity registers, clock, error register; instantaneous,
+   *  storage 0, subunit 0). */
   obis?: string;
+  /** EN 13757-3 name of the VIF's quantity ('energy', 'volume', 'date and time', …). */
   quantity: string;
+  /** What the combinable VIFEs add, in words ('backward flow', 'at phase L1', 'per hour'). */
+  description?: string;
   unit: string;
-  /** Scaled to `unit`; date and time as 'YYYY-MM-DDTHH:MM'; error flags as an integer. */
-  value: number | string;
+  /** Scaled to `unit`; dates 'YYYY-MM-DD', date and time 'YYYY-MM-DDTHH:MM[:SS]', time of day
+   *  'HH:MM:SS'; identifiers as their digits or text; bit fields as an unsigned integer; records kept
+   *  raw as hex; null when the meter says the value is not available (see `reason`). */
+  value: number | string | null;
+  /** Why `value` is null or kept raw. */
+  reason?: string;
   function: ParsedRecord['function'];
   storage: number;
   tariff: number;
   subunit: number;
   direction?: 'forward' | 'backward';
   phase?: number;
-  /** Type F: the IV (invalid) bit was set. */
-  invalid?: boolean;
-  /** The record as transmitted. */
+  /** A record error code (EN 13757-3 Table 18) other than 'no error'. */
+  error?: string;
+  /** Covered by a verified MAC (OMS mode 7 AFL); set by the receiver. */
+  authenticated: boolean;
+  /** Sent encrypted; false for plain records after the encrypted blocks or in plain telegrams. */
+  encrypted: boolean;
+  /** The record as transmitted, hex. */
   record: string;
 }
 
-interface VifMeaning {
-  quantity: string;
-  unit: string;
-  exponent: number;
-  kind: 'number' | 'datetime' | 'date' | 'flags';
+export interface ValueOptions {
+  strict?: boolean;
+  /** The meter's device type (EN 13757-7 Table 12): the electricity OBIS codes (1.8.0, 16.7.0 …)
+   *  are given only for electricity meters (0x02) or when the device type is not known. */
+  deviceType?: number;
 }
 
-function meaningOf(vif: number): VifMeaning | undefined {
-  if (vif <= 0x07) return { quantity: 'energy', unit: 'Wh', exponent: vif - 3, kind: 'number' };
-  if (vif <= 0x0f) return { quantity: 'energy', unit: 'J', exponent: vif - 0x08, kind: 'number' };
-  if (vif <= 0x17) return { quantity: 'volume', unit: 'm3', exponent: vif - 0x10 - 6, kind: 'number' };
-  if (vif <= 0x1f) return { quantity: 'mass', unit: 'kg', exponent: vif - 0x18 - 3, kind: 'number' };
-  if (vif >= 0x28 && vif <= 0x2f) return { quantity: 'power', unit: 'W', exponent: vif - 0x28 - 3, kind: 'number' };
-  if (vif >= 0x30 && vif <= 0x37) return { quantity: 'power', unit: 'J/h', exponent: vif - 0x30, kind: 'number' };
-  if (vif >= 0x38 && vif <= 0x3f) return { quantity: 'volume flow', unit: 'm3/h', exponent: vif - 0x38 - 6, kind: 'number' };
-  if (vif >= 0x58 && vif <= 0x5b) return { quantity: 'flow temperature', unit: '°C', exponent: vif - 0x58 - 3, kind: 'number' };
-  if (vif >= 0x5c && vif <= 0x5f) return { quantity: 'return temperature', unit: '°C', exponent: vif - 0x5c - 3, kind: 'number' };
-  if (vif >= 0x64 && vif <= 0x67) return { quantity: 'external temperature', unit: '°C', exponent: vif - 0x64 - 3, kind: 'number' };
-  if (vif === 0x6c) return { quantity: 'date', unit: '', exponent: 0, kind: 'date' };
-  if (vif === 0x6d) return { quantity: 'date and time', unit: '', exponent: 0, kind: 'datetime' };
-  if (vif === 0xfd17) return { quantity: 'error flags', unit: '', exponent: 0, kind: 'flags' };
-  if (vif >= 0xfd40 && vif <= 0xfd4f) return { quantity: 'voltage', unit: 'V', exponent: (vif & 0x0f) - 9, kind: 'number' };
-  if (vif >= 0xfd50 && vif <= 0xfd5f) return { quantity: 'current', unit: 'A', exponent: (vif & 0x0f) - 12, kind: 'number' };
-  return undefined;
+const hex = (v: number): string => '0x' + v.toString(16).toUpperCase();
+
+function refuse(code: string, message: string, r: ParsedRecord, extra: Record<string, string | number> = {}): ReceiveError {
+  return new ReceiveError(code, `${message} (record at offset ${r.offset})`, { offset: r.offset, ...extra });
 }
 
-function hex(v: number): string {
-  return '0x' + v.toString(16).toUpperCase();
-}
+// ---- data types (EN 13757-3 Annex A) -----------------------------------------------------------
 
-function readSigned(d: Uint8Array, offset: number): number {
+/** Type B: two's complement little endian. Beyond 2^53 as an exact decimal string. */
+function typeB(d: Uint8Array): number | string {
+  if (d.length <= 6) {
+    let v = 0;
+    for (let i = d.length - 1; i >= 0; i--) v = v * 256 + d[i];
+    const bits = d.length * 8;
+    return d.length > 0 && d[d.length - 1] & 0x80 ? v - 2 ** bits : v;
+  }
   let u = BigInt(0);
   for (let i = d.length - 1; i >= 0; i--) u = (u << BigInt(8)) | BigInt(d[i]);
   const v = BigInt.asIntN(d.length * 8, u);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(-Number.MAX_SAFE_INTEGER)) {
-    throw new ReceiveError('value-range', `integer at offset ${offset} exceeds 2^53`, { offset });
+  return v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(-Number.MAX_SAFE_INTEGER) ? v.toString() : Number(v);
+}
+
+/** Type C: unsigned little endian. Beyond 2^53 as an exact decimal string. */
+function typeC(d: Uint8Array): number | string {
+  if (d.length <= 6) {
+    let v = 0;
+    for (let i = d.length - 1; i >= 0; i--) v = v * 256 + d[i];
+    return v;
   }
-  return Number(v);
+  let u = BigInt(0);
+  for (let i = d.length - 1; i >= 0; i--) u = (u << BigInt(8)) | BigInt(d[i]);
+  return u > BigInt(Number.MAX_SAFE_INTEGER) ? u.toString() : Number(u);
 }
 
-function readUnsigned(d: Uint8Array): number {
-  let v = 0;
-  for (let i = d.length - 1; i >= 0; i--) v = v * 256 + d[i];
-  return v;
-}
+type Bcd = { digits: string } | { na: string };
 
-function readBcd(d: Uint8Array, offset: number): number {
-  let v = 0;
+/** Type A: BCD, least significant pair first; a top digit F makes it negative; all F is "not available". */
+function typeA(d: Uint8Array): Bcd {
+  let digits = '';
+  let allF = d.length > 0;
   for (let i = d.length - 1; i >= 0; i--) {
-    const hi = d[i] >> 4;
-    const lo = d[i] & 0x0f;
-    if (hi > 9 || lo > 9) throw new ReceiveError('bad-bcd', `BCD data at offset ${offset} has a non-decimal digit`, { offset });
-    v = v * 100 + hi * 10 + lo;
+    const b = d[i];
+    if (b !== 0xff) allF = false;
+    digits += NIBBLE[b >> 4] + NIBBLE[b & 15];
   }
-  return v;
+  if (allF) return { na: 'not available (BCD all F)' };
+  const negative = digits[0] === 'f';
+  if (negative) digits = '-' + digits.slice(1);
+  if (!/^-?[0-9]*$/.test(digits)) return { na: `not a BCD number (${digits.toUpperCase()})` };
+  return { digits };
 }
-
-function scale(raw: number, exponent: number): number {
-  // Divide for negative exponents so that e.g. 2850427 × 10^-2 is the double nearest 28504.27.
-  return exponent < 0 ? raw / 10 ** -exponent : raw * 10 ** exponent;
-}
+const NIBBLE = '0123456789abcdef';
 
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
 
-function typeF(d: Uint8Array, offset: number): { text: string; invalid: boolean } {
+type TimeValue = { text: string } | { na: string };
+
+function yearOf(yy: number, hundredYears: number | undefined): number {
+  // HY 0 is also what meters built before the hundred-year bits send for 20yy: EN 13757-3 Annex A
+  // recommends reading 00-80 as 2000-2080 (wmbusmeters and libmbus read every yy as 20yy).
+  if (hundredYears === undefined || hundredYears === 0) return yy <= 80 ? 2000 + yy : 1900 + yy;
+  return 1900 + 100 * hundredYears + yy;
+}
+
+function dateText(year: number, month: number, day: number): string {
+  return `${year}-${pad2(month)}-${pad2(day)}`;
+}
+
+function validDate(year: number, month: number, day: number): boolean {
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * The "every …" markers of the periodic date types (EN 13757-3 Annex A): year 127, month 15, day 0
+ * (hour 31, minute 63 in type F). Returns the reason with the ISO 8601 truncated form: the
+ * repeating part left out (--07-01: the first of July every year; ---31: the 31st of every month).
+ */
+function periodic(year: number, yy: number, month: number, day: number, hour?: number, minute?: number): string | undefined {
+  const every: string[] = [];
+  if (yy === 127) every.push('year');
+  if (month === 15) every.push('month');
+  if (day === 0) every.push('day');
+  if (hour === 31) every.push('hour');
+  if (minute === 63) every.push('minute');
+  if (every.length === 0) return undefined;
+  const date = `${yy === 127 ? '-' : year}-${month === 15 ? '' : pad2(month)}${day === 0 ? '' : '-' + pad2(day)}`;
+  const time = hour === undefined ? '' : `T${hour === 31 ? '--' : pad2(hour)}:${minute === 63 ? '--' : pad2(minute ?? 0)}`;
+  return `periodic, every ${every.join(' and ')}: ${date}${time}`;
+}
+
+/** Type G (CP16): day | year bits 0-2; month | year bits 3-6. FFFF is "not available". */
+function typeG(d: Uint8Array): TimeValue {
+  if (d[0] === 0xff && d[1] === 0xff) return { na: 'not available (date FFFF)' };
+  const day = d[0] & 0x1f;
+  const month = d[1] & 0x0f;
+  const yy = ((d[0] >> 5) & 0x07) | ((d[1] >> 4) << 3);
+  const year = yearOf(yy, undefined);
+  const p = periodic(year, yy, month, day);
+  if (p) return { na: p };
+  if (yy > 99 || !validDate(year, month, day)) return { na: `not a valid date (day ${day}, month ${month}, year ${yy})` };
+  return { text: dateText(year, month, day) };
+}
+
+/** Type F (CP32): minute, IV | hour, HY, SU | day, year 0-2 | month, year 3-6. */
+function typeF(d: Uint8Array): TimeValue {
+  if (d[0] === 0xff && d[1] === 0xff && d[2] === 0xff && d[3] === 0xff) return { na: 'not available (date and time FFFFFFFF)' };
   const minute = d[0] & 0x3f;
   const hour = d[1] & 0x1f;
   const hy = (d[1] >> 5) & 0x03;
   const day = d[2] & 0x1f;
   const month = d[3] & 0x0f;
   const yy = ((d[2] >> 5) & 0x07) | ((d[3] >> 4) << 3);
-  const invalid = !!(d[0] & 0x80);
-  // HY 0 is also what meters built before the hundred-year bits existed send for 20yy: EN 13757-3
-  // Annex A recommends reading 00-80 as 2000-2080 (wmbusmeters and libmbus read every yy as 20yy).
-  const year = hy === 0 && yy <= 80 ? 2000 + yy : 1900 + 100 * hy + yy;
-  if (!invalid && (minute > 59 || hour > 23 || day < 1 || month < 1 || month > 12 || yy > 99)) {
-    throw new ReceiveError('bad-date', `type F date and time at offset ${offset} is not a valid time`, { offset });
-  }
-  return { text: `${year}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}`, invalid };
+  const year = yearOf(yy, hy);
+  const p = periodic(year, yy, month, day, hour, minute);
+  const text = `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}`;
+  if (d[0] & 0x80) return { na: `time invalid (IV bit set; ${p ?? text})` };
+  if (p) return { na: p };
+  if (yy > 99 || minute > 59 || hour > 23 || !validDate(year, month, day)) return { na: `not a valid date and time (${text})` };
+  return { text };
 }
 
-function typeG(d: Uint8Array, offset: number): { text: string; invalid: boolean } {
-  const day = d[0] & 0x1f;
-  const month = d[1] & 0x0f;
-  const yy = ((d[0] >> 5) & 0x07) | ((d[1] >> 4) << 3);
-  const invalid = day === 0 && month === 0;
-  if (!invalid && (day < 1 || month < 1 || month > 12 || yy > 99)) {
-    throw new ReceiveError('bad-date', `type G date at offset ${offset} is not a valid date`, { offset });
-  }
-  return { text: `${2000 + yy}-${pad2(month)}-${pad2(day)}`, invalid };
+/** Type I (CP48): second | minute, IV | hour, day of week | day, year 0-2 | month, year 3-6 | week. */
+function typeI(d: Uint8Array): TimeValue {
+  const second = d[0] & 0x3f;
+  const minute = d[1] & 0x3f;
+  const hour = d[2] & 0x1f;
+  const day = d[3] & 0x1f;
+  const month = d[4] & 0x0f;
+  const yy = ((d[3] >> 5) & 0x07) | ((d[4] >> 4) << 3);
+  const year = yearOf(yy, undefined);
+  const text = `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}`;
+  if (d[1] & 0x80) return { na: `time invalid (IV bit set; ${text})` };
+  if (yy === 127 || month === 0 || day === 0) return { na: `not specified (${text})` };
+  if (second === 63 || minute === 63 || hour === 31) return { na: `periodic (${text})` };
+  if (yy > 99 || second > 59 || minute > 59 || hour > 23 || !validDate(year, month, day)) return { na: `not a valid date and time (${text})` };
+  return { text };
 }
 
-function obisFor(r: ParsedRecord, m: VifMeaning, direction: string | undefined, phase: number | undefined): string | undefined {
+/** Type J (CP24): time of day, second | minute | hour. */
+function typeJ(d: Uint8Array): TimeValue {
+  const second = d[0] & 0x3f;
+  const minute = d[1] & 0x3f;
+  const hour = d[2] & 0x1f;
+  const text = `${pad2(hour)}:${pad2(minute)}:${pad2(second)}`;
+  if (second === 63 || minute === 63 || hour === 31) return { na: `periodic (${text})` };
+  if (second > 59 || minute > 59 || hour > 23) return { na: `not a valid time of day (${text})` };
+  return { text };
+}
+
+/** A date or date and time by the size of the data field. */
+function timePoint(r: ParsedRecord): TimeValue | undefined {
+  switch (r.field) {
+    case 'int16':
+      return typeG(r.data);
+    case 'int32':
+      return typeF(r.data);
+    case 'int48':
+      return typeI(r.data);
+    default:
+      return undefined;
+  }
+}
+
+function latin1Reversed(d: Uint8Array): string {
+  let s = '';
+  for (let i = d.length - 1; i >= 0; i--) s += String.fromCharCode(d[i]);
+  return s;
+}
+
+// ---- records -----------------------------------------------------------------------------------
+
+interface Interpretation {
+  quantity: string;
+  unit: string;
+  exponent: number;
+  kind: VifKind | 'unknown' | 'manufacturer' | 'count';
+}
+
+function scale(raw: number, exponent: number): number {
+  // Divide for negative exponents so that e.g. 2850427 × 10^-2 is the double nearest 28504.27.
+  return exponent < 0 ? raw / 10 ** -exponent : exponent > 0 ? raw * 10 ** exponent : raw;
+}
+
+/** A number in any numeric data field (types A, B, H, LVAR BCD and binary). */
+function numeric(r: ParsedRecord, exponent: number, strict: boolean): { value: number | string | null; reason?: string } {
+  const f = r.field;
+  const d = r.data;
+  if (f === 'int8' || f === 'int16' || f === 'int24' || f === 'int32' || f === 'int48' || f === 'int64') {
+    const v = typeB(d);
+    if (typeof v === 'string') {
+      if (strict) throw refuse('value-range', `integer exceeds 2^53`, r);
+      return { value: v, reason: 'integer beyond 2^53, exact decimal, not scaled' };
+    }
+    return { value: scale(v, exponent) };
+  }
+  if (f === 'bcd2' || f === 'bcd4' || f === 'bcd6' || f === 'bcd8' || f === 'bcd12' || (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xd9)) {
+    const b = typeA(d);
+    if ('na' in b) {
+      if (strict && b.na.startsWith('not a BCD')) throw refuse('bad-bcd', 'BCD data has a non-decimal digit', r);
+      return { value: null, reason: b.na };
+    }
+    let v = Number(b.digits || '0');
+    if (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xd0) v = -v;
+    return { value: scale(v, exponent) };
+  }
+  if (f === 'real32') {
+    const v = new DataView(d.buffer, d.byteOffset, 4).getFloat32(0, true);
+    if (!Number.isFinite(v)) return { value: null, reason: `not a number (type H ${Number.isNaN(v) ? 'NaN' : 'infinity'})` };
+    return { value: scale(v, exponent) };
+  }
+  if (f === 'variable' && r.lvar !== undefined) {
+    if (r.lvar <= 0xbf) return { value: latin1Reversed(d), reason: 'text' };
+    const v = typeB(d);
+    return typeof v === 'string' ? { value: v, reason: 'integer beyond 2^53, exact decimal, not scaled' } : { value: scale(v, exponent) };
+  }
+  if (strict) throw refuse('bad-record', `data field ${f} carries no number`, r, { field: f });
+  return { value: null, reason: `no data (data field ${f})` };
+}
+
+function obisFor(
+  r: ParsedRecord,
+  quantity: string,
+  unit: string,
+  kind: string,
+  direction: string | undefined,
+  phase: number | undefined,
+  electricity: boolean,
+): string | undefined {
   if (r.function !== 'instantaneous' || r.storage !== 0 || r.subunit !== 0) return undefined;
-  if (m.quantity === 'energy' && m.unit === 'Wh' && phase === undefined) return `${direction === 'backward' ? 2 : 1}.8.${r.tariff}`;
-  if (r.tariff !== 0) return undefined;
-  if (m.quantity === 'power' && m.unit === 'W' && phase === undefined) return direction === 'backward' ? '2.7.0' : direction ? undefined : '16.7.0';
-  if (m.quantity === 'voltage' && phase !== undefined && !direction) return `${[32, 52, 72][phase - 1]}.7.0`;
-  if (m.quantity === 'current' && phase !== undefined && !direction) return `${[31, 51, 71][phase - 1]}.7.0`;
-  if (m.kind === 'datetime' && !direction && phase === undefined) return CLOCK;
-  if (m.kind === 'flags' && !direction && phase === undefined) return ERROR_REGISTER;
+  const backward = direction === 'backward';
+  if (kind === 'number' && r.vifes.every((e) => e === 0x3c || e === 0x3b || (e >= 0x7c01 && e <= 0x7c04))) {
+    if (!electricity) return undefined;
+    if (quantity === 'energy' && unit === 'Wh') {
+      const c = phase === undefined ? 1 : [21, 41, 61][phase - 1];
+      return phase === 4 ? undefined : `${c + (backward ? 1 : 0)}.8.${r.tariff}`;
+    }
+    if (quantity === 'reactive energy' && unit === 'varh' && phase === undefined) return `${backward ? 4 : 3}.8.${r.tariff}`;
+    if (quantity === 'apparent energy' && unit === 'VAh' && phase === undefined) return `${backward ? 10 : 9}.8.${r.tariff}`;
+    if (r.tariff !== 0) return undefined;
+    if (quantity === 'power' && unit === 'W') {
+      if (phase === 4) return undefined;
+      if (phase !== undefined) return `${[21, 41, 61][phase - 1] + (backward ? 1 : 0)}.7.0`;
+      return direction === 'forward' ? '1.7.0' : backward ? '2.7.0' : '16.7.0';
+    }
+    if (direction) return undefined;
+    if (quantity === 'voltage' && phase !== undefined) return phase === 4 ? undefined : `${[32, 52, 72][phase - 1]}.7.0`;
+    if (quantity === 'current' && phase !== undefined) return `${[31, 51, 71, 91][phase - 1]}.7.0`;
+    if (quantity === 'frequency' && phase === undefined) return '14.7.0';
+    return undefined;
+  }
+  if (r.tariff !== 0 || direction || phase !== undefined || r.vifes.length > 0) return undefined;
+  if (kind === 'date-time') return CLOCK;
+  if (kind === 'flags' && quantity === 'error flags') return ERROR_REGISTER;
   return undefined;
 }
 
-export function decodeValue(r: ParsedRecord): DecodedValue {
-  const m = meaningOf(r.vif);
-  if (!m) {
-    throw new ReceiveError('unknown-vif', `unknown VIF ${hex(r.vif)} in the record at offset ${r.offset}`, {
-      offset: r.offset,
-      vif: hex(r.vif),
-    });
+interface Decoded {
+  value: number | string | null;
+  reason?: string;
+}
+
+function wrongField(r: ParsedRecord, m: Interpretation, type: string, strict: boolean): Decoded {
+  if (strict) throw refuse('bad-record', `data field ${r.field} does not fit ${m.quantity}`, r, { field: r.field });
+  return { value: toHex(r.data), reason: `data field ${r.field} does not fit ${type}; kept raw` };
+}
+
+function timeValue(r: ParsedRecord, m: Interpretation, t: TimeValue | undefined, type: string, strict: boolean): Decoded {
+  if (!t) return wrongField(r, m, type, strict);
+  if ('na' in t) {
+    if (strict && t.na.startsWith('not a valid')) throw refuse('bad-date', `${type} is not a valid date or time: ${t.na}`, r);
+    return { value: null, reason: t.na };
   }
-  let direction: 'forward' | 'backward' | undefined;
-  let phase: number | undefined;
-  for (const e of r.vifes) {
-    if (e === 0x3c && !direction) direction = 'backward';
-    else if (e === 0x3b && !direction) direction = 'forward';
-    else if (e >= 0x7c01 && e <= 0x7c03 && phase === undefined) phase = e & 0x03;
-    else {
-      throw new ReceiveError('unknown-vif', `unknown or repeated VIFE ${hex(e)} in the record at offset ${r.offset}`, {
-        offset: r.offset,
-        vife: hex(e),
-      });
+  return { value: t.text };
+}
+
+/** The data of a record as its (VIF and VIFE) interpretation says. */
+function interpret(r: ParsedRecord, m: Interpretation, rawReason: string | undefined, strict: boolean): Decoded {
+  const f = r.field;
+  if (m.kind === 'manufacturer' || m.kind === 'unknown' || rawReason !== undefined) {
+    return { value: toHex(r.data), reason: rawReason ?? (m.kind === 'manufacturer' ? 'manufacturer specific' : 'reserved code, kept raw') };
+  }
+  if (m.kind === 'date') return timeValue(r, m, f === 'int16' ? typeG(r.data) : undefined, 'type G date', strict);
+  if (m.kind === 'date-time') {
+    if (f === 'int32') return timeValue(r, m, typeF(r.data), 'type F date and time', strict);
+    if (strict) return wrongField(r, m, 'type F date and time', strict);
+    if (f === 'int48') return timeValue(r, m, typeI(r.data), 'type I date and time', strict);
+    if (f === 'int24') {
+      m.quantity = 'time';
+      return timeValue(r, m, typeJ(r.data), 'type J time', strict);
+    }
+    if (f === 'variable') return { value: toHex(r.data), reason: 'type M date and time, kept raw' };
+    return wrongField(r, m, 'date and time (types F, I, J, M)', strict);
+  }
+  if (m.kind === 'time-point') return timeValue(r, m, timePoint(r), 'date (type G, F or I)', strict);
+  if (m.kind === 'flags') {
+    if (!f.startsWith('int') || (strict && (f === 'int48' || f === 'int64'))) return wrongField(r, m, 'type D bit field', strict);
+    return { value: typeC(r.data) };
+  }
+  if (m.kind === 'identifier') {
+    if (f.startsWith('bcd') || (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xc9)) {
+      const b = typeA(r.data);
+      if (!('na' in b)) return { value: b.digits };
+      if (strict && b.na.startsWith('not a BCD')) throw refuse('bad-bcd', 'BCD data has a non-decimal digit', r);
+      return { value: null, reason: b.na };
+    }
+    if (f === 'variable' && r.lvar !== undefined && r.lvar <= 0xbf) return { value: latin1Reversed(r.data) };
+    if (f.startsWith('int') || f === 'variable') return { value: typeC(r.data) };
+    return numeric(r, 0, strict);
+  }
+  if (m.kind === 'container' || m.kind === 'raw') {
+    if (strict) throw refuse('unknown-vif', `${m.quantity} is not decoded`, r, { vif: hex(r.vif) });
+    return { value: toHex(r.data), reason: m.kind === 'container' ? 'data container' : `data type ${r.vif === 0xfd72 ? 'K' : 'L'}, kept raw` };
+  }
+  return numeric(r, m.kind === 'number' ? m.exponent : 0, strict);
+}
+
+export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): DecodedValue {
+  const strict = !!options.strict;
+  let m: Interpretation;
+  if (r.vif === VIF_MANUFACTURER) {
+    if (strict) throw refuse('unknown-vif', `manufacturer-specific VIF ${hex(r.vif)}`, r, { vif: hex(r.vif) });
+    m = { quantity: 'manufacturer specific', unit: '', exponent: 0, kind: 'manufacturer' };
+  } else if (r.vif === VIF_PLAIN_TEXT) {
+    m = { quantity: r.plainTextUnit ?? '', unit: r.plainTextUnit ?? '', exponent: 0, kind: 'number' };
+  } else {
+    const t = r.vif === VIF_ANY ? undefined : vifMeaning(r.vif);
+    if (!t) {
+      if (strict) throw refuse('unknown-vif', `unknown VIF ${hex(r.vif)}`, r, { vif: hex(r.vif) });
+      m = { quantity: `reserved VIF ${hex(r.vif)}`, unit: '', exponent: 0, kind: 'unknown' };
+    } else {
+      m = { quantity: t.quantity, unit: t.unit, exponent: t.exponent, kind: t.kind };
     }
   }
-  const wrongField = (): ReceiveError =>
-    new ReceiveError('bad-record', `data field ${r.field} does not fit ${m.quantity} (record at offset ${r.offset})`, {
-      offset: r.offset,
-      field: r.field,
-    });
-  let value: number | string;
-  let invalid = false;
-  if (m.kind === 'datetime') {
-    if (r.field !== 'int32') throw wrongField(); // type F; type I (int48) is not used by OMS electricity
-    const t = typeF(r.data, r.offset);
-    value = t.text;
-    invalid = t.invalid;
-  } else if (m.kind === 'date') {
-    if (r.field !== 'int16') throw wrongField();
-    const t = typeG(r.data, r.offset);
-    value = t.text;
-    invalid = t.invalid;
-  } else if (m.kind === 'flags') {
-    if (!r.field.startsWith('int') || r.field === 'int48' || r.field === 'int64') throw wrongField();
-    value = readUnsigned(r.data); // type D: a bit field
-  } else if (r.field.startsWith('int')) {
-    value = scale(readSigned(r.data, r.offset), m.exponent);
-  } else if (r.field.startsWith('bcd')) {
-    value = scale(readBcd(r.data, r.offset), m.exponent);
-  } else if (r.field === 'real32') {
-    value = scale(new DataView(r.data.buffer, r.data.byteOffset, 4).getFloat32(0, true), m.exponent);
-  } else {
-    throw wrongField();
+
+  let direction: 'forward' | 'backward' | undefined;
+  let phase: number | undefined;
+  let error: string | undefined;
+  let rawReason: string | undefined;
+  let texts: string[] | undefined;
+  for (const e of r.vifes) {
+    const v = vifeMeaning(e);
+    const dup = (e === 0x3b || e === 0x3c) && direction !== undefined;
+    const dupPhase = e >= 0x7c01 && e <= 0x7c04 && phase !== undefined;
+    if (!v || dup || dupPhase) {
+      if (strict) {
+        throw refuse('unknown-vif', `unknown or repeated VIFE ${hex(e)}`, r, { vife: hex(e) });
+      }
+      rawReason ??= `reserved VIFE ${hex(e)}`;
+      (texts ??= []).push(`VIFE ${hex(e)}`);
+      continue;
+    }
+    (texts ??= []).push(v.text);
+    switch (v.effect) {
+      case 'qualifier':
+        if (e === 0x3c) direction = 'backward';
+        else if (e === 0x3b) direction = 'forward';
+        else if (e >= 0x7c01 && e <= 0x7c04) phase = e & 0x07;
+        break;
+      case 'per':
+        m.unit = m.unit ? `${m.unit}/${v.unit}` : `1/${v.unit}`;
+        break;
+      case 'times':
+        m.unit = m.unit ? `${m.unit}·${v.unit}` : v.unit;
+        break;
+      case 'scale':
+        m.exponent += v.exponent;
+        break;
+      case 'offset':
+        m.exponent = v.exponent;
+        break;
+      case 'time-point':
+        m.kind = 'time-point';
+        m.unit = '';
+        break;
+      case 'duration':
+        m.kind = 'duration';
+        m.unit = v.unit;
+        m.exponent = 0;
+        break;
+      case 'count':
+        m.kind = 'count';
+        m.unit = '';
+        m.exponent = 0;
+        break;
+      case 'error':
+        if (e !== 0) error = v.text;
+        break;
+      case 'manufacturer':
+        if (strict) throw refuse('unknown-vif', 'manufacturer-specific VIFE 0x7F', r, { vife: hex(e) });
+        rawReason ??= 'manufacturer-specific VIFE';
+        break;
+      case 'profile':
+        if (strict) throw refuse('unknown-vif', `${v.text} is not decoded`, r, { vife: hex(e) });
+        rawReason ??= `${v.text} (EN 13757-3 Annex F), kept raw`;
+        break;
+    }
   }
+
+  const d = interpret(r, m, rawReason, strict);
+  let value = d.value;
+  let reason = d.reason;
+  if (error !== undefined) {
+    reason = `record error: ${error} (data ${toHex(r.data) || 'none'})`;
+    value = null;
+  }
+
   const out: DecodedValue = {
     quantity: m.quantity,
     unit: m.unit,
@@ -191,12 +472,17 @@ export function decodeValue(r: ParsedRecord): DecodedValue {
     storage: r.storage,
     tariff: r.tariff,
     subunit: r.subunit,
+    authenticated: false,
+    encrypted: false,
     record: toHex(r.bytes),
   };
-  const obis = obisFor(r, m, direction, phase);
+  if (texts) out.description = texts.join(', ');
+  if (reason !== undefined) out.reason = reason;
+  const electricity = options.deviceType === undefined || options.deviceType === 0x02;
+  const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);
   if (obis) out.obis = obis;
   if (direction) out.direction = direction;
   if (phase !== undefined) out.phase = phase;
-  if (invalid) out.invalid = true;
+  if (error !== undefined) out.error = error;
   return out;
 }

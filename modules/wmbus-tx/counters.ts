@@ -2,55 +2,50 @@
  * The meter's telegram counters: the AFL message counter (32 bit, OMS Vol. 2 §9.3: it enters the
  * key derivation of mode 7, so a value must never be used twice with the same master key) and the
  * TPL access number (8 bit, EN 13757-7 §7.4.2, increments per telegram and wraps).
- * Both survive a restart through a CounterStore. `next()` persists the values before it hands
+ * Both survive a restart through a TelegramCounterStore. `next()` persists the values before it hands
  * them out: a power cut after the save but before the radio sends only skips values, never repeats
  * one. With `reserve` > 1 the store is written once per block of message counters (less flash
  * wear); a restart then skips the rest of the block.
  */
 import { TelegramError } from '../wmbus/telegram-error.js';
 
-export interface CounterState {
-  /** The highest message counter that may already have been used (0: none yet). */
+/** Message counter and access number: as stored, the highest that may already have been used (0:
+ *  none yet) and the last access number handed out; as handed out, the values for one telegram. */
+export interface TelegramCounterState {
   messageCounter: number;
-  /** The last access number handed out. */
   accessNumber: number;
 }
 
 /** Where the counters live across restarts (flash, a preference store, a file in the simulator). */
-export interface CounterStore {
-  load(): CounterState | undefined;
-  save(state: CounterState): void;
+export interface TelegramCounterStore {
+  load(): TelegramCounterState | undefined;
+  save(state: TelegramCounterState): void;
 }
 
 /** A store that forgets on restart: for tests and simulations only. */
-export class MemoryCounterStore implements CounterStore {
-  private state: CounterState | undefined;
-  constructor(initial?: CounterState) {
+export class MemoryTelegramCounterStore implements TelegramCounterStore {
+  private state: TelegramCounterState | undefined;
+  constructor(initial?: TelegramCounterState) {
     this.state = initial && { ...initial };
   }
-  load(): CounterState | undefined {
+  load(): TelegramCounterState | undefined {
     return this.state && { ...this.state };
   }
-  save(state: CounterState): void {
+  save(state: TelegramCounterState): void {
     this.state = { ...state };
   }
-}
-
-export interface TelegramCountersValue {
-  messageCounter: number;
-  accessNumber: number;
 }
 
 const MAX_COUNTER = 0xffffffff;
 
 export class TelegramCounters {
-  private readonly store: CounterStore;
+  private readonly store: TelegramCounterStore;
   private readonly reserve: number;
   private counter: number; // last message counter handed out
   private reservedUpTo: number; // highest counter persisted as possibly used
   private access: number;
 
-  constructor(store: CounterStore, options: { reserve?: number } = {}) {
+  constructor(store: TelegramCounterStore, options: { reserve?: number } = {}) {
     this.store = store;
     this.reserve = options.reserve ?? 1;
     if (!Number.isInteger(this.reserve) || this.reserve < 1 || this.reserve > 0x10000) {
@@ -72,7 +67,7 @@ export class TelegramCounters {
   }
 
   /** Reserves, persists and returns the counters for the next telegram. */
-  next(): TelegramCountersValue {
+  next(): TelegramCounterState {
     if (this.counter >= MAX_COUNTER) {
       throw new TelegramError('counter-exhausted', 'the 32-bit message counter is used up: the meter key must be replaced');
     }

@@ -15,6 +15,8 @@
  */
 import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
+import { VIFE_BACKWARD_FLOW, VIFE_FC, vibBytes, vifCode } from '../wmbus/vif-table.js';
+import { concatAll } from '../core/bytes.js';
 
 export type RegisterValue = number | string;
 
@@ -33,8 +35,13 @@ export interface RegisterDef {
   encode(value: RegisterValue): Uint8Array;
 }
 
-const BACKWARD = 0x3c;
-const PHASE_EXT = 0xfc;
+// The VIF bytes, from the EN 13757-3 tables the receiver decodes with (modules/wmbus/vif-table.ts).
+const ENERGY = vifCode('energy', 'Wh', 0); // 0x03
+const POWER = vifCode('power', 'W', 0); // 0x2B
+const VOLTAGE = vifCode('voltage', 'V', -1); // 0xFD48
+const CURRENT = vifCode('current', 'A', -3); // 0xFD59
+const CLOCK_VIF = vifCode('date and time', '', 0); // 0x6D
+const FLAGS_VIF = vifCode('error flags', '', 0); // 0xFD17
 
 export const CLOCK = '0-0:1.0.0';
 export const ERROR_REGISTER = '0-0:97.97.0';
@@ -86,7 +93,7 @@ export function describeRegister(name: string): RegisterDef {
   let m: RegExpExecArray | null;
   if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
     const t = Number(m[2]);
-    const vib = m[1] === '1' ? [0x03] : [0x83, BACKWARD];
+    const vib = m[1] === '1' ? vibBytes(ENERGY) : vibBytes(ENERGY, [VIFE_BACKWARD_FLOW]);
     const narrow = header('int32', vib, t);
     const wide = header('int64', vib, t);
     return def(obis, 'Wh', `active energy ${m[1] === '1' ? 'A+ imported' : 'A- exported'}, ${t === 0 ? 'total' : `tariff ${t}`}`, (v) => {
@@ -96,23 +103,23 @@ export function describeRegister(name: string): RegisterDef {
     });
   }
   if (obis === '16.7.0') {
-    const h = header('int32', [0x2b]);
+    const h = header('int32', vibBytes(POWER));
     return def(obis, 'W', 'instantaneous active power, import positive', (v) => encodeRecord(h, encodeInt(integer(obis, v, -(2 ** 31), 2 ** 31 - 1), 4)));
   }
   if (obis === '2.7.0') {
-    const h = header('int32', [0xab, BACKWARD]);
+    const h = header('int32', vibBytes(POWER, [VIFE_BACKWARD_FLOW]));
     return def(obis, 'W', 'instantaneous active power exported', (v) => encodeRecord(h, encodeInt(integer(obis, v, 0, 2 ** 31 - 1), 4)));
   }
   if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) {
-    const h = header('int16', [0xfd, 0xc8, PHASE_EXT, PHASE_OF[m[1]]]);
+    const h = header('int16', vibBytes(VOLTAGE, [VIFE_FC | PHASE_OF[m[1]]]));
     return def(obis, 'V', `voltage L${PHASE_OF[m[1]]}`, (v) => encodeRecord(h, encodeInt(scaled(obis, v, 10, 16), 2)));
   }
   if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) {
-    const h = header('int32', [0xfd, 0xd9, PHASE_EXT, PHASE_OF[m[1]]]);
+    const h = header('int32', vibBytes(CURRENT, [VIFE_FC | PHASE_OF[m[1]]]));
     return def(obis, 'A', `current L${PHASE_OF[m[1]]}`, (v) => encodeRecord(h, encodeInt(scaled(obis, v, 1000, 32), 4)));
   }
   if (obis === CLOCK) {
-    const h = header('int32', [0x6d]);
+    const h = header('int32', vibBytes(CLOCK_VIF));
     return def(obis, '', 'meter date and time (type F)', (v) => {
       if (typeof v !== 'string') throw new TelegramError('register-value', `register ${obis} needs 'YYYY-MM-DDTHH:MM'`, { register: obis });
       return encodeRecord(h, encodeTypeF(v));
@@ -120,8 +127,8 @@ export function describeRegister(name: string): RegisterDef {
   }
   if (obis === ERROR_REGISTER) {
     // Error flags are a bit field (type D): unsigned, so 8 bits up to 255 and 16 bits above.
-    const h8 = header('int8', [0xfd, 0x17]);
-    const h16 = header('int16', [0xfd, 0x17]);
+    const h8 = header('int8', vibBytes(FLAGS_VIF));
+    const h16 = header('int16', vibBytes(FLAGS_VIF));
     return def(obis, '', 'error flags', (v) => {
       const flags = integer(obis, v, 0, 0xffff);
       return flags > 0xff ? encodeRecord(h16, new Uint8Array([flags & 0xff, flags >> 8])) : encodeRecord(h8, new Uint8Array([flags]));
@@ -157,23 +164,14 @@ export class RegisterEncoder {
   /** The application data: every register's record, in the order given. Duplicates are an error. */
   encode(registers: readonly Register[]): Uint8Array {
     const parts: Uint8Array[] = [];
-    let length = 0;
     for (let i = 0; i < registers.length; i++) {
       const d = this.resolve(registers[i].obis);
       for (let j = 0; j < i; j++) {
         if (this.resolve(registers[j].obis) === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
       }
-      const rec = d.encode(registers[i].value);
-      parts.push(rec);
-      length += rec.length;
+      parts.push(d.encode(registers[i].value));
     }
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatAll(parts);
   }
 }
 

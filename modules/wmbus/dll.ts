@@ -33,12 +33,20 @@ export function encodeManufacturer(code: string): number {
   return ((code.charCodeAt(0) - 64) << 10) | ((code.charCodeAt(1) - 64) << 5) | (code.charCodeAt(2) - 64);
 }
 
-export function decodeManufacturer(m: number): string {
-  // Bit 15 is not part of the FLAG code and each 5-bit letter must be 1..26 ('A'..'Z').
+/** Bit 15 of the M field: the address is a soft address (assigned locally, unique only in its
+ *  installation), not one of the FLAG letters (EN 13757-7:2018, manufacturer ID). */
+export const SOFT_ADDRESS = 0x8000;
+
+/**
+ * The three letters of an M field; bit 15 (SOFT_ADDRESS) is not part of them and is ignored.
+ * Strict (default): each 5-bit letter must be 1..26 ('A'..'Z'). Lenient: any value maps to the
+ * character 64 + n ('@', '[' … '_' for the codes FLAG never assigns), as other receivers print them.
+ */
+export function decodeManufacturer(m: number, lenient = false): string {
   const a = (m >>> 10) & 31;
   const b = (m >>> 5) & 31;
   const c = m & 31;
-  if (!Number.isInteger(m) || m < 0 || m > 0x7fff || a < 1 || a > 26 || b < 1 || b > 26 || c < 1 || c > 26) {
+  if (!Number.isInteger(m) || m < 0 || m > 0xffff || (!lenient && (a < 1 || a > 26 || b < 1 || b > 26 || c < 1 || c > 26))) {
     throw new DllError('manufacturer', `M field 0x${Number(m).toString(16)} is not a FLAG manufacturer code`, {
       field: 'manufacturer',
       value: Number(m),
@@ -78,21 +86,31 @@ export function encodeDllHeader(h: DllHeader): Uint8Array {
   return out;
 }
 
-export function decodeDllHeader(b: Uint8Array): DllHeader {
+export interface DllDecodeOptions {
+  /** Accept what real meters send that EN 13757 does not allow: an identification number that is not
+   *  BCD (given as its 8 hex digits, lower case, as other receivers print it) and M-field letters
+   *  outside A-Z. */
+  lenient?: boolean;
+}
+
+export function decodeDllHeader(b: Uint8Array, options: DllDecodeOptions = {}): DllHeader {
   if (!(b instanceof Uint8Array) || b.length !== DLL_HEADER_LENGTH) {
     throw new DllError('length', `DLL header is ${DLL_HEADER_LENGTH} bytes (C, M, A), got ${b?.length}`, {
       field: 'header',
       length: b?.length ?? -1,
     });
   }
-  const manufacturer = decodeManufacturer(readU16LE(b, 1));
+  const lenient = !!options.lenient;
+  const manufacturer = decodeManufacturer(readU16LE(b, 1), lenient);
   let id = '';
   for (let i = 3; i >= 0; i--) {
     const v = b[3 + i];
-    if (v >> 4 > 9 || (v & 15) > 9) {
+    if (!lenient && (v >> 4 > 9 || (v & 15) > 9)) {
       throw new DllError('id', `identification number byte ${i} (0x${v.toString(16)}) is not BCD`, { field: 'id', byte: i });
     }
-    id += String(v >> 4) + String(v & 15);
+    id += HEX_DIGITS[v >> 4] + HEX_DIGITS[v & 15];
   }
   return { control: b[0], manufacturer, id, version: b[7], deviceType: b[8] };
 }
+
+const HEX_DIGITS = '0123456789abcdef';

@@ -6,7 +6,7 @@
  * blocks 1 and 2, so it is reported as block 2).
  */
 import { crc16En13757 } from './crc16.js';
-import { decodeDllHeader, type DllHeader } from './dll.js';
+import { decodeDllHeader, type DllDecodeOptions, type DllHeader } from './dll.js';
 import {
   BLOCK1_LENGTH,
   BLOCK12_B_LENGTH,
@@ -70,7 +70,7 @@ function checkLength(frame: Uint8Array, format: FrameFormat): number {
  * Verifies every block CRC; FrameError code 'crc' with details.block (1-based) on mismatch,
  * 'truncated' / 'length' when L and the byte count disagree or L is impossible.
  */
-export function parseFrame(frame: Uint8Array, format: FrameFormat): ParsedFrame {
+export function parseFrame(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions = {}): ParsedFrame {
   if (format !== 'A' && format !== 'B') {
     throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
   }
@@ -98,11 +98,11 @@ export function parseFrame(frame: Uint8Array, format: FrameFormat): ParsedFrame 
     }
   }
   const dll = frame.slice(0, BLOCK1_LENGTH);
-  return { format, dll, header: decodeDllHeader(dll.subarray(1)), body };
+  return { format, dll, header: decodeDllHeader(dll.subarray(1), options), body };
 }
 
 /** Format-A layout without CRCs (what many tools print): L must equal length - 1. */
-export function parseFrameWithoutCrc(bytes: Uint8Array): ParsedFrame {
+export function parseFrameWithoutCrc(bytes: Uint8Array, options: DllDecodeOptions = {}): ParsedFrame {
   if (!(bytes instanceof Uint8Array) || bytes.length < BLOCK1_LENGTH + 1) {
     throw new FrameError('truncated', `a frame without CRCs needs at least ${BLOCK1_LENGTH + 1} bytes (L..CI), got ${bytes?.length}`, {
       length: bytes?.length ?? -1,
@@ -117,5 +117,5 @@ export function parseFrameWithoutCrc(bytes: Uint8Array): ParsedFrame {
     });
   }
   const dll = bytes.slice(0, BLOCK1_LENGTH);
-  return { format: 'none', dll, header: decodeDllHeader(dll.subarray(1)), body: bytes.slice(BLOCK1_LENGTH) };
+  return { format: 'none', dll, header: decodeDllHeader(dll.subarray(1), options), body: bytes.slice(BLOCK1_LENGTH) };
 }

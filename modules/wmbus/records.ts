@@ -136,8 +136,6 @@ export function encodeBcd(value: number, bytes: number): Uint8Array {
   return out;
 }
 
-const DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
-
 export interface DateTimeParts {
   year: number;
   month: number;
@@ -147,7 +145,9 @@ export interface DateTimeParts {
 }
 
 export function parseDateTime(text: string): DateTimeParts {
-  const m = DATETIME.exec(text);
+  // A literal here, not a module-level RegExp: on the device a preloaded RegExp lives in flash, and
+  // XS 8.2.3 crashes when a collection runs inside its exec() (hosts/esp32/prebuild.mjs refuses them).
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(text);
   if (!m) throw fail(`date and time "${text}" is not YYYY-MM-DDTHH:MM`, { value: text });
   const [year, month, day, hour, minute] = m.slice(1).map(Number);
   const dim = new Date(Date.UTC(year, month, 0)).getUTCDate();

@@ -6,11 +6,14 @@
  * configuration field extension: KDF selection (bits 5-4; 1 = KDF-A of OMS Vol. 2 §9.5) and the
  * key id (bits 3-0) — as parsed by wmbusmeters (src/wmbus.cc parseTPLConfig).
  */
-import { decodeDllHeader, encodeDllHeader, type DllHeader } from './dll.js';
+import { decodeDllHeader, encodeDllHeader, type DllDecodeOptions, type DllHeader } from './dll.js';
 import { TelegramError } from './telegram-error.js';
 
 export const CI_TPL_SHORT = 0x7a;
 export const CI_TPL_LONG = 0x72;
+/** EN 13757-7:2018 Table 2: a TPL header with no application data after it (e.g. an ACC-NR). */
+export const CI_TPL_SHORT_NO_DATA = 0x8a;
+export const CI_TPL_LONG_NO_DATA = 0x8b;
 
 export type SecurityMode = 0 | 5 | 7;
 
@@ -77,12 +80,12 @@ export function encodeTplAddress(a: TplAddress): Uint8Array {
   return out;
 }
 
-export function decodeTplAddress(b: Uint8Array): TplAddress {
+export function decodeTplAddress(b: Uint8Array, options: DllDecodeOptions = {}): TplAddress {
   const dll = new Uint8Array(9);
   dll.set(b.subarray(4, 6), 1);
   dll.set(b.subarray(0, 4), 3);
   dll.set(b.subarray(6, 8), 7);
-  const h = decodeDllHeader(dll);
+  const h = decodeDllHeader(dll, options);
   return { manufacturer: h.manufacturer, id: h.id, version: h.version, deviceType: h.deviceType };
 }
 
@@ -98,10 +101,14 @@ export function encodeTplHeader(h: TplHeader): Uint8Array {
   return out;
 }
 
-/** Parses a TPL header at `offset` (CI 0x7A or 0x72); returns it and the offset of the payload. */
-export function decodeTplHeader(body: Uint8Array, offset: number): { header: TplHeader; next: number } {
+/**
+ * Parses a TPL header at `offset` (CI 0x7A or 0x72; lenient also 0x8A / 0x8B, the same headers with
+ * no application data after them); returns it and the offset of the payload.
+ */
+export function decodeTplHeader(body: Uint8Array, offset: number, options: DllDecodeOptions = {}): { header: TplHeader; next: number } {
   const ci = body[offset];
-  if (ci !== CI_TPL_SHORT && ci !== CI_TPL_LONG) {
+  const noData = !!options.lenient && (ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA);
+  if (ci !== CI_TPL_SHORT && ci !== CI_TPL_LONG && !noData) {
     throw new TelegramError('unsupported-ci', `CI 0x${(ci ?? 0).toString(16)} is not a TPL header this receiver reads (0x7A, 0x72)`, {
       ci: ci ?? -1,
       offset,
@@ -112,9 +119,9 @@ export function decodeTplHeader(body: Uint8Array, offset: number): { header: Tpl
     if (p + n > body.length) throw new TelegramError('truncated', `TPL header truncated at offset ${p}`, { offset: p });
   };
   let address: TplAddress | undefined;
-  if (ci === CI_TPL_LONG) {
+  if (ci === CI_TPL_LONG || ci === CI_TPL_LONG_NO_DATA) {
     need(8);
-    address = decodeTplAddress(body.subarray(p, p + 8));
+    address = decodeTplAddress(body.subarray(p, p + 8), options);
     p += 8;
   }
   need(4);

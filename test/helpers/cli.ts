@@ -8,14 +8,29 @@ export interface CliRun {
   stderr: string;
 }
 
-export function xsmeter(args: string[], stdin = ''): Promise<CliRun> {
+export interface CliOptions {
+  /** Close our end of its stdout after this many lines (0: before it writes anything), as `| head -N` does. */
+  closeStdoutAfter?: number;
+}
+
+export function xsmeter(args: string[], stdin = '', options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['bin/xsmeter.js', ...args]);
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    const head = options.closeStdoutAfter;
+    if (head === 0) p.stdout.destroy();
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      if (head !== undefined && stdout.split('\n').length > head) {
+        stdout = stdout.split('\n').slice(0, head).join('\n') + '\n';
+        p.stdout.destroy();
+      }
+    });
     p.stderr.on('data', (d: Buffer) => (stderr += d));
     p.on('error', reject);
+    // A process that stops reading its stdin early is not an error of the test.
+    p.stdin.on('error', () => undefined);
     p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     p.stdin.end(stdin);
   });

@@ -300,7 +300,9 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   ledger.to(hw);
   // Where a sample tick's firmware work goes: the driver's sample, the rest of the metering cycle
   // (registers, pulses, journal), the service poll; the remainder is the application's own.
-  const parts: Record<string, Account> = { 'driver.sample': account(), 'metering.cycle': account(), 'server.poll': account(), 'cc1101.transmit': radioPart, 'app.buildFrame': account(), 'app.status': account(), 'app.telegramRegisters': account() };
+  const parts: Record<string, Account> = { 'driver.sample': account(), 'metering.cycle': account(), 'server.poll': account(), 'cc1101.transmit': radioPart, 'sender.build': account(), 'status.current': account(), 'readout.telegramRegisters': account() };
+  /** The parts charged per telegram (the rest per sample). */
+  const perTelegramParts = ['cc1101.transmit', 'sender.build', 'status.current', 'readout.telegramRegisters'];
   if (measure) {
     const charge = <T>(target: { [k: string]: unknown }, name: string, a: Account): void => {
       const f = target[name] as (x?: unknown) => T;
@@ -317,9 +319,10 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     charge(app.part.energy.driver as unknown as { [k: string]: unknown }, 'sample', parts['driver.sample']);
     charge(app.part.energy.metering as unknown as { [k: string]: unknown }, 'cycle', parts['metering.cycle']);
     charge(app.part.server as unknown as { [k: string]: unknown }, 'poll', parts['server.poll']);
-    charge(app as unknown as { [k: string]: unknown }, 'buildFrame', parts['app.buildFrame']);
-    charge(app as unknown as { [k: string]: unknown }, 'status', parts['app.status']);
-    charge(app as unknown as { [k: string]: unknown }, 'telegramRegisters', parts['app.telegramRegisters']);
+    // The telegram's parts: building it (registers, records, mode 7), the status, the registers read out.
+    charge(app.part.sender as unknown as { [k: string]: unknown }, 'build', parts['sender.build']);
+    charge(app.part.status as unknown as { [k: string]: unknown }, 'current', parts['status.current']);
+    charge(app.part.readout as unknown as { [k: string]: unknown }, 'telegramRegisters', parts['readout.telegramRegisters']);
   }
   const boot = { ...fw };
   collect();
@@ -451,7 +454,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
       out(`xs ${name} tick n ${c.n} computrons ${per(c, c.computrons)} alloc chunk-bytes ${per(c, c.chunkBytes)} slots ${per(c, c.slots)}`);
     }
     for (const [name, a] of Object.entries(parts)) {
-      const perTelegram = name.startsWith('app.') || name === 'cc1101.transmit';
+      const perTelegram = perTelegramParts.includes(name);
       const n = perTelegram ? app.stats.telegrams : app.stats.samples;
       out(`xs part ${name} per ${perTelegram ? 'telegram' : 'sample'} computrons ${Math.round(a.computrons / n)} alloc chunk-bytes ${Math.round(a.chunkBytes / n)} slots ${Math.round(a.slots / n)}`);
     }

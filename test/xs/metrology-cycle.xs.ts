@@ -5,15 +5,15 @@ import { Atm90e32 } from '../../modules/metrology/atm90e32.js';
 import { defaultCalibration } from '../../modules/metrology/calibration.js';
 import { Metering } from '../../modules/metrology/metering.js';
 import { PulseOutput } from '../../modules/metrology/pulse-output.js';
-import { SimRig } from '../../hosts/sim/chips/rig.js';
+import { ChipTestBed } from '../../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../../hosts/sim/chips/sim-ade7953.js';
 import { SimAtm90e32 } from '../../hosts/sim/chips/sim-atm90e32.js';
 
 export const CYCLES = 1000;
 
-export function setup(kind: 'ade7953' | 'atm90e32'): { m: Metering; rig: SimRig } {
+export function setup(kind: 'ade7953' | 'atm90e32'): { m: Metering; rig: ChipTestBed } {
   const phases = kind === 'ade7953' ? 1 : 3;
-  const rig = new SimRig(phases, { voltage: 230, current: 12, phaseDeg: 20 });
+  const rig = new ChipTestBed(phases, { voltage: 230, current: 12, phaseDeg: 20 });
   const chip = kind === 'ade7953' ? rig.attach(new SimAde7953({ load: rig.load })) : rig.attach(new SimAtm90e32({ load: rig.load }));
   const cal = defaultCalibration(kind, phases, 1);
   const driver = kind === 'ade7953' ? new Ade7953({ spi: (chip as SimAde7953).spi, clock: rig.clock, calibration: cal }) : new Atm90e32({ spi: (chip as SimAtm90e32).spi, clock: rig.clock, calibration: cal });
@@ -22,7 +22,7 @@ export function setup(kind: 'ade7953' | 'atm90e32'): { m: Metering; rig: SimRig 
   return { m, rig };
 }
 
-export function cycles(m: Metering, rig: SimRig, n: number): void {
+export function cycles(m: Metering, rig: ChipTestBed, n: number): void {
   for (let i = 0; i < n; i++) {
     rig.advance(1000);
     m.cycle();

@@ -9,7 +9,7 @@ import { EnergyJournal } from '../../modules/metrology/energy-journal.js';
 import { Metering } from '../../modules/metrology/metering.js';
 import { PulseOutput } from '../../modules/metrology/pulse-output.js';
 import { TariffSchedule } from '../../modules/metrology/tariff.js';
-import { SimRig } from '../../hosts/sim/chips/rig.js';
+import { ChipTestBed } from '../../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../../hosts/sim/chips/sim-ade7953.js';
 import { SimAtm90e32 } from '../../hosts/sim/chips/sim-atm90e32.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
@@ -17,7 +17,7 @@ import { SimFlash } from '../../hosts/sim/sim-flash.js';
 export function main(out: (line: string) => void): void {
   for (const kind of ['ade7953', 'atm90e32'] as const) {
     const phases = kind === 'ade7953' ? 2 : 3;
-    const rig = new SimRig(phases);
+    const rig = new ChipTestBed(phases);
     const chip = kind === 'ade7953' ? rig.attach(new SimAde7953({ load: rig.load })) : rig.attach(new SimAtm90e32({ load: rig.load }));
     const cal = defaultCalibration(kind, phases, 1);
     const driver = kind === 'ade7953' ? new Ade7953({ spi: (chip as SimAde7953).spi, clock: rig.clock, calibration: cal }) : new Atm90e32({ spi: (chip as SimAtm90e32).spi, clock: rig.clock, calibration: cal });

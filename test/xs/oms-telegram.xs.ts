@@ -40,7 +40,7 @@ export function main(out: (line: string) => void): void {
   out('n21 ' + toHex(buildTelegram({ header: annexHeader, records: annexRecords, security: { mode: 5, key: nobleCrypto.aesKey(fromHex('0102030405060708090a0b0c0d0e0f11')), crypto: nobleCrypto }, counters: { accessNumber: 0x2a }, flags: { synchronous: true } })));
   out('n22 ' + toHex(buildTelegram({ header: annexHeader, records: annexRecords, security: { mode: 7, key: nobleCrypto.aesKey(fromHex('000102030405060708090a0b0c0d0e0f')), crypto: nobleCrypto }, counters: { accessNumber: 0x75, messageCounter: 0xab3 }, ellCommunicationControl: 0x20 })));
 
-  const receiver = new Receiver({ crypto: nobleCrypto, keys: () => key, allowPlain: true });
+  const receiver = new Receiver({ crypto: nobleCrypto, keys: () => key, allowPlain: true, allowUnauthenticated: true });
   let counter = 1000;
   for (const mode of [0, 5, 7] as const) {
     for (const format of ['A', 'B'] as const) {

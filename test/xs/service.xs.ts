@@ -2,7 +2,7 @@
 // line; prints every frame on the line in both directions and every result or refusal, so the test
 // can require XS and Node to produce byte-identical traffic.
 import { fromHex, toHex } from '../../modules/core/bytes.js';
-import { MemoryAuthCounterStore } from '../../modules/service/auth.js';
+import { MemoryServiceCounterStore } from '../../modules/service/auth.js';
 import { ServiceClient, ServiceError } from '../../modules/service/client.js';
 import { ServiceServer } from '../../modules/service/server.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
@@ -30,7 +30,7 @@ function show(v: unknown): string {
 export async function main(out: (line: string) => void): Promise<void> {
   const line = memorySerialPair({ meter: { chunk: () => 5 } });
   const target = new FakeMeter('XSM12345678', 700);
-  const counters = new MemoryAuthCounterStore();
+  const counters = new MemoryServiceCounterStore();
   const server = new ServiceServer({ port: tap(line.meter, '<', out), target, keys: { benchKey: () => BENCH_HANDLE }, crypto: nobleCrypto, counters });
   const timing = new VirtualTiming(() => server.poll());
   const client = new ServiceClient({ port: tap(line.bench, '>', out), timing, benchKey: BENCH_HANDLE, crypto: nobleCrypto, timeoutMs: 100 });

@@ -3,6 +3,8 @@
  * connected, Ib 10 A, Imax 60 A) and IEC 62053-22 (classes 0.5S and 0.2S, transformer operated,
  * In 5 A, Imax 10 A). Percentage error limits by current and power factor (balanced load, tables
  * 6/4), plus the single-element limits for polyphase meters (load on one phase only, voltage on all).
+ * The no-load and starting-current tests (8.3.2, 8.3.3 of both: starting current 0.004 Ib for class
+ * 1, 0.001 In for 0.5S and 0.2S; no-load time Δt ≥ 600·10⁶ / (k·m·Un·Imax) min, 900·10⁶ for 0.2S).
  *
  * Portable: plain data and arithmetic, no host API — a bench controller can run it as is.
  */
@@ -24,6 +26,8 @@ export interface AccuracyClass {
   readonly maxCurrent: number;
   /** Starting current as a fraction of the base current (the no-load threshold is set below it). */
   readonly startFraction: number;
+  /** No-load test time Δt = noLoadFactor / (k · m · Un · Imax) minutes (k imp/kWh, m elements). */
+  readonly noLoadFactor: number;
   /** Test currents as fractions of the base current. */
   readonly fractions: readonly number[];
   /** Balanced-load error limit, %, at `fraction` of the base current and `pf`; undefined: not a test point. */
@@ -39,6 +43,7 @@ const CLASSES: Readonly<Record<string, AccuracyClass>> = Object.freeze({
     baseCurrent: 10,
     maxCurrent: 60,
     startFraction: 0.004,
+    noLoadFactor: 600e6,
     fractions: [0.05, 0.1, 0.2, 0.5, 1, 6],
     limit: (f: number, pf: PowerFactor) => (pf === '1' ? (f < 0.1 ? 1.5 : 1.0) : f < 0.1 ? undefined : f < 0.2 ? 1.5 : 1.0),
     singleElementLimit: (pf: PowerFactor) => (pf === '0.8C' ? undefined : 2.0),
@@ -49,6 +54,7 @@ const CLASSES: Readonly<Record<string, AccuracyClass>> = Object.freeze({
     baseCurrent: 5,
     maxCurrent: 10,
     startFraction: 0.001,
+    noLoadFactor: 600e6,
     fractions: [0.05, 0.1, 0.2, 0.5, 1, 2],
     limit: (f: number, pf: PowerFactor) => (pf === '1' ? (f < 0.05 ? 1.0 : 0.5) : f < 0.1 ? 1.0 : 0.6),
     singleElementLimit: (pf: PowerFactor) => (pf === '1' ? 0.6 : pf === '0.5L' ? 1.0 : undefined),
@@ -59,6 +65,7 @@ const CLASSES: Readonly<Record<string, AccuracyClass>> = Object.freeze({
     baseCurrent: 5,
     maxCurrent: 10,
     startFraction: 0.001,
+    noLoadFactor: 900e6,
     fractions: [0.05, 0.1, 0.2, 0.5, 1, 2],
     limit: (f: number, pf: PowerFactor) => (pf === '1' ? (f < 0.05 ? 0.4 : 0.2) : f < 0.1 ? 0.5 : 0.3),
     singleElementLimit: (pf: PowerFactor) => (pf === '1' ? 0.3 : pf === '0.5L' ? 0.4 : undefined),

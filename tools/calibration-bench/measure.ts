@@ -11,7 +11,7 @@
  * Portable: drives only the rig interfaces.
  */
 import { MeterError } from '../../modules/core/errors.js';
-import type { BenchRig, PhaseLoad, ReferenceLatch } from './rig.js';
+import type { BenchRig, TestLoad, ReferenceLatch } from './rig.js';
 
 export class BenchError extends MeterError {}
 
@@ -39,7 +39,7 @@ export interface GatedRun {
 }
 
 /** Sets `loads`, waits, and measures over a pulse-gated run. BenchError 'no-pulses' when the meter is silent. */
-export async function gatedRun(rig: BenchRig, loads: readonly PhaseLoad[], o: RunOptions): Promise<GatedRun> {
+export async function gatedRun(rig: BenchRig, loads: readonly TestLoad[], o: RunOptions): Promise<GatedRun> {
   await rig.load.apply(loads);
   await rig.time.wait(o.settleMs ?? 3000);
   const powerW = loads.reduce((s, l) => s + Math.abs(l.voltage * l.current * Math.cos((l.phaseDeg * Math.PI) / 180)), 0);

@@ -7,6 +7,15 @@
  * service interface, re-measures every point and seals only when all are within the class limits.
  * Then it exports the calibration log and verifies it (signatures, chain, and that the seal records
  * the digest of the constants written). `verify` re-measures a sealed meter without writing anything.
+ * Both run the no-load and starting-current tests (no-load.ts) after the accuracy points.
+ *
+ * Before anything is changed, preflight.ts checks the meter, its log against the trusted device key,
+ * the bench key and the clock; a refusal leaves the meter untouched. A calibration that does not end
+ * sealed — failed, interrupted (`stop`, e.g. Ctrl-C; it takes effect at the next bench wait, never
+ * inside a service exchange) or after a lost rig link — puts the meter back as found: the as-found
+ * constants written again and, if it was sealed, sealed again; then it reads the meter back to say
+ * so. When the meter cannot be reached for that (a lost service link), it stays unsealed, and the
+ * next calibrate recognises the unfinished session in the log and restores or finishes it.
  *
  * The corrections go where the chip applies them (modules/metrology/calibrate.ts): the rms step sets
  * voltageGain and currentGain, which both chips apply to the samples, so power and energy move with
@@ -26,14 +35,17 @@ import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { CALIBRATION_CONSTANT_ID } from '../../modules/app/calibration-constants.js';
 import { applyResidual, correctRms, estimateResidual, type EnergyPoint, type Residual } from '../../modules/metrology/calibrate.js';
-import { makeCalibration, parseCalibration, serializeCalibration, type Calibration } from '../../modules/metrology/calibration.js';
+import { makeCalibration, serializeCalibration, type Calibration } from '../../modules/metrology/calibration.js';
 import { readExport, verifyExport } from '../../modules/sealing/log-export.js';
 import { constantsDigest } from '../../modules/sealing/seal.js';
 import type { ServiceClient } from '../../modules/service/client.js';
 import type { Identity } from '../../modules/service/messages.js';
 import { NOMINAL_VOLTAGE, errorPercent, testPoints, type AccuracyClass, type TestPoint } from './accuracy-class.js';
+import { expandedUncertaintyPct, type BenchInfo } from './bench-info.js';
 import { BenchError, gatedRun, type RunOptions } from './measure.js';
-import type { BenchRig, PhaseLoad } from './rig.js';
+import { noLoadTest, startingTest, type NoLoadResult, type StartingResult } from './no-load.js';
+import { Refusal, preflight, type ClockCheck, type Preflight, type RefusalCause, type UnfinishedSession } from './preflight.js';
+import type { BenchRig, TestLoad } from './rig.js';
 import type { Crypto } from '../../modules/ports/crypto.js';
 
 export interface BenchOptions {
@@ -49,9 +61,15 @@ export interface BenchOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Verifies the log export and digests the constants (the desktop's noble port, or any other). */
   crypto: Crypto;
+  /** The bench, its operator, reference standard and conditions (recorded in the result). */
+  bench?: BenchInfo;
+  /** Run the no-load and starting-current tests (default true). */
+  noLoadTests?: boolean;
+  /** Set when the run must end (an AbortSignal fits): the meter is then put back as found. */
+  stop?: { readonly aborted: boolean; readonly reason?: unknown };
 }
 
-export type Stage = 'connect' | 'as-found' | 'unseal' | 'rms' | 'energy' | 'write' | 'after' | 'measure' | 'seal' | 'log' | 'done';
+export type Stage = 'connect' | 'as-found' | 'unseal' | 'rms' | 'energy' | 'write' | 'after' | 'measure' | 'no-load' | 'starting' | 'seal' | 'restore' | 'log' | 'done';
 
 export interface ProgressEvent {
   stage: Stage;
@@ -69,6 +87,8 @@ export interface PointResult extends TestPoint {
   meterWh: number;
   /** Undefined when the point could not be measured (see `failure`). */
   errorPct?: number;
+  /** Expanded uncertainty of the error (k = 2), % (bench-info.ts); with a reference standard's class. */
+  uncertaintyPct?: number;
   pass: boolean;
   failure?: string;
 }
@@ -108,10 +128,22 @@ export interface BenchResult {
   publicKeyHex?: string;
   meterConstant: number;
   minSeconds: number;
-  /** calibrate: 'sealed' or 'failed'; verify: 'pass' or 'fail'. */
-  status: 'sealed' | 'failed' | 'pass' | 'fail';
+  /** calibrate: 'sealed' or 'failed'; verify: 'pass' or 'fail'; either: 'refused' (nothing touched,
+   *  see `refusal`) or 'interrupted' (`stop`). */
+  status: 'sealed' | 'failed' | 'pass' | 'fail' | 'refused' | 'interrupted';
+  /** The meter is sealed at the end (as read back from it). */
   sealed: boolean;
   reason?: string;
+  refusal?: RefusalCause;
+  bench?: BenchInfo;
+  /** The meter clock against the bench clock, at the start. */
+  clock?: ClockCheck;
+  /** A session an earlier run left unfinished (this run resumed it). */
+  unfinished?: UnfinishedSession;
+  noLoad?: NoLoadResult;
+  starting?: StartingResult;
+  /** calibrate that did not end sealed: whether the meter was put back as found (read back). */
+  restored?: { ok: boolean; sealed: boolean; text: string };
   asFoundCalibration?: Calibration;
   asFoundBytesHex?: string;
   before: PointResult[];
@@ -137,6 +169,34 @@ class Failure extends Error {
   }
 }
 
+/** The run was told to stop. Not a MeterError, so no measurement mistakes it for a point's failure. */
+class Interrupted extends Error {}
+
+/** The rig with a bench time whose waits end the run once `stop` is set (before and after waiting). */
+function interruptible(rig: BenchRig, stop: BenchOptions['stop']): BenchRig {
+  if (!stop) return rig;
+  const check = (): void => {
+    if (stop.aborted) throw new Interrupted(`interrupted${typeof stop.reason === 'string' ? ` (${stop.reason})` : ''}`);
+  };
+  const time = rig.time;
+  return {
+    load: rig.load,
+    reference: rig.reference,
+    pulses: rig.pulses,
+    calibrationSwitch: rig.calibrationSwitch,
+    publicKey: rig.publicKey,
+    time: {
+      now: () => time.now(),
+      wait: async (ms: number) => {
+        check();
+        await time.wait(ms);
+        check();
+      },
+      wallMs: time.wallMs ? () => (time.wallMs as () => number)() : undefined,
+    },
+  };
+}
+
 function describe(e: unknown): string {
   if (e instanceof MeterError) return `${e.code}: ${e.message}`;
   throw e;
@@ -146,7 +206,7 @@ function isRange(e: unknown): boolean {
   return e instanceof MeterError && e.code === 'calibration-range';
 }
 
-function loadsFor(phases: number, current: number, phaseDeg: number, element?: number): PhaseLoad[] {
+function loadsFor(phases: number, current: number, phaseDeg: number, element?: number): TestLoad[] {
   return Array.from({ length: phases }, (_, p) => ({ voltage: NOMINAL_VOLTAGE, current: element === undefined || element === p ? current : 0, phaseDeg }));
 }
 
@@ -158,13 +218,17 @@ class Run {
   readonly result: BenchResult;
   private readonly run: RunOptions;
   private readonly points: TestPoint[];
+  /** The rig whose waits end the run on `stop`; `rigAsGiven` for putting the meter back. */
+  readonly rig: BenchRig;
 
   constructor(
     readonly kind: 'calibrate' | 'verify',
     private readonly client: ServiceClient,
-    private readonly rig: BenchRig,
+    private readonly rigAsGiven: BenchRig,
     private readonly o: BenchOptions,
   ) {
+    this.rig = interruptible(rigAsGiven, o.stop);
+    const rig = this.rig;
     const minSeconds = o.minSeconds ?? 2000;
     this.run = { meterConstant: o.meterConstant, minSeconds, minPulses: o.minPulses ?? 5 };
     this.points = testPoints(o.cls, rig.load.phases);
@@ -173,6 +237,7 @@ class Run {
       className: o.cls.name,
       standard: o.cls.standard,
       publicKeyHex: rig.publicKey ? toHex(rig.publicKey) : undefined,
+      bench: o.bench,
       meterConstant: o.meterConstant,
       minSeconds,
       status: kind === 'calibrate' ? 'failed' : 'fail',
@@ -201,7 +266,9 @@ class Run {
         const g = await gatedRun(this.rig, loadsFor(this.rig.load.phases, tp.current, tp.phaseDeg, tp.element), this.run);
         const referenceWh = g.referenceWh.reduce((a, b) => a + b, 0);
         const errorPct = errorPercent(g.meterWh, referenceWh);
-        pr = { ...tp, pulses: g.pulses, seconds: g.seconds, referenceWh, meterWh: g.meterWh, errorPct, pass: Math.abs(errorPct) <= tp.limitPct };
+        const ref = this.o.bench?.reference;
+        const uncertaintyPct = ref ? expandedUncertaintyPct(g.seconds, ref.classPct, this.o.bench?.updateSeconds ?? 1) : undefined;
+        pr = { ...tp, pulses: g.pulses, seconds: g.seconds, referenceWh, meterWh: g.meterWh, errorPct, uncertaintyPct, pass: Math.abs(errorPct) <= tp.limitPct };
       } catch (e) {
         pr = { ...tp, pulses: 0, seconds: 0, referenceWh: 0, meterWh: 0, pass: false, failure: describe(e) };
       }
@@ -213,30 +280,81 @@ class Run {
     return out;
   }
 
-  async identify(): Promise<{ cal: Calibration; bytes: Uint8Array }> {
-    this.progress({ stage: 'connect', text: 'identifying the meter' });
-    let ident: Identity;
-    try {
-      ident = await this.client.connect();
-    } catch (e) {
-      throw new Failure(`no meter: ${describe(e)}`);
-    }
+  /** The checks before anything is changed (preflight.ts); a Refusal ends the run untouched. */
+  async identify(): Promise<Preflight & { cal: Calibration }> {
+    const pre = await preflight(this.client, this.rig, {
+      crypto: this.o.crypto,
+      privileged: this.kind === 'calibrate',
+      clockToleranceS: this.o.bench?.clockToleranceS ?? 10,
+      progress: (text) => this.progress({ stage: 'connect', text }),
+    });
+    const ident = pre.identity;
+    const cal = pre.calibration;
     this.result.identity = ident;
     this.result.sealed = ident.sealed;
-    const bytes = await this.client.readCalibration();
-    this.result.asFoundBytesHex = toHex(bytes);
-    let cal: Calibration;
-    try {
-      cal = parseCalibration(bytes);
-    } catch (e) {
-      throw new Failure(`the meter's calibration cannot be read: ${describe(e)}`);
-    }
+    this.result.asFoundBytesHex = toHex(pre.bytes);
     this.result.asFoundCalibration = cal;
+    this.result.clock = pre.clock;
+    this.result.unfinished = pre.unfinished;
     if (cal.channels.length !== this.rig.load.phases) {
-      throw new Failure(`the meter has ${cal.channels.length} measuring elements, the load source ${this.rig.load.phases} phases`);
+      throw new Refusal('meter', `the meter has ${cal.channels.length} measuring elements, the load source ${this.rig.load.phases} phases`);
     }
     this.progress({ stage: 'connect', text: `${ident.meterId} ${ident.model} firmware ${ident.firmware}, ${ident.sealed ? 'sealed' : 'not sealed'}, ${cal.chip} ${cal.channels.length} element(s)` });
-    return { cal, bytes };
+    if (pre.clock && !pre.clock.ok) {
+      this.progress({ stage: 'connect', text: pre.clock.notSet ? 'meter clock NOT SET' : `meter clock WRONG: ${pre.clock.offsetS.toFixed(1)} s off the bench clock (tolerance ±${pre.clock.toleranceS} s)` });
+    }
+    if (pre.unfinished) {
+      const u = pre.unfinished;
+      this.progress({ stage: 'connect', text: `resuming: unsealed at ${new Date(u.unsealedAt).toISOString()} by ${u.by} and not sealed since (${u.writes} constant write(s)); the constants sealed before are restored unless this run seals` });
+    }
+    return { ...pre, cal };
+  }
+
+  /** The no-load and starting-current tests; a Failure names the first that fails. */
+  async noLoadTests(): Promise<void> {
+    if (this.o.noLoadTests === false) return;
+    const cls = this.o.cls;
+    this.progress({ stage: 'no-load', text: `no load at 115 % Un …` });
+    const n = await noLoadTest(this.rig, cls, this.o.meterConstant);
+    this.result.noLoad = n;
+    this.progress({ stage: 'no-load', text: `no load at ${n.voltage.toFixed(1)} V for ${n.seconds} s: ${n.pulses} pulse(s), at most ${n.maxPulses}: ${n.pass ? 'PASS' : 'FAIL'}` });
+    this.progress({ stage: 'starting', text: `starting current …` });
+    const st = await startingTest(this.rig, cls, this.o.meterConstant);
+    this.result.starting = st;
+    this.progress({ stage: 'starting', text: `starting current ${st.current} A for ${st.seconds} s: ${st.pulses} pulse(s), at least ${st.minPulses}: ${st.pass ? 'PASS' : 'FAIL'}` });
+    await this.rig.load.apply(loadsFor(this.rig.load.phases, 0, 0));
+    if (!n.pass) throw new Failure(`no-load test: ${n.pulses} pulses in ${n.seconds} s at 115 % Un without current (at most ${n.maxPulses})`);
+    if (!st.pass) throw new Failure(`starting-current test: ${st.pulses} pulse(s) in ${st.seconds} s at ${st.current} A (at least ${st.minPulses})`);
+  }
+
+  /**
+   * Puts the meter back as found after a calibration that did not end sealed: the as-found constants
+   * written again (if this run or an unfinished one changed them), sealed again if it was sealed, then
+   * read back. Uses the rig as given: a stop does not stop this.
+   */
+  async restore(asFound: { bytes: Uint8Array; sealed: boolean }, changed: boolean): Promise<void> {
+    const r = this.result;
+    this.progress({ stage: 'restore', text: `putting the meter back as found (${asFound.sealed ? 'sealed, ' : ''}the constants it had)` });
+    try {
+      await this.rigAsGiven.load.apply(loadsFor(this.rigAsGiven.load.phases, 0, 0)).catch(() => undefined);
+      const ident = await this.client.identify();
+      if (changed || toHex(await this.client.readCalibration()) !== toHex(asFound.bytes)) {
+        if (ident.sealed) throw new Failure('the meter is sealed with constants other than those found');
+        await this.client.writeCalibration(asFound.bytes);
+      }
+      if (asFound.sealed && !ident.sealed) await this.client.seal();
+      const after = await this.client.identify();
+      const bytes = await this.client.readCalibration();
+      const same = toHex(bytes) === toHex(asFound.bytes) && after.sealed === asFound.sealed;
+      r.sealed = after.sealed;
+      r.restored = same
+        ? { ok: true, sealed: after.sealed, text: `the meter is back as found: ${after.sealed ? 'sealed, ' : 'not sealed, '}the constants it had (read back)` }
+        : { ok: false, sealed: after.sealed, text: `the meter could not be put back as found (${after.sealed ? 'sealed' : 'NOT sealed'}, constants ${toHex(bytes) === toHex(asFound.bytes) ? 'as found' : 'changed'})` };
+    } catch (e) {
+      const why = e instanceof Failure ? e.reason : e instanceof MeterError ? `${e.code}: ${e.message}` : String(e);
+      r.restored = { ok: false, sealed: false, text: `the meter could not be put back as found (${why}): it may be left UNSEALED; the next bench calibrate resumes it` };
+    }
+    this.progress({ stage: 'restore', text: r.restored.text });
   }
 
   async write(step: 'rms' | 'final', cal: Calibration): Promise<Uint8Array> {
@@ -361,20 +479,42 @@ function finish(run: Run, start: number, rig: BenchRig): BenchResult {
   return run.result;
 }
 
+/** How a run that did not complete ended: its status and reason. */
+function ended(res: BenchResult, e: unknown, failed: 'failed' | 'fail'): void {
+  if (e instanceof Refusal) {
+    res.status = 'refused';
+    res.refusal = e.kind;
+    res.reason = `${e.reason} (the meter was not changed)`;
+  } else if (e instanceof Interrupted) {
+    res.status = 'interrupted';
+    res.reason = e.message;
+  } else {
+    res.status = failed;
+    res.reason = e instanceof Failure ? e.reason : describe(e);
+  }
+}
+
 /** Calibrates the meter on `client` with `rig`; seals it only when every point is within the class limits. */
-export async function calibrate(client: ServiceClient, rig: BenchRig, options: BenchOptions): Promise<BenchResult> {
-  const run = new Run('calibrate', client, rig, options);
+export async function calibrate(client: ServiceClient, rigAsGiven: BenchRig, options: BenchOptions): Promise<BenchResult> {
+  const run = new Run('calibrate', client, rigAsGiven, options);
+  const rig = run.rig;
   const res = run.result;
   const start = rig.time.now();
   let finalBytes: Uint8Array | undefined;
   let connected = false;
+  let pre: Preflight | undefined;
+  /** Something was sent that changes the meter (an unseal or a write), answered or not. */
+  let touched = false;
+  let changed = false;
   try {
-    const { cal: asFound } = await run.identify();
+    pre = await run.identify();
+    const asFound = pre.calibration;
     connected = true;
     res.before = await run.measureAll('as-found');
     if (res.identity?.sealed) {
       run.progress({ stage: 'unseal', text: 'unsealing (calibration switch + bench key)' });
       await rig.calibrationSwitch.set(true);
+      touched = true;
       try {
         await client.unseal();
       } catch (e) {
@@ -385,6 +525,7 @@ export async function calibrate(client: ServiceClient, rig: BenchRig, options: B
     // Raised threshold while single elements are loaded: no creep from the idle ones.
     const lowest = options.cls.fractions[0] * options.cls.baseCurrent * NOMINAL_VOLTAGE;
     let cal = withNoLoad(await run.rmsStep(asFound), Math.min(10, 0.2 * lowest));
+    touched = changed = true;
     await run.write('rms', cal);
     cal = await run.energyStep(cal);
     cal = withNoLoad(cal, 0.5 * options.cls.startFraction * options.cls.baseCurrent * NOMINAL_VOLTAGE);
@@ -392,7 +533,8 @@ export async function calibrate(client: ServiceClient, rig: BenchRig, options: B
     res.after = await run.measureAll('after');
     const bad = res.after.filter((p) => !p.pass);
     if (bad.length) throw new Failure(`${bad.length} of ${res.after.length} points outside the class ${options.cls.name} limits after calibration (first: ${bad[0].label})`);
-    run.progress({ stage: 'seal', text: 'all points within the limits: sealing' });
+    await run.noLoadTests();
+    run.progress({ stage: 'seal', text: 'all points and tests within the limits: sealing' });
     try {
       await client.seal();
     } catch (e) {
@@ -402,12 +544,13 @@ export async function calibrate(client: ServiceClient, rig: BenchRig, options: B
     res.sealed = true;
     res.status = 'sealed';
   } catch (e) {
-    if (e instanceof Failure) res.reason = e.reason;
-    else res.reason = describe(e);
-    res.status = 'failed';
+    ended(res, e, 'failed');
   } finally {
-    await rig.calibrationSwitch.set(false);
+    await rigAsGiven.calibrationSwitch.set(false).catch(() => undefined);
   }
+  // Not sealed by this run: back as found, whatever stopped it (a meter an earlier run left unsealed
+  // goes back to the constants sealed before that run).
+  if (pre && res.status !== 'sealed' && (touched || pre.unfinished)) await run.restore(pre.asFound, changed || pre.unfinished !== undefined);
   if (connected) {
     try {
       await run.checkLog(finalBytes);
@@ -423,29 +566,39 @@ export async function calibrate(client: ServiceClient, rig: BenchRig, options: B
   return finish(run, start, rig);
 }
 
-/** Re-measures a sealed meter at every point of its class; writes nothing. */
-export async function verify(client: ServiceClient, rig: BenchRig, options: BenchOptions): Promise<BenchResult> {
-  const run = new Run('verify', client, rig, options);
+/** Re-measures a sealed meter at every point of its class and runs the no-load and starting tests; writes nothing. */
+export async function verify(client: ServiceClient, rigAsGiven: BenchRig, options: BenchOptions): Promise<BenchResult> {
+  const run = new Run('verify', client, rigAsGiven, options);
+  const rig = run.rig;
   const res = run.result;
   const start = rig.time.now();
   try {
     const { bytes } = await run.identify();
     const counter0 = (await client.readUnsealChallenge()).counter;
     res.after = await run.measureAll('measure');
+    let tests: string | undefined;
+    try {
+      await run.noLoadTests();
+    } catch (e) {
+      if (!(e instanceof Failure)) throw e;
+      tests = e.reason;
+    }
     const bytes1 = await client.readCalibration();
     const counter1 = (await client.readUnsealChallenge()).counter;
     res.unchanged = toHex(bytes) === toHex(bytes1) && counter0 === counter1;
     await run.checkLog();
     const bad = res.after.filter((p) => !p.pass);
-    if (!res.identity?.sealed) res.reason = 'the meter is not sealed';
+    const u = res.unfinished;
+    if (!res.identity?.sealed) res.reason = u ? `the meter is not sealed: a calibration unsealed it at ${new Date(u.unsealedAt).toISOString()} (${u.by}) and did not finish; bench calibrate resumes it` : 'the meter is not sealed';
     else if (bad.length) res.reason = `${bad.length} of ${res.after.length} points outside the class ${options.cls.name} limits (first: ${bad[0].label})`;
+    else if (tests) res.reason = tests;
     else if (!res.unchanged) res.reason = 'the calibration or the log changed during the run';
     else if (!res.log?.ok) res.reason = `the calibration log does not verify: ${res.log?.fault}`;
     res.status = res.reason ? 'fail' : 'pass';
   } catch (e) {
-    res.reason = e instanceof Failure ? e.reason : describe(e);
-    res.status = 'fail';
+    ended(res, e, 'fail');
   }
+  await rigAsGiven.load.apply(loadsFor(rigAsGiven.load.phases, 0, 0)).catch(() => undefined);
   return finish(run, start, rig);
 }
 

@@ -1,8 +1,11 @@
 /**
  * The calibration report: one self-contained HTML file (inline CSS and SVG, no scripts, nothing
- * fetched) with the meter's identity, the points before and after with their errors against the
- * class limits, a plot of error versus current per power factor (before and after, the class limit
- * band), the constants written and the log verification result.
+ * fetched), printable on A4 (each part on its own page). When the run passed it is the certificate
+ * the bench operator signs: report number, meter, bench and operator, reference standard, conditions,
+ * every point with its limit, error, uncertainty and PASS or FAIL in words (black-and-white print
+ * loses the colour), the no-load and starting-current tests, the meter clock against the bench
+ * clock, the log verification and a signature block. Plots of error versus current (before and
+ * after, the class limit band) and the constants written follow.
  *
  * Portable: builds a string.
  */
@@ -97,18 +100,35 @@ function niceStep(x: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }
 
-function pointRows(before: readonly PointResult[], after: readonly PointResult[]): string {
-  const ids = [...new Set([...before, ...after].map((p) => p.id))];
-  const rows = ids.map((id) => {
-    const b = before.find((p) => p.id === id);
-    const a = after.find((p) => p.id === id);
-    const p = (a ?? b) as PointResult;
-    const cell = (x: PointResult | undefined): string =>
-      x === undefined ? '<td>–</td><td>–</td>' : x.errorPct === undefined ? `<td class="fail" colspan="2">${esc(x.failure ?? 'not measured')}</td>` : `<td class="num ${x.pass ? 'pass' : 'fail'}">${fmt(x.errorPct)}</td><td class="num">${x.pulses} / ${Math.round(x.seconds)} s</td>`;
-    return `<tr><td>${esc(p.label)}</td><td class="num">±${esc(p.limitPct)}</td>${before.length ? cell(b) : ''}${after.length ? cell(a) : ''}</tr>`;
+
+export interface ReportExtra {
+  /** When the report was written (ms since 1970 UTC). */
+  generatedAt?: number;
+  wallMs?: number;
+  /** How the bench reached the meter (target, rig). */
+  target?: string;
+}
+
+/** The word every result carries, so that black-and-white print says it without colour. */
+function verdictWord(pass: boolean | undefined): string {
+  return pass === undefined ? '<span class="na">NOT RUN</span>' : pass ? '<span class="pass">PASS</span>' : '<span class="fail">FAIL</span>';
+}
+
+const iso = (ms: number | undefined): string => (ms === undefined ? '–' : new Date(ms).toISOString().replace('.000Z', 'Z'));
+const day = (ms: number | undefined): string => (ms === undefined ? '–' : new Date(ms).toISOString().slice(0, 10));
+
+function kv(rows: [string, string][]): string {
+  return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
+}
+
+/** Accuracy points: limit, error, uncertainty and the verdict in words. */
+function pointTable(points: readonly PointResult[]): string {
+  if (!points.length) return '<p>No points measured.</p>';
+  const rows = points.map((p) => {
+    const measured = p.errorPct !== undefined;
+    return `<tr><td>${esc(p.label)}</td><td class="num">±${esc(p.limitPct)}</td><td class="num">${measured ? fmt(p.errorPct) : `<span class="fail">${esc(p.failure ?? 'not measured')}</span>`}</td><td class="num">${p.uncertaintyPct === undefined ? '–' : `±${p.uncertaintyPct.toFixed(3)}`}</td><td class="num">${measured ? `${p.pulses} / ${Math.round(p.seconds)} s` : '–'}</td><td>${verdictWord(p.pass)}</td></tr>`;
   });
-  const head = `<tr><th>point</th><th>limit %</th>${before.length ? '<th>before %</th><th>pulses / gate</th>' : ''}${after.length ? `<th>${before.length ? 'after' : 'error'} %</th><th>pulses / gate</th>` : ''}</tr>`;
-  return `<table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="points"><thead><tr><th>test point</th><th>limit %</th><th>error %</th><th>U (k=2) %</th><th>pulses / gate</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function calibrationTable(c: Calibration): string {
@@ -118,66 +138,162 @@ function calibrationTable(c: Calibration): string {
   return `<table><thead><tr><th>element</th><th>voltage gain</th><th>current gain</th><th>power gain</th><th>phase °</th><th>offset W</th><th>reactive offset var</th></tr></thead><tbody>${rows}</tbody></table><p>chip ${esc(c.chip)}, no-load threshold ${c.noLoadW.toFixed(3)} W</p>`;
 }
 
-/** The whole report for a calibrate or verify run. */
-export function reportHtml(r: BenchResult, extra: { generatedAt?: number; wallMs?: number; target?: string } = {}): string {
-  const ok = r.status === 'sealed' || r.status === 'pass';
+function worstText(points: readonly PointResult[]): string {
+  const measured = points.filter((p) => p.errorPct !== undefined);
+  if (!measured.length) return 'no point measured';
+  const w = measured.reduce((a, p) => (Math.abs(p.errorPct as number) / p.limitPct > Math.abs(a.errorPct as number) / a.limitPct ? p : a));
+  const bad = points.filter((p) => !p.pass).length;
+  return `${points.length} points, ${bad ? `${bad} outside the limits` : 'all within the limits'}; worst ${fmt(w.errorPct)} % at ${w.label} (limit ±${w.limitPct} %)`;
+}
+
+function clockText(r: BenchResult): { word: string; text: string } {
+  const c = r.clock;
+  if (!c) return { word: '<span class="na">NOT CHECKED</span>', text: 'the bench has no clock to compare with' };
+  if (c.notSet) return { word: '<span class="fail">NOT SET</span>', text: `meter ${iso(c.meterMs)}, bench ${iso(c.benchMs)}: the meter clock was never set` };
+  const off = `${c.offsetS >= 0 ? '+' : ''}${c.offsetS.toFixed(1)} s`;
+  return c.ok
+    ? { word: '<span class="pass">OK</span>', text: `meter ${iso(c.meterMs)}, bench ${iso(c.benchMs)}: ${off} (tolerance ±${c.toleranceS} s)` }
+    : { word: '<span class="fail">WRONG</span>', text: `meter ${iso(c.meterMs)}, bench ${iso(c.benchMs)}: ${off}, beyond ±${c.toleranceS} s` };
+}
+
+/** The headline: a certificate only for a sealed calibration or a passed verification. */
+function headline(r: BenchResult): { title: string; certificate: boolean; verdict: string } {
+  const what = r.kind === 'calibrate' ? 'Calibration' : 'Verification';
+  if (r.status === 'sealed') return { title: `${what} certificate`, certificate: true, verdict: 'PASS — calibrated and SEALED' };
+  if (r.status === 'pass') return { title: `${what} certificate`, certificate: true, verdict: 'PASS — within the class limits, seal intact' };
+  const word = r.status === 'refused' ? 'REFUSED' : r.status === 'interrupted' ? 'INTERRUPTED' : 'FAIL';
+  return { title: `${what} report — not a certificate`, certificate: false, verdict: `${word}: ${r.reason ?? ''}${r.restored ? ` — ${r.restored.text}` : ''}` };
+}
+
+/**
+ * The report of a calibrate or verify run: a certificate a bench operator signs when the run passed
+ * (sealed / pass), else a report saying why not. Each part starts on a new printed page (A4):
+ * 1 the certificate (meter, bench, operator, reference standard, conditions, results, signatures),
+ * 2 the accuracy points after calibration (or measured), 3 (calibrate) the points as found,
+ * 4 error plots, 5 constants and the no-load, starting-current and clock tests, 6 the calibration log.
+ */
+export function reportHtml(r: BenchResult, extra: ReportExtra = {}): string {
   const id = r.identity;
-  const title = `${r.kind === 'calibrate' ? 'Calibration' : 'Verification'} report ${id ? esc(id.meterId) : ''}`;
-  const idRows: [string, string][] = [
-    ['meter', id ? id.meterId : '(not identified)'],
-    ['manufacturer / model', id ? `${id.manufacturer} / ${id.model}` : '–'],
-    ['firmware', id ? id.firmware : '–'],
-    ['meter clock', id ? new Date(id.timeMs).toISOString() : '–'],
-    ['device public key', r.publicKeyHex ?? '(none given: log checked for integrity only)'],
-    ['accuracy class', `${r.className} (${r.standard})`],
-    ['meter constant', `${r.meterConstant} imp/kWh`],
-    ['gate', `≥ ${r.minSeconds} s per point, pulse-synchronous`],
-    ['bench time', `${(r.benchSeconds / 3600).toFixed(2)} h${extra.wallMs !== undefined ? ` (wall ${(extra.wallMs / 1000).toFixed(1)} s)` : ''}`],
+  const b = r.bench;
+  const head = headline(r);
+  const pages: { title: string; body: string }[] = [];
+  const number = b?.reportNumber ?? '–';
+  const testDate = r.clock?.benchMs;
+
+  // 1: the certificate.
+  const ref = b?.reference;
+  const cond = b?.conditions;
+  const clock = clockText(r);
+  const accuracy = r.after.length ? r.after : [];
+  const accuracyPass = accuracy.length ? accuracy.every((p) => p.pass) : undefined;
+  const results: [string, string, string][] = [
+    [`Accuracy, class ${esc(r.className)} (${esc(r.standard)})`, verdictWord(accuracyPass), esc(accuracy.length ? worstText(accuracy) : 'not measured')],
+    ['No load (creep), 115 % Un, no current', verdictWord(r.noLoad?.pass), esc(r.noLoad ? `${r.noLoad.pulses} pulse(s) in ${r.noLoad.seconds} s (at most ${r.noLoad.maxPulses})` : 'not run')],
+    ['Starting current', verdictWord(r.starting?.pass), esc(r.starting ? `${r.starting.current} A: ${r.starting.pulses} pulse(s) in ${r.starting.seconds} s (at least ${r.starting.minPulses})` : 'not run')],
+    ['Meter clock against the bench clock', clock.word, esc(clock.text)],
+    ['Calibration log', r.log ? (r.log.ok ? '<span class="pass">VERIFIED</span>' : '<span class="fail">FAULT</span>') : '<span class="na">NOT READ</span>', esc(r.log ? `${r.log.records} records, event counter ${r.log.lastCounter}${r.log.originChecked ? ', against the trusted device key' : ', against the key in the log (integrity only)'}${r.log.fault ? `; ${r.log.fault}` : ''}` : '–')],
+    ['Seal', r.sealed ? '<span class="pass">SEALED</span>' : '<span class="fail">NOT SEALED</span>', esc(r.sealedDigestHex ? `constants digest ${r.sealedDigestHex}` : r.restored ? r.restored.text : r.sealed ? 'seal as found' : '–')],
   ];
-  if (extra.target) idRows.push(['target', extra.target]);
-  const sections: string[] = [];
-  sections.push(`<h2>Meter</h2><table class="kv">${idRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`);
+  const signature = head.certificate
+    ? `<h2>Signatures</h2><table class="sign"><tr><th></th><th>name</th><th>signature</th><th>date</th></tr>
+<tr><th>calibrated by (operator)</th><td>${esc(b?.operator ?? '')}</td><td></td><td></td></tr>
+<tr><th>checked by</th><td></td><td></td><td></td></tr></table>
+<p class="note">Decision rule: a point passes when |error| ≤ limit (simple acceptance); U is the expanded uncertainty of the bench's measurement (coverage factor 2, about 95 %): the reference standard's class and the pulse-gate resolution.</p>`
+    : `<p class="fail big">No certificate: ${esc(head.verdict)}</p>`;
+  pages.push({
+    title: head.title,
+    body:
+      `${b?.laboratory ? `<p class="lab">${esc(b.laboratory)}</p>` : ''}<h1>${esc(head.title)}</h1>` +
+      kv([
+        ['report number', esc(number)],
+        ['date of test (bench clock)', esc(day(testDate))],
+        ['issued', esc(extra.generatedAt === undefined ? '–' : iso(extra.generatedAt))],
+      ]) +
+      `<p class="verdict">${esc(head.verdict)}</p>` +
+      `<h2>Meter</h2>` +
+      kv([
+        ['meter id', esc(id?.meterId ?? '(not identified)')],
+        ['manufacturer / model', esc(id ? `${id.manufacturer} / ${id.model}` : '–')],
+        ['firmware', esc(id?.firmware ?? '–')],
+        ['device public key', `<span class="hex">${esc(r.publicKeyHex ?? '(none given: log checked for integrity only)')}</span>`],
+        ['accuracy class', esc(`${r.className} (${r.standard}), meter constant ${r.meterConstant} imp/kWh`)],
+      ]) +
+      `<h2>Bench</h2>` +
+      kv([
+        ['bench id', esc(b?.benchId ?? '–')],
+        ['operator', esc(b?.operator ?? '–')],
+        ['reference standard', esc(ref ? `${ref.make}${ref.model ? ` ${ref.model}` : ''}, serial ${ref.serial}, class ${ref.classPct} %` : 'not given')],
+        ['reference calibration due', esc(ref?.calibrationDue ?? '–')],
+        ['conditions', esc(cond ? `${cond.voltageV} V, ${cond.frequencyHz} Hz${cond.temperatureC === undefined ? '' : `, ${cond.temperatureC} °C`}${cond.humidityPct === undefined ? '' : `, ${cond.humidityPct} % r.h.`}` : '–')],
+        ...(extra.target ? ([['connection', esc(extra.target)]] as [string, string][]) : []),
+      ]) +
+      `<h2>Results</h2><table class="results"><thead><tr><th>test</th><th>result</th><th>details</th></tr></thead><tbody>${results.map(([t, w, d]) => `<tr><td>${t}</td><td>${w}</td><td>${d}</td></tr>`).join('')}</tbody></table>` +
+      (r.unfinished ? `<p class="note">The meter was found unsealed by an unfinished calibration (unsealed ${esc(iso(r.unfinished.unsealedAt))} by ${esc(r.unfinished.by)}); this run resumed it.</p>` : '') +
+      signature,
+  });
+
+  // 2 and 3: the points.
+  pages.push({ title: r.kind === 'calibrate' ? 'Accuracy after calibration' : 'Accuracy', body: `<h2>${r.kind === 'calibrate' ? 'Accuracy after calibration' : 'Accuracy'}</h2>${pointTable(r.after)}` });
+  if (r.kind === 'calibrate') pages.push({ title: 'Accuracy as found', body: `<h2>Accuracy as found (before calibration)</h2>${pointTable(r.before)}` });
+
+  // 4: plots.
   const plots = [r.before.length ? errorPlot(r.before, r.kind === 'calibrate' ? 'Before calibration' : 'Measured', r.className) : '', r.after.length ? errorPlot(r.after, r.kind === 'calibrate' ? 'After calibration' : 'Measured', r.className) : ''].filter(Boolean);
-  sections.push(`<h2>Error versus current</h2><div class="plots">${plots.join('') || '<p>no points measured</p>'}</div><p class="note">Balanced-load points. Shaded: class ${esc(r.className)} limit at PF 1; dashed: at PF 0.5L / 0.8C.</p>`);
-  sections.push(`<h2>Points</h2>${pointRows(r.before, r.after)}`);
+  pages.push({ title: 'Error versus current', body: `<h2>Error versus current</h2><div class="plots">${plots.join('') || '<p>no points measured</p>'}</div><p class="note">Balanced-load points. Shaded: class ${esc(r.className)} limit at PF 1; dashed: at PF 0.5L / 0.8C. Circles import, squares export; hollow: outside the limit.</p>` });
+
+  // 5: constants and the other tests.
+  let constants = r.asFoundCalibration ? `<h3>As found</h3>${calibrationTable(r.asFoundCalibration)}` : '';
   if (r.kind === 'calibrate') {
-    const w = r.written.map((x) => `<h3>${x.step === 'rms' ? 'Step 1: rms gains' : 'Step 2: final constants'}</h3>${calibrationTable(x.calibration)}<p class="hex">${esc(x.bytesHex)}</p>`).join('');
     const residuals = r.residuals.map((x, i) => `<tr><td>${i + 1}</td><td class="num">${x.gain.toFixed(6)}</td><td class="num">${x.phaseDeg.toFixed(4)}</td><td class="num">${x.offsetW.toFixed(4)}</td></tr>`).join('');
-    sections.push(
-      `<h2>Constants</h2>${r.asFoundCalibration ? `<h3>As found</h3>${calibrationTable(r.asFoundCalibration)}` : ''}` +
-        (residuals ? `<h3>Residual found after the rms step</h3><table><thead><tr><th>element</th><th>gain</th><th>phase °</th><th>offset W</th></tr></thead><tbody>${residuals}</tbody></table>` : '') +
-        (w || '<p>No constants written.</p>') +
-        (r.sealedDigestHex ? `<p>Sealed digest (SHA-256 of the constants): <span class="hex">${esc(r.sealedDigestHex)}</span></p>` : ''),
-    );
+    constants +=
+      (residuals ? `<h3>Residual found after the rms step</h3><table><thead><tr><th>element</th><th>gain</th><th>phase °</th><th>offset W</th></tr></thead><tbody>${residuals}</tbody></table>` : '') +
+      (r.written.map((x) => `<h3>${x.step === 'rms' ? 'Written: rms gains' : 'Written: final constants'}</h3>${calibrationTable(x.calibration)}<p class="hex">${esc(x.bytesHex)}</p>`).join('') || '<p>No constants written.</p>') +
+      (r.sealedDigestHex ? `<p>Sealed digest (SHA-256 of the constants): <span class="hex">${esc(r.sealedDigestHex)}</span></p>` : '');
   }
+  const tests: [string, string, string][] = [];
+  if (r.noLoad) tests.push(['no load', verdictWord(r.noLoad.pass), esc(`${r.noLoad.voltage.toFixed(1)} V, no current, ${r.noLoad.seconds} s (Δt of IEC 62053-21/-22 8.3.2): ${r.noLoad.pulses} pulse(s), at most ${r.noLoad.maxPulses}`)]);
+  if (r.starting) tests.push(['starting current', verdictWord(r.starting.pass), esc(`${r.starting.current} A at PF 1 (8.3.3), ${r.starting.seconds} s = 2.4 × the pulse period of ${r.starting.periodSeconds.toFixed(0)} s: ${r.starting.pulses} pulse(s), at least ${r.starting.minPulses}`)]);
+  tests.push(['clock', clock.word, esc(clock.text)]);
+  pages.push({
+    title: 'Constants and tests',
+    body: `<h2>Constants</h2>${constants || '<p>–</p>'}<h2>No-load, starting-current and clock tests</h2><table class="results"><tbody>${tests.map(([t, w, d]) => `<tr><td>${t}</td><td>${w}</td><td>${d}</td></tr>`).join('')}</tbody></table>${r.unchanged === undefined ? '' : `<p>Calibration bytes and log counter ${r.unchanged ? 'unchanged' : '<span class="fail">CHANGED</span>'} by the verification.</p>`}`,
+  });
+
+  // 6: the log.
   if (r.log) {
     const l = r.log;
-    const ev = l.events.map((e) => `<tr><td class="num">${e.counter}</td><td>${esc(new Date(e.time).toISOString())}</td><td>${esc(e.type)}</td><td>${esc(e.who)}</td></tr>`).join('');
-    sections.push(
-      `<h2>Calibration log</h2><p class="${l.ok ? 'pass' : 'fail'}">${l.ok ? 'Verified' : 'FAULT'}: ${l.records} records of ${esc(l.deviceId)}, event counter ${l.lastCounter}; ` +
+    const ev = l.events.map((e) => `<tr><td class="num">${e.counter}</td><td>${esc(iso(e.time))}</td><td>${esc(e.type)}</td><td>${esc(e.who)}</td></tr>`).join('');
+    pages.push({
+      title: 'Calibration log',
+      body:
+        `<h2>Calibration log</h2><p>${l.ok ? '<span class="pass">VERIFIED</span>' : '<span class="fail">FAULT</span>'}: ${l.records} records of ${esc(l.deviceId)}, event counter ${l.lastCounter}; ` +
         `${l.originChecked ? 'signatures checked against the trusted device key' : 'checked against the key in the log (integrity only)'}${l.fault ? `; ${esc(l.fault)}` : ''}` +
         `${l.sealMatchesWritten === undefined ? '' : l.sealMatchesWritten ? '; the last record seals the constants written' : '; the log does NOT end with a seal of the constants written'}.</p>` +
-        `<table><thead><tr><th>counter</th><th>time</th><th>event</th><th>who</th></tr></thead><tbody>${ev}</tbody></table>`,
-    );
+        `<table><thead><tr><th>counter</th><th>time (meter clock)</th><th>event</th><th>who</th></tr></thead><tbody>${ev}</tbody></table>`,
+    });
   }
-  if (r.unchanged !== undefined) sections.push(`<p class="${r.unchanged ? 'pass' : 'fail'}">Calibration bytes and log counter ${r.unchanged ? 'unchanged' : 'CHANGED'} by the verification.</p>`);
-  const verdict = r.kind === 'calibrate' ? (ok ? 'SEALED: all points within the class limits' : `FAILED, not sealed: ${r.reason ?? ''}`) : ok ? 'PASS' : `FAIL: ${r.reason ?? ''}`;
+
+  const n = pages.length;
+  const body = pages
+    .map((p, i) => `<section class="page"><div class="running">${esc(head.title)} · report ${esc(number)} · ${esc(id?.meterId ?? '')} · page ${i + 1} of ${n}</div>${p.body}</section>`)
+    .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(head.title)} ${esc(number)}</title>
 <style>
-body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
-h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:22px 0 8px;border-bottom:1px solid #ccc}h3{font-size:14px;margin:14px 0 6px}
-.verdict{font-size:16px;font-weight:bold;padding:8px 12px;border-radius:4px;display:inline-block}
-.ok{background:#e3f5e1;color:#17601a}.bad{background:#fbe3e3;color:#8a1616}
-table{border-collapse:collapse;font-size:12px;margin:4px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
-th{background:#f4f4f4}.kv th{width:200px}.num{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#17601a}.fail{color:#a01010;font-weight:bold}.hex{font-family:monospace;font-size:11px;word-break:break-all}
-.plots{display:flex;flex-wrap:wrap;gap:16px}.note{font-size:12px;color:#555}p{font-size:13px}
+@page{size:A4;margin:14mm 14mm 16mm}
+body{font-family:sans-serif;margin:0;color:#111;font-size:12px}
+section.page{break-after:page;padding:0}section.page:last-child{break-after:auto}
+.running{font-size:10px;color:#444;border-bottom:1px solid #999;margin-bottom:10px;padding-bottom:2px}
+h1{font-size:20px;margin:4px 0 8px}h2{font-size:15px;margin:16px 0 6px;border-bottom:1px solid #bbb}h3{font-size:13px;margin:10px 0 4px}
+.lab{font-size:13px;font-weight:bold;margin:0}.verdict{font-size:14px;font-weight:bold;border:2px solid #111;padding:6px 10px;display:inline-block}
+table{border-collapse:collapse;margin:4px 0;width:100%}td,th{border:1px solid #999;padding:2px 6px;text-align:left;vertical-align:top}
+th{background:#eee}.kv th{width:190px}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.points td,.points th{padding:1px 5px;font-size:11px}
+.pass{color:#0b5d12;font-weight:bold}.fail{color:#9b0d0d;font-weight:bold}.na{color:#555;font-weight:bold}.big{font-size:14px}
+.hex{font-family:monospace;font-size:10px;word-break:break-all}
+.sign td{height:34px}.plots svg{display:block;margin:0 0 10px}.note{font-size:11px;color:#333}
+@media screen{body{margin:20px;max-width:1000px}section.page{border-bottom:3px double #999;margin-bottom:24px;padding-bottom:12px}}
 </style></head><body>
-<h1>${title}</h1>
-<div class="verdict ${ok ? 'ok' : 'bad'}">${esc(verdict)}</div>
-${extra.generatedAt !== undefined ? `<p class="note">generated ${esc(new Date(extra.generatedAt).toISOString())}</p>` : ''}
-${sections.join('\n')}
+${body}
 </body></html>
 `;
 }

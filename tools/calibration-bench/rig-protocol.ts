@@ -4,7 +4,8 @@
  * JSON. One request per line, one response per line, in order:
  *
  *   {"id":1,"op":"identify"}                 → {"id":1,"ok":true,"chip","phases","meterId","meterConstant","nowMs",
- *                                               "publicKey"?,"benchKey"?}   (a simulated rig hands out its meter's factory record)
+ *                                               "wallMs"?,"publicKey"?,"benchKey"?}   (wallMs: the bench clock at nowMs;
+ *                                               a simulated rig hands out its meter's factory record)
  *   {"id":2,"op":"setLoad","load":{"voltage":230,"current":5,"phaseDeg":0},"phase"?:0}   (no phase: every phase)
  *   {"id":3,"op":"readReference"}            → {"nowMs","activeWh":[…],"voltage":[…],"current":[…]}
  *   {"id":4,"op":"pulses"}                   → {"count","lastEdgeMs"}   (rising edges of the test output since start)
@@ -22,7 +23,7 @@
  */
 import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
-import type { BenchRig, PhaseLoad } from './rig.js';
+import type { BenchRig, TestLoad } from './rig.js';
 
 /** A rig request or response was malformed or refused: 'bad-json', 'bad-request', 'line-too-long',
  *  'unknown-op', 'rig-failed'; on the client side also 'rig-timeout', 'rig-closed', 'connect'. */
@@ -35,7 +36,7 @@ export const MAX_EDGES = 20_000;
 
 export type RigRequest =
   | { id: number; op: 'identify' | 'readReference' | 'pulses' | 'now' }
-  | { id: number; op: 'setLoad'; load: PhaseLoad; phase?: number }
+  | { id: number; op: 'setLoad'; load: TestLoad; phase?: number }
   | { id: number; op: 'setSwitch'; level: 0 | 1 }
   | { id: number; op: 'advance'; ms: number };
 
@@ -45,6 +46,8 @@ export interface RigIdentity {
   meterId: string;
   meterConstant: number;
   nowMs: number;
+  /** The bench clock (ms since 1970 UTC) at `nowMs`, when the rig keeps one (rig.ts BenchTime.wallMs). */
+  wallMs?: number;
   publicKey?: string;
   benchKey?: string;
 }
@@ -151,7 +154,7 @@ export class RigService {
   private count = 0;
   private lastEdgeMs = -1;
   /** The loads last applied (the source takes whole sets; a request may name one phase). */
-  private loads: PhaseLoad[] | undefined;
+  private loads: TestLoad[] | undefined;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -197,12 +200,13 @@ export class RigService {
           meterId: this.o.meterId,
           meterConstant: this.o.meterConstant,
           nowMs: rig.time.now(),
+          ...(rig.time.wallMs ? { wallMs: rig.time.wallMs() } : {}),
           ...(this.o.publicKey ? { publicKey: toHex(this.o.publicKey) } : {}),
           ...(this.o.benchKey ? { benchKey: toHex(this.o.benchKey) } : {}),
         };
       case 'setLoad': {
         const ref = await rig.reference.rms();
-        const loads: PhaseLoad[] = ref.voltage.map((voltage, p) => ({ voltage, current: ref.current[p], phaseDeg: 0 }));
+        const loads: TestLoad[] = ref.voltage.map((voltage, p) => ({ voltage, current: ref.current[p], phaseDeg: 0 }));
         // Before the first setLoad the phases hold what the reference reads (no current, PF 1).
         const current = this.loads ?? loads;
         const next = current.map((l, p) => (req.phase === undefined || req.phase === p ? req.load : l));

@@ -8,8 +8,8 @@
  * Portable: types only.
  */
 
-/** One phase of the test load: rms voltage, rms current and the angle by which current lags voltage. */
-export interface PhaseLoad {
+/** One phase of the test load the source applies: rms voltage, rms current and the angle by which current lags voltage. */
+export interface TestLoad {
   voltage: number;
   current: number;
   phaseDeg: number;
@@ -18,7 +18,7 @@ export interface PhaseLoad {
 /** Sets the test load. `apply` returns once the source has reached it (a real source ramps). */
 export interface LoadSource {
   readonly phases: number;
-  apply(loads: readonly PhaseLoad[]): Promise<void>;
+  apply(loads: readonly TestLoad[]): Promise<void>;
 }
 
 /** The reference standard's energy registers at one instant. */
@@ -49,6 +49,9 @@ export interface PulseCounter {
 export interface BenchTime {
   now(): number;
   wait(ms: number): Promise<void>;
+  /** The bench's clock (ms since 1970 UTC) the meter's clock is checked against: a real bench's own
+   *  synchronised clock, a simulator's true time. Absent: the clock is not checked. */
+  wallMs?(): number;
 }
 
 /** The meter's calibration switch: pressed by the bench (sim) or by the operator on request. */

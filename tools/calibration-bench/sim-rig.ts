@@ -12,7 +12,7 @@ import { Prng, defaultHardwareErrors, perfectHardware, type HardwareErrors } fro
 import { VirtualTiming } from '../../hosts/sim/service-pipe.js';
 import { SimMeter, type ChipName, type SimMeterOptions } from '../../hosts/sim/sim-meter.js';
 import { NOMINAL_VOLTAGE } from './accuracy-class.js';
-import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
+import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, TestLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 export type ErrorSpec = 'random' | 'default' | 'perfect' | 'out-of-range' | Partial<HardwareErrors>;
@@ -88,11 +88,15 @@ export class SimBenchRig implements BenchRig {
   publicKey: Uint8Array | undefined;
   private onEdge: ((atMs: number) => void) | undefined;
 
-  constructor(readonly meter: SimMeter) {
+  /** `clockErrorMs`: how far the meter's clock was set off the bench's true time (a wrong meter clock). */
+  constructor(
+    readonly meter: SimMeter,
+    options: { clockErrorMs?: number } = {},
+  ) {
     const m = meter;
     this.load = {
       phases: m.load.phases.length,
-      apply: async (loads: readonly PhaseLoad[]) => {
+      apply: async (loads: readonly TestLoad[]) => {
         loads.forEach((l, p) => m.setLoad(l, p));
       },
     };
@@ -117,9 +121,11 @@ export class SimBenchRig implements BenchRig {
         this.onEdge = undefined;
       },
     };
+    const clockErrorMs = options.clockErrorMs ?? 0;
     this.time = {
       now: () => m.clock.ticks(),
       wait: async (ms: number) => m.advance(ms),
+      wallMs: () => m.wallMs - clockErrorMs,
     };
     this.calibrationSwitch = {
       set: async (pressed: boolean) => {
@@ -129,9 +135,10 @@ export class SimBenchRig implements BenchRig {
     this.publicKey = m.keys.devicePublicKey();
   }
 
-  /** A service client on the meter's in-memory line; each client wait moves the meter 10 ms. */
-  client(): ServiceClient {
+  /** A service client on the meter's in-memory line; each client wait moves the meter 10 ms.
+   *  `who`: the name the calibration log records for its changes (e.g. "bench-07/j.weber"). */
+  client(who?: string): ServiceClient {
     const timing = new VirtualTiming(() => this.meter.advance(10));
-    return new ServiceClient({ port: this.meter.bench, timing, benchKey: this.meter.keys.benchKey(), crypto: nobleCrypto });
+    return new ServiceClient({ port: this.meter.bench, timing, benchKey: this.meter.keys.benchKey(), crypto: nobleCrypto, who });
   }
 }

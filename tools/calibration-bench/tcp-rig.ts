@@ -11,7 +11,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { fromHex } from '../../modules/core/bytes.js';
 import type { ClientTiming } from '../../modules/service/client.js';
 import { MAX_ADVANCE_MS, MAX_LINE, RigError, type RigEdge, type RigIdentity, type RigService } from './rig-protocol.js';
-import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, PhaseLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
+import type { BenchRig, BenchTime, CalibrationSwitch, LoadSource, TestLoad, PulseCounter, ReferenceLatch, ReferenceMeter } from './rig.js';
 
 type Response = Record<string, unknown> & { id: number | null; ok: boolean; error?: { code: string; message: string } };
 
@@ -139,7 +139,7 @@ export class TcpRig implements BenchRig {
       get phases() {
         return self.identity.phases;
       },
-      apply: async (loads: readonly PhaseLoad[]) => {
+      apply: async (loads: readonly TestLoad[]) => {
         for (let p = 0; p < loads.length; p++) {
           const l = loads[p];
           await this.request({ op: 'setLoad', load: { voltage: l.voltage, current: l.current, phaseDeg: l.phaseDeg }, phase: p });
@@ -212,6 +212,11 @@ export class TcpRig implements BenchRig {
       throw new RigError('bad-response', 'the rig identified itself with an unexpected response', {});
     }
     const ident: RigIdentity = { chip: r.chip, phases, meterId: r.meterId, meterConstant: r.meterConstant, nowMs: r.nowMs };
+    if (typeof r.wallMs === 'number' && Number.isFinite(r.wallMs)) {
+      const at = { wallMs: r.wallMs, nowMs: ident.nowMs };
+      ident.wallMs = r.wallMs;
+      rig.time.wallMs = () => at.wallMs + (rig.nowMs - at.nowMs);
+    }
     if (typeof r.publicKey === 'string') ident.publicKey = r.publicKey;
     if (typeof r.benchKey === 'string') ident.benchKey = r.benchKey;
     rig.identity = ident;

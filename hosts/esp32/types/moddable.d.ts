@@ -53,3 +53,41 @@ declare module 'time' {
   };
   export default Time;
 }
+
+declare module 'file' {
+  /** A file of the host's file system (Moddable's desktop simulator: the process's own files). */
+  export class File {
+    /** Opens `path`; with `write`, for reading and writing, created when missing. */
+    constructor(path: string, write?: boolean);
+    /** Reads `count` bytes at `position` into a new ArrayBuffer. */
+    read(type: typeof ArrayBuffer, count: number): ArrayBuffer;
+    /** Writes at `position`. */
+    write(data: ArrayBuffer): void;
+    close(): void;
+    readonly length: number;
+    position: number;
+  }
+}
+
+declare module 'mc/config' {
+  /** The build's configuration: the manifest's "config" and mcconfig's NAME=VALUE arguments (strings). */
+  const config: Readonly<Record<string, unknown>>;
+  export default config;
+}
+
+declare module 'debug' {
+  const Debug: {
+    /** Without an argument: collects garbage now. With one: enables or disables collection. */
+    gc(enable?: boolean): void;
+  };
+  export default Debug;
+}
+
+declare module 'instrumentation' {
+  const Instrumentation: {
+    /** The index of an instrument by name ("XS Chunk Heap Used", "XS Slot Heap Used"...). */
+    map(name: string): number;
+    get(index: number): number;
+  };
+  export default Instrumentation;
+}

@@ -79,7 +79,7 @@ export function faultByte(fault: BusFault, byte: number, rng: Prng, garbleRate: 
 }
 
 /** A simulated Clock: both ticks and wall time advance only when told. A firmware delay() is time the
- *  hardware lives through: `onDelay` (set by whoever owns the chips, e.g. SimRig) moves the chips and
+ *  hardware lives through: `onDelay` (set by whoever owns the chips, e.g. ChipTestBed) moves the chips and
  *  this clock on; without it only the clock moves. */
 export class SimClock {
   private t = 0;

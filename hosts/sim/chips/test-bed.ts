@@ -1,5 +1,5 @@
 /**
- * A simulated meter bench: one simulated clock, one load model and the chips measuring it, advanced
+ * A test bed for the chip drivers: one simulated clock, one load model and the chips measuring it, advanced
  * together on simulated time (a day runs in well under a second).
  */
 import { LoadModel, type PhaseLoad } from '../physics/load-model.js';
@@ -9,7 +9,7 @@ export interface Advancing {
   advance(ms: number): void;
 }
 
-export class SimRig {
+export class ChipTestBed {
   readonly clock = new SimClock();
   readonly load: LoadModel;
   readonly chips: Advancing[] = [];

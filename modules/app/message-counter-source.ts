@@ -15,7 +15,7 @@
  * counter-resynchronised flag, which every later telegram carries.
  * Residual: a writer that rolls both records back consistently is not seen (no secure counter here).
  */
-import type { CounterState, CounterStore } from '../wmbus-tx/counters.js';
+import type { TelegramCounterState, TelegramCounterStore } from '../wmbus-tx/counters.js';
 import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
 import { COUNTER_BLOCK, WITNESS_COUNTER_RESYNC, type MeterWitness } from './meter-witness.js';
 
@@ -38,11 +38,11 @@ export interface MessageCounterOptions {
   airtime: () => AirtimeHistory;
 }
 
-export class MessageCounters implements CounterStore {
+export class MessageCounterSource implements TelegramCounterStore {
   /** Whether the counter had to jump at this start (a record was missing, damaged or went back). */
   readonly resynced: boolean = false;
   private readonly o: MessageCounterOptions;
-  private readonly resume: CounterState | undefined;
+  private readonly resume: TelegramCounterState | undefined;
 
   constructor(o: MessageCounterOptions) {
     this.o = o;
@@ -66,12 +66,12 @@ export class MessageCounters implements CounterStore {
   }
 
   /** The counters to continue after (TelegramCounters hands out the next ones). */
-  load(): CounterState | undefined {
+  load(): TelegramCounterState | undefined {
     return this.resume && { ...this.resume };
   }
 
   /** Before a counter is used: the reservation first when the counter passes it, then the record. */
-  save(state: CounterState): void {
+  save(state: TelegramCounterState): void {
     const w = this.o.witness;
     const reserved = w.state?.reservedCounter ?? 0;
     if (state.messageCounter > reserved) {

@@ -1,0 +1,281 @@
+/**
+ * The `xsmeter` binary at the edges, as users meet them: a reader that closes the pipe early
+ * (`| head`), paths that cannot be written, state and key files that are not JSON or not what they
+ * should be, missing files, and the exit codes (0 ok, 1 the work failed, 2 bad usage or input) being
+ * the same in every command. Every case runs the real binary (test/helpers/cli.ts) and checks that
+ * the failure is one line naming the path and the reason, never a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../modules/core/bytes.js';
+import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import { xsmeter, type CliRun } from './helpers/cli.js';
+
+const KEY = '000102030405060708090a0b0c0d0e0f';
+
+/** One line on stderr, "xsmeter CMD: …", matching `re`; no stack trace. */
+function oneLine(r: CliRun, cmd: string, re: RegExp): void {
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], new RegExp(`^xsmeter ${cmd}: `));
+  assert.match(lines[0], re);
+  assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
+}
+
+describe('xsmeter at the edges (the binary)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let frames: string[];
+  before(() => {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
+    dir = mkdtempSync(join(tmpdir(), 'xsmeter-edges-'));
+    // Input frames (the encoder in-process; `encode` itself is run below).
+    frames = Array.from({ length: 200 }, (_, i) =>
+      toHex(
+        buildTelegram({
+          header: { control: 0x44, manufacturer: 'XSM', id: '12345678', version: 1, deviceType: 2 },
+          registers: [{ obis: '1.8.0', value: (i + 1) * 10 }],
+          security: { mode: 7, key: nobleCrypto.aesKey(fromHex(KEY)), crypto: nobleCrypto },
+          counters: { accessNumber: (i + 1) & 0xff, messageCounter: i + 1 },
+        }),
+      ),
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--version prints the package version, exit 0', async () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const args of [['--version'], ['sim', '--version']]) {
+      const r = await xsmeter(args);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, `xsmeter ${pkg.version}\n`);
+    }
+  });
+
+  describe('a reader that stops early (| head): quiet, exit 0', () => {
+    it('sim --format hex | head -2: stops the run early, saves its state, prints nothing else', async () => {
+      const state = join(dir, 'head-sim');
+      const r = await xsmeter(['sim', '--format', 'hex', '--duration', '365d', '--state', state], '', { closeStdoutAfter: 2 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout.trim().split('\n').length, 2);
+      // It stopped because nobody reads, not at the end of the year: the saved clock is early.
+      const saved = JSON.parse(readFileSync(join(state, 'sim.json'), 'utf8')) as { wallMs: number };
+      assert.ok(saved.wallMs < Date.UTC(2026, 0, 31), new Date(saved.wallMs).toISOString());
+      // …and the state it saved continues.
+      const again = await xsmeter(['sim', '--duration', '1h', '--state', state, '--format', 'hex']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /continued from the saved state/);
+    });
+
+    it('sim (table) | head -1 and sim --format json | head -1', async () => {
+      for (const args of [['sim', '--duration', '2h'], ['sim', '--duration', '30d', '--format', 'json']]) {
+        const r = await xsmeter(args, '', { closeStdoutAfter: 1 });
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr, '', args.join(' '));
+      }
+    });
+
+    it('decode | head -1 on 200 frames: stops reading, still saves the replay state of what it read', async () => {
+      const state = join(dir, 'head-replay.json');
+      const r = await xsmeter(['decode', '--key', KEY, '--state', state], frames.join('\n') + '\n', { closeStdoutAfter: 1 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { messageCounter?: number; meter?: string }>;
+      const slot = Object.values(saved).find((e) => e.meter === 'XSM.12345678');
+      assert.ok(slot, JSON.stringify(saved));
+      const last = slot.messageCounter!;
+      assert.ok(last >= 1 && last < 200, `replay state at counter ${last}`);
+    });
+
+    it('encode, log show and bench with stdout already closed', async () => {
+      const demo = join(dir, 'head-log');
+      const pub = (await xsmeter(['log', 'demo', '--out', demo])).stdout.trim();
+      const cases = [
+        ['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'],
+        ['log', 'show', join(demo, 'log.json'), '--pubkey', pub],
+        ['log', 'demo', '--out', join(dir, 'head-log2')],
+        ['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1', '--operator', 'op'],
+      ];
+      for (const args of cases) {
+        const r = await xsmeter(args, '', { closeStdoutAfter: 0 });
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at |EPIPE|internal error/, args.join(' '));
+      }
+    });
+  });
+
+  describe('files that cannot be written or read: one line naming the path and the reason, exit 2', () => {
+    it('sim --state: a file where a directory is expected, a path under a file', async () => {
+      const file = join(dir, 'plain-file');
+      writeFileSync(file, 'x');
+      let r = await xsmeter(['sim', '--duration', '1h', '--state', file]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'sim', new RegExp(`cannot create directory ${file}/meters: a part of the path is not a directory`));
+      r = await xsmeter(['sim', '--duration', '1h', '--state', join(file, 'sub')]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'sim', /a part of the path is not a directory/);
+    });
+
+    it('decode --state: a directory, a missing directory; checked before any frame is read', async () => {
+      let r = await xsmeter(['decode', '--key', KEY, '--state', dir], frames[0] + '\n');
+      assert.equal(r.code, 2);
+      oneLine(r, 'decode', new RegExp(`cannot read ${dir}: is a directory`));
+      assert.equal(r.stdout, '');
+      r = await xsmeter(['decode', '--key', KEY, '--state', join(dir, 'no', 'such', 'state.json')], frames[0] + '\n');
+      assert.equal(r.code, 2);
+      oneLine(r, 'decode', /state\.json: cannot write: no such file or directory/);
+      assert.equal(r.stdout, '');
+    });
+
+    it('log export --out and log demo --out into a directory that is not there or not a directory', async () => {
+      const demo = join(dir, 'out-log');
+      await xsmeter(['log', 'demo', '--out', demo]);
+      let r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json'), '--out', join(dir, 'missing', 'log.json')]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'log', /--out .*missing\/log\.json: cannot write: no such file or directory/);
+      r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json'), '--out', demo]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'log', /cannot write: is a directory/);
+      const file = join(dir, 'a-file');
+      writeFileSync(file, '');
+      r = await xsmeter(['log', 'demo', '--out', file]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'log', new RegExp(`${file}`));
+    });
+
+    it('bench --report, --json and --bench-config: checked before the meter is touched', async () => {
+      const base = ['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
+      const config = 'tools/calibration-bench/bench.example.json';
+      let r = await xsmeter([...base, '--bench-config', config, '--report', join(dir, 'none', 'cert.html')]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /--report .*none\/cert\.html: cannot write: no such file or directory/);
+      assert.equal(r.stdout, '');
+      r = await xsmeter([...base, '--json', dir]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', new RegExp(`--json ${dir}: cannot write: is a directory`));
+      const bad = join(dir, 'bench-config.json');
+      writeFileSync(bad, '{"benchId": "B1",');
+      r = await xsmeter([...base, '--bench-config', bad]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /bench-config\.json: not valid JSON/);
+      writeFileSync(bad, '{"benchId": "B1", "referense": {}}');
+      r = await xsmeter([...base, '--bench-config', bad]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /bench-config\.json: unknown field "referense"/);
+      r = await xsmeter([...base, '--bench-config', join(dir, 'missing.json')]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'bench', /cannot open .*missing\.json: no such file or directory/);
+    });
+
+    it('missing input files', async () => {
+      const missing = join(dir, 'missing.json');
+      const cases: [string[], string][] = [
+        [['log', 'verify', missing, '--pubkey', '036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296'], 'log'],
+        [['log', 'export', '--image', missing, '--keys', missing], 'log'],
+      ];
+      for (const [args, cmd] of cases) {
+        const r = await xsmeter(args);
+        assert.equal(r.code, 2, args.join(' '));
+        oneLine(r, cmd, new RegExp(`cannot open ${missing}: no such file or directory`));
+      }
+    });
+
+    it('bad JSON or the wrong JSON in state and key files', async () => {
+      // A saved fleet whose files were damaged one at a time.
+      const state = join(dir, 'bad-json-fleet');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--state', state, '--format', 'hex'])).code, 0);
+      const id = JSON.parse(readFileSync(join(state, 'sim.json'), 'utf8')).meters[0].meterId as string;
+      for (const f of ['gateway.json', join('meters', id, 'keys.json'), 'sim.json']) {
+        const path = join(state, f);
+        const good = readFileSync(path, 'utf8');
+        writeFileSync(path, good.slice(0, 20));
+        const r = await xsmeter(['sim', '--duration', '1h', '--state', state]);
+        assert.equal(r.code, 2, f);
+        oneLine(r, 'sim', new RegExp(`${path.replace(/[.]/g, '\\.')}: not valid JSON`));
+        writeFileSync(path, good);
+      }
+      writeFileSync(join(state, 'sim.json'), '{"format":"something else"}');
+      let r = await xsmeter(['sim', '--duration', '1h', '--state', state]);
+      assert.equal(r.code, 2);
+      oneLine(r, 'sim', /sim\.json: not a simulator state/);
+
+      const replay = join(dir, 'replay.json');
+      for (const [text, re] of [['{"XSM.1', /not valid JSON/], ['[1,2]', /not a replay state/], ['{"XSM.12345678":{"messageCounter":"x"}}', /not a replay entry/]] as const) {
+        writeFileSync(replay, text);
+        r = await xsmeter(['decode', '--key', KEY, '--state', replay], frames[0] + '\n');
+        assert.equal(r.code, 2, text);
+        oneLine(r, 'decode', re);
+      }
+
+      const keys = join(dir, 'keys.json');
+      const demo = join(dir, 'json-log');
+      await xsmeter(['log', 'demo', '--out', demo]);
+      for (const [text, re] of [['{"meterKey":', /not valid JSON/], ['{"meterKey":"00"}', /not a simulator key file/]] as const) {
+        writeFileSync(keys, text);
+        r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', keys]);
+        assert.equal(r.code, 2, text);
+        oneLine(r, 'log', re);
+      }
+    });
+  });
+
+  describe('sim --state continued with other fleet settings', () => {
+    it('refuses --chip, --seed, --load (and --meters, --mode, --radio) that differ from the saved fleet, exit 2; the same values continue', async () => {
+      const state = join(dir, 'fleet');
+      assert.equal((await xsmeter(['sim', '--meters', '2', '--duration', '1h', '--seed', '3', '--load', 'household', '--state', state, '--format', 'hex'])).code, 0);
+      const before = readFileSync(join(state, 'sim.json'), 'utf8');
+      let r = await xsmeter(['sim', '--duration', '1h', '--state', state, '--chip', 'atm90e32', '--seed', '4', '--load', 'solar']);
+      assert.equal(r.code, 2);
+      oneLine(r, 'sim', /holds a fleet made with other settings: --chip atm90e32 \(saved: --chip ade7953\), --seed 4 \(saved: --seed 3\), --load solar \(saved: --load household\); continue it without these options/);
+      for (const [opt, saved] of [[['--meters', '3'], '--meters 2'], [['--mode', '5'], '--mode 7'], [['--radio', 'C1'], '--radio T1'], [['--insecure'], '--mode 7']] as const) {
+        r = await xsmeter(['sim', '--duration', '1h', '--state', state, ...opt]);
+        assert.equal(r.code, 2, opt.join(' '));
+        oneLine(r, 'sim', new RegExp(`\\(saved: ${saved}\\)`));
+      }
+      // Nothing was run or saved by the refused runs.
+      assert.equal(readFileSync(join(state, 'sim.json'), 'utf8'), before);
+      r = await xsmeter(['sim', '--duration', '1h', '--state', state, '--seed', '3', '--meters', '2', '--load', 'household', '--format', 'hex']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /continued from the saved state/);
+    });
+  });
+
+  describe('exit codes: 0 ok, 1 the work failed, 2 bad usage or input — in every command', () => {
+    it('encode, decode, log, sim', async () => {
+      const demo = join(dir, 'codes-log');
+      const pub = (await xsmeter(['log', 'demo', '--out', demo])).stdout.trim();
+      const tampered = join(dir, 'tampered.json');
+      const exp = JSON.parse(readFileSync(join(demo, 'log.json'), 'utf8')) as { records: { who: string }[] };
+      exp.records[2].who = 'someone-else';
+      writeFileSync(tampered, JSON.stringify(exp));
+      const cases: [string[], string, number][] = [
+        [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], '', 0],
+        [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=-1'], '', 2],
+        [['encode', '--frobnicate'], '', 2],
+        [['decode', '--key', KEY], frames[0] + '\n', 0],
+        [['decode', '--key', KEY], frames[0] + '\n' + frames[0] + '\n', 1],
+        [['decode', '--key', KEY], 'not a frame\n', 1],
+        [['decode', '--key', 'abc'], '', 2],
+        [['decode', '--frame', 'C', '--key', KEY], '', 2],
+        [['log', 'verify', join(demo, 'log.json'), '--pubkey', pub], '', 0],
+        [['log', 'verify', tampered, '--pubkey', pub], '', 1],
+        [['log', 'verify', join(demo, 'log.json')], '', 2],
+        [['log', 'frobnicate'], '', 2],
+        [['sim', '--duration', '1h', '--meters', '1', '--format', 'hex'], '', 0],
+        [['sim', '--duration', '1y'], '', 2],
+        [[], '', 2],
+        [['frobnicate'], '', 2],
+      ];
+      for (const [args, stdin, code] of cases) {
+        const r = await xsmeter(args, stdin);
+        assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
+      }
+    });
+  });
+});

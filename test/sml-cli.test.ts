@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { promisify } from 'node:util';
+import { fromHex, toHex } from '../modules/core/bytes.js';
+import { OpticalPush } from '../modules/sml/optical-push.js';
+import { serverIdOf } from '../modules/sml/server-id.js';
+import { xsmeter } from './helpers/cli.js';
+import { MemoryPort, join } from './helpers/sml.js';
+import { readVectors } from './helpers/vectors.js';
+
+const execFileP = promisify(execFile);
+const V = readVectors<{ files: { name: string; hex: string }[] }>('sml.json');
+const lines = (s: string): Record<string, unknown>[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** Three push files of a meter whose A+ rises by 1 Wh a second; power shown (PIN entered). */
+function pushStream(): Uint8Array {
+  const port = new MemoryPort();
+  let t = 0;
+  let wh = 1_000_000;
+  const push = new OpticalPush({
+    port,
+    clock: { ticks: () => t },
+    source: { readings: () => [{ obis: '1.8.0', value: wh++ }, { obis: '2.8.0', value: 7 }, { obis: '16.7.0', value: -3600, scaler: -1 }], status: () => 4 },
+    serverId: serverIdOf('XSM', 12345678),
+    details: { visible: () => true },
+  });
+  for (; t < 3000; t += 1000) push.poll();
+  return port.take();
+}
+
+describe('cli: xsmeter sml decode', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(async () => {
+    await execFileP(process.execPath, ['scripts/build.mjs']);
+    dir = mkdtempSync(joinPath(tmpdir(), 'xsmeter-sml-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('decodes a real meter file from hex on stdin with the values its source expects', async () => {
+    const r = await xsmeter(['sml', 'decode'], V.files[0].hex.replace(/(.{64})/g, '$1\n') + '\n');
+    assert.equal(r.code, 0, r.stderr);
+    const [f] = lines(r.stdout);
+    assert.deepEqual(f.messages, ['open-res', 'get-list-res', 'close-res']);
+    const values = f.values as Record<string, unknown>[];
+    assert.deepEqual(values[0], { obis: '129-129:199.130.3*255', hex: '454d48', text: 'EMH' });
+    assert.deepEqual(
+      values.filter((v) => 'value' in v).map((v) => [v.obis, v.unit, v.value]),
+      [
+        ['1-0:1.8.1*255', 'Wh', 14796777.1],
+        ['1-0:1.8.2*255', 'Wh', 2012.4],
+        ['1-0:1.7.0*255', 'W', 11.2],
+      ],
+    );
+  });
+
+  it('reads a raw push stream from a file: one line per SML file, scaler applied', async () => {
+    const path = joinPath(dir, 'push.bin');
+    writeFileSync(path, pushStream());
+    const r = await xsmeter(['sml', 'decode', path, '--format', 'raw']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lines(r.stdout);
+    assert.deepEqual(out.map((o) => o.file), [1, 2, 3]);
+    assert.equal(out[2].serverId, '0a0158534d0000bc614e');
+    assert.equal(out[2].sensorTime, 2);
+    assert.deepEqual(
+      (out[2].values as Record<string, unknown>[]).slice(2),
+      [
+        { obis: '1-0:1.8.0*255', unit: 'Wh', value: 1000002, scaler: 0, status: 4 },
+        { obis: '1-0:2.8.0*255', unit: 'Wh', value: 7, scaler: 0 },
+        { obis: '1-0:16.7.0*255', unit: 'W', value: -360, scaler: -1 },
+      ],
+    );
+  });
+
+  it('reports bad CRCs, bad escapes and truncation as typed one-line errors, reads on, exits 1', async () => {
+    const s = pushStream();
+    const one = s.length / 3;
+    const good = s.subarray(0, one);
+    const crc = good.slice();
+    crc[crc.length - 2] ^= 0x10;
+    const esc = join(good.subarray(0, 24), fromHex('1b1b1b1b02020202'));
+    const stream = join(fromHex('0000ff'), crc, good, esc, good, good.subarray(0, 50));
+    const r = await xsmeter(['sml', 'decode', '-'], toHex(stream));
+    assert.equal(r.code, 1);
+    const out = lines(r.stdout);
+    assert.deepEqual(
+      out.map((o) => (o.error ? (o.error as { code: string }).code : 'ok')),
+      ['crc', 'ok', 'escape', 'ok', 'truncated'],
+    );
+    assert.deepEqual(out.map((o) => o.offset), [3, 3 + one, 3 + 2 * one, 3 + 2 * one + 32, 3 + 3 * one + 32]);
+    assert.match((out[0].error as { message: string }).message, /CRC/);
+    assert.match(r.stderr, /3 bytes outside SML files skipped/);
+    assert.match(r.stderr, /3 of 5 files failed/);
+  });
+
+  it('says when there is no SML at all, and refuses bad usage with exit code 2', async () => {
+    const none = await xsmeter(['sml', 'decode', '--format', 'raw'], 'hello, not SML\n');
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no SML file in 15 bytes/);
+    const cases: [string[], RegExp][] = [
+      [['sml'], /which sml command/],
+      [['sml', 'encode'], /unknown sml command "encode"/],
+      [['sml', 'decode', '--format', 'base64'], /--format must be auto, raw or hex/],
+      [['sml', 'decode', '--max-file', '5'], /--max-file must be an integer/],
+      [['sml', 'decode', 'a', 'b'], /at most one FILE/],
+      [['sml', 'decode', '--bogus'], /bogus/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await xsmeter(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+    const missing = await xsmeter(['sml', 'decode', joinPath(dir, 'missing.bin')]);
+    assert.equal(missing.code, 2, 'an unusable input file');
+    assert.match(missing.stderr, /^xsmeter sml: cannot read .*missing\.bin/);
+    const notHex = await xsmeter(['sml', 'decode', '--format', 'hex'], '1b1b zz');
+    assert.equal(notHex.code, 1);
+    assert.match(notHex.stderr, /input is not hex/);
+    const h = await xsmeter(['sml', '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /^usage: xsmeter sml decode/);
+  });
+});
