@@ -142,17 +142,11 @@ export class SimFlash implements Flash {
       return out;
     }
     const out = new Uint8Array(length);
-    let o = 0;
-    while (o < length) {
-      const at = offset + o;
-      const s = (at / size) | 0;
-      const from = at - s * size;
-      const n = Math.min(length - o, size - from);
+    this.eachSector(offset, length, (s, from, n, o) => {
       const b = this.sector(s);
       out.fill(0xff, o, o + n);
       if (b && from < b.length) out.set(b.subarray(from, Math.min(b.length, from + n)), o);
-      o += n;
-    }
+    });
     return out;
   }
 
@@ -160,24 +154,18 @@ export class SimFlash implements Flash {
     this.checkPowered();
     this.checkRange(offset, data.length);
     const size = this.sectorSize;
-    for (let i = 0; i < data.length; ) {
-      const at = offset + i;
-      const s = (at / size) | 0;
-      const from = at - s * size;
-      const k = Math.min(data.length - i, size - from);
+    this.eachSector(offset, data.length, (s, from, k, i) => {
       const b = this.sector(s);
-      if (b) {
-        const have = Math.min(k, b.length - from);
-        for (let j = 0; j < have; j++) {
-          const old = b[from + j];
-          const d = data[i + j];
-          if ((old & d) !== d) {
-            throw new FlashFault('nor-violation', `write at 0x${(at + j).toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${d.toString(16)}) without erase`, { offset: at + j });
-          }
+      const have = b ? Math.min(k, b.length - from) : 0; // beyond the prefix every byte is 0xFF
+      for (let j = 0; j < have; j++) {
+        const old = (b as Uint8Array)[from + j];
+        const d = data[i + j];
+        if ((old & d) !== d) {
+          const at = offset + i + j;
+          throw new FlashFault('nor-violation', `write at 0x${at.toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${d.toString(16)}) without erase`, { offset: at });
         }
       }
-      i += k;
-    }
+    });
     const op = this.beginOp();
     if (op === 'during') {
       const n = Math.floor(data.length * (this.plan?.progress ?? 0.5));
@@ -302,16 +290,23 @@ export class SimFlash implements Flash {
 
   /** ANDs the first `n` bytes of `data` into the flash at `offset` (range and NOR rules checked). */
   private program(offset: number, data: Uint8Array, n: number): void {
-    const size = this.sectorSize;
-    let i = 0;
-    while (i < n) {
-      const at = offset + i;
-      const s = (at / size) | 0;
-      const from = at - s * size;
-      const k = Math.min(n - i, size - from);
+    this.eachSector(offset, n, (s, from, k, i) => {
       const b = this.grow(s, from + k);
       for (let j = 0; j < k; j++) b[from + j] &= data[i + j];
-      i += k;
+    });
+  }
+
+  /** Calls `visit(sector, from, count, done)` for each sector part of [offset, offset + length):
+   *  `count` bytes from byte `from` of `sector`, after `done` bytes of the range. */
+  private eachSector(offset: number, length: number, visit: (sector: number, from: number, count: number, done: number) => void): void {
+    const size = this.sectorSize;
+    for (let done = 0; done < length; ) {
+      const at = offset + done;
+      const s = (at / size) | 0;
+      const from = at - s * size;
+      const count = Math.min(length - done, size - from);
+      visit(s, from, count, done);
+      done += count;
     }
   }
 

@@ -64,3 +64,17 @@ export function startXsmeter(args: string[]): CliProcess {
     ended,
   };
 }
+
+/** Sends `signal` and waits up to `waitMs` for the process to end (then kills it and throws);
+ *  returns how it ended and how long after the signal. */
+export async function stopWithin(p: CliProcess, signal: NodeJS.Signals, waitMs = 8000): Promise<{ code: number | null; ms: number }> {
+  const sent = performance.now();
+  p.kill(signal);
+  const end = await Promise.race([p.ended, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs))]);
+  if (!end) {
+    p.kill('SIGKILL');
+    await p.ended;
+    throw new Error(`still running ${waitMs} ms after ${signal}`);
+  }
+  return { code: end.code, ms: end.atMs - sent };
+}
