@@ -1,13 +1,14 @@
 /**
  * Runs a fleet of simulated meters and the simulated gateway on simulated time (`xsmeter sim`).
  * The meters run in slices (meter-slice.ts): one in this thread, or one per worker thread
- * (`workers`, slice-worker.ts), each a contiguous range of the fleet. Time advances in epochs: every
- * slice runs its meters' events up to the epoch's end, then this thread merges the telegrams they
- * sent in (time, fleet index) order and hands them to the gateway (modules/wmbus-rx's strict
- * receiver) and `onTelegram` — so the output is the same whatever the number of workers, and each
- * meter computes the same registers, frames and counters (it is only ever advanced to its own event
- * times). With workers the next epoch runs while this thread decodes the last one. Speed: 'max', 'realtime' or a factor
- * (simulated / real time).
+ * (`workers`, slice-worker.ts), each a contiguous range of the fleet. Time advances in epochs (up to
+ * an hour): every slice runs its meters' events up to the epoch's end, then this thread merges the
+ * telegrams they sent in (time, fleet index) order and hands them to the gateway (modules/wmbus-rx's
+ * strict receiver) and `onTelegram` — so the output is the same whatever the number of workers, and
+ * each meter computes the same registers, frames and counters (it is only ever advanced to its own
+ * event times). With workers the next epoch runs while this thread decodes the last one. Speed:
+ * 'max', 'realtime' or a factor (simulated / real time). A stop request (SIGINT/SIGTERM) is seen
+ * between meters, also during set-up: the run ends within milliseconds, each meter where it was.
  *
  * Shards (`shard`, --shard i/n): a fleet larger than one machine runs as n processes, each
  * simulating meters [⌊i·N/n⌋, ⌊(i+1)·N/n⌋) of the N-meter fleet with the ids, keys, seeds and loads

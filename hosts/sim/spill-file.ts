@@ -2,7 +2,7 @@
  * Where a fleet's simulated flashes put the sectors they no longer use (`SimFlash.evictUntouched`)
  * when no --state file backs them: one temporary file of sector-sized slots, unlinked as soon as it
  * is open, so it disappears with the process however that ends. A meter's energy journal rings
- * through its sectors, so after a simulated day most of its 56 KB of written flash is cold; here it
+ * through its sectors, so after a simulated day some 40 KB of its written flash is cold; here it
  * costs disk, not memory. If the file cannot be made, flashes simply keep their sectors in memory.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
