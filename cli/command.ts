@@ -20,6 +20,8 @@ type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 export interface CliIo {
   stdin: NodeJS.ReadableStream;
   stdout: (text: string) => void;
+  /** Raw bytes to stdout (e.g. `xsmeter sim --sml -`); absent where the caller only takes text. */
+  stdoutBytes?: (bytes: Uint8Array) => void;
   stderr: (text: string) => void;
   /**
    * Aborted when the run should end early: SIGINT or SIGTERM (reason 'SIGINT' / 'SIGTERM'), or the

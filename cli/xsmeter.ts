@@ -36,6 +36,9 @@ const io: CliIo = {
   stdout: (t) => {
     if (stdoutOpen) process.stdout.write(t);
   },
+  stdoutBytes: (b) => {
+    if (stdoutOpen) process.stdout.write(b);
+  },
   stderr: (t) => {
     process.stderr.write(t);
   },

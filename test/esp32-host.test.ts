@@ -155,14 +155,16 @@ describe('ESP32 host', () => {
     const p = BOARD_PINS;
     const gpios = [
       p.spi.clock, p.spi.out, p.spi.in, p.metrology.select, p.metrology.reset, p.radio.select, p.radio.gdo0, p.radio.gdo2,
-      p.pulseLed, p.calibrationSwitch, p.service.transmit, p.service.receive,
+      p.pulseLed, p.calibrationSwitch, p.service.transmit, p.service.receive, p.sml.transmit, p.sml.receive, p.sml.driverEnable, p.sml.sensor,
     ];
 
     it('uses each ESP32 GPIO once, none of the flash pins 6–11, and no input-only pin (34–39) as an output', () => {
       assert.equal(new Set(gpios).size, gpios.length);
       assert.ok(gpios.every((g) => g >= 0 && g <= 39 && !(g >= 6 && g <= 11)));
-      const outputs = [p.spi.clock, p.spi.out, p.metrology.select, p.metrology.reset, p.radio.select, p.pulseLed, p.service.transmit];
+      const outputs = [p.spi.clock, p.spi.out, p.metrology.select, p.metrology.reset, p.radio.select, p.pulseLed, p.service.transmit, p.sml.transmit, p.sml.driverEnable];
       assert.ok(outputs.every((g) => g < 34));
+      // UART0 is the console (xsbug); the service and the SML interfaces each have their own UART.
+      assert.deepEqual([p.service.port, p.sml.port].sort(), [1, 2]);
       // The calibration switch relies on the internal pull-up, which GPIO 34–39 do not have.
       assert.ok(p.calibrationSwitch < 34);
     });
@@ -233,7 +235,8 @@ describe('ESP32 host', () => {
       assert.equal(ports.keys.devicePublicKey().length, 33);
       assert.throws(() => ports.metrologySpi.transfer(new Uint8Array(2)), (e) => e instanceof DesktopIoFault && e.code === 'no-device');
       // One IO instance per pin: the radio and metrology share the bus, each with its own select; GDO2 is the radio's refill signal.
-      assert.deepEqual(board.opened, ['spi select 5', 'spi select 4', 'digital 26', 'digital 27', 'digital 32', 'serial 2']);
+      // The SML interfaces: the optical sensor (input-only GPIO 34, falling edges), UART1 and its DE pin.
+      assert.deepEqual(board.opened, ['spi select 5', 'spi select 4', 'digital 26', 'digital 27', 'digital 32', 'serial 2', 'digital 34', 'serial 1', 'digital 13']);
     });
   });
 

@@ -14,12 +14,13 @@ import { createECDH } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromHex } from '../modules/core/bytes.js';
+import { concatAll, fromHex } from '../modules/core/bytes.js';
 import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
 import { DAY_DONE, DesktopDay } from '../hosts/esp32/desktop-day.js';
 import { DESKTOP_METER } from '../hosts/esp32/desktop-meter.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { xsmeter } from './helpers/cli.js';
+import { readWithSmartmeterObis } from './helpers/smartmeter-obis.js';
 import { importGraph } from './helpers/import-walk.js';
 import { buildFirmware, describeWithModdable, heapProbes, runInMcsim, stackPeak, xslSummary, type BuildResult, type Instruments, type SimRun } from './helpers/moddable.js';
 
@@ -154,6 +155,38 @@ describeWithModdable('Moddable SDK: the firmware of manifest.json', (sdk) => {
       bad[bad.length - 70] ^= 1;
       writeFileSync(file, bad);
       assert.notEqual((await xsmeter(['log', 'verify', file, '--pubkey', pubkey])).code, 0);
+    });
+
+    it('SML on UART1 in mcsim: a push file every second; smartmeter-obis reads every hour\'s push and LMN answer; the power only at 12:00 (PIN flashed at 11:58) and always for the gateway', () => {
+      const lines = dayLines();
+      const counts = lines.filter((l) => l.startsWith('sml files ')).map((l) => Number(/^sml files (\d+)/.exec(l)![1]));
+      assert.deepEqual(counts, counts.map((_, h) => (h + 1) * 3600 + 1));
+      /** The files traced as `sml push|lmn LENGTH` and `sml hex …` lines. */
+      const traced = (what: string) => {
+        const out: Uint8Array[] = [];
+        for (let i = 0; i < lines.length; i++) {
+          const m = new RegExp(`^sml ${what} (\\d+)$`).exec(lines[i]);
+          if (!m) continue;
+          let hex = '';
+          while (lines[i + 1]?.startsWith('sml hex ')) hex += lines[++i].slice(8);
+          assert.equal(hex.length, Number(m[1]) * 2);
+          out.push(fromHex(hex));
+        }
+        return out;
+      };
+      const push = readWithSmartmeterObis(concatAll(traced('push')));
+      const lmn = readWithSmartmeterObis(concatAll(traced('lmn')));
+      assert.equal(push.length, HOURS);
+      assert.equal(lmn.length, HOURS);
+      const power = (g: (typeof push)[number]) => 'values' in g && '1-0:16.7.0*255' in g.values;
+      assert.deepEqual(push.map(power), push.map((_, h) => h + 1 === 12));
+      assert.ok(lmn.every(power));
+      const kwh = (g: (typeof push)[number]) => ((g as { values: Record<string, { value: number }> }).values['1-0:1.8.0*255'].value);
+      for (let h = 0; h < HOURS; h++) {
+        assert.ok(kwh(lmn[h]) <= kwh(push[h]) && (h === 0 || kwh(push[h - 1]) <= kwh(lmn[h])), `hour ${h + 1}: the answer at half past lies between the pushes on the hours`);
+      }
+      const reg = Number(/ ([\d.]+) Wh$/.exec(lines.find((l) => l.startsWith('register 1.8.0 '))!)![1]);
+      assert.equal(Math.round(kwh(push[HOURS - 1]) * 1000), Math.floor(reg), 'the last push shows the final register, floored to Wh');
     });
 
     it('heap: the live heap after a collection is flat over the day; the meter\'s peak is at most 64 KB (chunks and 16-byte slots) and within the ESP32 creation block', () => {

@@ -131,3 +131,61 @@ describe('cli: xsmeter sml decode', function () {
     assert.match(h.stdout, /^usage: xsmeter sml decode/);
   });
 });
+
+describe('cli: xsmeter sim --sml (the optical push of meter 0)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async () => {
+    await execFileP(process.execPath, ['scripts/build.mjs']);
+    dir = mkdtempSync(joinPath(tmpdir(), 'xsmeter-simsml-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('`sim --sml - | sml decode`: a file a second on stdout, raw; the table and summary go to stderr', async () => {
+    const { stdout, stderr } = await execFileP('sh', ['-c', 'node bin/xsmeter.js sim --meters 2 --duration 10m --sml - | node bin/xsmeter.js sml decode'], { maxBuffer: 1 << 26 });
+    const out = lines(stdout);
+    assert.equal(out.length, 601);
+    assert.deepEqual(out.map((o) => o.sensorTime), out.map((_, i) => i));
+    assert.ok(out.every((o) => !o.error && (o.values as { obis: string }[]).some((v) => v.obis === '1-0:1.8.0*255')));
+    assert.match(stderr, /simulated 10 min .* of 2 meters/);
+    assert.match(stderr, /A\+ kWh/);
+  });
+
+  it('a reader that stops early ends the run quietly (exit 0)', async () => {
+    const r = await xsmeter(['sim', '--meters', '1', '--duration', '30d', '--sml', '-'], '', { closeStdoutAfter: 0 });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('refuses what cannot work, with exit code 2 and one line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--sml-pin', '1234'], /--sml-pin is for meter 0's optical interface: give --sml FILE/],
+      [['--sml', '-', '--sml-pin', '12'], /--sml-pin must be four decimal digits/],
+      [['--sml', '-', '--format', 'json'], /--sml - and --format json would both write to stdout/],
+      [['--sml', '-', '--pin-at', '1h'], /--pin-at 1h: which digits\? give --sml-pin PIN, or 1h=DIGITS/],
+      [['--sml', '-', '--pin-at', '1x=1234'], /--pin-at: "1x" is not a duration/],
+      [['--tariffs', '06:00=2'], /--tariffs: tariff 1 is never switched to/],
+      [['--tariffs', '25:00=1'], /--tariffs: "25:00=1" is not HH:MM=T/],
+      [['--sml', joinPath(dir, 'no', 'such', 'dir', 'push.bin')], /--sml .*push\.bin: cannot write: no such file or directory/],
+      [['--rig', '0', '--listen', '0', '--sml', '-'], /--sml does not apply to --rig/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await xsmeter(['sim', ...(args[0] === '--rig' ? [] : ['--duration', '1m']), ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+
+  it('--tariffs is a fleet setting: kept by a saved fleet, another value refused', async () => {
+    const state = joinPath(dir, 'state');
+    const first = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--tariffs', '06:00=1,22:00=2', '--state', state]);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await xsmeter(['sim', '--duration', '1h', '--state', state, '--sml', joinPath(dir, 'p.bin')]);
+    assert.equal(again.code, 0, again.stderr);
+    const [f] = lines((await xsmeter(['sml', 'decode', joinPath(dir, 'p.bin')])).stdout);
+    assert.deepEqual((f.values as { obis: string }[]).map((v) => v.obis).slice(2), ['1-0:1.8.0*255', '1-0:2.8.0*255', '1-0:1.8.1*255', '1-0:1.8.2*255', '1-0:2.8.1*255', '1-0:2.8.2*255']);
+    const other = await xsmeter(['sim', '--duration', '1h', '--state', state, '--tariffs', '07:00=1,21:00=2']);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /--tariffs 07:00=1,21:00=2 \(saved: --tariffs 06:00=1,22:00=2\)/);
+  });
+});

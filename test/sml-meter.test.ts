@@ -23,6 +23,19 @@ class Clock {
 }
 
 
+/** A port whose room (`writable`) the test sets; what is delivered waits until read. */
+class RoomPort extends MemoryPort {
+  room = Infinity;
+  get writable(): number {
+    return this.room;
+  }
+  get unread(): number {
+    const b = this.read();
+    if (b.length) this.deliver(b);
+    return b.length;
+  }
+}
+
 function registers(): SmlReading[] {
   return [
     { obis: '1.8.0', value: 123456 },
@@ -137,6 +150,52 @@ describe('SML meter side (modules/sml)', () => {
       assert.deepEqual(push.stats.errors, { range: 1 });
       assert.equal(read(port.take()).length, 1);
       assert.equal(push.stats.files, 1);
+    });
+  });
+
+  describe('a busy port (writable: a UART shared by the push and the LMN)', () => {
+    it('the push skips a file the port has no room for and counts it; the cadence goes on', () => {
+      const clock = new Clock();
+      const port = new RoomPort();
+      const push = new OpticalPush({ port, clock, source: { readings: registers, status: () => 0 }, serverId: SERVER });
+      push.poll();
+      port.room = 10;
+      clock.t = 1000;
+      push.poll();
+      port.room = Infinity;
+      clock.t = 2000;
+      push.poll();
+      assert.equal(read(port.take()).length, 2);
+      assert.deepEqual([push.stats.files, push.stats.busy, push.nextWake()], [2, 1, 3000]);
+    });
+
+    it('the LMN holds an answer until the port has room, reads nothing meanwhile, and drops it after holdMs', () => {
+      const clock = new Clock();
+      const port = new RoomPort();
+      const lmn = new LmnResponder({ port, clock, source: { readings: registers, status: () => 0 }, serverId: SERVER, holdMs: 1000 });
+      const req = (id: number) => getListRequestFile({ clientId: GATEWAY, reqFileId: Uint8Array.of(id), serverId: SERVER });
+      port.room = 0;
+      port.deliver(join(req(1), req(2)));
+      lmn.poll();
+      assert.equal(lmn.busy, true);
+      port.deliver(req(3));
+      clock.t = 500;
+      lmn.poll();
+      assert.deepEqual([port.written.length, port.unread], [0, req(3).length], 'nothing written, nothing more read');
+      port.room = Infinity;
+      lmn.poll(); // the held answer, the second request of the same read, then the third
+      const ids = read(port.take()).map((f) => toHex((f[0].body as SmlOpenResponse).reqFileId));
+      assert.deepEqual(ids, ['01', '02', '03']);
+      port.room = 0;
+      port.deliver(req(4));
+      lmn.poll(); // reads and holds the fourth
+      clock.t = 1499;
+      lmn.poll();
+      clock.t = 1500;
+      lmn.poll();
+      assert.equal(lmn.busy, false);
+      assert.deepEqual(lmn.stats.failed, { busy: 1 });
+      assert.equal(lmn.stats.responses, 3);
     });
   });
 

@@ -1,248 +1,283 @@
 /**
- * Our SML, read by two independent readers: libsml (C, Debian libsml-dev; skipped with the reason
- * where it is missing) and smartmeter-obis (ioBroker's reader, on open-sml). A simulated meter with
- * import, export and two tariffs runs for a day and pushes a file every second; both readers must
- * report the meter's registers at each push. The wiring below (registers → RegisterSource, clock,
- * PIN entry, optical push, each tick) is the one the meter application gets in phase 2.
+ * The simulator's SML, read by two independent readers: libsml (C, Debian libsml-dev; skipped with the
+ * reason where it is missing) and smartmeter-obis (ioBroker's reader, on open-sml).
+ *
+ * The optical push comes from the binary as a user runs it: `xsmeter sim --sml FILE` for one day of a
+ * PV prosumer (import and export) with two tariffs (06:00–22:00 tariff 1, night tariff 2), the
+ * customer PIN flashed at 12:00 and a wrong one at 15:00, the telegrams as JSON lines the simulated
+ * gateway decoded. Truth: the gateway-decoded telegrams (the registers at each telegram), the tariff
+ * schedule, the push cadence and the PIN rule as documented (`xsmeter sim --help`, pin-entry.ts).
+ *
+ * The LMN: a gateway asks the meter application (SimMeter: MeterApp on simulated ports) on its RS-485
+ * line at the instant of each telegram; both readers read the answers, which must carry the telegram's
+ * registers and power.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
-import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
-import { encodeErrorFlags } from '../modules/app/meter-status.js';
-import { TariffSchedule } from '../modules/metrology/tariff.js';
-import { LmnResponder } from '../modules/sml/lmn-responder.js';
-import { OpticalPush } from '../modules/sml/optical-push.js';
-import { PinEntry } from '../modules/sml/pin-entry.js';
 import { getListRequestFile } from '../modules/sml/requests.js';
-import { serverIdOf } from '../modules/sml/server-id.js';
-import type { RegisterSource, SmlReading } from '../modules/sml/val-list.js';
-import { SimMeter } from '../hosts/sim/sim-meter.js';
+import { TariffSchedule } from '../modules/metrology/tariff.js';
+import { Receiver, keyTable } from '../modules/wmbus-rx/receiver.js';
+import { DEFAULT_WALL_START, SimMeter } from '../hosts/sim/sim-meter.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
-import { libsmlReader, libsmlText, readWithLibsml } from './helpers/libsml.js';
-import { readWithSmartmeterObis } from './helpers/smartmeter-obis.js';
-import { Flashes, MemoryPort, joinAll } from './helpers/sml.js';
+import { xsmeter } from './helpers/cli.js';
+import { libsmlReader, readWithLibsml, type LibsmlFile } from './helpers/libsml.js';
+import { readWithSmartmeterObis, type ObisReading } from './helpers/smartmeter-obis.js';
+import { joinAll } from './helpers/sml.js';
 
 const ENERGY = ['1.8.0', '2.8.0', '1.8.1', '1.8.2', '2.8.1', '2.8.2'];
 const ALL = [...ENERGY, '16.7.0'];
 const full = (obis: string) => `1-0:${obis}*255`;
+const DAY_S = 86_400;
+const PIN = '2405';
 
-/** The meter's registers as SML reads them: what its telegrams carry (whole Wh, W), and its status. */
-function meterSource(m: SimMeter): RegisterSource & { last: number[] } {
-  const readings: SmlReading[] = ALL.map((obis) => ({ obis, value: 0 }));
-  const src = {
-    last: [] as number[],
-    readings() {
-      const regs = m.app.part.readout.telegramRegisters(m.app.status());
-      for (const r of readings) r.value = regs.find((x) => x.obis === r.obis)!.value as number;
-      src.last = readings.map((r) => r.value as number);
-      return readings;
-    },
-    status: () => encodeErrorFlags(m.app.status()),
-  };
-  return src;
-}
-
-
-interface Pushed {
-  bytes: Uint8Array;
-  t: number;
-  /** The registers at that push, in ALL's order. */
-  expect: number[];
-  detail: boolean;
-}
-
-interface Day {
-  files: Pushed[];
-  /** At each telegram: the push file built at the same instant and what the gateway decoded. */
-  instants: { bytes: Uint8Array; gateway: Record<string, number> }[];
-  serverId: Uint8Array;
-  status: number;
-}
-
-/** One simulated day (PV prosumer, tariff 1 06:00–22:00, tariff 2 at night), a push each second;
- *  at 12:00 the customer flashes the PIN. */
-function simulateDay(): Day {
-  const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
-  const instants: Day['instants'] = [];
-  let onTelegram: (sentRegisters: Uint8Array) => void = () => {};
-  const m = new SimMeter({ seed: 3, load: 'solar', intervalMs: 900_000, app: { tariffs }, onAir: (f) => onTelegram(f.sent.frame) });
-  const receiver = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
-  const source = meterSource(m);
-  const flashes = new Flashes();
-  const pin = new PinEntry({ pulses: flashes, clock: m.clock, pin: '2405' });
-  const port = new MemoryPort();
-  const serverId = serverIdOf('XSM', Number(m.meterId));
-  const push = new OpticalPush({ port, clock: m.clock, source, serverId, details: pin });
-  onTelegram = (frame) => {
-    const bytes = push.encode(m.clock.ticks()).slice();
-    const gateway: Record<string, number> = {};
-    for (const v of receiver.receiveFrame(frame, 'A').values) if (v.obis && typeof v.value === 'number') gateway[v.obis] = v.value;
-    instants.push({ bytes, gateway });
-  };
-  // PIN 2-4-0-5 at 12:00: a flash a second, 4 s between digits (0 is ten flashes).
-  const flashAt = new Set<number>();
-  let s = 12 * 3600;
-  for (const d of [2, 4, 10, 5]) {
-    for (let k = 0; k < d; k++) flashAt.add(s++);
-    s += 4;
+/** When the push shows the detail after `digits` flashed from `startS` (s after boot), as documented:
+ *  d flashes for digit d (ten for 0) 0.5 s apart, 4 s from a digit's last flash to the next digit's
+ *  first; the PIN entry ends a digit 3 s after its last flash and shows the detail for 2 minutes. */
+function detailWindow(digits: string, startS: number): [number, number] {
+  let t = startS;
+  let last = t;
+  for (const c of digits) {
+    const n = c === '0' ? 10 : Number(c);
+    for (let k = 0; k < n; k++, t += 0.5) last = t;
+    t = last + 4;
   }
-  const shownFrom = (s - 4 - 1) * 1000 + 3000; // 3 s after the last flash
-  const files: Pushed[] = [];
-  for (let sec = 1; sec <= 86_400; sec++) {
-    m.advance(1000);
-    if (flashAt.has(sec)) flashes.n++;
-    pin.poll();
-    push.poll();
-    if (port.written.length > 0) {
-      const t = m.clock.ticks();
-      files.push({ bytes: port.take(), t, expect: source.last, detail: t >= shownFrom && t < shownFrom + 120_000 });
-    }
+  return [last + 3, last + 3 + 120];
+}
+
+/** The SML files of a push stream: each starts with the transport's start sequence at a 4-byte boundary. */
+function splitFiles(stream: Uint8Array): Uint8Array[] {
+  const starts: number[] = [];
+  for (let i = 0; i + 8 <= stream.length; i += 4) {
+    if (stream[i] === 0x1b && stream[i + 1] === 0x1b && stream[i + 2] === 0x1b && stream[i + 3] === 0x1b && stream[i + 4] === 1 && stream[i + 5] === 1 && stream[i + 6] === 1 && stream[i + 7] === 1) starts.push(i);
   }
-  return { files, instants, serverId, status: source.status() };
+  return starts.map((s, k) => stream.subarray(s, k + 1 < starts.length ? starts[k + 1] : stream.length));
 }
 
-/** What libsml-reader.c prints for a push file of ours: the lines libsml must produce. */
-function libsmlExpected(f: Pushed, day: Day): string {
-  const obis = f.detail ? ALL : ENERGY;
-  let out = `file ${f.bytes.length} crc ok\nmsg 0101\nmsg 0701\n`;
-  out += `val 129-129:199.130.3*255 unit - scaler - status - value hex:${toHex(new TextEncoder().encode('XSM'))}\n`;
-  out += `val 1-0:0.0.9*255 unit - scaler - status - value hex:${toHex(day.serverId)}\n`;
-  obis.forEach((o, i) => {
-    out += `val ${full(o)} unit ${o === '16.7.0' ? 27 : 30} scaler 0 status ${o === '1.8.0' ? day.status : '-'} value ${f.expect[i]}\n`;
-  });
-  return out + 'msg 0201\n';
+/** The error-flags word as documented (README, meter-status.ts): bit 0 tamper, 1 metrology fault,
+ *  2 log full, 3 clock invalid, 4 deferred, 5 counter resync. */
+function errorFlags(f: Record<string, boolean>): number {
+  return ['tamper', 'metrologyFault', 'logFull', 'clockInvalid', 'deferred', 'counterResync'].reduce((w, k, bit) => w | (f[k] ? 1 << bit : 0), 0);
 }
 
-describe('SML read by independent readers (libsml, smartmeter-obis)', function () {
+interface Telegram {
+  /** Seconds since the meter booted (the run's start). */
+  s: number;
+  values: Record<string, number>;
+  flags: Record<string, boolean>;
+}
+
+describe('SML of xsmeter sim --sml, read by independent readers (libsml, smartmeter-obis)', function () {
   this.timeout(300_000);
-  let day: Day;
+  let dir: string;
+  let files: Uint8Array[];
+  let telegrams: Telegram[];
+  let stderr: string;
+  const shown = detailWindow(PIN, 12 * 3600);
+  const isDetail = (s: number) => s >= shown[0] && s < shown[1];
+  const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
 
-  before(function () {
-    const t0 = Date.now();
-    day = simulateDay();
-    if (process.env.SML_TIMING) console.log(`      (day simulated in ${Date.now() - t0} ms, cpu ${process.cpuUsage().user / 1000} ms)`);
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'xsmeter-sml-'));
+    const file = join(dir, 'push.bin');
+    const r = await xsmeter(['sim', '--meters', '1', '--load', 'solar', '--seed', '3', '--duration', '1d', '--tariffs', '06:00=1,22:00=2', '--sml', file, '--sml-pin', PIN, '--pin-at', '12h,15h=2406', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    stderr = r.stderr;
+    files = splitFiles(new Uint8Array(readFileSync(file)));
+    telegrams = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: string; values: Record<string, number>; flags: Record<string, boolean> })
+      .map((t) => ({ s: (Date.parse(t.time) - DEFAULT_WALL_START) / 1000, values: t.values, flags: t.flags }));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the binary pushed a file every second of the day, at boot and at the end included; the gateway decoded every telegram', () => {
+    assert.equal(files.length, DAY_S + 1);
+    assert.equal(telegrams.length, 96);
+    assert.match(stderr, /96 sent, 96 decoded, 0 rejected/);
   });
 
-  it('the simulated day has a push each second, import, export, both tariffs, and the PIN window', () => {
-    assert.equal(day.files.length, 86_400);
-    const last = day.files.at(-1)!.expect;
-    assert.ok(last[0] > 1000 && last[1] > 1000, `A+ ${last[0]} Wh, A- ${last[1]} Wh`);
-    assert.ok(last[2] > 0 && last[3] > 0, 'both import tariffs moved');
-    // Totals and tariffs are each floored to whole Wh: they agree within 1 Wh.
-    assert.ok(Math.abs(last[2] + last[3] - last[0]) <= 1);
-    assert.ok(Math.abs(last[4] + last[5] - last[1]) <= 1);
-    assert.equal(day.files.filter((f) => f.detail).length, 120);
-    assert.ok(day.instants.length >= 90);
-  });
+  describe('libsml', () => {
+    let lib: LibsmlFile[];
+    before(async function () {
+      const r = libsmlReader();
+      if (!r.path) {
+        console.log(`      skipped: ${r.skip}`);
+        this.skip();
+      }
+      lib = await readWithLibsml(r.path!, joinAll(files));
+    });
 
-  it('libsml reads every file of the day: CRCs right, three messages, the registers and the PIN rule', async function () {
-    const r = libsmlReader();
-    if (!r.path) {
-      console.log(`      skipped: ${r.skip}`);
-      this.skip();
-    }
-    const got = (await libsmlText(r.path!, joinAll(day.files.map((f) => f.bytes)))).split('\n');
-    const want = (day.files.map((f) => libsmlExpected(f, day)).join('') + `end ${day.files.length}\n`).split('\n');
-    assert.equal(got.length, want.length);
-    for (let i = 0, file = -1; i < want.length; i++) {
-      if (want[i].startsWith('file ')) file++;
-      if (got[i] !== want[i]) assert.equal(got[i], want[i], `line ${i}, file ${file} pushed at ${day.files[file]?.t} ms`);
-    }
-    assert.ok(want.some((l) => l.includes(full('16.7.0'))) && want.some((l) => l.includes(full('1.8.2'))));
-  });
-
-  it('smartmeter-obis reads the day (every 10th file) with the same values, in kWh and W', () => {
-    const sample = day.files.filter((f, i) => i % 10 === 0 || f.detail);
-    const got = readWithSmartmeterObis(joinAll(sample.map((f) => f.bytes)));
-    assert.equal(got.length, sample.length);
-    for (let i = 0; i < got.length; i++) {
-      const g = got[i];
-      assert.ok('values' in g, JSON.stringify(g));
-      const want = sample[i];
-      const obis = want.detail ? ALL : ENERGY;
-      assert.deepEqual(Object.keys(g.values), ['129-129:199.130.3*255', '1-0:0.0.9*255', ...obis.map(full)]);
-      assert.equal(g.values['129-129:199.130.3*255'].value, 'XSM');
-      assert.equal(g.values['1-0:0.0.9*255'].value, toHex(day.serverId));
-      obis.forEach((o, k) => {
-        const v = g.values[full(o)];
-        if (o === '16.7.0') assert.deepEqual(v, { value: want.expect[k], unit: 'W' });
-        else {
-          assert.equal(v.unit, 'kWh');
-          assert.equal(Math.round((v.value as number) * 1000), want.expect[k], `${o} in file ${i}`);
+    it('reads every file: CRC right, Open/GetList/Close, manufacturer, server ID, Wh and W with scaler 0; power only in the PIN window', () => {
+      assert.equal(lib.length, DAY_S + 1);
+      const serverId = lib[0].values[1].value as { hex: string };
+      assert.match(serverId.hex, /^0a0158534d/, 'DIN 43863-5 server ID of manufacturer XSM');
+      lib.forEach((f, s) => {
+        const want = isDetail(s) ? ALL : ENERGY;
+        assert.ok(f.crcOk, `file ${s}`);
+        assert.equal(f.length, files[s].length);
+        assert.deepEqual(f.tags, [0x0101, 0x0701, 0x0201]);
+        assert.deepEqual(f.values.map((v) => v.obis), ['129-129:199.130.3*255', '1-0:0.0.9*255', ...want.map(full)], `file ${s}`);
+        assert.deepEqual(f.values[0].value, { hex: toHex(new TextEncoder().encode('XSM')) });
+        assert.deepEqual(f.values[1].value, serverId);
+        for (const v of f.values.slice(2)) {
+          assert.equal(v.unit, v.obis === full('16.7.0') ? 27 : 30);
+          assert.equal(v.scaler, 0);
         }
+        assert.equal(f.values[2].status, 0n, 'the status word rides on 1.8.0: no error all day');
       });
-    }
+    });
+
+    it('the PIN rule: hidden before, shown for 2 minutes after the right PIN, hidden again; the wrong PIN at 15:00 shows nothing', () => {
+      const detail = lib.map((f, s) => (f.values.some((v) => v.obis === full('16.7.0')) ? s : -1)).filter((s) => s >= 0);
+      assert.equal(detail.length, 120);
+      assert.equal(detail[0], Math.ceil(shown[0]));
+      assert.equal(detail.at(-1), Math.ceil(shown[1]) - 1);
+    });
+
+    it('the registers never fall, tariffs follow the schedule (1.8.1 by day, 1.8.2 by night), totals are their sums (each floored to Wh)', () => {
+      const val = (f: LibsmlFile, o: string) => Number(f.values.find((v) => v.obis === full(o))!.value as bigint);
+      for (let s = 1; s <= DAY_S; s++) {
+        const a = lib[s - 1];
+        const b = lib[s];
+        for (const o of ENERGY) assert.ok(val(b, o) >= val(a, o), `${o} at ${s} s`);
+        // Energy of second s-1…s went to the tariff in force then (the sample at s; none moves on the switch second).
+        const t = tariffs.tariffAt(DEFAULT_WALL_START + s * 1000 - 1);
+        const other = t === 1 ? 2 : 1;
+        if (tariffs.tariffAt(DEFAULT_WALL_START + s * 1000) === t) {
+          assert.equal(val(b, `1.8.${other}`), val(a, `1.8.${other}`), `1.8.${other} moved at ${s} s`);
+          assert.equal(val(b, `2.8.${other}`), val(a, `2.8.${other}`), `2.8.${other} moved at ${s} s`);
+        }
+        assert.ok(Math.abs(val(b, '1.8.1') + val(b, '1.8.2') - val(b, '1.8.0')) <= 1);
+        assert.ok(Math.abs(val(b, '2.8.1') + val(b, '2.8.2') - val(b, '2.8.0')) <= 1);
+      }
+      const end = lib[DAY_S];
+      for (const o of ['1.8.1', '1.8.2', '2.8.1']) assert.ok(val(end, o) > 500, `${o}: ${val(end, o)} Wh`);
+    });
+
+    it('at each telegram, the file pushed in the same second carries the registers the gateway decoded', () => {
+      for (const t of telegrams) {
+        const f = lib[Math.floor(t.s)];
+        for (const o of ENERGY) assert.equal(Number(f.values.find((v) => v.obis === full(o))!.value as bigint), t.values[o], `${o} at ${t.s} s`);
+        assert.equal(Number(f.values[2].status), errorFlags(t.flags));
+      }
+    });
   });
 
-  it('at each telegram, the SML push and the wM-Bus telegram the gateway decodes carry the same registers', async function () {
-    const smo = readWithSmartmeterObis(joinAll(day.instants.map((x) => x.bytes)));
-    assert.equal(smo.length, day.instants.length);
-    day.instants.forEach((x, i) => {
-      const g = smo[i];
-      assert.ok('values' in g);
-      for (const o of ENERGY) assert.equal(Math.round((g.values[full(o)].value as number) * 1000), x.gateway[o], `${o} at telegram ${i}`);
+  describe('smartmeter-obis', () => {
+    /** Every 60th file, the PIN window and the files of the telegrams' seconds. */
+    let picked: number[];
+    let smo: ReturnType<typeof readWithSmartmeterObis>;
+    before(() => {
+      const set = new Set<number>();
+      for (let s = 0; s < DAY_S; s += 60) set.add(s);
+      for (let s = Math.floor(shown[0]) - 2; s < shown[1] + 2; s++) set.add(s);
+      for (const t of telegrams) set.add(Math.floor(t.s));
+      picked = [...set].sort((a, b) => a - b);
+      smo = readWithSmartmeterObis(joinAll(picked.map((s) => files[s])));
     });
-    const r = libsmlReader();
-    if (!r.path) return; // smartmeter-obis has checked it; the libsml tests above say why libsml is missing
-    const lib = await readWithLibsml(r.path, joinAll(day.instants.map((x) => x.bytes)));
-    day.instants.forEach((x, i) => {
-      for (const o of ENERGY) assert.equal(lib[i].values.find((v) => v.obis === full(o))!.value, BigInt(x.gateway[o]));
+
+    it('reads the files in kWh and W with the PIN rule, A+ never falling', () => {
+      assert.equal(smo.length, picked.length);
+      let last = -1;
+      smo.forEach((g, i) => {
+        assert.ok('values' in g, JSON.stringify(g));
+        const s = picked[i];
+        assert.deepEqual(Object.keys(g.values), ['129-129:199.130.3*255', '1-0:0.0.9*255', ...(isDetail(s) ? ALL : ENERGY).map(full)], `file ${s}`);
+        assert.equal(g.values['129-129:199.130.3*255'].value, 'XSM');
+        for (const o of ENERGY) assert.equal(g.values[full(o)].unit, 'kWh');
+        if (isDetail(s)) assert.equal(g.values[full('16.7.0')].unit, 'W');
+        const a = g.values[full('1.8.0')].value as number;
+        assert.ok(a >= last);
+        last = a;
+      });
+    });
+
+    it('at each telegram, the file of the same second carries the registers the gateway decoded', () => {
+      for (const t of telegrams) {
+        const g = smo[picked.indexOf(Math.floor(t.s))] as { values: Record<string, ObisReading> };
+        for (const o of ENERGY) assert.equal(Math.round((g.values[full(o)].value as number) * 1000), t.values[o], `${o} at ${t.s} s`);
+      }
     });
   });
+});
 
-  /** A gateway asks the LMN responder twice; its answers and the request on the line. */
-  function lmnExchange(): { request: Uint8Array; answers: Uint8Array; regs: SmlReading[] } {
-    const port = new MemoryPort();
-    let t = 5000;
-    const regs: SmlReading[] = [
-      { obis: '1.8.0', value: 9_876_543_210 },
-      { obis: '2.8.0', value: 42 },
-      { obis: '1.8.1', value: 9_876_000_000 },
-      { obis: '1.8.2', value: 543_210 },
-      { obis: '16.7.0', value: -3450 },
-    ];
-    const serverId = serverIdOf('XSM', 87654321);
-    const lmn = new LmnResponder({ port, clock: { ticks: () => t }, source: { readings: () => regs, status: () => 0 }, serverId });
-    const request = getListRequestFile({ clientId: fromHex('475731'), reqFileId: fromHex('0001'), serverId });
-    port.deliver(request);
-    lmn.poll();
-    t += 1000;
-    port.deliver(request);
-    lmn.poll();
-    return { request, answers: port.take(), regs };
+describe('SML on the LMN of the meter application, read by independent readers', function () {
+  this.timeout(120_000);
+  const GATEWAY = fromHex('475731');
+
+  /** Two hours of a two-tariff prosumer; at each telegram the gateway asks on the RS-485 line. */
+  function exchange() {
+    const tariffs = new TariffSchedule({ tariffs: 2, switches: [{ at: '06:00', tariff: 1 }, { at: '22:00', tariff: 2 }] });
+    let m: SimMeter | undefined;
+    const asked: { frame: Uint8Array; request: Uint8Array }[] = [];
+    m = new SimMeter({
+      seed: 5,
+      load: 'solar',
+      intervalMs: 600_000,
+      wallStartMs: DEFAULT_WALL_START + 5.5 * 3_600_000, // 05:30: the tariff switch at 06:00 falls inside
+      app: { tariffs },
+      sml: { lmn: true },
+      onAir: (f) => {
+        // Written while the telegram goes out: the meter reads it in the same tick, after the telegram.
+        const request = getListRequestFile({ clientId: GATEWAY, reqFileId: Uint8Array.of(asked.length), serverId: asked.length % 2 ? undefined : serverId() });
+        m!.lmnGateway!.write(request);
+        asked.push({ frame: f.sent.frame, request });
+      },
+    });
+    const serverId = () => {
+      const id = new Uint8Array(10);
+      id.set([0x0a, 0x01, 0x58, 0x53, 0x4d, 0x00]);
+      new DataView(id.buffer).setUint32(6, Number(m!.meterId));
+      return id;
+    };
+    m.advance(2 * 3_600_000);
+    const answers = m.lmnGateway!.read();
+    const rx = new Receiver({ crypto: nobleCrypto, keys: keyTable({ [m.meterId]: fromHex(m.keys.toFile().meterKey) }) });
+    const decoded = asked.map((a) => {
+      const v: Record<string, number> = {};
+      for (const x of rx.receiveFrame(a.frame, 'A').values) if (x.obis && typeof x.value === 'number') v[x.obis] = x.value;
+      return v;
+    });
+    return { m, asked, answers, decoded };
   }
 
-  it('smartmeter-obis reads the LMN responder’s answers to a gateway', () => {
-    const { answers, regs } = lmnExchange();
-    const smo = readWithSmartmeterObis(answers);
-    assert.equal(smo.length, 2);
-    const v = (smo[0] as { values: Record<string, { value: number | string; unit: string }> }).values;
-    assert.deepEqual(
-      regs.map((r) => v[full(r.obis)]),
-      [
-        { value: 9_876_543.21, unit: 'kWh' },
-        { value: 0.042, unit: 'kWh' },
-        { value: 9_876_000, unit: 'kWh' },
-        { value: 543.21, unit: 'kWh' },
-        { value: -3450, unit: 'W' },
-      ],
-    );
+  let x: ReturnType<typeof exchange>;
+  before(() => (x = exchange()));
+
+  it('smartmeter-obis reads an answer to every request, with the registers and power of the telegram of that instant', () => {
+    assert.ok(x.asked.length >= 11, `${x.asked.length} telegrams in 2 h`);
+    const smo = readWithSmartmeterObis(x.answers);
+    assert.equal(smo.length, x.asked.length);
+    smo.forEach((g, i) => {
+      assert.ok('values' in g);
+      for (const o of ENERGY) assert.equal(Math.round((g.values[full(o)].value as number) * 1000), x.decoded[i][o], `${o}, request ${i}`);
+      assert.deepEqual(g.values[full('16.7.0')], { value: x.decoded[i]['16.7.0'], unit: 'W' });
+    });
+    assert.ok(x.decoded.at(-1)!['1.8.1'] > 0 && x.decoded.at(-1)!['1.8.2'] > 0, 'both tariffs moved');
+    assert.deepEqual(x.m.app.part.lmn!.stats, { requests: x.asked.length, responses: x.asked.length, errors: {}, ignored: {}, failed: {} });
   });
 
-  it('libsml reads the LMN responder’s answers and the gateway’s request', async function () {
+  it('libsml reads the answers (CRC, Open/GetList/Close, the registers) and the gateway’s requests', async function () {
     const r = libsmlReader();
     if (!r.path) {
       console.log(`      skipped: ${r.skip}`);
       this.skip();
     }
-    const { request, answers, regs } = lmnExchange();
-    const lib = await readWithLibsml(r.path!, answers);
-    assert.equal(lib.length, 2);
-    assert.deepEqual(
-      lib[1].values.slice(2).map((x) => [x.obis, x.value]),
-      regs.map((x) => [full(x.obis), BigInt(x.value)]),
-    );
-    const req = await readWithLibsml(r.path!, request);
-    assert.deepEqual(req.map((f) => [f.crcOk, f.tags]), [[true, [0x0100, 0x0700, 0x0200]]]);
+    const lib = await readWithLibsml(r.path!, x.answers);
+    assert.equal(lib.length, x.asked.length);
+    lib.forEach((f, i) => {
+      assert.ok(f.crcOk);
+      assert.deepEqual(f.tags, [0x0101, 0x0701, 0x0201]);
+      assert.deepEqual(
+        f.values.slice(2).map((v) => [v.obis, Number(v.value as bigint)]),
+        ALL.map((o) => [full(o), x.decoded[i][o]]),
+      );
+    });
+    const req = await readWithLibsml(r.path!, joinAll(x.asked.map((a) => a.request)));
+    assert.deepEqual(req.map((f) => [f.crcOk, f.tags]), x.asked.map(() => [true, [0x0100, 0x0700, 0x0200]]));
   });
 });

@@ -12,9 +12,11 @@ import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
 import { existsSync } from 'node:fs';
+import type { TariffSwitch } from '../../modules/metrology/tariff.js';
+import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { CliError, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
 const help = `usage: xsmeter sim [options]
@@ -40,18 +42,30 @@ radio duty cycle, throughput).
   --seed N            seed of the fleet: meter ids, keys and loads (default 1)
   --state DIR         keep the meters' flash, keys and the gateway's state in DIR (written through and
                       saved every simulated hour and at exit); a run on an existing DIR continues it
-                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101
-                      (another value for one of them is refused, exit 2)
+                      with its saved --meters, --chip, --seed, --load, --mode, --radio, --cc1101,
+                      --tariffs (another value for one of them is refused, exit 2)
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
-  --workers N         threads that run the meters (default: one per CPU from 200 meters, else 1);
-                      the output is the same whatever N (telegrams merged in time order)
+  --workers N         threads that run the meters (default: one per CPU from 200 meters, else 1;
+                      1 with --listen, --serial or --sml); the output is the same whatever N
   --shard I/N         simulate only shard I of N of the fleet (1 ≤ I ≤ N): meters ⌊(I−1)·M/N⌋ to
                       ⌊I·M/N⌋−1 of the --meters M fleet, with the ids, keys, seeds and loads they
                       have in the whole fleet, so N processes (on N machines, each with its own
                       --state) together give the unsharded run; merge their json lines with sort -m
   --progress D        when not on a terminal, a progress line on stderr every D (default 10s; 0: none)
+  --tariffs SPEC      daily tariff switches (UTC), e.g. 06:00=1,22:00=2: tariff registers 1.8.1/1.8.2
+                      and 2.8.1/2.8.2 besides the totals (default: one tariff); a fleet setting
+  --sml FILE          write meter 0's optical info interface to FILE (- for stdout): the SML file it
+                      pushes every second (SML 1.04, transport v1), raw bytes as an IR head reads
+                      them; xsmeter sml decode, libsml or vzlogger read it. With - the table and the
+                      summary go to stderr (not with --format json, hex or rtlwmbus)
+  --sml-pin PIN       meter 0's customer PIN (4 digits; on a real meter provisioned by the metering
+                      point operator): after it is flashed at the optical sensor, the push shows the
+                      current power (1-0:16.7.0) for 2 minutes (default: no PIN, never shown)
+  --pin-at T[=DIGITS][,…]  the simulated customer flashes the PIN (or DIGITS) at the sensor T after
+                      the run's start (e.g. 12h, or 12h,13h=0000): d flashes for digit d, ten for 0,
+                      0.5 s apart, 4 s between digits
   --listen PORT       serve meter 0's service interface on tcp://127.0.0.1:PORT (0: any free port;
                       the URL is printed to stderr); use with --speed realtime or a factor
   --serial PATH       serve it on a serial device instead (a USB-serial adapter or a pty slave,
@@ -155,7 +169,7 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
 async function runRig(o: Record<string, string | boolean | undefined>, chip: string, seed: number, io: CliIo): Promise<number> {
   if (o.listen === undefined && o.serial === undefined) throw new CliError('--rig needs --listen PORT or --serial PATH (the meter\'s service interface)', 2);
   if (chip === 'mixed') throw new CliError('--rig runs one meter: --chip ade7953 or atm90e32', 2);
-  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101']) {
+  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101', 'tariffs', 'sml', 'sml-pin', 'pin-at']) {
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
@@ -205,6 +219,7 @@ interface FleetSettings {
   security: 0 | 5 | 7;
   radioMode: string;
   radio: string;
+  tariffs: string;
 }
 
 const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSettings]) => string> = {
@@ -215,6 +230,7 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
   security: (v) => (v === 0 ? '--insecure' : `--mode ${v}`),
   radioMode: (v) => `--radio ${v}`,
   radio: (v) => (v === 'cc1101' ? '--cc1101' : 'no --cc1101'),
+  tariffs: (v) => (v === '' ? 'no --tariffs' : `--tariffs ${v}`),
 };
 
 /**
@@ -241,7 +257,7 @@ function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shar
   const differ: string[] = [];
   for (const k of Object.keys(given) as (keyof FleetSettings)[]) {
     const v = given[k];
-    const was = k === 'radio' ? (c.radio ?? 'sink') : c[k];
+    const was = k === 'radio' ? (c.radio ?? 'sink') : k === 'tariffs' ? tariffsText(c.tariffs as TariffSwitch[] | undefined) : c[k];
     if (v !== undefined && was !== undefined && v !== was) differ.push(`${FLEET_OPTION[k](v)} (saved: ${FLEET_OPTION[k](was)})`);
   }
   const was = saved.shard ?? { index: 0, count: 1 };
@@ -251,6 +267,35 @@ function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shar
   if (differ.length) {
     throw usageError(`${dir} holds a fleet made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
   }
+}
+
+/** `06:00=1,22:00=2` → tariff switches (every tariff 1…max used at least once). */
+export function parseTariffs(text: string): TariffSwitch[] {
+  const switches = text.split(',').map((part) => {
+    const m = /^(\d\d):(\d\d)=(\d)$/.exec(part.trim());
+    if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || m[3] === '0') throw usageError(`--tariffs: "${part}" is not HH:MM=T (a switch time and a tariff 1…8, e.g. 06:00=1,22:00=2)`);
+    return { at: `${m[1]}:${m[2]}`, tariff: Number(m[3]) };
+  });
+  const max = Math.max(...switches.map((s) => s.tariff));
+  for (let t = 1; t <= max; t++) if (!switches.some((s) => s.tariff === t)) throw usageError(`--tariffs: tariff ${t} is never switched to`);
+  if (new Set(switches.map((s) => s.at)).size !== switches.length) throw usageError('--tariffs: a switch time is given twice');
+  return switches;
+}
+
+function tariffsText(t: TariffSwitch[] | undefined): string {
+  return t ? t.map((s) => `${s.at}=${s.tariff}`).join(',') : '';
+}
+
+/** `12h,13h=0000` → PIN entries after the run's start; DIGITS default to `pin`. */
+function parsePinAt(text: string, pin: string | undefined): { afterMs: number; digits: string }[] {
+  return text.split(',').map((part) => {
+    const [at, digits] = part.split('=');
+    const afterMs = at.trim() === '0' ? 0 : parseDuration(at, '--pin-at');
+    const d = digits === undefined ? pin : digits.trim();
+    if (d === undefined) throw usageError(`--pin-at ${part}: which digits? give --sml-pin PIN, or ${at}=DIGITS`);
+    if (!/^\d{1,8}$/.test(d)) throw usageError(`--pin-at ${part}: "${d}" is not decimal digits`);
+    return { afterMs, digits: d };
+  });
 }
 
 export const sim: Command = {
@@ -281,6 +326,10 @@ export const sim: Command = {
         serial: { type: 'string' },
         baud: { type: 'string' },
         'clock-offset': { type: 'string' },
+        tariffs: { type: 'string' },
+        sml: { type: 'string' },
+        'sml-pin': { type: 'string' },
+        'pin-at': { type: 'string' },
         workers: { type: 'string' },
         shard: { type: 'string' },
         progress: { type: 'string' },
@@ -338,6 +387,15 @@ export const sim: Command = {
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
     }
 
+    const tariffs = o.tariffs === undefined ? undefined : parseTariffs(o.tariffs);
+    if (o['sml-pin'] !== undefined && !/^\d{4}$/.test(o['sml-pin'])) throw usageError(`--sml-pin must be four decimal digits, got "${o['sml-pin']}"`);
+    if (o.sml === undefined && (o['sml-pin'] !== undefined || o['pin-at'] !== undefined)) {
+      throw usageError(`--${o['sml-pin'] !== undefined ? 'sml-pin' : 'pin-at'} is for meter 0's optical interface: give --sml FILE (or - for stdout)`);
+    }
+    const smlStdout = o.sml === '-';
+    if (smlStdout && format !== 'table') throw usageError(`--sml - and --format ${format} would both write to stdout: give --sml a FILE`);
+    const pinAt = o['pin-at'] === undefined ? [] : parsePinAt(o['pin-at'], o['sml-pin']);
+
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
     if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
     if (o.state !== undefined) {
@@ -350,8 +408,21 @@ export const sim: Command = {
         security: o.mode === undefined && !o.insecure ? undefined : (security as 0 | 5 | 7),
         radioMode: o.radio === undefined ? undefined : radioMode,
         radio: o.cc1101 ? 'cc1101' : undefined,
+        tariffs: o.tariffs === undefined ? undefined : tariffsText(tariffs),
       };
       checkSavedFleet(o.state, given, shard);
+    }
+    let smlOut: SmlStreamOutput | undefined;
+    if (o.sml !== undefined) {
+      // Paced runs write each file through (a reader follows live); at max speed in 64 KB pieces.
+      const through = speed === 'max' ? undefined : 0;
+      if (smlStdout) {
+        if (!io.stdoutBytes) throw usageError('--sml -: this stdout takes text only');
+        smlOut = new SmlStreamOutput(io.stdoutBytes, through);
+      } else {
+        checkWritableFile(o.sml, '--sml');
+        smlOut = SmlStreamOutput.toFile(o.sml, through);
+      }
     }
     let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
     if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
@@ -359,10 +430,12 @@ export const sim: Command = {
       io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url ?? listener.path}\n`);
     }
     const table = format === 'table';
-    const live = table && (process.stdout as { isTTY?: boolean }).isTTY === true;
-    const report = table ? io.stdout : io.stderr;
+    // With the SML stream on stdout, the table and summary go to stderr.
+    const textOut = smlStdout ? io.stderr : io.stdout;
+    const live = table && !smlStdout && (process.stdout as { isTTY?: boolean }).isTTY === true;
+    const report = table ? textOut : io.stderr;
     const display = new ProgressDisplay({
-      stdout: { write: io.stdout, isTTY: live, columns: process.stdout.columns, rows: process.stdout.rows },
+      stdout: { write: textOut, isTTY: live, columns: process.stdout.columns, rows: process.stdout.rows },
       stderr: { write: io.stderr, isTTY: (process.stderr as { isTTY?: boolean }).isTTY === true, columns: process.stderr.columns },
       liveTable: live,
       title: (r) => `${group(r.specs.length)} meter${r.specs.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}${r.workers > 1 ? `, ${r.workers} threads` : ''}`,
@@ -379,6 +452,8 @@ export const sim: Command = {
       samplePeriodMs,
       dutyCycle,
       radio: o.cc1101 ? 'cc1101' : 'sink',
+      tariffs,
+      sml: smlOut ? { optical: smlOut, pin: o['sml-pin'], flashes: pinAt } : undefined,
       durationMs,
       speed,
       stateDir: o.state,
@@ -395,7 +470,7 @@ export const sim: Command = {
           },
     });
     if (table && !live) {
-      io.stdout(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
+      textOut(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
     }
     // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
     const stop = stopSignal(io);
@@ -408,11 +483,12 @@ export const sim: Command = {
     } finally {
       stop.removeEventListener('abort', onStop);
       await listener?.close();
+      smlOut?.close();
     }
     // Nobody reads stdout any more: end quietly (the state is saved).
     if (stop.reason === 'EPIPE') return 0;
     display.finish(runner);
-    if (table && !live) io.stdout(formatTable(runner).join('\n') + '\n');
+    if (table && !live) textOut(formatTable(runner).join('\n') + '\n');
     report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
     return 0;
   },

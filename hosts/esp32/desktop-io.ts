@@ -2,9 +2,10 @@
  * HostIo for Moddable's desktop simulator (`mcconfig -d -m -p lin|mac`) and for Node tests: the same
  * host wiring as on the board, with the register-level CC1101 simulator behind the radio's chip
  * select, simulated NOR flash partitions (hosts/sim/sim-flash.ts, or `devices.openFlash`, e.g. the
- * file-backed partitions of file-flash.ts), an in-memory preference store and in-memory pins and
- * service port, and the crypto port the caller gives (the device's in the simulator, @noble in Node
- * tests). A metrology chip simulator (hosts/sim/chips) can be bound to the metrology chip select
+ * file-backed partitions of file-flash.ts), an in-memory preference store, in-memory pins, the
+ * service port and the SML UART (what it sends goes to the optical port or the RS-485 bus by the DE
+ * pin's level; `edge(pin)` is a falling edge on an input, e.g. a flash at the optical sensor), and the
+ * crypto port the caller gives (the device's in the simulator, @noble in Node tests). A metrology chip simulator (hosts/sim/chips) can be bound to the metrology chip select
  * with `devices.metrology`; without one that select answers with a typed 'no-device' fault.
  */
 import { MeterError } from '../../modules/core/errors.js';
@@ -65,6 +66,14 @@ export interface DesktopBoard {
   /** Bytes the service port wrote, and bytes waiting to be read by it. */
   serialOut: number[];
   serialIn: number[];
+  /** What the SML UART sends (in the pieces its FIFO takes), with the DE pin's level: 0 the optical
+   *  port's IR LED, 1 the RS-485 bus. Without it only counted in `smlBytes`. */
+  onSml?: (bytes: Uint8Array, driverEnable: 0 | 1) => void;
+  smlBytes: { optical: number; lmn: number };
+  /** Bytes on the RS-485 bus waiting to be read by the meter. */
+  smlIn: number[];
+  /** A falling edge on input `pin` (its onReadable is called, as the GPIO interrupt would). */
+  edge(pin: number): void;
   /** Every SPI/Digital/Serial construction, in order (pin claims). */
   opened: string[];
 }
@@ -103,8 +112,15 @@ export function createDesktopBoard(pins: PinTable = BOARD_PINS, devices: Desktop
     pins: new Map(),
     serialOut: [],
     serialIn: [],
+    smlBytes: { optical: 0, lmn: 0 },
+    smlIn: [],
+    edge(pin) {
+      board.pins.set(pin, 0);
+      edges.get(pin)?.();
+    },
     opened: [],
   };
+  const edges = new Map<number, () => void>();
   let ms = 0;
   const timers: Array<{ every: number; next: number; callback: () => void; live: boolean }> = [];
 
@@ -140,9 +156,12 @@ export function createDesktopBoard(pins: PinTable = BOARD_PINS, devices: Desktop
     static readonly Input = 0;
     static readonly Output = 8;
     static readonly InputPullUp = 1;
+    static readonly Rising = 1;
+    static readonly Falling = 2;
     constructor(private readonly options: DigitalOpenOptions) {
       board.opened.push(`digital ${options.pin}`);
       if (options.mode === Digital.InputPullUp && !board.pins.has(options.pin)) board.pins.set(options.pin, 1);
+      if (options.onReadable && options.edge === Digital.Falling) edges.set(options.pin, options.onReadable);
     }
     read(): 0 | 1 {
       // The radio's GDO2 is the CC1101 simulator's pin; the others are the board's levels.
@@ -154,22 +173,32 @@ export function createDesktopBoard(pins: PinTable = BOARD_PINS, devices: Desktop
     }
   }
 
-  /** The service port's onReadable, signalled once when serialIn gets bytes (by advanceMs). */
-  let onReadable: (() => void) | undefined;
-  let signalled = false;
+  /** Each UART's input and onReadable, signalled once when the input gets bytes (by advanceMs). */
+  const uarts: { input: number[]; onReadable: (() => void) | undefined; signalled: boolean }[] = [];
 
   class Serial {
+    private readonly uart: (typeof uarts)[number];
+    private readonly sml: boolean;
     constructor(options: SerialOpenOptions) {
       board.opened.push(`serial ${options.port}`);
-      onReadable = options.onReadable;
+      this.sml = options.port === pins.sml.port;
+      this.uart = { input: this.sml ? board.smlIn : board.serialIn, onReadable: options.onReadable, signalled: false };
+      uarts.push(this.uart);
     }
     read(): ArrayBuffer | undefined {
-      signalled = false;
-      if (board.serialIn.length === 0) return undefined;
-      return Uint8Array.from(board.serialIn.splice(0)).buffer;
+      const u = this.uart;
+      u.signalled = false;
+      if (u.input.length === 0) return undefined;
+      return Uint8Array.from(u.input.splice(0)).buffer;
     }
     write(data: ArrayBuffer): void {
-      board.serialOut.push(...new Uint8Array(data));
+      if (!this.sml) {
+        board.serialOut.push(...new Uint8Array(data));
+        return;
+      }
+      const de = board.pins.get(pins.sml.driverEnable) === 1 ? 1 : 0;
+      board.smlBytes[de ? 'lmn' : 'optical'] += data.byteLength;
+      board.onSml?.(new Uint8Array(data), de);
     }
   }
 
@@ -205,13 +234,16 @@ export function createDesktopBoard(pins: PinTable = BOARD_PINS, devices: Desktop
   };
 
   /** Moves simulated host time on, firing due timers in order (the radio simulator keeps its own time).
-   *  Bytes put in serialIn are signalled (onReadable) at the start of the advance. */
+   *  Bytes put in serialIn or smlIn are signalled (onReadable) at the start of the advance. */
   function advanceMs(delta: number): void {
     const end = ms + delta;
     for (;;) {
-      if (!signalled && onReadable && board.serialIn.length > 0) {
-        signalled = true;
-        onReadable();
+      for (let i = 0; i < uarts.length; i++) {
+        const u = uarts[i];
+        if (!u.signalled && u.onReadable && u.input.length > 0) {
+          u.signalled = true;
+          u.onReadable();
+        }
       }
       let due: (typeof timers)[number] | undefined;
       for (const t of timers) if (t.live && t.next <= end && (!due || t.next < due.next)) due = t;

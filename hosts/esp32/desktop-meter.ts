@@ -21,6 +21,8 @@ export const DESKTOP_METER = Object.freeze({
   meterKey: Uint8Array.of(0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff),
   benchKey: new Uint8Array(16).fill(0x42),
   devicePrivateKey: new Uint8Array(32).fill(0x07),
+  /** The customer PIN of its optical info interface. */
+  customerPin: '2405',
 });
 
 export interface DesktopMeterBoard extends DesktopHost {
@@ -43,9 +45,9 @@ export function createDesktopMeterBoard(options: DesktopMeterOptions): DesktopMe
   const model = new LoadModel(1, options.load ?? { voltage: 230, current: 4, phaseDeg: 0 });
   const chip = new SimAde7953({ load: model, errors: perfectHardware(2), seed: 1 });
   const host = createDesktopBoard(BOARD_PINS, { crypto: options.crypto, metrology: chip.spi, openFlash: options.openFlash });
-  const { meterId, meterKey, benchKey, devicePrivateKey } = DESKTOP_METER;
+  const { meterId, meterKey, benchKey, devicePrivateKey, customerPin } = DESKTOP_METER;
   PreferenceKeyStore.provision(host.board.preferences, host.io.crypto, { meterKey, benchKey, devicePrivateKey });
-  provisionBoard(host.board.preferences, { meterId, chip: 'ade7953', security: 7, radioMode: 'T1' });
+  provisionBoard(host.board.preferences, { meterId, chip: 'ade7953', security: 7, radioMode: 'T1', customerPin });
   return {
     ...host,
     load: model,

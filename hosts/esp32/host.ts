@@ -1,10 +1,11 @@
 /**
  * Wiring of the ESP32 host, independent of where the IO classes come from: `createPorts` turns a set
  * of ECMA-419 constructors, a flash opener, a preference store and a tick source into the ports of
- * modules/ports (plus the CC1101 radio), following a pin table; `runApplication` starts a
- * MeterApplication on them with one timer, rescheduled after each tick when the application says
- * when it next has work (`nextTickDelay`), and woken early when the service port has bytes. main.ts binds it to Moddable's real modules;
- * tests bind it to fakes and to the register-level simulators.
+ * modules/ports (plus the CC1101 radio and the SML interfaces on UART1), following a pin table;
+ * `runApplication` starts a MeterApplication on them with one timer, rescheduled after each tick when
+ * the application says when it next has work (`nextTickDelay`), and woken early when the service
+ * port or the LMN has bytes or the optical sensor sees a flash. main.ts binds it to Moddable's real
+ * modules; tests bind it to fakes and to the register-level simulators.
  */
 import type { MeterPorts } from '../../modules/app/meter-app.js';
 import type { SpiPort } from '../../modules/ports/bus.js';
@@ -12,6 +13,8 @@ import { Cc1101 } from '../../modules/radio/cc1101.js';
 import { BOARD_PINS, PARTITIONS, type PinTable } from './pins.js';
 import { HostClock } from './ports/clock.js';
 import { PinInput, PinOutput, type Ecma419Digital } from './ports/digital.js';
+import { DigitalEdgeCounter } from './ports/edge-counter.js';
+import { SmlUart } from './ports/sml-uart.js';
 import { PartitionFlash, type ModdableFlashPartition } from './ports/flash.js';
 import { PreferenceKeyStore, type PreferenceStore } from './ports/key-store.js';
 import { Ecma419SerialPort, type Ecma419Serial } from './ports/serial.js';
@@ -35,7 +38,8 @@ export interface MeterApplication {
   /** Tick period in milliseconds (the host uses 100 when absent). */
   readonly tickMs?: number;
   /** Milliseconds until the application next has work (asked after every tick; the host sleeps
-   *  that long, at most 1 s, or until the service port has bytes). Without it: every tickMs. */
+   *  that long, at most 1 s, or until the service port or UART1 has bytes or the optical sensor a
+   *  flash). Without it: every tickMs. */
   nextTickDelay?(): number;
   /** Called when the host stops the application (e.g. before an OTA restart): persist state here. */
   stop?(): void;
@@ -54,6 +58,9 @@ export interface SpiOpenOptions {
 export interface DigitalOpenOptions {
   pin: number;
   mode: number;
+  /** Digital.Rising or Digital.Falling: call onReadable on that edge (a GPIO interrupt). */
+  edge?: number;
+  onReadable?: () => void;
 }
 export interface SerialOpenOptions {
   port: number;
@@ -82,6 +89,7 @@ export interface HostIo {
     readonly Input: number;
     readonly Output: number;
     readonly InputPullUp: number;
+    readonly Falling: number;
   };
   Serial: new (options: SerialOpenOptions) => Ecma419Serial;
   openFlash(partition: string): ModdableFlashPartition;
@@ -105,11 +113,14 @@ export interface HostWiring {
   radioSpi: SpiPort;
   /** The key store of `ports.keys`, with its install-meter-key. */
   keyStore: PreferenceKeyStore;
-  /** Called by the service port's onReadable; runApplication sets it to wake its timer. */
+  /** UART1 shared by the LMN and the optical push (its DE, its line owner). */
+  smlUart: SmlUart;
+  /** Called by the service port's and the LMN's onReadable and the optical sensor's edges;
+   *  runApplication sets it to wake its timer. */
   serviceWake: HostWake;
 }
 
-/** Where the service port's onReadable goes (set while an application runs). */
+/** Where the service port's (and the SML interfaces') onReadable goes (set while an application runs). */
 export interface HostWake {
   listener: (() => void) | undefined;
 }
@@ -136,6 +147,33 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
       onWritable: (bytes) => service.flush(bytes),
     }),
   );
+  const clock = new HostClock(io.ticks, io.now, io.delay);
+  // SML: UART1 for the LMN and the optical push, DE on a GPIO, the photo sensor's falling edges.
+  const opticalSensor = new DigitalEdgeCounter(clock);
+  new io.Digital({
+    pin: pins.sml.sensor,
+    mode: io.Digital.Input,
+    edge: io.Digital.Falling,
+    onReadable: () => {
+      opticalSensor.edge();
+      serviceWake.listener?.();
+    },
+  });
+  const smlUart: SmlUart = new SmlUart({
+    serial: new io.Serial({
+      port: pins.sml.port,
+      transmit: pins.sml.transmit,
+      receive: pins.sml.receive,
+      baud: pins.sml.baud,
+      format: 'buffer',
+      onReadable: () => serviceWake.listener?.(),
+      onWritable: (bytes) => smlUart.flush(bytes),
+    }),
+    driverEnable: new PinOutput(new io.Digital({ pin: pins.sml.driverEnable, mode: io.Digital.Output })),
+    baud: pins.sml.baud,
+    clock,
+    repeat: io.repeat,
+  });
   const ports: HostPorts = {
     metrologySpi,
     pulseLed,
@@ -145,10 +183,13 @@ export function createPorts(io: HostIo, pins: PinTable = BOARD_PINS): HostWiring
     calibrationFlash: new PartitionFlash(io.openFlash(PARTITIONS.calibration), PARTITIONS.calibration),
     keys: keyStore,
     crypto: io.crypto,
-    clock: new HostClock(io.ticks, io.now, io.delay),
+    clock,
     radio,
+    optical: smlUart.optical,
+    opticalSensor,
+    lmn: smlUart.lmn,
   };
-  return { ports, radio, radioSpi, keyStore, serviceWake };
+  return { ports, radio, radioSpi, keyStore, smlUart, serviceWake };
 }
 
 /** A started application; `stop()` cancels the tick timer and calls the application's stop(). */

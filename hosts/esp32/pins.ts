@@ -1,8 +1,9 @@
 /**
  * Board wiring of the xsmeter ESP32 reference board (ESP32-WROOM-32 / DevKitC): one SPI bus (the
  * ESP32's VSPI, SPI3_HOST) shared by the metrology IC and the CC1101 with a chip select each, the
- * calibration pulse LED, the seal/calibration switch and the service UART. The README's "ESP32
- * build" section prints this table; change both together.
+ * calibration pulse LED, the seal/calibration switch, the service UART and the SML interfaces (UART1
+ * shared by the RS-485 LMN and the optical port's IR LED, ports/sml-uart.ts; the optical sensor on an
+ * input-only pin). The README's "ESP32 build" section prints this table; change both together.
  */
 
 export interface PinTable {
@@ -19,6 +20,11 @@ export interface PinTable {
   calibrationSwitch: number;
   /** Service interface UART (optical head or bench cable). */
   service: { port: number; transmit: number; receive: number; baud: number };
+  /** SML (ports/sml-uart.ts): UART1 at 9600 8N1, TX to the RS-485 transceiver's DI and, gated by
+   *  NOR(TX, DE), the optical port's IR LED; RX from the transceiver's RO (pull-up); DE (and /RE) of
+   *  the transceiver; the optical port's photo sensor (open collector to GND, external pull-up: GPIO
+   *  34–39 have none), whose falling edges are the PIN's flashes. */
+  sml: { port: number; transmit: number; receive: number; baud: number; driverEnable: number; sensor: number };
 }
 
 // Frozen: preloaded, the tables live in flash (a table that is not frozen would be copied to RAM
@@ -30,6 +36,7 @@ export const BOARD_PINS: PinTable = Object.freeze({
   pulseLed: 27,
   calibrationSwitch: 32,
   service: Object.freeze({ port: 2, transmit: 17, receive: 16, baud: 115_200 }),
+  sml: Object.freeze({ port: 1, transmit: 22, receive: 21, baud: 9600, driverEnable: 13, sensor: 34 }),
 });
 
 /** ESP-IDF data partitions (hosts/esp32/partitions.csv) opened with Moddable's `flash` module. */

@@ -19,13 +19,14 @@ import { join } from 'node:path';
 import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
+import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { SimFlash } from './sim-flash.js';
 import type { SimKeysFile } from './sim-key-store.js';
-import { SimMeter, keysForSeed, type AirFrame, type ChipName } from './sim-meter.js';
+import { SimMeter, keysForSeed, type AirFrame, type ChipName, type SimSmlOptions } from './sim-meter.js';
 import { SpillFile } from './spill-file.js';
 import { StateClocks } from './state-clocks.js';
 
@@ -39,6 +40,9 @@ export interface FleetMeterConfig {
   dutyCycle?: number;
   quantumWh?: number;
   radio?: 'sink' | 'cc1101';
+  /** Daily tariff switches (wall clock, UTC), e.g. 06:00 → 1, 22:00 → 2; the highest number is the
+   *  count of tariff registers (default: one tariff). */
+  tariffs?: TariffSwitch[];
 }
 
 /** One meter of the fleet. */
@@ -64,6 +68,9 @@ export interface SliceOptions {
   stateMeters?: number;
   /** Service port of the slice's first meter (in-process runs only). */
   service?: SerialPort;
+  /** The SML interfaces of the slice's first meter (in-process runs only: its optical push goes to a
+   *  sink of this thread); the others have none, so a fleet costs no more memory. */
+  sml?: SimSmlOptions;
 }
 
 /** A telegram as it went on the air, with what the meter put in it. */
@@ -114,6 +121,8 @@ export class MeterSlice {
   private readonly flashes: FileFlash[] = [];
   private readonly clocks: StateClocks | undefined;
   private readonly spill: SpillFile | undefined;
+  /** One tariff schedule for every meter (it holds no state). */
+  private readonly tariffs: TariffSchedule | undefined;
   private pending: AirEvent[] = [];
   private nextEvict = -Infinity;
   private finished = false;
@@ -129,6 +138,8 @@ export class MeterSlice {
       mkdirSync(join(dir, 'meters'), { recursive: true });
       this.clocks = new StateClocks(join(dir, 'clocks.bin'), Math.max(1, o.stateMeters ?? n));
     } else this.spill = SpillFile.open(GEOMETRY.sectorSize);
+    const t = o.config.tariffs;
+    if (t) this.tariffs = new TariffSchedule({ tariffs: Math.max(...t.map((x) => x.tariff)), switches: t });
   }
 
   /** Meters made so far (set-up runs in steps: `setUp`). */
@@ -195,6 +206,8 @@ export class MeterSlice {
       calibrationFlash,
       exactPulses: false,
       service: p === 0 ? o.service : undefined,
+      sml: p === 0 ? o.sml : undefined,
+      app: this.tariffs ? { tariffs: this.tariffs } : undefined,
       onAir: (f) => this.onAir(spec, f),
       onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
     });

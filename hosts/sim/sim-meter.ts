@@ -3,9 +3,12 @@
  * register-level metrology chip (ADE7953 or ATM90E32) measuring a load model, NOR flash for the
  * energy and the calibration log, a key store, a simulated clock, a pulse LED pin, the calibration
  * switch, an in-memory service line and a radio (a direct sink of PHY streams, or the CC1101 driver
- * over the register-level CC1101 simulator). Time moves only through `advance`/`advanceTo`, which
- * steps the load, the chip and the clock together and ticks the application whenever it has work
- * (a sample, a telegram, a pulse edge, service bytes) — a simulated day runs in milliseconds.
+ * over the register-level CC1101 simulator); with `sml`, the SML interfaces too: the optical push
+ * into a given sink, the light sensor a simulated customer flashes the PIN at (light-sensor.ts) and
+ * an in-memory RS-485 line whose other end is the gateway's (`lmnGateway`). Time moves only through
+ * `advance`/`advanceTo`, which steps the load, the chip and the clock together and ticks the
+ * application whenever it has work (a sample, a telegram, a pulse edge, an SML push, a PIN flash,
+ * service or LMN bytes) — a simulated day runs in milliseconds.
  *
  * Keys derive from the seed unless given, so a meter is reproducible; `restart()` is a power cycle
  * (the flash survives, RAM and the monotonic clock do not; the wall clock continues).
@@ -28,6 +31,7 @@ import { nextSlotStart, profileLoad, type LoadProfileName } from './physics/load
 import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
+import { SimLightSensor } from './light-sensor.js';
 import type { AesKey } from '../../modules/ports/crypto.js';
 import { nobleCrypto } from './noble-crypto.js';
 
@@ -87,9 +91,27 @@ export interface SimMeterOptions {
   onAir?: (frame: AirFrame) => void;
   /** Called after the service installed a new meter key (e.g. to save the key file). */
   onKeyInstalled?: (keys: SimKeysFile) => void;
+  /** The SML interfaces (default none: a fleet's meters have none, only its meter 0 may). */
+  sml?: SimSmlOptions;
   /** Extra application options. */
   app?: Partial<MeterAppOptions>;
 }
+
+/** A simulated meter's SML interfaces (MeterPorts optical, opticalSensor, lmn). */
+export interface SimSmlOptions {
+  /** Receives the optical push stream, raw bytes as an IR head reads them (e.g. a file). */
+  optical?: SerialPort;
+  /** The wired LMN: an in-memory RS-485 line, the gateway's end is `SimMeter.lmnGateway`. */
+  lmn?: boolean;
+  /** The meter's customer PIN (MeterAppOptions.customerPin; the light sensor exists with `optical`). */
+  pin?: string;
+  /** PIN entries a simulated customer flashes at the sensor: how long after this meter is made, and
+   *  which digits (light-sensor.ts; more with `light.flashPin` later). */
+  flashes?: { afterMs: number; digits: string }[];
+}
+
+/** The meter's receive buffer on the LMN line (a UART's). */
+export const LMN_RX_BYTES = 1024;
 
 /** A digital pin the simulation watches: counts rising edges. */
 export class SimPin implements DigitalOutput, DigitalInput {
@@ -187,6 +209,11 @@ export class SimMeter {
   private boots = 0;
   /** The simulated ports the application was last started on. */
   ports!: MeterPorts;
+  /** The optical interface's light sensor (with `sml.optical`): `light.flashPin('1234', wallMs)`. */
+  readonly light: SimLightSensor | undefined;
+  /** The gateway's end of the RS-485 LMN line (with `sml.lmn`; a new line after each restart). */
+  lmnGateway: MemorySerialPort | undefined;
+  private lmnMeter: MemorySerialPort | undefined;
 
   constructor(options: SimMeterOptions = {}) {
     this.options = options;
@@ -203,7 +230,11 @@ export class SimMeter {
     this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
     this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
     this.profile = options.load ?? 'household';
+    if (options.sml?.optical) {
+      this.light = new SimLightSensor(() => this.clock.now());
+    }
     this.boot(options.clockValid === false ? 0 : (options.wallStartMs ?? DEFAULT_WALL_START));
+    for (const f of options.sml?.flashes ?? []) this.light?.flashPin(f.digits, this.clock.now() + f.afterMs);
     if ((options.factorySeal ?? true) && this.app.part.calibration.log.counter === 0 && !this.app.part.calibration.sealed) {
       this.app.part.calibration.sealNow('factory');
     }
@@ -242,6 +273,11 @@ export class SimMeter {
       };
     }
     const o = this.options;
+    if (o.sml?.lmn) {
+      const lmn = memorySerialPair({ meter: { capacity: LMN_RX_BYTES } });
+      this.lmnGateway = lmn.bench;
+      this.lmnMeter = lmn.meter;
+    }
     this.app = new MeterApp({
       chip: this.chipName,
       meterId: this.meterId,
@@ -258,6 +294,7 @@ export class SimMeter {
         this.keys.install(key);
         this.options.onKeyInstalled?.(this.keys.toFile());
       },
+      customerPin: o.sml?.pin,
       ...o.app,
       onTelegram: (t) => this.onTelegram(t),
     });
@@ -272,6 +309,9 @@ export class SimMeter {
       crypto: nobleCrypto,
       clock: this.clock,
       radio,
+      optical: o.sml?.optical,
+      opticalSensor: this.light,
+      lmn: this.lmnMeter,
     };
     this.app.start(this.ports);
     this.nextLoadChange = -Infinity;
@@ -329,11 +369,12 @@ export class SimMeter {
     return this.app.nextWake();
   }
 
-  /** Wall-clock time of the next thing that happens on its own (application work or a load change). */
+  /** Wall-clock time of the next thing that happens on its own (application work, a load change, a PIN flash). */
   nextEventWall(): number {
     const now = this.clock.ticks();
     let dt = this.app.nextWake() - now;
     if (this.profile !== 'manual') dt = Math.min(dt, this.nextLoadChange - this.clock.now());
+    if (this.light) dt = Math.min(dt, this.light.nextFlash() - this.clock.now());
     return this.clock.now() + Math.max(1, dt);
   }
 
@@ -351,7 +392,8 @@ export class SimMeter {
       if (now >= ticks) break;
       let next = Math.min(ticks, this.app.nextWake());
       if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
-      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.busy) next = Math.min(next, now + tickMs);
+      if (this.light) next = Math.min(next, now + Math.max(1, this.light.nextFlash() - this.clock.now()));
+      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.busy || (this.lmnMeter !== undefined && (this.lmnMeter.pending > 0 || this.app.part.lmn!.busy))) next = Math.min(next, now + tickMs);
       if (next <= now) next = now + 1;
       const dt = next - now;
       this.load.advance(dt);

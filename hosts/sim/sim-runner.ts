@@ -32,7 +32,7 @@ import { SimGateway, type GatewayState, type Verdict } from './gateway.js';
 import { writeJson } from './json-file.js';
 import { MeterSlice, type AirEvent, type FleetMeterConfig, type MeterSpec, type SliceOptions, type SliceReport } from './meter-slice.js';
 import type { LoadProfileName } from './physics/load-profile.js';
-import { DEFAULT_WALL_START, meterIdForSeed, type ChipName } from './sim-meter.js';
+import { DEFAULT_WALL_START, meterIdForSeed, type ChipName, type SimSmlOptions } from './sim-meter.js';
 import { SLICE_WORKER, type FromSliceWorker, type SliceWorkerData, type ToSliceWorker } from './slice-worker.js';
 import { StateClocks } from './state-clocks.js';
 
@@ -63,6 +63,9 @@ export interface SimRunOptions extends SimRunConfig {
   /** Service port of meter 0 (e.g. a TcpSerialListener): that meter is then polled on every turn of
    *  the loop, so a bench can talk to it while the fleet runs (use a finite speed; one thread). */
   service?: SerialPort;
+  /** The SML interfaces of meter 0 (its optical push into a sink, its PIN, an LMN line): only that
+   *  meter has them, so a fleet costs no more memory (one thread). */
+  sml?: SimSmlOptions;
   /** Called about every `progressEveryMs` of real time (default 200), during set-up and run. */
   onProgress?: (r: SimRunner) => void;
   progressEveryMs?: number;
@@ -404,7 +407,8 @@ export class SimRunner {
     this.endWallMs = start + options.durationMs;
     this.lastSaveWall = start;
     this.lastSent = new Float64Array(2 * specs.length).fill(NaN);
-    const workers = options.service ? 1 : Math.max(1, Math.min(options.workers ?? 1, specs.length));
+    // Meter 0's service port and SML sink live in this thread: then it runs the meters too.
+    const workers = options.service || options.sml ? 1 : Math.max(1, Math.min(options.workers ?? 1, specs.length));
     this.workers = workers;
     let gatewayState: GatewayState | undefined;
     if (dir && saved && existsSync(join(dir, 'gateway.json'))) gatewayState = JSON.parse(readFileSync(join(dir, 'gateway.json'), 'utf8')) as GatewayState;
@@ -457,8 +461,9 @@ export class SimRunner {
     if (c.dutyCycle !== undefined) meterConfig.dutyCycle = c.dutyCycle;
     if (c.quantumWh !== undefined) meterConfig.quantumWh = c.quantumWh;
     if (c.radio !== undefined) meterConfig.radio = c.radio;
+    if (c.tariffs !== undefined) meterConfig.tariffs = c.tariffs;
     const base = { config: meterConfig, stateDir: this.options.stateDir, stateMeters: this.specs.length };
-    if (this.workers === 1) return [new LocalPart({ ...base, meters: this.specs, service: this.options.service })];
+    if (this.workers === 1) return [new LocalPart({ ...base, meters: this.specs, service: this.options.service, sml: this.options.sml })];
     const parts: Part[] = [];
     for (let w = 0; w < this.workers; w++) {
       const a = Math.floor((w * this.specs.length) / this.workers);
@@ -639,5 +644,6 @@ function pickConfig(o: SimRunOptions): SimRunConfig {
   if (o.dutyCycle !== undefined) c.dutyCycle = o.dutyCycle;
   if (o.quantumWh !== undefined) c.quantumWh = o.quantumWh;
   if (o.radio !== undefined) c.radio = o.radio;
+  if (o.tariffs !== undefined) c.tariffs = o.tariffs;
   return c;
 }

@@ -9,14 +9,21 @@
  *   StatusBoard (meter-status.ts)            the status every telegram carries
  *   TelegramSender (telegram-sender.ts)      schedule, duty cycle, counters, frame, radio
  *   ServiceServer + MeterServiceTarget       the service interface (modules/service)
- * Data flows one way: chip → energy → storage → telegram → radio. Every tick: the pulse output, a
- * sample when due, the telegram when due, then the service interface.
+ *   SmlReadout (sml-readout.ts)              the registers for SML, refreshed in place
+ *   OpticalPush + PinEntry (modules/sml)     the optical info interface: a file a second, the
+ *                                            detail behind the customer PIN (light flashes)
+ *   LmnResponder (modules/sml)               the wired LMN (RS-485): GetList.Req → GetList.Res
+ * The SML parts exist only when the host hands over their ports (`optical`, `opticalSensor`, `lmn`):
+ * a meter without them simply has no SML.
+ * Data flows one way: chip → energy → storage → telegram/SML → radio/serial. Every tick: the pulse
+ * output, a sample when due, the telegram when due, the SML interfaces (PIN flashes, the push when
+ * due, LMN requests, each bounded), then the service interface.
  *
  * Which sectors of `energyFlash` and `calibrationFlash` hold what: the flash map
  * (modules/storage/flash-map.ts).
  */
 import { MeterError } from '../core/errors.js';
-import type { DigitalInput, DigitalOutput, SerialPort, SpiPort } from '../ports/bus.js';
+import type { DigitalInput, DigitalOutput, EdgeCounter, SerialPort, SpiPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
@@ -35,6 +42,11 @@ import { LOG_WITNESS_SIZE, LogWitnessRecord } from '../sealing/log-witness.js';
 import { LOG_RECREATED_BY, SealGuard } from '../sealing/seal.js';
 import { ServiceServer } from '../service/server.js';
 import { mapMeterFlash } from '../storage/flash-map.js';
+import { LmnResponder } from '../sml/lmn-responder.js';
+import { OpticalPush } from '../sml/optical-push.js';
+import { PinEntry } from '../sml/pin-entry.js';
+import { serverIdOf } from '../sml/server-id.js';
+import { ValListBuilder } from '../sml/val-list.js';
 import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import type { TelegramSecurity } from '../wmbus-tx/telegram.js';
@@ -47,13 +59,14 @@ import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramC
 import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED } from './meter-witness.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
+import { SmlReadout } from './sml-readout.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
 import { TelegramSender, type SentTelegram } from './telegram-sender.js';
 import { WallClock } from './wall-clock.js';
 
 export type { SentTelegram } from './telegram-sender.js';
 
-/** The ports a host hands the application (hosts/esp32/app.ts HostPorts is this type). */
+/** The ports a host hands the application (hosts/esp32/host.ts HostPorts is this type). */
 export interface MeterPorts {
   /** SPI device of the metrology IC (its own chip select). */
   metrologySpi: SpiPort;
@@ -73,6 +86,12 @@ export interface MeterPorts {
   clock: Clock;
   /** The wireless M-Bus transmitter (modes T1 and C1). */
   radio: Radio;
+  /** The optical info interface's transmitter (IR LED, 9600 baud 8N1): the SML push. */
+  optical?: SerialPort;
+  /** Light flashes seen by the optical interface's sensor (the customer PIN). */
+  opticalSensor?: EdgeCounter;
+  /** The wired LMN (RS-485, 9600 baud 8N1, the host drives the transceiver's direction): SML requests. */
+  lmn?: SerialPort;
 }
 
 export interface MeterAppOptions {
@@ -111,6 +130,9 @@ export interface MeterAppOptions {
   installMeterKey?: (key: Uint8Array) => void;
   /** Called with every telegram handed to the radio. */
   onTelegram?: (t: SentTelegram) => void;
+  /** The customer PIN of the optical info interface: four digits, provisioned per meter (the
+   *  metering point operator gives it to the customer). Without it the push never shows the detail. */
+  customerPin?: string;
   model?: string;
   firmware?: string;
 }
@@ -127,6 +149,8 @@ export interface MeterStats {
 }
 
 export const FIRMWARE_VERSION = '0.1.0';
+/** Longest SML request file the LMN takes (a GetList.Req with client ID, server ID, user and password is about 120 bytes). */
+const LMN_REQUEST_BYTES = 512;
 const DEFAULT_INTERVAL_MS = 15 * 60_000;
 
 function seedOf(text: string): number {
@@ -145,6 +169,12 @@ export interface MeterParts {
   status: StatusBoard;
   sender: TelegramSender;
   server: ServiceServer;
+  /** The SML parts, present when their ports are (MeterPorts optical, opticalSensor, lmn). */
+  smlReadout?: SmlReadout;
+  opticalPush?: OpticalPush;
+  /** With an optical sensor and a customer PIN. */
+  pinEntry?: PinEntry;
+  lmn?: LmnResponder;
 }
 
 export class MeterApp {
@@ -170,6 +200,9 @@ export class MeterApp {
     }
     if (!(this.samplePeriodMs >= this.tickMs) || !(this.tickMs > 0)) {
       throw new MeterError('meter-config', `sample period ${this.samplePeriodMs} ms must be at least the tick ${this.tickMs} ms`, { samplePeriodMs: this.samplePeriodMs });
+    }
+    if (options.customerPin !== undefined && !/^\d{4}$/.test(options.customerPin)) {
+      throw new MeterError('meter-config', 'the customer PIN must be four decimal digits', {});
     }
     this.deviceId = `${options.manufacturer ?? 'XSM'}${options.meterId}`;
   }
@@ -247,13 +280,35 @@ export class MeterApp {
       installMeterKey: o.installMeterKey,
     });
     const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: service, clock: ports.clock });
+    const parts: MeterParts = { clock, energy, pulse, calibration, readout, status, sender, server };
+    if (ports.optical || ports.lmn) this.startSml(parts, ports, manufacturer);
 
     const now = ports.clock.ticks();
     this.nextSample = now + this.samplePeriodMs;
     sender.start(now);
+    // Pushes on the samples' grid: each file shows the sample of its own tick.
+    parts.opticalPush?.start(now);
     this.ticks = () => ports.clock.ticks();
-    this.parts = { clock, energy, pulse, calibration, readout, status, sender, server };
+    this.parts = parts;
     this.running = true;
+  }
+
+  /** The SML interfaces on the ports the host has: the same registers as the telegrams. */
+  private startSml(parts: MeterParts, ports: MeterPorts, manufacturer: string): void {
+    const source = new SmlReadout(parts.readout, parts.status);
+    const serverId = serverIdOf(manufacturer, Number(this.options.meterId));
+    parts.smlReadout = source;
+    // Buffers sized for this meter's list (an entry takes at most 32 bytes, the messages around it
+    // under 200) rather than the modules' general defaults: the encoders keep them for good.
+    const maxPayload = 192 + 32 * source.readings().length;
+    // One set of entries for both: each fills and encodes it in one go.
+    const values = new ValListBuilder({ serverId, manufacturer });
+    const pin = this.options.customerPin;
+    if (ports.optical) {
+      if (ports.opticalSensor && pin !== undefined) parts.pinEntry = new PinEntry({ pulses: ports.opticalSensor, clock: ports.clock, pin });
+      parts.opticalPush = new OpticalPush({ port: ports.optical, clock: ports.clock, source, serverId, manufacturer, details: parts.pinEntry, maxPayload, values });
+    }
+    if (ports.lmn) parts.lmn = new LmnResponder({ port: ports.lmn, clock: ports.clock, source, serverId, manufacturer, maxPayload, maxRequestBytes: LMN_REQUEST_BYTES, values });
   }
 
   /** The parts of the started meter. */
@@ -282,18 +337,33 @@ export class MeterApp {
     return this.part.sender.last;
   }
 
-  /** Ticks time of the next work due (a sample or a telegram): a simulator may sleep until then. */
+  /** Ticks time of the next work due (a sample, a telegram, an SML push, a PIN digit to close): a
+   *  simulator may sleep until then. */
   nextWake(): number {
-    return Math.min(this.nextSample, this.part.sender.nextDue);
+    return this.due(true);
   }
 
-  /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while a pulse
-   *  or a service request is in progress, else until the next sample or telegram. */
+  private due(samples: boolean): number {
+    const p = this.part;
+    let t = samples ? Math.min(this.nextSample, p.sender.nextDue) : p.sender.nextDue;
+    if (p.opticalPush) t = Math.min(t, p.opticalPush.nextWake());
+    if (p.pinEntry) t = Math.min(t, p.pinEntry.nextWake());
+    return t;
+  }
+
+  /** Whether a tick has work now whatever the schedule: a pulse, a service request, an LMN request
+   *  or answer in progress (hosts and the simulator tick every `tickMs` meanwhile). */
+  get busy(): boolean {
+    const p = this.part;
+    return p.pulse.busy || p.server.busy || (p.lmn !== undefined && p.lmn.busy);
+  }
+
+  /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while busy,
+   *  else until the next sample, telegram or SML push. */
   nextTickDelay(): number {
-    const p = this.parts;
-    if (!p || !this.running || !this.ticks || p.pulse.busy || p.server.busy) return this.tickMs;
-    // A refused journal takes no samples: only the telegrams are due.
-    const d = (p.energy.measuring ? this.nextWake() : p.sender.nextDue) - this.ticks();
+    if (!this.parts || !this.running || !this.ticks || this.busy) return this.tickMs;
+    // A refused journal takes no samples: only the telegrams and SML are due.
+    const d = this.due(this.parts.energy.measuring) - this.ticks();
     return d >= 1 ? d : this.tickMs;
   }
 
@@ -313,6 +383,10 @@ export class MeterApp {
       if (this.nextSample <= now) this.nextSample = now + this.samplePeriodMs;
     }
     p.sender.tick(now);
+    // SML after the telegram: the push of this tick shows what the telegram of this tick carried.
+    p.pinEntry?.poll();
+    p.opticalPush?.poll();
+    p.lmn?.poll();
     p.server.poll();
   }
 

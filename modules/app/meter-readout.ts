@@ -2,8 +2,9 @@
  * What the meter shows of its registers, in whole Wh straight from the integral µWh registers
  * (EnergyRegisters.wh: floored exactly, never more than was measured): the periodic telegram's
  * register list (A+ and A- totals, per tariff when there is more than one, power, clock, error
- * flags) and the service interface's read-registers. The OBIS names of the energy registers are
- * fixed at start, so no name is built or parsed per telegram.
+ * flags), the same energy registers and power one by one for the SML interfaces (sml-readout.ts),
+ * and the service interface's read-registers. The OBIS names of the energy registers are fixed at
+ * start, so no name is built or parsed per telegram.
  * A refused journal (another register layout) shows the totals its newest record holds, frozen.
  */
 import type { EnergyRegister } from '../service/messages.js';
@@ -64,19 +65,36 @@ export class MeterReadout {
   /** The periodic telegram's registers for `status`. */
   telegramRegisters(status: MeterStatus): Register[] {
     const out: Register[] = [];
-    const refused = this.energy.refused?.details;
-    if (refused) {
-      // Layout-independent sums of the refused journal's newest record.
-      out.push({ obis: '1.8.0', value: wholeWh(Number(refused.storedImportUwh)) }, { obis: '2.8.0', value: wholeWh(Number(refused.storedExportUwh)) });
-    } else {
-      const r = this.energy.metering.registers;
-      for (const e of this.telegramEnergy) out.push({ obis: e.obis, value: r.wh(e.direction, e.tariff, e.phase) });
-    }
-    const s = this.energy.lastSample;
-    out.push({ obis: '16.7.0', value: s && !s.fault ? Math.round(s.totalActivePower) : 0 });
+    for (let i = 0, n = this.energyShown(); i < n; i++) out.push({ obis: this.telegramEnergy[i].obis, value: this.energyWh(i) });
+    out.push({ obis: '16.7.0', value: this.powerW() });
     if (!status.clockInvalid) out.push({ obis: 'clock', value: minuteText(this.clock.now()) });
     out.push({ obis: 'status', value: encodeErrorFlags(status) });
     return out;
+  }
+
+  /** OBIS codes of the telegram's energy registers, in telegram order: 1.8.0, 2.8.0, then 1.8.t …, 2.8.t … */
+  get energyObis(): readonly string[] {
+    return this.telegramEnergy.map((e) => e.obis);
+  }
+
+  /** How many of them the meter shows now: all, or the two totals (first) while the journal is refused. */
+  energyShown(): number {
+    return this.energy.refused?.details ? 2 : this.telegramEnergy.length;
+  }
+
+  /** Whole Wh of the telegram's energy register `i` (< energyShown()). */
+  energyWh(i: number): number {
+    const refused = this.energy.refused?.details;
+    // Layout-independent sums of the refused journal's newest record.
+    if (refused) return wholeWh(Number(i === 0 ? refused.storedImportUwh : refused.storedExportUwh));
+    const e = this.telegramEnergy[i];
+    return this.energy.metering.registers.wh(e.direction, e.tariff, e.phase);
+  }
+
+  /** Total active power of the last sample, whole W (0 before the first sample or after a faulty one). */
+  powerW(): number {
+    const s = this.energy.lastSample;
+    return s && !s.fault ? Math.round(s.totalActivePower) : 0;
   }
 
   /** Every energy register in whole Wh (service read-registers); undefined while the journal is refused. */

@@ -139,16 +139,16 @@ export class StatusBoard {
 
   constructor(private readonly sources: StatusSources) {}
 
-  current(): MeterStatus {
+  /** The status now; `into` is filled in place and returned (a caller asking every second allocates nothing). */
+  current(into: MeterStatus = noStatus()): MeterStatus {
     const { calibration, energy, clock, counters } = this.sources;
-    return {
-      tamper: calibration.tamper,
-      metrologyFault: energy.faults !== this.faultsAtLastTelegram || energy.unconfigured || !energy.measuring || energy.damaged,
-      logFull: calibration.logFull,
-      clockInvalid: !clock.valid,
-      deferred: this.deferredSinceSent,
-      counterResync: counters.resynced,
-    };
+    into.tamper = calibration.tamper;
+    into.metrologyFault = energy.faults !== this.faultsAtLastTelegram || energy.unconfigured || !energy.measuring || energy.damaged;
+    into.logFull = calibration.logFull;
+    into.clockInvalid = !clock.valid;
+    into.deferred = this.deferredSinceSent;
+    into.counterResync = counters.resynced;
+    return into;
   }
 
   /** A telegram had to wait for the duty-cycle budget. */

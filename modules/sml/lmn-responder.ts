@@ -14,13 +14,16 @@
  * by code, and nothing else happens. `poll()` never throws a MeterError and does bounded work: at
  * most `maxBytesPerPoll` bytes, the rest of a long read waits for the next poll (the port is not
  * read again until it is done), so a flooded line cannot stall metering.
+ * An answer the port has no room for yet (`writable`: a UART shared with the optical push is still
+ * sending its file) is held, and nothing more is read or answered meanwhile; one not sent within
+ * `holdMs` is dropped (`stats.failed.busy`: the gateway has given up on it by then).
  */
 import { equalConstantTime } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
 import type { SerialPort } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
 import type { SmlGetListRequest, SmlMessage, SmlOpenRequest } from './messages.js';
-import { SmlStreamDecoder, type SmlFile } from './stream-decoder.js';
+import { SmlStreamDecoder, type SmlDecodeEvent, type SmlFile } from './stream-decoder.js';
 import { SmlFileEncoder } from './transport.js';
 import { LIST_NAME_CURRENT, ValListBuilder, type RegisterSource } from './val-list.js';
 
@@ -38,6 +41,10 @@ export interface LmnResponderOptions {
   maxBytesPerPoll?: number;
   /** Largest response payload (default 2048 bytes). */
   maxPayload?: number;
+  /** How long an answer waits for room on the port before it is dropped (default 2000 ms). */
+  holdMs?: number;  /** The entries to fill (default: its own). The push and the LMN of one meter may share one: each
+   *  fills and encodes it in one go. */
+  values?: ValListBuilder;
 }
 
 export interface LmnStats {
@@ -48,9 +55,11 @@ export interface LmnStats {
   errors: Record<string, number>;
   /** Well-formed requests not for this meter, by reason. */
   ignored: Record<string, number>;
-  /** Responses that could not be built (a reading SML cannot carry), by error code. */
+  /** Responses that could not be built (a reading SML cannot carry) or sent ('busy'), by error code. */
   failed: Record<string, number>;
 }
+
+const NO_EVENTS: readonly SmlDecodeEvent[] = Object.freeze([]);
 
 function count(to: Record<string, number>, key: string): void {
   to[key] = (to[key] ?? 0) + 1;
@@ -71,7 +80,14 @@ export class LmnResponder {
   private readonly encoder: SmlFileEncoder;
   private readonly values: ValListBuilder;
   private readonly maxBytesPerPoll: number;
+  private readonly holdMs: number;
   private backlog: Uint8Array | undefined;
+  /** Decoded but not yet handled (behind a held answer), from `next` on. */
+  private events: readonly SmlDecodeEvent[] = NO_EVENTS;
+  private next = 0;
+  /** An answer waiting for room on the port (a view of the encoder's buffer), since `heldAt`. */
+  private held: Uint8Array | undefined;
+  private heldAt = 0;
   private counter = 0;
 
   constructor(options: LmnResponderOptions) {
@@ -81,8 +97,9 @@ export class LmnResponder {
     this.serverId = options.serverId;
     this.decoder = new SmlStreamDecoder({ maxFileBytes: options.maxRequestBytes ?? 1024 });
     this.encoder = new SmlFileEncoder(options.maxPayload ?? 2048);
-    this.values = new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
+    this.values = options.values ?? new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
     this.maxBytesPerPoll = options.maxBytesPerPoll ?? 2048;
+    this.holdMs = options.holdMs ?? 2000;
   }
 
   /** Bytes received but not yet looked at (a long read is worked off over several polls). */
@@ -90,8 +107,21 @@ export class LmnResponder {
     return this.backlog?.length ?? 0;
   }
 
+  /** Work left for the next poll: unread bytes, or an answer waiting for room on the port. */
+  get busy(): boolean {
+    return this.backlog !== undefined || this.held !== undefined;
+  }
+
   /** Reads the line and answers complete requests; call every tick. */
   poll(): void {
+    if (this.held) {
+      if (!this.send(this.held)) {
+        if (this.clock.ticks() - this.heldAt < this.holdMs) return;
+        count(this.stats.failed, 'busy');
+      }
+      this.held = undefined;
+    }
+    if (!this.handle()) return;
     let chunk = this.backlog ?? this.port.read();
     this.backlog = undefined;
     if (chunk.length > this.maxBytesPerPoll) {
@@ -99,15 +129,43 @@ export class LmnResponder {
       chunk = chunk.subarray(0, this.maxBytesPerPoll);
     }
     if (chunk.length === 0) return;
-    const events = this.decoder.push(chunk);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      if (e.kind === 'error') count(this.stats.errors, e.error.code);
-      else this.answer(e.file);
+    this.events = this.decoder.push(chunk);
+    this.next = 0;
+    this.handle();
+  }
+
+  /** Handles the decoded events in turn; false when an answer is held for room on the port. */
+  private handle(): boolean {
+    for (;;) {
+      if (this.next >= this.events.length) {
+        this.events = NO_EVENTS; // the decoded requests are not kept
+        return true;
+      }
+      const e = this.events[this.next++];
+      if (e.kind === 'error') {
+        count(this.stats.errors, e.error.code);
+        continue;
+      }
+      const answer = this.answer(e.file);
+      if (answer && !this.send(answer)) {
+        this.held = answer;
+        this.heldAt = this.clock.ticks();
+        return false;
+      }
     }
   }
 
-  private answer(file: SmlFile): void {
+  /** Writes `bytes` when the port has room for all of them. */
+  private send(bytes: Uint8Array): boolean {
+    const room = this.port.writable;
+    if (room !== undefined && room < bytes.length) return false;
+    this.port.write(bytes);
+    this.stats.responses++;
+    return true;
+  }
+
+  /** The answer to a request file, or undefined (counted) when there is none. */
+  private answer(file: SmlFile): Uint8Array | undefined {
     this.stats.requests++;
     let open: SmlMessage | undefined;
     let close: SmlMessage | undefined;
@@ -118,8 +176,8 @@ export class LmnResponder {
       else if (m.body.kind === 'get-list-req') lists.push(m);
     }
     const openReq = open?.body as SmlOpenRequest | undefined;
-    if (lists.length === 0) return count(this.stats.ignored, 'no-get-list');
-    if (openReq?.serverId !== undefined && !same(openReq.serverId, this.serverId)) return count(this.stats.ignored, 'other-server');
+    if (lists.length === 0) return void count(this.stats.ignored, 'no-get-list');
+    if (openReq?.serverId !== undefined && !same(openReq.serverId, this.serverId)) return void count(this.stats.ignored, 'other-server');
     const accepted: SmlMessage[] = [];
     for (const m of lists) {
       const req = m.body as SmlGetListRequest;
@@ -127,16 +185,14 @@ export class LmnResponder {
       else if (req.listName !== undefined && !same(req.listName, this.listName)) count(this.stats.ignored, 'unknown-list');
       else accepted.push(m);
     }
-    if (accepted.length === 0) return;
-    let response: Uint8Array;
+    if (accepted.length === 0) return undefined;
     try {
-      response = this.respond(openReq, open, accepted, close);
+      return this.respond(openReq, open, accepted, close);
     } catch (e) {
       if (!(e instanceof MeterError)) throw e;
-      return count(this.stats.failed, e.code);
+      count(this.stats.failed, e.code);
+      return undefined;
     }
-    this.port.write(response);
-    this.stats.responses++;
   }
 
   private ownId(n: number): Uint8Array {

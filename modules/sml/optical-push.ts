@@ -14,7 +14,9 @@
  * number, so every message of the stream has its own.
  *
  * `poll()` never throws a MeterError: a reading SML cannot carry skips that file and is counted in
- * `stats.errors` by code. Buffers, messages and entries are built once and reused.
+ * `stats.errors` by code; a file the port has no room for now (`writable`: the line is busy, e.g. a
+ * UART shared with the LMN is answering the gateway) is not sent and counted in `stats.busy` — the
+ * next second brings a fresh one. Buffers, messages and entries are built once and reused.
  */
 import { MeterError } from '../core/errors.js';
 import type { SerialPort } from '../ports/bus.js';
@@ -42,7 +44,9 @@ export interface OpticalPushOptions {
   /** Default 1000 ms. */
   periodMs?: number;
   /** Largest payload of one file (default 1024 bytes; at 9600 baud about 900 bytes fit in a second). */
-  maxPayload?: number;
+  maxPayload?: number;  /** The entries to fill (default: its own). The push and the LMN of one meter may share one: each
+   *  fills and encodes it in one go. */
+  values?: ValListBuilder;
 }
 
 export interface OpticalPushStats {
@@ -52,10 +56,12 @@ export interface OpticalPushStats {
   bytes: number;
   /** Files not sent, by error code. */
   errors: Record<string, number>;
+  /** Files not sent because the port had no room for them. */
+  busy: number;
 }
 
 export class OpticalPush {
-  readonly stats: OpticalPushStats = { files: 0, detailFiles: 0, bytes: 0, errors: {} };
+  readonly stats: OpticalPushStats = { files: 0, detailFiles: 0, bytes: 0, errors: {}, busy: 0 };
   private readonly port: SerialPort;
   private readonly clock: Pick<Clock, 'ticks'>;
   private readonly source: RegisterSource;
@@ -71,6 +77,8 @@ export class OpticalPush {
   private readonly sensorTime = { kind: 'secIndex' as const, seconds: 0 };
   private counter = 0;
   private due = -Infinity;
+  /** Whether the file last built carries the detail. */
+  private detail = false;
 
   constructor(options: OpticalPushOptions) {
     this.port = options.port;
@@ -79,7 +87,7 @@ export class OpticalPush {
     this.details = options.details;
     this.periodMs = options.periodMs ?? 1000;
     this.encoder = new SmlFileEncoder(options.maxPayload ?? 1024);
-    this.values = new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
+    this.values = options.values ?? new ValListBuilder({ serverId: options.serverId, manufacturer: options.manufacturer ?? 'XSM' });
     const openBody: SmlOpenResponse = { kind: 'open-res', reqFileId: this.reqFileId, serverId: options.serverId };
     const listBody: SmlGetListResponse = {
       kind: 'get-list-res',
@@ -93,6 +101,11 @@ export class OpticalPush {
     this.close = { transactionId: this.transactionId, body: { kind: 'close-res' } };
   }
 
+  /** The first file is due at `nowTicks` (without it: at the first poll); later ones every period after. */
+  start(nowTicks: number): void {
+    this.due = nowTicks;
+  }
+
   /** Pushes a file when one is due; call every tick. */
   poll(): void {
     const now = this.clock.ticks();
@@ -101,13 +114,19 @@ export class OpticalPush {
     this.due = now - this.due >= this.periodMs ? now + this.periodMs : this.due + this.periodMs;
     let file: Uint8Array;
     try {
-      file = this.encode(now);
+      file = this.build(now);
     } catch (e) {
       if (!(e instanceof MeterError)) throw e;
       this.stats.errors[e.code] = (this.stats.errors[e.code] ?? 0) + 1;
       return;
     }
+    const room = this.port.writable;
+    if (room !== undefined && room < file.length) {
+      this.stats.busy++;
+      return;
+    }
     this.port.write(file);
+    this.sent(file);
   }
 
   /** Ticks at which the next file is due. */
@@ -117,7 +136,21 @@ export class OpticalPush {
 
   /** Builds the next file (a view of the encoder's buffer, valid until the next one) and counts it. */
   encode(nowTicks: number): Uint8Array {
+    const file = this.build(nowTicks);
+    this.sent(file);
+    return file;
+  }
+
+  private sent(file: Uint8Array): void {
+    this.stats.files++;
+    if (this.detail) this.stats.detailFiles++;
+    this.stats.bytes += file.length;
+  }
+
+  /** The next file; the push counter moves on whether or not it is sent. */
+  private build(nowTicks: number): Uint8Array {
     const detail = this.details !== undefined && this.details.visible();
+    this.detail = detail;
     this.values.build(this.source, detail);
     this.sensorTime.seconds = Math.floor(nowTicks / 1000) % 4294967296;
     const c = this.counter;
@@ -137,9 +170,6 @@ export class OpticalPush {
     enc.message(this.close);
     const file = enc.finish();
     this.counter = (c + 1) >>> 0;
-    this.stats.files++;
-    if (detail) this.stats.detailFiles++;
-    this.stats.bytes += file.length;
     return file;
   }
 }

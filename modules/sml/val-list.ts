@@ -46,12 +46,10 @@ export function isPublicRegister(objName: Uint8Array): boolean {
   return objName[0] === 1 && objName[1] === 0 && (objName[2] === 1 || objName[2] === 2) && objName[3] === 8;
 }
 
-interface Slot {
-  entry: SmlListEntry;
-  isPublic: boolean;
-  /** 1-0:1.8.0: carries the status word. */
-  carriesStatus: boolean;
-}
+/** Flags of a register the builder keeps. */
+const PUBLIC = 1;
+/** 1-0:1.8.0: carries the status word. */
+const STATUS = 2;
 
 export interface ValListOptions {
   serverId: Uint8Array;
@@ -65,8 +63,10 @@ export class ValListBuilder {
   /** The list `build` fills: the same array every time. */
   readonly entries: SmlListEntry[] = [];
   private readonly fixed: readonly SmlListEntry[];
-  private readonly slots = new Map<string, Slot>();
-  private readonly maxRegisters: number;
+  /** The registers seen so far, in order: OBIS as the source names it, its entry, its flags. */
+  private readonly names: string[] = [];
+  private readonly kept: SmlListEntry[] = [];
+  private readonly flags: Uint8Array;
 
   constructor(options: ValListOptions) {
     const text = new Uint8Array(options.manufacturer.length);
@@ -75,23 +75,26 @@ export class ValListBuilder {
       { objName: Uint8Array.from(OBIS_MANUFACTURER), value: text },
       { objName: Uint8Array.from(OBIS_SERVER_ID), value: options.serverId },
     ];
-    this.maxRegisters = options.maxRegisters ?? 32;
+    this.flags = new Uint8Array(options.maxRegisters ?? 32);
   }
 
-  private slot(obis: string): Slot {
-    let s = this.slots.get(obis);
-    if (s) return s;
-    if (this.slots.size >= this.maxRegisters) {
-      throw new SmlError('range', `more than ${this.maxRegisters} distinct registers`, { obis, max: this.maxRegisters });
+  /** Where the register `obis` is kept; `hint` is where it was last time (sources keep their order). */
+  private slot(obis: string, hint: number): number {
+    const names = this.names;
+    if (hint < names.length && names[hint] === obis) return hint;
+    for (let i = 0; i < names.length; i++) if (names[i] === obis) return i;
+    if (names.length >= this.flags.length) {
+      throw new SmlError('range', `more than ${this.flags.length} distinct registers`, { obis, max: this.flags.length });
     }
     const objName = obisBytes(obis);
     const entry: SmlListEntry = { objName, value: 0, scaler: 0 };
     const unit = objName[0] === 1 ? unitOfRegister(objName[2], objName[3]) : undefined;
     if (unit !== undefined) entry.unit = unit;
-    const carriesStatus = objName[0] === 1 && objName[1] === 0 && objName[2] === 1 && objName[3] === 8 && objName[4] === 0 && objName[5] === 255;
-    s = { entry, isPublic: isPublicRegister(objName), carriesStatus };
-    this.slots.set(obis, s);
-    return s;
+    const status = objName[0] === 1 && objName[1] === 0 && objName[2] === 1 && objName[3] === 8 && objName[4] === 0 && objName[5] === 255;
+    this.flags[names.length] = (isPublicRegister(objName) ? PUBLIC : 0) | (status ? STATUS : 0);
+    this.kept.push(entry);
+    names.push(obis);
+    return names.length - 1;
   }
 
   /** The valList now: the fixed entries, then every reading (only public ones unless `detail`). */
@@ -103,12 +106,14 @@ export class ValListBuilder {
     const readings = source.readings();
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i];
-      const s = this.slot(r.obis);
-      if (!s.isPublic && !detail) continue;
-      s.entry.value = r.value;
-      s.entry.scaler = r.scaler ?? 0;
-      if (s.carriesStatus) s.entry.status = status;
-      list[n++] = s.entry;
+      const k = this.slot(r.obis, i);
+      const f = this.flags[k];
+      if ((f & PUBLIC) === 0 && !detail) continue;
+      const e = this.kept[k];
+      e.value = r.value;
+      e.scaler = r.scaler ?? 0;
+      if (f & STATUS) e.status = status;
+      list[n++] = e;
     }
     if (list.length !== n) list.length = n;
     return list;
