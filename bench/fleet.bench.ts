@@ -12,7 +12,7 @@
  *    telegram every 15 min in mode 7, each decoded by the gateway) run as a user runs it, with
  *    --workers 1 and 2: the meter-days per CPU-minute it reports (CPU time of all its threads, set-up
  *    included) and per minute of real time. Baseline: the one-thread run.
- * XSMETER_BENCH_FLEET=N sets N (default 1000).
+ * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput runs.
  */
 import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
