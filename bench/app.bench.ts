@@ -11,6 +11,7 @@ import type { Report } from './run.js';
 import { bundleEntry, runBundleUnderXs } from '../test/helpers/xs.js';
 import { SimGateway } from '../hosts/sim/gateway.js';
 import { SimRunner } from '../hosts/sim/sim-runner.js';
+import { keysForSeed } from '../hosts/sim/sim-meter.js';
 import type { WmbusMode } from '../modules/ports/radio.js';
 import { fromHex } from '../modules/core/bytes.js';
 
@@ -31,7 +32,7 @@ export async function run(report: Report): Promise<void> {
   const runner = new SimRunner({ meters, chip: 'ade7953', seed: 1, load: 'household', security: 7, radioMode: 'T1', intervalMs: 900_000, samplePeriodMs: 60_000, durationMs: 86_400_000, speed: 'max', onTelegram: (e) => air.push({ stream: e.air.stream, mode: e.air.mode }) });
   const s = await runner.run();
   const gw = new SimGateway();
-  for (const m of runner.meters) gw.setKey(m.meterId, fromHex(m.keys.toFile().meterKey));
+  for (const m of runner.specs) gw.setKey(m.meterId, fromHex(keysForSeed(m.seed).meterKey));
   const t0 = performance.now();
   for (const f of air) gw.receive(f.stream, f.mode);
   const decodeMs = performance.now() - t0;

@@ -8,8 +8,13 @@ import { buildXsnap } from './build-xsnap.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 buildXsnap();
 await build({
-  entryPoints: [join(root, 'cli', 'xsmeter.ts')],
-  outfile: join(root, 'dist', 'xsmeter.mjs'),
+  // The CLI, and the simulator's worker thread (xsmeter sim --workers: hosts/sim/slice-worker.ts).
+  entryPoints: [
+    { in: join(root, 'cli', 'xsmeter.ts'), out: 'xsmeter' },
+    { in: join(root, 'hosts', 'sim', 'slice-worker.ts'), out: 'slice-worker' },
+  ],
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

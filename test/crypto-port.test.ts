@@ -120,6 +120,27 @@ describe('crypto port: the desktop implementation (@noble)', () => {
         assert.equal(c.p256Verify(pub, digest, normal), false);
       }
     });
+    it('ECDSA: a signature the provider just made verifies as node:crypto says, and nothing near it does', () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const key = c.p256PrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+      const pub = c.p256PublicKey(key); // known: its signatures are remembered
+      const other = c.p256PublicKey(c.p256PrivateKey(createHash('sha256').update('other').digest()));
+      for (let i = 0; i < 20; i++) {
+        const msg = Buffer.from(`record ${i}`);
+        const digest = new Uint8Array(createHash('sha256').update(msg).digest());
+        const sig = new Uint8Array(64);
+        c.p256Sign(key, digest, sig);
+        assert.equal(nodeVerify('sha256', msg, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig), true);
+        assert.equal(c.p256Verify(pub, digest, sig), true);
+        const bad = sig.slice();
+        bad[i % 64] ^= 1 << i % 8;
+        assert.equal(c.p256Verify(pub, digest, bad), false, `signature bit ${i} flipped`);
+        const d2 = digest.slice();
+        d2[31 - (i % 32)] ^= 1;
+        assert.equal(c.p256Verify(pub, d2, sig), false, 'another digest');
+        assert.equal(c.p256Verify(other, digest, sig), false, 'another key');
+      }
+    });
   });
 
   describe('handles, buffers and typed errors', () => {

@@ -21,9 +21,9 @@ const NAMES: Record<string, StoreName> = {
   'telegram counters': 'telegramCounters',
   'service auth counter': 'serviceAuthCounter',
   'calibration constants': 'calibrationConstants',
-  'log witness (reserved)': 'logWitness',
+  'log witness': 'logWitness',
   'calibration log': 'calibrationLog',
-  'meter witness (reserved)': 'meterWitness',
+  'meter witness': 'meterWitness',
 };
 
 interface Row {

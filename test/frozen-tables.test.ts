@@ -32,9 +32,30 @@ const READ_ONLY_TABLES: Record<string, string> = {
   'hosts/esp32/desktop-meter.ts:DESKTOP_METER.meterKey': 'demonstration key: provisioning copies it (slice)',
   'hosts/esp32/desktop-meter.ts:DESKTOP_METER.benchKey': 'demonstration key: provisioning copies it (slice)',
   'hosts/esp32/desktop-meter.ts:DESKTOP_METER.devicePrivateKey': 'demonstration key: provisioning copies it (slice; the crypto port copies the scalar)',
-  'hosts/sim/chips/sim-ade7953.ts:ENERGY_REGS': 'Set of register addresses: has() only',
-  'hosts/sim/chips/sim-ade7953.ts:SIGNED': 'Set of register addresses: has() only',
+  'hosts/sim/chips/sim-ade7953.ts:ENERGY_REGS': 'Set of register addresses, read when the module loads',
+  'hosts/sim/chips/sim-ade7953.ts:SIGNED': 'Set of register addresses, read when the module loads',
+  'hosts/sim/chips/sim-ade7953.ts:SLOT_OF_LOW': 'register address → storage slot, filled when the module loads',
+  'hosts/sim/chips/sim-ade7953.ts:HIGH_SLOTS': 'Map of the same for addresses from 0x400, filled when the module loads',
+  'hosts/sim/chips/sim-ade7953.ts:KIND': 'energy/signed flags per address, filled when the module loads',
 };
+
+/**
+ * Lines of `source` that run when the module loads: its top-level statements (a line at column 0
+ * starts one) other than function and class declarations and constants bound to a function. Writes
+ * there fill a table before the link freezes it; writes anywhere else would run later.
+ */
+function loadTimeLines(source: string): Set<number> {
+  const lines = source.split('\n');
+  const out = new Set<number>();
+  let loading = false;
+  lines.forEach((line, i) => {
+    if (/^[^\s})\]/*]/.test(line)) {
+      loading = !/^(export\s+)?(default\s+)?(async\s+)?(function|class|abstract\s+class|interface|type|declare)\b/.test(line) && !/^(export\s+)?const\s+[\w$]+(\s*:[^=]+)?\s*=\s*(async\s+)?(function\b|(\([^)]*\)|[\w$]+)\s*(:\s*[^=]+)?=>)/.test(line);
+    }
+    if (loading) out.add(i);
+  });
+  return out;
+}
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];
@@ -111,7 +132,7 @@ describe('module-level tables are frozen (what the device preloads into flash)',
     assert.deepEqual(readOnly.map((f) => f.path).sort(), Object.keys(READ_ONLY_TABLES).sort());
   });
 
-  it('no statement writes one of them by name (a table is filled only inside the function that builds it)', () => {
+  it('no statement writes one of them by name after its module has loaded (a table is filled by the statements that make it)', () => {
     const sources = [...files, ...tsFiles('cli'), ...tsFiles('tools')];
     const texts = new Map(sources.map((f) => [f, readFileSync(f, 'utf8')]));
     const writes: string[] = [];
@@ -123,8 +144,9 @@ describe('module-level tables are frozen (what the device preloads into flash)',
       const exported = new RegExp(`^export\\s+const\\s+${path.split('.')[0]}\\b`, 'm').test(texts.get(file)!);
       for (const [f, text] of texts) {
         if (f !== file && !exported) continue;
+        const loading = f === file ? loadTimeLines(text) : new Set<number>();
         text.split('\n').forEach((line, i) => {
-          if (write.test(line)) writes.push(`${f}:${i + 1}: ${line.trim()}`);
+          if (write.test(line) && !loading.has(i)) writes.push(`${f}:${i + 1}: ${line.trim()}`);
         });
       }
     }

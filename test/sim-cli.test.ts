@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../modules/core/bytes.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
@@ -15,6 +14,7 @@ import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient, nodeTiming } from '../hosts/sim/service-transport.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const BIN = join(process.cwd(), 'bin', 'xsmeter.js');
 
@@ -67,17 +67,9 @@ function runAndKill(args: string[], ms: number): Promise<{ lines: string[]; kill
 }
 
 describe('xsmeter sim (the binary)', function () {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'xsmeter-sim-'));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = tempDirs('xsmeter-sim-');
   before(() => {
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
-  });
-  after(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('default run: a table and a summary, exit 0', () => {

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { FlashFault } from '../modules/ports/flash.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { FileFlash } from '../hosts/sim/file-flash.js';
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
 
 describe('simulated NOR flash', () => {
@@ -60,5 +65,111 @@ describe('simulated NOR flash', () => {
     f.write(300, new Uint8Array([1, 2, 3]));
     const g = new SimFlash({ sectorSize: 256, sectorCount: 2, image: f.image() });
     assert.deepEqual(g.read(300, 3), f.read(300, 3));
+  });
+});
+
+describe('simulated NOR flash: sparse sectors and their backing store', () => {
+  /** A backing store in a Map (what a spill file or the --state image does). */
+  function mapBacking() {
+    const kept = new Map<number, Uint8Array>();
+    return {
+      kept,
+      store: (sector: number, bytes: Uint8Array) => void kept.set(sector, bytes.slice()),
+      load: (sector: number, into: Uint8Array) => into.set(kept.get(sector) as Uint8Array),
+      discard: (sector: number) => void kept.delete(sector),
+    };
+  }
+
+  it('holds no memory for erased sectors and only the written prefix of the others', () => {
+    const f = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+    assert.equal(f.residentBytes, 0);
+    f.write(4096 * 3, new Uint8Array(40));
+    f.write(4096 * 7 + 300, new Uint8Array([1, 2, 3]));
+    assert.equal(f.residentBytes, 256 + 512);
+    f.erase(3);
+    assert.equal(f.residentBytes, 512);
+    assert.ok(f.read(4096 * 3, 4096).every((b) => b === 0xff));
+  });
+
+  it('evicted sectors come back unchanged; erasing one discards what the backing held', () => {
+    const backing = mapBacking();
+    const f = new SimFlash({ sectorSize: 256, sectorCount: 4, backing });
+    f.write(10, new Uint8Array([0x12, 0x34]));
+    f.write(300, new Uint8Array([0x56]));
+    f.evictUntouched(); // both were just used: they stay
+    assert.equal(backing.kept.size, 0);
+    f.read(300, 1);
+    f.evictUntouched(); // sector 0 was not used since: it goes
+    assert.deepEqual([...backing.kept.keys()], [0]);
+    assert.equal(f.residentBytes, 256);
+    assert.deepEqual([...f.read(10, 2)], [0x12, 0x34]);
+    assert.throws(() => f.write(10, new Uint8Array([0xff])), FlashFault, 'the NOR rule holds on a sector read back');
+    f.evictUntouched();
+    f.evictUntouched();
+    assert.equal(f.residentBytes, 0);
+    f.erase(0);
+    assert.deepEqual([...backing.kept.keys()], [1]);
+    assert.ok(f.read(0, 256).every((b) => b === 0xff));
+  });
+
+  it('reads, writes, erases and evictions in any order give what a plain array gives', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('write' as const), at: fc.integer({ min: 0, max: 1023 }), data: fc.uint8Array({ minLength: 1, maxLength: 300 }) }),
+            fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
+            fc.record({ op: fc.constant('evict' as const) }),
+            fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: 600 }) }),
+          ),
+          { maxLength: 60 },
+        ),
+        (ops) => {
+          const f = new SimFlash({ sectorSize: 256, sectorCount: 4, backing: mapBacking() });
+          const ref = new Uint8Array(1024).fill(0xff);
+          for (const o of ops) {
+            if (o.op === 'write') {
+              const data = o.data.subarray(0, 1024 - o.at).map((b, i) => b & ref[o.at + i]); // only clears bits
+              f.write(o.at, data);
+              ref.set(data, o.at);
+            } else if (o.op === 'erase') {
+              f.erase(o.sector);
+              ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
+            } else if (o.op === 'evict') f.evictUntouched();
+            else {
+              const n = Math.min(o.n, 1024 - o.at);
+              assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
+            }
+          }
+          assert.deepEqual(f.image(), ref);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a file-backed flash reads its file on first use and drops sectors at no cost', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-flash-'));
+    try {
+      const path = join(dir, 'f.bin');
+      const a = new FileFlash(path, { sectorSize: 256, sectorCount: 4 });
+      a.write(260, new Uint8Array([1, 2, 3]));
+      a.close();
+      const b = new FileFlash(path, { sectorSize: 256, sectorCount: 4 });
+      assert.equal(b.residentBytes, 0);
+      assert.deepEqual([...b.read(260, 3)], [1, 2, 3]);
+      b.write(600, new Uint8Array([9]));
+      b.evictUntouched();
+      b.evictUntouched();
+      assert.equal(b.residentBytes, 0);
+      assert.deepEqual([...b.read(600, 1)], [9]);
+      b.close();
+      const file = readFileSync(path);
+      assert.equal(file.length, 1024);
+      assert.deepEqual([...file.subarray(260, 263)], [1, 2, 3]);
+      assert.equal(file[600], 9);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

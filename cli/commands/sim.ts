@@ -1,12 +1,11 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
-import { statusText } from '../../modules/app/meter-status.js';
 import { toHex } from '../../modules/core/bytes.js';
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
-import { SIM_STATE_VERSION, SimRunner, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { SIM_STATE_VERSION, SimRunner, type Shard, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
 import { DEFAULT_WALL_START } from '../../hosts/sim/sim-meter.js';
 import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
@@ -16,7 +15,9 @@ import { existsSync } from 'node:fs';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
 const help = `usage: xsmeter sim [options]
 
@@ -25,7 +26,8 @@ radio) and a simulated gateway that decodes every telegram with the strict recei
 prints a live table and, at the end, a summary (telegrams sent, decoded, rejected, deferred by the
 radio duty cycle, throughput).
 
-  --meters N          number of meters (default 3)
+  --meters N          number of meters in the fleet (default 3; up to 1 000 000 per process, more
+                      with --shard)
   --chip NAME         ade7953 (1 phase), atm90e32 (3 phases) or mixed (default ade7953)
   --duration D        simulated time to run: 1d, 2h, 15m, 30s, 500ms (default 1d)
   --speed S           max (default), realtime, or a factor (e.g. 60: one simulated minute per second)
@@ -45,6 +47,13 @@ radio duty cycle, throughput).
   --format F          table (default), json, hex or rtlwmbus: one line per telegram (the summary
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
+  --workers N         threads that run the meters (default: one per CPU from 200 meters, else 1;
+                      1 with --listen, --serial or --sml); the output is the same whatever N
+  --shard I/N         simulate only shard I of N of the fleet (1 ≤ I ≤ N): meters ⌊(I−1)·M/N⌋ to
+                      ⌊I·M/N⌋−1 of the --meters M fleet, with the ids, keys, seeds and loads they
+                      have in the whole fleet, so N processes (on N machines, each with its own
+                      --state) together give the unsharded run; merge their json lines with sort -m
+  --progress D        when not on a terminal, a progress line on stderr every D (default 10s; 0: none)
   --tariffs SPEC      daily tariff switches (UTC), e.g. 06:00=1,22:00=2: tariff registers 1.8.1/1.8.2
                       and 2.8.1/2.8.2 besides the totals (default: one tariff); a fleet setting
   --sml FILE          write meter 0's optical info interface to FILE (- for stdout): the SML file it
@@ -71,8 +80,10 @@ radio duty cycle, throughput).
                       Then: xsmeter bench calibrate --target tcp://… --rig tcp://… --class 0.5S
   --clock-offset S    (--rig) the bench meter's clock this far off the bench's true time (default 0)
 
-SIGINT / SIGTERM stop the run cleanly: the state is saved and the summary printed, exit 0. A reader
-that closes stdout early (| head) stops it the same way, quietly.
+Long runs show their progress: set-up (meters made), then the simulated time, the share done and
+an estimated end — redrawn in place on a terminal, else as periodic lines on stderr.
+SIGINT / SIGTERM stop the run within a second, also during set-up: what was reached is saved and
+the summary printed, exit 0. A reader that closes stdout early (| head) stops it the same way, quietly.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
 are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decoded values and verdict.
 `;
@@ -95,51 +106,14 @@ function duration(ms: number): string {
   return `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s`;
 }
 
-function stamp(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-}
-
-function kwh(wh: number | undefined): string {
-  return wh === undefined ? '-' : (wh / 1000).toFixed(3);
-}
-
-function group(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
-}
-
-export function formatTable(r: SimRunner, maxRows = 20): string[] {
-  const head = ['meter', 'chip', 'A+ kWh', 'A- kWh', 'power W', 'counter', 'status', 'gateway', 'telegrams'];
-  const rows: string[][] = [];
-  for (const m of r.meters.slice(0, maxRows)) {
-    const g = r.gateway.rows.get(m.meterId);
-    const status = g?.reading?.flags ? statusText(g.reading.flags) : g?.status ? statusText(g.status) : '-';
-    rows.push([
-      m.meterId,
-      m.chipName,
-      kwh(g?.reading?.importWh),
-      kwh(g?.reading?.exportWh),
-      g?.reading?.powerW === undefined ? '-' : String(g.reading.powerW),
-      g?.lastCounter === undefined ? (g?.lastAccess === undefined ? '-' : `acc ${g.lastAccess}`) : String(g.lastCounter),
-      status,
-      g?.verdict ?? '-',
-      g ? `${g.telegrams}${g.rejected ? ` (${g.rejected} rejected)` : ''}` : '0',
-    ]);
-  }
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const right = new Set([2, 3, 4, 5, 8]);
-  const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  if (r.meters.length > maxRows) out.push(`… and ${r.meters.length - maxRows} more meters`);
-  return out;
-}
-
 export function formatSummary(s: SimSummary): string[] {
   const sec = s.realMs / 1000;
   const lines = [
     `${s.interrupted ? 'interrupted after' : 'simulated'} ${duration(Math.round(s.simulatedMs))} (${stamp(s.startWallMs)} → ${stamp(s.endWallMs)} UTC) of ${s.meters} meter${s.meters === 1 ? '' : 's'} in ${sec.toFixed(1)} s: ${group(s.factor)} × real time`,
     `telegrams: ${s.sent} sent, ${s.decoded} decoded, ${s.rejected} rejected${s.rejected ? ` (${Object.entries(s.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ${s.deferred} deferred by the duty cycle`,
-    `throughput: ${group(s.throughput)} telegrams/s`,
+    `throughput: ${group(s.throughput)} telegrams/s, ${group(s.meterDaysPerCpuMinute)} meter-days per CPU-minute (${s.workers} thread${s.workers === 1 ? '' : 's'})`,
   ];
+  if (s.setUpMeters !== undefined) lines[0] = `interrupted during set-up after ${group(s.setUpMeters)} of ${group(s.meters)} meters`;
   const checks: string[] = [];
   if (s.gatewayMismatches === 0 && s.decoded > 0) checks.push("the gateway's last values equal each meter's registers");
   else if (s.gatewayMismatches > 0) checks.push(`${s.gatewayMismatches} meters' last decoded values differ from what they sent`);
@@ -151,7 +125,7 @@ export function formatSummary(s: SimSummary): string[] {
 }
 
 function rtlwmbusLine(e: TelegramEvent): string {
-  const p = parseFrame(e.air.sent.frame, e.air.sent.format);
+  const p = parseFrame(e.air.frame, e.air.format);
   const noCrc = new Uint8Array(p.dll.length + p.body.length);
   noCrc.set(p.dll, 0);
   noCrc.set(p.body, p.dll.length);
@@ -264,10 +238,10 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
  * keys.json must be what the simulator wrote (JSON, the right format), and every fleet option given
  * must equal the saved one. Otherwise a usage error naming the file, or every option that differs.
  */
-function checkSavedFleet(dir: string, given: Partial<FleetSettings>): void {
+function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shard | undefined): void {
   const file = join(dir, 'sim.json');
   if (!existsSync(file)) return;
-  const saved = readJsonFile(file) as { format?: unknown; version?: unknown; config?: Partial<FleetSettings> & Record<string, unknown>; meters?: { meterId?: unknown }[] };
+  const saved = readJsonFile(file) as { format?: unknown; version?: unknown; config?: Partial<FleetSettings> & Record<string, unknown>; shard?: Shard; meters?: { meterId?: unknown }[] };
   if (typeof saved !== 'object' || saved === null || saved.format !== 'xsmeter-sim-state' || typeof saved.config !== 'object' || !Array.isArray(saved.meters)) {
     throw usageError(`${file}: not a simulator state (format "xsmeter-sim-state")`);
   }
@@ -285,6 +259,10 @@ function checkSavedFleet(dir: string, given: Partial<FleetSettings>): void {
     const v = given[k];
     const was = k === 'radio' ? (c.radio ?? 'sink') : k === 'tariffs' ? tariffsText(c.tariffs as TariffSwitch[] | undefined) : c[k];
     if (v !== undefined && was !== undefined && v !== was) differ.push(`${FLEET_OPTION[k](v)} (saved: ${FLEET_OPTION[k](was)})`);
+  }
+  const was = saved.shard ?? { index: 0, count: 1 };
+  if (shard && (shard.index !== was.index || shard.count !== was.count)) {
+    differ.push(`--shard ${shard.index + 1}/${shard.count} (saved: ${was.index + 1}/${was.count}: each shard needs its own --state directory)`);
   }
   if (differ.length) {
     throw usageError(`${dir} holds a fleet made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
@@ -352,11 +330,30 @@ export const sim: Command = {
         sml: { type: 'string' },
         'sml-pin': { type: 'string' },
         'pin-at': { type: 'string' },
+        workers: { type: 'string' },
+        shard: { type: 'string' },
+        progress: { type: 'string' },
       },
     );
     const o = parsed.values;
     const meters = o.meters === undefined ? 3 : Number(o.meters);
-    if (!Number.isInteger(meters) || meters < 1 || meters > 100_000) throw new CliError(`--meters must be 1…100000, got "${o.meters}"`, 2);
+    if (!Number.isInteger(meters) || meters < 1 || meters > 90_000_000) throw new CliError(`--meters must be 1…90000000 (8-digit meter ids), got "${o.meters}"`, 2);
+    let shard: Shard | undefined;
+    if (o.shard !== undefined) {
+      const m = /^(\d+)\/(\d+)$/.exec(o.shard);
+      const i = m ? Number(m[1]) : NaN;
+      const n = m ? Number(m[2]) : NaN;
+      if (!(i >= 1 && i <= n && n <= meters)) throw new CliError(`--shard must be I/N with 1 ≤ I ≤ N ≤ --meters, got "${o.shard}"`, 2);
+      shard = { index: i - 1, count: n };
+    }
+    const share = shard ? Math.ceil(meters / shard.count) : meters;
+    if (share > 1_000_000) throw new CliError(`${share} meters in one process: at most 1000000 (split the fleet with --shard I/N)`, 2);
+    let workers: number | undefined;
+    if (o.workers !== undefined) {
+      workers = Number(o.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CliError(`--workers must be 1…256, got "${o.workers}"`, 2);
+    }
+    const progressEveryMs = o.progress === undefined ? 10_000 : o.progress === '0' || o.progress === 'none' ? 0 : parseDuration(o.progress, '--progress');
     const chip = o.chip ?? 'ade7953';
     if (chip !== 'ade7953' && chip !== 'atm90e32' && chip !== 'mixed') throw new CliError(`--chip must be ade7953, atm90e32 or mixed, got "${chip}"`, 2);
     const durationMs = parseDuration(o.duration ?? '1d', '--duration');
@@ -413,7 +410,7 @@ export const sim: Command = {
         radio: o.cc1101 ? 'cc1101' : undefined,
         tariffs: o.tariffs === undefined ? undefined : tariffsText(tariffs),
       };
-      checkSavedFleet(o.state, given);
+      checkSavedFleet(o.state, given, shard);
     }
     let smlOut: SmlStreamOutput | undefined;
     if (o.sml !== undefined) {
@@ -437,12 +434,13 @@ export const sim: Command = {
     const textOut = smlStdout ? io.stderr : io.stdout;
     const live = table && !smlStdout && (process.stdout as { isTTY?: boolean }).isTTY === true;
     const report = table ? textOut : io.stderr;
-    let drawn = 0;
-    const draw = (r: SimRunner) => {
-      const lines = [`${stamp(r.wallMs)} UTC  ${r.meters.length} meter${r.meters.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, ${r.gateway.stats.decoded} decoded`, ...formatTable(r)];
-      textOut((drawn ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
-      drawn = lines.length;
-    };
+    const display = new ProgressDisplay({
+      stdout: { write: textOut, isTTY: live, columns: process.stdout.columns, rows: process.stdout.rows },
+      stderr: { write: io.stderr, isTTY: (process.stderr as { isTTY?: boolean }).isTTY === true, columns: process.stderr.columns },
+      liveTable: live,
+      title: (r) => `${group(r.specs.length)} meter${r.specs.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}${r.workers > 1 ? `, ${r.workers} threads` : ''}`,
+      everyMs: progressEveryMs,
+    });
     const runner = new SimRunner({
       meters,
       chip,
@@ -460,17 +458,19 @@ export const sim: Command = {
       speed,
       stateDir: o.state,
       service: listener,
-      onProgress: live ? draw : undefined,
+      workers: workers ?? (share >= 200 ? availableParallelism() : 1),
+      shard,
+      onProgress: (r) => display.update(r),
       onTelegram: table
         ? undefined
         : (e) => {
             if (format === 'json') io.stdout(jsonLine(e) + '\n');
-            else if (format === 'hex') io.stdout(toHex(e.air.sent.frame) + '\n');
+            else if (format === 'hex') io.stdout(toHex(e.air.frame) + '\n');
             else io.stdout(rtlwmbusLine(e) + '\n');
           },
     });
     if (table && !live) {
-      textOut(`simulating ${runner.meters.length} meter${runner.meters.length === 1 ? '' : 's'} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
+      textOut(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
     }
     // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
     const stop = stopSignal(io);
@@ -487,8 +487,8 @@ export const sim: Command = {
     }
     // Nobody reads stdout any more: end quietly (the state is saved).
     if (stop.reason === 'EPIPE') return 0;
-    if (live) draw(runner);
-    else if (table) textOut(formatTable(runner).join('\n') + '\n');
+    display.finish(runner);
+    if (table && !live) textOut(formatTable(runner).join('\n') + '\n');
     report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
     return 0;
   },

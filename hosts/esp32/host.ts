@@ -20,6 +20,9 @@ import { PreferenceKeyStore, type PreferenceStore } from './ports/key-store.js';
 import { Ecma419SerialPort, type Ecma419Serial } from './ports/serial.js';
 import { Ecma419SpiPort, type Ecma419Spi } from './ports/spi.js';
 import type { Crypto } from '../../modules/ports/crypto.js';
+import type { HostTimer } from './host-timer.js';
+
+export type { HostTimer } from './host-timer.js';
 
 /**
  * The contract between the host and the meter application (modules/app MeterApp, started by
@@ -74,12 +77,6 @@ export interface SerialOpenOptions {
   onWritable?: (bytes: number) => void;
 }
 
-/** A repeating timer whose next firing can be moved (Moddable `Timer.repeat` + `Timer.schedule`). */
-export interface HostTimer {
-  /** Fires next after `delayMs`, then every period again unless rescheduled. */
-  schedule(delayMs: number): void;
-  clear(): void;
-}
 
 /** Where the host's IO comes from: Moddable's modules on the device, fakes or simulators in tests. */
 export interface HostIo {

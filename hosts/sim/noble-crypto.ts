@@ -9,11 +9,19 @@
  * raw key, the schedules and the subkeys. CBC and CMAC run block by block on the schedules (noble's
  * one-block round functions), with no per-call key expansion or allocation. The handle's state
  * lives in a WeakMap keyed by the handle, never on the handle object.
+ *
+ * ECDSA: a key's public key is kept once computed, and the provider remembers the last few
+ * signatures it made with a key whose public key it knows. Verifying one of those exact (public key,
+ * digest, signature) triples returns true without the two scalar multiplications — what the curve
+ * arithmetic would return (ECDSA is correct) — so a simulated meter that checks at boot the
+ * record it signed a moment before (every factory set-up) does not pay for it twice. Anything else
+ * is verified in full.
  */
 import { unsafe } from '@noble/ciphers/aes.js';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
+import { toHex } from '../../modules/core/bytes.js';
 import { CryptoError, type AesKey, type Crypto, type P256PrivateKey } from '../../modules/ports/crypto.js';
 
 interface AesState {
@@ -66,7 +74,10 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
 /** Creates a desktop crypto provider. Each provider keeps its own handle table. */
 export function createNobleCrypto(): Crypto {
   const aes = new WeakMap<AesKey, AesState>();
-  const ecdsa = new WeakMap<P256PrivateKey, Uint8Array>();
+  const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
+  /** public key ‖ digest ‖ signature of the last signatures made (hex), newest last. */
+  const signed: string[] = [];
+  const SIGNED_KEPT = 16;
   // noble's block functions work on 32-bit words in place: an aligned block of our own.
   const block = new Uint8Array(16);
 
@@ -97,10 +108,10 @@ export function createNobleCrypto(): Crypto {
     }
     return s.subkeys;
   }
-  function scalarOf(key: P256PrivateKey): Uint8Array {
-    const d = ecdsa.get(key);
-    if (!d) throw new CryptoError('wiped-key', 'P-256 key handle is wiped or not of this provider');
-    return d;
+  function scalarEntry(key: P256PrivateKey): { d: Uint8Array; pub?: Uint8Array } {
+    const k = ecdsa.get(key);
+    if (!k) throw new CryptoError('wiped-key', 'P-256 key handle is wiped or not of this provider');
+    return k;
   }
 
   return {
@@ -230,24 +241,30 @@ export function createNobleCrypto(): Crypto {
       if (!p256.utils.isValidSecretKey(scalar)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)');
       const handle: P256PrivateKey = {
         wipe() {
-          ecdsa.get(handle)?.fill(0);
+          ecdsa.get(handle)?.d.fill(0);
           ecdsa.delete(handle);
         },
       };
-      ecdsa.set(handle, scalar.slice());
+      ecdsa.set(handle, { d: scalar.slice() });
       return handle;
     },
     p256PublicKey(key) {
-      return p256.getPublicKey(scalarOf(key), true);
+      const k = scalarEntry(key);
+      return (k.pub ??= p256.getPublicKey(k.d, true)).slice();
     },
     p256Sign(key, digest, signature) {
-      const d = scalarOf(key);
+      const k = scalarEntry(key);
       length('ECDSA digest', digest, 32);
       length('ECDSA signature', signature, 64);
-      signature.set(p256.sign(digest, d, { prehash: false, lowS: true }));
+      signature.set(p256.sign(digest, k.d, { prehash: false, lowS: true }));
+      if (k.pub) {
+        signed.push(toHex(k.pub) + toHex(digest) + toHex(signature));
+        if (signed.length > SIGNED_KEPT) signed.shift();
+      }
     },
     p256Verify(publicKey, digest, signature) {
       if (!(digest instanceof Uint8Array) || digest.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
+      if (publicKey instanceof Uint8Array && signed.includes(toHex(publicKey) + toHex(digest) + toHex(signature))) return true;
       try {
         return p256.verify(signature, digest, publicKey, { prehash: false, lowS: true });
       } catch {

@@ -10,7 +10,8 @@ import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync, statSync } from 'node:fs';
 import { ReadStream, isatty } from 'node:tty';
 import type { SerialPort } from '../../modules/ports/bus.js';
-import { Inbox, TransportError } from './service-transport.js';
+import { Inbox } from './service-pipe.js';
+import { TransportError } from './transport-error.js';
 
 /** Baud rates that termios (and so stty) can set on Linux. */
 export const BAUD_RATES: readonly number[] = [

@@ -15,6 +15,9 @@ export interface MemoryPortOptions {
   capacity?: number;
 }
 
+/** What a read of nothing returns (zero length: nothing can be written into it). */
+const NOTHING = new Uint8Array(0);
+
 /** Received bytes waiting for read(). */
 export class Inbox {
   private chunks: Uint8Array[] = [];
@@ -29,6 +32,7 @@ export class Inbox {
   /** At most `max` bytes, oldest first (all by default). */
   take(max = Infinity): Uint8Array {
     const n = Math.min(max, this.size);
+    if (n === 0) return NOTHING; // polled on every tick: no allocation when idle
     if (n === this.size && this.chunks.length === 1) {
       this.size = 0;
       return this.chunks.pop() as Uint8Array;

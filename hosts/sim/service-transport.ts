@@ -6,16 +6,15 @@
  * and the parser of `--target`.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { MeterError } from '../../modules/core/errors.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { ClientTiming } from '../../modules/service/client.js';
 import { SerialDevice, type SerialDeviceOptions } from './serial-device.js';
 
 export * from './service-pipe.js';
 import { Inbox } from './service-pipe.js';
+import { TransportError } from './transport-error.js';
 
-/** A transport could not be opened or used: 'bad-target', 'connect', 'unsupported'. */
-export class TransportError extends MeterError {}
+export { TransportError } from './transport-error.js';
 
 export interface TcpListenerOptions {
   /** Received bytes held for read() (default 4096): at this mark the connection is paused, so TCP

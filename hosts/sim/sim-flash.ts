@@ -5,6 +5,13 @@
  * write/erase call: inside a write, a prefix of the bytes lands and the next byte is half-programmed;
  * inside an erase, a prefix of the sector is erased and the rest keeps its old bytes. After a cut every
  * call throws PowerCut until `powerOn()`, as a dead device would do nothing at all.
+ *
+ * Sparse: an erased sector holds no memory, and a written one only the prefix up to its last written
+ * byte (in steps of 256 bytes; the stores on it append from the sector's start), so a
+ * fleet of 100 000 meters holds the few hundred bytes each has written, not 128 KiB.
+ * `evictUntouched()` hands sectors not used since its last call to a backing store (a file-backed
+ * flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory; the next
+ * access reads them back. What a caller reads is the same either way.
  */
 import { FlashFault, type Flash } from '../../modules/ports/flash.js';
 
@@ -26,39 +33,73 @@ export interface CutPlan {
   progress?: number;
 }
 
+/** Where `evictUntouched()` puts sectors it drops from memory. */
+export interface SectorBacking {
+  /** Keeps the bytes of a sector that leaves memory (copy them: the array is reused or dropped). */
+  store(sector: number, bytes: Uint8Array): void;
+  /** Reads back what `store` kept into `into`. */
+  load(sector: number, into: Uint8Array): void;
+  /** The sector was erased: what was stored for it is no longer needed. */
+  discard(sector: number): void;
+}
+
 export interface SimFlashOptions {
   sectorSize?: number;
   sectorCount?: number;
   /** Start from this image (e.g. one saved from an earlier run); a copy is taken. */
   image?: Uint8Array;
+  /** Where evicted sectors go (default: none, every written sector stays in memory). */
+  backing?: SectorBacking;
 }
+
+/** Per-sector flags. */
+const BACKED = 1; // not in memory: the backing holds the sector's bytes
+const TOUCHED = 2; // read or written since the last evictUntouched()
 
 export class SimFlash implements Flash {
   readonly sectorSize: number;
   readonly sectorCount: number;
-  /** Erases per sector since creation. */
-  readonly eraseCounts: Uint32Array;
   /** Write and erase calls made so far (the index a CutPlan refers to). */
   opCount = 0;
   writeCount = 0;
-  private readonly mem: Uint8Array;
+  /** Sectors in memory, each the prefix that holds its written bytes (beyond: 0xFF); undefined:
+   *  erased, or in the backing when its BACKED flag is set. */
+  private readonly sectors: (Uint8Array | undefined)[];
+  private readonly flags: number[];
+  private erases: Uint32Array | undefined;
   private plan: CutPlan | undefined;
   private powered = true;
+  private readonly backing: SectorBacking | undefined;
 
   constructor(options: SimFlashOptions = {}) {
     this.sectorSize = options.sectorSize ?? 4096;
     this.sectorCount = options.sectorCount ?? 16;
+    this.backing = options.backing;
+    this.sectors = new Array<Uint8Array | undefined>(this.sectorCount);
+    this.flags = new Array<number>(this.sectorCount).fill(0);
     const size = this.sectorSize * this.sectorCount;
-    this.mem = new Uint8Array(size).fill(0xff);
     if (options.image) {
       if (options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
-      this.mem.set(options.image);
+      for (let s = 0; s < this.sectorCount; s++) {
+        this.sectors[s] = trimmed(options.image.subarray(s * this.sectorSize, (s + 1) * this.sectorSize));
+      }
     }
-    this.eraseCounts = new Uint32Array(this.sectorCount);
+  }
+
+  /** Erases per sector since creation. */
+  get eraseCounts(): Uint32Array {
+    return (this.erases ??= new Uint32Array(this.sectorCount));
   }
 
   get size(): number {
-    return this.mem.length;
+    return this.sectorSize * this.sectorCount;
+  }
+
+  /** Bytes of sector contents held in memory. */
+  get residentBytes(): number {
+    let n = 0;
+    for (let s = 0; s < this.sectorCount; s++) n += this.sectors[s]?.length ?? 0;
+    return n;
   }
 
   /** Schedules a power cut (replacing any earlier plan). */
@@ -78,33 +119,66 @@ export class SimFlash implements Flash {
 
   /** A copy of the whole array, e.g. to save it to a file or start another SimFlash from it. */
   image(): Uint8Array {
-    return this.mem.slice();
+    const out = new Uint8Array(this.size).fill(0xff);
+    for (let s = 0; s < this.sectorCount; s++) {
+      const b = this.peekSector(s);
+      if (b) out.set(b, s * this.sectorSize);
+    }
+    return out;
   }
 
   read(offset: number, length: number): Uint8Array {
     this.checkPowered();
     this.checkRange(offset, length);
-    return this.mem.slice(offset, offset + length);
+    const size = this.sectorSize;
+    const first = (offset / size) | 0;
+    if (offset + length <= (first + 1) * size) {
+      // Within one sector (nearly every call).
+      const b = this.sector(first);
+      const from = offset - first * size;
+      if (b && from + length <= b.length) return b.slice(from, from + length);
+      const out = new Uint8Array(length).fill(0xff);
+      if (b && from < b.length) out.set(b.subarray(from), 0);
+      return out;
+    }
+    const out = new Uint8Array(length);
+    this.eachSector(offset, length, (s, from, n, o) => {
+      const b = this.sector(s);
+      out.fill(0xff, o, o + n);
+      if (b && from < b.length) out.set(b.subarray(from, Math.min(b.length, from + n)), o);
+    });
+    return out;
   }
 
   write(offset: number, data: Uint8Array): void {
     this.checkPowered();
     this.checkRange(offset, data.length);
-    for (let i = 0; i < data.length; i++) {
-      const old = this.mem[offset + i];
-      if ((old & data[i]) !== data[i]) {
-        throw new FlashFault('nor-violation', `write at 0x${(offset + i).toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${data[i].toString(16)}) without erase`, { offset: offset + i });
+    const size = this.sectorSize;
+    this.eachSector(offset, data.length, (s, from, k, i) => {
+      const b = this.sector(s);
+      const have = b ? Math.min(k, b.length - from) : 0; // beyond the prefix every byte is 0xFF
+      for (let j = 0; j < have; j++) {
+        const old = (b as Uint8Array)[from + j];
+        const d = data[i + j];
+        if ((old & d) !== d) {
+          const at = offset + i + j;
+          throw new FlashFault('nor-violation', `write at 0x${at.toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${d.toString(16)}) without erase`, { offset: at });
+        }
       }
-    }
+    });
     const op = this.beginOp();
     if (op === 'during') {
       const n = Math.floor(data.length * (this.plan?.progress ?? 0.5));
-      for (let i = 0; i < n; i++) this.mem[offset + i] &= data[i];
+      this.program(offset, data, n);
       // The byte being programmed when the supply failed: only its high bits made it.
-      if (n < data.length) this.mem[offset + n] &= data[n] | 0x0f;
+      if (n < data.length) {
+        const at = offset + n;
+        const sector = (at / size) | 0;
+        this.grow(sector, at - sector * size + 1)[at - sector * size] &= data[n] | 0x0f;
+      }
       this.die('during');
     }
-    this.mem.set(data.map((b, i) => b & this.mem[offset + i]), offset);
+    this.program(offset, data, data.length);
     this.writeCount++;
     this.endOp();
   }
@@ -114,16 +188,126 @@ export class SimFlash implements Flash {
     if (!Number.isInteger(sector) || sector < 0 || sector >= this.sectorCount) {
       throw new FlashFault('range', `sector ${sector} outside 0..${this.sectorCount - 1}`, { sector });
     }
-    const start = sector * this.sectorSize;
     const op = this.beginOp();
     this.eraseCounts[sector]++;
     if (op === 'during') {
       const n = Math.floor(this.sectorSize * (this.plan?.progress ?? 0.5));
-      this.mem.fill(0xff, start, start + n);
+      const b = this.sector(sector);
+      if (b) b.fill(0xff, 0, Math.min(n, b.length));
       this.die('during');
     }
-    this.mem.fill(0xff, start, start + this.sectorSize);
+    this.sectors[sector] = undefined;
+    this.discard(sector);
+    this.flags[sector] = TOUCHED;
     this.endOp();
+  }
+
+  /**
+   * Drops from memory every sector neither read nor written since the last call, after handing it
+   * to the backing store (no backing: nothing is dropped). Returns the bytes released.
+   */
+  evictUntouched(): number {
+    let released = 0;
+    for (let s = 0; s < this.sectorCount; s++) {
+      const f = this.flags[s];
+      this.flags[s] = f & ~TOUCHED;
+      const b = this.sectors[s];
+      if (!b || f & TOUCHED) continue;
+      if (!this.spill(s, b)) continue;
+      this.sectors[s] = undefined;
+      this.flags[s] = BACKED;
+      released += this.sectorSize;
+    }
+    return released;
+  }
+
+  /** Gives a sector to the backing store; false keeps it in memory. */
+  protected spill(sector: number, bytes: Uint8Array): boolean {
+    if (!this.backing) return false;
+    this.backing.store(sector, this.whole(bytes));
+    return true;
+  }
+
+  /** A sector's prefix as the whole sector (0xFF beyond it). */
+  private whole(prefix: Uint8Array): Uint8Array {
+    if (prefix.length === this.sectorSize) return prefix;
+    const b = new Uint8Array(this.sectorSize).fill(0xff);
+    b.set(prefix);
+    return b;
+  }
+
+  /** Reads a sector back from the backing store. */
+  protected unspill(sector: number, into: Uint8Array): void {
+    this.backing?.load(sector, into);
+  }
+
+  /** Tells the backing store an erased sector's bytes are no longer needed. */
+  protected discard(sector: number): void {
+    this.backing?.discard(sector);
+  }
+
+  /** Marks every sector as held by the backing store (a file-backed flash opening its file). */
+  protected backAll(): void {
+    for (let s = 0; s < this.sectorCount; s++) this.flags[s] = BACKED;
+  }
+
+  /** The whole bytes of a sector (undefined: erased), without marking it used. */
+  protected peekSector(s: number): Uint8Array | undefined {
+    const held = this.sectors[s];
+    if (held) return this.whole(held);
+    if (!(this.flags[s] & BACKED)) return undefined;
+    const b = new Uint8Array(this.sectorSize);
+    this.unspill(s, b);
+    return b;
+  }
+
+  /** The in-memory prefix of sector `s` (read back from the backing if needed; undefined: erased). */
+  private sector(s: number): Uint8Array | undefined {
+    const b = this.sectors[s];
+    const f = this.flags[s];
+    if (!(f & TOUCHED)) this.flags[s] = f | TOUCHED;
+    if (b || !(f & BACKED)) return b;
+    const whole = new Uint8Array(this.sectorSize);
+    this.unspill(s, whole);
+    this.flags[s] = TOUCHED;
+    const kept = trimmed(whole);
+    if (!kept) this.discard(s);
+    this.sectors[s] = kept;
+    return kept;
+  }
+
+  /** Sector `s` in memory with at least its first `bytes` bytes (grown by at least a quarter, in
+   *  steps of 256 bytes; new bytes 0xFF). */
+  private grow(s: number, bytes: number): Uint8Array {
+    const b = this.sector(s);
+    if (b && b.length >= bytes) return b;
+    const n = prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25));
+    const g = new Uint8Array(Math.min(n, this.sectorSize)).fill(0xff);
+    if (b) g.set(b);
+    this.sectors[s] = g;
+    return g;
+  }
+
+  /** ANDs the first `n` bytes of `data` into the flash at `offset` (range and NOR rules checked). */
+  private program(offset: number, data: Uint8Array, n: number): void {
+    this.eachSector(offset, n, (s, from, k, i) => {
+      const b = this.grow(s, from + k);
+      for (let j = 0; j < k; j++) b[from + j] &= data[i + j];
+    });
+  }
+
+  /** Calls `visit(sector, from, count, done)` for each sector part of [offset, offset + length):
+   *  `count` bytes from byte `from` of `sector`, after `done` bytes of the range. */
+  private eachSector(offset: number, length: number, visit: (sector: number, from: number, count: number, done: number) => void): void {
+    const size = this.sectorSize;
+    for (let done = 0; done < length; ) {
+      const at = offset + done;
+      const s = (at / size) | 0;
+      const from = at - s * size;
+      const count = Math.min(length - done, size - from);
+      visit(s, from, count, done);
+      done += count;
+    }
   }
 
   private beginOp(): CutPhase | undefined {
@@ -148,8 +332,24 @@ export class SimFlash implements Flash {
   }
 
   private checkRange(offset: number, length: number): void {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.mem.length) {
-      throw new FlashFault('range', `range ${offset}+${length} outside 0..${this.mem.length}`, { offset, length });
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new FlashFault('range', `range ${offset}+${length} outside 0..${this.size}`, { offset, length });
     }
   }
+}
+
+/** The step of a written sector's prefix in memory. */
+const PREFIX_STEP = 256;
+
+function prefixSize(bytes: number): number {
+  return Math.ceil(bytes / PREFIX_STEP) * PREFIX_STEP;
+}
+
+/** A copy of the prefix of `b` that holds its programmed bytes (whole steps, at most b's length),
+ *  or undefined when it is all 0xFF. */
+function trimmed(b: Uint8Array): Uint8Array | undefined {
+  let last = b.length - 1;
+  while (last >= 0 && b[last] === 0xff) last--;
+  if (last < 0) return undefined;
+  return b.slice(0, Math.min(prefixSize(last + 1), b.length));
 }

@@ -2,7 +2,9 @@
  * The simulator's key store: holds the meter key, the bench key and the device's ECDSA P-256 signing
  * key as handles of a crypto port (the desktop's noble one by default: RFC 6979 deterministic,
  * low-S), as a secure element would. It also keeps the raw keys, because a simulator writes them to
- * its key file (`toFile`). Portable (no Node API), so XS entries can use it too.
+ * its key file (`toFile`). Handles and the public key are made on first use (a fleet of 100 000
+ * meters uses its bench keys never and its public keys rarely). Portable (no Node API), so XS
+ * entries can use it too.
  */
 import { p256 } from '@noble/curves/nist.js';
 import { fromHex, toHex } from '../../modules/core/bytes.js';
@@ -28,10 +30,10 @@ export interface SimKeysFile {
 
 export class SimKeyStore implements KeyStore {
   private readonly keys: SimKeys;
-  private readonly publicKey: Uint8Array;
-  private meter: AesKey;
-  private readonly bench: AesKey;
-  private readonly signing: P256PrivateKey;
+  private publicKey: Uint8Array | undefined;
+  private meter: AesKey | undefined;
+  private bench: AesKey | undefined;
+  private signing: P256PrivateKey | undefined;
 
   constructor(
     keys: SimKeys,
@@ -40,10 +42,14 @@ export class SimKeyStore implements KeyStore {
     if (keys.meterKey.length !== 16 || keys.benchKey.length !== 16) throw new MeterError('bad-key', 'meter and bench keys must be 16 bytes (AES-128)');
     if (keys.signingKey.length !== 32 || !p256.utils.isValidSecretKey(keys.signingKey)) throw new MeterError('bad-key', 'signing key is not a valid P-256 private key');
     this.keys = { meterKey: keys.meterKey.slice(), benchKey: keys.benchKey.slice(), signingKey: keys.signingKey.slice() };
-    this.meter = crypto.aesKey(this.keys.meterKey);
-    this.bench = crypto.aesKey(this.keys.benchKey);
-    this.signing = crypto.p256PrivateKey(this.keys.signingKey);
-    this.publicKey = crypto.p256PublicKey(this.signing);
+  }
+
+  private signingKey(): P256PrivateKey {
+    return (this.signing ??= this.crypto.p256PrivateKey(this.keys.signingKey));
+  }
+
+  private devicePublic(): Uint8Array {
+    return (this.publicKey ??= this.crypto.p256PublicKey(this.signingKey()));
   }
 
   /** Fresh random keys (needs crypto.getRandomValues: Node, browsers; not plain XS). */
@@ -57,34 +63,39 @@ export class SimKeyStore implements KeyStore {
   }
 
   toFile(): SimKeysFile {
-    return { meterKey: toHex(this.keys.meterKey), benchKey: toHex(this.keys.benchKey), signingKey: toHex(this.keys.signingKey), publicKey: toHex(this.publicKey) };
+    return { meterKey: toHex(this.keys.meterKey), benchKey: toHex(this.keys.benchKey), signingKey: toHex(this.keys.signingKey), publicKey: toHex(this.devicePublic()) };
+  }
+
+  /** A copy of the raw meter key (what a simulated gateway is given). */
+  rawMeterKey(): Uint8Array {
+    return this.keys.meterKey.slice();
   }
 
   /** The store's own handle: callers use it and never wipe it. */
   meterKey(): AesKey {
-    return this.meter;
+    return (this.meter ??= this.crypto.aesKey(this.keys.meterKey));
   }
 
   /** Replaces the meter key (the service's install-meter-key). */
   installMeterKey(key: Uint8Array): void {
     if (key.length !== 16) throw new MeterError('bad-key', 'a meter key is 16 bytes (AES-128)');
-    this.meter.wipe();
+    this.meter?.wipe();
+    this.meter = undefined;
     this.keys.meterKey = key.slice();
-    this.meter = this.crypto.aesKey(this.keys.meterKey);
   }
 
   benchKey(): AesKey {
-    return this.bench;
+    return (this.bench ??= this.crypto.aesKey(this.keys.benchKey));
   }
 
   devicePublicKey(): Uint8Array {
-    return this.publicKey.slice();
+    return this.devicePublic().slice();
   }
 
   signDigest(digest: Uint8Array): Uint8Array {
     if (digest.length !== 32) throw new MeterError('bad-digest', `signDigest takes a 32-byte SHA-256 digest, got ${digest.length} bytes`);
     const signature = new Uint8Array(64);
-    this.crypto.p256Sign(this.signing, digest, signature);
+    this.crypto.p256Sign(this.signingKey(), digest, signature);
     return signature;
   }
 }

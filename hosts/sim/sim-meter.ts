@@ -89,6 +89,8 @@ export interface SimMeterOptions {
   service?: SerialPort;
   /** Receives every telegram put on the air. */
   onAir?: (frame: AirFrame) => void;
+  /** Called after the service installed a new meter key (e.g. to save the key file). */
+  onKeyInstalled?: (keys: SimKeysFile) => void;
   /** The SML interfaces (default none: a fleet's meters have none, only its meter 0 may). */
   sml?: SimSmlOptions;
   /** Extra application options. */
@@ -126,11 +128,9 @@ export class SimPin implements DigitalOutput, DigitalInput {
 
 /** The meter's key store with a replaceable meter key (install-meter-key over the service). */
 export class SimMeterKeys implements KeyStore {
-  private file: SimKeysFile;
-  private store: SimKeyStore;
+  private readonly store: SimKeyStore;
   constructor(file: SimKeysFile) {
     this.store = SimKeyStore.fromFile(file);
-    this.file = this.store.toFile();
   }
   meterKey(): AesKey {
     return this.store.meterKey();
@@ -145,11 +145,14 @@ export class SimMeterKeys implements KeyStore {
     return this.store.signDigest(digest);
   }
   install(key: Uint8Array): void {
-    this.file = { ...this.file, meterKey: toHex(key) };
-    this.store = SimKeyStore.fromFile(this.file);
+    this.store.installMeterKey(key);
+  }
+  /** A copy of the raw meter key (what a simulated gateway is given). */
+  rawMeterKey(): Uint8Array {
+    return this.store.rawMeterKey();
   }
   toFile(): SimKeysFile {
-    return { ...this.file };
+    return this.store.toFile();
   }
 }
 
@@ -287,7 +290,10 @@ export class SimMeter {
       quantumWh: o.quantumWh,
       meterConstant: o.meterConstant,
       dutyCycle: o.dutyCycle,
-      installMeterKey: (key) => this.keys.install(key),
+      installMeterKey: (key) => {
+        this.keys.install(key);
+        this.options.onKeyInstalled?.(this.keys.toFile());
+      },
       customerPin: o.sml?.pin,
       ...o.app,
       onTelegram: (t) => this.onTelegram(t),

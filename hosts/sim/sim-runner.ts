@@ -1,74 +1,88 @@
 /**
- * Runs N simulated meters and the simulated gateway on simulated time. Meters are kept in a heap by
- * the wall-clock time of their next event (a sample, a telegram, a load change); the runner always
- * advances the meter whose event is earliest, so telegrams reach the gateway in time order across
- * meters. Speed: 'max' (as fast as the CPU goes), 'realtime', or a factor (simulated / real time).
+ * Runs a fleet of simulated meters and the simulated gateway on simulated time (`xsmeter sim`).
+ * The meters run in slices (meter-slice.ts): one in this thread, or one per worker thread
+ * (`workers`, slice-worker.ts), each a contiguous range of the fleet. Time advances in epochs (up to
+ * an hour): every slice runs its meters' events up to the epoch's end, then this thread merges the
+ * telegrams they sent in (time, fleet index) order and hands them to the gateway (modules/wmbus-rx's
+ * strict receiver) and `onTelegram` — so the output is the same whatever the number of workers, and
+ * each meter computes the same registers, frames and counters (it is only ever advanced to its own
+ * event times). With workers the next epoch runs while this thread decodes the last one. Speed:
+ * 'max', 'realtime' or a factor (simulated / real time). A stop request (SIGINT/SIGTERM) is seen
+ * between meters, also during set-up: the run ends within milliseconds, each meter where it was.
  *
- * State (`stateDir`): DIR/sim.json (configuration, meter identities, simulated time reached),
- * DIR/meters/<id>/{energy,calibration}.bin (file-backed flash written through on every write, so a
- * kill at any moment leaves a consistent power-cut image), DIR/meters/<id>/keys.json, and
- * DIR/gateway.json (replay state and last values). Saved every simulated hour and at the end; a run
- * with an existing sim.json continues from it: same meters, flash, counters and registers.
+ * Shards (`shard`, --shard i/n): a fleet larger than one machine runs as n processes, each
+ * simulating meters [⌊i·N/n⌋, ⌊(i+1)·N/n⌋) of the N-meter fleet with the ids, keys, seeds and loads
+ * those meters have in the whole fleet, so the shards' outputs together are the unsharded run's.
+ *
+ * State (`stateDir`, one per shard): DIR/sim.json (configuration, shard, the meters' identities,
+ * simulated time reached), DIR/meters/<id>/{energy,calibration}.bin (file-backed flash written
+ * through on every write), DIR/clocks.bin (each meter's time, written with its flash: a kill -9 is a
+ * power cut and nothing else, state-clocks.ts), DIR/meters/<id>/keys.json and DIR/gateway.json
+ * (replay state and last values, saved every simulated hour and at the end). A run on a directory
+ * with a sim.json continues it: same meters, flash, counters, registers, each meter from its own time.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
-import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
-import { FileFlash } from './file-flash.js';
 import { SimGateway, type GatewayState, type Verdict } from './gateway.js';
+import { writeJson } from './json-file.js';
+import { MeterSlice, type AirEvent, type FleetMeterConfig, type MeterSpec, type SliceOptions, type SliceReport } from './meter-slice.js';
 import type { LoadProfileName } from './physics/load-profile.js';
-import { DEFAULT_WALL_START, SimMeter, keysForSeed, meterIdForSeed, type AirFrame, type ChipName, type SimSmlOptions } from './sim-meter.js';
-import type { SimKeysFile } from './sim-key-store.js';
+import { DEFAULT_WALL_START, meterIdForSeed, type ChipName, type SimSmlOptions } from './sim-meter.js';
+import { SLICE_WORKER, type FromSliceWorker, type SliceWorkerData, type ToSliceWorker } from './slice-worker.js';
+import { StateClocks } from './state-clocks.js';
 
 export type Speed = 'max' | 'realtime' | number;
 
-export interface SimRunConfig {
+export interface SimRunConfig extends FleetMeterConfig {
+  /** Meters in the whole fleet (all shards). */
   meters: number;
   chip: ChipName | 'mixed';
   seed: number;
   /** 'mixed': even meters a household, odd ones a prosumer with PV ('solar'), so both A+ and A- move. */
   load: LoadProfileName | 'mixed';
-  security: 0 | 5 | 7;
-  radioMode: WmbusMode;
-  intervalMs: number;
-  samplePeriodMs: number;
-  jitter?: number;
-  dutyCycle?: number;
-  quantumWh?: number;
-  radio?: 'sink' | 'cc1101';
-  /** Daily tariff switches (wall clock, UTC), e.g. 06:00 → 1, 22:00 → 2; the highest number is the
-   *  count of tariff registers (default: one tariff). */
-  tariffs?: TariffSwitch[];
+}
+
+export interface Shard {
+  /** 0-based. */
+  index: number;
+  count: number;
 }
 
 export interface SimRunOptions extends SimRunConfig {
   durationMs: number;
   speed: Speed;
   stateDir?: string;
-  /** Simulated time between state saves (default 1 h). */
+  /** Simulated time between saves of the gateway state (default 1 h). */
   saveEveryMs?: number;
   onTelegram?: (e: TelegramEvent) => void;
   /** Service port of meter 0 (e.g. a TcpSerialListener): that meter is then polled on every turn of
-   *  the loop, so a bench can talk to it while the fleet runs (use a finite speed). */
+   *  the loop, so a bench can talk to it while the fleet runs (use a finite speed; one thread). */
   service?: SerialPort;
   /** The SML interfaces of meter 0 (its optical push into a sink, its PIN, an LMN line): only that
-   *  meter has them, so a fleet costs no more memory. */
+   *  meter has them, so a fleet costs no more memory (one thread). */
   sml?: SimSmlOptions;
-  /** Called about every `progressEveryMs` of real time (default 200). */
+  /** Called about every `progressEveryMs` of real time (default 200), during set-up and run. */
   onProgress?: (r: SimRunner) => void;
   progressEveryMs?: number;
+  /** Threads that run meters: 1 (default) runs them in this thread, N > 1 in N worker threads. */
+  workers?: number;
+  /** Simulate only this shard of the fleet. */
+  shard?: Shard;
 }
 
 export interface TelegramEvent {
   meterIndex: number;
-  air: AirFrame;
+  air: AirEvent;
   verdict: Verdict;
 }
 
 export interface SimSummary {
+  /** Meters this process simulated (its shard). */
   meters: number;
   simulatedMs: number;
   realMs: number;
@@ -84,6 +98,8 @@ export interface SimSummary {
   /** Simulated time / real time. */
   factor: number;
   interrupted: boolean;
+  /** Set-up was interrupted after this many meters. */
+  setUpMeters?: number;
   /** Largest |register − true energy| / true energy (A+ and A-, over registers with > 100 Wh of truth
    *  since this run started), or undefined when no meter measured that much. */
   worstDeviation?: number;
@@ -93,6 +109,16 @@ export interface SimSummary {
   resumed: boolean;
   startWallMs: number;
   endWallMs: number;
+  /** Meter-days simulated per minute of CPU time (all threads of this process). */
+  meterDaysPerCpuMinute: number;
+  workers: number;
+}
+
+interface SavedMeter {
+  index: number;
+  seed: number;
+  meterId: string;
+  chip: ChipName;
 }
 
 interface SavedSim {
@@ -100,14 +126,13 @@ interface SavedSim {
   version: number;
   wallMs: number;
   config: SimRunConfig;
-  meters: { index: number; seed: number; meterId: string; chip: ChipName }[];
+  shard?: Shard;
+  meters: SavedMeter[];
 }
 
 const STATE_FORMAT = 'xsmeter-sim-state';
-/** 2: the flash images are in the storage module's format (modules/storage); 1 held the earlier one. */
-/** The version of sim.json: 2 since the flash format of modules/storage. */
+/** The version of sim.json: 2 since the flash format of modules/storage (1 held the earlier one). */
 export const SIM_STATE_VERSION = 2;
-const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
 
 /** Seed of meter `i` of a run seeded `seed`. */
 export function meterSeed(seed: number, i: number): number {
@@ -120,78 +145,215 @@ export function meterIdOf(seed: number, i: number): string {
   return String(10_000_000 + ((base + i) % 90_000_000));
 }
 
-function writeJson(path: string, value: unknown): void {
-  const tmp = path + '.tmp';
-  writeFileSync(tmp, JSON.stringify(value, null, 1));
-  renameSync(tmp, path); // a kill never leaves half a file
+/** The fleet indices of shard `s` of an `n`-meter fleet: [first, first + count). */
+export function shardRange(n: number, s: Shard): { first: number; count: number } {
+  const first = Math.floor((s.index * n) / s.count);
+  return { first, count: Math.floor(((s.index + 1) * n) / s.count) - first };
 }
 
-/** A min-heap of meter indices by next event time. */
-class EventHeap {
-  private readonly idx: number[] = [];
-  private readonly at: number[] = [];
-  get size(): number {
-    return this.idx.length;
+/** Simulated time per epoch: about 20 000 telegrams of the fleet, between 1 s and 1 h. */
+function epochOf(c: SimRunConfig, meters: number): number {
+  return Math.max(1000, Math.min(3_600_000, Math.round((c.intervalMs * 20_000) / Math.max(1, meters))));
+}
+
+interface RunResult {
+  complete: boolean;
+  next: number;
+  events: AirEvent[];
+}
+
+/** A slice in this thread or in a worker. */
+interface Part {
+  readonly count: number;
+  made: number;
+  /** Makes the meters; resolves false when stopped first. */
+  setUp(stop: () => boolean, onMade: (keys: string[], ids: string[]) => void): Promise<boolean>;
+  run(limit: number, stop: () => boolean): Promise<RunResult>;
+  finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }>;
+  serviceTick?(wallMs: number): void;
+  /** Frees what the part holds (a worker thread ends). */
+  close(): void;
+}
+
+/** Gives the event loop a turn (signals, output, timers). */
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+class LocalPart implements Part {
+  readonly slice: MeterSlice;
+  made = 0;
+  constructor(options: SliceOptions) {
+    this.slice = new MeterSlice(options);
   }
-  push(i: number, t: number): void {
-    this.idx.push(i);
-    this.at.push(t);
-    let c = this.idx.length - 1;
-    while (c > 0) {
-      const p = (c - 1) >> 1;
-      if (this.at[p] <= this.at[c]) break;
-      this.swap(p, c);
-      c = p;
-    }
+  get count(): number {
+    return this.slice.specs.length;
   }
-  peekTime(): number {
-    return this.at.length ? this.at[0] : Infinity;
-  }
-  pop(): number {
-    const top = this.idx[0];
-    const last = this.idx.length - 1;
-    this.swap(0, last);
-    this.idx.pop();
-    this.at.pop();
-    let c = 0;
+  async setUp(stop: () => boolean, onMade: (keys: string[], ids: string[]) => void): Promise<boolean> {
     for (;;) {
-      const l = 2 * c + 1;
-      const r = l + 1;
-      let m = c;
-      if (l < this.idx.length && this.at[l] < this.at[m]) m = l;
-      if (r < this.idx.length && this.at[r] < this.at[m]) m = r;
-      if (m === c) break;
-      this.swap(m, c);
-      c = m;
+      const before = this.slice.made;
+      const done = this.slice.setUp(performance.now() + 50, stop);
+      const keys: string[] = [];
+      const ids: string[] = [];
+      for (let p = before; p < this.slice.made; p++) {
+        keys.push(this.slice.meterKey(p));
+        ids.push(this.slice.specs[p].meterId);
+      }
+      this.made = this.slice.made;
+      onMade(keys, ids);
+      if (done) return true;
+      await turn();
+      if (stop()) return false;
     }
-    return top;
   }
-  private swap(a: number, b: number): void {
-    const i = this.idx[a];
-    this.idx[a] = this.idx[b];
-    this.idx[b] = i;
-    const t = this.at[a];
-    this.at[a] = this.at[b];
-    this.at[b] = t;
+  async run(limit: number, stop: () => boolean): Promise<RunResult> {
+    for (;;) {
+      const complete = this.slice.runUntil(limit, stop, performance.now() + 50);
+      if (complete || stop()) return { complete, next: this.slice.nextEventWall, events: this.slice.take() };
+      await turn();
+    }
+  }
+  async finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }> {
+    const report = this.slice.finish(end);
+    const events = this.slice.take();
+    this.slice.close();
+    return { report, events };
+  }
+  serviceTick(wallMs: number): void {
+    this.slice.serviceTick(wallMs);
+  }
+  close(): void {
+    this.slice.close();
+  }
+}
+
+/** The worker's entry: its own bundle next to the CLI's (dist/slice-worker.mjs); from the
+ *  TypeScript sources (tests, benches under tsx) a module that registers tsx first, as a worker
+ *  does not inherit the loader in Node 20. */
+function workerEntry(): URL {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new URL('./slice-worker.mjs', here);
+  const source = new URL('./slice-worker.ts', here).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(source)});`)}`);
+}
+
+class WorkerPart implements Part {
+  made = 0;
+  private readonly worker: Worker;
+  private handler: ((m: FromSliceWorker) => void) | undefined;
+  private failure: Error | undefined;
+  constructor(
+    private readonly options: SliceOptions,
+    stop: SharedArrayBuffer,
+  ) {
+    const data: SliceWorkerData = { kind: SLICE_WORKER, options, stop };
+    this.worker = new Worker(workerEntry(), { workerData: data });
+    this.worker.on('message', (m: FromSliceWorker) => {
+      if (m.type === 'error') this.fail(m.code ? new MeterError(m.code, m.message) : new Error(m.message));
+      else this.handler?.(m);
+    });
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => {
+      if (code !== 0) this.fail(new Error(`meter worker exited with code ${code}`));
+    });
+  }
+  get count(): number {
+    return this.options.meters.length;
+  }
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.handler?.({ type: 'error', message: e.message });
+  }
+  /** Waits for the worker's next message of `type`, passing the others to `other`. */
+  private next<T extends FromSliceWorker['type']>(type: T, other?: (m: FromSliceWorker) => void): Promise<Extract<FromSliceWorker, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.handler = (m) => {
+        if (m.type === type) {
+          this.handler = undefined;
+          resolve(m as Extract<FromSliceWorker, { type: T }>);
+        } else if (m.type === 'error') {
+          this.handler = undefined;
+          reject(this.failure ?? new Error(m.message));
+        } else other?.(m);
+      };
+    });
+  }
+  async setUp(_stop: () => boolean, onMade: (keys: string[], ids: string[]) => void): Promise<boolean> {
+    let reported = 0;
+    const ready = await this.next('ready', (m) => {
+      if (m.type !== 'setup') return;
+      this.made = m.made;
+      onMade(m.keys, this.options.meters.slice(reported, reported + m.keys.length).map((s) => s.meterId));
+      reported += m.keys.length;
+    });
+    return ready.complete;
+  }
+  async run(limit: number): Promise<RunResult> {
+    const reply = this.next('ran');
+    this.worker.postMessage({ type: 'run', limit } satisfies ToSliceWorker);
+    const r = await reply;
+    return { complete: r.complete, next: r.next, events: r.events };
+  }
+  async finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }> {
+    const reply = this.next('done');
+    this.worker.postMessage({ type: 'finish', end } satisfies ToSliceWorker);
+    const r = await reply;
+    return { report: r.report, events: r.events };
+  }
+  close(): void {
+    this.handler = undefined;
+    void this.worker.terminate();
+  }
+}
+
+/** Merges lists each in (wallMs, meterIndex) order into one in that order. */
+function mergeEvents(lists: AirEvent[][]): AirEvent[] {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length <= 1) return nonEmpty[0] ?? [];
+  const out: AirEvent[] = [];
+  const at = new Array<number>(nonEmpty.length).fill(0);
+  for (;;) {
+    let best = -1;
+    for (let k = 0; k < nonEmpty.length; k++) {
+      const e = nonEmpty[k][at[k]];
+      if (!e) continue;
+      if (best < 0) best = k;
+      else {
+        const b = nonEmpty[best][at[best]];
+        if (e.wallMs < b.wallMs || (e.wallMs === b.wallMs && e.meterIndex < b.meterIndex)) best = k;
+      }
+    }
+    if (best < 0) return out;
+    out.push(nonEmpty[best][at[best]++]);
   }
 }
 
 export class SimRunner {
   readonly options: SimRunOptions;
   readonly config: SimRunConfig;
-  readonly meters: SimMeter[] = [];
+  readonly shard: Shard;
+  /** The meters this process simulates (its shard of the fleet). */
+  readonly specs: MeterSpec[];
   readonly gateway: SimGateway;
   readonly resumed: boolean;
   readonly startWallMs: number;
   readonly endWallMs: number;
-  /** Simulated wall-clock time reached by the whole fleet. */
+  readonly workers: number;
+  /** Simulated wall-clock time every meter has reached. */
   wallMs: number;
+  /** 'setup' while meters are made, 'run', then 'done'. */
+  phase: 'setup' | 'run' | 'done' = 'setup';
+  /** Meters made so far. */
+  made = 0;
+  /** performance.now() when run() started, and when its meters started running. */
+  realStart = 0;
+  runStart = 0;
   private stopRequested = false;
-  private readonly flashes: FileFlash[] = [];
+  private readonly stopFlag = new SharedArrayBuffer(4);
   private lastSaveWall: number;
-  private realStart = 0;
-  /** Each meter's registers at the start of this run (Wh): the truth counts from here. */
-  private readonly baseline: { importWh: number; exportWh: number }[] = [];
+  private readonly first: number;
+  /** A+ and A- (Wh) each meter last sent (NaN: none yet). */
+  private readonly lastSent: Float64Array;
 
   constructor(options: SimRunOptions) {
     this.options = options;
@@ -205,83 +367,78 @@ export class SimRunner {
       }
     }
     this.resumed = !!saved;
-    // A continued run keeps its fleet (identities, chips, load, security); timing options may change.
+    // A continued run keeps its fleet (identities, chips, load, security, shard); timing options may change.
     this.config = saved
       ? { ...saved.config, intervalMs: options.intervalMs, samplePeriodMs: options.samplePeriodMs, jitter: options.jitter, dutyCycle: options.dutyCycle }
       : pickConfig(options);
-    this.startWallMs = saved?.wallMs ?? DEFAULT_WALL_START;
-    this.wallMs = this.startWallMs;
-    this.endWallMs = this.startWallMs + options.durationMs;
-    this.lastSaveWall = this.startWallMs;
+    const shard = saved ? (saved.shard ?? { index: 0, count: 1 }) : (options.shard ?? { index: 0, count: 1 });
+    if (saved && options.shard && (options.shard.index !== shard.index || options.shard.count !== shard.count)) {
+      throw new MeterError('sim-state', `${dir} holds shard ${shard.index + 1}/${shard.count} of the fleet, not ${options.shard.index + 1}/${options.shard.count}: each shard needs its own --state directory`);
+    }
+    this.shard = shard;
+    const c = this.config;
+    const range = shardRange(c.meters, shard);
+    this.first = range.first;
+    const savedWall = saved?.wallMs ?? DEFAULT_WALL_START;
+    // Each meter continues from its own time (DIR/clocks.bin), or the saved fleet time.
+    const clocks = dir && saved && existsSync(join(dir, 'clocks.bin')) ? new StateClocks(join(dir, 'clocks.bin'), saved.meters.length) : undefined;
+    const specs: MeterSpec[] = [];
+    const list: SavedMeter[] = saved ? saved.meters : [];
+    for (let k = 0; k < (saved ? list.length : range.count); k++) {
+      const i = saved ? list[k].index : range.first + k;
+      const seed = saved ? list[k].seed : meterSeed(c.seed, i);
+      const chip: ChipName = saved ? list[k].chip : c.chip === 'mixed' ? (i % 2 === 0 ? 'ade7953' : 'atm90e32') : c.chip;
+      specs.push({
+        index: i,
+        slot: k,
+        seed,
+        meterId: saved ? list[k].meterId : meterIdOf(c.seed, i),
+        chip,
+        load: c.load === 'mixed' ? (i % 2 === 0 ? 'household' : 'solar') : c.load,
+        startWallMs: clocks?.read(k) || savedWall,
+      });
+    }
+    clocks?.close();
+    this.specs = specs;
+    let start = savedWall;
+    for (const s of specs) start = Math.max(start, s.startWallMs);
+    this.startWallMs = start;
+    this.wallMs = start;
+    this.endWallMs = start + options.durationMs;
+    this.lastSaveWall = start;
+    this.lastSent = new Float64Array(2 * specs.length).fill(NaN);
+    // Meter 0's service port and SML sink live in this thread: then it runs the meters too.
+    const workers = options.service || options.sml ? 1 : Math.max(1, Math.min(options.workers ?? 1, specs.length));
+    this.workers = workers;
     let gatewayState: GatewayState | undefined;
     if (dir && saved && existsSync(join(dir, 'gateway.json'))) gatewayState = JSON.parse(readFileSync(join(dir, 'gateway.json'), 'utf8')) as GatewayState;
     this.gateway = new SimGateway({ state: gatewayState, allowPlain: true });
-    if (dir) mkdirSync(join(dir, 'meters'), { recursive: true });
-    const c = this.config;
-    // One schedule for the fleet (it holds no state).
-    const tariffs = c.tariffs ? new TariffSchedule({ tariffs: Math.max(...c.tariffs.map((t) => t.tariff)), switches: c.tariffs }) : undefined;
-    for (let i = 0; i < c.meters; i++) {
-      const entry = saved?.meters[i];
-      const seed = entry?.seed ?? meterSeed(c.seed, i);
-      const meterId = entry?.meterId ?? meterIdOf(c.seed, i);
-      const chip: ChipName = entry?.chip ?? (c.chip === 'mixed' ? (i % 2 === 0 ? 'ade7953' : 'atm90e32') : c.chip);
-      let keys: SimKeysFile = keysForSeed(seed);
-      let energyFlash: FileFlash | undefined;
-      let calibrationFlash: FileFlash | undefined;
-      if (dir) {
-        const md = join(dir, 'meters', meterId);
-        mkdirSync(md, { recursive: true });
-        const kf = join(md, 'keys.json');
-        if (existsSync(kf)) keys = JSON.parse(readFileSync(kf, 'utf8')) as SimKeysFile;
-        else writeJson(kf, keys);
-        energyFlash = new FileFlash(join(md, 'energy.bin'), GEOMETRY);
-        calibrationFlash = new FileFlash(join(md, 'calibration.bin'), GEOMETRY);
-        this.flashes.push(energyFlash, calibrationFlash);
-      }
-      const m = new SimMeter({
-        chip,
-        seed,
-        meterId,
-        keys,
-        security: c.security,
-        radioMode: c.radioMode,
-        radio: c.radio,
-        intervalMs: c.intervalMs,
-        jitter: c.jitter,
-        samplePeriodMs: c.samplePeriodMs,
-        dutyCycle: c.dutyCycle,
-        quantumWh: c.quantumWh,
-        load: c.load === 'mixed' ? (i % 2 === 0 ? 'household' : 'solar') : c.load,
-        wallStartMs: this.startWallMs,
-        energyFlash,
-        calibrationFlash,
-        exactPulses: false,
-        service: i === 0 ? options.service : undefined,
-        sml: i === 0 ? options.sml : undefined,
-        app: tariffs ? { tariffs } : undefined,
-        onAir: (f) => this.deliver(i, f),
-      });
-      m.keepAir = false;
-      this.meters.push(m);
-      const reg = m.registers();
-      this.baseline.push({ importWh: reg['1.8.0'], exportWh: reg['2.8.0'] });
-      this.gateway.setKey(meterId, fromHex(m.keys.toFile().meterKey));
+    if (dir) {
+      mkdirSync(join(dir, 'meters'), { recursive: true });
+      this.saveState();
     }
-    if (dir) this.save();
   }
 
   /** Ask the run to stop at the next opportunity (SIGINT/SIGTERM): it saves and returns. */
   requestStop(): void {
     this.stopRequested = true;
+    Atomics.store(new Int32Array(this.stopFlag), 0, 1);
   }
 
-  private deliver(meterIndex: number, air: AirFrame): void {
-    const verdict = this.gateway.receive(air.stream, air.mode, air.wallMs, air.meterId);
-    this.options.onTelegram?.({ meterIndex, air, verdict });
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
-  /** Writes sim.json and gateway.json (the flash files are always current). */
-  save(): void {
+  private deliver(e: AirEvent): void {
+    const verdict = this.gateway.receive(e.stream, e.mode, e.wallMs, e.meterId);
+    const k = 2 * (e.meterIndex - this.first);
+    this.lastSent[k] = e.importWh ?? NaN;
+    this.lastSent[k + 1] = e.exportWh ?? NaN;
+    this.options.onTelegram?.({ meterIndex: e.meterIndex, air: e, verdict });
+  }
+
+  /** Writes sim.json and gateway.json (the flash images and clocks are always current). */
+  private saveState(): void {
     const dir = this.options.stateDir;
     if (!dir) return;
     const saved: SavedSim = {
@@ -289,112 +446,165 @@ export class SimRunner {
       version: SIM_STATE_VERSION,
       wallMs: this.wallMs,
       config: this.config,
-      meters: this.meters.map((m, index) => ({ index, seed: m.seed, meterId: m.meterId, chip: m.chipName })),
+      meters: this.specs.map((s) => ({ index: s.index, seed: s.seed, meterId: s.meterId, chip: s.chip })),
     };
-    for (const m of this.meters) writeJson(join(dir, 'meters', m.meterId, 'keys.json'), m.keys.toFile());
+    if (this.shard.count > 1) saved.shard = this.shard;
     writeJson(join(dir, 'gateway.json'), this.gateway.state());
     writeJson(join(dir, 'sim.json'), saved);
     this.lastSaveWall = this.wallMs;
   }
 
-  async run(): Promise<SimSummary> {
-    this.realStart = performance.now();
-    const heap = new EventHeap();
-    for (let i = 0; i < this.meters.length; i++) heap.push(i, this.meters[i].nextEventWall());
-    const speed = this.options.speed;
-    const factor = speed === 'max' ? Infinity : speed === 'realtime' ? 1 : speed;
-    const progressEvery = this.options.progressEveryMs ?? 200;
-    const saveEvery = this.options.saveEveryMs ?? 3_600_000;
-    let lastProgress = this.realStart;
-    let events = 0;
-    while (!this.stopRequested) {
-      // How far simulated time may go now.
-      const realNow = performance.now();
-      const limit = factor === Infinity ? this.endWallMs : Math.min(this.endWallMs, this.startWallMs + (realNow - this.realStart) * factor);
-      while (heap.peekTime() <= limit && !this.stopRequested) {
-        const t = heap.peekTime();
-        const i = heap.pop();
-        const m = this.meters[i];
-        m.advanceToWall(t);
-        if (t > this.wallMs) this.wallMs = t;
-        heap.push(i, m.nextEventWall());
-        if ((++events & 1023) === 0) {
-          if (this.wallMs - this.lastSaveWall >= saveEvery) this.save();
-          const now = performance.now();
-          if (now - lastProgress >= progressEvery) {
-            lastProgress = now;
-            this.options.onProgress?.(this);
-            await new Promise<void>((r) => setImmediate(r)); // let signals and output through
-          }
-        }
-      }
-      // A stop breaks out early: the fleet has not reached `limit` (at max speed, the end of the run).
-      if (limit > this.wallMs && !this.stopRequested) this.wallMs = limit;
-      if (this.options.service && this.meters.length > 0) {
-        // The bench's meter answers between its own events too.
-        const m0 = this.meters[0];
-        m0.advanceToWall(this.wallMs);
-        m0.tick();
-      }
-      if (this.wallMs - this.lastSaveWall >= saveEvery) this.save();
-      if (limit >= this.endWallMs) break;
-      const now = performance.now();
-      if (now - lastProgress >= progressEvery) {
-        lastProgress = now;
-        this.options.onProgress?.(this);
-      }
-      const untilNext = (Math.min(heap.peekTime(), this.endWallMs) - this.wallMs) / factor;
-      await new Promise<void>((r) => setTimeout(r, Math.max(1, Math.min(50, untilNext))));
+  private makeParts(): Part[] {
+    const c = this.config;
+    const meterConfig: FleetMeterConfig = { security: c.security, radioMode: c.radioMode, intervalMs: c.intervalMs, samplePeriodMs: c.samplePeriodMs };
+    if (c.jitter !== undefined) meterConfig.jitter = c.jitter;
+    if (c.dutyCycle !== undefined) meterConfig.dutyCycle = c.dutyCycle;
+    if (c.quantumWh !== undefined) meterConfig.quantumWh = c.quantumWh;
+    if (c.radio !== undefined) meterConfig.radio = c.radio;
+    if (c.tariffs !== undefined) meterConfig.tariffs = c.tariffs;
+    const base = { config: meterConfig, stateDir: this.options.stateDir, stateMeters: this.specs.length };
+    if (this.workers === 1) return [new LocalPart({ ...base, meters: this.specs, service: this.options.service, sml: this.options.sml })];
+    const parts: Part[] = [];
+    for (let w = 0; w < this.workers; w++) {
+      const a = Math.floor((w * this.specs.length) / this.workers);
+      const b = Math.floor(((w + 1) * this.specs.length) / this.workers);
+      parts.push(new WorkerPart({ ...base, meters: this.specs.slice(a, b) }, this.stopFlag));
     }
-    const interrupted = this.stopRequested && this.wallMs < this.endWallMs;
-    if (!interrupted) {
-      // Bring every meter to the end of the run.
-      for (const m of this.meters) m.advanceToWall(this.endWallMs);
-      this.wallMs = this.endWallMs;
-    }
-    for (const m of this.meters) m.app.stop(); // persists unsaved energy
-    this.save();
-    for (const f of this.flashes) f.close();
-    return this.summary(interrupted);
+    return parts;
   }
 
-  summary(interrupted = false): SimSummary {
+  async run(): Promise<SimSummary> {
+    const parts = this.makeParts();
+    try {
+      return await this.runParts(parts);
+    } finally {
+      for (const p of parts) p.close(); // also when a part failed: no worker is left running
+    }
+  }
+
+  private async runParts(parts: Part[]): Promise<SimSummary> {
+    this.realStart = performance.now();
+    const cpu0 = process.cpuUsage();
+    const stop = () => this.stopRequested;
+    const progressEvery = this.options.progressEveryMs ?? 200;
+    let lastProgress = this.realStart;
+    const progress = (force = false) => {
+      const now = performance.now();
+      if (!force && now - lastProgress < progressEvery) return;
+      lastProgress = now;
+      this.options.onProgress?.(this);
+    };
+
+    // Set-up: every part makes its meters (in parallel with workers); the gateway learns the keys.
+    const setUp = await Promise.all(
+      parts.map((p) =>
+        p.setUp(stop, (keys, ids) => {
+          for (let k = 0; k < keys.length; k++) this.gateway.setKey(ids[k], fromHex(keys[k]));
+          this.made = parts.reduce((n, q) => n + q.made, 0);
+          progress();
+        }),
+      ),
+    );
+    this.made = parts.reduce((n, q) => n + q.made, 0);
+    const setUpComplete = setUp.every(Boolean) && !this.stopRequested;
+    this.phase = 'run';
+    this.runStart = performance.now();
+    progress(true);
+
+    const speed = this.options.speed;
+    const factor = speed === 'max' ? Infinity : speed === 'realtime' ? 1 : speed;
+    const epoch = epochOf(this.config, this.specs.length);
+    const saveEvery = this.options.saveEveryMs ?? 3_600_000;
+    let completed = false;
+    if (setUpComplete) {
+      const limitAt = (from: number) => {
+        const paced = factor === Infinity ? Infinity : this.startWallMs + (performance.now() - this.realStart) * factor;
+        return Math.min(this.endWallMs, from + epoch, paced);
+      };
+      const dispatch = (limit: number) => Promise.all(parts.map((p) => p.run(limit, stop))).then((rs) => ({ limit, rs }));
+      const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+      let reached = this.startWallMs;
+      let inflight: ReturnType<typeof dispatch> | undefined;
+      const land = ({ limit, rs }: Awaited<ReturnType<typeof dispatch>>): { complete: boolean; next: number } => {
+        for (const e of mergeEvents(rs.map((r) => r.events))) this.deliver(e);
+        const complete = rs.every((r) => r.complete);
+        const next = Math.min(...rs.map((r) => r.next));
+        reached = complete ? limit : Math.max(reached, Math.min(limit, next));
+        this.wallMs = reached;
+        return { complete, next };
+      };
+      while (!completed) {
+        if (!inflight) {
+          const limit = limitAt(reached);
+          if (limit <= reached) {
+            // Paced and nothing due yet.
+            if (this.stopRequested) break;
+            parts[0].serviceTick?.(reached);
+            await sleep(10);
+            continue;
+          }
+          inflight = dispatch(limit);
+        }
+        const done = await inflight;
+        inflight = undefined;
+        // With workers the next epoch runs while this thread decodes this one.
+        if (parts.length > 1 && !this.stopRequested && done.limit < this.endWallMs && done.rs.every((r) => r.complete)) {
+          const more = limitAt(done.limit);
+          if (more > done.limit) inflight = dispatch(more);
+        }
+        const { complete, next } = land(done);
+        completed = complete && done.limit >= this.endWallMs;
+        if (!completed && this.wallMs - this.lastSaveWall >= saveEvery) this.saveState();
+        progress();
+        if (this.stopRequested) break;
+        if (inflight) continue;
+        if (factor === Infinity) await turn();
+        else {
+          // Paced: sleep until the next event is due (at most 50 ms: the service port stays responsive).
+          parts[0].serviceTick?.(reached);
+          await sleep(Math.max(1, Math.min(50, (Math.min(next, this.endWallMs) - reached) / factor)));
+        }
+      }
+      // Stopped with an epoch in flight: its meters stopped where they were; deliver what they sent.
+      if (inflight) land(await inflight);
+    }
+
+    // Finish: a completed run brings every meter to the end; each saves what it has not saved.
+    const finished = await Promise.all(parts.map((p) => p.finish(completed ? this.endWallMs : undefined)));
+    for (const e of mergeEvents(finished.map((f) => f.events))) this.deliver(e);
+    const reports = finished.map((f) => f.report);
+    if (completed) this.wallMs = this.endWallMs;
+    this.phase = 'done';
+    this.saveState();
+    const cpu = process.cpuUsage(cpu0);
+    return this.summary(reports, !completed, setUpComplete ? undefined : this.made, (cpu.user + cpu.system) / 60e6);
+  }
+
+  private summary(reports: SliceReport[], interrupted: boolean, setUpMeters: number | undefined, cpuMinutes: number): SimSummary {
     const realMs = performance.now() - this.realStart;
+    let sent = 0;
     let deferred = 0;
     let radioErrors = 0;
     let metrologyFaults = 0;
-    let sent = 0;
-    for (const m of this.meters) {
-      deferred += m.app.stats.deferred;
-      radioErrors += m.app.stats.radioErrors;
-      metrologyFaults += m.app.stats.metrologyFaults;
-      sent += m.app.stats.telegrams;
+    let worst: number | undefined;
+    for (const r of reports) {
+      sent += r.sent;
+      deferred += r.deferred;
+      radioErrors += r.radioErrors;
+      metrologyFaults += r.metrologyFaults;
+      if (r.worstDeviation !== undefined) worst = Math.max(worst ?? 0, r.worstDeviation);
+    }
+    let mismatches = 0;
+    for (let k = 0; k < this.specs.length; k++) {
+      const row = this.gateway.rows.get(this.specs[k].meterId);
+      const a = this.lastSent[2 * k];
+      if (row?.reading && !Number.isNaN(a) && (row.reading.importWh !== a || row.reading.exportWh !== this.lastSent[2 * k + 1])) mismatches++;
     }
     const g = this.gateway.stats;
-    let worst: number | undefined;
-    let mismatches = 0;
-    for (let i = 0; i < this.meters.length; i++) {
-      const m = this.meters[i];
-      const truth = m.trueEnergy();
-      const reg = m.registers();
-      const base = this.baseline[i];
-      for (const [measured, trueWh] of [
-        [reg['1.8.0'] - base.importWh, truth.importWh],
-        [reg['2.8.0'] - base.exportWh, truth.exportWh],
-      ]) {
-        if (trueWh > 100) worst = Math.max(worst ?? 0, Math.abs(measured - trueWh) / trueWh);
-      }
-      const row = this.gateway.rows.get(m.meterId);
-      const sent = m.app.telegram?.registers;
-      if (row?.reading && sent) {
-        const a = sent.find((r) => r.obis === '1.8.0')?.value;
-        const b = sent.find((r) => r.obis === '2.8.0')?.value;
-        if (row.reading.importWh !== a || row.reading.exportWh !== b) mismatches++;
-      }
-    }
     const simulatedMs = this.wallMs - this.startWallMs;
+    const meterDays = (this.made * simulatedMs) / 86_400_000;
     return {
-      meters: this.meters.length,
+      meters: this.specs.length,
       simulatedMs,
       realMs,
       sent,
@@ -407,11 +617,14 @@ export class SimRunner {
       throughput: realMs > 0 ? (g.received * 1000) / realMs : 0,
       factor: realMs > 0 ? simulatedMs / realMs : 0,
       interrupted,
+      setUpMeters,
       worstDeviation: worst,
       gatewayMismatches: mismatches,
       resumed: this.resumed,
       startWallMs: this.startWallMs,
       endWallMs: this.wallMs,
+      meterDaysPerCpuMinute: cpuMinutes > 0 ? meterDays / cpuMinutes : 0,
+      workers: this.workers,
     };
   }
 }

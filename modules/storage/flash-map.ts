@@ -6,7 +6,7 @@
  * journal gets what the four record rings at the end leave — telegram counters, service auth counter,
  * calibration constants, log witness — 2 sectors each. Calibration partition (ESP32 `xscal`, 128 KB
  * = 32 sectors; the simulators: 16): the calibration log, then the meter witness's 2 sectors at the
- * end. The witness records are reserved for the cross-checks between the two partitions (each
+ * end. The witness records are the cross-checks between the two partitions (each
  * partition keeps a record of the other's state); their writers live with their users.
  * A partition too small for its stores is a StorageError 'partition-too-small' naming the store that
  * does not fit.
@@ -42,9 +42,9 @@ export const FLASH_MAP: readonly StorePlan[] = Object.freeze([
   plan('telegramCounters', 'energy', 'record-ring', 'XSTC', 2, 'telegram message counter, access number, last hour of radio airtime'),
   plan('serviceAuthCounter', 'energy', 'record-ring', 'XSAC', 2, 'last accepted service command counter'),
   plan('calibrationConstants', 'energy', 'record-ring', 'XSCC', 2, 'active calibration (metrology serialisation)'),
-  plan('logWitness', 'energy', 'record-ring', 'XSLW', 2, 'log witness (reserved: written for the calibration log)'),
+  plan('logWitness', 'energy', 'record-ring', 'XSLW', 2, 'log witness: the calibration log\'s record count and newest hash'),
   plan('calibrationLog', 'calibration', 'append-log', 'XSCL', 0, 'signed, hash-chained calibration log'),
-  plan('meterWitness', 'calibration', 'record-ring', 'XSMW', 2, 'meter witness (reserved)'),
+  plan('meterWitness', 'calibration', 'record-ring', 'XSMW', 2, 'meter witness: message counter reservation, energy floor, damage flags'),
 ]);
 
 /** Where a store lies in its partition. */

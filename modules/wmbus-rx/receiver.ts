@@ -46,7 +46,7 @@ import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
 import { ReceiveError } from './receive-error.js';
 import { parseRecords, type UnparsedData } from './records.js';
-import { acceptCounters, checkAccessNumber, checkCounter, checkSession, meterKey, type ReplayState, type Slot } from './replay.js';
+import { acceptCounters, checkAccessNumber, checkCounter, checkSession, legacyIndex, meterKey, type LegacyIndex, type ReplayState, type Slot } from './replay.js';
 import { decodeValue, type DecodedValue } from './values.js';
 
 export interface MeterIdentity {
@@ -163,6 +163,8 @@ export class Receiver {
   private readonly allowUnauthenticated: boolean;
   /** Master key handles by the caller's key array (so a key schedule is expanded once). */
   private readonly cache = new Map<Uint8Array, CachedKey>();
+  /** The state's pre-slot entries, indexed on first need (replay.ts legacyIndex). */
+  private legacyKeys: LegacyIndex | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -171,6 +173,10 @@ export class Receiver {
     this.strict = !!options.strict;
     this.allowPlain = !!options.allowPlain;
     this.allowUnauthenticated = !!options.allowUnauthenticated;
+  }
+
+  private legacy(): LegacyIndex {
+    return (this.legacyKeys ??= legacyIndex(this.state));
   }
 
   /** Wipes the master key handles this receiver holds. */
@@ -322,7 +328,7 @@ export class Receiver {
     }
     // The counter block binds M and A (a changed byte garbles the payload and its CRC): the slot.
     const slot: Slot = { name: `${key.fingerprint}:ell:${toHex(dll.subarray(2, 10))}`, meter: meterKey(link.manufacturer, link.id), legacyId: link.id, legacyManufacturer: link.manufacturer };
-    checkSession(this.state, slot, (ell.sessionNumber ?? 0) & 0x1fffffff);
+    checkSession(this.state, slot, (ell.sessionNumber ?? 0) & 0x1fffffff, this.legacy());
     return { ell, body: concat(body.subarray(0, next), plain), next: next + 2, slot };
   }
 
@@ -347,7 +353,7 @@ export class Receiver {
       if (!ellEncrypted && !this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
       if (!this.strict || !tpl || ellEncrypted) return { plain: payload, encryptedLength: 0, macOk: false };
       const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress, tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
-      checkAccessNumber(this.state, slot, tpl.accessNumber);
+      checkAccessNumber(this.state, slot, tpl.accessNumber, this.legacy());
       return { plain: payload, encryptedLength: 0, macOk: false, accept: { slot, counters: { accessNumber: tpl.accessNumber } } };
     }
     const t = tpl as TplHeader;
@@ -371,7 +377,7 @@ export class Receiver {
       // version or device type garbles plaintext bytes the check does not see. So the slot is the
       // key and the identification number: who the meter is, not what it calls itself.
       const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
-      checkAccessNumber(this.state, slot, t.accessNumber);
+      checkAccessNumber(this.state, slot, t.accessNumber, this.legacy());
       const decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
       checkDecrypted(decrypted, 5);
       return { plain: withTail(decrypted), encryptedLength, macOk: false, accept: { slot, counters: { accessNumber: t.accessNumber } } };
@@ -387,7 +393,7 @@ export class Receiver {
       verifyAflMac(this.crypto, kmac, afl, macMessage);
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
       const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
-      checkCounter(this.state, slot, counter);
+      checkCounter(this.state, slot, counter, this.legacy());
       const decrypted = decryptMode7(this.crypto, kenc, cipher);
       checkDecrypted(decrypted, 7);
       return { plain: withTail(decrypted), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };

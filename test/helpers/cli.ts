@@ -35,3 +35,46 @@ export function xsmeter(args: string[], stdin = '', options: CliOptions = {}): P
     p.stdin.end(stdin);
   });
 }
+
+/** A running `xsmeter` to signal or kill: its output so far and how it ended. */
+export interface CliProcess {
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when it has exited and its output is closed; `atMs` is performance.now() then. */
+  readonly ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+}
+
+export function startXsmeter(args: string[]): CliProcess {
+  const p = spawn(process.execPath, ['bin/xsmeter.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d: Buffer) => (stdout += d));
+  p.stderr.on('data', (d: Buffer) => (stderr += d));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve, reject) => {
+    p.on('error', reject);
+    p.on('close', (code, signal) => resolve({ code, signal, atMs: performance.now() }));
+  });
+  return {
+    pid: p.pid ?? -1,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    kill: (signal) => void p.kill(signal),
+    ended,
+  };
+}
+
+/** Sends `signal` and waits up to `waitMs` for the process to end (then kills it and throws);
+ *  returns how it ended and how long after the signal. */
+export async function stopWithin(p: CliProcess, signal: NodeJS.Signals, waitMs = 8000): Promise<{ code: number | null; ms: number }> {
+  const sent = performance.now();
+  p.kill(signal);
+  const end = await Promise.race([p.ended, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs))]);
+  if (!end) {
+    p.kill('SIGKILL');
+    await p.ended;
+    throw new Error(`still running ${waitMs} ms after ${signal}`);
+  }
+  return { code: end.code, ms: end.atMs - sent };
+}

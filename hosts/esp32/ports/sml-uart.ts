@@ -18,7 +18,7 @@
  */
 import type { DigitalOutput, SerialPort } from '../../../modules/ports/bus.js';
 import type { Clock } from '../../../modules/ports/clock.js';
-import type { HostTimer } from '../host.js';
+import type { HostTimer } from '../host-timer.js';
 import { Ecma419SerialPort, type Ecma419Serial } from './serial.js';
 
 export interface SmlUartOptions {

@@ -53,6 +53,13 @@ export class Prng {
     const u = this.next() || 1e-12;
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
+  /** `k * normal()`, the same value and the same state after, without the logarithm when k is 0
+   *  (a perfect board: its noise is 0 but draws still keep the sequence). */
+  scaledNormal(k: number): number {
+    if (k !== 0) return k * this.normal();
+    this.next();
+    return k * Math.cos(2 * Math.PI * this.next()); // ±0 with the sign normal() would give it
+  }
 }
 
 /** Faults on the chip's output line (MISO / SDA as the host sees it). */

@@ -86,6 +86,25 @@ const SIGNED = new Set<number>([
 const canonical = (a: number): number => (a >= 0x200 && a < 0x300 ? a + 0x100 : a);
 const sign24 = (v: number): number => (v << 8) >> 8;
 
+/** Storage slot of each known register (canonical address), shared by every simulated chip; other
+ *  addresses live in a per-chip map made when first written. */
+const SLOT_OF_LOW = new Int8Array(0x400).fill(-1);
+const KNOWN: readonly number[] = Object.freeze([...new Set([...Object.values(ADE7953), 0x384, 0x38d, 0x390].map(canonical))]);
+const HIGH_SLOTS = new Map<number, number>();
+KNOWN.forEach((a, i) => {
+  if (a < 0x400) SLOT_OF_LOW[a] = i;
+  else HIGH_SLOTS.set(a, i);
+});
+const SLOTS = KNOWN.length;
+const slotOf = (a: number): number => (a >= 0 && a < 0x400 ? SLOT_OF_LOW[a] : (HIGH_SLOTS.get(a) ?? -1));
+const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
+const ENERGY = 1;
+const SIGNED_REG = 2;
+/** ENERGY / SIGNED_REG flags per canonical address below 0x400. */
+const KIND = new Uint8Array(0x400);
+for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
+for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
+
 export class SimAde7953 {
   readonly load: LoadModel;
   errors: HardwareErrors;
@@ -95,7 +114,9 @@ export class SimAde7953 {
   framingErrors = 0;
   readonly spi: SpiPort;
   readonly i2c: I2cPort;
-  private readonly regs = new Map<number, number>();
+  /** Registers by slot (see slotOf); `extra` holds any other address written. */
+  private readonly regs = new Uint32Array(SLOTS);
+  private extra: Map<number, number> | undefined;
   private readonly rng: Prng;
   private readonly channelPhase: [number, number];
   private readonly vPerCode: number;
@@ -104,10 +125,29 @@ export class SimAde7953 {
   private readonly codesPerCount: number;
   private readonly acc = [0, 0, 0, 0]; // fractional counts: AENERGYA, AENERGYB, RENERGYA, RENERGYB
   private unlocked = false;
-  // SPI transaction state
-  private tx: number[] = [];
-  private out: number[] = [];
+  // SPI transaction state: bytes clocked, the first three (address, command), the data bytes of a
+  // write (as a number) and the value a read shifts out.
+  private txLength = 0;
+  private tx0 = 0;
+  private tx1 = 0;
+  private tx2 = 0;
+  private txData = 0;
+  private outValue = 0;
+  private outBytes = 0;
   private i2cPointer = -1;
+  // The last measurement of `power(ch)`: W, var, V, A.
+  private mp = 0;
+  private mq = 0;
+  private mv = 0;
+  private mi = 0;
+  /** The configuration checksum as last computed (-1: a register was written since). */
+  private checksum = -1;
+  /** Per channel (9 values each): P, Q, V, I as last measured, then the load's voltage, current,
+   *  angle and frequency and the `config` count they were measured with. */
+  private readonly measured = new Float64Array(18).fill(NaN);
+  /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
+  private config = 0;
+  private measuredErrors: HardwareErrors | undefined;
 
   constructor(options: SimAde7953Options) {
     this.load = options.load;
@@ -130,16 +170,31 @@ export class SimAde7953 {
 
   /** Power-on / reset: registers to defaults, counters cleared, IRQSTATA.RESET set. */
   reset(): void {
-    this.regs.clear();
-    for (const [a, v] of Object.entries(DEFAULTS)) this.regs.set(Number(a), v);
+    this.regs.fill(0);
+    this.extra = undefined;
+    this.checksum = -1;
+    this.config++;
+    for (const [slot, v] of DEFAULT_SLOTS) this.regs[slot] = v;
     this.acc.fill(0);
-    this.regs.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
+    this.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
     this.unlocked = false;
   }
 
   /** Raw register value as stored (for tests). */
   peek(address: number): number {
-    return this.regs.get(canonical(address)) ?? 0;
+    return this.get(canonical(address));
+  }
+
+  private get(a: number): number {
+    const slot = slotOf(a);
+    return slot >= 0 ? this.regs[slot] : (this.extra?.get(a) ?? 0);
+  }
+
+  /** Stores a register (canonical address; values are unsigned 32-bit). */
+  private set(a: number, v: number): void {
+    const slot = slotOf(a);
+    if (slot >= 0) this.regs[slot] = v;
+    else (this.extra ??= new Map()).set(a, v);
   }
 
   // --- measurement model ------------------------------------------------------------------------
@@ -153,10 +208,25 @@ export class SimAde7953 {
     return this.errors.noiseW * k;
   }
 
-  /** Measured W and var of a channel, after the chip's gain, phase and offset registers. */
-  private power(ch: 0 | 1): { p: number; q: number; v: number; i: number } {
+  /** Measured W and var of a channel, after the chip's gain, phase and offset registers: sets
+   *  mp, mq (W, var), mv, mi (V, A). A driver reads a channel many times per sample: each is
+   *  measured once while the load, the configuration and `errors` stay (see `measured`). */
+  private power(ch: 0 | 1): void {
     const l = this.load.phases[this.channelPhase[ch]];
     const e = this.errors;
+    const m = this.measured;
+    const k = 9 * ch;
+    if (this.measuredErrors !== e) {
+      this.measuredErrors = e; // other errors: every channel is measured again
+      this.config++;
+    }
+    if (m[k + 4] === l.voltage && m[k + 5] === l.current && m[k + 6] === l.phaseDeg && m[k + 7] === this.load.frequency && m[k + 8] === this.config) {
+      this.mp = m[k];
+      this.mq = m[k + 1];
+      this.mv = m[k + 2];
+      this.mi = m[k + 3];
+      return;
+    }
     const v = l.voltage * (1 + e.voltageGainError) * this.gain(ADE7953.AVGAIN);
     const i = l.current * (1 + e.currentGainError[ch]) * this.gain(ch === 0 ? ADE7953.AIGAIN : ADE7953.BIGAIN);
     const phcal = this.peek(ch === 0 ? ADE7953.PHCALA : ADE7953.PHCALB);
@@ -167,12 +237,15 @@ export class SimAde7953 {
     const qg = this.gain(ch === 0 ? ADE7953.AVARGAIN : ADE7953.BVARGAIN);
     const wos = sign24(this.peek(ch === 0 ? ADE7953.AWATTOS : ADE7953.BWATTOS)) * this.wPerCode;
     const qos = sign24(this.peek(ch === 0 ? ADE7953.AVAROS : ADE7953.BVAROS)) * this.wPerCode;
-    return {
-      p: v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos,
-      q: v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos,
-      v,
-      i,
-    };
+    this.mp = m[k] = v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos;
+    this.mq = m[k + 1] = v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos;
+    this.mv = m[k + 2] = v;
+    this.mi = m[k + 3] = i;
+    m[k + 4] = l.voltage;
+    m[k + 5] = l.current;
+    m[k + 6] = l.phaseDeg;
+    m[k + 7] = this.load.frequency;
+    m[k + 8] = this.config;
   }
 
   /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
@@ -187,13 +260,14 @@ export class SimAde7953 {
     const noLoadOff = this.peek(ADE7953.DISNOLOAD);
     const pLevel = this.noLoadLevel(ADE7953.AP_NOLOAD);
     const qLevel = this.noLoadLevel(ADE7953.VAR_NOLOAD);
-    for (const ch of [0, 1] as const) {
-      const m = this.power(ch);
+    for (let c = 0; c < 2; c++) {
+      const ch = c as 0 | 1;
+      this.power(ch);
       const sigma = this.noise() * Math.sqrt(dt);
-      const pCode = m.p / this.wPerCode;
-      const qCode = m.q / this.wPerCode;
+      const pCode = this.mp / this.wPerCode;
+      const qCode = this.mq / this.wPerCode;
       if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
-        this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + (sigma * this.rng.normal()) / this.wPerCode) / this.codesPerCount);
+        this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + this.rng.scaledNormal(sigma) / this.wPerCode) / this.codesPerCount);
       }
       if (noLoadOff & 2 || Math.abs(qCode) >= qLevel) {
         this.accumulate(ch === 0 ? ADE7953.RENERGYA : ADE7953.RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
@@ -209,8 +283,8 @@ export class SimAde7953 {
     const before = sign24(this.peek(reg));
     const sum = before + whole;
     const wrapped = sign24(sum & 0xffffff);
-    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.regs.set(ADE7953.IRQSTATA, this.peek(ADE7953.IRQSTATA) | ADE7953_IRQ_AEOFA);
-    this.regs.set(reg, wrapped & 0xffffff);
+    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.set(ADE7953.IRQSTATA, this.peek(ADE7953.IRQSTATA) | ADE7953_IRQ_AEOFA);
+    this.set(reg, wrapped & 0xffffff);
   }
 
   // --- register access ----------------------------------------------------------------------------
@@ -224,37 +298,44 @@ export class SimAde7953 {
     switch (a) {
       case ADE7953.AWATT:
       case ADE7953.BWATT:
-        v = Math.round(this.power(ch).p / this.wPerCode + (this.noise() * this.rng.normal()) / this.wPerCode);
+        this.power(ch);
+        v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(this.noise()) / this.wPerCode);
         break;
       case ADE7953.AVAR:
       case ADE7953.BVAR:
-        v = Math.round(this.power(ch).q / this.wPerCode);
+        this.power(ch);
+        v = Math.round(this.mq / this.wPerCode);
         break;
       case ADE7953.IRMSA:
       case ADE7953.IRMSB:
-        v = Math.round(this.power(ch).i / this.aPerCode);
+        this.power(ch);
+        v = Math.round(this.mi / this.aPerCode);
         break;
       case ADE7953.VRMS:
-        v = Math.round(this.power(0).v / this.vPerCode);
+        this.power(0);
+        v = Math.round(this.mv / this.vPerCode);
         break;
       case ADE7953.PFA:
       case ADE7953.PFB: {
-        const m = this.power(ch);
-        const s = Math.hypot(m.p, m.q);
-        v = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((m.p / s) * 32768))) & 0xffff : 0;
+        this.power(ch);
+        const s = Math.hypot(this.mp, this.mq);
+        v = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
         break;
       }
       case ADE7953.PERIOD:
         v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
         break;
       case ADE7953.ACCMODE: {
-        const pa = this.power(0).p, pb = this.power(1).p;
+        this.power(0);
+        const pa = this.mp;
+        this.power(1);
+        const pb = this.mp;
         v = (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
         break;
       }
       case ADE7953.RSTIRQSTATA:
         v = this.peek(ADE7953.IRQSTATA);
-        this.regs.set(ADE7953.IRQSTATA, 0);
+        this.set(ADE7953.IRQSTATA, 0);
         break;
       case ADE7953.CRC:
         v = this.peek(ADE7953.CONFIG) & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
@@ -268,17 +349,18 @@ export class SimAde7953 {
       default:
         v = this.peek(a);
     }
-    if (ENERGY_REGS.has(a) && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.regs.set(a, 0);
+    const kind = a < 0x400 ? KIND[a] : 0;
+    if (kind & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
     if (width === 32 && a !== ADE7953.CRC) {
       v &= 0xffffff;
-      if (SIGNED.has(a) && v & 0x800000) v = (v | 0xff000000) >>> 0;
+      if (kind & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
     } else if (width === 24) v &= 0xffffff;
     else if (width === 16) v &= 0xffff;
     else if (width === 8) v &= 0xff;
     v >>>= 0;
-    this.regs.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, v);
-    this.regs.set(ADE7953.LAST_OP, 0x35);
-    this.regs.set(ADE7953.LAST_ADD, address);
+    this.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, v);
+    this.set(ADE7953.LAST_OP, 0x35);
+    this.set(ADE7953.LAST_ADD, address);
     return v;
   }
 
@@ -293,53 +375,61 @@ export class SimAde7953 {
       return;
     }
     const width = ade7953Width(address);
-    this.regs.set(a, width >= 24 ? value & 0xffffff : value);
-    this.regs.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, value >>> 0);
-    this.regs.set(ADE7953.LAST_OP, 0xca);
-    this.regs.set(ADE7953.LAST_ADD, address);
+    this.checksum = -1;
+    this.config++;
+    this.set(a, width >= 24 ? value & 0xffffff : value);
+    this.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, value >>> 0);
+    this.set(ADE7953.LAST_OP, 0xca);
+    this.set(ADE7953.LAST_ADD, address);
   }
 
   private configChecksum(): number {
+    if (this.checksum >= 0) return this.checksum;
     let h = 0x811c9dc5;
     for (const r of CONFIG_REGS) {
       let v = this.peek(r);
       for (let k = 0; k < 4; k++, v >>>= 8) h = Math.imul(h ^ (v & 0xff), 0x01000193) >>> 0;
     }
-    return h >>> 0;
+    return (this.checksum = h >>> 0);
   }
 
-  private toBytes(v: number, width: number): number[] {
-    const out: number[] = [];
-    for (let i = width / 8 - 1; i >= 0; i--) out.push(Math.floor(v / 2 ** (8 * i)) & 0xff);
-    return out;
+  /** Byte `k` (MSB first) of a `bytes`-byte big-endian register value (unsigned 32-bit). */
+  private static byteOf(v: number, bytes: number, k: number): number {
+    return (v >>> (8 * (bytes - 1 - k))) & 0xff;
   }
 
   private clockByte(mosi: number): number {
-    const pos = this.tx.length;
-    this.tx.push(mosi);
+    const pos = this.txLength++;
     let miso = 0;
-    if (pos === 2 && mosi === 0x80) {
-      const address = (this.tx[0] << 8) | this.tx[1];
-      this.out = this.toBytes(this.readRegister(address), ade7953Width(address));
-    }
-    if (pos >= 3 && this.tx[2] === 0x80) miso = this.out[pos - 3] ?? 0;
-    return faultByte(this.busFault, miso, this.rng, this.garbleRate);
+    if (pos === 0) this.tx0 = mosi;
+    else if (pos === 1) this.tx1 = mosi;
+    else if (pos === 2) {
+      this.tx2 = mosi;
+      this.txData = 0;
+      if (mosi === 0x80) {
+        const address = (this.tx0 << 8) | this.tx1;
+        this.outBytes = ade7953Width(address) / 8;
+        this.outValue = this.readRegister(address);
+      }
+    } else if (this.tx2 === 0x80) {
+      const k = pos - 3;
+      if (k < this.outBytes) miso = SimAde7953.byteOf(this.outValue, this.outBytes, k);
+    } else if (pos < 7) this.txData = this.txData * 256 + mosi;
+    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
   }
 
   private endSpi(): void {
-    const tx = this.tx;
-    this.tx = [];
-    this.out = [];
-    if (tx.length < 3 || tx[2] === 0x80) return;
-    const address = (tx[0] << 8) | tx[1];
+    const length = this.txLength;
+    this.txLength = 0;
+    this.outBytes = 0;
+    if (length < 3 || this.tx2 === 0x80) return;
+    const address = (this.tx0 << 8) | this.tx1;
     const n = ade7953Width(address) / 8;
-    if (tx[2] !== 0x00 || tx.length !== 3 + n) {
+    if (this.tx2 !== 0x00 || length !== 3 + n) {
       this.framingErrors++;
       return;
     }
-    let v = 0;
-    for (let i = 0; i < n; i++) v = v * 256 + tx[3 + i];
-    this.writeRegister(address, v);
+    this.writeRegister(address, this.txData);
   }
 
   private i2cWrite(buffer: Uint8Array): void {
@@ -363,7 +453,8 @@ export class SimAde7953 {
   }
 
   private i2cRead(buffer: Uint8Array): void {
-    const bytes = this.i2cPointer < 0 ? [] : this.toBytes(this.readRegister(this.i2cPointer), ade7953Width(this.i2cPointer));
-    for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, bytes[i] ?? 0xff, this.rng, this.garbleRate);
+    const n = this.i2cPointer < 0 ? 0 : ade7953Width(this.i2cPointer) / 8;
+    const v = n ? this.readRegister(this.i2cPointer) : 0;
+    for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, i < n ? SimAde7953.byteOf(v, n, i) : 0xff, this.rng, this.garbleRate);
   }
 }

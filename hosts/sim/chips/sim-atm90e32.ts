@@ -64,12 +64,16 @@ ATM90E32_PHASE.forEach((r, p) => {
   for (const a of Object.values(r)) PHASE_OF[a] = p;
 });
 
-interface Measured {
-  p: number;
-  q: number;
-  v: number;
-  i: number;
-}
+/** The energy registers (0x80–0x8F) keep fractional counts. */
+const ACC_FIRST = ATM90E32.APenergyT;
+const ACC_COUNT = 0x10;
+/** A power as the 32-bit Pmean/Qmean value. */
+const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
+/** Offsets in a phase's measurement (`measured`, 4 values per phase). */
+const P = 0;
+const Q = 1;
+const V = 2;
+const I = 3;
 
 export class SimAtm90e32 {
   readonly load: LoadModel;
@@ -83,14 +87,30 @@ export class SimAtm90e32 {
   unconfirmedWrites = 0;
   readonly spi: SpiPort;
   private readonly regs = new Uint16Array(0x100);
-  private readonly acc = new Float64Array(0x100);
+  /** Fractional counts of the energy registers ACC_FIRST…. */
+  private readonly acc = new Float64Array(ACC_COUNT);
+  /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
+   *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`. A
+   *  driver reads a phase's registers many times per sample: each is measured once. */
+  private readonly measured = new Float64Array(24);
+  /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
+   *  new object to change them); the errors measured with. */
+  private config = 0;
+  private measuredErrors: HardwareErrors | undefined;
   private readonly rng: Prng;
   private readonly ugainRef: number;
   private readonly igainRef: number;
   /** Simulated ms until the reset is over. */
   private resetLeftMs = 0;
-  private tx: number[] = [];
-  private out: number[] = [];
+  /** CRCDigest as last computed (-1: a configuration register changed since). */
+  private digest = -1;
+  // SPI frame state: bytes clocked, the frame's bytes, the word a read shifts out.
+  private txLength = 0;
+  private tx0 = 0;
+  private tx1 = 0;
+  private tx2 = 0;
+  private tx3 = 0;
+  private outWord = 0;
 
   constructor(options: SimAtm90e32Options) {
     this.load = options.load;
@@ -106,6 +126,8 @@ export class SimAtm90e32 {
   reset(): void {
     this.regs.fill(0);
     this.acc.fill(0);
+    this.digest = -1;
+    this.config++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
     this.resetLeftMs = ATM90E32_RESET_MS;
   }
@@ -125,20 +147,32 @@ export class SimAtm90e32 {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  private measure(phase: number): Measured {
+  /** Measures a phase into `measured` and returns its offset there. */
+  private measure(phase: number): number {
     const l = this.load.phases[phase];
     const e = this.errors;
+    const m = this.measured;
+    const o = 4 * phase;
+    const k = 12 + o;
+    if (this.measuredErrors !== e) {
+      this.measuredErrors = e; // other errors: every phase is measured again
+      this.config++;
+    }
+    if (m[k] === l.voltage && m[k + 1] === l.current && m[k + 2] === l.phaseDeg && m[k + 3] === this.config) return o;
     const r = ATM90E32_PHASE[phase];
     // the chip's gains act on the samples: rms and power alike
     const v = (l.voltage * (1 + e.voltageGainError) * this.regs[r.Ugain]) / this.ugainRef;
     const i = (l.current * (1 + e.currentGainError[phase]) * this.regs[r.Igain]) / this.igainRef;
     const phi = (l.phaseDeg + e.phaseErrorDeg[phase]) * RAD;
-    return {
-      p: v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W,
-      q: v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W,
-      v,
-      i,
-    };
+    m[o + P] = v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
+    m[o + Q] = v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
+    m[o + V] = v;
+    m[o + I] = i;
+    m[k] = l.voltage;
+    m[k + 1] = l.current;
+    m[k + 2] = l.phaseDeg;
+    m[k + 3] = this.config;
+    return o;
   }
 
   advance(ms: number): void {
@@ -154,25 +188,27 @@ export class SimAtm90e32 {
     const pPhase = this.regs[ATM90E32.PPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
     const qPhase = this.regs[ATM90E32.QPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
     const phases = Math.min(3, this.load.phases.length);
-    const m: Measured[] = [];
+    const m = this.measured;
     let sumP = 0;
     let sumQ = 0;
     for (let p = 0; p < phases; p++) {
-      m.push(this.measure(p));
-      if (Math.abs(m[p].p) >= pPhase) sumP += m[p].p;
-      if (Math.abs(m[p].q) >= qPhase) sumQ += m[p].q;
+      const o = this.measure(p);
+      if (Math.abs(m[o + P]) >= pPhase) sumP += m[o + P];
+      if (Math.abs(m[o + Q]) >= qPhase) sumQ += m[o + Q];
     }
     const pRun = Math.abs(sumP) >= this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W && sumP !== 0;
     const qRun = Math.abs(sumQ) >= this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W && sumQ !== 0;
     for (let p = 0; p < phases; p++) {
       const r = ATM90E32_PHASE[p];
-      if (pRun && Math.abs(m[p].p) >= pPhase && m[p].p !== 0) {
-        const ws = m[p].p * dt + this.errors.noiseW * Math.sqrt(dt) * this.rng.normal();
+      const mp = m[4 * p + P];
+      const mq = m[4 * p + Q];
+      if (pRun && Math.abs(mp) >= pPhase && mp !== 0) {
+        const ws = mp * dt + this.rng.scaledNormal(this.errors.noiseW * Math.sqrt(dt));
         if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
         else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
       }
-      if (qRun && Math.abs(m[p].q) >= qPhase && m[p].q !== 0) {
-        const vs = m[p].q * dt;
+      if (qRun && Math.abs(mq) >= qPhase && mq !== 0) {
+        const vs = mq * dt;
         if (vs > 0) this.accumulate(r.RPenergy, ATM90E32.RPenergyT, vs / perCount);
         else this.accumulate(r.RNenergy, ATM90E32.RNenergyT, -vs / perCount);
       }
@@ -180,38 +216,45 @@ export class SimAtm90e32 {
   }
 
   private accumulate(reg: number, total: number, counts: number): void {
-    for (const a of [reg, total]) {
-      this.acc[a] += counts;
-      const whole = Math.floor(this.acc[a]);
-      this.acc[a] -= whole;
-      this.regs[a] = (this.regs[a] + whole) & 0xffff;
-    }
+    this.count(reg, counts);
+    this.count(total, counts);
+  }
+
+  private count(a: number, counts: number): void {
+    const k = a - ACC_FIRST;
+    this.acc[k] += counts;
+    const whole = Math.floor(this.acc[k]);
+    this.acc[k] -= whole;
+    this.regs[a] = (this.regs[a] + whole) & 0xffff;
   }
 
   private readRegister(a: number): number {
     const phase = PHASE_OF[a];
     let v: number;
-    const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
     if (a >= ATM90E32.PmeanA && a <= ATM90E32.QmeanC && a !== ATM90E32.QmeanT || a >= ATM90E32.PmeanALSB && a <= ATM90E32.QmeanCLSB && a !== ATM90E32.QmeanTLSB) {
-      const m = this.measure(phase);
+      const o = this.measure(phase);
       const isQ = a === ATM90E32_PHASE[phase].Qmean || a === ATM90E32_PHASE[phase].QmeanLSB;
-      const w = p32((isQ ? m.q : m.p) + (isQ ? 0 : this.errors.noiseW * this.rng.normal()));
+      const w = p32((isQ ? this.measured[o + Q] : this.measured[o + P]) + (isQ ? 0 : this.rng.scaledNormal(this.errors.noiseW)));
       const isLsb = a >= ATM90E32.PmeanALSB;
       v = isLsb ? w & 0xffff : (w >>> 16) & 0xffff;
     } else if (a >= ATM90E32.UrmsA && a <= ATM90E32.UrmsC) {
-      v = Math.min(0xffff, Math.round(this.measure(a - ATM90E32.UrmsA).v / ATM90E32_URMS_LSB));
+      v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.UrmsA) + V] / ATM90E32_URMS_LSB));
     } else if (a >= ATM90E32.IrmsA && a <= ATM90E32.IrmsC) {
-      v = Math.min(0xffff, Math.round(this.measure(a - ATM90E32.IrmsA).i / ATM90E32_IRMS_LSB));
+      v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.IrmsA) + I] / ATM90E32_IRMS_LSB));
     } else if (a >= ATM90E32.PFmeanA && a <= ATM90E32.PFmeanC) {
-      const m = this.measure(a - ATM90E32.PFmeanA);
-      const s = Math.hypot(m.p, m.q);
-      v = s > 0 ? Math.round(m.p / s / ATM90E32_PF_LSB) & 0xffff : 0;
+      const o = this.measure(a - ATM90E32.PFmeanA);
+      const mp = this.measured[o + P];
+      const s = Math.hypot(mp, this.measured[o + Q]);
+      v = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
     } else if (a === ATM90E32.Freq) {
       v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
     } else if (a === ATM90E32.CRCDigest) {
-      let h = 0xffff;
-      for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
-      v = h;
+      if (this.digest < 0) {
+        let h = 0xffff;
+        for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
+        this.digest = h;
+      }
+      v = this.digest;
     } else if (a === ATM90E32.LastSPIData) {
       return this.regs[a];
     } else {
@@ -232,36 +275,45 @@ export class SimAtm90e32 {
     if (a >= 0x80) return; // measurement registers are read-only
     if (UNCONFIRMED.has(a) && v !== 0) this.unconfirmedWrites++;
     this.regs[a] = v;
+    if (a >= ATM90E32_CFG_FIRST && a <= ATM90E32_CFG_LAST) {
+      this.digest = -1;
+      this.config++;
+    }
   }
 
   private clockByte(mosi: number): number {
-    const pos = this.tx.length;
-    this.tx.push(mosi);
+    const pos = this.txLength++;
     let miso = 0;
-    if (pos === 1 && this.tx[0] & 0x80) {
-      const a = ((this.tx[0] << 8) | this.tx[1]) & 0x3ff;
-      const v = this.resetLeftMs > 0 ? 0 : a < 0x100 ? this.readRegister(a) : 0;
-      this.out = [v >> 8, v & 0xff];
+    if (pos === 0) this.tx0 = mosi;
+    else if (pos === 1) {
+      this.tx1 = mosi;
+      if (this.tx0 & 0x80) {
+        const a = ((this.tx0 << 8) | this.tx1) & 0x3ff;
+        this.outWord = this.resetLeftMs > 0 ? 0 : a < 0x100 ? this.readRegister(a) : 0;
+      }
+    } else {
+      if (pos === 2) this.tx2 = mosi;
+      else if (pos === 3) this.tx3 = mosi;
+      if (this.tx0 & 0x80) miso = pos === 2 ? this.outWord >> 8 : pos === 3 ? this.outWord & 0xff : 0xff;
     }
-    if (pos >= 2 && this.tx[0] & 0x80) miso = this.out[pos - 2] ?? 0xff;
-    return faultByte(this.busFault, miso, this.rng, this.garbleRate);
+    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
   }
 
   private endFrame(): void {
-    const tx = this.tx;
-    this.tx = [];
-    if (tx.length === 0) return;
-    if (tx.length !== 4) {
+    const length = this.txLength;
+    this.txLength = 0;
+    if (length === 0) return;
+    if (length !== 4) {
       this.framingErrors++;
       return;
     }
-    const word = (tx[0] << 8) | tx[1];
+    const word = (this.tx0 << 8) | this.tx1;
     if (word & ATM90E32_READ) return;
     if (this.resetLeftMs > 0) {
       this.writesDuringReset++;
       return;
     }
     const a = word & 0x3ff;
-    if (a < 0x100) this.writeRegister(a, (tx[2] << 8) | tx[3]);
+    if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
   }
 }

@@ -1,0 +1,118 @@
+/**
+ * Fleets (`xsmeter sim --meters 100000`, issue 14 §4): memory per simulated meter and meter-days per
+ * CPU-minute.
+ *  - memory: V8 heap + array buffers (what RSS grows by) after setting up N and then 2N meters of a
+ *    mixed fleet (ADE7953 households, ATM90E32 prosumers) in one thread, with a full GC before each
+ *    reading; per meter = the slope, so the code and the fixed costs do not count. Then the 2N meters
+ *    run a simulated day — the energy journal has then rung through its sectors, the cold ones are
+ *    in the spill file — with a gateway decoding every telegram; the readings with and without the
+ *    gateway give the meters' growth over the day and the gateway's share per meter (keys, replay
+ *    state, table row).
+ *  - throughput: `xsmeter sim --meters 2N --chip mixed --duration 1d --format hex` (60 s samples, a
+ *    telegram every 15 min in mode 7, each decoded by the gateway) run as a user runs it, with
+ *    --workers 1 and 2: the meter-days per CPU-minute it reports (CPU time of all its threads, set-up
+ *    included) and per minute of real time. Baseline: the one-thread run.
+ * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Report } from './run.js';
+import { fromHex } from '../modules/core/bytes.js';
+import { SimGateway } from '../hosts/sim/gateway.js';
+import { MeterSlice, type MeterSpec } from '../hosts/sim/meter-slice.js';
+import { meterIdOf, meterSeed } from '../hosts/sim/sim-runner.js';
+import { DEFAULT_WALL_START } from '../hosts/sim/sim-meter.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function memory(): { heap: number; buffers: number } {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, buffers: m.arrayBuffers };
+}
+
+const CONFIG = { security: 7 as const, radioMode: 'T1' as const, intervalMs: 900_000, samplePeriodMs: 60_000 };
+
+function specs(from: number, n: number): MeterSpec[] {
+  const out: MeterSpec[] = [];
+  for (let i = from; i < from + n; i++) {
+    out.push({ index: i, slot: i, seed: meterSeed(1, i), meterId: meterIdOf(1, i), chip: i % 2 ? 'atm90e32' : 'ade7953', load: i % 2 ? 'solar' : 'household', startWallMs: DEFAULT_WALL_START });
+  }
+  return out;
+}
+
+const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
+
+/** Runs the slices through `end` hour by hour (as the runner's epochs) with a gateway decoding
+ *  their telegrams; returns the gateway. */
+function gatewayDay(slices: MeterSlice[], end: number): { gw: SimGateway; decoded: number } {
+  const gw = new SimGateway();
+  let decoded = 0;
+  for (const s of slices) for (let p = 0; p < s.made; p++) gw.setKey(s.specs[p].meterId, fromHex(s.meterKey(p)));
+  for (let t = DEFAULT_WALL_START + 3_600_000; t <= end; t += 3_600_000) {
+    for (const s of slices) {
+      s.runUntil(t);
+      for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
+    }
+  }
+  for (const s of slices) {
+    s.finish(end);
+    for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
+  }
+  return { gw, decoded };
+}
+
+/** Runs the built CLI; returns its summary's meter-days per CPU-minute and its real time. */
+function cli(args: string[]): { perCpuMinute: number; seconds: number; decoded: number } {
+  const r = spawnSync(process.execPath, ['bin/xsmeter.js', 'sim', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const num = (re: RegExp) => Number((re.exec(r.stderr)?.[1] ?? 'NaN').replace(/ /g, ''));
+  return { perCpuMinute: num(/([\d ]+) meter-days per CPU-minute/), seconds: num(/ in ([\d.]+) s:/), decoded: num(/telegrams: [\d]+ sent, ([\d]+) decoded/) };
+}
+
+export async function run(report: Report): Promise<void> {
+  const n = Number(process.env.XSMETER_BENCH_FLEET ?? 1000);
+  const total = (x: { heap: number; buffers: number }) => x.heap + x.buffers;
+
+  // Memory: the slope between N and 2N meters set up.
+  const m0 = memory();
+  const a = new MeterSlice({ config: CONFIG, meters: specs(0, n) });
+  a.setUp();
+  const m1 = memory();
+  const b = new MeterSlice({ config: CONFIG, meters: specs(n, n) });
+  b.setUp();
+  const m2 = memory();
+  const setup = { heap: (m2.heap - m1.heap) / n, buffers: (m2.buffers - m1.buffers) / n };
+  // A simulated day in epochs of an hour as the runner runs them, every telegram decoded.
+  const day = DEFAULT_WALL_START + 86_400_000;
+  const held: { day?: { gw: SimGateway; decoded: number } } = { day: gatewayDay([a, b], day) };
+  const decoded = held.day?.decoded ?? 0;
+  const m3 = memory();
+  held.day = undefined;
+  const m4 = memory();
+  const gateway = (total(m3) - total(m4)) / (2 * n);
+  const day1 = { heap: setup.heap + (m4.heap - m2.heap) / (2 * n), buffers: setup.buffers + (m4.buffers - m2.buffers) / (2 * n) };
+  const gb = (perMeter: number) => Math.round((perMeter * 1e5) / 1e8) / 10;
+  report({
+    name: `memory per meter after set-up (${n} → ${2 * n})`,
+    figures: { 'heap KB': kb(setup.heap), 'array buffers KB': kb(setup.buffers), 'total KB': kb(total(setup)), '100 000 meters GB': gb(total(setup)) },
+  });
+  report({
+    name: `memory per meter after a simulated day`,
+    figures: { 'heap KB': kb(day1.heap), 'array buffers KB': kb(day1.buffers), 'meters KB': kb(total(day1)), 'gateway KB': kb(gateway), 'total KB': kb(total(day1) + gateway), '100 000 meters GB': gb(total(day1) + gateway), decoded },
+  });
+  a.close();
+  b.close();
+
+  const args = ['--meters', String(2 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0'];
+  if (process.env.XSMETER_BENCH_FLEET_MEMORY_ONLY) return;
+  const one = cli([...args, '--workers', '1']);
+  report({ name: `xsmeter sim: ${2 * n} meters × 1 day, 1 thread`, figures: { 'meter-days/CPU-min': one.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / one.seconds), decoded: one.decoded } });
+  const two = cli([...args, '--workers', '2']);
+  report({
+    name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
+    figures: { 'meter-days/CPU-min': two.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * A worker thread running one MeterSlice for sim-runner.ts (`xsmeter sim --workers N`): it makes its
+ * meters, then runs them epoch by epoch as the runner asks, sending back the telegrams they put on
+ * the air. The runner sets a shared stop flag on SIGINT/SIGTERM; the worker checks it between
+ * meters and events, so a stop takes effect within milliseconds even in a long epoch.
+ * Built as its own bundle (dist/slice-worker.mjs, scripts/build.mjs); under tsx the .ts runs.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { MeterError } from '../../modules/core/errors.js';
+import { MeterSlice, type AirEvent, type SliceOptions, type SliceReport } from './meter-slice.js';
+
+export const SLICE_WORKER = 'xsmeter-meter-slice';
+
+export interface SliceWorkerData {
+  kind: typeof SLICE_WORKER;
+  options: SliceOptions;
+  /** Int32 flag: non-zero asks the worker to stop what it is doing. */
+  stop: SharedArrayBuffer;
+}
+
+export type ToSliceWorker = { type: 'run'; limit: number } | { type: 'finish'; end?: number };
+
+export type FromSliceWorker =
+  | { type: 'setup'; made: number; keys: string[] }
+  | { type: 'ready'; complete: boolean; next: number }
+  | { type: 'ran'; complete: boolean; next: number; events: AirEvent[] }
+  | { type: 'done'; report: SliceReport; events: AirEvent[] }
+  | { type: 'error'; message: string; code?: string };
+
+function serve(data: SliceWorkerData): void {
+  const port = parentPort as NonNullable<typeof parentPort>;
+  const flag = new Int32Array(data.stop);
+  const stop = () => Atomics.load(flag, 0) !== 0;
+  const fail = (e: unknown) => {
+    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e), code: e instanceof MeterError ? e.code : undefined } satisfies FromSliceWorker);
+  };
+  let slice: MeterSlice;
+  try {
+    slice = new MeterSlice(data.options);
+    let reported = 0;
+    for (;;) {
+      const complete = slice.setUp(performance.now() + 200, stop);
+      const keys: string[] = [];
+      for (let p = reported; p < slice.made; p++) keys.push(slice.meterKey(p));
+      reported = slice.made;
+      port.postMessage({ type: 'setup', made: slice.made, keys } satisfies FromSliceWorker);
+      if (complete || stop()) {
+        port.postMessage({ type: 'ready', complete, next: slice.nextEventWall } satisfies FromSliceWorker);
+        break;
+      }
+    }
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  port.on('message', (m: ToSliceWorker) => {
+    try {
+      if (m.type === 'run') {
+        const complete = slice.runUntil(m.limit, stop);
+        port.postMessage({ type: 'ran', complete, next: slice.nextEventWall, events: slice.take() } satisfies FromSliceWorker);
+      } else {
+        const report = slice.finish(m.end);
+        port.postMessage({ type: 'done', report, events: slice.take() } satisfies FromSliceWorker);
+        slice.close();
+        port.close();
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+}
+
+if (!isMainThread && (workerData as SliceWorkerData | undefined)?.kind === SLICE_WORKER) serve(workerData as SliceWorkerData);

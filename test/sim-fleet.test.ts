@@ -1,0 +1,189 @@
+/**
+ * `xsmeter sim` for fleets and long runs, through the real binary:
+ *  - kill -9 is a power cut and nothing else: over a kill loop no simulated time is metered twice
+ *    (every telegram's A+ against the load's true energy for the time it was sent: a constant 1 kW);
+ *  - SIGTERM at max speed, and during set-up, ends the run within about a second, saved, exit 0;
+ *  - progress lines on stderr when not on a terminal; the table fits the terminal;
+ *  - worker threads and shards: the same telegrams as one thread, and the shards' union is the
+ *    unsharded fleet (telegrams, flash images, keys).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { XorShift32 } from '../modules/app/telegram-schedule.js';
+import { formatTable } from '../cli/sim-display.js';
+import { SimRunner } from '../hosts/sim/sim-runner.js';
+import { startXsmeter, stopWithin, xsmeter } from './helpers/cli.js';
+import { tempDirs } from './helpers/temp-dirs.js';
+
+const START = Date.UTC(2026, 0, 1);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface JsonLine {
+  time: string;
+  meter: string;
+  verdict: string;
+  counter: number;
+  values: Record<string, number>;
+}
+
+function jsonLines(text: string): JsonLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as JsonLine);
+}
+
+describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
+  this.timeout(120_000);
+  const tmp = tempDirs('xsmeter-fleet-');
+  before(() => {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
+  });
+
+  it('kill -9 in a loop over a multi-day run meters no simulated time twice: A+ follows the load’s true energy', async () => {
+    const dir = tmp();
+    // A constant 1 kW load: its true energy after t ms is t / 3600 Wh, whatever the meter does.
+    const args = ['sim', '--meters', '2', '--load', 'constant', '--duration', '14d', '--interval', '15m', '--state', dir, '--format', 'json'];
+    const rng = new XorShift32(2027);
+    const lines: (JsonLine & { kills: number })[] = [];
+    let kills = 0;
+    let runs = 0;
+    let reached = START;
+    // Kill until 2.2 simulated days are reached (at least 5 kills, at most 20 runs).
+    for (let k = 0; (k < 5 || reached < START + 2.2 * 86_400_000) && k < 20; k++) {
+      runs++;
+      const p = startXsmeter(args);
+      await sleep(600 + Math.floor(rng.next() * 900));
+      p.kill('SIGKILL');
+      const end = await p.ended;
+      if (end.signal === 'SIGKILL') kills++;
+      const out = p.stdout().split('\n');
+      out.pop(); // a line cut by the kill was not sent as far as anyone knows
+      for (const l of out.filter((x) => x.length > 0).map((x) => ({ ...(JSON.parse(x) as JsonLine), kills: k }))) {
+        lines.push(l);
+        reached = Math.max(reached, Date.parse(l.time));
+      }
+    }
+    assert.ok(kills >= runs - 1, `${kills} of ${runs} runs were killed while running`);
+    const last = await xsmeter([...args.slice(0, 6), '2h', ...args.slice(7)]);
+    assert.equal(last.code, 0, last.stderr);
+    lines.push(...jsonLines(last.stdout).map((l) => ({ ...l, kills: runs })));
+    assert.ok(lines.length > 100, `${lines.length} telegrams`);
+    const lastTime = new Map<string, number>();
+    const lastCounter = new Map<string, number>();
+    let worstAbove = -Infinity;
+    let worstBelow = Infinity;
+    // Whole Wh, one 1 s sample (0.28 Wh) behind; each power cut may lose what was not yet saved:
+    // less than the 1 Wh quantum plus a sample.
+    const lossPerCut = 1.3;
+    for (const l of lines) {
+      assert.equal(l.verdict, 'ok');
+      const t = Date.parse(l.time);
+      // Each meter's clock and counter only go forward: a restart continues where its flash was written.
+      assert.ok(t > (lastTime.get(l.meter) ?? -Infinity), `meter ${l.meter}: telegram at ${l.time} after one at ${new Date(lastTime.get(l.meter) ?? 0).toISOString()}`);
+      assert.ok(l.counter > (lastCounter.get(l.meter) ?? 0), `meter ${l.meter}: counter ${l.counter} reused`);
+      lastTime.set(l.meter, t);
+      lastCounter.set(l.meter, l.counter);
+      const truthWh = (t - START) / 3600;
+      const diff = l.values['1.8.0'] - truthWh;
+      worstAbove = Math.max(worstAbove, diff);
+      worstBelow = Math.min(worstBelow, diff + lossPerCut * l.kills);
+    }
+    // Time lived twice would add up to an hour of 1 kW per kill.
+    assert.ok(worstAbove <= 0.01, `A+ exceeds the load's true energy by up to ${worstAbove.toFixed(1)} Wh: re-lived time was metered twice`);
+    assert.ok(worstBelow > -lossPerCut, `A+ is ${(-worstBelow).toFixed(1)} Wh more below the load's true energy than the power cuts explain`);
+    assert.ok(Math.max(...lastTime.values()) > START + 2 * 86_400_000, `the loop reached ${new Date(reached).toISOString()}: a multi-day run`);
+  });
+
+  it('SIGTERM at max speed ends the run within about a second: state saved, exit 0, the clock where it was', async () => {
+    const dir = tmp();
+    const p = startXsmeter(['sim', '--meters', '2', '--duration', '30d', '--state', dir]);
+    await sleep(1500);
+    const end = await stopWithin(p, 'SIGTERM');
+    assert.ok(end.ms < 1500, `exited ${Math.round(end.ms)} ms after SIGTERM`);
+    assert.equal(end.code, 0, p.stderr());
+    assert.match(p.stdout(), /interrupted after/);
+    const saved = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as { wallMs: number };
+    assert.ok(saved.wallMs > START + 3_600_000 && saved.wallMs < START + 29 * 86_400_000, `saved at ${new Date(saved.wallMs).toISOString()}: the run stopped where it was`);
+    // A second run continues from there.
+    const b = await xsmeter(['sim', '--meters', '2', '--duration', '1h', '--state', dir, '--format', 'json']);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /continued from the saved state/);
+    const first = Math.min(...jsonLines(b.stdout).map((l) => Date.parse(l.time)));
+    assert.ok(first > saved.wallMs - 900_000 && first < saved.wallMs + 3_600_000, `continued at ${new Date(first).toISOString()}`);
+  });
+
+  it('SIGTERM during the set-up of a large fleet ends it within about a second', async () => {
+    const p = startXsmeter(['sim', '--meters', '20000', '--duration', '1d', '--format', 'hex', '--workers', '2']);
+    await sleep(1500);
+    const end = await stopWithin(p, 'SIGTERM');
+    assert.ok(end.ms < 1500, `exited ${Math.round(end.ms)} ms after SIGTERM`);
+    assert.equal(end.code, 0, p.stderr());
+    assert.match(p.stderr(), /interrupted during set-up after [\d ]+ of 20 000 meters/);
+  });
+
+  it('not on a terminal: progress lines on stderr (set-up, then share done and an estimated end)', async () => {
+    const r = await xsmeter(['sim', '--meters', '300', '--duration', '6h', '--speed', '7200', '--format', 'hex', '--workers', '2', '--progress', '100ms']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /xsmeter sim: setting up meters: [\d ]+ of 300 \(\d+ %\)/);
+    assert.match(r.stderr, /xsmeter sim: 2026-01-01 \d\d:\d\d UTC: \d+\.\d % of the simulated time, [\d ]+ telegrams decoded, ends in about \d+ (s|min) \(\d\d:\d\d:\d\d\)/);
+    assert.ok(r.stdout.split('\n').every((l) => /^[0-9a-f]*$/.test(l)), 'stdout keeps only frames');
+  });
+
+  it('the live table fits the terminal: columns dropped from the right, rows cut', () => {
+    const r = new SimRunner({ meters: 30, chip: 'mixed', seed: 1, load: 'mixed', security: 7, radioMode: 'T1', intervalMs: 900_000, samplePeriodMs: 60_000, durationMs: 3_600_000, speed: 'max' });
+    const wide = formatTable(r, 20);
+    assert.ok(wide[0].includes('telegrams'));
+    const narrow = formatTable(r, 5, 40);
+    assert.ok(narrow.every((l) => l.length <= 40), narrow.join('\n'));
+    assert.equal(narrow.length, 2 + 5 + 1);
+    assert.match(narrow[0], /^meter\s+chip/);
+    assert.match(narrow.at(-1) ?? '', /and 25 more meters/);
+  });
+
+  it('worker threads give the one-thread run; shards together give the unsharded fleet', async () => {
+    const base = ['sim', '--meters', '9', '--chip', 'mixed', '--duration', '3h', '--interval', '10m', '--format', 'json'];
+    const whole = tmp();
+    const one = await xsmeter([...base, '--workers', '1', '--state', whole]);
+    assert.equal(one.code, 0, one.stderr);
+    const three = await xsmeter([...base, '--workers', '3']);
+    assert.equal(three.code, 0, three.stderr);
+    assert.equal(three.stdout, one.stdout, 'three threads sent the same telegrams in the same order');
+    const lines = one.stdout.split('\n').filter((l) => l);
+    assert.ok(lines.length >= 9 * 17, `${lines.length} telegrams`);
+    // Lines start with the time, then the meter id (ascending with the fleet index): sorting them
+    // is the order the run printed them in, and merging the shards' sorted outputs gives it back.
+    assert.deepEqual([...lines].sort(), lines);
+    const shardDirs: string[] = [];
+    const shardLines: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const d = tmp();
+      shardDirs.push(d);
+      const r = await xsmeter([...base, '--shard', `${i}/3`, '--state', d]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /of 3 meters/);
+      shardLines.push(...r.stdout.split('\n').filter((l) => l));
+    }
+    assert.deepEqual(shardLines.sort(), lines);
+    // Each meter lives in exactly one shard, with the flash images and keys of the unsharded run.
+    const all = readdirSync(join(whole, 'meters')).sort();
+    const seen: string[] = [];
+    for (const d of shardDirs) {
+      for (const id of readdirSync(join(d, 'meters'))) {
+        seen.push(id);
+        for (const f of ['energy.bin', 'calibration.bin', 'keys.json']) {
+          assert.ok(readFileSync(join(d, 'meters', id, f)).equals(readFileSync(join(whole, 'meters', id, f))), `${id}/${f}`);
+        }
+      }
+    }
+    assert.deepEqual(seen.sort(), all);
+    assert.equal(new Set(all.map((id) => (JSON.parse(readFileSync(join(whole, 'meters', id, 'keys.json'), 'utf8')) as { meterKey: string }).meterKey)).size, all.length, 'no two meters share a key');
+    // A shard's state continues only as that shard.
+    const wrong = await xsmeter([...base, '--shard', '2/3', '--state', shardDirs[0]]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--shard 2\/3 \(saved: 1\/3/);
+    assert.ok(existsSync(join(shardDirs[0], 'clocks.bin')));
+  });
+});
