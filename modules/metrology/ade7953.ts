@@ -126,7 +126,7 @@ export class Ade7953 implements MetrologyDriver {
     const b = this.buf;
     if (this.spi) {
       const frame = this.frames[n - 1];
-      frame.fill(0);
+      for (let i = 3; i < frame.length; i++) frame[i] = 0;
       frame[0] = address >> 8;
       frame[1] = address & 0xff;
       frame[2] = ADE7953_READ;

@@ -300,19 +300,21 @@ export class Atm90e32 implements MetrologyDriver {
     const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
     const reactive = median3(this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB));
     const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
+    // ENERGY_KEYS order; a fault in a later read keeps the counts already read in `held`.
     const held = this.held[p];
-    for (let k = 0; k < 4; k++) held[k] += this.readClear(r[ENERGY_KEYS[k]]);
+    held[0] += this.readClear(r.APenergy);
+    held[1] += this.readClear(r.ANenergy);
+    held[2] += this.readClear(r.RPenergy);
+    held[3] += this.readClear(r.RNenergy);
     let ap = held[0];
     let an = held[1];
     let rp = held[2];
     let rn = held[3];
-    held.fill(0);
-    // Only the register of the flowing direction can have wrapped unnoticed.
-    const wraps = (counts: number, flow: number): number => (flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0);
-    const kp = wraps(ap, power);
-    const kn = wraps(an, -power);
-    const kq = wraps(rp, reactive);
-    const kr = wraps(rn, -reactive);
+    held[0] = held[1] = held[2] = held[3] = 0;
+    const kp = this.wraps(ap, power, dtS, maxCounts);
+    const kn = this.wraps(an, -power, dtS, maxCounts);
+    const kq = this.wraps(rp, reactive, dtS, maxCounts);
+    const kr = this.wraps(rn, -reactive, dtS, maxCounts);
     ap += kp * WRAP;
     an += kn * WRAP;
     rp += kq * WRAP;
@@ -336,6 +338,12 @@ export class Atm90e32 implements MetrologyDriver {
     const net = ((ap - an) * cos + (loaded ? (rp - rn) * sin : 0)) * this.whPerCount;
     if (net > 0) out.importWh[p] = net;
     else if (net < 0) out.exportWh[p] = -net;
+  }
+
+  /** Wraps to add to a read-clear count (`wrapsToAdd`) whose direction flowed at `flow` W: only
+   *  the register of the flowing direction can have wrapped unnoticed. */
+  private wraps(counts: number, flow: number, dtS: number, maxCounts: number): number {
+    return flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0;
   }
 
   private readInstantaneous(out: Sample): void {

@@ -47,12 +47,18 @@ export function emptySample(ticks: number, phaseCount: number): Sample {
     frequency: 0,
     totalActivePower: 0,
     totalReactivePower: 0,
-    importWh: new Array<number>(phaseCount).fill(0),
-    exportWh: new Array<number>(phaseCount).fill(0),
+    importWh: zeros(phaseCount),
+    exportWh: zeros(phaseCount),
     chipReset: false,
     wraps: 0,
     fault: undefined,
   };
+}
+
+function zeros(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0);
+  return a;
 }
 
 /** One metrology IC, in the Moddable sensor style. */

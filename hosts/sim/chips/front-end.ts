@@ -58,7 +58,12 @@ export class Prng {
   scaledNormal(k: number): number {
     if (k !== 0) return k * this.normal();
     this.next();
-    return k * Math.cos(2 * Math.PI * this.next()); // ±0 with the sign normal() would give it
+    // ±0 with the sign normal() would give it: that of cos(2πu), negative for u in (¼, ¾); cos
+    // itself only near the ends, where rounding decides.
+    const u = this.next();
+    if (u > 0.2501 && u < 0.7499) return -k;
+    if (u < 0.2499 || u > 0.7501) return k;
+    return k * Math.cos(2 * Math.PI * u);
   }
 }
 
@@ -101,13 +106,18 @@ export class SimClock {
 }
 
 /** The SpiPort of a simulated chip that shifts one byte at a time: `clockByte` takes the byte the host
- *  sends and returns the one the chip answers; `deselect` is chip select going high. */
-export function byteClockedSpi(clockByte: (mosi: number) => number, deselect: () => void): SpiPort {
+ *  sends and returns the one the chip answers; `deselect` is chip select going high. `whole`, if
+ *  given, may take a whole buffer at once (returning false leaves it to `clockByte`): it must do what
+ *  clocking its bytes one by one would, answering into the buffer when `answer` is set (transfer) —
+ *  a driver's register read is then one call instead of one per byte. */
+export function byteClockedSpi(clockByte: (mosi: number) => number, deselect: () => void, whole?: (buffer: Uint8Array, answer: boolean) => boolean): SpiPort {
   return {
     transfer(buffer: Uint8Array) {
+      if (whole && whole(buffer, true)) return;
       for (let i = 0; i < buffer.length; i++) buffer[i] = clockByte(buffer[i]);
     },
     write(buffer: Uint8Array) {
+      if (whole && whole(buffer, false)) return;
       for (let i = 0; i < buffer.length; i++) clockByte(buffer[i]);
     },
     read(buffer: Uint8Array) {
