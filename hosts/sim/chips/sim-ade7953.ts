@@ -40,7 +40,7 @@ import {
   ADE7953_UNLOCK_KEY,
   ade7953Width,
 } from '../../../modules/metrology/ade7953-registers.js';
-import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAde7953Options {
   load: LoadModel;
@@ -112,7 +112,7 @@ const KIND = new Uint8Array(0x400);
 for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
 for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
 
-export class SimAde7953 {
+export class SimAde7953 implements SpiTarget {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
@@ -169,7 +169,7 @@ export class SimAde7953 {
     this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
     this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
     this.reset();
-    this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endSpi(), (b, answer) => this.wholeFrame(b, answer));
+    this.spi = new ByteClockedSpi(this);
     this.i2c = {
       write: (buffer: Uint8Array) => this.i2cWrite(buffer),
       read: (buffer: Uint8Array) => this.i2cRead(buffer),
@@ -410,7 +410,8 @@ export class SimAde7953 {
     return (v >>> (8 * (bytes - 1 - k))) & 0xff;
   }
 
-  private clockByte(mosi: number): number {
+  /** SpiTarget (the SPI port's side of the chip). */
+  clockByte(mosi: number): number {
     const pos = this.txLength++;
     let miso = 0;
     if (pos === 0) this.tx0 = mosi;
@@ -431,7 +432,7 @@ export class SimAde7953 {
   }
 
   /** A whole frame from its start on a clean bus: what `clockByte` does over its bytes. */
-  private wholeFrame(b: Uint8Array, answer: boolean): boolean {
+  wholeFrame(b: Uint8Array, answer: boolean): boolean {
     const length = b.length;
     if (length < 3 || this.txLength !== 0 || this.busFault !== 'none') return false;
     this.tx0 = b[0];
@@ -461,7 +462,7 @@ export class SimAde7953 {
     return true;
   }
 
-  private endSpi(): void {
+  deselect(): void {
     const length = this.txLength;
     this.txLength = 0;
     this.outBytes = 0;

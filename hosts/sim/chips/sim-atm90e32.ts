@@ -39,7 +39,7 @@ import {
   ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
-import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAtm90e32Options {
   load: LoadModel;
@@ -101,7 +101,7 @@ const Q = 1;
 const V = 2;
 const I = 3;
 
-export class SimAtm90e32 {
+export class SimAtm90e32 implements SpiTarget {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
@@ -145,7 +145,7 @@ export class SimAtm90e32 {
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
-    this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endFrame(), (b, answer) => this.wholeFrame(b, answer));
+    this.spi = new ByteClockedSpi(this);
   }
 
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
@@ -323,7 +323,8 @@ export class SimAtm90e32 {
     }
   }
 
-  private clockByte(mosi: number): number {
+  /** SpiTarget (the SPI port's side of the chip). */
+  clockByte(mosi: number): number {
     const pos = this.txLength++;
     let miso = 0;
     if (pos === 0) this.tx0 = mosi;
@@ -342,7 +343,7 @@ export class SimAtm90e32 {
   }
 
   /** A whole 4-byte frame from its start on a clean bus: what `clockByte` does over its bytes. */
-  private wholeFrame(b: Uint8Array, answer: boolean): boolean {
+  wholeFrame(b: Uint8Array, answer: boolean): boolean {
     if (b.length !== 4 || this.txLength !== 0 || this.busFault !== 'none') return false;
     const t0 = b[0];
     this.tx0 = t0;
@@ -364,7 +365,7 @@ export class SimAtm90e32 {
     return true;
   }
 
-  private endFrame(): void {
+  deselect(): void {
     const length = this.txLength;
     this.txLength = 0;
     if (length === 0) return;
