@@ -50,7 +50,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { emptyReading, emptySample, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
+import { SampleBuffer, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -93,6 +93,7 @@ export class Atm90e32 implements MetrologyDriver {
   private held: number[][] = [];
   private readonly seen: number[] = [];
   private closed = false;
+  private readonly samples: SampleBuffer;
   private readonly frame = new Uint8Array(4);
 
   constructor(options: Atm90e32Options) {
@@ -115,6 +116,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.maxPowerW = options.maxPowerW ?? 30000;
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
+    this.samples = new SampleBuffer(this.phaseCount);
   }
 
   /** Energy of one register LSB, Wh. */
@@ -262,7 +264,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.checkOpen();
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
-    const out = emptySample(ticks, n);
+    const out = this.samples.begin(ticks);
     try {
       const en = this.readStable(ATM90E32.MeterEn);
       if (en === 0xffff) throw new MetrologyFault('bus-garbage', 'ATM90E32 answers 0xFFFF (bus floating or chip absent)', { register: ATM90E32.MeterEn });
@@ -350,7 +352,7 @@ export class Atm90e32 implements MetrologyDriver {
     out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
     for (let p = 0; p < this.phaseCount; p++) {
       const r = ATM90E32_PHASE[p];
-      const x = emptyReading();
+      const x = this.samples.reading(p);
       x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
       x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
       const pm = this.power(r.Pmean, r.PmeanLSB);
