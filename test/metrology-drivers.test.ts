@@ -4,6 +4,7 @@ import { Atm90e32 } from '../modules/metrology/atm90e32.js';
 import { defaultCalibration } from '../modules/metrology/calibration.js';
 import { MetrologyFault } from '../modules/metrology/errors.js';
 import type { MetrologyDriver, Sample } from '../modules/metrology/readings.js';
+import type { SpiPort } from '../modules/ports/bus.js';
 import { perfectHardware } from '../hosts/sim/chips/front-end.js';
 import { ChipTestBed } from '../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
@@ -251,7 +252,7 @@ describe('metrology drivers against the register-level simulators', () => {
     const real = chip.spi;
     let n = 0;
     // a port that drops the last byte of every 5th write: the chip sees a short frame
-    const lossy = { ...real, write: (b: Uint8Array) => real.write(++n % 5 === 0 ? b.subarray(0, b.length - 1) : b) };
+    const lossy: SpiPort = { transfer: (b) => real.transfer(b), read: (b) => real.read(b), flush: (d) => real.flush(d), write: (b) => real.write(++n % 5 === 0 ? b.subarray(0, b.length - 1) : b) };
     const driver = new Ade7953({ spi: lossy, clock: rig.clock, calibration: defaultCalibration('ade7953', 2) });
     assert.throws(() => driver.configure(), (e: unknown) => e instanceof MetrologyFault && e.code === 'configure-verify');
     assert.ok(chip.framingErrors > 0);

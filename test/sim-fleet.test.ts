@@ -125,9 +125,9 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
   });
 
   it('not on a terminal: progress lines on stderr (set-up, then share done and an estimated end)', async () => {
-    const r = await xsmeter(['sim', '--meters', '300', '--duration', '6h', '--speed', '7200', '--format', 'hex', '--workers', '2', '--progress', '100ms']);
+    const r = await xsmeter(['sim', '--meters', '1000', '--duration', '6h', '--speed', '7200', '--format', 'hex', '--workers', '2', '--progress', '50ms']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /xsmeter sim: setting up meters: [\d ]+ of 300 \(\d+ %\)/);
+    assert.match(r.stderr, /xsmeter sim: setting up meters: [\d ]+ of 1 000 \(\d+ %\)/);
     assert.match(r.stderr, /xsmeter sim: 2026-01-01 \d\d:\d\d UTC: \d+\.\d % of the simulated time, [\d ]+ telegrams decoded, ends in about \d+ (s|min) \(\d\d:\d\d:\d\d\)/);
     assert.ok(r.stdout.split('\n').every((l) => /^[0-9a-f]*$/.test(l)), 'stdout keeps only frames');
   });

@@ -88,6 +88,9 @@ Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX r
 are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decoded values and verdict.
 `;
 
+/** Buffered telegram lines are written at least this often (characters). */
+const LINES_FLUSH = 1 << 16;
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** '1d', '2h', '15m', '30s', '500ms', '1.5h' → milliseconds. */
@@ -441,6 +444,12 @@ export const sim: Command = {
       title: (r) => `${group(r.specs.length)} meter${r.specs.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}${r.workers > 1 ? `, ${r.workers} threads` : ''}`,
       everyMs: progressEveryMs,
     });
+    // Telegram lines go out a group at a time (one write per epoch, not per line).
+    let lines = '';
+    const writeLines = () => {
+      if (lines) io.stdout(lines);
+      lines = '';
+    };
     const runner = new SimRunner({
       meters,
       chip,
@@ -464,10 +473,12 @@ export const sim: Command = {
       onTelegram: table
         ? undefined
         : (e) => {
-            if (format === 'json') io.stdout(jsonLine(e) + '\n');
-            else if (format === 'hex') io.stdout(toHex(e.air.frame) + '\n');
-            else io.stdout(rtlwmbusLine(e) + '\n');
+            if (format === 'json') lines += jsonLine(e) + '\n';
+            else if (format === 'hex') lines += toHex(e.air.frame) + '\n';
+            else lines += rtlwmbusLine(e) + '\n';
+            if (lines.length >= LINES_FLUSH) writeLines();
           },
+      onDelivered: writeLines,
     });
     if (table && !live) {
       textOut(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
@@ -481,6 +492,7 @@ export const sim: Command = {
     try {
       summary = await runner.run();
     } finally {
+      writeLines();
       stop.removeEventListener('abort', onStop);
       await listener?.close();
       smlOut?.close();

@@ -154,6 +154,27 @@ export class SimFlash implements Flash {
     this.checkPowered();
     this.checkRange(offset, data.length);
     const size = this.sectorSize;
+    const first = (offset / size) | 0;
+    const from = offset - first * size;
+    const n = data.length;
+    if (this.plan === undefined && n > 0 && from + n <= size) {
+      // Within one sector and no power cut planned (nearly every call): the steps below, in order.
+      const b = this.sector(first);
+      const have = b ? Math.min(n, b.length - from) : 0;
+      for (let j = 0; j < have; j++) {
+        const old = (b as Uint8Array)[from + j];
+        const d = data[j];
+        if ((old & d) !== d) {
+          const at = offset + j;
+          throw new FlashFault('nor-violation', `write at 0x${at.toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${d.toString(16)}) without erase`, { offset: at });
+        }
+      }
+      this.opCount++;
+      const g = this.grow(first, from + n);
+      for (let j = 0; j < n; j++) g[from + j] &= data[j];
+      this.writeCount++;
+      return;
+    }
     this.eachSector(offset, data.length, (s, from, k, i) => {
       const b = this.sector(s);
       const have = b ? Math.min(k, b.length - from) : 0; // beyond the prefix every byte is 0xFF

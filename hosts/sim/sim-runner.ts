@@ -60,6 +60,9 @@ export interface SimRunOptions extends SimRunConfig {
   /** Simulated time between saves of the gateway state (default 1 h). */
   saveEveryMs?: number;
   onTelegram?: (e: TelegramEvent) => void;
+  /** Called after each group of telegrams handed to `onTelegram` (an epoch's, or a paced step's,
+   *  and the last ones): a caller that buffers its output writes it here. */
+  onDelivered?: () => void;
   /** Service port of meter 0 (e.g. a TcpSerialListener): that meter is then polled on every turn of
    *  the loop, so a bench can talk to it while the fleet runs (use a finite speed; one thread). */
   service?: SerialPort;
@@ -527,6 +530,7 @@ export class SimRunner {
       let inflight: ReturnType<typeof dispatch> | undefined;
       const land = ({ limit, rs }: Awaited<ReturnType<typeof dispatch>>): { complete: boolean; next: number } => {
         for (const e of mergeEvents(rs.map((r) => r.events))) this.deliver(e);
+        this.options.onDelivered?.();
         const complete = rs.every((r) => r.complete);
         const next = Math.min(...rs.map((r) => r.next));
         reached = complete ? limit : Math.max(reached, Math.min(limit, next));
@@ -572,6 +576,7 @@ export class SimRunner {
     // Finish: a completed run brings every meter to the end; each saves what it has not saved.
     const finished = await Promise.all(parts.map((p) => p.finish(completed ? this.endWallMs : undefined)));
     for (const e of mergeEvents(finished.map((f) => f.events))) this.deliver(e);
+    this.options.onDelivered?.();
     const reports = finished.map((f) => f.report);
     if (completed) this.wallMs = this.endWallMs;
     this.phase = 'done';

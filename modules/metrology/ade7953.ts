@@ -46,7 +46,7 @@ import {
 } from './ade7953-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { emptyReading, emptySample, median3, wrapsToAdd, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
+import { SampleBuffer, median3, wrapsToAdd, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
 
 /** Board constants: physical value of one register LSB. */
 export interface Ade7953Scale {
@@ -94,6 +94,7 @@ export class Ade7953 implements MetrologyDriver {
   private lastPower: number[] = [];
   private lastTicks = 0;
   private closed = false;
+  private readonly samples: SampleBuffer;
   private readonly buf = new Uint8Array(7);
   /** SPI frames over `buf` for 1–4 data bytes, made once: a register read allocates nothing. */
   private readonly frames = [1, 2, 3, 4].map((n) => this.buf.subarray(0, 3 + n));
@@ -117,6 +118,7 @@ export class Ade7953 implements MetrologyDriver {
     this.maxPowerW = options.maxPowerW ?? 30000;
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
+    this.samples = new SampleBuffer(this.phaseCount);
   }
 
   // --- register access -------------------------------------------------------------------------
@@ -126,7 +128,7 @@ export class Ade7953 implements MetrologyDriver {
     const b = this.buf;
     if (this.spi) {
       const frame = this.frames[n - 1];
-      frame.fill(0);
+      for (let i = 3; i < frame.length; i++) frame[i] = 0;
       frame[0] = address >> 8;
       frame[1] = address & 0xff;
       frame[2] = ADE7953_READ;
@@ -309,7 +311,7 @@ export class Ade7953 implements MetrologyDriver {
     this.checkOpen();
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
-    const out = emptySample(ticks, n);
+    const out = this.samples.begin(ticks);
     try {
       const irq = this.readStable(ADE7953.IRQSTATA);
       // A reset both raises IRQSTATA.RESET and restores LCYCMODE's default (we write 0x00).
@@ -391,7 +393,7 @@ export class Ade7953 implements MetrologyDriver {
     out.frequency = ADE7953_PERIOD_CLOCK / (period + 1);
     for (let ch = 0; ch < this.phaseCount; ch++) {
       const a = ch === 0;
-      const r: PhaseReading = emptyReading();
+      const r: PhaseReading = this.samples.reading(ch);
       r.voltage = v;
       r.current = this.read24(a ? ADE7953.IRMSA : ADE7953.IRMSB, false) * s.ampsPerLsb;
       r.activePower = this.read24(a ? ADE7953.AWATT : ADE7953.BWATT, true) * s.wattsPerLsb;

@@ -50,7 +50,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { emptyReading, emptySample, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
+import { SampleBuffer, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -93,6 +93,7 @@ export class Atm90e32 implements MetrologyDriver {
   private held: number[][] = [];
   private readonly seen: number[] = [];
   private closed = false;
+  private readonly samples: SampleBuffer;
   private readonly frame = new Uint8Array(4);
 
   constructor(options: Atm90e32Options) {
@@ -115,6 +116,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.maxPowerW = options.maxPowerW ?? 30000;
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
+    this.samples = new SampleBuffer(this.phaseCount);
   }
 
   /** Energy of one register LSB, Wh. */
@@ -262,7 +264,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.checkOpen();
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
-    const out = emptySample(ticks, n);
+    const out = this.samples.begin(ticks);
     try {
       const en = this.readStable(ATM90E32.MeterEn);
       if (en === 0xffff) throw new MetrologyFault('bus-garbage', 'ATM90E32 answers 0xFFFF (bus floating or chip absent)', { register: ATM90E32.MeterEn });
@@ -300,19 +302,21 @@ export class Atm90e32 implements MetrologyDriver {
     const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
     const reactive = median3(this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB));
     const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
+    // ENERGY_KEYS order; a fault in a later read keeps the counts already read in `held`.
     const held = this.held[p];
-    for (let k = 0; k < 4; k++) held[k] += this.readClear(r[ENERGY_KEYS[k]]);
+    held[0] += this.readClear(r.APenergy);
+    held[1] += this.readClear(r.ANenergy);
+    held[2] += this.readClear(r.RPenergy);
+    held[3] += this.readClear(r.RNenergy);
     let ap = held[0];
     let an = held[1];
     let rp = held[2];
     let rn = held[3];
-    held.fill(0);
-    // Only the register of the flowing direction can have wrapped unnoticed.
-    const wraps = (counts: number, flow: number): number => (flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0);
-    const kp = wraps(ap, power);
-    const kn = wraps(an, -power);
-    const kq = wraps(rp, reactive);
-    const kr = wraps(rn, -reactive);
+    held[0] = held[1] = held[2] = held[3] = 0;
+    const kp = this.wraps(ap, power, dtS, maxCounts);
+    const kn = this.wraps(an, -power, dtS, maxCounts);
+    const kq = this.wraps(rp, reactive, dtS, maxCounts);
+    const kr = this.wraps(rn, -reactive, dtS, maxCounts);
     ap += kp * WRAP;
     an += kn * WRAP;
     rp += kq * WRAP;
@@ -338,11 +342,17 @@ export class Atm90e32 implements MetrologyDriver {
     else if (net < 0) out.exportWh[p] = -net;
   }
 
+  /** Wraps to add to a read-clear count (`wrapsToAdd`) whose direction flowed at `flow` W: only
+   *  the register of the flowing direction can have wrapped unnoticed. */
+  private wraps(counts: number, flow: number, dtS: number, maxCounts: number): number {
+    return flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0;
+  }
+
   private readInstantaneous(out: Sample): void {
     out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
     for (let p = 0; p < this.phaseCount; p++) {
       const r = ATM90E32_PHASE[p];
-      const x = emptyReading();
+      const x = this.samples.reading(p);
       x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
       x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
       const pm = this.power(r.Pmean, r.PmeanLSB);

@@ -39,20 +39,52 @@ export interface Sample {
   fault: MetrologyFault | undefined;
 }
 
-/** A sample with nothing measured yet: the drivers fill it in. */
-export function emptySample(ticks: number, phaseCount: number): Sample {
-  return {
-    ticks,
-    phases: [],
-    frequency: 0,
-    totalActivePower: 0,
-    totalReactivePower: 0,
-    importWh: new Array<number>(phaseCount).fill(0),
-    exportWh: new Array<number>(phaseCount).fill(0),
-    chipReset: false,
-    wraps: 0,
-    fault: undefined,
-  };
+/**
+ * The sample a driver fills in, made once per driver: `begin` clears it for the next sample and
+ * `reading(p)` hands out phase p's reading, so sampling allocates nothing (a Moddable driver's
+ * rule). What a driver's sample() returned is overwritten by its next sample(): copy what must be kept.
+ */
+export class SampleBuffer {
+  private readonly out: Sample;
+  private readonly readings: PhaseReading[] = [];
+
+  constructor(phaseCount: number) {
+    const zeros: number[] = [];
+    for (let p = 0; p < phaseCount; p++) {
+      zeros.push(0);
+      this.readings.push(emptyReading());
+    }
+    this.out = { ticks: 0, phases: [], frequency: 0, totalActivePower: 0, totalReactivePower: 0, importWh: zeros, exportWh: zeros.slice(), chipReset: false, wraps: 0, fault: undefined };
+  }
+
+  /** The sample with nothing measured yet at `ticks`: the driver fills it in. */
+  begin(ticks: number): Sample {
+    const s = this.out;
+    s.ticks = ticks;
+    s.phases.length = 0;
+    s.frequency = 0;
+    s.totalActivePower = 0;
+    s.totalReactivePower = 0;
+    for (let p = 0; p < s.importWh.length; p++) {
+      s.importWh[p] = 0;
+      s.exportWh[p] = 0;
+    }
+    s.chipReset = false;
+    s.wraps = 0;
+    s.fault = undefined;
+    return s;
+  }
+
+  /** Phase `p`'s reading, cleared (the driver pushes it onto the sample's phases once complete). */
+  reading(p: number): PhaseReading {
+    const r = this.readings[p];
+    r.voltage = 0;
+    r.current = 0;
+    r.activePower = 0;
+    r.reactivePower = 0;
+    r.powerFactor = 0;
+    return r;
+  }
 }
 
 /** One metrology IC, in the Moddable sensor style. */
@@ -60,6 +92,8 @@ export interface MetrologyDriver {
   readonly phaseCount: number;
   /** Writes the start-up configuration and the calibration; verifies them by reading back. */
   configure(options?: { calibration?: Calibration }): void;
+  /** The readings and the energy since the last sample: the driver's own Sample, overwritten by its
+   *  next sample() (no allocation per sample). */
   sample(): Sample;
   close(): void;
 }

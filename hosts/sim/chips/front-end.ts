@@ -58,7 +58,12 @@ export class Prng {
   scaledNormal(k: number): number {
     if (k !== 0) return k * this.normal();
     this.next();
-    return k * Math.cos(2 * Math.PI * this.next()); // ±0 with the sign normal() would give it
+    // ±0 with the sign normal() would give it: that of cos(2πu), negative for u in (¼, ¾); cos
+    // itself only near the ends, where rounding decides.
+    const u = this.next();
+    if (u > 0.2501 && u < 0.7499) return -k;
+    if (u < 0.2499 || u > 0.7501) return k;
+    return k * Math.cos(2 * Math.PI * u);
   }
 }
 
@@ -100,21 +105,36 @@ export class SimClock {
   }
 }
 
-/** The SpiPort of a simulated chip that shifts one byte at a time: `clockByte` takes the byte the host
- *  sends and returns the one the chip answers; `deselect` is chip select going high. */
-export function byteClockedSpi(clockByte: (mosi: number) => number, deselect: () => void): SpiPort {
-  return {
-    transfer(buffer: Uint8Array) {
-      for (let i = 0; i < buffer.length; i++) buffer[i] = clockByte(buffer[i]);
-    },
-    write(buffer: Uint8Array) {
-      for (let i = 0; i < buffer.length; i++) clockByte(buffer[i]);
-    },
-    read(buffer: Uint8Array) {
-      for (let i = 0; i < buffer.length; i++) buffer[i] = clockByte(0);
-    },
-    flush(deselectNow = true) {
-      if (deselectNow) deselect();
-    },
-  };
+/** What a simulated chip does with the bytes on its SPI bus. */
+export interface SpiTarget {
+  /** Takes the byte the host sends and returns the one the chip answers. */
+  clockByte(mosi: number): number;
+  /** Chip select goes high. */
+  deselect(): void;
+  /** May take a whole buffer at once (false leaves it to `clockByte`): it must do what clocking its
+   *  bytes one by one would, answering into the buffer when `answer` is set (transfer) — a
+   *  driver's register read is then one call instead of one per byte. */
+  wholeFrame(buffer: Uint8Array, answer: boolean): boolean;
+}
+
+/** The SpiPort of a simulated chip that shifts one byte at a time. A class, not closures per chip:
+ *  a driver's calls go to the same functions for every meter of a fleet. */
+export class ByteClockedSpi implements SpiPort {
+  constructor(private readonly chip: SpiTarget) {}
+  transfer(buffer: Uint8Array): void {
+    const chip = this.chip;
+    if (chip.wholeFrame(buffer, true)) return;
+    for (let i = 0; i < buffer.length; i++) buffer[i] = chip.clockByte(buffer[i]);
+  }
+  write(buffer: Uint8Array): void {
+    const chip = this.chip;
+    if (chip.wholeFrame(buffer, false)) return;
+    for (let i = 0; i < buffer.length; i++) chip.clockByte(buffer[i]);
+  }
+  read(buffer: Uint8Array): void {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.chip.clockByte(0);
+  }
+  flush(deselectNow = true): void {
+    if (deselectNow) this.chip.deselect();
+  }
 }

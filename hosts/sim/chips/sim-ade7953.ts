@@ -40,7 +40,7 @@ import {
   ADE7953_UNLOCK_KEY,
   ade7953Width,
 } from '../../../modules/metrology/ade7953-registers.js';
-import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAde7953Options {
   load: LoadModel;
@@ -97,6 +97,13 @@ KNOWN.forEach((a, i) => {
 });
 const SLOTS = KNOWN.length;
 const slotOf = (a: number): number => (a >= 0 && a < 0x400 ? SLOT_OF_LOW[a] : (HIGH_SLOTS.get(a) ?? -1));
+/** Slots of the registers every read touches. */
+const SLOT_RWDATA_8 = slotOf(ADE7953.LAST_RWDATA_8);
+const SLOT_RWDATA_16 = slotOf(ADE7953.LAST_RWDATA_16);
+const SLOT_RWDATA_32 = slotOf(ADE7953.LAST_RWDATA_32);
+const SLOT_LAST_OP = slotOf(ADE7953.LAST_OP);
+const SLOT_LAST_ADD = slotOf(ADE7953.LAST_ADD);
+const SLOT_RESERVED_120 = slotOf(ADE7953.RESERVED_120);
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
 const SIGNED_REG = 2;
@@ -105,7 +112,7 @@ const KIND = new Uint8Array(0x400);
 for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
 for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
 
-export class SimAde7953 {
+export class SimAde7953 implements SpiTarget {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
@@ -142,9 +149,10 @@ export class SimAde7953 {
   private mi = 0;
   /** The configuration checksum as last computed (-1: a register was written since). */
   private checksum = -1;
-  /** Per channel (9 values each): P, Q, V, I as last measured, then the load's voltage, current,
-   *  angle and frequency and the `config` count they were measured with. */
-  private readonly measured = new Float64Array(18).fill(NaN);
+  /** Per channel (10 values each): P, Q, V, I as last measured, then the load's voltage, current,
+   *  angle and frequency and the `config` count they were measured with, then the PFx register of
+   *  that measurement (NaN: not read yet). */
+  private readonly measured = new Float64Array(20).fill(NaN);
   /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
   private config = 0;
   private measuredErrors: HardwareErrors | undefined;
@@ -161,7 +169,7 @@ export class SimAde7953 {
     this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
     this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
     this.reset();
-    this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endSpi());
+    this.spi = new ByteClockedSpi(this);
     this.i2c = {
       write: (buffer: Uint8Array) => this.i2cWrite(buffer),
       read: (buffer: Uint8Array) => this.i2cRead(buffer),
@@ -204,7 +212,7 @@ export class SimAde7953 {
   }
 
   private noise(): number {
-    const k = this.peek(ADE7953.RESERVED_120) === 0x30 ? 1 : 4;
+    const k = this.regs[SLOT_RESERVED_120] === 0x30 ? 1 : 4;
     return this.errors.noiseW * k;
   }
 
@@ -215,7 +223,7 @@ export class SimAde7953 {
     const l = this.load.phases[this.channelPhase[ch]];
     const e = this.errors;
     const m = this.measured;
-    const k = 9 * ch;
+    const k = 10 * ch;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every channel is measured again
       this.config++;
@@ -246,6 +254,7 @@ export class SimAde7953 {
     m[k + 6] = l.phaseDeg;
     m[k + 7] = this.load.frequency;
     m[k + 8] = this.config;
+    m[k + 9] = NaN;
   }
 
   /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
@@ -318,8 +327,11 @@ export class SimAde7953 {
       case ADE7953.PFA:
       case ADE7953.PFB: {
         this.power(ch);
-        const s = Math.hypot(this.mp, this.mq);
-        v = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
+        v = this.measured[10 * ch + 9];
+        if (v !== v) {
+          const s = Math.hypot(this.mp, this.mq);
+          v = this.measured[10 * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
+        }
         break;
       }
       case ADE7953.PERIOD:
@@ -358,9 +370,9 @@ export class SimAde7953 {
     else if (width === 16) v &= 0xffff;
     else if (width === 8) v &= 0xff;
     v >>>= 0;
-    this.set(width === 8 ? ADE7953.LAST_RWDATA_8 : width === 16 ? ADE7953.LAST_RWDATA_16 : ADE7953.LAST_RWDATA_32, v);
-    this.set(ADE7953.LAST_OP, 0x35);
-    this.set(ADE7953.LAST_ADD, address);
+    this.regs[width === 8 ? SLOT_RWDATA_8 : width === 16 ? SLOT_RWDATA_16 : SLOT_RWDATA_32] = v;
+    this.regs[SLOT_LAST_OP] = 0x35;
+    this.regs[SLOT_LAST_ADD] = address;
     return v;
   }
 
@@ -398,7 +410,8 @@ export class SimAde7953 {
     return (v >>> (8 * (bytes - 1 - k))) & 0xff;
   }
 
-  private clockByte(mosi: number): number {
+  /** SpiTarget (the SPI port's side of the chip). */
+  clockByte(mosi: number): number {
     const pos = this.txLength++;
     let miso = 0;
     if (pos === 0) this.tx0 = mosi;
@@ -418,7 +431,38 @@ export class SimAde7953 {
     return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
   }
 
-  private endSpi(): void {
+  /** A whole frame from its start on a clean bus: what `clockByte` does over its bytes. */
+  wholeFrame(b: Uint8Array, answer: boolean): boolean {
+    const length = b.length;
+    if (length < 3 || this.txLength !== 0 || this.busFault !== 'none') return false;
+    this.tx0 = b[0];
+    this.tx1 = b[1];
+    const command = b[2];
+    this.tx2 = command;
+    this.txLength = length;
+    if (command === 0x80) {
+      this.txData = 0;
+      const address = (b[0] << 8) | b[1];
+      const n = ade7953Width(address) / 8;
+      const v = this.readRegister(address);
+      this.outBytes = n;
+      this.outValue = v;
+      if (answer) {
+        b[0] = 0;
+        b[1] = 0;
+        b[2] = 0;
+        for (let k = 0; k < length - 3; k++) b[3 + k] = k < n ? SimAde7953.byteOf(v, n, k) : 0;
+      }
+    } else {
+      let data = 0;
+      for (let pos = 3; pos < length && pos < 7; pos++) data = data * 256 + b[pos];
+      this.txData = data;
+      if (answer) b.fill(0);
+    }
+    return true;
+  }
+
+  deselect(): void {
     const length = this.txLength;
     this.txLength = 0;
     this.outBytes = 0;

@@ -39,7 +39,7 @@ import {
   ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
-import { byteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors } from './front-end.js';
+import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAtm90e32Options {
   load: LoadModel;
@@ -64,18 +64,44 @@ ATM90E32_PHASE.forEach((r, p) => {
   for (const a of Object.values(r)) PHASE_OF[a] = p;
 });
 
+/** What a read of each address (below 0x100) does: `readRegister`. */
+const PLAIN = 0;
+const MEAN_P = 1; // Pmean of a phase: the high word of the 32-bit value
+const MEAN_P_LSB = 2; // its low word
+const MEAN_Q = 3;
+const MEAN_Q_LSB = 4;
+const URMS = 5;
+const IRMS = 6;
+const PF = 7;
+const FREQ = 8;
+const DIGEST = 9;
+const LAST_DATA = 10; // LastSPIData: reading it leaves it
+const READ_CLEAR = 11; // the energy registers
+const READ_KIND = new Uint8Array(0x100);
+for (let a = ATM90E32.APenergyT; a <= 0x93; a++) READ_KIND[a] = READ_CLEAR;
+for (const r of ATM90E32_PHASE) {
+  READ_KIND[r.Pmean] = MEAN_P;
+  READ_KIND[r.PmeanLSB] = MEAN_P_LSB;
+  READ_KIND[r.Qmean] = MEAN_Q;
+  READ_KIND[r.QmeanLSB] = MEAN_Q_LSB;
+  READ_KIND[r.Urms] = URMS;
+  READ_KIND[r.Irms] = IRMS;
+  READ_KIND[r.PFmean] = PF;
+}
+READ_KIND[ATM90E32.Freq] = FREQ;
+READ_KIND[ATM90E32.CRCDigest] = DIGEST;
+READ_KIND[ATM90E32.LastSPIData] = LAST_DATA;
+
 /** The energy registers (0x80–0x8F) keep fractional counts. */
 const ACC_FIRST = ATM90E32.APenergyT;
 const ACC_COUNT = 0x10;
-/** A power as the 32-bit Pmean/Qmean value. */
-const p32 = (w: number): number => Math.round(w / ATM90E32_POWER_LSB) | 0;
 /** Offsets in a phase's measurement (`measured`, 4 values per phase). */
 const P = 0;
 const Q = 1;
 const V = 2;
 const I = 3;
 
-export class SimAtm90e32 {
+export class SimAtm90e32 implements SpiTarget {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
@@ -119,7 +145,7 @@ export class SimAtm90e32 {
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
-    this.spi = byteClockedSpi((b) => this.clockByte(b), () => this.endFrame());
+    this.spi = new ByteClockedSpi(this);
   }
 
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
@@ -229,37 +255,53 @@ export class SimAtm90e32 {
   }
 
   private readRegister(a: number): number {
-    const phase = PHASE_OF[a];
     let v: number;
-    if (a >= ATM90E32.PmeanA && a <= ATM90E32.QmeanC && a !== ATM90E32.QmeanT || a >= ATM90E32.PmeanALSB && a <= ATM90E32.QmeanCLSB && a !== ATM90E32.QmeanTLSB) {
-      const o = this.measure(phase);
-      const isQ = a === ATM90E32_PHASE[phase].Qmean || a === ATM90E32_PHASE[phase].QmeanLSB;
-      const w = p32((isQ ? this.measured[o + Q] : this.measured[o + P]) + (isQ ? 0 : this.rng.scaledNormal(this.errors.noiseW)));
-      const isLsb = a >= ATM90E32.PmeanALSB;
-      v = isLsb ? w & 0xffff : (w >>> 16) & 0xffff;
-    } else if (a >= ATM90E32.UrmsA && a <= ATM90E32.UrmsC) {
-      v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.UrmsA) + V] / ATM90E32_URMS_LSB));
-    } else if (a >= ATM90E32.IrmsA && a <= ATM90E32.IrmsC) {
-      v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.IrmsA) + I] / ATM90E32_IRMS_LSB));
-    } else if (a >= ATM90E32.PFmeanA && a <= ATM90E32.PFmeanC) {
-      const o = this.measure(a - ATM90E32.PFmeanA);
-      const mp = this.measured[o + P];
-      const s = Math.hypot(mp, this.measured[o + Q]);
-      v = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
-    } else if (a === ATM90E32.Freq) {
-      v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
-    } else if (a === ATM90E32.CRCDigest) {
-      if (this.digest < 0) {
-        let h = 0xffff;
-        for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
-        this.digest = h;
+    switch (READ_KIND[a]) {
+      case MEAN_P:
+      case MEAN_P_LSB: {
+        const o = this.measure(PHASE_OF[a]);
+        const w = Math.round((this.measured[o + P] + this.rng.scaledNormal(this.errors.noiseW)) / ATM90E32_POWER_LSB) | 0;
+        v = READ_KIND[a] === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
+        break;
       }
-      v = this.digest;
-    } else if (a === ATM90E32.LastSPIData) {
-      return this.regs[a];
-    } else {
-      v = this.regs[a];
-      if (a >= ATM90E32.APenergyT && a <= 0x93) this.regs[a] = 0; // read-clear
+      case MEAN_Q:
+      case MEAN_Q_LSB: {
+        const w = Math.round((this.measured[this.measure(PHASE_OF[a]) + Q] + 0) / ATM90E32_POWER_LSB) | 0;
+        v = READ_KIND[a] === MEAN_Q_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
+        break;
+      }
+      case URMS:
+        v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.UrmsA) + V] / ATM90E32_URMS_LSB));
+        break;
+      case IRMS:
+        v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.IrmsA) + I] / ATM90E32_IRMS_LSB));
+        break;
+      case PF: {
+        const o = this.measure(a - ATM90E32.PFmeanA);
+        const mp = this.measured[o + P];
+        const s = Math.hypot(mp, this.measured[o + Q]);
+        v = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
+        break;
+      }
+      case FREQ:
+        v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
+        break;
+      case DIGEST:
+        if (this.digest < 0) {
+          let h = 0xffff;
+          for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
+          this.digest = h;
+        }
+        v = this.digest;
+        break;
+      case LAST_DATA:
+        return this.regs[a];
+      case READ_CLEAR:
+        v = this.regs[a];
+        this.regs[a] = 0;
+        break;
+      default:
+        v = this.regs[a];
     }
     this.regs[ATM90E32.LastSPIData] = v;
     return v;
@@ -281,7 +323,8 @@ export class SimAtm90e32 {
     }
   }
 
-  private clockByte(mosi: number): number {
+  /** SpiTarget (the SPI port's side of the chip). */
+  clockByte(mosi: number): number {
     const pos = this.txLength++;
     let miso = 0;
     if (pos === 0) this.tx0 = mosi;
@@ -299,7 +342,30 @@ export class SimAtm90e32 {
     return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
   }
 
-  private endFrame(): void {
+  /** A whole 4-byte frame from its start on a clean bus: what `clockByte` does over its bytes. */
+  wholeFrame(b: Uint8Array, answer: boolean): boolean {
+    if (b.length !== 4 || this.txLength !== 0 || this.busFault !== 'none') return false;
+    const t0 = b[0];
+    this.tx0 = t0;
+    this.tx1 = b[1];
+    this.tx2 = b[2];
+    this.tx3 = b[3];
+    this.txLength = 4;
+    if (t0 & 0x80) {
+      const a = ((t0 << 8) | b[1]) & 0x3ff;
+      const w = this.resetLeftMs > 0 ? 0 : a < 0x100 ? this.readRegister(a) : 0;
+      this.outWord = w;
+      if (answer) {
+        b[0] = 0;
+        b[1] = 0;
+        b[2] = w >> 8;
+        b[3] = w & 0xff;
+      }
+    } else if (answer) b.fill(0);
+    return true;
+  }
+
+  deselect(): void {
     const length = this.txLength;
     this.txLength = 0;
     if (length === 0) return;
