@@ -22,8 +22,6 @@ import type { WmbusMode } from '../../modules/ports/radio.js';
 import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
-import { createNobleCrypto } from './noble-crypto.js';
-import { opensslP256 } from './openssl-p256.js';
 import { writeJson } from './json-file.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { SimFlash } from './sim-flash.js';
@@ -107,9 +105,6 @@ export interface SliceReport {
 }
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
-/** The meters' crypto port: noble's, with P-256 keys and signatures on OpenSSL (the same bytes; a
- *  factory set-up signs two log records per meter). */
-const FLEET_CRYPTO = createNobleCrypto({ p256: opensslP256 });
 const EVICT_EVERY_MS = 3_600_000;
 
 export class MeterSlice {
@@ -197,7 +192,6 @@ export class MeterSlice {
       seed: spec.seed,
       meterId: spec.meterId,
       keys,
-      crypto: FLEET_CRYPTO,
       security: c.security,
       radioMode: c.radioMode,
       radio: c.radio,

@@ -15,8 +15,7 @@
  * digest, signature) triples returns true without the two scalar multiplications — what the curve
  * arithmetic would return (ECDSA is correct) — so a simulated meter that checks at boot the
  * record it signed a moment before (every factory set-up) does not pay for it twice. Anything else
- * is verified in full. A provider may take its public keys and signatures from another P-256
- * implementation that makes the same bytes (`P256Backend`: a fleet's, on OpenSSL, openssl-p256.ts).
+ * is verified in full.
  */
 import { unsafe } from '@noble/ciphers/aes.js';
 import { p256 } from '@noble/curves/nist.js';
@@ -72,24 +71,8 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
   }
 }
 
-/** The P-256 arithmetic behind a provider's public keys and signatures (verification stays noble's). */
-export interface P256Backend {
-  /** SEC1 compressed public key (33 bytes) of a valid private scalar. */
-  publicKey(d: Uint8Array): Uint8Array;
-  /** RFC 6979 deterministic ECDSA over a 32-byte digest, low-S, r ‖ s (64 bytes). */
-  sign(d: Uint8Array, digest: Uint8Array): Uint8Array;
-}
-
-/** @noble/curves' P-256. */
-const nobleP256: P256Backend = {
-  publicKey: (d) => p256.getPublicKey(d, true),
-  sign: (d, digest) => p256.sign(digest, d, { prehash: false, lowS: true }),
-};
-
-/** Creates a desktop crypto provider. Each provider keeps its own handle table. `p256`: another
- *  implementation of the same P-256 functions (a fleet's, on OpenSSL: openssl-p256.ts). */
-export function createNobleCrypto(options: { p256?: P256Backend } = {}): Crypto {
-  const curve = options.p256 ?? nobleP256;
+/** Creates a desktop crypto provider. Each provider keeps its own handle table. */
+export function createNobleCrypto(): Crypto {
   const aes = new WeakMap<AesKey, AesState>();
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
   /** public key ‖ digest ‖ signature of the last signatures made (hex), newest last. */
@@ -267,13 +250,13 @@ export function createNobleCrypto(options: { p256?: P256Backend } = {}): Crypto 
     },
     p256PublicKey(key) {
       const k = scalarEntry(key);
-      return (k.pub ??= curve.publicKey(k.d)).slice();
+      return (k.pub ??= p256.getPublicKey(k.d, true)).slice();
     },
     p256Sign(key, digest, signature) {
       const k = scalarEntry(key);
       length('ECDSA digest', digest, 32);
       length('ECDSA signature', signature, 64);
-      signature.set(curve.sign(k.d, digest));
+      signature.set(p256.sign(digest, k.d, { prehash: false, lowS: true }));
       if (k.pub) {
         signed.push(toHex(k.pub) + toHex(digest) + toHex(signature));
         if (signed.length > SIGNED_KEPT) signed.shift();

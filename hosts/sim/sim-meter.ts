@@ -32,7 +32,7 @@ import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
 import { SimLightSensor } from './light-sensor.js';
-import type { AesKey, Crypto } from '../../modules/ports/crypto.js';
+import type { AesKey } from '../../modules/ports/crypto.js';
 import { nobleCrypto } from './noble-crypto.js';
 
 export type ChipName = 'ade7953' | 'atm90e32';
@@ -58,8 +58,6 @@ export interface SimMeterOptions {
   hardware?: 'perfect' | 'default' | HardwareErrors;
   /** Keys (default: derived from the seed). */
   keys?: SimKeysFile;
-  /** The crypto port of the meter and its key store (default: noble-crypto.ts's). */
-  crypto?: Crypto;
   /** OMS security mode (default 7). */
   security?: 0 | 5 | 7;
   radioMode?: WmbusMode;
@@ -131,8 +129,8 @@ export class SimPin implements DigitalOutput, DigitalInput {
 /** The meter's key store with a replaceable meter key (install-meter-key over the service). */
 export class SimMeterKeys implements KeyStore {
   private readonly store: SimKeyStore;
-  constructor(file: SimKeysFile, crypto: Crypto = nobleCrypto) {
-    this.store = SimKeyStore.fromFile(file, crypto);
+  constructor(file: SimKeysFile) {
+    this.store = SimKeyStore.fromFile(file);
   }
   meterKey(): AesKey {
     return this.store.meterKey();
@@ -230,7 +228,7 @@ export class SimMeter {
     this.chip = this.chipName === 'ade7953' ? new SimAde7953({ load: this.load, errors, seed: this.seed }) : new SimAtm90e32({ load: this.load, errors, seed: this.seed });
     this.energyFlash = options.energyFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
     this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
-    this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed), options.crypto);
+    this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
     this.profile = options.load ?? 'household';
     if (options.sml?.optical) {
       this.light = new SimLightSensor(() => this.clock.now());
@@ -308,7 +306,7 @@ export class SimMeter {
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,
-      crypto: this.options.crypto ?? nobleCrypto,
+      crypto: nobleCrypto,
       clock: this.clock,
       radio,
       optical: o.sml?.optical,
