@@ -1,6 +1,6 @@
 // The meter application on a simulated meter for one simulated hour (ADE7953, household load, a
 // telegram every 5 minutes, mode 7, factory sealed), printing every frame on the air and the final
-// registers and statistics, for the Node/XS comparison of test/app-xs.test.ts. bench/app.bench.ts
+// registers and statistics, for the Node/XS comparison of test/app-xs.test.ts. benchmarks/app.bench.ts
 // sets globalThis.APP_XS to vary the duration and interval for its XS metering counts.
 import { toHex } from '../../modules/core/bytes.js';
 import { SimMeter } from '../../hosts/sim/sim-meter.js';

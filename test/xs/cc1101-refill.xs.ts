@@ -3,7 +3,7 @@
 // own work) are booked to it; what the simulator spends is discarded. Only the refill loop counts:
 // from the end of the STX strobe to the first MARCSTATE read of the drain. Printed per frame: the worst driver
 // computrons before a chip-select period (its transfer and flush calls together) and before a GDO2
-// read, and the loop's total. Under xsnap-heap (bench/radio.bench.ts) also the driver's heap growth in
+// read, and the loop's total. Under xsnap-heap (benchmarks/radio.bench.ts) also the driver's heap growth in
 // the loops (chunk bytes, slots; the simulator's own allocations are not counted). Under Node (no
 // meter) every figure is 0.
 import type { DigitalInput, SpiPort } from '../../modules/ports/bus.js';

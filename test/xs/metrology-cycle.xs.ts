@@ -1,5 +1,5 @@
 // One thousand metrology cycles per chip (read registers, update readings and energy, pulses) on the
-// bundled simulators, for the XS metering count of bench/metrology.bench.ts. Includes the simulator.
+// bundled simulators, for the XS metering count of benchmarks/metrology.bench.ts. Includes the simulator.
 import { Ade7953 } from '../../modules/metrology/ade7953.js';
 import { Atm90e32 } from '../../modules/metrology/atm90e32.js';
 import { defaultCalibration } from '../../modules/metrology/calibration.js';

@@ -1,4 +1,4 @@
-// Portable entry for bench/sealing.bench.ts: XS metering counts of one calibration-log append
+// Portable entry for benchmarks/sealing.bench.ts: XS metering counts of one calibration-log append
 // (sign + flash write) and of its parts, each averaged over several runs.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';

@@ -3,7 +3,7 @@
  * (hex with CRCs, as `xsmeter decode` reads it) to the JSON line it prints, against a same-process
  * baseline: the bare node:crypto work one mode-7 telegram needs (two CMAC key derivations under the
  * master key, the AFL CMAC under Kmac, the AES-CBC decryption under Kenc) on the same telegrams.
- * The decoder runs from an esbuild bundle built like the CLI's (bench/rx/receiver-loop.ts; @noble
+ * The decoder runs from an esbuild bundle built like the CLI's (benchmarks/rx/receiver-loop.ts; @noble
  * bundled in, as a temporary file cannot resolve packages), so the figure is what `xsmeter decode`
  * does, not the TypeScript loader's overhead.
  */

@@ -1,6 +1,6 @@
 // Bench entry: N service round trips (client encode/sign → server decode/verify/dispatch → client
 // decode) over the in-memory line, for a public and a privileged command. Shared by the Node timing
-// and the XS metering of bench/service.bench.ts.
+// and the XS metering of benchmarks/service.bench.ts.
 import { fromHex } from '../../modules/core/bytes.js';
 import { MemoryServiceCounterStore } from '../../modules/service/auth.js';
 import { ServiceClient } from '../../modules/service/client.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every bench/*.bench.ts in turn. Each exports `run(report)` and reports rows
+ * `npm run bench`: runs every benchmarks/*.bench.ts in turn. Each exports `run(report)` and reports rows
  * of figures: ratios against a baseline measured in the same process, and XS metering counts
  * (deterministic) next to wall-clock times (which are not).
  */

@@ -35,9 +35,9 @@ export async function run(report: Report): Promise<void> {
   const buildUs = timeUs(n, (i) => phyEncode(buildTelegram(benchTelegram(i + 1)), 'T1', 'A'));
   const frame = buildTelegram(benchTelegram(1));
 
-  const one = await underXs('bench/xs/telegram.xs.ts');
-  const eleven = await underXs('bench/xs/telegram-11.xs.ts');
-  const loop = await underXs('bench/xs/telegram-loop.xs.ts');
+  const one = await underXs('benchmarks/xs/telegram.xs.ts');
+  const eleven = await underXs('benchmarks/xs/telegram-11.xs.ts');
+  const loop = await underXs('benchmarks/xs/telegram-loop.xs.ts');
   const xsFigure = (name: string): number => Number(loop.lines.find((l) => l.startsWith(name + ' '))?.split(' ')[1]);
   report({
     name: `one telegram, mode 7, ${frame.length}-byte frame → T1`,

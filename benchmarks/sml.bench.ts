@@ -29,7 +29,7 @@ function timeUs(iterations: number, f: (i: number) => void): number {
 }
 
 async function xs(files: number, decode: boolean): Promise<Record<string, number>> {
-  const b = await bundleEntry('bench/xs/sml.xs.ts');
+  const b = await bundleEntry('benchmarks/xs/sml.xs.ts');
   try {
     writeFileSync(b.file, `globalThis.SML_BENCH = ${JSON.stringify({ files, decode })};\n${readFileSync(b.file, 'utf8')}`);
     const { stdout } = await exec(buildXsnapHeap({ quiet: true }) as string, ['-l', '4000000000', b.file], { maxBuffer: 1 << 24 });

@@ -1,4 +1,4 @@
-// The receiver end to end as the decode CLI runs it (bench/receiver.bench.ts bundles this file like
+// The receiver end to end as the decode CLI runs it (benchmarks/receiver.bench.ts bundles this file like
 // the CLI bundle, so no loader overhead is measured): each input line → one JSON output line.
 import { decodeLine } from '../../cli/commands/decode.js';
 import { Receiver } from '../../modules/wmbus-rx/receiver.js';

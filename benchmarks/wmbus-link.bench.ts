@@ -3,7 +3,7 @@
  * buildFrame + phyEncode (the meter's transmit path) and phyDecode + parseFrame (the receiver),
  * in Node (µs/op, and frames/s on the decode side), as a ratio to node:zlib crc32 over the same
  * chip stream (a native one-pass baseline measured in the same process), and XS metering counts
- * per op (bench/xs/wmbus-link.xs.ts).
+ * per op (benchmarks/xs/wmbus-link.xs.ts).
  */
 import { crc32 } from 'node:zlib';
 import { type DllHeader } from '../modules/wmbus/dll.js';
@@ -50,7 +50,7 @@ export async function run(report: Report): Promise<void> {
     sink += parseFrame(phyDecode(c1, 'C1').frame, 'A').body.length;
   });
 
-  const b = await bundleEntry('bench/xs/wmbus-link.xs.ts');
+  const b = await bundleEntry('benchmarks/xs/wmbus-link.xs.ts');
   let xsEnc = -1;
   let xsDec = -1;
   try {

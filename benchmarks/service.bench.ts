@@ -26,7 +26,7 @@ export async function run(report: Report): Promise<void> {
     const t0 = process.hrtime.bigint();
     await roundTrips(client, kind, n);
     const nodeUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
-    const b = await bundleEntry('bench/xs/service.xs.ts');
+    const b = await bundleEntry('benchmarks/xs/service.xs.ts');
     try {
       writeFileSync(b.file, `globalThis.SERVICE_BENCH_KIND = ${JSON.stringify(kind)};\n${readFileSync(b.file, 'utf8')}`);
       const xs = await runBundleUnderXs(b.file);

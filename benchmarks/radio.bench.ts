@@ -124,8 +124,8 @@ export async function run(report: Report): Promise<void> {
     figures: { 'µs, first refill': stalls[0], 'µs, middle': stalls[1], 'µs, last': stalls[2], 'µs, worst': Math.min(...stalls) },
   });
 
-  const xsTx = await xsMeter('bench/xs/radio.xs.ts');
-  const xsEncode = await xsMeter('bench/xs/radio-encode.xs.ts');
+  const xsTx = await xsMeter('benchmarks/xs/radio.xs.ts');
+  const xsEncode = await xsMeter('benchmarks/xs/radio-encode.xs.ts');
   report({
     name: 'XS: driver + simulator vs encode alone',
     figures: { 'xs computrons': xsTx, 'encode computrons': xsEncode, ratio: xsTx / xsEncode },
