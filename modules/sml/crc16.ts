@@ -8,18 +8,10 @@
  * (an Unsigned16 field) and the transport CRC at the end of a file.
  */
 
-function makeTable(): Uint16Array {
-  const t = new Uint16Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x8408 : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-}
+import { crc16TableLsbFirst } from '../core/crc16-table.js';
 
 // Built when the module loads (on the device: at link time, into flash); only read afterwards.
-const TABLE = makeTable();
+const TABLE = crc16TableLsbFirst(0x8408);
 
 export const CRC_INIT = 0xffff;
 

@@ -4,18 +4,10 @@
  * of 256 entries built once (512 bytes), so a byte costs one lookup.
  */
 
-function makeTable(): Uint16Array {
-  const t = new Uint16Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n << 8;
-    for (let k = 0; k < 8; k++) c = c & 0x8000 ? ((c << 1) ^ 0x3d65) & 0xffff : (c << 1) & 0xffff;
-    t[n] = c;
-  }
-  return t;
-}
+import { crc16TableMsbFirst } from '../core/crc16-table.js';
 
 // Built when the module loads (on the device: at link time, into flash); only read afterwards.
-const TABLE = makeTable();
+const TABLE = crc16TableMsbFirst(0x3d65);
 
 /** CRC of data[start, end) (defaults: the whole array). */
 export function crc16En13757(data: Uint8Array, start = 0, end = data.length): number {
