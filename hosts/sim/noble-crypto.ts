@@ -8,7 +8,8 @@
  * and a key used once (a derived Kenc / Kmac) only in the direction it is used; `wipe()` zeroes the
  * raw key, the schedules and the subkeys. CBC and CMAC run block by block on the schedules (noble's
  * one-block round functions), with no per-call key expansion or allocation. The handle's state
- * lives in a WeakMap keyed by the handle, never on the handle object.
+ * lives in a private field of the handle (no caller can reach it), not in a WeakMap: every
+ * telegram derives two keys, and a WeakMap entry per key cost more than their expansion.
  *
  * ECDSA: a key's public key is kept once computed, and the provider remembers the last few
  * signatures it made with a key whose public key it knows. Verifying one of those exact (public key,
@@ -73,7 +74,25 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
 
 /** Creates a desktop crypto provider. Each provider keeps its own handle table. */
 export function createNobleCrypto(): Crypto {
-  const aes = new WeakMap<AesKey, AesState>();
+  /** An AES key handle of this provider (a class per provider: another's handles are refused). */
+  class AesHandle implements AesKey {
+    #state: AesState | undefined;
+    constructor(raw: Uint8Array) {
+      this.#state = { raw, enc: undefined, dec: undefined, subkeys: undefined };
+    }
+    static state(key: AesKey): AesState | undefined {
+      return #state in key ? (key as AesHandle).#state : undefined;
+    }
+    wipe(): void {
+      const s = this.#state;
+      if (!s) return;
+      s.raw.fill(0);
+      s.enc?.fill(0);
+      s.dec?.fill(0);
+      s.subkeys?.fill(0);
+      this.#state = undefined;
+    }
+  }
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
   /** public key ‖ digest ‖ signature of the last signatures made (hex), newest last. */
   const signed: string[] = [];
@@ -82,7 +101,7 @@ export function createNobleCrypto(): Crypto {
   const block = new Uint8Array(16);
 
   function aesState(key: AesKey): AesState {
-    const s = aes.get(key);
+    const s = typeof key === 'object' && key !== null ? AesHandle.state(key) : undefined;
     if (!s) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
     return s;
   }
@@ -117,20 +136,7 @@ export function createNobleCrypto(): Crypto {
   return {
     aesKey(raw) {
       length('AES-128 key', raw, 16);
-      const copy = raw.slice();
-      const handle: AesKey = {
-        wipe() {
-          const s = aes.get(handle);
-          if (!s) return;
-          s.raw.fill(0);
-          s.enc?.fill(0);
-          s.dec?.fill(0);
-          s.subkeys?.fill(0);
-          aes.delete(handle);
-        },
-      };
-      aes.set(handle, { raw: copy, enc: undefined, dec: undefined, subkeys: undefined });
-      return handle;
+      return new AesHandle(raw.slice());
     },
     aesEncryptBlock(key, input, output) {
       const s = aesState(key);
