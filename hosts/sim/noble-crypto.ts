@@ -45,10 +45,10 @@ function putWord(b: Uint8Array, o: number, w: number): void {
   b[o + 3] = w >>> 24;
 }
 
-/** RFC 4493 doubling in GF(2^128) of a block held as four LE words (bytes in order b0 … b15). */
-function double(w: Uint32Array, from: number, to: number): void {
+/** RFC 4493 doubling in GF(2^128) of a block held as four LE words (bytes in order b0 … b15);
+ *  `bytes` is 16 bytes of scratch (zeroed after). */
+function double(w: Uint32Array, from: number, to: number, bytes: Uint8Array): void {
   // Byte i of the block is (w[i >> 2] >>> (8 * (i & 3))) & 0xff; shift the 128-bit big-endian string left by one.
-  const bytes = new Uint8Array(16);
   for (let i = 0; i < 16; i++) bytes[i] = (w[from + (i >> 2)] >>> (8 * (i & 3))) & 0xff;
   const carry = bytes[0] & 0x80;
   for (let i = 0; i < 15; i++) bytes[i] = ((bytes[i] << 1) | (bytes[i + 1] >>> 7)) & 0xff;
@@ -131,8 +131,8 @@ export function createNobleCrypto(): Crypto {
       k[1] = l.s1;
       k[2] = l.s2;
       k[3] = l.s3;
-      double(k, 0, 0);
-      double(k, 0, 4);
+      double(k, 0, 0, block);
+      double(k, 0, 4, block);
       s.subkeys = k;
     }
     return s.subkeys;
@@ -236,9 +236,11 @@ export function createNobleCrypto(): Crypto {
         x3 = r.s3;
       }
       block.fill(0);
-      const tail = message.subarray(16 * (n - 1));
-      block.set(tail);
-      if (!complete) block[tail.length] = 0x80;
+      // The last (possibly partial) block, copied without a subarray per call.
+      const from = 16 * (n - 1);
+      const tail = message.length - from;
+      for (let i = 0; i < tail; i++) block[i] = message[from + i];
+      if (!complete) block[tail] = 0x80;
       const sk = complete ? 0 : 4;
       const r = unsafe.encrypt(xk, x0 ^ word(block, 0) ^ k[sk], x1 ^ word(block, 4) ^ k[sk + 1], x2 ^ word(block, 8) ^ k[sk + 2], x3 ^ word(block, 12) ^ k[sk + 3]);
       block.fill(0);
