@@ -25,14 +25,14 @@ export class LoadModel {
   readonly reactiveVarh: number[];
   /** Per phase (5 values): the voltage, current and angle `advance` last integrated, and their
    *  active and reactive power (a load holds for many steps: no cos and sin per step). */
-  private readonly powers: Float64Array;
+  private readonly powers: number[];
 
   constructor(phaseCount: number, initial: PhaseLoad = { voltage: 230, current: 0, phaseDeg: 0 }) {
     this.phases = Array.from({ length: phaseCount }, () => ({ ...initial }));
     this.importWh = new Array<number>(phaseCount).fill(0);
     this.exportWh = new Array<number>(phaseCount).fill(0);
     this.reactiveVarh = new Array<number>(phaseCount).fill(0);
-    this.powers = new Float64Array(5 * phaseCount).fill(NaN);
+    this.powers = new Array<number>(5 * phaseCount).fill(NaN); // doubles in place: less memory than a typed array
   }
 
   set(phase: number, load: Partial<PhaseLoad>): void {
