@@ -53,10 +53,9 @@ export class SectorPool {
   private readonly free = new Map<number, Uint8Array[]>();
   constructor(private readonly perLength = 4) {}
 
-  /** An array of `length` bytes, 0xFF. */
+  /** An array of `length` bytes, of any content (the caller writes every byte). */
   take(length: number): Uint8Array {
-    const b = this.free.get(length)?.pop();
-    return b ? b.fill(0xff) : new Uint8Array(length).fill(0xff);
+    return this.free.get(length)?.pop() ?? new Uint8Array(length);
   }
 
   /** Takes back an array no one else holds. */
@@ -199,7 +198,9 @@ export class SimFlash implements Flash {
       }
       this.opCount++;
       const g = this.grow(first, from + n);
-      for (let j = 0; j < n; j++) g[from + j] &= data[j];
+      // Each byte passed the check above (old & d === d) or was 0xFF beyond the prefix: the AND
+      // of old and new is the new byte, so a copy does it.
+      g.set(data, from);
       this.writeCount++;
       return;
     }
@@ -334,11 +335,13 @@ export class SimFlash implements Flash {
     const b = this.sector(s);
     if (b && b.length >= bytes) return b;
     const n = Math.min(prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25)), this.sectorSize);
-    const g = this.sectorPool ? this.sectorPool.take(n) : new Uint8Array(n).fill(0xff);
+    const g = this.sectorPool ? this.sectorPool.take(n) : new Uint8Array(n);
+    // The old prefix, then 0xFF beyond it (only the new bytes are filled).
     if (b) {
       g.set(b);
       this.sectorPool?.give(b);
     }
+    g.fill(0xff, b ? b.length : 0);
     this.sectors[s] = g;
     return g;
   }
