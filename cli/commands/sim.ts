@@ -1,5 +1,4 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
-import { toHex } from '../../modules/core/bytes.js';
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
@@ -18,6 +17,11 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
+
+/** Lowercase hex, as toHex writes it, by Node's encoder: a fleet prints one line per telegram. */
+function hexOf(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+}
 
 const help = `usage: xsmeter sim [options]
 
@@ -133,7 +137,7 @@ function rtlwmbusLine(e: TelegramEvent): string {
   noCrc.set(p.dll, 0);
   noCrc.set(p.body, p.dll.length);
   const ts = new Date(e.air.wallMs).toISOString().replace('T', ' ').replace('Z', '');
-  return `${e.air.mode};1;1;${ts};97;100;${e.air.meterId};0x${toHex(noCrc)}`;
+  return `${e.air.mode};1;1;${ts};97;100;${e.air.meterId};0x${hexOf(noCrc)}`;
 }
 
 function jsonLine(e: TelegramEvent): string {
@@ -474,7 +478,7 @@ export const sim: Command = {
         ? undefined
         : (e) => {
             if (format === 'json') lines += jsonLine(e) + '\n';
-            else if (format === 'hex') lines += toHex(e.air.frame) + '\n';
+            else if (format === 'hex') lines += hexOf(e.air.frame) + '\n';
             else lines += rtlwmbusLine(e) + '\n';
             if (lines.length >= LINES_FLUSH) writeLines();
           },

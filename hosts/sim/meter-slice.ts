@@ -24,7 +24,7 @@ import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
 import type { LoadProfileName } from './physics/load-profile.js';
-import { SimFlash } from './sim-flash.js';
+import { SectorPool, SimFlash } from './sim-flash.js';
 import type { SimKeysFile } from './sim-key-store.js';
 import { SimMeter, keysForSeed, type AirFrame, type ChipName, type SimSmlOptions } from './sim-meter.js';
 import { SpillFile } from './spill-file.js';
@@ -121,6 +121,8 @@ export class MeterSlice {
   private readonly flashes: FileFlash[] = [];
   private readonly clocks: StateClocks | undefined;
   private readonly spill: SpillFile | undefined;
+  /** Arrays the meters' flashes grow their sectors with (sim-flash.ts). */
+  private readonly pool = new SectorPool();
   /** One tariff schedule for every meter (it holds no state). */
   private readonly tariffs: TariffSchedule | undefined;
   private pending: AirEvent[] = [];
@@ -184,8 +186,8 @@ export class MeterSlice {
       energyFlash = ef;
       calibrationFlash = cf;
     } else {
-      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing() });
-      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing() });
+      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), pool: this.pool });
+      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), pool: this.pool });
     }
     meter = new SimMeter({
       chip: spec.chip,

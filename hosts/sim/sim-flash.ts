@@ -43,6 +43,29 @@ export interface SectorBacking {
   discard(sector: number): void;
 }
 
+/**
+ * Sector prefixes the flashes of a fleet dropped (grown, erased, evicted), by length, for their
+ * growth to reuse: a fleet's journals fill their sectors in the same steps, and a new ArrayBuffer
+ * per step (memory outside the JS heap, which also drives the GC) cost more than the writes
+ * themselves. Only arrays no caller holds come here (reads return copies); a few per length.
+ */
+export class SectorPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+  constructor(private readonly perLength = 4) {}
+
+  /** An array of `length` bytes, of any content (the caller writes every byte). */
+  take(length: number): Uint8Array {
+    return this.free.get(length)?.pop() ?? new Uint8Array(length);
+  }
+
+  /** Takes back an array no one else holds. */
+  give(b: Uint8Array): void {
+    let list = this.free.get(b.length);
+    if (!list) this.free.set(b.length, (list = []));
+    if (list.length < this.perLength) list.push(b);
+  }
+}
+
 export interface SimFlashOptions {
   sectorSize?: number;
   sectorCount?: number;
@@ -50,6 +73,8 @@ export interface SimFlashOptions {
   image?: Uint8Array;
   /** Where evicted sectors go (default: none, every written sector stays in memory). */
   backing?: SectorBacking;
+  /** Arrays to grow sectors with, shared by a fleet's flashes (default: each growth allocates). */
+  pool?: SectorPool;
 }
 
 /** Per-sector flags. */
@@ -70,11 +95,13 @@ export class SimFlash implements Flash {
   private plan: CutPlan | undefined;
   private powered = true;
   private readonly backing: SectorBacking | undefined;
+  private readonly sectorPool: SectorPool | undefined;
 
   constructor(options: SimFlashOptions = {}) {
     this.sectorSize = options.sectorSize ?? 4096;
     this.sectorCount = options.sectorCount ?? 16;
     this.backing = options.backing;
+    this.sectorPool = options.pool;
     this.sectors = new Array<Uint8Array | undefined>(this.sectorCount);
     this.flags = new Array<number>(this.sectorCount).fill(0);
     const size = this.sectorSize * this.sectorCount;
@@ -171,7 +198,9 @@ export class SimFlash implements Flash {
       }
       this.opCount++;
       const g = this.grow(first, from + n);
-      for (let j = 0; j < n; j++) g[from + j] &= data[j];
+      // Each byte passed the check above (old & d === d) or was 0xFF beyond the prefix: the AND
+      // of old and new is the new byte, so a copy does it.
+      g.set(data, from);
       this.writeCount++;
       return;
     }
@@ -217,7 +246,9 @@ export class SimFlash implements Flash {
       if (b) b.fill(0xff, 0, Math.min(n, b.length));
       this.die('during');
     }
+    const dropped = this.sectors[sector];
     this.sectors[sector] = undefined;
+    if (dropped) this.sectorPool?.give(dropped);
     this.discard(sector);
     this.flags[sector] = TOUCHED;
     this.endOp();
@@ -236,6 +267,7 @@ export class SimFlash implements Flash {
       if (!b || f & TOUCHED) continue;
       if (!this.spill(s, b)) continue;
       this.sectors[s] = undefined;
+      this.sectorPool?.give(b);
       this.flags[s] = BACKED;
       released += this.sectorSize;
     }
@@ -302,9 +334,14 @@ export class SimFlash implements Flash {
   private grow(s: number, bytes: number): Uint8Array {
     const b = this.sector(s);
     if (b && b.length >= bytes) return b;
-    const n = prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25));
-    const g = new Uint8Array(Math.min(n, this.sectorSize)).fill(0xff);
-    if (b) g.set(b);
+    const n = Math.min(prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25)), this.sectorSize);
+    const g = this.sectorPool ? this.sectorPool.take(n) : new Uint8Array(n);
+    // The old prefix, then 0xFF beyond it (only the new bytes are filled).
+    if (b) {
+      g.set(b);
+      this.sectorPool?.give(b);
+    }
+    g.fill(0xff, b ? b.length : 0);
     this.sectors[s] = g;
     return g;
   }
@@ -361,6 +398,7 @@ export class SimFlash implements Flash {
 
 /** The step of a written sector's prefix in memory. */
 const PREFIX_STEP = 256;
+
 
 function prefixSize(bytes: number): number {
   return Math.ceil(bytes / PREFIX_STEP) * PREFIX_STEP;

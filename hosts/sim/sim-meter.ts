@@ -27,7 +27,7 @@ import { SimClock, defaultHardwareErrors, perfectHardware, type BusFault, type H
 import { SimAde7953 } from './chips/sim-ade7953.js';
 import { SimAtm90e32 } from './chips/sim-atm90e32.js';
 import { LoadModel, type PhaseLoad } from './physics/load-model.js';
-import { nextSlotStart, profileLoad, type LoadProfileName } from './physics/load-profile.js';
+import { nextSlotStart, setProfileLoad, type LoadProfileName } from './physics/load-profile.js';
 import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
@@ -348,8 +348,8 @@ export class SimMeter {
     if (this.profile === 'manual') return;
     const wall = this.clock.now();
     if (wall < this.nextLoadChange) return;
-    const loads = profileLoad(this.profile, this.seed, wall, this.load.phases.length);
-    for (let p = 0; p < loads.length; p++) this.load.set(p, loads[p]);
+    const phases = this.load.phases;
+    for (let p = 0; p < phases.length; p++) setProfileLoad(phases[p], this.profile, this.seed, wall, p);
     this.nextLoadChange = nextSlotStart(wall);
   }
 

@@ -334,22 +334,21 @@ export class Ade7953 implements MetrologyDriver {
           }
           throw fault;
         }
+        // The scratch arrays are written by index, not emptied and pushed: an engine may free an
+        // emptied array's storage (V8 does), and the pushes would allocate it again every sample.
         const counts = this.counts;
         const power = this.powers;
-        counts.length = 0;
-        power.length = 0;
         for (let ch = 0; ch < n; ch++) {
-          counts.push(this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB));
+          counts[ch] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
           const reg = ch === 0 ? ADE7953.AWATT : ADE7953.BWATT;
           const w = median3(this.read24(reg, true), this.read24(reg, true), this.read24(reg, true));
           if (Math.abs(w * this.scale.wattsPerLsb) > this.maxPowerW * 1.2) {
             throw new MetrologyFault('implausible-power', `ADE7953 channel ${ch} power ${w * this.scale.wattsPerLsb} W`, { channel: ch });
           }
-          power.push(w);
+          power[ch] = w;
         }
         const dtS = (ticks - this.lastTicks) / 1000;
         const deltas = this.deltas;
-        deltas.length = 0;
         for (let ch = 0; ch < n; ch++) {
           const raw = sign24(counts[ch] - this.lastCount[ch]);
           const perCount = this.scale.whPerLsb * 3600;
@@ -360,7 +359,7 @@ export class Ade7953 implements MetrologyDriver {
             throw new MetrologyFault('implausible-energy', `ADE7953 channel ${ch}: ${(delta * this.scale.whPerLsb).toFixed(1)} Wh in ${dtS} s`, { channel: ch, counts: delta });
           }
           out.wraps += Math.abs(k);
-          deltas.push(delta);
+          deltas[ch] = delta;
         }
         this.credit(out, deltas, ticks);
         // Swap: this sample's readings become the reference, the old arrays the next scratch.

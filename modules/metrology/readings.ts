@@ -61,7 +61,9 @@ export class SampleBuffer {
   begin(ticks: number): Sample {
     const s = this.out;
     s.ticks = ticks;
-    s.phases.length = 0;
+    // Popped, not `length = 0`: an engine may free an emptied array's storage (V8 does), and the
+    // driver's pushes would allocate it again every sample.
+    while (s.phases.length > 0) s.phases.pop();
     s.frequency = 0;
     s.totalActivePower = 0;
     s.totalReactivePower = 0;

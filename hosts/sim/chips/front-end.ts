@@ -65,6 +65,10 @@ export class Prng {
     if (u < 0.2499 || u > 0.7501) return k;
     return k * Math.cos(2 * Math.PI * u);
   }
+  /** The state change of `scaledNormal(0)` without its value (±0): two draws. */
+  skipNormal(): void {
+    this.s = xorshift32Step(xorshift32Step(this.s));
+  }
 }
 
 /** Faults on the chip's output line (MISO / SDA as the host sees it). */

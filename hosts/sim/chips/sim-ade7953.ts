@@ -112,6 +112,13 @@ const KIND = new Uint8Array(0x400);
 for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
 for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
 
+/** Values per channel in `measured`, and where the register codes of a measurement sit there. */
+const STRIDE = 14;
+const P_CODE = 10;
+const Q_CODE = 11;
+const I_CODE = 12;
+const V_CODE = 13;
+
 export class SimAde7953 implements SpiTarget {
   readonly load: LoadModel;
   errors: HardwareErrors;
@@ -149,10 +156,11 @@ export class SimAde7953 implements SpiTarget {
   private mi = 0;
   /** The configuration checksum as last computed (-1: a register was written since). */
   private checksum = -1;
-  /** Per channel (10 values each): P, Q, V, I as last measured, then the load's voltage, current,
+  /** Per channel (STRIDE values each): P, Q, V, I as last measured, then the load's voltage, current,
    *  angle and frequency and the `config` count they were measured with, then the PFx register of
-   *  that measurement (NaN: not read yet). */
-  private readonly measured = new Float64Array(20).fill(NaN);
+   *  that measurement (NaN: not read yet), then the codes its power (without noise), reactive power,
+   *  current and voltage registers answer (a driver reads them ~13 times per sample). */
+  private readonly measured = new Float64Array(2 * STRIDE).fill(NaN);
   /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
   private config = 0;
   private measuredErrors: HardwareErrors | undefined;
@@ -223,7 +231,7 @@ export class SimAde7953 implements SpiTarget {
     const l = this.load.phases[this.channelPhase[ch]];
     const e = this.errors;
     const m = this.measured;
-    const k = 10 * ch;
+    const k = STRIDE * ch;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every channel is measured again
       this.config++;
@@ -255,6 +263,10 @@ export class SimAde7953 implements SpiTarget {
     m[k + 7] = this.load.frequency;
     m[k + 8] = this.config;
     m[k + 9] = NaN;
+    m[k + P_CODE] = Math.round(this.mp / this.wPerCode);
+    m[k + Q_CODE] = Math.round(this.mq / this.wPerCode);
+    m[k + I_CODE] = Math.round(this.mi / this.aPerCode);
+    m[k + V_CODE] = Math.round(this.mv / this.vPerCode);
   }
 
   /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
@@ -306,31 +318,38 @@ export class SimAde7953 implements SpiTarget {
     const ch: 0 | 1 = a === ADE7953.BWATT || a === ADE7953.BVAR || a === ADE7953.IRMSB || a === ADE7953.PFB ? 1 : 0;
     switch (a) {
       case ADE7953.AWATT:
-      case ADE7953.BWATT:
+      case ADE7953.BWATT: {
         this.power(ch);
-        v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(this.noise()) / this.wPerCode);
+        const sigma = this.noise();
+        if (sigma === 0) {
+          // A perfect board: the draw still moves the sequence on; its ±0 leaves the code as
+          // measured (the sign of a zero does not survive the width mask below).
+          this.rng.skipNormal();
+          v = this.measured[STRIDE * ch + P_CODE];
+        } else v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
         break;
+      }
       case ADE7953.AVAR:
       case ADE7953.BVAR:
         this.power(ch);
-        v = Math.round(this.mq / this.wPerCode);
+        v = this.measured[STRIDE * ch + Q_CODE];
         break;
       case ADE7953.IRMSA:
       case ADE7953.IRMSB:
         this.power(ch);
-        v = Math.round(this.mi / this.aPerCode);
+        v = this.measured[STRIDE * ch + I_CODE];
         break;
       case ADE7953.VRMS:
         this.power(0);
-        v = Math.round(this.mv / this.vPerCode);
+        v = this.measured[V_CODE];
         break;
       case ADE7953.PFA:
       case ADE7953.PFB: {
         this.power(ch);
-        v = this.measured[10 * ch + 9];
+        v = this.measured[STRIDE * ch + 9];
         if (v !== v) {
           const s = Math.hypot(this.mp, this.mq);
-          v = this.measured[10 * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
+          v = this.measured[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
         }
         break;
       }

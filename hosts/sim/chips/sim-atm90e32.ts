@@ -100,6 +100,13 @@ const P = 0;
 const Q = 1;
 const V = 2;
 const I = 3;
+/** Where the register words start in `measured`, and their offsets (5 values per phase). */
+const WORDS = 24;
+const P_WORD = 0;
+const Q_WORD = 1;
+const URMS_CODE = 2;
+const IRMS_CODE = 3;
+const PF_CODE = 4;
 
 export class SimAtm90e32 implements SpiTarget {
   readonly load: LoadModel;
@@ -116,9 +123,11 @@ export class SimAtm90e32 implements SpiTarget {
   /** Fractional counts of the energy registers ACC_FIRST…. */
   private readonly acc = new Float64Array(ACC_COUNT);
   /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
-   *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`. A
-   *  driver reads a phase's registers many times per sample: each is measured once. */
-  private readonly measured = new Float64Array(24);
+   *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
+   *  at WORDS + 5·phase, what its registers answer (Pmean without noise and Qmean as 32-bit words,
+   *  the Urms, Irms and PFmean codes), made with it. A driver reads a phase's registers many times
+   *  per sample (~25): each is measured once, and a read is a lookup. */
+  private readonly measured = new Float64Array(24 + 15);
   /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
    *  new object to change them); the errors measured with. */
   private config = 0;
@@ -194,6 +203,15 @@ export class SimAtm90e32 implements SpiTarget {
     m[o + Q] = v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
     m[o + V] = v;
     m[o + I] = i;
+    const q = WORDS + 5 * phase;
+    const mp = m[o + P];
+    const mq = m[o + Q];
+    m[q + P_WORD] = Math.round(mp / ATM90E32_POWER_LSB) | 0;
+    m[q + Q_WORD] = Math.round(mq / ATM90E32_POWER_LSB) | 0;
+    m[q + URMS_CODE] = Math.min(0xffff, Math.round(v / ATM90E32_URMS_LSB));
+    m[q + IRMS_CODE] = Math.min(0xffff, Math.round(i / ATM90E32_IRMS_LSB));
+    const s = Math.hypot(mp, mq);
+    m[q + PF_CODE] = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
     m[k] = l.voltage;
     m[k + 1] = l.current;
     m[k + 2] = l.phaseDeg;
@@ -259,28 +277,42 @@ export class SimAtm90e32 implements SpiTarget {
     switch (READ_KIND[a]) {
       case MEAN_P:
       case MEAN_P_LSB: {
-        const o = this.measure(PHASE_OF[a]);
-        const w = Math.round((this.measured[o + P] + this.rng.scaledNormal(this.errors.noiseW)) / ATM90E32_POWER_LSB) | 0;
+        const p = PHASE_OF[a];
+        const o = this.measure(p);
+        const noise = this.errors.noiseW;
+        let w: number;
+        if (noise === 0) {
+          // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
+          this.rng.skipNormal();
+          w = this.measured[WORDS + 5 * p + P_WORD];
+        } else w = Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
         v = READ_KIND[a] === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
         break;
       }
       case MEAN_Q:
       case MEAN_Q_LSB: {
-        const w = Math.round((this.measured[this.measure(PHASE_OF[a]) + Q] + 0) / ATM90E32_POWER_LSB) | 0;
+        const p = PHASE_OF[a];
+        this.measure(p);
+        const w = this.measured[WORDS + 5 * p + Q_WORD];
         v = READ_KIND[a] === MEAN_Q_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
         break;
       }
-      case URMS:
-        v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.UrmsA) + V] / ATM90E32_URMS_LSB));
+      case URMS: {
+        const p = a - ATM90E32.UrmsA;
+        this.measure(p);
+        v = this.measured[WORDS + 5 * p + URMS_CODE];
         break;
-      case IRMS:
-        v = Math.min(0xffff, Math.round(this.measured[this.measure(a - ATM90E32.IrmsA) + I] / ATM90E32_IRMS_LSB));
+      }
+      case IRMS: {
+        const p = a - ATM90E32.IrmsA;
+        this.measure(p);
+        v = this.measured[WORDS + 5 * p + IRMS_CODE];
         break;
+      }
       case PF: {
-        const o = this.measure(a - ATM90E32.PFmeanA);
-        const mp = this.measured[o + P];
-        const s = Math.hypot(mp, this.measured[o + Q]);
-        v = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
+        const p = a - ATM90E32.PFmeanA;
+        this.measure(p);
+        v = this.measured[WORDS + 5 * p + PF_CODE];
         break;
       }
       case FREQ:

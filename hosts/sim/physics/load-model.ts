@@ -23,12 +23,16 @@ export class LoadModel {
   readonly importWh: number[];
   readonly exportWh: number[];
   readonly reactiveVarh: number[];
+  /** Per phase (5 values): the voltage, current and angle `advance` last integrated, and their
+   *  active and reactive power (a load holds for many steps: no cos and sin per step). */
+  private readonly powers: number[];
 
   constructor(phaseCount: number, initial: PhaseLoad = { voltage: 230, current: 0, phaseDeg: 0 }) {
     this.phases = Array.from({ length: phaseCount }, () => ({ ...initial }));
     this.importWh = new Array<number>(phaseCount).fill(0);
     this.exportWh = new Array<number>(phaseCount).fill(0);
     this.reactiveVarh = new Array<number>(phaseCount).fill(0);
+    this.powers = new Array<number>(5 * phaseCount).fill(NaN); // doubles in place: less memory than a typed array
   }
 
   set(phase: number, load: Partial<PhaseLoad>): void {
@@ -51,11 +55,21 @@ export class LoadModel {
 
   advance(ms: number): void {
     const h = ms / 3_600_000;
+    const c = this.powers;
     for (let p = 0; p < this.phases.length; p++) {
-      const w = this.activePower(p);
+      const l = this.phases[p];
+      const k = 5 * p;
+      if (c[k] !== l.voltage || c[k + 1] !== l.current || c[k + 2] !== l.phaseDeg) {
+        c[k] = l.voltage;
+        c[k + 1] = l.current;
+        c[k + 2] = l.phaseDeg;
+        c[k + 3] = this.activePower(p);
+        c[k + 4] = this.reactivePower(p);
+      }
+      const w = c[k + 3];
       if (w > 0) this.importWh[p] += w * h;
       else this.exportWh[p] -= w * h;
-      this.reactiveVarh[p] += this.reactivePower(p) * h;
+      this.reactiveVarh[p] += c[k + 4] * h;
     }
     this.timeMs += ms;
   }

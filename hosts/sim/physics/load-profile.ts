@@ -64,17 +64,25 @@ export function profilePowerW(name: LoadProfileName, seed: number, wallMs: numbe
 /** The load of every phase in the slot containing `wallMs`. */
 export function profileLoad(name: LoadProfileName, seed: number, wallMs: number, phases: number): PhaseLoad[] {
   const out: PhaseLoad[] = [];
-  for (let p = 0; p < phases; p++) {
-    const w = profilePowerW(name, seed, wallMs, p);
-    const voltage = VOLTAGE + (slotRandom(seed, Math.floor(wallMs / SLOT_MS), 50 + p) - 0.5) * 6;
-    if (w === 0) {
-      out.push({ voltage, current: 0, phaseDeg: 0 });
-      continue;
-    }
-    const phaseDeg = w > 0 ? 18.19 : 180; // PF 0.95 inductive when importing, unity when exporting
-    out.push({ voltage, current: Math.abs(w) / (voltage * Math.abs(Math.cos((phaseDeg * Math.PI) / 180))), phaseDeg });
-  }
+  for (let p = 0; p < phases; p++) out.push(setProfileLoad({ voltage: 0, current: 0, phaseDeg: 0 }, name, seed, wallMs, p));
   return out;
+}
+
+/** Phase `phase` of `profileLoad`, written into `into` (a simulated meter's load model, every
+ *  5 minutes: no objects made); returns it. */
+export function setProfileLoad(into: PhaseLoad, name: LoadProfileName, seed: number, wallMs: number, phase: number): PhaseLoad {
+  const w = profilePowerW(name, seed, wallMs, phase);
+  const voltage = VOLTAGE + (slotRandom(seed, Math.floor(wallMs / SLOT_MS), 50 + phase) - 0.5) * 6;
+  into.voltage = voltage;
+  if (w === 0) {
+    into.current = 0;
+    into.phaseDeg = 0;
+    return into;
+  }
+  const phaseDeg = w > 0 ? 18.19 : 180; // PF 0.95 inductive when importing, unity when exporting
+  into.current = Math.abs(w) / (voltage * Math.abs(Math.cos((phaseDeg * Math.PI) / 180)));
+  into.phaseDeg = phaseDeg;
+  return into;
 }
 
 /** Start of the slot after the one containing `wallMs` (when the load changes next). */
