@@ -8,7 +8,8 @@
  * computes does not depend on how the fleet is split or paced.
  *
  * Memory: flash sectors live in memory only while in use; every simulated hour the sectors a meter
- * did not touch go to their backing store — the --state image file, or a spill file (spill-file.ts).
+ * did not touch go to their backing store — the --state image file, or a spill file (spill-file.ts) —
+ * and those it did touch too, but for their tails (what is appended there in the next hour).
  *
  * With a state directory each meter's flash images are written through on every write
  * (DIR/meters/ID/{energy,calibration}.bin), its time with them (DIR/clocks.bin, state-clocks.ts),
@@ -178,14 +179,14 @@ export class MeterSlice {
       const clocks = this.clocks as StateClocks;
       // The meter's time goes to DIR/clocks.bin before each write reaches its images.
       const beforeWrite = () => clocks.write(spec.slot, meter ? meter.wallMs : spec.startWallMs);
-      const ef = new FileFlash(join(md, 'energy.bin'), GEOMETRY, { beforeWrite });
-      const cf = new FileFlash(join(md, 'calibration.bin'), GEOMETRY, { beforeWrite });
+      const ef = new FileFlash(join(md, 'energy.bin'), GEOMETRY, { beforeWrite, tails: true });
+      const cf = new FileFlash(join(md, 'calibration.bin'), GEOMETRY, { beforeWrite, tails: true });
       this.flashes.push(ef, cf);
       energyFlash = ef;
       calibrationFlash = cf;
     } else {
-      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing() });
-      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing() });
+      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), tails: true });
+      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), tails: true });
     }
     meter = new SimMeter({
       chip: spec.chip,

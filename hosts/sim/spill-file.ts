@@ -59,6 +59,11 @@ export class SpillFile {
     writeSync(this.need(), bytes, 0, this.slotSize, slot * this.slotSize);
   }
 
+  /** Writes `bytes` at byte `offset` of a slot. */
+  writeAt(slot: number, offset: number, bytes: Uint8Array): void {
+    writeSync(this.need(), bytes, 0, bytes.length, slot * this.slotSize + offset);
+  }
+
   read(slot: number, into: Uint8Array): void {
     readSync(this.need(), into, 0, this.slotSize, slot * this.slotSize);
   }
@@ -84,6 +89,16 @@ class SpillBacking implements SectorBacking {
     let slot = map[sector];
     if (slot === undefined) map[sector] = slot = this.file.take();
     this.file.write(slot, bytes);
+  }
+
+  storeAt(sector: number, offset: number, bytes: Uint8Array): void {
+    const slot = this.slotOf?.[sector];
+    if (slot === undefined) {
+      // Nothing kept for it yet: the sector is erased but for these bytes.
+      const whole = new Uint8Array(this.file.slotSize).fill(0xff);
+      whole.set(bytes, offset);
+      this.store(sector, whole);
+    } else this.file.writeAt(slot, offset, bytes);
   }
 
   load(sector: number, into: Uint8Array): void {
