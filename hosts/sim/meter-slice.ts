@@ -21,6 +21,7 @@ import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
+import { FrameWriter } from '../../modules/storage/frame.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
@@ -124,6 +125,8 @@ export class MeterSlice {
   private readonly spill: SpillFile | undefined;
   /** One tariff schedule for every meter (it holds no state). */
   private readonly tariffs: TariffSchedule | undefined;
+  /** One frame writer for every meter's stores: the meters run one at a time. */
+  private readonly frameWriter = new FrameWriter(0);
   private pending: AirEvent[] = [];
   private nextEvict = -Infinity;
   private finished = false;
@@ -208,7 +211,7 @@ export class MeterSlice {
       exactPulses: false,
       service: p === 0 ? o.service : undefined,
       sml: p === 0 ? o.sml : undefined,
-      app: this.tariffs ? { tariffs: this.tariffs } : undefined,
+      app: { tariffs: this.tariffs, frameWriter: this.frameWriter },
       onAir: (f) => this.onAir(spec, f),
       onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
     });
