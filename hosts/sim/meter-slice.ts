@@ -7,9 +7,10 @@
  * A meter is only ever advanced to its own event times (and to the end of the run), so what it
  * computes does not depend on how the fleet is split or paced.
  *
- * Memory: flash sectors live in memory only while in use; every simulated hour the sectors a meter
- * did not touch go to their backing store — the --state image file, or a spill file (spill-file.ts) —
- * and those it did touch too, but for their tails (what is appended there in the next hour).
+ * Memory: flash sectors live in memory only while in use; every simulated hour, right after a meter
+ * ran through the epoch, the sectors it did not touch go to their backing store — the --state image
+ * file, or a spill file (spill-file.ts) — and those it did touch too, but for their tails (the bytes
+ * it appended there since).
  *
  * With a state directory each meter's flash images are written through on every write
  * (DIR/meters/ID/{energy,calibration}.bin), its time with them (DIR/clocks.bin, state-clocks.ts),
@@ -129,6 +130,8 @@ export class MeterSlice {
   private readonly frameWriter = new FrameWriter(0);
   private pending: AirEvent[] = [];
   private nextEvict = -Infinity;
+  /** This epoch hands each meter's unused sectors and tails to the backing right after it ran. */
+  private evicting = false;
   private finished = false;
 
   constructor(o: SliceOptions) {
@@ -216,6 +219,10 @@ export class MeterSlice {
       onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
     });
     meter.keepAir = false;
+    // What booting wrote goes to the backing store now, but for the tails: a fleet that is still
+    // being made holds no flash.
+    energyFlash.evictUntouched();
+    calibrationFlash.evictUntouched();
     this.meters.push(meter);
     const reg = meter.registers();
     this.baseline[2 * p] = reg['1.8.0'];
@@ -262,9 +269,11 @@ export class MeterSlice {
     if (limitWall !== this.limit) {
       this.limit = limitWall;
       this.cursor = 0;
+      this.evicting = false;
       if (limitWall >= this.nextEvict) {
-        // Every simulated hour: the sectors no meter used go to their backing store.
-        if (this.nextEvict !== -Infinity) this.evict();
+        // Every simulated hour each meter, once run through the epoch, leaves its flash to the
+        // backing store but for the tails it appends to: only the meter running holds more.
+        this.evicting = this.nextEvict !== -Infinity;
         this.nextEvict = limitWall + EVICT_EVERY_MS;
       }
     }
@@ -279,11 +288,16 @@ export class MeterSlice {
         t = m.nextEventWall();
       }
       this.next[p] = t;
+      if (this.evicting) {
+        m.energyFlash.evictUntouched();
+        m.calibrationFlash.evictUntouched();
+      }
     }
     return true;
   }
 
-  /** Gives every flash sector not used since the last call to its backing store. */
+  /** Gives every flash sector not used since the last call to its backing store, and those in use
+   *  but for their tails. */
   evict(): void {
     for (const m of this.meters) {
       m.energyFlash.evictUntouched();
