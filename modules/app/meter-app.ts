@@ -50,7 +50,6 @@ import { ValListBuilder } from '../sml/val-list.js';
 import { FrameWriter } from '../storage/frame.js';
 import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
-import type { TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { MetrologyConstants } from './calibration-constants.js';
 import { CalibrationController, ChipConstants } from './calibration-controller.js';
 import { EnergyMeter } from './energy-meter.js';
@@ -188,7 +187,8 @@ export class MeterApp {
   readonly deviceId: string;
   readonly samplePeriodMs: number;
   private parts: MeterParts | undefined;
-  private ticks: (() => number) | undefined;
+  /** The host clock the application was started on (its ticks). */
+  private clock: Clock | undefined;
   private running = false;
   private nextSample = 0;
 
@@ -257,8 +257,7 @@ export class MeterApp {
     const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE, writer }), inService);
     if (service.resynced) witness.flag(WITNESS_COUNTER_RESYNC, energy.registerValues);
     const readout = new MeterReadout(energy, clock);
-    const counterFlags = { get resynced(): boolean { return ((witness.state?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0; } };
-    const status = new StatusBoard({ calibration, energy, clock, counters: counterFlags });
+    const status = new StatusBoard({ calibration, energy, clock, counters: witness });
     const manufacturer = o.manufacturer ?? 'XSM';
     const securityMode = o.security ?? 7;
     const sender = new TelegramSender({
@@ -266,7 +265,7 @@ export class MeterApp {
       mode: o.radioMode ?? 'T1',
       format: o.frameFormat ?? 'A',
       header: { control: 0x44, manufacturer, id: o.meterId, version: o.version ?? 1, deviceType: 0x02 },
-      security: (): TelegramSecurity => (securityMode === 0 ? { mode: 0 } : { mode: securityMode, key: ports.keys.meterKey(), crypto: ports.crypto }),
+      security: { mode: securityMode, keys: ports.keys, crypto: ports.crypto },
       schedule: new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) }),
       budget: new RadioBudget({ dutyCycle: o.dutyCycle }),
       counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE, writer })),
@@ -296,7 +295,7 @@ export class MeterApp {
     sender.start(now);
     // Pushes on the samples' grid: each file shows the sample of its own tick.
     parts.opticalPush?.start(now);
-    this.ticks = () => ports.clock.ticks();
+    this.clock = ports.clock;
     this.parts = parts;
     this.running = true;
   }
@@ -369,9 +368,9 @@ export class MeterApp {
   /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while busy,
    *  else until the next sample, telegram or SML push. */
   nextTickDelay(): number {
-    if (!this.parts || !this.running || !this.ticks || this.busy) return this.tickMs;
+    if (!this.parts || !this.running || !this.clock || this.busy) return this.tickMs;
     // A refused journal takes no samples: only the telegrams and SML are due.
-    const d = this.due(this.parts.energy.measuring) - this.ticks();
+    const d = this.due(this.parts.energy.measuring) - this.clock.ticks();
     return d >= 1 ? d : this.tickMs;
   }
 
@@ -382,8 +381,8 @@ export class MeterApp {
 
   tick(): void {
     const p = this.parts;
-    if (!p || !this.running || !this.ticks) return;
-    const now = this.ticks();
+    if (!p || !this.running || !this.clock) return;
+    const now = this.clock.ticks();
     p.pulse.tick(now);
     if (now >= this.nextSample && p.energy.measuring) {
       p.energy.sample();
