@@ -177,6 +177,27 @@ export function meterIdForSeed(seed: number): string {
   return String(10_000_000 + n);
 }
 
+/** The meter's radio: frames go on the air as PHY streams, encoded here or through the CC1101 driver
+ *  and simulator; the last one waits in `pending` for the telegram callback. */
+class AirRadio implements Radio {
+  pending: Uint8Array | undefined;
+  constructor(
+    private readonly format: FrameFormat,
+    private readonly cc1101: { sim: Cc1101Sim; driver: Cc1101 } | undefined,
+  ) {}
+
+  transmit(frame: Uint8Array, mode: WmbusMode): void {
+    const cc = this.cc1101;
+    if (!cc) {
+      this.pending = phyEncode(frame, mode, this.format);
+      return;
+    }
+    const before = cc.sim.transmissions.length;
+    cc.driver.transmit(frame, mode);
+    for (const c of cc.sim.transmissions.slice(before)) this.pending = c.bytes;
+  }
+}
+
 export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
 /** The in-memory service line's receive buffers: the meter's (requests) and the bench's (replies). */
 export const SERVICE_RX_BYTES = 4096;
@@ -253,25 +274,13 @@ export class SimMeter {
     // its replies costs bounded memory (the meter holds a reply back until there is room).
     const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
     this.bench = pair.bench;
-    let radio: Radio;
+    let cc1101: { sim: Cc1101Sim; driver: Cc1101 } | undefined;
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
       this.radioSim = sim;
-      const driver = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
-      radio = {
-        transmit: (frame, mode) => {
-          const before = sim.transmissions.length;
-          driver.transmit(frame, mode);
-          for (const c of sim.transmissions.slice(before)) this.pendingStream = c.bytes;
-        },
-      };
-    } else {
-      radio = {
-        transmit: (frame, mode) => {
-          this.pendingStream = phyEncode(frame, mode, this.options.frameFormat ?? 'A');
-        },
-      };
+      cc1101 = { sim, driver: new Cc1101({ spi: sim, gdo2: sim.gdo2 }) };
     }
+    const radio = (this.radio = new AirRadio(this.options.frameFormat ?? 'A', cc1101));
     const o = this.options;
     if (o.sml?.lmn) {
       const lmn = memorySerialPair({ meter: { capacity: LMN_RX_BYTES } });
@@ -290,13 +299,11 @@ export class SimMeter {
       quantumWh: o.quantumWh,
       meterConstant: o.meterConstant,
       dutyCycle: o.dutyCycle,
-      installMeterKey: (key) => {
-        this.keys.install(key);
-        this.options.onKeyInstalled?.(this.keys.toFile());
-      },
+      // Bound methods, not arrow functions: nothing per meter but the function objects.
+      installMeterKey: this.installMeterKey.bind(this),
       customerPin: o.sml?.pin,
       ...o.app,
-      onTelegram: (t) => this.onTelegram(t),
+      onTelegram: this.onTelegram.bind(this),
     });
     this.ports = {
       metrologySpi: this.chip.spi,
@@ -318,11 +325,16 @@ export class SimMeter {
     this.applyProfile();
   }
 
-  private pendingStream: Uint8Array | undefined;
+  private radio!: AirRadio;
+
+  private installMeterKey(key: Uint8Array): void {
+    this.keys.install(key);
+    this.options.onKeyInstalled?.(this.keys.toFile());
+  }
 
   private onTelegram(t: SentTelegram): void {
-    const stream = this.pendingStream;
-    this.pendingStream = undefined;
+    const stream = this.radio.pending;
+    this.radio.pending = undefined;
     if (!stream) return; // the radio failed: nothing went on the air
     const frame: AirFrame = { meterId: this.meterId, stream, mode: t.mode, wallMs: this.clock.now(), airtimeMs: t.airtimeMs, sent: t };
     if (this.keepAir) this.air.push(frame);
