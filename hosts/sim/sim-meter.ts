@@ -198,6 +198,19 @@ class AirRadio implements Radio {
   }
 }
 
+/** Perfect hardware by channel count, frozen and shared by every meter (a chip only reads its errors;
+ *  other errors are a new object), not a set of arrays per meter. */
+const PERFECT_HARDWARE: HardwareErrors[] = [];
+function sharedPerfectHardware(channels: number): HardwareErrors {
+  let e = PERFECT_HARDWARE[channels];
+  if (!e) {
+    e = perfectHardware(channels);
+    for (const a of [e.currentGainError, e.phaseErrorDeg, e.powerOffsetW, e.reactiveOffsetVar]) Object.freeze(a);
+    PERFECT_HARDWARE[channels] = e = Object.freeze(e);
+  }
+  return e;
+}
+
 export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
 /** The in-memory service line's receive buffers: the meter's (requests) and the bench's (replies). */
 export const SERVICE_RX_BYTES = 4096;
@@ -245,7 +258,7 @@ export class SimMeter {
     this.load = new LoadModel(phases, options.initialLoad ?? { voltage: 230, current: 0, phaseDeg: 0 });
     const hw = options.hardware ?? 'perfect';
     const channels = this.chipName === 'ade7953' ? 2 : 3;
-    const errors = hw === 'perfect' ? perfectHardware(channels) : hw === 'default' ? defaultHardwareErrors(channels) : hw;
+    const errors = hw === 'perfect' ? sharedPerfectHardware(channels) : hw === 'default' ? defaultHardwareErrors(channels) : hw;
     this.chip = this.chipName === 'ade7953' ? new SimAde7953({ load: this.load, errors, seed: this.seed }) : new SimAtm90e32({ load: this.load, errors, seed: this.seed });
     this.energyFlash = options.energyFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
     this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
