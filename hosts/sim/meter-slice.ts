@@ -191,8 +191,8 @@ export class MeterSlice {
       energyFlash = ef;
       calibrationFlash = cf;
     } else {
-      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), tails: true });
-      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), tails: true });
+      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true });
+      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true });
     }
     meter = new SimMeter({
       chip: spec.chip,
