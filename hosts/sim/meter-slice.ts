@@ -108,6 +108,9 @@ export interface SliceReport {
 }
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+const NOTHING = new Uint8Array(0);
+/** The service port of a fleet's meters but the first: nothing ever arrives (no line per meter). */
+const IDLE_SERVICE: SerialPort = Object.freeze({ read: () => NOTHING, write: () => {} });
 const EVICT_EVERY_MS = 3_600_000;
 
 export class MeterSlice {
@@ -212,7 +215,7 @@ export class MeterSlice {
       energyFlash,
       calibrationFlash,
       exactPulses: false,
-      service: p === 0 ? o.service : undefined,
+      service: p === 0 ? o.service : IDLE_SERVICE,
       sml: p === 0 ? o.sml : undefined,
       app: { tariffs: this.tariffs, frameWriter: this.frameWriter },
       onAir: this.onAir.bind(this, spec), // (not an arrow function: smaller per meter)

@@ -216,6 +216,10 @@ export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
 export const SERVICE_RX_BYTES = 4096;
 export const SERVICE_TX_BYTES = 16384;
 
+function serviceLine(): { meter: MemorySerialPort; bench: MemorySerialPort } {
+  return memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
+}
+
 export class SimMeter {
   readonly options: SimMeterOptions;
   readonly chipName: ChipName;
@@ -229,8 +233,9 @@ export class SimMeter {
   readonly pulseLed = new SimPin();
   /** The calibration switch: set `calibrationSwitch.level = 1` to press it. */
   readonly calibrationSwitch = new SimPin();
-  /** The bench's end of the service line (the meter's end is wired to the application). */
-  bench!: MemorySerialPort;
+  /** The bench's end of the in-memory service line (with an external `service` port: a line of its
+   *  own, made on first use, that the meter does not read). */
+  private benchEnd: MemorySerialPort | undefined;
   clock!: SimClock;
   app!: MeterApp;
   /** Every telegram on the air since this object was made (also across restarts). */
@@ -285,8 +290,14 @@ export class SimMeter {
     };
     // The meter's line buffers are bounded, as a UART's: a bench that floods it or never reads
     // its replies costs bounded memory (the meter holds a reply back until there is room).
-    const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
-    this.bench = pair.bench;
+    // Only when no service port is given (a fleet's meters share an idle one).
+    let service = this.options.service;
+    this.benchEnd = undefined;
+    if (!service) {
+      const pair = serviceLine();
+      this.benchEnd = pair.bench;
+      service = pair.meter;
+    }
     let cc1101: { sim: Cc1101Sim; driver: Cc1101 } | undefined;
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
@@ -322,7 +333,7 @@ export class SimMeter {
       metrologySpi: this.chip.spi,
       pulseLed: this.pulseLed,
       calibrationSwitch: this.calibrationSwitch,
-      service: this.options.service ?? pair.meter,
+      service,
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,
@@ -339,6 +350,11 @@ export class SimMeter {
   }
 
   private radio!: AirRadio;
+
+  /** The bench's end of the service line (the meter's end is wired to the application). */
+  get bench(): MemorySerialPort {
+    return (this.benchEnd ??= serviceLine().bench);
+  }
 
   private installMeterKey(key: Uint8Array): void {
     this.keys.install(key);
@@ -418,7 +434,7 @@ export class SimMeter {
       let next = Math.min(ticks, this.app.nextWake());
       if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
       if (this.light) next = Math.min(next, now + Math.max(1, this.light.nextFlash() - this.clock.now()));
-      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.busy || (this.lmnMeter !== undefined && (this.lmnMeter.pending > 0 || this.app.part.lmn!.busy))) next = Math.min(next, now + tickMs);
+      if ((exact && this.app.pulsesPending) || (this.benchEnd !== undefined && this.benchEnd.pending > 0) || this.app.part.server.busy || (this.lmnMeter !== undefined && (this.lmnMeter.pending > 0 || this.app.part.lmn!.busy))) next = Math.min(next, now + tickMs);
       if (next <= now) next = now + 1;
       const dt = next - now;
       this.load.advance(dt);
