@@ -226,6 +226,7 @@ export class MeterSlice {
     // being made holds no flash.
     energyFlash.evictUntouched();
     calibrationFlash.evictUntouched();
+    meter.keys.releaseMeterKey();
     this.meters.push(meter);
     const reg = meter.registers();
     this.baseline[2 * p] = reg['1.8.0'];
@@ -294,6 +295,7 @@ export class MeterSlice {
       if (this.evicting) {
         m.energyFlash.evictUntouched();
         m.calibrationFlash.evictUntouched();
+        m.keys.releaseMeterKey(); // made again for its next telegram (a key expansion)
       }
     }
     return true;

@@ -85,6 +85,13 @@ export class SimKeyStore implements KeyStore {
     return (this.meter ??= this.crypto.aesKey(this.raw.subarray(METER, METER + 16)));
   }
 
+  /** Wipes and drops the meter key's handle (its key schedule and CMAC subkeys): the next
+   *  `meterKey()` makes it again. For a fleet whose meters send a telegram every few minutes. */
+  releaseMeterKey(): void {
+    this.meter?.wipe();
+    this.meter = undefined;
+  }
+
   /** Replaces the meter key (the service's install-meter-key). */
   installMeterKey(key: Uint8Array): void {
     if (key.length !== 16) throw new MeterError('bad-key', 'a meter key is 16 bytes (AES-128)');

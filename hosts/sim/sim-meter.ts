@@ -147,6 +147,10 @@ export class SimMeterKeys implements KeyStore {
   install(key: Uint8Array): void {
     this.store.installMeterKey(key);
   }
+  /** SimKeyStore.releaseMeterKey (no caller holds the handle between telegrams). */
+  releaseMeterKey(): void {
+    this.store.releaseMeterKey();
+  }
   /** A copy of the raw meter key (what a simulated gateway is given). */
   rawMeterKey(): Uint8Array {
     return this.store.rawMeterKey();
