@@ -226,7 +226,7 @@ export class MeterSlice {
     // being made holds no flash.
     energyFlash.evictUntouched();
     calibrationFlash.evictUntouched();
-    meter.keys.releaseMeterKey();
+    meter.keys.releaseHandles();
     this.meters.push(meter);
     const reg = meter.registers();
     this.baseline[2 * p] = reg['1.8.0'];
@@ -295,7 +295,7 @@ export class MeterSlice {
       if (this.evicting) {
         m.energyFlash.evictUntouched();
         m.calibrationFlash.evictUntouched();
-        m.keys.releaseMeterKey(); // made again for its next telegram (a key expansion)
+        m.keys.releaseHandles(); // made again for its next telegram (a key expansion)
       }
     }
     return true;

@@ -85,11 +85,16 @@ export class SimKeyStore implements KeyStore {
     return (this.meter ??= this.crypto.aesKey(this.raw.subarray(METER, METER + 16)));
   }
 
-  /** Wipes and drops the meter key's handle (its key schedule and CMAC subkeys): the next
-   *  `meterKey()` makes it again. For a fleet whose meters send a telegram every few minutes. */
-  releaseMeterKey(): void {
+  /** Wipes and drops the key handles (the meter key's schedule and CMAC subkeys, the signing
+   *  scalar): the next use makes them again. For a fleet, whose meters send a telegram every few
+   *  minutes and sign only at their first boot. */
+  releaseHandles(): void {
     this.meter?.wipe();
     this.meter = undefined;
+    this.bench?.wipe();
+    this.bench = undefined;
+    this.signing?.wipe();
+    this.signing = undefined;
   }
 
   /** Replaces the meter key (the service's install-meter-key). */

@@ -147,9 +147,9 @@ export class SimMeterKeys implements KeyStore {
   install(key: Uint8Array): void {
     this.store.installMeterKey(key);
   }
-  /** SimKeyStore.releaseMeterKey (no caller holds the handle between telegrams). */
-  releaseMeterKey(): void {
-    this.store.releaseMeterKey();
+  /** SimKeyStore.releaseHandles (no caller holds a handle between ticks). */
+  releaseHandles(): void {
+    this.store.releaseHandles();
   }
   /** A copy of the raw meter key (what a simulated gateway is given). */
   rawMeterKey(): Uint8Array {
