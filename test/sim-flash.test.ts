@@ -148,6 +148,94 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
     );
   });
 
+  for (const storeAt of [false, true]) {
+    it(`with tails (sectors in use leave all but their tail${storeAt ? ', written in place' : ''}), any order of operations gives what a plain array gives`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.oneof(
+              fc.record({ op: fc.constant('write' as const), at: fc.integer({ min: 0, max: 1023 }), data: fc.uint8Array({ minLength: 1, maxLength: 300 }) }),
+              fc.record({ op: fc.constant('append' as const), sector: fc.integer({ min: 0, max: 3 }), data: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+              fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
+              fc.record({ op: fc.constant('evict' as const) }),
+              fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: 600 }) }),
+            ),
+            { maxLength: 80 },
+          ),
+          (ops) => {
+            const m = mapBacking();
+            const backing = storeAt ? { ...m, storeAt: (sector: number, offset: number, bytes: Uint8Array) => void (m.kept.get(sector) as Uint8Array).set(bytes, offset) } : m;
+            const f = new SimFlash({ sectorSize: 256, sectorCount: 4, backing, tails: true });
+            const ref = new Uint8Array(1024).fill(0xff);
+            const ends = [0, 0, 0, 0];
+            const write = (at: number, raw: Uint8Array) => {
+              const data = raw.subarray(0, 1024 - at).map((b, i) => b & ref[at + i]); // only clears bits
+              f.write(at, data);
+              ref.set(data, at);
+            };
+            for (const o of ops) {
+              if (o.op === 'write') write(o.at, o.data);
+              else if (o.op === 'append') {
+                // As the stores write: after the last write to the sector.
+                const at = o.sector * 256 + ends[o.sector];
+                const n = Math.min(o.data.length, 256 - ends[o.sector]);
+                if (n > 0) write(at, o.data.subarray(0, n));
+                ends[o.sector] += n;
+              } else if (o.op === 'erase') {
+                f.erase(o.sector);
+                ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
+                ends[o.sector] = 0;
+              } else if (o.op === 'evict') f.evictUntouched();
+              else {
+                const n = Math.min(o.n, 1024 - o.at);
+                assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
+              }
+            }
+            assert.deepEqual(f.image(), ref);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  it('with tails, a sector in use keeps only what was appended since the last eviction', () => {
+    const f = new SimFlash({ sectorSize: 4096, sectorCount: 2, backing: mapBacking(), tails: true });
+    f.write(0, new Uint8Array(2000));
+    f.evictUntouched();
+    assert.equal(f.residentBytes, 0);
+    f.write(2000, new Uint8Array(10));
+    assert.equal(f.residentBytes, 256);
+    assert.throws(() => f.write(2005, new Uint8Array([0xff])), FlashFault, 'the NOR rule holds in the tail');
+    assert.deepEqual([...f.read(1995, 20)], [...new Uint8Array(15), ...new Uint8Array(5).fill(0xff)]);
+    f.evictUntouched();
+    f.evictUntouched();
+    assert.equal(f.residentBytes, 0);
+    assert.ok(f.read(0, 2010).every((b) => b === 0));
+  });
+
+  it('a file-backed flash with tails appends to its file and keeps only the tail', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-flash-'));
+    try {
+      const path = join(dir, 'f.bin');
+      const a = new FileFlash(path, { sectorSize: 256, sectorCount: 4 }, { tails: true });
+      a.write(256, new Uint8Array(100).fill(7));
+      a.evictUntouched();
+      assert.equal(a.residentBytes, 0);
+      a.write(356, new Uint8Array([1, 2, 3]));
+      assert.equal(a.residentBytes, 156);
+      a.evictUntouched();
+      a.evictUntouched();
+      assert.equal(a.residentBytes, 0);
+      assert.deepEqual([...a.read(354, 6)], [7, 7, 1, 2, 3, 0xff]);
+      a.close();
+      const file = readFileSync(path);
+      assert.deepEqual([...file.subarray(354, 360)], [7, 7, 1, 2, 3, 0xff]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a file-backed flash reads its file on first use and drops sectors at no cost', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xsmeter-flash-'));
     try {

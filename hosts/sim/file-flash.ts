@@ -50,6 +50,8 @@ export interface FileFlashOptions {
   /** Called before each write-through (e.g. to persist the simulated time with the image). */
   beforeWrite?: () => void;
   pool?: FilePool;
+  /** SimFlashOptions.tails. */
+  tails?: boolean;
 }
 
 export class FileFlash extends SimFlash {
@@ -59,7 +61,7 @@ export class FileFlash extends SimFlash {
 
   /** Opens `path` (created blank when missing) as a flash of the given geometry. */
   constructor(readonly path: string, geometry: { sectorSize: number; sectorCount: number }, options: FileFlashOptions = {}) {
-    super(geometry);
+    super({ ...geometry, tails: options.tails });
     const size = geometry.sectorSize * geometry.sectorCount;
     this.pool = options.pool ?? defaultFilePool;
     this.beforeWrite = options.beforeWrite;
@@ -89,6 +91,10 @@ export class FileFlash extends SimFlash {
 
   /** The file already holds every written byte: dropping a sector costs nothing. */
   protected override spill(): boolean {
+    return !this.closed;
+  }
+
+  protected override spillAt(): boolean {
     return !this.closed;
   }
 

@@ -7,8 +7,10 @@
  * A meter is only ever advanced to its own event times (and to the end of the run), so what it
  * computes does not depend on how the fleet is split or paced.
  *
- * Memory: flash sectors live in memory only while in use; every simulated hour the sectors a meter
- * did not touch go to their backing store — the --state image file, or a spill file (spill-file.ts).
+ * Memory: flash sectors live in memory only while in use; every simulated hour, right after a meter
+ * ran through the epoch, the sectors it did not touch go to their backing store — the --state image
+ * file, or a spill file (spill-file.ts) — and those it did touch too, but for their tails (the bytes
+ * it appended there since).
  *
  * With a state directory each meter's flash images are written through on every write
  * (DIR/meters/ID/{energy,calibration}.bin), its time with them (DIR/clocks.bin, state-clocks.ts),
@@ -20,6 +22,7 @@ import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
+import { FrameWriter } from '../../modules/storage/frame.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
@@ -105,6 +108,9 @@ export interface SliceReport {
 }
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+const NOTHING = new Uint8Array(0);
+/** The service port of a fleet's meters but the first: nothing ever arrives (no line per meter). */
+const IDLE_SERVICE: SerialPort = Object.freeze({ read: () => NOTHING, write: () => {} });
 const EVICT_EVERY_MS = 3_600_000;
 
 export class MeterSlice {
@@ -125,8 +131,12 @@ export class MeterSlice {
   private readonly pool = new SectorPool();
   /** One tariff schedule for every meter (it holds no state). */
   private readonly tariffs: TariffSchedule | undefined;
+  /** One frame writer for every meter's stores: the meters run one at a time. */
+  private readonly frameWriter = new FrameWriter(0);
   private pending: AirEvent[] = [];
   private nextEvict = -Infinity;
+  /** This epoch hands each meter's unused sectors and tails to the backing right after it ran. */
+  private evicting = false;
   private finished = false;
 
   constructor(o: SliceOptions) {
@@ -180,14 +190,14 @@ export class MeterSlice {
       const clocks = this.clocks as StateClocks;
       // The meter's time goes to DIR/clocks.bin before each write reaches its images.
       const beforeWrite = () => clocks.write(spec.slot, meter ? meter.wallMs : spec.startWallMs);
-      const ef = new FileFlash(join(md, 'energy.bin'), GEOMETRY, { beforeWrite });
-      const cf = new FileFlash(join(md, 'calibration.bin'), GEOMETRY, { beforeWrite });
+      const ef = new FileFlash(join(md, 'energy.bin'), GEOMETRY, { beforeWrite, tails: true });
+      const cf = new FileFlash(join(md, 'calibration.bin'), GEOMETRY, { beforeWrite, tails: true });
       this.flashes.push(ef, cf);
       energyFlash = ef;
       calibrationFlash = cf;
     } else {
-      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), pool: this.pool });
-      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(), pool: this.pool });
+      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true, pool: this.pool });
+      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true, pool: this.pool });
     }
     meter = new SimMeter({
       chip: spec.chip,
@@ -207,13 +217,18 @@ export class MeterSlice {
       energyFlash,
       calibrationFlash,
       exactPulses: false,
-      service: p === 0 ? o.service : undefined,
+      service: p === 0 ? o.service : IDLE_SERVICE,
       sml: p === 0 ? o.sml : undefined,
-      app: this.tariffs ? { tariffs: this.tariffs } : undefined,
-      onAir: (f) => this.onAir(spec, f),
+      app: { tariffs: this.tariffs, frameWriter: this.frameWriter },
+      onAir: this.onAir.bind(this, spec), // (not an arrow function: smaller per meter)
       onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
     });
     meter.keepAir = false;
+    // What booting wrote goes to the backing store now, but for the tails: a fleet that is still
+    // being made holds no flash.
+    energyFlash.evictUntouched();
+    calibrationFlash.evictUntouched();
+    meter.keys.releaseHandles();
     this.meters.push(meter);
     const reg = meter.registers();
     this.baseline[2 * p] = reg['1.8.0'];
@@ -260,9 +275,11 @@ export class MeterSlice {
     if (limitWall !== this.limit) {
       this.limit = limitWall;
       this.cursor = 0;
+      this.evicting = false;
       if (limitWall >= this.nextEvict) {
-        // Every simulated hour: the sectors no meter used go to their backing store.
-        if (this.nextEvict !== -Infinity) this.evict();
+        // Every simulated hour each meter, once run through the epoch, leaves its flash to the
+        // backing store but for the tails it appends to: only the meter running holds more.
+        this.evicting = this.nextEvict !== -Infinity;
         this.nextEvict = limitWall + EVICT_EVERY_MS;
       }
     }
@@ -277,11 +294,17 @@ export class MeterSlice {
         t = m.nextEventWall();
       }
       this.next[p] = t;
+      if (this.evicting) {
+        m.energyFlash.evictUntouched();
+        m.calibrationFlash.evictUntouched();
+        m.keys.releaseHandles(); // made again for its next telegram (a key expansion)
+      }
     }
     return true;
   }
 
-  /** Gives every flash sector not used since the last call to its backing store. */
+  /** Gives every flash sector not used since the last call to its backing store, and those in use
+   *  but for their tails. */
   evict(): void {
     for (const m of this.meters) {
       m.energyFlash.evictUntouched();

@@ -11,7 +11,11 @@
  * fleet of 100 000 meters holds the few hundred bytes each has written, not 128 KiB.
  * `evictUntouched()` hands sectors not used since its last call to a backing store (a file-backed
  * flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory; the next
- * access reads them back. What a caller reads is the same either way.
+ * access reads them back. With `tails`, the sectors in use go too, all but their tail — the bytes
+ * after the last programmed one, where the stores append — so a written sector in use holds only
+ * what was appended since (a fleet meter's hot journal sectors would otherwise hold kilobytes each);
+ * a write or read before the tail brings the sector back whole. What a caller reads is the same
+ * either way.
  */
 import { FlashFault, type Flash } from '../../modules/ports/flash.js';
 
@@ -37,6 +41,9 @@ export interface CutPlan {
 export interface SectorBacking {
   /** Keeps the bytes of a sector that leaves memory (copy them: the array is reused or dropped). */
   store(sector: number, bytes: Uint8Array): void;
+  /** Writes `bytes` over what `store` kept, at byte `offset` of the sector (without it: a load,
+   *  then a store of the whole sector). */
+  storeAt?(sector: number, offset: number, bytes: Uint8Array): void;
   /** Reads back what `store` kept into `into`. */
   load(sector: number, into: Uint8Array): void;
   /** The sector was erased: what was stored for it is no longer needed. */
@@ -75,11 +82,18 @@ export interface SimFlashOptions {
   backing?: SectorBacking;
   /** Arrays to grow sectors with, shared by a fleet's flashes (default: each growth allocates). */
   pool?: SectorPool;
+  /** `evictUntouched()` also hands the sectors in use to the backing, keeping only their tails in
+   *  memory (default false: they stay whole). */
+  tails?: boolean;
 }
 
 /** Per-sector flags. */
 const BACKED = 1; // not in memory: the backing holds the sector's bytes
 const TOUCHED = 2; // read or written since the last evictUntouched()
+/** With BACKED: only the tail from byte `flags >>> BASE_SHIFT` is in memory (`sectors[s]` from there
+ *  on, beyond it 0xFF; undefined: all 0xFF); the backing holds the bytes before it. */
+const TAIL = 4;
+const BASE_SHIFT = 3;
 
 export class SimFlash implements Flash {
   readonly sectorSize: number;
@@ -95,12 +109,14 @@ export class SimFlash implements Flash {
   private plan: CutPlan | undefined;
   private powered = true;
   private readonly backing: SectorBacking | undefined;
+  private readonly tails: boolean;
   private readonly sectorPool: SectorPool | undefined;
 
   constructor(options: SimFlashOptions = {}) {
     this.sectorSize = options.sectorSize ?? 4096;
     this.sectorCount = options.sectorCount ?? 16;
     this.backing = options.backing;
+    this.tails = options.tails ?? false;
     this.sectorPool = options.pool;
     this.sectors = new Array<Uint8Array | undefined>(this.sectorCount);
     this.flags = new Array<number>(this.sectorCount).fill(0);
@@ -161,11 +177,18 @@ export class SimFlash implements Flash {
     const first = (offset / size) | 0;
     if (offset + length <= (first + 1) * size) {
       // Within one sector (nearly every call).
-      const b = this.sector(first);
-      const from = offset - first * size;
+      let from = offset - first * size;
+      const f = this.flags[first];
+      let b: Uint8Array | undefined;
+      if (f & TAIL && from >= f >>> BASE_SHIFT) {
+        // Within the tail in memory (a file-backed flash reads back what it just wrote).
+        this.flags[first] = f | TOUCHED;
+        b = this.sectors[first];
+        from -= f >>> BASE_SHIFT;
+      } else b = this.sector(first);
       if (b && from + length <= b.length) return b.slice(from, from + length);
       const out = new Uint8Array(length).fill(0xff);
-      if (b && from < b.length) out.set(b.subarray(from), 0);
+      if (b && from < b.length) out.set(b.subarray(from, from + length), 0);
       return out;
     }
     const out = new Uint8Array(length);
@@ -186,10 +209,20 @@ export class SimFlash implements Flash {
     const n = data.length;
     if (this.plan === undefined && n > 0 && from + n <= size) {
       // Within one sector and no power cut planned (nearly every call): the steps below, in order.
-      const b = this.sector(first);
-      const have = b ? Math.min(n, b.length - from) : 0;
+      const f = this.flags[first];
+      let b: Uint8Array | undefined;
+      let at0 = from; // the first byte's index in b
+      let tail = -1; // the base of the tail written into, if any
+      if (f & TAIL && from >= f >>> BASE_SHIFT) {
+        // An append to a sector whose tail only is in memory stays in the tail.
+        tail = f >>> BASE_SHIFT;
+        this.flags[first] = f | TOUCHED;
+        b = this.sectors[first];
+        at0 = from - tail;
+      } else b = this.sector(first); // (before a tail: the sector comes back whole)
+      const have = b ? Math.min(n, b.length - at0) : 0;
       for (let j = 0; j < have; j++) {
-        const old = (b as Uint8Array)[from + j];
+        const old = (b as Uint8Array)[at0 + j];
         const d = data[j];
         if ((old & d) !== d) {
           const at = offset + j;
@@ -197,10 +230,10 @@ export class SimFlash implements Flash {
         }
       }
       this.opCount++;
-      const g = this.grow(first, from + n);
+      const g = tail >= 0 ? this.growTail(first, at0 + n, tail) : this.grow(first, from + n);
       // Each byte passed the check above (old & d === d) or was 0xFF beyond the prefix: the AND
       // of old and new is the new byte, so a copy does it.
-      g.set(data, from);
+      g.set(data, at0);
       this.writeCount++;
       return;
     }
@@ -262,9 +295,29 @@ export class SimFlash implements Flash {
     let released = 0;
     for (let s = 0; s < this.sectorCount; s++) {
       const f = this.flags[s];
-      this.flags[s] = f & ~TOUCHED;
       const b = this.sectors[s];
-      if (!b || f & TOUCHED) continue;
+      if (f & TAIL) {
+        // What was appended to the tail goes after what the backing holds; a tail in use starts
+        // again after it, an unused one leaves the whole sector in the backing.
+        const base = f >>> BASE_SHIFT;
+        const end = b ? programmedEnd(b) : 0;
+        if (end > 0 && !this.spillAt(s, base, (b as Uint8Array).subarray(0, end))) continue;
+        this.sectors[s] = undefined;
+        if (b) this.sectorPool?.give(b);
+        this.flags[s] = f & TOUCHED ? BACKED | TAIL | ((base + end) << BASE_SHIFT) : BACKED;
+        released += b ? b.length : 0;
+        continue;
+      }
+      this.flags[s] = f & ~TOUCHED;
+      if (!b) continue;
+      if (f & TOUCHED) {
+        if (!this.tails || !this.spill(s, b)) continue;
+        this.sectors[s] = undefined;
+        this.sectorPool?.give(b);
+        this.flags[s] = BACKED | TAIL | (programmedEnd(b) << BASE_SHIFT);
+        released += b.length;
+        continue;
+      }
       if (!this.spill(s, b)) continue;
       this.sectors[s] = undefined;
       this.sectorPool?.give(b);
@@ -278,6 +331,21 @@ export class SimFlash implements Flash {
   protected spill(sector: number, bytes: Uint8Array): boolean {
     if (!this.backing) return false;
     this.backing.store(sector, this.whole(bytes));
+    return true;
+  }
+
+  /** Writes a tail's programmed bytes at byte `offset` of a sector the backing holds; false keeps
+   *  the tail in memory. */
+  protected spillAt(sector: number, offset: number, bytes: Uint8Array): boolean {
+    const backing = this.backing;
+    if (!backing) return false;
+    if (backing.storeAt) backing.storeAt(sector, offset, bytes);
+    else {
+      const whole = new Uint8Array(this.sectorSize);
+      backing.load(sector, whole);
+      whole.set(bytes, offset);
+      backing.store(sector, whole);
+    }
     return true;
   }
 
@@ -307,11 +375,18 @@ export class SimFlash implements Flash {
   /** The whole bytes of a sector (undefined: erased), without marking it used. */
   protected peekSector(s: number): Uint8Array | undefined {
     const held = this.sectors[s];
-    if (held) return this.whole(held);
-    if (!(this.flags[s] & BACKED)) return undefined;
+    const f = this.flags[s];
+    if (!(f & BACKED)) return held && this.whole(held);
     const b = new Uint8Array(this.sectorSize);
     this.unspill(s, b);
+    if (f & TAIL) this.overlayTail(b, f >>> BASE_SHIFT, held);
     return b;
+  }
+
+  /** The sector's bytes from `base` on are its tail's (0xFF beyond it), whatever the backing had. */
+  private overlayTail(whole: Uint8Array, base: number, tail: Uint8Array | undefined): void {
+    whole.fill(0xff, base);
+    if (tail) whole.set(tail, base);
   }
 
   /** The in-memory prefix of sector `s` (read back from the backing if needed; undefined: erased). */
@@ -319,9 +394,10 @@ export class SimFlash implements Flash {
     const b = this.sectors[s];
     const f = this.flags[s];
     if (!(f & TOUCHED)) this.flags[s] = f | TOUCHED;
-    if (b || !(f & BACKED)) return b;
+    if (!(f & BACKED)) return b;
     const whole = new Uint8Array(this.sectorSize);
     this.unspill(s, whole);
+    if (f & TAIL) this.overlayTail(whole, f >>> BASE_SHIFT, b);
     this.flags[s] = TOUCHED;
     const kept = trimmed(whole);
     if (!kept) this.discard(s);
@@ -335,14 +411,31 @@ export class SimFlash implements Flash {
     const b = this.sector(s);
     if (b && b.length >= bytes) return b;
     const n = Math.min(prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25)), this.sectorSize);
-    const g = this.sectorPool ? this.sectorPool.take(n) : new Uint8Array(n);
-    // The old prefix, then 0xFF beyond it (only the new bytes are filled).
-    if (b) {
-      g.set(b);
-      this.sectorPool?.give(b);
-    }
-    g.fill(0xff, b ? b.length : 0);
+    const g = this.regrow(b, n);
     this.sectors[s] = g;
+    return g;
+  }
+
+  /** The tail (from byte `base`) of sector `s` with at least its first `bytes` bytes (grown as
+   *  `grow` grows a prefix). */
+  private growTail(s: number, bytes: number, base: number): Uint8Array {
+    const b = this.sectors[s];
+    if (b && b.length >= bytes) return b;
+    const n = Math.min(prefixSize(Math.max(bytes, (b?.length ?? 0) * 1.25)), this.sectorSize - base);
+    const g = this.regrow(b, n);
+    this.sectors[s] = g;
+    return g;
+  }
+
+  /** An array of `n` bytes holding `old` (if any) and 0xFF beyond it; `old` goes back to the pool. */
+  private regrow(old: Uint8Array | undefined, n: number): Uint8Array {
+    const g = this.sectorPool ? this.sectorPool.take(n) : new Uint8Array(n);
+    // Only the new bytes are filled: a pooled array's content is arbitrary.
+    if (old) {
+      g.set(old);
+      this.sectorPool?.give(old);
+    }
+    g.fill(0xff, old ? old.length : 0);
     return g;
   }
 
@@ -399,9 +492,15 @@ export class SimFlash implements Flash {
 /** The step of a written sector's prefix in memory. */
 const PREFIX_STEP = 256;
 
-
 function prefixSize(bytes: number): number {
   return Math.ceil(bytes / PREFIX_STEP) * PREFIX_STEP;
+}
+
+/** The length of the prefix of `b` that holds its programmed bytes (0: all 0xFF). */
+function programmedEnd(b: Uint8Array): number {
+  let last = b.length - 1;
+  while (last >= 0 && b[last] === 0xff) last--;
+  return last + 1;
 }
 
 /** A copy of the prefix of `b` that holds its programmed bytes (whole steps, at most b's length),

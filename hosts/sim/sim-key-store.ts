@@ -28,8 +28,14 @@ export interface SimKeysFile {
   publicKey?: string;
 }
 
+/** Where each raw key lies in the store's one array (not an array per key: a fleet has 100 000). */
+const METER = 0;
+const BENCH = 16;
+const SIGNING = 32;
+
 export class SimKeyStore implements KeyStore {
-  private readonly keys: SimKeys;
+  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63). */
+  private readonly raw = new Uint8Array(64);
   private publicKey: Uint8Array | undefined;
   private meter: AesKey | undefined;
   private bench: AesKey | undefined;
@@ -41,11 +47,13 @@ export class SimKeyStore implements KeyStore {
   ) {
     if (keys.meterKey.length !== 16 || keys.benchKey.length !== 16) throw new MeterError('bad-key', 'meter and bench keys must be 16 bytes (AES-128)');
     if (keys.signingKey.length !== 32 || !p256.utils.isValidSecretKey(keys.signingKey)) throw new MeterError('bad-key', 'signing key is not a valid P-256 private key');
-    this.keys = { meterKey: keys.meterKey.slice(), benchKey: keys.benchKey.slice(), signingKey: keys.signingKey.slice() };
+    this.raw.set(keys.meterKey, METER);
+    this.raw.set(keys.benchKey, BENCH);
+    this.raw.set(keys.signingKey, SIGNING);
   }
 
   private signingKey(): P256PrivateKey {
-    return (this.signing ??= this.crypto.p256PrivateKey(this.keys.signingKey));
+    return (this.signing ??= this.crypto.p256PrivateKey(this.raw.subarray(SIGNING, SIGNING + 32)));
   }
 
   private devicePublic(): Uint8Array {
@@ -63,17 +71,30 @@ export class SimKeyStore implements KeyStore {
   }
 
   toFile(): SimKeysFile {
-    return { meterKey: toHex(this.keys.meterKey), benchKey: toHex(this.keys.benchKey), signingKey: toHex(this.keys.signingKey), publicKey: toHex(this.devicePublic()) };
+    const r = this.raw;
+    return { meterKey: toHex(r.subarray(METER, METER + 16)), benchKey: toHex(r.subarray(BENCH, BENCH + 16)), signingKey: toHex(r.subarray(SIGNING, SIGNING + 32)), publicKey: toHex(this.devicePublic()) };
   }
 
   /** A copy of the raw meter key (what a simulated gateway is given). */
   rawMeterKey(): Uint8Array {
-    return this.keys.meterKey.slice();
+    return this.raw.slice(METER, METER + 16);
   }
 
   /** The store's own handle: callers use it and never wipe it. */
   meterKey(): AesKey {
-    return (this.meter ??= this.crypto.aesKey(this.keys.meterKey));
+    return (this.meter ??= this.crypto.aesKey(this.raw.subarray(METER, METER + 16)));
+  }
+
+  /** Wipes and drops the key handles (the meter key's schedule and CMAC subkeys, the signing
+   *  scalar): the next use makes them again. For a fleet, whose meters send a telegram every few
+   *  minutes and sign only at their first boot. */
+  releaseHandles(): void {
+    this.meter?.wipe();
+    this.meter = undefined;
+    this.bench?.wipe();
+    this.bench = undefined;
+    this.signing?.wipe();
+    this.signing = undefined;
   }
 
   /** Replaces the meter key (the service's install-meter-key). */
@@ -81,11 +102,11 @@ export class SimKeyStore implements KeyStore {
     if (key.length !== 16) throw new MeterError('bad-key', 'a meter key is 16 bytes (AES-128)');
     this.meter?.wipe();
     this.meter = undefined;
-    this.keys.meterKey = key.slice();
+    this.raw.set(key, METER);
   }
 
   benchKey(): AesKey {
-    return (this.bench ??= this.crypto.aesKey(this.keys.benchKey));
+    return (this.bench ??= this.crypto.aesKey(this.raw.subarray(BENCH, BENCH + 16)));
   }
 
   devicePublicKey(): Uint8Array {

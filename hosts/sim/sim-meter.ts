@@ -147,6 +147,10 @@ export class SimMeterKeys implements KeyStore {
   install(key: Uint8Array): void {
     this.store.installMeterKey(key);
   }
+  /** SimKeyStore.releaseHandles (no caller holds a handle between ticks). */
+  releaseHandles(): void {
+    this.store.releaseHandles();
+  }
   /** A copy of the raw meter key (what a simulated gateway is given). */
   rawMeterKey(): Uint8Array {
     return this.store.rawMeterKey();
@@ -177,10 +181,48 @@ export function meterIdForSeed(seed: number): string {
   return String(10_000_000 + n);
 }
 
+/** The meter's radio: frames go on the air as PHY streams, encoded here or through the CC1101 driver
+ *  and simulator; the last one waits in `pending` for the telegram callback. */
+class AirRadio implements Radio {
+  pending: Uint8Array | undefined;
+  constructor(
+    private readonly format: FrameFormat,
+    private readonly cc1101: { sim: Cc1101Sim; driver: Cc1101 } | undefined,
+  ) {}
+
+  transmit(frame: Uint8Array, mode: WmbusMode): void {
+    const cc = this.cc1101;
+    if (!cc) {
+      this.pending = phyEncode(frame, mode, this.format);
+      return;
+    }
+    const before = cc.sim.transmissions.length;
+    cc.driver.transmit(frame, mode);
+    for (const c of cc.sim.transmissions.slice(before)) this.pending = c.bytes;
+  }
+}
+
+/** Perfect hardware by channel count, frozen and shared by every meter (a chip only reads its errors;
+ *  other errors are a new object), not a set of arrays per meter. */
+const PERFECT_HARDWARE: HardwareErrors[] = [];
+function sharedPerfectHardware(channels: number): HardwareErrors {
+  let e = PERFECT_HARDWARE[channels];
+  if (!e) {
+    e = perfectHardware(channels);
+    for (const a of [e.currentGainError, e.phaseErrorDeg, e.powerOffsetW, e.reactiveOffsetVar]) Object.freeze(a);
+    PERFECT_HARDWARE[channels] = e = Object.freeze(e);
+  }
+  return e;
+}
+
 export const DEFAULT_WALL_START = Date.UTC(2026, 0, 1);
 /** The in-memory service line's receive buffers: the meter's (requests) and the bench's (replies). */
 export const SERVICE_RX_BYTES = 4096;
 export const SERVICE_TX_BYTES = 16384;
+
+function serviceLine(): { meter: MemorySerialPort; bench: MemorySerialPort } {
+  return memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
+}
 
 export class SimMeter {
   readonly options: SimMeterOptions;
@@ -195,8 +237,9 @@ export class SimMeter {
   readonly pulseLed = new SimPin();
   /** The calibration switch: set `calibrationSwitch.level = 1` to press it. */
   readonly calibrationSwitch = new SimPin();
-  /** The bench's end of the service line (the meter's end is wired to the application). */
-  bench!: MemorySerialPort;
+  /** The bench's end of the in-memory service line (with an external `service` port: a line of its
+   *  own, made on first use, that the meter does not read). */
+  private benchEnd: MemorySerialPort | undefined;
   clock!: SimClock;
   app!: MeterApp;
   /** Every telegram on the air since this object was made (also across restarts). */
@@ -224,7 +267,7 @@ export class SimMeter {
     this.load = new LoadModel(phases, options.initialLoad ?? { voltage: 230, current: 0, phaseDeg: 0 });
     const hw = options.hardware ?? 'perfect';
     const channels = this.chipName === 'ade7953' ? 2 : 3;
-    const errors = hw === 'perfect' ? perfectHardware(channels) : hw === 'default' ? defaultHardwareErrors(channels) : hw;
+    const errors = hw === 'perfect' ? sharedPerfectHardware(channels) : hw === 'default' ? defaultHardwareErrors(channels) : hw;
     this.chip = this.chipName === 'ade7953' ? new SimAde7953({ load: this.load, errors, seed: this.seed }) : new SimAtm90e32({ load: this.load, errors, seed: this.seed });
     this.energyFlash = options.energyFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
     this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
@@ -251,27 +294,21 @@ export class SimMeter {
     };
     // The meter's line buffers are bounded, as a UART's: a bench that floods it or never reads
     // its replies costs bounded memory (the meter holds a reply back until there is room).
-    const pair = memorySerialPair({ meter: { capacity: SERVICE_RX_BYTES }, bench: { capacity: SERVICE_TX_BYTES } });
-    this.bench = pair.bench;
-    let radio: Radio;
+    // Only when no service port is given (a fleet's meters share an idle one).
+    let service = this.options.service;
+    this.benchEnd = undefined;
+    if (!service) {
+      const pair = serviceLine();
+      this.benchEnd = pair.bench;
+      service = pair.meter;
+    }
+    let cc1101: { sim: Cc1101Sim; driver: Cc1101 } | undefined;
     if (this.options.radio === 'cc1101') {
       const sim = new Cc1101Sim();
       this.radioSim = sim;
-      const driver = new Cc1101({ spi: sim, gdo2: sim.gdo2 });
-      radio = {
-        transmit: (frame, mode) => {
-          const before = sim.transmissions.length;
-          driver.transmit(frame, mode);
-          for (const c of sim.transmissions.slice(before)) this.pendingStream = c.bytes;
-        },
-      };
-    } else {
-      radio = {
-        transmit: (frame, mode) => {
-          this.pendingStream = phyEncode(frame, mode, this.options.frameFormat ?? 'A');
-        },
-      };
+      cc1101 = { sim, driver: new Cc1101({ spi: sim, gdo2: sim.gdo2 }) };
     }
+    const radio = (this.radio = new AirRadio(this.options.frameFormat ?? 'A', cc1101));
     const o = this.options;
     if (o.sml?.lmn) {
       const lmn = memorySerialPair({ meter: { capacity: LMN_RX_BYTES } });
@@ -290,19 +327,17 @@ export class SimMeter {
       quantumWh: o.quantumWh,
       meterConstant: o.meterConstant,
       dutyCycle: o.dutyCycle,
-      installMeterKey: (key) => {
-        this.keys.install(key);
-        this.options.onKeyInstalled?.(this.keys.toFile());
-      },
+      // Bound methods, not arrow functions: nothing per meter but the function objects.
+      installMeterKey: this.installMeterKey.bind(this),
       customerPin: o.sml?.pin,
       ...o.app,
-      onTelegram: (t) => this.onTelegram(t),
+      onTelegram: this.onTelegram.bind(this),
     });
     this.ports = {
       metrologySpi: this.chip.spi,
       pulseLed: this.pulseLed,
       calibrationSwitch: this.calibrationSwitch,
-      service: this.options.service ?? pair.meter,
+      service,
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,
@@ -318,11 +353,21 @@ export class SimMeter {
     this.applyProfile();
   }
 
-  private pendingStream: Uint8Array | undefined;
+  private radio!: AirRadio;
+
+  /** The bench's end of the service line (the meter's end is wired to the application). */
+  get bench(): MemorySerialPort {
+    return (this.benchEnd ??= serviceLine().bench);
+  }
+
+  private installMeterKey(key: Uint8Array): void {
+    this.keys.install(key);
+    this.options.onKeyInstalled?.(this.keys.toFile());
+  }
 
   private onTelegram(t: SentTelegram): void {
-    const stream = this.pendingStream;
-    this.pendingStream = undefined;
+    const stream = this.radio.pending;
+    this.radio.pending = undefined;
     if (!stream) return; // the radio failed: nothing went on the air
     const frame: AirFrame = { meterId: this.meterId, stream, mode: t.mode, wallMs: this.clock.now(), airtimeMs: t.airtimeMs, sent: t };
     if (this.keepAir) this.air.push(frame);
@@ -393,7 +438,7 @@ export class SimMeter {
       let next = Math.min(ticks, this.app.nextWake());
       if (this.profile !== 'manual') next = Math.min(next, now + Math.max(1, this.nextLoadChange - this.clock.now()));
       if (this.light) next = Math.min(next, now + Math.max(1, this.light.nextFlash() - this.clock.now()));
-      if ((exact && this.app.pulsesPending) || this.bench.pending > 0 || this.app.part.server.busy || (this.lmnMeter !== undefined && (this.lmnMeter.pending > 0 || this.app.part.lmn!.busy))) next = Math.min(next, now + tickMs);
+      if ((exact && this.app.pulsesPending) || (this.benchEnd !== undefined && this.benchEnd.pending > 0) || this.app.part.server.busy || (this.lmnMeter !== undefined && (this.lmnMeter.pending > 0 || this.app.part.lmn!.busy))) next = Math.min(next, now + tickMs);
       if (next <= now) next = now + 1;
       const dt = next - now;
       this.load.advance(dt);

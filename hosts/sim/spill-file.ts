@@ -13,7 +13,6 @@ import type { SectorBacking } from './sim-flash.js';
 export class SpillFile {
   private fd: number | undefined;
   private slots = 0;
-  private readonly free: number[] = [];
 
   private constructor(
     fd: number,
@@ -36,27 +35,25 @@ export class SpillFile {
     }
   }
 
-  /** Bytes the file holds for live sectors. */
-  get usedBytes(): number {
-    return (this.slots - this.free.length) * this.slotSize;
+  /** A backing store for one flash of `sectorCount` sectors (they map to a block of slots of this file). */
+  backing(sectorCount: number): SectorBacking {
+    return new SpillBacking(this, sectorCount);
   }
 
-  /** A backing store for one flash (its sectors map to slots of this file). */
-  backing(): SectorBacking {
-    return new SpillBacking(this);
-  }
-
-  /** A free slot. */
-  take(): number {
-    return this.free.pop() ?? this.slots++;
-  }
-
-  release(slot: number): void {
-    this.free.push(slot);
+  /** The first of `n` consecutive free slots. */
+  takeBlock(n: number): number {
+    const first = this.slots;
+    this.slots += n;
+    return first;
   }
 
   write(slot: number, bytes: Uint8Array): void {
     writeSync(this.need(), bytes, 0, this.slotSize, slot * this.slotSize);
+  }
+
+  /** Writes `bytes` at byte `offset` of a slot. */
+  writeAt(slot: number, offset: number, bytes: Uint8Array): void {
+    writeSync(this.need(), bytes, 0, bytes.length, slot * this.slotSize + offset);
   }
 
   read(slot: number, into: Uint8Array): void {
@@ -74,28 +71,35 @@ export class SpillFile {
   }
 }
 
-/** One flash's sectors in a spill file (the slot map is made on the first spill). */
+/**
+ * One flash's sectors in a spill file: a block of slots, one per sector at its own place, taken on
+ * the first spill — no slot map per flash (a fleet has 200 000 flashes). The file is sparse: slots
+ * never written take no disk. An erased sector's slot simply waits for its next spill.
+ */
 class SpillBacking implements SectorBacking {
-  private slotOf: (number | undefined)[] | undefined;
-  constructor(private readonly file: SpillFile) {}
+  private first = -1;
+  constructor(
+    private readonly file: SpillFile,
+    private readonly sectorCount: number,
+  ) {}
+
+  private slot(sector: number): number {
+    if (this.first < 0) this.first = this.file.takeBlock(this.sectorCount);
+    return this.first + sector;
+  }
 
   store(sector: number, bytes: Uint8Array): void {
-    const map = (this.slotOf ??= []);
-    let slot = map[sector];
-    if (slot === undefined) map[sector] = slot = this.file.take();
-    this.file.write(slot, bytes);
+    this.file.write(this.slot(sector), bytes);
+  }
+
+  storeAt(sector: number, offset: number, bytes: Uint8Array): void {
+    this.file.writeAt(this.slot(sector), offset, bytes);
   }
 
   load(sector: number, into: Uint8Array): void {
-    const slot = this.slotOf?.[sector];
-    if (slot === undefined) into.fill(0xff);
-    else this.file.read(slot, into);
+    // SimFlash reads back only sectors it stored.
+    this.file.read(this.slot(sector), into);
   }
 
-  discard(sector: number): void {
-    const slot = this.slotOf?.[sector];
-    if (slot === undefined) return;
-    this.file.release(slot);
-    (this.slotOf as (number | undefined)[])[sector] = undefined;
-  }
+  discard(): void {}
 }

@@ -33,9 +33,10 @@ export interface MessageCounterOptions {
    *  are then damage, not a new meter. A new meter writes its witness (reservation 0) at once. */
   inService: boolean;
   /** The energy registers for the witness's snapshot, when a reservation is written. */
-  registers: () => ArrayLike<number>;
-  /** The airtime to store with every telegram record (the radio budget's last hour). */
-  airtime: () => AirtimeHistory;
+  energy: { readonly registerValues: ArrayLike<number> };
+  /** The airtime to store with every telegram record (the radio budget's last hour). Objects, not
+   *  closures: nothing per meter beyond the parts themselves. */
+  airtime: { airtimeHistory(): AirtimeHistory };
 }
 
 export class MessageCounterSource implements TelegramCounterStore {
@@ -61,7 +62,7 @@ export class MessageCounterSource implements TelegramCounterStore {
     }
     this.resume = from === undefined ? undefined : { messageCounter: from, accessNumber: tele?.accessNumber ?? 0 };
     // The witness says from now on how far counters may have gone (a new meter: none), and keeps the flag.
-    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: (o.witness.state?.flags ?? 0) | WITNESS_COUNTER_RESYNC, registers: Array.from(o.registers()) });
+    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: (o.witness.state?.flags ?? 0) | WITNESS_COUNTER_RESYNC, registers: Array.from(o.energy.registerValues) });
     else if (reserved === undefined) o.witness.save({ reservedCounter: 0, flags: 0, registers: [] });
   }
 
@@ -76,8 +77,8 @@ export class MessageCounterSource implements TelegramCounterStore {
     const reserved = w.state?.reservedCounter ?? 0;
     if (state.messageCounter > reserved) {
       const upTo = Math.min(MAX_COUNTER, state.messageCounter + COUNTER_BLOCK - 1);
-      w.save({ reservedCounter: upTo, flags: w.state?.flags ?? 0, registers: Array.from(this.o.registers()) });
+      w.save({ reservedCounter: upTo, flags: w.state?.flags ?? 0, registers: Array.from(this.o.energy.registerValues) });
     }
-    this.o.record.save(state, this.o.airtime());
+    this.o.record.save(state, this.o.airtime.airtimeHistory());
   }
 }

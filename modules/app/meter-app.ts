@@ -47,16 +47,16 @@ import { OpticalPush } from '../sml/optical-push.js';
 import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
+import { FrameWriter } from '../storage/frame.js';
 import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
-import type { TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { MetrologyConstants } from './calibration-constants.js';
 import { CalibrationController, ChipConstants } from './calibration-controller.js';
 import { EnergyMeter } from './energy-meter.js';
 import { MeterReadout } from './meter-readout.js';
 import { StatusBoard, type MeterStatus } from './meter-status.js';
 import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord } from './counter-records.js';
-import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED, meterWitnessSize } from './meter-witness.js';
+import { METER_WITNESS_SIZE, MeterWitness, WITNESS_COUNTER_RESYNC, WITNESS_ENERGY_DAMAGED } from './meter-witness.js';
 import { RadioBudget } from './radio-budget.js';
 import { MeterServiceTarget } from './service-target.js';
 import { SmlReadout } from './sml-readout.js';
@@ -135,6 +135,9 @@ export interface MeterAppOptions {
   customerPin?: string;
   model?: string;
   firmware?: string;
+  /** The frame writer of the meter's stores (default: its own); a host running many meters in one
+   *  thread, one at a time, may give them one (the simulator's fleet). */
+  frameWriter?: FrameWriter;
 }
 
 export interface MeterStats {
@@ -184,7 +187,8 @@ export class MeterApp {
   readonly deviceId: string;
   readonly samplePeriodMs: number;
   private parts: MeterParts | undefined;
-  private ticks: (() => number) | undefined;
+  /** The host clock the application was started on (its ticks). */
+  private clock: Clock | undefined;
   private running = false;
   private nextSample = 0;
 
@@ -222,24 +226,26 @@ export class MeterApp {
     const inService = energyUsed || flashUsed(map.calibrationLog.flash);
     const tariffs = o.tariffs ?? new TariffSchedule();
     const registerCount = this.phases * tariffs.tariffs * 2;
+    // One frame writer for all the stores (they write one at a time): not one with four buffers each.
+    const writer = o.frameWriter ?? new FrameWriter(0);
     // Buffers for this meter's snapshot (2 registers on a single-phase meter), not the largest one.
-    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, typicalPayload: meterWitnessSize(registerCount) }), registerCount);
+    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, writer }), registerCount);
 
     // Calibration: constants, the chip configured from them, the log and the seal over both.
-    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128 }), o.chip, this.phases);
+    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128, writer }), o.chip, this.phases);
     const driver: MetrologyDriver =
       o.chip === 'ade7953'
         ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
         : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000 });
-    const journal = new EnergyJournal({ ...map.energyJournal, registerCount, phases: this.phases });
+    const journal = new EnergyJournal({ ...map.energyJournal, registerCount, phases: this.phases, writer });
     const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });
     const energy = new EnergyMeter(metering, driver, constants.calibration);
 
     // A blank log is a factory-new meter only if the energy partition is blank too; otherwise it was erased.
-    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE }));
-    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness });
+    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE, writer }));
+    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness, writer });
     const seal = new SealGuard({ log, constants: new ChipConstants(constants, energy), calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     const calibration = new CalibrationController(log, seal, constants);
     calibration.startupCheck();
@@ -248,11 +254,10 @@ export class MeterApp {
     if (energy.damaged) witness.flag(WITNESS_ENERGY_DAMAGED, energy.registerValues);
     if (witness.found && witness.found.flags & WITNESS_ENERGY_DAMAGED) energy.damaged = true;
 
-    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE }), inService);
+    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE, writer }), inService);
     if (service.resynced) witness.flag(WITNESS_COUNTER_RESYNC, energy.registerValues);
     const readout = new MeterReadout(energy, clock);
-    const counterFlags = { get resynced(): boolean { return ((witness.state?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0; } };
-    const status = new StatusBoard({ calibration, energy, clock, counters: counterFlags });
+    const status = new StatusBoard({ calibration, energy, clock, counters: witness });
     const manufacturer = o.manufacturer ?? 'XSM';
     const securityMode = o.security ?? 7;
     const sender = new TelegramSender({
@@ -260,10 +265,10 @@ export class MeterApp {
       mode: o.radioMode ?? 'T1',
       format: o.frameFormat ?? 'A',
       header: { control: 0x44, manufacturer, id: o.meterId, version: o.version ?? 1, deviceType: 0x02 },
-      security: (): TelegramSecurity => (securityMode === 0 ? { mode: 0 } : { mode: securityMode, key: ports.keys.meterKey(), crypto: ports.crypto }),
+      security: { mode: securityMode, keys: ports.keys, crypto: ports.crypto },
       schedule: new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) }),
       budget: new RadioBudget({ dutyCycle: o.dutyCycle }),
-      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE })),
+      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE, writer })),
       witness,
       inService,
       clock,
@@ -290,7 +295,7 @@ export class MeterApp {
     sender.start(now);
     // Pushes on the samples' grid: each file shows the sample of its own tick.
     parts.opticalPush?.start(now);
-    this.ticks = () => ports.clock.ticks();
+    this.clock = ports.clock;
     this.parts = parts;
     this.running = true;
   }
@@ -363,9 +368,9 @@ export class MeterApp {
   /** Milliseconds until the next tick has work (hosts/esp32 `nextTickDelay`): `tickMs` while busy,
    *  else until the next sample, telegram or SML push. */
   nextTickDelay(): number {
-    if (!this.parts || !this.running || !this.ticks || this.busy) return this.tickMs;
+    if (!this.parts || !this.running || !this.clock || this.busy) return this.tickMs;
     // A refused journal takes no samples: only the telegrams and SML are due.
-    const d = this.due(this.parts.energy.measuring) - this.ticks();
+    const d = this.due(this.parts.energy.measuring) - this.clock.ticks();
     return d >= 1 ? d : this.tickMs;
   }
 
@@ -376,8 +381,8 @@ export class MeterApp {
 
   tick(): void {
     const p = this.parts;
-    if (!p || !this.running || !this.ticks) return;
-    const now = this.ticks();
+    if (!p || !this.running || !this.clock) return;
+    const now = this.clock.ticks();
     p.pulse.tick(now);
     if (now >= this.nextSample && p.energy.measuring) {
       p.energy.sample();

@@ -39,8 +39,9 @@ function wholeWh(uwh: number): number {
 export class MeterReadout {
   /** The telegram's energy registers, in telegram order. */
   private readonly telegramEnergy: EnergyName[] = [];
-  /** Every energy register the service interface lists. */
-  private readonly serviceEnergy: EnergyName[] = [];
+  /** Every energy register the service interface lists: made on the first read (most meters are
+   *  never read over the service interface). */
+  private serviceEnergy: EnergyName[] | undefined;
 
   constructor(
     private readonly energy: EnergyMeter,
@@ -54,12 +55,19 @@ export class MeterReadout {
         for (let t = 1; t <= r.tariffs; t++) this.telegramEnergy.push({ obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' });
       }
     }
+  }
+
+  private serviceNames(): EnergyName[] {
+    if (this.serviceEnergy) return this.serviceEnergy;
+    const r = this.energy.metering.registers;
+    const names: EnergyName[] = [];
     // Service: per direction the total, each tariff, each phase (21/41/61.8.0, 22/42/62.8.0).
     for (const [c, direction] of [[1, 'import'], [2, 'export']] as const) {
-      this.serviceEnergy.push({ obis: `${c}.8.0`, direction, tariff: 0, phase: 'all' });
-      for (let t = 1; t <= r.tariffs; t++) this.serviceEnergy.push({ obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' });
-      for (let p = 0; p < r.phases; p++) this.serviceEnergy.push({ obis: `${20 * p + 20 + c}.8.0`, direction, tariff: 0, phase: p });
+      names.push({ obis: `${c}.8.0`, direction, tariff: 0, phase: 'all' });
+      for (let t = 1; t <= r.tariffs; t++) names.push({ obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' });
+      for (let p = 0; p < r.phases; p++) names.push({ obis: `${20 * p + 20 + c}.8.0`, direction, tariff: 0, phase: p });
     }
+    return (this.serviceEnergy = names);
   }
 
   /** The periodic telegram's registers for `status`. */
@@ -101,6 +109,6 @@ export class MeterReadout {
   serviceRegisters(): EnergyRegister[] | undefined {
     if (this.energy.refused) return undefined;
     const r = this.energy.metering.registers;
-    return this.serviceEnergy.map((e) => ({ obis: e.obis, wh: r.wh(e.direction, e.tariff, e.phase) }));
+    return this.serviceNames().map((e) => ({ obis: e.obis, wh: r.wh(e.direction, e.tariff, e.phase) }));
   }
 }

@@ -67,6 +67,11 @@ export class MeterWitness {
     return this.current;
   }
 
+  /** The sticky counter-resynchronised flag (the status's `counterResync`). */
+  get resynced(): boolean {
+    return ((this.current?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0;
+  }
+
   /** Writes the record (committed on return). */
   save(state: MeterWitnessState): void {
     const n = Math.min(state.registers.length, WITNESS_REGISTERS);

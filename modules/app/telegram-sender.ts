@@ -8,6 +8,8 @@
  * Before each telegram the energy is persisted, so no restart shows less than was sent.
  */
 import { MeterError } from '../core/errors.js';
+import type { Crypto } from '../ports/crypto.js';
+import type { KeyStore } from '../ports/key-store.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
 import type { DllHeader } from '../wmbus/dll.js';
 import type { FrameFormat } from '../wmbus/frame.js';
@@ -53,8 +55,9 @@ export interface TelegramSenderOptions {
   format: FrameFormat;
   /** The link-layer C, M, A of every telegram. */
   header: DllHeader;
-  /** Mode 0, or 5/7 with the meter key's handle (read per telegram: install-meter-key replaces it). */
-  security: () => TelegramSecurity;
+  /** Mode 0, or 5/7 with the meter key's handle (read from `keys` per telegram: install-meter-key
+   *  replaces it). */
+  security: { mode: 0 | 5 | 7; keys: KeyStore; crypto: Crypto };
   schedule: TelegramSchedule;
   budget: RadioBudget;
   /** The flash record of the message counter, access number and airtime, and the meter witness with
@@ -92,8 +95,8 @@ export class TelegramSender {
       record: o.counterRecord,
       witness: o.witness,
       inService: o.inService,
-      registers: () => o.energy.registerValues,
-      airtime: () => this.airtimeHistory(),
+      energy: o.energy,
+      airtime: this,
     });
     this.counters = new TelegramCounters(this.messageCounterSource);
     this.stats.lastMessageCounter = o.counterRecord.counters?.messageCounter ?? 0;
@@ -117,7 +120,7 @@ export class TelegramSender {
   }
 
   /** The last hour's transmissions (and the one being reserved) as they are stored across a restart. */
-  private airtimeHistory(): AirtimeHistory {
+  airtimeHistory(): AirtimeHistory {
     const now = this.o.clock.ticks();
     const list = this.o.budget.window(now);
     if (this.pendingAirtime) list.push({ startMs: this.pendingAirtime.at, airtimeMs: this.pendingAirtime.airtimeMs });
@@ -134,6 +137,11 @@ export class TelegramSender {
     for (const e of h.entries) this.o.budget.restore(byWall ? now - elapsed - e.ageMs : now, e.airtimeMs, now);
   }
 
+  private security(): TelegramSecurity {
+    const s = this.o.security;
+    return s.mode === 0 ? { mode: 0 } : { mode: s.mode, key: s.keys.meterKey(), crypto: s.crypto };
+  }
+
   private build(counters: { messageCounter: number; accessNumber: number }): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {
     const o = this.o;
     const status = o.status.current();
@@ -141,7 +149,7 @@ export class TelegramSender {
     const frame = buildTelegram({
       header: o.header,
       records: this.encoder.encode(registers),
-      security: o.security(),
+      security: this.security(),
       status: encodeStatusByte(status),
       counters,
       format: o.format,

@@ -24,6 +24,7 @@
 import { readU32LE, writeU32LE } from '../core/bytes.js';
 import type { Flash } from '../ports/flash.js';
 import { storeMagic } from '../storage/flash-map.js';
+import type { FrameWriter } from '../storage/frame.js';
 import { RecordRing } from '../storage/record-ring.js';
 import { EnergyConfigError } from './errors.js';
 
@@ -38,6 +39,8 @@ export interface EnergyJournalOptions {
   registerCount: number;
   /** Phase count of the register layout (registers = phases × tariffs × 2); default 1. */
   phases?: number;
+  /** RecordRingOptions.writer. */
+  writer?: FrameWriter;
 }
 
 export interface JournalRecord {
@@ -72,7 +75,7 @@ export class EnergyJournal {
       throw new EnergyConfigError('store-config', `${this.count} registers are not ${this.phases} phases × whole tariffs × 2`, { registerCount: this.count, phases: this.phases });
     }
     this.recordSize = recordSizeOf(this.count);
-    this.ring = new RecordRing({ flash: options.flash, magic: options.magic ?? storeMagic('energyJournal'), maxPayload: this.recordSize });
+    this.ring = new RecordRing({ flash: options.flash, magic: options.magic ?? storeMagic('energyJournal'), maxPayload: this.recordSize, writer: options.writer });
     this.rec = new Uint8Array(this.recordSize);
   }
 

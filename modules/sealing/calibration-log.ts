@@ -20,6 +20,7 @@ import { sha256Of, type Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
 import { AppendLog, type AppendLogStats } from '../storage/append-log.js';
+import type { FrameWriter } from '../storage/frame.js';
 import { LogFullError } from '../storage/errors.js';
 import { storeMagic } from '../storage/flash-map.js';
 import { LogVerifyError } from './errors.js';
@@ -55,6 +56,8 @@ export interface CalibrationLogOptions {
   /** The log's witness in the other partition (log-witness.ts); without one a dropped newest record
    *  cannot be told from a torn write (tools reading a single image). */
   witness?: LogWitness;
+  /** AppendLogOptions.writer. */
+  writer?: FrameWriter;
 }
 
 /** What a caller records; the log adds counter, time, chain and signature. */
@@ -110,7 +113,7 @@ export class CalibrationLog {
   /** Opens (recovers) the log on flash; a blank store gets its log-init record, binding the device. */
   static open(o: CalibrationLogOptions): CalibrationLog {
     encodeIdentity(o.deviceId, o.keys.devicePublicKey()); // validates the id before anything is written
-    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog') });
+    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer });
     const raws = store.readAll();
     const witnessed = o.witness?.load();
     if (raws.length === 0) {

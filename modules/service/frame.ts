@@ -107,7 +107,8 @@ export class FrameDecoder {
   readonly maxPayload: number;
   readonly frameTimeoutMs: number;
   readonly idleTimeoutMs: number;
-  private readonly buf: Uint8Array;
+  /** Made when the first byte arrives: a port that never receives one (most meters) holds none. */
+  private buf: Uint8Array | undefined;
   private len = 0;
   /** When the partial frame at the head of the buffer began, and when the last byte arrived. */
   private partialSince = 0;
@@ -122,9 +123,6 @@ export class FrameDecoder {
     }
     this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    // Invariant after every scan that ran to the end: what is left is a proper prefix of one frame
-    // that fits, so the buffer never needs more than one maximal frame.
-    this.buf = new Uint8Array(this.maxPayload + FRAME_OVERHEAD);
   }
 
   /** Bytes held back: the start of a frame not yet complete (or, after a budget ran out, frames not yet checked). */
@@ -139,7 +137,7 @@ export class FrameDecoder {
 
   /** Bytes of one maximal frame: what one call's budget must at least allow to check. */
   get maxFrameBytes(): number {
-    return this.buf.length;
+    return this.maxPayload + FRAME_OVERHEAD;
   }
 
   push(chunk: Uint8Array): DecodeEvent[] {
@@ -157,11 +155,15 @@ export class FrameDecoder {
     // Frames left unchecked when a budget ran out come first.
     if (this.len > 0 && !this.waiting && this.scan(events, budget, now)) return 0;
     let i = 0;
+    // Invariant after every scan that ran to the end: what is left is a proper prefix of one frame
+    // that fits, so the buffer never needs more than one maximal frame.
+    const buf = chunk.length > 0 ? (this.buf ??= new Uint8Array(this.maxFrameBytes)) : this.buf;
     while (i < chunk.length) {
       // After a scan that ran to the end the buffer has room (see the invariant).
-      const n = Math.min(this.buf.length - this.len, chunk.length - i);
+      const b = buf as Uint8Array;
+      const n = Math.min(b.length - this.len, chunk.length - i);
       if (this.len === 0) this.partialSince = now;
-      this.buf.set(chunk.subarray(i, i + n), this.len);
+      b.set(chunk.subarray(i, i + n), this.len);
       this.len += n;
       i += n;
       if (this.scan(events, budget, now)) break;
@@ -206,7 +208,7 @@ export class FrameDecoder {
     const what = code === 'abandoned' ? 'abandoned after the line went idle' : 'not complete in time';
     events.push({ kind: 'error', error: new FrameError(code, `partial frame of ${this.len} bytes ${what}`, { length: this.len }) });
     const drop = Math.min(2, this.len);
-    this.buf.copyWithin(0, drop, this.len);
+    (this.buf as Uint8Array).copyWithin(0, drop, this.len); // len > 0: the buffer exists
     this.len -= drop;
     this.partialSince = now;
     this.scan(events, budget, now);
@@ -214,6 +216,10 @@ export class FrameDecoder {
 
   /** Decodes the buffer from its start; returns true when it stopped because the budget ran out. */
   private scan(events: DecodeEvent[], budget: DecodeBudget, now: number): boolean {
+    if (!this.buf) {
+      this.waiting = false; // nothing ever held
+      return false;
+    }
     const b = this.buf;
     let p = 0;
     let stopped = false;

@@ -25,6 +25,8 @@ export interface AppendLogOptions {
   flash: Flash;
   /** 4 ASCII characters naming the store in its sector headers (the flash map's). */
   magic: string;
+  /** The frame writer to use, e.g. one shared by a meter's stores (default: its own). */
+  writer?: FrameWriter;
 }
 
 /** Per sector, in one typed array (not an object per sector): the header's sector sequence (-1: the
@@ -65,7 +67,7 @@ export class AppendLog {
   readonly maxPayload: number;
   readonly recovery: RecoveryReport;
   private readonly magic: number;
-  private readonly writer = new FrameWriter(0);
+  private readonly writer: FrameWriter;
   private readonly sectors: Float64Array;
   /** Every committed record's location, sorted by seq (a record found twice, after an interrupted
    *  compaction, has two entries, the first one found first): seq, byte address in the flash,
@@ -83,6 +85,7 @@ export class AppendLog {
   private constructor(o: AppendLogOptions) {
     this.flash = o.flash;
     this.magic = magicOf(o.magic);
+    this.writer = o.writer ?? new FrameWriter(0);
     this.sectorCount = o.flash.sectorCount;
     if (this.sectorCount < 2) {
       throw new StorageError('geometry', `an append log needs at least 2 sectors (one is the reserve), has ${this.sectorCount}`, { sectorCount: this.sectorCount });

@@ -128,7 +128,9 @@ function allErased(body: Uint8Array, from: number): boolean {
 
 /**
  * Writes headers and frames by the rules above into buffers it keeps: a store that knows its
- * largest record allocates nothing per write (the energy journal saves every Wh).
+ * largest record allocates nothing per write (the energy journal saves every Wh). One writer can
+ * serve every store of a meter (each write is done before the next begins; MeterApp shares one):
+ * it then grows to the longest frame, and cuts a new view only when the frame length changes.
  */
 export class FrameWriter {
   private readonly header = new Uint8Array(SECTOR_HEADER_SIZE);

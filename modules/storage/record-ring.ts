@@ -47,6 +47,8 @@ export interface RecordRingOptions {
   /** For records mostly much shorter than `maxPayload`: the payload the frame buffer is sized for
    *  instead (a longer record, up to `maxPayload`, grows it once). */
   typicalPayload?: number;
+  /** The frame writer to use, e.g. one shared by a meter's stores (default: its own, sized as above). */
+  writer?: FrameWriter;
 }
 
 /** The newest committed record. */
@@ -88,7 +90,7 @@ export class RecordRing {
       });
     }
     this.recordsPerSector = Math.floor((o.flash.sectorSize - SECTOR_HEADER_SIZE) / (o.maxPayload + FRAME_OVERHEAD));
-    this.writer = new FrameWriter(Math.min(o.maxPayload, o.typicalPayload ?? o.maxPayload));
+    this.writer = o.writer ?? new FrameWriter(Math.min(o.maxPayload, o.typicalPayload ?? o.maxPayload));
     this.sectors = new Float64Array(this.count * PER_SECTOR);
   }
 

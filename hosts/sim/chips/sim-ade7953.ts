@@ -127,7 +127,8 @@ export class SimAde7953 implements SpiTarget {
   /** Writes dropped for a wrong frame length. */
   framingErrors = 0;
   readonly spi: SpiPort;
-  readonly i2c: I2cPort;
+  /** Made on first use (few chips are wired over I²C; a fleet has thousands of chips). */
+  private i2cPort: I2cPort | undefined;
   /** Registers by slot (see slotOf); `extra` holds any other address written. */
   private readonly regs = new Uint32Array(SLOTS);
   private extra: Map<number, number> | undefined;
@@ -178,10 +179,14 @@ export class SimAde7953 implements SpiTarget {
     this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
     this.reset();
     this.spi = new ByteClockedSpi(this);
-    this.i2c = {
+  }
+
+  /** The chip's I²C interface. */
+  get i2c(): I2cPort {
+    return (this.i2cPort ??= {
       write: (buffer: Uint8Array) => this.i2cWrite(buffer),
       read: (buffer: Uint8Array) => this.i2cRead(buffer),
-    };
+    });
   }
 
   /** Power-on / reset: registers to defaults, counters cleared, IRQSTATA.RESET set. */
