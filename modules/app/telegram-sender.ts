@@ -15,8 +15,8 @@ import type { DllHeader } from '../wmbus/dll.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { airtimeMs } from '../wmbus/phy.js';
 import { TelegramCounters } from '../wmbus-tx/counters.js';
-import { RegisterEncoder, type Register } from '../wmbus-tx/registers.js';
-import { buildTelegram, type TelegramSecurity } from '../wmbus-tx/telegram.js';
+import type { Register } from '../wmbus-tx/registers.js';
+import { TelegramBuilder, type TelegramSecurity } from '../wmbus-tx/telegram.js';
 import { encodeStatusByte, type MeterStatus, type StatusBoard } from './meter-status.js';
 import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
 import { MessageCounterSource } from './message-counter-source.js';
@@ -82,7 +82,9 @@ export class TelegramSender {
   private readonly counters: TelegramCounters;
   /** Where the message counter continues from, and whether it had to jump (status flag). */
   readonly messageCounterSource: MessageCounterSource;
-  private readonly encoder = new RegisterEncoder();
+  /** Its buffers are made once; each frame is copied out of them (the sender, the radio's caller and
+   *  onTelegram keep it). */
+  private readonly builder = new TelegramBuilder();
   private due = 0;
   private airtimeEstimate = 0;
   /** The telegram being reserved: counted in the stored airtime before it goes on the air. */
@@ -146,14 +148,14 @@ export class TelegramSender {
     const o = this.o;
     const status = o.status.current();
     const registers = o.content.telegramRegisters(status);
-    const frame = buildTelegram({
+    const frame = this.builder.build({
       header: o.header,
-      records: this.encoder.encode(registers),
+      registers,
       security: this.security(),
       status: encodeStatusByte(status),
       counters,
       format: o.format,
-    });
+    }).slice();
     return { frame, registers, status };
   }
 

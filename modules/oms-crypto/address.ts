@@ -17,10 +17,24 @@ export function securityAddress(link: Uint8Array, tplLongAddress?: Uint8Array): 
   if (tplLongAddress === undefined) return link.slice();
   if (tplLongAddress.length !== 8) throw new SecurityError('address', `TPL long address is 8 bytes, got ${tplLongAddress.length}`);
   const out = new Uint8Array(8);
-  out.set(tplLongAddress.subarray(4, 6), 0); // M
-  out.set(tplLongAddress.subarray(0, 4), 2); // ID
-  out.set(tplLongAddress.subarray(6, 8), 6); // version, device type
+  writeSecurityAddress(link, 0, tplLongAddress, 0, out, 0);
   return out;
+}
+
+/**
+ * securityAddress into out[o, o+8) from M ‖ A at link[lo…] or, when `tpl` is given, the long
+ * header's address at tpl[to…] (a telegram builder's scratch; no allocation, no length checks).
+ */
+export function writeSecurityAddress(link: Uint8Array, lo: number, tpl: Uint8Array | undefined, to: number, out: Uint8Array, o: number): void {
+  if (tpl === undefined) {
+    for (let i = 0; i < 8; i++) out[o + i] = link[lo + i];
+    return;
+  }
+  out[o] = tpl[to + 4]; // M
+  out[o + 1] = tpl[to + 5];
+  for (let i = 0; i < 4; i++) out[o + 2 + i] = tpl[to + i]; // ID
+  out[o + 6] = tpl[to + 6]; // version, device type
+  out[o + 7] = tpl[to + 7];
 }
 
 /** The identification number (4 bytes, as on the wire) the mode-7 KDF takes. */

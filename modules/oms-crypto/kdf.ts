@@ -18,18 +18,39 @@ export const DC_ENC_PARTNER = 0x10; // Lenc, partner → meter
 export const DC_MAC_PARTNER = 0x11; // Lmac, partner → meter
 
 export function kdfInput(dc: number, messageCounter: number, meterId: Uint8Array): Uint8Array {
+  if (meterId.length !== 4) throw new SecurityError('id-length', `meter id must be 4 bytes, got ${meterId.length}`);
+  const input = new Uint8Array(16);
+  writeKdfInput(dc, messageCounter, meterId, 0, input);
+  return input;
+}
+
+/** kdfInput into `out` (16 bytes; a builder's scratch), the meter id read at meterId[idOffset…+4). */
+export function writeKdfInput(dc: number, messageCounter: number, meterId: Uint8Array, idOffset: number, out: Uint8Array): void {
   if (!Number.isInteger(messageCounter) || messageCounter < 0 || messageCounter > 0xffffffff) {
     throw new SecurityError('counter-range', `message counter ${messageCounter} is not a 32-bit unsigned integer`);
   }
-  if (meterId.length !== 4) throw new SecurityError('id-length', `meter id must be 4 bytes, got ${meterId.length}`);
-  const input = new Uint8Array(16).fill(0x07);
-  input[0] = dc & 0xff;
-  input[1] = messageCounter & 0xff;
-  input[2] = (messageCounter >>> 8) & 0xff;
-  input[3] = (messageCounter >>> 16) & 0xff;
-  input[4] = (messageCounter >>> 24) & 0xff;
-  input.set(meterId, 5);
-  return input;
+  if (meterId.length - idOffset < 4) throw new SecurityError('id-length', `meter id must be 4 bytes, got ${meterId.length - idOffset}`);
+  out.fill(0x07);
+  out[0] = dc & 0xff;
+  out[1] = messageCounter & 0xff;
+  out[2] = (messageCounter >>> 8) & 0xff;
+  out[3] = (messageCounter >>> 16) & 0xff;
+  out[4] = (messageCounter >>> 24) & 0xff;
+  for (let i = 0; i < 4; i++) out[5 + i] = meterId[idOffset + i];
+}
+
+/**
+ * deriveKey with the caller's scratch (`input` and `raw`, 16 bytes each; no allocation but the
+ * port's key handle): `raw` is wiped before this returns.
+ */
+export function deriveKeyWith(crypto: Crypto, masterKey: AesKey, dc: number, messageCounter: number, meterId: Uint8Array, idOffset: number, input: Uint8Array, raw: Uint8Array): AesKey {
+  writeKdfInput(dc, messageCounter, meterId, idOffset, input);
+  try {
+    crypto.aesCmac(masterKey, input, raw);
+    return crypto.aesKey(raw);
+  } finally {
+    raw.fill(0);
+  }
 }
 
 /** One derived key as a handle; its raw bytes exist only inside this call and are wiped. */

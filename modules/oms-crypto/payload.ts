@@ -12,17 +12,22 @@ export const MAX_ENCRYPTED_BLOCKS = 15;
 
 /** 2F 2F ‖ records ‖ 2F… up to a multiple of 16 bytes. */
 export function padForEncryption(records: Uint8Array): Uint8Array {
-  const blocks = Math.ceil((records.length + 2) / 16);
+  const out = new Uint8Array(encryptedBlocks(records.length) * 16).fill(FILLER);
+  out.set(records, 2);
+  return out;
+}
+
+/** AES blocks that 2F 2F and `recordsLength` bytes of records fill; a typed error above the 15 N can announce. */
+export function encryptedBlocks(recordsLength: number): number {
+  const blocks = Math.ceil((recordsLength + 2) / 16);
   if (blocks > MAX_ENCRYPTED_BLOCKS) {
     throw new SecurityError(
       'payload-too-long',
-      `${records.length} bytes of records need ${blocks} AES blocks; the configuration field allows ${MAX_ENCRYPTED_BLOCKS}`,
-      { length: records.length, blocks },
+      `${recordsLength} bytes of records need ${blocks} AES blocks; the configuration field allows ${MAX_ENCRYPTED_BLOCKS}`,
+      { length: recordsLength, blocks },
     );
   }
-  const out = new Uint8Array(blocks * 16).fill(FILLER);
-  out.set(records, 2);
-  return out;
+  return blocks;
 }
 
 /** Throws 'wrong-key' unless the decrypted data begins with 2F 2F. */

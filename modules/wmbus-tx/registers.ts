@@ -13,10 +13,9 @@
  *  - 0-0:97.97.0 error register: VIF FD 17 "error flags" (type D), 8-bit (16-bit above 255).
  * Values are given in the register's unit (Wh, W, V, A); V and A are rounded to 0.1 V and 1 mA.
  */
-import { encodeInt, encodeRecord, encodeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
+import { encodeRecordHead, writeBytes, writeInt, writeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
 import { VIFE_BACKWARD_FLOW, VIFE_FC, vibBytes, vifCode } from '../wmbus/vif-table.js';
-import { concatAll } from '../core/bytes.js';
 
 export type RegisterValue = number | string;
 
@@ -33,7 +32,12 @@ export interface RegisterDef {
   unit: string;
   /** The register's data record (DIB ‖ VIB ‖ data) for `value`; typed error if out of range. */
   encode(value: RegisterValue): Uint8Array;
+  /** The same record written to out[offset…] (at most MAX_RECORD_LENGTH bytes); returns the offset after it. */
+  write(value: RegisterValue, out: Uint8Array, offset: number): number;
 }
+
+/** Most bytes one register's record takes: DIF, up to 10 DIFEs (a tariff up to 2^20), 3 VIB bytes, 8 data. */
+export const MAX_RECORD_LENGTH = 22;
 
 // The VIF bytes, from the EN 13757-3 tables the receiver decodes with (modules/wmbus/vif-table.ts).
 const ENERGY = vifCode('energy', 'Wh', 0); // 0x03
@@ -71,19 +75,21 @@ function scaled(obis: string, value: RegisterValue, factor: number, bits: number
   return v;
 }
 
-// Headers and definitions are frozen: the prebuilt ones below are module-level tables.
-const header = (field: DataField, vib: number[], tariff = 0): RecordHeader =>
-  Object.freeze({
-    field,
-    function: 'instantaneous',
-    storage: 0,
-    tariff,
-    subunit: 0,
-    vib: Object.freeze(vib) as number[],
-  });
+// Record heads and definitions are frozen: the prebuilt ones below are module-level tables. A head is
+// the record's DIB ‖ VIB, encoded and checked once, so a telegram only copies it and writes the data.
+const head = (field: DataField, vib: number[], tariff = 0): readonly number[] => {
+  const h: RecordHeader = { field, function: 'instantaneous', storage: 0, tariff, subunit: 0, vib };
+  return Object.freeze(encodeRecordHead(h));
+};
 
-function def(obis: string, unit: string, description: string, encode: (v: RegisterValue) => Uint8Array): RegisterDef {
-  return Object.freeze({ obis, unit, description, encode });
+type RecordWriter = (v: RegisterValue, out: Uint8Array, o: number) => number;
+
+function def(obis: string, unit: string, description: string, write: RecordWriter): RegisterDef {
+  const encode = (v: RegisterValue): Uint8Array => {
+    const out = new Uint8Array(MAX_RECORD_LENGTH);
+    return out.slice(0, write(v, out, 0));
+  };
+  return Object.freeze({ obis, unit, description, encode, write });
 }
 
 /** Registers every meter sends or may (the totals, power, voltages, currents, clock, status),
@@ -117,44 +123,66 @@ function buildRegister(code: string, name: string): RegisterDef {
   if ((m = /^([12])\.8\.(\d{1,2})$/.exec(obis))) {
     const t = Number(m[2]);
     const vib = m[1] === '1' ? vibBytes(ENERGY) : vibBytes(ENERGY, [VIFE_BACKWARD_FLOW]);
-    const narrow = header('int32', vib, t);
-    const wide = header('int64', vib, t);
-    return def(obis, 'Wh', `active energy ${m[1] === '1' ? 'A+ imported' : 'A- exported'}, ${t === 0 ? 'total' : `tariff ${t}`}`, (v) => {
+    const narrow = head('int32', vib, t);
+    const wide = head('int64', vib, t);
+    return def(obis, 'Wh', `active energy ${m[1] === '1' ? 'A+ imported' : 'A- exported'}, ${t === 0 ? 'total' : `tariff ${t}`}`, (v, out, o) => {
       const wh = integer(obis, v, 0, Number.MAX_SAFE_INTEGER);
       // A 32-bit integer while the value fits, else 64-bit.
-      return wh > 0x7fffffff ? encodeRecord(wide, encodeInt(wh, 8)) : encodeRecord(narrow, encodeInt(wh, 4));
+      return wh > 0x7fffffff ? writeInt(wh, 8, out, writeBytes(wide, out, o)) : writeInt(wh, 4, out, writeBytes(narrow, out, o));
     });
   }
   if (obis === '16.7.0') {
-    const h = header('int32', vibBytes(POWER));
-    return def(obis, 'W', 'instantaneous active power, import positive', (v) => encodeRecord(h, encodeInt(integer(obis, v, -(2 ** 31), 2 ** 31 - 1), 4)));
+    const h = head('int32', vibBytes(POWER));
+    return def(obis, 'W', 'instantaneous active power, import positive', (v, out, o) => {
+      const w = integer(obis, v, -(2 ** 31), 2 ** 31 - 1);
+      return writeInt(w, 4, out, writeBytes(h, out, o));
+    });
   }
   if (obis === '2.7.0') {
-    const h = header('int32', vibBytes(POWER, [VIFE_BACKWARD_FLOW]));
-    return def(obis, 'W', 'instantaneous active power exported', (v) => encodeRecord(h, encodeInt(integer(obis, v, 0, 2 ** 31 - 1), 4)));
+    const h = head('int32', vibBytes(POWER, [VIFE_BACKWARD_FLOW]));
+    return def(obis, 'W', 'instantaneous active power exported', (v, out, o) => {
+      const w = integer(obis, v, 0, 2 ** 31 - 1);
+      return writeInt(w, 4, out, writeBytes(h, out, o));
+    });
   }
   if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) {
-    const h = header('int16', vibBytes(VOLTAGE, [VIFE_FC | PHASE_OF[m[1]]]));
-    return def(obis, 'V', `voltage L${PHASE_OF[m[1]]}`, (v) => encodeRecord(h, encodeInt(scaled(obis, v, 10, 16), 2)));
+    const h = head('int16', vibBytes(VOLTAGE, [VIFE_FC | PHASE_OF[m[1]]]));
+    return def(obis, 'V', `voltage L${PHASE_OF[m[1]]}`, (v, out, o) => {
+      const dv = scaled(obis, v, 10, 16);
+      return writeInt(dv, 2, out, writeBytes(h, out, o));
+    });
   }
   if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) {
-    const h = header('int32', vibBytes(CURRENT, [VIFE_FC | PHASE_OF[m[1]]]));
-    return def(obis, 'A', `current L${PHASE_OF[m[1]]}`, (v) => encodeRecord(h, encodeInt(scaled(obis, v, 1000, 32), 4)));
+    const h = head('int32', vibBytes(CURRENT, [VIFE_FC | PHASE_OF[m[1]]]));
+    return def(obis, 'A', `current L${PHASE_OF[m[1]]}`, (v, out, o) => {
+      const ma = scaled(obis, v, 1000, 32);
+      return writeInt(ma, 4, out, writeBytes(h, out, o));
+    });
   }
   if (obis === CLOCK) {
-    const h = header('int32', vibBytes(CLOCK_VIF));
-    return def(obis, '', 'meter date and time (type F)', (v) => {
+    const h = head('int32', vibBytes(CLOCK_VIF));
+    return def(obis, '', 'meter date and time (type F)', (v, out, o) => {
       if (typeof v !== 'string') throw new TelegramError('register-value', `register ${obis} needs 'YYYY-MM-DDTHH:MM'`, { register: obis });
-      return encodeRecord(h, encodeTypeF(v));
+      // Checked before anything is written (writeTypeF throws on a bad time).
+      const end = writeTypeF(v, out, o + h.length);
+      writeBytes(h, out, o);
+      return end;
     });
   }
   if (obis === ERROR_REGISTER) {
     // Error flags are a bit field (type D): unsigned, so 8 bits up to 255 and 16 bits above.
-    const h8 = header('int8', vibBytes(FLAGS_VIF));
-    const h16 = header('int16', vibBytes(FLAGS_VIF));
-    return def(obis, '', 'error flags', (v) => {
+    const h8 = head('int8', vibBytes(FLAGS_VIF));
+    const h16 = head('int16', vibBytes(FLAGS_VIF));
+    return def(obis, '', 'error flags', (v, out, o) => {
       const flags = integer(obis, v, 0, 0xffff);
-      return flags > 0xff ? encodeRecord(h16, new Uint8Array([flags & 0xff, flags >> 8])) : encodeRecord(h8, new Uint8Array([flags]));
+      if (flags <= 0xff) {
+        out[writeBytes(h8, out, o)] = flags;
+        return o + h8.length + 1;
+      }
+      const p = writeBytes(h16, out, o);
+      out[p] = flags & 0xff;
+      out[p + 1] = flags >> 8;
+      return p + 2;
     });
   }
   throw new TelegramError('unknown-register', `no data record is defined for register "${name}"`, { register: name });
@@ -188,18 +216,27 @@ export class RegisterEncoder {
 
   /** The application data: every register's record, in the order given. Duplicates are an error. */
   encode(registers: readonly Register[]): Uint8Array {
-    const parts: Uint8Array[] = [];
+    const out = new Uint8Array(registers.length * MAX_RECORD_LENGTH);
+    return out.slice(0, this.encodeInto(registers, out, 0, out.length));
+  }
+
+  /**
+   * The same records written to out[offset, limit) (a telegram builder writes them in place); returns
+   * the offset after them, or -1 when they might not fit (nothing useful is then written).
+   */
+  encodeInto(registers: readonly Register[], out: Uint8Array, offset: number, limit: number): number {
+    let o = offset;
     for (let i = 0; i < registers.length; i++) {
       const d = this.resolve(registers[i].obis);
       for (let j = 0; j < i; j++) {
         if (this.resolve(registers[j].obis) === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
       }
-      parts.push(d.encode(registers[i].value));
+      if (o + MAX_RECORD_LENGTH > limit) return -1;
+      o = d.write(registers[i].value, out, o);
     }
-    return concatAll(parts);
+    return o;
   }
 }
-
 /** The application data of a register list (one-off; a meter keeps a RegisterEncoder). */
 export function encodeRegisters(registers: readonly Register[]): Uint8Array {
   return new RegisterEncoder().encode(registers);

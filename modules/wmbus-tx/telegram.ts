@@ -6,18 +6,16 @@
  *   mode 7:  DLL ‖ AFL(MCR, CMAC(Kmac)) ‖ TPL(+ext) ‖ AES-CBC(Kenc, 0, 2F2F ‖ records ‖ 2F…)
  * An optional short ELL (CI 0x8C: CC, ACC) may precede the AFL, as in OMS Vol. 2 Annex N.2.2.
  */
-import { concat } from '../core/bytes.js';
-import { kdfMeterId, securityAddress } from '../oms-crypto/address.js';
-import { deriveMeterKeys } from '../oms-crypto/kdf.js';
-import { encodeAfl } from '../oms-crypto/afl.js';
-import { encryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
-import { encryptMode7 } from '../oms-crypto/mode7.js';
-import { padForEncryption } from '../oms-crypto/payload.js';
+import { writeSecurityAddress } from '../oms-crypto/address.js';
+import { DC_ENC_METER, DC_MAC_METER, deriveKeyWith } from '../oms-crypto/kdf.js';
+import { AT_CMAC_8, CI_AFL, FCL_MACP, FCL_MCLP, FCL_MCRP, MAC_LENGTH, MCL_MCRP } from '../oms-crypto/afl.js';
+import { encryptedBlocks, FILLER } from '../oms-crypto/payload.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
-import { encodeDllHeader, type DllHeader } from '../wmbus/dll.js';
-import { buildFrame, type FrameFormat } from '../wmbus/frame.js';
-import { encodeRegisters, type Register } from './registers.js';
-import { encodeTplAddress, encodeTplHeader, type SecurityMode, type TplAddress, type TplHeader } from '../wmbus/tpl.js';
+import { writeU16LE, writeU32LE } from '../core/bytes.js';
+import { DLL_HEADER_LENGTH, encodeDllHeader, type DllHeader } from '../wmbus/dll.js';
+import { checkFrameBody, finishFrame, frameBodyOffset, MAX_FRAME_LENGTH, type FrameFormat } from '../wmbus/frame.js';
+import { RegisterEncoder, type Register } from './registers.js';
+import { CI_TPL_LONG, CI_TPL_SHORT, configFieldBits, encodeTplAddress, KDF_A, tplByte, type SecurityMode, type TplAddress } from '../wmbus/tpl.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
 
 export const CI_ELL_SHORT = 0x8c;
@@ -49,77 +47,191 @@ export interface TelegramOptions {
   ellCommunicationControl?: number;
 }
 
-function applicationData(o: TelegramOptions): Uint8Array {
-  if ((o.registers === undefined) === (o.records === undefined)) {
-    throw new TelegramError('telegram', 'give exactly one of registers and records');
+/** The AFL of a single-fragment profile-B message: 90 0F FCL(2) MCL MCR(4) MAC(8). */
+const AFL_LENGTH = 2 + 2 + 1 + 4 + MAC_LENGTH;
+/** Most header bytes before the records: short ELL, AFL, long TPL header with the mode-7 extension. */
+const MAX_HEADERS = 3 + AFL_LENGTH + 14;
+/** The frame buffer: the largest frame, and room for the largest body (15 AES blocks) where the frame
+ *  formats put it before finishFrame spreads the blocks. */
+const BUFFER_LENGTH = Math.max(MAX_FRAME_LENGTH, frameBodyOffset('A') + MAX_HEADERS + 15 * 16);
+
+/**
+ * Builds telegrams into buffers made once (a meter keeps one builder): the records are written in
+ * place where the frame carries them, encrypted in place, and the frame's blocks and CRCs made in the
+ * same buffer; derived keys live only inside build() and their raw bytes in a scratch wiped there.
+ * Per telegram it allocates only the crypto port's handles of Kenc and Kmac (mode 7) and a few
+ * typed-array views the port's calls need.
+ */
+export class TelegramBuilder {
+  private readonly buf = new Uint8Array(BUFFER_LENGTH);
+  /** The encoded C, M, A of the last header, and what it was encoded from. */
+  private readonly dll = new Uint8Array(DLL_HEADER_LENGTH);
+  private dllControl = -1;
+  private dllManufacturer = '';
+  private dllId = '';
+  private dllVersion = -1;
+  private dllDeviceType = -1;
+  /** Security address ‖ access number × 8 (the mode-5 IV; the mode-7 KDF reads the ID in it). */
+  private readonly iv = new Uint8Array(16);
+  private readonly zeroIv = new Uint8Array(16);
+  private readonly kdfInput = new Uint8Array(16);
+  /** A derived key's raw bytes (wiped as soon as the port has it), then the AFL's CMAC. */
+  private readonly raw = new Uint8Array(16);
+  private readonly encoder = new RegisterEncoder();
+
+  /**
+   * The whole frame, L to the last CRC. A view into this builder's buffer: the next build() overwrites
+   * it, so a caller that keeps the frame copies it.
+   */
+  build(o: TelegramOptions): Uint8Array {
+    const format = o.format ?? 'A';
+    const n = this.writeBody(o, format);
+    return this.buf.subarray(0, finishFrame(this.buf, this.dll, n, format));
   }
-  return o.records ?? encodeRegisters(o.registers ?? []);
+
+  /** The link-layer body (everything from the first CI field on, what a frame wraps), a new array. */
+  body(o: TelegramOptions): Uint8Array {
+    const at = frameBodyOffset('A');
+    return this.buf.slice(at, at + this.writeBody(o, 'A'));
+  }
+
+  private encodeDll(h: DllHeader): void {
+    if (h.control === this.dllControl && h.manufacturer === this.dllManufacturer && h.id === this.dllId && h.version === this.dllVersion && h.deviceType === this.dllDeviceType) return;
+    this.dll.set(encodeDllHeader(h));
+    this.dllControl = h.control;
+    this.dllManufacturer = h.manufacturer;
+    this.dllId = h.id;
+    this.dllVersion = h.version;
+    this.dllDeviceType = h.deviceType;
+  }
+
+  /** Writes the body at frameBodyOffset(format); returns its length. */
+  private writeBody(o: TelegramOptions, format: FrameFormat): number {
+    if ((o.registers === undefined) === (o.records === undefined)) {
+      throw new TelegramError('telegram', 'give exactly one of registers and records');
+    }
+    if (o.tpl !== undefined && o.tpl !== 'short' && o.tpl !== 'long') {
+      throw new TelegramError('telegram', `tpl must be 'short' or 'long', got ${String(o.tpl)}`);
+    }
+    const buf = this.buf;
+    const mode: SecurityMode = o.security.mode;
+    if (mode !== 0 && mode !== 5 && mode !== 7) {
+      throw new TelegramError('unsupported-security-mode', `security mode ${String(mode)} is not supported`);
+    }
+    this.encodeDll(o.header);
+    const long = o.tpl === 'long';
+    const acc = o.counters.accessNumber;
+    const start = frameBodyOffset(format);
+    const ellAt = start;
+    const aflAt = ellAt + (o.ellCommunicationControl === undefined ? 0 : 3);
+    const tplAt = aflAt + (mode === 7 ? AFL_LENGTH : 0);
+    const tplLength = (long ? 13 : 5) + (mode === 7 ? 1 : 0);
+    const payloadAt = tplAt + tplLength;
+    const recordsAt = payloadAt + (mode === 0 ? 0 : 2);
+
+    // The application data, in place.
+    let recordsEnd = o.registers ? this.encoder.encodeInto(o.registers, buf, recordsAt, buf.length) : -1;
+    if (recordsEnd < 0) {
+      // Given pre-encoded, or too many registers to be sure they fit: the records as an array.
+      const records = o.records ?? this.encoder.encode(o.registers ?? []);
+      if (mode !== 0) encryptedBlocks(records.length);
+      if (recordsAt + records.length > buf.length) checkFrameBody(recordsAt + records.length - start, format);
+      buf.set(records, recordsAt);
+      recordsEnd = recordsAt + records.length;
+    }
+    let end = recordsEnd;
+    let blocks = 0;
+    if (mode !== 0) {
+      blocks = encryptedBlocks(recordsEnd - recordsAt);
+      end = payloadAt + blocks * 16;
+      buf[payloadAt] = FILLER;
+      buf[payloadAt + 1] = FILLER;
+      buf.fill(FILLER, recordsEnd, end);
+    }
+
+    // The TPL header.
+    const flags = o.flags;
+    const cf = configFieldBits(mode, blocks, !!flags?.bidirectional, !!flags?.accessibility, !!flags?.synchronous, 0);
+    let p = tplAt;
+    buf[p++] = long ? CI_TPL_LONG : CI_TPL_SHORT;
+    if (long) {
+      if (o.tplAddress) buf.set(encodeTplAddress(o.tplAddress), p);
+      else {
+        // The link layer's address in TPL order: ID (4), M (2), version, device type.
+        const dll = this.dll;
+        for (let i = 0; i < 4; i++) buf[p + i] = dll[3 + i];
+        buf[p + 4] = dll[1];
+        buf[p + 5] = dll[2];
+        buf[p + 6] = dll[7];
+        buf[p + 7] = dll[8];
+      }
+      p += 8;
+    }
+    buf[p++] = tplByte('accessNumber', acc);
+    buf[p++] = tplByte('status', o.status ?? 0);
+    buf[p++] = cf & 0xff;
+    buf[p++] = cf >> 8;
+    if (mode === 7) buf[p++] = KDF_A << 4; // key id 0
+    if (o.ellCommunicationControl !== undefined) {
+      buf[ellAt] = CI_ELL_SHORT;
+      buf[ellAt + 1] = o.ellCommunicationControl & 0xff;
+      buf[ellAt + 2] = acc & 0xff;
+    }
+    if (o.security.mode === 0) return end - start;
+
+    const { crypto, key } = o.security;
+    const iv = this.iv;
+    writeSecurityAddress(this.dll, 1, long ? buf : undefined, tplAt + 1, iv, 0);
+    const payload = buf.subarray(payloadAt, end);
+    if (o.security.mode === 5) {
+      iv.fill(acc & 0xff, 8, 16);
+      crypto.aesCbcEncrypt(key, iv, payload, payload);
+      return end - start;
+    }
+    const counter = o.counters.messageCounter;
+    if (counter === undefined) throw new TelegramError('counter', 'security mode 7 needs a message counter');
+    this.encryptMode7(crypto, key, counter, payload, aflAt, end);
+    return end - start;
+  }
+
+  /** Mode 7: Kenc and Kmac for `counter` (KDF-A, the ID from the security address in `iv`), the
+   *  payload encrypted in place, and the AFL with the CMAC of MCL ‖ MCR ‖ TPL onwards. */
+  private encryptMode7(crypto: Crypto, master: AesKey, counter: number, payload: Uint8Array, aflAt: number, end: number): void {
+    const buf = this.buf;
+    const kenc = deriveKeyWith(crypto, master, DC_ENC_METER, counter, this.iv, 2, this.kdfInput, this.raw);
+    let kmac: AesKey | undefined;
+    try {
+      kmac = deriveKeyWith(crypto, master, DC_MAC_METER, counter, this.iv, 2, this.kdfInput, this.raw);
+      crypto.aesCbcEncrypt(kenc, this.zeroIv, payload, payload);
+      // The MAC input MCL ‖ MCR ‖ TPL… is made contiguous in the 5 bytes just before the TPL (the
+      // MAC field's tail, overwritten by the MAC below): no copy of the message.
+      const mcl = MCL_MCRP | AT_CMAC_8;
+      const macAt = aflAt + 9;
+      const inputAt = macAt + MAC_LENGTH - 5;
+      buf[inputAt] = mcl;
+      writeU32LE(buf, inputAt + 1, counter);
+      crypto.aesCmac(kmac, buf.subarray(inputAt, end), this.raw);
+      buf[aflAt] = CI_AFL;
+      buf[aflAt + 1] = AFL_LENGTH - 2;
+      writeU16LE(buf, aflAt + 2, FCL_MCLP | FCL_MCRP | FCL_MACP); // fragment 0, last fragment
+      buf[aflAt + 4] = mcl;
+      writeU32LE(buf, aflAt + 5, counter);
+      for (let i = 0; i < MAC_LENGTH; i++) buf[macAt + i] = this.raw[i];
+    } finally {
+      kenc.wipe();
+      kmac?.wipe();
+      this.raw.fill(0);
+    }
+  }
 }
 
 /** The link-layer body: everything from the first CI field on (what buildFrame wraps). */
 export function buildTelegramBody(o: TelegramOptions): Uint8Array {
-  const mode: SecurityMode = o.security.mode;
-  const data = applicationData(o);
-  const address: TplAddress | undefined =
-    o.tpl === 'long'
-      ? (o.tplAddress ?? {
-          manufacturer: o.header.manufacturer,
-          id: o.header.id,
-          version: o.header.version,
-          deviceType: o.header.deviceType,
-        })
-      : undefined;
-  if (o.tpl !== undefined && o.tpl !== 'short' && o.tpl !== 'long') {
-    throw new TelegramError('telegram', `tpl must be 'short' or 'long', got ${String(o.tpl)}`);
-  }
-  const flags = o.flags ?? {};
-  const tplHeader = (encryptedBlocks: number): Uint8Array => {
-    const h: TplHeader = {
-      accessNumber: o.counters.accessNumber,
-      status: o.status ?? 0,
-      config: {
-        mode,
-        encryptedBlocks,
-        bidirectional: !!flags.bidirectional,
-        accessibility: !!flags.accessibility,
-        synchronous: !!flags.synchronous,
-        lowBits: 0,
-      },
-    };
-    if (address) h.address = address;
-    return encodeTplHeader(h);
-  };
-  const ell =
-    o.ellCommunicationControl === undefined
-      ? new Uint8Array(0)
-      : new Uint8Array([CI_ELL_SHORT, o.ellCommunicationControl & 0xff, o.counters.accessNumber & 0xff]);
-
-  if (o.security.mode === 0) return concat(ell, tplHeader(0), data);
-
-  const padded = padForEncryption(data);
-  const blocks = padded.length / 16;
-  const { crypto, key } = o.security;
-  const secAddress = securityAddress(encodeDllHeader(o.header).subarray(1, 9), address ? encodeTplAddress(address) : undefined);
-  if (o.security.mode === 5) {
-    const cipher = encryptMode5(crypto, key, mode5Iv(secAddress, o.counters.accessNumber), padded);
-    return concat(ell, tplHeader(blocks), cipher);
-  }
-  if (o.security.mode === 7) {
-    const counter = o.counters.messageCounter;
-    if (counter === undefined) throw new TelegramError('counter', 'security mode 7 needs a message counter');
-    const { kenc, kmac } = deriveMeterKeys(crypto, key, counter, kdfMeterId(secAddress));
-    try {
-      const tpl = concat(tplHeader(blocks), encryptMode7(crypto, kenc, padded));
-      return concat(ell, encodeAfl(crypto, kmac, counter, tpl), tpl);
-    } finally {
-      kenc.wipe();
-      kmac.wipe();
-    }
-  }
-  throw new TelegramError('unsupported-security-mode', `security mode ${String((o.security as { mode: unknown }).mode)} is not supported`);
+  return new TelegramBuilder().body(o);
 }
 
-/** The whole frame, L to the last CRC, ready for phyEncode or a transceiver. */
+/** The whole frame, L to the last CRC, ready for phyEncode or a transceiver (a new array; a meter
+ *  keeps a TelegramBuilder). */
 export function buildTelegram(o: TelegramOptions): Uint8Array {
-  return buildFrame(o.header, buildTelegramBody(o), o.format ?? 'A');
+  return new TelegramBuilder().build(o).slice();
 }

@@ -59,58 +59,85 @@ function putCrc(out: Uint8Array, start: number, end: number): void {
   out[end + 1] = crc & 0xff;
 }
 
+/** The largest frame (format A, L = 255: 256 bytes and 17 CRCs): a buffer for finishFrame. */
+export const MAX_FRAME_LENGTH = 1 + MAX_L + 2 * (1 + Math.ceil(MAX_BODY_A / BLOCK_A_LENGTH));
+
+/** Where finishFrame expects the body (CI onwards): after L, C, M, A and, in format A, block 1's CRC. */
+export function frameBodyOffset(format: FrameFormat): number {
+  return format === 'A' ? BLOCK1_LENGTH + 2 : BLOCK1_LENGTH;
+}
+
+function checkFormat(format: FrameFormat): void {
+  if (format !== 'A' && format !== 'B') {
+    throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
+  }
+}
+
+/** FrameError 'too-long' when a body of `length` bytes does not fit a format's frame. */
+export function checkFrameBody(length: number, format: FrameFormat): void {
+  const max = format === 'A' ? MAX_BODY_A : MAX_BODY_B;
+  if (length > max) {
+    throw new FrameError('too-long', `a ${length}-byte body exceeds format ${format}'s maximum of ${max}`, { format, length, max });
+  }
+}
+
 /**
  * `body` is the CI field and everything after it. Returns the whole frame from L to the last CRC,
  * L set for the format. FrameError 'empty-body' / 'too-long' when the body does not fit.
  */
 export function buildFrame(header: DllHeader, body: Uint8Array, format: FrameFormat): Uint8Array {
-  if (format !== 'A' && format !== 'B') {
-    throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
-  }
+  checkFormat(format);
   if (!(body instanceof Uint8Array) || body.length === 0) {
     throw new FrameError('empty-body', 'the frame body must hold at least the CI field', { format });
   }
-  const max = format === 'A' ? MAX_BODY_A : MAX_BODY_B;
-  if (body.length > max) {
-    throw new FrameError('too-long', `a ${body.length}-byte body exceeds format ${format}'s maximum of ${max}`, {
-      format,
-      length: body.length,
-      max,
-    });
-  }
+  checkFrameBody(body.length, format);
   const dll = encodeDllHeader(header);
-  return format === 'A' ? buildA(dll, body) : buildB(dll, body);
-}
-
-function buildA(dll: Uint8Array, body: Uint8Array): Uint8Array {
-  const l = DLL_AFTER_L + body.length;
-  const out = new Uint8Array(frameLengthFromL(l, 'A'));
-  out[0] = l;
-  out.set(dll, 1);
-  putCrc(out, 0, BLOCK1_LENGTH);
-  let o = BLOCK1_LENGTH + 2;
-  for (let i = 0; i < body.length; i += BLOCK_A_LENGTH) {
-    const chunk = body.subarray(i, Math.min(i + BLOCK_A_LENGTH, body.length));
-    out.set(chunk, o);
-    putCrc(out, o, o + chunk.length);
-    o += chunk.length + 2;
-  }
+  const out = new Uint8Array(format === 'A' ? frameLengthFromL(DLL_AFTER_L + body.length, 'A') : frameLengthB(body.length));
+  out.set(body, frameBodyOffset(format));
+  finishFrame(out, dll, body.length, format);
   return out;
 }
 
-function buildB(dll: Uint8Array, body: Uint8Array): Uint8Array {
-  const in12 = Math.min(body.length, BLOCK12_B_LENGTH - BLOCK1_LENGTH);
-  const rest = body.length - in12;
-  const l = DLL_AFTER_L + body.length + 2 + (rest > 0 ? 2 : 0);
-  const out = new Uint8Array(l + 1);
-  out[0] = l;
-  out.set(dll, 1);
-  out.set(body.subarray(0, in12), BLOCK1_LENGTH);
+function frameLengthB(bodyLength: number): number {
+  return 1 + DLL_AFTER_L + bodyLength + 2 + (bodyLength > BLOCK12_B_LENGTH - BLOCK1_LENGTH ? 2 : 0);
+}
+
+/**
+ * Makes a frame in place (no allocation: a telegram builder writes its body straight into its frame
+ * buffer): `out` holds the body (`bodyLength` bytes, CI onwards) at frameBodyOffset(format); this
+ * writes L and `dll` (C, M, A: 9 bytes), moves the blocks apart and puts in their CRCs. Returns the
+ * frame's length. Same errors as buildFrame.
+ */
+export function finishFrame(out: Uint8Array, dll: Uint8Array, bodyLength: number, format: FrameFormat): number {
+  checkFormat(format);
+  if (bodyLength <= 0) throw new FrameError('empty-body', 'the frame body must hold at least the CI field', { format });
+  checkFrameBody(bodyLength, format);
+  const at = frameBodyOffset(format);
+  if (format === 'A') {
+    const l = DLL_AFTER_L + bodyLength;
+    const blocks = Math.ceil(bodyLength / BLOCK_A_LENGTH);
+    // Last block first: each moves 2 bytes further per CRC before it, onto bytes already moved.
+    for (let k = blocks - 1; k > 0; k--) {
+      const from = at + k * BLOCK_A_LENGTH;
+      out.copyWithin(from + 2 * k, from, at + Math.min((k + 1) * BLOCK_A_LENGTH, bodyLength));
+    }
+    out[0] = l;
+    out.set(dll, 1);
+    putCrc(out, 0, BLOCK1_LENGTH);
+    for (let k = 0; k < blocks; k++) {
+      const start = at + k * (BLOCK_A_LENGTH + 2);
+      putCrc(out, start, start + Math.min(BLOCK_A_LENGTH, bodyLength - k * BLOCK_A_LENGTH));
+    }
+    return frameLengthFromL(l, 'A');
+  }
+  const in12 = Math.min(bodyLength, BLOCK12_B_LENGTH - BLOCK1_LENGTH);
+  const rest = bodyLength - in12;
+  const l = DLL_AFTER_L + bodyLength + 2 + (rest > 0 ? 2 : 0);
   const crc1 = BLOCK1_LENGTH + in12;
+  if (rest > 0) out.copyWithin(crc1 + 2, crc1, at + bodyLength);
+  out[0] = l;
+  out.set(dll, 1);
   putCrc(out, 0, crc1);
-  if (rest > 0) {
-    out.set(body.subarray(in12), crc1 + 2);
-    putCrc(out, crc1 + 2, out.length - 2);
-  }
-  return out;
+  if (rest > 0) putCrc(out, crc1 + 2, l + 1 - 2);
+  return l + 1;
 }

@@ -78,45 +78,61 @@ export function encodeDib(h: RecordHeader): number[] {
   return dib;
 }
 
-export function encodeRecord(h: RecordHeader, data: Uint8Array): Uint8Array {
-  const expected = DATA_FIELD_LENGTH[h.field];
-  if (expected >= 0 && data.length !== expected) {
-    throw fail(`data field ${h.field} takes ${expected} bytes, got ${data.length}`);
-  }
+/** DIB ‖ VIB of a record: the bytes before its data, checked once (a register keeps them). */
+export function encodeRecordHead(h: RecordHeader): number[] {
   if (h.vib.length === 0) throw fail('a record needs a VIF');
   for (let i = 0; i < h.vib.length; i++) {
     const last = i === h.vib.length - 1;
     if (!!(h.vib[i] & 0x80) === last) throw fail('VIF/VIFE extension bits must be set on all but the last byte');
   }
-  const dib = encodeDib(h);
-  const out = new Uint8Array(dib.length + h.vib.length + data.length);
-  out.set(dib, 0);
-  out.set(h.vib, dib.length);
-  out.set(data, dib.length + h.vib.length);
+  return encodeDib(h).concat(h.vib);
+}
+
+export function encodeRecord(h: RecordHeader, data: Uint8Array): Uint8Array {
+  const expected = DATA_FIELD_LENGTH[h.field];
+  if (expected >= 0 && data.length !== expected) {
+    throw fail(`data field ${h.field} takes ${expected} bytes, got ${data.length}`);
+  }
+  const head = encodeRecordHead(h);
+  const out = new Uint8Array(head.length + data.length);
+  out.set(head, 0);
+  out.set(data, head.length);
   return out;
+}
+
+/** Copies a record head (encodeRecordHead) to out[o…]; returns the offset after it. */
+export function writeBytes(bytes: readonly number[], out: Uint8Array, o: number): number {
+  for (let i = 0; i < bytes.length; i++) out[o + i] = bytes[i];
+  return o + bytes.length;
 }
 
 /** Type B: signed binary integer, two's complement, little endian (EN 13757-3 Annex A). Plain
  *  arithmetic on safe integers (|value| < 2^53), no BigInt: it runs on every telegram on the device. */
 export function encodeInt(value: number, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  writeInt(value, bytes, out, 0);
+  return out;
+}
+
+/** encodeInt into out[o…] (a telegram's records are written in place); returns the offset after it. */
+export function writeInt(value: number, bytes: number, out: Uint8Array, o: number): number {
   const bits = bytes * 8;
   if (!Number.isSafeInteger(value)) throw fail(`value ${value} is not an integer`, { value: String(value) });
   if (bits < 53 && (value < -(2 ** (bits - 1)) || value >= 2 ** (bits - 1))) throw fail(`value ${value} does not fit a signed ${bits}-bit integer`, { value });
-  const out = new Uint8Array(bytes);
   // Low and high 32-bit words of the two's complement: floor division keeps the sign in the high word.
   const high = Math.floor(value / 0x1_0000_0000);
   let lo = value - high * 0x1_0000_0000;
   let hi = high;
   for (let i = 0; i < bytes; i++) {
     if (i < 4) {
-      out[i] = lo & 0xff;
+      out[o + i] = lo & 0xff;
       lo = Math.floor(lo / 256);
     } else {
-      out[i] = hi & 0xff;
+      out[o + i] = hi & 0xff;
       hi >>= 8; // arithmetic shift: a negative value fills with 0xFF
     }
   }
-  return out;
+  return o + bytes;
 }
 
 /** Type A: BCD, least significant digit pair first. */
@@ -144,17 +160,53 @@ export interface DateTimeParts {
   minute: number;
 }
 
-export function parseDateTime(text: string): DateTimeParts {
-  // A literal here, not a module-level RegExp: on the device a preloaded RegExp lives in flash, and
-  // XS 8.2.3 crashes when a collection runs inside its exec() (hosts/esp32/prebuild.mjs refuses them).
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(text);
-  if (!m) throw fail(`date and time "${text}" is not YYYY-MM-DDTHH:MM`, { value: text });
-  const [year, month, day, hour, minute] = m.slice(1).map(Number);
-  const dim = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > dim || hour > 23 || minute > 59 || year < 1900 || year > 2299) {
+/** text[at, at + n) as a decimal number, or -1 when one of them is not an ASCII digit. */
+function digitsAt(text: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(at + i) - 48;
+    if (!(c >= 0 && c <= 9)) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Throws unless `text` is YYYY-MM-DDTHH:MM and a valid time between 1900 and 2299. Read with
+ * charCodeAt, no RegExp or match arrays: the meter writes its clock record in every telegram (and on
+ * the device a preloaded RegExp lives in flash, where XS 8.2.3 crashes when a collection runs inside
+ * its exec(); hosts/esp32/prebuild.mjs refuses them).
+ */
+function checkDateTime(text: string): void {
+  const ok =
+    typeof text === 'string' &&
+    text.length === 16 &&
+    text.charCodeAt(4) === 45 && // -
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 84 && // T
+    text.charCodeAt(13) === 58 && // :
+    digitsAt(text, 0, 4) >= 0 &&
+    digitsAt(text, 5, 2) >= 0 &&
+    digitsAt(text, 8, 2) >= 0 &&
+    digitsAt(text, 11, 2) >= 0 &&
+    digitsAt(text, 14, 2) >= 0;
+  if (!ok) throw fail(`date and time "${text}" is not YYYY-MM-DDTHH:MM`, { value: text });
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || digitsAt(text, 11, 2) > 23 || digitsAt(text, 14, 2) > 59 || year < 1900 || year > 2299) {
     throw fail(`date and time "${text}" is not a valid time between 1900 and 2299`, { value: text });
   }
-  return { year, month, day, hour, minute };
+}
+
+export function parseDateTime(text: string): DateTimeParts {
+  checkDateTime(text);
+  return { year: digitsAt(text, 0, 4), month: digitsAt(text, 5, 2), day: digitsAt(text, 8, 2), hour: digitsAt(text, 11, 2), minute: digitsAt(text, 14, 2) };
 }
 
 /**
@@ -164,9 +216,21 @@ export function parseDateTime(text: string): DateTimeParts {
  * note for meters without HY bits), so those years are refused.
  */
 export function encodeTypeF(text: string): Uint8Array {
-  const t = parseDateTime(text);
-  if (t.year <= 1980) throw fail(`date and time "${text}": type F cannot carry a year before 1981 unambiguously`, { value: text });
-  const hy = Math.floor((t.year - 1900) / 100);
-  const yy = (t.year - 1900) % 100;
-  return new Uint8Array([t.minute, t.hour | (hy << 5), t.day | ((yy & 0x07) << 5), t.month | ((yy >> 3) << 4)]);
+  const out = new Uint8Array(4);
+  writeTypeF(text, out, 0);
+  return out;
+}
+
+/** encodeTypeF into out[o…]; returns the offset after it. */
+export function writeTypeF(text: string, out: Uint8Array, o: number): number {
+  checkDateTime(text);
+  const year = digitsAt(text, 0, 4);
+  if (year <= 1980) throw fail(`date and time "${text}": type F cannot carry a year before 1981 unambiguously`, { value: text });
+  const hy = Math.floor((year - 1900) / 100);
+  const yy = (year - 1900) % 100;
+  out[o] = digitsAt(text, 14, 2);
+  out[o + 1] = digitsAt(text, 11, 2) | (hy << 5);
+  out[o + 2] = digitsAt(text, 8, 2) | ((yy & 0x07) << 5);
+  out[o + 3] = digitsAt(text, 5, 2) | ((yy >> 3) << 4);
+  return o + 4;
 }

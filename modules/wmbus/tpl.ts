@@ -42,32 +42,35 @@ export interface TplHeader {
   config: TplConfig;
 }
 
-function byte(name: string, v: number): number {
+/** `v` if it is a byte, else a typed error naming the TPL field. */
+export function tplByte(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 0 || v > 255) throw new TelegramError('tpl', `${name} ${v} is not a byte`, { [name]: v });
   return v;
 }
 
 export function encodeConfigField(c: TplConfig): Uint8Array {
-  if (c.mode !== 0 && c.mode !== 5 && c.mode !== 7) {
-    throw new TelegramError('unsupported-security-mode', `security mode ${String(c.mode)} is not supported`, { mode: String(c.mode) });
-  }
-  if (!Number.isInteger(c.encryptedBlocks) || c.encryptedBlocks < 0 || c.encryptedBlocks > 15) {
-    throw new TelegramError('tpl', `N = ${c.encryptedBlocks} encrypted blocks does not fit 4 bits`);
-  }
-  if (c.mode === 0 && c.encryptedBlocks !== 0) throw new TelegramError('tpl', 'mode 0 has no encrypted blocks');
-  if (!Number.isInteger(c.lowBits) || c.lowBits < 0 || c.lowBits > 15) throw new TelegramError('tpl', 'config bits 3-0 out of range');
-  const cf =
-    (c.bidirectional ? 0x8000 : 0) |
-    (c.accessibility ? 0x4000 : 0) |
-    (c.synchronous ? 0x2000 : 0) |
-    (c.mode << 8) |
-    (c.encryptedBlocks << 4) |
-    c.lowBits;
+  const cf = configFieldBits(c.mode, c.encryptedBlocks, c.bidirectional, c.accessibility, c.synchronous, c.lowBits);
   if (c.mode !== 7) return new Uint8Array([cf & 0xff, cf >> 8]);
-  const kdf = c.kdfSelection ?? 1;
+  const kdf = c.kdfSelection ?? KDF_A;
   const keyId = c.keyId ?? 0;
   if (kdf < 0 || kdf > 3 || keyId < 0 || keyId > 15) throw new TelegramError('tpl', 'configuration field extension out of range');
   return new Uint8Array([cf & 0xff, cf >> 8, (kdf << 4) | keyId]);
+}
+
+/** KDF selection 1 of the configuration field extension: KDF-A (OMS Vol. 2 §9.5). */
+export const KDF_A = 1;
+
+/** The 16-bit configuration field, checked (a builder writes it without a TplConfig object). */
+export function configFieldBits(mode: SecurityMode, encryptedBlocks: number, bidirectional: boolean, accessibility: boolean, synchronous: boolean, lowBits: number): number {
+  if (mode !== 0 && mode !== 5 && mode !== 7) {
+    throw new TelegramError('unsupported-security-mode', `security mode ${String(mode)} is not supported`, { mode: String(mode) });
+  }
+  if (!Number.isInteger(encryptedBlocks) || encryptedBlocks < 0 || encryptedBlocks > 15) {
+    throw new TelegramError('tpl', `N = ${encryptedBlocks} encrypted blocks does not fit 4 bits`);
+  }
+  if (mode === 0 && encryptedBlocks !== 0) throw new TelegramError('tpl', 'mode 0 has no encrypted blocks');
+  if (!Number.isInteger(lowBits) || lowBits < 0 || lowBits > 15) throw new TelegramError('tpl', 'config bits 3-0 out of range');
+  return (bidirectional ? 0x8000 : 0) | (accessibility ? 0x4000 : 0) | (synchronous ? 0x2000 : 0) | (mode << 8) | (encryptedBlocks << 4) | lowBits;
 }
 
 /** The 8 address bytes of a long header: ID (4, BCD LE) ‖ M (2) ‖ version ‖ device type. */
@@ -95,8 +98,8 @@ export function encodeTplHeader(h: TplHeader): Uint8Array {
   const out = new Uint8Array(1 + addr.length + 2 + cf.length);
   out[0] = h.address ? CI_TPL_LONG : CI_TPL_SHORT;
   out.set(addr, 1);
-  out[1 + addr.length] = byte('accessNumber', h.accessNumber);
-  out[2 + addr.length] = byte('status', h.status);
+  out[1 + addr.length] = tplByte('accessNumber', h.accessNumber);
+  out[2 + addr.length] = tplByte('status', h.status);
   out.set(cf, 3 + addr.length);
   return out;
 }
