@@ -9,7 +9,7 @@
  * the DLL, an ELL, or the AFL's own CI, L and FCL. Only single, unfragmented messages are built or
  * accepted; key information (KI) is parsed when present.
  */
-import { equalConstantTime, readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
+import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
 import { SecurityError } from './errors.js';
 
@@ -50,15 +50,25 @@ export function macInput(
   message: Uint8Array,
   keyInformation?: number,
 ): Uint8Array {
+  const input = new Uint8Array(macInputLength(message.length, messageLength, keyInformation));
+  writeMacInput(mcl, messageCounter, messageLength, message, keyInformation, input);
+  return input;
+}
+
+function macInputLength(length: number, messageLength: number | undefined, keyInformation: number | undefined): number {
+  return 1 + (keyInformation === undefined ? 0 : 2) + 4 + (messageLength === undefined ? 0 : 2) + length;
+}
+
+/** macInput written to the start of `out` (at least as long); returns its length. */
+function writeMacInput(mcl: number, messageCounter: number, messageLength: number | undefined, message: Uint8Array, keyInformation: number | undefined, out: Uint8Array): number {
   const ki = keyInformation === undefined ? 0 : 2;
   const ml = messageLength === undefined ? 0 : 2;
-  const input = new Uint8Array(1 + ki + 4 + ml + message.length);
-  input[0] = mcl;
-  if (keyInformation !== undefined) writeU16LE(input, 1, keyInformation);
-  writeU32LE(input, 1 + ki, messageCounter);
-  if (messageLength !== undefined) writeU16LE(input, 5 + ki, messageLength);
-  input.set(message, 5 + ki + ml);
-  return input;
+  out[0] = mcl;
+  if (keyInformation !== undefined) writeU16LE(out, 1, keyInformation);
+  writeU32LE(out, 1 + ki, messageCounter);
+  if (messageLength !== undefined) writeU16LE(out, 5 + ki, messageLength);
+  out.set(message, 5 + ki + ml);
+  return 5 + ki + ml + message.length;
 }
 
 export function computeAflMac(
@@ -147,11 +157,28 @@ export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: nu
 
 /** Throws 'mac-mismatch' unless the AFL MAC matches `message` (TPL CI to the end) under Kmac. */
 export function verifyAflMac(crypto: Crypto, kmac: AesKey, afl: Afl, message: Uint8Array): void {
+  verifyAflMacWith(crypto, kmac, afl, message, new Uint8Array(macInputLength(message.length, afl.messageLength, afl.keyInformation)), new Uint8Array(16));
+}
+
+/** AFL MAC bytes a buffer for verifyAflMacWith must hold for any message of an L-field frame. */
+export const MAC_INPUT_MAX = 1 + 2 + 4 + 2 + 256;
+
+/**
+ * verifyAflMac with the caller's scratch (a receiver's, made once): `scratch` for the MAC input
+ * (MAC_INPUT_MAX bytes covers any frame; a longer message gets its own array) and `tag` (16 bytes).
+ */
+export function verifyAflMacWith(crypto: Crypto, kmac: AesKey, afl: Afl, message: Uint8Array, scratch: Uint8Array, tag: Uint8Array): void {
   if (afl.messageLength !== undefined && afl.messageLength !== message.length) {
     throw aflError('afl', `AFL.ML = ${afl.messageLength} but the message has ${message.length} bytes`);
   }
-  const expected = computeAflMac(crypto, kmac, afl.mcl, afl.messageCounter, afl.messageLength, message, afl.keyInformation);
-  if (!equalConstantTime(expected, afl.mac)) {
+  const length = macInputLength(message.length, afl.messageLength, afl.keyInformation);
+  const input = length === scratch.length ? scratch : length < scratch.length ? scratch.subarray(0, length) : new Uint8Array(length);
+  writeMacInput(afl.mcl, afl.messageCounter, afl.messageLength, message, afl.keyInformation, input);
+  crypto.aesCmac(kmac, input, tag);
+  // Constant time over the 8 bytes, as equalConstantTime.
+  let diff = afl.mac.length ^ MAC_LENGTH;
+  for (let i = 0; i < MAC_LENGTH; i++) diff |= tag[i] ^ afl.mac[i];
+  if (diff !== 0) {
     throw aflError('mac-mismatch', 'AFL MAC does not match: the telegram was altered or the key is wrong', {
       counter: afl.messageCounter,
     });

@@ -31,11 +31,10 @@ import { MeterError } from '../core/errors.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { WmbusMode } from '../ports/radio.js';
 import { kdfMeterId, securityAddress } from '../oms-crypto/address.js';
-import { CI_AFL, parseAfl, verifyAflMac, type Afl } from '../oms-crypto/afl.js';
+import { CI_AFL, MAC_INPUT_MAX, parseAfl, verifyAflMacWith, type Afl } from '../oms-crypto/afl.js';
 import { SecurityError } from '../oms-crypto/errors.js';
-import { deriveMeterKeys } from '../oms-crypto/kdf.js';
+import { DC_ENC_METER, DC_MAC_METER, deriveKeyWith } from '../oms-crypto/kdf.js';
 import { decryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
-import { decryptMode7 } from '../oms-crypto/mode7.js';
 import { checkDecrypted } from '../oms-crypto/payload.js';
 import { decodeTplStatus, deviceTypeName, type TplStatus } from '../wmbus/device-type.js';
 import { decodeDllHeader, SOFT_ADDRESS } from '../wmbus/dll.js';
@@ -165,6 +164,12 @@ export class Receiver {
   private readonly cache = new Map<Uint8Array, CachedKey>();
   /** The state's pre-slot entries, indexed on first need (replay.ts legacyIndex). */
   private legacyKeys: LegacyIndex | undefined;
+  // Mode-7 scratch, made once per receiver: the KDF input, a derived key's raw bytes (wiped as soon
+  // as the port has them), then the MAC tag; the MAC input; the all-zero IV.
+  private readonly kdfInput = new Uint8Array(16);
+  private readonly raw = new Uint8Array(16);
+  private readonly macInput = new Uint8Array(MAC_INPUT_MAX);
+  private readonly zeroIv = new Uint8Array(16);
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -388,18 +393,24 @@ export class Receiver {
     }
     const id = kdfMeterId(address);
     const counter = afl.messageCounter;
-    const { kenc, kmac } = deriveMeterKeys(this.crypto, key.handle, counter, id);
+    const crypto = this.crypto;
+    const kenc = deriveKeyWith(crypto, key.handle, DC_ENC_METER, counter, id, 0, this.kdfInput, this.raw);
+    let kmac: AesKey | undefined;
     try {
-      verifyAflMac(this.crypto, kmac, afl, macMessage);
+      kmac = deriveKeyWith(crypto, key.handle, DC_MAC_METER, counter, id, 0, this.kdfInput, this.raw);
+      verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInput, this.raw);
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
       const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
       checkCounter(this.state, slot, counter, this.legacy());
-      const decrypted = decryptMode7(this.crypto, kenc, cipher);
+      // A new array: the decoded telegram keeps the plaintext (applicationData, the records).
+      const decrypted = new Uint8Array(cipher.length);
+      crypto.aesCbcDecrypt(kenc, this.zeroIv, cipher, decrypted);
       checkDecrypted(decrypted, 7);
       return { plain: withTail(decrypted), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
     } finally {
       kenc.wipe();
-      kmac.wipe();
+      kmac?.wipe();
+      this.raw.fill(0);
     }
   }
 
