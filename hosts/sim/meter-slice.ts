@@ -23,6 +23,7 @@ import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
 import { FrameWriter } from '../../modules/storage/frame.js';
+import { TelegramBuilder } from '../../modules/wmbus-tx/telegram.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
@@ -133,6 +134,8 @@ export class MeterSlice {
   private readonly tariffs: TariffSchedule | undefined;
   /** One frame writer for every meter's stores: the meters run one at a time. */
   private readonly frameWriter = new FrameWriter(0);
+  /** One telegram builder for every meter, for the same reason. */
+  private readonly telegramBuilder = new TelegramBuilder();
   private pending: AirEvent[] = [];
   private nextEvict = -Infinity;
   /** This epoch hands each meter's unused sectors and tails to the backing right after it ran. */
@@ -219,7 +222,7 @@ export class MeterSlice {
       exactPulses: false,
       service: p === 0 ? o.service : IDLE_SERVICE,
       sml: p === 0 ? o.sml : undefined,
-      app: { tariffs: this.tariffs, frameWriter: this.frameWriter },
+      app: { tariffs: this.tariffs, frameWriter: this.frameWriter, telegramBuilder: this.telegramBuilder },
       onAir: this.onAir.bind(this, spec), // (not an arrow function: smaller per meter)
       onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
     });

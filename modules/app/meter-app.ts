@@ -48,6 +48,7 @@ import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
 import { FrameWriter } from '../storage/frame.js';
+import type { TelegramBuilder } from '../wmbus-tx/telegram.js';
 import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { MetrologyConstants } from './calibration-constants.js';
@@ -138,6 +139,9 @@ export interface MeterAppOptions {
   /** The frame writer of the meter's stores (default: its own); a host running many meters in one
    *  thread, one at a time, may give them one (the simulator's fleet). */
   frameWriter?: FrameWriter;
+  /** The telegram builder (default: the sender's own); shared the same way, its buffers hold only the
+   *  telegram being built. */
+  telegramBuilder?: TelegramBuilder;
 }
 
 export interface MeterStats {
@@ -276,6 +280,7 @@ export class MeterApp {
       content: readout,
       energy,
       onTelegram: o.onTelegram,
+      builder: o.telegramBuilder,
     });
     const target = new MeterServiceTarget({
       identity: { meterId: this.deviceId, manufacturer, model: o.model ?? `xsmeter-${o.chip}`, firmware: o.firmware ?? FIRMWARE_VERSION },

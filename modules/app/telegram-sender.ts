@@ -73,6 +73,8 @@ export interface TelegramSenderOptions {
   /** Persisted before each telegram; its registers go into the witness with each reservation. */
   energy: { persist(): void; readonly registerValues: ArrayLike<number> };
   onTelegram?: (t: SentTelegram) => void;
+  /** Default: one of its own. A host running many meters one at a time may give them one. */
+  builder?: TelegramBuilder;
 }
 
 export class TelegramSender {
@@ -84,7 +86,7 @@ export class TelegramSender {
   readonly messageCounterSource: MessageCounterSource;
   /** Its buffers are made once; each frame is copied out of them (the sender, the radio's caller and
    *  onTelegram keep it). */
-  private readonly builder = new TelegramBuilder();
+  private readonly builder: TelegramBuilder;
   private due = 0;
   private airtimeEstimate = 0;
   /** The telegram being reserved: counted in the stored airtime before it goes on the air. */
@@ -92,6 +94,7 @@ export class TelegramSender {
 
   constructor(o: TelegramSenderOptions) {
     this.o = o;
+    this.builder = o.builder ?? new TelegramBuilder();
     this.restoreAirtime(o.counterRecord.airtime, o.clock.ticks());
     this.messageCounterSource = new MessageCounterSource({
       record: o.counterRecord,
