@@ -63,21 +63,38 @@ const BUFFER_LENGTH = Math.max(MAX_FRAME_LENGTH, frameBodyOffset('A') + MAX_HEAD
  * typed-array views the port's calls need.
  */
 export class TelegramBuilder {
-  private readonly buf = new Uint8Array(BUFFER_LENGTH);
+  // All in one ArrayBuffer (fewer objects on the device's heap): the frame, then the scratch.
+  private readonly buf: Uint8Array;
   /** The encoded C, M, A of the last header, and what it was encoded from. */
-  private readonly dll = new Uint8Array(DLL_HEADER_LENGTH);
+  private readonly dll: Uint8Array;
   private dllControl = -1;
   private dllManufacturer = '';
   private dllId = '';
   private dllVersion = -1;
   private dllDeviceType = -1;
   /** Security address ‖ access number × 8 (the mode-5 IV; the mode-7 KDF reads the ID in it). */
-  private readonly iv = new Uint8Array(16);
-  private readonly zeroIv = new Uint8Array(16);
-  private readonly kdfInput = new Uint8Array(16);
-  /** A derived key's raw bytes (wiped as soon as the port has it), then the AFL's CMAC. */
-  private readonly raw = new Uint8Array(16);
+  private readonly iv: Uint8Array;
+  private readonly zeroIv: Uint8Array;
+  private readonly kdfInput: Uint8Array;
+  /** A derived key's raw bytes (wiped as soon as the port has them), then the AFL's CMAC. */
+  private readonly raw: Uint8Array;
   private readonly encoder = new RegisterEncoder();
+
+  constructor() {
+    const all = new ArrayBuffer(BUFFER_LENGTH + 4 * 16 + DLL_HEADER_LENGTH);
+    let at = 0;
+    const take = (n: number): Uint8Array => {
+      const view = new Uint8Array(all, at, n);
+      at += n;
+      return view;
+    };
+    this.buf = take(BUFFER_LENGTH);
+    this.iv = take(16);
+    this.zeroIv = take(16);
+    this.kdfInput = take(16);
+    this.raw = take(16);
+    this.dll = take(DLL_HEADER_LENGTH);
+  }
 
   /**
    * The whole frame, L to the last CRC. A view into this builder's buffer: the next build() overwrites
