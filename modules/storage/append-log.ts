@@ -60,6 +60,12 @@ export interface AppendLogStats {
   recordsCopied: number;
 }
 
+/** A record location's words in `rec`: seq, byte address, payload length. */
+const REC = 3;
+const R_SEQ = 0;
+const R_AT = 1;
+const R_LENGTH = 2;
+
 export class AppendLog {
   readonly flash: Flash;
   readonly sectorCount: number;
@@ -71,10 +77,10 @@ export class AppendLog {
   private readonly sectors: Float64Array;
   /** Every committed record's location, sorted by seq (a record found twice, after an interrupted
    *  compaction, has two entries, the first one found first): seq, byte address in the flash,
-   *  payload length. Typed arrays, grown by doubling: 14 bytes a record. */
-  private recSeq = new Float64Array(8);
-  private recAt = new Uint32Array(8);
-  private recLength = new Uint16Array(8);
+   *  payload length (all three u32: the frame's seq is), REC words a location in one typed array
+   *  (not one per field: each costs an allocation beyond its data), grown by doubling: 12 bytes a
+   *  record. */
+  private rec = new Uint32Array(8 * REC);
   private locations = 0;
   /** Distinct seqs among the locations. */
   private records = 0;
@@ -119,7 +125,7 @@ export class AppendLog {
   /** Seqs held, ascending. */
   seqs(): number[] {
     const out: number[] = [];
-    for (let k = 0; k < this.locations; k++) if (k === 0 || this.recSeq[k] !== this.recSeq[k - 1]) out.push(this.recSeq[k]);
+    for (let k = 0; k < this.locations; k++) if (k === 0 || this.rec[k * REC + R_SEQ] !== this.rec[(k - 1) * REC + R_SEQ]) out.push(this.rec[k * REC + R_SEQ]);
     return out;
   }
 
@@ -127,7 +133,7 @@ export class AppendLog {
   read(seq: number): Uint8Array {
     const k = this.first(seq);
     if (k < 0) throw new StorageError('no-record', `no record with seq ${seq}`, { seq });
-    return this.flash.read(this.recAt[k] + 6, this.recLength[k]);
+    return this.flash.read(this.rec[k * REC + R_AT] + 6, this.rec[k * REC + R_LENGTH]);
   }
 
   /** Every record's payload, in seq order. */
@@ -273,17 +279,17 @@ export class AppendLog {
     let hi = this.locations;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.recSeq[mid] < seq) lo = mid + 1;
+      if (this.rec[mid * REC + R_SEQ] < seq) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.locations && this.recSeq[lo] === seq ? lo : -1;
+    return lo < this.locations && this.rec[lo * REC + R_SEQ] === seq ? lo : -1;
   }
 
   /** Whether a location of `seq` lies in a sector `outside` accepts. */
   private heldOutside(seq: number, outside: (sector: number) => boolean): boolean {
     const size = this.flash.sectorSize;
-    for (let k = this.first(seq); k >= 0 && k < this.locations && this.recSeq[k] === seq; k++) {
-      if (outside(Math.floor(this.recAt[k] / size))) return true;
+    for (let k = this.first(seq); k >= 0 && k < this.locations && this.rec[k * REC + R_SEQ] === seq; k++) {
+      if (outside(Math.floor(this.rec[k * REC + R_AT] / size))) return true;
     }
     return false;
   }
@@ -293,48 +299,37 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     const base = sector * size;
     const found: number[] = [];
-    for (let k = 0; k < this.locations; k++) if (this.recAt[k] >= base && this.recAt[k] < base + size) found.push(k);
-    return found.sort((a, b) => this.recAt[a] - this.recAt[b]).map((k) => this.recSeq[k]);
+    for (let k = 0; k < this.locations; k++) if (this.rec[k * REC + R_AT] >= base && this.rec[k * REC + R_AT] < base + size) found.push(k);
+    return found.sort((a, b) => this.rec[a * REC + R_AT] - this.rec[b * REC + R_AT]).map((k) => this.rec[k * REC + R_SEQ]);
   }
 
   private frameSize(seq: number): number {
-    return this.recLength[this.first(seq)] + FRAME_OVERHEAD;
+    return this.rec[this.first(seq) * REC + R_LENGTH] + FRAME_OVERHEAD;
   }
 
   /** Adds a committed location of `seq`, after those it already has. */
   private addLocation(seq: number, at: number, length: number): void {
     let k = this.locations;
-    if (k === this.recSeq.length) this.grow();
+    if (k * REC === this.rec.length) this.grow();
     const known = this.first(seq) >= 0;
-    while (k > 0 && this.recSeq[k - 1] > seq) k--;
-    this.recSeq.copyWithin(k + 1, k, this.locations);
-    this.recAt.copyWithin(k + 1, k, this.locations);
-    this.recLength.copyWithin(k + 1, k, this.locations);
-    this.recSeq[k] = seq;
-    this.recAt[k] = at;
-    this.recLength[k] = length;
+    while (k > 0 && this.rec[(k - 1) * REC + R_SEQ] > seq) k--;
+    this.rec.copyWithin((k + 1) * REC, k * REC, this.locations * REC);
+    this.rec[k * REC + R_SEQ] = seq;
+    this.rec[k * REC + R_AT] = at;
+    this.rec[k * REC + R_LENGTH] = length;
     this.locations++;
     if (!known) this.records++;
   }
 
   private removeLocation(k: number): void {
-    this.recSeq.copyWithin(k, k + 1, this.locations);
-    this.recAt.copyWithin(k, k + 1, this.locations);
-    this.recLength.copyWithin(k, k + 1, this.locations);
+    this.rec.copyWithin(k * REC, (k + 1) * REC, this.locations * REC);
     this.locations--;
   }
 
   private grow(): void {
-    const n = this.recSeq.length * 2;
-    const seq = new Float64Array(n);
-    const at = new Uint32Array(n);
-    const length = new Uint16Array(n);
-    seq.set(this.recSeq);
-    at.set(this.recAt);
-    length.set(this.recLength);
-    this.recSeq = seq;
-    this.recAt = at;
-    this.recLength = length;
+    const rec = new Uint32Array(this.rec.length * 2);
+    rec.set(this.rec);
+    this.rec = rec;
   }
 
   private freeSectors(): number[] {
@@ -372,8 +367,8 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     for (const seq of this.recordsIn(i)) {
       if (!this.heldOutside(seq, (sector) => sector !== i)) throw new StorageError('compaction', `erased the only copy of record ${seq} (invariant broken)`, { seq });
-      for (let k = this.first(seq); k >= 0 && k < this.locations && this.recSeq[k] === seq; ) {
-        if (Math.floor(this.recAt[k] / size) === i) this.removeLocation(k);
+      for (let k = this.first(seq); k >= 0 && k < this.locations && this.rec[k * REC + R_SEQ] === seq; ) {
+        if (Math.floor(this.rec[k * REC + R_AT] / size) === i) this.removeLocation(k);
         else k++;
       }
     }
