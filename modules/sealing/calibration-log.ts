@@ -23,6 +23,7 @@ import { AppendLog, type AppendLogStats } from '../storage/append-log.js';
 import type { FrameWriter } from '../storage/frame.js';
 import { LogFullError } from '../storage/errors.js';
 import { storeMagic } from '../storage/flash-map.js';
+import type { SectorTables } from '../storage/record-ring.js';
 import { LogVerifyError } from './errors.js';
 import {
   SIGNATURE_SIZE,
@@ -58,6 +59,8 @@ export interface CalibrationLogOptions {
   witness?: LogWitness;
   /** AppendLogOptions.writer. */
   writer?: FrameWriter;
+  /** AppendLogOptions.tables. */
+  tables?: SectorTables;
 }
 
 /** What a caller records; the log adds counter, time, chain and signature. */
@@ -113,7 +116,7 @@ export class CalibrationLog {
   /** Opens (recovers) the log on flash; a blank store gets its log-init record, binding the device. */
   static open(o: CalibrationLogOptions): CalibrationLog {
     encodeIdentity(o.deviceId, o.keys.devicePublicKey()); // validates the id before anything is written
-    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer });
+    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer, tables: o.tables });
     const raws = store.readAll();
     const witnessed = o.witness?.load();
     if (raws.length === 0) {

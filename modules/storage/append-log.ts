@@ -19,6 +19,7 @@
 import type { Flash } from '../ports/flash.js';
 import { LogFullError, StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
+import { SectorTables } from './record-ring.js';
 
 export interface AppendLogOptions {
   /** The log's own flash (all of it): a FlashRegion of at least 2 sectors, one of them the reserve. */
@@ -27,6 +28,8 @@ export interface AppendLogOptions {
   magic: string;
   /** The frame writer to use, e.g. one shared by a meter's stores (default: its own). */
   writer?: FrameWriter;
+  /** Where to keep the per-sector table, e.g. a meter's rings' (default: its own). */
+  tables?: SectorTables;
 }
 
 /** Per sector, in one typed array (not an object per sector): the header's sector sequence (-1: the
@@ -74,7 +77,9 @@ export class AppendLog {
   readonly recovery: RecoveryReport;
   private readonly magic: number;
   private readonly writer: FrameWriter;
-  private readonly sectors: Float64Array;
+  /** The per-sector table: `tables.words` from `base` on. */
+  private readonly tables: SectorTables;
+  private readonly base: number;
   /** Every committed record's location, sorted by seq (a record found twice, after an interrupted
    *  compaction, has two entries, the first one found first): seq, byte address in the flash,
    *  payload length (all three u32: the frame's seq is), REC words a location in one typed array
@@ -98,7 +103,8 @@ export class AppendLog {
     }
     this.maxPayload = maxPayloadOf(o.flash.sectorSize);
     if (this.maxPayload < 1) throw new StorageError('geometry', `sector size ${o.flash.sectorSize} is too small for a record`, { sectorSize: o.flash.sectorSize });
-    this.sectors = new Float64Array(this.sectorCount * PER_SECTOR);
+    this.tables = o.tables ?? new SectorTables();
+    this.base = this.tables.reserve(this.sectorCount * PER_SECTOR);
     this.recovery = { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] };
   }
 
@@ -147,7 +153,7 @@ export class AppendLog {
     let bytes = 0;
     for (let i = 0; i < this.sectorCount; i++) {
       if (this.seqOf(i) < 0) free++;
-      else if (!this.closed(i)) bytes += room(this.sectors[i * PER_SECTOR + END]);
+      else if (!this.closed(i)) bytes += room(this.tables.words[this.base + i * PER_SECTOR + END]);
     }
     bytes += Math.max(0, free - 1) * this.maxPayload;
     return { records: this.count, sectors: this.sectorCount, freeSectors: free, payloadBytesFree: bytes, maxPayload: this.maxPayload, recordsCopied: this.copied };
@@ -219,7 +225,7 @@ export class AppendLog {
       for (const seq of this.recordsIn(src)) {
         if (this.heldOutside(seq, (sector) => sector !== src)) continue; // a copy exists elsewhere
         const payload = this.read(seq);
-        if (!frameFits(this.flash.sectorSize, this.sectors[dest * PER_SECTOR + END], payload.length)) {
+        if (!frameFits(this.flash.sectorSize, this.tables.words[this.base + dest * PER_SECTOR + END], payload.length)) {
           const next = this.freeSectors();
           if (next.length === 0) throw new StorageError('compaction', 'compaction ran out of sectors (invariant broken)');
           dest = this.openSector(next[0]);
@@ -259,18 +265,18 @@ export class AppendLog {
   // ---- helpers ----
 
   private seqOf(sector: number): number {
-    return this.sectors[sector * PER_SECTOR + SEQ];
+    return this.tables.words[this.base + sector * PER_SECTOR + SEQ];
   }
 
   private closed(sector: number): boolean {
-    return this.sectors[sector * PER_SECTOR + CLOSED] !== 0;
+    return this.tables.words[this.base + sector * PER_SECTOR + CLOSED] !== 0;
   }
 
   private setSector(sector: number, seq: number, end: number, closed: boolean): void {
     const o = sector * PER_SECTOR;
-    this.sectors[o + SEQ] = seq;
-    this.sectors[o + END] = end;
-    this.sectors[o + CLOSED] = closed ? 1 : 0;
+    this.tables.words[this.base + o + SEQ] = seq;
+    this.tables.words[this.base + o + END] = end;
+    this.tables.words[this.base + o + CLOSED] = closed ? 1 : 0;
   }
 
   /** The index of the first location of `seq`, or -1. */
@@ -348,7 +354,7 @@ export class AppendLog {
   private sectorWithRoom(length: number): number {
     let best = -1;
     for (let i = 0; i < this.sectorCount; i++) {
-      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.sectors[i * PER_SECTOR + END], length)) continue;
+      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.tables.words[this.base + i * PER_SECTOR + END], length)) continue;
       if (best < 0 || this.seqOf(i) > this.seqOf(best)) best = i;
     }
     return best;
@@ -392,12 +398,12 @@ export class AppendLog {
 
   private writeFrame(sector: number, seq: number, payload: Uint8Array): void {
     const o = sector * PER_SECTOR;
-    const end = this.sectors[o + END];
+    const end = this.tables.words[this.base + o + END];
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    this.sectors[o + CLOSED] = 1;
+    this.tables.words[this.base + o + CLOSED] = 1;
     const n = this.writer.writeFrame(this.flash, sector * this.flash.sectorSize + end, seq, payload, payload.length);
-    this.sectors[o + CLOSED] = 0;
+    this.tables.words[this.base + o + CLOSED] = 0;
     this.addLocation(seq, sector * this.flash.sectorSize + end, payload.length);
-    this.sectors[o + END] = end + n;
+    this.tables.words[this.base + o + END] = end + n;
   }
 }
