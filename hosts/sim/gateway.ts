@@ -53,13 +53,20 @@ export interface GatewayState {
   rows: GatewayRow[];
 }
 
+/** `s` as one string: V8 keeps a concatenation as a rope (here four objects) until it is read
+ *  character-wise, which flattens it in place; a gateway row keeps its last clock string. */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
 export function readingOf(t: DecodedTelegram): MeterReading {
   const r: MeterReading = {};
   for (const v of t.values) {
     if (v.obis === '1.8.0' && typeof v.value === 'number') r.importWh = v.value;
     else if (v.obis === '2.8.0' && typeof v.value === 'number') r.exportWh = v.value;
     else if (v.obis === '16.7.0' && typeof v.value === 'number') r.powerW = v.value;
-    else if (v.obis === '0-0:1.0.0' && typeof v.value === 'string') r.clock = v.value;
+    else if (v.obis === '0-0:1.0.0' && typeof v.value === 'string') r.clock = flat(v.value);
     else if (v.obis === '0-0:97.97.0' && typeof v.value === 'number') r.flags = decodeErrorFlags(v.value);
   }
   return r;
