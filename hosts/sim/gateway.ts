@@ -72,11 +72,18 @@ export function readingOf(t: DecodedTelegram): MeterReading {
   return r;
 }
 
+/** Bytes of a block of setKey's keys (256 keys). */
+const KEY_BLOCK = 4096;
+
 export class SimGateway {
   readonly receiver: Receiver;
   readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {} };
   readonly rows = new Map<string, GatewayRow>();
   private readonly keys: Record<string, Uint8Array>;
+  /** Where setKey's copies of 16-byte keys live, side by side: a view each, not an array each (a
+   *  fleet's gateway holds one per meter; the receiver caches by the array, so views are kept). */
+  private keyBlock = new Uint8Array(0);
+  private keyBlockUsed = 0;
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
     this.keys = { ...(options.keys ?? {}) };
@@ -95,7 +102,18 @@ export class SimGateway {
 
   /** Adds or replaces a meter's key (by its 8-digit id). */
   setKey(meterId: string, key: Uint8Array): void {
-    this.keys[meterId] = key.slice();
+    if (key.length !== 16) {
+      this.keys[meterId] = key.slice();
+      return;
+    }
+    if (this.keyBlockUsed + 16 > this.keyBlock.length) {
+      this.keyBlock = new Uint8Array(KEY_BLOCK);
+      this.keyBlockUsed = 0;
+    }
+    const k = this.keyBlock.subarray(this.keyBlockUsed, this.keyBlockUsed + 16);
+    k.set(key);
+    this.keyBlockUsed += 16;
+    this.keys[meterId] = k;
   }
 
   private row(id: string): GatewayRow {
