@@ -53,23 +53,37 @@ export interface GatewayState {
   rows: GatewayRow[];
 }
 
+/** `s` as one string: V8 keeps a concatenation as a rope (here four objects) until it is read
+ *  character-wise, which flattens it in place; a gateway row keeps its last clock string. */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
 export function readingOf(t: DecodedTelegram): MeterReading {
   const r: MeterReading = {};
   for (const v of t.values) {
     if (v.obis === '1.8.0' && typeof v.value === 'number') r.importWh = v.value;
     else if (v.obis === '2.8.0' && typeof v.value === 'number') r.exportWh = v.value;
     else if (v.obis === '16.7.0' && typeof v.value === 'number') r.powerW = v.value;
-    else if (v.obis === '0-0:1.0.0' && typeof v.value === 'string') r.clock = v.value;
+    else if (v.obis === '0-0:1.0.0' && typeof v.value === 'string') r.clock = flat(v.value);
     else if (v.obis === '0-0:97.97.0' && typeof v.value === 'number') r.flags = decodeErrorFlags(v.value);
   }
   return r;
 }
+
+/** Bytes of a block of setKey's keys (256 keys). */
+const KEY_BLOCK = 4096;
 
 export class SimGateway {
   readonly receiver: Receiver;
   readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {} };
   readonly rows = new Map<string, GatewayRow>();
   private readonly keys: Record<string, Uint8Array>;
+  /** Where setKey's copies of 16-byte keys live, side by side: a view each, not an array each (a
+   *  fleet's gateway holds one per meter; the receiver caches by the array, so views are kept). */
+  private keyBlock = new Uint8Array(0);
+  private keyBlockUsed = 0;
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
     this.keys = { ...(options.keys ?? {}) };
@@ -88,7 +102,18 @@ export class SimGateway {
 
   /** Adds or replaces a meter's key (by its 8-digit id). */
   setKey(meterId: string, key: Uint8Array): void {
-    this.keys[meterId] = key.slice();
+    if (key.length !== 16) {
+      this.keys[meterId] = key.slice();
+      return;
+    }
+    if (this.keyBlockUsed + 16 > this.keyBlock.length) {
+      this.keyBlock = new Uint8Array(KEY_BLOCK);
+      this.keyBlockUsed = 0;
+    }
+    const k = this.keyBlock.subarray(this.keyBlockUsed, this.keyBlockUsed + 16);
+    k.set(key);
+    this.keyBlockUsed += 16;
+    this.keys[meterId] = k;
   }
 
   private row(id: string): GatewayRow {

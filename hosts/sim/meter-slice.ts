@@ -199,8 +199,10 @@ export class MeterSlice {
       energyFlash = ef;
       calibrationFlash = cf;
     } else {
-      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true, pool: this.pool });
-      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true, pool: this.pool });
+      // One array for both flashes' sector flags and erase counts (one typed array less per meter).
+      const words = new Uint32Array(4 * GEOMETRY.sectorCount);
+      energyFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true, pool: this.pool, flags: { words, at: 0 } });
+      calibrationFlash = new SimFlash({ ...GEOMETRY, backing: this.spill?.backing(GEOMETRY.sectorCount), tails: true, pool: this.pool, flags: { words, at: 2 * GEOMETRY.sectorCount } });
     }
     meter = new SimMeter({
       chip: spec.chip,

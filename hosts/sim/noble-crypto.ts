@@ -25,12 +25,20 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../modules/core/bytes.js';
 import { CryptoError, type AesKey, type Crypto, type P256PrivateKey } from '../../modules/ports/crypto.js';
 
+/** A key's words in one typed array (each small typed array costs V8 ~180 bytes beyond its data, and
+ *  a gateway keeps a handle per meter): the raw key, the CMAC subkeys K1 ‖ K2 (RFC 4493 §2.3, eight
+ *  little-endian words) and the encryption schedule (noble's round functions take a view of it). */
+const RAW = 0;
+const SUBKEYS = 4;
+const ENC = 12;
+const WORDS = ENC + 44;
+
 interface AesState {
-  raw: Uint8Array;
+  words: Uint32Array;
+  /** `words`' schedule part once expanded. */
   enc: Uint32Array | undefined;
   dec: Uint32Array | undefined;
-  /** CMAC subkeys K1 ‖ K2 (RFC 4493 §2.3) as eight little-endian words. */
-  subkeys: Uint32Array | undefined;
+  subkeys: boolean;
 }
 
 /** The 32-bit little-endian word at b[o] (any alignment): noble's round functions take these. */
@@ -78,7 +86,9 @@ export function createNobleCrypto(): Crypto {
   class AesHandle implements AesKey {
     #state: AesState | undefined;
     constructor(raw: Uint8Array) {
-      this.#state = { raw, enc: undefined, dec: undefined, subkeys: undefined };
+      const words = new Uint32Array(WORDS);
+      new Uint8Array(words.buffer, RAW * 4, 16).set(raw);
+      this.#state = { words, enc: undefined, dec: undefined, subkeys: false };
     }
     static state(key: AesKey): AesState | undefined {
       return #state in key ? (key as AesHandle).#state : undefined;
@@ -86,10 +96,8 @@ export function createNobleCrypto(): Crypto {
     wipe(): void {
       const s = this.#state;
       if (!s) return;
-      s.raw.fill(0);
-      s.enc?.fill(0);
+      s.words.fill(0);
       s.dec?.fill(0);
-      s.subkeys?.fill(0);
       this.#state = undefined;
     }
   }
@@ -115,27 +123,37 @@ export function createNobleCrypto(): Crypto {
     if (!s) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
     return s;
   }
+  /** The raw key as bytes (a view of the state's words). */
+  function rawKey(s: AesState): Uint8Array {
+    return new Uint8Array(s.words.buffer, s.words.byteOffset + RAW * 4, 16);
+  }
   function encSchedule(s: AesState): Uint32Array {
-    if (!s.enc) s.enc = unsafe.expandKeyLE(s.raw);
+    if (!s.enc) {
+      const xk = unsafe.expandKeyLE(rawKey(s));
+      s.words.set(xk, ENC);
+      xk.fill(0);
+      s.enc = s.words.subarray(ENC, WORDS);
+    }
     return s.enc;
   }
   function decSchedule(s: AesState): Uint32Array {
-    if (!s.dec) s.dec = unsafe.expandKeyDecLE(s.raw);
+    if (!s.dec) s.dec = unsafe.expandKeyDecLE(rawKey(s));
     return s.dec;
   }
+  /** The state's words, K1 at SUBKEYS and K2 after it. */
   function cmacSubkeys(s: AesState): Uint32Array {
+    const k = s.words;
     if (!s.subkeys) {
       const l = unsafe.encrypt(encSchedule(s), 0, 0, 0, 0);
-      const k = new Uint32Array(8);
-      k[0] = l.s0;
-      k[1] = l.s1;
-      k[2] = l.s2;
-      k[3] = l.s3;
-      double(k, 0, 0, block);
-      double(k, 0, 4, block);
-      s.subkeys = k;
+      k[SUBKEYS] = l.s0;
+      k[SUBKEYS + 1] = l.s1;
+      k[SUBKEYS + 2] = l.s2;
+      k[SUBKEYS + 3] = l.s3;
+      double(k, SUBKEYS, SUBKEYS, block);
+      double(k, SUBKEYS, SUBKEYS + 4, block);
+      s.subkeys = true;
     }
-    return s.subkeys;
+    return k;
   }
   function scalarEntry(key: P256PrivateKey): { d: Uint8Array; pub?: Uint8Array } {
     const k = ecdsa.get(key);
@@ -146,7 +164,7 @@ export function createNobleCrypto(): Crypto {
   return {
     aesKey(raw) {
       length('AES-128 key', raw, 16);
-      return new AesHandle(raw.slice());
+      return new AesHandle(raw);
     },
     aesEncryptBlock(key, input, output) {
       const s = aesState(key);
@@ -241,7 +259,7 @@ export function createNobleCrypto(): Crypto {
       const tail = message.length - from;
       for (let i = 0; i < tail; i++) block[i] = message[from + i];
       if (!complete) block[tail] = 0x80;
-      const sk = complete ? 0 : 4;
+      const sk = complete ? SUBKEYS : SUBKEYS + 4;
       const r = unsafe.encrypt(xk, x0 ^ word(block, 0) ^ k[sk], x1 ^ word(block, 4) ^ k[sk + 1], x2 ^ word(block, 8) ^ k[sk + 2], x3 ^ word(block, 12) ^ k[sk + 3]);
       block.fill(0);
       putWord(tag, 0, r.s0);

@@ -85,6 +85,9 @@ export interface SimFlashOptions {
   /** `evictUntouched()` also hands the sectors in use to the backing, keeping only their tails in
    *  memory (default false: they stay whole). */
   tails?: boolean;
+  /** Where to keep the per-sector flags and erase counts: 2 · sectorCount words of this array from
+   *  `at` on, e.g. one array for a fleet meter's two flashes (default: an array of its own). */
+  flags?: { words: Uint32Array; at: number };
 }
 
 /** Per-sector flags. */
@@ -104,8 +107,10 @@ export class SimFlash implements Flash {
   /** Sectors in memory, each the prefix that holds its written bytes (beyond: 0xFF); undefined:
    *  erased, or in the backing when its BACKED flag is set. */
   private readonly sectors: (Uint8Array | undefined)[];
-  private readonly flags: number[];
-  private erases: Uint32Array | undefined;
+  /** Per sector its flags, then per sector its erase count, from `fb` on: one typed array (each
+   *  costs V8 ~180 bytes beyond its data), possibly shared with another flash. */
+  private readonly flags: Uint32Array;
+  private readonly fb: number;
   private plan: CutPlan | undefined;
   private powered = true;
   private readonly backing: SectorBacking | undefined;
@@ -119,7 +124,9 @@ export class SimFlash implements Flash {
     this.tails = options.tails ?? false;
     this.sectorPool = options.pool;
     this.sectors = new Array<Uint8Array | undefined>(this.sectorCount);
-    this.flags = new Array<number>(this.sectorCount).fill(0);
+    this.flags = options.flags?.words ?? new Uint32Array(2 * this.sectorCount);
+    this.fb = options.flags?.at ?? 0;
+    if (this.fb + 2 * this.sectorCount > this.flags.length) throw new FlashFault('flags-size', `flags array too short for ${this.sectorCount} sectors from ${this.fb}`);
     const size = this.sectorSize * this.sectorCount;
     if (options.image) {
       if (options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
@@ -131,7 +138,7 @@ export class SimFlash implements Flash {
 
   /** Erases per sector since creation. */
   get eraseCounts(): Uint32Array {
-    return (this.erases ??= new Uint32Array(this.sectorCount));
+    return this.flags.subarray(this.fb + this.sectorCount, this.fb + 2 * this.sectorCount);
   }
 
   get size(): number {
@@ -178,11 +185,11 @@ export class SimFlash implements Flash {
     if (offset + length <= (first + 1) * size) {
       // Within one sector (nearly every call).
       let from = offset - first * size;
-      const f = this.flags[first];
+      const f = this.flags[this.fb + first];
       let b: Uint8Array | undefined;
       if (f & TAIL && from >= f >>> BASE_SHIFT) {
         // Within the tail in memory (a file-backed flash reads back what it just wrote).
-        this.flags[first] = f | TOUCHED;
+        this.flags[this.fb + first] = f | TOUCHED;
         b = this.sectors[first];
         from -= f >>> BASE_SHIFT;
       } else b = this.sector(first);
@@ -209,14 +216,14 @@ export class SimFlash implements Flash {
     const n = data.length;
     if (this.plan === undefined && n > 0 && from + n <= size) {
       // Within one sector and no power cut planned (nearly every call): the steps below, in order.
-      const f = this.flags[first];
+      const f = this.flags[this.fb + first];
       let b: Uint8Array | undefined;
       let at0 = from; // the first byte's index in b
       let tail = -1; // the base of the tail written into, if any
       if (f & TAIL && from >= f >>> BASE_SHIFT) {
         // An append to a sector whose tail only is in memory stays in the tail.
         tail = f >>> BASE_SHIFT;
-        this.flags[first] = f | TOUCHED;
+        this.flags[this.fb + first] = f | TOUCHED;
         b = this.sectors[first];
         at0 = from - tail;
       } else b = this.sector(first); // (before a tail: the sector comes back whole)
@@ -272,7 +279,7 @@ export class SimFlash implements Flash {
       throw new FlashFault('range', `sector ${sector} outside 0..${this.sectorCount - 1}`, { sector });
     }
     const op = this.beginOp();
-    this.eraseCounts[sector]++;
+    this.flags[this.fb + this.sectorCount + sector]++;
     if (op === 'during') {
       const n = Math.floor(this.sectorSize * (this.plan?.progress ?? 0.5));
       const b = this.sector(sector);
@@ -283,7 +290,7 @@ export class SimFlash implements Flash {
     this.sectors[sector] = undefined;
     if (dropped) this.sectorPool?.give(dropped);
     this.discard(sector);
-    this.flags[sector] = TOUCHED;
+    this.flags[this.fb + sector] = TOUCHED;
     this.endOp();
   }
 
@@ -294,7 +301,7 @@ export class SimFlash implements Flash {
   evictUntouched(): number {
     let released = 0;
     for (let s = 0; s < this.sectorCount; s++) {
-      const f = this.flags[s];
+      const f = this.flags[this.fb + s];
       const b = this.sectors[s];
       if (f & TAIL) {
         // What was appended to the tail goes after what the backing holds; a tail in use starts
@@ -304,24 +311,24 @@ export class SimFlash implements Flash {
         if (end > 0 && !this.spillAt(s, base, (b as Uint8Array).subarray(0, end))) continue;
         this.sectors[s] = undefined;
         if (b) this.sectorPool?.give(b);
-        this.flags[s] = f & TOUCHED ? BACKED | TAIL | ((base + end) << BASE_SHIFT) : BACKED;
+        this.flags[this.fb + s] = f & TOUCHED ? BACKED | TAIL | ((base + end) << BASE_SHIFT) : BACKED;
         released += b ? b.length : 0;
         continue;
       }
-      this.flags[s] = f & ~TOUCHED;
+      this.flags[this.fb + s] = f & ~TOUCHED;
       if (!b) continue;
       if (f & TOUCHED) {
         if (!this.tails || !this.spill(s, b)) continue;
         this.sectors[s] = undefined;
         this.sectorPool?.give(b);
-        this.flags[s] = BACKED | TAIL | (programmedEnd(b) << BASE_SHIFT);
+        this.flags[this.fb + s] = BACKED | TAIL | (programmedEnd(b) << BASE_SHIFT);
         released += b.length;
         continue;
       }
       if (!this.spill(s, b)) continue;
       this.sectors[s] = undefined;
       this.sectorPool?.give(b);
-      this.flags[s] = BACKED;
+      this.flags[this.fb + s] = BACKED;
       released += this.sectorSize;
     }
     return released;
@@ -369,13 +376,13 @@ export class SimFlash implements Flash {
 
   /** Marks every sector as held by the backing store (a file-backed flash opening its file). */
   protected backAll(): void {
-    for (let s = 0; s < this.sectorCount; s++) this.flags[s] = BACKED;
+    for (let s = 0; s < this.sectorCount; s++) this.flags[this.fb + s] = BACKED;
   }
 
   /** The whole bytes of a sector (undefined: erased), without marking it used. */
   protected peekSector(s: number): Uint8Array | undefined {
     const held = this.sectors[s];
-    const f = this.flags[s];
+    const f = this.flags[this.fb + s];
     if (!(f & BACKED)) return held && this.whole(held);
     const b = new Uint8Array(this.sectorSize);
     this.unspill(s, b);
@@ -392,13 +399,13 @@ export class SimFlash implements Flash {
   /** The in-memory prefix of sector `s` (read back from the backing if needed; undefined: erased). */
   private sector(s: number): Uint8Array | undefined {
     const b = this.sectors[s];
-    const f = this.flags[s];
-    if (!(f & TOUCHED)) this.flags[s] = f | TOUCHED;
+    const f = this.flags[this.fb + s];
+    if (!(f & TOUCHED)) this.flags[this.fb + s] = f | TOUCHED;
     if (!(f & BACKED)) return b;
     const whole = new Uint8Array(this.sectorSize);
     this.unspill(s, whole);
     if (f & TAIL) this.overlayTail(whole, f >>> BASE_SHIFT, b);
-    this.flags[s] = TOUCHED;
+    this.flags[this.fb + s] = TOUCHED;
     const kept = trimmed(whole);
     if (!kept) this.discard(s);
     this.sectors[s] = kept;

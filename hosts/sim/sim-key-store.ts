@@ -32,11 +32,14 @@ export interface SimKeysFile {
 const METER = 0;
 const BENCH = 16;
 const SIGNING = 32;
+/** The compressed public key (33 bytes), once computed. */
+const PUBLIC = 64;
 
 export class SimKeyStore implements KeyStore {
-  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63). */
-  private readonly raw = new Uint8Array(64);
-  private publicKey: Uint8Array | undefined;
+  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63); then the public key (one
+   *  array: each costs V8 ~180 bytes beyond its data). */
+  private readonly raw = new Uint8Array(PUBLIC + 33);
+  private hasPublic = false;
   private meter: AesKey | undefined;
   private bench: AesKey | undefined;
   private signing: P256PrivateKey | undefined;
@@ -57,7 +60,11 @@ export class SimKeyStore implements KeyStore {
   }
 
   private devicePublic(): Uint8Array {
-    return (this.publicKey ??= this.crypto.p256PublicKey(this.signingKey()));
+    if (!this.hasPublic) {
+      this.raw.set(this.crypto.p256PublicKey(this.signingKey()), PUBLIC);
+      this.hasPublic = true;
+    }
+    return this.raw.subarray(PUBLIC);
   }
 
   /** Fresh random keys (needs crypto.getRandomValues: Node, browsers; not plain XS). */

@@ -45,7 +45,6 @@ export class TelegramCounterRecord {
   readonly damaged: boolean = false;
   /** Saves since start (flash wear accounting). */
   saves = 0;
-  private readonly buf = new Uint8Array(TELEGRAM_RECORD_SIZE);
 
   constructor(private readonly ring: RecordRing) {
     const t = ring.load()?.payload;
@@ -65,7 +64,7 @@ export class TelegramCounterRecord {
   save(state: TelegramCounterState, h: AirtimeHistory): void {
     const e = h.entries.map((x) => ({ ageMs: Math.max(0, Math.floor(x.ageMs)), airtimeMs: x.airtimeMs }));
     while (e.length > AIRTIME_ENTRIES) e.splice(0, 2, { ageMs: e[1].ageMs, airtimeMs: e[0].airtimeMs + e[1].airtimeMs });
-    const b = this.buf;
+    const b = this.ring.payload(TELEGRAM_RECORD_SIZE);
     b[0] = FORMAT;
     writeU32LE(b, 1, state.messageCounter);
     b[5] = state.accessNumber;
@@ -89,7 +88,6 @@ export const SERVICE_COUNTER_RESYNC = 0x8000_0000;
 
 export class ServiceCounterRecord implements ServiceCounterStore {
   private last = 0;
-  private readonly buf = new Uint8Array(AUTH_RECORD_SIZE);
   /** The record was missing or unreadable on a meter in service, and the counter jumped. */
   readonly resynced: boolean = false;
 
@@ -112,9 +110,10 @@ export class ServiceCounterRecord implements ServiceCounterStore {
   }
 
   save(counter: number): void {
-    this.buf[0] = FORMAT;
-    writeU32LE(this.buf, 1, counter);
-    this.ring.save(this.buf);
+    const b = this.ring.payload(AUTH_RECORD_SIZE);
+    b[0] = FORMAT;
+    writeU32LE(b, 1, counter);
+    this.ring.save(b, AUTH_RECORD_SIZE);
     this.last = counter;
   }
 }

@@ -48,8 +48,8 @@ import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
 import { FrameWriter } from '../storage/frame.js';
+import { RecordRing, SectorTables } from '../storage/record-ring.js';
 import type { TelegramBuilder } from '../wmbus-tx/telegram.js';
-import { RecordRing } from '../storage/record-ring.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { MetrologyConstants } from './calibration-constants.js';
 import { CalibrationController, ChipConstants } from './calibration-controller.js';
@@ -232,24 +232,26 @@ export class MeterApp {
     const registerCount = this.phases * tariffs.tariffs * 2;
     // One frame writer for all the stores (they write one at a time): not one with four buffers each.
     const writer = o.frameWriter ?? new FrameWriter(0);
-    // Buffers for this meter's snapshot (2 registers on a single-phase meter), not the largest one.
-    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, writer }), registerCount);
+    // And one array for the sector tables of the six rings and the calibration log (this meter's own: the writer may be a fleet's).
+    const tables = new SectorTables();
+    // Payloads are built in the writer's one buffer, sized by the longest written (not the largest possible).
+    const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, writer, tables }));
 
     // Calibration: constants, the chip configured from them, the log and the seal over both.
-    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128, writer }), o.chip, this.phases);
+    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128, writer, tables }), o.chip, this.phases);
     const driver: MetrologyDriver =
       o.chip === 'ade7953'
         ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
         : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000 });
-    const journal = new EnergyJournal({ ...map.energyJournal, registerCount, phases: this.phases, writer });
+    const journal = new EnergyJournal({ ...map.energyJournal, registerCount, phases: this.phases, writer, tables });
     const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });
     const energy = new EnergyMeter(metering, driver, constants.calibration);
 
     // A blank log is a factory-new meter only if the energy partition is blank too; otherwise it was erased.
-    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE, writer }));
-    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness, writer });
+    const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE, writer, tables }));
+    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness, writer, tables });
     const seal = new SealGuard({ log, constants: new ChipConstants(constants, energy), calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     const calibration = new CalibrationController(log, seal, constants);
     calibration.startupCheck();
@@ -258,7 +260,7 @@ export class MeterApp {
     if (energy.damaged) witness.flag(WITNESS_ENERGY_DAMAGED, energy.registerValues);
     if (witness.found && witness.found.flags & WITNESS_ENERGY_DAMAGED) energy.damaged = true;
 
-    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE, writer }), inService);
+    const service = new ServiceCounterRecord(new RecordRing({ ...map.serviceAuthCounter, maxPayload: AUTH_RECORD_SIZE, writer, tables }), inService);
     if (service.resynced) witness.flag(WITNESS_COUNTER_RESYNC, energy.registerValues);
     const readout = new MeterReadout(energy, clock);
     const status = new StatusBoard({ calibration, energy, clock, counters: witness });
@@ -272,7 +274,7 @@ export class MeterApp {
       security: { mode: securityMode, keys: ports.keys, crypto: ports.crypto },
       schedule: new TelegramSchedule({ intervalMs: o.intervalMs ?? DEFAULT_INTERVAL_MS, jitter: o.jitter, random: o.random ?? new XorShift32(seedOf(this.deviceId)) }),
       budget: new RadioBudget({ dutyCycle: o.dutyCycle }),
-      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE, writer })),
+      counterRecord: new TelegramCounterRecord(new RecordRing({ ...map.telegramCounters, maxPayload: TELEGRAM_RECORD_SIZE, writer, tables })),
       witness,
       inService,
       clock,

@@ -42,18 +42,11 @@ export interface MeterWitnessState {
 }
 
 export class MeterWitness {
-  /** Sized for the meter's registers; a snapshot with more (one found from another configuration) grows it. */
-  private buf: Uint8Array;
   /** What the record held at start (undefined: none readable). */
   readonly found: MeterWitnessState | undefined;
   private current: MeterWitnessState | undefined;
 
-  /** `registers`: how many the meter keeps (default the most a snapshot holds). */
-  constructor(
-    private readonly ring: RecordRing,
-    registers = WITNESS_REGISTERS,
-  ) {
-    this.buf = new Uint8Array(meterWitnessSize(registers));
+  constructor(private readonly ring: RecordRing) {
     const p = ring.load()?.payload;
     if (p && p.length >= HEAD && p[0] === FORMAT && p[6] <= WITNESS_REGISTERS && p.length === HEAD + p[6] * 8) {
       const registers: number[] = [];
@@ -75,17 +68,17 @@ export class MeterWitness {
   /** Writes the record (committed on return). */
   save(state: MeterWitnessState): void {
     const n = Math.min(state.registers.length, WITNESS_REGISTERS);
-    if (this.buf.length < meterWitnessSize(n)) this.buf = new Uint8Array(meterWitnessSize(n));
-    this.buf[0] = FORMAT;
-    writeU32LE(this.buf, 1, state.reservedCounter);
-    this.buf[5] = state.flags & 0xff;
-    this.buf[6] = n;
+    const b = this.ring.payload(meterWitnessSize(n));
+    b[0] = FORMAT;
+    writeU32LE(b, 1, state.reservedCounter);
+    b[5] = state.flags & 0xff;
+    b[6] = n;
     for (let i = 0; i < n; i++) {
       const v = state.registers[i];
-      writeU32LE(this.buf, HEAD + 8 * i, v % 0x1_0000_0000);
-      writeU32LE(this.buf, HEAD + 8 * i + 4, Math.floor(v / 0x1_0000_0000));
+      writeU32LE(b, HEAD + 8 * i, v % 0x1_0000_0000);
+      writeU32LE(b, HEAD + 8 * i + 4, Math.floor(v / 0x1_0000_0000));
     }
-    this.ring.save(this.buf, HEAD + n * 8);
+    this.ring.save(b, HEAD + n * 8);
     this.current = { reservedCounter: state.reservedCounter, flags: state.flags, registers: Array.from(state.registers).slice(0, n) };
   }
 

@@ -25,7 +25,7 @@ import { readU32LE, writeU32LE } from '../core/bytes.js';
 import type { Flash } from '../ports/flash.js';
 import { storeMagic } from '../storage/flash-map.js';
 import type { FrameWriter } from '../storage/frame.js';
-import { RecordRing } from '../storage/record-ring.js';
+import { RecordRing, type SectorTables } from '../storage/record-ring.js';
 import { EnergyConfigError } from './errors.js';
 
 const FORMAT = 1;
@@ -41,6 +41,8 @@ export interface EnergyJournalOptions {
   phases?: number;
   /** RecordRingOptions.writer. */
   writer?: FrameWriter;
+  /** RecordRingOptions.tables. */
+  tables?: SectorTables;
 }
 
 export interface JournalRecord {
@@ -61,8 +63,6 @@ export class EnergyJournal {
   private hasLast = false;
   private scanned = false;
   private mismatch: EnergyConfigError | undefined;
-  /** The record being written, reused by every save (the ring copies it into its frame). */
-  private readonly rec: Uint8Array;
 
   constructor(options: EnergyJournalOptions) {
     this.count = options.registerCount;
@@ -75,8 +75,7 @@ export class EnergyJournal {
       throw new EnergyConfigError('store-config', `${this.count} registers are not ${this.phases} phases × whole tariffs × 2`, { registerCount: this.count, phases: this.phases });
     }
     this.recordSize = recordSizeOf(this.count);
-    this.ring = new RecordRing({ flash: options.flash, magic: options.magic ?? storeMagic('energyJournal'), maxPayload: this.recordSize, writer: options.writer });
-    this.rec = new Uint8Array(this.recordSize);
+    this.ring = new RecordRing({ flash: options.flash, magic: options.magic ?? storeMagic('energyJournal'), maxPayload: this.recordSize, writer: options.writer, tables: options.tables });
   }
 
   /** Records written and sectors erased by this instance (wear accounting). */
@@ -148,7 +147,7 @@ export class EnergyJournal {
       if (!Number.isInteger(v) || v < 0 || v >= 2 ** 53) throw new EnergyConfigError('store-value', `register ${i} value ${v} is not a whole µWh`, { register: i });
       if (this.hasLast && v < this.last[i]) throw new EnergyConfigError('store-monotonic', `register ${i} would go back from ${this.last[i]} to ${v} µWh`, { register: i });
     }
-    const rec = this.rec;
+    const rec = this.ring.payload(this.recordSize);
     rec[0] = FORMAT;
     rec[1] = this.phases;
     rec[2] = this.tariffs;
@@ -157,7 +156,7 @@ export class EnergyJournal {
       writeU32LE(rec, HEADER + 8 * i, values[i] % 2 ** 32);
       writeU32LE(rec, HEADER + 8 * i + 4, Math.floor(values[i] / 2 ** 32));
     }
-    this.ring.save(rec);
+    this.ring.save(rec, this.recordSize);
     // Updated in place: no allocation per save.
     for (let i = 0; i < this.count; i++) this.last[i] = values[i];
     this.hasLast = true;

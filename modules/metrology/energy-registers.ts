@@ -15,7 +15,8 @@ export class EnergyRegisters {
   readonly tariffs: number;
   /** µWh, index ((phase · tariffs) + tariff) · 2 + (0 import | 1 export). */
   readonly values: Float64Array;
-  private readonly carry: Float64Array;
+  /** The values, then each one's sub-µWh carry: one buffer (`values` a view of it), not two. */
+  private readonly words: Float64Array;
 
   constructor(phases: number, tariffs: number) {
     if (!Number.isInteger(phases) || phases < 1 || phases > 3 || !Number.isInteger(tariffs) || tariffs < 1 || tariffs > 8) {
@@ -23,8 +24,9 @@ export class EnergyRegisters {
     }
     this.phases = phases;
     this.tariffs = tariffs;
-    this.values = new Float64Array(phases * tariffs * 2);
-    this.carry = new Float64Array(this.values.length);
+    const n = phases * tariffs * 2;
+    this.words = new Float64Array(2 * n);
+    this.values = this.words.subarray(0, n);
   }
 
   get count(): number {
@@ -44,10 +46,12 @@ export class EnergyRegisters {
 
   private credit(i: number, wh: number): void {
     if (!(wh > 0)) return; // 0, negative or NaN: nothing (drivers hand non-negative finite values)
-    const x = this.carry[i] + wh * UWH_PER_WH;
+    const w = this.words;
+    const c = this.values.length + i;
+    const x = w[c] + wh * UWH_PER_WH;
     const whole = Math.floor(x);
-    this.carry[i] = x - whole;
-    this.values[i] += whole;
+    w[c] = x - whole;
+    w[i] += whole;
   }
 
   /** µWh of one register: phase (0-based or 'all'), tariff (1-based or 0 = all), direction. */
@@ -94,6 +98,6 @@ export class EnergyRegisters {
       throw new EnergyConfigError('store-config', `stored record has ${values.length} registers, meter has ${this.values.length}`, { stored: values.length });
     }
     for (let i = 0; i < values.length; i++) this.values[i] = values[i];
-    this.carry.fill(0);
+    this.words.fill(0, this.values.length);
   }
 }

@@ -23,6 +23,7 @@ import { AppendLog, type AppendLogStats } from '../storage/append-log.js';
 import type { FrameWriter } from '../storage/frame.js';
 import { LogFullError } from '../storage/errors.js';
 import { storeMagic } from '../storage/flash-map.js';
+import type { SectorTables } from '../storage/record-ring.js';
 import { LogVerifyError } from './errors.js';
 import {
   SIGNATURE_SIZE,
@@ -58,6 +59,8 @@ export interface CalibrationLogOptions {
   witness?: LogWitness;
   /** AppendLogOptions.writer. */
   writer?: FrameWriter;
+  /** AppendLogOptions.tables. */
+  tables?: SectorTables;
 }
 
 /** What a caller records; the log adds counter, time, chain and signature. */
@@ -78,6 +81,9 @@ export interface LogExport {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Bytes of a record hash (SHA-256). */
+const HEAD_HASH_SIZE = 32;
+
 /** Fault codes of the newest record or the witness: appending a record would make them invisible. */
 const HIDDEN_BY_APPEND: readonly string[] = Object.freeze(['signature', 'witness-lost', 'head-mismatch', 'records-lost', 'records-unwitnessed']);
 
@@ -91,7 +97,9 @@ export class CalibrationLog {
   private readonly crypto: Crypto;
   private readonly clock: Clock;
   private readonly witness: LogWitness | undefined;
-  private lastRaw: Uint8Array;
+  /** The public key, then the last record's SHA-256 (what the next record chains to): one buffer,
+   *  `publicKey` a view of it (not the last record kept whole, and not two buffers). */
+  private readonly keyAndHead: Uint8Array;
   private lastCounter: number;
   private records: number;
 
@@ -102,18 +110,21 @@ export class CalibrationLog {
     this.clock = o.clock;
     this.witness = o.witness;
     this.deviceId = o.deviceId;
-    this.publicKey = o.keys.devicePublicKey();
+    const publicKey = o.keys.devicePublicKey();
+    this.keyAndHead = new Uint8Array(publicKey.length + HEAD_HASH_SIZE);
+    this.keyAndHead.set(publicKey);
+    this.publicKey = this.keyAndHead.subarray(0, publicKey.length);
     this.fault = fault;
     this.records = store.count;
     const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, this.publicKey) }, 0, genesisPrevHash(o.crypto, this.publicKey));
-    this.lastRaw = init.raw;
+    if (last) this.setHead(last.raw); // (a new log-init record set it when written)
     this.lastCounter = init.counter;
   }
 
   /** Opens (recovers) the log on flash; a blank store gets its log-init record, binding the device. */
   static open(o: CalibrationLogOptions): CalibrationLog {
     encodeIdentity(o.deviceId, o.keys.devicePublicKey()); // validates the id before anything is written
-    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer });
+    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer, tables: o.tables });
     const raws = store.readAll();
     const witnessed = o.witness?.load();
     if (raws.length === 0) {
@@ -167,8 +178,12 @@ export class CalibrationLog {
     }
   }
 
+  private setHead(raw: Uint8Array): void {
+    this.keyAndHead.set(recordHash(this.crypto, raw), this.publicKey.length);
+  }
+
   private saveWitness(): void {
-    this.witness?.save({ count: this.records, headHash: recordHash(this.crypto, this.lastRaw) });
+    this.witness?.save({ count: this.records, headHash: this.headHash });
   }
 
   /** The event counter of the last record (0: only the log-init record). */
@@ -178,7 +193,7 @@ export class CalibrationLog {
 
   /** SHA-256 of the last record: what the next record chains to. */
   get headHash(): Uint8Array {
-    return recordHash(this.crypto, this.lastRaw);
+    return this.keyAndHead.slice(this.publicKey.length);
   }
 
   stats(): AppendLogStats {
@@ -190,7 +205,7 @@ export class CalibrationLog {
     if ((event.type as EventType) === 'log-init') throw new LogVerifyError('bad-event', 'log-init is written only when a log is created');
     if (this.lastCounter >= 0xffffffff) throw new LogFullError('log-full', 'the 32-bit event counter is used up', { counter: this.lastCounter });
     const entry = this.write(event, this.lastCounter + 1, this.headHash);
-    this.lastRaw = entry.raw;
+    this.setHead(entry.raw);
     this.lastCounter = entry.counter;
     this.saveWitness();
     return entry;
@@ -236,7 +251,7 @@ export class CalibrationLog {
     this.store.append(raw);
     this.records++;
     if (counter === 0) {
-      this.lastRaw = raw;
+      this.setHead(raw);
       this.saveWitness();
     }
     return decodeRecord(raw);

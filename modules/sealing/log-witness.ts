@@ -31,8 +31,6 @@ export interface LogWitness {
 
 /** The witness in a RecordRing (the flash map's logWitness region). */
 export class LogWitnessRecord implements LogWitness {
-  private readonly buf = new Uint8Array(LOG_WITNESS_SIZE);
-
   constructor(private readonly ring: RecordRing) {}
 
   load(): LogWitnessState | undefined {
@@ -42,9 +40,10 @@ export class LogWitnessRecord implements LogWitness {
   }
 
   save(state: LogWitnessState): void {
-    this.buf[0] = FORMAT;
-    writeU32LE(this.buf, 1, state.count);
-    this.buf.set(state.headHash, 5);
-    this.ring.save(this.buf);
+    const b = this.ring.payload(LOG_WITNESS_SIZE);
+    b[0] = FORMAT;
+    writeU32LE(b, 1, state.count);
+    b.set(state.headHash, 5);
+    this.ring.save(b, LOG_WITNESS_SIZE);
   }
 }

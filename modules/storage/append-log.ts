@@ -19,6 +19,7 @@
 import type { Flash } from '../ports/flash.js';
 import { LogFullError, StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
+import { SectorTables } from './record-ring.js';
 
 export interface AppendLogOptions {
   /** The log's own flash (all of it): a FlashRegion of at least 2 sectors, one of them the reserve. */
@@ -27,6 +28,8 @@ export interface AppendLogOptions {
   magic: string;
   /** The frame writer to use, e.g. one shared by a meter's stores (default: its own). */
   writer?: FrameWriter;
+  /** Where to keep the per-sector table, e.g. a meter's rings' (default: its own). */
+  tables?: SectorTables;
 }
 
 /** Per sector, in one typed array (not an object per sector): the header's sector sequence (-1: the
@@ -60,6 +63,12 @@ export interface AppendLogStats {
   recordsCopied: number;
 }
 
+/** A record location's words in `rec`: seq, byte address, payload length. */
+const REC = 3;
+const R_SEQ = 0;
+const R_AT = 1;
+const R_LENGTH = 2;
+
 export class AppendLog {
   readonly flash: Flash;
   readonly sectorCount: number;
@@ -68,13 +77,15 @@ export class AppendLog {
   readonly recovery: RecoveryReport;
   private readonly magic: number;
   private readonly writer: FrameWriter;
-  private readonly sectors: Float64Array;
+  /** The per-sector table: `tables.words` from `base` on. */
+  private readonly tables: SectorTables;
+  private readonly base: number;
   /** Every committed record's location, sorted by seq (a record found twice, after an interrupted
    *  compaction, has two entries, the first one found first): seq, byte address in the flash,
-   *  payload length. Typed arrays, grown by doubling: 14 bytes a record. */
-  private recSeq = new Float64Array(8);
-  private recAt = new Uint32Array(8);
-  private recLength = new Uint16Array(8);
+   *  payload length (all three u32: the frame's seq is), REC words a location in one typed array
+   *  (not one per field: each costs an allocation beyond its data), grown by doubling: 12 bytes a
+   *  record. */
+  private rec = new Uint32Array(8 * REC);
   private locations = 0;
   /** Distinct seqs among the locations. */
   private records = 0;
@@ -92,7 +103,8 @@ export class AppendLog {
     }
     this.maxPayload = maxPayloadOf(o.flash.sectorSize);
     if (this.maxPayload < 1) throw new StorageError('geometry', `sector size ${o.flash.sectorSize} is too small for a record`, { sectorSize: o.flash.sectorSize });
-    this.sectors = new Float64Array(this.sectorCount * PER_SECTOR);
+    this.tables = o.tables ?? new SectorTables();
+    this.base = this.tables.reserve(this.sectorCount * PER_SECTOR);
     this.recovery = { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] };
   }
 
@@ -119,7 +131,7 @@ export class AppendLog {
   /** Seqs held, ascending. */
   seqs(): number[] {
     const out: number[] = [];
-    for (let k = 0; k < this.locations; k++) if (k === 0 || this.recSeq[k] !== this.recSeq[k - 1]) out.push(this.recSeq[k]);
+    for (let k = 0; k < this.locations; k++) if (k === 0 || this.rec[k * REC + R_SEQ] !== this.rec[(k - 1) * REC + R_SEQ]) out.push(this.rec[k * REC + R_SEQ]);
     return out;
   }
 
@@ -127,7 +139,7 @@ export class AppendLog {
   read(seq: number): Uint8Array {
     const k = this.first(seq);
     if (k < 0) throw new StorageError('no-record', `no record with seq ${seq}`, { seq });
-    return this.flash.read(this.recAt[k] + 6, this.recLength[k]);
+    return this.flash.read(this.rec[k * REC + R_AT] + 6, this.rec[k * REC + R_LENGTH]);
   }
 
   /** Every record's payload, in seq order. */
@@ -141,7 +153,7 @@ export class AppendLog {
     let bytes = 0;
     for (let i = 0; i < this.sectorCount; i++) {
       if (this.seqOf(i) < 0) free++;
-      else if (!this.closed(i)) bytes += room(this.sectors[i * PER_SECTOR + END]);
+      else if (!this.closed(i)) bytes += room(this.tables.words[this.base + i * PER_SECTOR + END]);
     }
     bytes += Math.max(0, free - 1) * this.maxPayload;
     return { records: this.count, sectors: this.sectorCount, freeSectors: free, payloadBytesFree: bytes, maxPayload: this.maxPayload, recordsCopied: this.copied };
@@ -213,7 +225,7 @@ export class AppendLog {
       for (const seq of this.recordsIn(src)) {
         if (this.heldOutside(seq, (sector) => sector !== src)) continue; // a copy exists elsewhere
         const payload = this.read(seq);
-        if (!frameFits(this.flash.sectorSize, this.sectors[dest * PER_SECTOR + END], payload.length)) {
+        if (!frameFits(this.flash.sectorSize, this.tables.words[this.base + dest * PER_SECTOR + END], payload.length)) {
           const next = this.freeSectors();
           if (next.length === 0) throw new StorageError('compaction', 'compaction ran out of sectors (invariant broken)');
           dest = this.openSector(next[0]);
@@ -253,18 +265,18 @@ export class AppendLog {
   // ---- helpers ----
 
   private seqOf(sector: number): number {
-    return this.sectors[sector * PER_SECTOR + SEQ];
+    return this.tables.words[this.base + sector * PER_SECTOR + SEQ];
   }
 
   private closed(sector: number): boolean {
-    return this.sectors[sector * PER_SECTOR + CLOSED] !== 0;
+    return this.tables.words[this.base + sector * PER_SECTOR + CLOSED] !== 0;
   }
 
   private setSector(sector: number, seq: number, end: number, closed: boolean): void {
     const o = sector * PER_SECTOR;
-    this.sectors[o + SEQ] = seq;
-    this.sectors[o + END] = end;
-    this.sectors[o + CLOSED] = closed ? 1 : 0;
+    this.tables.words[this.base + o + SEQ] = seq;
+    this.tables.words[this.base + o + END] = end;
+    this.tables.words[this.base + o + CLOSED] = closed ? 1 : 0;
   }
 
   /** The index of the first location of `seq`, or -1. */
@@ -273,17 +285,17 @@ export class AppendLog {
     let hi = this.locations;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.recSeq[mid] < seq) lo = mid + 1;
+      if (this.rec[mid * REC + R_SEQ] < seq) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.locations && this.recSeq[lo] === seq ? lo : -1;
+    return lo < this.locations && this.rec[lo * REC + R_SEQ] === seq ? lo : -1;
   }
 
   /** Whether a location of `seq` lies in a sector `outside` accepts. */
   private heldOutside(seq: number, outside: (sector: number) => boolean): boolean {
     const size = this.flash.sectorSize;
-    for (let k = this.first(seq); k >= 0 && k < this.locations && this.recSeq[k] === seq; k++) {
-      if (outside(Math.floor(this.recAt[k] / size))) return true;
+    for (let k = this.first(seq); k >= 0 && k < this.locations && this.rec[k * REC + R_SEQ] === seq; k++) {
+      if (outside(Math.floor(this.rec[k * REC + R_AT] / size))) return true;
     }
     return false;
   }
@@ -293,48 +305,37 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     const base = sector * size;
     const found: number[] = [];
-    for (let k = 0; k < this.locations; k++) if (this.recAt[k] >= base && this.recAt[k] < base + size) found.push(k);
-    return found.sort((a, b) => this.recAt[a] - this.recAt[b]).map((k) => this.recSeq[k]);
+    for (let k = 0; k < this.locations; k++) if (this.rec[k * REC + R_AT] >= base && this.rec[k * REC + R_AT] < base + size) found.push(k);
+    return found.sort((a, b) => this.rec[a * REC + R_AT] - this.rec[b * REC + R_AT]).map((k) => this.rec[k * REC + R_SEQ]);
   }
 
   private frameSize(seq: number): number {
-    return this.recLength[this.first(seq)] + FRAME_OVERHEAD;
+    return this.rec[this.first(seq) * REC + R_LENGTH] + FRAME_OVERHEAD;
   }
 
   /** Adds a committed location of `seq`, after those it already has. */
   private addLocation(seq: number, at: number, length: number): void {
     let k = this.locations;
-    if (k === this.recSeq.length) this.grow();
+    if (k * REC === this.rec.length) this.grow();
     const known = this.first(seq) >= 0;
-    while (k > 0 && this.recSeq[k - 1] > seq) k--;
-    this.recSeq.copyWithin(k + 1, k, this.locations);
-    this.recAt.copyWithin(k + 1, k, this.locations);
-    this.recLength.copyWithin(k + 1, k, this.locations);
-    this.recSeq[k] = seq;
-    this.recAt[k] = at;
-    this.recLength[k] = length;
+    while (k > 0 && this.rec[(k - 1) * REC + R_SEQ] > seq) k--;
+    this.rec.copyWithin((k + 1) * REC, k * REC, this.locations * REC);
+    this.rec[k * REC + R_SEQ] = seq;
+    this.rec[k * REC + R_AT] = at;
+    this.rec[k * REC + R_LENGTH] = length;
     this.locations++;
     if (!known) this.records++;
   }
 
   private removeLocation(k: number): void {
-    this.recSeq.copyWithin(k, k + 1, this.locations);
-    this.recAt.copyWithin(k, k + 1, this.locations);
-    this.recLength.copyWithin(k, k + 1, this.locations);
+    this.rec.copyWithin(k * REC, (k + 1) * REC, this.locations * REC);
     this.locations--;
   }
 
   private grow(): void {
-    const n = this.recSeq.length * 2;
-    const seq = new Float64Array(n);
-    const at = new Uint32Array(n);
-    const length = new Uint16Array(n);
-    seq.set(this.recSeq);
-    at.set(this.recAt);
-    length.set(this.recLength);
-    this.recSeq = seq;
-    this.recAt = at;
-    this.recLength = length;
+    const rec = new Uint32Array(this.rec.length * 2);
+    rec.set(this.rec);
+    this.rec = rec;
   }
 
   private freeSectors(): number[] {
@@ -353,7 +354,7 @@ export class AppendLog {
   private sectorWithRoom(length: number): number {
     let best = -1;
     for (let i = 0; i < this.sectorCount; i++) {
-      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.sectors[i * PER_SECTOR + END], length)) continue;
+      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.tables.words[this.base + i * PER_SECTOR + END], length)) continue;
       if (best < 0 || this.seqOf(i) > this.seqOf(best)) best = i;
     }
     return best;
@@ -372,8 +373,8 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     for (const seq of this.recordsIn(i)) {
       if (!this.heldOutside(seq, (sector) => sector !== i)) throw new StorageError('compaction', `erased the only copy of record ${seq} (invariant broken)`, { seq });
-      for (let k = this.first(seq); k >= 0 && k < this.locations && this.recSeq[k] === seq; ) {
-        if (Math.floor(this.recAt[k] / size) === i) this.removeLocation(k);
+      for (let k = this.first(seq); k >= 0 && k < this.locations && this.rec[k * REC + R_SEQ] === seq; ) {
+        if (Math.floor(this.rec[k * REC + R_AT] / size) === i) this.removeLocation(k);
         else k++;
       }
     }
@@ -397,12 +398,12 @@ export class AppendLog {
 
   private writeFrame(sector: number, seq: number, payload: Uint8Array): void {
     const o = sector * PER_SECTOR;
-    const end = this.sectors[o + END];
+    const end = this.tables.words[this.base + o + END];
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    this.sectors[o + CLOSED] = 1;
+    this.tables.words[this.base + o + CLOSED] = 1;
     const n = this.writer.writeFrame(this.flash, sector * this.flash.sectorSize + end, seq, payload, payload.length);
-    this.sectors[o + CLOSED] = 0;
+    this.tables.words[this.base + o + CLOSED] = 0;
     this.addLocation(seq, sector * this.flash.sectorSize + end, payload.length);
-    this.sectors[o + END] = end + n;
+    this.tables.words[this.base + o + END] = end + n;
   }
 }

@@ -138,10 +138,21 @@ export class FrameWriter {
   private buf: Uint8Array;
   /** `buf` cut to the last frame length written (Flash.write takes the whole array it is given). */
   private view: Uint8Array;
+  /** Where the stores using this writer build a payload before writing it: one for all of them. */
+  private scratch: Uint8Array | undefined;
 
   constructor(maxPayload: number) {
     this.buf = new Uint8Array(maxPayload + FRAME_OVERHEAD);
     this.view = this.buf;
+  }
+
+  /**
+   * A buffer of at least `n` bytes to build a payload in, shared by every store using this writer
+   * (no buffer per store): its bytes are garbage, and valid only until the next call.
+   */
+  payload(n: number): Uint8Array {
+    if (!this.scratch || this.scratch.length < n) this.scratch = new Uint8Array(n);
+    return this.scratch;
   }
 
   /** Writes the header of a freshly erased (or blank) sector. */

@@ -37,6 +37,25 @@ const CLOSED = 1;
 /** Every byte erased: usable without an erase. */
 const BLANK = 2;
 
+/**
+ * The per-sector tables of several rings in one typed array (each typed array costs an allocation
+ * beyond its data, and a meter has six rings and a log): the composition root makes one per meter and
+ * hands it to them. Each reserves its part when made; the array grows then (not afterwards), and they
+ * index it through this object, so growing moves nothing they hold.
+ */
+export class SectorTables {
+  words = new Float64Array(0);
+
+  /** Reserves `n` numbers (0); returns where they start. */
+  reserve(n: number): number {
+    const at = this.words.length;
+    const w = new Float64Array(at + n);
+    w.set(this.words);
+    this.words = w;
+    return at;
+  }
+}
+
 export interface RecordRingOptions {
   /** The ring's own flash (all of it, at least 2 sectors): a FlashRegion of the flash map. */
   flash: Flash;
@@ -49,6 +68,8 @@ export interface RecordRingOptions {
   typicalPayload?: number;
   /** The frame writer to use, e.g. one shared by a meter's stores (default: its own, sized as above). */
   writer?: FrameWriter;
+  /** Where to keep the per-sector table, e.g. one shared by a meter's rings (default: its own). */
+  tables?: SectorTables;
 }
 
 /** The newest committed record. */
@@ -69,7 +90,9 @@ export class RecordRing {
   private readonly magic: number;
   private readonly writer: FrameWriter;
   private readonly count: number;
-  private readonly sectors: Float64Array;
+  /** This ring's per-sector table: `tables.words` from `base` on. */
+  private readonly tables: SectorTables;
+  private readonly base: number;
   /** The sector holding the newest committed record (-1: none) and that record's sequence. */
   private newest = -1;
   private lastSequence = 0;
@@ -91,12 +114,19 @@ export class RecordRing {
     }
     this.recordsPerSector = Math.floor((o.flash.sectorSize - SECTOR_HEADER_SIZE) / (o.maxPayload + FRAME_OVERHEAD));
     this.writer = o.writer ?? new FrameWriter(Math.min(o.maxPayload, o.typicalPayload ?? o.maxPayload));
-    this.sectors = new Float64Array(this.count * PER_SECTOR);
+    this.tables = o.tables ?? new SectorTables();
+    this.base = this.tables.reserve(this.count * PER_SECTOR);
   }
 
   /** The sequence of the newest record (0: none), after load() or save(). */
   get sequence(): number {
     return this.lastSequence;
+  }
+
+  /** A buffer of at least `n` bytes to build the next record's payload in (its writer's, shared with
+   *  the other stores using it: fill it and save() before anything else writes). */
+  payload(n: number): Uint8Array {
+    return this.writer.payload(n);
   }
 
   /** Reads the ring from flash; the newest committed record (a copy), or undefined when there is none. */
@@ -109,17 +139,18 @@ export class RecordRing {
     this.lastSequence = 0;
     this.nextSectorSeq = 0;
     let image: Uint8Array | undefined;
-    const t = this.sectors;
+    const t = this.tables.words;
+    const b = this.base;
     for (let i = 0; i < this.count; i++) {
       const body = this.flash.read(i * size, size);
       const s = scanSector(body, this.magic);
-      t[i * PER_SECTOR + SEQ] = s.seq;
-      t[i * PER_SECTOR + END] = s.end;
-      t[i * PER_SECTOR + FLAGS] = (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0);
+      t[b + i * PER_SECTOR + SEQ] = s.seq;
+      t[b + i * PER_SECTOR + END] = s.end;
+      t[b + i * PER_SECTOR + FLAGS] = (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0);
       if (s.seq < 0) continue;
       if (s.seq + 1 > this.nextSectorSeq) this.nextSectorSeq = s.seq + 1;
       const last = s.frames.length > 0 ? s.frames[s.frames.length - 1] : undefined;
-      if (last && (best < 0 || s.seq > t[best * PER_SECTOR + SEQ])) {
+      if (last && (best < 0 || s.seq > t[b + best * PER_SECTOR + SEQ])) {
         best = i;
         bestOffset = last.offset;
         bestLength = last.length;
@@ -143,9 +174,10 @@ export class RecordRing {
       throw new StorageError('record-size', `record of ${length} bytes: allowed 1..${this.maxPayload}`, { length, max: this.maxPayload });
     }
     const size = this.flash.sectorSize;
-    const t = this.sectors;
+    const t = this.tables.words;
+    const b = this.base;
     let s = this.newest;
-    if (s < 0 || t[s * PER_SECTOR + FLAGS] & CLOSED || !frameFits(size, t[s * PER_SECTOR + END], length)) {
+    if (s < 0 || t[b + s * PER_SECTOR + FLAGS] & CLOSED || !frameFits(size, t[b + s * PER_SECTOR + END], length)) {
       // Never the newest record's sector: the one after it in ring order (any, when there is none).
       s = s >= 0 ? (s + 1) % this.count : this.firstTarget();
       this.open(s);
@@ -153,10 +185,10 @@ export class RecordRing {
     const seq = (this.lastSequence + 1) >>> 0 || 1;
     const o = s * PER_SECTOR;
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    t[o + FLAGS] = CLOSED;
-    const n = this.writer.writeFrame(this.flash, s * size + t[o + END], seq, payload, length);
-    t[o + FLAGS] = 0;
-    t[o + END] += n;
+    t[b + o + FLAGS] = CLOSED;
+    const n = this.writer.writeFrame(this.flash, s * size + t[b + o + END], seq, payload, length);
+    t[b + o + FLAGS] = 0;
+    t[b + o + END] += n;
     this.newest = s;
     this.lastSequence = seq;
     this.writes++;
@@ -165,18 +197,20 @@ export class RecordRing {
 
   /** With no record at all: the sector after the last one opened (wear spreads), else sector 0. */
   private firstTarget(): number {
-    const t = this.sectors;
+    const t = this.tables.words;
+    const b = this.base;
     let last = -1;
-    for (let i = 0; i < this.count; i++) if (t[i * PER_SECTOR + SEQ] >= 0 && (last < 0 || t[i * PER_SECTOR + SEQ] > t[last * PER_SECTOR + SEQ])) last = i;
+    for (let i = 0; i < this.count; i++) if (t[b + i * PER_SECTOR + SEQ] >= 0 && (last < 0 || t[b + i * PER_SECTOR + SEQ] > t[b + last * PER_SECTOR + SEQ])) last = i;
     return last < 0 ? 0 : (last + 1) % this.count;
   }
 
   private open(s: number): void {
-    const t = this.sectors;
+    const t = this.tables.words;
+    const b = this.base;
     const o = s * PER_SECTOR;
-    const blank = (t[o + FLAGS] & BLANK) !== 0;
-    t[o + SEQ] = -1;
-    t[o + FLAGS] = CLOSED;
+    const blank = (t[b + o + FLAGS] & BLANK) !== 0;
+    t[b + o + SEQ] = -1;
+    t[b + o + FLAGS] = CLOSED;
     if (!blank) {
       this.flash.erase(s);
       this.erases++;
@@ -184,8 +218,8 @@ export class RecordRing {
     const seq = this.nextSectorSeq;
     this.writer.writeHeader(this.flash, s, this.magic, seq);
     this.nextSectorSeq = seq + 1;
-    t[o + SEQ] = seq;
-    t[o + END] = SECTOR_HEADER_SIZE;
-    t[o + FLAGS] = 0;
+    t[b + o + SEQ] = seq;
+    t[b + o + END] = SECTOR_HEADER_SIZE;
+    t[b + o + FLAGS] = 0;
   }
 }

@@ -107,6 +107,8 @@ const Q_WORD = 1;
 const URMS_CODE = 2;
 const IRMS_CODE = 3;
 const PF_CODE = 4;
+/** Where the energy registers' fractional counts start in `measured`. */
+const ACC = WORDS + 15;
 
 export class SimAtm90e32 implements SpiTarget {
   readonly load: LoadModel;
@@ -120,14 +122,14 @@ export class SimAtm90e32 implements SpiTarget {
   unconfirmedWrites = 0;
   readonly spi: SpiPort;
   private readonly regs = new Uint16Array(0x100);
-  /** Fractional counts of the energy registers ACC_FIRST…. */
-  private readonly acc = new Float64Array(ACC_COUNT);
   /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
    *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
    *  at WORDS + 5·phase, what its registers answer (Pmean without noise and Qmean as 32-bit words,
    *  the Urms, Irms and PFmean codes), made with it. A driver reads a phase's registers many times
-   *  per sample (~25): each is measured once, and a read is a lookup. */
-  private readonly measured = new Float64Array(24 + 15);
+   *  per sample (~25): each is measured once, and a read is a lookup. Then, at ACC, the fractional
+   *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
+   *  beyond its data, and a fleet has a chip per meter). */
+  private readonly measured = new Float64Array(ACC + ACC_COUNT);
   /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
    *  new object to change them); the errors measured with. */
   private config = 0;
@@ -160,7 +162,7 @@ export class SimAtm90e32 implements SpiTarget {
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
   reset(): void {
     this.regs.fill(0);
-    this.acc.fill(0);
+    this.measured.fill(0, ACC);
     this.digest = -1;
     this.config++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
@@ -265,10 +267,11 @@ export class SimAtm90e32 implements SpiTarget {
   }
 
   private count(a: number, counts: number): void {
-    const k = a - ACC_FIRST;
-    this.acc[k] += counts;
-    const whole = Math.floor(this.acc[k]);
-    this.acc[k] -= whole;
+    const m = this.measured;
+    const k = ACC + a - ACC_FIRST;
+    m[k] += counts;
+    const whole = Math.floor(m[k]);
+    m[k] -= whole;
     this.regs[a] = (this.regs[a] + whole) & 0xffff;
   }
 
