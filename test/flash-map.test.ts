@@ -65,9 +65,9 @@ function esp32Sectors(): Record<PartitionName, number> {
 }
 
 describe('flash map', () => {
-  it('is the README table: the ESP32 partitions (xsenergy 64 KB, xscal 128 KB) and the simulators’ (16 + 16 sectors)', () => {
+  it('is the README table: the ESP32 partitions (xsenergy 384 KB, xscal 128 KB) and the simulators’ (16 + 16 sectors)', () => {
     const esp = esp32Sectors();
-    assert.deepEqual(esp, { energy: 16, calibration: 32 });
+    assert.deepEqual(esp, { energy: 96, calibration: 32 });
     const m = new SimMeter({ seed: 1, load: 'constant' });
     const sim = { energy: m.energyFlash.sectorCount, calibration: m.calibrationFlash.sectorCount };
     assert.deepEqual(sim, { energy: 16, calibration: 16 });

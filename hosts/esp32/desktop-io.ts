@@ -88,8 +88,8 @@ export interface DesktopDevices {
   openFlash?: (partition: string) => ModdableFlashPartition;
 }
 
-/** The desktop board's partitions: sized as the board's (partitions.csv: xsenergy 64 KB, xscal 128 KB). */
-export const DESKTOP_PARTITION_SECTORS: Readonly<Record<string, number>> = Object.freeze({ [PARTITIONS.energy]: 16, [PARTITIONS.calibration]: 32 });
+/** The desktop board's partitions: sized as the board's (partitions.csv: xsenergy 384 KB, xscal 128 KB). */
+export const DESKTOP_PARTITION_SECTORS: Readonly<Record<string, number>> = Object.freeze({ [PARTITIONS.energy]: 96, [PARTITIONS.calibration]: 32 });
 
 /** The simulated host: its IO, the time it runs on, and `nextDue`, the ms until a timer fires next. */
 export interface DesktopHost {

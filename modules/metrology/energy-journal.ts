@@ -16,10 +16,11 @@
  * P/q (P average power), erases per hour = P / (q · R) with R = ⌊(sectorSize − 12) / (payload + 11)⌋
  * records per sector, spread over the ring's S sectors. Sector lifetime at 100 000 erase cycles =
  * 100 000 · S · R · q / P hours. Example: single phase, 1 tariff (2 registers, 20-byte payload,
- * R = 131 in 4 KiB), q = 1 Wh, P = 1 kW average, S = 8 (the flash map's 16-sector partition): 1000
- * writes/h, 7.6 erases/h, each sector erased ~0.95 times/h: 12 years; q = 10 Wh 10 × longer. Three
- * phases × 4 tariffs (24 registers, R = 19): 1.7 years at 1 kW and q = 1 Wh, 17 at q = 10 Wh. Choose
- * q and S for the meter's rated load.
+ * R = 131 in 4 KiB), q = 1 Wh, P = 1 kW average: 1000 writes/h, 7.6 erases/h; with S = 88 (the ESP32's
+ * 96-sector energy partition) each sector is erased every 11.5 h: 132 years. Three phases × 4 tariffs
+ * (24 registers, R = 19) at 3 kW average: 158 erases/h, each sector erased 1.8 times/h: 6.4 years at
+ * S = 88 and q = 1 Wh, 64 at q = 10 Wh (S = 8, a 16-sector partition, would give 0.6 and 5.8). Choose q and S for the meter's
+ * rated load.
  */
 import { readU32LE, writeU32LE } from '../core/bytes.js';
 import type { Flash } from '../ports/flash.js';

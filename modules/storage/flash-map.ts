@@ -2,8 +2,9 @@
  * The meter's flash map: the one place that says which partition and sectors hold what, and under
  * which magic each store's sector headers are written (frame.ts).
  *
- * Energy partition (ESP32 `xsenergy`, 64 KB = 16 sectors of 4 KiB; the simulators: 16): the energy
- * journal gets what the four record rings at the end leave — telegram counters, service auth counter,
+ * Energy partition (ESP32 `xsenergy`, 384 KB = 96 sectors of 4 KiB: the journal's 88 sectors wear out
+ * in ~19 years on a 3-phase, 4-tariff meter at 1 kW and q = 1 Wh, energy-journal.ts; the simulators: 16): the energy journal gets what the four record
+ * rings at the end leave — telegram counters, service auth counter,
  * calibration constants, log witness — 2 sectors each. Calibration partition (ESP32 `xscal`, 128 KB
  * = 32 sectors; the simulators: 16): the calibration log, then the meter witness's 2 sectors at the
  * end. The witness records are the cross-checks between the two partitions (each

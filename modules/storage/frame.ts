@@ -121,8 +121,18 @@ export function scanSector(body: Uint8Array, magic: number): SectorScan {
   return scan;
 }
 
+/** Whether body[from…] is all 0xFF. Four bytes a step where the buffer allows: at boot every blank
+ *  sector of every store is checked (the energy journal alone has 88 on the ESP32). */
 function allErased(body: Uint8Array, from: number): boolean {
-  for (let i = from; i < body.length; i++) if (body[i] !== 0xff) return false;
+  let i = from;
+  while (i < body.length && ((body.byteOffset + i) & 3) !== 0) if (body[i++] !== 0xff) return false;
+  const words = (body.length - i) >>> 2;
+  if (words > 0) {
+    const w = new Uint32Array(body.buffer, body.byteOffset + i, words);
+    for (let k = 0; k < words; k++) if (w[k] !== 0xffffffff) return false;
+    i += words * 4;
+  }
+  for (; i < body.length; i++) if (body[i] !== 0xff) return false;
   return true;
 }
 

@@ -1,6 +1,6 @@
 // A simulated day of one complete meter — the portable MeterApp (modules/app) on portable simulated
 // ports: the register-level ADE7953/ATM90E32 simulator measuring a household load profile, SimFlash
-// partitions sized like the ESP32's (xsenergy 16 × 4 KiB, xscal 32 × 4 KiB), the sim key store, a
+// partitions sized like the ESP32's (xsenergy 96 × 4 KiB, xscal 32 × 4 KiB), the sim key store, a
 // SimClock, the pulse pin, a memory service line and a radio: the CC1101 driver over the
 // register-level CC1101 simulator (as on the board) or a PHY sink. Nothing here imports Node, so the
 // same bundle runs under XS and Node; it prints the registers, every frame (hex) and the stats.
@@ -214,7 +214,7 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
     clock.advance(ms);
     ledger.to(prev);
   };
-  const energyFlash = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+  const energyFlash = new SimFlash({ sectorSize: 4096, sectorCount: 96 });
   const calibrationFlash = new SimFlash({ sectorSize: 4096, sectorCount: 32 });
   const keys = SimKeyStore.fromFile(KEYS);
   const pulseLed = new SimPin();
