@@ -15,7 +15,8 @@ export type DeepReadonly<T> = T extends ArrayBufferView | ((...args: never[]) =>
 
 /** Freezes a table of plain objects and arrays, nested ones first; typed arrays inside are left as they are. */
 export function deepFreeze<T>(table: T): DeepReadonly<T> {
-  if (typeof table === 'object' && table !== null && !ArrayBuffer.isView(table)) {
+  const { isView } = ArrayBuffer;
+  if (typeof table === 'object' && table !== null && !isView(table)) {
     for (const key of Object.keys(table)) deepFreeze((table as Record<string, unknown>)[key]);
     Object.freeze(table);
   }
