@@ -83,6 +83,10 @@ export interface ReceiverOptions {
   allowPlain?: boolean;
   /** Accept encryption without a MAC (mode 5, ELL AES-CTR) for every meter; values unauthenticated. */
   allowUnauthenticated?: boolean;
+  /** Master keys whose handles are kept (default 1024; the oldest goes first). A receiver that serves
+   *  more meters than this expands a key schedule for every telegram: a gateway that knows its
+   *  meters' keys sizes it to them. */
+  maxCachedKeys?: number;
 }
 
 export type Encryption = 'none' | 'tpl-mode-5' | 'tpl-mode-7' | 'ell-aes-ctr';
@@ -129,9 +133,18 @@ export interface DecodedTelegram {
 }
 
 interface CachedKey {
-  copy: Uint8Array;
+  /** The key bytes the handle was made from, as four little-endian words (a typed array per key
+   *  costs more than the key). */
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
   handle: AesKey;
   fingerprint: string;
+  /** The last mode-5/7 replay slot name made with this key, for the identification number whose
+   *  4 wire bytes (LE word) are `slotId`: a key serves one meter, so its slot name is made once. */
+  slotId: number;
+  slotName: string;
 }
 
 /** CIs a meter sends that this receiver does not decode, by name (EN 13757-7 Table 2). */
@@ -146,6 +159,11 @@ function ciName(ci: number): string {
 /** Replay slot names and the key fingerprint: hex of up to 8 bytes. */
 const FINGERPRINT_INPUT = new Uint8Array([0x78, 0x73, 0x6d, 0x65, 0x74, 0x65, 0x72, 0x20, 0x72, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x00, 0x00]); // 'xsmeter replay'
 const MAX_CACHED_KEYS = 1024;
+
+/** Bytes o..o+3 of `b` as a little-endian 32-bit word. */
+function word32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
 
 function withMeter(e: unknown, meter: MeterIdentity | undefined): unknown {
   if (!meter || !(e instanceof MeterError) || e.details.meterId !== undefined) return e;
@@ -162,6 +180,7 @@ export class Receiver {
   private readonly allowUnauthenticated: boolean;
   /** Master key handles by the caller's key array (so a key schedule is expanded once). */
   private readonly cache = new Map<Uint8Array, CachedKey>();
+  private readonly maxCachedKeys: number;
   /** The state's pre-slot entries, indexed on first need (replay.ts legacyIndex). */
   private legacyKeys: LegacyIndex | undefined;
   // Mode-7 scratch, made once per receiver: the KDF input, a derived key's raw bytes (wiped as soon
@@ -178,6 +197,7 @@ export class Receiver {
     this.strict = !!options.strict;
     this.allowPlain = !!options.allowPlain;
     this.allowUnauthenticated = !!options.allowUnauthenticated;
+    this.maxCachedKeys = options.maxCachedKeys ?? MAX_CACHED_KEYS;
   }
 
   private legacy(): LegacyIndex {
@@ -186,10 +206,7 @@ export class Receiver {
 
   /** Wipes the master key handles this receiver holds. */
   close(): void {
-    for (const c of this.cache.values()) {
-      c.handle.wipe();
-      c.copy.fill(0);
-    }
+    for (const c of this.cache.values()) forget(c);
     this.cache.clear();
   }
 
@@ -381,7 +398,7 @@ export class Receiver {
       // Nothing in mode 5 is authenticated; the 2F2F check binds M (IV bytes 0-1), and a changed
       // version or device type garbles plaintext bytes the check does not see. So the slot is the
       // key and the identification number: who the meter is, not what it calls itself.
-      const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      const slot: Slot = { name: this.slotName(key, address, 2), meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
       checkAccessNumber(this.state, slot, t.accessNumber, this.legacy());
       const decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
       checkDecrypted(decrypted, 5);
@@ -400,7 +417,7 @@ export class Receiver {
       kmac = deriveKeyWith(crypto, key.handle, DC_MAC_METER, counter, id, 0, this.kdfInput, this.raw);
       verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInput, this.raw);
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
-      const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
+      const slot: Slot = { name: this.slotName(key, id, 0), meter: label, legacyId: meter.id };
       checkCounter(this.state, slot, counter, this.legacy());
       // A new array: the decoded telegram keeps the plaintext (applicationData, the records).
       const decrypted = new Uint8Array(cipher.length);
@@ -430,24 +447,32 @@ export class Receiver {
   /** The handle and fingerprint of a master key, created once per key array. */
   private cached(raw: Uint8Array): CachedKey {
     const hit = this.cache.get(raw);
-    if (hit && equal16(hit.copy, raw)) return hit;
+    if (hit && raw.length === 16 && hit.w0 === word32(raw, 0) && hit.w1 === word32(raw, 4) && hit.w2 === word32(raw, 8) && hit.w3 === word32(raw, 12)) return hit;
     if (hit) {
-      hit.handle.wipe();
-      hit.copy.fill(0);
+      forget(hit);
       this.cache.delete(raw);
     }
     const handle = this.crypto.aesKey(raw);
     const tag = new Uint8Array(16);
     this.crypto.aesCmac(handle, FINGERPRINT_INPUT, tag);
-    const entry: CachedKey = { copy: raw.slice(), handle, fingerprint: toHex(tag.subarray(0, 8)) };
-    if (this.cache.size >= MAX_CACHED_KEYS) {
+    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint: toHex(tag.subarray(0, 8)), slotId: -1, slotName: '' };
+    if (this.cache.size >= this.maxCachedKeys) {
       const [oldest, old] = this.cache.entries().next().value as [Uint8Array, CachedKey];
-      old.handle.wipe();
-      old.copy.fill(0);
+      forget(old);
       this.cache.delete(oldest);
     }
     this.cache.set(raw, entry);
     return entry;
+  }
+
+  /** The mode-5/7 replay slot name of `key` and the identification number at id[o, o+4). */
+  private slotName(key: CachedKey, id: Uint8Array, o: number): string {
+    const w = word32(id, o);
+    if (key.slotId !== w) {
+      key.slotName = `${key.fingerprint}:${toHex(id.subarray(o, o + 4))}`;
+      key.slotId = w;
+    }
+    return key.slotName;
   }
 
   /** AES-128-CTR (the ELL's): keystream E(K, counter block), the block counter in the last byte. */
@@ -469,10 +494,10 @@ export class Receiver {
   }
 }
 
-function equal16(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Wipes a cached key's handle and its copy of the key. */
+function forget(c: CachedKey): void {
+  c.handle.wipe();
+  c.w0 = c.w1 = c.w2 = c.w3 = 0;
 }
 
 function unparsedJson(u: UnparsedData): { offset: number; bytes: string; reason: string } {

@@ -16,7 +16,7 @@ import { MeterError } from '../core/errors.js';
 import { PhyError } from './link-errors.js';
 import { C1_SYNC_A, C1_SYNC_B } from './phy-c1.js';
 import { T1_SYNC } from './phy-t1.js';
-import { decodeThreeOfSix } from './three-of-six.js';
+import { decodeThreeOfSix, threeOfSixByteAt } from './three-of-six.js';
 
 export { PhyError };
 
@@ -34,7 +34,8 @@ function frameLength(l: number, format: FrameFormat, bitOffset: number): number 
 }
 
 function decodeT1At(stream: Uint8Array, pos: number): PhyFrame {
-  const l = decodeThreeOfSix(stream, pos, 1)[0];
+  let l = threeOfSixByteAt(stream, pos);
+  if (l < 0) l = decodeThreeOfSix(stream, pos, 1)[0]; // throws the error that says why
   return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos)), format: 'A' };
 }
 
@@ -61,7 +62,11 @@ function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
     });
   }
   const frame = new Uint8Array(n);
-  for (let i = 0; i < n; i++) frame[i] = readBits(stream, start + 8 * i, 8);
+  if ((start & 7) === 0) {
+    for (let i = 0, k = start >>> 3; i < n; i++, k++) frame[i] = stream[k];
+  } else {
+    for (let i = 0; i < n; i++) frame[i] = readBits(stream, start + 8 * i, 8);
+  }
   return { frame, format };
 }
 
@@ -77,15 +82,20 @@ export function phyDecode(stream: Uint8Array, mode: WmbusMode): PhyFrame {
   const decodeAt = mode === 'T1' ? decodeT1At : decodeC1At;
   const totalBits = stream.length * 8;
   let first: MeterError | undefined;
-  let reg = 0;
-  for (let i = 0; i < totalBits; i++) {
-    reg = ((reg << 1) | ((stream[i >>> 3] >>> (7 - (i & 7))) & 1)) & 0xffff;
-    if (i < 15 || reg !== T1_SYNC) continue;
-    try {
-      return decodeAt(stream, i + 1);
-    } catch (e) {
-      if (!(e instanceof MeterError)) throw e;
-      first ??= e;
+  // A byte at a time: `win` holds the last 24 chips, and the 16 ending at chip i = 8k + j are
+  // (win >>> (7 - j)) & 0xffff, tried for j = 0..7 in order (so matches come in chip order).
+  let win = 0;
+  for (let k = 0; k < stream.length; k++) {
+    win = ((win << 8) | stream[k]) & 0xffffff;
+    for (let j = 0; j < 8; j++) {
+      const i = 8 * k + j;
+      if (i < 15 || ((win >>> (7 - j)) & 0xffff) !== T1_SYNC) continue;
+      try {
+        return decodeAt(stream, i + 1);
+      } catch (e) {
+        if (!(e instanceof MeterError)) throw e;
+        first ??= e;
+      }
     }
   }
   if (first) throw first;

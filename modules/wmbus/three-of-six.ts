@@ -7,7 +7,6 @@
  * 4 chips 0101 complete the last byte, after an even number a byte 0x55 (8 chips) is appended;
  * both lie in the 2..8 chips EN 13757-4 allows, and the result is a whole number of bytes.
  */
-import { readBits } from './bits.js';
 import { PhyError } from './link-errors.js';
 
 /** Nibble 0..15 → 6-chip symbol. */
@@ -93,11 +92,14 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
   const out = new Uint8Array(count);
   let pos = bitOffset;
   for (let i = 0; i < count; i++) {
-    const hiSym = readBits(chips, pos, 6);
-    const loSym = readBits(chips, pos + 6, 6);
-    const hi = DECODE[hiSym];
-    const lo = DECODE[loSym];
+    // A byte's two symbols are 12 chips: one read of the 3 bytes they lie in.
+    const k = pos >>> 3;
+    const chips12 = ((((chips[k] | 0) << 16) | ((chips[k + 1] | 0) << 8) | (chips[k + 2] | 0)) >>> (12 - (pos & 7))) & 0xfff;
+    const hi = DECODE[chips12 >>> 6];
+    const lo = DECODE[chips12 & 63];
     if (hi < 0 || lo < 0) {
+      const hiSym = chips12 >>> 6;
+      const loSym = chips12 & 63;
       const bad = hi < 0 ? 0 : 1;
       const symbol = bad === 0 ? hiSym : loSym;
       throw new PhyError('symbol', `invalid 3-of-6 symbol 0b${symbol.toString(2).padStart(6, '0')} (byte ${i})`, {
@@ -111,4 +113,15 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
     pos += 12;
   }
   return out;
+}
+
+/** The byte of the 12 chips at bit `bitOffset`, or -1 when the stream ends first or a symbol is not
+ *  a 3-of-6 code (decodeThreeOfSix says which). */
+export function threeOfSixByteAt(chips: Uint8Array, bitOffset: number): number {
+  if (bitOffset + 12 > chips.length * 8) return -1;
+  const k = bitOffset >>> 3;
+  const chips12 = ((((chips[k] | 0) << 16) | ((chips[k + 1] | 0) << 8) | (chips[k + 2] | 0)) >>> (12 - (bitOffset & 7))) & 0xfff;
+  const hi = DECODE[chips12 >>> 6];
+  const lo = DECODE[chips12 & 63];
+  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
 }
