@@ -18,6 +18,7 @@ import { CLOCK, ERROR_REGISTER } from '../wmbus-tx/registers.js';
 import { vifeMeaning, vifMeaning, type VifKind } from '../wmbus/vif-table.js';
 import type { ParsedRecord } from './records.js';
 import { VIF_ANY, VIF_MANUFACTURER, VIF_PLAIN_TEXT } from './records.js';
+import { hexOf } from './hex.js';
 import { ReceiveError } from './receive-error.js';
 
 export interface DecodedValue {
@@ -474,7 +475,7 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     subunit: r.subunit,
     authenticated: false,
     encrypted: false,
-    record: toHex(r.bytes),
+    record: hexOf(r.bytes, 0, r.bytes.length),
   };
   if (texts) out.description = texts.join(', ');
   if (reason !== undefined) out.reason = reason;

@@ -127,3 +127,15 @@ export function decodeDllHeaderAt(b: Uint8Array, o: number, lenient: boolean): D
 function hexCode(n: number): number {
   return n < 10 ? 48 + n : 87 + n;
 }
+
+/** Whether the 9 header bytes at b[o…] pass decodeDllHeader's strict checks (FLAG letters A-Z, a
+ *  BCD identification number), without building the header. */
+export function dllHeaderStrictOk(b: Uint8Array, o: number): boolean {
+  const m = b[o + 1] | (b[o + 2] << 8);
+  const x = (m >>> 10) & 31;
+  const y = (m >>> 5) & 31;
+  const z = m & 31;
+  if (x < 1 || x > 26 || y < 1 || y > 26 || z < 1 || z > 26) return false;
+  for (let i = 3; i <= 6; i++) if (b[o + i] >> 4 > 9 || (b[o + i] & 15) > 9) return false;
+  return true;
+}

@@ -90,8 +90,23 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
     });
   }
   const out = new Uint8Array(count);
-  let pos = bitOffset;
-  for (let i = 0; i < count; i++) {
+  let i = 0;
+  if ((bitOffset & 7) === 0) {
+    // Byte aligned (a transceiver's FIFO): 3 chip bytes are 4 symbols, 2 data bytes. An invalid
+    // symbol leaves the pair to the loop below, which names it.
+    for (let k = bitOffset >>> 3; i + 1 < count; i += 2, k += 3) {
+      const v = (chips[k] << 16) | (chips[k + 1] << 8) | chips[k + 2];
+      const s0 = DECODE[v >>> 18];
+      const s1 = DECODE[(v >>> 12) & 63];
+      const s2 = DECODE[(v >>> 6) & 63];
+      const s3 = DECODE[v & 63];
+      if ((s0 | s1 | s2 | s3) < 0) break;
+      out[i] = (s0 << 4) | s1;
+      out[i + 1] = (s2 << 4) | s3;
+    }
+  }
+  let pos = bitOffset + 12 * i;
+  for (; i < count; i++) {
     // A byte's two symbols are 12 chips: one read of the 3 bytes they lie in.
     const k = pos >>> 3;
     const chips12 = ((((chips[k] | 0) << 16) | ((chips[k + 1] | 0) << 8) | (chips[k + 2] | 0)) >>> (12 - (pos & 7))) & 0xfff;
