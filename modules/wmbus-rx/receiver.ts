@@ -39,8 +39,8 @@ import { checkDecrypted } from '../oms-crypto/payload.js';
 import { decodeTplStatus, deviceTypeName, type TplStatus } from '../wmbus/device-type.js';
 import { decodeDllHeader, dllHeaderStrictOk, SOFT_ADDRESS } from '../wmbus/dll.js';
 import { CI_ELL_I, ellCounterBlock, ellPayloadCrcOk, isEllCi, parseEll, type Ell } from '../wmbus/ell.js';
-import type { FrameFormat } from '../wmbus/frame.js';
-import { FrameError, parseFrame, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
+import { MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmbus/frame.js';
+import { FrameError, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
 import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
 import { hex } from './hex.js';
@@ -203,6 +203,11 @@ export class Receiver {
    *  number (bytes 2-5, what kdfMeterId gives), made once: every telegram needs them for a moment. */
   private readonly address = new Uint8Array(8);
   private readonly addressId = this.address.subarray(2, 6);
+  /** Where the frame (PHY) and its body (CRCs stripped) of the telegram being decoded are kept:
+   *  nothing keeps them past its decoding (the output holds strings, the plaintext its own array),
+   *  and arrays of this size cost V8 a separate allocation each. Made on first use. */
+  private frameScratch: Uint8Array | undefined;
+  private bodyScratch: Uint8Array | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -226,13 +231,13 @@ export class Receiver {
 
   /** A frame as on the link: format 'A' or 'B' with CRCs, or 'none' (format-A layout without CRCs). */
   receiveFrame(frame: Uint8Array, format: FrameFormat | 'none'): DecodedTelegram {
-    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, LENIENT) : parseFrame(frame, format, LENIENT);
+    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, LENIENT) : parseFrameInto(frame, format, LENIENT, (this.bodyScratch ??= new Uint8Array(MAX_L)));
     return this.receiveParsed(parsed);
   }
 
   /** An on-air chip stream of mode T1 or C1 (preamble, sync word, coded frame). */
   receivePhy(stream: Uint8Array, mode: WmbusMode): DecodedTelegram {
-    const { frame, format } = phyDecode(stream, mode);
+    const { frame, format } = phyDecode(stream, mode, (this.frameScratch ??= new Uint8Array(MAX_FRAME_LENGTH)));
     return this.receiveFrame(frame, format);
   }
 

@@ -75,12 +75,21 @@ function checkLength(frame: Uint8Array, format: FrameFormat): number {
  * 'truncated' / 'length' when L and the byte count disagree or L is impossible.
  */
 export function parseFrame(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions = {}): ParsedFrame {
+  return parseFrameInto(frame, format, options, undefined);
+}
+
+/**
+ * parseFrame with the body in `scratch` (a view of its start) when it fits: a receiver that decodes
+ * telegram after telegram keeps no body past its decoding, so it need not allocate one each time.
+ */
+export function parseFrameInto(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions, scratch: Uint8Array | undefined): ParsedFrame {
   if (format !== 'A' && format !== 'B') {
     throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
   }
   const total = checkLength(frame, format);
   const l = frame[0];
-  const body = new Uint8Array(l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0));
+  const bodyLength = l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0);
+  const body = scratch && scratch.length >= bodyLength ? scratch.subarray(0, bodyLength) : new Uint8Array(bodyLength);
   if (format === 'A') {
     checkCrc(frame, 0, BLOCK1_LENGTH, 1);
     let o = BLOCK1_LENGTH + 2;

@@ -33,13 +33,13 @@ function frameLength(l: number, format: FrameFormat, bitOffset: number): number 
   }
 }
 
-function decodeT1At(stream: Uint8Array, pos: number): PhyFrame {
+function decodeT1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undefined): PhyFrame {
   let l = threeOfSixByteAt(stream, pos);
   if (l < 0) l = decodeThreeOfSix(stream, pos, 1)[0]; // throws the error that says why
-  return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos)), format: 'A' };
+  return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos), scratch), format: 'A' };
 }
 
-function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
+function decodeC1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undefined): PhyFrame {
   const total = stream.length * 8;
   if (pos + 16 + 8 > total) {
     throw new PhyError('truncated', 'stream ends inside the C1 sync word', { bitOffset: pos, availableBits: total - pos });
@@ -61,7 +61,7 @@ function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
       availableBits: total - start,
     });
   }
-  const frame = new Uint8Array(n);
+  const frame = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Uint8Array(n);
   if ((start & 7) === 0) {
     for (let i = 0, k = start >>> 3; i < n; i++, k++) frame[i] = stream[k];
   } else {
@@ -72,9 +72,10 @@ function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
 
 /**
  * Finds the sync word, decodes (3-of-6 for T1), uses L to know where the frame ends. Returns the
- * frame bytes exactly as given to phyEncode (with CRCs) and its format.
+ * frame bytes exactly as given to phyEncode (with CRCs) and its format; with `scratch` (long enough)
+ * the frame is a view of its start, for a receiver that keeps no frame past its decoding.
  */
-export function phyDecode(stream: Uint8Array, mode: WmbusMode): PhyFrame {
+export function phyDecode(stream: Uint8Array, mode: WmbusMode, scratch?: Uint8Array): PhyFrame {
   if (mode !== 'T1' && mode !== 'C1') {
     throw new PhyError('mode', `mode must be 'T1' or 'C1', got ${JSON.stringify(mode)}`, { mode: String(mode) });
   }
@@ -91,7 +92,7 @@ export function phyDecode(stream: Uint8Array, mode: WmbusMode): PhyFrame {
       const i = 8 * k + j;
       if (i < 15 || ((win >>> (7 - j)) & 0xffff) !== T1_SYNC) continue;
       try {
-        return decodeAt(stream, i + 1);
+        return decodeAt(stream, i + 1, scratch);
       } catch (e) {
         if (!(e instanceof MeterError)) throw e;
         first ??= e;

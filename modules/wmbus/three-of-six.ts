@@ -79,9 +79,10 @@ export function decodeSymbol(symbol: number): number {
 /**
  * Decodes `count` bytes from the 3-of-6 chips starting at bit `bitOffset` of `chips`.
  * PhyError 'truncated' when the stream ends first, 'symbol' (with the symbol's index from
- * `bitOffset`, its bit offset in `chips` and its value) on an invalid symbol.
+ * `bitOffset`, its bit offset in `chips` and its value) on an invalid symbol. With `scratch` (long
+ * enough), the bytes go to a view of its start instead of a new array.
  */
-export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: number): Uint8Array {
+export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: number, scratch?: Uint8Array): Uint8Array {
   const needed = bitOffset + 12 * count;
   if (needed > chips.length * 8) {
     throw new PhyError('truncated', `3-of-6 stream ends before ${count} bytes (${needed - chips.length * 8} chips missing)`, {
@@ -89,7 +90,13 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
       availableBits: chips.length * 8 - bitOffset,
     });
   }
-  const out = new Uint8Array(count);
+  const out = scratch && scratch.length >= count ? scratch.subarray(0, count) : new Uint8Array(count);
+  decodeThreeOfSixInto(chips, bitOffset, count, out);
+  return out;
+}
+
+/** decodeThreeOfSix into out[0, count), the length of `chips` already checked. */
+function decodeThreeOfSixInto(chips: Uint8Array, bitOffset: number, count: number, out: Uint8Array): void {
   let i = 0;
   if ((bitOffset & 7) === 0) {
     // Byte aligned (a transceiver's FIFO): 3 chip bytes are 4 symbols, 2 data bytes. An invalid
@@ -127,7 +134,6 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
     out[i] = (hi << 4) | lo;
     pos += 12;
   }
-  return out;
 }
 
 /** The byte of the 12 chips at bit `bitOffset`, or -1 when the stream ends first or a symbol is not
