@@ -96,6 +96,9 @@ export class SimGateway {
       // The simulation's meters use whatever mode the user chose (--mode 5 included): the gateway is
       // configured for them, as an SMGW is for the meters registered with it.
       allowUnauthenticated: true,
+      // A handle per meter it has a key for: a fleet's gateway serves every meter every 15 minutes,
+      // so a bounded cache (oldest out) would miss on every telegram once the fleet outgrows it.
+      maxCachedKeys: Infinity,
     });
     for (const r of options.state?.rows ?? []) this.rows.set(r.meterId, { ...r });
   }

@@ -30,19 +30,20 @@ import { concat, toHex } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { WmbusMode } from '../ports/radio.js';
-import { kdfMeterId, securityAddress } from '../oms-crypto/address.js';
+import { kdfMeterId, securityAddress, writeSecurityAddress } from '../oms-crypto/address.js';
 import { CI_AFL, MAC_INPUT_MAX, parseAfl, verifyAflMacWith, type Afl } from '../oms-crypto/afl.js';
 import { SecurityError } from '../oms-crypto/errors.js';
 import { DC_ENC_METER, DC_MAC_METER, deriveKeyWith } from '../oms-crypto/kdf.js';
 import { decryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
 import { checkDecrypted } from '../oms-crypto/payload.js';
 import { decodeTplStatus, deviceTypeName, type TplStatus } from '../wmbus/device-type.js';
-import { decodeDllHeader, SOFT_ADDRESS } from '../wmbus/dll.js';
+import { decodeDllHeader, dllHeaderStrictOk, SOFT_ADDRESS } from '../wmbus/dll.js';
 import { CI_ELL_I, ellCounterBlock, ellPayloadCrcOk, isEllCi, parseEll, type Ell } from '../wmbus/ell.js';
-import type { FrameFormat } from '../wmbus/frame.js';
-import { FrameError, parseFrame, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
+import { MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmbus/frame.js';
+import { FrameError, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
 import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
+import { hex } from './hex.js';
 import { ReceiveError } from './receive-error.js';
 import { parseRecords, type UnparsedData } from './records.js';
 import { acceptCounters, checkAccessNumber, checkCounter, checkSession, legacyIndex, meterKey, type LegacyIndex, type ReplayState, type Slot } from './replay.js';
@@ -83,6 +84,10 @@ export interface ReceiverOptions {
   allowPlain?: boolean;
   /** Accept encryption without a MAC (mode 5, ELL AES-CTR) for every meter; values unauthenticated. */
   allowUnauthenticated?: boolean;
+  /** Master keys whose handles are kept (default 1024; the oldest goes first). A receiver that serves
+   *  more meters than this expands a key schedule for every telegram: a gateway that knows its
+   *  meters' keys sizes it to them. */
+  maxCachedKeys?: number;
 }
 
 export type Encryption = 'none' | 'tpl-mode-5' | 'tpl-mode-7' | 'ell-aes-ctr';
@@ -129,9 +134,22 @@ export interface DecodedTelegram {
 }
 
 interface CachedKey {
-  copy: Uint8Array;
+  /** The key bytes the handle was made from, as four little-endian words (a typed array per key
+   *  costs more than the key). */
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
   handle: AesKey;
   fingerprint: string;
+  /** The last mode-5/7 replay slot name made with this key, for the identification number whose
+   *  4 wire bytes (LE word) are `slotId`: a key serves one meter, so its slot name is made once. */
+  slotId: number;
+  slotName: string;
+  /** meterKey(labelManufacturer, labelId), likewise. */
+  labelId: string;
+  labelManufacturer: string;
+  label: string;
 }
 
 /** CIs a meter sends that this receiver does not decode, by name (EN 13757-7 Table 2). */
@@ -146,6 +164,16 @@ function ciName(ci: number): string {
 /** Replay slot names and the key fingerprint: hex of up to 8 bytes. */
 const FINGERPRINT_INPUT = new Uint8Array([0x78, 0x73, 0x6d, 0x65, 0x74, 0x65, 0x72, 0x20, 0x72, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x00, 0x00]); // 'xsmeter replay'
 const MAX_CACHED_KEYS = 1024;
+/** The options the link and transport parsers take, made once. */
+const LENIENT = Object.freeze({ lenient: true });
+const NOT_LENIENT = Object.freeze({ lenient: false });
+const STRICT_RECORDS = Object.freeze({ strict: true });
+const LENIENT_RECORDS = Object.freeze({ strict: false });
+
+/** Bytes o..o+3 of `b` as a little-endian 32-bit word. */
+function word32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
 
 function withMeter(e: unknown, meter: MeterIdentity | undefined): unknown {
   if (!meter || !(e instanceof MeterError) || e.details.meterId !== undefined) return e;
@@ -162,6 +190,7 @@ export class Receiver {
   private readonly allowUnauthenticated: boolean;
   /** Master key handles by the caller's key array (so a key schedule is expanded once). */
   private readonly cache = new Map<Uint8Array, CachedKey>();
+  private readonly maxCachedKeys: number;
   /** The state's pre-slot entries, indexed on first need (replay.ts legacyIndex). */
   private legacyKeys: LegacyIndex | undefined;
   // Mode-7 scratch, made once per receiver: the KDF input, a derived key's raw bytes (wiped as soon
@@ -170,6 +199,15 @@ export class Receiver {
   private readonly raw = new Uint8Array(16);
   private readonly macInput = new Uint8Array(MAC_INPUT_MAX);
   private readonly zeroIv = new Uint8Array(16);
+  /** A short-header telegram's security address (M ‖ A of the link layer) and its identification
+   *  number (bytes 2-5, what kdfMeterId gives), made once: every telegram needs them for a moment. */
+  private readonly address = new Uint8Array(8);
+  private readonly addressId = this.address.subarray(2, 6);
+  /** Where the frame (PHY) and its body (CRCs stripped) of the telegram being decoded are kept:
+   *  nothing keeps them past its decoding (the output holds strings, the plaintext its own array),
+   *  and arrays of this size cost V8 a separate allocation each. Made on first use. */
+  private frameScratch: Uint8Array | undefined;
+  private bodyScratch: Uint8Array | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -178,6 +216,7 @@ export class Receiver {
     this.strict = !!options.strict;
     this.allowPlain = !!options.allowPlain;
     this.allowUnauthenticated = !!options.allowUnauthenticated;
+    this.maxCachedKeys = options.maxCachedKeys ?? MAX_CACHED_KEYS;
   }
 
   private legacy(): LegacyIndex {
@@ -186,30 +225,29 @@ export class Receiver {
 
   /** Wipes the master key handles this receiver holds. */
   close(): void {
-    for (const c of this.cache.values()) {
-      c.handle.wipe();
-      c.copy.fill(0);
-    }
+    for (const c of this.cache.values()) forget(c);
     this.cache.clear();
   }
 
   /** A frame as on the link: format 'A' or 'B' with CRCs, or 'none' (format-A layout without CRCs). */
   receiveFrame(frame: Uint8Array, format: FrameFormat | 'none'): DecodedTelegram {
-    const lenient = { lenient: true };
-    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, lenient) : parseFrame(frame, format, lenient);
+    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, LENIENT) : parseFrameInto(frame, format, LENIENT, (this.bodyScratch ??= new Uint8Array(MAX_L)));
     return this.receiveParsed(parsed);
   }
 
   /** An on-air chip stream of mode T1 or C1 (preamble, sync word, coded frame). */
   receivePhy(stream: Uint8Array, mode: WmbusMode): DecodedTelegram {
-    const { frame, format } = phyDecode(stream, mode);
+    const { frame, format } = phyDecode(stream, mode, (this.frameScratch ??= new Uint8Array(MAX_FRAME_LENGTH)));
     return this.receiveFrame(frame, format);
   }
 
   receiveParsed(parsed: ParsedFrame): DecodedTelegram {
-    const meter: { current: MeterIdentity | undefined } = { current: identity(parsed.header) };
+    // The link layer's header is the meter an error names until the TPL says otherwise.
+    const meter: { current: MeterIdentity | undefined } = { current: parsed.header };
     try {
-      if (this.strict) decodeDllHeader(parsed.dll.subarray(1)); // BCD id, FLAG letters
+      const dll = parsed.dll;
+      // BCD id, FLAG letters: decodeDllHeader raises the error when the quick check fails.
+      if (this.strict && !(dll.length === 10 && dllHeaderStrictOk(dll, 1))) decodeDllHeader(dll.subarray(1));
       return this.decode(parsed, meter);
     } catch (e) {
       throw withMeter(e, meter.current);
@@ -218,15 +256,17 @@ export class Receiver {
 
   private decode(parsed: ParsedFrame, meterRef: { current: MeterIdentity | undefined }): DecodedTelegram {
     const strict = this.strict;
-    const lenient = { lenient: !strict };
+    const lenient = strict ? NOT_LENIENT : LENIENT;
     const dll = parsed.dll;
-    const link = { control: parsed.header.control, ...identity(parsed.header) };
+    const h = parsed.header;
+    const link = { control: h.control, manufacturer: h.manufacturer, id: h.id, version: h.version, deviceType: h.deviceType };
     if (parsed.body.length === 0) throw new ReceiveError('truncated', 'frame has no CI field', {});
 
     // Extended link layer (decrypted in place when it carries AES-CTR).
-    const l = this.readEll(parsed.body, dll, link);
-    const body = l.body;
-    let p = l.next;
+    const l = isEllCi(parsed.body[0]) ? this.readEll(parsed.body, dll, link) : undefined;
+    const body = l ? l.body : parsed.body;
+    let p = l ? l.next : 0;
+    const ellSlot = l?.slot;
 
     // Authentication and fragmentation layer.
     let afl: Afl | undefined;
@@ -252,7 +292,7 @@ export class Receiver {
     } else {
       throw new ReceiveError('unsupported-ci', `CI 0x${ci.toString(16)}: ${strict && ci === 0x78 ? 'strict mode needs a TPL header (0x7A, 0x72)' : ciName(ci)}`, { ci });
     }
-    const meter = tpl?.address ? identity(tpl.address) : identity(parsed.header);
+    const meter = identity(tpl?.address ?? h);
     meterRef.current = meter;
     // CI 0x8A / 0x8B say no application data follows.
     const noData = ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA;
@@ -260,21 +300,21 @@ export class Receiver {
     const mode = tpl ? tpl.config.mode : 0;
     if (afl && mode !== 7) throw new SecurityError('afl', `an AFL with a security mode ${mode} TPL is not OMS conformant`, {});
 
-    const sec = this.openTpl(mode, tpl, afl, body.subarray(macStart), payload, meter, dll.subarray(2, 10), !!l.slot);
+    const sec = this.openTpl(mode, tpl, afl, macStart < 0 ? payload : body.subarray(macStart), payload, meter, dll, !!ellSlot);
 
-    const app = parseRecords(sec.plain, { strict });
+    const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS);
     const values: DecodedValue[] = [];
     const valueOptions = { strict, deviceType: meter.deviceType };
     for (const r of app.records) {
       const v = decodeValue(r, valueOptions);
       v.authenticated = sec.macOk;
-      v.encrypted = !!l.slot || r.offset < sec.encryptedLength;
+      v.encrypted = !!ellSlot || r.offset < sec.encryptedLength;
       values.push(v);
     }
 
     // Every check passed: now the frame counts.
     if (sec.accept) acceptCounters(this.state, sec.accept.slot, sec.accept.counters);
-    if (l.slot) acceptCounters(this.state, l.slot, { sessionNumber: ((l.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
+    if (ellSlot) acceptCounters(this.state, ellSlot, { sessionNumber: ((l?.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
 
     const out: DecodedTelegram = {
       meter,
@@ -284,21 +324,21 @@ export class Receiver {
       frameFormat: parsed.format,
       ci,
       securityMode: mode === 5 || mode === 7 ? mode : 0,
-      encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : l.slot ? 'ell-aes-ctr' : 'none',
+      encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : ellSlot ? 'ell-aes-ctr' : 'none',
       tpl: tpl ? (tpl.address ? 'long' : 'short') : 'none',
       mac: sec.macOk ? 'ok' : 'none',
       authenticatedAddress: sec.macOk ? (tpl?.address ? 'all' : 'id') : 'none',
-      applicationData: toHex(sec.plain),
+      applicationData: hex(sec.plain),
       values,
     };
-    if (l.ell) out.ell = l.ell;
+    if (l?.ell) out.ell = l.ell;
     if (tpl) {
       out.accessNumber = tpl.accessNumber;
       out.status = tpl.status;
       out.statusDecoded = decodeTplStatus(tpl.status);
     }
     if (afl) out.messageCounter = afl.messageCounter;
-    if (app.manufacturerData) out.manufacturerData = toHex(app.manufacturerData);
+    if (app.manufacturerData) out.manufacturerData = hex(app.manufacturerData);
     if (app.moreRecordsFollow) out.moreRecordsFollow = true;
     if (app.unparsed) out.unparsed = unparsedJson(app.unparsed);
     if (app.skipped) out.skippedDifs = app.skipped;
@@ -311,7 +351,6 @@ export class Receiver {
    * offset of the layer after it, and the replay slot to record once the frame is accepted.
    */
   private readEll(body: Uint8Array, dll: Uint8Array, link: MeterIdentity): { ell?: Ell; body: Uint8Array; next: number; slot?: Slot } {
-    if (!isEllCi(body[0])) return { body, next: 0 };
     if (this.strict && body[0] !== CI_ELL_I) {
       throw new ReceiveError('unsupported-ci', `CI 0x${body[0].toString(16)}: strict mode reads only the short ELL (0x8C)`, { ci: body[0] });
     }
@@ -326,7 +365,7 @@ export class Receiver {
     }
     const entry = this.keyFor(link);
     this.requireUnauthenticatedAllowed(entry, link, 'ELL AES-128-CTR');
-    const key = this.cached(entry.key);
+    const key = this.cached(entry instanceof Uint8Array ? entry : entry.key);
     const plain = this.ctrDecrypt(key.handle, ellCounterBlock(dll, ell), body.subarray(next));
     if (!ellPayloadCrcOk(plain)) {
       throw new SecurityError('wrong-key', 'ELL payload CRC does not match after AES-CTR decryption: wrong key or corrupted frame', {});
@@ -350,14 +389,15 @@ export class Receiver {
     macMessage: Uint8Array,
     payload: Uint8Array,
     meter: MeterIdentity,
-    linkAddress: Uint8Array,
+    dll: Uint8Array,
     ellEncrypted: boolean,
   ): { plain: Uint8Array; encryptedLength: number; macOk: boolean; accept?: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } } {
-    const label = meterKey(meter.manufacturer, meter.id);
+    const linkAddress = (): Uint8Array => dll.subarray(2, 10);
     if (mode === 0) {
+      const label = meterKey(meter.manufacturer, meter.id);
       if (!ellEncrypted && !this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
       if (!this.strict || !tpl || ellEncrypted) return { plain: payload, encryptedLength: 0, macOk: false };
-      const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress, tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress(), tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
       checkAccessNumber(this.state, slot, tpl.accessNumber, this.legacy());
       return { plain: payload, encryptedLength: 0, macOk: false, accept: { slot, counters: { accessNumber: tpl.accessNumber } } };
     }
@@ -371,27 +411,34 @@ export class Receiver {
     if (this.strict && payload.length > n * 16) {
       throw new SecurityError('unencrypted-data', `${payload.length - n * 16} bytes follow the encrypted blocks unprotected`, { length: payload.length - n * 16 });
     }
-    const address = securityAddress(linkAddress, t.address ? encodeTplAddress(t.address) : undefined);
-    const key = this.cached(entry.key);
-    const cipher = payload.subarray(0, n * 16);
+    let address: Uint8Array;
+    if (!t.address && dll.length === 10) {
+      // securityAddress(M ‖ A) into the receiver's scratch: nothing keeps it past this telegram.
+      address = this.address;
+      writeSecurityAddress(dll, 2, undefined, 0, address, 0);
+    } else {
+      address = securityAddress(linkAddress(), t.address ? encodeTplAddress(t.address) : undefined);
+    }
+    const key = this.cached(entry instanceof Uint8Array ? entry : entry.key);
+    const label = this.label(key, meter);
+    const cipher = payload.length === n * 16 ? payload : payload.subarray(0, n * 16);
     const encryptedLength = n * 16;
-    const withTail = (decrypted: Uint8Array): Uint8Array => (payload.length > encryptedLength ? concat(decrypted, payload.subarray(encryptedLength)) : decrypted);
     if (mode === 5) {
       this.requireUnauthenticatedAllowed(entry, meter, 'security mode 5 (AES-CBC)');
       // Nothing in mode 5 is authenticated; the 2F2F check binds M (IV bytes 0-1), and a changed
       // version or device type garbles plaintext bytes the check does not see. So the slot is the
       // key and the identification number: who the meter is, not what it calls itself.
-      const slot: Slot = { name: `${key.fingerprint}:${toHex(address.subarray(2, 6))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      const slot: Slot = { name: this.slotName(key, address, 2), meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
       checkAccessNumber(this.state, slot, t.accessNumber, this.legacy());
       const decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
       checkDecrypted(decrypted, 5);
-      return { plain: withTail(decrypted), encryptedLength, macOk: false, accept: { slot, counters: { accessNumber: t.accessNumber } } };
+      return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: false, accept: { slot, counters: { accessNumber: t.accessNumber } } };
     }
     if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
     if (t.config.kdfSelection !== 1) {
       throw new SecurityError('unsupported-kdf', `KDF selection ${t.config.kdfSelection ?? -1} is not KDF-A (1)`, { kdf: t.config.kdfSelection ?? -1 });
     }
-    const id = kdfMeterId(address);
+    const id = address === this.address ? this.addressId : kdfMeterId(address);
     const counter = afl.messageCounter;
     const crypto = this.crypto;
     const kenc = deriveKeyWith(crypto, key.handle, DC_ENC_METER, counter, id, 0, this.kdfInput, this.raw);
@@ -400,13 +447,13 @@ export class Receiver {
       kmac = deriveKeyWith(crypto, key.handle, DC_MAC_METER, counter, id, 0, this.kdfInput, this.raw);
       verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInput, this.raw);
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
-      const slot: Slot = { name: `${key.fingerprint}:${toHex(id)}`, meter: label, legacyId: meter.id };
+      const slot: Slot = { name: this.slotName(key, id, 0), meter: label, legacyId: meter.id };
       checkCounter(this.state, slot, counter, this.legacy());
       // A new array: the decoded telegram keeps the plaintext (applicationData, the records).
       const decrypted = new Uint8Array(cipher.length);
       crypto.aesCbcDecrypt(kenc, this.zeroIv, cipher, decrypted);
       checkDecrypted(decrypted, 7);
-      return { plain: withTail(decrypted), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
+      return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
     } finally {
       kenc.wipe();
       kmac?.wipe();
@@ -414,15 +461,18 @@ export class Receiver {
     }
   }
 
-  private keyFor(meter: MeterIdentity): MeterKeyEntry {
+  /** The meter's key: its bytes, or its entry. */
+  private keyFor(meter: MeterIdentity): Uint8Array | MeterKeyEntry {
     const k = this.keys(meter);
-    const label = meterKey(meter.manufacturer, meter.id);
-    if (!k) throw new ReceiveError('no-key', `no key for meter ${label}`, { meter: label });
-    return k instanceof Uint8Array ? { key: k } : k;
+    if (!k) {
+      const label = meterKey(meter.manufacturer, meter.id);
+      throw new ReceiveError('no-key', `no key for meter ${label}`, { meter: label });
+    }
+    return k;
   }
 
-  private requireUnauthenticatedAllowed(entry: MeterKeyEntry, meter: MeterIdentity, what: string): void {
-    if (this.allowUnauthenticated || entry.allowUnauthenticated) return;
+  private requireUnauthenticatedAllowed(entry: Uint8Array | MeterKeyEntry, meter: MeterIdentity, what: string): void {
+    if (this.allowUnauthenticated || (!(entry instanceof Uint8Array) && entry.allowUnauthenticated)) return;
     const label = meterKey(meter.manufacturer, meter.id);
     throw new SecurityError('unauthenticated', `meter ${label} uses ${what}, encryption without a MAC; accept its unauthenticated values explicitly (allowUnauthenticated)`, { meter: label });
   }
@@ -430,24 +480,42 @@ export class Receiver {
   /** The handle and fingerprint of a master key, created once per key array. */
   private cached(raw: Uint8Array): CachedKey {
     const hit = this.cache.get(raw);
-    if (hit && equal16(hit.copy, raw)) return hit;
+    if (hit && raw.length === 16 && hit.w0 === word32(raw, 0) && hit.w1 === word32(raw, 4) && hit.w2 === word32(raw, 8) && hit.w3 === word32(raw, 12)) return hit;
     if (hit) {
-      hit.handle.wipe();
-      hit.copy.fill(0);
+      forget(hit);
       this.cache.delete(raw);
     }
     const handle = this.crypto.aesKey(raw);
     const tag = new Uint8Array(16);
     this.crypto.aesCmac(handle, FINGERPRINT_INPUT, tag);
-    const entry: CachedKey = { copy: raw.slice(), handle, fingerprint: toHex(tag.subarray(0, 8)) };
-    if (this.cache.size >= MAX_CACHED_KEYS) {
+    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint: toHex(tag.subarray(0, 8)), slotId: -1, slotName: '', labelId: '', labelManufacturer: '', label: '' };
+    if (this.cache.size >= this.maxCachedKeys) {
       const [oldest, old] = this.cache.entries().next().value as [Uint8Array, CachedKey];
-      old.handle.wipe();
-      old.copy.fill(0);
+      forget(old);
       this.cache.delete(oldest);
     }
     this.cache.set(raw, entry);
     return entry;
+  }
+
+  /** meterKey(meter): the label the key's meter goes by, made once while the meter says the same. */
+  private label(key: CachedKey, meter: MeterIdentity): string {
+    if (key.labelId !== meter.id || key.labelManufacturer !== meter.manufacturer) {
+      key.label = meterKey(meter.manufacturer, meter.id);
+      key.labelId = meter.id;
+      key.labelManufacturer = meter.manufacturer;
+    }
+    return key.label;
+  }
+
+  /** The mode-5/7 replay slot name of `key` and the identification number at id[o, o+4). */
+  private slotName(key: CachedKey, id: Uint8Array, o: number): string {
+    const w = word32(id, o);
+    if (key.slotId !== w) {
+      key.slotName = `${key.fingerprint}:${toHex(id.subarray(o, o + 4))}`;
+      key.slotId = w;
+    }
+    return key.slotName;
   }
 
   /** AES-128-CTR (the ELL's): keystream E(K, counter block), the block counter in the last byte. */
@@ -469,10 +537,15 @@ export class Receiver {
   }
 }
 
-function equal16(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** The decrypted blocks, then whatever plain data followed them in `payload`. */
+function withTail(decrypted: Uint8Array, payload: Uint8Array, encryptedLength: number): Uint8Array {
+  return payload.length > encryptedLength ? concat(decrypted, payload.subarray(encryptedLength)) : decrypted;
+}
+
+/** Wipes a cached key's handle and its copy of the key. */
+function forget(c: CachedKey): void {
+  c.handle.wipe();
+  c.w0 = c.w1 = c.w2 = c.w3 = 0;
 }
 
 function unparsedJson(u: UnparsedData): { offset: number; bytes: string; reason: string } {

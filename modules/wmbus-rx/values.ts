@@ -18,6 +18,7 @@ import { CLOCK, ERROR_REGISTER } from '../wmbus-tx/registers.js';
 import { vifeMeaning, vifMeaning, type VifKind } from '../wmbus/vif-table.js';
 import type { ParsedRecord } from './records.js';
 import { VIF_ANY, VIF_MANUFACTURER, VIF_PLAIN_TEXT } from './records.js';
+import { hexOf } from './hex.js';
 import { ReceiveError } from './receive-error.js';
 
 export interface DecodedValue {
@@ -126,8 +127,14 @@ function dateText(year: number, month: number, day: number): string {
   return `${year}-${pad2(month)}-${pad2(day)}`;
 }
 
+/** Days of the months of a common year. */
+const MONTH_DAYS: readonly number[] = Object.freeze([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
+
+/** A date of the (proleptic) Gregorian calendar, as Date counts it; no Date object per record. */
 function validDate(year: number, month: number, day: number): boolean {
-  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= (month === 2 && leap ? 29 : MONTH_DAYS[month - 1]);
 }
 
 /**
@@ -277,6 +284,12 @@ function numeric(r: ParsedRecord, exponent: number, strict: boolean): { value: n
   return { value: null, reason: `no data (data field ${f})` };
 }
 
+/** Whether every VIFE is a direction (0x3B, 0x3C) or a phase (FC 0x01-0x04). */
+function onlyDirectionAndPhase(vifes: readonly number[]): boolean {
+  for (const e of vifes) if (!(e === 0x3c || e === 0x3b || (e >= 0x7c01 && e <= 0x7c04))) return false;
+  return true;
+}
+
 function obisFor(
   r: ParsedRecord,
   quantity: string,
@@ -288,7 +301,7 @@ function obisFor(
 ): string | undefined {
   if (r.function !== 'instantaneous' || r.storage !== 0 || r.subunit !== 0) return undefined;
   const backward = direction === 'backward';
-  if (kind === 'number' && r.vifes.every((e) => e === 0x3c || e === 0x3b || (e >= 0x7c01 && e <= 0x7c04))) {
+  if (kind === 'number' && onlyDirectionAndPhase(r.vifes)) {
     if (!electricity) return undefined;
     if (quantity === 'energy' && unit === 'Wh') {
       const c = phase === undefined ? 1 : [21, 41, 61][phase - 1];
@@ -474,7 +487,7 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     subunit: r.subunit,
     authenticated: false,
     encrypted: false,
-    record: toHex(r.bytes),
+    record: hexOf(r.bytes, 0, r.bytes.length),
   };
   if (texts) out.description = texts.join(', ');
   if (reason !== undefined) out.reason = reason;

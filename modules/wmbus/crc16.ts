@@ -15,3 +15,15 @@ export function crc16En13757(data: Uint8Array, start = 0, end = data.length): nu
   for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[(crc >>> 8) ^ data[i]];
   return crc ^ 0xffff;
 }
+
+/** crc16En13757 of src[start, end), copying those bytes to dst from `at` on the way (a receiver
+ *  strips a block's CRC in the same pass as it checks it). */
+export function crc16En13757Copy(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  let crc = 0;
+  for (let i = start, o = at; i < end; i++, o++) {
+    const b = src[i];
+    dst[o] = b;
+    crc = ((crc << 8) & 0xffff) ^ TABLE[(crc >>> 8) ^ b];
+  }
+  return crc ^ 0xffff;
+}

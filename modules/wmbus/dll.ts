@@ -4,7 +4,7 @@
  * and A field (identification number 8 BCD digits LE, version, device type). The L field is not
  * part of the header: it depends on the frame format (frame.ts).
  */
-import { readU16LE, writeU16LE } from '../core/bytes.js';
+import { writeU16LE } from '../core/bytes.js';
 import { DllError } from './link-errors.js';
 
 export interface DllHeader {
@@ -100,17 +100,42 @@ export function decodeDllHeader(b: Uint8Array, options: DllDecodeOptions = {}): 
       length: b?.length ?? -1,
     });
   }
-  const lenient = !!options.lenient;
-  const manufacturer = decodeManufacturer(readU16LE(b, 1), lenient);
-  let id = '';
-  for (let i = 3; i >= 0; i--) {
-    const v = b[3 + i];
-    if (!lenient && (v >> 4 > 9 || (v & 15) > 9)) {
-      throw new DllError('id', `identification number byte ${i} (0x${v.toString(16)}) is not BCD`, { field: 'id', byte: i });
-    }
-    id += HEX_DIGITS[v >> 4] + HEX_DIGITS[v & 15];
-  }
-  return { control: b[0], manufacturer, id, version: b[7], deviceType: b[8] };
+  return decodeDllHeaderAt(b, 0, !!options.lenient);
 }
 
-const HEX_DIGITS = '0123456789abcdef';
+/** decodeDllHeader of the 9 header bytes at b[o…] (which the caller knows are there). */
+export function decodeDllHeaderAt(b: Uint8Array, o: number, lenient: boolean): DllHeader {
+  const manufacturer = decodeManufacturer(b[o + 1] | (b[o + 2] << 8), lenient);
+  if (!lenient) {
+    for (let i = 3; i >= 0; i--) {
+      const v = b[o + 3 + i];
+      if (v >> 4 > 9 || (v & 15) > 9) {
+        throw new DllError('id', `identification number byte ${i} (0x${v.toString(16)}) is not BCD`, { field: 'id', byte: i });
+      }
+    }
+  }
+  // One flat string (not a chain of two-character concatenations): most significant byte first.
+  const a = b[o + 6];
+  const c = b[o + 5];
+  const d = b[o + 4];
+  const e = b[o + 3];
+  const id = String.fromCharCode(hexCode(a >> 4), hexCode(a & 15), hexCode(c >> 4), hexCode(c & 15), hexCode(d >> 4), hexCode(d & 15), hexCode(e >> 4), hexCode(e & 15));
+  return { control: b[o], manufacturer, id, version: b[o + 7], deviceType: b[o + 8] };
+}
+
+/** The character code of a hex digit (lower case). */
+function hexCode(n: number): number {
+  return n < 10 ? 48 + n : 87 + n;
+}
+
+/** Whether the 9 header bytes at b[o…] pass decodeDllHeader's strict checks (FLAG letters A-Z, a
+ *  BCD identification number), without building the header. */
+export function dllHeaderStrictOk(b: Uint8Array, o: number): boolean {
+  const m = b[o + 1] | (b[o + 2] << 8);
+  const x = (m >>> 10) & 31;
+  const y = (m >>> 5) & 31;
+  const z = m & 31;
+  if (x < 1 || x > 26 || y < 1 || y > 26 || z < 1 || z > 26) return false;
+  for (let i = 3; i <= 6; i++) if (b[o + i] >> 4 > 9 || (b[o + i] & 15) > 9) return false;
+  return true;
+}

@@ -5,8 +5,8 @@
  * the 1-based block whose CRC did not match (in format B the first CRC ends block 2 and covers
  * blocks 1 and 2, so it is reported as block 2).
  */
-import { crc16En13757 } from './crc16.js';
-import { decodeDllHeader, type DllDecodeOptions, type DllHeader } from './dll.js';
+import { crc16En13757, crc16En13757Copy } from './crc16.js';
+import { decodeDllHeader, decodeDllHeaderAt, type DllDecodeOptions, type DllHeader } from './dll.js';
 import {
   BLOCK1_LENGTH,
   BLOCK12_B_LENGTH,
@@ -30,7 +30,11 @@ export interface ParsedFrame {
 }
 
 function checkCrc(frame: Uint8Array, start: number, end: number, block: number): void {
-  const calc = crc16En13757(frame, start, end);
+  crcMatches(frame, end, block, crc16En13757(frame, start, end));
+}
+
+/** A block's CRC `calc` against the two bytes at frame[end]. */
+function crcMatches(frame: Uint8Array, end: number, block: number, calc: number): void {
   const got = (frame[end] << 8) | frame[end + 1];
   if (calc !== got) {
     throw new FrameError('crc', `CRC mismatch in block ${block}`, {
@@ -71,34 +75,42 @@ function checkLength(frame: Uint8Array, format: FrameFormat): number {
  * 'truncated' / 'length' when L and the byte count disagree or L is impossible.
  */
 export function parseFrame(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions = {}): ParsedFrame {
+  return parseFrameInto(frame, format, options, undefined);
+}
+
+/**
+ * parseFrame with the body in `scratch` (a view of its start) when it fits: a receiver that decodes
+ * telegram after telegram keeps no body past its decoding, so it need not allocate one each time.
+ */
+export function parseFrameInto(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions, scratch: Uint8Array | undefined): ParsedFrame {
   if (format !== 'A' && format !== 'B') {
     throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
   }
   const total = checkLength(frame, format);
   const l = frame[0];
-  const body = new Uint8Array(l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0));
+  const bodyLength = l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0);
+  const body = scratch && scratch.length >= bodyLength ? scratch.subarray(0, bodyLength) : new Uint8Array(bodyLength);
   if (format === 'A') {
     checkCrc(frame, 0, BLOCK1_LENGTH, 1);
     let o = BLOCK1_LENGTH + 2;
     let b = 0;
     for (let block = 2; o < total; block++) {
       const n = Math.min(BLOCK_A_LENGTH, total - o - 2);
-      checkCrc(frame, o, o + n, block);
-      body.set(frame.subarray(o, o + n), b);
+      // Checked and copied in one pass (a block that fails leaves only `body`, unreturned, written).
+      crcMatches(frame, o + n, block, crc16En13757Copy(frame, o, o + n, body, b));
       b += n;
       o += n + 2;
     }
   } else {
     const crc1 = Math.min(total - 2, BLOCK12_B_LENGTH);
     checkCrc(frame, 0, crc1, 2);
-    body.set(frame.subarray(BLOCK1_LENGTH, crc1), 0);
+    for (let i = BLOCK1_LENGTH; i < crc1; i++) body[i - BLOCK1_LENGTH] = frame[i];
     if (total > BLOCK12_B_LENGTH + 2) {
-      checkCrc(frame, crc1 + 2, total - 2, 3);
-      body.set(frame.subarray(crc1 + 2, total - 2), crc1 - BLOCK1_LENGTH);
+      crcMatches(frame, total - 2, 3, crc16En13757Copy(frame, crc1 + 2, total - 2, body, crc1 - BLOCK1_LENGTH));
     }
   }
   const dll = frame.slice(0, BLOCK1_LENGTH);
-  return { format, dll, header: decodeDllHeader(dll.subarray(1), options), body };
+  return { format, dll, header: decodeDllHeaderAt(dll, 1, !!options.lenient), body };
 }
 
 /** Format-A layout without CRCs (what many tools print): L must equal length - 1. */
@@ -117,5 +129,5 @@ export function parseFrameWithoutCrc(bytes: Uint8Array, options: DllDecodeOption
     });
   }
   const dll = bytes.slice(0, BLOCK1_LENGTH);
-  return { format: 'none', dll, header: decodeDllHeader(dll.subarray(1), options), body: bytes.slice(BLOCK1_LENGTH) };
+  return { format: 'none', dll, header: decodeDllHeaderAt(dll, 1, !!options.lenient), body: bytes.slice(BLOCK1_LENGTH) };
 }

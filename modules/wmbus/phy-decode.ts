@@ -16,7 +16,7 @@ import { MeterError } from '../core/errors.js';
 import { PhyError } from './link-errors.js';
 import { C1_SYNC_A, C1_SYNC_B } from './phy-c1.js';
 import { T1_SYNC } from './phy-t1.js';
-import { decodeThreeOfSix } from './three-of-six.js';
+import { decodeThreeOfSix, threeOfSixByteAt } from './three-of-six.js';
 
 export { PhyError };
 
@@ -33,12 +33,13 @@ function frameLength(l: number, format: FrameFormat, bitOffset: number): number 
   }
 }
 
-function decodeT1At(stream: Uint8Array, pos: number): PhyFrame {
-  const l = decodeThreeOfSix(stream, pos, 1)[0];
-  return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos)), format: 'A' };
+function decodeT1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undefined): PhyFrame {
+  let l = threeOfSixByteAt(stream, pos);
+  if (l < 0) l = decodeThreeOfSix(stream, pos, 1)[0]; // throws the error that says why
+  return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos), scratch), format: 'A' };
 }
 
-function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
+function decodeC1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undefined): PhyFrame {
   const total = stream.length * 8;
   if (pos + 16 + 8 > total) {
     throw new PhyError('truncated', 'stream ends inside the C1 sync word', { bitOffset: pos, availableBits: total - pos });
@@ -60,16 +61,21 @@ function decodeC1At(stream: Uint8Array, pos: number): PhyFrame {
       availableBits: total - start,
     });
   }
-  const frame = new Uint8Array(n);
-  for (let i = 0; i < n; i++) frame[i] = readBits(stream, start + 8 * i, 8);
+  const frame = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Uint8Array(n);
+  if ((start & 7) === 0) {
+    for (let i = 0, k = start >>> 3; i < n; i++, k++) frame[i] = stream[k];
+  } else {
+    for (let i = 0; i < n; i++) frame[i] = readBits(stream, start + 8 * i, 8);
+  }
   return { frame, format };
 }
 
 /**
  * Finds the sync word, decodes (3-of-6 for T1), uses L to know where the frame ends. Returns the
- * frame bytes exactly as given to phyEncode (with CRCs) and its format.
+ * frame bytes exactly as given to phyEncode (with CRCs) and its format; with `scratch` (long enough)
+ * the frame is a view of its start, for a receiver that keeps no frame past its decoding.
  */
-export function phyDecode(stream: Uint8Array, mode: WmbusMode): PhyFrame {
+export function phyDecode(stream: Uint8Array, mode: WmbusMode, scratch?: Uint8Array): PhyFrame {
   if (mode !== 'T1' && mode !== 'C1') {
     throw new PhyError('mode', `mode must be 'T1' or 'C1', got ${JSON.stringify(mode)}`, { mode: String(mode) });
   }
@@ -77,15 +83,20 @@ export function phyDecode(stream: Uint8Array, mode: WmbusMode): PhyFrame {
   const decodeAt = mode === 'T1' ? decodeT1At : decodeC1At;
   const totalBits = stream.length * 8;
   let first: MeterError | undefined;
-  let reg = 0;
-  for (let i = 0; i < totalBits; i++) {
-    reg = ((reg << 1) | ((stream[i >>> 3] >>> (7 - (i & 7))) & 1)) & 0xffff;
-    if (i < 15 || reg !== T1_SYNC) continue;
-    try {
-      return decodeAt(stream, i + 1);
-    } catch (e) {
-      if (!(e instanceof MeterError)) throw e;
-      first ??= e;
+  // A byte at a time: `win` holds the last 24 chips, and the 16 ending at chip i = 8k + j are
+  // (win >>> (7 - j)) & 0xffff, tried for j = 0..7 in order (so matches come in chip order).
+  let win = 0;
+  for (let k = 0; k < stream.length; k++) {
+    win = ((win << 8) | stream[k]) & 0xffffff;
+    for (let j = 0; j < 8; j++) {
+      const i = 8 * k + j;
+      if (i < 15 || ((win >>> (7 - j)) & 0xffff) !== T1_SYNC) continue;
+      try {
+        return decodeAt(stream, i + 1, scratch);
+      } catch (e) {
+        if (!(e instanceof MeterError)) throw e;
+        first ??= e;
+      }
     }
   }
   if (first) throw first;

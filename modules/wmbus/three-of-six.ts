@@ -7,7 +7,6 @@
  * 4 chips 0101 complete the last byte, after an even number a byte 0x55 (8 chips) is appended;
  * both lie in the 2..8 chips EN 13757-4 allows, and the result is a whole number of bytes.
  */
-import { readBits } from './bits.js';
 import { PhyError } from './link-errors.js';
 
 /** Nibble 0..15 → 6-chip symbol. */
@@ -80,9 +79,10 @@ export function decodeSymbol(symbol: number): number {
 /**
  * Decodes `count` bytes from the 3-of-6 chips starting at bit `bitOffset` of `chips`.
  * PhyError 'truncated' when the stream ends first, 'symbol' (with the symbol's index from
- * `bitOffset`, its bit offset in `chips` and its value) on an invalid symbol.
+ * `bitOffset`, its bit offset in `chips` and its value) on an invalid symbol. With `scratch` (long
+ * enough), the bytes go to a view of its start instead of a new array.
  */
-export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: number): Uint8Array {
+export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: number, scratch?: Uint8Array): Uint8Array {
   const needed = bitOffset + 12 * count;
   if (needed > chips.length * 8) {
     throw new PhyError('truncated', `3-of-6 stream ends before ${count} bytes (${needed - chips.length * 8} chips missing)`, {
@@ -90,14 +90,38 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
       availableBits: chips.length * 8 - bitOffset,
     });
   }
-  const out = new Uint8Array(count);
-  let pos = bitOffset;
-  for (let i = 0; i < count; i++) {
-    const hiSym = readBits(chips, pos, 6);
-    const loSym = readBits(chips, pos + 6, 6);
-    const hi = DECODE[hiSym];
-    const lo = DECODE[loSym];
+  const out = scratch && scratch.length >= count ? scratch.subarray(0, count) : new Uint8Array(count);
+  decodeThreeOfSixInto(chips, bitOffset, count, out);
+  return out;
+}
+
+/** decodeThreeOfSix into out[0, count), the length of `chips` already checked. */
+function decodeThreeOfSixInto(chips: Uint8Array, bitOffset: number, count: number, out: Uint8Array): void {
+  let i = 0;
+  if ((bitOffset & 7) === 0) {
+    // Byte aligned (a transceiver's FIFO): 3 chip bytes are 4 symbols, 2 data bytes. An invalid
+    // symbol leaves the pair to the loop below, which names it.
+    for (let k = bitOffset >>> 3; i + 1 < count; i += 2, k += 3) {
+      const v = (chips[k] << 16) | (chips[k + 1] << 8) | chips[k + 2];
+      const s0 = DECODE[v >>> 18];
+      const s1 = DECODE[(v >>> 12) & 63];
+      const s2 = DECODE[(v >>> 6) & 63];
+      const s3 = DECODE[v & 63];
+      if ((s0 | s1 | s2 | s3) < 0) break;
+      out[i] = (s0 << 4) | s1;
+      out[i + 1] = (s2 << 4) | s3;
+    }
+  }
+  let pos = bitOffset + 12 * i;
+  for (; i < count; i++) {
+    // A byte's two symbols are 12 chips: one read of the 3 bytes they lie in.
+    const k = pos >>> 3;
+    const chips12 = ((((chips[k] | 0) << 16) | ((chips[k + 1] | 0) << 8) | (chips[k + 2] | 0)) >>> (12 - (pos & 7))) & 0xfff;
+    const hi = DECODE[chips12 >>> 6];
+    const lo = DECODE[chips12 & 63];
     if (hi < 0 || lo < 0) {
+      const hiSym = chips12 >>> 6;
+      const loSym = chips12 & 63;
       const bad = hi < 0 ? 0 : 1;
       const symbol = bad === 0 ? hiSym : loSym;
       throw new PhyError('symbol', `invalid 3-of-6 symbol 0b${symbol.toString(2).padStart(6, '0')} (byte ${i})`, {
@@ -110,5 +134,15 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
     out[i] = (hi << 4) | lo;
     pos += 12;
   }
-  return out;
+}
+
+/** The byte of the 12 chips at bit `bitOffset`, or -1 when the stream ends first or a symbol is not
+ *  a 3-of-6 code (decodeThreeOfSix says which). */
+export function threeOfSixByteAt(chips: Uint8Array, bitOffset: number): number {
+  if (bitOffset + 12 > chips.length * 8) return -1;
+  const k = bitOffset >>> 3;
+  const chips12 = ((((chips[k] | 0) << 16) | ((chips[k + 1] | 0) << 8) | (chips[k + 2] | 0)) >>> (12 - (bitOffset & 7))) & 0xfff;
+  const hi = DECODE[chips12 >>> 6];
+  const lo = DECODE[chips12 & 63];
+  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
 }

@@ -104,6 +104,10 @@ export function encodeTplHeader(h: TplHeader): Uint8Array {
   return out;
 }
 
+function tplTruncated(p: number): TelegramError {
+  return new TelegramError('truncated', `TPL header truncated at offset ${p}`, { offset: p });
+}
+
 /**
  * Parses a TPL header at `offset` (CI 0x7A or 0x72; lenient also 0x8A / 0x8B, the same headers with
  * no application data after them); returns it and the offset of the payload.
@@ -118,16 +122,13 @@ export function decodeTplHeader(body: Uint8Array, offset: number, options: DllDe
     });
   }
   let p = offset + 1;
-  const need = (n: number): void => {
-    if (p + n > body.length) throw new TelegramError('truncated', `TPL header truncated at offset ${p}`, { offset: p });
-  };
   let address: TplAddress | undefined;
   if (ci === CI_TPL_LONG || ci === CI_TPL_LONG_NO_DATA) {
-    need(8);
+    if (p + 8 > body.length) throw tplTruncated(p);
     address = decodeTplAddress(body.subarray(p, p + 8), options);
     p += 8;
   }
-  need(4);
+  if (p + 4 > body.length) throw tplTruncated(p);
   const accessNumber = body[p];
   const status = body[p + 1];
   const cf = body[p + 2] | (body[p + 3] << 8);
@@ -145,7 +146,7 @@ export function decodeTplHeader(body: Uint8Array, offset: number, options: DllDe
     lowBits: cf & 0x0f,
   };
   if (mode === 7) {
-    need(1);
+    if (p + 1 > body.length) throw tplTruncated(p);
     const ext = body[p++];
     config.kdfSelection = (ext >> 4) & 0x03;
     config.keyId = ext & 0x0f;
