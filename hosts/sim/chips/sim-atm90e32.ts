@@ -39,7 +39,7 @@ import {
   ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
-import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
+import { defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAtm90e32Options {
   load: LoadModel;
@@ -156,7 +156,7 @@ export class SimAtm90e32 implements SpiTarget {
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
-    this.spi = new ByteClockedSpi(this);
+    this.spi = new Atm90e32Spi(this);
   }
 
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
@@ -416,5 +416,27 @@ export class SimAtm90e32 implements SpiTarget {
     }
     const a = word & 0x3ff;
     if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
+  }
+}
+
+/** This chip's SpiPort: what ByteClockedSpi (front-end.ts) does, in a class of its own so that a
+ *  fleet of mixed chips keeps each read's calls into the chip monomorphic. */
+class Atm90e32Spi implements SpiPort {
+  constructor(private readonly chip: SimAtm90e32) {}
+  transfer(buffer: Uint8Array): void {
+    const chip = this.chip;
+    if (chip.wholeFrame(buffer, true)) return;
+    for (let i = 0; i < buffer.length; i++) buffer[i] = chip.clockByte(buffer[i]);
+  }
+  write(buffer: Uint8Array): void {
+    const chip = this.chip;
+    if (chip.wholeFrame(buffer, false)) return;
+    for (let i = 0; i < buffer.length; i++) chip.clockByte(buffer[i]);
+  }
+  read(buffer: Uint8Array): void {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.chip.clockByte(0);
+  }
+  flush(deselectNow = true): void {
+    if (deselectNow) this.chip.deselect();
   }
 }
