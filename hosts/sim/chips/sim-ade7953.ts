@@ -112,6 +112,30 @@ const KIND = new Uint8Array(0x400);
 for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
 for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
 
+/** What a read of each canonical address below 0x400 does (`readRegister`), and its channel. */
+const R_PLAIN = 0;
+const R_WATT = 1;
+const R_VAR = 2;
+const R_IRMS = 3;
+const R_VRMS = 4;
+const R_PF = 5;
+const R_PERIOD = 6;
+const R_ACCMODE = 7;
+const R_RSTIRQ = 8;
+const R_CRC = 9;
+const R_LAST = 10;
+const READ_OF = new Uint8Array(0x400);
+const CHANNEL_OF = new Uint8Array(0x400);
+for (const [a, r, ch] of [
+  [ADE7953.AWATT, R_WATT, 0], [ADE7953.BWATT, R_WATT, 1], [ADE7953.AVAR, R_VAR, 0], [ADE7953.BVAR, R_VAR, 1],
+  [ADE7953.IRMSA, R_IRMS, 0], [ADE7953.IRMSB, R_IRMS, 1], [ADE7953.VRMS, R_VRMS, 0], [ADE7953.PFA, R_PF, 0], [ADE7953.PFB, R_PF, 1],
+  [ADE7953.PERIOD, R_PERIOD, 0], [ADE7953.ACCMODE, R_ACCMODE, 0], [ADE7953.RSTIRQSTATA, R_RSTIRQ, 0], [ADE7953.CRC, R_CRC, 0],
+  [ADE7953.LAST_RWDATA_8, R_LAST, 0], [ADE7953.LAST_RWDATA_16, R_LAST, 0], [ADE7953.LAST_RWDATA_32, R_LAST, 0], [ADE7953.LAST_OP, R_LAST, 0], [ADE7953.LAST_ADD, R_LAST, 0],
+] as const) {
+  READ_OF[a] = r;
+  CHANNEL_OF[a] = ch;
+}
+
 /** Values per channel in `measured`, and where the register codes of a measurement sit there. */
 const STRIDE = 14;
 /** Where the fractional counts (AENERGYA, AENERGYB, RENERGYA, RENERGYB) start in `measured`. */
@@ -121,14 +145,17 @@ const Q_CODE = 11;
 const I_CODE = 12;
 const V_CODE = 13;
 
-export class SimAde7953 implements SpiTarget {
+export class SimAde7953 implements SpiTarget, SpiPort {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
   garbleRate = 0.05;
   /** Writes dropped for a wrong frame length. */
   framingErrors = 0;
-  readonly spi: SpiPort;
+  /** The chip's SPI port: the chip itself (ByteClockedSpi's work in its own methods, below): a read
+   *  reaches the register file in one call, and a fleet mixing chip types keeps each call site
+   *  monomorphic. */
+  readonly spi: SpiPort = this;
   /** Made on first use (few chips are wired over I²C; a fleet has thousands of chips). */
   private i2cPort: I2cPort | undefined;
   /** Registers by slot (see slotOf); `extra` holds any other address written. */
@@ -180,7 +207,6 @@ export class SimAde7953 implements SpiTarget {
     this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
     this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
     this.reset();
-    this.spi = new Ade7953Spi(this);
   }
 
   /** The chip's I²C interface. */
@@ -323,10 +349,10 @@ export class SimAde7953 implements SpiTarget {
     const width = ade7953Width(address);
     const a = canonical(address);
     let v: number;
-    const ch: 0 | 1 = a === ADE7953.BWATT || a === ADE7953.BVAR || a === ADE7953.IRMSB || a === ADE7953.PFB ? 1 : 0;
-    switch (a) {
-      case ADE7953.AWATT:
-      case ADE7953.BWATT: {
+    const low = a < 0x400;
+    const ch: 0 | 1 = low && CHANNEL_OF[a] === 1 ? 1 : 0;
+    switch (low ? READ_OF[a] : R_PLAIN) {
+      case R_WATT: {
         this.power(ch);
         const sigma = this.noise();
         if (sigma === 0) {
@@ -337,22 +363,19 @@ export class SimAde7953 implements SpiTarget {
         } else v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
         break;
       }
-      case ADE7953.AVAR:
-      case ADE7953.BVAR:
+      case R_VAR:
         this.power(ch);
         v = this.measured[STRIDE * ch + Q_CODE];
         break;
-      case ADE7953.IRMSA:
-      case ADE7953.IRMSB:
+      case R_IRMS:
         this.power(ch);
         v = this.measured[STRIDE * ch + I_CODE];
         break;
-      case ADE7953.VRMS:
+      case R_VRMS:
         this.power(0);
         v = this.measured[V_CODE];
         break;
-      case ADE7953.PFA:
-      case ADE7953.PFB: {
+      case R_PF: {
         this.power(ch);
         v = this.measured[STRIDE * ch + 9];
         if (v !== v) {
@@ -361,10 +384,10 @@ export class SimAde7953 implements SpiTarget {
         }
         break;
       }
-      case ADE7953.PERIOD:
+      case R_PERIOD:
         v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
         break;
-      case ADE7953.ACCMODE: {
+      case R_ACCMODE: {
         this.power(0);
         const pa = this.mp;
         this.power(1);
@@ -372,18 +395,14 @@ export class SimAde7953 implements SpiTarget {
         v = (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
         break;
       }
-      case ADE7953.RSTIRQSTATA:
+      case R_RSTIRQ:
         v = this.peek(ADE7953.IRQSTATA);
         this.set(ADE7953.IRQSTATA, 0);
         break;
-      case ADE7953.CRC:
+      case R_CRC:
         v = this.peek(ADE7953.CONFIG) & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
         break;
-      case ADE7953.LAST_RWDATA_8:
-      case ADE7953.LAST_RWDATA_16:
-      case ADE7953.LAST_RWDATA_32:
-      case ADE7953.LAST_OP:
-      case ADE7953.LAST_ADD:
+      case R_LAST:
         return this.peek(a);
       default:
         v = this.peek(a);
@@ -528,26 +547,44 @@ export class SimAde7953 implements SpiTarget {
     const v = n ? this.readRegister(this.i2cPointer) : 0;
     for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, i < n ? SimAde7953.byteOf(v, n, i) : 0xff, this.rng, this.garbleRate);
   }
-}
 
-/** This chip's SpiPort: what ByteClockedSpi (front-end.ts) does, in a class of its own so that a
- *  fleet of mixed chips keeps each read's calls into the chip monomorphic. */
-class Ade7953Spi implements SpiPort {
-  constructor(private readonly chip: SimAde7953) {}
+  // SpiPort, as ByteClockedSpi (front-end.ts) does it over clockByte / wholeFrame / deselect.
   transfer(buffer: Uint8Array): void {
-    const chip = this.chip;
-    if (chip.wholeFrame(buffer, true)) return;
-    for (let i = 0; i < buffer.length; i++) buffer[i] = chip.clockByte(buffer[i]);
+    const length = buffer.length;
+    if (length >= 3 && buffer[2] === 0x80 && this.txLength === 0 && this.busFault === 'none') {
+      // wholeFrame(buffer, true) for a read, here: a driver's register read is one call into the chip
+      const t0 = buffer[0];
+      const t1 = buffer[1];
+      this.tx0 = t0;
+      this.tx1 = t1;
+      this.tx2 = 0x80;
+      this.txLength = length;
+      this.txData = 0;
+      const address = (t0 << 8) | t1;
+      const n = ade7953Width(address) >> 3;
+      const v = this.readRegister(address);
+      this.outBytes = n;
+      this.outValue = v;
+      buffer[0] = 0;
+      buffer[1] = 0;
+      buffer[2] = 0;
+      for (let k = 0; k < length - 3; k++) buffer[3 + k] = k < n ? (v >>> (8 * (n - 1 - k))) & 0xff : 0;
+      return;
+    }
+    if (this.wholeFrame(buffer, true)) return;
+    for (let i = 0; i < length; i++) buffer[i] = this.clockByte(buffer[i]);
   }
+
   write(buffer: Uint8Array): void {
-    const chip = this.chip;
-    if (chip.wholeFrame(buffer, false)) return;
-    for (let i = 0; i < buffer.length; i++) chip.clockByte(buffer[i]);
+    if (this.wholeFrame(buffer, false)) return;
+    for (let i = 0; i < buffer.length; i++) this.clockByte(buffer[i]);
   }
+
   read(buffer: Uint8Array): void {
-    for (let i = 0; i < buffer.length; i++) buffer[i] = this.chip.clockByte(0);
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(0);
   }
+
   flush(deselectNow = true): void {
-    if (deselectNow) this.chip.deselect();
+    if (deselectNow) this.deselect();
   }
 }

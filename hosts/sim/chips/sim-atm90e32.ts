@@ -109,8 +109,16 @@ const IRMS_CODE = 3;
 const PF_CODE = 4;
 /** Where the energy registers' fractional counts start in `measured`. */
 const ACC = WORDS + 15;
+/** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …). */
+const WORD_AT = new Uint8Array(0x100);
+ATM90E32_PHASE.forEach((r, p) => {
+  WORD_AT[r.Qmean] = WORD_AT[r.QmeanLSB] = WORDS + 5 * p + Q_WORD;
+  WORD_AT[r.Urms] = WORDS + 5 * p + URMS_CODE;
+  WORD_AT[r.Irms] = WORDS + 5 * p + IRMS_CODE;
+  WORD_AT[r.PFmean] = WORDS + 5 * p + PF_CODE;
+});
 
-export class SimAtm90e32 implements SpiTarget {
+export class SimAtm90e32 implements SpiTarget, SpiPort {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
@@ -120,7 +128,10 @@ export class SimAtm90e32 implements SpiTarget {
   writesDuringReset = 0;
   /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
   unconfirmedWrites = 0;
-  readonly spi: SpiPort;
+  /** The chip's SPI port: the chip itself (ByteClockedSpi's work in its own methods, below): a read
+   *  reaches the register file in one call, and a fleet mixing chip types keeps each call site
+   *  monomorphic. */
+  readonly spi: SpiPort = this;
   private readonly regs = new Uint16Array(0x100);
   /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
    *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
@@ -156,7 +167,6 @@ export class SimAtm90e32 implements SpiTarget {
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
-    this.spi = new Atm90e32Spi(this);
   }
 
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
@@ -184,8 +194,17 @@ export class SimAtm90e32 implements SpiTarget {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  /** Measures a phase into `measured` and returns its offset there. */
+  /** Measures a phase into `measured` and returns its offset there. The check that the last
+   *  measurement still holds is all a read usually does: small, so it is inlined into the read. */
   private measure(phase: number): number {
+    const l = this.load.phases[phase];
+    const m = this.measured;
+    const k = 12 + 4 * phase;
+    if (m[k] === l.voltage && m[k + 1] === l.current && m[k + 2] === l.phaseDeg && m[k + 3] === this.config && this.measuredErrors === this.errors) return 4 * phase;
+    return this.remeasure(phase);
+  }
+
+  private remeasure(phase: number): number {
     const l = this.load.phases[phase];
     const e = this.errors;
     const m = this.measured;
@@ -195,7 +214,6 @@ export class SimAtm90e32 implements SpiTarget {
       this.measuredErrors = e; // other errors: every phase is measured again
       this.config++;
     }
-    if (m[k] === l.voltage && m[k + 1] === l.current && m[k + 2] === l.phaseDeg && m[k + 3] === this.config) return o;
     const r = ATM90E32_PHASE[phase];
     // the chip's gains act on the samples: rms and power alike
     const v = (l.voltage * (1 + e.voltageGainError) * this.regs[r.Ugain]) / this.ugainRef;
@@ -275,71 +293,44 @@ export class SimAtm90e32 implements SpiTarget {
     this.regs[a] = (this.regs[a] + whole) & 0xffff;
   }
 
+  /** What a read of register `a` answers, with its side effects. The reads a driver makes every
+   *  sample (measurements, energy) come first and stay small; the rest is `readOther`. */
   private readRegister(a: number): number {
+    const kind = READ_KIND[a];
     let v: number;
-    switch (READ_KIND[a]) {
-      case MEAN_P:
-      case MEAN_P_LSB: {
-        const p = PHASE_OF[a];
-        const o = this.measure(p);
-        const noise = this.errors.noiseW;
-        let w: number;
-        if (noise === 0) {
-          // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
-          this.rng.skipNormal();
-          w = this.measured[WORDS + 5 * p + P_WORD];
-        } else w = Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
-        v = READ_KIND[a] === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
-        break;
-      }
-      case MEAN_Q:
-      case MEAN_Q_LSB: {
-        const p = PHASE_OF[a];
-        this.measure(p);
-        const w = this.measured[WORDS + 5 * p + Q_WORD];
-        v = READ_KIND[a] === MEAN_Q_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
-        break;
-      }
-      case URMS: {
-        const p = a - ATM90E32.UrmsA;
-        this.measure(p);
-        v = this.measured[WORDS + 5 * p + URMS_CODE];
-        break;
-      }
-      case IRMS: {
-        const p = a - ATM90E32.IrmsA;
-        this.measure(p);
-        v = this.measured[WORDS + 5 * p + IRMS_CODE];
-        break;
-      }
-      case PF: {
-        const p = a - ATM90E32.PFmeanA;
-        this.measure(p);
-        v = this.measured[WORDS + 5 * p + PF_CODE];
-        break;
-      }
-      case FREQ:
-        v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
-        break;
-      case DIGEST:
-        if (this.digest < 0) {
-          let h = 0xffff;
-          for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
-          this.digest = h;
-        }
-        v = this.digest;
-        break;
-      case LAST_DATA:
-        return this.regs[a];
-      case READ_CLEAR:
-        v = this.regs[a];
-        this.regs[a] = 0;
-        break;
-      default:
-        v = this.regs[a];
-    }
+    if (kind === MEAN_P || kind === MEAN_P_LSB) {
+      const p = PHASE_OF[a];
+      const o = this.measure(p);
+      const noise = this.errors.noiseW;
+      let w: number;
+      if (noise === 0) {
+        // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
+        this.rng.skipNormal();
+        w = this.measured[WORDS + 5 * p + P_WORD];
+      } else w = Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
+      v = kind === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
+    } else if (kind >= MEAN_Q && kind <= PF) {
+      this.measure(PHASE_OF[a]);
+      const w = this.measured[WORD_AT[a]];
+      v = kind === MEAN_Q ? (w >>> 16) & 0xffff : kind === MEAN_Q_LSB ? w & 0xffff : w;
+    } else if (kind === READ_CLEAR) {
+      v = this.regs[a];
+      this.regs[a] = 0;
+    } else if (kind === LAST_DATA) return this.regs[a];
+    else v = kind === PLAIN ? this.regs[a] : this.readOther(kind);
     this.regs[ATM90E32.LastSPIData] = v;
     return v;
+  }
+
+  /** Freq and CRCDigest. */
+  private readOther(kind: number): number {
+    if (kind === FREQ) return Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
+    if (this.digest < 0) {
+      let h = 0xffff;
+      for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
+      this.digest = h;
+    }
+    return this.digest;
   }
 
   private writeRegister(a: number, v: number): void {
@@ -417,26 +408,43 @@ export class SimAtm90e32 implements SpiTarget {
     const a = word & 0x3ff;
     if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
   }
-}
 
-/** This chip's SpiPort: what ByteClockedSpi (front-end.ts) does, in a class of its own so that a
- *  fleet of mixed chips keeps each read's calls into the chip monomorphic. */
-class Atm90e32Spi implements SpiPort {
-  constructor(private readonly chip: SimAtm90e32) {}
+  // SpiPort, as ByteClockedSpi (front-end.ts) does it over clockByte / wholeFrame / deselect.
   transfer(buffer: Uint8Array): void {
-    const chip = this.chip;
-    if (chip.wholeFrame(buffer, true)) return;
-    for (let i = 0; i < buffer.length; i++) buffer[i] = chip.clockByte(buffer[i]);
+    if (buffer.length === 4 && this.txLength === 0 && this.busFault === 'none') {
+      // wholeFrame(buffer, true), here: a driver's register read is one call into the chip
+      const t0 = buffer[0];
+      const t1 = buffer[1];
+      this.tx0 = t0;
+      this.tx1 = t1;
+      this.tx2 = buffer[2];
+      this.tx3 = buffer[3];
+      this.txLength = 4;
+      let w = 0;
+      if (t0 & 0x80) {
+        const a = ((t0 << 8) | t1) & 0x3ff;
+        w = this.resetLeftMs > 0 || a >= 0x100 ? 0 : this.readRegister(a);
+        this.outWord = w;
+      }
+      buffer[0] = 0;
+      buffer[1] = 0;
+      buffer[2] = w >> 8;
+      buffer[3] = w & 0xff;
+      return;
+    }
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(buffer[i]);
   }
+
   write(buffer: Uint8Array): void {
-    const chip = this.chip;
-    if (chip.wholeFrame(buffer, false)) return;
-    for (let i = 0; i < buffer.length; i++) chip.clockByte(buffer[i]);
+    if (this.wholeFrame(buffer, false)) return;
+    for (let i = 0; i < buffer.length; i++) this.clockByte(buffer[i]);
   }
+
   read(buffer: Uint8Array): void {
-    for (let i = 0; i < buffer.length; i++) buffer[i] = this.chip.clockByte(0);
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(0);
   }
+
   flush(deselectNow = true): void {
-    if (deselectNow) this.chip.deselect();
+    if (deselectNow) this.deselect();
   }
 }
