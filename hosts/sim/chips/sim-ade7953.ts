@@ -107,12 +107,7 @@ const SLOT_RESERVED_120 = slotOf(ADE7953.RESERVED_120);
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
 const SIGNED_REG = 2;
-/** ENERGY / SIGNED_REG flags per canonical address below 0x400. */
-const KIND = new Uint8Array(0x400);
-for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
-for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
-
-/** What a read of each canonical address below 0x400 does (`readRegister`), and its channel. */
+/** What a read does (`readRegister`), in bits 2–5 of KIND; bit 6: channel B. */
 const R_PLAIN = 0;
 const R_WATT = 1;
 const R_VAR = 2;
@@ -124,22 +119,27 @@ const R_ACCMODE = 7;
 const R_RSTIRQ = 8;
 const R_CRC = 9;
 const R_LAST = 10;
-const READ_OF = new Uint8Array(0x400);
-const CHANNEL_OF = new Uint8Array(0x400);
+const READ_SHIFT = 2;
+const CHANNEL_B = 0x40;
+/** ENERGY / SIGNED_REG flags, the read and the channel per canonical address below 0x400. */
+const KIND = new Uint8Array(0x400);
+for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
+for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
 for (const [a, r, ch] of [
   [ADE7953.AWATT, R_WATT, 0], [ADE7953.BWATT, R_WATT, 1], [ADE7953.AVAR, R_VAR, 0], [ADE7953.BVAR, R_VAR, 1],
   [ADE7953.IRMSA, R_IRMS, 0], [ADE7953.IRMSB, R_IRMS, 1], [ADE7953.VRMS, R_VRMS, 0], [ADE7953.PFA, R_PF, 0], [ADE7953.PFB, R_PF, 1],
   [ADE7953.PERIOD, R_PERIOD, 0], [ADE7953.ACCMODE, R_ACCMODE, 0], [ADE7953.RSTIRQSTATA, R_RSTIRQ, 0], [ADE7953.CRC, R_CRC, 0],
   [ADE7953.LAST_RWDATA_8, R_LAST, 0], [ADE7953.LAST_RWDATA_16, R_LAST, 0], [ADE7953.LAST_RWDATA_32, R_LAST, 0], [ADE7953.LAST_OP, R_LAST, 0], [ADE7953.LAST_ADD, R_LAST, 0],
 ] as const) {
-  READ_OF[a] = r;
-  CHANNEL_OF[a] = ch;
+  KIND[a] |= (r << READ_SHIFT) | (ch ? CHANNEL_B : 0);
 }
 
 /** Values per channel in `measured`, and where the register codes of a measurement sit there. */
 const STRIDE = 14;
 /** Where the fractional counts (AENERGYA, AENERGYB, RENERGYA, RENERGYB) start in `measured`. */
 const ACC = 2 * STRIDE;
+/** Where the load's revision each channel was last found measured at sits in `measured` (after the counts). */
+const REV = ACC + 4;
 const P_CODE = 10;
 const Q_CODE = 11;
 const I_CODE = 12;
@@ -189,8 +189,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
    *  angle and frequency and the `config` count they were measured with, then the PFx register of
    *  that measurement (NaN: not read yet), then the codes its power (without noise), reactive power,
    *  current and voltage registers answer (a driver reads them ~13 times per sample). Then, at ACC,
-   *  the energy registers' fractional counts (in the same typed array: fewer objects per meter). */
-  private readonly measured = new Float64Array(ACC + 4).fill(NaN, 0, ACC);
+   *  the energy registers' fractional counts (in the same typed array: fewer objects per meter); at
+   *  REV + channel, the load's revision at which that channel's measurement was last found to hold. */
+  private readonly measured = new Float64Array(REV + 2).fill(NaN, 0, ACC).fill(NaN, REV);
   /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
   private config = 0;
   private measuredErrors: HardwareErrors | undefined;
@@ -224,7 +225,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.checksum = -1;
     this.config++;
     for (const [slot, v] of DEFAULT_SLOTS) this.regs[slot] = v;
-    this.measured.fill(0, ACC);
+    this.measured.fill(0, ACC, ACC + 4);
     this.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
     this.unlocked = false;
   }
@@ -261,10 +262,25 @@ export class SimAde7953 implements SpiTarget, SpiPort {
    *  mp, mq (W, var), mv, mi (V, A). A driver reads a channel many times per sample: each is
    *  measured once while the load, the configuration and `errors` stay (see `measured`). */
   private power(ch: 0 | 1): void {
+    const m = this.measured;
+    const k = STRIDE * ch;
+    // Usually all a read does: the load unchanged since (its revision), the configuration and the errors too.
+    if (m[REV + ch] === this.load.revision && m[k + 8] === this.config && this.measuredErrors === this.errors) {
+      this.mp = m[k];
+      this.mq = m[k + 1];
+      this.mv = m[k + 2];
+      this.mi = m[k + 3];
+      return;
+    }
+    this.remeasure(ch);
+  }
+
+  private remeasure(ch: 0 | 1): void {
     const l = this.load.phases[this.channelPhase[ch]];
     const e = this.errors;
     const m = this.measured;
     const k = STRIDE * ch;
+    m[REV + ch] = this.load.revision;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every channel is measured again
       this.config++;
@@ -349,9 +365,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const width = ade7953Width(address);
     const a = canonical(address);
     let v: number;
-    const low = a < 0x400;
-    const ch: 0 | 1 = low && CHANNEL_OF[a] === 1 ? 1 : 0;
-    switch (low ? READ_OF[a] : R_PLAIN) {
+    const info = a < 0x400 ? KIND[a] : 0;
+    const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
+    switch ((info >> READ_SHIFT) & 15) {
       case R_WATT: {
         this.power(ch);
         const sigma = this.noise();
@@ -407,11 +423,10 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       default:
         v = this.peek(a);
     }
-    const kind = a < 0x400 ? KIND[a] : 0;
-    if (kind & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
+    if (info & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
     if (width === 32 && a !== ADE7953.CRC) {
       v &= 0xffffff;
-      if (kind & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
+      if (info & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
     } else if (width === 24) v &= 0xffffff;
     else if (width === 16) v &= 0xffff;
     else if (width === 8) v &= 0xff;

@@ -109,6 +109,8 @@ const IRMS_CODE = 3;
 const PF_CODE = 4;
 /** Where the energy registers' fractional counts start in `measured`. */
 const ACC = WORDS + 15;
+/** Where the load's revision each phase was last found measured at sits in `measured` (after the counts). */
+const REV = ACC + ACC_COUNT;
 /** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …). */
 const WORD_AT = new Uint8Array(0x100);
 ATM90E32_PHASE.forEach((r, p) => {
@@ -139,8 +141,9 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  the Urms, Irms and PFmean codes), made with it. A driver reads a phase's registers many times
    *  per sample (~25): each is measured once, and a read is a lookup. Then, at ACC, the fractional
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
-   *  beyond its data, and a fleet has a chip per meter). */
-  private readonly measured = new Float64Array(ACC + ACC_COUNT);
+   *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
+   *  which that phase's measurement was last found to hold (NaN: none). */
+  private readonly measured = new Float64Array(REV + 3).fill(NaN, REV);
   /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
    *  new object to change them); the errors measured with. */
   private config = 0;
@@ -172,7 +175,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
   reset(): void {
     this.regs.fill(0);
-    this.measured.fill(0, ACC);
+    this.measured.fill(0, ACC, ACC + ACC_COUNT);
     this.digest = -1;
     this.config++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
@@ -194,13 +197,12 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  /** Measures a phase into `measured` and returns its offset there. The check that the last
-   *  measurement still holds is all a read usually does: small, so it is inlined into the read. */
+  /** Measures a phase into `measured` and returns its offset there. What a read usually does is
+   *  the check that the last measurement still holds: the load unchanged since (its revision), the
+   *  configuration and the errors too — small, so it is inlined into the read. */
   private measure(phase: number): number {
-    const l = this.load.phases[phase];
     const m = this.measured;
-    const k = 12 + 4 * phase;
-    if (m[k] === l.voltage && m[k + 1] === l.current && m[k + 2] === l.phaseDeg && m[k + 3] === this.config && this.measuredErrors === this.errors) return 4 * phase;
+    if (m[REV + phase] === this.load.revision && m[12 + 4 * phase + 3] === this.config && this.measuredErrors === this.errors) return 4 * phase;
     return this.remeasure(phase);
   }
 
@@ -210,10 +212,12 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     const m = this.measured;
     const o = 4 * phase;
     const k = 12 + o;
+    m[REV + phase] = this.load.revision;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every phase is measured again
       this.config++;
     }
+    if (m[k] === l.voltage && m[k + 1] === l.current && m[k + 2] === l.phaseDeg && m[k + 3] === this.config) return o;
     const r = ATM90E32_PHASE[phase];
     // the chip's gains act on the samples: rms and power alike
     const v = (l.voltage * (1 + e.voltageGainError) * this.regs[r.Ugain]) / this.ugainRef;
