@@ -376,7 +376,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
           // measured (the sign of a zero does not survive the width mask below).
           this.rng.skipNormal();
           v = this.measured[STRIDE * ch + P_CODE];
-        } else v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
+        } else v = this.noisyPower(sigma);
         break;
       }
       case R_VAR:
@@ -394,23 +394,15 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       case R_PF: {
         this.power(ch);
         v = this.measured[STRIDE * ch + 9];
-        if (v !== v) {
-          const s = Math.hypot(this.mp, this.mq);
-          v = this.measured[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
-        }
+        if (v !== v) v = this.powerFactor(ch);
         break;
       }
       case R_PERIOD:
         v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
         break;
-      case R_ACCMODE: {
-        this.power(0);
-        const pa = this.mp;
-        this.power(1);
-        const pb = this.mp;
-        v = (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
+      case R_ACCMODE:
+        v = this.accmode(a);
         break;
-      }
       case R_RSTIRQ:
         v = this.peek(ADE7953.IRQSTATA);
         this.set(ADE7953.IRQSTATA, 0);
@@ -435,6 +427,26 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.regs[SLOT_LAST_OP] = 0x35;
     this.regs[SLOT_LAST_ADD] = address;
     return v;
+  }
+
+  /** An AWATT/BWATT code of the last measurement (mp) with the noise of one read. */
+  private noisyPower(sigma: number): number {
+    return Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
+  }
+
+  /** PFx of channel `ch`'s measurement (just made by power(ch)), kept with it. */
+  private powerFactor(ch: 0 | 1): number {
+    const s = Math.hypot(this.mp, this.mq);
+    return (this.measured[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0);
+  }
+
+  /** ACCMODE with its sign bits of both channels' active power. */
+  private accmode(a: number): number {
+    this.power(0);
+    const pa = this.mp;
+    this.power(1);
+    const pb = this.mp;
+    return (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
   }
 
   private writeRegister(address: number, value: number): void {

@@ -311,7 +311,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
         // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
         this.rng.skipNormal();
         w = this.measured[WORDS + 5 * p + P_WORD];
-      } else w = Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
+      } else w = this.noisyPower(o, noise);
       v = kind === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
     } else if (kind >= MEAN_Q && kind <= PF) {
       this.measure(PHASE_OF[a]);
@@ -324,6 +324,11 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     else v = kind === PLAIN ? this.regs[a] : this.readOther(kind);
     this.regs[ATM90E32.LastSPIData] = v;
     return v;
+  }
+
+  /** The Pmean word of the measurement at `o` with the noise of one read. */
+  private noisyPower(o: number, noise: number): number {
+    return Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
   }
 
   /** Freq and CRCDigest. */
