@@ -316,7 +316,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     } else if (kind >= MEAN_Q && kind <= PF) {
       this.measure(PHASE_OF[a]);
       const w = this.measured[WORD_AT[a]];
-      v = kind === MEAN_Q ? (w >>> 16) & 0xffff : kind === MEAN_Q_LSB ? w & 0xffff : w;
+      // (the codes are integers below 0x10000: `| 0` keeps v an integer for the compiler, same value)
+      v = kind === MEAN_Q ? (w >>> 16) & 0xffff : kind === MEAN_Q_LSB ? w & 0xffff : w | 0;
     } else if (kind === READ_CLEAR) {
       v = this.regs[a];
       this.regs[a] = 0;
