@@ -122,7 +122,10 @@ export interface SpiTarget {
 }
 
 /** The SpiPort of a simulated chip that shifts one byte at a time. A class, not closures per chip:
- *  a driver's calls go to the same functions for every meter of a fleet. */
+ *  a driver's calls go to the same functions for every meter of a fleet. The metrology chips
+ *  (sim-atm90e32.ts, sim-ade7953.ts) are their own ports instead, with this class's behaviour: a
+ *  fleet mixes chip types in one process, and a port class shared by them makes every read's call
+ *  into the chip polymorphic (and one call deeper). */
 export class ByteClockedSpi implements SpiPort {
   constructor(private readonly chip: SpiTarget) {}
   transfer(buffer: Uint8Array): void {

@@ -40,7 +40,7 @@ import {
   ADE7953_UNLOCK_KEY,
   ade7953Width,
 } from '../../../modules/metrology/ade7953-registers.js';
-import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
+import { defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAde7953Options {
   load: LoadModel;
@@ -107,28 +107,55 @@ const SLOT_RESERVED_120 = slotOf(ADE7953.RESERVED_120);
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
 const SIGNED_REG = 2;
-/** ENERGY / SIGNED_REG flags per canonical address below 0x400. */
+/** What a read does (`readRegister`), in bits 2–5 of KIND; bit 6: channel B. */
+const R_PLAIN = 0;
+const R_WATT = 1;
+const R_VAR = 2;
+const R_IRMS = 3;
+const R_VRMS = 4;
+const R_PF = 5;
+const R_PERIOD = 6;
+const R_ACCMODE = 7;
+const R_RSTIRQ = 8;
+const R_CRC = 9;
+const R_LAST = 10;
+const READ_SHIFT = 2;
+const CHANNEL_B = 0x40;
+/** ENERGY / SIGNED_REG flags, the read and the channel per canonical address below 0x400. */
 const KIND = new Uint8Array(0x400);
 for (const a of ENERGY_REGS) KIND[a] |= ENERGY;
 for (const a of SIGNED) KIND[canonical(a)] |= SIGNED_REG;
+for (const [a, r, ch] of [
+  [ADE7953.AWATT, R_WATT, 0], [ADE7953.BWATT, R_WATT, 1], [ADE7953.AVAR, R_VAR, 0], [ADE7953.BVAR, R_VAR, 1],
+  [ADE7953.IRMSA, R_IRMS, 0], [ADE7953.IRMSB, R_IRMS, 1], [ADE7953.VRMS, R_VRMS, 0], [ADE7953.PFA, R_PF, 0], [ADE7953.PFB, R_PF, 1],
+  [ADE7953.PERIOD, R_PERIOD, 0], [ADE7953.ACCMODE, R_ACCMODE, 0], [ADE7953.RSTIRQSTATA, R_RSTIRQ, 0], [ADE7953.CRC, R_CRC, 0],
+  [ADE7953.LAST_RWDATA_8, R_LAST, 0], [ADE7953.LAST_RWDATA_16, R_LAST, 0], [ADE7953.LAST_RWDATA_32, R_LAST, 0], [ADE7953.LAST_OP, R_LAST, 0], [ADE7953.LAST_ADD, R_LAST, 0],
+] as const) {
+  KIND[a] |= (r << READ_SHIFT) | (ch ? CHANNEL_B : 0);
+}
 
 /** Values per channel in `measured`, and where the register codes of a measurement sit there. */
 const STRIDE = 14;
 /** Where the fractional counts (AENERGYA, AENERGYB, RENERGYA, RENERGYB) start in `measured`. */
 const ACC = 2 * STRIDE;
+/** Where the load's revision each channel was last found measured at sits in `measured` (after the counts). */
+const REV = ACC + 4;
 const P_CODE = 10;
 const Q_CODE = 11;
 const I_CODE = 12;
 const V_CODE = 13;
 
-export class SimAde7953 implements SpiTarget {
+export class SimAde7953 implements SpiTarget, SpiPort {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
   garbleRate = 0.05;
   /** Writes dropped for a wrong frame length. */
   framingErrors = 0;
-  readonly spi: SpiPort;
+  /** The chip's SPI port: the chip itself (ByteClockedSpi's work in its own methods, below): a read
+   *  reaches the register file in one call, and a fleet mixing chip types keeps each call site
+   *  monomorphic. */
+  readonly spi: SpiPort = this;
   /** Made on first use (few chips are wired over I²C; a fleet has thousands of chips). */
   private i2cPort: I2cPort | undefined;
   /** Registers by slot (see slotOf); `extra` holds any other address written. */
@@ -162,8 +189,9 @@ export class SimAde7953 implements SpiTarget {
    *  angle and frequency and the `config` count they were measured with, then the PFx register of
    *  that measurement (NaN: not read yet), then the codes its power (without noise), reactive power,
    *  current and voltage registers answer (a driver reads them ~13 times per sample). Then, at ACC,
-   *  the energy registers' fractional counts (in the same typed array: fewer objects per meter). */
-  private readonly measured = new Float64Array(ACC + 4).fill(NaN, 0, ACC);
+   *  the energy registers' fractional counts (in the same typed array: fewer objects per meter); at
+   *  REV + channel, the load's revision at which that channel's measurement was last found to hold. */
+  private readonly measured = new Float64Array(REV + 2).fill(NaN, 0, ACC).fill(NaN, REV);
   /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
   private config = 0;
   private measuredErrors: HardwareErrors | undefined;
@@ -180,7 +208,6 @@ export class SimAde7953 implements SpiTarget {
     this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
     this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
     this.reset();
-    this.spi = new ByteClockedSpi(this);
   }
 
   /** The chip's I²C interface. */
@@ -198,7 +225,7 @@ export class SimAde7953 implements SpiTarget {
     this.checksum = -1;
     this.config++;
     for (const [slot, v] of DEFAULT_SLOTS) this.regs[slot] = v;
-    this.measured.fill(0, ACC);
+    this.measured.fill(0, ACC, ACC + 4);
     this.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
     this.unlocked = false;
   }
@@ -235,10 +262,25 @@ export class SimAde7953 implements SpiTarget {
    *  mp, mq (W, var), mv, mi (V, A). A driver reads a channel many times per sample: each is
    *  measured once while the load, the configuration and `errors` stay (see `measured`). */
   private power(ch: 0 | 1): void {
+    const m = this.measured;
+    const k = STRIDE * ch;
+    // Usually all a read does: the load unchanged since (its revision), the configuration and the errors too.
+    if (m[REV + ch] === this.load.revision && m[k + 8] === this.config && this.measuredErrors === this.errors) {
+      this.mp = m[k];
+      this.mq = m[k + 1];
+      this.mv = m[k + 2];
+      this.mi = m[k + 3];
+      return;
+    }
+    this.remeasure(ch);
+  }
+
+  private remeasure(ch: 0 | 1): void {
     const l = this.load.phases[this.channelPhase[ch]];
     const e = this.errors;
     const m = this.measured;
     const k = STRIDE * ch;
+    m[REV + ch] = this.load.revision;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every channel is measured again
       this.config++;
@@ -323,10 +365,10 @@ export class SimAde7953 implements SpiTarget {
     const width = ade7953Width(address);
     const a = canonical(address);
     let v: number;
-    const ch: 0 | 1 = a === ADE7953.BWATT || a === ADE7953.BVAR || a === ADE7953.IRMSB || a === ADE7953.PFB ? 1 : 0;
-    switch (a) {
-      case ADE7953.AWATT:
-      case ADE7953.BWATT: {
+    const info = a < 0x400 ? KIND[a] : 0;
+    const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
+    switch ((info >> READ_SHIFT) & 15) {
+      case R_WATT: {
         this.power(ch);
         const sigma = this.noise();
         if (sigma === 0) {
@@ -334,65 +376,49 @@ export class SimAde7953 implements SpiTarget {
           // measured (the sign of a zero does not survive the width mask below).
           this.rng.skipNormal();
           v = this.measured[STRIDE * ch + P_CODE];
-        } else v = Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
+        } else v = this.noisyPower(sigma);
         break;
       }
-      case ADE7953.AVAR:
-      case ADE7953.BVAR:
+      case R_VAR:
         this.power(ch);
         v = this.measured[STRIDE * ch + Q_CODE];
         break;
-      case ADE7953.IRMSA:
-      case ADE7953.IRMSB:
+      case R_IRMS:
         this.power(ch);
         v = this.measured[STRIDE * ch + I_CODE];
         break;
-      case ADE7953.VRMS:
+      case R_VRMS:
         this.power(0);
         v = this.measured[V_CODE];
         break;
-      case ADE7953.PFA:
-      case ADE7953.PFB: {
+      case R_PF: {
         this.power(ch);
         v = this.measured[STRIDE * ch + 9];
-        if (v !== v) {
-          const s = Math.hypot(this.mp, this.mq);
-          v = this.measured[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0;
-        }
+        if (v !== v) v = this.powerFactor(ch);
         break;
       }
-      case ADE7953.PERIOD:
+      case R_PERIOD:
         v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
         break;
-      case ADE7953.ACCMODE: {
-        this.power(0);
-        const pa = this.mp;
-        this.power(1);
-        const pb = this.mp;
-        v = (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
+      case R_ACCMODE:
+        v = this.accmode(a);
         break;
-      }
-      case ADE7953.RSTIRQSTATA:
+      case R_RSTIRQ:
         v = this.peek(ADE7953.IRQSTATA);
         this.set(ADE7953.IRQSTATA, 0);
         break;
-      case ADE7953.CRC:
+      case R_CRC:
         v = this.peek(ADE7953.CONFIG) & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
         break;
-      case ADE7953.LAST_RWDATA_8:
-      case ADE7953.LAST_RWDATA_16:
-      case ADE7953.LAST_RWDATA_32:
-      case ADE7953.LAST_OP:
-      case ADE7953.LAST_ADD:
+      case R_LAST:
         return this.peek(a);
       default:
         v = this.peek(a);
     }
-    const kind = a < 0x400 ? KIND[a] : 0;
-    if (kind & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
+    if (info & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
     if (width === 32 && a !== ADE7953.CRC) {
       v &= 0xffffff;
-      if (kind & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
+      if (info & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
     } else if (width === 24) v &= 0xffffff;
     else if (width === 16) v &= 0xffff;
     else if (width === 8) v &= 0xff;
@@ -401,6 +427,26 @@ export class SimAde7953 implements SpiTarget {
     this.regs[SLOT_LAST_OP] = 0x35;
     this.regs[SLOT_LAST_ADD] = address;
     return v;
+  }
+
+  /** An AWATT/BWATT code of the last measurement (mp) with the noise of one read. */
+  private noisyPower(sigma: number): number {
+    return Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
+  }
+
+  /** PFx of channel `ch`'s measurement (just made by power(ch)), kept with it. */
+  private powerFactor(ch: 0 | 1): number {
+    const s = Math.hypot(this.mp, this.mq);
+    return (this.measured[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0);
+  }
+
+  /** ACCMODE with its sign bits of both channels' active power. */
+  private accmode(a: number): number {
+    this.power(0);
+    const pa = this.mp;
+    this.power(1);
+    const pb = this.mp;
+    return (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
   }
 
   private writeRegister(address: number, value: number): void {
@@ -527,5 +573,45 @@ export class SimAde7953 implements SpiTarget {
     const n = this.i2cPointer < 0 ? 0 : ade7953Width(this.i2cPointer) / 8;
     const v = n ? this.readRegister(this.i2cPointer) : 0;
     for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, i < n ? SimAde7953.byteOf(v, n, i) : 0xff, this.rng, this.garbleRate);
+  }
+
+  // SpiPort, as ByteClockedSpi (front-end.ts) does it over clockByte / wholeFrame / deselect.
+  transfer(buffer: Uint8Array): void {
+    const length = buffer.length;
+    if (length >= 3 && buffer[2] === 0x80 && this.txLength === 0 && this.busFault === 'none') {
+      // wholeFrame(buffer, true) for a read, here: a driver's register read is one call into the chip
+      const t0 = buffer[0];
+      const t1 = buffer[1];
+      this.tx0 = t0;
+      this.tx1 = t1;
+      this.tx2 = 0x80;
+      this.txLength = length;
+      this.txData = 0;
+      const address = (t0 << 8) | t1;
+      const n = ade7953Width(address) >> 3;
+      const v = this.readRegister(address);
+      this.outBytes = n;
+      this.outValue = v;
+      buffer[0] = 0;
+      buffer[1] = 0;
+      buffer[2] = 0;
+      for (let k = 0; k < length - 3; k++) buffer[3 + k] = k < n ? (v >>> (8 * (n - 1 - k))) & 0xff : 0;
+      return;
+    }
+    if (this.wholeFrame(buffer, true)) return;
+    for (let i = 0; i < length; i++) buffer[i] = this.clockByte(buffer[i]);
+  }
+
+  write(buffer: Uint8Array): void {
+    if (this.wholeFrame(buffer, false)) return;
+    for (let i = 0; i < buffer.length; i++) this.clockByte(buffer[i]);
+  }
+
+  read(buffer: Uint8Array): void {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(0);
+  }
+
+  flush(deselectNow = true): void {
+    if (deselectNow) this.deselect();
   }
 }

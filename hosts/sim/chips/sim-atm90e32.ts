@@ -39,7 +39,7 @@ import {
   ATM90E32_THRESHOLD_LSB_W,
   ATM90E32_URMS_LSB,
 } from '../../../modules/metrology/atm90e32-registers.js';
-import { ByteClockedSpi, defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
+import { defaultHardwareErrors, faultByte, Prng, type BusFault, type HardwareErrors, type SpiTarget } from './front-end.js';
 
 export interface SimAtm90e32Options {
   load: LoadModel;
@@ -109,8 +109,18 @@ const IRMS_CODE = 3;
 const PF_CODE = 4;
 /** Where the energy registers' fractional counts start in `measured`. */
 const ACC = WORDS + 15;
+/** Where the load's revision each phase was last found measured at sits in `measured` (after the counts). */
+const REV = ACC + ACC_COUNT;
+/** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …). */
+const WORD_AT = new Uint8Array(0x100);
+ATM90E32_PHASE.forEach((r, p) => {
+  WORD_AT[r.Qmean] = WORD_AT[r.QmeanLSB] = WORDS + 5 * p + Q_WORD;
+  WORD_AT[r.Urms] = WORDS + 5 * p + URMS_CODE;
+  WORD_AT[r.Irms] = WORDS + 5 * p + IRMS_CODE;
+  WORD_AT[r.PFmean] = WORDS + 5 * p + PF_CODE;
+});
 
-export class SimAtm90e32 implements SpiTarget {
+export class SimAtm90e32 implements SpiTarget, SpiPort {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
@@ -120,7 +130,10 @@ export class SimAtm90e32 implements SpiTarget {
   writesDuringReset = 0;
   /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
   unconfirmedWrites = 0;
-  readonly spi: SpiPort;
+  /** The chip's SPI port: the chip itself (ByteClockedSpi's work in its own methods, below): a read
+   *  reaches the register file in one call, and a fleet mixing chip types keeps each call site
+   *  monomorphic. */
+  readonly spi: SpiPort = this;
   private readonly regs = new Uint16Array(0x100);
   /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
    *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
@@ -128,8 +141,9 @@ export class SimAtm90e32 implements SpiTarget {
    *  the Urms, Irms and PFmean codes), made with it. A driver reads a phase's registers many times
    *  per sample (~25): each is measured once, and a read is a lookup. Then, at ACC, the fractional
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
-   *  beyond its data, and a fleet has a chip per meter). */
-  private readonly measured = new Float64Array(ACC + ACC_COUNT);
+   *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
+   *  which that phase's measurement was last found to hold (NaN: none). */
+  private readonly measured = new Float64Array(REV + 3).fill(NaN, REV);
   /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
    *  new object to change them); the errors measured with. */
   private config = 0;
@@ -156,13 +170,12 @@ export class SimAtm90e32 implements SpiTarget {
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
-    this.spi = new ByteClockedSpi(this);
   }
 
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
   reset(): void {
     this.regs.fill(0);
-    this.measured.fill(0, ACC);
+    this.measured.fill(0, ACC, ACC + ACC_COUNT);
     this.digest = -1;
     this.config++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
@@ -184,13 +197,22 @@ export class SimAtm90e32 implements SpiTarget {
     return 1000 / (ATM90E32_ENERGY_PER_CF * mc);
   }
 
-  /** Measures a phase into `measured` and returns its offset there. */
+  /** Measures a phase into `measured` and returns its offset there. What a read usually does is
+   *  the check that the last measurement still holds: the load unchanged since (its revision), the
+   *  configuration and the errors too — small, so it is inlined into the read. */
   private measure(phase: number): number {
+    const m = this.measured;
+    if (m[REV + phase] === this.load.revision && m[12 + 4 * phase + 3] === this.config && this.measuredErrors === this.errors) return 4 * phase;
+    return this.remeasure(phase);
+  }
+
+  private remeasure(phase: number): number {
     const l = this.load.phases[phase];
     const e = this.errors;
     const m = this.measured;
     const o = 4 * phase;
     const k = 12 + o;
+    m[REV + phase] = this.load.revision;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every phase is measured again
       this.config++;
@@ -275,71 +297,50 @@ export class SimAtm90e32 implements SpiTarget {
     this.regs[a] = (this.regs[a] + whole) & 0xffff;
   }
 
+  /** What a read of register `a` answers, with its side effects. The reads a driver makes every
+   *  sample (measurements, energy) come first and stay small; the rest is `readOther`. */
   private readRegister(a: number): number {
+    const kind = READ_KIND[a];
     let v: number;
-    switch (READ_KIND[a]) {
-      case MEAN_P:
-      case MEAN_P_LSB: {
-        const p = PHASE_OF[a];
-        const o = this.measure(p);
-        const noise = this.errors.noiseW;
-        let w: number;
-        if (noise === 0) {
-          // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
-          this.rng.skipNormal();
-          w = this.measured[WORDS + 5 * p + P_WORD];
-        } else w = Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
-        v = READ_KIND[a] === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
-        break;
-      }
-      case MEAN_Q:
-      case MEAN_Q_LSB: {
-        const p = PHASE_OF[a];
-        this.measure(p);
-        const w = this.measured[WORDS + 5 * p + Q_WORD];
-        v = READ_KIND[a] === MEAN_Q_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
-        break;
-      }
-      case URMS: {
-        const p = a - ATM90E32.UrmsA;
-        this.measure(p);
-        v = this.measured[WORDS + 5 * p + URMS_CODE];
-        break;
-      }
-      case IRMS: {
-        const p = a - ATM90E32.IrmsA;
-        this.measure(p);
-        v = this.measured[WORDS + 5 * p + IRMS_CODE];
-        break;
-      }
-      case PF: {
-        const p = a - ATM90E32.PFmeanA;
-        this.measure(p);
-        v = this.measured[WORDS + 5 * p + PF_CODE];
-        break;
-      }
-      case FREQ:
-        v = Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
-        break;
-      case DIGEST:
-        if (this.digest < 0) {
-          let h = 0xffff;
-          for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
-          this.digest = h;
-        }
-        v = this.digest;
-        break;
-      case LAST_DATA:
-        return this.regs[a];
-      case READ_CLEAR:
-        v = this.regs[a];
-        this.regs[a] = 0;
-        break;
-      default:
-        v = this.regs[a];
-    }
+    if (kind === MEAN_P || kind === MEAN_P_LSB) {
+      const p = PHASE_OF[a];
+      const o = this.measure(p);
+      const noise = this.errors.noiseW;
+      let w: number;
+      if (noise === 0) {
+        // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
+        this.rng.skipNormal();
+        w = this.measured[WORDS + 5 * p + P_WORD];
+      } else w = this.noisyPower(o, noise);
+      v = kind === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
+    } else if (kind >= MEAN_Q && kind <= PF) {
+      this.measure(PHASE_OF[a]);
+      const w = this.measured[WORD_AT[a]];
+      // (the codes are integers below 0x10000: `| 0` keeps v an integer for the compiler, same value)
+      v = kind === MEAN_Q ? (w >>> 16) & 0xffff : kind === MEAN_Q_LSB ? w & 0xffff : w | 0;
+    } else if (kind === READ_CLEAR) {
+      v = this.regs[a];
+      this.regs[a] = 0;
+    } else if (kind === LAST_DATA) return this.regs[a];
+    else v = kind === PLAIN ? this.regs[a] : this.readOther(kind);
     this.regs[ATM90E32.LastSPIData] = v;
     return v;
+  }
+
+  /** The Pmean word of the measurement at `o` with the noise of one read. */
+  private noisyPower(o: number, noise: number): number {
+    return Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
+  }
+
+  /** Freq and CRCDigest. */
+  private readOther(kind: number): number {
+    if (kind === FREQ) return Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
+    if (this.digest < 0) {
+      let h = 0xffff;
+      for (let r = ATM90E32_CFG_FIRST; r <= ATM90E32_CFG_LAST; r++) h = ((h << 5) + h + this.regs[r] + r) & 0xffff;
+      this.digest = h;
+    }
+    return this.digest;
   }
 
   private writeRegister(a: number, v: number): void {
@@ -416,5 +417,44 @@ export class SimAtm90e32 implements SpiTarget {
     }
     const a = word & 0x3ff;
     if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
+  }
+
+  // SpiPort, as ByteClockedSpi (front-end.ts) does it over clockByte / wholeFrame / deselect.
+  transfer(buffer: Uint8Array): void {
+    if (buffer.length === 4 && this.txLength === 0 && this.busFault === 'none') {
+      // wholeFrame(buffer, true), here: a driver's register read is one call into the chip
+      const t0 = buffer[0];
+      const t1 = buffer[1];
+      this.tx0 = t0;
+      this.tx1 = t1;
+      this.tx2 = buffer[2];
+      this.tx3 = buffer[3];
+      this.txLength = 4;
+      let w = 0;
+      if (t0 & 0x80) {
+        const a = ((t0 << 8) | t1) & 0x3ff;
+        w = this.resetLeftMs > 0 || a >= 0x100 ? 0 : this.readRegister(a);
+        this.outWord = w;
+      }
+      buffer[0] = 0;
+      buffer[1] = 0;
+      buffer[2] = w >> 8;
+      buffer[3] = w & 0xff;
+      return;
+    }
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(buffer[i]);
+  }
+
+  write(buffer: Uint8Array): void {
+    if (this.wholeFrame(buffer, false)) return;
+    for (let i = 0; i < buffer.length; i++) this.clockByte(buffer[i]);
+  }
+
+  read(buffer: Uint8Array): void {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(0);
+  }
+
+  flush(deselectNow = true): void {
+    if (deselectNow) this.deselect();
   }
 }
