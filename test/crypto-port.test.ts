@@ -168,6 +168,28 @@ describe('crypto port: the desktop implementation (@noble)', () => {
       sk.wipe();
       assert.throws(() => c.p256Sign(sk, new Uint8Array(32), new Uint8Array(64)), { code: 'wiped-key' });
     });
+    it('a wiped handle\'s zeroed arrays serve the next key: nothing of the old key (schedules, subkeys) carries over, and the wiped handle stays refused', () => {
+      fc.assert(
+        fc.property(fc.array(bytes16, { minLength: 2, maxLength: 6 }), bytes16, (raws, iv) => {
+          const data = new Uint8Array(32).map((_, i) => i * 7);
+          const wiped: ReturnType<typeof c.aesKey>[] = [];
+          for (const raw of raws) {
+            const key = c.aesKey(raw);
+            const out = new Uint8Array(32);
+            // Each direction and the subkeys in turn, so a stale one from the previous key would show.
+            c.aesCbcDecrypt(key, iv, data, out);
+            assert.equal(toHex(cbcEncrypt(raw, iv, out)), toHex(data));
+            c.aesCbcEncrypt(key, iv, data, out);
+            assert.equal(toHex(out), toHex(cbcEncrypt(raw, iv, data)));
+            assert.equal(toHex(cmacOf(c, key, data.subarray(0, 20))), toHex(cmacNode(raw, data.subarray(0, 20))));
+            key.wipe();
+            wiped.push(key);
+          }
+          for (const key of wiped) assert.throws(() => c.aesEncryptBlock(key, iv, new Uint8Array(16)), { code: 'wiped-key' });
+        }),
+        { numRuns: 40 },
+      );
+    });
     it('wrong lengths are CryptoErrors; malformed verification input is false', () => {
       const key = c.aesKey(new Uint8Array(16));
       assert.throws(() => c.aesKey(new Uint8Array(15)), { name: 'CryptoError', code: 'length' });
