@@ -21,7 +21,9 @@
  * is verified in full.
  */
 import { unsafe } from '@noble/ciphers/aes.js';
-import { p256 } from '@noble/curves/nist.js';
+import { Field } from '@noble/curves/abstract/modular.js';
+import { ecdsa, weierstrass } from '@noble/curves/abstract/weierstrass.js';
+import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../modules/core/bytes.js';
@@ -176,6 +178,54 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
   }
 }
 
+/**
+ * P-256 as noble's own (same curve, same ECDSA with RFC 6979 and low-S: the same keys and
+ * signatures), built with noble's curve constructors on a field whose addition, subtraction,
+ * negation and multiplication by a = −3 take a comparison and a subtraction instead of a BigInt
+ * division (noble's field reduces every result with `%`; its multiplications stay as they are). Its
+ * operands are always field elements (0 ≤ x < p: noble's results, and inputs it checks), for which
+ * these are exact. Noble's `mod` branches on the sign of its remainder; these branch on a comparison
+ * of the same kind, so the secret-scalar path is as constant-time as noble's (BigInt arithmetic is
+ * not, in either). ~13 % less per multiplication of the base point, the whole of a fleet's set-up.
+ */
+function fastP256() {
+  const c = nobleP256.Point.CURVE();
+  const p = c.p;
+  const a = c.a;
+  const fp = Object.create(Field(p), {
+    add: {
+      value: (x: bigint, y: bigint): bigint => {
+        const s = x + y;
+        return s >= p ? s - p : s;
+      },
+    },
+    sub: {
+      value: (x: bigint, y: bigint): bigint => {
+        const d = x - y;
+        return d < 0n ? d + p : d;
+      },
+    },
+    neg: { value: (x: bigint): bigint => (x === 0n ? 0n : p - x) },
+    mul: {
+      value: (x: bigint, y: bigint): bigint => {
+        if (x !== a) return (x * y) % p;
+        // (p − 3)·y ≡ −3y: 3y < 3p, reduced by at most two subtractions.
+        let t = 3n * y;
+        if (t >= p) t -= p;
+        if (t >= p) t -= p;
+        return t === 0n ? 0n : p - t;
+      },
+    },
+    sqr: { value: (x: bigint): bigint => (x * x) % p },
+  }) as ReturnType<typeof Field>;
+  return ecdsa(weierstrass({ p, n: c.n, h: c.h, a, b: c.b, Gx: c.Gx, Gy: c.Gy }, { Fp: fp }), sha256);
+}
+let p256Curve: ReturnType<typeof fastP256> | undefined;
+/** Made on first use (a CLI run that signs nothing does not build it). */
+function p256(): ReturnType<typeof fastP256> {
+  return (p256Curve ??= fastP256());
+}
+
 /** A (cleared) state with `raw` (16 bytes, checked) as its key; the schedules and subkeys follow on
  *  first use. */
 function setKey(s: AesState, raw: Uint8Array): void {
@@ -233,7 +283,7 @@ export function createNobleCrypto(): Crypto {
   const WIDE_AFTER = 256;
   const WIDE_WINDOW = 8;
   function countBaseMultiplication(): void {
-    if (++baseMultiplications === WIDE_AFTER) p256.Point.BASE.precompute(WIDE_WINDOW);
+    if (++baseMultiplications === WIDE_AFTER) p256().Point.BASE.precompute(WIDE_WINDOW);
   }
 
   function aesState(key: AesKey): AesState {
@@ -391,7 +441,7 @@ export function createNobleCrypto(): Crypto {
     },
     p256PrivateKey(scalar) {
       length('P-256 private key', scalar, 32);
-      if (!p256.utils.isValidSecretKey(scalar)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)');
+      if (!p256().utils.isValidSecretKey(scalar)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)');
       const handle: P256PrivateKey = {
         wipe() {
           ecdsa.get(handle)?.d.fill(0);
@@ -404,14 +454,14 @@ export function createNobleCrypto(): Crypto {
     p256PublicKey(key) {
       const k = scalarEntry(key);
       if (!k.pub) countBaseMultiplication();
-      return (k.pub ??= p256.getPublicKey(k.d, true)).slice();
+      return (k.pub ??= p256().getPublicKey(k.d, true)).slice();
     },
     p256Sign(key, digest, signature) {
       const k = scalarEntry(key);
       length('ECDSA digest', digest, 32);
       length('ECDSA signature', signature, 64);
       countBaseMultiplication();
-      signature.set(p256.sign(digest, k.d, { prehash: false, lowS: true }));
+      signature.set(p256().sign(digest, k.d, { prehash: false, lowS: true }));
       if (k.pub) {
         signed.push(toHex(k.pub) + toHex(digest) + toHex(signature));
         if (signed.length > SIGNED_KEPT) signed.shift();
@@ -421,7 +471,7 @@ export function createNobleCrypto(): Crypto {
       if (!(digest instanceof Uint8Array) || digest.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
       if (publicKey instanceof Uint8Array && signed.includes(toHex(publicKey) + toHex(digest) + toHex(signature))) return true;
       try {
-        return p256.verify(signature, digest, publicKey, { prehash: false, lowS: true });
+        return p256().verify(signature, digest, publicKey, { prehash: false, lowS: true });
       } catch {
         return false;
       }
