@@ -13,12 +13,13 @@
  * reach it), not in a WeakMap: every telegram derives two keys, and a WeakMap entry per key cost
  * more than their expansion.
  *
- * ECDSA: a key's public key is kept once computed, and the provider remembers the last few
- * signatures it made with a key whose public key it knows. Verifying one of those exact (public key,
- * digest, signature) triples returns true without the two scalar multiplications — what the curve
- * arithmetic would return (ECDSA is correct) — so a simulated meter that checks at boot the
- * record it signed a moment before (every factory set-up) does not pay for it twice. Anything else
- * is verified in full.
+ * ECDSA: noble's P-256 and ECDSA built anew over a field with cheaper additions (fastP256: the same
+ * keys and signatures). A key's public key is kept once computed, and the provider remembers the
+ * last few signatures it made with a key whose public key it knows. Verifying one of those exact
+ * (public key, digest, signature) triples returns true without the two scalar multiplications —
+ * what the curve arithmetic would return (ECDSA is correct) — so a simulated meter that checks at
+ * boot the record it signed a moment before (every factory set-up) does not pay for it twice.
+ * Anything else is verified in full.
  */
 import { unsafe } from '@noble/ciphers/aes.js';
 import { Field } from '@noble/curves/abstract/modular.js';
