@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { cmacOf, sha256Of } from '../modules/ports/crypto.js';
 import { unwrapKey128, wrapKey128 } from '../modules/service/key-wrap.js';
-import { nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
+import { p256 as nobleP256 } from '@noble/curves/nist.js';
+import { createNobleCrypto, nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
 import { cbcEncrypt, cmacNode, ecb } from './helpers/node-oms.js';
 import { readVectors } from './helpers/vectors.js';
 
@@ -120,6 +121,32 @@ describe('crypto port: the desktop implementation (@noble)', () => {
         assert.equal(c.p256Verify(pub, digest, normal), false);
       }
     });
+    it('P-256 (the provider\'s curve on its own field): public keys and signatures are noble\'s stock p256\'s, before and after the base point\'s table is widened; verification agrees', () => {
+      const fresh = createNobleCrypto();
+      const sign = (d: Uint8Array, digest: Uint8Array): Uint8Array => {
+        const k = fresh.p256PrivateKey(d);
+        const sig = new Uint8Array(64);
+        fresh.p256Sign(k, digest, sig);
+        k.wipe();
+        return sig;
+      };
+      // Secret keys near 0, near n and random; 300 multiplications pass the widening at 256.
+      const scalars = [1n, 2n, 3n, N - 1n, N - 2n, N / 2n, (1n << 255n) + 1n].map((x) => fromHex(hex32(x)));
+      const random = fc.sample(fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((d) => nobleP256.utils.isValidSecretKey(d)), 140);
+      for (const [i, d] of [...scalars, ...random].entries()) {
+        const digest = createHash('sha256').update(`digest ${i}`).digest();
+        const k = fresh.p256PrivateKey(d);
+        const pub = fresh.p256PublicKey(k);
+        k.wipe();
+        assert.equal(toHex(pub), toHex(nobleP256.getPublicKey(d, true)), `public key ${i}`);
+        const sig = sign(d, digest);
+        assert.equal(toHex(sig), toHex(nobleP256.sign(digest, d, { prehash: false, lowS: true })), `signature ${i}`);
+        assert.equal(fresh.p256Verify(nobleP256.getPublicKey(d, false), digest, sig), true);
+        const bad = sig.slice();
+        bad[i % 64] ^= 1;
+        assert.equal(fresh.p256Verify(pub, digest, bad), nobleP256.verify(bad, digest, pub, { prehash: false, lowS: true }));
+      }
+    });
     it('ECDSA: a signature the provider just made verifies as node:crypto says, and nothing near it does', () => {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const key = c.p256PrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
@@ -167,6 +194,28 @@ describe('crypto port: the desktop implementation (@noble)', () => {
       const sk = c.p256PrivateKey(fromHex(v.p256ecdsa[0].privateKey));
       sk.wipe();
       assert.throws(() => c.p256Sign(sk, new Uint8Array(32), new Uint8Array(64)), { code: 'wiped-key' });
+    });
+    it('a wiped handle\'s zeroed arrays serve the next key: nothing of the old key (schedules, subkeys) carries over, and the wiped handle stays refused', () => {
+      fc.assert(
+        fc.property(fc.array(bytes16, { minLength: 2, maxLength: 6 }), bytes16, (raws, iv) => {
+          const data = new Uint8Array(32).map((_, i) => i * 7);
+          const wiped: ReturnType<typeof c.aesKey>[] = [];
+          for (const raw of raws) {
+            const key = c.aesKey(raw);
+            const out = new Uint8Array(32);
+            // Each direction and the subkeys in turn, so a stale one from the previous key would show.
+            c.aesCbcDecrypt(key, iv, data, out);
+            assert.equal(toHex(cbcEncrypt(raw, iv, out)), toHex(data));
+            c.aesCbcEncrypt(key, iv, data, out);
+            assert.equal(toHex(out), toHex(cbcEncrypt(raw, iv, data)));
+            assert.equal(toHex(cmacOf(c, key, data.subarray(0, 20))), toHex(cmacNode(raw, data.subarray(0, 20))));
+            key.wipe();
+            wiped.push(key);
+          }
+          for (const key of wiped) assert.throws(() => c.aesEncryptBlock(key, iv, new Uint8Array(16)), { code: 'wiped-key' });
+        }),
+        { numRuns: 40 },
+      );
     });
     it('wrong lengths are CryptoErrors; malformed verification input is false', () => {
       const key = c.aesKey(new Uint8Array(16));

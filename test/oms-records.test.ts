@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { toHex, fromHex } from '../modules/core/bytes.js';
-import { encodeRegister, encodeRegisters, type Register } from '../modules/wmbus-tx/registers.js';
+import { encodeRegister, encodeRegisters, RegisterEncoder, type Register } from '../modules/wmbus-tx/registers.js';
 import { encodeDib } from '../modules/wmbus/records.js';
 import { parseRecords } from '../modules/wmbus-rx/records.js';
 import { decodeValue } from '../modules/wmbus-rx/values.js';
@@ -64,6 +64,15 @@ describe('oms-records: EN 13757-3 data records', () => {
     }
     it('a register listed twice', () => {
       assert.throws(() => encodeRegisters([{ obis: '1.8.0', value: 1 }, { obis: '1.8.0', value: 2 }]), { code: 'duplicate-register' });
+    });
+    it('one encoder over lists of changing length: duplicates (an alias included) found in each list alone, never across lists', () => {
+      const e = new RegisterEncoder();
+      const long: Register[] = [{ obis: '1.8.0', value: 1 }, { obis: '2.8.0', value: 2 }, { obis: '1.8.3', value: 3 }, { obis: 'clock', value: '2026-01-02T03:04' }];
+      const all = toHex(e.encode(long));
+      assert.equal(toHex(e.encode(long.slice(2))), all.slice(toHex(e.encode(long.slice(0, 2))).length), 'the earlier entries do not make a later list a duplicate');
+      assert.throws(() => e.encode([{ obis: '1.8.3', value: 1 }, { obis: '1.8.3', value: 2 }]), { code: 'duplicate-register' });
+      assert.throws(() => e.encode([{ obis: '2.8.0', value: 1 }, { obis: '0-0:1.0.0', value: '2026-01-02T03:04' }, { obis: 'clock', value: '2026-01-02T03:04' }]), { code: 'duplicate-register' });
+      assert.equal(toHex(e.encode(long)), all);
     });
   });
 

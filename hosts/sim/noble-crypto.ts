@@ -4,22 +4,27 @@
  * bench and the tests; the device has its own on the Moddable SDK's native crypto (hosts/esp32).
  *
  * An AES handle keeps its expanded key schedules (encryption and decryption, each expanded on first
- * use) and its CMAC subkeys, so a key used many times (a receiver's master keys) is expanded once
- * and a key used once (a derived Kenc / Kmac) only in the direction it is used; `wipe()` zeroes the
- * raw key, the schedules and the subkeys. CBC and CMAC run block by block on the schedules (noble's
- * one-block round functions), with no per-call key expansion or allocation. The handle's state
- * lives in a private field of the handle (no caller can reach it), not in a WeakMap: every
- * telegram derives two keys, and a WeakMap entry per key cost more than their expansion.
+ * use, into arrays of its own with noble's S-box: see SBOX) and its CMAC subkeys, so a key used many
+ * times (a receiver's master keys) is expanded once and a key used once (a derived Kenc / Kmac) only
+ * in the direction it is used; `wipe()` zeroes the raw key, the schedules and the subkeys, and the
+ * zeroed arrays serve the provider's next handle (no per-key allocation beyond the handle). CBC and
+ * CMAC run block by block on the schedules (noble's one-block round functions), with no per-call key
+ * expansion or allocation. The handle's state lives in a private field of the handle (no caller can
+ * reach it), not in a WeakMap: every telegram derives two keys, and a WeakMap entry per key cost
+ * more than their expansion.
  *
- * ECDSA: a key's public key is kept once computed, and the provider remembers the last few
- * signatures it made with a key whose public key it knows. Verifying one of those exact (public key,
- * digest, signature) triples returns true without the two scalar multiplications — what the curve
- * arithmetic would return (ECDSA is correct) — so a simulated meter that checks at boot the
- * record it signed a moment before (every factory set-up) does not pay for it twice. Anything else
- * is verified in full.
+ * ECDSA: noble's P-256 and ECDSA built anew over a field with cheaper additions (fastP256: the same
+ * keys and signatures). A key's public key is kept once computed, and the provider remembers the
+ * last few signatures it made with a key whose public key it knows. Verifying one of those exact
+ * (public key, digest, signature) triples returns true without the two scalar multiplications —
+ * what the curve arithmetic would return (ECDSA is correct) — so a simulated meter that checks at
+ * boot the record it signed a moment before (every factory set-up) does not pay for it twice.
+ * Anything else is verified in full.
  */
 import { unsafe } from '@noble/ciphers/aes.js';
-import { p256 } from '@noble/curves/nist.js';
+import { Field } from '@noble/curves/abstract/modular.js';
+import { ecdsa, weierstrass } from '@noble/curves/abstract/weierstrass.js';
+import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../modules/core/bytes.js';
@@ -32,13 +37,100 @@ const RAW = 0;
 const SUBKEYS = 4;
 const ENC = 12;
 const WORDS = ENC + 44;
+/** The decryption schedule: an array of its own, made on the key's first decryption. */
+const DEC_WORDS = 44;
+
+/** What of a handle's key is there: the key itself (clear once wiped), and what is computed from it. */
+const LIVE = 1;
+const ENC_READY = 2;
+const DEC_READY = 4;
+const SUBKEYS_READY = 8;
 
 interface AesState {
   words: Uint32Array;
-  /** `words`' schedule part once expanded. */
+  /** A view of `words`' schedule part, made on first use and kept (valid while ENC_READY). */
   enc: Uint32Array | undefined;
+  /** Made on first use and kept with the state (valid while DEC_READY). */
   dec: Uint32Array | undefined;
-  subkeys: boolean;
+  /** LIVE | ENC_READY | DEC_READY | SUBKEYS_READY bits. */
+  ready: number;
+}
+
+/**
+ * noble's S-box, read out of its own round function: with a schedule of two round keys (all zero)
+ * noble's encrypt() runs no full round, only the last (SubBytes, ShiftRows, AddRoundKey), so four
+ * equal byte lanes in give S(b) in each lane out. The key schedules below are expanded with it into
+ * each handle's own words (FIPS 197 §5.2 and the equivalent inverse cipher's §5.3.5, in noble's
+ * little-endian word layout, checked against noble's expandKeyLE / expandKeyDecLE in
+ * test/crypto-port.test.ts): noble's expansion allocates a new schedule per key (two for
+ * decryption), and every telegram expands four keys on each side.
+ */
+const SBOX: Uint8Array = (() => {
+  const box = new Uint8Array(256);
+  const zero = new Uint32Array(8);
+  for (let b = 0; b < 256; b++) {
+    const lanes = (b * 0x01010101) >>> 0;
+    box[b] = unsafe.encrypt(zero, lanes, lanes, lanes, lanes).s0 & 0xff;
+  }
+  // FIPS 197 Figure 7: S(00) = 63, S(53) = ed.
+  if (box[0] !== 0x63 || box[0x53] !== 0xed) throw new Error('noble AES: unexpected S-box');
+  return box;
+})();
+/** FIPS 197 §5.2 Rcon: x^(i-1) in GF(2^8), the low byte of a little-endian word. */
+const RCON = Uint8Array.of(0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36);
+
+/** SubWord of a little-endian word. */
+function subWord(t: number): number {
+  return (SBOX[t & 0xff] | (SBOX[(t >>> 8) & 0xff] << 8) | (SBOX[(t >>> 16) & 0xff] << 16) | (SBOX[t >>> 24] << 24)) >>> 0;
+}
+
+/** The AES-128 encryption schedule (44 words) of the raw key in w[RAW…RAW+4) into xk[0…44). */
+function expandKey(w: Uint32Array, xk: Uint32Array): void {
+  let k0 = w[RAW];
+  let k1 = w[RAW + 1];
+  let k2 = w[RAW + 2];
+  let k3 = w[RAW + 3];
+  xk[0] = k0;
+  xk[1] = k1;
+  xk[2] = k2;
+  xk[3] = k3;
+  for (let r = 0, o = 4; r < 10; r++, o += 4) {
+    // RotWord is a right rotation by 8 of a little-endian word.
+    k0 ^= subWord((k3 >>> 8) | (k3 << 24)) ^ RCON[r];
+    k1 ^= k0;
+    k2 ^= k1;
+    k3 ^= k2;
+    xk[o] = k0;
+    xk[o + 1] = k1;
+    xk[o + 2] = k2;
+    xk[o + 3] = k3;
+  }
+}
+
+/** Each byte of a little-endian word times x in GF(2^8). */
+function xtime(w: number): number {
+  return (((w & 0x7f7f7f7f) << 1) ^ (((w >>> 7) & 0x01010101) * 0x1b)) >>> 0;
+}
+
+/** InvMixColumns of one column (a little-endian word): byte i = 14·a(i) ⊕ 11·a(i+1) ⊕ 13·a(i+2) ⊕ 9·a(i+3). */
+function invMixColumn(w: number): number {
+  const w2 = xtime(w);
+  const w4 = xtime(w2);
+  const w8 = xtime(w4);
+  const w9 = w8 ^ w;
+  const w11 = w9 ^ w2;
+  const w13 = w9 ^ w4;
+  const w14 = w8 ^ w4 ^ w2;
+  return (w14 ^ ((w11 >>> 8) | (w11 << 24)) ^ ((w13 >>> 16) | (w13 << 16)) ^ ((w9 >>> 24) | (w9 << 8))) >>> 0;
+}
+
+/** The decryption schedule noble's decrypt() takes (its expandKeyDecLE): the encryption round keys in
+ *  reverse order, InvMixColumns applied to all but the first and the last. */
+function expandDecKey(enc: Uint32Array, dec: Uint32Array): void {
+  for (let i = 0; i < 44; i += 4) {
+    const from = 40 - i;
+    for (let j = 0; j < 4; j++) dec[i + j] = i === 0 || i === 40 ? enc[from + j] : invMixColumn(enc[from + j]);
+  }
 }
 
 /** The 32-bit little-endian word at b[o] (any alignment): noble's round functions take these. */
@@ -53,16 +145,23 @@ function putWord(b: Uint8Array, o: number, w: number): void {
   b[o + 3] = w >>> 24;
 }
 
-/** RFC 4493 doubling in GF(2^128) of a block held as four LE words (bytes in order b0 … b15);
- *  `bytes` is 16 bytes of scratch (zeroed after). */
-function double(w: Uint32Array, from: number, to: number, bytes: Uint8Array): void {
-  // Byte i of the block is (w[i >> 2] >>> (8 * (i & 3))) & 0xff; shift the 128-bit big-endian string left by one.
-  for (let i = 0; i < 16; i++) bytes[i] = (w[from + (i >> 2)] >>> (8 * (i & 3))) & 0xff;
-  const carry = bytes[0] & 0x80;
-  for (let i = 0; i < 15; i++) bytes[i] = ((bytes[i] << 1) | (bytes[i + 1] >>> 7)) & 0xff;
-  bytes[15] = ((bytes[15] << 1) & 0xff) ^ (carry ? 0x87 : 0);
-  for (let i = 0; i < 4; i++) w[to + i] = word(bytes, 4 * i);
-  bytes.fill(0);
+/** The byte-reversed word. */
+function bswap(w: number): number {
+  return ((w >>> 24) | ((w >>> 8) & 0xff00) | ((w << 8) & 0xff0000) | (w << 24)) >>> 0;
+}
+
+/** RFC 4493 doubling in GF(2^128) of a block held as four LE words (bytes in order b0 … b15), from
+ *  w[from…] into w[to…]: the 128-bit big-endian string shifted left by one, 0x87 folded in when the
+ *  top bit falls out (without a branch: the subkeys are secret). */
+function double(w: Uint32Array, from: number, to: number): void {
+  const b0 = bswap(w[from]);
+  const b1 = bswap(w[from + 1]);
+  const b2 = bswap(w[from + 2]);
+  const b3 = bswap(w[from + 3]);
+  w[to] = bswap((b0 << 1) | (b1 >>> 31));
+  w[to + 1] = bswap((b1 << 1) | (b2 >>> 31));
+  w[to + 2] = bswap((b2 << 1) | (b3 >>> 31));
+  w[to + 3] = bswap((b3 << 1) ^ (0x87 & -(b0 >>> 31)));
 }
 
 function length(what: string, b: Uint8Array, n: number): void {
@@ -80,15 +179,85 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
   }
 }
 
+/**
+ * P-256 as noble's own (same curve, same ECDSA with RFC 6979 and low-S: the same keys and
+ * signatures), built with noble's curve constructors on a field whose addition, subtraction,
+ * negation and multiplication by a = −3 take a comparison and a subtraction instead of a BigInt
+ * division (noble's field reduces every result with `%`; its multiplications stay as they are). Its
+ * operands are always field elements (0 ≤ x < p: noble's results, and inputs it checks), for which
+ * these are exact. Noble's `mod` branches on the sign of its remainder; these branch on a comparison
+ * of the same kind, so the secret-scalar path is as constant-time as noble's (BigInt arithmetic is
+ * not, in either). ~13 % less per multiplication of the base point, the whole of a fleet's set-up.
+ */
+function fastP256() {
+  const c = nobleP256.Point.CURVE();
+  const p = c.p;
+  const a = c.a;
+  const fp = Object.create(Field(p), {
+    add: {
+      value: (x: bigint, y: bigint): bigint => {
+        const s = x + y;
+        return s >= p ? s - p : s;
+      },
+    },
+    sub: {
+      value: (x: bigint, y: bigint): bigint => {
+        const d = x - y;
+        return d < 0n ? d + p : d;
+      },
+    },
+    neg: { value: (x: bigint): bigint => (x === 0n ? 0n : p - x) },
+    mul: {
+      value: (x: bigint, y: bigint): bigint => {
+        if (x !== a) return (x * y) % p;
+        // (p − 3)·y ≡ −3y: 3y < 3p, reduced by at most two subtractions.
+        let t = 3n * y;
+        if (t >= p) t -= p;
+        if (t >= p) t -= p;
+        return t === 0n ? 0n : p - t;
+      },
+    },
+    sqr: { value: (x: bigint): bigint => (x * x) % p },
+  }) as ReturnType<typeof Field>;
+  return ecdsa(weierstrass({ p, n: c.n, h: c.h, a, b: c.b, Gx: c.Gx, Gy: c.Gy }, { Fp: fp }), sha256);
+}
+let p256Curve: ReturnType<typeof fastP256> | undefined;
+/** Made on first use (a CLI run that signs nothing does not build it). */
+function p256(): ReturnType<typeof fastP256> {
+  return (p256Curve ??= fastP256());
+}
+
+/** A (cleared) state with `raw` (16 bytes, checked) as its key; the schedules and subkeys follow on
+ *  first use. */
+function setKey(s: AesState, raw: Uint8Array): void {
+  clearKey(s);
+  const w = s.words;
+  for (let i = 0; i < 4; i++) w[RAW + i] = word(raw, 4 * i);
+  s.ready = LIVE;
+}
+
+/** Zeroes the key, its schedules and subkeys (the arrays are kept for another key). */
+function clearKey(s: AesState): void {
+  if (s.ready === 0) return;
+  s.words.fill(0);
+  if (s.ready & DEC_READY) s.dec?.fill(0);
+  s.ready = 0;
+}
+
 /** Creates a desktop crypto provider. Each provider keeps its own handle table. */
 export function createNobleCrypto(): Crypto {
   /** An AES key handle of this provider (a class per provider: another's handles are refused). */
+  /** The states of wiped handles, zeroed, for the next handles: a derived key lives for one
+   *  telegram, and a new state's typed arrays (too large for V8's heap, so allocated outside it)
+   *  cost more than the key's expansion. */
+  const spare: AesState[] = [];
+  const SPARE_KEPT = 16;
   class AesHandle implements AesKey {
     #state: AesState | undefined;
     constructor(raw: Uint8Array) {
-      const words = new Uint32Array(WORDS);
-      new Uint8Array(words.buffer, RAW * 4, 16).set(raw);
-      this.#state = { words, enc: undefined, dec: undefined, subkeys: false };
+      const s = spare.pop() ?? { words: new Uint32Array(WORDS), enc: undefined, dec: undefined, ready: 0 };
+      setKey(s, raw);
+      this.#state = s;
     }
     static state(key: AesKey): AesState | undefined {
       return #state in key ? (key as AesHandle).#state : undefined;
@@ -96,9 +265,9 @@ export function createNobleCrypto(): Crypto {
     wipe(): void {
       const s = this.#state;
       if (!s) return;
-      s.words.fill(0);
-      s.dec?.fill(0);
+      clearKey(s);
       this.#state = undefined;
+      if (spare.length < SPARE_KEPT) spare.push(s);
     }
   }
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
@@ -115,7 +284,7 @@ export function createNobleCrypto(): Crypto {
   const WIDE_AFTER = 256;
   const WIDE_WINDOW = 8;
   function countBaseMultiplication(): void {
-    if (++baseMultiplications === WIDE_AFTER) p256.Point.BASE.precompute(WIDE_WINDOW);
+    if (++baseMultiplications === WIDE_AFTER) p256().Point.BASE.precompute(WIDE_WINDOW);
   }
 
   function aesState(key: AesKey): AesState {
@@ -123,35 +292,34 @@ export function createNobleCrypto(): Crypto {
     if (!s) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
     return s;
   }
-  /** The raw key as bytes (a view of the state's words). */
-  function rawKey(s: AesState): Uint8Array {
-    return new Uint8Array(s.words.buffer, s.words.byteOffset + RAW * 4, 16);
-  }
   function encSchedule(s: AesState): Uint32Array {
-    if (!s.enc) {
-      const xk = unsafe.expandKeyLE(rawKey(s));
-      s.words.set(xk, ENC);
-      xk.fill(0);
-      s.enc = s.words.subarray(ENC, WORDS);
+    const enc = (s.enc ??= s.words.subarray(ENC, WORDS));
+    if (!(s.ready & ENC_READY)) {
+      expandKey(s.words, enc);
+      s.ready |= ENC_READY;
     }
-    return s.enc;
+    return enc;
   }
   function decSchedule(s: AesState): Uint32Array {
-    if (!s.dec) s.dec = unsafe.expandKeyDecLE(rawKey(s));
-    return s.dec;
+    const dec = (s.dec ??= new Uint32Array(DEC_WORDS));
+    if (!(s.ready & DEC_READY)) {
+      expandDecKey(encSchedule(s), dec);
+      s.ready |= DEC_READY;
+    }
+    return dec;
   }
   /** The state's words, K1 at SUBKEYS and K2 after it. */
   function cmacSubkeys(s: AesState): Uint32Array {
     const k = s.words;
-    if (!s.subkeys) {
+    if (!(s.ready & SUBKEYS_READY)) {
       const l = unsafe.encrypt(encSchedule(s), 0, 0, 0, 0);
       k[SUBKEYS] = l.s0;
       k[SUBKEYS + 1] = l.s1;
       k[SUBKEYS + 2] = l.s2;
       k[SUBKEYS + 3] = l.s3;
-      double(k, SUBKEYS, SUBKEYS, block);
-      double(k, SUBKEYS, SUBKEYS + 4, block);
-      s.subkeys = true;
+      double(k, SUBKEYS, SUBKEYS);
+      double(k, SUBKEYS, SUBKEYS + 4);
+      s.ready |= SUBKEYS_READY;
     }
     return k;
   }
@@ -274,7 +442,7 @@ export function createNobleCrypto(): Crypto {
     },
     p256PrivateKey(scalar) {
       length('P-256 private key', scalar, 32);
-      if (!p256.utils.isValidSecretKey(scalar)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)');
+      if (!p256().utils.isValidSecretKey(scalar)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)');
       const handle: P256PrivateKey = {
         wipe() {
           ecdsa.get(handle)?.d.fill(0);
@@ -287,14 +455,14 @@ export function createNobleCrypto(): Crypto {
     p256PublicKey(key) {
       const k = scalarEntry(key);
       if (!k.pub) countBaseMultiplication();
-      return (k.pub ??= p256.getPublicKey(k.d, true)).slice();
+      return (k.pub ??= p256().getPublicKey(k.d, true)).slice();
     },
     p256Sign(key, digest, signature) {
       const k = scalarEntry(key);
       length('ECDSA digest', digest, 32);
       length('ECDSA signature', signature, 64);
       countBaseMultiplication();
-      signature.set(p256.sign(digest, k.d, { prehash: false, lowS: true }));
+      signature.set(p256().sign(digest, k.d, { prehash: false, lowS: true }));
       if (k.pub) {
         signed.push(toHex(k.pub) + toHex(digest) + toHex(signature));
         if (signed.length > SIGNED_KEPT) signed.shift();
@@ -304,7 +472,7 @@ export function createNobleCrypto(): Crypto {
       if (!(digest instanceof Uint8Array) || digest.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
       if (publicKey instanceof Uint8Array && signed.includes(toHex(publicKey) + toHex(digest) + toHex(signature))) return true;
       try {
-        return p256.verify(signature, digest, publicKey, { prehash: false, lowS: true });
+        return p256().verify(signature, digest, publicKey, { prehash: false, lowS: true });
       } catch {
         return false;
       }

@@ -199,6 +199,10 @@ export function encodeRegister(r: Register): Uint8Array {
  */
 export class RegisterEncoder {
   private readonly defs = new Map<string, RegisterDef>();
+  /** What the registers of the list being encoded resolved to, in order (entries past the list
+   *  are left from a longer one and never read): the duplicate check compares these instead of
+   *  resolving every earlier name again. */
+  private readonly resolved: RegisterDef[] = [];
 
   private resolve(name: string): RegisterDef {
     const prebuilt = prebuiltRegister(name);
@@ -226,11 +230,13 @@ export class RegisterEncoder {
    */
   encodeInto(registers: readonly Register[], out: Uint8Array, offset: number, limit: number): number {
     let o = offset;
+    const resolved = this.resolved;
     for (let i = 0; i < registers.length; i++) {
       const d = this.resolve(registers[i].obis);
       for (let j = 0; j < i; j++) {
-        if (this.resolve(registers[j].obis) === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
+        if (resolved[j] === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
       }
+      resolved[i] = d;
       if (o + MAX_RECORD_LENGTH > limit) return -1;
       o = d.write(registers[i].value, out, o);
     }
