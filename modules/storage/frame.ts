@@ -123,7 +123,7 @@ export function scanSector(body: Uint8Array, magic: number): SectorScan {
 
 /** Whether body[from…] is all 0xFF. Four bytes a step where the buffer allows: at boot every blank
  *  sector of every store is checked (the energy journal alone has 88 on the ESP32). */
-function allErased(body: Uint8Array, from: number): boolean {
+export function allErased(body: Uint8Array, from: number): boolean {
   let i = from;
   while (i < body.length && ((body.byteOffset + i) & 3) !== 0) if (body[i++] !== 0xff) return false;
   const words = (body.length - i) >>> 2;
