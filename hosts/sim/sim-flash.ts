@@ -142,7 +142,7 @@ export class SimFlash implements Flash {
     if (this.fb + 2 * this.sectorCount > this.flags.length) throw new FlashFault('flags-size', `flags array too short for ${this.sectorCount} sectors from ${this.fb}`);
     const track = this.sectorSize <= MAX_CLEAR_SECTOR;
     this.baseMask = track ? 0x1fff : 0x1fffffff;
-    this.clearMask = track ? 0xffff0000 : 0;
+    this.clearMask = track ? -0x10000 : 0; // bits 16…31 as an int32: a small integer field, not a boxed number
     const size = this.sectorSize * this.sectorCount;
     if (options.image && options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
     for (let s = 0; s < this.sectorCount; s++) {
