@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { FileFlash } from '../hosts/sim/file-flash.js';
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
+import { SpillFile } from '../hosts/sim/spill-file.js';
 
 describe('simulated NOR flash', () => {
   it('starts erased and erases a sector to 0xFF', () => {
@@ -70,11 +71,18 @@ describe('simulated NOR flash', () => {
 
 describe('simulated NOR flash: sparse sectors and their backing store', () => {
   /** A backing store in a Map (what a spill file or the --state image does). */
-  function mapBacking() {
+  /** A backing of sector-sized slots, as the spill file's: a store writes the first bytes of a slot,
+   *  whose other bytes hold garbage (the flash must never rely on them). */
+  function mapBacking(sectorSize = 256) {
     const kept = new Map<number, Uint8Array>();
+    const slot = (sector: number) => {
+      let b = kept.get(sector);
+      if (!b) kept.set(sector, (b = new Uint8Array(sectorSize).fill(0x5a)));
+      return b;
+    };
     return {
       kept,
-      store: (sector: number, bytes: Uint8Array) => void kept.set(sector, bytes.slice()),
+      store: (sector: number, bytes: Uint8Array) => void slot(sector).set(bytes),
       load: (sector: number, into: Uint8Array) => into.set(kept.get(sector) as Uint8Array),
       discard: (sector: number) => void kept.delete(sector),
     };
@@ -199,8 +207,101 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
     });
   }
 
+  for (const spill of [false, true]) {
+    it(`refuses exactly the writes that set a 0 bit back to 1, whatever was appended, erased or evicted before${spill ? ' (a spill file behind)' : ''}`, () => {
+      const file = spill ? SpillFile.open(256) : undefined;
+      try {
+        fc.assert(
+          fc.property(
+            fc.array(
+              fc.oneof(
+                fc.record({ op: fc.constant('write' as const), at: fc.integer({ min: 0, max: 1023 }), data: fc.uint8Array({ minLength: 1, maxLength: 40 }), clears: fc.boolean() }),
+                fc.record({ op: fc.constant('append' as const), sector: fc.integer({ min: 0, max: 3 }), data: fc.uint8Array({ minLength: 1, maxLength: 40 }), back: fc.integer({ min: 0, max: 3 }) }),
+                fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
+                fc.record({ op: fc.constant('evict' as const) }),
+                fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: 300 }) }),
+              ),
+              { maxLength: 80 },
+            ),
+            (ops) => {
+              const backing = file ? file.backing(4) : mapBacking();
+              const f = new SimFlash({ sectorSize: 256, sectorCount: 4, backing, tails: true });
+              const ref = new Uint8Array(1024).fill(0xff);
+              const ends = [0, 0, 0, 0];
+              const write = (at: number, data: Uint8Array) => {
+                const bad = data.some((d, i) => (ref[at + i] & d) !== d);
+                if (bad) {
+                  assert.throws(() => f.write(at, data), (e: unknown) => e instanceof FlashFault && e.code === 'nor-violation');
+                  return;
+                }
+                f.write(at, data);
+                ref.set(data, at);
+              };
+              for (const o of ops) {
+                if (o.op === 'write') {
+                  const raw = o.data.subarray(0, 1024 - o.at);
+                  write(o.at, o.clears ? raw.map((b, i) => b & ref[o.at + i]) : raw);
+                } else if (o.op === 'append') {
+                  // After the last write to the sector, or a few bytes back into it (the commit byte).
+                  const at = Math.max(0, ends[o.sector] - o.back);
+                  const n = Math.min(o.data.length, 256 - at);
+                  if (n > 0) write(o.sector * 256 + at, o.data.subarray(0, n));
+                  ends[o.sector] = Math.max(ends[o.sector], at + n);
+                } else if (o.op === 'erase') {
+                  f.erase(o.sector);
+                  ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
+                  ends[o.sector] = 0;
+                } else if (o.op === 'evict') f.evictUntouched();
+                else {
+                  const n = Math.min(o.n, 1024 - o.at);
+                  assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
+                }
+              }
+              assert.deepEqual(f.image(), ref);
+            },
+          ),
+          { numRuns: 300 },
+        );
+      } finally {
+        file?.close();
+      }
+    });
+  }
+
+  it('a spill file combines the writes of adjacent slots and reads back what the flashes stored', () => {
+    const file = SpillFile.open(256);
+    assert.ok(file);
+    try {
+      // Two flashes of 4 sectors in one file, rung through as journals ring through their sectors.
+      const flashes = [0, 1].map(() => new SimFlash({ sectorSize: 256, sectorCount: 4, backing: file.backing(4), tails: true }));
+      const refs = flashes.map(() => new Uint8Array(1024).fill(0xff));
+      const ends = flashes.map(() => [0, 0, 0, 0]);
+      let x = 1;
+      for (let step = 0; step < 400; step++) {
+        const k = step % 2;
+        const f = flashes[k];
+        const sector = (step >> 4) % 4;
+        const e = ends[k];
+        if (e[sector] + 20 > 256) {
+          f.erase(sector);
+          refs[k].fill(0xff, sector * 256, sector * 256 + 256);
+          e[sector] = 0;
+        }
+        const data = new Uint8Array(20).map(() => (x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+        f.write(sector * 256 + e[sector], data);
+        refs[k].set(data, sector * 256 + e[sector]);
+        e[sector] += 20;
+        if (step % 7 === 6) for (const g of flashes) g.evictUntouched();
+      }
+      for (const g of flashes) g.evictUntouched();
+      for (let k = 0; k < 2; k++) assert.deepEqual(flashes[k].image(), refs[k]);
+    } finally {
+      file.close();
+    }
+  });
+
   it('with tails, a sector in use keeps only what was appended since the last eviction', () => {
-    const f = new SimFlash({ sectorSize: 4096, sectorCount: 2, backing: mapBacking(), tails: true });
+    const f = new SimFlash({ sectorSize: 4096, sectorCount: 2, backing: mapBacking(4096), tails: true });
     f.write(0, new Uint8Array(2000));
     f.evictUntouched();
     assert.equal(f.residentBytes, 0);

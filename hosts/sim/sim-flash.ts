@@ -39,12 +39,15 @@ export interface CutPlan {
 
 /** Where `evictUntouched()` puts sectors it drops from memory. */
 export interface SectorBacking {
-  /** Keeps the bytes of a sector that leaves memory (copy them: the array is reused or dropped). */
+  /** Keeps `bytes`, the first bytes of a sector that leaves memory (copy them: the array is reused
+   *  or dropped). The flash knows the bytes after them: it never reads back what lies beyond the
+   *  end of the last store or storeAt of a sector, so the backing may hold anything there. */
   store(sector: number, bytes: Uint8Array): void;
   /** Writes `bytes` over what `store` kept, at byte `offset` of the sector (without it: a load,
-   *  then a store of the whole sector). */
+   *  then a store up to the end of `bytes`). */
   storeAt?(sector: number, offset: number, bytes: Uint8Array): void;
-  /** Reads back what `store` kept into `into`. */
+  /** Reads back what `store` kept into `into` (a whole sector; its bytes past what was kept are
+   *  overwritten by the flash). */
   load(sector: number, into: Uint8Array): void;
   /** The sector was erased: what was stored for it is no longer needed. */
   discard(sector: number): void;
@@ -93,10 +96,16 @@ export interface SimFlashOptions {
 /** Per-sector flags. */
 const BACKED = 1; // not in memory: the backing holds the sector's bytes
 const TOUCHED = 2; // read or written since the last evictUntouched()
-/** With BACKED: only the tail from byte `flags >>> BASE_SHIFT` is in memory (`sectors[s]` from there
+/** With BACKED: only the tail from byte `base` (bits 3…15) is in memory (`sectors[s]` from there
  *  on, beyond it 0xFF; undefined: all 0xFF); the backing holds the bytes before it. */
 const TAIL = 4;
 const BASE_SHIFT = 3;
+/** Bits 16…31: 1 + the byte from which the sector is known erased to its end (0: not known), so an
+ *  append there needs no NOR check (each sector's stores append: nearly every write). Kept for
+ *  sectors of at most MAX_CLEAR_SECTOR bytes, where `base` fits its 13 bits (larger ones: `base`
+ *  takes bits 3…31, nothing is known erased). */
+const CLEAR_SHIFT = 16;
+const MAX_CLEAR_SECTOR = 4096;
 
 export class SimFlash implements Flash {
   readonly sectorSize: number;
@@ -116,6 +125,10 @@ export class SimFlash implements Flash {
   private readonly backing: SectorBacking | undefined;
   private readonly tails: boolean;
   private readonly sectorPool: SectorPool | undefined;
+  /** The flag bits of `base` (after BASE_SHIFT) and of where the sector is known erased (CLEAR_SHIFT;
+   *  0: not kept). */
+  private readonly baseMask: number;
+  private readonly clearMask: number;
 
   constructor(options: SimFlashOptions = {}) {
     this.sectorSize = options.sectorSize ?? 4096;
@@ -127,12 +140,16 @@ export class SimFlash implements Flash {
     this.flags = options.flags?.words ?? new Uint32Array(2 * this.sectorCount);
     this.fb = options.flags?.at ?? 0;
     if (this.fb + 2 * this.sectorCount > this.flags.length) throw new FlashFault('flags-size', `flags array too short for ${this.sectorCount} sectors from ${this.fb}`);
+    const track = this.sectorSize <= MAX_CLEAR_SECTOR;
+    this.baseMask = track ? 0x1fff : 0x1fffffff;
+    this.clearMask = track ? -0x10000 : 0; // bits 16…31 as an int32: a small integer field, not a boxed number
     const size = this.sectorSize * this.sectorCount;
-    if (options.image) {
-      if (options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
-      for (let s = 0; s < this.sectorCount; s++) {
-        this.sectors[s] = trimmed(options.image.subarray(s * this.sectorSize, (s + 1) * this.sectorSize));
-      }
+    if (options.image && options.image.length !== size) throw new FlashFault('image-size', `image is ${options.image.length} bytes, flash is ${size}`);
+    for (let s = 0; s < this.sectorCount; s++) {
+      const b = options.image?.subarray(s * this.sectorSize, (s + 1) * this.sectorSize);
+      const end = b ? programmedEnd(b) : 0;
+      if (b && end > 0) this.sectors[s] = b.slice(0, Math.min(prefixSize(end), b.length));
+      this.flags[this.fb + s] = this.clearBits(end);
     }
   }
 
@@ -187,11 +204,11 @@ export class SimFlash implements Flash {
       let from = offset - first * size;
       const f = this.flags[this.fb + first];
       let b: Uint8Array | undefined;
-      if (f & TAIL && from >= f >>> BASE_SHIFT) {
+      if (f & TAIL && from >= ((f >>> BASE_SHIFT) & this.baseMask)) {
         // Within the tail in memory (a file-backed flash reads back what it just wrote).
         this.flags[this.fb + first] = f | TOUCHED;
         b = this.sectors[first];
-        from -= f >>> BASE_SHIFT;
+        from -= (f >>> BASE_SHIFT) & this.baseMask;
       } else b = this.sector(first);
       if (b && from + length <= b.length) return b.slice(from, from + length);
       const out = new Uint8Array(length).fill(0xff);
@@ -220,14 +237,16 @@ export class SimFlash implements Flash {
       let b: Uint8Array | undefined;
       let at0 = from; // the first byte's index in b
       let tail = -1; // the base of the tail written into, if any
-      if (f & TAIL && from >= f >>> BASE_SHIFT) {
+      if (f & TAIL && from >= ((f >>> BASE_SHIFT) & this.baseMask)) {
         // An append to a sector whose tail only is in memory stays in the tail.
-        tail = f >>> BASE_SHIFT;
+        tail = (f >>> BASE_SHIFT) & this.baseMask;
         this.flags[this.fb + first] = f | TOUCHED;
         b = this.sectors[first];
         at0 = from - tail;
       } else b = this.sector(first); // (before a tail: the sector comes back whole)
-      const have = b ? Math.min(n, b.length - at0) : 0;
+      // Where the sector is known erased (from `clear` on) no byte can break the NOR rule.
+      const clear = ((this.flags[this.fb + first] & this.clearMask) >>> CLEAR_SHIFT) - 1;
+      const have = b && (clear < 0 || from < clear) ? Math.min(n, b.length - at0) : 0;
       for (let j = 0; j < have; j++) {
         const old = (b as Uint8Array)[at0 + j];
         const d = data[j];
@@ -238,9 +257,10 @@ export class SimFlash implements Flash {
       }
       this.opCount++;
       const g = tail >= 0 ? this.growTail(first, at0 + n, tail) : this.grow(first, from + n);
-      // Each byte passed the check above (old & d === d) or was 0xFF beyond the prefix: the AND
-      // of old and new is the new byte, so a copy does it.
+      // Each byte passed the check above (old & d === d) or was 0xFF (beyond the prefix, or from
+      // `clear` on): the AND of old and new is the new byte, so a copy does it.
       g.set(data, at0);
+      if (clear >= 0 && from + n > clear) this.flags[this.fb + first] = (this.flags[this.fb + first] & ~this.clearMask) | this.clearBits(from + n);
       this.writeCount++;
       return;
     }
@@ -255,6 +275,11 @@ export class SimFlash implements Flash {
           throw new FlashFault('nor-violation', `write at 0x${at.toString(16)} would set bits 0→1 (0x${old.toString(16)} → 0x${d.toString(16)}) without erase`, { offset: at });
         }
       }
+    });
+    // Whatever lands, the sectors are known erased only after the range (if they were before it).
+    this.eachSector(offset, data.length, (s, from, k) => {
+      const clear = ((this.flags[this.fb + s] & this.clearMask) >>> CLEAR_SHIFT) - 1;
+      if (clear >= 0 && from + k > clear) this.flags[this.fb + s] = (this.flags[this.fb + s] & ~this.clearMask) | this.clearBits(from + k);
     });
     const op = this.beginOp();
     if (op === 'during') {
@@ -290,7 +315,7 @@ export class SimFlash implements Flash {
     this.sectors[sector] = undefined;
     if (dropped) this.sectorPool?.give(dropped);
     this.discard(sector);
-    this.flags[this.fb + sector] = TOUCHED;
+    this.flags[this.fb + sector] = TOUCHED | this.clearBits(0);
     this.endOp();
   }
 
@@ -303,41 +328,38 @@ export class SimFlash implements Flash {
     for (let s = 0; s < this.sectorCount; s++) {
       const f = this.flags[this.fb + s];
       const b = this.sectors[s];
+      const clear = f & this.clearMask; // what the flash holds does not change
       if (f & TAIL) {
         // What was appended to the tail goes after what the backing holds; a tail in use starts
-        // again after it, an unused one leaves the whole sector in the backing.
-        const base = f >>> BASE_SHIFT;
+        // again after it, an unused one leaves the whole sector to the backing and 0xFF after it.
+        const base = (f >>> BASE_SHIFT) & this.baseMask;
         const end = b ? programmedEnd(b) : 0;
         if (end > 0 && !this.spillAt(s, base, (b as Uint8Array).subarray(0, end))) continue;
         this.sectors[s] = undefined;
         if (b) this.sectorPool?.give(b);
-        this.flags[this.fb + s] = f & TOUCHED ? BACKED | TAIL | ((base + end) << BASE_SHIFT) : BACKED;
+        this.flags[this.fb + s] = BACKED | TAIL | ((base + end) << BASE_SHIFT) | clear;
         released += b ? b.length : 0;
         continue;
       }
       this.flags[this.fb + s] = f & ~TOUCHED;
-      if (!b) continue;
-      if (f & TOUCHED) {
-        if (!this.tails || !this.spill(s, b)) continue;
-        this.sectors[s] = undefined;
-        this.sectorPool?.give(b);
-        this.flags[this.fb + s] = BACKED | TAIL | (programmedEnd(b) << BASE_SHIFT);
-        released += b.length;
-        continue;
-      }
-      if (!this.spill(s, b)) continue;
+      if (!b || (f & TOUCHED && !this.tails)) continue;
+      // Only the programmed bytes go; the sector is then a tail from their end on (0xFF until the
+      // next write there), so the backing never needs the erased rest of the sector.
+      const end = programmedEnd(b);
+      if (end > 0 && !this.spill(s, b.subarray(0, end))) continue;
       this.sectors[s] = undefined;
       this.sectorPool?.give(b);
-      this.flags[this.fb + s] = BACKED;
-      released += this.sectorSize;
+      this.flags[this.fb + s] = end > 0 ? BACKED | TAIL | (end << BASE_SHIFT) | clear : clear;
+      released += b.length;
     }
     return released;
   }
 
-  /** Gives a sector to the backing store; false keeps it in memory. */
+  /** Gives the first bytes of a sector (those up to its last programmed byte) to the backing
+   *  store; false keeps it in memory. */
   protected spill(sector: number, bytes: Uint8Array): boolean {
     if (!this.backing) return false;
-    this.backing.store(sector, this.whole(bytes));
+    this.backing.store(sector, bytes);
     return true;
   }
 
@@ -351,7 +373,7 @@ export class SimFlash implements Flash {
       const whole = new Uint8Array(this.sectorSize);
       backing.load(sector, whole);
       whole.set(bytes, offset);
-      backing.store(sector, whole);
+      backing.store(sector, whole.subarray(0, offset + bytes.length));
     }
     return true;
   }
@@ -374,6 +396,11 @@ export class SimFlash implements Flash {
     this.backing?.discard(sector);
   }
 
+  /** The flag bits saying a sector is erased from byte `at` to its end (none for large sectors). */
+  private clearBits(at: number): number {
+    return this.clearMask ? ((at + 1) << CLEAR_SHIFT) >>> 0 : 0;
+  }
+
   /** Marks every sector as held by the backing store (a file-backed flash opening its file). */
   protected backAll(): void {
     for (let s = 0; s < this.sectorCount; s++) this.flags[this.fb + s] = BACKED;
@@ -386,7 +413,7 @@ export class SimFlash implements Flash {
     if (!(f & BACKED)) return held && this.whole(held);
     const b = new Uint8Array(this.sectorSize);
     this.unspill(s, b);
-    if (f & TAIL) this.overlayTail(b, f >>> BASE_SHIFT, held);
+    if (f & TAIL) this.overlayTail(b, (f >>> BASE_SHIFT) & this.baseMask, held);
     return b;
   }
 
@@ -404,9 +431,10 @@ export class SimFlash implements Flash {
     if (!(f & BACKED)) return b;
     const whole = new Uint8Array(this.sectorSize);
     this.unspill(s, whole);
-    if (f & TAIL) this.overlayTail(whole, f >>> BASE_SHIFT, b);
-    this.flags[this.fb + s] = TOUCHED;
-    const kept = trimmed(whole);
+    if (f & TAIL) this.overlayTail(whole, (f >>> BASE_SHIFT) & this.baseMask, b);
+    const end = programmedEnd(whole);
+    this.flags[this.fb + s] = TOUCHED | this.clearBits(end);
+    const kept = end > 0 ? whole.slice(0, Math.min(prefixSize(end), whole.length)) : undefined;
     if (!kept) this.discard(s);
     this.sectors[s] = kept;
     return kept;
@@ -508,13 +536,4 @@ function programmedEnd(b: Uint8Array): number {
   let last = b.length - 1;
   while (last >= 0 && b[last] === 0xff) last--;
   return last + 1;
-}
-
-/** A copy of the prefix of `b` that holds its programmed bytes (whole steps, at most b's length),
- *  or undefined when it is all 0xFF. */
-function trimmed(b: Uint8Array): Uint8Array | undefined {
-  let last = b.length - 1;
-  while (last >= 0 && b[last] === 0xff) last--;
-  if (last < 0) return undefined;
-  return b.slice(0, Math.min(prefixSize(last + 1), b.length));
 }

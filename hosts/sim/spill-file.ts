@@ -4,6 +4,12 @@
  * is open, so it disappears with the process however that ends. A meter's energy journal rings
  * through its sectors, so after a simulated day some 40 KB of its written flash is cold; here it
  * costs disk, not memory. If the file cannot be made, flashes simply keep their sectors in memory.
+ *
+ * Writes are combined: one that starts where the last one ended, or at the start of the slot after
+ * the one it ended in, joins it in a buffer (a flash never reads back a slot's bytes after what it
+ * last stored there, so the gap may hold anything), and the run goes to the file in one call when
+ * the next write does not join, before a read, or on close. A meter's journal moving on to its next
+ * sector during an hour so spills both sectors in one system call.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +19,17 @@ import type { SectorBacking } from './sim-flash.js';
 export class SpillFile {
   private fd: number | undefined;
   private slots = 0;
+  /** The write run not yet in the file: `runLength` bytes of `run`, for file position `runAt`. */
+  private readonly run: Uint8Array;
+  private runAt = 0;
+  private runLength = 0;
 
   private constructor(
     fd: number,
     readonly slotSize: number,
   ) {
     this.fd = fd;
+    this.run = new Uint8Array(4 * slotSize);
   }
 
   /** A spill file in the system's temporary directory (TMPDIR), or undefined if none can be made. */
@@ -47,22 +58,61 @@ export class SpillFile {
     return first;
   }
 
+  /** Writes `bytes` (at most a slot) at the start of a slot. */
   write(slot: number, bytes: Uint8Array): void {
-    writeSync(this.need(), bytes, 0, this.slotSize, slot * this.slotSize);
+    this.put(slot * this.slotSize, bytes);
   }
 
   /** Writes `bytes` at byte `offset` of a slot. */
   writeAt(slot: number, offset: number, bytes: Uint8Array): void {
-    writeSync(this.need(), bytes, 0, bytes.length, slot * this.slotSize + offset);
+    this.put(slot * this.slotSize + offset, bytes);
   }
 
+  /** Reads a whole slot (what was never written there reads as anything). */
   read(slot: number, into: Uint8Array): void {
+    this.flush();
     readSync(this.need(), into, 0, this.slotSize, slot * this.slotSize);
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) {
+      this.flush();
+      closeSync(this.fd);
+    }
     this.fd = undefined;
+  }
+
+  /** Writes `bytes` at file position `at`: into the run when it joins it, else the run goes first. */
+  private put(at: number, bytes: Uint8Array): void {
+    const size = this.slotSize;
+    const n = this.runLength;
+    if (n > 0) {
+      const end = this.runAt + n;
+      // Joins: right at the run's end, or at the start of the slot after the one the run ends in.
+      const gap = at === end ? 0 : at % size === 0 && at > end && at - end < size && (((end - 1) / size) | 0) === at / size - 1 ? at - end : -1;
+      if (gap >= 0 && n + gap + bytes.length <= this.run.length) {
+        this.run.fill(0xff, n, n + gap);
+        this.run.set(bytes, n + gap);
+        this.runLength = n + gap + bytes.length;
+        return;
+      }
+      this.flush();
+    }
+    if (bytes.length > this.run.length) {
+      writeSync(this.need(), bytes, 0, bytes.length, at);
+      return;
+    }
+    this.run.set(bytes, 0);
+    this.runAt = at;
+    this.runLength = bytes.length;
+  }
+
+  /** Writes the run to the file. */
+  private flush(): void {
+    if (this.runLength === 0) return;
+    const n = this.runLength;
+    this.runLength = 0;
+    writeSync(this.need(), this.run, 0, n, this.runAt);
   }
 
   private need(): number {

@@ -47,7 +47,7 @@ import { OpticalPush } from '../sml/optical-push.js';
 import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
-import { FrameWriter } from '../storage/frame.js';
+import { FrameWriter, allErased } from '../storage/frame.js';
 import { RecordRing, SectorTables } from '../storage/record-ring.js';
 import type { TelegramBuilder } from '../wmbus-tx/telegram.js';
 import type { FrameFormat } from '../wmbus/frame.js';
@@ -412,11 +412,9 @@ export class MeterApp {
   }
 }
 
-/** Whether anything was ever written to `f` (stops at the first programmed byte). */
+/** Whether anything was ever written to `f` (stops at the first sector with a programmed byte;
+ *  checked four bytes a step: a new meter's blank sectors are all read). */
 function flashUsed(f: Flash): boolean {
-  for (let s = 0; s < f.sectorCount; s++) {
-    const b = f.read(s * f.sectorSize, f.sectorSize);
-    for (let i = 0; i < b.length; i++) if (b[i] !== 0xff) return true;
-  }
+  for (let s = 0; s < f.sectorCount; s++) if (!allErased(f.read(s * f.sectorSize, f.sectorSize), 0)) return true;
   return false;
 }

@@ -143,20 +143,22 @@ export class EnergyJournal {
     if (this.mismatch) throw this.mismatch; // never erase or write over another layout's records
     if (!this.scanned) this.load();
     if (values.length !== this.count) throw new EnergyConfigError('store-config', `record needs ${this.count} registers, got ${values.length}`, { got: values.length });
+    // Checked and encoded in one pass: a value refused leaves only the garbage payload buffer changed.
+    const rec = this.ring.payload(this.recordSize);
+    const last = this.last;
+    const hasLast = this.hasLast;
     for (let i = 0; i < this.count; i++) {
       const v = values[i];
       if (!Number.isInteger(v) || v < 0 || v >= 2 ** 53) throw new EnergyConfigError('store-value', `register ${i} value ${v} is not a whole µWh`, { register: i });
-      if (this.hasLast && v < this.last[i]) throw new EnergyConfigError('store-monotonic', `register ${i} would go back from ${this.last[i]} to ${v} µWh`, { register: i });
+      if (hasLast && v < last[i]) throw new EnergyConfigError('store-monotonic', `register ${i} would go back from ${last[i]} to ${v} µWh`, { register: i });
+      const hi = Math.floor(v / 2 ** 32);
+      writeU32LE(rec, HEADER + 8 * i, v - hi * 2 ** 32);
+      writeU32LE(rec, HEADER + 8 * i + 4, hi);
     }
-    const rec = this.ring.payload(this.recordSize);
     rec[0] = FORMAT;
     rec[1] = this.phases;
     rec[2] = this.tariffs;
     rec[3] = 0;
-    for (let i = 0; i < this.count; i++) {
-      writeU32LE(rec, HEADER + 8 * i, values[i] % 2 ** 32);
-      writeU32LE(rec, HEADER + 8 * i + 4, Math.floor(values[i] / 2 ** 32));
-    }
     this.ring.save(rec, this.recordSize);
     // Updated in place: no allocation per save.
     for (let i = 0; i < this.count; i++) this.last[i] = values[i];

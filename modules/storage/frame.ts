@@ -123,7 +123,7 @@ export function scanSector(body: Uint8Array, magic: number): SectorScan {
 
 /** Whether body[from…] is all 0xFF. Four bytes a step where the buffer allows: at boot every blank
  *  sector of every store is checked (the energy journal alone has 88 on the ESP32). */
-function allErased(body: Uint8Array, from: number): boolean {
+export function allErased(body: Uint8Array, from: number): boolean {
   let i = from;
   while (i < body.length && ((body.byteOffset + i) & 3) !== 0) if (body[i++] !== 0xff) return false;
   const words = (body.length - i) >>> 2;
@@ -148,8 +148,9 @@ export class FrameWriter {
   private buf: Uint8Array;
   /** `buf` cut to the last frame length written (Flash.write takes the whole array it is given). */
   private view: Uint8Array;
-  /** Where the stores using this writer build a payload before writing it: one for all of them. */
-  private scratch: Uint8Array | undefined;
+  /** `buf` from the payload's place in a frame on: where `payload()` has stores build a record, so
+   *  `writeFrame` need not copy it (undefined: cut again on the next `payload()`). */
+  private body: Uint8Array | undefined;
 
   constructor(maxPayload: number) {
     this.buf = new Uint8Array(maxPayload + FRAME_OVERHEAD);
@@ -158,11 +159,13 @@ export class FrameWriter {
 
   /**
    * A buffer of at least `n` bytes to build a payload in, shared by every store using this writer
-   * (no buffer per store): its bytes are garbage, and valid only until the next call.
+   * (no buffer per store): its bytes are garbage, and valid only until the next call or frame
+   * written. It lies in the frame buffer itself: a payload built there is not copied again.
    */
   payload(n: number): Uint8Array {
-    if (!this.scratch || this.scratch.length < n) this.scratch = new Uint8Array(n);
-    return this.scratch;
+    if (this.buf.length < n + FRAME_OVERHEAD) this.grow(n + FRAME_OVERHEAD);
+    if (!this.body) this.body = this.buf.subarray(6);
+    return this.body;
   }
 
   /** Writes the header of a freshly erased (or blank) sector. */
@@ -180,16 +183,22 @@ export class FrameWriter {
    */
   writeFrame(flash: Flash, at: number, seq: number, payload: Uint8Array, length: number): number {
     const n = length + FRAME_OVERHEAD;
-    if (this.buf.length < n) this.buf = new Uint8Array(n);
+    if (this.buf.length < n) this.grow(n); // (a payload built in the old buffer is copied below)
     if (this.view.length !== n || this.view.buffer !== this.buf.buffer) this.view = this.buf.subarray(0, n);
     const f = this.view;
     writeU16LE(f, 0, length);
     writeU32LE(f, 2, seq);
-    for (let i = 0; i < length; i++) f[6 + i] = payload[i];
+    if (payload !== this.body) for (let i = 0; i < length; i++) f[6 + i] = payload[i];
     writeU32LE(f, 6 + length, crc32(f, 0, 6 + length));
     f[n - 1] = 0xff; // the commit byte stays erased until the frame is complete
     flash.write(at, f);
     flash.write(at + n - 1, this.commit);
     return n;
+  }
+
+  /** A larger frame buffer (its views are cut again when next needed). */
+  private grow(n: number): void {
+    this.buf = new Uint8Array(n);
+    this.body = undefined;
   }
 }
