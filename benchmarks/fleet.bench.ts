@@ -57,6 +57,7 @@ function gatewayDay(slices: MeterSlice[], end: number): { gw: SimGateway; decode
       s.runUntil(t);
       for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
     }
+    gw.releaseKeys(); // as the runner does after each epoch
   }
   for (const s of slices) {
     s.finish(end);

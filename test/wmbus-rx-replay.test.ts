@@ -20,6 +20,7 @@ import { encodeDllHeader, type DllHeader } from '../modules/wmbus/dll.js';
 import { buildTelegram, type TelegramOptions } from '../modules/wmbus-tx/telegram.js';
 import { Receiver, type ReceiverOptions } from '../modules/wmbus-rx/receiver.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import type { AesKey, Crypto } from '../modules/ports/crypto.js';
 import { xsmeter } from './helpers/cli.js';
 
 const KEY = fromHex('000102030405060708090a0b0c0d0e0f');
@@ -128,6 +129,26 @@ describe('replay protection follows what the MAC proves (issue 10: altered copie
     assert.throws(() => r.receiveFrame(bad, 'A'), { code: 'unknown-vif' });
     assert.equal(JSON.stringify(r.state), before);
     r.receiveFrame(telegram(2), 'A');
+  });
+
+  it('dropping the cached key handles (a fleet gateway does it between epochs) wipes them; the next telegram is decoded with a new handle and an old counter is still refused', () => {
+    const made: AesKey[] = [];
+    const counting: Crypto = { ...nobleCrypto, aesKey: (raw) => { const k = nobleCrypto.aesKey(raw); made.push(k); return k; } };
+    const r = new Receiver({ crypto: counting, keys: () => KEY });
+    r.receiveFrame(telegram(1), 'A');
+    r.receiveFrame(telegram(2), 'A');
+    // One master handle so far (the derived Kenc/Kmac are wiped after each telegram).
+    const master = made.filter((k) => { try { nobleCrypto.aesEncryptBlock(k, new Uint8Array(16), new Uint8Array(16)); return true; } catch { return false; } });
+    assert.equal(master.length, 1);
+    r.dropCachedKeys();
+    assert.throws(() => nobleCrypto.aesEncryptBlock(master[0], new Uint8Array(16), new Uint8Array(16)), { code: 'wiped-key' });
+    const before = made.length;
+    const third = r.receiveFrame(telegram(3), 'A');
+    assert.equal(third.messageCounter, 3);
+    assert.equal(third.mac, 'ok');
+    assert.equal(third.values.find((v) => v.obis === '1.8.0')?.value, 1003);
+    assert.ok(made.length > before);
+    refusedAsReplay(r, telegram(2), 'counter 2 after the handles were dropped');
   });
 
   describe('encryption without a MAC', () => {

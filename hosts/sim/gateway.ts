@@ -96,11 +96,18 @@ export class SimGateway {
       // The simulation's meters use whatever mode the user chose (--mode 5 included): the gateway is
       // configured for them, as an SMGW is for the meters registered with it.
       allowUnauthenticated: true,
-      // A handle per meter it has a key for: a fleet's gateway serves every meter every 15 minutes,
-      // so a bounded cache (oldest out) would miss on every telegram once the fleet outgrows it.
+      // A handle per meter it has a key for, within an epoch (releaseKeys drops them after it): a
+      // fleet's gateway serves every meter every 15 minutes, so a bounded cache (oldest out) would
+      // miss on every telegram once the fleet outgrows it.
       maxCachedKeys: Infinity,
     });
     for (const r of options.state?.rows ?? []) this.rows.set(r.meterId, { ...r });
+  }
+
+  /** Drops the receiver's key handles (the runner calls it after each epoch's telegrams): each
+   *  meter's is made again for its next telegram. ~0.5 KB less per meter between epochs. */
+  releaseKeys(): void {
+    this.receiver.dropCachedKeys();
   }
 
   /** Adds or replaces a meter's key (by its 8-digit id). */

@@ -535,6 +535,7 @@ export class SimRunner {
       let inflight: ReturnType<typeof dispatch> | undefined;
       const land = ({ limit, rs }: Awaited<ReturnType<typeof dispatch>>): { complete: boolean; next: number } => {
         for (const e of mergeEvents(rs.map((r) => r.events))) this.deliver(e);
+        this.gateway.releaseKeys();
         this.options.onDelivered?.();
         const complete = rs.every((r) => r.complete);
         const next = Math.min(...rs.map((r) => r.next));

@@ -477,6 +477,14 @@ export class Receiver {
     throw new SecurityError('unauthenticated', `meter ${label} uses ${what}, encryption without a MAC; accept its unauthenticated values explicitly (allowUnauthenticated)`, { meter: label });
   }
 
+  /** Wipes and drops every cached master-key handle (made again, a key expansion, on the next
+   *  telegram of its meter): a fleet's gateway calls it between epochs, so it does not hold a
+   *  handle per meter for the whole run. Replay state and keys are untouched. */
+  dropCachedKeys(): void {
+    for (const c of this.cache.values()) forget(c);
+    this.cache.clear();
+  }
+
   /** The handle and fingerprint of a master key, created once per key array. */
   private cached(raw: Uint8Array): CachedKey {
     const hit = this.cache.get(raw);
