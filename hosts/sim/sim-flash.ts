@@ -210,9 +210,16 @@ export class SimFlash implements Flash {
         b = this.sectors[first];
         from -= (f >>> BASE_SHIFT) & this.baseMask;
       } else b = this.sector(first);
-      if (b && from + length <= b.length) return b.slice(from, from + length);
-      const out = new Uint8Array(length).fill(0xff);
-      if (b && from < b.length) out.set(b.subarray(from, from + length), 0);
+      if (length < BLANK_READ_MIN) {
+        if (b && from + length <= b.length) return b.slice(from, from + length);
+        const out = new Uint8Array(length).fill(0xff);
+        if (b && from < b.length) out.set(b.subarray(from, from + length), 0);
+        return out;
+      }
+      // A sector-sized read (the stores' scans at boot, most of them of blank sectors): a view of
+      // blank bytes no read had before, rather than a new ArrayBuffer each (off-heap, GC-tracked).
+      const out = blankBytes(length);
+      if (b && from < b.length) out.set(from === 0 && length >= b.length ? b : b.subarray(from, from + length), 0);
       return out;
     }
     const out = new Uint8Array(length);
@@ -522,6 +529,27 @@ export class SimFlash implements Flash {
       throw new FlashFault('range', `range ${offset}+${length} outside 0..${this.size}`, { offset, length });
     }
   }
+}
+
+/** Reads of at least this many bytes (a sector's: the stores read whole sectors only when they
+ *  scan) are cut from shared blank buffers. */
+const BLANK_READ_MIN = 1024;
+const BLANK_ARENA = 32 * 1024; // (a malloc, not an mmap: no fresh pages to fault in)
+let arena = new ArrayBuffer(0);
+let arenaAt = 0;
+
+/** `length` bytes of 0xFF that no one else was given: a view of a blank buffer many such reads share
+ *  (each part handed out once, so a caller may write its copy as with any read). */
+function blankBytes(length: number): Uint8Array {
+  if (length > BLANK_ARENA) return new Uint8Array(length).fill(0xff);
+  if (arenaAt + length > arena.byteLength) {
+    arena = new ArrayBuffer(BLANK_ARENA);
+    new Uint8Array(arena).fill(0xff);
+    arenaAt = 0;
+  }
+  const out = new Uint8Array(arena, arenaAt, length);
+  arenaAt += (length + 7) & ~7; // the next one word-aligned (allErased reads four bytes a step)
+  return out;
 }
 
 /** The step of a written sector's prefix in memory. */
