@@ -123,6 +123,14 @@ export class RecordRing {
     return this.lastSequence;
   }
 
+  /** After load() and before any save(): whether any byte of the ring's flash is programmed (a
+   *  header, or a sector not all erased; what load() found, without reading again). */
+  get used(): boolean {
+    const t = this.tables.words;
+    for (let i = 0; i < this.count; i++) if (!(t[this.base + i * PER_SECTOR + FLAGS] & BLANK)) return true;
+    return false;
+  }
+
   /** A buffer of at least `n` bytes to build the next record's payload in (its writer's, shared with
    *  the other stores using it: fill it and save() before anything else writes). */
   payload(n: number): Uint8Array {
