@@ -48,7 +48,7 @@ import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
 import { FrameWriter, allErased } from '../storage/frame.js';
-import { RecordRing, SectorTables } from '../storage/record-ring.js';
+import { RecordRing, SectorTables, TABLE_WORDS_PER_SECTOR } from '../storage/record-ring.js';
 import type { TelegramBuilder } from '../wmbus-tx/telegram.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { MetrologyConstants } from './calibration-constants.js';
@@ -230,7 +230,7 @@ export class MeterApp {
     // One frame writer for all the stores (they write one at a time): not one with four buffers each.
     const writer = o.frameWriter ?? new FrameWriter(0);
     // And one array for the sector tables of the six rings and the calibration log (this meter's own: the writer may be a fleet's).
-    const tables = new SectorTables();
+    const tables = new SectorTables(TABLE_WORDS_PER_SECTOR * (ports.energyFlash.sectorCount + ports.calibrationFlash.sectorCount));
     // Payloads are built in the writer's one buffer, sized by the longest written (not the largest possible).
     const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, writer, tables }));
 

@@ -41,7 +41,7 @@ export interface AppendLogOptions {
 const SEQ = 0;
 const END = 1;
 const CLOSED = 2;
-const PER_SECTOR = 3;
+const PER_SECTOR = 3; // record-ring.ts TABLE_WORDS_PER_SECTOR (a meter's SectorTables is sized by it)
 
 /** What start-up recovery found, for diagnostics and tests (sectors of the log's own flash). */
 export interface RecoveryReport {
