@@ -211,6 +211,8 @@ export class SimFlash implements Flash {
         from -= (f >>> BASE_SHIFT) & this.baseMask;
       } else b = this.sector(first);
       if (b && from + length <= b.length) return b.slice(from, from + length);
+      // A large read of erased bytes only (the stores' scans at boot: most sectors are blank).
+      if (length >= BLANK_READ_MIN && !(b && from < b.length)) return blankBytes(length);
       const out = new Uint8Array(length).fill(0xff);
       if (b && from < b.length) out.set(b.subarray(from, from + length), 0);
       return out;
@@ -522,6 +524,25 @@ export class SimFlash implements Flash {
       throw new FlashFault('range', `range ${offset}+${length} outside 0..${this.size}`, { offset, length });
     }
   }
+}
+
+/** Reads of at least this many bytes of erased flash (a sector's: the stores read whole sectors
+ *  only when they scan) are views of one blank buffer, taken in turn and filled with 0xFF again
+ *  when handed out: not a new ArrayBuffer each (off-heap, GC-tracked; a new meter's boot reads ~45).
+ *  A caller may write its copy as with any read: the part goes to another read only after the
+ *  whole buffer was handed out (64 sectors of 4 KiB later), and comes back blank. The stores keep
+ *  a sector image across the reads of later sectors only when it holds records (not a blank one). */
+const BLANK_READ_MIN = 1024;
+const BLANK_RING = 256 * 1024;
+const blankRing = new ArrayBuffer(BLANK_RING);
+let blankAt = 0;
+
+function blankBytes(length: number): Uint8Array {
+  if (length > BLANK_RING) return new Uint8Array(length).fill(0xff);
+  if (blankAt + length > BLANK_RING) blankAt = 0;
+  const out = new Uint8Array(blankRing, blankAt, length).fill(0xff);
+  blankAt += (length + 7) & ~7; // the next one word-aligned (allErased reads words)
+  return out;
 }
 
 /** The step of a written sector's prefix in memory. */

@@ -48,7 +48,7 @@ import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
 import { FrameWriter, allErased } from '../storage/frame.js';
-import { RecordRing, SectorTables } from '../storage/record-ring.js';
+import { RecordRing, SectorTables, TABLE_WORDS_PER_SECTOR } from '../storage/record-ring.js';
 import type { TelegramBuilder } from '../wmbus-tx/telegram.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { MetrologyConstants } from './calibration-constants.js';
@@ -225,20 +225,22 @@ export class MeterApp {
     const o = this.options;
     const map = mapMeterFlash({ energy: ports.energyFlash, calibration: ports.calibrationFlash });
     const clock = new WallClock(ports.clock);
-    // Whether this meter was used before (a missing record is then damage, not a new meter).
-    const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || flashUsed(map.calibrationConstants.flash);
-    const inService = energyUsed || flashUsed(map.calibrationLog.flash);
     const tariffs = o.tariffs ?? new TariffSchedule();
     const registerCount = this.phases * tariffs.tariffs * 2;
     // One frame writer for all the stores (they write one at a time): not one with four buffers each.
     const writer = o.frameWriter ?? new FrameWriter(0);
     // And one array for the sector tables of the six rings and the calibration log (this meter's own: the writer may be a fleet's).
-    const tables = new SectorTables();
+    const tables = new SectorTables(TABLE_WORDS_PER_SECTOR * (ports.energyFlash.sectorCount + ports.calibrationFlash.sectorCount));
     // Payloads are built in the writer's one buffer, sized by the longest written (not the largest possible).
     const witness = new MeterWitness(new RecordRing({ ...map.meterWitness, maxPayload: METER_WITNESS_SIZE, writer, tables }));
 
     // Calibration: constants, the chip configured from them, the log and the seal over both.
-    const constants = new MetrologyConstants(new RecordRing({ ...map.calibrationConstants, maxPayload: 128, writer, tables }), o.chip, this.phases);
+    const constantsRing = new RecordRing({ ...map.calibrationConstants, maxPayload: 128, writer, tables });
+    const constants = new MetrologyConstants(constantsRing, o.chip, this.phases);
+    // Whether this meter was used before (a missing record is then damage, not a new meter), asked
+    // before anything is written. The constants' ring was just read whole: its scan answers for it
+    // (and the calibration log's for the log, below), not a second read of every blank sector.
+    const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || constantsRing.used;
     const driver: MetrologyDriver =
       o.chip === 'ade7953'
         ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
@@ -251,7 +253,9 @@ export class MeterApp {
 
     // A blank log is a factory-new meter only if the energy partition is blank too; otherwise it was erased.
     const logWitness = new LogWitnessRecord(new RecordRing({ ...map.logWitness, maxPayload: LOG_WITNESS_SIZE, writer, tables }));
-    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness, writer, tables });
+    const logSeen = { used: false };
+    const log = CalibrationLog.open({ ...map.calibrationLog, keys: ports.keys, crypto: ports.crypto, clock, deviceId: this.deviceId, initBy: energyUsed ? LOG_RECREATED_BY : 'factory', witness: logWitness, writer, tables, seen: logSeen });
+    const inService = energyUsed || logSeen.used;
     const seal = new SealGuard({ log, constants: new ChipConstants(constants, energy), calibrationSwitch: ports.calibrationSwitch, keys: ports.keys, crypto: ports.crypto });
     const calibration = new CalibrationController(log, seal, constants);
     calibration.startupCheck();

@@ -8,7 +8,7 @@
  * Before each telegram the energy is persisted, so no restart shows less than was sent.
  */
 import { MeterError } from '../core/errors.js';
-import type { Crypto } from '../ports/crypto.js';
+import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { KeyStore } from '../ports/key-store.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
 import type { DllHeader } from '../wmbus/dll.js';
@@ -24,6 +24,15 @@ import type { MeterWitness } from './meter-witness.js';
 import type { RadioBudget } from './radio-budget.js';
 import type { TelegramSchedule } from './telegram-schedule.js';
 import type { WallClock } from './wall-clock.js';
+
+/** The crypto calls a telegram's build makes (modes 5 and 7), computing nothing: for a frame whose
+ *  length is all that is wanted (its bytes are never used). */
+const NO_KEY: AesKey = Object.freeze({ wipe(): void {} });
+const LENGTH_ONLY: Pick<Crypto, 'aesKey' | 'aesCbcEncrypt' | 'aesCmac'> = Object.freeze({
+  aesKey: (): AesKey => NO_KEY,
+  aesCbcEncrypt(): void {},
+  aesCmac(): void {},
+});
 
 export interface SentTelegram {
   /** The link-layer frame with CRCs, as given to the radio. */
@@ -111,7 +120,11 @@ export class TelegramSender {
   start(now: number): void {
     this.o.schedule.start(now);
     this.due = this.o.schedule.nextDue;
-    this.airtimeEstimate = airtimeMs(this.build({ messageCounter: 1, accessNumber: 0 }).frame.length, this.o.mode, this.o.format);
+    // A frame built only for its length, which neither the keys nor the counters change: not
+    // encrypted (the key is still asked for: a meter without one fails here, as on its first telegram).
+    const s = this.o.security;
+    const security: TelegramSecurity = s.mode === 0 ? { mode: 0 } : { mode: s.mode, key: s.keys.meterKey(), crypto: LENGTH_ONLY as unknown as Crypto };
+    this.airtimeEstimate = airtimeMs(this.build({ messageCounter: 1, accessNumber: 0 }, security).frame.length, this.o.mode, this.o.format);
   }
 
   /** Ticks time at which the next telegram is due. */
@@ -147,14 +160,14 @@ export class TelegramSender {
     return s.mode === 0 ? { mode: 0 } : { mode: s.mode, key: s.keys.meterKey(), crypto: s.crypto };
   }
 
-  private build(counters: { messageCounter: number; accessNumber: number }): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {
+  private build(counters: { messageCounter: number; accessNumber: number }, security: TelegramSecurity): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {
     const o = this.o;
     const status = o.status.current();
     const registers = o.content.telegramRegisters(status);
     const frame = this.builder.build({
       header: o.header,
       registers,
-      security: this.security(),
+      security,
       status: encodeStatusByte(status),
       counters,
       format: o.format,
@@ -187,7 +200,7 @@ export class TelegramSender {
     } finally {
       this.pendingAirtime = undefined;
     }
-    const built = this.build(counters);
+    const built = this.build(counters, this.security());
     const air = airtimeMs(built.frame.length, o.mode, o.format);
     this.airtimeEstimate = air;
     if (air > reserved) {

@@ -61,6 +61,8 @@ export interface CalibrationLogOptions {
   writer?: FrameWriter;
   /** AppendLogOptions.tables. */
   tables?: SectorTables;
+  /** AppendLogOptions.seen: whether the log's flash held anything when opened (before a log-init). */
+  seen?: { used: boolean };
 }
 
 /** What a caller records; the log adds counter, time, chain and signature. */
@@ -124,7 +126,7 @@ export class CalibrationLog {
   /** Opens (recovers) the log on flash; a blank store gets its log-init record, binding the device. */
   static open(o: CalibrationLogOptions): CalibrationLog {
     encodeIdentity(o.deviceId, o.keys.devicePublicKey()); // validates the id before anything is written
-    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer, tables: o.tables });
+    const store = AppendLog.open({ flash: o.flash, magic: o.magic ?? storeMagic('calibrationLog'), writer: o.writer, tables: o.tables, seen: o.seen });
     const raws = store.readAll();
     const witnessed = o.witness?.load();
     if (raws.length === 0) {

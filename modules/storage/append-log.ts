@@ -30,6 +30,9 @@ export interface AppendLogOptions {
   writer?: FrameWriter;
   /** Where to keep the per-sector table, e.g. a meter's rings' (default: its own). */
   tables?: SectorTables;
+  /** Set by open(): `used`, whether any byte of the flash was programmed (what a boot asks before
+   *  deciding a blank store is a new one: the scan reads every sector anyway). */
+  seen?: { used: boolean };
 }
 
 /** Per sector, in one typed array (not an object per sector): the header's sector sequence (-1: the
@@ -38,7 +41,7 @@ export interface AppendLogOptions {
 const SEQ = 0;
 const END = 1;
 const CLOSED = 2;
-const PER_SECTOR = 3;
+const PER_SECTOR = 3; // record-ring.ts TABLE_WORDS_PER_SECTOR (a meter's SectorTables is sized by it)
 
 /** What start-up recovery found, for diagnostics and tests (sectors of the log's own flash). */
 export interface RecoveryReport {
@@ -111,7 +114,8 @@ export class AppendLog {
   /** Opens the log on its flash, recovering its state from what is there (start-up recovery). */
   static open(options: AppendLogOptions): AppendLog {
     const log = new AppendLog(options);
-    log.scan();
+    const used = log.scan();
+    if (options.seen) options.seen.used = used;
     // An interrupted compaction left copies: drop the redundant sectors now, so that appends do not
     // land in a half-filled copy and the next compaction starts from a clean layout.
     if (log.recovery.duplicates > 0) log.eraseRedundant();
@@ -240,11 +244,14 @@ export class AppendLog {
 
   // ---- recovery ----
 
-  private scan(): void {
+  /** Returns whether any sector holds a programmed byte (a header, or not all erased). */
+  private scan(): boolean {
     const size = this.flash.sectorSize;
+    let used = false;
     for (let i = 0; i < this.sectorCount; i++) {
       const found = scanSector(this.flash.read(i * size, size), this.magic);
       this.setSector(i, found.seq, found.end, found.closed);
+      if (!found.blank) used = true;
       if (found.seq < 0) continue;
       this.nextSectorSeq = Math.max(this.nextSectorSeq, found.seq + 1);
       for (const f of found.frames) this.addLocation(f.seq, i * size + f.offset, f.length);
@@ -260,6 +267,7 @@ export class AppendLog {
       }
     }
     this.recovery.duplicates = this.locations - this.records;
+    return used;
   }
 
   // ---- helpers ----

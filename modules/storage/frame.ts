@@ -121,15 +121,18 @@ export function scanSector(body: Uint8Array, magic: number): SectorScan {
   return scan;
 }
 
-/** Whether body[from…] is all 0xFF. Four bytes a step where the buffer allows: at boot every blank
+/** Whether body[from…] is all 0xFF. Whole words where the buffer allows: at boot every blank
  *  sector of every store is checked (the energy journal alone has 88 on the ESP32). */
 export function allErased(body: Uint8Array, from: number): boolean {
   let i = from;
   while (i < body.length && ((body.byteOffset + i) & 3) !== 0) if (body[i++] !== 0xff) return false;
   const words = (body.length - i) >>> 2;
   if (words > 0) {
-    const w = new Uint32Array(body.buffer, body.byteOffset + i, words);
-    for (let k = 0; k < words; k++) if (w[k] !== 0xffffffff) return false;
+    // Signed words (0xFFFFFFFF is -1: an integer, not a double, on XS and V8), sixteen bytes a step.
+    const w = new Int32Array(body.buffer, body.byteOffset + i, words);
+    let k = 0;
+    for (; k + 4 <= words; k += 4) if ((w[k] & w[k + 1] & w[k + 2] & w[k + 3]) !== -1) return false;
+    for (; k < words; k++) if (w[k] !== -1) return false;
     i += words * 4;
   }
   for (; i < body.length; i++) if (body[i] !== 0xff) return false;

@@ -31,7 +31,7 @@ import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, ma
 const SEQ = 0;
 const END = 1;
 const FLAGS = 2;
-const PER_SECTOR = 3;
+const PER_SECTOR = 3; // TABLE_WORDS_PER_SECTOR
 /** No more appends here (a torn region, or bytes after the last frame not erased). */
 const CLOSED = 1;
 /** Every byte erased: usable without an erase. */
@@ -44,17 +44,32 @@ const BLANK = 2;
  * index it through this object, so growing moves nothing they hold.
  */
 export class SectorTables {
-  words = new Float64Array(0);
+  /** What was reserved: a view of the first numbers of its buffer (the rest: room to reserve). */
+  words: Float64Array;
+
+  /** `capacity`: numbers to make room for at once, e.g. a meter's whole flash (TABLE_WORDS_PER_SECTOR
+   *  per sector; its stores cover every sector), so reserving copies nothing (default: grown each time). */
+  constructor(capacity = 0) {
+    this.words = new Float64Array(new ArrayBuffer(capacity * 8), 0, 0);
+  }
 
   /** Reserves `n` numbers (0); returns where they start. */
   reserve(n: number): number {
     const at = this.words.length;
+    const buffer = this.words.buffer;
+    if ((at + n) * 8 <= buffer.byteLength) {
+      this.words = new Float64Array(buffer, 0, at + n);
+      return at;
+    }
     const w = new Float64Array(at + n);
     w.set(this.words);
     this.words = w;
     return at;
   }
 }
+
+/** Numbers per sector in the tables of the record rings and the append log. */
+export const TABLE_WORDS_PER_SECTOR = 3;
 
 export interface RecordRingOptions {
   /** The ring's own flash (all of it, at least 2 sectors): a FlashRegion of the flash map. */
@@ -121,6 +136,14 @@ export class RecordRing {
   /** The sequence of the newest record (0: none), after load() or save(). */
   get sequence(): number {
     return this.lastSequence;
+  }
+
+  /** After load() and before any save(): whether any byte of the ring's flash is programmed (a
+   *  header, or a sector not all erased; what load() found, without reading again). */
+  get used(): boolean {
+    const t = this.tables.words;
+    for (let i = 0; i < this.count; i++) if (!(t[this.base + i * PER_SECTOR + FLAGS] & BLANK)) return true;
+    return false;
   }
 
   /** A buffer of at least `n` bytes to build the next record's payload in (its writer's, shared with
