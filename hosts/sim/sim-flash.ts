@@ -210,11 +210,16 @@ export class SimFlash implements Flash {
         b = this.sectors[first];
         from -= (f >>> BASE_SHIFT) & this.baseMask;
       } else b = this.sector(first);
-      if (b && from + length <= b.length) return b.slice(from, from + length);
-      // A large read of erased bytes only (the stores' scans at boot: most sectors are blank).
-      if (length >= BLANK_READ_MIN && !(b && from < b.length)) return blankBytes(length);
-      const out = new Uint8Array(length).fill(0xff);
-      if (b && from < b.length) out.set(b.subarray(from, from + length), 0);
+      if (length < BLANK_READ_MIN) {
+        if (b && from + length <= b.length) return b.slice(from, from + length);
+        const out = new Uint8Array(length).fill(0xff);
+        if (b && from < b.length) out.set(b.subarray(from, from + length), 0);
+        return out;
+      }
+      // A sector-sized read (the stores' scans at boot, most of them of blank sectors): a view of
+      // blank bytes no read had before, rather than a new ArrayBuffer each (off-heap, GC-tracked).
+      const out = blankBytes(length);
+      if (b && from < b.length) out.set(from === 0 && length >= b.length ? b : b.subarray(from, from + length), 0);
       return out;
     }
     const out = new Uint8Array(length);
@@ -526,22 +531,24 @@ export class SimFlash implements Flash {
   }
 }
 
-/** Reads of at least this many bytes of erased flash (a sector's: the stores read whole sectors
- *  only when they scan) are views of one blank buffer, taken in turn and filled with 0xFF again
- *  when handed out: not a new ArrayBuffer each (off-heap, GC-tracked; a new meter's boot reads ~45).
- *  A caller may write its copy as with any read: the part goes to another read only after the
- *  whole buffer was handed out (64 sectors of 4 KiB later), and comes back blank. The stores keep
- *  a sector image across the reads of later sectors only when it holds records (not a blank one). */
+/** Reads of at least this many bytes (a sector's: the stores read whole sectors only when they
+ *  scan) are cut from shared blank buffers. */
 const BLANK_READ_MIN = 1024;
-const BLANK_RING = 256 * 1024;
-const blankRing = new ArrayBuffer(BLANK_RING);
-let blankAt = 0;
+const BLANK_ARENA = 32 * 1024; // (a malloc, not an mmap: no fresh pages to fault in)
+let arena = new ArrayBuffer(0);
+let arenaAt = 0;
 
+/** `length` bytes of 0xFF that no one else was given: a view of a blank buffer many such reads share
+ *  (each part handed out once, so a caller may write its copy as with any read). */
 function blankBytes(length: number): Uint8Array {
-  if (length > BLANK_RING) return new Uint8Array(length).fill(0xff);
-  if (blankAt + length > BLANK_RING) blankAt = 0;
-  const out = new Uint8Array(blankRing, blankAt, length).fill(0xff);
-  blankAt += (length + 7) & ~7; // the next one word-aligned (allErased reads words)
+  if (length > BLANK_ARENA) return new Uint8Array(length).fill(0xff);
+  if (arenaAt + length > arena.byteLength) {
+    arena = new ArrayBuffer(BLANK_ARENA);
+    new Uint8Array(arena).fill(0xff);
+    arenaAt = 0;
+  }
+  const out = new Uint8Array(arena, arenaAt, length);
+  arenaAt += (length + 7) & ~7; // the next one word-aligned (allErased reads four bytes a step)
   return out;
 }
 
