@@ -7,8 +7,8 @@
  * A meter is only ever advanced to its own event times (and to the end of the run), so what it
  * computes does not depend on how the fleet is split or paced.
  *
- * Memory: flash sectors live in memory only while in use; every simulated hour, right after a meter
- * ran through the epoch, the sectors it did not touch go to their backing store — the --state image
+ * Memory: flash sectors live in memory only while in use; after each epoch at least a simulated hour
+ * after the last such, right after a meter ran through it, the sectors it did not touch go to their backing store — the --state image
  * file, or a spill file (spill-file.ts) — and those it did touch too, but for their tails (the bytes
  * it appended there since).
  *
@@ -282,7 +282,7 @@ export class MeterSlice {
       this.cursor = 0;
       this.evicting = false;
       if (limitWall >= this.nextEvict) {
-        // Every simulated hour each meter, once run through the epoch, leaves its flash to the
+        // Each epoch (at least an hour apart) each meter, once run through it, leaves its flash to the
         // backing store but for the tails it appends to: only the meter running holds more.
         this.evicting = this.nextEvict !== -Infinity;
         this.nextEvict = limitWall + EVICT_EVERY_MS;
