@@ -68,6 +68,23 @@ export class SectorPool {
     return this.free.get(length)?.pop() ?? new Uint8Array(length);
   }
 
+  /** `length` bytes of 0xFF that no one else was given: a view of a blank buffer many such reads
+   *  share (each part handed out once, so a caller may write its copy as with any read), rather
+   *  than a new ArrayBuffer each (off-heap, GC-tracked; a new meter's boot reads ~45 sectors). */
+  blank(length: number): Uint8Array {
+    if (length > BLANK_ARENA) return new Uint8Array(length).fill(0xff);
+    if (this.arenaAt + length > this.arena.byteLength) {
+      this.arena = new ArrayBuffer(BLANK_ARENA);
+      new Uint8Array(this.arena).fill(0xff);
+      this.arenaAt = 0;
+    }
+    const out = new Uint8Array(this.arena, this.arenaAt, length);
+    this.arenaAt += (length + 7) & ~7; // the next one word-aligned (allErased reads four bytes a step)
+    return out;
+  }
+  private arena = new ArrayBuffer(0);
+  private arenaAt = 0;
+
   /** Takes back an array no one else holds. */
   give(b: Uint8Array): void {
     let list = this.free.get(b.length);
@@ -218,7 +235,7 @@ export class SimFlash implements Flash {
       }
       // A sector-sized read (the stores' scans at boot, most of them of blank sectors): a view of
       // blank bytes no read had before, rather than a new ArrayBuffer each (off-heap, GC-tracked).
-      const out = blankBytes(length);
+      const out = this.sectorPool ? this.sectorPool.blank(length) : new Uint8Array(length).fill(0xff);
       if (b && from < b.length) out.set(from === 0 && length >= b.length ? b : b.subarray(from, from + length), 0);
       return out;
     }
@@ -532,25 +549,9 @@ export class SimFlash implements Flash {
 }
 
 /** Reads of at least this many bytes (a sector's: the stores read whole sectors only when they
- *  scan) are cut from shared blank buffers. */
+ *  scan) are cut from the pool's blank buffers (`SectorPool.blank`). */
 const BLANK_READ_MIN = 1024;
 const BLANK_ARENA = 32 * 1024; // (a malloc, not an mmap: no fresh pages to fault in)
-let arena = new ArrayBuffer(0);
-let arenaAt = 0;
-
-/** `length` bytes of 0xFF that no one else was given: a view of a blank buffer many such reads share
- *  (each part handed out once, so a caller may write its copy as with any read). */
-function blankBytes(length: number): Uint8Array {
-  if (length > BLANK_ARENA) return new Uint8Array(length).fill(0xff);
-  if (arenaAt + length > arena.byteLength) {
-    arena = new ArrayBuffer(BLANK_ARENA);
-    new Uint8Array(arena).fill(0xff);
-    arenaAt = 0;
-  }
-  const out = new Uint8Array(arena, arenaAt, length);
-  arenaAt += (length + 7) & ~7; // the next one word-aligned (allErased reads four bytes a step)
-  return out;
-}
 
 /** The step of a written sector's prefix in memory. */
 const PREFIX_STEP = 256;
