@@ -305,12 +305,13 @@ export function dayRun(options: DayRunOptions, out: (line: string) => void): voi
   const perTelegramParts = ['cc1101.transmit', 'sender.build', 'status.current', 'readout.telegramRegisters'];
   if (measure) {
     const charge = <T>(target: { [k: string]: unknown }, name: string, a: Account): void => {
-      const f = target[name] as (x?: unknown) => T;
-      // One argument forwarded (buildFrame's counters): rest parameters would allocate an array.
-      target[name] = function (this: unknown, x?: unknown): T {
+      const f = target[name] as (x?: unknown, y?: unknown) => T;
+      // Two arguments forwarded (the sender's build takes counters and security): rest parameters
+      // would allocate an array.
+      target[name] = function (this: unknown, x?: unknown, y?: unknown): T {
         const prev = ledger.to(a);
         try {
-          return f.call(this, x);
+          return f.call(this, x, y);
         } finally {
           ledger.to(prev);
         }
