@@ -5,7 +5,6 @@
  * These are the errors calibration must remove. A seeded PRNG keeps every run reproducible.
  */
 import { xorshift32Step } from '../../../modules/core/xorshift32.js';
-import type { SpiPort } from '../../../modules/ports/bus.js';
 
 export interface HardwareErrors {
   /** Relative gain error of the voltage path, e.g. 0.015 = reads 1.5 % high. */
@@ -121,27 +120,3 @@ export interface SpiTarget {
   wholeFrame(buffer: Uint8Array, answer: boolean): boolean;
 }
 
-/** The SpiPort of a simulated chip that shifts one byte at a time. A class, not closures per chip:
- *  a driver's calls go to the same functions for every meter of a fleet. The metrology chips
- *  (sim-atm90e32.ts, sim-ade7953.ts) are their own ports instead, with this class's behaviour: a
- *  fleet mixes chip types in one process, and a port class shared by them makes every read's call
- *  into the chip polymorphic (and one call deeper). */
-export class ByteClockedSpi implements SpiPort {
-  constructor(private readonly chip: SpiTarget) {}
-  transfer(buffer: Uint8Array): void {
-    const chip = this.chip;
-    if (chip.wholeFrame(buffer, true)) return;
-    for (let i = 0; i < buffer.length; i++) buffer[i] = chip.clockByte(buffer[i]);
-  }
-  write(buffer: Uint8Array): void {
-    const chip = this.chip;
-    if (chip.wholeFrame(buffer, false)) return;
-    for (let i = 0; i < buffer.length; i++) chip.clockByte(buffer[i]);
-  }
-  read(buffer: Uint8Array): void {
-    for (let i = 0; i < buffer.length; i++) buffer[i] = this.chip.clockByte(0);
-  }
-  flush(deselectNow = true): void {
-    if (deselectNow) this.chip.deselect();
-  }
-}

@@ -152,9 +152,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   garbleRate = 0.05;
   /** Writes dropped for a wrong frame length. */
   framingErrors = 0;
-  /** The chip's SPI port: the chip itself (ByteClockedSpi's work in its own methods, below): a read
-   *  reaches the register file in one call, and a fleet mixing chip types keeps each call site
-   *  monomorphic. */
+  /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
+   *  file in one call, and a fleet mixing chip types keeps each call site monomorphic — which is
+   *  why each chip class carries these few lines rather than sharing a port class. */
   readonly spi: SpiPort = this;
   /** Made on first use (few chips are wired over I²C; a fleet has thousands of chips). */
   private i2cPort: I2cPort | undefined;
@@ -575,7 +575,8 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, i < n ? SimAde7953.byteOf(v, n, i) : 0xff, this.rng, this.garbleRate);
   }
 
-  // SpiPort, as ByteClockedSpi (front-end.ts) does it over clockByte / wholeFrame / deselect.
+  // SpiPort: a whole register frame at once when wholeFrame can, else byte by byte over clockByte;
+  // flush deselects.
   transfer(buffer: Uint8Array): void {
     const length = buffer.length;
     if (length >= 3 && buffer[2] === 0x80 && this.txLength === 0 && this.busFault === 'none') {

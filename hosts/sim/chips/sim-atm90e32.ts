@@ -130,9 +130,9 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   writesDuringReset = 0;
   /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
   unconfirmedWrites = 0;
-  /** The chip's SPI port: the chip itself (ByteClockedSpi's work in its own methods, below): a read
-   *  reaches the register file in one call, and a fleet mixing chip types keeps each call site
-   *  monomorphic. */
+  /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
+   *  file in one call, and a fleet mixing chip types keeps each call site monomorphic — which is
+   *  why each chip class carries these few lines rather than sharing a port class. */
   readonly spi: SpiPort = this;
   private readonly regs = new Uint16Array(0x100);
   /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
@@ -419,7 +419,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     if (a < 0x100) this.writeRegister(a, (this.tx2 << 8) | this.tx3);
   }
 
-  // SpiPort, as ByteClockedSpi (front-end.ts) does it over clockByte / wholeFrame / deselect.
+  // SpiPort: a whole register frame at once when wholeFrame can, else byte by byte over clockByte;
+  // flush deselects.
   transfer(buffer: Uint8Array): void {
     if (buffer.length === 4 && this.txLength === 0 && this.busFault === 'none') {
       // wholeFrame(buffer, true), here: a driver's register read is one call into the chip
