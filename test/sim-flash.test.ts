@@ -71,6 +71,28 @@ describe('simulated NOR flash', () => {
 
 describe('simulated NOR flash: sparse sectors and their backing store', () => {
   /** A backing store in a Map (what a spill file or the --state image does). */
+  /** The operations the property tests below share, on a 4 × 256-byte flash: erase a sector, evict,
+   *  read a range. */
+  type SharedOp = { op: 'erase'; sector: number } | { op: 'evict' } | { op: 'read'; at: number; n: number };
+  const sharedOps = (maxRead: number) => [
+    fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ op: fc.constant('evict' as const) }),
+    fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: maxRead }) }),
+  ];
+  /** Runs a shared operation on `f` and on `ref` (what the flash should hold); an erase puts the
+   *  sector's append end (`ends`, when kept) back to 0; a read must give what `ref` holds. */
+  function sharedOp(f: SimFlash, ref: Uint8Array, o: SharedOp, ends?: number[]): void {
+    if (o.op === 'erase') {
+      f.erase(o.sector);
+      ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
+      if (ends) ends[o.sector] = 0;
+    } else if (o.op === 'evict') f.evictUntouched();
+    else {
+      const n = Math.min(o.n, 1024 - o.at);
+      assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
+    }
+  }
+
   /** A backing of sector-sized slots, as the spill file's: a store writes the first bytes of a slot,
    *  whose other bytes hold garbage (the flash must never rely on them). */
   function mapBacking(sectorSize = 256) {
@@ -126,9 +148,7 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
         fc.array(
           fc.oneof(
             fc.record({ op: fc.constant('write' as const), at: fc.integer({ min: 0, max: 1023 }), data: fc.uint8Array({ minLength: 1, maxLength: 300 }) }),
-            fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
-            fc.record({ op: fc.constant('evict' as const) }),
-            fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: 600 }) }),
+            ...sharedOps(600),
           ),
           { maxLength: 60 },
         ),
@@ -140,14 +160,7 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
               const data = o.data.subarray(0, 1024 - o.at).map((b, i) => b & ref[o.at + i]); // only clears bits
               f.write(o.at, data);
               ref.set(data, o.at);
-            } else if (o.op === 'erase') {
-              f.erase(o.sector);
-              ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
-            } else if (o.op === 'evict') f.evictUntouched();
-            else {
-              const n = Math.min(o.n, 1024 - o.at);
-              assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
-            }
+            } else sharedOp(f, ref, o);
           }
           assert.deepEqual(f.image(), ref);
         },
@@ -164,9 +177,7 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
             fc.oneof(
               fc.record({ op: fc.constant('write' as const), at: fc.integer({ min: 0, max: 1023 }), data: fc.uint8Array({ minLength: 1, maxLength: 300 }) }),
               fc.record({ op: fc.constant('append' as const), sector: fc.integer({ min: 0, max: 3 }), data: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
-              fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
-              fc.record({ op: fc.constant('evict' as const) }),
-              fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: 600 }) }),
+              ...sharedOps(600),
             ),
             { maxLength: 80 },
           ),
@@ -189,15 +200,7 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
                 const n = Math.min(o.data.length, 256 - ends[o.sector]);
                 if (n > 0) write(at, o.data.subarray(0, n));
                 ends[o.sector] += n;
-              } else if (o.op === 'erase') {
-                f.erase(o.sector);
-                ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
-                ends[o.sector] = 0;
-              } else if (o.op === 'evict') f.evictUntouched();
-              else {
-                const n = Math.min(o.n, 1024 - o.at);
-                assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
-              }
+              } else sharedOp(f, ref, o, ends);
             }
             assert.deepEqual(f.image(), ref);
           },
@@ -217,9 +220,7 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
               fc.oneof(
                 fc.record({ op: fc.constant('write' as const), at: fc.integer({ min: 0, max: 1023 }), data: fc.uint8Array({ minLength: 1, maxLength: 40 }), clears: fc.boolean() }),
                 fc.record({ op: fc.constant('append' as const), sector: fc.integer({ min: 0, max: 3 }), data: fc.uint8Array({ minLength: 1, maxLength: 40 }), back: fc.integer({ min: 0, max: 3 }) }),
-                fc.record({ op: fc.constant('erase' as const), sector: fc.integer({ min: 0, max: 3 }) }),
-                fc.record({ op: fc.constant('evict' as const) }),
-                fc.record({ op: fc.constant('read' as const), at: fc.integer({ min: 0, max: 1023 }), n: fc.integer({ min: 0, max: 300 }) }),
+                ...sharedOps(300),
               ),
               { maxLength: 80 },
             ),
@@ -247,15 +248,7 @@ describe('simulated NOR flash: sparse sectors and their backing store', () => {
                   const n = Math.min(o.data.length, 256 - at);
                   if (n > 0) write(o.sector * 256 + at, o.data.subarray(0, n));
                   ends[o.sector] = Math.max(ends[o.sector], at + n);
-                } else if (o.op === 'erase') {
-                  f.erase(o.sector);
-                  ref.fill(0xff, o.sector * 256, o.sector * 256 + 256);
-                  ends[o.sector] = 0;
-                } else if (o.op === 'evict') f.evictUntouched();
-                else {
-                  const n = Math.min(o.n, 1024 - o.at);
-                  assert.deepEqual(f.read(o.at, n), ref.slice(o.at, o.at + n));
-                }
+                } else sharedOp(f, ref, o, ends);
               }
               assert.deepEqual(f.image(), ref);
             },
