@@ -49,6 +49,40 @@ function run(rig: ChipTestBed, driver: MetrologyDriver, ms: number, everyMs: num
 
 const close = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} ± ${tol}`);
 
+/**
+ * An SPI port in front of a chip that counts the reads of one register (its address as the frame's
+ * first two bytes carry it, `mask` keeping the address bits) and flips bit `flip` of byte `at` in the
+ * replies chosen by `garble` (the nth read since `reset()`, from 1): a reply garbled on the wire.
+ */
+class WatchedSpi implements SpiPort {
+  reads = 0;
+  constructor(
+    private readonly inner: SpiPort,
+    private readonly address: number,
+    private readonly mask: number,
+    private readonly at: number,
+    private readonly flip: number,
+    public garble: (n: number) => boolean = () => false,
+  ) {}
+  reset(): void {
+    this.reads = 0;
+  }
+  transfer(b: Uint8Array): void {
+    const watched = ((b[0] << 8) | b[1]) & this.mask;
+    this.inner.transfer(b);
+    if (watched === this.address && this.garble(++this.reads)) b[this.at] ^= this.flip;
+  }
+  write(b: Uint8Array): void {
+    this.inner.write(b);
+  }
+  read(b: Uint8Array): void {
+    this.inner.read(b);
+  }
+  flush(deselect?: boolean): void {
+    this.inner.flush(deselect);
+  }
+}
+
 describe('metrology drivers against the register-level simulators', () => {
   for (const bus of ['spi', 'i2c'] as const) {
     it(`ADE7953 over ${bus}: readings match the load model within the chip's resolution`, () => {
@@ -244,6 +278,96 @@ describe('metrology drivers against the register-level simulators', () => {
         }
       }
     });
+  });
+
+  describe('the power that resolves wraps is the median of three reads, the third made only when two differ', () => {
+    // A sample after 30 min at these loads: the read-clear / 24-bit counters wrapped many times, so
+    // a wrong power would add or drop whole wraps (hundreds of Wh).
+    const rigs = {
+      atm90e32: () => {
+        const rig = new ChipTestBed(3);
+        const chip = rig.attach(new SimAtm90e32({ load: rig.load, errors: perfectHardware(3) }));
+        // Pmean of phase A (read frames have bit 15 set: the mask keeps it); byte 2 is its high byte
+        const spi = new WatchedSpi(chip.spi, 0x8000 | 0xb1, 0x83ff, 2, 0x08);
+        const driver = new Atm90e32({ spi, clock: rig.clock, calibration: defaultCalibration('atm90e32', 3, 2) });
+        return { rig, spi, driver, lsb: 10 / 3200 };
+      },
+      ade7953: () => {
+        const rig = new ChipTestBed(2);
+        const chip = rig.attach(new SimAde7953({ load: rig.load, errors: perfectHardware(2) }));
+        // AWATT (32-bit address 0x312); byte 4 holds bits 16–23 of the 24-bit value
+        const spi = new WatchedSpi(chip.spi, 0x312, 0xffff, 4, 0x20);
+        const driver = new Ade7953({ spi, clock: rig.clock, calibration: defaultCalibration('ade7953', 2, 2) });
+        return { rig, spi, driver, lsb: 3.4e-5 * 15 };
+      },
+    };
+    for (const [name, make] of Object.entries(rigs)) {
+      it(`${name}: two reads on a clean bus; a garbled first or second read is outvoted by a third (nothing lost)`, () => {
+        const { rig, spi, driver, lsb } = make();
+        driver.configure();
+        rig.load.setAll({ current: 40, phaseDeg: 10 });
+        let imp = 0;
+        const perSample: number[] = [];
+        for (let k = 0; k < 8; k++) {
+          rig.advance(1_800_000);
+          // samples 2, 4, …: garble the first read of the power register; 3, 5, …: the second
+          const bad = k === 0 ? 0 : 2 - (k % 2);
+          spi.reset();
+          spi.garble = (n) => n === bad;
+          const s = driver.sample();
+          assert.equal(s.fault, undefined, `sample ${k}: ${s.fault?.message}`);
+          assert.ok(s.wraps > 0, 'the counters wrapped since the last sample');
+          imp += s.importWh[0];
+          perSample.push(spi.reads);
+          // the instantaneous power is that median too: the load's, not the garbled reply's
+          close(s.phases[0].activePower, rig.load.activePower(0), rig.load.activePower(0) * 1e-3, `P of sample ${k}`);
+        }
+        assert.deepEqual(perSample, [2, 3, 3, 3, 3, 3, 3, 3], 'reads of the power register per sample');
+        close(imp, rig.load.importWh[0], 2 * lsb, 'import over 4 h');
+      });
+    }
+  });
+
+  it("a noisy board's power register holds one value per instant (as the chip's does between updates)", () => {
+    // Frames as the data sheets define them: ATM90E32 16-bit address word (bit 15 = read) and data
+    // word; ADE7953 16-bit address, 0x80 read command, 32-bit data for AWATT at 0x312.
+    const atm = new ChipTestBed(3);
+    const a = atm.attach(new SimAtm90e32({ load: atm.load }));
+    const word = (addr: number) => {
+      const f = new Uint8Array([0x80 | (addr >> 8), addr & 0xff, 0, 0]);
+      a.spi.transfer(f);
+      a.spi.flush();
+      return (f[2] << 8) | f[3];
+    };
+    const pmeanA = () => (((word(0xb1) << 16) | word(0xc1)) * 0.00032);
+    atm.advance(10);
+    atm.load.setAll({ current: 10, phaseDeg: 0 });
+    const ade = new ChipTestBed(2);
+    const d = ade.attach(new SimAde7953({ load: ade.load }));
+    const awatt = () => {
+      const f = new Uint8Array([0x03, 0x12, 0x80, 0, 0, 0, 0]);
+      d.spi.transfer(f);
+      d.spi.flush();
+      return ((f[3] << 24) | (f[4] << 16) | (f[5] << 8) | f[6]) >> 0;
+    };
+    ade.load.setAll({ current: 10, phaseDeg: 0 });
+    const atmValues: number[] = [];
+    const adeValues = new Set<number>();
+    for (let k = 0; k < 400; k++) {
+      atm.advance(1000);
+      ade.advance(1000);
+      const p = pmeanA();
+      assert.equal(pmeanA(), p, 'ATM90E32 Pmean twice in one instant');
+      atmValues.push(p);
+      const w = awatt();
+      assert.equal(awatt(), w, 'ADE7953 AWATT twice in one instant');
+      adeValues.add(w);
+    }
+    // from instant to instant the noise moves them: the board's 0.05 W (defaultHardwareErrors)
+    const mean = atmValues.reduce((x, y) => x + y, 0) / atmValues.length;
+    const sd = Math.sqrt(atmValues.reduce((x, y) => x + (y - mean) ** 2, 0) / (atmValues.length - 1));
+    close(sd, 0.05, 0.01, 'ATM90E32 Pmean noise between instants, W');
+    assert.ok(adeValues.size > 10, `ADE7953 AWATT varies between instants (${adeValues.size} values)`);
   });
 
   it('refuses a write frame of the wrong length (framing) and configure notices', () => {

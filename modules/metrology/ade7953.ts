@@ -312,6 +312,7 @@ export class Ade7953 implements MetrologyDriver {
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
     const out = this.samples.begin(ticks);
+    let powersRead = false;
     try {
       const irq = this.readStable(ADE7953.IRQSTATA);
       // A reset both raises IRQSTATA.RESET and restores LCYCMODE's default (we write 0x00).
@@ -341,7 +342,9 @@ export class Ade7953 implements MetrologyDriver {
         for (let ch = 0; ch < n; ch++) {
           counts[ch] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
           const reg = ch === 0 ? ADE7953.AWATT : ADE7953.BWATT;
-          const w = median3(this.read24(reg, true), this.read24(reg, true), this.read24(reg, true));
+          const w1 = this.read24(reg, true);
+          const w2 = this.read24(reg, true);
+          const w = w1 === w2 ? w1 : median3(w1, w2, this.read24(reg, true));
           if (Math.abs(w * this.scale.wattsPerLsb) > this.maxPowerW * 1.2) {
             throw new MetrologyFault('implausible-power', `ADE7953 channel ${ch} power ${w * this.scale.wattsPerLsb} W`, { channel: ch });
           }
@@ -367,8 +370,9 @@ export class Ade7953 implements MetrologyDriver {
         this.powers = this.lastPower;
         this.lastCount = counts;
         this.lastPower = power;
+        powersRead = true;
       }
-      this.readInstantaneous(out);
+      this.readInstantaneous(out, powersRead);
     } catch (e) {
       if (!(e instanceof MetrologyFault)) throw e;
       out.fault = e;
@@ -385,7 +389,8 @@ export class Ade7953 implements MetrologyDriver {
     if (ticks) this.lastTicks = ticks;
   }
 
-  private readInstantaneous(out: Sample): void {
+  /** `powersRead`: lastPower holds this sample's median AWATT/BWATT, used rather than read again. */
+  private readInstantaneous(out: Sample, powersRead: boolean): void {
     const s = this.scale;
     const v = this.read24(ADE7953.VRMS, false) * s.voltsPerLsb;
     const period = this.read(ADE7953.PERIOD);
@@ -395,7 +400,7 @@ export class Ade7953 implements MetrologyDriver {
       const r: PhaseReading = this.samples.reading(ch);
       r.voltage = v;
       r.current = this.read24(a ? ADE7953.IRMSA : ADE7953.IRMSB, false) * s.ampsPerLsb;
-      r.activePower = this.read24(a ? ADE7953.AWATT : ADE7953.BWATT, true) * s.wattsPerLsb;
+      r.activePower = (powersRead ? this.lastPower[ch] : this.read24(a ? ADE7953.AWATT : ADE7953.BWATT, true)) * s.wattsPerLsb;
       r.reactivePower = this.read24(a ? ADE7953.AVAR : ADE7953.BVAR, true) * s.wattsPerLsb;
       const pf = this.read(a ? ADE7953.PFA : ADE7953.PFB);
       r.powerFactor = ((pf << 16) >> 16) / 32768;

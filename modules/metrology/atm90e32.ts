@@ -95,6 +95,10 @@ export class Atm90e32 implements MetrologyDriver {
   private closed = false;
   private readonly samples: SampleBuffer;
   private readonly frame = new Uint8Array(4);
+  /** Each phase's median Pmean and Qmean (W, var) of the last samplePhase: the instantaneous
+   *  readings of the same sample use them rather than read the registers again. */
+  private readonly meanP: number[] = [];
+  private readonly meanQ: number[] = [];
 
   constructor(options: Atm90e32Options) {
     if (!options || !options.spi) throw new MetrologyFault('bad-options', 'ATM90E32 needs an spi port', { chip: 'atm90e32' });
@@ -178,6 +182,13 @@ export class Atm90e32 implements MetrologyDriver {
     const hi = this.read(reg);
     const lo = this.read(lsbReg);
     return ((hi << 16) | lo) * ATM90E32_POWER_LSB;
+  }
+
+  /** median3 of three power reads; the third only when the first two differ (see median3). */
+  private medianPower(reg: number, lsbReg: number): number {
+    const a = this.power(reg, lsbReg);
+    const b = this.power(reg, lsbReg);
+    return a === b ? a : median3(a, b, this.power(reg, lsbReg));
   }
 
   private plan(cal: Calibration): [number, number][] {
@@ -265,6 +276,7 @@ export class Atm90e32 implements MetrologyDriver {
     const ticks = this.clock.ticks();
     const n = this.phaseCount;
     const out = this.samples.begin(ticks);
+    let meansRead = false;
     try {
       const en = this.readStable(ATM90E32.MeterEn);
       if (en === 0xffff) throw new MetrologyFault('bus-garbage', 'ATM90E32 answers 0xFFFF (bus floating or chip absent)', { register: ATM90E32.MeterEn });
@@ -284,8 +296,9 @@ export class Atm90e32 implements MetrologyDriver {
           throw new MetrologyFault('checksum', `ATM90E32 CRCDigest 0x${crc.toString(16)} differs from 0x${this.expectedCrc.toString(16)}: configuration changed`, { register: ATM90E32.CRCDigest, read: crc });
         }
         for (let p = 0; p < n; p++) this.samplePhase(p, ticks, out);
+        meansRead = true;
       }
-      this.readInstantaneous(out);
+      this.readInstantaneous(out, meansRead);
     } catch (e) {
       if (!(e instanceof MetrologyFault)) throw e;
       out.fault = e;
@@ -298,9 +311,9 @@ export class Atm90e32 implements MetrologyDriver {
   private samplePhase(p: number, ticks: number, out: Sample): void {
     const r = ATM90E32_PHASE[p];
     const dtS = (ticks - this.lastTicks[p]) / 1000;
-    // the powers decide wraps after a gap: each read three times, the median taken
-    const power = median3(this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB), this.power(r.Pmean, r.PmeanLSB));
-    const reactive = median3(this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB), this.power(r.Qmean, r.QmeanLSB));
+    // the powers decide wraps after a gap: the median of three reads
+    const power = (this.meanP[p] = this.medianPower(r.Pmean, r.PmeanLSB));
+    const reactive = (this.meanQ[p] = this.medianPower(r.Qmean, r.QmeanLSB));
     const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
     // ENERGY_KEYS order; a fault in a later read keeps the counts already read in `held`.
     const held = this.held[p];
@@ -348,15 +361,16 @@ export class Atm90e32 implements MetrologyDriver {
     return flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0;
   }
 
-  private readInstantaneous(out: Sample): void {
+  /** `meansRead`: meanP/meanQ hold this sample's medians, used rather than read again. */
+  private readInstantaneous(out: Sample, meansRead: boolean): void {
     out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
     for (let p = 0; p < this.phaseCount; p++) {
       const r = ATM90E32_PHASE[p];
       const x = this.samples.reading(p);
       x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
       x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
-      const pm = this.power(r.Pmean, r.PmeanLSB);
-      const qm = this.power(r.Qmean, r.QmeanLSB);
+      const pm = meansRead ? this.meanP[p] : this.power(r.Pmean, r.PmeanLSB);
+      const qm = meansRead ? this.meanQ[p] : this.power(r.Qmean, r.QmeanLSB);
       const cos = this.cos[p] ?? 1;
       const sin = this.sin[p] ?? 0;
       x.activePower = pm * cos + qm * sin;

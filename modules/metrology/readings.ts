@@ -117,7 +117,9 @@ export function wrapsToAdd(raw: number, expected: number, maxCounts: number, per
   return Math.round((expected - raw) / period);
 }
 
-/** The power that resolves wraps after a gap: the median of three reads, so one garbled reply cannot decide. */
+/** The power that resolves wraps after a gap: the median of three reads, so one garbled reply
+ *  cannot decide. The drivers make the third read only when the first two differ: the median of
+ *  a, a and anything is a. */
 export function median3(a: number, b: number, c: number): number {
   return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }

@@ -12,6 +12,8 @@
  *   threshold registers take a write only while their DISNOLOAD bit is set (Tasmota disables
  *   no-load detection around the write: "required before setting thresholds").
  * - PHCALx delays the current by 1.117 µs per LSB (sign-magnitude).
+ * - AWATT/BWATT carry the board's noise, one draw per instant of simulated time (the register holds
+ *   one value between updates: reads in one sample agree unless the bus garbles them).
  * - 0x120 accepts a write only right after 0xAD to 0x0FE; without 0x30 there the noise is 4×.
  * - reset(): registers to their defaults, counters to 0, IRQSTATA.RESET set (as after power-up).
  * - CRC (0x37F): 0xFFFFFFFF (its reset value) unless CONFIG.CRC_ENABLE is set; then this model's
@@ -140,6 +142,9 @@ const STRIDE = 14;
 const ACC = 2 * STRIDE;
 /** Where the load's revision each channel was last found measured at sits in `measured` (after the counts). */
 const REV = ACC + 4;
+/** Where each channel's AWATT/BWATT code with its noise sits, and the `instant` it was drawn at (NaN: none). */
+const NOISY = REV + 2;
+const NOISY_AT = NOISY + 2;
 const P_CODE = 10;
 const Q_CODE = 11;
 const I_CODE = 12;
@@ -191,7 +196,10 @@ export class SimAde7953 implements SpiTarget, SpiPort {
    *  current and voltage registers answer (a driver reads them ~13 times per sample). Then, at ACC,
    *  the energy registers' fractional counts (in the same typed array: fewer objects per meter); at
    *  REV + channel, the load's revision at which that channel's measurement was last found to hold. */
-  private readonly measured = new Float64Array(REV + 2).fill(NaN, 0, ACC).fill(NaN, REV);
+  private readonly measured = new Float64Array(NOISY_AT + 2).fill(NaN, 0, ACC).fill(NaN, REV);
+  /** Counts the steps of simulated time (advance) and resets: AWATT/BWATT hold one noisy code per
+   *  instant (NOISY, drawn at NOISY_AT). */
+  private instant = 0;
   /** Counts register writes, resets and changes of `errors` (assign a new object to change them). */
   private config = 0;
   private measuredErrors: HardwareErrors | undefined;
@@ -226,6 +234,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.config++;
     for (const [slot, v] of DEFAULT_SLOTS) this.regs[slot] = v;
     this.measured.fill(0, ACC, ACC + 4);
+    this.instant++;
     this.set(ADE7953.IRQSTATA, ADE7953_IRQ_RESET);
     this.unlocked = false;
   }
@@ -316,6 +325,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     m[k + Q_CODE] = Math.round(this.mq / this.wPerCode);
     m[k + I_CODE] = Math.round(this.mi / this.aPerCode);
     m[k + V_CODE] = Math.round(this.mv / this.vPerCode);
+    m[NOISY_AT + ch] = NaN;
   }
 
   /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
@@ -326,6 +336,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
 
   /** Integrates energy over `ms` of simulated time (call with the load model's own advance). */
   advance(ms: number): void {
+    if (ms > 0) this.instant++;
     const dt = ms / 1000;
     const noLoadOff = this.peek(ADE7953.DISNOLOAD);
     const pLevel = this.noLoadLevel(ADE7953.AP_NOLOAD);
@@ -370,13 +381,20 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     switch ((info >> READ_SHIFT) & 15) {
       case R_WATT: {
         this.power(ch);
+        const m = this.measured;
+        if (m[NOISY_AT + ch] === this.instant) {
+          v = m[NOISY + ch];
+          break;
+        }
         const sigma = this.noise();
         if (sigma === 0) {
           // A perfect board: the draw still moves the sequence on; its ±0 leaves the code as
           // measured (the sign of a zero does not survive the width mask below).
           this.rng.skipNormal();
-          v = this.measured[STRIDE * ch + P_CODE];
+          v = m[STRIDE * ch + P_CODE];
         } else v = this.noisyPower(sigma);
+        m[NOISY + ch] = v;
+        m[NOISY_AT + ch] = this.instant;
         break;
       }
       case R_VAR:
@@ -429,7 +447,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     return v;
   }
 
-  /** An AWATT/BWATT code of the last measurement (mp) with the noise of one read. */
+  /** An AWATT/BWATT code of the last measurement (mp) with the noise of one instant. */
   private noisyPower(sigma: number): number {
     return Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
   }

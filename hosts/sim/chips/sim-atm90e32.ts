@@ -9,7 +9,9 @@
  * - Measurement: the voltage and current samples are scaled by Ugain and Igain (relative to the
  *   board's reference gains), so rms, P, Q and energy all follow them; Poffset/Qoffset add two's
  *   complement multiples of 0.00032 W (var). PQGain and Phi are stored, never applied: their formats
- *   are not confirmed (writes of anything but 0 are counted in `unconfirmedWrites`).
+ *   are not confirmed (writes of anything but 0 are counted in `unconfirmedWrites`). Pmean carries
+ *   the board's noise, one draw per instant of simulated time (as the chip's register holds one
+ *   value between updates): reads in one sample agree unless the bus garbles them.
  * - Energy: per phase forward/reverse active (APenergyX/ANenergyX) and reactive (RPenergyX/RNenergyX)
  *   energy, 16-bit, cleared on read, counting in 0.01 CF (one LSB = 10/MC Wh, MC = 4.5e11 /
  *   PL_constant), wrapping at 2^16. Thresholds in 0.00032 W: a phase accumulates only while |P| ≥
@@ -111,6 +113,9 @@ const PF_CODE = 4;
 const ACC = WORDS + 15;
 /** Where the load's revision each phase was last found measured at sits in `measured` (after the counts). */
 const REV = ACC + ACC_COUNT;
+/** Where each phase's Pmean word with its noise sits, and the `instant` it was drawn at (NaN: none). */
+const NOISY = REV + 3;
+const NOISY_AT = NOISY + 3;
 /** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …). */
 const WORD_AT = new Uint8Array(0x100);
 ATM90E32_PHASE.forEach((r, p) => {
@@ -143,7 +148,11 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
    *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
    *  which that phase's measurement was last found to hold (NaN: none). */
-  private readonly measured = new Float64Array(REV + 3).fill(NaN, REV);
+  private readonly measured = new Float64Array(NOISY_AT + 3).fill(NaN, REV);
+  /** Counts the steps of simulated time (advance) and resets: a mean-power register holds one
+   *  noisy value per instant, as the chip's does between its updates — a driver's repeated reads of
+   *  it in one sample agree, unless the bus garbles them. */
+  private instant = 0;
   /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
    *  new object to change them); the errors measured with. */
   private config = 0;
@@ -178,6 +187,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     this.measured.fill(0, ACC, ACC + ACC_COUNT);
     this.digest = -1;
     this.config++;
+    this.instant++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
     this.resetLeftMs = ATM90E32_RESET_MS;
   }
@@ -240,10 +250,12 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     m[k + 1] = l.current;
     m[k + 2] = l.phaseDeg;
     m[k + 3] = this.config;
+    m[NOISY_AT + phase] = NaN;
     return o;
   }
 
   advance(ms: number): void {
+    if (ms > 0) this.instant++;
     if (this.resetLeftMs > 0) {
       const used = Math.min(ms, this.resetLeftMs);
       this.resetLeftMs -= used;
@@ -305,13 +317,19 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     if (kind === MEAN_P || kind === MEAN_P_LSB) {
       const p = PHASE_OF[a];
       const o = this.measure(p);
-      const noise = this.errors.noiseW;
+      const m = this.measured;
       let w: number;
-      if (noise === 0) {
-        // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
-        this.rng.skipNormal();
-        w = this.measured[WORDS + 5 * p + P_WORD];
-      } else w = this.noisyPower(o, noise);
+      if (m[NOISY_AT + p] === this.instant) w = m[NOISY + p];
+      else {
+        const noise = this.errors.noiseW;
+        if (noise === 0) {
+          // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
+          this.rng.skipNormal();
+          w = m[WORDS + 5 * p + P_WORD];
+        } else w = this.noisyPower(o, noise);
+        m[NOISY + p] = w;
+        m[NOISY_AT + p] = this.instant;
+      }
       v = kind === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
     } else if (kind >= MEAN_Q && kind <= PF) {
       this.measure(PHASE_OF[a]);
@@ -327,7 +345,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     return v;
   }
 
-  /** The Pmean word of the measurement at `o` with the noise of one read. */
+  /** The Pmean word of the measurement at `o` with the noise of one instant. */
   private noisyPower(o: number, noise: number): number {
     return Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
   }
