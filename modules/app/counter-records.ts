@@ -62,8 +62,13 @@ export class TelegramCounterRecord {
 
   /** Writes the counters with the airtime history (committed on return). */
   save(state: TelegramCounterState, h: AirtimeHistory): void {
-    const e = h.entries.map((x) => ({ ageMs: Math.max(0, Math.floor(x.ageMs)), airtimeMs: x.airtimeMs }));
-    while (e.length > AIRTIME_ENTRIES) e.splice(0, 2, { ageMs: e[1].ageMs, airtimeMs: e[0].airtimeMs + e[1].airtimeMs });
+    let e = h.entries;
+    if (e.length > AIRTIME_ENTRIES) {
+      // Rare (more than AIRTIME_ENTRIES transmissions in the hour): merged in a copy. The ages are
+      // floored below as well (again: the same value), so the common case needs no copy.
+      e = e.map((x) => ({ ageMs: Math.max(0, Math.floor(x.ageMs)), airtimeMs: x.airtimeMs }));
+      while (e.length > AIRTIME_ENTRIES) e.splice(0, 2, { ageMs: e[1].ageMs, airtimeMs: e[0].airtimeMs + e[1].airtimeMs });
+    }
     const b = this.ring.payload(TELEGRAM_RECORD_SIZE);
     b[0] = FORMAT;
     writeU32LE(b, 1, state.messageCounter);
@@ -74,7 +79,7 @@ export class TelegramCounterRecord {
     writeU32LE(b, 11, Math.floor(base / U32) >>> 0);
     b[15] = e.length;
     for (let i = 0; i < e.length; i++) {
-      writeU32LE(b, 16 + i * 8, Math.min(U32 - 1, e[i].ageMs));
+      writeU32LE(b, 16 + i * 8, Math.min(U32 - 1, Math.max(0, Math.floor(e[i].ageMs))));
       writeU32LE(b, 20 + i * 8, Math.min(U32 - 1, Math.ceil(e[i].airtimeMs * 1000))); // rounded up
     }
     this.ring.save(b, TELEGRAM_HEAD + e.length * 8);

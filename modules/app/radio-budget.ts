@@ -71,6 +71,21 @@ export class RadioBudget {
     return this.starts.map((startMs, i) => ({ startMs, airtimeMs: this.airtimes[i] }));
   }
 
+  /** How many transmissions are in the hour ending at `nowMs`; `startAt(i)` and `airtimeAt(i)`
+   *  read them, oldest first (window() without an object per transmission). */
+  count(nowMs: number): number {
+    this.expire(nowMs);
+    return this.starts.length;
+  }
+
+  startAt(i: number): number {
+    return this.starts[i];
+  }
+
+  airtimeAt(i: number): number {
+    return this.airtimes[i];
+  }
+
   /** Puts back a transmission of an earlier run (a restart), in start order; gone ones are dropped. */
   restore(startMs: number, airtimeMs: number, nowMs: number): void {
     this.expire(nowMs);

@@ -203,6 +203,11 @@ export class RegisterEncoder {
    *  are left from a longer one and never read): the duplicate check compares these instead of
    *  resolving every earlier name again. */
   private readonly resolved: RegisterDef[] = [];
+  /** The names those came from; entries [0, checked) are a list prefix resolved and free of
+   *  duplicates, so a list that repeats it (a meter sends the same names every telegram) is neither
+   *  resolved nor checked again. */
+  private readonly names: string[] = [];
+  private checked = 0;
 
   private resolve(name: string): RegisterDef {
     const prebuilt = prebuiltRegister(name);
@@ -231,12 +236,23 @@ export class RegisterEncoder {
   encodeInto(registers: readonly Register[], out: Uint8Array, offset: number, limit: number): number {
     let o = offset;
     const resolved = this.resolved;
+    const names = this.names;
+    let same = true;
     for (let i = 0; i < registers.length; i++) {
-      const d = this.resolve(registers[i].obis);
-      for (let j = 0; j < i; j++) {
-        if (resolved[j] === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
+      const name = registers[i].obis;
+      let d: RegisterDef;
+      if (same && i < this.checked && names[i] === name) d = resolved[i];
+      else {
+        same = false;
+        this.checked = i;
+        d = this.resolve(name);
+        for (let j = 0; j < i; j++) {
+          if (resolved[j] === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
+        }
+        resolved[i] = d;
+        names[i] = name;
+        this.checked = i + 1;
       }
-      resolved[i] = d;
       if (o + MAX_RECORD_LENGTH > limit) return -1;
       o = d.write(registers[i].value, out, o);
     }

@@ -177,36 +177,30 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /**
- * Throws unless `text` is YYYY-MM-DDTHH:MM and a valid time between 1900 and 2299. Read with
- * charCodeAt, no RegExp or match arrays: the meter writes its clock record in every telegram (and on
- * the device a preloaded RegExp lives in flash, where XS 8.2.3 crashes when a collection runs inside
- * its exec(); hosts/esp32/prebuild.mjs refuses them).
+ * Throws unless `text` is YYYY-MM-DDTHH:MM and a valid time between 1900 and 2299; returns its fields
+ * packed in 32 bits (read with >>> and &), so each digit is read once. Read with charCodeAt, no RegExp or
+ * match arrays: the meter writes its clock record in every telegram (and on the device a preloaded
+ * RegExp lives in flash, where XS 8.2.3 crashes when a collection runs inside its exec();
+ * hosts/esp32/prebuild.mjs refuses them).
  */
-function checkDateTime(text: string): void {
-  const ok =
-    typeof text === 'string' &&
-    text.length === 16 &&
-    text.charCodeAt(4) === 45 && // -
-    text.charCodeAt(7) === 45 &&
-    text.charCodeAt(10) === 84 && // T
-    text.charCodeAt(13) === 58 && // :
-    digitsAt(text, 0, 4) >= 0 &&
-    digitsAt(text, 5, 2) >= 0 &&
-    digitsAt(text, 8, 2) >= 0 &&
-    digitsAt(text, 11, 2) >= 0 &&
-    digitsAt(text, 14, 2) >= 0;
-  if (!ok) throw fail(`date and time "${text}" is not YYYY-MM-DDTHH:MM`, { value: text });
-  const year = digitsAt(text, 0, 4);
-  const month = digitsAt(text, 5, 2);
-  const day = digitsAt(text, 8, 2);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || digitsAt(text, 11, 2) > 23 || digitsAt(text, 14, 2) > 59 || year < 1900 || year > 2299) {
+function checkDateTime(text: string): number {
+  const ok = typeof text === 'string' && text.length === 16 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(10) === 84 && text.charCodeAt(13) === 58; // - - T :
+  const year = ok ? digitsAt(text, 0, 4) : -1;
+  const month = ok ? digitsAt(text, 5, 2) : -1;
+  const day = ok ? digitsAt(text, 8, 2) : -1;
+  const hour = ok ? digitsAt(text, 11, 2) : -1;
+  const minute = ok ? digitsAt(text, 14, 2) : -1;
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0) throw fail(`date and time "${text}" is not YYYY-MM-DDTHH:MM`, { value: text });
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || year < 1900 || year > 2299) {
     throw fail(`date and time "${text}" is not a valid time between 1900 and 2299`, { value: text });
   }
+  // Minute in bits 0-5, hour 6-10, day 11-15, month 16-19, the year from bit 20 (< 2^12).
+  return minute | (hour << 6) | (day << 11) | (month << 16) | (year << 20);
 }
 
 export function parseDateTime(text: string): DateTimeParts {
-  checkDateTime(text);
-  return { year: digitsAt(text, 0, 4), month: digitsAt(text, 5, 2), day: digitsAt(text, 8, 2), hour: digitsAt(text, 11, 2), minute: digitsAt(text, 14, 2) };
+  const t = checkDateTime(text);
+  return { year: t >>> 20, month: (t >>> 16) & 0xf, day: (t >>> 11) & 0x1f, hour: (t >>> 6) & 0x1f, minute: t & 0x3f };
 }
 
 /**
@@ -223,14 +217,14 @@ export function encodeTypeF(text: string): Uint8Array {
 
 /** encodeTypeF into out[o…]; returns the offset after it. */
 export function writeTypeF(text: string, out: Uint8Array, o: number): number {
-  checkDateTime(text);
-  const year = digitsAt(text, 0, 4);
+  const t = checkDateTime(text);
+  const year = t >>> 20;
   if (year <= 1980) throw fail(`date and time "${text}": type F cannot carry a year before 1981 unambiguously`, { value: text });
   const hy = Math.floor((year - 1900) / 100);
   const yy = (year - 1900) % 100;
-  out[o] = digitsAt(text, 14, 2);
-  out[o + 1] = digitsAt(text, 11, 2) | (hy << 5);
-  out[o + 2] = digitsAt(text, 8, 2) | ((yy & 0x07) << 5);
-  out[o + 3] = digitsAt(text, 5, 2) | ((yy >> 3) << 4);
+  out[o] = t & 0x3f;
+  out[o + 1] = ((t >>> 6) & 0x1f) | (hy << 5);
+  out[o + 2] = ((t >>> 11) & 0x1f) | ((yy & 0x07) << 5);
+  out[o + 3] = ((t >>> 16) & 0xf) | ((yy >> 3) << 4);
   return o + 4;
 }
