@@ -8,7 +8,6 @@
  * the chip's preamble, 4 × 0x55 from its sync register: the 16 pairs), then the 32-bit sync word. The
  * FIFO is fed `encodeC1Fifo(frame, format)`: sync word, frame, postamble.
  */
-import { concat } from '../core/bytes.js';
 import type { FrameFormat } from './frame.js';
 import { PhyError } from './link-errors.js';
 import { checkFrameLength, ON_AIR_PREAMBLE } from './phy-t1.js';
@@ -22,15 +21,36 @@ export const C1_POSTAMBLE = 0x55;
 
 /** What a CC1101 FIFO is fed in C1: the 32-bit sync word, the frame, the postamble. */
 export function encodeC1Fifo(frame: Uint8Array, format: FrameFormat): Uint8Array {
+  checkC1(frame, format);
+  return writeC1Fifo(frame, format, new Uint8Array(4 + frame.length + 1), 0);
+}
+
+function checkC1(frame: Uint8Array, format: FrameFormat): void {
   if (format !== 'A' && format !== 'B') {
     throw new PhyError('format', `C1 carries frame format A or B, got ${JSON.stringify(format)}`, { format: String(format) });
   }
   checkFrameLength(frame, format);
-  const sync = format === 'A' ? C1_SYNC_A : C1_SYNC_B;
-  return concat(Uint8Array.of(sync >>> 24, (sync >>> 16) & 0xff, (sync >>> 8) & 0xff, sync & 0xff), frame, Uint8Array.of(C1_POSTAMBLE));
 }
 
-/** The complete C1 chip stream as the meter sends it: preamble, 32-bit sync word, frame, postamble. */
-export function phyEncodeC1(frame: Uint8Array, format: FrameFormat): Uint8Array {
-  return concat(ON_AIR_PREAMBLE, encodeC1Fifo(frame, format));
+/** The FIFO's bytes written to out[at…] (one array, no concatenation); returns `out`. */
+function writeC1Fifo(frame: Uint8Array, format: FrameFormat, out: Uint8Array, at: number): Uint8Array {
+  const sync = format === 'A' ? C1_SYNC_A : C1_SYNC_B;
+  out[at] = sync >>> 24;
+  out[at + 1] = (sync >>> 16) & 0xff;
+  out[at + 2] = (sync >>> 8) & 0xff;
+  out[at + 3] = sync & 0xff;
+  out.set(frame, at + 4);
+  out[at + 4 + frame.length] = C1_POSTAMBLE;
+  return out;
+}
+
+/** The complete C1 chip stream as the meter sends it: preamble, 32-bit sync word, frame, postamble;
+ *  in a new array, or in `alloc(length)` (phy.ts StreamAlloc). */
+export function phyEncodeC1(frame: Uint8Array, format: FrameFormat, alloc?: (length: number) => Uint8Array): Uint8Array {
+  checkC1(frame, format);
+  const p = ON_AIR_PREAMBLE.length;
+  const n = p + 4 + frame.length + 1;
+  const out = alloc ? alloc(n) : new Uint8Array(n);
+  out.set(ON_AIR_PREAMBLE, 0);
+  return writeC1Fifo(frame, format, out, p);
 }

@@ -53,11 +53,13 @@ export function encodeT1Fifo(frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The complete T1 chip stream as the meter sends it: preamble, sync word, 3-of-6 frame, postamble (MSB first). */
-export function phyEncodeT1(frame: Uint8Array): Uint8Array {
+/** The complete T1 chip stream as the meter sends it: preamble, sync word, 3-of-6 frame, postamble (MSB
+ *  first); in a new array, or in `alloc(length)` (phy.ts StreamAlloc). */
+export function phyEncodeT1(frame: Uint8Array, alloc?: (length: number) => Uint8Array): Uint8Array {
   checkFrameLength(frame, 'A');
   const p = ON_AIR_PREAMBLE.length;
-  const out = new Uint8Array(p + 2 + threeOfSixEncodedLength(frame.length));
+  const n = p + 2 + threeOfSixEncodedLength(frame.length);
+  const out = alloc ? alloc(n) : new Uint8Array(n);
   out.set(ON_AIR_PREAMBLE, 0);
   out[p] = T1_SYNC >> 8;
   out[p + 1] = T1_SYNC & 0xff;

@@ -30,11 +30,15 @@ function checkModeFormat(mode: WmbusMode, format: FrameFormat): void {
   }
 }
 
+/** Where phyEncode puts a stream: an array of exactly `length` bytes, every one of which it writes (a
+ *  host making many streams may cut them from larger buffers; default: a new array each). */
+export type StreamAlloc = (length: number) => Uint8Array;
+
 /** The complete on-air chip stream as the meter's transceiver sends it (preamble, sync word, coded
  *  frame, postamble), packed MSB first. */
-export function phyEncode(frame: Uint8Array, mode: WmbusMode, format: FrameFormat): Uint8Array {
+export function phyEncode(frame: Uint8Array, mode: WmbusMode, format: FrameFormat, alloc?: StreamAlloc): Uint8Array {
   checkModeFormat(mode, format);
-  return mode === 'T1' ? phyEncodeT1(frame) : phyEncodeC1(frame, format);
+  return mode === 'T1' ? phyEncodeT1(frame, alloc) : phyEncodeC1(frame, format, alloc);
 }
 
 /** Chips on air for a frame of `frameLength` bytes (L to last CRC), as phyEncode produces them. */
