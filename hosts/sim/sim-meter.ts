@@ -181,6 +181,22 @@ export function meterIdForSeed(seed: number): string {
   return String(10_000_000 + n);
 }
 
+/** The on-air streams of every meter of this thread are cut from shared 64 KB buffers, each part
+ *  handed out once (a stream is kept as long as its telegram event, so a buffer goes when its
+ *  streams do): a new ~150-byte array per telegram is allocated outside V8's heap, ~0.6 µs each. */
+const STREAM_ARENA = 64 * 1024;
+let streamArena = new Uint8Array(0);
+let streamArenaAt = 0;
+function streamPart(length: number): Uint8Array {
+  if (streamArenaAt + length > streamArena.length) {
+    streamArena = new Uint8Array(Math.max(STREAM_ARENA, length));
+    streamArenaAt = 0;
+  }
+  const part = streamArena.subarray(streamArenaAt, streamArenaAt + length);
+  streamArenaAt += length;
+  return part;
+}
+
 /** The meter's radio: frames go on the air as PHY streams, encoded here or through the CC1101 driver
  *  and simulator; the last one waits in `pending` for the telegram callback. */
 class AirRadio implements Radio {
@@ -193,7 +209,7 @@ class AirRadio implements Radio {
   transmit(frame: Uint8Array, mode: WmbusMode): void {
     const cc = this.cc1101;
     if (!cc) {
-      this.pending = phyEncode(frame, mode, this.format);
+      this.pending = phyEncode(frame, mode, this.format, streamPart);
       return;
     }
     const before = cc.sim.transmissions.length;
