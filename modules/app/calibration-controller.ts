@@ -58,7 +58,7 @@ export class CalibrationController {
   }
 
   get tamper(): boolean {
-    return this.seal.status().tamper;
+    return this.seal.tampered;
   }
 
   /** What the start-up check found (tamper reason, re-applied changes). */

@@ -215,6 +215,11 @@ export class SealGuard {
     return this.sealed;
   }
 
+  /** status().tamper without making the status (every telegram asks). */
+  get tampered(): boolean {
+    return this.tamperReason !== undefined;
+  }
+
   /**
    * Writes one calibration constant: allowed only while unsealed; logged (old and new value, who)
    * before it is applied. While sealed the attempt is logged as an auth-failure and refused.
