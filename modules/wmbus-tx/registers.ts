@@ -203,10 +203,10 @@ export class RegisterEncoder {
    *  are left from a longer one and never read): the duplicate check compares these instead of
    *  resolving every earlier name again. */
   private readonly resolved: RegisterDef[] = [];
-  /** The names those came from; entries [0, checked) are a list prefix resolved and free of
-   *  duplicates, so a list that repeats it (a meter sends the same names every telegram) is neither
-   *  resolved nor checked again. */
-  private readonly names: string[] = [];
+  /** Entries [0, checked) are a prefix of the last list, resolved and free of duplicates: while a list
+   *  repeats it by OBIS code (a meter sends the same registers every telegram; a code resolves to the
+   *  one definition with that code) or by an alias of the same prebuilt one (clock, status), they are
+   *  not checked for duplicates again. */
   private checked = 0;
 
   private resolve(name: string): RegisterDef {
@@ -236,12 +236,11 @@ export class RegisterEncoder {
   encodeInto(registers: readonly Register[], out: Uint8Array, offset: number, limit: number): number {
     let o = offset;
     const resolved = this.resolved;
-    const names = this.names;
     let same = true;
     for (let i = 0; i < registers.length; i++) {
       const name = registers[i].obis;
       let d: RegisterDef;
-      if (same && i < this.checked && names[i] === name) d = resolved[i];
+      if (same && i < this.checked && (resolved[i].obis === name || prebuiltRegister(name) === resolved[i])) d = resolved[i];
       else {
         same = false;
         this.checked = i;
@@ -250,7 +249,6 @@ export class RegisterEncoder {
           if (resolved[j] === d) throw new TelegramError('duplicate-register', `register ${d.obis} listed twice`, { register: d.obis });
         }
         resolved[i] = d;
-        names[i] = name;
         this.checked = i + 1;
       }
       if (o + MAX_RECORD_LENGTH > limit) return -1;
