@@ -168,14 +168,14 @@ export class TelegramSender {
     const o = this.o;
     const status = o.status.current();
     const registers = o.content.telegramRegisters(status);
-    const frame = this.builder.build({
+    const frame = this.builder.buildCopy({
       header: o.header,
       registers,
       security,
       status: encodeStatusByte(status),
       counters,
       format: o.format,
-    }).slice();
+    });
     return { frame, registers, status };
   }
 

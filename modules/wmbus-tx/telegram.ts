@@ -106,6 +106,14 @@ export class TelegramBuilder {
     return this.buf.subarray(0, finishFrame(this.buf, this.dll, n, format));
   }
 
+  /** build()'s frame as a new array of its own (for a caller that keeps it), copied straight out of
+   *  the buffer (no view made in between). */
+  buildCopy(o: TelegramOptions): Uint8Array {
+    const format = o.format ?? 'A';
+    const n = this.writeBody(o, format);
+    return this.buf.slice(0, finishFrame(this.buf, this.dll, n, format));
+  }
+
   /** The link-layer body (everything from the first CI field on, what a frame wraps), a new array. */
   body(o: TelegramOptions): Uint8Array {
     const at = frameBodyOffset('A');
@@ -250,5 +258,5 @@ export function buildTelegramBody(o: TelegramOptions): Uint8Array {
 /** The whole frame, L to the last CRC, ready for phyEncode or a transceiver (a new array; a meter
  *  keeps a TelegramBuilder). */
 export function buildTelegram(o: TelegramOptions): Uint8Array {
-  return new TelegramBuilder().build(o).slice();
+  return new TelegramBuilder().buildCopy(o);
 }
