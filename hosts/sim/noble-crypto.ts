@@ -22,7 +22,7 @@
  * Anything else is verified in full.
  */
 import { unsafe } from '@noble/ciphers/aes.js';
-import { Field } from '@noble/curves/abstract/modular.js';
+import { Field, invert } from '@noble/curves/abstract/modular.js';
 import { ecdsa, weierstrass } from '@noble/curves/abstract/weierstrass.js';
 import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -179,6 +179,107 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
   }
 }
 
+/** Leading-digit size of invertMod's cosequence steps: digits, cofactors and their sums stay below
+ *  2^51, so every Number in them is an exact integer and Math.floor of a quotient is exact. */
+const LEHMER_BITS = 48;
+/** Below 2^52 the remainders are Numbers (exact) and the rest of the Euclidean steps run on them. */
+const LEHMER_TAIL = 1n << 52n;
+
+/**
+ * a⁻¹ mod m (m > 1), the same number as noble's `invert` (the inverse is unique; anything else,
+ * such as a non-invertible or out-of-range input, is noble's `invert` itself, with its errors), by
+ * Lehmer's extended Euclidean algorithm (Knuth, TAOCP vol. 2, 4.5.2, Algorithm L): the quotients are
+ * found from the remainders' leading 48 bits with Numbers and applied to the BigInts ~24 bits at a
+ * time, instead of a BigInt division, product and difference per quotient (~150 quotients for a
+ * 256-bit input). ~3.5x faster than `invert` (6.5 vs 23 µs); every signature makes two inversions
+ * and every public key one. Variable-time like noble's `invert` (the Euclidean loop count depends
+ * on the input in both), used where noble uses it: the scalar inversion sees the blinded b·k.
+ * The result is checked (a·r ≡ 1) and falls back to `invert` if it were not: exact by construction.
+ * Exported for its tests.
+ */
+export function invertMod(a: bigint, m: bigint): bigint {
+  if (a <= 0n || a >= m) return invert(a, m);
+  let u = m;
+  let v = a;
+  // u ≡ xu·a, v ≡ xv·a (mod m).
+  let xu = 0n;
+  let xv = 1n;
+  while (v >= LEHMER_TAIL) {
+    const k = BigInt(Math.max(0, Math.floor(Math.log2(Number(u))) + 1 - LEHMER_BITS));
+    let uh = Number(u >> k);
+    let vh = Number(v >> k);
+    let A = 1;
+    let B = 0;
+    let C = 0;
+    let D = 1;
+    while (vh + C !== 0 && vh + D !== 0) {
+      const q = Math.floor((uh + A) / (vh + C));
+      if (q !== Math.floor((uh + B) / (vh + D))) break;
+      let t = A - q * C;
+      A = C;
+      C = t;
+      t = B - q * D;
+      B = D;
+      D = t;
+      t = uh - q * vh;
+      uh = vh;
+      vh = t;
+    }
+    if (B === 0) {
+      // No quotient agreed on: one step in full precision.
+      const q = u / v;
+      const r = u - q * v;
+      u = v;
+      v = r;
+      const t = xu - q * xv;
+      xu = xv;
+      xv = t;
+    } else {
+      const a1 = BigInt(A);
+      const b1 = BigInt(B);
+      const c1 = BigInt(C);
+      const d1 = BigInt(D);
+      const nu = a1 * u + b1 * v;
+      v = c1 * u + d1 * v;
+      u = nu;
+      const nx = a1 * xu + b1 * xv;
+      xv = c1 * xu + d1 * xv;
+      xu = nx;
+    }
+  }
+  if (u >= LEHMER_TAIL) {
+    const q = u / v;
+    const r = u - q * v;
+    u = v;
+    v = r;
+    const t = xu - q * xv;
+    xu = xv;
+    xv = t;
+  }
+  // The last steps on Numbers (u, v < 2^52; the cofactors stay below u).
+  let uh = Number(u);
+  let vh = Number(v);
+  let A = 1;
+  let B = 0;
+  let C = 0;
+  let D = 1;
+  while (vh !== 0) {
+    const q = Math.floor(uh / vh);
+    let t = uh - q * vh;
+    uh = vh;
+    vh = t;
+    t = A - q * C;
+    A = C;
+    C = t;
+    t = B - q * D;
+    B = D;
+    D = t;
+  }
+  let r = (BigInt(A) * xu + BigInt(B) * xv) % m;
+  if (r < 0n) r += m;
+  return uh === 1 && (a * r) % m === 1n ? r : invert(a, m);
+}
+
 /**
  * P-256 as noble's own (same curve, same ECDSA with RFC 6979 and low-S: the same keys and
  * signatures), built with noble's curve constructors on a field whose addition, subtraction,
@@ -188,6 +289,8 @@ function blocks(what: string, input: Uint8Array, output: Uint8Array): void {
  * these are exact. Noble's `mod` branches on the sign of its remainder; these branch on a comparison
  * of the same kind, so the secret-scalar path is as constant-time as noble's (BigInt arithmetic is
  * not, in either). ~13 % less per multiplication of the base point, the whole of a fleet's set-up.
+ * Inversions in both fields (a point's Z when it is made affine, the signature's blinded nonce) by
+ * invertMod: the same numbers, ~8 % less per signature.
  */
 function fastP256() {
   const c = nobleP256.Point.CURVE();
@@ -218,8 +321,11 @@ function fastP256() {
       },
     },
     sqr: { value: (x: bigint): bigint => (x * x) % p },
+    inv: { value: (x: bigint): bigint => invertMod(x, p) },
   }) as ReturnType<typeof Field>;
-  return ecdsa(weierstrass({ p, n: c.n, h: c.h, a, b: c.b, Gx: c.Gx, Gy: c.Gy }, { Fp: fp }), sha256);
+  const n = c.n;
+  const fn = Object.create(Field(n), { inv: { value: (x: bigint): bigint => invertMod(x, n) } }) as ReturnType<typeof Field>;
+  return ecdsa(weierstrass({ p, n, h: c.h, a, b: c.b, Gx: c.Gx, Gy: c.Gy }, { Fp: fp, Fn: fn }), sha256);
 }
 let p256Curve: ReturnType<typeof fastP256> | undefined;
 /** Made on first use (a CLI run that signs nothing does not build it). */
