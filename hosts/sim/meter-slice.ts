@@ -27,6 +27,7 @@ import { TelegramBuilder } from '../../modules/wmbus-tx/telegram.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
+import { nobleCrypto } from './noble-crypto.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { SectorPool, SimFlash } from './sim-flash.js';
 import type { SimKeysFile } from './sim-key-store.js';
@@ -146,6 +147,10 @@ export class MeterSlice {
     this.o = o;
     this.specs = o.meters;
     const n = o.meters.length;
+    // A new meter's set-up multiplies the base point three times (its public key, the log's genesis
+    // record and the factory seal; a meter restored from a state directory fewer): the crypto port
+    // sizes the base point's table for what is ahead.
+    nobleCrypto.expectBaseMultiplications(3 * n);
     this.next = new Float64Array(n).fill(Infinity);
     this.baseline = new Float64Array(2 * n);
     const dir = o.stateDir;
