@@ -420,7 +420,9 @@ export function createNobleCrypto(): NobleCrypto {
   function countBaseMultiplication(): void {
     baseMultiplications++;
     if (expected > 0) expected--;
-    if (baseMultiplications < WIDE_AFTER) return;
+    // A one-off key or signature keeps noble's table; 256 of them, or as many announced, widen it
+    // (announced: before the first, which then needs no table of noble's width).
+    if (baseMultiplications < WIDE_AFTER && expected < WIDE_AFTER) return;
     const w = baseWindowFor(expected);
     if (w > baseWindow) {
       baseWindow = w;
