@@ -27,7 +27,6 @@ import { ecdsa, weierstrass } from '@noble/curves/abstract/weierstrass.js';
 import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { toHex } from '../../modules/core/bytes.js';
 import { CryptoError, type AesKey, type Crypto, type P256PrivateKey } from '../../modules/ports/crypto.js';
 
 /** A key's words in one typed array (each small typed array costs V8 ~180 bytes beyond its data, and
@@ -403,16 +402,33 @@ export function createNobleCrypto(): NobleCrypto {
     }
   }
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
-  /** public key ‖ digest ‖ signature of the last signatures made (hex), newest last. */
-  const signed: string[] = [];
+  /** public key ‖ digest ‖ signature (33 + 32 + 64 bytes) of the last SIGNED_KEPT signatures made,
+   *  a ring in one array (compared as bytes: no hex strings per signature and verification). */
   const SIGNED_KEPT = 16;
+  const SIGNED_BYTES = 33 + 32 + 64;
+  const signed = new Uint8Array(SIGNED_KEPT * SIGNED_BYTES);
+  let signedCount = 0;
+  let signedNext = 0;
+  function wasSigned(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
+    for (let e = 0; e < signedCount; e++) {
+      const o = e * SIGNED_BYTES;
+      let i = 0;
+      while (i < 33 && signed[o + i] === publicKey[i]) i++;
+      if (i < 33) continue;
+      while (i < 65 && signed[o + i] === digest[i - 33]) i++;
+      if (i < 65) continue;
+      while (i < SIGNED_BYTES && signed[o + i] === signature[i - 65]) i++;
+      if (i === SIGNED_BYTES) return true;
+    }
+    return false;
+  }
   // noble's block functions work on 32-bit words in place: an aligned block of our own.
   const block = new Uint8Array(16);
   /** Multiplications of the base point so far (public keys, signatures): a fleet's set-up makes
-   *  three per meter, and after WIDE_AFTER of them noble's table of the base point is widened from
-   *  its default 6-bit windows to 8 (~25 % less per multiplication: the same points, so the same keys
-   *  and signatures), or wider when more are announced (expectBaseMultiplications): see
-   *  baseWindowFor. */
+   *  three per meter, and after WIDE_AFTER of them (or as many announced: expectBaseMultiplications)
+   *  noble's table of the base point is widened from its default 6-bit windows to 8 (~25 % less per
+   *  multiplication: the same points, so the same keys and signatures), or wider when more are
+   *  announced: see baseWindowFor. */
   let baseMultiplications = 0;
   /** Announced multiplications not made yet. */
   let expected = 0;
@@ -607,13 +623,17 @@ export function createNobleCrypto(): NobleCrypto {
       countBaseMultiplication();
       signature.set(p256().sign(digest, k.d, { prehash: false, lowS: true }));
       if (k.pub) {
-        signed.push(toHex(k.pub) + toHex(digest) + toHex(signature));
-        if (signed.length > SIGNED_KEPT) signed.shift();
+        const o = signedNext * SIGNED_BYTES;
+        signed.set(k.pub, o);
+        signed.set(digest, o + 33);
+        signed.set(signature, o + 65);
+        signedNext = (signedNext + 1) % SIGNED_KEPT;
+        if (signedCount < SIGNED_KEPT) signedCount++;
       }
     },
     p256Verify(publicKey, digest, signature) {
       if (!(digest instanceof Uint8Array) || digest.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
-      if (publicKey instanceof Uint8Array && signed.includes(toHex(publicKey) + toHex(digest) + toHex(signature))) return true;
+      if (publicKey instanceof Uint8Array && publicKey.length === 33 && wasSigned(publicKey, digest, signature)) return true;
       try {
         return p256().verify(signature, digest, publicKey, { prehash: false, lowS: true });
       } catch {
