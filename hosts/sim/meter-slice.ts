@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
+import { UWH_PER_WH } from '../../modules/metrology/energy-registers.js';
 import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
 import { FrameWriter } from '../../modules/storage/frame.js';
 import { TelegramBuilder } from '../../modules/wmbus-tx/telegram.js';
@@ -240,9 +241,10 @@ export class MeterSlice {
     calibrationFlash.evictUntouched();
     meter.keys.releaseHandles();
     this.meters.push(meter);
-    const reg = meter.registers();
-    this.baseline[2 * p] = reg['1.8.0'];
-    this.baseline[2 * p + 1] = reg['2.8.0'];
+    // registers()' 1.8.0 and 2.8.0 (the same expressions), without its object of every register.
+    const energy = meter.app.part.energy.metering.registers;
+    this.baseline[2 * p] = energy.uwh('import') / UWH_PER_WH;
+    this.baseline[2 * p + 1] = energy.uwh('export') / UWH_PER_WH;
     this.next[p] = meter.nextEventWall();
   }
 
