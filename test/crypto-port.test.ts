@@ -10,7 +10,8 @@ import { fromHex, toHex } from '../modules/core/bytes.js';
 import { cmacOf, sha256Of } from '../modules/ports/crypto.js';
 import { unwrapKey128, wrapKey128 } from '../modules/service/key-wrap.js';
 import { p256 as nobleP256 } from '@noble/curves/nist.js';
-import { createNobleCrypto, nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
+import { invert } from '@noble/curves/abstract/modular.js';
+import { baseTableWindow, baseWindowFor, createNobleCrypto, invertMod, nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
 import { cbcEncrypt, cmacNode, ecb } from './helpers/node-oms.js';
 import { readVectors } from './helpers/vectors.js';
 
@@ -146,6 +147,43 @@ describe('crypto port: the desktop implementation (@noble)', () => {
         bad[i % 64] ^= 1;
         assert.equal(fresh.p256Verify(pub, digest, bad), nobleP256.verify(bad, digest, pub, { prehash: false, lowS: true }));
       }
+    });
+    it('P-256: with more multiplications announced the base point\'s table widens (9, 10, 11 bits), and public keys and signatures stay noble\'s stock p256\'s', () => {
+      for (const [announced, w] of [[3_000, 9], [6_000, 10], [20_000, 11]] as const) {
+        assert.equal(baseWindowFor(announced - 256), w);
+        const fresh = createNobleCrypto();
+        fresh.expectBaseMultiplications(announced);
+        const seed = fromHex(hex32(BigInt(w)));
+        // 256 multiplications (public keys) reach the widening, then keys and signatures are compared.
+        for (let i = 0; i < 256; i++) fresh.p256PublicKey(fresh.p256PrivateKey(createHash('sha256').update(`${w} ${i}`).digest()));
+        assert.equal(baseTableWindow(), w);
+        const random = fc.sample(fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((d) => nobleP256.utils.isValidSecretKey(d)), 12);
+        for (const [i, d] of [seed, fromHex(hex32(N - 1n)), ...random].entries()) {
+          const digest = createHash('sha256').update(`digest ${w} ${i}`).digest();
+          const k = fresh.p256PrivateKey(d);
+          assert.equal(toHex(fresh.p256PublicKey(k)), toHex(nobleP256.getPublicKey(d, true)), `W=${w} public key ${i}`);
+          const sig = new Uint8Array(64);
+          fresh.p256Sign(k, digest, sig);
+          assert.equal(toHex(sig), toHex(nobleP256.sign(digest, d, { prehash: false, lowS: true })), `W=${w} signature ${i}`);
+        }
+      }
+      assert.equal(baseWindowFor(0), 8);
+    });
+    it('P-256 inversion (Lehmer) mod p and mod n: a·r ≡ 1 and the same number as noble\'s invert; non-invertible input throws as noble\'s', () => {
+      const P = nobleP256.Point.CURVE().p;
+      const big = fc.bigInt({ min: 1n, max: (1n << 256n) - 1n });
+      const shifted = fc.tuple(big, fc.integer({ min: 0, max: 255 })).map(([x, k]) => x >> BigInt(k));
+      for (const m of [P, N]) {
+        const edge = [1n, 2n, 3n, m - 1n, m - 2n, m / 2n, (1n << 52n) - 1n, 1n << 52n, (1n << 53n) + 1n, 1n << 255n, m - (1n << 52n)];
+        const random = fc.sample(fc.oneof(big, shifted).map((x) => x % m).filter((x) => x !== 0n), 4000);
+        for (const a of [...edge, ...random]) {
+          const r = invertMod(a, m);
+          assert.equal((a * r) % m, 1n, `${a} mod ${m}`);
+          assert.equal(r, invert(a, m));
+        }
+        assert.throws(() => invertMod(0n, m), /invert/);
+      }
+      assert.throws(() => invertMod(6n, 9n), /invert/);
     });
     it('ECDSA: a signature the provider just made verifies as node:crypto says, and nothing near it does', () => {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

@@ -21,12 +21,14 @@ import { join } from 'node:path';
 import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
+import { UWH_PER_WH } from '../../modules/metrology/energy-registers.js';
 import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tariff.js';
 import { FrameWriter } from '../../modules/storage/frame.js';
 import { TelegramBuilder } from '../../modules/wmbus-tx/telegram.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
+import { nobleCrypto } from './noble-crypto.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { SectorPool, SimFlash } from './sim-flash.js';
 import type { SimKeysFile } from './sim-key-store.js';
@@ -146,6 +148,10 @@ export class MeterSlice {
     this.o = o;
     this.specs = o.meters;
     const n = o.meters.length;
+    // A new meter's set-up multiplies the base point three times (its public key, the log's genesis
+    // record and the factory seal; a meter restored from a state directory fewer): the crypto port
+    // sizes the base point's table for what is ahead.
+    nobleCrypto.expectBaseMultiplications(3 * n);
     this.next = new Float64Array(n).fill(Infinity);
     this.baseline = new Float64Array(2 * n);
     const dir = o.stateDir;
@@ -235,9 +241,10 @@ export class MeterSlice {
     calibrationFlash.evictUntouched();
     meter.keys.releaseHandles();
     this.meters.push(meter);
-    const reg = meter.registers();
-    this.baseline[2 * p] = reg['1.8.0'];
-    this.baseline[2 * p + 1] = reg['2.8.0'];
+    // registers()' 1.8.0 and 2.8.0 (the same expressions), without its object of every register.
+    const energy = meter.app.part.energy.metering.registers;
+    this.baseline[2 * p] = energy.uwh('import') / UWH_PER_WH;
+    this.baseline[2 * p + 1] = energy.uwh('export') / UWH_PER_WH;
     this.next[p] = meter.nextEventWall();
   }
 
