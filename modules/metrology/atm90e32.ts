@@ -178,17 +178,25 @@ export class Atm90e32 implements MetrologyDriver {
     throw new MetrologyFault('bus-garbage', `ATM90E32 register 0x${address.toString(16)} answers differently each time`, { register: address });
   }
 
-  private power(reg: number, lsbReg: number): number {
+  /** A mean power register pair as its signed 32-bit word (an integer: W = word × ATM90E32_POWER_LSB). */
+  private powerWord(reg: number, lsbReg: number): number {
     const hi = this.read(reg);
     const lo = this.read(lsbReg);
-    return ((hi << 16) | lo) * ATM90E32_POWER_LSB;
+    return (hi << 16) | lo;
   }
 
-  /** median3 of three power reads; the third only when the first two differ (see median3). */
+  /** W (var) of a mean power register pair. */
+  private power(reg: number, lsbReg: number): number {
+    return this.powerWord(reg, lsbReg) * ATM90E32_POWER_LSB;
+  }
+
+  /** median3 of three power reads, W; the third only when the first two differ (see median3).
+   *  Taken on the words, then scaled: the same value (scaling by a positive constant keeps order
+   *  and tells distinct words apart), one multiplication rather than one per read. */
   private medianPower(reg: number, lsbReg: number): number {
-    const a = this.power(reg, lsbReg);
-    const b = this.power(reg, lsbReg);
-    return a === b ? a : median3(a, b, this.power(reg, lsbReg));
+    const a = this.powerWord(reg, lsbReg);
+    const b = this.powerWord(reg, lsbReg);
+    return (a === b ? a : median3(a, b, this.powerWord(reg, lsbReg))) * ATM90E32_POWER_LSB;
   }
 
   private plan(cal: Calibration): [number, number][] {

@@ -106,6 +106,13 @@ const SLOT_RWDATA_32 = slotOf(ADE7953.LAST_RWDATA_32);
 const SLOT_LAST_OP = slotOf(ADE7953.LAST_OP);
 const SLOT_LAST_ADD = slotOf(ADE7953.LAST_ADD);
 const SLOT_RESERVED_120 = slotOf(ADE7953.RESERVED_120);
+/** Slots read every sample (advance, energy reads): indexed directly, not through peek. */
+const SLOT_LCYCMODE = slotOf(ADE7953.LCYCMODE);
+const SLOT_DISNOLOAD = slotOf(ADE7953.DISNOLOAD);
+const SLOT_AP_NOLOAD = slotOf(ADE7953.AP_NOLOAD);
+const SLOT_VAR_NOLOAD = slotOf(ADE7953.VAR_NOLOAD);
+const SLOT_IRQSTATA = slotOf(ADE7953.IRQSTATA);
+const SLOT_CONFIG = slotOf(ADE7953.CONFIG);
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
 const SIGNED_REG = 2;
@@ -328,19 +335,17 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     m[NOISY_AT + ch] = NaN;
   }
 
-  /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
-  private noLoadLevel(register: number): number {
-    const x = ADE7953_NOLOAD_BASE - this.peek(register);
-    return x > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * x) : Infinity;
-  }
-
   /** Integrates energy over `ms` of simulated time (call with the load model's own advance). */
   advance(ms: number): void {
     if (ms > 0) this.instant++;
     const dt = ms / 1000;
-    const noLoadOff = this.peek(ADE7953.DISNOLOAD);
-    const pLevel = this.noLoadLevel(ADE7953.AP_NOLOAD);
-    const qLevel = this.noLoadLevel(ADE7953.VAR_NOLOAD);
+    const noLoadOff = this.regs[SLOT_DISNOLOAD];
+    // The no-load levels in power codes (data sheet Eq. 39), computed here: a double returned from
+    // a call is a new heap number in V8.
+    const xp = ADE7953_NOLOAD_BASE - this.regs[SLOT_AP_NOLOAD];
+    const pLevel = xp > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xp) : Infinity;
+    const xq = ADE7953_NOLOAD_BASE - this.regs[SLOT_VAR_NOLOAD];
+    const qLevel = xq > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xq) : Infinity;
     for (let c = 0; c < 2; c++) {
       const ch = c as 0 | 1;
       this.power(ch);
@@ -362,18 +367,18 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const whole = Math.trunc(m[ACC + slot]);
     if (whole === 0) return;
     m[ACC + slot] -= whole;
-    const before = sign24(this.peek(reg));
+    const at = SLOT_OF_LOW[reg]; // (the energy registers have slots)
+    const before = sign24(this.regs[at]);
     const sum = before + whole;
     const wrapped = sign24(sum & 0xffffff);
-    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.set(ADE7953.IRQSTATA, this.peek(ADE7953.IRQSTATA) | ADE7953_IRQ_AEOFA);
-    this.set(reg, wrapped & 0xffffff);
+    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.regs[SLOT_IRQSTATA] |= ADE7953_IRQ_AEOFA;
+    this.regs[at] = wrapped & 0xffffff;
   }
 
   // --- register access ----------------------------------------------------------------------------
 
   /** The value a read returns (with side effects), as an unsigned number of the register's width. */
-  private readRegister(address: number): number {
-    const width = ade7953Width(address);
+  private readRegister(address: number, width: number = ade7953Width(address)): number {
     const a = canonical(address);
     let v: number;
     const info = a < 0x400 ? KIND[a] : 0;
@@ -422,25 +427,27 @@ export class SimAde7953 implements SpiTarget, SpiPort {
         v = this.accmode(a);
         break;
       case R_RSTIRQ:
-        v = this.peek(ADE7953.IRQSTATA);
-        this.set(ADE7953.IRQSTATA, 0);
+        v = this.regs[SLOT_IRQSTATA];
+        this.regs[SLOT_IRQSTATA] = 0;
         break;
       case R_CRC:
-        v = this.peek(ADE7953.CONFIG) & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
+        v = this.regs[SLOT_CONFIG] & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
         break;
       case R_LAST:
-        return this.peek(a);
+        return this.peek(a) | 0; // (as int32: see the end)
       default:
         v = this.peek(a);
     }
-    if (info & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
+    if (info & ENERGY && this.regs[SLOT_LCYCMODE] & ADE7953_LCYCMODE_RSTREAD) this.regs[SLOT_OF_LOW[a]] = 0;
     if (width === 32 && a !== ADE7953.CRC) {
       v &= 0xffffff;
       if (info & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
     } else if (width === 24) v &= 0xffffff;
     else if (width === 16) v &= 0xffff;
     else if (width === 8) v &= 0xff;
-    v >>>= 0;
+    // As int32 (the same 32 bits: the callers take bytes of it, the register file stores it
+    // unsigned), not a uint32 above 2^31, which V8 returns as a new heap number.
+    v |= 0;
     this.regs[width === 8 ? SLOT_RWDATA_8 : width === 16 ? SLOT_RWDATA_16 : SLOT_RWDATA_32] = v;
     this.regs[SLOT_LAST_OP] = 0x35;
     this.regs[SLOT_LAST_ADD] = address;
@@ -607,8 +614,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       this.txLength = length;
       this.txData = 0;
       const address = (t0 << 8) | t1;
-      const n = ade7953Width(address) >> 3;
-      const v = this.readRegister(address);
+      const width = ade7953Width(address);
+      const n = width >> 3;
+      const v = this.readRegister(address, width);
       this.outBytes = n;
       this.outValue = v;
       buffer[0] = 0;
