@@ -288,6 +288,13 @@ export class SimFlash implements Flash {
       this.writeCount++;
       return;
     }
+    this.writeAcross(offset, data);
+  }
+
+  /** A write across sectors or with a power cut planned. Its own method: the closures below would
+   *  otherwise make V8 allocate a context for `write`'s variables on every call, fast path included. */
+  private writeAcross(offset: number, data: Uint8Array): void {
+    const size = this.sectorSize;
     this.eachSector(offset, data.length, (s, from, k, i) => {
       const b = this.sector(s);
       const have = b ? Math.min(k, b.length - from) : 0; // beyond the prefix every byte is 0xFF
