@@ -349,7 +349,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     for (let c = 0; c < 2; c++) {
       const ch = c as 0 | 1;
       this.power(ch);
-      const sigma = this.noise() * Math.sqrt(dt);
+      const sigma = this.errors.noiseW * (this.regs[SLOT_RESERVED_120] === 0x30 ? 1 : 4) * Math.sqrt(dt); // noise(), inline
       const pCode = this.mp / this.wPerCode;
       const qCode = this.mq / this.wPerCode;
       if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
@@ -434,7 +434,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
         v = this.regs[SLOT_CONFIG] & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
         break;
       case R_LAST:
-        return this.peek(a) | 0; // (as int32: see the end)
+        return this.regs[SLOT_OF_LOW[a]] | 0; // (known registers, as int32: see the end)
       default:
         v = this.peek(a);
     }
