@@ -565,6 +565,13 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.txLength = 0;
     this.outBytes = 0;
     if (length < 3 || this.tx2 === 0x80) return;
+    // A write in a method of its own: deselect stays small enough for V8 to inline flush() into a
+    // driver's register read.
+    this.endWrite(length);
+  }
+
+  /** The end of a write frame: applied, or counted as a framing error. */
+  private endWrite(length: number): void {
     const address = (this.tx0 << 8) | this.tx1;
     const n = ade7953Width(address) / 8;
     if (this.tx2 !== 0x00 || length !== 3 + n) {
