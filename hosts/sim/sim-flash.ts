@@ -282,8 +282,10 @@ export class SimFlash implements Flash {
       this.opCount++;
       const g = tail >= 0 ? this.growTail(first, at0 + n, tail) : this.grow(first, from + n);
       // Each byte passed the check above (old & d === d) or was 0xFF (beyond the prefix, or from
-      // `clear` on): the AND of old and new is the new byte, so a copy does it.
-      g.set(data, at0);
+      // `clear` on): the AND of old and new is the new byte, so a copy does it (a short one, such
+      // as a commit byte, by hand: cheaper than the call into TypedArray.prototype.set).
+      if (n <= 16) for (let j = 0; j < n; j++) g[at0 + j] = data[j];
+      else g.set(data, at0);
       if (clear >= 0 && from + n > clear) this.flags[this.fb + first] = (this.flags[this.fb + first] & ~this.clearMask) | this.clearBits(from + n);
       this.writeCount++;
       return;
