@@ -113,6 +113,7 @@ const SLOT_AP_NOLOAD = slotOf(ADE7953.AP_NOLOAD);
 const SLOT_VAR_NOLOAD = slotOf(ADE7953.VAR_NOLOAD);
 const SLOT_IRQSTATA = slotOf(ADE7953.IRQSTATA);
 const SLOT_CONFIG = slotOf(ADE7953.CONFIG);
+const CRC = ADE7953.CRC;
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
 const SIGNED_REG = 2;
@@ -382,76 +383,82 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const a = canonical(address);
     let v: number;
     const info = a < 0x400 ? KIND[a] : 0;
-    const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
-    switch ((info >> READ_SHIFT) & 15) {
-      case R_WATT: {
-        this.power(ch);
-        const m = this.measured;
-        if (m[NOISY_AT + ch] === this.instant) {
-          v = m[NOISY + ch];
-          break;
-        }
-        const sigma = this.noise();
-        if (sigma === 0) {
-          // A perfect board: the draw still moves the sequence on; its ±0 leaves the code as
-          // measured (the sign of a zero does not survive the width mask below).
-          this.rng.skipNormal();
-          v = m[STRIDE * ch + P_CODE];
-        } else v = this.noisyPower(sigma);
-        m[NOISY + ch] = v;
-        m[NOISY_AT + ch] = this.instant;
-        break;
-      }
-      case R_VAR:
-        this.power(ch);
-        v = this.measured[STRIDE * ch + Q_CODE];
-        break;
-      case R_IRMS:
-        this.power(ch);
-        v = this.measured[STRIDE * ch + I_CODE];
-        break;
-      case R_VRMS:
-        this.power(0);
-        v = this.measured[V_CODE];
-        break;
-      case R_PF: {
-        this.power(ch);
-        v = this.measured[STRIDE * ch + 9];
-        if (v !== v) v = this.powerFactor(ch);
-        break;
-      }
-      case R_PERIOD:
-        v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
-        break;
-      case R_ACCMODE:
-        v = this.accmode(a);
-        break;
-      case R_RSTIRQ:
-        v = this.regs[SLOT_IRQSTATA];
-        this.regs[SLOT_IRQSTATA] = 0;
-        break;
-      case R_CRC:
-        v = this.regs[SLOT_CONFIG] & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
-        break;
-      case R_LAST:
-        return this.regs[SLOT_OF_LOW[a]] | 0; // (known registers, as int32: see the end)
-      default:
-        v = this.peek(a);
+    const r = (info >> READ_SHIFT) & 15;
+    // The reads of every sample first, small enough for V8 to inline into the SPI transfer; the
+    // rest in methods of their own (readOther, drawWatt).
+    if (r === R_PLAIN) {
+      const slot = a < 0x400 ? SLOT_OF_LOW[a] : -1;
+      v = slot >= 0 ? this.regs[slot] : this.peek(a);
+      // (an energy register has a slot)
+      if (info & ENERGY && this.regs[SLOT_LCYCMODE] & ADE7953_LCYCMODE_RSTREAD) this.regs[slot] = 0;
+    } else if (r <= R_VRMS) {
+      // AWATT/BWATT, AVAR/BVAR, IRMSA/IRMSB, VRMS (channel A's measurement)
+      const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
+      this.power(ch);
+      const m = this.measured;
+      if (r === R_WATT) v = m[NOISY_AT + ch] === this.instant ? m[NOISY + ch] : this.drawWatt(ch);
+      else v = m[STRIDE * ch + (r === R_VAR ? Q_CODE : r === R_IRMS ? I_CODE : V_CODE)];
+    } else if (r === R_LAST) return this.regs[SLOT_OF_LOW[a]] | 0; // (known registers, as int32: see the end)
+    else v = this.readOther(r, a, info & CHANNEL_B ? 1 : 0);
+    return this.answer(v, width, info, a, address);
+  }
+
+  /** A read's value `v` cut to the register's width (32-bit: the 24-bit value, sign extended when
+   *  signed; CRC whole), noted in LAST_RWDATA, LAST_OP and LAST_ADD. As int32 (the same 32 bits:
+   *  the callers take bytes of it, the register file stores it unsigned), not a uint32 above 2^31,
+   *  which V8 returns as a new heap number. */
+  private answer(v: number, width: number, info: number, a: number, address: number): number {
+    if (width === 32) {
+      if (a !== CRC) {
+        v &= 0xffffff;
+        if (info & SIGNED_REG && v & 0x800000) v |= 0xff000000;
+      } else v |= 0;
+      this.regs[SLOT_RWDATA_32] = v;
+    } else {
+      v &= width === 24 ? 0xffffff : width === 16 ? 0xffff : 0xff;
+      this.regs[width === 8 ? SLOT_RWDATA_8 : width === 16 ? SLOT_RWDATA_16 : SLOT_RWDATA_32] = v;
     }
-    if (info & ENERGY && this.regs[SLOT_LCYCMODE] & ADE7953_LCYCMODE_RSTREAD) this.regs[SLOT_OF_LOW[a]] = 0;
-    if (width === 32 && a !== ADE7953.CRC) {
-      v &= 0xffffff;
-      if (info & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
-    } else if (width === 24) v &= 0xffffff;
-    else if (width === 16) v &= 0xffff;
-    else if (width === 8) v &= 0xff;
-    // As int32 (the same 32 bits: the callers take bytes of it, the register file stores it
-    // unsigned), not a uint32 above 2^31, which V8 returns as a new heap number.
-    v |= 0;
-    this.regs[width === 8 ? SLOT_RWDATA_8 : width === 16 ? SLOT_RWDATA_16 : SLOT_RWDATA_32] = v;
     this.regs[SLOT_LAST_OP] = 0x35;
     this.regs[SLOT_LAST_ADD] = address;
     return v;
+  }
+
+  /** Channel `ch`'s AWATT/BWATT code of this instant, drawn once an instant (power(ch) just ran). */
+  private drawWatt(ch: 0 | 1): number {
+    const m = this.measured;
+    let v: number;
+    const sigma = this.noise();
+    if (sigma === 0) {
+      // A perfect board: the draw still moves the sequence on; its ±0 leaves the code as
+      // measured (the sign of a zero does not survive the width mask of readRegister).
+      this.rng.skipNormal();
+      v = m[STRIDE * ch + P_CODE];
+    } else v = this.noisyPower(sigma);
+    m[NOISY + ch] = v;
+    m[NOISY_AT + ch] = this.instant;
+    return v;
+  }
+
+  /** What a read of PFx, PERIOD, ACCMODE, RSTIRQSTATA or CRC answers, with its side effects. */
+  private readOther(r: number, a: number, ch: 0 | 1): number {
+    switch (r) {
+      case R_PF: {
+        this.power(ch);
+        const v = this.measured[STRIDE * ch + 9];
+        return v !== v ? this.powerFactor(ch) : v;
+      }
+      case R_PERIOD:
+        return Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
+      case R_ACCMODE:
+        return this.accmode(a);
+      case R_RSTIRQ: {
+        const v = this.regs[SLOT_IRQSTATA];
+        this.regs[SLOT_IRQSTATA] = 0;
+        return v;
+      }
+      default: // R_CRC
+        return this.regs[SLOT_CONFIG] & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
+    }
   }
 
   /** An AWATT/BWATT code of the last measurement (mp) with the noise of one instant. */
