@@ -454,24 +454,25 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   // flush deselects.
   transfer(buffer: Uint8Array): void {
     if (buffer.length === 4 && this.txLength === 0 && this.busFault === 'none') {
-      // wholeFrame(buffer, true), here: a driver's register read is one call into the chip
+      // wholeFrame(buffer, true), here: a driver's register read is one call into the chip. A
+      // read keeps only what the rest of its frame looks at (tx0, the length): tx1…tx3 matter to a
+      // write's end alone, the reply word to bytes 2 and 3 alone, both clocked here.
       const t0 = buffer[0];
-      const t1 = buffer[1];
       this.tx0 = t0;
-      this.tx1 = t1;
+      this.txLength = 4;
+      if (t0 & 0x80) {
+        const a = ((t0 << 8) | buffer[1]) & 0x3ff;
+        const w = this.resetLeftMs > 0 || a >= 0x100 ? 0 : this.readRegister(a);
+        buffer[0] = 0;
+        buffer[1] = 0;
+        buffer[2] = w >> 8;
+        buffer[3] = w & 0xff;
+        return;
+      }
+      this.tx1 = buffer[1];
       this.tx2 = buffer[2];
       this.tx3 = buffer[3];
-      this.txLength = 4;
-      let w = 0;
-      if (t0 & 0x80) {
-        const a = ((t0 << 8) | t1) & 0x3ff;
-        w = this.resetLeftMs > 0 || a >= 0x100 ? 0 : this.readRegister(a);
-        this.outWord = w;
-      }
-      buffer[0] = 0;
-      buffer[1] = 0;
-      buffer[2] = w >> 8;
-      buffer[3] = w & 0xff;
+      buffer.fill(0);
       return;
     }
     for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(buffer[i]);
