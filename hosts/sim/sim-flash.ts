@@ -282,12 +282,21 @@ export class SimFlash implements Flash {
       this.opCount++;
       const g = tail >= 0 ? this.growTail(first, at0 + n, tail) : this.grow(first, from + n);
       // Each byte passed the check above (old & d === d) or was 0xFF (beyond the prefix, or from
-      // `clear` on): the AND of old and new is the new byte, so a copy does it.
-      g.set(data, at0);
+      // `clear` on): the AND of old and new is the new byte, so a copy does it (a short one, such
+      // as a commit byte, by hand: cheaper than the call into TypedArray.prototype.set).
+      if (n <= 16) for (let j = 0; j < n; j++) g[at0 + j] = data[j];
+      else g.set(data, at0);
       if (clear >= 0 && from + n > clear) this.flags[this.fb + first] = (this.flags[this.fb + first] & ~this.clearMask) | this.clearBits(from + n);
       this.writeCount++;
       return;
     }
+    this.writeAcross(offset, data);
+  }
+
+  /** A write across sectors or with a power cut planned. Its own method: the closures below would
+   *  otherwise make V8 allocate a context for `write`'s variables on every call, fast path included. */
+  private writeAcross(offset: number, data: Uint8Array): void {
+    const size = this.sectorSize;
     this.eachSector(offset, data.length, (s, from, k, i) => {
       const b = this.sector(s);
       const have = b ? Math.min(k, b.length - from) : 0; // beyond the prefix every byte is 0xFF

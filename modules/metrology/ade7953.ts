@@ -126,17 +126,36 @@ export class Ade7953 implements MetrologyDriver {
   private read(address: number): number {
     const n = ade7953Width(address) >> 3;
     const b = this.buf;
-    if (this.spi) {
+    const spi = this.spi;
+    if (spi) {
+      // Unrolled by width (1–4 data bytes): the data bytes clocked out are zeros, the reply is
+      // combined in integers (a 32-bit one as unsigned, the same value as the bytes' sum).
       const frame = this.frames[n - 1];
-      for (let i = 3; i < frame.length; i++) frame[i] = 0;
       frame[0] = address >> 8;
       frame[1] = address & 0xff;
       frame[2] = ADE7953_READ;
-      this.spi.transfer(frame);
-      this.spi.flush();
-      let v = 0;
-      for (let i = 0; i < n; i++) v = v * 256 + frame[3 + i];
-      return v;
+      frame[3] = 0;
+      if (n === 1) {
+        spi.transfer(frame);
+        spi.flush();
+        return frame[3];
+      }
+      frame[4] = 0;
+      if (n === 2) {
+        spi.transfer(frame);
+        spi.flush();
+        return (frame[3] << 8) | frame[4];
+      }
+      frame[5] = 0;
+      if (n === 3) {
+        spi.transfer(frame);
+        spi.flush();
+        return (frame[3] << 16) | (frame[4] << 8) | frame[5];
+      }
+      frame[6] = 0;
+      spi.transfer(frame);
+      spi.flush();
+      return ((frame[3] << 24) | (frame[4] << 16) | (frame[5] << 8) | frame[6]) >>> 0;
     }
     const i2c = this.i2c as I2cPort;
     b[0] = address >> 8;
@@ -166,7 +185,7 @@ export class Ade7953 implements MetrologyDriver {
   /** A 32-bit view of a 24-bit register: the top byte must be the sign (or zero) extension. */
   private read24(address: number, signed: boolean): number {
     const v = this.read(address);
-    const top = Math.floor(v / 0x1000000);
+    const top = v >>> 24; // (v is below 2^32: its top byte)
     const want = signed && v & 0x800000 ? 0xff : 0;
     if (top !== want) {
       throw new MetrologyFault('bus-garbage', `ADE7953 register 0x${address.toString(16)} read 0x${v.toString(16)}: not a 24-bit value`, {

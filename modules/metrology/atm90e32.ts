@@ -178,17 +178,26 @@ export class Atm90e32 implements MetrologyDriver {
     throw new MetrologyFault('bus-garbage', `ATM90E32 register 0x${address.toString(16)} answers differently each time`, { register: address });
   }
 
-  private power(reg: number, lsbReg: number): number {
+  /** A mean power register pair as its signed 32-bit word (an integer: W = word × ATM90E32_POWER_LSB). */
+  private powerWord(reg: number, lsbReg: number): number {
     const hi = this.read(reg);
     const lo = this.read(lsbReg);
-    return ((hi << 16) | lo) * ATM90E32_POWER_LSB;
+    return (hi << 16) | lo;
   }
 
-  /** median3 of three power reads; the third only when the first two differ (see median3). */
-  private medianPower(reg: number, lsbReg: number): number {
-    const a = this.power(reg, lsbReg);
-    const b = this.power(reg, lsbReg);
-    return a === b ? a : median3(a, b, this.power(reg, lsbReg));
+  /** W (var) of a mean power register pair. */
+  private power(reg: number, lsbReg: number): number {
+    return this.powerWord(reg, lsbReg) * ATM90E32_POWER_LSB;
+  }
+
+  /** median3 of three power reads as a word (× ATM90E32_POWER_LSB: W); the third only when the
+   *  first two differ (see median3). Taken on the words, then scaled by the caller: the same value
+   *  (scaling by a positive constant keeps order and tells distinct words apart), one
+   *  multiplication rather than one per read, and an integer returned (V8 boxes a double). */
+  private medianWord(reg: number, lsbReg: number): number {
+    const a = this.powerWord(reg, lsbReg);
+    const b = this.powerWord(reg, lsbReg);
+    return a === b ? a : median3(a, b, this.powerWord(reg, lsbReg));
   }
 
   private plan(cal: Calibration): [number, number][] {
@@ -312,8 +321,8 @@ export class Atm90e32 implements MetrologyDriver {
     const r = ATM90E32_PHASE[p];
     const dtS = (ticks - this.lastTicks[p]) / 1000;
     // the powers decide wraps after a gap: the median of three reads
-    const power = (this.meanP[p] = this.medianPower(r.Pmean, r.PmeanLSB));
-    const reactive = (this.meanQ[p] = this.medianPower(r.Qmean, r.QmeanLSB));
+    const power = (this.meanP[p] = this.medianWord(r.Pmean, r.PmeanLSB) * ATM90E32_POWER_LSB);
+    const reactive = (this.meanQ[p] = this.medianWord(r.Qmean, r.QmeanLSB) * ATM90E32_POWER_LSB);
     const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
     // ENERGY_KEYS order; a fault in a later read keeps the counts already read in `held`.
     const held = this.held[p];

@@ -13,6 +13,9 @@ import type { PulseOutput } from './pulse-output.js';
 import type { MetrologyDriver, Sample } from './readings.js';
 import { TariffSchedule } from './tariff.js';
 
+/** Integers up to here are exact in a double. */
+const MAX_EXACT = 2 ** 53;
+
 export type PulseSource = 'import' | 'export' | 'both';
 
 export interface MeteringOptions {
@@ -93,16 +96,24 @@ export class Metering {
     this.lastSample = s;
     if (s.fault) this.faults++;
     this.registers.add(s.importWh, s.exportWh, this.schedule.tariffAt(this.clock.now()));
-    this.pulse?.update(this.pulseEnergy());
-    if (this.registers.sum() - this.savedSum >= this.quantumUwh) this.persist();
+    const sum = this.registers.sum();
+    // 'both' is every register, A+ and A-: the sum, when whole µWh sum exactly (a sum below 2^53
+    // of whole non-negative µWh is exact, in any order), without two more passes over the registers.
+    if (this.pulse) this.pulse.update(this.source === 'both' && sum < MAX_EXACT ? sum : this.pulseEnergy());
+    if (sum - this.savedSum >= this.quantumUwh) this.saveAt(sum);
     return s;
   }
 
   /** Saves now (e.g. from a power-fail interrupt); a no-op without a store or unsaved energy. */
   persist(): void {
-    if (!this.store || this.registers.sum() === this.savedSum) return;
+    this.saveAt(this.registers.sum());
+  }
+
+  /** persist() with the registers' sum known (a save does not change them). */
+  private saveAt(sum: number): void {
+    if (!this.store || sum === this.savedSum) return;
     this.store.save(this.registers.values);
-    this.savedSum = this.registers.sum();
+    this.savedSum = sum;
   }
 
   /** Drives the pulse pin; call often (every few ms). */

@@ -149,7 +149,8 @@ export class FrameWriter {
   private readonly header = new Uint8Array(SECTOR_HEADER_SIZE);
   private readonly commit = new Uint8Array([COMMITTED]);
   private buf: Uint8Array;
-  /** `buf` cut to the last frame length written (Flash.write takes the whole array it is given). */
+  /** `buf` cut to the last frame length written (Flash.write takes the whole array it is given);
+   *  always a view of the current `buf` (grow() makes it `buf` itself). */
   private view: Uint8Array;
   /** `buf` from the payload's place in a frame on: where `payload()` has stores build a record, so
    *  `writeFrame` need not copy it (undefined: cut again on the next `payload()`). */
@@ -187,7 +188,7 @@ export class FrameWriter {
   writeFrame(flash: Flash, at: number, seq: number, payload: Uint8Array, length: number): number {
     const n = length + FRAME_OVERHEAD;
     if (this.buf.length < n) this.grow(n); // (a payload built in the old buffer is copied below)
-    if (this.view.length !== n || this.view.buffer !== this.buf.buffer) this.view = this.buf.subarray(0, n);
+    if (this.view.length !== n) this.view = this.buf.subarray(0, n);
     const f = this.view;
     writeU16LE(f, 0, length);
     writeU32LE(f, 2, seq);
@@ -202,6 +203,7 @@ export class FrameWriter {
   /** A larger frame buffer (its views are cut again when next needed). */
   private grow(n: number): void {
     this.buf = new Uint8Array(n);
+    this.view = this.buf; // (a view of the new buffer: writeFrame cuts it by length alone)
     this.body = undefined;
   }
 }

@@ -106,6 +106,14 @@ const SLOT_RWDATA_32 = slotOf(ADE7953.LAST_RWDATA_32);
 const SLOT_LAST_OP = slotOf(ADE7953.LAST_OP);
 const SLOT_LAST_ADD = slotOf(ADE7953.LAST_ADD);
 const SLOT_RESERVED_120 = slotOf(ADE7953.RESERVED_120);
+/** Slots read every sample (advance, energy reads): indexed directly, not through peek. */
+const SLOT_LCYCMODE = slotOf(ADE7953.LCYCMODE);
+const SLOT_DISNOLOAD = slotOf(ADE7953.DISNOLOAD);
+const SLOT_AP_NOLOAD = slotOf(ADE7953.AP_NOLOAD);
+const SLOT_VAR_NOLOAD = slotOf(ADE7953.VAR_NOLOAD);
+const SLOT_IRQSTATA = slotOf(ADE7953.IRQSTATA);
+const SLOT_CONFIG = slotOf(ADE7953.CONFIG);
+const CRC = ADE7953.CRC;
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
 const SIGNED_REG = 2;
@@ -328,23 +336,21 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     m[NOISY_AT + ch] = NaN;
   }
 
-  /** The no-load level of a threshold register, in power codes (data sheet Eq. 39). */
-  private noLoadLevel(register: number): number {
-    const x = ADE7953_NOLOAD_BASE - this.peek(register);
-    return x > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * x) : Infinity;
-  }
-
   /** Integrates energy over `ms` of simulated time (call with the load model's own advance). */
   advance(ms: number): void {
     if (ms > 0) this.instant++;
     const dt = ms / 1000;
-    const noLoadOff = this.peek(ADE7953.DISNOLOAD);
-    const pLevel = this.noLoadLevel(ADE7953.AP_NOLOAD);
-    const qLevel = this.noLoadLevel(ADE7953.VAR_NOLOAD);
+    const noLoadOff = this.regs[SLOT_DISNOLOAD];
+    // The no-load levels in power codes (data sheet Eq. 39), computed here: a double returned from
+    // a call is a new heap number in V8.
+    const xp = ADE7953_NOLOAD_BASE - this.regs[SLOT_AP_NOLOAD];
+    const pLevel = xp > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xp) : Infinity;
+    const xq = ADE7953_NOLOAD_BASE - this.regs[SLOT_VAR_NOLOAD];
+    const qLevel = xq > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xq) : Infinity;
     for (let c = 0; c < 2; c++) {
       const ch = c as 0 | 1;
       this.power(ch);
-      const sigma = this.noise() * Math.sqrt(dt);
+      const sigma = this.errors.noiseW * (this.regs[SLOT_RESERVED_120] === 0x30 ? 1 : 4) * Math.sqrt(dt); // noise(), inline
       const pCode = this.mp / this.wPerCode;
       const qCode = this.mq / this.wPerCode;
       if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
@@ -362,89 +368,97 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const whole = Math.trunc(m[ACC + slot]);
     if (whole === 0) return;
     m[ACC + slot] -= whole;
-    const before = sign24(this.peek(reg));
+    const at = SLOT_OF_LOW[reg]; // (the energy registers have slots)
+    const before = sign24(this.regs[at]);
     const sum = before + whole;
     const wrapped = sign24(sum & 0xffffff);
-    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.set(ADE7953.IRQSTATA, this.peek(ADE7953.IRQSTATA) | ADE7953_IRQ_AEOFA);
-    this.set(reg, wrapped & 0xffffff);
+    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.regs[SLOT_IRQSTATA] |= ADE7953_IRQ_AEOFA;
+    this.regs[at] = wrapped & 0xffffff;
   }
 
   // --- register access ----------------------------------------------------------------------------
 
   /** The value a read returns (with side effects), as an unsigned number of the register's width. */
-  private readRegister(address: number): number {
-    const width = ade7953Width(address);
+  private readRegister(address: number, width: number = ade7953Width(address)): number {
     const a = canonical(address);
     let v: number;
     const info = a < 0x400 ? KIND[a] : 0;
-    const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
-    switch ((info >> READ_SHIFT) & 15) {
-      case R_WATT: {
-        this.power(ch);
-        const m = this.measured;
-        if (m[NOISY_AT + ch] === this.instant) {
-          v = m[NOISY + ch];
-          break;
-        }
-        const sigma = this.noise();
-        if (sigma === 0) {
-          // A perfect board: the draw still moves the sequence on; its ±0 leaves the code as
-          // measured (the sign of a zero does not survive the width mask below).
-          this.rng.skipNormal();
-          v = m[STRIDE * ch + P_CODE];
-        } else v = this.noisyPower(sigma);
-        m[NOISY + ch] = v;
-        m[NOISY_AT + ch] = this.instant;
-        break;
-      }
-      case R_VAR:
-        this.power(ch);
-        v = this.measured[STRIDE * ch + Q_CODE];
-        break;
-      case R_IRMS:
-        this.power(ch);
-        v = this.measured[STRIDE * ch + I_CODE];
-        break;
-      case R_VRMS:
-        this.power(0);
-        v = this.measured[V_CODE];
-        break;
-      case R_PF: {
-        this.power(ch);
-        v = this.measured[STRIDE * ch + 9];
-        if (v !== v) v = this.powerFactor(ch);
-        break;
-      }
-      case R_PERIOD:
-        v = Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
-        break;
-      case R_ACCMODE:
-        v = this.accmode(a);
-        break;
-      case R_RSTIRQ:
-        v = this.peek(ADE7953.IRQSTATA);
-        this.set(ADE7953.IRQSTATA, 0);
-        break;
-      case R_CRC:
-        v = this.peek(ADE7953.CONFIG) & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
-        break;
-      case R_LAST:
-        return this.peek(a);
-      default:
-        v = this.peek(a);
+    const r = (info >> READ_SHIFT) & 15;
+    // The reads of every sample first, small enough for V8 to inline into the SPI transfer; the
+    // rest in methods of their own (readOther, drawWatt).
+    if (r === R_PLAIN) {
+      const slot = a < 0x400 ? SLOT_OF_LOW[a] : -1;
+      v = slot >= 0 ? this.regs[slot] : this.peek(a);
+      // (an energy register has a slot)
+      if (info & ENERGY && this.regs[SLOT_LCYCMODE] & ADE7953_LCYCMODE_RSTREAD) this.regs[slot] = 0;
+    } else if (r <= R_VRMS) {
+      // AWATT/BWATT, AVAR/BVAR, IRMSA/IRMSB, VRMS (channel A's measurement)
+      const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
+      this.power(ch);
+      const m = this.measured;
+      if (r === R_WATT) v = m[NOISY_AT + ch] === this.instant ? m[NOISY + ch] : this.drawWatt(ch);
+      else v = m[STRIDE * ch + (r === R_VAR ? Q_CODE : r === R_IRMS ? I_CODE : V_CODE)];
+    } else if (r === R_LAST) return this.regs[SLOT_OF_LOW[a]] | 0; // (known registers, as int32: see the end)
+    else v = this.readOther(r, a, info & CHANNEL_B ? 1 : 0);
+    return this.answer(v, width, info, a, address);
+  }
+
+  /** A read's value `v` cut to the register's width (32-bit: the 24-bit value, sign extended when
+   *  signed; CRC whole), noted in LAST_RWDATA, LAST_OP and LAST_ADD. As int32 (the same 32 bits:
+   *  the callers take bytes of it, the register file stores it unsigned), not a uint32 above 2^31,
+   *  which V8 returns as a new heap number. */
+  private answer(v: number, width: number, info: number, a: number, address: number): number {
+    if (width === 32) {
+      if (a !== CRC) {
+        v &= 0xffffff;
+        if (info & SIGNED_REG && v & 0x800000) v |= 0xff000000;
+      } else v |= 0;
+      this.regs[SLOT_RWDATA_32] = v;
+    } else {
+      v &= width === 24 ? 0xffffff : width === 16 ? 0xffff : 0xff;
+      this.regs[width === 8 ? SLOT_RWDATA_8 : width === 16 ? SLOT_RWDATA_16 : SLOT_RWDATA_32] = v;
     }
-    if (info & ENERGY && this.peek(ADE7953.LCYCMODE) & ADE7953_LCYCMODE_RSTREAD) this.set(a, 0);
-    if (width === 32 && a !== ADE7953.CRC) {
-      v &= 0xffffff;
-      if (info & SIGNED_REG && v & 0x800000) v = (v | 0xff000000) >>> 0;
-    } else if (width === 24) v &= 0xffffff;
-    else if (width === 16) v &= 0xffff;
-    else if (width === 8) v &= 0xff;
-    v >>>= 0;
-    this.regs[width === 8 ? SLOT_RWDATA_8 : width === 16 ? SLOT_RWDATA_16 : SLOT_RWDATA_32] = v;
     this.regs[SLOT_LAST_OP] = 0x35;
     this.regs[SLOT_LAST_ADD] = address;
     return v;
+  }
+
+  /** Channel `ch`'s AWATT/BWATT code of this instant, drawn once an instant (power(ch) just ran). */
+  private drawWatt(ch: 0 | 1): number {
+    const m = this.measured;
+    let v: number;
+    const sigma = this.noise();
+    if (sigma === 0) {
+      // A perfect board: the draw still moves the sequence on; its ±0 leaves the code as
+      // measured (the sign of a zero does not survive the width mask of readRegister).
+      this.rng.skipNormal();
+      v = m[STRIDE * ch + P_CODE];
+    } else v = this.noisyPower(sigma);
+    m[NOISY + ch] = v;
+    m[NOISY_AT + ch] = this.instant;
+    return v;
+  }
+
+  /** What a read of PFx, PERIOD, ACCMODE, RSTIRQSTATA or CRC answers, with its side effects. */
+  private readOther(r: number, a: number, ch: 0 | 1): number {
+    switch (r) {
+      case R_PF: {
+        this.power(ch);
+        const v = this.measured[STRIDE * ch + 9];
+        return v !== v ? this.powerFactor(ch) : v;
+      }
+      case R_PERIOD:
+        return Math.round(ADE7953_PERIOD_CLOCK / this.load.frequency) - 1;
+      case R_ACCMODE:
+        return this.accmode(a);
+      case R_RSTIRQ: {
+        const v = this.regs[SLOT_IRQSTATA];
+        this.regs[SLOT_IRQSTATA] = 0;
+        return v;
+      }
+      default: // R_CRC
+        return this.regs[SLOT_CONFIG] & ADE7953_CONFIG_CRC_ENABLE ? this.configChecksum() : ADE7953_CRC_RESET;
+    }
   }
 
   /** An AWATT/BWATT code of the last measurement (mp) with the noise of one instant. */
@@ -558,6 +572,13 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.txLength = 0;
     this.outBytes = 0;
     if (length < 3 || this.tx2 === 0x80) return;
+    // A write in a method of its own: deselect stays small enough for V8 to inline flush() into a
+    // driver's register read.
+    this.endWrite(length);
+  }
+
+  /** The end of a write frame: applied, or counted as a framing error. */
+  private endWrite(length: number): void {
     const address = (this.tx0 << 8) | this.tx1;
     const n = ade7953Width(address) / 8;
     if (this.tx2 !== 0x00 || length !== 3 + n) {
@@ -607,8 +628,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       this.txLength = length;
       this.txData = 0;
       const address = (t0 << 8) | t1;
-      const n = ade7953Width(address) >> 3;
-      const v = this.readRegister(address);
+      const width = ade7953Width(address);
+      const n = width >> 3;
+      const v = this.readRegister(address, width);
       this.outBytes = n;
       this.outValue = v;
       buffer[0] = 0;

@@ -314,28 +314,14 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   private readRegister(a: number): number {
     const kind = READ_KIND[a];
     let v: number;
-    if (kind === MEAN_P || kind === MEAN_P_LSB) {
+    if (kind !== PLAIN && kind <= PF) {
+      // A measurement register: Pmean (drawn once an instant), Qmean, Urms, Irms, PFmean.
       const p = PHASE_OF[a];
       const o = this.measure(p);
       const m = this.measured;
-      let w: number;
-      if (m[NOISY_AT + p] === this.instant) w = m[NOISY + p];
-      else {
-        const noise = this.errors.noiseW;
-        if (noise === 0) {
-          // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
-          this.rng.skipNormal();
-          w = m[WORDS + 5 * p + P_WORD];
-        } else w = this.noisyPower(o, noise);
-        m[NOISY + p] = w;
-        m[NOISY_AT + p] = this.instant;
-      }
-      v = kind === MEAN_P_LSB ? w & 0xffff : (w >>> 16) & 0xffff;
-    } else if (kind >= MEAN_Q && kind <= PF) {
-      this.measure(PHASE_OF[a]);
-      const w = this.measured[WORD_AT[a]];
-      // (the codes are integers below 0x10000: `| 0` keeps v an integer for the compiler, same value)
-      v = kind === MEAN_Q ? (w >>> 16) & 0xffff : kind === MEAN_Q_LSB ? w & 0xffff : w | 0;
+      const w = kind > MEAN_P_LSB ? m[WORD_AT[a]] : m[NOISY_AT + p] === this.instant ? m[NOISY + p] : this.drawPower(p, o);
+      // High words from bit 16; low words and the codes (integers below 0x10000) as they are.
+      v = (kind === MEAN_P || kind === MEAN_Q ? w >>> 16 : w) & 0xffff;
     } else if (kind === READ_CLEAR) {
       v = this.regs[a];
       this.regs[a] = 0;
@@ -343,6 +329,22 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     else v = kind === PLAIN ? this.regs[a] : this.readOther(kind);
     this.regs[ATM90E32.LastSPIData] = v;
     return v;
+  }
+
+  /** Phase `p`'s Pmean word of this instant (its measurement at `o`), drawn once an instant: a
+   *  method of its own, so the per-read path stays small enough for V8 to inline. */
+  private drawPower(p: number, o: number): number {
+    const m = this.measured;
+    let w: number;
+    const noise = this.errors.noiseW;
+    if (noise === 0) {
+      // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
+      this.rng.skipNormal();
+      w = m[WORDS + 5 * p + P_WORD];
+    } else w = this.noisyPower(o, noise);
+    m[NOISY + p] = w;
+    m[NOISY_AT + p] = this.instant;
+    return w;
   }
 
   /** The Pmean word of the measurement at `o` with the noise of one instant. */
@@ -422,6 +424,14 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   deselect(): void {
     const length = this.txLength;
     this.txLength = 0;
+    // A whole read frame (nearly every one) ends here; the rest in a method of its own, so this
+    // stays small enough for V8 to inline flush() into a driver's register read.
+    if (length === 4 && this.tx0 & 0x80) return;
+    this.endFrame(length);
+  }
+
+  /** The end of a frame other than a whole read: a write applied, a framing error counted. */
+  private endFrame(length: number): void {
     if (length === 0) return;
     if (length !== 4) {
       this.framingErrors++;
@@ -440,27 +450,28 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   // SpiPort: a whole register frame at once when wholeFrame can, else byte by byte over clockByte;
   // flush deselects.
   transfer(buffer: Uint8Array): void {
-    if (buffer.length === 4 && this.txLength === 0 && this.busFault === 'none') {
-      // wholeFrame(buffer, true), here: a driver's register read is one call into the chip
-      const t0 = buffer[0];
-      const t1 = buffer[1];
+    const t0 = buffer[0];
+    if (buffer.length === 4 && t0 & 0x80 && this.txLength === 0 && this.busFault === 'none') {
+      // wholeFrame(buffer, true) of a read, here: a driver's register read is one call into the
+      // chip. It keeps only what the rest of its frame looks at (tx0, the length): tx1…tx3
+      // matter to a write's end alone, the reply word to bytes 2 and 3 alone, both clocked here.
       this.tx0 = t0;
-      this.tx1 = t1;
-      this.tx2 = buffer[2];
-      this.tx3 = buffer[3];
       this.txLength = 4;
-      let w = 0;
-      if (t0 & 0x80) {
-        const a = ((t0 << 8) | t1) & 0x3ff;
-        w = this.resetLeftMs > 0 || a >= 0x100 ? 0 : this.readRegister(a);
-        this.outWord = w;
-      }
+      const a = ((t0 << 8) | buffer[1]) & 0x3ff;
+      const w = this.resetLeftMs > 0 || a >= 0x100 ? 0 : this.readRegister(a);
       buffer[0] = 0;
       buffer[1] = 0;
       buffer[2] = w >> 8;
       buffer[3] = w & 0xff;
       return;
     }
+    // (a method of its own: the read above stays small enough for V8 to inline with flush())
+    this.transferOther(buffer);
+  }
+
+  /** transfer() of anything but a whole read frame on a clean bus. */
+  private transferOther(buffer: Uint8Array): void {
+    if (this.wholeFrame(buffer, true)) return;
     for (let i = 0; i < buffer.length; i++) buffer[i] = this.clockByte(buffer[i]);
   }
 
