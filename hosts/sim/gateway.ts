@@ -10,7 +10,7 @@
 import { MeterError } from '../../modules/core/errors.js';
 import { decodeErrorFlags, decodeStatusByte, type MeterStatus } from '../../modules/app/meter-status.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
-import { Receiver, keyTable, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
+import { Receiver, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
 import { nobleCrypto } from './noble-crypto.js';
 
@@ -79,17 +79,20 @@ export class SimGateway {
   readonly receiver: Receiver;
   readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {} };
   readonly rows = new Map<string, GatewayRow>();
-  private readonly keys: Record<string, Uint8Array>;
+  /** Keys by meter id. A Map: the receiver asks with the id it just decoded, a new string each
+   *  telegram, which a property lookup would first have to find in V8's string table. */
+  private readonly keys = new Map<string, Uint8Array>();
   /** Where setKey's copies of 16-byte keys live, side by side: a view each, not an array each (a
    *  fleet's gateway holds one per meter; the receiver caches by the array, so views are kept). */
   private keyBlock = new Uint8Array(0);
   private keyBlockUsed = 0;
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
-    this.keys = { ...(options.keys ?? {}) };
+    for (const [id, key] of Object.entries(options.keys ?? {})) this.keys.set(id, key);
+    const keys = this.keys;
     this.receiver = new Receiver({
       crypto: nobleCrypto,
-      keys: keyTable(this.keys),
+      keys: (m) => keys.get(m.id),
       state: options.state ? structuredCloneReplay(options.state.replay) : {},
       strict: true,
       allowPlain: options.allowPlain ?? true,
@@ -113,7 +116,7 @@ export class SimGateway {
   /** Adds or replaces a meter's key (by its 8-digit id). */
   setKey(meterId: string, key: Uint8Array): void {
     if (key.length !== 16) {
-      this.keys[meterId] = key.slice();
+      this.keys.set(meterId, key.slice());
       return;
     }
     if (this.keyBlockUsed + 16 > this.keyBlock.length) {
@@ -123,7 +126,7 @@ export class SimGateway {
     const k = this.keyBlock.subarray(this.keyBlockUsed, this.keyBlockUsed + 16);
     k.set(key);
     this.keyBlockUsed += 16;
-    this.keys[meterId] = k;
+    this.keys.set(meterId, k);
   }
 
   private row(id: string): GatewayRow {
