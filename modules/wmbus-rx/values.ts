@@ -314,6 +314,8 @@ function obisFor(
   if (kind === 'number' && onlyDirectionAndPhase(r.vifes)) {
     if (!electricity) return undefined;
     if (quantity === 'energy' && unit === 'Wh') {
+      // A+ and A- of the total, what every meter sends: the code as one string, not built.
+      if (phase === undefined && r.tariff === 0) return backward ? '2.8.0' : '1.8.0';
       const c = phase === undefined ? 1 : [21, 41, 61][phase - 1];
       return phase === 4 ? undefined : `${c + (backward ? 1 : 0)}.8.${r.tariff}`;
     }
@@ -501,7 +503,7 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     encrypted: false,
     record: hexOf(r.source, r.offset, r.end),
   };
-  if (texts) out.description = texts.join(', ');
+  if (texts) out.description = texts.length === 1 ? texts[0] : texts.join(', ');
   if (reason !== undefined) out.reason = reason;
   const electricity = options.deviceType === undefined || options.deviceType === 0x02;
   const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);
