@@ -146,9 +146,11 @@ interface CachedKey {
    *  4 wire bytes (LE word) are `slotId`: a key serves one meter, so its slot name is made once. */
   slotId: number;
   slotName: string;
-  /** meterKey(labelManufacturer, labelId), likewise. */
-  labelId: string;
-  labelManufacturer: string;
+  /** meterKey(manufacturer, id) of the meter whose security address has M `labelM` and the
+   *  identification number `labelId` (LE words), likewise: numbers in this entry, compared without
+   *  reading two more strings per telegram (the identity's strings follow from these bytes). */
+  labelM: number;
+  labelId: number;
   label: string;
 }
 
@@ -420,7 +422,7 @@ export class Receiver {
       address = securityAddress(linkAddress(), t.address ? encodeTplAddress(t.address) : undefined);
     }
     const key = this.cached(entry instanceof Uint8Array ? entry : entry.key);
-    const label = this.label(key, meter);
+    const label = this.label(key, meter, address);
     const cipher = payload.length === n * 16 ? payload : payload.subarray(0, n * 16);
     const encryptedLength = n * 16;
     if (mode === 5) {
@@ -496,7 +498,7 @@ export class Receiver {
     const handle = this.crypto.aesKey(raw);
     const tag = new Uint8Array(16);
     this.crypto.aesCmac(handle, FINGERPRINT_INPUT, tag);
-    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint: toHex(tag.subarray(0, 8)), slotId: -1, slotName: '', labelId: '', labelManufacturer: '', label: '' };
+    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint: toHex(tag.subarray(0, 8)), slotId: -1, slotName: '', labelM: -1, labelId: -1, label: '' };
     if (this.cache.size >= this.maxCachedKeys) {
       const [oldest, old] = this.cache.entries().next().value as [Uint8Array, CachedKey];
       forget(old);
@@ -506,12 +508,15 @@ export class Receiver {
     return entry;
   }
 
-  /** meterKey(meter): the label the key's meter goes by, made once while the meter says the same. */
-  private label(key: CachedKey, meter: MeterIdentity): string {
-    if (key.labelId !== meter.id || key.labelManufacturer !== meter.manufacturer) {
+  /** meterKey(meter): the label the key's meter goes by, made once while the meter's security
+   *  address (M ‖ ID ‖ …, the bytes `meter` was decoded from) says the same. */
+  private label(key: CachedKey, meter: MeterIdentity, address: Uint8Array): string {
+    const m = address[0] | (address[1] << 8);
+    const id = word32(address, 2);
+    if (key.labelM !== m || key.labelId !== id) {
       key.label = meterKey(meter.manufacturer, meter.id);
-      key.labelId = meter.id;
-      key.labelManufacturer = meter.manufacturer;
+      key.labelM = m;
+      key.labelId = id;
     }
     return key.label;
   }
