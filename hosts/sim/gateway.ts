@@ -72,6 +72,12 @@ export function readingOf(t: DecodedTelegram): MeterReading {
   return r;
 }
 
+interface MeterEntry {
+  key: Uint8Array;
+  /** rows.get(id), kept here once it exists (rows only grow; a row is never replaced). */
+  row: GatewayRow | undefined;
+}
+
 /** Bytes of a block of setKey's keys (256 keys). */
 const KEY_BLOCK = 4096;
 
@@ -79,20 +85,29 @@ export class SimGateway {
   readonly receiver: Receiver;
   readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {} };
   readonly rows = new Map<string, GatewayRow>();
-  /** Keys by meter id. A Map: the receiver asks with the id it just decoded, a new string each
-   *  telegram, which a property lookup would first have to find in V8's string table. */
-  private readonly keys = new Map<string, Uint8Array>();
+  /** Each meter's key and (once it has one) its row, by meter id: the receiver asks for the key
+   *  with the id it just decoded, and the row of that id is then at hand (one lookup of a fleet-sized
+   *  table per telegram, not two). A Map: the id is a new string each telegram, which a property
+   *  lookup would first have to find in V8's string table. */
+  private readonly meters = new Map<string, MeterEntry>();
+  /** The id the receiver last asked a key for, and its entry. */
+  private askedId: string | undefined;
+  private asked: MeterEntry | undefined;
   /** Where setKey's copies of 16-byte keys live, side by side: a view each, not an array each (a
    *  fleet's gateway holds one per meter; the receiver caches by the array, so views are kept). */
   private keyBlock = new Uint8Array(0);
   private keyBlockUsed = 0;
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
-    for (const [id, key] of Object.entries(options.keys ?? {})) this.keys.set(id, key);
-    const keys = this.keys;
+    for (const [id, key] of Object.entries(options.keys ?? {})) this.meters.set(id, { key, row: undefined });
     this.receiver = new Receiver({
       crypto: nobleCrypto,
-      keys: (m) => keys.get(m.id),
+      keys: (m) => {
+        const e = this.meters.get(m.id);
+        this.askedId = m.id;
+        this.asked = e;
+        return e?.key;
+      },
       state: options.state ? structuredCloneReplay(options.state.replay) : {},
       strict: true,
       allowPlain: options.allowPlain ?? true,
@@ -116,7 +131,7 @@ export class SimGateway {
   /** Adds or replaces a meter's key (by its 8-digit id). */
   setKey(meterId: string, key: Uint8Array): void {
     if (key.length !== 16) {
-      this.keys.set(meterId, key.slice());
+      this.putKey(meterId, key.slice());
       return;
     }
     if (this.keyBlockUsed + 16 > this.keyBlock.length) {
@@ -126,21 +141,33 @@ export class SimGateway {
     const k = this.keyBlock.subarray(this.keyBlockUsed, this.keyBlockUsed + 16);
     k.set(key);
     this.keyBlockUsed += 16;
-    this.keys.set(meterId, k);
+    this.putKey(meterId, k);
+  }
+
+  private putKey(meterId: string, key: Uint8Array): void {
+    const e = this.meters.get(meterId);
+    if (e) e.key = key;
+    else this.meters.set(meterId, { key, row: this.rows.get(meterId) });
   }
 
   private row(id: string): GatewayRow {
+    // The meter the receiver just asked a key for, as a rule: its entry holds the row.
+    const e = id === this.askedId ? this.asked : undefined;
+    if (e?.row) return e.row;
     let r = this.rows.get(id);
     if (!r) {
       r = { meterId: id, telegrams: 0, rejected: 0, verdict: '-' };
       this.rows.set(id, r);
     }
+    if (e) e.row = r;
     return r;
   }
 
   /** Receives one on-air PHY stream. `meterId` (if known to the caller) files a rejection under it. */
   receive(stream: Uint8Array, mode: WmbusMode, wallMs?: number, meterId?: string): Verdict {
     this.stats.received++;
+    this.askedId = undefined;
+    this.asked = undefined;
     let t: DecodedTelegram;
     try {
       t = this.receiver.receivePhy(stream, mode);
