@@ -39,8 +39,8 @@ import { checkDecrypted } from '../oms-crypto/payload.js';
 import { decodeTplStatus, deviceTypeName, type TplStatus } from '../wmbus/device-type.js';
 import { decodeDllHeader, dllHeaderStrictOk, SOFT_ADDRESS } from '../wmbus/dll.js';
 import { CI_ELL_I, ellCounterBlock, ellPayloadCrcOk, isEllCi, parseEll, type Ell } from '../wmbus/ell.js';
-import { MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmbus/frame.js';
-import { FrameError, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
+import { BLOCK1_LENGTH, MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmbus/frame.js';
+import { FrameError, frameBodyLength, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
 import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
 import { hex } from './hex.js';
@@ -210,6 +210,9 @@ export class Receiver {
    *  and arrays of this size cost V8 a separate allocation each. Made on first use. */
   private frameScratch: Uint8Array | undefined;
   private bodyScratch: Uint8Array | undefined;
+  /** The last body length's view of bodyScratch, and the frame's DLL bytes (L, C, M, A). */
+  private bodyView: Uint8Array | undefined;
+  private dllScratch: Uint8Array | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -233,8 +236,19 @@ export class Receiver {
 
   /** A frame as on the link: format 'A' or 'B' with CRCs, or 'none' (format-A layout without CRCs). */
   receiveFrame(frame: Uint8Array, format: FrameFormat | 'none'): DecodedTelegram {
-    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, LENIENT) : parseFrameInto(frame, format, LENIENT, (this.bodyScratch ??= new Uint8Array(MAX_L)));
-    return this.receiveParsed(parsed);
+    if (format === 'none') return this.receiveParsed(parseFrameWithoutCrc(frame, LENIENT));
+    return this.receiveParsed(parseFrameInto(frame, format, LENIENT, this.bodyFor(frame, format), (this.dllScratch ??= new Uint8Array(BLOCK1_LENGTH))));
+  }
+
+  /** The body scratch for `frame`: the view of the length its L announces, kept while frames keep
+   *  that length (a fleet's are mostly one or two), else the whole scratch (parseFrameInto checks L). */
+  private bodyFor(frame: Uint8Array, format: FrameFormat): Uint8Array {
+    const scratch = (this.bodyScratch ??= new Uint8Array(MAX_L));
+    const n = frame.length > 0 && (format === 'A' || format === 'B') ? frameBodyLength(frame[0], format) : -1;
+    if (n <= 0 || n > scratch.length) return scratch;
+    const view = this.bodyView;
+    if (view !== undefined && view.length === n) return view;
+    return (this.bodyView = scratch.subarray(0, n));
   }
 
   /** An on-air chip stream of mode T1 or C1 (preamble, sync word, coded frame). */
