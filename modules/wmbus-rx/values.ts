@@ -129,6 +129,22 @@ function dateText(year: number, month: number, day: number): string {
   return `${year}-${pad2(month)}-${pad2(day)}`;
 }
 
+/** `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}` as one flat string (a meter's
+ *  clock record is in every telegram, and a gateway keeps the text): made of character codes when
+ *  every field has its fixed number of digits, which type F's always have. */
+function dateTimeText(year: number, month: number, day: number, hour: number, minute: number): string {
+  if (year < 1000 || year > 9999 || month > 99 || day > 99 || hour > 99 || minute > 99) return `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}`;
+  const y2 = (year / 100) | 0;
+  const y1 = year % 100;
+  return String.fromCharCode(
+    48 + ((y2 / 10) | 0), 48 + (y2 % 10), 48 + ((y1 / 10) | 0), 48 + (y1 % 10), 45,
+    48 + ((month / 10) | 0), 48 + (month % 10), 45,
+    48 + ((day / 10) | 0), 48 + (day % 10), 84,
+    48 + ((hour / 10) | 0), 48 + (hour % 10), 58,
+    48 + ((minute / 10) | 0), 48 + (minute % 10),
+  );
+}
+
 /** Days of the months of a common year. */
 const MONTH_DAYS: readonly number[] = Object.freeze([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
 
@@ -187,7 +203,7 @@ function typeF(s: Uint8Array, o: number): TimeValue {
   const yy = ((d2 >> 5) & 0x07) | ((d3 >> 4) << 3);
   const year = yearOf(yy, hy);
   const p = periodic(year, yy, month, day, hour, minute);
-  const text = `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}`;
+  const text = dateTimeText(year, month, day, hour, minute);
   if (d0 & 0x80) return { na: `time invalid (IV bit set; ${p ?? text})` };
   if (p) return { na: p };
   if (yy > 99 || minute > 59 || hour > 23 || !validDate(year, month, day)) return { na: `not a valid date and time (${text})` };
