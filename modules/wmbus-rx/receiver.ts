@@ -43,7 +43,7 @@ import { BLOCK1_LENGTH, MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmb
 import { FrameError, frameBodyLength, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
 import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
-import { hex } from './hex.js';
+import { hex, hexOf } from './hex.js';
 import { ReceiveError } from './receive-error.js';
 import { parseRecords, type UnparsedData } from './records.js';
 import { acceptCounters, checkAccessNumber, checkCounter, checkSession, legacyIndex, meterKey, type LegacyIndex, type ReplayState, type Slot } from './replay.js';
@@ -510,9 +510,13 @@ export class Receiver {
       this.cache.delete(raw);
     }
     const handle = this.crypto.aesKey(raw);
-    const tag = new Uint8Array(16);
+    // The tag in the derived-key scratch (free here; wiped after): a fleet's gateway makes every
+    // meter's entry again after each epoch.
+    const tag = this.raw;
     this.crypto.aesCmac(handle, FINGERPRINT_INPUT, tag);
-    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint: toHex(tag.subarray(0, 8)), slotId: -1, slotName: '', labelM: -1, labelId: -1, label: '' };
+    const fingerprint = hexOf(tag, 0, 8);
+    tag.fill(0);
+    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint, slotId: -1, slotName: '', labelM: -1, labelId: -1, label: '' };
     if (this.cache.size >= this.maxCachedKeys) {
       const [oldest, old] = this.cache.entries().next().value as [Uint8Array, CachedKey];
       forget(old);
@@ -539,7 +543,7 @@ export class Receiver {
   private slotName(key: CachedKey, id: Uint8Array, o: number): string {
     const w = word32(id, o);
     if (key.slotId !== w) {
-      key.slotName = `${key.fingerprint}:${toHex(id.subarray(o, o + 4))}`;
+      key.slotName = `${key.fingerprint}:${hexOf(id, o, o + 4)}`;
       key.slotId = w;
     }
     return key.slotName;
