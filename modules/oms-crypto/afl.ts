@@ -55,7 +55,8 @@ export function macInput(
   return input;
 }
 
-function macInputLength(length: number, messageLength: number | undefined, keyInformation: number | undefined): number {
+/** Bytes of macInput for a message of `length` bytes (what verifyAflMacWith's scratch must hold). */
+export function macInputLength(length: number, messageLength: number | undefined, keyInformation: number | undefined): number {
   return 1 + (keyInformation === undefined ? 0 : 2) + 4 + (messageLength === undefined ? 0 : 2) + length;
 }
 

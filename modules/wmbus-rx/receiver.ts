@@ -31,7 +31,7 @@ import { MeterError } from '../core/errors.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { WmbusMode } from '../ports/radio.js';
 import { kdfMeterId, securityAddress, writeSecurityAddress } from '../oms-crypto/address.js';
-import { CI_AFL, MAC_INPUT_MAX, parseAfl, verifyAflMacWith, type Afl } from '../oms-crypto/afl.js';
+import { CI_AFL, MAC_INPUT_MAX, macInputLength, parseAfl, verifyAflMacWith, type Afl } from '../oms-crypto/afl.js';
 import { SecurityError } from '../oms-crypto/errors.js';
 import { DC_ENC_METER, DC_MAC_METER, deriveKeyWith } from '../oms-crypto/kdf.js';
 import { decryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
@@ -133,6 +133,12 @@ export interface DecodedTelegram {
   skippedDifs?: number[];
 }
 
+interface TailView {
+  of: Uint8Array | undefined;
+  start: number;
+  view: Uint8Array | undefined;
+}
+
 interface CachedKey {
   /** The key bytes the handle was made from, as four little-endian words (a typed array per key
    *  costs more than the key). */
@@ -213,6 +219,13 @@ export class Receiver {
   /** The last body length's view of bodyScratch, and the frame's DLL bytes (L, C, M, A). */
   private bodyView: Uint8Array | undefined;
   private dllScratch: Uint8Array | undefined;
+  /** Views of the body from the TPL (the payload) and from after the AFL (the MAC's message), and
+   *  of the MAC input scratch of the last MAC input length: the same as the last telegram's while
+   *  the body is the same view of its scratch and the layers start where they did (a fleet's
+   *  telegrams), so they are made again only when that changes. */
+  private readonly payloadTail: TailView = { of: undefined, start: -1, view: undefined };
+  private readonly macTail: TailView = { of: undefined, start: -1, view: undefined };
+  private macInputView: Uint8Array | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -312,11 +325,11 @@ export class Receiver {
     meterRef.current = meter;
     // CI 0x8A / 0x8B say no application data follows.
     const noData = ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA;
-    const payload = noData ? body.subarray(body.length) : body.subarray(payloadStart);
+    const payload = noData ? body.subarray(body.length) : this.tail(this.payloadTail, body, payloadStart);
     const mode = tpl ? tpl.config.mode : 0;
     if (afl && mode !== 7) throw new SecurityError('afl', `an AFL with a security mode ${mode} TPL is not OMS conformant`, {});
 
-    const sec = this.openTpl(mode, tpl, afl, macStart < 0 ? payload : body.subarray(macStart), payload, meter, dll, !!ellSlot);
+    const sec = this.openTpl(mode, tpl, afl, macStart < 0 ? payload : this.tail(this.macTail, body, macStart), payload, meter, dll, !!ellSlot);
 
     const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS);
     const values: DecodedValue[] = [];
@@ -461,7 +474,7 @@ export class Receiver {
     let kmac: AesKey | undefined;
     try {
       kmac = deriveKeyWith(crypto, key.handle, DC_MAC_METER, counter, id, 0, this.kdfInput, this.raw);
-      verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInput, this.raw);
+      verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInputFor(macInputLength(macMessage.length, afl.messageLength, afl.keyInformation)), this.raw);
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
       const slot: Slot = { name: this.slotName(key, id, 0), meter: label, legacyId: meter.id };
       checkCounter(this.state, slot, counter, this.legacy());
@@ -475,6 +488,30 @@ export class Receiver {
       kmac?.wipe();
       this.raw.fill(0);
     }
+  }
+
+  /** body.subarray(start), the one `memo` holds when it is of the same body view and start. */
+  private tail(memo: TailView, body: Uint8Array, start: number): Uint8Array {
+    if (memo.of === body && memo.start === start && memo.view !== undefined) return memo.view;
+    const view = body.subarray(start);
+    if (body === this.bodyView) {
+      memo.of = body;
+      memo.start = start;
+      memo.view = view;
+    } else {
+      memo.of = undefined;
+      memo.view = undefined;
+    }
+    return view;
+  }
+
+  /** The MAC input scratch for an input of `length` bytes: a view of exactly that length when it
+   *  fits (kept while the length stays), else the whole scratch (verifyAflMacWith then allocates). */
+  private macInputFor(length: number): Uint8Array {
+    const view = this.macInputView;
+    if (view !== undefined && view.length === length) return view;
+    if (length > this.macInput.length) return this.macInput;
+    return (this.macInputView = this.macInput.subarray(0, length));
   }
 
   /** The meter's key: its bytes, or its entry. */
