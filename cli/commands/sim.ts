@@ -95,6 +95,53 @@ are in DIR/meters/ID/keys.json with --state); 'json' carries the gateway's decod
 /** Buffered telegram lines are written at least this often (characters). */
 const LINES_FLUSH = 1 << 16;
 
+/** Byte → its two lowercase hex digits as ASCII, first digit in the low byte. */
+const HEX_PAIRS = hexPairs();
+
+function hexPairs(): Uint16Array {
+  const t = new Uint16Array(256);
+  const digit = (n: number) => (n < 10 ? 48 + n : 87 + n);
+  for (let b = 0; b < 256; b++) t[b] = digit(b >> 4) | (digit(b & 15) << 8);
+  return t;
+}
+
+/**
+ * --format hex lines written as bytes: each frame's hex digits go straight into an ASCII buffer
+ * (a string per line, its concatenation and the UTF-8 encoding of the whole cost ~3 times as much,
+ * and a fleet prints one line per telegram). A full buffer is handed to the writer and a new one
+ * started (the stream may still hold the old one).
+ */
+class HexLines {
+  private buf = new Uint8Array(LINES_FLUSH);
+  private n = 0;
+  constructor(private readonly write: (bytes: Uint8Array) => void) {}
+
+  add(frame: Uint8Array): void {
+    const len = frame.length;
+    if (this.n + 2 * len + 1 > this.buf.length) {
+      this.flush();
+      if (2 * len + 1 > this.buf.length) this.buf = new Uint8Array(2 * len + 1);
+    }
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) {
+      const v = HEX_PAIRS[frame[i]];
+      buf[n] = v & 0xff;
+      buf[n + 1] = v >> 8;
+      n += 2;
+    }
+    buf[n++] = 10;
+    this.n = n;
+  }
+
+  flush(): void {
+    if (this.n === 0) return;
+    this.write(this.buf.subarray(0, this.n));
+    this.buf = new Uint8Array(LINES_FLUSH);
+    this.n = 0;
+  }
+}
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** '1d', '2h', '15m', '30s', '500ms', '1.5h' → milliseconds. */
@@ -450,9 +497,11 @@ export const sim: Command = {
     });
     // Telegram lines go out a group at a time (one write per epoch, not per line).
     let lines = '';
+    const hexLines = format === 'hex' && io.stdoutBytes ? new HexLines(io.stdoutBytes) : undefined;
     const writeLines = () => {
       if (lines) io.stdout(lines);
       lines = '';
+      hexLines?.flush();
     };
     const runner = new SimRunner({
       meters,
@@ -477,6 +526,10 @@ export const sim: Command = {
       onTelegram: table
         ? undefined
         : (e) => {
+            if (hexLines) {
+              hexLines.add(e.air.frame);
+              return;
+            }
             if (format === 'json') lines += jsonLine(e) + '\n';
             else if (format === 'hex') lines += hexOf(e.air.frame) + '\n';
             else lines += rtlwmbusLine(e) + '\n';

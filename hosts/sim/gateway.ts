@@ -10,7 +10,7 @@
 import { MeterError } from '../../modules/core/errors.js';
 import { decodeErrorFlags, decodeStatusByte, type MeterStatus } from '../../modules/app/meter-status.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
-import { Receiver, keyTable, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
+import { Receiver, type DecodedTelegram } from '../../modules/wmbus-rx/receiver.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
 import { nobleCrypto } from './noble-crypto.js';
 
@@ -60,16 +60,23 @@ function flat(s: string): string {
   return s;
 }
 
-export function readingOf(t: DecodedTelegram): MeterReading {
+/** `flagsOf` decodes the error-flags record (the gateway passes one that shares its results). */
+export function readingOf(t: DecodedTelegram, flagsOf: (f: number) => MeterStatus = decodeErrorFlags): MeterReading {
   const r: MeterReading = {};
   for (const v of t.values) {
     if (v.obis === '1.8.0' && typeof v.value === 'number') r.importWh = v.value;
     else if (v.obis === '2.8.0' && typeof v.value === 'number') r.exportWh = v.value;
     else if (v.obis === '16.7.0' && typeof v.value === 'number') r.powerW = v.value;
     else if (v.obis === '0-0:1.0.0' && typeof v.value === 'string') r.clock = flat(v.value);
-    else if (v.obis === '0-0:97.97.0' && typeof v.value === 'number') r.flags = decodeErrorFlags(v.value);
+    else if (v.obis === '0-0:97.97.0' && typeof v.value === 'number') r.flags = flagsOf(v.value);
   }
   return r;
+}
+
+interface MeterEntry {
+  key: Uint8Array;
+  /** rows.get(id), kept here once it exists (rows only grow; a row is never replaced). */
+  row: GatewayRow | undefined;
 }
 
 /** Bytes of a block of setKey's keys (256 keys). */
@@ -79,17 +86,35 @@ export class SimGateway {
   readonly receiver: Receiver;
   readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {} };
   readonly rows = new Map<string, GatewayRow>();
-  private readonly keys: Record<string, Uint8Array>;
+  /** Each meter's key and (once it has one) its row, by meter id: the receiver asks for the key
+   *  with the id it just decoded, and the row of that id is then at hand (one lookup of a fleet-sized
+   *  table per telegram, not two). A Map: the id is a new string each telegram, which a property
+   *  lookup would first have to find in V8's string table. */
+  private readonly meters = new Map<string, MeterEntry>();
+  /** Decoded TPL status bytes and error-flags values (0-255) by value, made once and shared by every
+   *  row and verdict (frozen): a fleet's meters send the same few, and a new pair of objects per
+   *  telegram, kept by its row until the next, is old-generation garbage for V8 (and memory per meter). */
+  private readonly statuses: (MeterStatus | undefined)[] = [];
+  private readonly flagSets: (MeterStatus | undefined)[] = [];
+  private readonly flagsOf = (f: number): MeterStatus => (isByte(f) ? (this.flagSets[f] ??= Object.freeze(decodeErrorFlags(f))) : decodeErrorFlags(f));
+  /** The id the receiver last asked a key for, and its entry. */
+  private askedId: string | undefined;
+  private asked: MeterEntry | undefined;
   /** Where setKey's copies of 16-byte keys live, side by side: a view each, not an array each (a
    *  fleet's gateway holds one per meter; the receiver caches by the array, so views are kept). */
   private keyBlock = new Uint8Array(0);
   private keyBlockUsed = 0;
 
   constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
-    this.keys = { ...(options.keys ?? {}) };
+    for (const [id, key] of Object.entries(options.keys ?? {})) this.meters.set(id, { key, row: undefined });
     this.receiver = new Receiver({
       crypto: nobleCrypto,
-      keys: keyTable(this.keys),
+      keys: (m) => {
+        const e = this.meters.get(m.id);
+        this.askedId = m.id;
+        this.asked = e;
+        return e?.key;
+      },
       state: options.state ? structuredCloneReplay(options.state.replay) : {},
       strict: true,
       allowPlain: options.allowPlain ?? true,
@@ -113,7 +138,7 @@ export class SimGateway {
   /** Adds or replaces a meter's key (by its 8-digit id). */
   setKey(meterId: string, key: Uint8Array): void {
     if (key.length !== 16) {
-      this.keys[meterId] = key.slice();
+      this.putKey(meterId, key.slice());
       return;
     }
     if (this.keyBlockUsed + 16 > this.keyBlock.length) {
@@ -123,21 +148,33 @@ export class SimGateway {
     const k = this.keyBlock.subarray(this.keyBlockUsed, this.keyBlockUsed + 16);
     k.set(key);
     this.keyBlockUsed += 16;
-    this.keys[meterId] = k;
+    this.putKey(meterId, k);
+  }
+
+  private putKey(meterId: string, key: Uint8Array): void {
+    const e = this.meters.get(meterId);
+    if (e) e.key = key;
+    else this.meters.set(meterId, { key, row: this.rows.get(meterId) });
   }
 
   private row(id: string): GatewayRow {
+    // The meter the receiver just asked a key for, as a rule: its entry holds the row.
+    const e = id === this.askedId ? this.asked : undefined;
+    if (e?.row) return e.row;
     let r = this.rows.get(id);
     if (!r) {
       r = { meterId: id, telegrams: 0, rejected: 0, verdict: '-' };
       this.rows.set(id, r);
     }
+    if (e) e.row = r;
     return r;
   }
 
   /** Receives one on-air PHY stream. `meterId` (if known to the caller) files a rejection under it. */
   receive(stream: Uint8Array, mode: WmbusMode, wallMs?: number, meterId?: string): Verdict {
     this.stats.received++;
+    this.askedId = undefined;
+    this.asked = undefined;
     let t: DecodedTelegram;
     try {
       t = this.receiver.receivePhy(stream, mode);
@@ -153,8 +190,9 @@ export class SimGateway {
       return { ok: false, code: e.code, message: e.message, meterId };
     }
     this.stats.decoded++;
-    const reading = readingOf(t);
-    const status = decodeStatusByte(t.status ?? 0); // strict: every telegram has a TPL header
+    const reading = readingOf(t, this.flagsOf);
+    const b = t.status ?? 0; // strict: every telegram has a TPL header
+    const status = isByte(b) ? (this.statuses[b] ??= Object.freeze(decodeStatusByte(b))) : decodeStatusByte(b);
     const r = this.row(t.meter.id);
     r.telegrams++;
     r.lastCounter = t.messageCounter;
@@ -169,6 +207,10 @@ export class SimGateway {
   state(): GatewayState {
     return { replay: structuredCloneReplay(this.receiver.state), rows: [...this.rows.values()].map((r) => ({ ...r })) };
   }
+}
+
+function isByte(v: number): boolean {
+  return (v & 0xff) === v;
 }
 
 function structuredCloneReplay(s: ReplayState): ReplayState {

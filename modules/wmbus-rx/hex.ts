@@ -21,8 +21,15 @@ export function hexOf(b: Uint8Array, start: number, end: number): string {
     const t = b[i + 3];
     s += String.fromCharCode(hexCode(p >> 4), hexCode(p & 15), hexCode(q >> 4), hexCode(q & 15), hexCode(r >> 4), hexCode(r & 15), hexCode(t >> 4), hexCode(t & 15));
   }
-  for (; i < end; i++) s += String.fromCharCode(hexCode(b[i] >> 4), hexCode(b[i] & 15));
-  return s;
+  // The last 1-3 bytes in one piece as well (a record is often 4n + 2 or 4n + 3 bytes).
+  const n = end - i;
+  if (n === 0) return s;
+  const p = b[i];
+  if (n === 1) return s + String.fromCharCode(hexCode(p >> 4), hexCode(p & 15));
+  const q = b[i + 1];
+  if (n === 2) return s + String.fromCharCode(hexCode(p >> 4), hexCode(p & 15), hexCode(q >> 4), hexCode(q & 15));
+  const r = b[i + 2];
+  return s + String.fromCharCode(hexCode(p >> 4), hexCode(p & 15), hexCode(q >> 4), hexCode(q & 15), hexCode(r >> 4), hexCode(r & 15));
 }
 
 /** Hex of all of `b`. */

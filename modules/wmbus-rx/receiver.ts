@@ -31,7 +31,7 @@ import { MeterError } from '../core/errors.js';
 import type { AesKey, Crypto } from '../ports/crypto.js';
 import type { WmbusMode } from '../ports/radio.js';
 import { kdfMeterId, securityAddress, writeSecurityAddress } from '../oms-crypto/address.js';
-import { CI_AFL, MAC_INPUT_MAX, parseAfl, verifyAflMacWith, type Afl } from '../oms-crypto/afl.js';
+import { CI_AFL, MAC_INPUT_MAX, macInputLength, parseAfl, verifyAflMacWith, type Afl } from '../oms-crypto/afl.js';
 import { SecurityError } from '../oms-crypto/errors.js';
 import { DC_ENC_METER, DC_MAC_METER, deriveKeyWith } from '../oms-crypto/kdf.js';
 import { decryptMode5, mode5Iv } from '../oms-crypto/mode5.js';
@@ -39,11 +39,11 @@ import { checkDecrypted } from '../oms-crypto/payload.js';
 import { decodeTplStatus, deviceTypeName, type TplStatus } from '../wmbus/device-type.js';
 import { decodeDllHeader, dllHeaderStrictOk, SOFT_ADDRESS } from '../wmbus/dll.js';
 import { CI_ELL_I, ellCounterBlock, ellPayloadCrcOk, isEllCi, parseEll, type Ell } from '../wmbus/ell.js';
-import { MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmbus/frame.js';
-import { FrameError, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
+import { BLOCK1_LENGTH, MAX_FRAME_LENGTH, MAX_L, type FrameFormat } from '../wmbus/frame.js';
+import { FrameError, frameBodyLength, parseFrameInto, parseFrameWithoutCrc, type ParsedFrame } from '../wmbus/frame-parse.js';
 import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
-import { hex } from './hex.js';
+import { hex, hexOf } from './hex.js';
 import { ReceiveError } from './receive-error.js';
 import { parseRecords, type UnparsedData } from './records.js';
 import { acceptCounters, checkAccessNumber, checkCounter, checkSession, legacyIndex, meterKey, type LegacyIndex, type ReplayState, type Slot } from './replay.js';
@@ -133,6 +133,12 @@ export interface DecodedTelegram {
   skippedDifs?: number[];
 }
 
+interface TailView {
+  of: Uint8Array | undefined;
+  start: number;
+  view: Uint8Array | undefined;
+}
+
 interface CachedKey {
   /** The key bytes the handle was made from, as four little-endian words (a typed array per key
    *  costs more than the key). */
@@ -146,9 +152,11 @@ interface CachedKey {
    *  4 wire bytes (LE word) are `slotId`: a key serves one meter, so its slot name is made once. */
   slotId: number;
   slotName: string;
-  /** meterKey(labelManufacturer, labelId), likewise. */
-  labelId: string;
-  labelManufacturer: string;
+  /** meterKey(manufacturer, id) of the meter whose security address has M `labelM` and the
+   *  identification number `labelId` (LE words), likewise: numbers in this entry, compared without
+   *  reading two more strings per telegram (the identity's strings follow from these bytes). */
+  labelM: number;
+  labelId: number;
   label: string;
 }
 
@@ -208,6 +216,16 @@ export class Receiver {
    *  and arrays of this size cost V8 a separate allocation each. Made on first use. */
   private frameScratch: Uint8Array | undefined;
   private bodyScratch: Uint8Array | undefined;
+  /** The last body length's view of bodyScratch, and the frame's DLL bytes (L, C, M, A). */
+  private bodyView: Uint8Array | undefined;
+  private dllScratch: Uint8Array | undefined;
+  /** Views of the body from the TPL (the payload) and from after the AFL (the MAC's message), and
+   *  of the MAC input scratch of the last MAC input length: the same as the last telegram's while
+   *  the body is the same view of its scratch and the layers start where they did (a fleet's
+   *  telegrams), so they are made again only when that changes. */
+  private readonly payloadTail: TailView = { of: undefined, start: -1, view: undefined };
+  private readonly macTail: TailView = { of: undefined, start: -1, view: undefined };
+  private macInputView: Uint8Array | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -231,8 +249,19 @@ export class Receiver {
 
   /** A frame as on the link: format 'A' or 'B' with CRCs, or 'none' (format-A layout without CRCs). */
   receiveFrame(frame: Uint8Array, format: FrameFormat | 'none'): DecodedTelegram {
-    const parsed = format === 'none' ? parseFrameWithoutCrc(frame, LENIENT) : parseFrameInto(frame, format, LENIENT, (this.bodyScratch ??= new Uint8Array(MAX_L)));
-    return this.receiveParsed(parsed);
+    if (format === 'none') return this.receiveParsed(parseFrameWithoutCrc(frame, LENIENT));
+    return this.receiveParsed(parseFrameInto(frame, format, LENIENT, this.bodyFor(frame, format), (this.dllScratch ??= new Uint8Array(BLOCK1_LENGTH))));
+  }
+
+  /** The body scratch for `frame`: the view of the length its L announces, kept while frames keep
+   *  that length (a fleet's are mostly one or two), else the whole scratch (parseFrameInto checks L). */
+  private bodyFor(frame: Uint8Array, format: FrameFormat): Uint8Array {
+    const scratch = (this.bodyScratch ??= new Uint8Array(MAX_L));
+    const n = frame.length > 0 && (format === 'A' || format === 'B') ? frameBodyLength(frame[0], format) : -1;
+    if (n <= 0 || n > scratch.length) return scratch;
+    const view = this.bodyView;
+    if (view !== undefined && view.length === n) return view;
+    return (this.bodyView = scratch.subarray(0, n));
   }
 
   /** An on-air chip stream of mode T1 or C1 (preamble, sync word, coded frame). */
@@ -296,11 +325,11 @@ export class Receiver {
     meterRef.current = meter;
     // CI 0x8A / 0x8B say no application data follows.
     const noData = ci === CI_TPL_SHORT_NO_DATA || ci === CI_TPL_LONG_NO_DATA;
-    const payload = noData ? body.subarray(body.length) : body.subarray(payloadStart);
+    const payload = noData ? body.subarray(body.length) : this.tail(this.payloadTail, body, payloadStart);
     const mode = tpl ? tpl.config.mode : 0;
     if (afl && mode !== 7) throw new SecurityError('afl', `an AFL with a security mode ${mode} TPL is not OMS conformant`, {});
 
-    const sec = this.openTpl(mode, tpl, afl, macStart < 0 ? payload : body.subarray(macStart), payload, meter, dll, !!ellSlot);
+    const sec = this.openTpl(mode, tpl, afl, macStart < 0 ? payload : this.tail(this.macTail, body, macStart), payload, meter, dll, !!ellSlot);
 
     const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS);
     const values: DecodedValue[] = [];
@@ -420,7 +449,7 @@ export class Receiver {
       address = securityAddress(linkAddress(), t.address ? encodeTplAddress(t.address) : undefined);
     }
     const key = this.cached(entry instanceof Uint8Array ? entry : entry.key);
-    const label = this.label(key, meter);
+    const label = this.label(key, meter, address);
     const cipher = payload.length === n * 16 ? payload : payload.subarray(0, n * 16);
     const encryptedLength = n * 16;
     if (mode === 5) {
@@ -445,7 +474,7 @@ export class Receiver {
     let kmac: AesKey | undefined;
     try {
       kmac = deriveKeyWith(crypto, key.handle, DC_MAC_METER, counter, id, 0, this.kdfInput, this.raw);
-      verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInput, this.raw);
+      verifyAflMacWith(crypto, kmac, afl, macMessage, this.macInputFor(macInputLength(macMessage.length, afl.messageLength, afl.keyInformation)), this.raw);
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
       const slot: Slot = { name: this.slotName(key, id, 0), meter: label, legacyId: meter.id };
       checkCounter(this.state, slot, counter, this.legacy());
@@ -459,6 +488,30 @@ export class Receiver {
       kmac?.wipe();
       this.raw.fill(0);
     }
+  }
+
+  /** body.subarray(start), the one `memo` holds when it is of the same body view and start. */
+  private tail(memo: TailView, body: Uint8Array, start: number): Uint8Array {
+    if (memo.of === body && memo.start === start && memo.view !== undefined) return memo.view;
+    const view = body.subarray(start);
+    if (body === this.bodyView) {
+      memo.of = body;
+      memo.start = start;
+      memo.view = view;
+    } else {
+      memo.of = undefined;
+      memo.view = undefined;
+    }
+    return view;
+  }
+
+  /** The MAC input scratch for an input of `length` bytes: a view of exactly that length when it
+   *  fits (kept while the length stays), else the whole scratch (verifyAflMacWith then allocates). */
+  private macInputFor(length: number): Uint8Array {
+    const view = this.macInputView;
+    if (view !== undefined && view.length === length) return view;
+    if (length > this.macInput.length) return this.macInput;
+    return (this.macInputView = this.macInput.subarray(0, length));
   }
 
   /** The meter's key: its bytes, or its entry. */
@@ -494,9 +547,13 @@ export class Receiver {
       this.cache.delete(raw);
     }
     const handle = this.crypto.aesKey(raw);
-    const tag = new Uint8Array(16);
+    // The tag in the derived-key scratch (free here; wiped after): a fleet's gateway makes every
+    // meter's entry again after each epoch.
+    const tag = this.raw;
     this.crypto.aesCmac(handle, FINGERPRINT_INPUT, tag);
-    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint: toHex(tag.subarray(0, 8)), slotId: -1, slotName: '', labelId: '', labelManufacturer: '', label: '' };
+    const fingerprint = hexOf(tag, 0, 8);
+    tag.fill(0);
+    const entry: CachedKey = { w0: word32(raw, 0), w1: word32(raw, 4), w2: word32(raw, 8), w3: word32(raw, 12), handle, fingerprint, slotId: -1, slotName: '', labelM: -1, labelId: -1, label: '' };
     if (this.cache.size >= this.maxCachedKeys) {
       const [oldest, old] = this.cache.entries().next().value as [Uint8Array, CachedKey];
       forget(old);
@@ -506,12 +563,15 @@ export class Receiver {
     return entry;
   }
 
-  /** meterKey(meter): the label the key's meter goes by, made once while the meter says the same. */
-  private label(key: CachedKey, meter: MeterIdentity): string {
-    if (key.labelId !== meter.id || key.labelManufacturer !== meter.manufacturer) {
+  /** meterKey(meter): the label the key's meter goes by, made once while the meter's security
+   *  address (M ‖ ID ‖ …, the bytes `meter` was decoded from) says the same. */
+  private label(key: CachedKey, meter: MeterIdentity, address: Uint8Array): string {
+    const m = address[0] | (address[1] << 8);
+    const id = word32(address, 2);
+    if (key.labelM !== m || key.labelId !== id) {
       key.label = meterKey(meter.manufacturer, meter.id);
-      key.labelId = meter.id;
-      key.labelManufacturer = meter.manufacturer;
+      key.labelM = m;
+      key.labelId = id;
     }
     return key.label;
   }
@@ -520,7 +580,7 @@ export class Receiver {
   private slotName(key: CachedKey, id: Uint8Array, o: number): string {
     const w = word32(id, o);
     if (key.slotId !== w) {
-      key.slotName = `${key.fingerprint}:${toHex(id.subarray(o, o + 4))}`;
+      key.slotName = `${key.fingerprint}:${hexOf(id, o, o + 4)}`;
       key.slotId = w;
     }
     return key.slotName;

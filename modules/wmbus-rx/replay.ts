@@ -132,10 +132,15 @@ export function acceptCounters(
   slot: Slot,
   values: { messageCounter?: number; accessNumber?: number; sessionNumber?: number },
 ): void {
-  const entry: MeterReplayEntry = { ...(state[slot.name] ?? {}) };
+  // A plain entry is updated where it is (a copy would have the same fields in the same order, and
+  // cost an object and a second store into the state's dictionary per frame); anything else a
+  // state file may hold is copied as before.
+  const old: unknown = state[slot.name];
+  const inPlace = typeof old === 'object' && old !== null && Object.getPrototypeOf(old) === Object.prototype && Object.isExtensible(old);
+  const entry: MeterReplayEntry = inPlace ? (old as MeterReplayEntry) : { ...((old as MeterReplayEntry | undefined) ?? {}) };
   if (values.messageCounter !== undefined) entry.messageCounter = values.messageCounter;
   if (values.accessNumber !== undefined) entry.accessNumber = values.accessNumber;
   if (values.sessionNumber !== undefined) entry.sessionNumber = values.sessionNumber;
   entry.meter = slot.meter;
-  state[slot.name] = entry;
+  if (!inPlace) state[slot.name] = entry;
 }

@@ -67,40 +67,42 @@ function refuse(code: string, message: string, r: ParsedRecord, extra: Record<st
 
 // ---- data types (EN 13757-3 Annex A) -----------------------------------------------------------
 
+// The data types read the `n` bytes of `s` from offset `o` (a record's data where it lies).
+
 /** Type B: two's complement little endian. Beyond 2^53 as an exact decimal string. */
-function typeB(d: Uint8Array): number | string {
-  if (d.length <= 6) {
+function typeB(s: Uint8Array, o: number, n: number): number | string {
+  if (n <= 6) {
     let v = 0;
-    for (let i = d.length - 1; i >= 0; i--) v = v * 256 + d[i];
-    const bits = d.length * 8;
-    return d.length > 0 && d[d.length - 1] & 0x80 ? v - 2 ** bits : v;
+    for (let i = o + n - 1; i >= o; i--) v = v * 256 + s[i];
+    const bits = n * 8;
+    return n > 0 && s[o + n - 1] & 0x80 ? v - 2 ** bits : v;
   }
   let u = BigInt(0);
-  for (let i = d.length - 1; i >= 0; i--) u = (u << BigInt(8)) | BigInt(d[i]);
-  const v = BigInt.asIntN(d.length * 8, u);
+  for (let i = o + n - 1; i >= o; i--) u = (u << BigInt(8)) | BigInt(s[i]);
+  const v = BigInt.asIntN(n * 8, u);
   return v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(-Number.MAX_SAFE_INTEGER) ? v.toString() : Number(v);
 }
 
 /** Type C: unsigned little endian. Beyond 2^53 as an exact decimal string. */
-function typeC(d: Uint8Array): number | string {
-  if (d.length <= 6) {
+function typeC(s: Uint8Array, o: number, n: number): number | string {
+  if (n <= 6) {
     let v = 0;
-    for (let i = d.length - 1; i >= 0; i--) v = v * 256 + d[i];
+    for (let i = o + n - 1; i >= o; i--) v = v * 256 + s[i];
     return v;
   }
   let u = BigInt(0);
-  for (let i = d.length - 1; i >= 0; i--) u = (u << BigInt(8)) | BigInt(d[i]);
+  for (let i = o + n - 1; i >= o; i--) u = (u << BigInt(8)) | BigInt(s[i]);
   return u > BigInt(Number.MAX_SAFE_INTEGER) ? u.toString() : Number(u);
 }
 
 type Bcd = { digits: string } | { na: string };
 
 /** Type A: BCD, least significant pair first; a top digit F makes it negative; all F is "not available". */
-function typeA(d: Uint8Array): Bcd {
+function typeA(s: Uint8Array, o: number, n: number): Bcd {
   let digits = '';
-  let allF = d.length > 0;
-  for (let i = d.length - 1; i >= 0; i--) {
-    const b = d[i];
+  let allF = n > 0;
+  for (let i = o + n - 1; i >= o; i--) {
+    const b = s[i];
     if (b !== 0xff) allF = false;
     digits += NIBBLE[b >> 4] + NIBBLE[b & 15];
   }
@@ -125,6 +127,22 @@ function yearOf(yy: number, hundredYears: number | undefined): number {
 
 function dateText(year: number, month: number, day: number): string {
   return `${year}-${pad2(month)}-${pad2(day)}`;
+}
+
+/** `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}` as one flat string (a meter's
+ *  clock record is in every telegram, and a gateway keeps the text): made of character codes when
+ *  every field has its fixed number of digits, which type F's always have. */
+function dateTimeText(year: number, month: number, day: number, hour: number, minute: number): string {
+  if (year < 1000 || year > 9999 || month > 99 || day > 99 || hour > 99 || minute > 99) return `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}`;
+  const y2 = (year / 100) | 0;
+  const y1 = year % 100;
+  return String.fromCharCode(
+    48 + ((y2 / 10) | 0), 48 + (y2 % 10), 48 + ((y1 / 10) | 0), 48 + (y1 % 10), 45,
+    48 + ((month / 10) | 0), 48 + (month % 10), 45,
+    48 + ((day / 10) | 0), 48 + (day % 10), 84,
+    48 + ((hour / 10) | 0), 48 + (hour % 10), 58,
+    48 + ((minute / 10) | 0), 48 + (minute % 10),
+  );
 }
 
 /** Days of the months of a common year. */
@@ -156,11 +174,13 @@ function periodic(year: number, yy: number, month: number, day: number, hour?: n
 }
 
 /** Type G (CP16): day | year bits 0-2; month | year bits 3-6. FFFF is "not available". */
-function typeG(d: Uint8Array): TimeValue {
-  if (d[0] === 0xff && d[1] === 0xff) return { na: 'not available (date FFFF)' };
-  const day = d[0] & 0x1f;
-  const month = d[1] & 0x0f;
-  const yy = ((d[0] >> 5) & 0x07) | ((d[1] >> 4) << 3);
+function typeG(s: Uint8Array, o: number): TimeValue {
+  const d0 = s[o];
+  const d1 = s[o + 1];
+  if (d0 === 0xff && d1 === 0xff) return { na: 'not available (date FFFF)' };
+  const day = d0 & 0x1f;
+  const month = d1 & 0x0f;
+  const yy = ((d0 >> 5) & 0x07) | ((d1 >> 4) << 3);
   const year = yearOf(yy, undefined);
   const p = periodic(year, yy, month, day);
   if (p) return { na: p };
@@ -169,34 +189,38 @@ function typeG(d: Uint8Array): TimeValue {
 }
 
 /** Type F (CP32): minute, IV | hour, HY, SU | day, year 0-2 | month, year 3-6. */
-function typeF(d: Uint8Array): TimeValue {
-  if (d[0] === 0xff && d[1] === 0xff && d[2] === 0xff && d[3] === 0xff) return { na: 'not available (date and time FFFFFFFF)' };
-  const minute = d[0] & 0x3f;
-  const hour = d[1] & 0x1f;
-  const hy = (d[1] >> 5) & 0x03;
-  const day = d[2] & 0x1f;
-  const month = d[3] & 0x0f;
-  const yy = ((d[2] >> 5) & 0x07) | ((d[3] >> 4) << 3);
+function typeF(s: Uint8Array, o: number): TimeValue {
+  const d0 = s[o];
+  const d1 = s[o + 1];
+  const d2 = s[o + 2];
+  const d3 = s[o + 3];
+  if (d0 === 0xff && d1 === 0xff && d2 === 0xff && d3 === 0xff) return { na: 'not available (date and time FFFFFFFF)' };
+  const minute = d0 & 0x3f;
+  const hour = d1 & 0x1f;
+  const hy = (d1 >> 5) & 0x03;
+  const day = d2 & 0x1f;
+  const month = d3 & 0x0f;
+  const yy = ((d2 >> 5) & 0x07) | ((d3 >> 4) << 3);
   const year = yearOf(yy, hy);
   const p = periodic(year, yy, month, day, hour, minute);
-  const text = `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}`;
-  if (d[0] & 0x80) return { na: `time invalid (IV bit set; ${p ?? text})` };
+  const text = dateTimeText(year, month, day, hour, minute);
+  if (d0 & 0x80) return { na: `time invalid (IV bit set; ${p ?? text})` };
   if (p) return { na: p };
   if (yy > 99 || minute > 59 || hour > 23 || !validDate(year, month, day)) return { na: `not a valid date and time (${text})` };
   return { text };
 }
 
 /** Type I (CP48): second | minute, IV | hour, day of week | day, year 0-2 | month, year 3-6 | week. */
-function typeI(d: Uint8Array): TimeValue {
-  const second = d[0] & 0x3f;
-  const minute = d[1] & 0x3f;
-  const hour = d[2] & 0x1f;
-  const day = d[3] & 0x1f;
-  const month = d[4] & 0x0f;
-  const yy = ((d[3] >> 5) & 0x07) | ((d[4] >> 4) << 3);
+function typeI(s: Uint8Array, o: number): TimeValue {
+  const second = s[o] & 0x3f;
+  const minute = s[o + 1] & 0x3f;
+  const hour = s[o + 2] & 0x1f;
+  const day = s[o + 3] & 0x1f;
+  const month = s[o + 4] & 0x0f;
+  const yy = ((s[o + 3] >> 5) & 0x07) | ((s[o + 4] >> 4) << 3);
   const year = yearOf(yy, undefined);
   const text = `${dateText(year, month, day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}`;
-  if (d[1] & 0x80) return { na: `time invalid (IV bit set; ${text})` };
+  if (s[o + 1] & 0x80) return { na: `time invalid (IV bit set; ${text})` };
   if (yy === 127 || month === 0 || day === 0) return { na: `not specified (${text})` };
   if (second === 63 || minute === 63 || hour === 31) return { na: `periodic (${text})` };
   if (yy > 99 || second > 59 || minute > 59 || hour > 23 || !validDate(year, month, day)) return { na: `not a valid date and time (${text})` };
@@ -204,10 +228,10 @@ function typeI(d: Uint8Array): TimeValue {
 }
 
 /** Type J (CP24): time of day, second | minute | hour. */
-function typeJ(d: Uint8Array): TimeValue {
-  const second = d[0] & 0x3f;
-  const minute = d[1] & 0x3f;
-  const hour = d[2] & 0x1f;
+function typeJ(s: Uint8Array, o: number): TimeValue {
+  const second = s[o] & 0x3f;
+  const minute = s[o + 1] & 0x3f;
+  const hour = s[o + 2] & 0x1f;
   const text = `${pad2(hour)}:${pad2(minute)}:${pad2(second)}`;
   if (second === 63 || minute === 63 || hour === 31) return { na: `periodic (${text})` };
   if (second > 59 || minute > 59 || hour > 23) return { na: `not a valid time of day (${text})` };
@@ -218,20 +242,20 @@ function typeJ(d: Uint8Array): TimeValue {
 function timePoint(r: ParsedRecord): TimeValue | undefined {
   switch (r.field) {
     case 'int16':
-      return typeG(r.data);
+      return typeG(r.source, r.dataOffset);
     case 'int32':
-      return typeF(r.data);
+      return typeF(r.source, r.dataOffset);
     case 'int48':
-      return typeI(r.data);
+      return typeI(r.source, r.dataOffset);
     default:
       return undefined;
   }
 }
 
-function latin1Reversed(d: Uint8Array): string {
-  let s = '';
-  for (let i = d.length - 1; i >= 0; i--) s += String.fromCharCode(d[i]);
-  return s;
+function latin1Reversed(s: Uint8Array, o: number, n: number): string {
+  let t = '';
+  for (let i = o + n - 1; i >= o; i--) t += String.fromCharCode(s[i]);
+  return t;
 }
 
 // ---- records -----------------------------------------------------------------------------------
@@ -251,9 +275,11 @@ function scale(raw: number, exponent: number): number {
 /** A number in any numeric data field (types A, B, H, LVAR BCD and binary). */
 function numeric(r: ParsedRecord, exponent: number, strict: boolean): { value: number | string | null; reason?: string } {
   const f = r.field;
-  const d = r.data;
+  const s = r.source;
+  const o = r.dataOffset;
+  const n = r.end - o;
   if (f === 'int8' || f === 'int16' || f === 'int24' || f === 'int32' || f === 'int48' || f === 'int64') {
-    const v = typeB(d);
+    const v = typeB(s, o, n);
     if (typeof v === 'string') {
       if (strict) throw refuse('value-range', `integer exceeds 2^53`, r);
       return { value: v, reason: 'integer beyond 2^53, exact decimal, not scaled' };
@@ -261,7 +287,7 @@ function numeric(r: ParsedRecord, exponent: number, strict: boolean): { value: n
     return { value: scale(v, exponent) };
   }
   if (f === 'bcd2' || f === 'bcd4' || f === 'bcd6' || f === 'bcd8' || f === 'bcd12' || (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xd9)) {
-    const b = typeA(d);
+    const b = typeA(s, o, n);
     if ('na' in b) {
       if (strict && b.na.startsWith('not a BCD')) throw refuse('bad-bcd', 'BCD data has a non-decimal digit', r);
       return { value: null, reason: b.na };
@@ -271,13 +297,13 @@ function numeric(r: ParsedRecord, exponent: number, strict: boolean): { value: n
     return { value: scale(v, exponent) };
   }
   if (f === 'real32') {
-    const v = new DataView(d.buffer, d.byteOffset, 4).getFloat32(0, true);
+    const v = new DataView(s.buffer, s.byteOffset + o, 4).getFloat32(0, true);
     if (!Number.isFinite(v)) return { value: null, reason: `not a number (type H ${Number.isNaN(v) ? 'NaN' : 'infinity'})` };
     return { value: scale(v, exponent) };
   }
   if (f === 'variable' && r.lvar !== undefined) {
-    if (r.lvar <= 0xbf) return { value: latin1Reversed(d), reason: 'text' };
-    const v = typeB(d);
+    if (r.lvar <= 0xbf) return { value: latin1Reversed(s, o, n), reason: 'text' };
+    const v = typeB(s, o, n);
     return typeof v === 'string' ? { value: v, reason: 'integer beyond 2^53, exact decimal, not scaled' } : { value: scale(v, exponent) };
   }
   if (strict) throw refuse('bad-record', `data field ${f} carries no number`, r, { field: f });
@@ -304,6 +330,8 @@ function obisFor(
   if (kind === 'number' && onlyDirectionAndPhase(r.vifes)) {
     if (!electricity) return undefined;
     if (quantity === 'energy' && unit === 'Wh') {
+      // A+ and A- of the total, what every meter sends: the code as one string, not built.
+      if (phase === undefined && r.tariff === 0) return backward ? '2.8.0' : '1.8.0';
       const c = phase === undefined ? 1 : [21, 41, 61][phase - 1];
       return phase === 4 ? undefined : `${c + (backward ? 1 : 0)}.8.${r.tariff}`;
     }
@@ -349,17 +377,19 @@ function timeValue(r: ParsedRecord, m: Interpretation, t: TimeValue | undefined,
 /** The data of a record as its (VIF and VIFE) interpretation says. */
 function interpret(r: ParsedRecord, m: Interpretation, rawReason: string | undefined, strict: boolean): Decoded {
   const f = r.field;
+  const s = r.source;
+  const o = r.dataOffset;
   if (m.kind === 'manufacturer' || m.kind === 'unknown' || rawReason !== undefined) {
     return { value: toHex(r.data), reason: rawReason ?? (m.kind === 'manufacturer' ? 'manufacturer specific' : 'reserved code, kept raw') };
   }
-  if (m.kind === 'date') return timeValue(r, m, f === 'int16' ? typeG(r.data) : undefined, 'type G date', strict);
+  if (m.kind === 'date') return timeValue(r, m, f === 'int16' ? typeG(s, o) : undefined, 'type G date', strict);
   if (m.kind === 'date-time') {
-    if (f === 'int32') return timeValue(r, m, typeF(r.data), 'type F date and time', strict);
+    if (f === 'int32') return timeValue(r, m, typeF(s, o), 'type F date and time', strict);
     if (strict) return wrongField(r, m, 'type F date and time', strict);
-    if (f === 'int48') return timeValue(r, m, typeI(r.data), 'type I date and time', strict);
+    if (f === 'int48') return timeValue(r, m, typeI(s, o), 'type I date and time', strict);
     if (f === 'int24') {
       m.quantity = 'time';
-      return timeValue(r, m, typeJ(r.data), 'type J time', strict);
+      return timeValue(r, m, typeJ(s, o), 'type J time', strict);
     }
     if (f === 'variable') return { value: toHex(r.data), reason: 'type M date and time, kept raw' };
     return wrongField(r, m, 'date and time (types F, I, J, M)', strict);
@@ -367,17 +397,17 @@ function interpret(r: ParsedRecord, m: Interpretation, rawReason: string | undef
   if (m.kind === 'time-point') return timeValue(r, m, timePoint(r), 'date (type G, F or I)', strict);
   if (m.kind === 'flags') {
     if (!f.startsWith('int') || (strict && (f === 'int48' || f === 'int64'))) return wrongField(r, m, 'type D bit field', strict);
-    return { value: typeC(r.data) };
+    return { value: typeC(s, o, r.end - o) };
   }
   if (m.kind === 'identifier') {
     if (f.startsWith('bcd') || (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xc9)) {
-      const b = typeA(r.data);
+      const b = typeA(s, o, r.end - o);
       if (!('na' in b)) return { value: b.digits };
       if (strict && b.na.startsWith('not a BCD')) throw refuse('bad-bcd', 'BCD data has a non-decimal digit', r);
       return { value: null, reason: b.na };
     }
-    if (f === 'variable' && r.lvar !== undefined && r.lvar <= 0xbf) return { value: latin1Reversed(r.data) };
-    if (f.startsWith('int') || f === 'variable') return { value: typeC(r.data) };
+    if (f === 'variable' && r.lvar !== undefined && r.lvar <= 0xbf) return { value: latin1Reversed(s, o, r.end - o) };
+    if (f.startsWith('int') || f === 'variable') return { value: typeC(s, o, r.end - o) };
     return numeric(r, 0, strict);
   }
   if (m.kind === 'container' || m.kind === 'raw') {
@@ -487,9 +517,9 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     subunit: r.subunit,
     authenticated: false,
     encrypted: false,
-    record: hexOf(r.bytes, 0, r.bytes.length),
+    record: hexOf(r.source, r.offset, r.end),
   };
-  if (texts) out.description = texts.join(', ');
+  if (texts) out.description = texts.length === 1 ? texts[0] : texts.join(', ');
   if (reason !== undefined) out.reason = reason;
   const electricity = options.deviceType === undefined || options.deviceType === 0x02;
   const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);

@@ -78,18 +78,25 @@ export function parseFrame(frame: Uint8Array, format: FrameFormat, options: DllD
   return parseFrameInto(frame, format, options, undefined);
 }
 
+/** Bytes of the body (CI onwards, CRCs removed) of a frame of format A or B whose L is `l` (a
+ *  possible L: checkLength's). */
+export function frameBodyLength(l: number, format: FrameFormat): number {
+  return l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0);
+}
+
 /**
- * parseFrame with the body in `scratch` (a view of its start) when it fits: a receiver that decodes
- * telegram after telegram keeps no body past its decoding, so it need not allocate one each time.
+ * parseFrame with the body in `scratch` when it fits (scratch itself when it is exactly as long, else
+ * a view of its start) and the DLL bytes in `dllScratch` (when BLOCK1_LENGTH long): a receiver that
+ * decodes telegram after telegram keeps neither past its decoding, so it need not allocate them.
  */
-export function parseFrameInto(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions, scratch: Uint8Array | undefined): ParsedFrame {
+export function parseFrameInto(frame: Uint8Array, format: FrameFormat, options: DllDecodeOptions, scratch: Uint8Array | undefined, dllScratch?: Uint8Array): ParsedFrame {
   if (format !== 'A' && format !== 'B') {
     throw new FrameError('format', `frame format must be 'A' or 'B', got ${JSON.stringify(format)}`, { format: String(format) });
   }
   const total = checkLength(frame, format);
   const l = frame[0];
-  const bodyLength = l - 9 - (format === 'B' ? (l > BLOCK12_B_LENGTH + 1 ? 4 : 2) : 0);
-  const body = scratch && scratch.length >= bodyLength ? scratch.subarray(0, bodyLength) : new Uint8Array(bodyLength);
+  const bodyLength = frameBodyLength(l, format);
+  const body = scratch && scratch.length >= bodyLength ? (scratch.length === bodyLength ? scratch : scratch.subarray(0, bodyLength)) : new Uint8Array(bodyLength);
   if (format === 'A') {
     checkCrc(frame, 0, BLOCK1_LENGTH, 1);
     let o = BLOCK1_LENGTH + 2;
@@ -109,7 +116,13 @@ export function parseFrameInto(frame: Uint8Array, format: FrameFormat, options: 
       crcMatches(frame, total - 2, 3, crc16En13757Copy(frame, crc1 + 2, total - 2, body, crc1 - BLOCK1_LENGTH));
     }
   }
-  const dll = frame.slice(0, BLOCK1_LENGTH);
+  let dll: Uint8Array;
+  if (dllScratch && dllScratch.length === BLOCK1_LENGTH) {
+    dll = dllScratch;
+    for (let i = 0; i < BLOCK1_LENGTH; i++) dll[i] = frame[i];
+  } else {
+    dll = frame.slice(0, BLOCK1_LENGTH);
+  }
   return { format, dll, header: decodeDllHeaderAt(dll, 1, !!options.lenient), body };
 }
 
