@@ -50,7 +50,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { SampleBuffer, median3, wrapsToAdd, type MetrologyDriver, type Sample } from './readings.js';
+import { SampleBuffer, median3, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -78,6 +78,11 @@ export class Atm90e32 implements MetrologyDriver {
   private readonly frequency: 50 | 60;
   private readonly plConst: number;
   private readonly whPerCount: number;
+  /** Ws (W × s) below which `wraps` adds none: 0.999 × half a wrap's energy. Below it, the counts
+   *  expected, ((W·s) / 3600) / whPerCount, are below WRAP / 2 (each rounding is monotonic and off
+   *  by far less than 0.1 %), so (expected − counts) / WRAP < 1/2 with counts ≥ 0 and the rounded
+   *  wraps are ≤ 0, which Math.max makes 0. */
+  private readonly noWrapWs: number;
   private readonly ugain: number;
   private readonly igain: number;
   private readonly maxPowerW: number;
@@ -112,6 +117,7 @@ export class Atm90e32 implements MetrologyDriver {
     this.plConst = Math.round(ATM90E32_PL_NUMERATOR / mc);
     if (!(this.plConst > 0 && this.plConst < 2 ** 32)) throw new MetrologyFault('bad-options', `meter constant ${mc} out of range`, { meterConstant: mc });
     this.whPerCount = 1000 / (ATM90E32_ENERGY_PER_CF * (ATM90E32_PL_NUMERATOR / this.plConst));
+    this.noWrapWs = (WRAP / 2) * 3600 * this.whPerCount * 0.999;
     this.spi = options.spi;
     this.clock = options.clock;
     this.frequency = options.lineFrequency ?? 50;
@@ -364,10 +370,16 @@ export class Atm90e32 implements MetrologyDriver {
     else if (net < 0) out.exportWh[p] = -net;
   }
 
-  /** Wraps to add to a read-clear count (`wrapsToAdd`) whose direction flowed at `flow` W: only
-   *  the register of the flowing direction can have wrapped unnoticed. */
+  /** Wraps to add to a read-clear count whose direction flowed at `flow` W: only the register of
+   *  the flowing direction can have wrapped unnoticed. `wrapsToAdd(counts, expected, maxCounts,
+   *  WRAP)` written out, the same operations: no call per register (four per phase, every sample),
+   *  so V8 inlines this into samplePhase and keeps the count unboxed, and XS makes one call fewer. */
   private wraps(counts: number, flow: number, dtS: number, maxCounts: number): number {
-    return flow > 0 ? Math.max(0, wrapsToAdd(counts, (flow * dtS) / 3600 / this.whPerCount, maxCounts, WRAP)) : 0;
+    if (!(flow > 0) || maxCounts < WRAP / 2) return 0;
+    // No wrap when the energy that flowed is below half a wrap (counts ≥ 0): a multiplication and
+    // a comparison rather than the three divisions below, which give 0 then (see noWrapWs).
+    if (flow * dtS < this.noWrapWs) return 0;
+    return Math.max(0, Math.round(((flow * dtS) / 3600 / this.whPerCount - counts) / WRAP));
   }
 
   /** `meansRead`: meanP/meanQ hold this sample's medians, used rather than read again. */
