@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import { crc32 } from '../modules/core/crc32.js';
 import { AppendLog } from '../modules/storage/append-log.js';
 import { LogFullError, StorageError } from '../modules/storage/errors.js';
 import { FlashRegion } from '../modules/storage/flash-region.js';
@@ -47,6 +48,23 @@ function payloadFor(i: number, max = 40): Uint8Array {
 const stepOf = (p: Uint8Array) => p[0] | (p[1] << 8);
 
 describe('storage: the frame and sector header format', () => {
+  it('crc32 equals zlib\'s CRC-32 over every range of a buffer (word steps and byte tails alike), check value 0xCBF43926', () => {
+    assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+    const b = new Uint8Array(96);
+    let x = 0x2545f491;
+    for (let i = 0; i < b.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      b[i] = x & 0xff;
+    }
+    for (let start = 0; start < 9; start++) {
+      for (let end = start; end <= b.length; end++) assert.equal(crc32(b, start, end), zlibCrc32(b.subarray(start, end)), `${start}..${end}`);
+    }
+    assert.equal(crc32(b), zlibCrc32(b));
+    assert.equal(crc32(new Uint8Array(64).fill(0xff)), zlibCrc32(new Uint8Array(64).fill(0xff)));
+  });
+
   it('a record ring writes exactly the documented header and frame bytes, commit byte last', () => {
     const flash = new SimFlash({ sectorSize: 256, sectorCount: 2 });
     const writes: Uint8Array[] = [];
