@@ -116,13 +116,13 @@ const REV = ACC + ACC_COUNT;
 /** Where each phase's Pmean word with its noise sits, and the `instant` it was drawn at (NaN: none). */
 const NOISY = REV + 3;
 const NOISY_AT = NOISY + 3;
-/** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …). */
+/** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …;
+ *  PFmean's through pfCode). */
 const WORD_AT = new Uint8Array(0x100);
 ATM90E32_PHASE.forEach((r, p) => {
   WORD_AT[r.Qmean] = WORD_AT[r.QmeanLSB] = WORDS + 5 * p + Q_WORD;
   WORD_AT[r.Urms] = WORDS + 5 * p + URMS_CODE;
   WORD_AT[r.Irms] = WORDS + 5 * p + IRMS_CODE;
-  WORD_AT[r.PFmean] = WORDS + 5 * p + PF_CODE;
 });
 
 export class SimAtm90e32 implements SpiTarget, SpiPort {
@@ -143,7 +143,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
    *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
    *  at WORDS + 5·phase, what its registers answer (Pmean without noise and Qmean as 32-bit words,
-   *  the Urms, Irms and PFmean codes), made with it. A driver reads a phase's registers many times
+   *  the Urms, Irms and PFmean codes; PFmean's NaN until it is read), made with it. A driver reads a phase's registers many times
    *  per sample (~25): each is measured once, and a read is a lookup. Then, at ACC, the fractional
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
    *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
@@ -244,8 +244,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     m[q + Q_WORD] = Math.round(mq / ATM90E32_POWER_LSB) | 0;
     m[q + URMS_CODE] = Math.min(0xffff, Math.round(v / ATM90E32_URMS_LSB));
     m[q + IRMS_CODE] = Math.min(0xffff, Math.round(i / ATM90E32_IRMS_LSB));
-    const s = Math.hypot(mp, mq);
-    m[q + PF_CODE] = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
+    m[q + PF_CODE] = NaN; // made when PFmean is read (pfCode): a fleet's drivers never read it
     m[k] = l.voltage;
     m[k + 1] = l.current;
     m[k + 2] = l.phaseDeg;
@@ -314,8 +313,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   private readRegister(a: number): number {
     const kind = READ_KIND[a];
     let v: number;
-    if (kind !== PLAIN && kind <= PF) {
-      // A measurement register: Pmean (drawn once an instant), Qmean, Urms, Irms, PFmean.
+    if (kind !== PLAIN && kind < PF) {
+      // A measurement register: Pmean (drawn once an instant), Qmean, Urms, Irms.
       const p = PHASE_OF[a];
       const o = this.measure(p);
       const m = this.measured;
@@ -326,9 +325,22 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
       v = this.regs[a];
       this.regs[a] = 0;
     } else if (kind === LAST_DATA) return this.regs[a];
-    else v = kind === PLAIN ? this.regs[a] : this.readOther(kind);
+    else v = kind === PLAIN ? this.regs[a] : this.readOther(kind, a);
     this.regs[ATM90E32.LastSPIData] = v;
     return v;
+  }
+
+  /** PFmean's code of phase `p`'s measurement, made at its first read (NaN until then). */
+  private pfCode(p: number): number {
+    const o = this.measure(p);
+    const m = this.measured;
+    const k = WORDS + 5 * p + PF_CODE;
+    if (m[k] !== m[k]) {
+      const mp = m[o + P];
+      const s = Math.hypot(mp, m[o + Q]);
+      m[k] = s > 0 ? Math.round(mp / s / ATM90E32_PF_LSB) & 0xffff : 0;
+    }
+    return m[k];
   }
 
   /** Phase `p`'s Pmean word of this instant (its measurement at `o`), drawn once an instant: a
@@ -352,8 +364,9 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     return Math.round((this.measured[o + P] + this.rng.scaledNormal(noise)) / ATM90E32_POWER_LSB) | 0;
   }
 
-  /** Freq and CRCDigest. */
-  private readOther(kind: number): number {
+  /** PFmean, Freq and CRCDigest (register `a`). */
+  private readOther(kind: number, a: number): number {
+    if (kind === PF) return this.pfCode(PHASE_OF[a]);
     if (kind === FREQ) return Math.round(this.load.frequency / ATM90E32_FREQ_LSB);
     if (this.digest < 0) {
       let h = 0xffff;
