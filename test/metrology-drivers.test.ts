@@ -9,6 +9,7 @@ import { perfectHardware } from '../hosts/sim/chips/front-end.js';
 import { ChipTestBed } from '../hosts/sim/chips/test-bed.js';
 import { SimAde7953 } from '../hosts/sim/chips/sim-ade7953.js';
 import { SimAtm90e32 } from '../hosts/sim/chips/sim-atm90e32.js';
+import { ATM90E32_PHASE } from '../modules/metrology/atm90e32-registers.js';
 
 type Bus = 'spi' | 'i2c';
 
@@ -120,6 +121,31 @@ describe('metrology drivers against the register-level simulators', () => {
     }
     assert.ok(s.phases[2].activePower < 0, 'export reads negative');
     close(s.frequency, 50, 0.005, 'f');
+  });
+
+  it("ATM90E32 sim: PFmean answers each phase's cos φ (signed, 0.001 a count), after every load change too", () => {
+    const { rig, chip } = atmRig();
+    const pf = (p: number): number => {
+      const a = ATM90E32_PHASE[p].PFmean;
+      const f = Uint8Array.from([0x80 | (a >> 8), a & 0xff, 0, 0]);
+      chip.spi.transfer(f);
+      chip.spi.flush();
+      return (((f[2] << 8) | f[3]) << 16) >> 16;
+    };
+    const loads = [
+      [60, -36.87, 180],
+      [0, 25.84, -120],
+      [180, 60, 0],
+    ];
+    for (const degs of loads) {
+      degs.forEach((deg, p) => rig.load.set(p, { voltage: 230, current: 8, phaseDeg: deg }));
+      rig.advance(1000);
+      for (let p = 0; p < 3; p++) assert.equal(pf(p), Math.round(Math.cos((degs[p] * Math.PI) / 180) * 1000), `phase ${p} at ${degs[p]}°`);
+      assert.equal(pf(0), pf(0), 'a second read answers alike');
+    }
+    rig.load.set(1, { current: 0 });
+    rig.advance(1000);
+    assert.equal(pf(1), 0, 'no current: 0');
   });
 
   it('ADE7953: a day of varying load with many counter wraps matches the integral', () => {
