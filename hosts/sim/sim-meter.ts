@@ -13,8 +13,7 @@
  * Keys derive from the seed unless given, so a meter is reproducible; `restart()` is a power cycle
  * (the flash survives, RAM and the monotonic clock do not; the wall clock continues).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import { concat, toHex } from '../../modules/core/bytes.js';
+import { toHex } from '../../modules/core/bytes.js';
 import { MeterApp, type MeterPorts, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
 import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modules/ports/bus.js';
 import type { KeyStore } from '../../modules/ports/key-store.js';
@@ -30,7 +29,7 @@ import { LoadModel, type PhaseLoad } from './physics/load-model.js';
 import { nextSlotStart, setProfileLoad, type LoadProfileName } from './physics/load-profile.js';
 import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
-import { SimKeyStore, type SimKeysFile } from './sim-key-store.js';
+import { SimKeyStore, type SimKeys, type SimKeysFile } from './sim-key-store.js';
 import { SimLightSensor } from './light-sensor.js';
 import type { AesKey } from '../../modules/ports/crypto.js';
 import { nobleCrypto } from './noble-crypto.js';
@@ -129,8 +128,10 @@ export class SimPin implements DigitalOutput, DigitalInput {
 /** The meter's key store with a replaceable meter key (install-meter-key over the service). */
 export class SimMeterKeys implements KeyStore {
   private readonly store: SimKeyStore;
-  constructor(file: SimKeysFile) {
-    this.store = SimKeyStore.fromFile(file);
+  /** From a key file (hex), or from the keys themselves (a meter's keys derived from its seed: no
+   *  hex text made and parsed back per meter). */
+  constructor(keys: SimKeysFile | SimKeys) {
+    this.store = typeof keys.meterKey === 'string' ? SimKeyStore.fromFile(keys as SimKeysFile) : new SimKeyStore(keys as SimKeys);
   }
   meterKey(): AesKey {
     return this.store.meterKey();
@@ -160,18 +161,26 @@ export class SimMeterKeys implements KeyStore {
   }
 }
 
+/** The first `n` bytes of SHA-256("xsmeter-sim " + label ‖ seed as a big-endian u32). */
 function derived(label: string, seed: number, n: number): Uint8Array {
-  const s = new Uint8Array(4);
-  new DataView(s.buffer).setUint32(0, seed >>> 0);
   const text = `xsmeter-sim ${label}`;
-  const t = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) t[i] = text.charCodeAt(i) & 0x7f; // ASCII labels (XS has no TextEncoder)
-  return sha256(concat(t, s)).slice(0, n);
+  const m = new Uint8Array(text.length + 4);
+  for (let i = 0; i < text.length; i++) m[i] = text.charCodeAt(i) & 0x7f; // ASCII labels (XS has no TextEncoder)
+  new DataView(m.buffer).setUint32(text.length, seed >>> 0);
+  const digest = new Uint8Array(32);
+  nobleCrypto.sha256(m, digest);
+  return n === 32 ? digest : digest.slice(0, n);
+}
+
+/** The keys a seed gives (meter, bench and signing key), as bytes. */
+export function keyBytesForSeed(seed: number): SimKeys {
+  return { meterKey: derived('meter key', seed, 16), benchKey: derived('bench key', seed, 16), signingKey: derived('signing key', seed, 32) };
 }
 
 /** The keys a seed gives (meter, bench and signing key). */
 export function keysForSeed(seed: number): SimKeysFile {
-  return { meterKey: toHex(derived('meter key', seed, 16)), benchKey: toHex(derived('bench key', seed, 16)), signingKey: toHex(derived('signing key', seed, 32)) };
+  const k = keyBytesForSeed(seed);
+  return { meterKey: toHex(k.meterKey), benchKey: toHex(k.benchKey), signingKey: toHex(k.signingKey) };
 }
 
 /** The meter id a seed gives: 8 digits, never starting with 0. */
@@ -287,7 +296,7 @@ export class SimMeter {
     this.chip = this.chipName === 'ade7953' ? new SimAde7953({ load: this.load, errors, seed: this.seed }) : new SimAtm90e32({ load: this.load, errors, seed: this.seed });
     this.energyFlash = options.energyFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
     this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
-    this.keys = new SimMeterKeys(options.keys ?? keysForSeed(this.seed));
+    this.keys = new SimMeterKeys(options.keys ?? keyBytesForSeed(this.seed));
     this.profile = options.load ?? 'household';
     if (options.sml?.optical) {
       this.light = new SimLightSensor(() => this.clock.now());
