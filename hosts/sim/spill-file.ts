@@ -11,10 +11,13 @@
  * the next write does not join, before a read, or on close. A meter's journal moving on to its next
  * sector during an hour so spills both sectors in one system call.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SectorBacking } from './sim-flash.js';
+
+/** How far ahead of the slots taken the file's length is set (512 meters' two flashes of 16 sectors). */
+const EXTEND_BYTES = 64 * 1024 * 1024;
 
 export class SpillFile {
   private fd: number | undefined;
@@ -23,6 +26,8 @@ export class SpillFile {
   private readonly run: Uint8Array;
   private runAt = 0;
   private runLength = 0;
+  /** The file's length as set by `extend`. */
+  private extent = 0;
 
   private constructor(
     fd: number,
@@ -55,7 +60,23 @@ export class SpillFile {
   takeBlock(n: number): number {
     const first = this.slots;
     this.slots += n;
+    if (this.slots * this.slotSize > this.extent) this.extend(this.slots * this.slotSize);
     return first;
+  }
+
+  /** The file's length is set ahead of the slots taken, EXTEND_BYTES at a time (sparse: no disk
+   *  taken), so the writes that fill them do not each extend the file: a write past the end of a
+   *  file updates its size (ext4: a journalled inode change), ~6.5 → ~4.5 µs of CPU for a write to
+   *  a new page, and a fleet's set-up spills three new slots a meter. Best effort: without it, writes
+   *  extend the file as before. */
+  private extend(bytes: number): void {
+    const to = Math.max(bytes, this.extent + EXTEND_BYTES);
+    try {
+      ftruncateSync(this.need(), to);
+      this.extent = to;
+    } catch {
+      this.extent = Infinity; // not supported: never asked again
+    }
   }
 
   /** Writes `bytes` (at most a slot) at the start of a slot. */
