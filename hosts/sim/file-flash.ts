@@ -61,7 +61,8 @@ export class FileFlash extends SimFlash {
 
   /** Opens `path` (created blank when missing) as a flash of the given geometry. */
   constructor(readonly path: string, geometry: { sectorSize: number; sectorCount: number }, options: FileFlashOptions = {}) {
-    super({ ...geometry, tails: options.tails });
+    // Named, not spread: V8 builds a literal that spreads an object and adds properties on a slow path.
+    super({ sectorSize: geometry.sectorSize, sectorCount: geometry.sectorCount, tails: options.tails });
     const size = geometry.sectorSize * geometry.sectorCount;
     this.pool = options.pool ?? defaultFilePool;
     this.beforeWrite = options.beforeWrite;
