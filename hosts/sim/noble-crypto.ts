@@ -203,7 +203,9 @@ export function invertMod(a: bigint, m: bigint): bigint {
   // u ≡ xu·a, v ≡ xv·a (mod m).
   let xu = 0n;
   let xv = 1n;
-  while (v >= LEHMER_TAIL) {
+  // Until u fits a Number; a step whose quotient the leading digits do not settle (B = 0, e.g. v
+  // far below u) is made in full precision.
+  while (u >= LEHMER_TAIL) {
     const k = BigInt(Math.max(0, Math.floor(Math.log2(Number(u))) + 1 - LEHMER_BITS));
     let uh = Number(u >> k);
     let vh = Number(v >> k);
@@ -245,15 +247,6 @@ export function invertMod(a: bigint, m: bigint): bigint {
       xv = c1 * xu + d1 * xv;
       xu = nx;
     }
-  }
-  if (u >= LEHMER_TAIL) {
-    const q = u / v;
-    const r = u - q * v;
-    u = v;
-    v = r;
-    const t = xu - q * xv;
-    xu = xv;
-    xv = t;
   }
   // The last steps on Numbers (u, v < 2^52; the cofactors stay below u).
   let uh = Number(u);
