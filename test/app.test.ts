@@ -143,14 +143,21 @@ describe('meter application on simulated meters', () => {
   describe('restarts and power cuts', () => {
     it('a graceful restart continues registers, message counter, access number and the service counter', async () => {
       const m = new SimMeter({ seed: 21, load: 'constant', samplePeriodMs: 10_000, intervalMs: 5 * 60_000 });
+      const baseline = m.registers()['1.8.0'];
       const rx = receiverFor(m);
-      m.advance(2 * HOUR);
+      m.advance(2 * HOUR + 4_321);
       const c = client(m);
       await c.connect();
       await c.setTime(Date.UTC(2026, 0, 1, 3));
       const authBefore = (await c.identify()).authCounter;
       assert.ok(authBefore > 0);
+      // The stop reads the chip before saving: what it counted since the last sample (up to 10 s of
+      // a constant load) is registered, so the registers meet the load's true energy.
+      const gap = m.trueEnergy().importWh - (m.registers()['1.8.0'] - baseline);
+      m.app.stop();
       const before = m.registers()['1.8.0'];
+      assert.ok(gap > 0.01, `energy since the last sample: ${gap} Wh`);
+      assert.ok(Math.abs(before - baseline - m.trueEnergy().importWh) < 1e-3, `registers ${before - baseline} Wh, the load ${m.trueEnergy().importWh} Wh`);
       const sentBefore = m.air.length;
       m.restart({ graceful: true });
       assert.equal(m.registers()['1.8.0'], before, 'registers restored exactly after a graceful stop');

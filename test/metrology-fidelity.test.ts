@@ -242,6 +242,31 @@ describe('metrology drivers and simulators follow the chips (issue 15)', () => {
       }
     });
 
+    it('the start threshold takes the phases\' magnitudes: 1 150 W imported on A and exported on B (ΣP = 0) both register, to the load\'s truth', () => {
+      // Solar on one phase and load on another is a loaded meter, not a no-load one: a start test on
+      // the signed sum stopped every phase here (each phase's energy was lost).
+      const r = rig('atm90e32', { noiseW: 0 });
+      const d = driver('atm90e32', r, calibration('atm90e32', 5));
+      r.rig.load.set(0, { voltage: 230, current: 5, phaseDeg: 0 });
+      r.rig.load.set(1, { voltage: 230, current: 5, phaseDeg: 180 });
+      r.rig.load.set(2, { voltage: 230, current: 0, phaseDeg: 0 });
+      d.sample();
+      const before = [0, 1].map((p) => [r.rig.load.importWh[p], r.rig.load.exportWh[p]]);
+      const got = [0, 0];
+      for (let t = 0; t < 3600; t += 10) {
+        r.rig.advance(10_000);
+        const s = d.sample();
+        assert.equal(s.fault, undefined);
+        got[0] += s.importWh[0];
+        got[1] += s.exportWh[1];
+      }
+      const truthImportA = r.rig.load.importWh[0] - before[0][0];
+      const truthExportB = r.rig.load.exportWh[1] - before[1][1];
+      assert.ok(Math.abs(truthImportA - 1150) < 1 && Math.abs(truthExportB - 1150) < 1, `truth ${truthImportA} / ${truthExportB} Wh`);
+      assert.ok(Math.abs(got[0] / truthImportA - 1) < 0.002, `phase A import ${got[0]} Wh of ${truthImportA}`);
+      assert.ok(Math.abs(got[1] / truthExportB - 1) < 0.002, `phase B export ${got[1]} Wh of ${truthExportB}`);
+    });
+
     it('anti-creep in watts: a 1.5 W offset creeps under a 1 W threshold and not under 2 W (0.01 W/LSB made 2 W a 0.064 W threshold)', () => {
       for (const [noLoadW, creeps] of [[1, true], [2, false]] as const) {
         const r = rig('atm90e32', { powerOffsetW: [1.5, 1.5, 1.5] });

@@ -411,9 +411,12 @@ export class MeterApp {
     p.server.poll();
   }
 
-  /** Saves what is unsaved (host shutdown, power-fail warning). */
+  /** Saves what is unsaved (host shutdown, power-fail warning). The chip is read first: what it
+   *  counted since the last sample sits in its read-clear registers, which a reset or a power cut
+   *  clears, and a stop between two samples would lose it. */
   stop(): void {
     if (!this.parts || !this.running) return;
+    if (this.parts.energy.measuring) this.parts.energy.sample();
     this.parts.energy.persist();
     this.running = false;
   }

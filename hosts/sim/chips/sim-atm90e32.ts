@@ -15,8 +15,11 @@
  * - Energy: per phase forward/reverse active (APenergyX/ANenergyX) and reactive (RPenergyX/RNenergyX)
  *   energy, 16-bit, cleared on read, counting in 0.01 CF (one LSB = 10/MC Wh, MC = 4.5e11 /
  *   PL_constant), wrapping at 2^16. Thresholds in 0.00032 W: a phase accumulates only while |P| ≥
- *   PPhaseTh (|Q| ≥ QPhaseTh for reactive) and the all-phase sum of the phases that do is |ΣP| ≥
- *   PStartTh (no-load otherwise); the T registers add those phases.
+ *   PPhaseTh (|Q| ≥ QPhaseTh for reactive) and the phases that do draw |PA| + |PB| + |PC| ≥ PStartTh
+ *   (no-load otherwise); the T registers add those phases. The start test sums magnitudes, not
+ *   signed powers: with signed powers, solar export on one phase and load on the others would stop
+ *   the whole chip (a class 1 meter registers both), and the data sheet's startup test is a
+ *   no-load (creep) test, which a balanced import/export is not.
  * - LastSPIData (0x78) holds the data of the last read or write (reading it does not change it).
  * - CRCDigest (0x7A): this model's checksum over 0x30–0x6F (not the chip's algorithm).
  */
@@ -272,11 +275,13 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     let sumQ = 0;
     for (let p = 0; p < phases; p++) {
       const o = this.measure(p);
-      if (Math.abs(m[o + P]) >= pPhase) sumP += m[o + P];
-      if (Math.abs(m[o + Q]) >= qPhase) sumQ += m[o + Q];
+      const ap = Math.abs(m[o + P]);
+      const aq = Math.abs(m[o + Q]);
+      if (ap >= pPhase) sumP += ap;
+      if (aq >= qPhase) sumQ += aq;
     }
-    const pRun = Math.abs(sumP) >= this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W && sumP !== 0;
-    const qRun = Math.abs(sumQ) >= this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W && sumQ !== 0;
+    const pRun = sumP >= this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W && sumP !== 0;
+    const qRun = sumQ >= this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W && sumQ !== 0;
     for (let p = 0; p < phases; p++) {
       const r = ATM90E32_PHASE[p];
       const mp = m[4 * p + P];
