@@ -152,6 +152,10 @@ export class FrameWriter {
   /** `buf` cut to the last frame length written (Flash.write takes the whole array it is given);
    *  always a view of the current `buf` (grow() makes it `buf` itself). */
   private view: Uint8Array;
+  /** The view of the length written before (also of the current `buf`): a meter's stores take
+   *  turns (the journal's saves, a telegram's counters), so the view to cut is mostly the one
+   *  before, kept rather than cut again per turn (a new view object each: V8 ~80 ns and garbage). */
+  private previous: Uint8Array;
   /** `buf` from the payload's place in a frame on: where `payload()` has stores build a record, so
    *  `writeFrame` need not copy it (undefined: cut again on the next `payload()`). */
   private body: Uint8Array | undefined;
@@ -159,6 +163,7 @@ export class FrameWriter {
   constructor(maxPayload: number) {
     this.buf = new Uint8Array(maxPayload + FRAME_OVERHEAD);
     this.view = this.buf;
+    this.previous = this.buf;
   }
 
   /**
@@ -188,8 +193,12 @@ export class FrameWriter {
   writeFrame(flash: Flash, at: number, seq: number, payload: Uint8Array, length: number): number {
     const n = length + FRAME_OVERHEAD;
     if (this.buf.length < n) this.grow(n); // (a payload built in the old buffer is copied below)
-    if (this.view.length !== n) this.view = this.buf.subarray(0, n);
-    const f = this.view;
+    let f = this.view;
+    if (f.length !== n) {
+      const p = this.previous;
+      this.previous = f;
+      this.view = f = p.length === n ? p : this.buf.subarray(0, n);
+    }
     writeU16LE(f, 0, length);
     writeU32LE(f, 2, seq);
     if (payload !== this.body) for (let i = 0; i < length; i++) f[6 + i] = payload[i];
@@ -203,7 +212,8 @@ export class FrameWriter {
   /** A larger frame buffer (its views are cut again when next needed). */
   private grow(n: number): void {
     this.buf = new Uint8Array(n);
-    this.view = this.buf; // (a view of the new buffer: writeFrame cuts it by length alone)
+    this.view = this.buf; // (views of the new buffer: writeFrame cuts them by length alone)
+    this.previous = this.buf;
     this.body = undefined;
   }
 }
