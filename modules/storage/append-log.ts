@@ -152,12 +152,13 @@ export class AppendLog {
   }
 
   stats(): AppendLogStats {
-    const room = (used: number) => Math.max(0, this.flash.sectorSize - used - FRAME_OVERHEAD);
+    // (No helper closure: the meter asks for these once a telegram, and XS and V8 would make one each time.)
+    const size = this.flash.sectorSize;
     let free = 0;
     let bytes = 0;
     for (let i = 0; i < this.sectorCount; i++) {
       if (this.seqOf(i) < 0) free++;
-      else if (!this.closed(i)) bytes += room(this.tables.words[this.base + i * PER_SECTOR + END]);
+      else if (!this.closed(i)) bytes += Math.max(0, size - this.tables.words[this.base + i * PER_SECTOR + END] - FRAME_OVERHEAD);
     }
     bytes += Math.max(0, free - 1) * this.maxPayload;
     return { records: this.count, sectors: this.sectorCount, freeSectors: free, payloadBytesFree: bytes, maxPayload: this.maxPayload, recordsCopied: this.copied };
