@@ -13,7 +13,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { formatTable } from '../cli/sim-display.js';
+import type { AirEvent, MeterSpec } from '../hosts/sim/meter-slice.js';
 import { SimRunner } from '../hosts/sim/sim-runner.js';
+import { EventPacker, unpackEvents } from '../hosts/sim/slice-worker.js';
 import { startXsmeter, stopWithin, xsmeter } from './helpers/cli.js';
 import { tempDirs } from './helpers/temp-dirs.js';
 
@@ -185,5 +187,45 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /--shard 2\/3 \(saved: 1\/3/);
     assert.ok(existsSync(join(shardDirs[0], 'clocks.bin')));
+  });
+});
+
+describe('sim workers: telegrams handed to the runner', () => {
+  const specs: MeterSpec[] = [10, 11, 12].map((index, k) => ({ index, slot: k, seed: index, meterId: String(20000000 + index), chip: 'ade7953', load: 'household', startWallMs: START }));
+  const event = (k: number, over: Partial<AirEvent> = {}): AirEvent => ({
+    meterIndex: specs[k].index,
+    meterId: specs[k].meterId,
+    wallMs: START + 1000 * k + 0.5,
+    airtimeMs: 4.125 + k,
+    mode: 'T1',
+    stream: Uint8Array.from({ length: 30 + k }, (_, i) => (i * 7 + k) & 0xff),
+    frame: Uint8Array.from({ length: 20 + k }, (_, i) => (i * 13 + k) & 0xff),
+    format: 'A',
+    importWh: 1234.5 + k,
+    exportWh: k === 1 ? undefined : 0.25 * k,
+    ...over,
+  });
+  /** The fields as plain values (typed arrays as arrays, absent numbers kept absent). */
+  const plain = (e: AirEvent) => ({ ...e, stream: [...e.stream], frame: [...e.frame] });
+
+  it('packed and unpacked: the same events, fields and order (each packing reuses the arrays)', () => {
+    const packer = new EventPacker();
+    const first = [event(0), event(1, { mode: 'C1', format: 'B', importWh: undefined }), event(2), event(0, { wallMs: START + 5000 })];
+    const a = structuredClone(packer.pack(first, specs));
+    assert.equal(a.packed, true);
+    assert.deepEqual(unpackEvents(a, specs).map(plain), first.map(plain));
+    assert.deepEqual(Object.keys(unpackEvents(a, specs)[1]), Object.keys(first[1]));
+    const second = [event(2, { stream: new Uint8Array(3) })];
+    assert.deepEqual(unpackEvents(structuredClone(packer.pack(second, specs)), specs).map(plain), second.map(plain));
+    assert.deepEqual(unpackEvents(structuredClone(packer.pack([], specs)), specs), []);
+  });
+
+  it('an event the packing does not describe goes as it is', () => {
+    const packer = new EventPacker();
+    const odd = [event(0), event(1, { meterId: '99999999' })];
+    const sent = packer.pack(odd, specs);
+    assert.equal(sent.packed, false);
+    assert.equal(unpackEvents(sent, specs), odd);
+    assert.equal(packer.pack([event(0, { meterIndex: 13 })], specs).packed, false);
   });
 });

@@ -33,7 +33,7 @@ import { writeJson } from './json-file.js';
 import { MeterSlice, type AirEvent, type FleetMeterConfig, type MeterSpec, type SliceOptions, type SliceReport } from './meter-slice.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { DEFAULT_WALL_START, meterIdForSeed, type ChipName, type SimSmlOptions } from './sim-meter.js';
-import { SLICE_WORKER, type FromSliceWorker, type SliceWorkerData, type ToSliceWorker } from './slice-worker.js';
+import { SLICE_WORKER, unpackEvents, type FromSliceWorker, type SliceWorkerData, type ToSliceWorker } from './slice-worker.js';
 import { StateClocks } from './state-clocks.js';
 
 export type Speed = 'max' | 'realtime' | number;
@@ -300,13 +300,13 @@ class WorkerPart implements Part {
     const reply = this.next('ran');
     this.worker.postMessage({ type: 'run', limit } satisfies ToSliceWorker);
     const r = await reply;
-    return { complete: r.complete, next: r.next, events: r.events };
+    return { complete: r.complete, next: r.next, events: unpackEvents(r.events, this.options.meters) };
   }
   async finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }> {
     const reply = this.next('done');
     this.worker.postMessage({ type: 'finish', end } satisfies ToSliceWorker);
     const r = await reply;
-    return { report: r.report, events: r.events };
+    return { report: r.report, events: unpackEvents(r.events, this.options.meters) };
   }
   close(): void {
     this.handler = undefined;
