@@ -64,8 +64,11 @@ export class EventPacker {
       if ((e.mode !== 'T1' && e.mode !== 'C1') || (e.format !== 'A' && e.format !== 'B')) return { packed: false, list: events };
       total += e.stream.length + e.frame.length;
     }
-    if (this.nums.length < PACKED * n) this.nums = new Float64Array(PACKED * n + (PACKED * n >> 2));
-    if (this.bytes.length < total) this.bytes = new Uint8Array(total + (total >> 2));
+    // A message copies the whole arrays: made again when short, or when four times what is needed
+    // (a paced run's small epochs after a large one).
+    const words = PACKED * n;
+    if (this.nums.length < words || this.nums.length > 4 * words + 4096) this.nums = new Float64Array(words + (words >> 2));
+    if (this.bytes.length < total || this.bytes.length > 4 * total + 65536) this.bytes = new Uint8Array(total + (total >> 2));
     const nums = this.nums;
     const bytes = this.bytes;
     let at = 0;
