@@ -45,7 +45,7 @@ import { phyDecode } from '../wmbus/phy-decode.js';
 import { CI_TPL_LONG, CI_TPL_LONG_NO_DATA, CI_TPL_SHORT, CI_TPL_SHORT_NO_DATA, decodeTplHeader, encodeTplAddress, type TplHeader } from '../wmbus/tpl.js';
 import { hex, hexOf } from './hex.js';
 import { ReceiveError } from './receive-error.js';
-import { parseRecords, type UnparsedData } from './records.js';
+import { parseRecords, RecordPool, type UnparsedData } from './records.js';
 import { acceptCounters, checkAccessNumber, checkCounter, checkSession, legacyIndex, meterKey, type LegacyIndex, type ReplayState, type Slot } from './replay.js';
 import { decodeValue, type DecodedValue } from './values.js';
 
@@ -226,6 +226,12 @@ export class Receiver {
   private readonly payloadTail: TailView = { of: undefined, start: -1, view: undefined };
   private readonly macTail: TailView = { of: undefined, start: -1, view: undefined };
   private macInputView: Uint8Array | undefined;
+  /** A mode-7 telegram's plaintext, and the view of its last length: nothing keeps it past the
+   *  decoding (the output holds its hex and the values, the records only their offsets). */
+  private plainScratch: Uint8Array | undefined;
+  private plainView: Uint8Array | undefined;
+  /** The record objects of the telegram being decoded (parseRecords' pool). */
+  private readonly records = new RecordPool();
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -331,7 +337,8 @@ export class Receiver {
 
     const sec = this.openTpl(mode, tpl, afl, macStart < 0 ? payload : this.tail(this.macTail, body, macStart), payload, meter, dll, !!ellSlot);
 
-    const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS);
+    // The records into the receiver's pool: they are decoded into values right here.
+    const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS, this.records);
     const values: DecodedValue[] = [];
     const valueOptions = { strict, deviceType: meter.deviceType };
     for (const r of app.records) {
@@ -345,19 +352,51 @@ export class Receiver {
     if (sec.accept) acceptCounters(this.state, sec.accept.slot, sec.accept.counters);
     if (ellSlot) acceptCounters(this.state, ellSlot, { sessionNumber: ((l?.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
 
+    const typeName = deviceTypeName(meter.deviceType);
+    const softAddress = !!(((dll[3] << 8) | dll[2]) & SOFT_ADDRESS);
+    const securityMode = mode === 5 || mode === 7 ? mode : 0;
+    const encryption = mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : ellSlot ? 'ell-aes-ctr' : 'none';
+    const tplKind = tpl ? (tpl.address ? 'long' : 'short') : 'none';
+    const mac = sec.macOk ? 'ok' : 'none';
+    const authenticatedAddress = sec.macOk ? (tpl?.address ? 'all' : 'id') : 'none';
+    const applicationData = hex(sec.plain);
+    if (tpl && afl && !l?.ell && !app.manufacturerData && !app.moreRecordsFollow && !app.unparsed && !app.skipped) {
+      // A mode-7 telegram as a fleet's meters send it: one literal, with the keys in the order of the
+      // general case below (properties added to a literal go to backing stores of their own in V8,
+      // here two allocations per telegram).
+      return {
+        meter,
+        deviceTypeName: typeName,
+        link,
+        softAddress,
+        frameFormat: parsed.format,
+        ci,
+        securityMode,
+        encryption,
+        tpl: tplKind,
+        mac,
+        authenticatedAddress,
+        applicationData,
+        values,
+        accessNumber: tpl.accessNumber,
+        status: tpl.status,
+        statusDecoded: decodeTplStatus(tpl.status),
+        messageCounter: afl.messageCounter,
+      };
+    }
     const out: DecodedTelegram = {
       meter,
-      deviceTypeName: deviceTypeName(meter.deviceType),
+      deviceTypeName: typeName,
       link,
-      softAddress: !!(((dll[3] << 8) | dll[2]) & SOFT_ADDRESS),
+      softAddress,
       frameFormat: parsed.format,
       ci,
-      securityMode: mode === 5 || mode === 7 ? mode : 0,
-      encryption: mode === 7 ? 'tpl-mode-7' : mode === 5 ? 'tpl-mode-5' : ellSlot ? 'ell-aes-ctr' : 'none',
-      tpl: tpl ? (tpl.address ? 'long' : 'short') : 'none',
-      mac: sec.macOk ? 'ok' : 'none',
-      authenticatedAddress: sec.macOk ? (tpl?.address ? 'all' : 'id') : 'none',
-      applicationData: hex(sec.plain),
+      securityMode,
+      encryption,
+      tpl: tplKind,
+      mac,
+      authenticatedAddress,
+      applicationData,
       values,
     };
     if (l?.ell) out.ell = l.ell;
@@ -478,8 +517,7 @@ export class Receiver {
       // The MAC proves the key, the identification number in the KDF and the counter: the slot.
       const slot: Slot = { name: this.slotName(key, id, 0), meter: label, legacyId: meter.id };
       checkCounter(this.state, slot, counter, this.legacy());
-      // A new array: the decoded telegram keeps the plaintext (applicationData, the records).
-      const decrypted = new Uint8Array(cipher.length);
+      const decrypted = this.plainFor(cipher.length);
       crypto.aesCbcDecrypt(kenc, this.zeroIv, cipher, decrypted);
       checkDecrypted(decrypted, 7);
       return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
@@ -503,6 +541,16 @@ export class Receiver {
       memo.view = undefined;
     }
     return view;
+  }
+
+  /** The plaintext scratch for `length` (n × 16 ≤ MAX_L) bytes: a view of exactly that length, kept
+   *  while the length stays. */
+  private plainFor(length: number): Uint8Array {
+    const view = this.plainView;
+    if (view !== undefined && view.length === length) return view;
+    const scratch = (this.plainScratch ??= new Uint8Array(MAX_L));
+    if (length > scratch.length) return new Uint8Array(length);
+    return (this.plainView = scratch.subarray(0, length));
   }
 
   /** The MAC input scratch for an input of `length` bytes: a view of exactly that length when it

@@ -93,11 +93,49 @@ class RecordView implements ParsedRecord {
     this.dataOffset = dataOffset;
     this.end = end;
   }
+  /** Makes this record another (a pooled one: see RecordPool); the optional fields go too. */
+  reuse(source: Uint8Array, offset: number, dataOffset: number, end: number, field: DataField, fn: RecordFunction, storage: number, tariff: number, subunit: number, vif: number, vifes: number[]): void {
+    this.offset = offset;
+    this.field = field;
+    this.function = fn;
+    this.storage = storage;
+    this.tariff = tariff;
+    this.subunit = subunit;
+    this.vif = vif;
+    this.vifes = vifes;
+    this.source = source;
+    this.dataOffset = dataOffset;
+    this.end = end;
+    if (this.manufacturerVifes !== undefined) this.manufacturerVifes = undefined;
+    if (this.plainTextUnit !== undefined) this.plainTextUnit = undefined;
+    if (this.lvar !== undefined) this.lvar = undefined;
+  }
   get bytes(): Uint8Array {
     return this.source.subarray(this.offset, this.end);
   }
   get data(): Uint8Array {
     return this.source.subarray(this.dataOffset, this.end);
+  }
+}
+
+/**
+ * Record objects for a caller that parses one application data after another and is done with each
+ * one's records before it parses the next (the receiver: it decodes them into values at once): its
+ * records are these objects again, not new ones per record. Records parsed into a pool must not be
+ * kept: the next parse with the pool changes them.
+ */
+export class RecordPool {
+  private readonly views: RecordView[] = [];
+  /** The pool's k-th record made `source[offset, end)` etc. (a new one the first time). */
+  record(k: number, source: Uint8Array, offset: number, dataOffset: number, end: number, field: DataField, fn: RecordFunction, storage: number, tariff: number, subunit: number, vif: number, vifes: number[]): RecordView {
+    if (k < this.views.length) {
+      const r = this.views[k];
+      r.reuse(source, offset, dataOffset, end, field, fn, storage, tariff, subunit, vif, vifes);
+      return r;
+    }
+    const r = new RecordView(source, offset, dataOffset, end, field, fn, storage, tariff, subunit, vif, vifes);
+    this.views.push(r);
+    return r;
   }
 }
 
@@ -144,7 +182,8 @@ export function lvarLength(lvar: number): number {
   return -1;
 }
 
-export function parseRecords(data: Uint8Array, options: ParseOptions = {}): ParsedApplicationData {
+/** The records of `data`; with `pool`, as the pool's objects (see RecordPool). */
+export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?: RecordPool): ParsedApplicationData {
   const strict = !!options.strict;
   const records: ParsedRecord[] = [];
   let skipped: number[] | undefined;
@@ -235,7 +274,8 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}): Pars
         p++;
       }
       if (p + len > data.length) throw truncated(`${len} data bytes`, start);
-      const record = new RecordView(data, start, p, p + len, field, FUNCTIONS[(dif >> 4) & 0x03], storage, tariff, subunit, vif, vifes);
+      const fn = FUNCTIONS[(dif >> 4) & 0x03];
+      const record = pool ? pool.record(records.length, data, start, p, p + len, field, fn, storage, tariff, subunit, vif, vifes) : new RecordView(data, start, p, p + len, field, fn, storage, tariff, subunit, vif, vifes);
       if (manufacturerVifes) record.manufacturerVifes = manufacturerVifes;
       if (plainTextUnit !== undefined) record.plainTextUnit = plainTextUnit;
       if (lvar !== undefined) record.lvar = lvar;

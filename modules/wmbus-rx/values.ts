@@ -507,6 +507,21 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     value = null;
   }
 
+  const record = hexOf(r.source, r.offset, r.end);
+  const description = texts ? (texts.length === 1 ? texts[0] : texts.join(', ')) : undefined;
+  const electricity = options.deviceType === undefined || options.deviceType === 0x02;
+  const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);
+  // What an electricity meter sends in every telegram (a register with its OBIS code, or one
+  // backward) as whole literals, with the keys in the order of the general case below: a property
+  // added to a literal goes to a backing store of its own (V8), an allocation per value.
+  if (obis && reason === undefined && phase === undefined && error === undefined) {
+    if (description === undefined && direction === undefined) {
+      return { quantity: m.quantity, unit: m.unit, value, function: r.function, storage: r.storage, tariff: r.tariff, subunit: r.subunit, authenticated: false, encrypted: false, record, obis };
+    }
+    if (description !== undefined && direction !== undefined) {
+      return { quantity: m.quantity, unit: m.unit, value, function: r.function, storage: r.storage, tariff: r.tariff, subunit: r.subunit, authenticated: false, encrypted: false, record, description, obis, direction };
+    }
+  }
   const out: DecodedValue = {
     quantity: m.quantity,
     unit: m.unit,
@@ -517,12 +532,10 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     subunit: r.subunit,
     authenticated: false,
     encrypted: false,
-    record: hexOf(r.source, r.offset, r.end),
+    record,
   };
-  if (texts) out.description = texts.length === 1 ? texts[0] : texts.join(', ');
+  if (description !== undefined) out.description = description;
   if (reason !== undefined) out.reason = reason;
-  const electricity = options.deviceType === undefined || options.deviceType === 0x02;
-  const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);
   if (obis) out.obis = obis;
   if (direction) out.direction = direction;
   if (phase !== undefined) out.phase = phase;
