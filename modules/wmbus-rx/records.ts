@@ -126,6 +126,12 @@ class RecordView implements ParsedRecord {
  */
 export class RecordPool {
   private readonly views: RecordView[] = [];
+  /** The records array of every parse with this pool. */
+  readonly list: ParsedRecord[] = [];
+  /** The VIFE array for the pool's k-th record: the one it has (overwritten), or a new one. */
+  vifes(k: number): number[] {
+    return k < this.views.length ? this.views[k].vifes : [];
+  }
   /** The pool's k-th record made `source[offset, end)` etc. (a new one the first time). */
   record(k: number, source: Uint8Array, offset: number, dataOffset: number, end: number, field: DataField, fn: RecordFunction, storage: number, tariff: number, subunit: number, vif: number, vifes: number[]): RecordView {
     if (k < this.views.length) {
@@ -185,7 +191,10 @@ export function lvarLength(lvar: number): number {
 /** The records of `data`; with `pool`, as the pool's objects (see RecordPool). */
 export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?: RecordPool): ParsedApplicationData {
   const strict = !!options.strict;
-  const records: ParsedRecord[] = [];
+  // Records and VIFEs are written by index and the arrays cut to length at the end, so a pool's
+  // arrays are overwritten in place (setting a V8 array's length to 0 drops its backing store).
+  const records: ParsedRecord[] = pool ? pool.list : [];
+  let count = 0;
   let skipped: number[] | undefined;
   let p = 0;
   while (p < data.length) {
@@ -194,6 +203,7 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?
       const dif = data[p++];
       if (dif === 0x2f) continue; // idle filler
       if (dif === 0x0f || dif === 0x1f) {
+        cut(records, count);
         const out: ParsedApplicationData = { records, manufacturerData: data.subarray(p) };
         if (dif === 0x1f) out.moreRecordsFollow = true;
         if (skipped) out.skipped = skipped;
@@ -244,10 +254,11 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?
       } else if (vif === VIF_MANUFACTURER) {
         manufacturerVifes = [];
       }
-      const vifes: number[] = [];
+      const vifes: number[] = pool ? pool.vifes(count) : [];
+      let nv = 0;
       while (ext) {
         if (p >= data.length) throw truncated('VIFE', start);
-        if (strict && vifes.length === 10) throw stop('bad-record', `more than 10 VIFEs at offset ${start}`, start);
+        if (strict && nv === 10) throw stop('bad-record', `more than 10 VIFEs at offset ${start}`, start);
         const v = data[p++];
         ext = v & 0x80;
         if (manufacturerVifes) {
@@ -257,13 +268,14 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?
           if (!ext) throw stop('bad-record', `VIFE 0xFC without a following code at offset ${start}`, start);
           if (p >= data.length) throw truncated('VIFE extension', start);
           const e = data[p++];
-          vifes.push(VIFE_FC | (e & 0x7f));
+          vifes[nv++] = VIFE_FC | (e & 0x7f);
           ext = e & 0x80;
         } else {
-          vifes.push(v & 0x7f);
+          vifes[nv++] = v & 0x7f;
           if ((v & 0x7f) === 0x7f) manufacturerVifes = []; // the rest of the VIB is the manufacturer's
         }
       }
+      cut(vifes, nv);
       let len = FIELD_LENGTH_BY_CODE[dif & 0x0f];
       let lvar: number | undefined;
       if (field === 'variable') {
@@ -275,18 +287,25 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?
       }
       if (p + len > data.length) throw truncated(`${len} data bytes`, start);
       const fn = FUNCTIONS[(dif >> 4) & 0x03];
-      const record = pool ? pool.record(records.length, data, start, p, p + len, field, fn, storage, tariff, subunit, vif, vifes) : new RecordView(data, start, p, p + len, field, fn, storage, tariff, subunit, vif, vifes);
+      const record = pool ? pool.record(count, data, start, p, p + len, field, fn, storage, tariff, subunit, vif, vifes) : new RecordView(data, start, p, p + len, field, fn, storage, tariff, subunit, vif, vifes);
       if (manufacturerVifes) record.manufacturerVifes = manufacturerVifes;
       if (plainTextUnit !== undefined) record.plainTextUnit = plainTextUnit;
       if (lvar !== undefined) record.lvar = lvar;
-      records.push(record);
+      records[count++] = record;
       p += len;
     } catch (e) {
       if (strict || !(e instanceof ReceiveError)) throw e;
+      cut(records, count);
       const out: ParsedApplicationData = { records, unparsed: { offset: start, bytes: data.subarray(start), reason: e.message } };
       if (skipped) out.skipped = skipped;
       return out;
     }
   }
+  cut(records, count);
   return skipped ? { records, skipped } : { records };
+}
+
+/** `a` cut to `n` elements (written up to n by index). */
+function cut(a: unknown[], n: number): void {
+  if (a.length !== n) a.length = n;
 }

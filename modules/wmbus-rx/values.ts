@@ -360,13 +360,13 @@ interface Decoded {
   reason?: string;
 }
 
-function wrongField(r: ParsedRecord, m: Interpretation, type: string, strict: boolean): Decoded {
-  if (strict) throw refuse('bad-record', `data field ${r.field} does not fit ${m.quantity}`, r, { field: r.field });
+function wrongField(r: ParsedRecord, quantity: string, type: string, strict: boolean): Decoded {
+  if (strict) throw refuse('bad-record', `data field ${r.field} does not fit ${quantity}`, r, { field: r.field });
   return { value: toHex(r.data), reason: `data field ${r.field} does not fit ${type}; kept raw` };
 }
 
-function timeValue(r: ParsedRecord, m: Interpretation, t: TimeValue | undefined, type: string, strict: boolean): Decoded {
-  if (!t) return wrongField(r, m, type, strict);
+function timeValue(r: ParsedRecord, quantity: string, t: TimeValue | undefined, type: string, strict: boolean): Decoded {
+  if (!t) return wrongField(r, quantity, type, strict);
   if ('na' in t) {
     if (strict && t.na.startsWith('not a valid')) throw refuse('bad-date', `${type} is not a valid date or time: ${t.na}`, r);
     return { value: null, reason: t.na };
@@ -374,32 +374,30 @@ function timeValue(r: ParsedRecord, m: Interpretation, t: TimeValue | undefined,
   return { value: t.text };
 }
 
-/** The data of a record as its (VIF and VIFE) interpretation says. */
-function interpret(r: ParsedRecord, m: Interpretation, rawReason: string | undefined, strict: boolean): Decoded {
+/** The data of a record as its (VIF and VIFE) interpretation says (its kind, quantity and exponent:
+ *  decodeValue's locals, not an object per record; a type J time's quantity is 'time' already). */
+function interpret(r: ParsedRecord, kind: Interpretation['kind'], quantity: string, exponent: number, rawReason: string | undefined, strict: boolean): Decoded {
   const f = r.field;
   const s = r.source;
   const o = r.dataOffset;
-  if (m.kind === 'manufacturer' || m.kind === 'unknown' || rawReason !== undefined) {
-    return { value: toHex(r.data), reason: rawReason ?? (m.kind === 'manufacturer' ? 'manufacturer specific' : 'reserved code, kept raw') };
+  if (kind === 'manufacturer' || kind === 'unknown' || rawReason !== undefined) {
+    return { value: toHex(r.data), reason: rawReason ?? (kind === 'manufacturer' ? 'manufacturer specific' : 'reserved code, kept raw') };
   }
-  if (m.kind === 'date') return timeValue(r, m, f === 'int16' ? typeG(s, o) : undefined, 'type G date', strict);
-  if (m.kind === 'date-time') {
-    if (f === 'int32') return timeValue(r, m, typeF(s, o), 'type F date and time', strict);
-    if (strict) return wrongField(r, m, 'type F date and time', strict);
-    if (f === 'int48') return timeValue(r, m, typeI(s, o), 'type I date and time', strict);
-    if (f === 'int24') {
-      m.quantity = 'time';
-      return timeValue(r, m, typeJ(s, o), 'type J time', strict);
-    }
+  if (kind === 'date') return timeValue(r, quantity, f === 'int16' ? typeG(s, o) : undefined, 'type G date', strict);
+  if (kind === 'date-time') {
+    if (f === 'int32') return timeValue(r, quantity, typeF(s, o), 'type F date and time', strict);
+    if (strict) return wrongField(r, quantity, 'type F date and time', strict);
+    if (f === 'int48') return timeValue(r, quantity, typeI(s, o), 'type I date and time', strict);
+    if (f === 'int24') return timeValue(r, quantity, typeJ(s, o), 'type J time', strict);
     if (f === 'variable') return { value: toHex(r.data), reason: 'type M date and time, kept raw' };
-    return wrongField(r, m, 'date and time (types F, I, J, M)', strict);
+    return wrongField(r, quantity, 'date and time (types F, I, J, M)', strict);
   }
-  if (m.kind === 'time-point') return timeValue(r, m, timePoint(r), 'date (type G, F or I)', strict);
-  if (m.kind === 'flags') {
-    if (!f.startsWith('int') || (strict && (f === 'int48' || f === 'int64'))) return wrongField(r, m, 'type D bit field', strict);
+  if (kind === 'time-point') return timeValue(r, quantity, timePoint(r), 'date (type G, F or I)', strict);
+  if (kind === 'flags') {
+    if (!f.startsWith('int') || (strict && (f === 'int48' || f === 'int64'))) return wrongField(r, quantity, 'type D bit field', strict);
     return { value: typeC(s, o, r.end - o) };
   }
-  if (m.kind === 'identifier') {
+  if (kind === 'identifier') {
     if (f.startsWith('bcd') || (f === 'variable' && r.lvar !== undefined && r.lvar >= 0xc0 && r.lvar <= 0xc9)) {
       const b = typeA(s, o, r.end - o);
       if (!('na' in b)) return { value: b.digits };
@@ -410,28 +408,41 @@ function interpret(r: ParsedRecord, m: Interpretation, rawReason: string | undef
     if (f.startsWith('int') || f === 'variable') return { value: typeC(s, o, r.end - o) };
     return numeric(r, 0, strict);
   }
-  if (m.kind === 'container' || m.kind === 'raw') {
-    if (strict) throw refuse('unknown-vif', `${m.quantity} is not decoded`, r, { vif: hex(r.vif) });
-    return { value: toHex(r.data), reason: m.kind === 'container' ? 'data container' : `data type ${r.vif === 0xfd72 ? 'K' : 'L'}, kept raw` };
+  if (kind === 'container' || kind === 'raw') {
+    if (strict) throw refuse('unknown-vif', `${quantity} is not decoded`, r, { vif: hex(r.vif) });
+    return { value: toHex(r.data), reason: kind === 'container' ? 'data container' : `data type ${r.vif === 0xfd72 ? 'K' : 'L'}, kept raw` };
   }
-  return numeric(r, m.kind === 'number' ? m.exponent : 0, strict);
+  return numeric(r, kind === 'number' ? exponent : 0, strict);
 }
 
 export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): DecodedValue {
   const strict = !!options.strict;
-  let m: Interpretation;
+  // The interpretation (quantity, unit, exponent, kind) in locals: an object per record was garbage.
+  let quantity: string;
+  let unit: string;
+  let exponent = 0;
+  let kind: Interpretation['kind'];
   if (r.vif === VIF_MANUFACTURER) {
     if (strict) throw refuse('unknown-vif', `manufacturer-specific VIF ${hex(r.vif)}`, r, { vif: hex(r.vif) });
-    m = { quantity: 'manufacturer specific', unit: '', exponent: 0, kind: 'manufacturer' };
+    quantity = 'manufacturer specific';
+    unit = '';
+    kind = 'manufacturer';
   } else if (r.vif === VIF_PLAIN_TEXT) {
-    m = { quantity: r.plainTextUnit ?? '', unit: r.plainTextUnit ?? '', exponent: 0, kind: 'number' };
+    quantity = r.plainTextUnit ?? '';
+    unit = r.plainTextUnit ?? '';
+    kind = 'number';
   } else {
     const t = r.vif === VIF_ANY ? undefined : vifMeaning(r.vif);
     if (!t) {
       if (strict) throw refuse('unknown-vif', `unknown VIF ${hex(r.vif)}`, r, { vif: hex(r.vif) });
-      m = { quantity: `reserved VIF ${hex(r.vif)}`, unit: '', exponent: 0, kind: 'unknown' };
+      quantity = `reserved VIF ${hex(r.vif)}`;
+      unit = '';
+      kind = 'unknown';
     } else {
-      m = { quantity: t.quantity, unit: t.unit, exponent: t.exponent, kind: t.kind };
+      quantity = t.quantity;
+      unit = t.unit;
+      exponent = t.exponent;
+      kind = t.kind;
     }
   }
 
@@ -439,6 +450,8 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
   let phase: number | undefined;
   let error: string | undefined;
   let rawReason: string | undefined;
+  // The VIFEs' words: the first as a string (most records have at most one), an array from the second.
+  let text: string | undefined;
   let texts: string[] | undefined;
   for (const e of r.vifes) {
     const v = vifeMeaning(e);
@@ -449,10 +462,13 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
         throw refuse('unknown-vif', `unknown or repeated VIFE ${hex(e)}`, r, { vife: hex(e) });
       }
       rawReason ??= `reserved VIFE ${hex(e)}`;
-      (texts ??= []).push(`VIFE ${hex(e)}`);
+      const t = `VIFE ${hex(e)}`;
+      if (text === undefined) text = t;
+      else (texts ??= [text]).push(t);
       continue;
     }
-    (texts ??= []).push(v.text);
+    if (text === undefined) text = v.text;
+    else (texts ??= [text]).push(v.text);
     switch (v.effect) {
       case 'qualifier':
         if (e === 0x3c) direction = 'backward';
@@ -460,30 +476,30 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
         else if (e >= 0x7c01 && e <= 0x7c04) phase = e & 0x07;
         break;
       case 'per':
-        m.unit = m.unit ? `${m.unit}/${v.unit}` : `1/${v.unit}`;
+        unit = unit ? `${unit}/${v.unit}` : `1/${v.unit}`;
         break;
       case 'times':
-        m.unit = m.unit ? `${m.unit}·${v.unit}` : v.unit;
+        unit = unit ? `${unit}·${v.unit}` : v.unit;
         break;
       case 'scale':
-        m.exponent += v.exponent;
+        exponent += v.exponent;
         break;
       case 'offset':
-        m.exponent = v.exponent;
+        exponent = v.exponent;
         break;
       case 'time-point':
-        m.kind = 'time-point';
-        m.unit = '';
+        kind = 'time-point';
+        unit = '';
         break;
       case 'duration':
-        m.kind = 'duration';
-        m.unit = v.unit;
-        m.exponent = 0;
+        kind = 'duration';
+        unit = v.unit;
+        exponent = 0;
         break;
       case 'count':
-        m.kind = 'count';
-        m.unit = '';
-        m.exponent = 0;
+        kind = 'count';
+        unit = '';
+        exponent = 0;
         break;
       case 'error':
         if (e !== 0) error = v.text;
@@ -499,7 +515,9 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
     }
   }
 
-  const d = interpret(r, m, rawReason, strict);
+  // A type J time (a date-and-time VIF on 24 bits, lenient) is a time of day.
+  if (kind === 'date-time' && rawReason === undefined && !strict && r.field === 'int24') quantity = 'time';
+  const d = interpret(r, kind, quantity, exponent, rawReason, strict);
   let value = d.value;
   let reason = d.reason;
   if (error !== undefined) {
@@ -508,23 +526,23 @@ export function decodeValue(r: ParsedRecord, options: ValueOptions = {}): Decode
   }
 
   const record = hexOf(r.source, r.offset, r.end);
-  const description = texts ? (texts.length === 1 ? texts[0] : texts.join(', ')) : undefined;
+  const description = texts ? texts.join(', ') : text;
   const electricity = options.deviceType === undefined || options.deviceType === 0x02;
-  const obis = value === null ? undefined : obisFor(r, m.quantity, m.unit, m.kind, direction, phase, electricity);
+  const obis = value === null ? undefined : obisFor(r, quantity, unit, kind, direction, phase, electricity);
   // What an electricity meter sends in every telegram (a register with its OBIS code, or one
   // backward) as whole literals, with the keys in the order of the general case below: a property
   // added to a literal goes to a backing store of its own (V8), an allocation per value.
   if (obis && reason === undefined && phase === undefined && error === undefined) {
     if (description === undefined && direction === undefined) {
-      return { quantity: m.quantity, unit: m.unit, value, function: r.function, storage: r.storage, tariff: r.tariff, subunit: r.subunit, authenticated: false, encrypted: false, record, obis };
+      return { quantity: quantity, unit: unit, value, function: r.function, storage: r.storage, tariff: r.tariff, subunit: r.subunit, authenticated: false, encrypted: false, record, obis };
     }
     if (description !== undefined && direction !== undefined) {
-      return { quantity: m.quantity, unit: m.unit, value, function: r.function, storage: r.storage, tariff: r.tariff, subunit: r.subunit, authenticated: false, encrypted: false, record, description, obis, direction };
+      return { quantity: quantity, unit: unit, value, function: r.function, storage: r.storage, tariff: r.tariff, subunit: r.subunit, authenticated: false, encrypted: false, record, description, obis, direction };
     }
   }
   const out: DecodedValue = {
-    quantity: m.quantity,
-    unit: m.unit,
+    quantity: quantity,
+    unit: unit,
     value,
     function: r.function,
     storage: r.storage,
