@@ -47,7 +47,7 @@ import { hex, hexOf } from './hex.js';
 import { ReceiveError } from './receive-error.js';
 import { parseRecords, RecordPool, type UnparsedData } from './records.js';
 import { acceptCounters, checkAccessNumber, checkCounter, checkSession, legacyIndex, meterKey, type LegacyIndex, type ReplayState, type Slot } from './replay.js';
-import { decodeValue, type DecodedValue } from './values.js';
+import { decodeValue, type DecodedValue, type ValueOptions } from './values.js';
 
 export interface MeterIdentity {
   manufacturer: string;
@@ -232,6 +232,7 @@ export class Receiver {
   private plainView: Uint8Array | undefined;
   /** The record objects of the telegram being decoded (parseRecords' pool). */
   private readonly records = new RecordPool();
+  private valueOptions: ValueOptions | undefined;
 
   constructor(options: ReceiverOptions) {
     this.keys = options.keys;
@@ -340,7 +341,7 @@ export class Receiver {
     // The records into the receiver's pool: they are decoded into values right here.
     const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS, this.records);
     const values: DecodedValue[] = [];
-    const valueOptions = { strict, deviceType: meter.deviceType };
+    const valueOptions = this.valueOptionsFor(meter.deviceType);
     for (const r of app.records) {
       const v = decodeValue(r, valueOptions);
       v.authenticated = sec.macOk;
@@ -460,12 +461,11 @@ export class Receiver {
     dll: Uint8Array,
     ellEncrypted: boolean,
   ): { plain: Uint8Array; encryptedLength: number; macOk: boolean; accept?: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } } {
-    const linkAddress = (): Uint8Array => dll.subarray(2, 10);
     if (mode === 0) {
       const label = meterKey(meter.manufacturer, meter.id);
       if (!ellEncrypted && !this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
       if (!this.strict || !tpl || ellEncrypted) return { plain: payload, encryptedLength: 0, macOk: false };
-      const slot: Slot = { name: `plain:${toHex(securityAddress(linkAddress(), tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
+      const slot: Slot = { name: `plain:${toHex(securityAddress(dll.subarray(2, 10), tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
       checkAccessNumber(this.state, slot, tpl.accessNumber, this.legacy());
       return { plain: payload, encryptedLength: 0, macOk: false, accept: { slot, counters: { accessNumber: tpl.accessNumber } } };
     }
@@ -485,7 +485,7 @@ export class Receiver {
       address = this.address;
       writeSecurityAddress(dll, 2, undefined, 0, address, 0);
     } else {
-      address = securityAddress(linkAddress(), t.address ? encodeTplAddress(t.address) : undefined);
+      address = securityAddress(dll.subarray(2, 10), t.address ? encodeTplAddress(t.address) : undefined);
     }
     const key = this.cached(entry instanceof Uint8Array ? entry : entry.key);
     const label = this.label(key, meter, address);
@@ -541,6 +541,14 @@ export class Receiver {
       memo.view = undefined;
     }
     return view;
+  }
+
+  /** decodeValue's options for this receiver and `deviceType`: the last ones while the device type
+   *  stays (a fleet's meters are of one type), not an object per telegram. */
+  private valueOptionsFor(deviceType: number): ValueOptions {
+    const o = this.valueOptions;
+    if (o !== undefined && o.deviceType === deviceType) return o;
+    return (this.valueOptions = Object.freeze({ strict: this.strict, deviceType }));
   }
 
   /** The plaintext scratch for `length` (n × 16 ≤ MAX_L) bytes: a view of exactly that length, kept

@@ -137,19 +137,31 @@ export function decodeTplHeader(body: Uint8Array, offset: number, options: DllDe
   if (mode !== 0 && mode !== 5 && mode !== 7) {
     throw new TelegramError('unsupported-security-mode', `TPL security mode ${mode} is not supported (0, 5, 7)`, { mode });
   }
-  const config: TplConfig = {
-    mode,
-    encryptedBlocks: (cf >> 4) & 0x0f,
-    bidirectional: !!(cf & 0x8000),
-    accessibility: !!(cf & 0x4000),
-    synchronous: !!(cf & 0x2000),
-    lowBits: cf & 0x0f,
-  };
+  let config: TplConfig;
   if (mode === 7) {
     if (p + 1 > body.length) throw tplTruncated(p);
     const ext = body[p++];
-    config.kdfSelection = (ext >> 4) & 0x03;
-    config.keyId = ext & 0x0f;
+    // One literal with the mode-7 fields (in the order they were added before): properties added
+    // to a V8 literal get a backing store of their own, an allocation per telegram.
+    config = {
+      mode,
+      encryptedBlocks: (cf >> 4) & 0x0f,
+      bidirectional: !!(cf & 0x8000),
+      accessibility: !!(cf & 0x4000),
+      synchronous: !!(cf & 0x2000),
+      lowBits: cf & 0x0f,
+      kdfSelection: (ext >> 4) & 0x03,
+      keyId: ext & 0x0f,
+    };
+  } else {
+    config = {
+      mode,
+      encryptedBlocks: (cf >> 4) & 0x0f,
+      bidirectional: !!(cf & 0x8000),
+      accessibility: !!(cf & 0x4000),
+      synchronous: !!(cf & 0x2000),
+      lowBits: cf & 0x0f,
+    };
   }
   const header: TplHeader = { accessNumber, status, config };
   if (address) header.address = address;
