@@ -104,6 +104,11 @@ function aflError(code: string, message: string, details: Record<string, number>
   return new SecurityError(code, message, details);
 }
 
+/** Throws unless n bytes from p fit before the AFL's end (a function, not a closure per parse). */
+function need(p: number, n: number, end: number, len: number, what: string): void {
+  if (p + n > end) throw aflError('afl', `AFL.L = ${len} too short for ${what}`, { length: len });
+}
+
 /** Parses the AFL starting at `offset` (which holds CI 0x90); returns it and the offset after it. */
 export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: number } {
   if (body[offset] !== CI_AFL) throw aflError('afl', `expected AFL CI 0x90 at offset ${offset}`, { offset });
@@ -113,10 +118,7 @@ export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: nu
   const end = start + len;
   if (end > body.length) throw aflError('truncated', `AFL.L = ${len} runs past the end of the message`, { offset, length: len });
   let p = start;
-  const need = (n: number, what: string): void => {
-    if (p + n > end) throw aflError('afl', `AFL.L = ${len} too short for ${what}`, { length: len });
-  };
-  need(2, 'FCL');
+  need(p, 2, end, len, 'FCL');
   const fcl = readU16LE(body, p);
   p += 2;
   if (fcl & FCL_MF || (fcl & FCL_FRAGMENT_ID) !== 0) {
@@ -126,7 +128,7 @@ export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: nu
   if (!(fcl & FCL_MCLP) || !(fcl & FCL_MACP) || !(fcl & FCL_MCRP)) {
     throw aflError('unsupported-afl', 'AFL without message control, counter and MAC is not OMS profile B', { fcl });
   }
-  need(1, 'MCL');
+  need(p, 1, end, len, 'MCL');
   const mcl = body[p++];
   if ((mcl & MCL_AT) !== AT_CMAC_8) {
     throw aflError('unsupported-afl', `AFL authentication type ${mcl & MCL_AT} is not 5 (AES-CMAC-128, 8 bytes)`, { mcl });
@@ -139,19 +141,19 @@ export function parseAfl(body: Uint8Array, offset: number): { afl: Afl; next: nu
   // zero-length typed array per telegram, which V8 allocates off its fast path: ~0.2 µs).
   let keyInformation: number | undefined;
   if (fcl & FCL_KIP) {
-    need(2, 'key information');
+    need(p, 2, end, len, 'key information');
     keyInformation = readU16LE(body, p);
     p += 2;
   }
-  need(4, 'message counter');
+  need(p, 4, end, len, 'message counter');
   const messageCounter = readU32LE(body, p);
   p += 4;
-  need(MAC_LENGTH, 'MAC');
+  need(p, MAC_LENGTH, end, len, 'MAC');
   const mac = body.slice(p, p + MAC_LENGTH);
   p += MAC_LENGTH;
   let messageLength: number | undefined;
   if (fcl & FCL_MLP) {
-    need(2, 'message length');
+    need(p, 2, end, len, 'message length');
     messageLength = readU16LE(body, p);
     p += 2;
   }
