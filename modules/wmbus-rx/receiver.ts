@@ -133,6 +133,18 @@ export interface DecodedTelegram {
   skippedDifs?: number[];
 }
 
+/** What openTpl gives: the application data, how much of it was encrypted, whether a MAC verified
+ *  it, and the replay slot with the counter to record once the frame is accepted (acceptCounters
+ *  reads the counter fields of this object: one object per telegram, not three). */
+interface OpenedTpl {
+  plain: Uint8Array;
+  encryptedLength: number;
+  macOk: boolean;
+  slot?: Slot;
+  messageCounter?: number;
+  accessNumber?: number;
+}
+
 interface TailView {
   of: Uint8Array | undefined;
   start: number;
@@ -350,7 +362,7 @@ export class Receiver {
     }
 
     // Every check passed: now the frame counts.
-    if (sec.accept) acceptCounters(this.state, sec.accept.slot, sec.accept.counters);
+    if (sec.slot) acceptCounters(this.state, sec.slot, sec);
     if (ellSlot) acceptCounters(this.state, ellSlot, { sessionNumber: ((l?.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
 
     const typeName = deviceTypeName(meter.deviceType);
@@ -460,14 +472,14 @@ export class Receiver {
     meter: MeterIdentity,
     dll: Uint8Array,
     ellEncrypted: boolean,
-  ): { plain: Uint8Array; encryptedLength: number; macOk: boolean; accept?: { slot: Slot; counters: { messageCounter?: number; accessNumber?: number } } } {
+  ): OpenedTpl {
     if (mode === 0) {
       const label = meterKey(meter.manufacturer, meter.id);
       if (!ellEncrypted && !this.allowPlain) throw new SecurityError('insecure', `meter ${label} sent an unencrypted telegram`, { meter: label });
       if (!this.strict || !tpl || ellEncrypted) return { plain: payload, encryptedLength: 0, macOk: false };
       const slot: Slot = { name: `plain:${toHex(securityAddress(dll.subarray(2, 10), tpl.address ? encodeTplAddress(tpl.address) : undefined))}`, meter: label, legacyId: meter.id, legacyManufacturer: meter.manufacturer };
       checkAccessNumber(this.state, slot, tpl.accessNumber, this.legacy());
-      return { plain: payload, encryptedLength: 0, macOk: false, accept: { slot, counters: { accessNumber: tpl.accessNumber } } };
+      return { plain: payload, encryptedLength: 0, macOk: false, slot, accessNumber: tpl.accessNumber };
     }
     const t = tpl as TplHeader;
     const entry = this.keyFor(meter);
@@ -500,7 +512,7 @@ export class Receiver {
       checkAccessNumber(this.state, slot, t.accessNumber, this.legacy());
       const decrypted = decryptMode5(this.crypto, key.handle, mode5Iv(address, t.accessNumber), cipher);
       checkDecrypted(decrypted, 5);
-      return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: false, accept: { slot, counters: { accessNumber: t.accessNumber } } };
+      return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: false, slot, accessNumber: t.accessNumber };
     }
     if (!afl) throw new SecurityError('missing-afl', 'security mode 7 telegram without AFL (no MAC, no counter)', {});
     if (t.config.kdfSelection !== 1) {
@@ -520,7 +532,7 @@ export class Receiver {
       const decrypted = this.plainFor(cipher.length);
       crypto.aesCbcDecrypt(kenc, this.zeroIv, cipher, decrypted);
       checkDecrypted(decrypted, 7);
-      return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: true, accept: { slot, counters: { messageCounter: counter } } };
+      return { plain: withTail(decrypted, payload, encryptedLength), encryptedLength, macOk: true, slot, messageCounter: counter };
     } finally {
       kenc.wipe();
       kmac?.wipe();
