@@ -62,6 +62,26 @@ function flat(s: string): string {
 
 /** `flagsOf` decodes the error-flags record (the gateway passes one that shares its results). */
 export function readingOf(t: DecodedTelegram, flagsOf: (f: number) => MeterStatus = decodeErrorFlags): MeterReading {
+  // What a meter of this project sends in every telegram, in its order (1.8.0, 2.8.0, 16.7.0, the
+  // clock, the error flags): one literal. Added one by one, the fifth property went to a backing
+  // store of its own (V8), and a row keeps its reading until the next telegram.
+  const v = t.values;
+  if (v.length === 5) {
+    const a = v[0].value;
+    const b = v[1].value;
+    const c = v[2].value;
+    const d = v[3].value;
+    const e = v[4].value;
+    if (
+      v[0].obis === '1.8.0' && typeof a === 'number' &&
+      v[1].obis === '2.8.0' && typeof b === 'number' &&
+      v[2].obis === '16.7.0' && typeof c === 'number' &&
+      v[3].obis === '0-0:1.0.0' && typeof d === 'string' &&
+      v[4].obis === '0-0:97.97.0' && typeof e === 'number'
+    ) {
+      return { importWh: a, exportWh: b, powerW: c, clock: flat(d), flags: flagsOf(e) };
+    }
+  }
   const r: MeterReading = {};
   for (const v of t.values) {
     if (v.obis === '1.8.0' && typeof v.value === 'number') r.importWh = v.value;
