@@ -268,8 +268,8 @@ export class Receiver {
 
   /** A frame as on the link: format 'A' or 'B' with CRCs, or 'none' (format-A layout without CRCs). */
   receiveFrame(frame: Uint8Array, format: FrameFormat | 'none'): DecodedTelegram {
-    if (format === 'none') return this.receiveParsed(parseFrameWithoutCrc(frame, LENIENT));
-    return this.receiveParsed(parseFrameInto(frame, format, LENIENT, this.bodyFor(frame, format), (this.dllScratch ??= new Uint8Array(BLOCK1_LENGTH))));
+    if (format === 'none') return this.receiveWith(parseFrameWithoutCrc(frame, LENIENT), true);
+    return this.receiveWith(parseFrameInto(frame, format, LENIENT, this.bodyFor(frame, format), (this.dllScratch ??= new Uint8Array(BLOCK1_LENGTH))), true);
   }
 
   /** The body scratch for `frame`: the view of the length its L announces, kept while frames keep
@@ -290,24 +290,31 @@ export class Receiver {
   }
 
   receiveParsed(parsed: ParsedFrame): DecodedTelegram {
+    return this.receiveWith(parsed, false);
+  }
+
+  /** receiveParsed; `own`: the receiver parsed the frame itself (nothing else holds it). */
+  private receiveWith(parsed: ParsedFrame, own: boolean): DecodedTelegram {
     // The link layer's header is the meter an error names until the TPL says otherwise.
     const meter: { current: MeterIdentity | undefined } = { current: parsed.header };
     try {
       const dll = parsed.dll;
       // BCD id, FLAG letters: decodeDllHeader raises the error when the quick check fails.
       if (this.strict && !(dll.length === 10 && dllHeaderStrictOk(dll, 1))) decodeDllHeader(dll.subarray(1));
-      return this.decode(parsed, meter);
+      return this.decode(parsed, meter, own);
     } catch (e) {
       throw withMeter(e, meter.current);
     }
   }
 
-  private decode(parsed: ParsedFrame, meterRef: { current: MeterIdentity | undefined }): DecodedTelegram {
+  private decode(parsed: ParsedFrame, meterRef: { current: MeterIdentity | undefined }, own: boolean): DecodedTelegram {
     const strict = this.strict;
     const lenient = strict ? NOT_LENIENT : LENIENT;
     const dll = parsed.dll;
     const h = parsed.header;
-    const link = { control: h.control, manufacturer: h.manufacturer, id: h.id, version: h.version, deviceType: h.deviceType };
+    // The link identity: the parsed header itself when the receiver parsed the frame (the same five
+    // fields in the same order, and no one else holds it), else a copy of the caller's.
+    const link: MeterIdentity & { control: number } = own ? h : { control: h.control, manufacturer: h.manufacturer, id: h.id, version: h.version, deviceType: h.deviceType };
     if (parsed.body.length === 0) throw new ReceiveError('truncated', 'frame has no CI field', {});
 
     // Extended link layer (decrypted in place when it carries AES-CTR).
@@ -352,13 +359,16 @@ export class Receiver {
 
     // The records into the receiver's pool: they are decoded into values right here.
     const app = parseRecords(sec.plain, strict ? STRICT_RECORDS : LENIENT_RECORDS, this.records);
-    const values: DecodedValue[] = [];
+    const records = app.records;
+    // Sized once (pushing grew a new array's store to 17 elements at the first value).
+    const values: DecodedValue[] = new Array<DecodedValue>(records.length);
     const valueOptions = this.valueOptionsFor(meter.deviceType);
-    for (const r of app.records) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       const v = decodeValue(r, valueOptions);
       v.authenticated = sec.macOk;
       v.encrypted = !!ellSlot || r.offset < sec.encryptedLength;
-      values.push(v);
+      values[i] = v;
     }
 
     // Every check passed: now the frame counts.
