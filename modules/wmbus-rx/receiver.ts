@@ -227,6 +227,15 @@ export class Receiver {
    *  nothing keeps them past its decoding (the output holds strings, the plaintext its own array),
    *  and arrays of this size cost V8 a separate allocation each. Made on first use. */
   private frameScratch: Uint8Array | undefined;
+  /** The frame view of frameScratch for a frame of n bytes, kept while frames keep their length. */
+  private frameView: Uint8Array | undefined;
+  private readonly frameSpace = (n: number): Uint8Array => {
+    const view = this.frameView;
+    if (view !== undefined && view.length === n) return view;
+    const scratch = (this.frameScratch ??= new Uint8Array(MAX_FRAME_LENGTH));
+    if (n > scratch.length) return new Uint8Array(n);
+    return (this.frameView = scratch.subarray(0, n));
+  };
   private bodyScratch: Uint8Array | undefined;
   /** The last body length's view of bodyScratch, and the frame's DLL bytes (L, C, M, A). */
   private bodyView: Uint8Array | undefined;
@@ -285,7 +294,7 @@ export class Receiver {
 
   /** An on-air chip stream of mode T1 or C1 (preamble, sync word, coded frame). */
   receivePhy(stream: Uint8Array, mode: WmbusMode): DecodedTelegram {
-    const { frame, format } = phyDecode(stream, mode, (this.frameScratch ??= new Uint8Array(MAX_FRAME_LENGTH)));
+    const { frame, format } = phyDecode(stream, mode, this.frameSpace);
     return this.receiveFrame(frame, format);
   }
 

@@ -20,6 +20,11 @@ import { decodeThreeOfSix, threeOfSixByteAt } from './three-of-six.js';
 
 export { PhyError };
 
+/** Where phyDecode puts the frame: a scratch array (the frame is a view of its start) or a function
+ *  that gives an array of exactly the frame's length (a receiver's, keeping its view while frames
+ *  keep their length: no view per frame). */
+export type FrameSpace = Uint8Array | ((length: number) => Uint8Array);
+
 export interface PhyFrame {
   frame: Uint8Array;
   format: FrameFormat;
@@ -33,13 +38,14 @@ function frameLength(l: number, format: FrameFormat, bitOffset: number): number 
   }
 }
 
-function decodeT1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undefined): PhyFrame {
+function decodeT1At(stream: Uint8Array, pos: number, scratch: FrameSpace | undefined): PhyFrame {
   let l = threeOfSixByteAt(stream, pos);
   if (l < 0) l = decodeThreeOfSix(stream, pos, 1)[0]; // throws the error that says why
-  return { frame: decodeThreeOfSix(stream, pos, frameLength(l, 'A', pos), scratch), format: 'A' };
+  const n = frameLength(l, 'A', pos);
+  return { frame: decodeThreeOfSix(stream, pos, n, typeof scratch === 'function' ? scratch(n) : scratch), format: 'A' };
 }
 
-function decodeC1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undefined): PhyFrame {
+function decodeC1At(stream: Uint8Array, pos: number, scratch: FrameSpace | undefined): PhyFrame {
   const total = stream.length * 8;
   if (pos + 16 + 8 > total) {
     throw new PhyError('truncated', 'stream ends inside the C1 sync word', { bitOffset: pos, availableBits: total - pos });
@@ -61,7 +67,7 @@ function decodeC1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undef
       availableBits: total - start,
     });
   }
-  const frame = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Uint8Array(n);
+  const frame = typeof scratch === 'function' ? scratch(n) : scratch && scratch.length >= n ? scratch.subarray(0, n) : new Uint8Array(n);
   if ((start & 7) === 0) {
     for (let i = 0, k = start >>> 3; i < n; i++, k++) frame[i] = stream[k];
   } else {
@@ -73,9 +79,10 @@ function decodeC1At(stream: Uint8Array, pos: number, scratch: Uint8Array | undef
 /**
  * Finds the sync word, decodes (3-of-6 for T1), uses L to know where the frame ends. Returns the
  * frame bytes exactly as given to phyEncode (with CRCs) and its format; with `scratch` (long enough)
- * the frame is a view of its start, for a receiver that keeps no frame past its decoding.
+ * the frame is a view of its start, or what a FrameSpace function gives, for a receiver that keeps no
+ * frame past its decoding.
  */
-export function phyDecode(stream: Uint8Array, mode: WmbusMode, scratch?: Uint8Array): PhyFrame {
+export function phyDecode(stream: Uint8Array, mode: WmbusMode, scratch?: FrameSpace): PhyFrame {
   if (mode !== 'T1' && mode !== 'C1') {
     throw new PhyError('mode', `mode must be 'T1' or 'C1', got ${JSON.stringify(mode)}`, { mode: String(mode) });
   }

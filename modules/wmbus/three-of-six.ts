@@ -80,7 +80,8 @@ export function decodeSymbol(symbol: number): number {
  * Decodes `count` bytes from the 3-of-6 chips starting at bit `bitOffset` of `chips`.
  * PhyError 'truncated' when the stream ends first, 'symbol' (with the symbol's index from
  * `bitOffset`, its bit offset in `chips` and its value) on an invalid symbol. With `scratch` (long
- * enough), the bytes go to a view of its start instead of a new array.
+ * enough), the bytes go to a view of its start (to it, when it is exactly as long) instead of a new
+ * array.
  */
 export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: number, scratch?: Uint8Array): Uint8Array {
   const needed = bitOffset + 12 * count;
@@ -90,7 +91,7 @@ export function decodeThreeOfSix(chips: Uint8Array, bitOffset: number, count: nu
       availableBits: chips.length * 8 - bitOffset,
     });
   }
-  const out = scratch && scratch.length >= count ? scratch.subarray(0, count) : new Uint8Array(count);
+  const out = scratch && scratch.length >= count ? (scratch.length === count ? scratch : scratch.subarray(0, count)) : new Uint8Array(count);
   decodeThreeOfSixInto(chips, bitOffset, count, out);
   return out;
 }
