@@ -137,6 +137,18 @@ function word(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }
 
+/** The word at b[o] of a CMAC's last block, the message ending at `end`: its bytes, then the 10…0
+ *  padding of RFC 4493 §2.4 from `end` on (a complete block is all message). */
+function lastWord(b: Uint8Array, o: number, end: number): number {
+  if (o + 4 <= end) return word(b, o);
+  let w = 0;
+  for (let i = 0; i < 4; i++) {
+    const at = o + i;
+    w |= (at < end ? b[at] : at === end ? 0x80 : 0) << (8 * i);
+  }
+  return w >>> 0;
+}
+
 function putWord(b: Uint8Array, o: number, w: number): void {
   b[o] = w & 0xff;
   b[o + 1] = (w >>> 8) & 0xff;
@@ -593,15 +605,18 @@ export function createNobleCrypto(): NobleCrypto {
         x2 = r.s2;
         x3 = r.s3;
       }
-      block.fill(0);
-      // The last (possibly partial) block, copied without a subarray per call.
+      // The last block's words read straight out of the message, the partial one's padding made as
+      // it is read: no copy into a scratch block (and no scratch to wipe).
       const from = 16 * (n - 1);
-      const tail = message.length - from;
-      for (let i = 0; i < tail; i++) block[i] = message[from + i];
-      if (!complete) block[tail] = 0x80;
+      const end = message.length;
       const sk = complete ? SUBKEYS : SUBKEYS + 4;
-      const r = unsafe.encrypt(xk, x0 ^ word(block, 0) ^ k[sk], x1 ^ word(block, 4) ^ k[sk + 1], x2 ^ word(block, 8) ^ k[sk + 2], x3 ^ word(block, 12) ^ k[sk + 3]);
-      block.fill(0);
+      const r = unsafe.encrypt(
+        xk,
+        x0 ^ lastWord(message, from, end) ^ k[sk],
+        x1 ^ lastWord(message, from + 4, end) ^ k[sk + 1],
+        x2 ^ lastWord(message, from + 8, end) ^ k[sk + 2],
+        x3 ^ lastWord(message, from + 12, end) ^ k[sk + 3],
+      );
       putWord(tag, 0, r.s0);
       putWord(tag, 4, r.s1);
       putWord(tag, 8, r.s2);
