@@ -113,6 +113,10 @@ const SLOT_AP_NOLOAD = slotOf(ADE7953.AP_NOLOAD);
 const SLOT_VAR_NOLOAD = slotOf(ADE7953.VAR_NOLOAD);
 const SLOT_IRQSTATA = slotOf(ADE7953.IRQSTATA);
 const SLOT_CONFIG = slotOf(ADE7953.CONFIG);
+const SLOT_AENERGYA = slotOf(ADE7953.AENERGYA);
+const SLOT_AENERGYB = slotOf(ADE7953.AENERGYB);
+const SLOT_RENERGYA = slotOf(ADE7953.RENERGYA);
+const SLOT_RENERGYB = slotOf(ADE7953.RENERGYB);
 const CRC = ADE7953.CRC;
 const DEFAULT_SLOTS = Object.freeze(Object.entries(DEFAULTS).map(([a, v]) => Object.freeze([slotOf(Number(a)), v] as const)));
 const ENERGY = 1;
@@ -153,6 +157,10 @@ const REV = ACC + 4;
 /** Where each channel's AWATT/BWATT code with its noise sits, and the `instant` it was drawn at (NaN: none). */
 const NOISY = REV + 2;
 const NOISY_AT = NOISY + 2;
+/** Where the no-load levels of active and reactive power sit (power codes, data sheet Eq. 39) and
+ *  the `config` count they were computed at. */
+const LEVELS = NOISY_AT + 2;
+const LEVELS_AT = LEVELS + 2;
 const P_CODE = 10;
 const Q_CODE = 11;
 const I_CODE = 12;
@@ -191,11 +199,6 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   private outValue = 0;
   private outBytes = 0;
   private i2cPointer = -1;
-  // The last measurement of `power(ch)`: W, var, V, A.
-  private mp = 0;
-  private mq = 0;
-  private mv = 0;
-  private mi = 0;
   /** The configuration checksum as last computed (-1: a register was written since). */
   private checksum = -1;
   /** Per channel (STRIDE values each): P, Q, V, I as last measured, then the load's voltage, current,
@@ -203,8 +206,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
    *  that measurement (NaN: not read yet), then the codes its power (without noise), reactive power,
    *  current and voltage registers answer (a driver reads them ~13 times per sample). Then, at ACC,
    *  the energy registers' fractional counts (in the same typed array: fewer objects per meter); at
-   *  REV + channel, the load's revision at which that channel's measurement was last found to hold. */
-  private readonly measured = new Float64Array(NOISY_AT + 2).fill(NaN, 0, ACC).fill(NaN, REV);
+   *  REV + channel, the load's revision at which that channel's measurement was last found to hold;
+   *  the AWATT/BWATT codes of an instant (NOISY) and the no-load levels (LEVELS). */
+  private readonly measured = new Float64Array(LEVELS_AT + 1).fill(NaN, 0, ACC).fill(NaN, REV);
   /** Counts the steps of simulated time (advance) and resets: AWATT/BWATT hold one noisy code per
    *  instant (NOISY, drawn at NOISY_AT). */
   private instant = 0;
@@ -275,21 +279,15 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     return this.errors.noiseW * k;
   }
 
-  /** Measured W and var of a channel, after the chip's gain, phase and offset registers: sets
-   *  mp, mq (W, var), mv, mi (V, A). A driver reads a channel many times per sample: each is
-   *  measured once while the load, the configuration and `errors` stay (see `measured`). */
-  private power(ch: 0 | 1): void {
+  /** Makes channel `ch`'s measurement in `measured` current: W, var, V and A after the chip's
+   *  gain, phase and offset registers (at STRIDE · ch) and the codes they read as. A driver reads
+   *  a channel many times per sample: each is measured once while the load, the configuration and
+   *  `errors` stay. Callers read the values from `measured` (no copies in fields: a double stored
+   *  in a field is a store through its box in V8, four per register read). */
+  private measure(ch: 0 | 1): void {
     const m = this.measured;
-    const k = STRIDE * ch;
     // Usually all a read does: the load unchanged since (its revision), the configuration and the errors too.
-    if (m[REV + ch] === this.load.revision && m[k + 8] === this.config && this.measuredErrors === this.errors) {
-      this.mp = m[k];
-      this.mq = m[k + 1];
-      this.mv = m[k + 2];
-      this.mi = m[k + 3];
-      return;
-    }
-    this.remeasure(ch);
+    if (m[REV + ch] !== this.load.revision || m[STRIDE * ch + 8] !== this.config || this.measuredErrors !== this.errors) this.remeasure(ch);
   }
 
   private remeasure(ch: 0 | 1): void {
@@ -302,13 +300,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       this.measuredErrors = e; // other errors: every channel is measured again
       this.config++;
     }
-    if (m[k + 4] === l.voltage && m[k + 5] === l.current && m[k + 6] === l.phaseDeg && m[k + 7] === this.load.frequency && m[k + 8] === this.config) {
-      this.mp = m[k];
-      this.mq = m[k + 1];
-      this.mv = m[k + 2];
-      this.mi = m[k + 3];
-      return;
-    }
+    if (m[k + 4] === l.voltage && m[k + 5] === l.current && m[k + 6] === l.phaseDeg && m[k + 7] === this.load.frequency && m[k + 8] === this.config) return;
     const v = l.voltage * (1 + e.voltageGainError) * this.gain(ADE7953.AVGAIN);
     const i = l.current * (1 + e.currentGainError[ch]) * this.gain(ch === 0 ? ADE7953.AIGAIN : ADE7953.BIGAIN);
     const phcal = this.peek(ch === 0 ? ADE7953.PHCALA : ADE7953.PHCALB);
@@ -319,20 +311,22 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const qg = this.gain(ch === 0 ? ADE7953.AVARGAIN : ADE7953.BVARGAIN);
     const wos = sign24(this.peek(ch === 0 ? ADE7953.AWATTOS : ADE7953.BWATTOS)) * this.wPerCode;
     const qos = sign24(this.peek(ch === 0 ? ADE7953.AVAROS : ADE7953.BVAROS)) * this.wPerCode;
-    this.mp = m[k] = v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos;
-    this.mq = m[k + 1] = v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos;
-    this.mv = m[k + 2] = v;
-    this.mi = m[k + 3] = i;
+    const p = v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos;
+    const q = v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos;
+    m[k] = p;
+    m[k + 1] = q;
+    m[k + 2] = v;
+    m[k + 3] = i;
     m[k + 4] = l.voltage;
     m[k + 5] = l.current;
     m[k + 6] = l.phaseDeg;
     m[k + 7] = this.load.frequency;
     m[k + 8] = this.config;
     m[k + 9] = NaN;
-    m[k + P_CODE] = Math.round(this.mp / this.wPerCode);
-    m[k + Q_CODE] = Math.round(this.mq / this.wPerCode);
-    m[k + I_CODE] = Math.round(this.mi / this.aPerCode);
-    m[k + V_CODE] = Math.round(this.mv / this.vPerCode);
+    m[k + P_CODE] = Math.round(p / this.wPerCode);
+    m[k + Q_CODE] = Math.round(q / this.wPerCode);
+    m[k + I_CODE] = Math.round(i / this.aPerCode);
+    m[k + V_CODE] = Math.round(v / this.vPerCode);
     m[NOISY_AT + ch] = NaN;
   }
 
@@ -340,39 +334,55 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   advance(ms: number): void {
     if (ms > 0) this.instant++;
     const dt = ms / 1000;
-    const noLoadOff = this.regs[SLOT_DISNOLOAD];
-    // The no-load levels in power codes (data sheet Eq. 39), computed here: a double returned from
-    // a call is a new heap number in V8.
-    const xp = ADE7953_NOLOAD_BASE - this.regs[SLOT_AP_NOLOAD];
-    const pLevel = xp > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xp) : Infinity;
-    const xq = ADE7953_NOLOAD_BASE - this.regs[SLOT_VAR_NOLOAD];
-    const qLevel = xq > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xq) : Infinity;
+    const m = this.measured;
+    const regs = this.regs;
+    const noLoadOff = regs[SLOT_DISNOLOAD];
+    // The no-load levels in power codes, kept while the registers stay (two divisions fewer per step).
+    if (m[LEVELS_AT] !== this.config) this.noLoadLevels();
+    const pLevel = m[LEVELS];
+    const qLevel = m[LEVELS + 1];
+    const sigma = this.errors.noiseW * (regs[SLOT_RESERVED_120] === 0x30 ? 1 : 4) * Math.sqrt(dt); // noise(), inline
     for (let c = 0; c < 2; c++) {
       const ch = c as 0 | 1;
-      this.power(ch);
-      const sigma = this.errors.noiseW * (this.regs[SLOT_RESERVED_120] === 0x30 ? 1 : 4) * Math.sqrt(dt); // noise(), inline
-      const pCode = this.mp / this.wPerCode;
-      const qCode = this.mq / this.wPerCode;
+      this.measure(ch);
+      const pCode = m[STRIDE * ch] / this.wPerCode;
+      const qCode = m[STRIDE * ch + 1] / this.wPerCode;
       if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
-        this.accumulate(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB, ch, (pCode * dt + this.rng.scaledNormal(sigma) / this.wPerCode) / this.codesPerCount);
+        this.accumulate(ch === 0 ? SLOT_AENERGYA : SLOT_AENERGYB, ch, (pCode * dt + this.rng.scaledNormal(sigma) / this.wPerCode) / this.codesPerCount);
       }
       if (noLoadOff & 2 || Math.abs(qCode) >= qLevel) {
-        this.accumulate(ch === 0 ? ADE7953.RENERGYA : ADE7953.RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
+        this.accumulate(ch === 0 ? SLOT_RENERGYA : SLOT_RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
       }
     }
   }
 
-  private accumulate(reg: number, slot: number, counts: number): void {
+  /** The no-load levels of AP_NOLOAD and VAR_NOLOAD in power codes (data sheet Eq. 39; none, an
+   *  infinite level, when the register is at or above the base), into LEVELS. Kept in `measured`:
+   *  in V8 a level chosen between a quotient and the global Infinity is a new heap number per step. */
+  private noLoadLevels(): void {
     const m = this.measured;
-    m[ACC + slot] += counts;
-    const whole = Math.trunc(m[ACC + slot]);
-    if (whole === 0) return;
-    m[ACC + slot] -= whole;
-    const at = SLOT_OF_LOW[reg]; // (the energy registers have slots)
+    const xp = ADE7953_NOLOAD_BASE - this.regs[SLOT_AP_NOLOAD];
+    m[LEVELS] = xp > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xp) : Infinity;
+    const xq = ADE7953_NOLOAD_BASE - this.regs[SLOT_VAR_NOLOAD];
+    m[LEVELS + 1] = xq > 0 ? ADE7953_FULL_SCALE_POWER / (ADE7953_NOLOAD_DIVISOR * xq) : Infinity;
+    m[LEVELS_AT] = this.config;
+  }
+
+  /** Adds `counts` to energy register slot `at` (fractional part `acc` of ACC): whole counts reach the
+   *  24-bit signed register, which wraps (AENERGYA's wrap raises IRQSTATA.AEOFA). */
+  private accumulate(at: number, acc: number, counts: number): void {
+    const m = this.measured;
+    const x = m[ACC + acc] + counts;
+    const whole = Math.trunc(x);
+    if (whole === 0) {
+      m[ACC + acc] = x;
+      return;
+    }
+    m[ACC + acc] = x - whole;
     const before = sign24(this.regs[at]);
     const sum = before + whole;
     const wrapped = sign24(sum & 0xffffff);
-    if (wrapped !== sum && reg === ADE7953.AENERGYA) this.regs[SLOT_IRQSTATA] |= ADE7953_IRQ_AEOFA;
+    if (wrapped !== sum && at === SLOT_AENERGYA) this.regs[SLOT_IRQSTATA] |= ADE7953_IRQ_AEOFA;
     this.regs[at] = wrapped & 0xffffff;
   }
 
@@ -394,7 +404,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     } else if (r <= R_VRMS) {
       // AWATT/BWATT, AVAR/BVAR, IRMSA/IRMSB, VRMS (channel A's measurement)
       const ch: 0 | 1 = info & CHANNEL_B ? 1 : 0;
-      this.power(ch);
+      this.measure(ch);
       const m = this.measured;
       if (r === R_WATT) v = m[NOISY_AT + ch] === this.instant ? m[NOISY + ch] : this.drawWatt(ch);
       else v = m[STRIDE * ch + (r === R_VAR ? Q_CODE : r === R_IRMS ? I_CODE : V_CODE)];
@@ -423,7 +433,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     return v;
   }
 
-  /** Channel `ch`'s AWATT/BWATT code of this instant, drawn once an instant (power(ch) just ran). */
+  /** Channel `ch`'s AWATT/BWATT code of this instant, drawn once an instant (measure(ch) just ran). */
   private drawWatt(ch: 0 | 1): number {
     const m = this.measured;
     let v: number;
@@ -433,7 +443,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       // measured (the sign of a zero does not survive the width mask of readRegister).
       this.rng.skipNormal();
       v = m[STRIDE * ch + P_CODE];
-    } else v = this.noisyPower(sigma);
+    } else v = this.noisyPower(ch, sigma);
     m[NOISY + ch] = v;
     m[NOISY_AT + ch] = this.instant;
     return v;
@@ -443,7 +453,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   private readOther(r: number, a: number, ch: 0 | 1): number {
     switch (r) {
       case R_PF: {
-        this.power(ch);
+        this.measure(ch);
         const v = this.measured[STRIDE * ch + 9];
         return v !== v ? this.powerFactor(ch) : v;
       }
@@ -461,23 +471,25 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     }
   }
 
-  /** An AWATT/BWATT code of the last measurement (mp) with the noise of one instant. */
-  private noisyPower(sigma: number): number {
-    return Math.round(this.mp / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
+  /** An AWATT/BWATT code of channel `ch`'s measurement with the noise of one instant. */
+  private noisyPower(ch: 0 | 1, sigma: number): number {
+    return Math.round(this.measured[STRIDE * ch] / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
   }
 
-  /** PFx of channel `ch`'s measurement (just made by power(ch)), kept with it. */
+  /** PFx of channel `ch`'s measurement (just made by measure(ch)), kept with it. */
   private powerFactor(ch: 0 | 1): number {
-    const s = Math.hypot(this.mp, this.mq);
-    return (this.measured[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((this.mp / s) * 32768))) & 0xffff : 0);
+    const m = this.measured;
+    const p = m[STRIDE * ch];
+    const s = Math.hypot(p, m[STRIDE * ch + 1]);
+    return (m[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((p / s) * 32768))) & 0xffff : 0);
   }
 
   /** ACCMODE with its sign bits of both channels' active power. */
   private accmode(a: number): number {
-    this.power(0);
-    const pa = this.mp;
-    this.power(1);
-    const pb = this.mp;
+    this.measure(0);
+    this.measure(1);
+    const pa = this.measured[0];
+    const pb = this.measured[STRIDE];
     return (this.peek(a) & 0x3ff) | (pa < 0 ? 1 << 10 : 0) | (pb < 0 ? 1 << 11 : 0);
   }
 
