@@ -632,14 +632,10 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const length = buffer.length;
     if (length >= 3 && buffer[2] === 0x80 && this.txLength === 0 && this.busFault === 'none') {
       // wholeFrame(buffer, true) for a read, here: a driver's register read is one call into the chip
-      const t0 = buffer[0];
-      const t1 = buffer[1];
-      this.tx0 = t0;
-      this.tx1 = t1;
+      // (tx0, tx1 and txData matter to a write's end only: a read frame leaves them)
+      const address = (buffer[0] << 8) | buffer[1];
       this.tx2 = 0x80;
       this.txLength = length;
-      this.txData = 0;
-      const address = (t0 << 8) | t1;
       const width = ade7953Width(address);
       const n = width >> 3;
       const v = this.readRegister(address, width);
@@ -648,7 +644,17 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       buffer[0] = 0;
       buffer[1] = 0;
       buffer[2] = 0;
-      for (let k = 0; k < length - 3; k++) buffer[3 + k] = k < n ? (v >>> (8 * (n - 1 - k))) & 0xff : 0;
+      // A frame of the register's width (a driver's) written out: 32-bit (the sample's registers
+      // but two) and 16-bit; any other length byte by byte.
+      if (length === 7 && n === 4) {
+        buffer[3] = v >>> 24;
+        buffer[4] = (v >>> 16) & 0xff;
+        buffer[5] = (v >>> 8) & 0xff;
+        buffer[6] = v & 0xff;
+      } else if (length === 5 && n === 2) {
+        buffer[3] = (v >>> 8) & 0xff;
+        buffer[4] = v & 0xff;
+      } else for (let k = 0; k < length - 3; k++) buffer[3 + k] = k < n ? (v >>> (8 * (n - 1 - k))) & 0xff : 0;
       return;
     }
     if (this.wholeFrame(buffer, true)) return;
