@@ -161,6 +161,8 @@ const NOISY_AT = NOISY + 2;
  *  the `config` count they were computed at. */
 const LEVELS = NOISY_AT + 2;
 const LEVELS_AT = LEVELS + 2;
+/** Per channel (3 values each): the phase angle (radians) of its last measurement, its cosine and sine. */
+const TRIG = LEVELS_AT + 1;
 const P_CODE = 10;
 const Q_CODE = 11;
 const I_CODE = 12;
@@ -207,8 +209,9 @@ export class SimAde7953 implements SpiTarget, SpiPort {
    *  current and voltage registers answer (a driver reads them ~13 times per sample). Then, at ACC,
    *  the energy registers' fractional counts (in the same typed array: fewer objects per meter); at
    *  REV + channel, the load's revision at which that channel's measurement was last found to hold;
-   *  the AWATT/BWATT codes of an instant (NOISY) and the no-load levels (LEVELS). */
-  private readonly measured = new Float64Array(LEVELS_AT + 1).fill(NaN, 0, ACC).fill(NaN, REV);
+   *  the AWATT/BWATT codes of an instant (NOISY), the no-load levels (LEVELS) and each channel's
+   *  angle with its cosine and sine (TRIG). */
+  private readonly measured = new Float64Array(TRIG + 6).fill(NaN, 0, ACC).fill(NaN, REV);
   /** Counts the steps of simulated time (advance) and resets: AWATT/BWATT hold one noisy code per
    *  instant (NOISY, drawn at NOISY_AT). */
   private instant = 0;
@@ -311,8 +314,16 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const qg = this.gain(ch === 0 ? ADE7953.AVARGAIN : ADE7953.BVARGAIN);
     const wos = sign24(this.peek(ch === 0 ? ADE7953.AWATTOS : ADE7953.BWATTOS)) * this.wPerCode;
     const qos = sign24(this.peek(ch === 0 ? ADE7953.AVAROS : ADE7953.BVAROS)) * this.wPerCode;
-    const p = v * i * Math.cos(phi) * wg + e.powerOffsetW[ch] + wos;
-    const q = v * i * Math.sin(phi) * qg + e.reactiveOffsetVar[ch] + qos;
+    // A load profile changes the voltage and current every slot but rarely the angle: its cosine
+    // and sine are kept with it (~50 ns of Math.cos and Math.sin a measurement).
+    const t = TRIG + 3 * ch;
+    if (m[t] !== phi) {
+      m[t] = phi;
+      m[t + 1] = Math.cos(phi);
+      m[t + 2] = Math.sin(phi);
+    }
+    const p = v * i * m[t + 1] * wg + e.powerOffsetW[ch] + wos;
+    const q = v * i * m[t + 2] * qg + e.reactiveOffsetVar[ch] + qos;
     m[k] = p;
     m[k + 1] = q;
     m[k + 2] = v;
@@ -476,11 +487,22 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     return Math.round(this.measured[STRIDE * ch] / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
   }
 
-  /** PFx of channel `ch`'s measurement (just made by measure(ch)), kept with it. */
+  /** PFx of channel `ch`'s measurement (just made by measure(ch)), kept with it: round(32768 · P /
+   *  hypot(P, Q)), clamped to 16 bits. The quotient is first taken over sqrt(P² + Q²), within a few
+   *  ulp of Math.hypot's (both are, of the true value): when that is not within 1e-6 of a half,
+   *  both round alike, and Math.hypot (in V8 a builtin that allocates its arguments, ~0.1 µs) is
+   *  not needed; near a half, or outside the range where P² + Q² is exact enough, it decides. */
   private powerFactor(ch: 0 | 1): number {
     const m = this.measured;
     const p = m[STRIDE * ch];
-    const s = Math.hypot(p, m[STRIDE * ch + 1]);
+    const q = m[STRIDE * ch + 1];
+    const a = Math.max(Math.abs(p), Math.abs(q));
+    if (a > 1e-100 && a < 1e100) {
+      const x = (p / Math.sqrt(p * p + q * q)) * 32768;
+      const f = x - Math.floor(x);
+      if (Math.abs(f - 0.5) > 1e-6) return (m[STRIDE * ch + 9] = Math.max(-32768, Math.min(32767, Math.round(x))) & 0xffff);
+    }
+    const s = Math.hypot(p, q);
     return (m[STRIDE * ch + 9] = s > 0 ? Math.max(-32768, Math.min(32767, Math.round((p / s) * 32768))) & 0xffff : 0);
   }
 
