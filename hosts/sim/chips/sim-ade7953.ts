@@ -113,6 +113,14 @@ const SLOT_AP_NOLOAD = slotOf(ADE7953.AP_NOLOAD);
 const SLOT_VAR_NOLOAD = slotOf(ADE7953.VAR_NOLOAD);
 const SLOT_IRQSTATA = slotOf(ADE7953.IRQSTATA);
 const SLOT_CONFIG = slotOf(ADE7953.CONFIG);
+/** Slots of the gain, phase and offset registers a measurement reads, channel A then B. */
+const SLOT_AVGAIN = slotOf(ADE7953.AVGAIN);
+const SLOT_IGAIN = Object.freeze([slotOf(ADE7953.AIGAIN), slotOf(ADE7953.BIGAIN)]);
+const SLOT_PHCAL = Object.freeze([slotOf(ADE7953.PHCALA), slotOf(ADE7953.PHCALB)]);
+const SLOT_WGAIN = Object.freeze([slotOf(ADE7953.AWGAIN), slotOf(ADE7953.BWGAIN)]);
+const SLOT_VARGAIN = Object.freeze([slotOf(ADE7953.AVARGAIN), slotOf(ADE7953.BVARGAIN)]);
+const SLOT_WATTOS = Object.freeze([slotOf(ADE7953.AWATTOS), slotOf(ADE7953.BWATTOS)]);
+const SLOT_VAROS = Object.freeze([slotOf(ADE7953.AVAROS), slotOf(ADE7953.BVAROS)]);
 const SLOT_AENERGYA = slotOf(ADE7953.AENERGYA);
 const SLOT_AENERGYB = slotOf(ADE7953.AENERGYB);
 const SLOT_RENERGYA = slotOf(ADE7953.RENERGYA);
@@ -273,10 +281,6 @@ export class SimAde7953 implements SpiTarget, SpiPort {
 
   // --- measurement model ------------------------------------------------------------------------
 
-  private gain(a: number): number {
-    return this.peek(a) / ADE7953_UNITY_GAIN;
-  }
-
   private noise(): number {
     const k = this.regs[SLOT_RESERVED_120] === 0x30 ? 1 : 4;
     return this.errors.noiseW * k;
@@ -304,16 +308,18 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       this.config++;
     }
     if (m[k + 4] === l.voltage && m[k + 5] === l.current && m[k + 6] === l.phaseDeg && m[k + 7] === this.load.frequency && m[k + 8] === this.config) return;
-    const v = l.voltage * (1 + e.voltageGainError) * this.gain(ADE7953.AVGAIN);
-    const i = l.current * (1 + e.currentGainError[ch]) * this.gain(ch === 0 ? ADE7953.AIGAIN : ADE7953.BIGAIN);
-    const phcal = this.peek(ch === 0 ? ADE7953.PHCALA : ADE7953.PHCALB);
+    // The registers by slot (what peek() reads, without its address lookups).
+    const regs = this.regs;
+    const v = l.voltage * (1 + e.voltageGainError) * (regs[SLOT_AVGAIN] / ADE7953_UNITY_GAIN);
+    const i = l.current * (1 + e.currentGainError[ch]) * (regs[SLOT_IGAIN[ch]] / ADE7953_UNITY_GAIN);
+    const phcal = regs[SLOT_PHCAL[ch]];
     const steps = phcal & 0x200 ? -(phcal & 0x1ff) : phcal & 0x1ff;
     const phcalDeg = steps * 360 * this.load.frequency * ADE7953_PHCAL_STEP_S;
     const phi = (l.phaseDeg + e.phaseErrorDeg[ch] - phcalDeg) * RAD;
-    const wg = this.gain(ch === 0 ? ADE7953.AWGAIN : ADE7953.BWGAIN);
-    const qg = this.gain(ch === 0 ? ADE7953.AVARGAIN : ADE7953.BVARGAIN);
-    const wos = sign24(this.peek(ch === 0 ? ADE7953.AWATTOS : ADE7953.BWATTOS)) * this.wPerCode;
-    const qos = sign24(this.peek(ch === 0 ? ADE7953.AVAROS : ADE7953.BVAROS)) * this.wPerCode;
+    const wg = regs[SLOT_WGAIN[ch]] / ADE7953_UNITY_GAIN;
+    const qg = regs[SLOT_VARGAIN[ch]] / ADE7953_UNITY_GAIN;
+    const wos = sign24(regs[SLOT_WATTOS[ch]]) * this.wPerCode;
+    const qos = sign24(regs[SLOT_VAROS[ch]]) * this.wPerCode;
     // A load profile changes the voltage and current every slot but rarely the angle: its cosine
     // and sine are kept with it (~50 ns of Math.cos and Math.sin a measurement).
     const t = TRIG + 3 * ch;
