@@ -100,11 +100,17 @@ READ_KIND[ATM90E32.LastSPIData] = LAST_DATA;
 /** The energy registers (0x80–0x8F) keep fractional counts. */
 const ACC_FIRST = ATM90E32.APenergyT;
 const ACC_COUNT = 0x10;
-/** Offsets in a phase's measurement (`measured`, 4 values per phase). */
+/** Offsets in a phase's measurement (`measured`, 2 values per phase). */
 const P = 0;
 const Q = 1;
-const V = 2;
-const I = 3;
+/** Where advance()'s figures of the configuration sit in `measured` (after the 3 phases' P and Q):
+ *  the `config` they were made at (NaN: none), Ws per energy LSB, the phase and start thresholds in W. */
+const LIMITS = 6;
+const LIM_PER_COUNT = LIMITS + 1;
+const LIM_P_PHASE = LIMITS + 2;
+const LIM_Q_PHASE = LIMITS + 3;
+const LIM_P_START = LIMITS + 4;
+const LIM_Q_START = LIMITS + 5;
 /** Where the register words start in `measured`, and their offsets (5 values per phase). */
 const WORDS = 24;
 const P_WORD = 0;
@@ -143,7 +149,11 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  why each chip class carries these few lines rather than sharing a port class. */
   readonly spi: SpiPort = this;
   private readonly regs = new Uint16Array(0x100);
-  /** The last measurement of each phase: P (W), Q (var), V, I at 4·phase + P/Q/V/I; then, at
+  /** LastSPIData (0x78), held here rather than in `regs`: written by every read and write, it would
+   *  keep a line of the register file in use that nothing else of a sample touches. */
+  private lastData = 0;
+  /** The last measurement of each phase: P (W) and Q (var) at 2·phase + P/Q; advance()'s figures of
+   *  the configuration at LIMITS; then, at
    *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
    *  at WORDS + 5·phase, what its registers answer (Pmean without noise and Qmean as 32-bit words,
    *  the Urms, Irms and PFmean codes; PFmean's NaN until it is read), made with it. A driver reads a phase's registers many times
@@ -151,7 +161,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
    *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
    *  which that phase's measurement was last found to hold (NaN: none). */
-  private readonly measured = new Float64Array(NOISY_AT + 3).fill(NaN, REV);
+  private readonly measured = new Float64Array(NOISY_AT + 3).fill(NaN, REV).fill(NaN, LIMITS, LIMITS + 1);
   /** Counts the steps of simulated time (advance) and resets: a mean-power register holds one
    *  noisy value per instant, as the chip's does between its updates — a driver's repeated reads of
    *  it in one sample agree, unless the bus garbles them. */
@@ -187,6 +197,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   /** Power-on / reset: defaults, counters cleared, busy for 5 ms. */
   reset(): void {
     this.regs.fill(0);
+    this.lastData = 0;
     this.measured.fill(0, ACC, ACC + ACC_COUNT);
     this.digest = -1;
     this.config++;
@@ -201,7 +212,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   }
 
   peek(address: number): number {
-    return this.regs[address];
+    return address === ATM90E32.LastSPIData ? this.lastData : this.regs[address];
   }
 
   private whPerCount(): number {
@@ -215,7 +226,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  configuration and the errors too — small, so it is inlined into the read. */
   private measure(phase: number): number {
     const m = this.measured;
-    if (m[REV + phase] === this.load.revision && m[12 + 4 * phase + 3] === this.config && this.measuredErrors === this.errors) return 4 * phase;
+    if (m[REV + phase] === this.load.revision && m[12 + 4 * phase + 3] === this.config && this.measuredErrors === this.errors) return 2 * phase;
     return this.remeasure(phase);
   }
 
@@ -223,8 +234,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     const l = this.load.phases[phase];
     const e = this.errors;
     const m = this.measured;
-    const o = 4 * phase;
-    const k = 12 + o;
+    const o = 2 * phase;
+    const k = 12 + 4 * phase;
     m[REV + phase] = this.load.revision;
     if (this.measuredErrors !== e) {
       this.measuredErrors = e; // other errors: every phase is measured again
@@ -238,8 +249,6 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     const phi = (l.phaseDeg + e.phaseErrorDeg[phase]) * RAD;
     m[o + P] = v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
     m[o + Q] = v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
-    m[o + V] = v;
-    m[o + I] = i;
     const q = WORDS + 5 * phase;
     const mp = m[o + P];
     const mq = m[o + Q];
@@ -266,11 +275,12 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     }
     if (this.regs[ATM90E32.MeterEn] !== 1) return;
     const dt = ms / 1000;
-    const perCount = this.whPerCount() * 3600; // Ws per LSB
-    const pPhase = this.regs[ATM90E32.PPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
-    const qPhase = this.regs[ATM90E32.QPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
-    const phases = Math.min(3, this.load.phases.length);
     const m = this.measured;
+    if (m[LIMITS] !== this.config) this.limits();
+    const perCount = m[LIM_PER_COUNT]; // Ws per LSB
+    const pPhase = m[LIM_P_PHASE];
+    const qPhase = m[LIM_Q_PHASE];
+    const phases = Math.min(3, this.load.phases.length);
     let sumP = 0;
     let sumQ = 0;
     for (let p = 0; p < phases; p++) {
@@ -280,14 +290,22 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
       if (ap >= pPhase) sumP += ap;
       if (aq >= qPhase) sumQ += aq;
     }
-    const pRun = sumP >= this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W && sumP !== 0;
-    const qRun = sumQ >= this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W && sumQ !== 0;
+    const pRun = sumP >= m[LIM_P_START] && sumP !== 0;
+    const qRun = sumQ >= m[LIM_Q_START] && sumQ !== 0;
+    // The noise's standard deviation over dt; 0 on a perfect board, whose draws add ±0.
+    const sd = this.errors.noiseW * Math.sqrt(dt);
     for (let p = 0; p < phases; p++) {
       const r = ATM90E32_PHASE[p];
-      const mp = m[4 * p + P];
-      const mq = m[4 * p + Q];
+      const mp = m[2 * p + P];
+      const mq = m[2 * p + Q];
       if (pRun && Math.abs(mp) >= pPhase && mp !== 0) {
-        const ws = mp * dt + this.rng.scaledNormal(this.errors.noiseW * Math.sqrt(dt));
+        const x = mp * dt;
+        let ws: number;
+        if (sd === 0 && x !== 0) {
+          // x + (±0) is x: the draw's state change alone (the same two steps), not its value.
+          this.rng.skipNormal();
+          ws = x;
+        } else ws = x + this.rng.scaledNormal(sd);
         if (ws > 0) this.accumulate(r.APenergy, ATM90E32.APenergyT, ws / perCount);
         else this.accumulate(r.ANenergy, ATM90E32.ANenergyT, -ws / perCount);
       }
@@ -297,6 +315,19 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
         else this.accumulate(r.RNenergy, ATM90E32.RNenergyT, -vs / perCount);
       }
     }
+  }
+
+  /** advance()'s figures of the configuration (at LIMITS), made again after each change of `config`
+   *  (every write to the configuration registers counts one): the same products and quotients as
+   *  made from the registers on each advance, but not on each. */
+  private limits(): void {
+    const m = this.measured;
+    m[LIMITS] = this.config;
+    m[LIM_PER_COUNT] = this.whPerCount() * 3600;
+    m[LIM_P_PHASE] = this.regs[ATM90E32.PPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
+    m[LIM_Q_PHASE] = this.regs[ATM90E32.QPhaseTh] * ATM90E32_THRESHOLD_LSB_W;
+    m[LIM_P_START] = this.regs[ATM90E32.PStartTh] * ATM90E32_THRESHOLD_LSB_W;
+    m[LIM_Q_START] = this.regs[ATM90E32.QStartTh] * ATM90E32_THRESHOLD_LSB_W;
   }
 
   private accumulate(reg: number, total: number, counts: number): void {
@@ -329,9 +360,9 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     } else if (kind === READ_CLEAR) {
       v = this.regs[a];
       this.regs[a] = 0;
-    } else if (kind === LAST_DATA) return this.regs[a];
+    } else if (kind === LAST_DATA) return this.lastData;
     else v = kind === PLAIN ? this.regs[a] : this.readOther(kind, a);
-    this.regs[ATM90E32.LastSPIData] = v;
+    this.lastData = v;
     return v;
   }
 
@@ -382,7 +413,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   }
 
   private writeRegister(a: number, v: number): void {
-    this.regs[ATM90E32.LastSPIData] = v;
+    this.lastData = v;
     if (a === ATM90E32.SoftReset) {
       if (v === ATM90E32_SOFT_RESET_KEY) this.reset();
       return;
