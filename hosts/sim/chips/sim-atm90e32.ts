@@ -135,19 +135,16 @@ ATM90E32_PHASE.forEach((r, p) => {
 });
 
 export class SimAtm90e32 implements SpiTarget, SpiPort {
-  readonly load: LoadModel;
-  errors: HardwareErrors;
+  // Field order is V8's object layout: what a register read and advance() use comes first (the
+  // fields with initialisers, in this order, then load, errors and rng, the first the constructor
+  // assigns), so a sample of a fleet's meter touches two lines of the chip object, not four.
   busFault: BusFault = 'none';
-  garbleRate = 0.05;
-  framingErrors = 0;
-  /** Writes lost because the chip was still in reset. */
-  writesDuringReset = 0;
-  /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
-  unconfirmedWrites = 0;
-  /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
-   *  file in one call, and a fleet mixing chip types keeps each call site monomorphic — which is
-   *  why each chip class carries these few lines rather than sharing a port class. */
-  readonly spi: SpiPort = this;
+  // SPI frame state: bytes clocked, the frame's first byte (tx1…tx3 and the word a read shifts
+  // out, used by the byte-clocked path alone, are further down).
+  private txLength = 0;
+  private tx0 = 0;
+  /** Simulated ms until the reset is over. */
+  private resetLeftMs = 0;
   private readonly regs = new Uint16Array(0x100);
   /** LastSPIData (0x78), held here rather than in `regs`: written by every read and write, it would
    *  keep a line of the register file in use that nothing else of a sample touches. */
@@ -167,28 +164,46 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  it in one sample agree, unless the bus garbles them. */
   private instant = 0;
   /** Counts writes to the configuration (gains, offsets), resets and changes of `errors` (assign a
-   *  new object to change them); the errors measured with. */
+   *  new object to change them); the errors measured with (initialised here, so that V8 keeps it
+   *  in the object rather than in a property array added at the first measurement). */
   private config = 0;
-  private measuredErrors: HardwareErrors | undefined;
+  private measuredErrors: HardwareErrors | undefined = undefined;
+  readonly load: LoadModel;
+  errors: HardwareErrors;
   private readonly rng: Prng;
+  garbleRate: number;
+  framingErrors: number;
+  /** Writes lost because the chip was still in reset. */
+  writesDuringReset: number;
+  /** Nonzero writes to PQGain/Phi, whose formats are not confirmed. */
+  unconfirmedWrites: number;
+  /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
+   *  file in one call, and a fleet mixing chip types keeps each call site monomorphic — which is
+   *  why each chip class carries these few lines rather than sharing a port class. */
+  readonly spi: SpiPort;
+  /** CRCDigest as last computed (-1: a configuration register changed since). */
+  private digest: number;
+  private tx1: number;
+  private tx2: number;
+  private tx3: number;
+  private outWord: number;
   private readonly ugainRef: number;
   private readonly igainRef: number;
-  /** Simulated ms until the reset is over. */
-  private resetLeftMs = 0;
-  /** CRCDigest as last computed (-1: a configuration register changed since). */
-  private digest = -1;
-  // SPI frame state: bytes clocked, the frame's bytes, the word a read shifts out.
-  private txLength = 0;
-  private tx0 = 0;
-  private tx1 = 0;
-  private tx2 = 0;
-  private tx3 = 0;
-  private outWord = 0;
 
   constructor(options: SimAtm90e32Options) {
     this.load = options.load;
     this.errors = options.errors ?? defaultHardwareErrors(3);
     this.rng = new Prng(options.seed ?? 9032);
+    this.garbleRate = 0.05;
+    this.framingErrors = 0;
+    this.writesDuringReset = 0;
+    this.unconfirmedWrites = 0;
+    this.spi = this;
+    this.digest = -1;
+    this.tx1 = 0;
+    this.tx2 = 0;
+    this.tx3 = 0;
+    this.outWord = 0;
     this.ugainRef = options.ugainReference ?? 7305;
     this.igainRef = options.igainReference ?? 27961;
     this.reset();
