@@ -101,9 +101,11 @@ export class Atm90e32 implements MetrologyDriver {
   private readonly samples: SampleBuffer;
   private readonly frame = new Uint8Array(4);
   /** Each phase's median Pmean and Qmean (W, var) of the last samplePhase: the instantaneous
-   *  readings of the same sample use them rather than read the registers again. */
-  private readonly meanP: number[] = [];
-  private readonly meanQ: number[] = [];
+   *  readings of the same sample use them rather than read the registers again. Made with a
+   *  number per phase (NaN, a double): V8 allocates their storage with the driver rather than at
+   *  the first sample (an empty array grows to 17 slots there, apart from the driver's memory). */
+  private readonly meanP: number[];
+  private readonly meanQ: number[];
 
   constructor(options: Atm90e32Options) {
     if (!options || !options.spi) throw new MetrologyFault('bad-options', 'ATM90E32 needs an spi port', { chip: 'atm90e32' });
@@ -127,6 +129,8 @@ export class Atm90e32 implements MetrologyDriver {
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
     this.samples = new SampleBuffer(this.phaseCount);
+    this.meanP = new Array<number>(this.phaseCount).fill(NaN);
+    this.meanQ = new Array<number>(this.phaseCount).fill(NaN);
   }
 
   /** Energy of one register LSB, Wh. */
