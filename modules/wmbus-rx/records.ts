@@ -66,32 +66,23 @@ export interface ParsedRecord {
 /** A ParsedRecord whose views are made on demand: a typed-array view costs V8 an allocation
  *  outside its fast path (~0.1 µs), and the receiver reads every record through offsets. */
 class RecordView implements ParsedRecord {
-  offset: number;
-  field: DataField;
-  function: RecordFunction;
-  storage: number;
-  tariff: number;
-  subunit: number;
-  vif: number;
-  vifes: number[];
+  // Set by reuse(), which the constructor calls (the same assignments, in the same order).
+  offset!: number;
+  field!: DataField;
+  function!: RecordFunction;
+  storage!: number;
+  tariff!: number;
+  subunit!: number;
+  vif!: number;
+  vifes!: number[];
   declare manufacturerVifes?: number[];
   declare plainTextUnit?: string;
   declare lvar?: number;
-  source: Uint8Array;
-  dataOffset: number;
-  end: number;
+  source!: Uint8Array;
+  dataOffset!: number;
+  end!: number;
   constructor(source: Uint8Array, offset: number, dataOffset: number, end: number, field: DataField, fn: RecordFunction, storage: number, tariff: number, subunit: number, vif: number, vifes: number[]) {
-    this.offset = offset;
-    this.field = field;
-    this.function = fn;
-    this.storage = storage;
-    this.tariff = tariff;
-    this.subunit = subunit;
-    this.vif = vif;
-    this.vifes = vifes;
-    this.source = source;
-    this.dataOffset = dataOffset;
-    this.end = end;
+    this.reuse(source, offset, dataOffset, end, field, fn, storage, tariff, subunit, vif, vifes);
   }
   /** Makes this record another (a pooled one: see RecordPool); the optional fields go too. */
   reuse(source: Uint8Array, offset: number, dataOffset: number, end: number, field: DataField, fn: RecordFunction, storage: number, tariff: number, subunit: number, vif: number, vifes: number[]): void {
