@@ -8,7 +8,7 @@
  * A refused journal (another register layout) shows the totals its newest record holds, frozen.
  */
 import type { EnergyRegister } from '../service/messages.js';
-import type { Register } from '../wmbus-tx/registers.js';
+import type { Register, RegisterValue } from '../wmbus-tx/registers.js';
 import type { EnergyMeter } from './energy-meter.js';
 import { encodeErrorFlags, type MeterStatus } from './meter-status.js';
 import type { WallClock } from './wall-clock.js';
@@ -39,9 +39,15 @@ function wholeWh(uwh: number): number {
   return w;
 }
 
+/** The telegram's energy registers with one tariff (most meters): the two totals, shared. */
+const TOTALS: readonly EnergyName[] = Object.freeze([
+  Object.freeze<EnergyName>({ obis: '1.8.0', direction: 'import', tariff: 0, phase: 'all' }),
+  Object.freeze<EnergyName>({ obis: '2.8.0', direction: 'export', tariff: 0, phase: 'all' }),
+]);
+
 export class MeterReadout {
-  /** The telegram's energy registers, in telegram order. */
-  private readonly telegramEnergy: EnergyName[] = [];
+  /** The telegram's energy registers, in telegram order (the shared TOTALS with one tariff). */
+  private readonly telegramEnergy: readonly EnergyName[];
   /** Every energy register the service interface lists: made on the first read (most meters are
    *  never read over the service interface). */
   private serviceEnergy: EnergyName[] | undefined;
@@ -51,13 +57,18 @@ export class MeterReadout {
     private readonly clock: WallClock,
   ) {
     const r = energy.metering.registers;
-    // Telegram: 1.8.0, 2.8.0, then 1.8.t …, 2.8.t … (OMS order: totals first).
-    this.telegramEnergy.push({ obis: '1.8.0', direction: 'import', tariff: 0, phase: 'all' }, { obis: '2.8.0', direction: 'export', tariff: 0, phase: 'all' });
+    // Telegram: 1.8.0, 2.8.0, then 1.8.t …, 2.8.t … (OMS order: totals first), in an array of
+    // exactly that size (one grown by push keeps room for 17).
     if (r.tariffs > 1) {
+      const names: EnergyName[] = new Array(2 + 2 * r.tariffs);
+      names[0] = TOTALS[0];
+      names[1] = TOTALS[1];
+      let i = 2;
       for (const [c, direction] of [[1, 'import'], [2, 'export']] as const) {
-        for (let t = 1; t <= r.tariffs; t++) this.telegramEnergy.push({ obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' });
+        for (let t = 1; t <= r.tariffs; t++) names[i++] = { obis: `${c}.8.${t}`, direction, tariff: t, phase: 'all' };
       }
-    }
+      this.telegramEnergy = names;
+    } else this.telegramEnergy = TOTALS;
   }
 
   private serviceNames(): EnergyName[] {
@@ -75,11 +86,27 @@ export class MeterReadout {
 
   /** The periodic telegram's registers for `status`. */
   telegramRegisters(status: MeterStatus): Register[] {
-    const out: Register[] = [];
-    for (let i = 0, n = this.energyShown(); i < n; i++) out.push({ obis: this.telegramEnergy[i].obis, value: this.energyWh(i) });
-    out.push({ obis: '16.7.0', value: this.powerW() });
-    if (!status.clockInvalid) out.push({ obis: 'clock', value: minuteText(this.clock.now()) });
-    out.push({ obis: 'status', value: encodeErrorFlags(status) });
+    // Exactly as long as the list (the sender keeps the last one).
+    const n = this.energyShown();
+    const out: Register[] = new Array(status.clockInvalid ? n + 2 : n + 3);
+    for (let i = 0; i < n; i++) out[i] = { obis: this.telegramEnergy[i].obis, value: this.energyWh(i) };
+    let k = n;
+    out[k++] = { obis: '16.7.0', value: this.powerW() };
+    if (!status.clockInvalid) out[k++] = { obis: 'clock', value: minuteText(this.clock.now()) };
+    out[k] = { obis: 'status', value: encodeErrorFlags(status) };
+    return out;
+  }
+
+  /** A list telegramRegisters(status) gave, again from its values in order (what the telegram
+   *  sender keeps of its last telegram): its length says how many energy registers it shows. */
+  registersOf(values: readonly RegisterValue[], status: MeterStatus): Register[] {
+    const n = values.length - (status.clockInvalid ? 2 : 3);
+    const out: Register[] = new Array(values.length);
+    for (let i = 0; i < n; i++) out[i] = { obis: this.telegramEnergy[i].obis, value: values[i] };
+    out[n] = { obis: '16.7.0', value: values[n] };
+    if (!status.clockInvalid) out[n + 1] = { obis: 'clock', value: values[n + 1] };
+    const last = values.length - 1;
+    out[last] = { obis: 'status', value: values[last] };
     return out;
   }
 

@@ -16,13 +16,17 @@ import { MeterError } from '../core/errors.js';
 export const DUTY_CYCLE_868_7_869_2 = 0.001;
 export const DUTY_CYCLE_WINDOW_MS = 3_600_000;
 
+/** No transmission in the window (shared: never written; each change makes a new array). */
+const NONE: readonly number[] = Object.freeze([]);
+
 export class RadioBudget {
   readonly windowMs: number;
   /** Airtime allowed per window, ms. */
   readonly limitMs: number;
-  /** Airtime of the transmissions in the window, ms: [start, airtime] pairs, oldest first. */
-  private readonly starts: number[] = [];
-  private readonly airtimes: number[] = [];
+  /** The transmissions in the window, oldest first: start, airtime (ms), start, airtime, … in one
+   *  array of exactly their size, replaced on every change (a few a telegram): an array grown by
+   *  push keeps room for 17 numbers, and two of them cost a meter 370 bytes for its four telegrams. */
+  private w: readonly number[] = NONE;
   private used = 0;
 
   constructor(options: { dutyCycle?: number; windowMs?: number } = {}) {
@@ -35,12 +39,14 @@ export class RadioBudget {
   }
 
   private expire(nowMs: number): void {
-    while (this.starts.length > 0 && this.starts[0] <= nowMs - this.windowMs) {
-      this.used -= this.airtimes[0];
-      this.starts.shift();
-      this.airtimes.shift();
+    const w = this.w;
+    let k = 0;
+    while (k < w.length && w[k] <= nowMs - this.windowMs) {
+      this.used -= w[k + 1];
+      k += 2;
     }
-    if (this.starts.length === 0) this.used = 0; // no drift from float sums
+    if (k > 0) this.w = k === w.length ? NONE : w.slice(k);
+    if (this.w.length === 0) this.used = 0; // no drift from float sums
   }
 
   /** Airtime used in the hour ending at `nowMs`. */
@@ -57,50 +63,62 @@ export class RadioBudget {
   nextFit(nowMs: number, airtimeMs: number): number {
     if (airtimeMs > this.limitMs) throw new MeterError('radio-budget', `a ${airtimeMs} ms transmission exceeds the whole budget of ${this.limitMs} ms`, { airtimeMs });
     this.expire(nowMs);
+    const w = this.w;
     let used = this.used;
-    for (let i = 0; i < this.starts.length; i++) {
-      if (used + airtimeMs <= this.limitMs + 1e-9) return i === 0 ? nowMs : this.starts[i - 1] + this.windowMs;
-      used -= this.airtimes[i];
+    for (let i = 0; i < w.length; i += 2) {
+      if (used + airtimeMs <= this.limitMs + 1e-9) return i === 0 ? nowMs : w[i - 2] + this.windowMs;
+      used -= w[i + 1];
     }
-    return this.starts.length ? this.starts[this.starts.length - 1] + this.windowMs : nowMs;
+    return w.length ? w[w.length - 2] + this.windowMs : nowMs;
   }
 
   /** The transmissions in the hour ending at `nowMs`, oldest first. */
   window(nowMs: number): { startMs: number; airtimeMs: number }[] {
     this.expire(nowMs);
-    return this.starts.map((startMs, i) => ({ startMs, airtimeMs: this.airtimes[i] }));
+    const out: { startMs: number; airtimeMs: number }[] = [];
+    for (let i = 0; i < this.w.length; i += 2) out.push({ startMs: this.w[i], airtimeMs: this.w[i + 1] });
+    return out;
   }
 
   /** How many transmissions are in the hour ending at `nowMs`; `startAt(i)` and `airtimeAt(i)`
    *  read them, oldest first (window() without an object per transmission). */
   count(nowMs: number): number {
     this.expire(nowMs);
-    return this.starts.length;
+    return this.w.length / 2;
   }
 
   startAt(i: number): number {
-    return this.starts[i];
+    return this.w[2 * i];
   }
 
   airtimeAt(i: number): number {
-    return this.airtimes[i];
+    return this.w[2 * i + 1];
   }
 
   /** Puts back a transmission of an earlier run (a restart), in start order; gone ones are dropped. */
   restore(startMs: number, airtimeMs: number, nowMs: number): void {
     this.expire(nowMs);
     if (!(startMs > nowMs - this.windowMs && airtimeMs > 0)) return;
-    let i = this.starts.length;
-    while (i > 0 && this.starts[i - 1] > startMs) i--;
-    this.starts.splice(i, 0, startMs);
-    this.airtimes.splice(i, 0, airtimeMs);
-    this.used += airtimeMs;
+    let i = this.w.length;
+    while (i > 0 && this.w[i - 2] > startMs) i -= 2;
+    this.insert(i, startMs, airtimeMs);
   }
 
   record(nowMs: number, airtimeMs: number): void {
     this.expire(nowMs);
-    this.starts.push(nowMs);
-    this.airtimes.push(airtimeMs);
+    this.insert(this.w.length, nowMs, airtimeMs);
+  }
+
+  /** A new array of the window with the pair at `i` (an even index). */
+  private insert(i: number, startMs: number, airtimeMs: number): void {
+    const w = this.w;
+    const n = w.length;
+    const a: number[] = new Array(n + 2);
+    for (let j = 0; j < i; j++) a[j] = w[j];
+    a[i] = startMs;
+    a[i + 1] = airtimeMs;
+    for (let j = i; j < n; j++) a[j + 2] = w[j];
+    this.w = a;
     this.used += airtimeMs;
   }
 }
