@@ -15,9 +15,9 @@ import type { DllHeader } from '../wmbus/dll.js';
 import type { FrameFormat } from '../wmbus/frame.js';
 import { airtimeMs } from '../wmbus/phy.js';
 import { TelegramCounters } from '../wmbus-tx/counters.js';
-import type { Register } from '../wmbus-tx/registers.js';
+import type { Register, RegisterValue } from '../wmbus-tx/registers.js';
 import { TelegramBuilder, type TelegramSecurity } from '../wmbus-tx/telegram.js';
-import { encodeStatusByte, type MeterStatus, type StatusBoard } from './meter-status.js';
+import { decodeErrorFlags, encodeErrorFlags, encodeStatusByte, type MeterStatus, type StatusBoard } from './meter-status.js';
 import type { AirtimeHistory, TelegramCounterRecord } from './counter-records.js';
 import { MessageCounterSource } from './message-counter-source.js';
 import type { MeterWitness } from './meter-witness.js';
@@ -77,8 +77,9 @@ export interface TelegramSenderOptions {
   inService: boolean;
   clock: WallClock;
   status: StatusBoard;
-  /** The registers of a telegram sent with `status`. */
-  content: { telegramRegisters(status: MeterStatus): Register[] };
+  /** The registers of a telegram sent with `status`; and the same list again from their values
+   *  (what the sender keeps of the last telegram). */
+  content: { telegramRegisters(status: MeterStatus): Register[]; registersOf(values: readonly RegisterValue[], status: MeterStatus): Register[] };
   /** Persisted before each telegram; its registers go into the witness with each reservation. */
   energy: { persist(): void; readonly registerValues: ArrayLike<number> };
   onTelegram?: (t: SentTelegram) => void;
@@ -88,8 +89,6 @@ export interface TelegramSenderOptions {
 
 export class TelegramSender {
   readonly stats: TelegramStats = { telegrams: 0, deferred: 0, radioErrors: 0, airtimeMs: 0, lastMessageCounter: 0 };
-  last: SentTelegram | undefined;
-  private readonly o: TelegramSenderOptions;
   private readonly counters: TelegramCounters;
   /** Where the message counter continues from, and whether it had to jump (status flag). */
   readonly messageCounterSource: MessageCounterSource;
@@ -101,9 +100,47 @@ export class TelegramSender {
   /** When the telegram being reserved goes on the air (-Infinity: none; ticks have any origin):
    *  counted in the stored airtime, with the airtime estimate, before it is sent. */
   private pendingAt = -Infinity;
+  // What the sender uses of its options, as its own fields: not the whole bag (counter record,
+  // witness, in-service flag serve the constructor only), nor the security object around three values.
+  private readonly radio: Radio;
+  private readonly mode: WmbusMode;
+  private readonly format: FrameFormat;
+  private readonly header: DllHeader;
+  private readonly securityMode: 0 | 5 | 7;
+  private readonly keys: KeyStore;
+  private readonly crypto: Crypto;
+  private readonly schedule: TelegramSchedule;
+  private readonly budget: RadioBudget;
+  private readonly clock: WallClock;
+  private readonly status: StatusBoard;
+  private readonly content: TelegramSenderOptions['content'];
+  private readonly energy: TelegramSenderOptions['energy'];
+  private readonly onTelegram: ((t: SentTelegram) => void) | undefined;
+  // The last telegram sent, kept compactly until `last` is asked for (hosts and tests, rarely): its
+  // frame, when, its access number, its status as error flags (all six of them) and its register
+  // values in one array of exactly their number. Its message counter is stats.lastMessageCounter
+  // and its airtime follows from the frame's length.
+  private lastFrame: Uint8Array | undefined;
+  private lastTicks = 0;
+  private lastAccess = 0;
+  private lastFlags = 0;
+  private lastValues: RegisterValue[] | undefined;
 
   constructor(o: TelegramSenderOptions) {
-    this.o = o;
+    this.radio = o.radio;
+    this.mode = o.mode;
+    this.format = o.format;
+    this.header = o.header;
+    this.securityMode = o.security.mode;
+    this.keys = o.security.keys;
+    this.crypto = o.security.crypto;
+    this.schedule = o.schedule;
+    this.budget = o.budget;
+    this.clock = o.clock;
+    this.status = o.status;
+    this.content = o.content;
+    this.energy = o.energy;
+    this.onTelegram = o.onTelegram;
     this.builder = o.builder ?? new TelegramBuilder();
     this.restoreAirtime(o.counterRecord.airtime, o.clock.ticks());
     this.messageCounterSource = new MessageCounterSource({
@@ -117,15 +154,32 @@ export class TelegramSender {
     this.stats.lastMessageCounter = o.counterRecord.counters?.messageCounter ?? 0;
   }
 
+  /** The last telegram handed to the radio (made from what is kept of it: a new object each time). */
+  get last(): SentTelegram | undefined {
+    const frame = this.lastFrame;
+    if (!frame || !this.lastValues) return undefined;
+    const status = decodeErrorFlags(this.lastFlags);
+    return {
+      frame,
+      mode: this.mode,
+      format: this.format,
+      messageCounter: this.stats.lastMessageCounter,
+      accessNumber: this.lastAccess,
+      ticks: this.lastTicks,
+      airtimeMs: airtimeMs(frame.length, this.mode, this.format),
+      registers: this.content.registersOf(this.lastValues, status),
+      status,
+    };
+  }
+
   /** Starts the schedule at `now` (ticks). */
   start(now: number): void {
-    this.o.schedule.start(now);
-    this.due = this.o.schedule.nextDue;
+    this.schedule.start(now);
+    this.due = this.schedule.nextDue;
     // A frame built only for its length, which neither the keys nor the counters change: not
     // encrypted (the key is still asked for: a meter without one fails here, as on its first telegram).
-    const s = this.o.security;
-    const security: TelegramSecurity = s.mode === 0 ? { mode: 0 } : { mode: s.mode, key: s.keys.meterKey(), crypto: LENGTH_ONLY as unknown as Crypto };
-    this.airtimeEstimate = airtimeMs(this.build({ messageCounter: 1, accessNumber: 0 }, security).frame.length, this.o.mode, this.o.format);
+    const security: TelegramSecurity = this.securityMode === 0 ? { mode: 0 } : { mode: this.securityMode, key: this.keys.meterKey(), crypto: LENGTH_ONLY as unknown as Crypto };
+    this.airtimeEstimate = airtimeMs(this.build({ messageCounter: 1, accessNumber: 0 }, security).frame.length, this.mode, this.format);
   }
 
   /** Ticks time at which the next telegram is due. */
@@ -140,60 +194,69 @@ export class TelegramSender {
 
   /** The last hour's transmissions (and the one being reserved) as they are stored across a restart. */
   airtimeHistory(): AirtimeHistory {
-    const now = this.o.clock.ticks();
-    const budget = this.o.budget;
+    const now = this.clock.ticks();
+    const budget = this.budget;
     // Read out of the budget straight into the entries (no intermediate list per telegram).
     const entries: { ageMs: number; airtimeMs: number }[] = [];
     for (let i = 0, n = budget.count(now); i < n; i++) entries.push({ ageMs: now - budget.startAt(i), airtimeMs: budget.airtimeAt(i) });
     if (this.pendingAt !== -Infinity) entries.push({ ageMs: now - this.pendingAt, airtimeMs: this.airtimeEstimate });
-    const wall = this.o.clock.valid;
-    return { wall, baseMs: wall ? this.o.clock.now() : 0, entries };
+    const wall = this.clock.valid;
+    return { wall, baseMs: wall ? this.clock.now() : 0, entries };
   }
 
   /** Puts the stored airtime back into the budget: by wall-clock age when both clocks are valid, else
    *  (ticks restart at boot, no valid time) as sent at boot, so it counts for a full hour from now. */
   private restoreAirtime(h: AirtimeHistory | undefined, now: number): void {
     if (!h) return;
-    const byWall = h.wall && this.o.clock.valid;
-    const elapsed = byWall ? Math.max(0, this.o.clock.now() - h.baseMs) : 0;
-    for (const e of h.entries) this.o.budget.restore(byWall ? now - elapsed - e.ageMs : now, e.airtimeMs, now);
+    const byWall = h.wall && this.clock.valid;
+    const elapsed = byWall ? Math.max(0, this.clock.now() - h.baseMs) : 0;
+    for (const e of h.entries) this.budget.restore(byWall ? now - elapsed - e.ageMs : now, e.airtimeMs, now);
   }
 
-  private security(): TelegramSecurity {
-    const s = this.o.security;
-    return s.mode === 0 ? { mode: 0 } : { mode: s.mode, key: s.keys.meterKey(), crypto: s.crypto };
+  private securityNow(): TelegramSecurity {
+    return this.securityMode === 0 ? { mode: 0 } : { mode: this.securityMode, key: this.keys.meterKey(), crypto: this.crypto };
   }
 
   private build(counters: { messageCounter: number; accessNumber: number }, security: TelegramSecurity): { frame: Uint8Array; registers: Register[]; status: MeterStatus } {
-    const o = this.o;
-    const status = o.status.current();
-    const registers = o.content.telegramRegisters(status);
+    const status = this.status.current();
+    const registers = this.content.telegramRegisters(status);
     const frame = this.builder.buildCopy({
-      header: o.header,
+      header: this.header,
       registers,
       security,
       status: encodeStatusByte(status),
       counters,
-      format: o.format,
+      format: this.format,
     });
     return { frame, registers, status };
   }
 
+  /** What `last` is made from again (the sent telegram itself goes to onTelegram and is let go). */
+  private keepLast(t: SentTelegram): void {
+    const r = t.registers;
+    const values: RegisterValue[] = new Array(r.length);
+    for (let i = 0; i < r.length; i++) values[i] = r[i].value;
+    this.lastFrame = t.frame;
+    this.lastTicks = t.ticks;
+    this.lastAccess = t.accessNumber;
+    this.lastFlags = encodeErrorFlags(t.status);
+    this.lastValues = values;
+  }
+
   private defer(now: number, airtime: number): void {
     this.stats.deferred++;
-    this.o.status.deferred();
-    this.due = Math.max(now + 1, this.o.budget.nextFit(now, airtime));
+    this.status.deferred();
+    this.due = Math.max(now + 1, this.budget.nextFit(now, airtime));
   }
 
   /** Sends the telegram due now, or defers it when the hour's airtime budget has no room. */
   private send(now: number, retried = false): void {
-    const o = this.o;
-    if (!o.budget.fits(now, this.airtimeEstimate)) {
+    if (!this.budget.fits(now, this.airtimeEstimate)) {
       this.defer(now, this.airtimeEstimate);
       return;
     }
     // What is sent must never exceed what a restart restores: persist first.
-    o.energy.persist();
+    this.energy.persist();
     // Reserved on flash before use, in one write with the airtime including this telegram's (the
     // last frame's: the counters' values do not change the length).
     const reserved = this.airtimeEstimate;
@@ -204,20 +267,20 @@ export class TelegramSender {
     } finally {
       this.pendingAt = -Infinity;
     }
-    const built = this.build(counters, this.security());
-    const air = airtimeMs(built.frame.length, o.mode, o.format);
+    const built = this.build(counters, this.securityNow());
+    const air = airtimeMs(built.frame.length, this.mode, this.format);
     this.airtimeEstimate = air;
     if (air > reserved) {
       // The frame grew (another register set): not covered by what was stored. The reserved counter
       // is skipped, never reused; reserve again with this length (one more write, rare).
-      if (retried || !o.budget.fits(now, air)) this.defer(now, air);
+      if (retried || !this.budget.fits(now, air)) this.defer(now, air);
       else this.send(now, true);
       return;
     }
-    o.budget.record(now, air);
+    this.budget.record(now, air);
     this.stats.lastMessageCounter = counters.messageCounter;
     try {
-      o.radio.transmit(built.frame, o.mode);
+      this.radio.transmit(built.frame, this.mode);
     } catch (e) {
       if (!(e instanceof MeterError)) throw e;
       this.stats.radioErrors++;
@@ -225,14 +288,14 @@ export class TelegramSender {
     this.stats.telegrams++;
     this.stats.airtimeMs += air;
     // The counters' two fields written out, not spread (V8's spread into a literal is a slow copy).
-    const sent: SentTelegram = { frame: built.frame, mode: o.mode, format: o.format, messageCounter: counters.messageCounter, accessNumber: counters.accessNumber, ticks: now, airtimeMs: air, registers: built.registers, status: built.status };
-    this.last = sent;
-    o.status.sent();
-    const before = o.schedule.nextDue;
-    o.schedule.advance(now);
+    const sent: SentTelegram = { frame: built.frame, mode: this.mode, format: this.format, messageCounter: counters.messageCounter, accessNumber: counters.accessNumber, ticks: now, airtimeMs: air, registers: built.registers, status: built.status };
+    this.keepLast(sent);
+    this.status.sent();
+    const before = this.schedule.nextDue;
+    this.schedule.advance(now);
     // Slots passed over while this telegram waited count as deferred too.
-    this.stats.deferred += Math.max(0, Math.round((o.schedule.nextDue - before) / o.schedule.intervalMs) - 1);
-    this.due = o.schedule.nextDue;
-    o.onTelegram?.(sent);
+    this.stats.deferred += Math.max(0, Math.round((this.schedule.nextDue - before) / this.schedule.intervalMs) - 1);
+    this.due = this.schedule.nextDue;
+    this.onTelegram?.(sent);
   }
 }

@@ -91,6 +91,18 @@ export function constantsDigest(crypto: Crypto, list: readonly CalibrationConsta
   return sha256Of(crypto, concat(...parts));
 }
 
+/** Bytes as a string of one character each (kept compactly), and back. */
+function textOf(b: Uint8Array): string {
+  // In one call: a string built by += is a chain of pieces (V8), bigger than the bytes.
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
+function bytesOf(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
 export class SealGuard {
   private readonly log: CalibrationLog;
   private readonly constants: CalibrationConstants;
@@ -98,15 +110,18 @@ export class SealGuard {
   private readonly keys: KeyStore;
   private readonly crypto: Crypto;
   private sealed = false;
-  private sealedDigest: Uint8Array | undefined;
+  /** The digest the last seal recorded, one character per byte: 48 bytes of string where a
+   *  Uint8Array kept for good costs 230 (its object, its buffer's, the bytes). */
+  private sealedDigest: string | undefined;
   private tamperReason: string | undefined;
   /** The log was re-created on a meter in service and not sealed since. */
   private recreated = false;
-  private reapplied: number[] = [];
+  private reapplied: number[] | undefined;
   /** Active digest of the last tamper record since the last seal (not logged twice). */
   private loggedTamper: Uint8Array | undefined;
-  /** The last logged value of each parameter (calibration-change records). */
-  private readonly logged = new Map<number, Uint8Array>();
+  /** The last logged value of each parameter (calibration-change records): made with the first
+   *  (most meters log none after the factory, and an empty Map holds a table of 150 bytes). */
+  private logged: Map<number, Uint8Array> | undefined;
   /** Why the status shows tamper although the flash checks now: a tamper record since the last seal, or
    *  a record the seal relies on whose signature does not verify (forged), ignored. */
   private tamperSinceSeal: string | undefined;
@@ -145,7 +160,7 @@ export class SealGuard {
         if (this.recreated) this.sealed = true;
       } else if (e.type === 'seal') {
         this.sealed = true;
-        this.sealedDigest = e.newValue;
+        this.sealedDigest = textOf(e.newValue);
         this.loggedTamper = undefined;
         this.recreated = false;
       } else if (e.type === 'unseal') {
@@ -154,7 +169,7 @@ export class SealGuard {
         this.loggedTamper = e.newValue;
         this.tamperSinceSeal ??= `tamper record #${e.counter} since the last seal`;
       } else if (e.type === 'calibration-change') {
-        this.logged.set(e.parameter, e.newValue);
+        (this.logged ??= new Map()).set(e.parameter, e.newValue);
       }
     }
     // Fail safe: a log that does not verify may have lost its last seal record, so treat the meter
@@ -170,28 +185,29 @@ export class SealGuard {
    */
   startupCheck(): SealStatus {
     this.tamperReason = undefined;
-    this.reapplied = [];
+    this.reapplied = undefined;
     if (this.log.fault) this.tamperReason = `calibration log fault at record ${this.log.fault.record}: ${this.log.fault.reason}`;
     else if (this.recreated) this.tamperReason = 'the calibration log was erased on a meter in service (re-created)';
     else if (this.tamperSinceSeal) this.tamperReason = this.tamperSinceSeal;
-    if (!this.sealed && !this.log.fault && !this.recreated) {
+    if (!this.sealed && !this.log.fault && !this.recreated && this.logged) {
       // A change is logged before it is applied: power lost in between leaves it logged only. Finish it.
       const active = this.constants.list();
       for (const [id, value] of this.logged) {
         const now = active.find((c) => c.id === id)?.value;
         if (!now || !equalConstantTime(now, value)) {
           this.constants.apply(id, value);
-          this.reapplied.push(id);
+          (this.reapplied ??= []).push(id);
         }
       }
     }
-    if (this.sealed && this.sealedDigest) {
+    if (this.sealed && this.sealedDigest !== undefined) {
       const active = constantsDigest(this.crypto, this.constants.list());
-      if (!equalConstantTime(active, this.sealedDigest)) {
+      const sealedDigest = bytesOf(this.sealedDigest);
+      if (!equalConstantTime(active, sealedDigest)) {
         this.tamperReason = 'active calibration constants differ from the sealed ones';
         if (!this.loggedTamper || !equalConstantTime(this.loggedTamper, active)) {
           try {
-            this.log.append({ type: 'tamper', oldValue: this.sealedDigest, newValue: active, who: 'startup' });
+            this.log.append({ type: 'tamper', oldValue: sealedDigest, newValue: active, who: 'startup' });
             this.loggedTamper = active;
           } catch (e) {
             if (!(e instanceof LogFullError)) throw e;
@@ -206,8 +222,8 @@ export class SealGuard {
   status(): SealStatus {
     const s: SealStatus = { sealed: this.sealed, tamper: this.tamperReason !== undefined, counter: this.log.counter };
     if (this.tamperReason) s.tamperReason = this.tamperReason;
-    if (this.sealedDigest) s.sealedDigest = this.sealedDigest.slice();
-    if (this.reapplied.length > 0) s.reapplied = this.reapplied.slice();
+    if (this.sealedDigest !== undefined) s.sealedDigest = bytesOf(this.sealedDigest);
+    if (this.reapplied) s.reapplied = this.reapplied.slice();
     return s;
   }
 
@@ -235,16 +251,16 @@ export class SealGuard {
     }
     this.constants.check?.(id, value);
     this.log.append({ type: 'calibration-change', parameter: id, oldValue: old, newValue: value, who });
-    this.logged.set(id, value.slice());
+    (this.logged ??= new Map()).set(id, value.slice());
     this.constants.apply(id, value);
   }
 
   /** Seals: logs the digest of the active constants; from now on they are read-only. */
   seal(who: string): Uint8Array {
     const digest = constantsDigest(this.crypto, this.constants.list());
-    this.log.append({ type: 'seal', oldValue: this.sealedDigest ?? new Uint8Array(0), newValue: digest, who });
+    this.log.append({ type: 'seal', oldValue: this.sealedDigest === undefined ? new Uint8Array(0) : bytesOf(this.sealedDigest), newValue: digest, who });
     this.sealed = true;
-    this.sealedDigest = digest;
+    this.sealedDigest = textOf(digest);
     this.loggedTamper = undefined;
     this.recreated = false;
     this.tamperSinceSeal = undefined;
