@@ -42,11 +42,18 @@ export interface MessageCounterOptions {
 export class MessageCounterSource implements TelegramCounterStore {
   /** Whether the counter had to jump at this start (a record was missing, damaged or went back). */
   readonly resynced: boolean = false;
-  private readonly o: MessageCounterOptions;
+  // What save() uses of the options, as own fields (not the whole bag).
+  private readonly record: TelegramCounterRecord;
+  private readonly witness: MeterWitness;
+  private readonly energy: MessageCounterOptions['energy'];
+  private readonly airtime: MessageCounterOptions['airtime'];
   private readonly resume: TelegramCounterState | undefined;
 
   constructor(o: MessageCounterOptions) {
-    this.o = o;
+    this.record = o.record;
+    this.witness = o.witness;
+    this.energy = o.energy;
+    this.airtime = o.airtime;
     const tele = o.record.counters;
     const reserved = o.witness.found?.reservedCounter;
     let from: number | undefined;
@@ -62,7 +69,7 @@ export class MessageCounterSource implements TelegramCounterStore {
     }
     this.resume = from === undefined ? undefined : { messageCounter: from, accessNumber: tele?.accessNumber ?? 0 };
     // The witness says from now on how far counters may have gone (a new meter: none), and keeps the flag.
-    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: (o.witness.state?.flags ?? 0) | WITNESS_COUNTER_RESYNC, registers: Array.from(o.energy.registerValues) });
+    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: o.witness.flags | WITNESS_COUNTER_RESYNC, registers: Array.from(o.energy.registerValues) });
     else if (reserved === undefined) o.witness.save({ reservedCounter: 0, flags: 0, registers: [] });
   }
 
@@ -73,12 +80,12 @@ export class MessageCounterSource implements TelegramCounterStore {
 
   /** Before a counter is used: the reservation first when the counter passes it, then the record. */
   save(state: TelegramCounterState): void {
-    const w = this.o.witness;
-    const reserved = w.state?.reservedCounter ?? 0;
+    const w = this.witness;
+    const reserved = w.reservedCounter;
     if (state.messageCounter > reserved) {
       const upTo = Math.min(MAX_COUNTER, state.messageCounter + COUNTER_BLOCK - 1);
-      w.save({ reservedCounter: upTo, flags: w.state?.flags ?? 0, registers: Array.from(this.o.energy.registerValues) });
+      w.save({ reservedCounter: upTo, flags: w.flags, registers: Array.from(this.energy.registerValues) });
     }
-    this.o.record.save(state, this.o.airtime.airtimeHistory());
+    this.record.save(state, this.airtime.airtimeHistory());
   }
 }

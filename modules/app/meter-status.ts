@@ -136,12 +136,22 @@ export interface StatusSources {
 export class StatusBoard {
   private faultsAtLastTelegram = 0;
   private deferredSinceSent = false;
+  // The sources as own fields, not an object of them kept for good.
+  private readonly calibration: StatusSources['calibration'];
+  private readonly energy: StatusSources['energy'];
+  private readonly clock: StatusSources['clock'];
+  private readonly counters: StatusSources['counters'];
 
-  constructor(private readonly sources: StatusSources) {}
+  constructor(sources: StatusSources) {
+    this.calibration = sources.calibration;
+    this.energy = sources.energy;
+    this.clock = sources.clock;
+    this.counters = sources.counters;
+  }
 
   /** The status now; `into` is filled in place and returned (a caller asking every second allocates nothing). */
   current(into: MeterStatus = noStatus()): MeterStatus {
-    const { calibration, energy, clock, counters } = this.sources;
+    const { calibration, energy, clock, counters } = this;
     into.tamper = calibration.tamper;
     into.metrologyFault = energy.faults !== this.faultsAtLastTelegram || energy.unconfigured || !energy.measuring || energy.damaged;
     into.logFull = calibration.logFull;
@@ -158,7 +168,7 @@ export class StatusBoard {
 
   /** A telegram went out carrying the status of `current()`. */
   sent(): void {
-    this.faultsAtLastTelegram = this.sources.energy.faults;
+    this.faultsAtLastTelegram = this.energy.faults;
     this.deferredSinceSent = false;
   }
 }

@@ -44,7 +44,11 @@ export interface MeterWitnessState {
 export class MeterWitness {
   /** What the record held at start (undefined: none readable). */
   readonly found: MeterWitnessState | undefined;
-  private current: MeterWitnessState | undefined;
+  // The record as last written or read, as own fields (not an object of them kept for good);
+  // `registers` undefined: none.
+  private reserved = 0;
+  private flagBits = 0;
+  private registers: number[] | undefined;
 
   constructor(private readonly ring: RecordRing) {
     const p = ring.load()?.payload;
@@ -52,17 +56,29 @@ export class MeterWitness {
       const registers: number[] = [];
       for (let i = 0; i < p[6]; i++) registers.push(readU32LE(p, HEAD + 8 * i) + readU32LE(p, HEAD + 8 * i + 4) * 0x1_0000_0000);
       this.found = { reservedCounter: readU32LE(p, 1), flags: p[5], registers };
-      this.current = { ...this.found, registers: registers.slice() };
+      this.reserved = this.found.reservedCounter;
+      this.flagBits = this.found.flags;
+      this.registers = registers.slice();
     }
   }
 
   get state(): MeterWitnessState | undefined {
-    return this.current;
+    return this.registers && { reservedCounter: this.reserved, flags: this.flagBits, registers: this.registers };
+  }
+
+  /** state.reservedCounter (0 without a record), without making the state. */
+  get reservedCounter(): number {
+    return this.reserved;
+  }
+
+  /** state.flags (0 without a record), without making the state. */
+  get flags(): number {
+    return this.flagBits;
   }
 
   /** The sticky counter-resynchronised flag (the status's `counterResync`). */
   get resynced(): boolean {
-    return ((this.current?.flags ?? 0) & WITNESS_COUNTER_RESYNC) !== 0;
+    return (this.flagBits & WITNESS_COUNTER_RESYNC) !== 0;
   }
 
   /** Writes the record (committed on return). */
@@ -79,13 +95,15 @@ export class MeterWitness {
       writeU32LE(b, HEAD + 8 * i + 4, Math.floor(v / 0x1_0000_0000));
     }
     this.ring.save(b, HEAD + n * 8);
-    this.current = { reservedCounter: state.reservedCounter, flags: state.flags, registers: Array.from(state.registers).slice(0, n) };
+    this.reserved = state.reservedCounter;
+    this.flagBits = state.flags;
+    this.registers = Array.from(state.registers).slice(0, n);
   }
 
   /** Sets sticky flags (written at once). */
   flag(flags: number, registers: ArrayLike<number>): void {
-    const s = this.current;
-    if (s && (s.flags & flags) === flags) return;
-    this.save({ reservedCounter: s?.reservedCounter ?? 0, flags: (s?.flags ?? 0) | flags, registers: s ? s.registers : Array.from(registers) });
+    const r = this.registers;
+    if (r && (this.flagBits & flags) === flags) return;
+    this.save({ reservedCounter: this.reserved, flags: this.flagBits | flags, registers: r ?? Array.from(registers) });
   }
 }
