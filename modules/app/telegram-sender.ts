@@ -97,9 +97,10 @@ export class TelegramSender {
   private readonly builder: TelegramBuilder;
   private due = 0;
   private airtimeEstimate = 0;
-  /** When the telegram being reserved goes on the air (-Infinity: none; ticks have any origin):
-   *  counted in the stored airtime, with the airtime estimate, before it is sent. */
-  private pendingAt = -Infinity;
+  /** When the telegram being reserved goes on the air (undefined: none; ticks have any origin):
+   *  counted in the stored airtime, with the airtime estimate, before it is sent. Not -Infinity: a
+   *  field that ever holds a non-integer keeps every value boxed (V8: 16 bytes more a meter). */
+  private pendingAt: number | undefined;
   // What the sender uses of its options, as its own fields: not the whole bag (counter record,
   // witness, in-service flag serve the constructor only), nor the security object around three values.
   private readonly radio: Radio;
@@ -202,7 +203,7 @@ export class TelegramSender {
     // Read out of the budget straight into the entries (no intermediate list per telegram).
     const entries: { ageMs: number; airtimeMs: number }[] = [];
     for (let i = 0, n = budget.count(now); i < n; i++) entries.push({ ageMs: now - budget.startAt(i), airtimeMs: budget.airtimeAt(i) });
-    if (this.pendingAt !== -Infinity) entries.push({ ageMs: now - this.pendingAt, airtimeMs: this.airtimeEstimate });
+    if (this.pendingAt !== undefined) entries.push({ ageMs: now - this.pendingAt, airtimeMs: this.airtimeEstimate });
     const wall = this.clock.valid;
     return { wall, baseMs: wall ? this.clock.now() : 0, entries };
   }
@@ -269,7 +270,7 @@ export class TelegramSender {
     try {
       counters = this.counters.next();
     } finally {
-      this.pendingAt = -Infinity;
+      this.pendingAt = undefined;
     }
     const built = this.build(counters, this.securityNow());
     const air = airtimeMs(built.frame.length, this.mode, this.format);
