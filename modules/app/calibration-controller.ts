@@ -40,7 +40,6 @@ export class ChipConstants implements CalibrationConstants {
 
 export class CalibrationController {
   private logFullSeen = false;
-  private startup: SealStatus | undefined;
 
   constructor(
     readonly log: CalibrationLog,
@@ -50,7 +49,8 @@ export class CalibrationController {
 
   /** The seal's start-up check (tamper, a change logged but not applied); a full log is remembered. */
   startupCheck(): void {
-    this.startup = this.guard(() => this.seal.startupCheck());
+    // What it found stays in the seal (as values, not the status object: startupStatus makes it).
+    this.guard(() => this.seal.startupCheck());
   }
 
   get sealed(): boolean {
@@ -63,7 +63,7 @@ export class CalibrationController {
 
   /** What the start-up check found (tamper reason, re-applied changes). */
   get startupStatus(): SealStatus {
-    return this.startup ?? this.seal.status();
+    return this.seal.startupStatus() ?? this.seal.status();
   }
 
   get logFull(): boolean {

@@ -159,6 +159,8 @@ export const FIRMWARE_VERSION = '0.1.0';
 /** Longest SML request file the LMN takes (a GetList.Req with client ID, server ID, user and password is about 120 bytes). */
 const LMN_REQUEST_BYTES = 512;
 const DEFAULT_INTERVAL_MS = 15 * 60_000;
+/** The model a meter names by default: shared strings, not one made per meter. */
+const DEFAULT_MODEL: Readonly<Record<ChipKind, string>> = Object.freeze({ ade7953: 'xsmeter-ade7953', atm90e32: 'xsmeter-atm90e32' });
 
 function seedOf(text: string): number {
   let h = 2166136261;
@@ -292,7 +294,7 @@ export class MeterApp {
       builder: o.telegramBuilder,
     });
     const target = new MeterServiceTarget({
-      identity: { meterId: this.deviceId, manufacturer, model: o.model ?? `xsmeter-${o.chip}`, firmware: o.firmware ?? FIRMWARE_VERSION },
+      identity: { meterId: this.deviceId, manufacturer, model: o.model ?? DEFAULT_MODEL[o.chip], firmware: o.firmware ?? FIRMWARE_VERSION },
       energy,
       readout,
       calibration,

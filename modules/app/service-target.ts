@@ -42,26 +42,47 @@ export interface ServiceParts {
 
 export class MeterServiceTarget implements ServiceTarget {
   private exportCache: { counter: number; bytes: Uint8Array } | undefined;
+  // The parts and the identity's four strings as own fields, not the objects they came in.
+  private readonly meterId: string;
+  private readonly manufacturer: string;
+  private readonly model: string;
+  private readonly firmware: string;
+  private readonly energy: EnergyMeter;
+  private readonly readout: MeterReadout;
+  private readonly calibration: CalibrationController;
+  private readonly clock: WallClock;
+  private readonly pulse: PulseOutput;
+  private readonly installKey: ((key: Uint8Array) => void) | undefined;
 
-  constructor(private readonly parts: ServiceParts) {}
+  constructor(parts: ServiceParts) {
+    this.meterId = parts.identity.meterId;
+    this.manufacturer = parts.identity.manufacturer;
+    this.model = parts.identity.model;
+    this.firmware = parts.identity.firmware;
+    this.energy = parts.energy;
+    this.readout = parts.readout;
+    this.calibration = parts.calibration;
+    this.clock = parts.clock;
+    this.pulse = parts.pulse;
+    this.installKey = parts.installMeterKey;
+  }
 
   identify(): TargetIdentity {
-    const p = this.parts;
-    return { ...p.identity, sealed: p.calibration.sealed, timeMs: Math.max(0, Math.floor(p.clock.now())) };
+    return { meterId: this.meterId, manufacturer: this.manufacturer, model: this.model, firmware: this.firmware, sealed: this.calibration.sealed, timeMs: Math.max(0, Math.floor(this.clock.now())) };
   }
 
   readRegisters(): TargetResult<EnergyRegister[]> {
-    const list = this.parts.readout.serviceRegisters();
-    const refused = this.parts.energy.refused;
+    const list = this.readout.serviceRegisters();
+    const refused = this.energy.refused;
     if (!list || refused) return refuse('failed', `layout-mismatch: ${refused?.message ?? 'journal refused'}`);
     return ok(list);
   }
 
   readInstantaneous(): TargetResult<Instantaneous> {
-    const s = this.parts.energy.lastSample;
+    const s = this.energy.lastSample;
     if (!s) return refuse('busy', 'no sample taken yet');
     return ok({
-      timeMs: Math.max(0, Math.floor(this.parts.clock.now())),
+      timeMs: Math.max(0, Math.floor(this.clock.now())),
       frequencyMilliHz: Math.round(s.frequency * 1000),
       phases: s.phases.map((p) => ({
         voltageMv: Math.round(p.voltage * 1000),
@@ -74,7 +95,7 @@ export class MeterServiceTarget implements ServiceTarget {
 
   /** The binary export, re-signed only when the log changed. */
   private exported(): Uint8Array {
-    const log = this.parts.calibration.log;
+    const log = this.calibration.log;
     const counter = log.counter;
     if (!this.exportCache || this.exportCache.counter !== counter) this.exportCache = { counter, bytes: exportToBinary(log.export()) };
     return this.exportCache.bytes;
@@ -87,7 +108,7 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   readCalibration(): TargetResult<Uint8Array> {
-    return ok(this.parts.calibration.serialized);
+    return ok(this.calibration.serialized);
   }
 
   /** Runs a seal operation for `who` (the request's sender), mapping its typed errors to refusals. */
@@ -116,39 +137,39 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   writeCalibration(bytes: Uint8Array, who?: string): TargetResult {
-    return this.guarded(who, (w) => this.parts.calibration.writeCalibration(bytes, w));
+    return this.guarded(who, (w) => this.calibration.writeCalibration(bytes, w));
   }
 
   seal(who?: string): TargetResult {
-    return this.guarded(who, (w) => this.parts.calibration.sealNow(w));
+    return this.guarded(who, (w) => this.calibration.sealNow(w));
   }
 
   readUnsealChallenge(): TargetResult<UnsealChallenge> {
-    return ok(this.parts.calibration.unsealChallenge());
+    return ok(this.calibration.unsealChallenge());
   }
 
   unseal(command: UnsealCommand, who?: string): TargetResult {
-    return this.guarded(who, (w) => this.parts.calibration.unseal(command, w));
+    return this.guarded(who, (w) => this.calibration.unseal(command, w));
   }
 
   setTime(ms: number): TargetResult {
     if (!(ms >= CLOCK_VALID_AFTER_MS)) return refuse('out-of-range', `time ${ms} ms is before 2020`);
-    this.parts.clock.set(ms);
+    this.clock.set(ms);
     return done();
   }
 
   installMeterKey(key: Uint8Array, who?: string): TargetResult {
-    const install = this.parts.installMeterKey;
+    const install = this.installKey;
     if (!install) return refuse('failed', 'this host cannot store a meter key');
     // Logged before it takes effect (the key itself is never logged).
     return this.guarded(who, (w) => {
-      this.parts.calibration.logKeyChange(w);
+      this.calibration.logKeyChange(w);
       install(key.slice());
     });
   }
 
   pulseTest(on: boolean, count: number): TargetResult {
-    this.parts.pulse.startTest(on, count);
+    this.pulse.startTest(on, count);
     return done();
   }
 }

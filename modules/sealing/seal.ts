@@ -125,6 +125,13 @@ export class SealGuard {
   /** Why the status shows tamper although the flash checks now: a tamper record since the last seal, or
    *  a record the seal relies on whose signature does not verify (forged), ignored. */
   private tamperSinceSeal: string | undefined;
+  // What the last start-up check found, as values (startupStatus() makes its status again): the log's
+  // counter then (-1: no check completed), sealed or not, the sealed digest and the tamper reason;
+  // the re-applied parameters are `reapplied`, which only the check sets.
+  private startupCounter = -1;
+  private startupSealed = false;
+  private startupDigest: string | undefined;
+  private startupReason: string | undefined;
 
   constructor(o: SealGuardOptions) {
     this.log = o.log;
@@ -186,6 +193,7 @@ export class SealGuard {
   startupCheck(): SealStatus {
     this.tamperReason = undefined;
     this.reapplied = undefined;
+    this.startupCounter = -1;
     if (this.log.fault) this.tamperReason = `calibration log fault at record ${this.log.fault.record}: ${this.log.fault.reason}`;
     else if (this.recreated) this.tamperReason = 'the calibration log was erased on a meter in service (re-created)';
     else if (this.tamperSinceSeal) this.tamperReason = this.tamperSinceSeal;
@@ -216,7 +224,21 @@ export class SealGuard {
         }
       }
     }
+    this.startupCounter = this.log.counter;
+    this.startupSealed = this.sealed;
+    this.startupDigest = this.sealedDigest;
+    this.startupReason = this.tamperReason;
     return this.status();
+  }
+
+  /** What the last completed start-up check returned (a new object each time); undefined: none. */
+  startupStatus(): SealStatus | undefined {
+    if (this.startupCounter < 0) return undefined;
+    const s: SealStatus = { sealed: this.startupSealed, tamper: this.startupReason !== undefined, counter: this.startupCounter };
+    if (this.startupReason) s.tamperReason = this.startupReason;
+    if (this.startupDigest !== undefined) s.sealedDigest = bytesOf(this.startupDigest);
+    if (this.reapplied) s.reapplied = this.reapplied.slice();
+    return s;
   }
 
   status(): SealStatus {
