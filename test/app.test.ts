@@ -97,6 +97,9 @@ describe('meter application on simulated meters', () => {
         // The last telegram is at most one interval (plus jitter) behind the end of the day.
         const last = m.air[m.air.length - 1].sent.registers.find((r) => r.obis === '1.8.0')?.value as number;
         assert.ok(last <= truth.importWh + 1 && last >= reg['1.8.0'] - 3 * 3000 * 0.25, `last sent A+ ${last}`);
+        // app.telegram (made from what the sender keeps of it) is the last telegram as handed to the radio.
+        const sent = m.air[m.air.length - 1].sent;
+        assert.deepEqual({ ...m.app.telegram!, frame: toHex(m.app.telegram!.frame) }, { ...sent, frame: toHex(sent.frame) });
       });
     }
 

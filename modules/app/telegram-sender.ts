@@ -121,8 +121,9 @@ export class TelegramSender {
   // frame as a string of one character a byte (~96 bytes where a Uint8Array of 74 kept for good
   // takes ~280 with its buffer object and backing store), when, its access number, its status as
   // error flags (all six of them) and its register values in one array of exactly their number.
-  // Its message counter is stats.lastMessageCounter; its airtime follows from the frame's length.
+  // Its airtime follows from the frame's length.
   private lastFrame: string | undefined;
+  private lastCounter = 0;
   private lastTicks = 0;
   private lastAccess = 0;
   private lastFlags = 0;
@@ -167,7 +168,7 @@ export class TelegramSender {
       frame,
       mode: this.mode,
       format: this.format,
-      messageCounter: this.stats.lastMessageCounter,
+      messageCounter: this.lastCounter,
       accessNumber: this.lastAccess,
       ticks: this.lastTicks,
       airtimeMs: airtimeMs(frame.length, this.mode, this.format),
@@ -242,6 +243,7 @@ export class TelegramSender {
     for (let i = 0; i < r.length; i++) values[i] = r[i].value;
     // In one call: a string built by += is a chain of pieces (V8), bigger than the bytes.
     this.lastFrame = String.fromCharCode.apply(null, t.frame as unknown as number[]);
+    this.lastCounter = t.messageCounter;
     this.lastTicks = t.ticks;
     this.lastAccess = t.accessNumber;
     this.lastFlags = encodeErrorFlags(t.status);
