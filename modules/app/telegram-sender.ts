@@ -118,11 +118,10 @@ export class TelegramSender {
   private readonly energy: TelegramSenderOptions['energy'];
   private readonly onTelegram: ((t: SentTelegram) => void) | undefined;
   // The last telegram sent, kept compactly until `last` is asked for (hosts and tests, rarely): its
-  // frame as a string of one character a byte (~96 bytes where a Uint8Array of 74 kept for good
-  // takes ~280 with its buffer object and backing store), when, its access number, its status as
+  // frame (the array the builder made for it, not a copy), when, its access number, its status as
   // error flags (all six of them) and its register values in one array of exactly their number.
   // Its airtime follows from the frame's length.
-  private lastFrame: string | undefined;
+  private lastFrame: Uint8Array | undefined;
   private lastCounter = 0;
   private lastTicks = 0;
   private lastAccess = 0;
@@ -159,10 +158,9 @@ export class TelegramSender {
 
   /** The last telegram handed to the radio (made from what is kept of it: a new object each time). */
   get last(): SentTelegram | undefined {
-    const text = this.lastFrame;
-    if (text === undefined || !this.lastValues) return undefined;
-    const frame = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) frame[i] = text.charCodeAt(i);
+    const kept = this.lastFrame;
+    if (kept === undefined || !this.lastValues) return undefined;
+    const frame = kept.slice(); // the caller's own copy, as each call makes a new object
     const status = decodeErrorFlags(this.lastFlags);
     return {
       frame,
@@ -241,8 +239,7 @@ export class TelegramSender {
     const r = t.registers;
     const values: RegisterValue[] = new Array(r.length);
     for (let i = 0; i < r.length; i++) values[i] = r[i].value;
-    // In one call: a string built by += is a chain of pieces (V8), bigger than the bytes.
-    this.lastFrame = String.fromCharCode.apply(null, t.frame as unknown as number[]);
+    this.lastFrame = t.frame;
     this.lastCounter = t.messageCounter;
     this.lastTicks = t.ticks;
     this.lastAccess = t.accessNumber;
