@@ -19,7 +19,7 @@
 import type { Flash } from '../ports/flash.js';
 import { LogFullError, StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
-import { SectorTables } from './record-ring.js';
+import { SectorTables, TABLE_OWNED } from './record-ring.js';
 
 export interface AppendLogOptions {
   /** The log's own flash (all of it): a FlashRegion of at least 2 sectors, one of them the reserve. */
@@ -35,13 +35,15 @@ export interface AppendLogOptions {
   seen?: { used: boolean };
 }
 
-/** Per sector, in one typed array (not an object per sector): the header's sector sequence (-1: the
- *  sector is free), where the next frame goes, and whether it is closed for appends (a torn region
- *  or non-erased bytes after its last record). */
+/** Per sector, in one 32-bit typed array (not an object per sector): the header's sector sequence
+ *  (a u32; the sector is free unless OWNED), where the next frame goes, and flags: OWNED, and
+ *  CLOSED for appends (a torn region or non-erased bytes after its last record). */
 const SEQ = 0;
 const END = 1;
-const CLOSED = 2;
+const FLAGS = 2;
 const PER_SECTOR = 3; // record-ring.ts TABLE_WORDS_PER_SECTOR (a meter's SectorTables is sized by it)
+const CLOSED = 1;
+const OWNED = TABLE_OWNED;
 
 /** What start-up recovery found, for diagnostics and tests (sectors of the log's own flash). */
 export interface RecoveryReport {
@@ -66,18 +68,27 @@ export interface AppendLogStats {
   recordsCopied: number;
 }
 
+/** What a start-up that found nothing to recover reports (most: shared, not one per log). */
+const CLEAN: RecoveryReport = Object.freeze({
+  tornSectors: Object.freeze([]) as readonly number[] as number[],
+  duplicates: 0,
+  gaps: Object.freeze([]) as readonly number[] as number[],
+  corrupt: Object.freeze([]) as readonly { sector: number; offset: number }[] as { sector: number; offset: number }[],
+});
+
 /** A record location's words in `rec`: seq, byte address, payload length. */
 const REC = 3;
+/** Locations `rec` has room for at first: a meter's log holds a few records (log-init, its seals),
+ *  and 4 × REC words (48 bytes) stay on V8's heap (not a buffer of their own, as above 64 bytes). */
+const REC_FIRST = 4;
 const R_SEQ = 0;
 const R_AT = 1;
 const R_LENGTH = 2;
 
 export class AppendLog {
   readonly flash: Flash;
-  readonly sectorCount: number;
-  /** The largest payload one record can carry. */
-  readonly maxPayload: number;
-  readonly recovery: RecoveryReport;
+  /** What start-up recovery found (a shared empty report when nothing). */
+  readonly recovery: RecoveryReport = CLEAN;
   private readonly magic: number;
   private readonly writer: FrameWriter;
   /** The per-sector table: `tables.words` from `base` on. */
@@ -88,7 +99,7 @@ export class AppendLog {
    *  payload length (all three u32: the frame's seq is), REC words a location in one typed array
    *  (not one per field: each costs an allocation beyond its data), grown by doubling: 12 bytes a
    *  record. */
-  private rec = new Uint32Array(8 * REC);
+  private rec = new Uint32Array(REC_FIRST * REC);
   private locations = 0;
   /** Distinct seqs among the locations. */
   private records = 0;
@@ -100,15 +111,21 @@ export class AppendLog {
     this.flash = o.flash;
     this.magic = magicOf(o.magic);
     this.writer = o.writer ?? new FrameWriter(0);
-    this.sectorCount = o.flash.sectorCount;
     if (this.sectorCount < 2) {
       throw new StorageError('geometry', `an append log needs at least 2 sectors (one is the reserve), has ${this.sectorCount}`, { sectorCount: this.sectorCount });
     }
-    this.maxPayload = maxPayloadOf(o.flash.sectorSize);
     if (this.maxPayload < 1) throw new StorageError('geometry', `sector size ${o.flash.sectorSize} is too small for a record`, { sectorSize: o.flash.sectorSize });
     this.tables = o.tables ?? new SectorTables();
     this.base = this.tables.reserve(this.sectorCount * PER_SECTOR);
-    this.recovery = { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] };
+  }
+
+  get sectorCount(): number {
+    return this.flash.sectorCount;
+  }
+
+  /** The largest payload one record can carry. */
+  get maxPayload(): number {
+    return maxPayloadOf(this.flash.sectorSize);
   }
 
   /** Opens the log on its flash, recovering its state from what is there (start-up recovery). */
@@ -248,6 +265,7 @@ export class AppendLog {
   /** Returns whether any sector holds a programmed byte (a header, or not all erased). */
   private scan(): boolean {
     const size = this.flash.sectorSize;
+    const recovery: RecoveryReport = { tornSectors: [], duplicates: 0, gaps: [], corrupt: [] };
     let used = false;
     for (let i = 0; i < this.sectorCount; i++) {
       const found = scanSector(this.flash.read(i * size, size), this.magic);
@@ -256,36 +274,42 @@ export class AppendLog {
       if (found.seq < 0) continue;
       this.nextSectorSeq = Math.max(this.nextSectorSeq, found.seq + 1);
       for (const f of found.frames) this.addLocation(f.seq, i * size + f.offset, f.length);
-      for (const offset of found.corrupt) this.recovery.corrupt.push({ sector: i, offset });
-      if (found.closed) this.recovery.tornSectors.push(i);
+      for (const offset of found.corrupt) recovery.corrupt.push({ sector: i, offset });
+      if (found.closed) recovery.tornSectors.push(i);
     }
     const seqs = this.seqs();
     if (seqs.length > 0) {
       this.nextRecordSeq = seqs[seqs.length - 1] + 1;
       for (let s = seqs[0], k = 0; s < this.nextRecordSeq; s++) {
         if (seqs[k] === s) k++;
-        else this.recovery.gaps.push(s);
+        else recovery.gaps.push(s);
       }
     }
-    this.recovery.duplicates = this.locations - this.records;
+    recovery.duplicates = this.locations - this.records;
+    if (recovery.duplicates > 0 || recovery.tornSectors.length > 0 || recovery.gaps.length > 0 || recovery.corrupt.length > 0) {
+      (this as { recovery: RecoveryReport }).recovery = recovery;
+    }
     return used;
   }
 
   // ---- helpers ----
 
+  /** The sector's sequence, -1 when it is free. */
   private seqOf(sector: number): number {
-    return this.tables.words[this.base + sector * PER_SECTOR + SEQ];
+    const o = this.base + sector * PER_SECTOR;
+    return this.tables.words[o + FLAGS] & OWNED ? this.tables.words[o + SEQ] : -1;
   }
 
   private closed(sector: number): boolean {
-    return this.tables.words[this.base + sector * PER_SECTOR + CLOSED] !== 0;
+    return (this.tables.words[this.base + sector * PER_SECTOR + FLAGS] & CLOSED) !== 0;
   }
 
+  /** `seq` -1: the sector is free. */
   private setSector(sector: number, seq: number, end: number, closed: boolean): void {
-    const o = sector * PER_SECTOR;
-    this.tables.words[this.base + o + SEQ] = seq;
-    this.tables.words[this.base + o + END] = end;
-    this.tables.words[this.base + o + CLOSED] = closed ? 1 : 0;
+    const o = this.base + sector * PER_SECTOR;
+    this.tables.words[o + SEQ] = seq < 0 ? 0 : seq;
+    this.tables.words[o + END] = end;
+    this.tables.words[o + FLAGS] = (closed ? CLOSED : 0) | (seq < 0 ? 0 : OWNED);
   }
 
   /** The index of the first location of `seq`, or -1. */
@@ -409,9 +433,9 @@ export class AppendLog {
     const o = sector * PER_SECTOR;
     const end = this.tables.words[this.base + o + END];
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    this.tables.words[this.base + o + CLOSED] = 1;
+    this.tables.words[this.base + o + FLAGS] = OWNED | CLOSED; // (only an opened sector is written to)
     const n = this.writer.writeFrame(this.flash, sector * this.flash.sectorSize + end, seq, payload, payload.length);
-    this.tables.words[this.base + o + CLOSED] = 0;
+    this.tables.words[this.base + o + FLAGS] = OWNED;
     this.addLocation(seq, sector * this.flash.sectorSize + end, payload.length);
     this.tables.words[this.base + o + END] = end + n;
   }

@@ -12,8 +12,7 @@ export class FlashRegion implements Flash {
   /** The region's first sector in `parent`. */
   readonly firstSector: number;
   private readonly parent: Flash;
-  private readonly base: number;
-  private readonly size: number;
+  // (Its byte offset and size are computed where used, not kept: a meter has seven regions.)
 
   constructor(parent: Flash, firstSector: number, sectorCount: number) {
     if (!Number.isInteger(firstSector) || !Number.isInteger(sectorCount) || firstSector < 0 || sectorCount < 1 || firstSector + sectorCount > parent.sectorCount) {
@@ -23,18 +22,16 @@ export class FlashRegion implements Flash {
     this.sectorSize = parent.sectorSize;
     this.sectorCount = sectorCount;
     this.firstSector = firstSector;
-    this.base = firstSector * parent.sectorSize;
-    this.size = sectorCount * parent.sectorSize;
   }
 
   read(offset: number, length: number): Uint8Array {
     this.check(offset, length);
-    return this.parent.read(this.base + offset, length);
+    return this.parent.read(this.firstSector * this.sectorSize + offset, length);
   }
 
   write(offset: number, data: Uint8Array): void {
     this.check(offset, data.length);
-    this.parent.write(this.base + offset, data);
+    this.parent.write(this.firstSector * this.sectorSize + offset, data);
   }
 
   erase(sector: number): void {
@@ -45,8 +42,9 @@ export class FlashRegion implements Flash {
   }
 
   private check(offset: number, length: number): void {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new FlashFault('range', `range ${offset}+${length} outside the region's ${this.size} bytes`, { offset, length });
+    const size = this.sectorCount * this.sectorSize;
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+      throw new FlashFault('range', `range ${offset}+${length} outside the region's ${size} bytes`, { offset, length });
     }
   }
 }

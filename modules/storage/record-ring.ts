@@ -26,8 +26,8 @@ import type { Flash } from '../ports/flash.js';
 import { StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
 
-/** Per sector, in one typed array (not an array per field): the header's sector sequence (-1: not
- *  opened), where the next frame goes, and the flags below. */
+/** Per sector, in one 32-bit typed array (not an array per field): the header's sector sequence
+ *  (a u32, valid with OWNED), where the next frame goes, and the flags below. */
 const SEQ = 0;
 const END = 1;
 const FLAGS = 2;
@@ -36,32 +36,39 @@ const PER_SECTOR = 3; // TABLE_WORDS_PER_SECTOR
 const CLOSED = 1;
 /** Every byte erased: usable without an erase. */
 const BLANK = 2;
+/** The sector has this store's header: SEQ holds its sequence (else: not opened). */
+export const TABLE_OWNED = 4;
+const OWNED = TABLE_OWNED;
+/** RecordRing.newest before the first load(). */
+const NOT_LOADED = -2;
 
 /**
  * The per-sector tables of several rings in one typed array (each typed array costs an allocation
  * beyond its data, and a meter has six rings and a log): the composition root makes one per meter and
  * hands it to them. Each reserves its part when made; the array grows then (not afterwards), and they
- * index it through this object, so growing moves nothing they hold.
+ * index it through this object, so growing moves nothing they hold. 32-bit words: a sector sequence
+ * is the header's u32, an end offset is within a sector, and "not opened" is a flag (TABLE_OWNED
+ * clear), not a -1 (half the bytes of 64-bit numbers).
  */
 export class SectorTables {
-  /** What was reserved: a view of the first numbers of its buffer (the rest: room to reserve). */
-  words: Float64Array;
+  /** What was reserved: a view of the first words of its buffer (the rest: room to reserve). */
+  words: Uint32Array;
 
-  /** `capacity`: numbers to make room for at once, e.g. a meter's whole flash (TABLE_WORDS_PER_SECTOR
+  /** `capacity`: words to make room for at once, e.g. a meter's whole flash (TABLE_WORDS_PER_SECTOR
    *  per sector; its stores cover every sector), so reserving copies nothing (default: grown each time). */
   constructor(capacity = 0) {
-    this.words = new Float64Array(new ArrayBuffer(capacity * 8), 0, 0);
+    this.words = new Uint32Array(new ArrayBuffer(capacity * 4), 0, 0);
   }
 
-  /** Reserves `n` numbers (0); returns where they start. */
+  /** Reserves `n` words (0); returns where they start. */
   reserve(n: number): number {
     const at = this.words.length;
     const buffer = this.words.buffer;
-    if ((at + n) * 8 <= buffer.byteLength) {
-      this.words = new Float64Array(buffer, 0, at + n);
+    if ((at + n) * 4 <= buffer.byteLength) {
+      this.words = new Uint32Array(buffer, 0, at + n);
       return at;
     }
-    const w = new Float64Array(at + n);
+    const w = new Uint32Array(at + n);
     w.set(this.words);
     this.words = w;
     return at;
@@ -97,40 +104,41 @@ export interface RingRecord {
 export class RecordRing {
   readonly flash: Flash;
   readonly maxPayload: number;
-  /** Records of `maxPayload` bytes one sector holds. */
-  readonly recordsPerSector: number;
   /** Records written and sectors erased by this instance (wear accounting). */
   writes = 0;
   erases = 0;
   private readonly magic: number;
   private readonly writer: FrameWriter;
-  private readonly count: number;
   /** This ring's per-sector table: `tables.words` from `base` on. */
   private readonly tables: SectorTables;
   private readonly base: number;
-  /** The sector holding the newest committed record (-1: none) and that record's sequence. */
-  private newest = -1;
+  /** The sector holding the newest committed record (-1: none; NOT_LOADED before load()) and that
+   *  record's sequence. (What can be derived is not kept: a meter has six rings.) */
+  private newest = NOT_LOADED;
   private lastSequence = 0;
   private nextSectorSeq = 0;
-  private loaded = false;
 
   constructor(o: RecordRingOptions) {
     this.flash = o.flash;
     this.magic = magicOf(o.magic);
-    this.count = o.flash.sectorCount;
+    const count = o.flash.sectorCount;
     this.maxPayload = o.maxPayload;
-    if (!Number.isInteger(o.maxPayload) || o.maxPayload < 1 || o.maxPayload > maxPayloadOf(o.flash.sectorSize) || this.count < 2) {
-      throw new StorageError('geometry', `a record ring needs at least 2 sectors, each holding a record of ${o.maxPayload} bytes (has ${this.count} of ${o.flash.sectorSize} bytes)`, {
+    if (!Number.isInteger(o.maxPayload) || o.maxPayload < 1 || o.maxPayload > maxPayloadOf(o.flash.sectorSize) || count < 2) {
+      throw new StorageError('geometry', `a record ring needs at least 2 sectors, each holding a record of ${o.maxPayload} bytes (has ${count} of ${o.flash.sectorSize} bytes)`, {
         magic: o.magic,
-        sectorCount: this.count,
+        sectorCount: count,
         sectorSize: o.flash.sectorSize,
         maxPayload: o.maxPayload,
       });
     }
-    this.recordsPerSector = Math.floor((o.flash.sectorSize - SECTOR_HEADER_SIZE) / (o.maxPayload + FRAME_OVERHEAD));
     this.writer = o.writer ?? new FrameWriter(Math.min(o.maxPayload, o.typicalPayload ?? o.maxPayload));
     this.tables = o.tables ?? new SectorTables();
-    this.base = this.tables.reserve(this.count * PER_SECTOR);
+    this.base = this.tables.reserve(count * PER_SECTOR);
+  }
+
+  /** Records of `maxPayload` bytes one sector holds. */
+  get recordsPerSector(): number {
+    return Math.floor((this.flash.sectorSize - SECTOR_HEADER_SIZE) / (this.maxPayload + FRAME_OVERHEAD));
   }
 
   /** The sequence of the newest record (0: none), after load() or save(). */
@@ -142,7 +150,8 @@ export class RecordRing {
    *  header, or a sector not all erased; what load() found, without reading again). */
   get used(): boolean {
     const t = this.tables.words;
-    for (let i = 0; i < this.count; i++) if (!(t[this.base + i * PER_SECTOR + FLAGS] & BLANK)) return true;
+    const count = this.flash.sectorCount;
+    for (let i = 0; i < count; i++) if (!(t[this.base + i * PER_SECTOR + FLAGS] & BLANK)) return true;
     return false;
   }
 
@@ -158,18 +167,19 @@ export class RecordRing {
     let best = -1;
     let bestOffset = 0;
     let bestLength = 0;
-    this.newest = -1;
+    if (this.newest !== NOT_LOADED) this.newest = -1; // (loaded only once the scan completes)
     this.lastSequence = 0;
     this.nextSectorSeq = 0;
     let image: Uint8Array | undefined;
     const t = this.tables.words;
     const b = this.base;
-    for (let i = 0; i < this.count; i++) {
+    const count = this.flash.sectorCount;
+    for (let i = 0; i < count; i++) {
       const body = this.flash.read(i * size, size);
       const s = scanSector(body, this.magic);
-      t[b + i * PER_SECTOR + SEQ] = s.seq;
+      t[b + i * PER_SECTOR + SEQ] = s.seq < 0 ? 0 : s.seq;
       t[b + i * PER_SECTOR + END] = s.end;
-      t[b + i * PER_SECTOR + FLAGS] = (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0);
+      t[b + i * PER_SECTOR + FLAGS] = (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0) | (s.seq < 0 ? 0 : OWNED);
       if (s.seq < 0) continue;
       if (s.seq + 1 > this.nextSectorSeq) this.nextSectorSeq = s.seq + 1;
       const last = s.frames.length > 0 ? s.frames[s.frames.length - 1] : undefined;
@@ -181,7 +191,6 @@ export class RecordRing {
         image = body;
       }
     }
-    this.loaded = true;
     this.newest = best;
     if (!image) return undefined;
     return { sequence: this.lastSequence, payload: image.slice(bestOffset + 6, bestOffset + 6 + bestLength) };
@@ -192,7 +201,7 @@ export class RecordRing {
    * sequence. Loads first if load() was not called.
    */
   save(payload: Uint8Array, length = payload.length): number {
-    if (!this.loaded) this.load();
+    if (this.newest === NOT_LOADED) this.load();
     if (!Number.isInteger(length) || length < 1 || length > this.maxPayload || length > payload.length) {
       throw new StorageError('record-size', `record of ${length} bytes: allowed 1..${this.maxPayload}`, { length, max: this.maxPayload });
     }
@@ -202,15 +211,15 @@ export class RecordRing {
     let s = this.newest;
     if (s < 0 || t[b + s * PER_SECTOR + FLAGS] & CLOSED || !frameFits(size, t[b + s * PER_SECTOR + END], length)) {
       // Never the newest record's sector: the one after it in ring order (any, when there is none).
-      s = s >= 0 ? (s + 1) % this.count : this.firstTarget();
+      s = s >= 0 ? (s + 1) % this.flash.sectorCount : this.firstTarget();
       this.open(s);
     }
     const seq = (this.lastSequence + 1) >>> 0 || 1;
     const o = s * PER_SECTOR;
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    t[b + o + FLAGS] = CLOSED;
+    t[b + o + FLAGS] = OWNED | CLOSED;
     const n = this.writer.writeFrame(this.flash, s * size + t[b + o + END], seq, payload, length);
-    t[b + o + FLAGS] = 0;
+    t[b + o + FLAGS] = OWNED;
     t[b + o + END] += n;
     this.newest = s;
     this.lastSequence = seq;
@@ -222,9 +231,10 @@ export class RecordRing {
   private firstTarget(): number {
     const t = this.tables.words;
     const b = this.base;
+    const count = this.flash.sectorCount;
     let last = -1;
-    for (let i = 0; i < this.count; i++) if (t[b + i * PER_SECTOR + SEQ] >= 0 && (last < 0 || t[b + i * PER_SECTOR + SEQ] > t[b + last * PER_SECTOR + SEQ])) last = i;
-    return last < 0 ? 0 : (last + 1) % this.count;
+    for (let i = 0; i < count; i++) if (t[b + i * PER_SECTOR + FLAGS] & OWNED && (last < 0 || t[b + i * PER_SECTOR + SEQ] > t[b + last * PER_SECTOR + SEQ])) last = i;
+    return last < 0 ? 0 : (last + 1) % count;
   }
 
   private open(s: number): void {
@@ -232,8 +242,7 @@ export class RecordRing {
     const b = this.base;
     const o = s * PER_SECTOR;
     const blank = (t[b + o + FLAGS] & BLANK) !== 0;
-    t[b + o + SEQ] = -1;
-    t[b + o + FLAGS] = CLOSED;
+    t[b + o + FLAGS] = CLOSED; // (not OWNED: no header until it is written)
     if (!blank) {
       this.flash.erase(s);
       this.erases++;
@@ -243,6 +252,6 @@ export class RecordRing {
     this.nextSectorSeq = seq + 1;
     t[b + o + SEQ] = seq;
     t[b + o + END] = SECTOR_HEADER_SIZE;
-    t[b + o + FLAGS] = 0;
+    t[b + o + FLAGS] = OWNED;
   }
 }
