@@ -4,14 +4,15 @@
  * bench and the tests; the device has its own on the Moddable SDK's native crypto (hosts/esp32).
  *
  * An AES handle keeps its expanded key schedules (encryption and decryption, each expanded on first
- * use, into arrays of its own with noble's S-box: see SBOX) and its CMAC subkeys, so a key used many
- * times (a receiver's master keys) is expanded once and a key used once (a derived Kenc / Kmac) only
- * in the direction it is used; `wipe()` zeroes the raw key, the schedules and the subkeys, and the
- * zeroed arrays serve the provider's next handle (no per-key allocation beyond the handle). CBC and
- * CMAC run block by block on the schedules (noble's one-block round functions), with no per-call key
- * expansion or allocation. The handle's state lives in a private field of the handle (no caller can
- * reach it), not in a WeakMap: every telegram derives two keys, and a WeakMap entry per key cost
- * more than their expansion.
+ * use, into arrays of its own with noble's S-box: see SBOX), so a key used many times (a receiver's
+ * master keys) is expanded once and a key used once (a derived Kenc / Kmac) only in the direction it
+ * is used; `wipe()` zeroes the key and the schedules, and the zeroed arrays serve the provider's next
+ * handle (no per-key allocation beyond the handle). CBC and CMAC run block by block on the schedules
+ * (noble's one-block round functions), with no per-call key expansion or allocation; CMAC's subkeys
+ * are derived per call (one block: not 8 words more per handle, which a fleet keeps one of per
+ * meter). The handle's state lives in private fields of the handle (no caller can reach it), not
+ * in a WeakMap: every telegram derives two keys, and a WeakMap entry per key cost more than their
+ * expansion.
  *
  * ECDSA: noble's P-256 and ECDSA built anew over a field with cheaper additions (fastP256: the same
  * keys and signatures). A key's public key is kept once computed, and the provider remembers the
@@ -29,31 +30,22 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoError, type AesKey, type Crypto, type P256PrivateKey } from '../../modules/ports/crypto.js';
 
-/** A key's words in one typed array (each small typed array costs V8 ~180 bytes beyond its data, and
- *  a gateway keeps a handle per meter): the raw key, the CMAC subkeys K1 ‖ K2 (RFC 4493 §2.3, eight
- *  little-endian words) and the encryption schedule (noble's round functions take a view of it). */
+/** A key's words: its encryption schedule (noble's round functions take the whole array, and count
+ *  its rounds by its length), whose first four words are the raw key itself, so the key is kept
+ *  there until it is expanded in place (one typed array: each costs V8 ~180 bytes beyond its data,
+ *  and a fleet keeps a handle per meter). */
 const RAW = 0;
-const SUBKEYS = 4;
-const ENC = 12;
-const WORDS = ENC + 44;
+const WORDS = 44;
 /** The decryption schedule: an array of its own, made on the key's first decryption. */
 const DEC_WORDS = 44;
+
+/** A wiped handle's words (none). */
+const WIPED = new Uint32Array(0);
 
 /** What of a handle's key is there: the key itself (clear once wiped), and what is computed from it. */
 const LIVE = 1;
 const ENC_READY = 2;
 const DEC_READY = 4;
-const SUBKEYS_READY = 8;
-
-interface AesState {
-  words: Uint32Array;
-  /** A view of `words`' schedule part, made on first use and kept (valid while ENC_READY). */
-  enc: Uint32Array | undefined;
-  /** Made on first use and kept with the state (valid while DEC_READY). */
-  dec: Uint32Array | undefined;
-  /** LIVE | ENC_READY | DEC_READY | SUBKEYS_READY bits. */
-  ready: number;
-}
 
 /**
  * noble's S-box, read out of its own round function: with a schedule of two round keys (all zero)
@@ -375,23 +367,6 @@ function p256(): ReturnType<typeof fastP256> {
   return (p256Curve ??= fastP256());
 }
 
-/** A (cleared) state with `raw` (16 bytes, checked) as its key; the schedules and subkeys follow on
- *  first use. */
-function setKey(s: AesState, raw: Uint8Array): void {
-  clearKey(s);
-  const w = s.words;
-  for (let i = 0; i < 4; i++) w[RAW + i] = word(raw, 4 * i);
-  s.ready = LIVE;
-}
-
-/** Zeroes the key, its schedules and subkeys (the arrays are kept for another key). */
-function clearKey(s: AesState): void {
-  if (s.ready === 0) return;
-  s.words.fill(0);
-  if (s.ready & DEC_READY) s.dec?.fill(0);
-  s.ready = 0;
-}
-
 /** The desktop provider: the crypto port, and a hint for the size of its base point's table. */
 export interface NobleCrypto extends Crypto {
   /** About `n` more multiplications of the base point (public keys, signatures) follow, e.g. a fleet's
@@ -402,28 +377,62 @@ export interface NobleCrypto extends Crypto {
 
 /** Creates a desktop crypto provider. Each provider keeps its own handle table. */
 export function createNobleCrypto(): NobleCrypto {
-  /** An AES key handle of this provider (a class per provider: another's handles are refused). */
-  /** The states of wiped handles, zeroed, for the next handles: a derived key lives for one
-   *  telegram, and a new state's typed arrays (too large for V8's heap, so allocated outside it)
-   *  cost more than the key's expansion. */
-  const spare: AesState[] = [];
+  /** The arrays of wiped handles, zeroed, for the next handles: a derived key lives for one
+   *  telegram, and a new typed array (too large for V8's heap, so allocated outside it) costs more
+   *  than the key's expansion. Schedules and decryption schedules apart: a handle that never
+   *  decrypts (a meter's) holds no decryption array. */
+  const spare: Uint32Array[] = [];
+  const spareDec: Uint32Array[] = [];
   const SPARE_KEPT = 16;
+  /** An AES key handle of this provider (a class per provider: another's handles are refused). */
   class AesHandle implements AesKey {
-    #state: AesState | undefined;
+    /** The encryption schedule (valid while ENC_READY), its first 4 words the raw key (while LIVE). */
+    #words: Uint32Array;
+    /** Made on first use and kept with the handle (valid while DEC_READY). */
+    #dec: Uint32Array | undefined = undefined;
+    /** LIVE | ENC_READY | DEC_READY bits; 0 once wiped. */
+    #ready = LIVE;
+    /** `raw`: 16 bytes, checked; the schedules follow on first use. */
     constructor(raw: Uint8Array) {
-      const s = spare.pop() ?? { words: new Uint32Array(WORDS), enc: undefined, dec: undefined, ready: 0 };
-      setKey(s, raw);
-      this.#state = s;
+      const w = spare.pop() ?? new Uint32Array(WORDS);
+      for (let i = 0; i < 4; i++) w[RAW + i] = word(raw, 4 * i);
+      this.#words = w;
     }
-    static state(key: AesKey): AesState | undefined {
-      return #state in key ? (key as AesHandle).#state : undefined;
+    /** The handle's encryption schedule (CryptoError when wiped or not of this provider). */
+    static enc(key: AesKey): Uint32Array {
+      const h = AesHandle.live(key);
+      const w = h.#words;
+      if (!(h.#ready & ENC_READY)) {
+        expandKey(w, w); // (reads the raw key before it writes the first round keys over it)
+        h.#ready |= ENC_READY;
+      }
+      return w;
+    }
+    static dec(key: AesKey): Uint32Array {
+      const h = AesHandle.live(key);
+      const dec = (h.#dec ??= spareDec.pop() ?? new Uint32Array(DEC_WORDS));
+      if (!(h.#ready & DEC_READY)) {
+        expandDecKey(AesHandle.enc(h), dec);
+        h.#ready |= DEC_READY;
+      }
+      return dec;
+    }
+    private static live(key: AesKey): AesHandle {
+      if (typeof key !== 'object' || key === null || !(#words in key) || key.#ready === 0) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
+      return key;
     }
     wipe(): void {
-      const s = this.#state;
-      if (!s) return;
-      clearKey(s);
-      this.#state = undefined;
-      if (spare.length < SPARE_KEPT) spare.push(s);
+      if (this.#ready === 0) return;
+      this.#words.fill(0);
+      if (spare.length < SPARE_KEPT) spare.push(this.#words);
+      const dec = this.#dec;
+      if (dec) {
+        dec.fill(0);
+        if (spareDec.length < SPARE_KEPT) spareDec.push(dec);
+        this.#dec = undefined;
+      }
+      this.#ready = 0;
+      this.#words = WIPED;
     }
   }
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
@@ -471,40 +480,18 @@ export function createNobleCrypto(): NobleCrypto {
     }
   }
 
-  function aesState(key: AesKey): AesState {
-    const s = typeof key === 'object' && key !== null ? AesHandle.state(key) : undefined;
-    if (!s) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
-    return s;
-  }
-  function encSchedule(s: AesState): Uint32Array {
-    const enc = (s.enc ??= s.words.subarray(ENC, WORDS));
-    if (!(s.ready & ENC_READY)) {
-      expandKey(s.words, enc);
-      s.ready |= ENC_READY;
-    }
-    return enc;
-  }
-  function decSchedule(s: AesState): Uint32Array {
-    const dec = (s.dec ??= new Uint32Array(DEC_WORDS));
-    if (!(s.ready & DEC_READY)) {
-      expandDecKey(encSchedule(s), dec);
-      s.ready |= DEC_READY;
-    }
-    return dec;
-  }
-  /** The state's words, K1 at SUBKEYS and K2 after it. */
-  function cmacSubkeys(s: AesState): Uint32Array {
-    const k = s.words;
-    if (!(s.ready & SUBKEYS_READY)) {
-      const l = unsafe.encrypt(encSchedule(s), 0, 0, 0, 0);
-      k[SUBKEYS] = l.s0;
-      k[SUBKEYS + 1] = l.s1;
-      k[SUBKEYS + 2] = l.s2;
-      k[SUBKEYS + 3] = l.s3;
-      double(k, SUBKEYS, SUBKEYS);
-      double(k, SUBKEYS, SUBKEYS + 4);
-      s.ready |= SUBKEYS_READY;
-    }
+  /** CMAC's subkeys K1 ‖ K2 (RFC 4493 §2.3, eight little-endian words) of the key being used, made
+   *  per call and zeroed after it. */
+  const subkeys = new Uint32Array(8);
+  function cmacSubkeys(xk: Uint32Array): Uint32Array {
+    const k = subkeys;
+    const l = unsafe.encrypt(xk, 0, 0, 0, 0);
+    k[0] = l.s0;
+    k[1] = l.s1;
+    k[2] = l.s2;
+    k[3] = l.s3;
+    double(k, 0, 0);
+    double(k, 0, 4);
     return k;
   }
   function scalarEntry(key: P256PrivateKey): { d: Uint8Array; pub?: Uint8Array } {
@@ -519,28 +506,27 @@ export function createNobleCrypto(): NobleCrypto {
       return new AesHandle(raw);
     },
     aesEncryptBlock(key, input, output) {
-      const s = aesState(key);
+      const xk = AesHandle.enc(key);
       length('AES block', input, 16);
       length('AES block output', output, 16);
       block.set(input);
-      unsafe.encryptBlock(encSchedule(s), block);
+      unsafe.encryptBlock(xk, block);
       output.set(block);
       block.fill(0);
     },
     aesDecryptBlock(key, input, output) {
-      const s = aesState(key);
+      const xk = AesHandle.dec(key);
       length('AES block', input, 16);
       length('AES block output', output, 16);
       block.set(input);
-      unsafe.decryptBlock(decSchedule(s), block);
+      unsafe.decryptBlock(xk, block);
       output.set(block);
       block.fill(0);
     },
     aesCbcEncrypt(key, iv, input, output) {
-      const s = aesState(key);
+      const xk = AesHandle.enc(key);
       length('CBC IV', iv, 16);
       blocks('CBC input', input, output);
-      const xk = encSchedule(s);
       let c0 = word(iv, 0);
       let c1 = word(iv, 4);
       let c2 = word(iv, 8);
@@ -558,10 +544,9 @@ export function createNobleCrypto(): NobleCrypto {
       }
     },
     aesCbcDecrypt(key, iv, input, output) {
-      const s = aesState(key);
+      const xk = AesHandle.dec(key);
       length('CBC IV', iv, 16);
       blocks('CBC input', input, output);
-      const xk = decSchedule(s);
       let p0 = word(iv, 0);
       let p1 = word(iv, 4);
       let p2 = word(iv, 8);
@@ -584,13 +569,12 @@ export function createNobleCrypto(): NobleCrypto {
       }
     },
     aesCmac(key, message, tag) {
-      const s = aesState(key);
+      const xk = AesHandle.enc(key);
       length('CMAC tag', tag, 16);
       if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'CMAC message must be bytes');
       // RFC 4493 §2.4: CBC-MAC over the blocks, the last one XORed with K1 (complete) or padded
       // with 10…0 and XORed with K2.
-      const xk = encSchedule(s);
-      const k = cmacSubkeys(s);
+      const k = cmacSubkeys(xk);
       const n = Math.max(1, Math.ceil(message.length / 16));
       const complete = message.length > 0 && message.length % 16 === 0;
       let x0 = 0;
@@ -609,7 +593,7 @@ export function createNobleCrypto(): NobleCrypto {
       // it is read: no copy into a scratch block (and no scratch to wipe).
       const from = 16 * (n - 1);
       const end = message.length;
-      const sk = complete ? SUBKEYS : SUBKEYS + 4;
+      const sk = complete ? 0 : 4;
       const r = unsafe.encrypt(
         xk,
         x0 ^ lastWord(message, from, end) ^ k[sk],
@@ -621,6 +605,7 @@ export function createNobleCrypto(): NobleCrypto {
       putWord(tag, 4, r.s1);
       putWord(tag, 8, r.s2);
       putWord(tag, 12, r.s3);
+      k.fill(0);
     },
     sha256(message, digest) {
       length('SHA-256 digest', digest, 32);

@@ -2,8 +2,9 @@
  * The simulator's key store: holds the meter key, the bench key and the device's ECDSA P-256 signing
  * key as handles of a crypto port (the desktop's noble one by default: RFC 6979 deterministic,
  * low-S), as a secure element would. It also keeps the raw keys, because a simulator writes them to
- * its key file (`toFile`). Handles and the public key are made on first use (a fleet of 100 000
- * meters uses its bench keys never and its public keys rarely). Portable (no Node API), so XS
+ * its key file (`toFile`). Handles are made on first use (a fleet of 100 000 meters uses its bench
+ * keys never and its public keys rarely), and the public key is not kept: the signing key's handle
+ * keeps it while it lives (the calibration log keeps its own). Portable (no Node API), so XS
  * entries can use it too.
  */
 import { p256 } from '@noble/curves/nist.js';
@@ -32,14 +33,13 @@ export interface SimKeysFile {
 const METER = 0;
 const BENCH = 16;
 const SIGNING = 32;
-/** The compressed public key (33 bytes), once computed. */
-const PUBLIC = 64;
+const RAW_BYTES = 64;
 
 export class SimKeyStore implements KeyStore {
-  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63); then the public key (one
-   *  array: each costs V8 ~180 bytes beyond its data). */
-  private readonly raw = new Uint8Array(PUBLIC + 33);
-  private hasPublic = false;
+  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63), in one array (each costs V8
+   *  ~180 bytes beyond its data), of 64 bytes: V8 keeps it on its heap, not in a buffer of its own,
+   *  as long as no view of it is made (so keys are copied out with slice(), and the copy wiped). */
+  private readonly raw = new Uint8Array(RAW_BYTES);
   private meter: AesKey | undefined;
   private bench: AesKey | undefined;
   private signing: P256PrivateKey | undefined;
@@ -56,15 +56,17 @@ export class SimKeyStore implements KeyStore {
   }
 
   private signingKey(): P256PrivateKey {
-    return (this.signing ??= this.crypto.p256PrivateKey(this.raw.subarray(SIGNING, SIGNING + 32)));
+    return (this.signing ??= this.handle(SIGNING, 32, (k) => this.crypto.p256PrivateKey(k)));
   }
 
-  private devicePublic(): Uint8Array {
-    if (!this.hasPublic) {
-      this.raw.set(this.crypto.p256PublicKey(this.signingKey()), PUBLIC);
-      this.hasPublic = true;
+  /** A handle made from a copy of raw[at, at + n), the copy wiped after. */
+  private handle<T>(at: number, n: number, make: (key: Uint8Array) => T): T {
+    const k = this.raw.slice(at, at + n);
+    try {
+      return make(k);
+    } finally {
+      k.fill(0);
     }
-    return this.raw.subarray(PUBLIC);
   }
 
   /** Fresh random keys (needs crypto.getRandomValues: Node, browsers; not plain XS). */
@@ -79,7 +81,7 @@ export class SimKeyStore implements KeyStore {
 
   toFile(): SimKeysFile {
     const r = this.raw;
-    return { meterKey: toHex(r.subarray(METER, METER + 16)), benchKey: toHex(r.subarray(BENCH, BENCH + 16)), signingKey: toHex(r.subarray(SIGNING, SIGNING + 32)), publicKey: toHex(this.devicePublic()) };
+    return { meterKey: toHex(r.slice(METER, METER + 16)), benchKey: toHex(r.slice(BENCH, BENCH + 16)), signingKey: toHex(r.slice(SIGNING, SIGNING + 32)), publicKey: toHex(this.devicePublicKey()) };
   }
 
   /** A copy of the raw meter key (what a simulated gateway is given). */
@@ -89,7 +91,7 @@ export class SimKeyStore implements KeyStore {
 
   /** The store's own handle: callers use it and never wipe it. */
   meterKey(): AesKey {
-    return (this.meter ??= this.crypto.aesKey(this.raw.subarray(METER, METER + 16)));
+    return (this.meter ??= this.handle(METER, 16, (k) => this.crypto.aesKey(k)));
   }
 
   /** Wipes and drops the key handles (the meter key's schedule and CMAC subkeys, the signing
@@ -113,11 +115,12 @@ export class SimKeyStore implements KeyStore {
   }
 
   benchKey(): AesKey {
-    return (this.bench ??= this.crypto.aesKey(this.raw.subarray(BENCH, BENCH + 16)));
+    return (this.bench ??= this.handle(BENCH, 16, (k) => this.crypto.aesKey(k)));
   }
 
+  /** Computed by the signing key's handle, which keeps it while it lives (a copy each call). */
   devicePublicKey(): Uint8Array {
-    return this.devicePublic().slice();
+    return this.crypto.p256PublicKey(this.signingKey());
   }
 
   signDigest(digest: Uint8Array): Uint8Array {

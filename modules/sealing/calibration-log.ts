@@ -92,16 +92,19 @@ const HIDDEN_BY_APPEND: readonly string[] = Object.freeze(['signature', 'witness
 export class CalibrationLog {
   readonly store: AppendLog;
   readonly deviceId: string;
-  readonly publicKey: Uint8Array;
   /** A fault found in the stored log at open (tampered or corrupted flash); the seal reports tamper. */
   readonly fault: LogFault | undefined;
   private readonly keys: KeyStore;
   private readonly crypto: Crypto;
   private readonly clock: Clock;
   private readonly witness: LogWitness | undefined;
-  /** The public key, then the last record's SHA-256 (what the next record chains to): one buffer,
-   *  `publicKey` a view of it (not the last record kept whole, and not two buffers). */
+  /** The public key but its first byte, then the last record's SHA-256 (what the next record chains
+   *  to): one array, not the last record kept whole nor two arrays, and for a compressed P-256 key
+   *  32 + 32 bytes, which V8 keeps on its heap (a typed array above 64 bytes gets a buffer of its
+   *  own). Only read by index, set() and slice(): a view of it would move it into a buffer. */
   private readonly keyAndHead: Uint8Array;
+  /** The public key's first byte (a compressed key's parity). */
+  private readonly keyPrefix: number;
   private lastCounter: number;
   private records: number;
 
@@ -113,12 +116,12 @@ export class CalibrationLog {
     this.witness = o.witness;
     this.deviceId = o.deviceId;
     const publicKey = o.keys.devicePublicKey();
-    this.keyAndHead = new Uint8Array(publicKey.length + HEAD_HASH_SIZE);
-    this.keyAndHead.set(publicKey);
-    this.publicKey = this.keyAndHead.subarray(0, publicKey.length);
+    this.keyAndHead = new Uint8Array(publicKey.length - 1 + HEAD_HASH_SIZE);
+    for (let i = 1; i < publicKey.length; i++) this.keyAndHead[i - 1] = publicKey[i];
+    this.keyPrefix = publicKey[0];
     this.fault = fault;
     this.records = store.count;
-    const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, this.publicKey) }, 0, genesisPrevHash(o.crypto, this.publicKey));
+    const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, publicKey) }, 0, genesisPrevHash(o.crypto, publicKey));
     if (last) this.setHead(last.raw); // (a new log-init record set it when written)
     this.lastCounter = init.counter;
   }
@@ -181,7 +184,7 @@ export class CalibrationLog {
   }
 
   private setHead(raw: Uint8Array): void {
-    this.keyAndHead.set(recordHash(this.crypto, raw), this.publicKey.length);
+    this.keyAndHead.set(recordHash(this.crypto, raw), this.keyAndHead.length - HEAD_HASH_SIZE);
   }
 
   private saveWitness(): void {
@@ -193,9 +196,18 @@ export class CalibrationLog {
     return this.lastCounter;
   }
 
+  /** The device's public key (SEC1 compressed, as the key store gave it at open; a copy). */
+  get publicKey(): Uint8Array {
+    const n = this.keyAndHead.length - HEAD_HASH_SIZE;
+    const key = new Uint8Array(n + 1);
+    key[0] = this.keyPrefix;
+    for (let i = 0; i < n; i++) key[i + 1] = this.keyAndHead[i];
+    return key;
+  }
+
   /** SHA-256 of the last record: what the next record chains to. */
   get headHash(): Uint8Array {
-    return this.keyAndHead.slice(this.publicKey.length);
+    return this.keyAndHead.slice(this.keyAndHead.length - HEAD_HASH_SIZE);
   }
 
   stats(): AppendLogStats {
@@ -228,7 +240,7 @@ export class CalibrationLog {
     const lastHash = recordHash(this.crypto, records[records.length - 1]);
     const exportedAt = this.now();
     const signature = this.keys.signDigest(headDigest(this.crypto, records.length, lastHash, exportedAt));
-    return { deviceId: this.deviceId, publicKey: this.publicKey.slice(), records, head: { count: records.length, lastHash, exportedAt, signature } };
+    return { deviceId: this.deviceId, publicKey: this.publicKey, records, head: { count: records.length, lastHash, exportedAt, signature } };
   }
 
   private now(): number {

@@ -147,7 +147,6 @@ const LOG_PAGE_OVERHEAD = 11;
 const NOTHING = new Uint8Array(0);
 
 export class ServiceServer {
-  readonly stats: ServiceStats = { frames: 0, framing: {}, replies: {}, waits: 0 };
   readonly maxRequestsPerPoll: number;
   readonly maxBytesPerPoll: number;
   private readonly port: SerialPort;
@@ -157,9 +156,11 @@ export class ServiceServer {
   private readonly clock: Pick<Clock, 'ticks'> | undefined;
   private readonly maxPayload: number;
   private readonly checkBytesPerPoll: number;
-  /** Reused every poll: nothing is allocated when nothing arrived. */
-  private readonly events: DecodeEvent[] = [];
-  private readonly budget: DecodeBudget = { frames: 0, checkBytes: 0 };
+  /** Made when the first input or the first count needs them and reused (most meters' ports never
+   *  receive a byte: they hold none): nothing is allocated per poll. */
+  private counts: ServiceStats | undefined;
+  private events: DecodeEvent[] | undefined;
+  private budget: DecodeBudget | undefined;
   /** Bytes read from the port but not yet decoded (a budget ran out). */
   private rest: Uint8Array = NOTHING;
   /** A reply waiting for room in the port. */
@@ -188,6 +189,10 @@ export class ServiceServer {
     if (this.clock) this.decoder.touch(this.clock.ticks());
   }
 
+  get stats(): ServiceStats {
+    return (this.counts ??= { frames: 0, framing: {}, replies: {}, waits: 0 });
+  }
+
   /** Received bytes held back: a frame not yet complete, or input a poll's budget left for the next. */
   get pending(): number {
     return this.decoder.buffered + this.rest.length;
@@ -213,8 +218,8 @@ export class ServiceServer {
       // Input was not taken meanwhile: the sender's timeouts restart.
       this.decoder.touch(now);
     }
-    const budget = this.budget;
-    budget.checkBytes = this.checkBytesPerPoll;
+    // This poll's budget, set when there is input to spend it on.
+    let budget: DecodeBudget | undefined;
     let handled = 0;
     let answered = 0;
     let taken = 0;
@@ -230,8 +235,9 @@ export class ServiceServer {
         taken += chunk.length;
         this.rest = chunk;
       }
+      budget ??= this.freshBudget();
       budget.frames = 1;
-      const used = this.decoder.feed(this.rest, this.events, budget, now);
+      const used = this.decoder.feed(this.rest, this.events as DecodeEvent[], budget, now);
       this.rest = used >= this.rest.length ? NOTHING : this.rest.subarray(used);
       const frames = this.take();
       handled += frames.handled;
@@ -243,11 +249,21 @@ export class ServiceServer {
       }
     }
     if (handled >= this.maxRequestsPerPoll) this.more = true;
-    if (this.clock && handled < this.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more) {
+    // (expire() gives up nothing when nothing is held.)
+    if (this.clock && handled < this.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more && this.decoder.buffered > 0) {
+      budget ??= this.freshBudget();
       budget.frames = 1;
-      if (this.decoder.expire(now, this.events, budget)) answered += this.take().answered;
+      if (this.decoder.expire(now, this.events as DecodeEvent[], budget)) answered += this.take().answered;
     }
     return answered;
+  }
+
+  /** The budget of one poll, full (and the events list the decoder fills). */
+  private freshBudget(): DecodeBudget {
+    this.events ??= [];
+    const budget = (this.budget ??= { frames: 0, checkBytes: 0 });
+    budget.checkBytes = this.checkBytesPerPoll;
+    return budget;
   }
 
   private fits(n: number): boolean {
@@ -257,7 +273,7 @@ export class ServiceServer {
 
   /** Handles the events of one decoder call (at most one frame): counts errors, answers the frame. */
   private take(): { handled: number; answered: number } {
-    const events = this.events;
+    const events = this.events as DecodeEvent[];
     let handled = 0;
     let answered = 0;
     for (let i = 0; i < events.length; i++) {
