@@ -9,10 +9,9 @@
  * is used; `wipe()` zeroes the key and the schedules, and the zeroed arrays serve the provider's next
  * handle (no per-key allocation beyond the handle). CBC and CMAC run block by block on the schedules
  * (noble's one-block round functions), with no per-call key expansion or allocation; CMAC's subkeys
- * are derived per call (one block: not 8 words more per handle, which a fleet keeps one of per
- * meter). The handle's state lives in private fields of the handle (no caller can reach it), not
- * in a WeakMap: every telegram derives two keys, and a WeakMap entry per key cost more than their
- * expansion.
+ * are kept too, in fields of its state (a meter MACs with its key every telegram). The handle's
+ * state lives in a private field of the handle (no caller can reach it), not in a WeakMap: every
+ * telegram derives two keys, and a WeakMap entry per key cost more than their expansion.
  *
  * ECDSA: noble's P-256 and ECDSA built anew over a field with cheaper additions (fastP256: the same
  * keys and signatures). A key's public key is kept once computed, and the provider remembers the
@@ -39,13 +38,30 @@ const WORDS = 44;
 /** The decryption schedule: an array of its own, made on the key's first decryption. */
 const DEC_WORDS = 44;
 
-/** A wiped handle's words (none). */
-const WIPED = new Uint32Array(0);
-
 /** What of a handle's key is there: the key itself (clear once wiped), and what is computed from it. */
 const LIVE = 1;
 const ENC_READY = 2;
 const DEC_READY = 4;
+const SUBKEYS_READY = 8;
+
+interface AesState {
+  /** The encryption schedule (valid while ENC_READY), its first 4 words the raw key (while LIVE). */
+  words: Uint32Array;
+  /** Made on first use and kept with the state (valid while DEC_READY). */
+  dec: Uint32Array | undefined;
+  /** LIVE | ENC_READY | DEC_READY | SUBKEYS_READY bits. */
+  ready: number;
+  /** CMAC's subkeys K1 ‖ K2 (RFC 4493 §2.3) as eight little-endian words (int32), valid while
+   *  SUBKEYS_READY: fields, not an array of their own (~180 bytes beyond the data in V8). */
+  k0: number;
+  k1: number;
+  k2: number;
+  k3: number;
+  k4: number;
+  k5: number;
+  k6: number;
+  k7: number;
+}
 
 /**
  * noble's S-box, read out of its own round function: with a schedule of two round keys (all zero)
@@ -377,63 +393,95 @@ export interface NobleCrypto extends Crypto {
 
 /** Creates a desktop crypto provider. Each provider keeps its own handle table. */
 export function createNobleCrypto(): NobleCrypto {
-  /** The arrays of wiped handles, zeroed, for the next handles: a derived key lives for one
-   *  telegram, and a new typed array (too large for V8's heap, so allocated outside it) costs more
-   *  than the key's expansion. Schedules and decryption schedules apart: a handle that never
-   *  decrypts (a meter's) holds no decryption array. */
-  const spare: Uint32Array[] = [];
+  /** The states of wiped handles, zeroed, for the next handles: a derived key lives for one
+   *  telegram, and a new state's typed array (too large for V8's heap, so allocated outside it)
+   *  costs more than the key's expansion. Decryption arrays apart: a handle that never decrypts (a
+   *  meter's) holds none. */
+  const spare: AesState[] = [];
   const spareDec: Uint32Array[] = [];
   const SPARE_KEPT = 16;
-  /** An AES key handle of this provider (a class per provider: another's handles are refused). */
+  /** An AES key handle of this provider (a class per provider: another's handles are refused). Its
+   *  state in one private field (XS allocates per instance for each private field). */
   class AesHandle implements AesKey {
-    /** The encryption schedule (valid while ENC_READY), its first 4 words the raw key (while LIVE). */
-    #words: Uint32Array;
-    /** Made on first use and kept with the handle (valid while DEC_READY). */
-    #dec: Uint32Array | undefined = undefined;
-    /** LIVE | ENC_READY | DEC_READY bits; 0 once wiped. */
-    #ready = LIVE;
-    /** `raw`: 16 bytes, checked; the schedules follow on first use. */
+    #state: AesState | undefined;
+    /** `raw`: 16 bytes, checked; the schedules and subkeys follow on first use. */
     constructor(raw: Uint8Array) {
-      const w = spare.pop() ?? new Uint32Array(WORDS);
+      const s = spare.pop() ?? { words: new Uint32Array(WORDS), dec: undefined, ready: 0, k0: 0, k1: 0, k2: 0, k3: 0, k4: 0, k5: 0, k6: 0, k7: 0 };
+      const w = s.words;
       for (let i = 0; i < 4; i++) w[RAW + i] = word(raw, 4 * i);
-      this.#words = w;
+      s.ready = LIVE;
+      this.#state = s;
     }
-    /** The handle's encryption schedule (CryptoError when wiped or not of this provider). */
-    static enc(key: AesKey): Uint32Array {
-      const h = AesHandle.live(key);
-      const w = h.#words;
-      if (!(h.#ready & ENC_READY)) {
-        expandKey(w, w); // (reads the raw key before it writes the first round keys over it)
-        h.#ready |= ENC_READY;
-      }
-      return w;
-    }
-    static dec(key: AesKey): Uint32Array {
-      const h = AesHandle.live(key);
-      const dec = (h.#dec ??= spareDec.pop() ?? new Uint32Array(DEC_WORDS));
-      if (!(h.#ready & DEC_READY)) {
-        expandDecKey(AesHandle.enc(h), dec);
-        h.#ready |= DEC_READY;
-      }
-      return dec;
-    }
-    private static live(key: AesKey): AesHandle {
-      if (typeof key !== 'object' || key === null || !(#words in key) || key.#ready === 0) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
-      return key;
+    static state(key: AesKey): AesState | undefined {
+      return #state in key ? (key as AesHandle).#state : undefined;
     }
     wipe(): void {
-      if (this.#ready === 0) return;
-      this.#words.fill(0);
-      if (spare.length < SPARE_KEPT) spare.push(this.#words);
-      const dec = this.#dec;
+      const s = this.#state;
+      if (!s) return;
+      s.words.fill(0);
+      const dec = s.dec;
       if (dec) {
         dec.fill(0);
         if (spareDec.length < SPARE_KEPT) spareDec.push(dec);
-        this.#dec = undefined;
+        s.dec = undefined;
       }
-      this.#ready = 0;
-      this.#words = WIPED;
+      s.k0 = s.k1 = s.k2 = s.k3 = s.k4 = s.k5 = s.k6 = s.k7 = 0;
+      s.ready = 0;
+      this.#state = undefined;
+      if (spare.length < SPARE_KEPT) spare.push(s);
     }
+  }
+  function aesState(key: AesKey): AesState {
+    const s = typeof key === 'object' && key !== null ? AesHandle.state(key) : undefined;
+    if (!s) throw new CryptoError('wiped-key', 'AES key handle is wiped or not of this provider');
+    return s;
+  }
+  /** The state's encryption schedule: its words, the raw key expanded in place on first use. */
+  function encSchedule(s: AesState): Uint32Array {
+    const w = s.words;
+    if (!(s.ready & ENC_READY)) {
+      expandKey(w, w); // (reads the raw key before it writes the first round keys over it)
+      s.ready |= ENC_READY;
+    }
+    return w;
+  }
+  function decSchedule(s: AesState): Uint32Array {
+    const dec = (s.dec ??= spareDec.pop() ?? new Uint32Array(DEC_WORDS));
+    if (!(s.ready & DEC_READY)) {
+      expandDecKey(encSchedule(s), dec);
+      s.ready |= DEC_READY;
+    }
+    return dec;
+  }
+  /** Copies the state's CMAC subkeys into k[0…8) (derived on first use). */
+  function cmacSubkeys(s: AesState, k: Uint32Array): void {
+    if (!(s.ready & SUBKEYS_READY)) {
+      const l = unsafe.encrypt(encSchedule(s), 0, 0, 0, 0);
+      k[0] = l.s0;
+      k[1] = l.s1;
+      k[2] = l.s2;
+      k[3] = l.s3;
+      double(k, 0, 0);
+      double(k, 0, 4);
+      s.k0 = k[0] | 0;
+      s.k1 = k[1] | 0;
+      s.k2 = k[2] | 0;
+      s.k3 = k[3] | 0;
+      s.k4 = k[4] | 0;
+      s.k5 = k[5] | 0;
+      s.k6 = k[6] | 0;
+      s.k7 = k[7] | 0;
+      s.ready |= SUBKEYS_READY;
+      return;
+    }
+    k[0] = s.k0;
+    k[1] = s.k1;
+    k[2] = s.k2;
+    k[3] = s.k3;
+    k[4] = s.k4;
+    k[5] = s.k5;
+    k[6] = s.k6;
+    k[7] = s.k7;
   }
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
   /** public key ‖ digest ‖ signature (33 + 32 + 64 bytes) of the last SIGNED_KEPT signatures made,
@@ -480,20 +528,8 @@ export function createNobleCrypto(): NobleCrypto {
     }
   }
 
-  /** CMAC's subkeys K1 ‖ K2 (RFC 4493 §2.3, eight little-endian words) of the key being used, made
-   *  per call and zeroed after it. */
+  /** The CMAC subkeys of the key being used, copied out of its handle for one call and zeroed after it. */
   const subkeys = new Uint32Array(8);
-  function cmacSubkeys(xk: Uint32Array): Uint32Array {
-    const k = subkeys;
-    const l = unsafe.encrypt(xk, 0, 0, 0, 0);
-    k[0] = l.s0;
-    k[1] = l.s1;
-    k[2] = l.s2;
-    k[3] = l.s3;
-    double(k, 0, 0);
-    double(k, 0, 4);
-    return k;
-  }
   function scalarEntry(key: P256PrivateKey): { d: Uint8Array; pub?: Uint8Array } {
     const k = ecdsa.get(key);
     if (!k) throw new CryptoError('wiped-key', 'P-256 key handle is wiped or not of this provider');
@@ -506,7 +542,7 @@ export function createNobleCrypto(): NobleCrypto {
       return new AesHandle(raw);
     },
     aesEncryptBlock(key, input, output) {
-      const xk = AesHandle.enc(key);
+      const xk = encSchedule(aesState(key));
       length('AES block', input, 16);
       length('AES block output', output, 16);
       block.set(input);
@@ -515,7 +551,7 @@ export function createNobleCrypto(): NobleCrypto {
       block.fill(0);
     },
     aesDecryptBlock(key, input, output) {
-      const xk = AesHandle.dec(key);
+      const xk = decSchedule(aesState(key));
       length('AES block', input, 16);
       length('AES block output', output, 16);
       block.set(input);
@@ -524,7 +560,7 @@ export function createNobleCrypto(): NobleCrypto {
       block.fill(0);
     },
     aesCbcEncrypt(key, iv, input, output) {
-      const xk = AesHandle.enc(key);
+      const xk = encSchedule(aesState(key));
       length('CBC IV', iv, 16);
       blocks('CBC input', input, output);
       let c0 = word(iv, 0);
@@ -544,7 +580,7 @@ export function createNobleCrypto(): NobleCrypto {
       }
     },
     aesCbcDecrypt(key, iv, input, output) {
-      const xk = AesHandle.dec(key);
+      const xk = decSchedule(aesState(key));
       length('CBC IV', iv, 16);
       blocks('CBC input', input, output);
       let p0 = word(iv, 0);
@@ -569,12 +605,14 @@ export function createNobleCrypto(): NobleCrypto {
       }
     },
     aesCmac(key, message, tag) {
-      const xk = AesHandle.enc(key);
+      const s = aesState(key);
+      const xk = encSchedule(s);
       length('CMAC tag', tag, 16);
       if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'CMAC message must be bytes');
       // RFC 4493 §2.4: CBC-MAC over the blocks, the last one XORed with K1 (complete) or padded
       // with 10…0 and XORed with K2.
-      const k = cmacSubkeys(xk);
+      const k = subkeys;
+      cmacSubkeys(s, k);
       const n = Math.max(1, Math.ceil(message.length / 16));
       const complete = message.length > 0 && message.length % 16 === 0;
       let x0 = 0;

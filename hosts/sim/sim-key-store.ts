@@ -33,13 +33,19 @@ export interface SimKeysFile {
 const METER = 0;
 const BENCH = 16;
 const SIGNING = 32;
-const RAW_BYTES = 64;
+
+/** Bytes as a one-byte string (one character a byte, flat: not a concatenation). */
+function latin1(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, Array.from(bytes));
+}
 
 export class SimKeyStore implements KeyStore {
-  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63), in one array (each costs V8
-   *  ~180 bytes beyond its data), of 64 bytes: V8 keeps it on its heap, not in a buffer of its own,
-   *  as long as no view of it is made (so keys are copied out with slice(), and the copy wiped). */
-  private readonly raw = new Uint8Array(RAW_BYTES);
+  /** The raw keys: meter (bytes 0–15), bench (16–31), signing (32–63), one byte a character of a
+   *  string: 80 bytes in V8, where a typed array of them costs 264 (object, buffer object, data),
+   *  and a fleet has 100 000. Keys are copied out of it into arrays that are wiped after use. (A
+   *  string cannot be wiped: the simulator keeps these keys for good, and writes them to its key
+   *  files, anyway; a replaced meter key's string is dropped.) */
+  private raw: string;
   private meter: AesKey | undefined;
   private bench: AesKey | undefined;
   private signing: P256PrivateKey | undefined;
@@ -50,18 +56,28 @@ export class SimKeyStore implements KeyStore {
   ) {
     if (keys.meterKey.length !== 16 || keys.benchKey.length !== 16) throw new MeterError('bad-key', 'meter and bench keys must be 16 bytes (AES-128)');
     if (keys.signingKey.length !== 32 || !p256.utils.isValidSecretKey(keys.signingKey)) throw new MeterError('bad-key', 'signing key is not a valid P-256 private key');
-    this.raw.set(keys.meterKey, METER);
-    this.raw.set(keys.benchKey, BENCH);
-    this.raw.set(keys.signingKey, SIGNING);
+    const raw = new Uint8Array(64);
+    raw.set(keys.meterKey, METER);
+    raw.set(keys.benchKey, BENCH);
+    raw.set(keys.signingKey, SIGNING);
+    this.raw = latin1(raw);
+    raw.fill(0);
   }
 
   private signingKey(): P256PrivateKey {
     return (this.signing ??= this.handle(SIGNING, 32, (k) => this.crypto.p256PrivateKey(k)));
   }
 
-  /** A handle made from a copy of raw[at, at + n), the copy wiped after. */
+  /** Raw bytes [at, at + n) (a new array). */
+  private bytes(at: number, n: number): Uint8Array {
+    const k = new Uint8Array(n);
+    for (let i = 0; i < n; i++) k[i] = this.raw.charCodeAt(at + i);
+    return k;
+  }
+
+  /** A handle made from a copy of the raw bytes [at, at + n), the copy wiped after. */
   private handle<T>(at: number, n: number, make: (key: Uint8Array) => T): T {
-    const k = this.raw.slice(at, at + n);
+    const k = this.bytes(at, n);
     try {
       return make(k);
     } finally {
@@ -80,13 +96,12 @@ export class SimKeyStore implements KeyStore {
   }
 
   toFile(): SimKeysFile {
-    const r = this.raw;
-    return { meterKey: toHex(r.slice(METER, METER + 16)), benchKey: toHex(r.slice(BENCH, BENCH + 16)), signingKey: toHex(r.slice(SIGNING, SIGNING + 32)), publicKey: toHex(this.devicePublicKey()) };
+    return { meterKey: toHex(this.bytes(METER, 16)), benchKey: toHex(this.bytes(BENCH, 16)), signingKey: toHex(this.bytes(SIGNING, 32)), publicKey: toHex(this.devicePublicKey()) };
   }
 
   /** A copy of the raw meter key (what a simulated gateway is given). */
   rawMeterKey(): Uint8Array {
-    return this.raw.slice(METER, METER + 16);
+    return this.bytes(METER, 16);
   }
 
   /** The store's own handle: callers use it and never wipe it. */
@@ -111,7 +126,10 @@ export class SimKeyStore implements KeyStore {
     if (key.length !== 16) throw new MeterError('bad-key', 'a meter key is 16 bytes (AES-128)');
     this.meter?.wipe();
     this.meter = undefined;
-    this.raw.set(key, METER);
+    const raw = this.bytes(0, 64);
+    raw.set(key, METER);
+    this.raw = latin1(raw);
+    raw.fill(0);
   }
 
   benchKey(): AesKey {

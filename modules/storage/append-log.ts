@@ -170,15 +170,20 @@ export class AppendLog {
 
   stats(): AppendLogStats {
     // (No helper closure: the meter asks for these once a telegram, and XS and V8 would make one each time.)
+    // (The table read here, not through seqOf()/closed(): a telegram's status asks for these.)
     const size = this.flash.sectorSize;
+    const count = this.flash.sectorCount;
+    const maxPayload = maxPayloadOf(size);
+    const t = this.tables.words;
     let free = 0;
     let bytes = 0;
-    for (let i = 0; i < this.sectorCount; i++) {
-      if (this.seqOf(i) < 0) free++;
-      else if (!this.closed(i)) bytes += Math.max(0, size - this.tables.words[this.base + i * PER_SECTOR + END] - FRAME_OVERHEAD);
+    for (let i = 0, o = this.base; i < count; i++, o += PER_SECTOR) {
+      const flags = t[o + FLAGS];
+      if (!(flags & OWNED)) free++;
+      else if (!(flags & CLOSED)) bytes += Math.max(0, size - t[o + END] - FRAME_OVERHEAD);
     }
-    bytes += Math.max(0, free - 1) * this.maxPayload;
-    return { records: this.count, sectors: this.sectorCount, freeSectors: free, payloadBytesFree: bytes, maxPayload: this.maxPayload, recordsCopied: this.copied };
+    bytes += Math.max(0, free - 1) * maxPayload;
+    return { records: this.records, sectors: count, freeSectors: free, payloadBytesFree: bytes, maxPayload, recordsCopied: this.copied };
   }
 
   /**
