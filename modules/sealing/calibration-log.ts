@@ -106,7 +106,6 @@ export class CalibrationLog {
   /** The public key's first byte (a compressed key's parity). */
   private readonly keyPrefix: number;
   private lastCounter: number;
-  private records: number;
 
   private constructor(o: CalibrationLogOptions, store: AppendLog, last: { raw: Uint8Array; counter: number } | undefined, fault: LogFault | undefined) {
     this.store = store;
@@ -120,7 +119,6 @@ export class CalibrationLog {
     for (let i = 1; i < publicKey.length; i++) this.keyAndHead[i - 1] = publicKey[i];
     this.keyPrefix = publicKey[0];
     this.fault = fault;
-    this.records = store.count;
     const init = last ?? this.write({ type: 'log-init', who: o.initBy ?? 'factory', newValue: encodeIdentity(o.deviceId, publicKey) }, 0, genesisPrevHash(o.crypto, publicKey));
     if (last) this.setHead(last.raw); // (a new log-init record set it when written)
     this.lastCounter = init.counter;
@@ -188,7 +186,8 @@ export class CalibrationLog {
   }
 
   private saveWitness(): void {
-    this.witness?.save({ count: this.records, headHash: this.headHash });
+    // (The store's count: one record a write, as the log counted them itself before.)
+    this.witness?.save({ count: this.store.count, headHash: this.headHash });
   }
 
   /** The event counter of the last record (0: only the log-init record). */
@@ -263,7 +262,6 @@ export class CalibrationLog {
     if (signature.length !== SIGNATURE_SIZE) throw new LogVerifyError('bad-signature', `key store returned a ${signature.length}-byte signature`);
     const raw = concat(unsigned, signature);
     this.store.append(raw);
-    this.records++;
     if (counter === 0) {
       this.setHead(raw);
       this.saveWitness();

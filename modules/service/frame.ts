@@ -95,6 +95,14 @@ export interface DecodeBudget {
 }
 
 export const DEFAULT_FRAME_TIMEOUT_MS = 2000;
+
+/** A decoder's `maxPayload`, checked (FrameError 'range'): for a caller that makes its decoder later. */
+export function checkMaxPayload(maxPayload: number): number {
+  if (!Number.isInteger(maxPayload) || maxPayload < 0 || maxPayload > 0xffff) {
+    throw new FrameError('range', `maxPayload ${maxPayload} must be an integer from 0 to 65535`);
+  }
+  return maxPayload;
+}
 export const DEFAULT_IDLE_TIMEOUT_MS = 250;
 
 /**
@@ -117,10 +125,7 @@ export class FrameDecoder {
   private waiting = false;
 
   constructor(options: FrameDecoderOptions = {}) {
-    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!Number.isInteger(this.maxPayload) || this.maxPayload < 0 || this.maxPayload > 0xffff) {
-      throw new FrameError('range', `maxPayload ${this.maxPayload} must be an integer from 0 to 65535`);
-    }
+    this.maxPayload = checkMaxPayload(options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
     this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   }

@@ -37,6 +37,7 @@ import {
   FRAME_OVERHEAD,
   FrameDecoder,
   FrameError,
+  checkMaxPayload,
   encodeFrame,
   type DecodeBudget,
   type DecodeEvent,
@@ -152,7 +153,10 @@ export class ServiceServer {
   private readonly port: SerialPort;
   private readonly target: ServiceTarget;
   private readonly auth: CommandAuthenticator;
-  private readonly decoder: FrameDecoder;
+  /** Made when the first byte arrives (most meters' ports never receive one), with these timeouts. */
+  private decoder: FrameDecoder | undefined;
+  private readonly idleResetMs: number;
+  private readonly frameTimeoutMs: number;
   private readonly clock: Pick<Clock, 'ticks'> | undefined;
   private readonly maxPayload: number;
   private readonly checkBytesPerPoll: number;
@@ -173,11 +177,9 @@ export class ServiceServer {
     this.target = options.target;
     this.auth = new CommandAuthenticator(options.crypto, options.keys, options.counters);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.decoder = new FrameDecoder({
-      maxPayload: this.maxPayload,
-      idleTimeoutMs: options.idleResetMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      frameTimeoutMs: options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
-    });
+    checkMaxPayload(this.maxPayload);
+    this.idleResetMs = options.idleResetMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     this.clock = options.clock;
     this.maxRequestsPerPoll = options.maxRequestsPerPoll ?? 4;
     this.maxBytesPerPoll = options.maxBytesPerPoll ?? this.maxPayload + FRAME_OVERHEAD;
@@ -185,8 +187,8 @@ export class ServiceServer {
       if (!Number.isInteger(v) || v < 1) throw new FrameError('range', `${name} ${v} must be a positive integer`, { field: name });
     }
     // Enough to check every request this poll may answer, each of maximal length.
-    this.checkBytesPerPoll = this.maxRequestsPerPoll * this.decoder.maxFrameBytes;
-    if (this.clock) this.decoder.touch(this.clock.ticks());
+    // (A decoder's maxFrameBytes. Its timeouts start with its first byte: nothing to start before.)
+    this.checkBytesPerPoll = this.maxRequestsPerPoll * (this.maxPayload + FRAME_OVERHEAD);
   }
 
   get stats(): ServiceStats {
@@ -195,7 +197,7 @@ export class ServiceServer {
 
   /** Received bytes held back: a frame not yet complete, or input a poll's budget left for the next. */
   get pending(): number {
-    return this.decoder.buffered + this.rest.length;
+    return (this.decoder ? this.decoder.buffered : 0) + this.rest.length;
   }
 
   /** Work is waiting for the next poll (a frame arriving, input held back or possibly left in the
@@ -216,7 +218,7 @@ export class ServiceServer {
       this.port.write(this.held);
       this.held = undefined;
       // Input was not taken meanwhile: the sender's timeouts restart.
-      this.decoder.touch(now);
+      this.decoder?.touch(now);
     }
     // This poll's budget, set when there is input to spend it on.
     let budget: DecodeBudget | undefined;
@@ -231,18 +233,19 @@ export class ServiceServer {
           break;
         }
         const chunk = this.port.read(this.maxBytesPerPoll - taken);
-        if (chunk.length === 0 && !this.decoder.unchecked) break;
+        if (chunk.length === 0 && !this.decoder?.unchecked) break;
         taken += chunk.length;
         this.rest = chunk;
       }
       budget ??= this.freshBudget();
       budget.frames = 1;
-      const used = this.decoder.feed(this.rest, this.events as DecodeEvent[], budget, now);
+      const decoder = (this.decoder ??= new FrameDecoder({ maxPayload: this.maxPayload, idleTimeoutMs: this.idleResetMs, frameTimeoutMs: this.frameTimeoutMs }));
+      const used = decoder.feed(this.rest, this.events as DecodeEvent[], budget, now);
       this.rest = used >= this.rest.length ? NOTHING : this.rest.subarray(used);
       const frames = this.take();
       handled += frames.handled;
       answered += frames.answered;
-      if (frames.handled === 0 && (this.rest.length > 0 || this.decoder.unchecked)) {
+      if (frames.handled === 0 && (this.rest.length > 0 || decoder.unchecked)) {
         // The CRC budget ran out on what is held: the rest waits for the next poll.
         this.more = true;
         break;
@@ -250,7 +253,7 @@ export class ServiceServer {
     }
     if (handled >= this.maxRequestsPerPoll) this.more = true;
     // (expire() gives up nothing when nothing is held.)
-    if (this.clock && handled < this.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more && this.decoder.buffered > 0) {
+    if (this.clock && handled < this.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more && this.decoder && this.decoder.buffered > 0) {
       budget ??= this.freshBudget();
       budget.frames = 1;
       if (this.decoder.expire(now, this.events as DecodeEvent[], budget)) answered += this.take().answered;

@@ -7,31 +7,33 @@ import { FlashFault, type Flash } from '../ports/flash.js';
 import { StorageError } from './errors.js';
 
 export class FlashRegion implements Flash {
-  readonly sectorSize: number;
   readonly sectorCount: number;
   /** The region's first sector in `parent`. */
   readonly firstSector: number;
   private readonly parent: Flash;
-  // (Its byte offset and size are computed where used, not kept: a meter has seven regions.)
+  // (Its sector size, byte offset and size are computed where used, not kept: a meter has seven regions.)
 
   constructor(parent: Flash, firstSector: number, sectorCount: number) {
     if (!Number.isInteger(firstSector) || !Number.isInteger(sectorCount) || firstSector < 0 || sectorCount < 1 || firstSector + sectorCount > parent.sectorCount) {
       throw new StorageError('geometry', `region of sectors ${firstSector}+${sectorCount} is outside the flash's ${parent.sectorCount} sectors`, { firstSector, sectorCount, flashSectors: parent.sectorCount });
     }
     this.parent = parent;
-    this.sectorSize = parent.sectorSize;
     this.sectorCount = sectorCount;
     this.firstSector = firstSector;
   }
 
+  get sectorSize(): number {
+    return this.parent.sectorSize;
+  }
+
   read(offset: number, length: number): Uint8Array {
     this.check(offset, length);
-    return this.parent.read(this.firstSector * this.sectorSize + offset, length);
+    return this.parent.read(this.firstSector * this.parent.sectorSize + offset, length);
   }
 
   write(offset: number, data: Uint8Array): void {
     this.check(offset, data.length);
-    this.parent.write(this.firstSector * this.sectorSize + offset, data);
+    this.parent.write(this.firstSector * this.parent.sectorSize + offset, data);
   }
 
   erase(sector: number): void {
@@ -42,7 +44,7 @@ export class FlashRegion implements Flash {
   }
 
   private check(offset: number, length: number): void {
-    const size = this.sectorCount * this.sectorSize;
+    const size = this.sectorCount * this.parent.sectorSize;
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > size) {
       throw new FlashFault('range', `range ${offset}+${length} outside the region's ${size} bytes`, { offset, length });
     }
