@@ -19,7 +19,7 @@
 import type { Flash } from '../ports/flash.js';
 import { LogFullError, StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
-import { SectorTables, TABLE_OWNED } from './record-ring.js';
+import { SectorTables, TABLE_FLAG_BITS, TABLE_OWNED, checkTableSectorSize } from './record-ring.js';
 
 export interface AppendLogOptions {
   /** The log's own flash (all of it): a FlashRegion of at least 2 sectors, one of them the reserve. */
@@ -35,13 +35,14 @@ export interface AppendLogOptions {
   seen?: { used: boolean };
 }
 
-/** Per sector, in one 32-bit typed array (not an object per sector): the header's sector sequence
- *  (a u32; the sector is free unless OWNED), where the next frame goes, and flags: OWNED, and
- *  CLOSED for appends (a torn region or non-erased bytes after its last record). */
+/** Per sector, two words of one 32-bit typed array (not an object per sector): the header's sector
+ *  sequence (a u32; the sector is free unless OWNED), then where the next frame goes times 8 plus
+ *  flags (STATE: `end << FLAG_BITS | flags`): OWNED, and CLOSED for appends (a torn region or
+ *  non-erased bytes after its last record). record-ring.ts's layout. */
 const SEQ = 0;
-const END = 1;
-const FLAGS = 2;
-const PER_SECTOR = 3; // record-ring.ts TABLE_WORDS_PER_SECTOR (a meter's SectorTables is sized by it)
+const STATE = 1;
+const PER_SECTOR = 2; // record-ring.ts TABLE_WORDS_PER_SECTOR (a meter's SectorTables is sized by it)
+const FLAG_BITS = TABLE_FLAG_BITS;
 const CLOSED = 1;
 const OWNED = TABLE_OWNED;
 
@@ -115,6 +116,7 @@ export class AppendLog {
       throw new StorageError('geometry', `an append log needs at least 2 sectors (one is the reserve), has ${this.sectorCount}`, { sectorCount: this.sectorCount });
     }
     if (this.maxPayload < 1) throw new StorageError('geometry', `sector size ${o.flash.sectorSize} is too small for a record`, { sectorSize: o.flash.sectorSize });
+    checkTableSectorSize(o.flash.sectorSize);
     this.tables = o.tables ?? new SectorTables();
     this.base = this.tables.reserve(this.sectorCount * PER_SECTOR);
   }
@@ -178,9 +180,9 @@ export class AppendLog {
     let free = 0;
     let bytes = 0;
     for (let i = 0, o = this.base; i < count; i++, o += PER_SECTOR) {
-      const flags = t[o + FLAGS];
-      if (!(flags & OWNED)) free++;
-      else if (!(flags & CLOSED)) bytes += Math.max(0, size - t[o + END] - FRAME_OVERHEAD);
+      const state = t[o + STATE];
+      if (!(state & OWNED)) free++;
+      else if (!(state & CLOSED)) bytes += Math.max(0, size - (state >>> FLAG_BITS) - FRAME_OVERHEAD);
     }
     bytes += Math.max(0, free - 1) * maxPayload;
     return { records: this.records, sectors: count, freeSectors: free, payloadBytesFree: bytes, maxPayload, recordsCopied: this.copied };
@@ -252,7 +254,7 @@ export class AppendLog {
       for (const seq of this.recordsIn(src)) {
         if (this.heldOutside(seq, (sector) => sector !== src)) continue; // a copy exists elsewhere
         const payload = this.read(seq);
-        if (!frameFits(this.flash.sectorSize, this.tables.words[this.base + dest * PER_SECTOR + END], payload.length)) {
+        if (!frameFits(this.flash.sectorSize, this.endOf(dest), payload.length)) {
           const next = this.freeSectors();
           if (next.length === 0) throw new StorageError('compaction', 'compaction ran out of sectors (invariant broken)');
           dest = this.openSector(next[0]);
@@ -302,19 +304,23 @@ export class AppendLog {
   /** The sector's sequence, -1 when it is free. */
   private seqOf(sector: number): number {
     const o = this.base + sector * PER_SECTOR;
-    return this.tables.words[o + FLAGS] & OWNED ? this.tables.words[o + SEQ] : -1;
+    return this.tables.words[o + STATE] & OWNED ? this.tables.words[o + SEQ] : -1;
   }
 
   private closed(sector: number): boolean {
-    return (this.tables.words[this.base + sector * PER_SECTOR + FLAGS] & CLOSED) !== 0;
+    return (this.tables.words[this.base + sector * PER_SECTOR + STATE] & CLOSED) !== 0;
+  }
+
+  /** Where the sector's next frame goes. */
+  private endOf(sector: number): number {
+    return this.tables.words[this.base + sector * PER_SECTOR + STATE] >>> FLAG_BITS;
   }
 
   /** `seq` -1: the sector is free. */
   private setSector(sector: number, seq: number, end: number, closed: boolean): void {
     const o = this.base + sector * PER_SECTOR;
     this.tables.words[o + SEQ] = seq < 0 ? 0 : seq;
-    this.tables.words[o + END] = end;
-    this.tables.words[o + FLAGS] = (closed ? CLOSED : 0) | (seq < 0 ? 0 : OWNED);
+    this.tables.words[o + STATE] = (end << FLAG_BITS) | (closed ? CLOSED : 0) | (seq < 0 ? 0 : OWNED);
   }
 
   /** The index of the first location of `seq`, or -1. */
@@ -392,7 +398,7 @@ export class AppendLog {
   private sectorWithRoom(length: number): number {
     let best = -1;
     for (let i = 0; i < this.sectorCount; i++) {
-      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.tables.words[this.base + i * PER_SECTOR + END], length)) continue;
+      if (this.seqOf(i) < 0 || this.closed(i) || !frameFits(this.flash.sectorSize, this.endOf(i), length)) continue;
       if (best < 0 || this.seqOf(i) > this.seqOf(best)) best = i;
     }
     return best;
@@ -436,12 +442,12 @@ export class AppendLog {
 
   private writeFrame(sector: number, seq: number, payload: Uint8Array): void {
     const o = sector * PER_SECTOR;
-    const end = this.tables.words[this.base + o + END];
+    const end = this.tables.words[this.base + o + STATE] >>> FLAG_BITS;
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    this.tables.words[this.base + o + FLAGS] = OWNED | CLOSED; // (only an opened sector is written to)
+    this.tables.words[this.base + o + STATE] = (end << FLAG_BITS) | OWNED | CLOSED; // (only an opened sector is written to)
     const n = this.writer.writeFrame(this.flash, sector * this.flash.sectorSize + end, seq, payload, payload.length);
-    this.tables.words[this.base + o + FLAGS] = OWNED;
+    this.tables.words[this.base + o + STATE] = (end << FLAG_BITS) | OWNED;
     this.addLocation(seq, sector * this.flash.sectorSize + end, payload.length);
-    this.tables.words[this.base + o + END] = end + n;
+    this.tables.words[this.base + o + STATE] = ((end + n) << FLAG_BITS) | OWNED;
   }
 }

@@ -26,12 +26,14 @@ import type { Flash } from '../ports/flash.js';
 import { StorageError } from './errors.js';
 import { FRAME_OVERHEAD, FrameWriter, SECTOR_HEADER_SIZE, frameFits, magicOf, maxPayloadOf, scanSector } from './frame.js';
 
-/** Per sector, in one 32-bit typed array (not an array per field): the header's sector sequence
- *  (a u32, valid with OWNED), where the next frame goes, and the flags below. */
+/** Per sector, two words of one 32-bit typed array (not an array per field): the header's sector
+ *  sequence (a u32, valid with OWNED), then where the next frame goes (the end of its frames) times
+ *  8 plus the flags below (STATE: `end << FLAG_BITS | flags`). */
 const SEQ = 0;
-const END = 1;
-const FLAGS = 2;
-const PER_SECTOR = 3; // TABLE_WORDS_PER_SECTOR
+const STATE = 1;
+const PER_SECTOR = 2; // TABLE_WORDS_PER_SECTOR
+export const TABLE_FLAG_BITS = 3;
+const FLAG_BITS = TABLE_FLAG_BITS;
 /** No more appends here (a torn region, or bytes after the last frame not erased). */
 const CLOSED = 1;
 /** Every byte erased: usable without an erase. */
@@ -39,6 +41,8 @@ const BLANK = 2;
 /** The sector has this store's header: SEQ holds its sequence (else: not opened). */
 export const TABLE_OWNED = 4;
 const OWNED = TABLE_OWNED;
+/** The largest sector a table's STATE word holds an end offset of: 2^29 − 1 bytes (a 512 MiB sector). */
+export const TABLE_MAX_SECTOR_SIZE = 2 ** (32 - TABLE_FLAG_BITS) - 1;
 /** RecordRing.newest before the first load(). */
 const NOT_LOADED = -2;
 
@@ -46,9 +50,10 @@ const NOT_LOADED = -2;
  * The per-sector tables of several rings in one typed array (each typed array costs an allocation
  * beyond its data, and a meter has six rings and a log): the composition root makes one per meter and
  * hands it to them. Each reserves its part when made; the array grows then (not afterwards), and they
- * index it through this object, so growing moves nothing they hold. 32-bit words: a sector sequence
- * is the header's u32, an end offset is within a sector, and "not opened" is a flag (TABLE_OWNED
- * clear), not a -1 (half the bytes of 64-bit numbers).
+ * index it through this object, so growing moves nothing they hold. 32-bit words, two a sector: a
+ * sector sequence is the header's u32, and an end offset (within a sector of at most
+ * TABLE_MAX_SECTOR_SIZE bytes) shares a word with the flags, "not opened" among them (TABLE_OWNED
+ * clear, not a -1): a third of the bytes of three 64-bit numbers.
  */
 export class SectorTables {
   /** What was reserved: a view of the first words of its buffer (the rest: room to reserve). */
@@ -75,8 +80,15 @@ export class SectorTables {
   }
 }
 
-/** Numbers per sector in the tables of the record rings and the append log. */
-export const TABLE_WORDS_PER_SECTOR = 3;
+/** A store's sector size, checked against what its table holds (StorageError 'geometry'). */
+export function checkTableSectorSize(sectorSize: number): void {
+  if (sectorSize > TABLE_MAX_SECTOR_SIZE) {
+    throw new StorageError('geometry', `sectors of ${sectorSize} bytes: a store's sector table holds at most ${TABLE_MAX_SECTOR_SIZE}`, { sectorSize });
+  }
+}
+
+/** Words per sector in the tables of the record rings and the append log. */
+export const TABLE_WORDS_PER_SECTOR = 2;
 
 export interface RecordRingOptions {
   /** The ring's own flash (all of it, at least 2 sectors): a FlashRegion of the flash map. */
@@ -131,6 +143,7 @@ export class RecordRing {
         maxPayload: o.maxPayload,
       });
     }
+    checkTableSectorSize(o.flash.sectorSize);
     this.writer = o.writer ?? new FrameWriter(Math.min(o.maxPayload, o.typicalPayload ?? o.maxPayload));
     this.tables = o.tables ?? new SectorTables();
     this.base = this.tables.reserve(count * PER_SECTOR);
@@ -151,7 +164,7 @@ export class RecordRing {
   get used(): boolean {
     const t = this.tables.words;
     const count = this.flash.sectorCount;
-    for (let i = 0; i < count; i++) if (!(t[this.base + i * PER_SECTOR + FLAGS] & BLANK)) return true;
+    for (let i = 0; i < count; i++) if (!(t[this.base + i * PER_SECTOR + STATE] & BLANK)) return true;
     return false;
   }
 
@@ -178,8 +191,7 @@ export class RecordRing {
       const body = this.flash.read(i * size, size);
       const s = scanSector(body, this.magic);
       t[b + i * PER_SECTOR + SEQ] = s.seq < 0 ? 0 : s.seq;
-      t[b + i * PER_SECTOR + END] = s.end;
-      t[b + i * PER_SECTOR + FLAGS] = (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0) | (s.seq < 0 ? 0 : OWNED);
+      t[b + i * PER_SECTOR + STATE] = (s.end << FLAG_BITS) | (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0) | (s.seq < 0 ? 0 : OWNED);
       if (s.seq < 0) continue;
       if (s.seq + 1 > this.nextSectorSeq) this.nextSectorSeq = s.seq + 1;
       const last = s.frames.length > 0 ? s.frames[s.frames.length - 1] : undefined;
@@ -209,7 +221,7 @@ export class RecordRing {
     const t = this.tables.words;
     const b = this.base;
     let s = this.newest;
-    if (s < 0 || t[b + s * PER_SECTOR + FLAGS] & CLOSED || !frameFits(size, t[b + s * PER_SECTOR + END], length)) {
+    if (s < 0 || t[b + s * PER_SECTOR + STATE] & CLOSED || !frameFits(size, t[b + s * PER_SECTOR + STATE] >>> FLAG_BITS, length)) {
       // Never the newest record's sector: the one after it in ring order (any, when there is none).
       s = s >= 0 ? (s + 1) % this.flash.sectorCount : this.firstTarget();
       this.open(s);
@@ -217,10 +229,10 @@ export class RecordRing {
     const seq = (this.lastSequence + 1) >>> 0 || 1;
     const o = s * PER_SECTOR;
     // Past this point the sector's tail is no longer known erased: if the write fails, it stays closed.
-    t[b + o + FLAGS] = OWNED | CLOSED;
-    const n = this.writer.writeFrame(this.flash, s * size + t[b + o + END], seq, payload, length);
-    t[b + o + FLAGS] = OWNED;
-    t[b + o + END] += n;
+    const end = t[b + o + STATE] >>> FLAG_BITS;
+    t[b + o + STATE] = (end << FLAG_BITS) | OWNED | CLOSED;
+    const n = this.writer.writeFrame(this.flash, s * size + end, seq, payload, length);
+    t[b + o + STATE] = ((end + n) << FLAG_BITS) | OWNED;
     this.newest = s;
     this.lastSequence = seq;
     this.writes++;
@@ -233,7 +245,7 @@ export class RecordRing {
     const b = this.base;
     const count = this.flash.sectorCount;
     let last = -1;
-    for (let i = 0; i < count; i++) if (t[b + i * PER_SECTOR + FLAGS] & OWNED && (last < 0 || t[b + i * PER_SECTOR + SEQ] > t[b + last * PER_SECTOR + SEQ])) last = i;
+    for (let i = 0; i < count; i++) if (t[b + i * PER_SECTOR + STATE] & OWNED && (last < 0 || t[b + i * PER_SECTOR + SEQ] > t[b + last * PER_SECTOR + SEQ])) last = i;
     return last < 0 ? 0 : (last + 1) % count;
   }
 
@@ -241,8 +253,8 @@ export class RecordRing {
     const t = this.tables.words;
     const b = this.base;
     const o = s * PER_SECTOR;
-    const blank = (t[b + o + FLAGS] & BLANK) !== 0;
-    t[b + o + FLAGS] = CLOSED; // (not OWNED: no header until it is written)
+    const blank = (t[b + o + STATE] & BLANK) !== 0;
+    t[b + o + STATE] = CLOSED; // (not OWNED: no header until it is written)
     if (!blank) {
       this.flash.erase(s);
       this.erases++;
@@ -251,7 +263,6 @@ export class RecordRing {
     this.writer.writeHeader(this.flash, s, this.magic, seq);
     this.nextSectorSeq = seq + 1;
     t[b + o + SEQ] = seq;
-    t[b + o + END] = SECTOR_HEADER_SIZE;
-    t[b + o + FLAGS] = OWNED;
+    t[b + o + STATE] = (SECTOR_HEADER_SIZE << FLAG_BITS) | OWNED;
   }
 }
