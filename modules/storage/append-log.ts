@@ -79,8 +79,9 @@ const CLEAN: RecoveryReport = Object.freeze({
 
 /** A record location's words in `rec`: seq, byte address, payload length. */
 const REC = 3;
-/** Locations `rec` has room for at first: a meter's log holds a few records (log-init, its seals),
- *  and 4 × REC words (48 bytes) stay on V8's heap (not a buffer of their own, as above 64 bytes). */
+/** Locations there is room for at first, in the sector tables' array after the log's own table: a
+ *  meter's log holds a few records (log-init, its seals), and a typed array of their own would cost
+ *  ~180 bytes beyond the data. More, and the log gets an array of its own, grown by doubling. */
 const REC_FIRST = 4;
 const R_SEQ = 0;
 const R_AT = 1;
@@ -98,9 +99,12 @@ export class AppendLog {
   /** Every committed record's location, sorted by seq (a record found twice, after an interrupted
    *  compaction, has two entries, the first one found first): seq, byte address in the flash,
    *  payload length (all three u32: the frame's seq is), REC words a location in one typed array
-   *  (not one per field: each costs an allocation beyond its data), grown by doubling: 12 bytes a
-   *  record. */
-  private rec = new Uint32Array(REC_FIRST * REC);
+   *  (not one per field: each costs an allocation beyond its data), 12 bytes a record: at first in
+   *  `tables.words` from `recAt` on (room for REC_FIRST), then in `own` from 0 (see locs()). */
+  private own: Uint32Array | undefined;
+  private recAt: number;
+  /** Locations the current array has room for. */
+  private room = REC_FIRST;
   private locations = 0;
   /** Distinct seqs among the locations. */
   private records = 0;
@@ -118,7 +122,14 @@ export class AppendLog {
     if (this.maxPayload < 1) throw new StorageError('geometry', `sector size ${o.flash.sectorSize} is too small for a record`, { sectorSize: o.flash.sectorSize });
     checkTableSectorSize(o.flash.sectorSize);
     this.tables = o.tables ?? new SectorTables();
-    this.base = this.tables.reserve(this.sectorCount * PER_SECTOR);
+    this.base = this.tables.reserve(this.sectorCount * PER_SECTOR + REC_FIRST * REC);
+    this.recAt = this.base + this.sectorCount * PER_SECTOR;
+  }
+
+  /** The array holding the locations, from `recAt` on (read again after anything that may grow it:
+   *  the tables' array is replaced when a store reserves beyond its capacity). */
+  private locs(): Uint32Array {
+    return this.own ?? this.tables.words;
   }
 
   get sectorCount(): number {
@@ -154,7 +165,9 @@ export class AppendLog {
   /** Seqs held, ascending. */
   seqs(): number[] {
     const out: number[] = [];
-    for (let k = 0; k < this.locations; k++) if (k === 0 || this.rec[k * REC + R_SEQ] !== this.rec[(k - 1) * REC + R_SEQ]) out.push(this.rec[k * REC + R_SEQ]);
+    const r = this.locs();
+    const a = this.recAt;
+    for (let k = 0; k < this.locations; k++) if (k === 0 || r[a + k * REC + R_SEQ] !== r[a + (k - 1) * REC + R_SEQ]) out.push(r[a + k * REC + R_SEQ]);
     return out;
   }
 
@@ -162,7 +175,9 @@ export class AppendLog {
   read(seq: number): Uint8Array {
     const k = this.first(seq);
     if (k < 0) throw new StorageError('no-record', `no record with seq ${seq}`, { seq });
-    return this.flash.read(this.rec[k * REC + R_AT] + 6, this.rec[k * REC + R_LENGTH]);
+    const r = this.locs();
+    const o = this.recAt + k * REC;
+    return this.flash.read(r[o + R_AT] + 6, r[o + R_LENGTH]);
   }
 
   /** Every record's payload, in seq order. */
@@ -325,21 +340,25 @@ export class AppendLog {
 
   /** The index of the first location of `seq`, or -1. */
   private first(seq: number): number {
+    const r = this.locs();
+    const a = this.recAt;
     let lo = 0;
     let hi = this.locations;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.rec[mid * REC + R_SEQ] < seq) lo = mid + 1;
+      if (r[a + mid * REC + R_SEQ] < seq) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.locations && this.rec[lo * REC + R_SEQ] === seq ? lo : -1;
+    return lo < this.locations && r[a + lo * REC + R_SEQ] === seq ? lo : -1;
   }
 
   /** Whether a location of `seq` lies in a sector `outside` accepts. */
   private heldOutside(seq: number, outside: (sector: number) => boolean): boolean {
     const size = this.flash.sectorSize;
-    for (let k = this.first(seq); k >= 0 && k < this.locations && this.rec[k * REC + R_SEQ] === seq; k++) {
-      if (outside(Math.floor(this.rec[k * REC + R_AT] / size))) return true;
+    const r = this.locs();
+    const a = this.recAt;
+    for (let k = this.first(seq); k >= 0 && k < this.locations && r[a + k * REC + R_SEQ] === seq; k++) {
+      if (outside(Math.floor(r[a + k * REC + R_AT] / size))) return true;
     }
     return false;
   }
@@ -349,37 +368,47 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     const base = sector * size;
     const found: number[] = [];
-    for (let k = 0; k < this.locations; k++) if (this.rec[k * REC + R_AT] >= base && this.rec[k * REC + R_AT] < base + size) found.push(k);
-    return found.sort((a, b) => this.rec[a * REC + R_AT] - this.rec[b * REC + R_AT]).map((k) => this.rec[k * REC + R_SEQ]);
+    const r = this.locs();
+    const at = this.recAt;
+    for (let k = 0; k < this.locations; k++) if (r[at + k * REC + R_AT] >= base && r[at + k * REC + R_AT] < base + size) found.push(k);
+    return found.sort((a, b) => r[at + a * REC + R_AT] - r[at + b * REC + R_AT]).map((k) => r[at + k * REC + R_SEQ]);
   }
 
   private frameSize(seq: number): number {
-    return this.rec[this.first(seq) * REC + R_LENGTH] + FRAME_OVERHEAD;
+    const k = this.first(seq);
+    return this.locs()[this.recAt + k * REC + R_LENGTH] + FRAME_OVERHEAD;
   }
 
   /** Adds a committed location of `seq`, after those it already has. */
   private addLocation(seq: number, at: number, length: number): void {
     let k = this.locations;
-    if (k * REC === this.rec.length) this.grow();
+    if (k === this.room) this.grow();
     const known = this.first(seq) >= 0;
-    while (k > 0 && this.rec[(k - 1) * REC + R_SEQ] > seq) k--;
-    this.rec.copyWithin((k + 1) * REC, k * REC, this.locations * REC);
-    this.rec[k * REC + R_SEQ] = seq;
-    this.rec[k * REC + R_AT] = at;
-    this.rec[k * REC + R_LENGTH] = length;
+    const r = this.locs();
+    const a = this.recAt;
+    while (k > 0 && r[a + (k - 1) * REC + R_SEQ] > seq) k--;
+    r.copyWithin(a + (k + 1) * REC, a + k * REC, a + this.locations * REC);
+    r[a + k * REC + R_SEQ] = seq;
+    r[a + k * REC + R_AT] = at;
+    r[a + k * REC + R_LENGTH] = length;
     this.locations++;
     if (!known) this.records++;
   }
 
   private removeLocation(k: number): void {
-    this.rec.copyWithin(k * REC, (k + 1) * REC, this.locations * REC);
+    const a = this.recAt;
+    this.locs().copyWithin(a + k * REC, a + (k + 1) * REC, a + this.locations * REC);
     this.locations--;
   }
 
   private grow(): void {
-    const rec = new Uint32Array(this.rec.length * 2);
-    rec.set(this.rec);
-    this.rec = rec;
+    const r = this.locs();
+    const a = this.recAt;
+    const own = new Uint32Array(this.room * 2 * REC);
+    for (let i = 0; i < this.locations * REC; i++) own[i] = r[a + i];
+    this.own = own;
+    this.recAt = 0;
+    this.room *= 2;
   }
 
   private freeSectors(): number[] {
@@ -417,8 +446,8 @@ export class AppendLog {
     const size = this.flash.sectorSize;
     for (const seq of this.recordsIn(i)) {
       if (!this.heldOutside(seq, (sector) => sector !== i)) throw new StorageError('compaction', `erased the only copy of record ${seq} (invariant broken)`, { seq });
-      for (let k = this.first(seq); k >= 0 && k < this.locations && this.rec[k * REC + R_SEQ] === seq; ) {
-        if (Math.floor(this.rec[k * REC + R_AT] / size) === i) this.removeLocation(k);
+      for (let k = this.first(seq); k >= 0 && k < this.locations && this.locs()[this.recAt + k * REC + R_SEQ] === seq; ) {
+        if (Math.floor(this.locs()[this.recAt + k * REC + R_AT] / size) === i) this.removeLocation(k);
         else k++;
       }
     }
