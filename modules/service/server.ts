@@ -142,24 +142,43 @@ export interface ServiceStats {
   waits: number;
 }
 
+/** A server's bounds, from its options (one frozen object shared by every server on the defaults). */
+interface ServiceLimits {
+  readonly maxPayload: number;
+  readonly idleResetMs: number;
+  readonly frameTimeoutMs: number;
+  readonly maxRequestsPerPoll: number;
+  readonly maxBytesPerPoll: number;
+  /** Enough to check every request a poll may answer, each of maximal length. */
+  readonly checkBytesPerPoll: number;
+}
+
+function limitsOf(maxPayload: number, idleResetMs: number, frameTimeoutMs: number, maxRequestsPerPoll: number, maxBytesPerPoll: number | undefined): ServiceLimits {
+  checkMaxPayload(maxPayload);
+  const maxBytes = maxBytesPerPoll ?? maxPayload + FRAME_OVERHEAD;
+  if (!Number.isInteger(maxRequestsPerPoll) || maxRequestsPerPoll < 1) throw new FrameError('range', `maxRequestsPerPoll ${maxRequestsPerPoll} must be a positive integer`, { field: 'maxRequestsPerPoll' });
+  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new FrameError('range', `maxBytesPerPoll ${maxBytes} must be a positive integer`, { field: 'maxBytesPerPoll' });
+  // (A decoder's maxFrameBytes per request.)
+  return { maxPayload, idleResetMs, frameTimeoutMs, maxRequestsPerPoll, maxBytesPerPoll: maxBytes, checkBytesPerPoll: maxRequestsPerPoll * (maxPayload + FRAME_OVERHEAD) };
+}
+
+const DEFAULT_REQUESTS_PER_POLL = 4;
+const DEFAULT_LIMITS: ServiceLimits = Object.freeze(limitsOf(DEFAULT_MAX_PAYLOAD, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_REQUESTS_PER_POLL, undefined));
+
 /** Bytes a log-page response needs besides the page: reason 1, total 4, offset 4, length 2. */
 const LOG_PAGE_OVERHEAD = 11;
 
 const NOTHING = new Uint8Array(0);
 
 export class ServiceServer {
-  readonly maxRequestsPerPoll: number;
-  readonly maxBytesPerPoll: number;
   private readonly port: SerialPort;
   private readonly target: ServiceTarget;
   private readonly auth: CommandAuthenticator;
-  /** Made when the first byte arrives (most meters' ports never receive one), with these timeouts. */
+  /** Made when the first byte arrives (most meters' ports never receive one). */
   private decoder: FrameDecoder | undefined;
-  private readonly idleResetMs: number;
-  private readonly frameTimeoutMs: number;
+  /** The bounds from the options: most servers share DEFAULT_LIMITS. */
+  private readonly limits: ServiceLimits;
   private readonly clock: Pick<Clock, 'ticks'> | undefined;
-  private readonly maxPayload: number;
-  private readonly checkBytesPerPoll: number;
   /** Made when the first input or the first count needs them and reused (most meters' ports never
    *  receive a byte: they hold none): nothing is allocated per poll. */
   private counts: ServiceStats | undefined;
@@ -176,19 +195,23 @@ export class ServiceServer {
     this.port = options.port;
     this.target = options.target;
     this.auth = new CommandAuthenticator(options.crypto, options.keys, options.counters);
-    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    checkMaxPayload(this.maxPayload);
-    this.idleResetMs = options.idleResetMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+    const o = options;
+    this.limits =
+      o.maxPayload === undefined && o.idleResetMs === undefined && o.frameTimeoutMs === undefined && o.maxRequestsPerPoll === undefined && o.maxBytesPerPoll === undefined
+        ? DEFAULT_LIMITS
+        : limitsOf(o.maxPayload ?? DEFAULT_MAX_PAYLOAD, o.idleResetMs ?? DEFAULT_IDLE_TIMEOUT_MS, o.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS, o.maxRequestsPerPoll ?? DEFAULT_REQUESTS_PER_POLL, o.maxBytesPerPoll);
+    // (The decoder's timeouts start with its first byte: nothing to start before.)
     this.clock = options.clock;
-    this.maxRequestsPerPoll = options.maxRequestsPerPoll ?? 4;
-    this.maxBytesPerPoll = options.maxBytesPerPoll ?? this.maxPayload + FRAME_OVERHEAD;
-    for (const [name, v] of [['maxRequestsPerPoll', this.maxRequestsPerPoll], ['maxBytesPerPoll', this.maxBytesPerPoll]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new FrameError('range', `${name} ${v} must be a positive integer`, { field: name });
-    }
-    // Enough to check every request this poll may answer, each of maximal length.
-    // (A decoder's maxFrameBytes. Its timeouts start with its first byte: nothing to start before.)
-    this.checkBytesPerPoll = this.maxRequestsPerPoll * (this.maxPayload + FRAME_OVERHEAD);
+  }
+
+  /** Requests answered by one poll() at most. */
+  get maxRequestsPerPoll(): number {
+    return this.limits.maxRequestsPerPoll;
+  }
+
+  /** Bytes taken from the port by one poll() at most. */
+  get maxBytesPerPoll(): number {
+    return this.limits.maxBytesPerPoll;
   }
 
   get stats(): ServiceStats {
@@ -222,24 +245,25 @@ export class ServiceServer {
     }
     // This poll's budget, set when there is input to spend it on.
     let budget: DecodeBudget | undefined;
+    const limits = this.limits;
     let handled = 0;
     let answered = 0;
     let taken = 0;
     this.more = false;
-    while (handled < this.maxRequestsPerPoll && this.held === undefined) {
+    while (handled < limits.maxRequestsPerPoll && this.held === undefined) {
       if (this.rest.length === 0) {
-        if (taken >= this.maxBytesPerPoll) {
+        if (taken >= limits.maxBytesPerPoll) {
           this.more = true;
           break;
         }
-        const chunk = this.port.read(this.maxBytesPerPoll - taken);
+        const chunk = this.port.read(limits.maxBytesPerPoll - taken);
         if (chunk.length === 0 && !this.decoder?.unchecked) break;
         taken += chunk.length;
         this.rest = chunk;
       }
       budget ??= this.freshBudget();
       budget.frames = 1;
-      const decoder = (this.decoder ??= new FrameDecoder({ maxPayload: this.maxPayload, idleTimeoutMs: this.idleResetMs, frameTimeoutMs: this.frameTimeoutMs }));
+      const decoder = (this.decoder ??= new FrameDecoder({ maxPayload: limits.maxPayload, idleTimeoutMs: limits.idleResetMs, frameTimeoutMs: limits.frameTimeoutMs }));
       const used = decoder.feed(this.rest, this.events as DecodeEvent[], budget, now);
       this.rest = used >= this.rest.length ? NOTHING : this.rest.subarray(used);
       const frames = this.take();
@@ -251,9 +275,9 @@ export class ServiceServer {
         break;
       }
     }
-    if (handled >= this.maxRequestsPerPoll) this.more = true;
+    if (handled >= limits.maxRequestsPerPoll) this.more = true;
     // (expire() gives up nothing when nothing is held.)
-    if (this.clock && handled < this.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more && this.decoder && this.decoder.buffered > 0) {
+    if (this.clock && handled < limits.maxRequestsPerPoll && this.held === undefined && this.rest.length === 0 && !this.more && this.decoder && this.decoder.buffered > 0) {
       budget ??= this.freshBudget();
       budget.frames = 1;
       if (this.decoder.expire(now, this.events as DecodeEvent[], budget)) answered += this.take().answered;
@@ -265,7 +289,7 @@ export class ServiceServer {
   private freshBudget(): DecodeBudget {
     this.events ??= [];
     const budget = (this.budget ??= { frames: 0, checkBytes: 0 });
-    budget.checkBytes = this.checkBytesPerPoll;
+    budget.checkBytes = this.limits.checkBytesPerPoll;
     return budget;
   }
 
@@ -306,7 +330,7 @@ export class ServiceServer {
       const reply = this.handle(kind, frame);
       payload = this.encode(kind, reply);
     }
-    return encodeFrame({ type: frame.type | RESPONSE_BIT, seq: frame.seq, payload }, this.maxPayload);
+    return encodeFrame({ type: frame.type | RESPONSE_BIT, seq: frame.seq, payload }, this.limits.maxPayload);
   }
 
   private refusal(reason: Exclude<Reason, 'ok'>, message: string): Uint8Array {
@@ -323,7 +347,7 @@ export class ServiceServer {
       if (e instanceof MeterError) return this.refusal('failed', `${kind} result does not encode: ${e.message}`);
       throw e;
     }
-    if (payload.length > this.maxPayload) return this.refusal('failed', `${kind} result of ${payload.length} bytes does not fit a frame`);
+    if (payload.length > this.limits.maxPayload) return this.refusal('failed', `${kind} result of ${payload.length} bytes does not fit a frame`);
     this.stats.replies.ok = (this.stats.replies.ok ?? 0) + 1;
     return payload;
   }
@@ -355,7 +379,7 @@ export class ServiceServer {
         }
       }
       if (req.kind === 'read-log-page') {
-        const max = Math.min(MAX_LOG_PAGE, this.maxPayload - LOG_PAGE_OVERHEAD);
+        const max = Math.min(MAX_LOG_PAGE, this.limits.maxPayload - LOG_PAGE_OVERHEAD);
         if (req.length < 1 || req.length > max) {
           return { reason: 'out-of-range', message: `page length ${req.length} must be 1 to ${max}` };
         }
