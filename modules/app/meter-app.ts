@@ -48,6 +48,7 @@ import { PinEntry } from '../sml/pin-entry.js';
 import { serverIdOf } from '../sml/server-id.js';
 import { ValListBuilder } from '../sml/val-list.js';
 import { FrameWriter, allErased } from '../storage/frame.js';
+import { LOG_TABLE_EXTRA_WORDS } from '../storage/append-log.js';
 import { RecordRing, SectorTables, TABLE_WORDS_PER_SECTOR } from '../storage/record-ring.js';
 import type { TelegramBuilder } from '../wmbus-tx/telegram.js';
 import type { FrameFormat } from '../wmbus/frame.js';
@@ -231,8 +232,9 @@ export class MeterApp {
     const registerCount = this.phases * tariffs.tariffs * 2;
     // One frame writer for all the stores (they write one at a time): not one with four buffers each.
     const writer = o.frameWriter ?? new FrameWriter(0);
-    // And one array for the sector tables of the six rings and the calibration log (this meter's own: the writer may be a fleet's).
-    const tables = new SectorTables(TABLE_WORDS_PER_SECTOR * (ports.energyFlash.sectorCount + ports.calibrationFlash.sectorCount));
+    // And one array for the sector tables of the six rings and the calibration log (this meter's own:
+    // the writer may be a fleet's), sized for all of them at once so that reserving copies nothing.
+    const tables = new SectorTables(TABLE_WORDS_PER_SECTOR * (ports.energyFlash.sectorCount + ports.calibrationFlash.sectorCount) + LOG_TABLE_EXTRA_WORDS);
     // Payloads are built in the writer's one buffer, sized by the longest written (not the largest possible).
     // Each store's options name its region's flash and magic rather than spread the region: V8 builds
     // a literal that spreads an object and then adds properties on a slow path (~2 µs each, and

@@ -83,6 +83,8 @@ const REC = 3;
  *  meter's log holds a few records (log-init, its seals), and a typed array of their own would cost
  *  ~180 bytes beyond the data. More, and the log gets an array of its own, grown by doubling. */
 const REC_FIRST = 4;
+/** Words an append log reserves in the sector tables beyond its sectors' (its first locations). */
+export const LOG_TABLE_EXTRA_WORDS = REC_FIRST * REC;
 const R_SEQ = 0;
 const R_AT = 1;
 const R_LENGTH = 2;
