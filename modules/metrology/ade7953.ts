@@ -78,6 +78,12 @@ export interface Ade7953Options {
 }
 
 const WRAP = 0x1000000;
+/** Numbers per channel in Ade7953's `chan`, and where each sits (see there). */
+const CH = 4;
+const LAST = 0;
+const COUNT = 1;
+const POWER = 2;
+const DELTA = 3;
 const sign24 = (v: number): number => (v << 8) >> 8;
 
 export class Ade7953 implements MetrologyDriver {
@@ -90,18 +96,18 @@ export class Ade7953 implements MetrologyDriver {
   private readonly maxPowerW: number;
   private calibration: Calibration;
   private expectedCrc = -1;
-  private lastCount: number[] = [];
-  private lastPower: number[] = [];
   private lastTicks = 0;
   private closed = false;
   private readonly samples: SampleBuffer;
+  /** The SPI frame of a 32-bit register (4 data bytes); the shorter frames are views of it. */
   private readonly buf = new Uint8Array(7);
-  /** SPI frames over `buf` for 1–4 data bytes, made once: a register read allocates nothing. */
-  private readonly frames = [1, 2, 3, 4].map((n) => this.buf.subarray(0, 3 + n));
-  /** Per-sample scratch (counts and powers alternate with lastCount/lastPower; deltas). */
-  private counts: number[] = [];
-  private powers: number[] = [];
-  private readonly deltas: number[] = [];
+  /** The frame of a 16-bit register (PERIOD, PFx: every sample), made once: the sample's register
+   *  reads allocate nothing. 8- and 24-bit frames (configuration, a reset) are made when used. */
+  private readonly frame16 = this.buf.subarray(0, 5);
+  /** Per channel ch, at CH · ch: the counter the next delta is taken from (LAST; NaN until read),
+   *  this sample's counter (COUNT), median power (POWER) and delta (DELTA). One exact-size array
+   *  of doubles rather than five grown ones (a fleet holds one per meter). */
+  private readonly chan: number[];
 
   constructor(options: Ade7953Options) {
     if (!options || !!options.spi === !!options.i2c) {
@@ -119,6 +125,7 @@ export class Ade7953 implements MetrologyDriver {
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
     this.samples = new SampleBuffer(this.phaseCount);
+    this.chan = new Array<number>(CH * this.phaseCount).fill(NaN);
   }
 
   // --- register access -------------------------------------------------------------------------
@@ -130,7 +137,7 @@ export class Ade7953 implements MetrologyDriver {
     if (spi) {
       // Unrolled by width (1–4 data bytes): the data bytes clocked out are zeros, the reply is
       // combined in integers (a 32-bit one as unsigned, the same value as the bytes' sum).
-      const frame = this.frames[n - 1];
+      const frame = n === 4 ? b : n === 2 ? this.frame16 : b.subarray(0, 3 + n);
       frame[0] = address >> 8;
       frame[1] = address & 0xff;
       frame[2] = ADE7953_READ;
@@ -316,11 +323,12 @@ export class Ade7953 implements MetrologyDriver {
   /** Takes the current counters and powers as the reference for the next delta. */
   private rebase(): void {
     this.lastTicks = this.clock.ticks();
-    this.lastCount = [];
-    this.lastPower = [];
+    const c = this.chan;
+    // None until read (a read that faults leaves the rest unknown: their deltas are NaN, read as 0).
+    for (let ch = 0; ch < this.phaseCount; ch++) c[CH * ch + LAST] = NaN;
     for (let ch = 0; ch < this.phaseCount; ch++) {
-      this.lastCount.push(this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB));
-      this.lastPower.push(this.read24(ch === 0 ? ADE7953.AWATT : ADE7953.BWATT, true));
+      c[CH * ch + LAST] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
+      c[CH * ch + POWER] = this.read24(ch === 0 ? ADE7953.AWATT : ADE7953.BWATT, true);
     }
   }
 
@@ -338,10 +346,10 @@ export class Ade7953 implements MetrologyDriver {
       if (irq & ADE7953_IRQ_RESET && this.readStable(ADE7953.LCYCMODE) !== 0) {
         // Counters restarted at 0 in read-with-reset mode: what they hold now is all there is.
         out.chipReset = true;
-        const since = [];
-        for (let ch = 0; ch < n; ch++) since.push(this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB));
+        const c = this.chan; // the counts, at COUNT (configure's rebase writes LAST and POWER)
+        for (let ch = 0; ch < n; ch++) c[CH * ch + COUNT] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
         this.configure();
-        this.credit(out, since, 0);
+        this.credit(out, COUNT, 0);
       } else {
         const crc = this.readStable(ADE7953.CRC);
         if (crc !== this.expectedCrc) {
@@ -354,12 +362,10 @@ export class Ade7953 implements MetrologyDriver {
           }
           throw fault;
         }
-        // The scratch arrays are written by index, not emptied and pushed: an engine may free an
-        // emptied array's storage (V8 does), and the pushes would allocate it again every sample.
-        const counts = this.counts;
-        const power = this.powers;
+        const c = this.chan;
         for (let ch = 0; ch < n; ch++) {
-          counts[ch] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
+          const k = CH * ch;
+          c[k + COUNT] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
           const reg = ch === 0 ? ADE7953.AWATT : ADE7953.BWATT;
           const w1 = this.read24(reg, true);
           const w2 = this.read24(reg, true);
@@ -367,28 +373,26 @@ export class Ade7953 implements MetrologyDriver {
           if (Math.abs(w * this.scale.wattsPerLsb) > this.maxPowerW * 1.2) {
             throw new MetrologyFault('implausible-power', `ADE7953 channel ${ch} power ${w * this.scale.wattsPerLsb} W`, { channel: ch });
           }
-          power[ch] = w;
+          c[k + POWER] = w;
         }
         const dtS = (ticks - this.lastTicks) / 1000;
-        const deltas = this.deltas;
         for (let ch = 0; ch < n; ch++) {
-          const raw = sign24(counts[ch] - this.lastCount[ch]);
+          const at = CH * ch;
+          const count = c[at + COUNT];
+          const raw = sign24(count - c[at + LAST]);
           const perCount = this.scale.whPerLsb * 3600;
-          const k = wrapsToAdd(raw, (power[ch] * this.scale.wattsPerLsb * dtS) / perCount, (this.maxPowerW * dtS) / perCount, WRAP);
+          const k = wrapsToAdd(raw, (c[at + POWER] * this.scale.wattsPerLsb * dtS) / perCount, (this.maxPowerW * dtS) / perCount, WRAP);
           const delta = raw + k * WRAP;
           if (Math.abs(delta) * this.scale.whPerLsb > (this.maxPowerW * 1.2 * dtS) / 3600 + 1) {
             this.rebase(); // start afresh rather than fault on every later sample
             throw new MetrologyFault('implausible-energy', `ADE7953 channel ${ch}: ${(delta * this.scale.whPerLsb).toFixed(1)} Wh in ${dtS} s`, { channel: ch, counts: delta });
           }
           out.wraps += Math.abs(k);
-          deltas[ch] = delta;
+          c[at + DELTA] = delta;
+          // This counter is the next reference (a later channel's fault rebases them all).
+          c[at + LAST] = count;
         }
-        this.credit(out, deltas, ticks);
-        // Swap: this sample's readings become the reference, the old arrays the next scratch.
-        this.counts = this.lastCount;
-        this.powers = this.lastPower;
-        this.lastCount = counts;
-        this.lastPower = power;
+        this.credit(out, DELTA, ticks);
         powersRead = true;
       }
       this.readInstantaneous(out, powersRead);
@@ -399,16 +403,18 @@ export class Ade7953 implements MetrologyDriver {
     return out;
   }
 
-  private credit(out: Sample, deltas: number[], ticks: number): void {
-    for (let ch = 0; ch < deltas.length; ch++) {
-      const wh = deltas[ch] * this.scale.whPerLsb;
+  /** Credits each channel's counts at `at` in `chan` (DELTA, or COUNT after a reset). */
+  private credit(out: Sample, at: number, ticks: number): void {
+    const c = this.chan;
+    for (let ch = 0; ch < this.phaseCount; ch++) {
+      const wh = c[CH * ch + at] * this.scale.whPerLsb;
       if (wh > 0) out.importWh[ch] = wh;
       else if (wh < 0) out.exportWh[ch] = -wh;
     }
     if (ticks) this.lastTicks = ticks;
   }
 
-  /** `powersRead`: lastPower holds this sample's median AWATT/BWATT, used rather than read again. */
+  /** `powersRead`: `chan` holds this sample's median AWATT/BWATT (POWER), used rather than read again. */
   private readInstantaneous(out: Sample, powersRead: boolean): void {
     const s = this.scale;
     const v = this.read24(ADE7953.VRMS, false) * s.voltsPerLsb;
@@ -419,7 +425,7 @@ export class Ade7953 implements MetrologyDriver {
       const r: PhaseReading = this.samples.reading(ch);
       r.voltage = v;
       r.current = this.read24(a ? ADE7953.IRMSA : ADE7953.IRMSB, false) * s.ampsPerLsb;
-      r.activePower = (powersRead ? this.lastPower[ch] : this.read24(a ? ADE7953.AWATT : ADE7953.BWATT, true)) * s.wattsPerLsb;
+      r.activePower = (powersRead ? this.chan[CH * ch + POWER] : this.read24(a ? ADE7953.AWATT : ADE7953.BWATT, true)) * s.wattsPerLsb;
       r.reactivePower = this.read24(a ? ADE7953.AVAR : ADE7953.BVAR, true) * s.wattsPerLsb;
       const pf = this.read(a ? ADE7953.PFA : ADE7953.PFB);
       r.powerFactor = ((pf << 16) >> 16) / 32768;

@@ -70,6 +70,14 @@ const WRAP = 0x10000;
 const RAD = Math.PI / 180;
 /** Energy registers per phase, in the order of `held`: active forward/reverse, reactive forward/reverse. */
 const ENERGY_KEYS = Object.freeze(['APenergy', 'ANenergy', 'RPenergy', 'RNenergy'] as const);
+/** Numbers per phase in Atm90e32's `chan`, and where each sits (see there). */
+const PH = 9;
+const COS = 0;
+const SIN = 1;
+const TICKS = 2;
+const MEAN_P = 3;
+const MEAN_Q = 4;
+const HELD = 5;
 
 export class Atm90e32 implements MetrologyDriver {
   readonly phaseCount: number;
@@ -88,24 +96,18 @@ export class Atm90e32 implements MetrologyDriver {
   private readonly maxPowerW: number;
   private calibration: Calibration;
   private expectedCrc = -1;
-  /** Per phase cos δ and sin δ of the phase correction (firmware rotation). */
-  private cos: number[] = [];
-  private sin: number[] = [];
-  /** When each phase's read-clear registers were last emptied. */
-  private lastTicks: number[] = [];
-  /** Counts already read (so cleared) from a phase's registers whose sample then faulted: added to
-   *  that phase's next sample, whose interval (from lastTicks) they belong to. ENERGY_KEYS order. */
-  private held: number[][] = [];
+  /** Per phase p, at PH · p: cos δ and sin δ of its phase correction (COS, SIN: 1 and 0 until
+   *  configured), when its read-clear registers were last emptied (TICKS), the median Pmean and
+   *  Qmean (W, var) of its last samplePhase (MEAN_P, MEAN_Q: the instantaneous readings of the same
+   *  sample use them rather than read the registers again), then the counts already read (so
+   *  cleared) from its registers whose sample then faulted, in ENERGY_KEYS order (HELD: added to
+   *  its next sample, whose interval, from TICKS, they belong to). One exact-size array of doubles
+   *  rather than six arrays and one per phase (a fleet holds one per meter). */
+  private readonly chan: number[];
   private readonly seen: number[] = [];
   private closed = false;
   private readonly samples: SampleBuffer;
   private readonly frame = new Uint8Array(4);
-  /** Each phase's median Pmean and Qmean (W, var) of the last samplePhase: the instantaneous
-   *  readings of the same sample use them rather than read the registers again. Made with a
-   *  number per phase (NaN, a double): V8 allocates their storage with the driver rather than at
-   *  the first sample (an empty array grows to 17 slots there, apart from the driver's memory). */
-  private readonly meanP: number[];
-  private readonly meanQ: number[];
 
   constructor(options: Atm90e32Options) {
     if (!options || !options.spi) throw new MetrologyFault('bad-options', 'ATM90E32 needs an spi port', { chip: 'atm90e32' });
@@ -129,8 +131,12 @@ export class Atm90e32 implements MetrologyDriver {
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
     this.samples = new SampleBuffer(this.phaseCount);
-    this.meanP = new Array<number>(this.phaseCount).fill(NaN);
-    this.meanQ = new Array<number>(this.phaseCount).fill(NaN);
+    // Doubles (NaN) from the start: V8 allocates their storage with the driver, not at the first sample.
+    const c = (this.chan = new Array<number>(PH * this.phaseCount).fill(NaN));
+    for (let p = 0; p < this.phaseCount; p++) {
+      c[PH * p + COS] = 1;
+      c[PH * p + SIN] = 0;
+    }
   }
 
   /** Energy of one register LSB, Wh. */
@@ -283,11 +289,19 @@ export class Atm90e32 implements MetrologyDriver {
       }
     }
     this.calibration = cal;
-    this.cos = cal.channels.map((c) => Math.cos(c.phaseDeg * RAD));
-    this.sin = cal.channels.map((c) => Math.sin(c.phaseDeg * RAD));
+    const c = this.chan;
+    for (let p = 0; p < this.phaseCount; p++) {
+      const deg = cal.channels[p].phaseDeg;
+      c[PH * p + COS] = Math.cos(deg * RAD);
+      c[PH * p + SIN] = Math.sin(deg * RAD);
+    }
     this.expectedCrc = this.read(ATM90E32.CRCDigest);
-    this.lastTicks = new Array<number>(this.phaseCount).fill(this.clock.ticks());
-    this.held = this.lastTicks.map(() => [0, 0, 0, 0]);
+    const now = this.clock.ticks();
+    for (let p = 0; p < this.phaseCount; p++) {
+      const at = PH * p;
+      c[at + TICKS] = now;
+      c[at + HELD] = c[at + HELD + 1] = c[at + HELD + 2] = c[at + HELD + 3] = 0;
+    }
   }
 
   sample(): Sample {
@@ -329,22 +343,24 @@ export class Atm90e32 implements MetrologyDriver {
    *  correction applied. */
   private samplePhase(p: number, ticks: number, out: Sample): void {
     const r = ATM90E32_PHASE[p];
-    const dtS = (ticks - this.lastTicks[p]) / 1000;
+    const c = this.chan;
+    const at = PH * p;
+    const dtS = (ticks - c[at + TICKS]) / 1000;
     // the powers decide wraps after a gap: the median of three reads
-    const power = (this.meanP[p] = this.medianWord(r.Pmean, r.PmeanLSB) * ATM90E32_POWER_LSB);
-    const reactive = (this.meanQ[p] = this.medianWord(r.Qmean, r.QmeanLSB) * ATM90E32_POWER_LSB);
+    const power = (c[at + MEAN_P] = this.medianWord(r.Pmean, r.PmeanLSB) * ATM90E32_POWER_LSB);
+    const reactive = (c[at + MEAN_Q] = this.medianWord(r.Qmean, r.QmeanLSB) * ATM90E32_POWER_LSB);
     const maxCounts = (this.maxPowerW * dtS) / 3600 / this.whPerCount;
-    // ENERGY_KEYS order; a fault in a later read keeps the counts already read in `held`.
-    const held = this.held[p];
-    held[0] += this.readClear(r.APenergy);
-    held[1] += this.readClear(r.ANenergy);
-    held[2] += this.readClear(r.RPenergy);
-    held[3] += this.readClear(r.RNenergy);
-    let ap = held[0];
-    let an = held[1];
-    let rp = held[2];
-    let rn = held[3];
-    held[0] = held[1] = held[2] = held[3] = 0;
+    // ENERGY_KEYS order; a fault in a later read keeps the counts already read at HELD.
+    const h = at + HELD;
+    c[h] += this.readClear(r.APenergy);
+    c[h + 1] += this.readClear(r.ANenergy);
+    c[h + 2] += this.readClear(r.RPenergy);
+    c[h + 3] += this.readClear(r.RNenergy);
+    let ap = c[h];
+    let an = c[h + 1];
+    let rp = c[h + 2];
+    let rn = c[h + 3];
+    c[h] = c[h + 1] = c[h + 2] = c[h + 3] = 0;
     const kp = this.wraps(ap, power, dtS, maxCounts);
     const kn = this.wraps(an, -power, dtS, maxCounts);
     const kq = this.wraps(rp, reactive, dtS, maxCounts);
@@ -358,8 +374,8 @@ export class Atm90e32 implements MetrologyDriver {
     if ((ap + an) * this.whPerCount > limit) {
       throw new MetrologyFault('implausible-energy', `ATM90E32 phase ${p}: ${((ap + an) * this.whPerCount).toFixed(1)} Wh in ${dtS} s`, { channel: p });
     }
-    this.lastTicks[p] = ticks;
-    const sin = this.sin[p];
+    c[at + TICKS] = ticks;
+    const sin = c[at + SIN];
     if (sin === 0) {
       out.importWh[p] = ap * this.whPerCount;
       out.exportWh[p] = an * this.whPerCount;
@@ -367,7 +383,7 @@ export class Atm90e32 implements MetrologyDriver {
     }
     // Phase correction: rotate the interval's net active and reactive energy by δ. The reactive term
     // counts only while the corrected active power is above the no-load threshold (anti-creep).
-    const cos = this.cos[p];
+    const cos = c[at + COS];
     const loaded = Math.abs(power * cos + reactive * sin) >= this.calibration.noLoadW;
     const net = ((ap - an) * cos + (loaded ? (rp - rn) * sin : 0)) * this.whPerCount;
     if (net > 0) out.importWh[p] = net;
@@ -386,7 +402,7 @@ export class Atm90e32 implements MetrologyDriver {
     return Math.max(0, Math.round(((flow * dtS) / 3600 / this.whPerCount - counts) / WRAP));
   }
 
-  /** `meansRead`: meanP/meanQ hold this sample's medians, used rather than read again. */
+  /** `meansRead`: `chan` holds this sample's medians (MEAN_P, MEAN_Q), used rather than read again. */
   private readInstantaneous(out: Sample, meansRead: boolean): void {
     out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
     for (let p = 0; p < this.phaseCount; p++) {
@@ -394,10 +410,11 @@ export class Atm90e32 implements MetrologyDriver {
       const x = this.samples.reading(p);
       x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
       x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
-      const pm = meansRead ? this.meanP[p] : this.power(r.Pmean, r.PmeanLSB);
-      const qm = meansRead ? this.meanQ[p] : this.power(r.Qmean, r.QmeanLSB);
-      const cos = this.cos[p] ?? 1;
-      const sin = this.sin[p] ?? 0;
+      const at = PH * p;
+      const pm = meansRead ? this.chan[at + MEAN_P] : this.power(r.Pmean, r.PmeanLSB);
+      const qm = meansRead ? this.chan[at + MEAN_Q] : this.power(r.Qmean, r.QmeanLSB);
+      const cos = this.chan[at + COS];
+      const sin = this.chan[at + SIN];
       x.activePower = pm * cos + qm * sin;
       x.reactivePower = qm * cos - pm * sin;
       const s = Math.hypot(x.activePower, x.reactivePower);

@@ -59,8 +59,9 @@ export class EnergyJournal {
   readonly tariffs: number;
   private readonly ring: RecordRing;
   private readonly count: number;
-  /** The last saved (or loaded) values: the monotonic check. */
-  private readonly last: number[] = [];
+  /** The last saved (or loaded) values: the monotonic check. Made at its size, of doubles (an
+   *  array grown by assignment holds room for 17). */
+  private readonly last: number[];
   private hasLast = false;
   private scanned = false;
   private mismatch: EnergyConfigError | undefined;
@@ -76,6 +77,7 @@ export class EnergyJournal {
       throw new EnergyConfigError('store-config', `${this.count} registers are not ${this.phases} phases × whole tariffs × 2`, { registerCount: this.count, phases: this.phases });
     }
     this.recordSize = recordSizeOf(this.count);
+    this.last = new Array<number>(this.count).fill(NaN);
     this.ring = new RecordRing({ flash: options.flash, magic: options.magic ?? storeMagic('energyJournal'), maxPayload: this.recordSize, writer: options.writer, tables: options.tables });
   }
 

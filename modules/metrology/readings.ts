@@ -49,7 +49,7 @@ const HALF = 0.5;
 
 export class SampleBuffer {
   private readonly out: Sample;
-  private readonly readings: PhaseReading[] = [];
+  private readonly readings: PhaseReading[];
 
   constructor(phaseCount: number) {
     // The numbers a sample holds are made fractional first, then 0: V8 then stores them as
@@ -57,12 +57,18 @@ export class SampleBuffer {
     // allocating its doubles (and the arrays' double storage) at the first sample, apart from the
     // rest of the driver's memory (a fleet's samples run with cold caches). Same values.
     const zeros = new Array<number>(phaseCount).fill(HALF).fill(0);
+    // The arrays are made at their size (an array grown by push holds room for 17): `phases` a
+    // copy of `readings` then emptied, which keeps its room for the drivers' pushes.
+    const readings = new Array<PhaseReading>(phaseCount);
     for (let p = 0; p < phaseCount; p++) {
       const r: PhaseReading = { voltage: HALF, current: HALF, activePower: HALF, reactivePower: HALF, powerFactor: HALF };
       r.voltage = r.current = r.activePower = r.reactivePower = r.powerFactor = 0;
-      this.readings.push(r);
+      readings[p] = r;
     }
-    const out: Sample = { ticks: 0, phases: [], frequency: HALF, totalActivePower: HALF, totalReactivePower: HALF, importWh: zeros, exportWh: zeros.slice(), chipReset: false, wraps: 0, fault: undefined };
+    this.readings = readings;
+    const phases = readings.slice();
+    while (phases.length > 0) phases.pop();
+    const out: Sample = { ticks: 0, phases, frequency: HALF, totalActivePower: HALF, totalReactivePower: HALF, importWh: zeros, exportWh: zeros.slice(), chipReset: false, wraps: 0, fault: undefined };
     out.frequency = out.totalActivePower = out.totalReactivePower = 0;
     this.out = out;
   }
