@@ -171,6 +171,15 @@ const LEVELS = NOISY_AT + 2;
 const LEVELS_AT = LEVELS + 2;
 /** Per channel (3 values each): the phase angle (radians) of its last measurement, its cosine and sine. */
 const TRIG = LEVELS_AT + 1;
+/** Where the board's V, A and W per register code sit, and the bus garble rate (`garbleRate`):
+ *  in `measured` rather than in fields (a double field is a heap number of its own per chip). */
+const V_PER_CODE = TRIG + 6;
+const A_PER_CODE = V_PER_CODE + 1;
+const W_PER_CODE = V_PER_CODE + 2;
+const GARBLE = V_PER_CODE + 3;
+const MEASURED_LENGTH = GARBLE + 1;
+/** AWATT code·s per energy LSB. */
+const CODES_PER_COUNT = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE;
 const P_CODE = 10;
 const Q_CODE = 11;
 const I_CODE = 12;
@@ -180,7 +189,6 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   readonly load: LoadModel;
   errors: HardwareErrors;
   busFault: BusFault = 'none';
-  garbleRate = 0.05;
   /** Writes dropped for a wrong frame length. */
   framingErrors = 0;
   /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
@@ -189,15 +197,12 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   readonly spi: SpiPort = this;
   /** Made on first use (few chips are wired over I²C; a fleet has thousands of chips). */
   private i2cPort: I2cPort | undefined;
-  /** Registers by slot (see slotOf); `extra` holds any other address written. */
-  private readonly regs = new Uint32Array(SLOTS);
+  /** Registers by slot (see slotOf), after `measured` in one buffer (one ArrayBuffer and one
+   *  allocation, not two); `extra` holds any other address written. */
+  private readonly regs = new Uint32Array(new ArrayBuffer(8 * MEASURED_LENGTH + 4 * SLOTS), 8 * MEASURED_LENGTH, SLOTS);
   private extra: Map<number, number> | undefined;
   private readonly rng: Prng;
   private readonly channelPhase: [number, number];
-  private readonly vPerCode: number;
-  private readonly aPerCode: number;
-  private readonly wPerCode: number;
-  private readonly codesPerCount: number;
   private unlocked = false;
   // SPI transaction state: bytes clocked, the first three (address, command), the data bytes of a
   // write (as a number) and the value a read shifts out.
@@ -218,8 +223,8 @@ export class SimAde7953 implements SpiTarget, SpiPort {
    *  the energy registers' fractional counts (in the same typed array: fewer objects per meter); at
    *  REV + channel, the load's revision at which that channel's measurement was last found to hold;
    *  the AWATT/BWATT codes of an instant (NOISY), the no-load levels (LEVELS) and each channel's
-   *  angle with its cosine and sine (TRIG). */
-  private readonly measured = new Float64Array(TRIG + 6).fill(NaN, 0, ACC).fill(NaN, REV);
+   *  angle with its cosine and sine (TRIG); then the board's constants (V_PER_CODE…) and the garble rate. */
+  private readonly measured = new Float64Array(this.regs.buffer, 0, MEASURED_LENGTH).fill(NaN, 0, ACC).fill(NaN, REV, V_PER_CODE);
   /** Counts the steps of simulated time (advance) and resets: AWATT/BWATT hold one noisy code per
    *  instant (NOISY, drawn at NOISY_AT). */
   private instant = 0;
@@ -234,11 +239,20 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.channelPhase = options.channelPhase ?? [0, options.load.phases.length > 1 ? 1 : 0];
     const vfs = (options.fullScaleVoltsPeak ?? 500) / Math.SQRT2;
     const afs = (options.fullScaleAmpsPeak ?? 100) / Math.SQRT2;
-    this.vPerCode = vfs / ADE7953_FULL_SCALE_RMS;
-    this.aPerCode = afs / ADE7953_FULL_SCALE_RMS;
-    this.wPerCode = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
-    this.codesPerCount = ADE7953_FULL_SCALE_POWER / ADE7953_FULL_SCALE_ENERGY_RATE; // AWATT code·s per LSB
+    const m = this.measured;
+    m[V_PER_CODE] = vfs / ADE7953_FULL_SCALE_RMS;
+    m[A_PER_CODE] = afs / ADE7953_FULL_SCALE_RMS;
+    m[W_PER_CODE] = (vfs * afs) / ADE7953_FULL_SCALE_POWER;
+    m[GARBLE] = 0.05;
     this.reset();
+  }
+
+  /** Probability that a byte on a garbling bus is corrupted. */
+  get garbleRate(): number {
+    return this.measured[GARBLE];
+  }
+  set garbleRate(rate: number) {
+    this.measured[GARBLE] = rate;
   }
 
   /** The chip's I²C interface. */
@@ -318,8 +332,8 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     const phi = (l.phaseDeg + e.phaseErrorDeg[ch] - phcalDeg) * RAD;
     const wg = regs[SLOT_WGAIN[ch]] / ADE7953_UNITY_GAIN;
     const qg = regs[SLOT_VARGAIN[ch]] / ADE7953_UNITY_GAIN;
-    const wos = sign24(regs[SLOT_WATTOS[ch]]) * this.wPerCode;
-    const qos = sign24(regs[SLOT_VAROS[ch]]) * this.wPerCode;
+    const wos = sign24(regs[SLOT_WATTOS[ch]]) * m[W_PER_CODE];
+    const qos = sign24(regs[SLOT_VAROS[ch]]) * m[W_PER_CODE];
     // A load profile changes the voltage and current every slot but rarely the angle: its cosine
     // and sine are kept with it (~50 ns of Math.cos and Math.sin a measurement).
     const t = TRIG + 3 * ch;
@@ -340,10 +354,10 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     m[k + 7] = this.load.frequency;
     m[k + 8] = this.config;
     m[k + 9] = NaN;
-    m[k + P_CODE] = Math.round(p / this.wPerCode);
-    m[k + Q_CODE] = Math.round(q / this.wPerCode);
-    m[k + I_CODE] = Math.round(i / this.aPerCode);
-    m[k + V_CODE] = Math.round(v / this.vPerCode);
+    m[k + P_CODE] = Math.round(p / m[W_PER_CODE]);
+    m[k + Q_CODE] = Math.round(q / m[W_PER_CODE]);
+    m[k + I_CODE] = Math.round(i / m[A_PER_CODE]);
+    m[k + V_CODE] = Math.round(v / m[V_PER_CODE]);
     m[NOISY_AT + ch] = NaN;
   }
 
@@ -362,13 +376,13 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     for (let c = 0; c < 2; c++) {
       const ch = c as 0 | 1;
       this.measure(ch);
-      const pCode = m[STRIDE * ch] / this.wPerCode;
-      const qCode = m[STRIDE * ch + 1] / this.wPerCode;
+      const pCode = m[STRIDE * ch] / m[W_PER_CODE];
+      const qCode = m[STRIDE * ch + 1] / m[W_PER_CODE];
       if (noLoadOff & 1 || Math.abs(pCode) >= pLevel) {
-        this.accumulate(ch === 0 ? SLOT_AENERGYA : SLOT_AENERGYB, ch, (pCode * dt + this.rng.scaledNormal(sigma) / this.wPerCode) / this.codesPerCount);
+        this.accumulate(ch === 0 ? SLOT_AENERGYA : SLOT_AENERGYB, ch, (pCode * dt + this.rng.scaledNormal(sigma) / m[W_PER_CODE]) / CODES_PER_COUNT);
       }
       if (noLoadOff & 2 || Math.abs(qCode) >= qLevel) {
-        this.accumulate(ch === 0 ? SLOT_RENERGYA : SLOT_RENERGYB, ch + 2, (qCode * dt) / this.codesPerCount);
+        this.accumulate(ch === 0 ? SLOT_RENERGYA : SLOT_RENERGYB, ch + 2, (qCode * dt) / CODES_PER_COUNT);
       }
     }
   }
@@ -490,7 +504,8 @@ export class SimAde7953 implements SpiTarget, SpiPort {
 
   /** An AWATT/BWATT code of channel `ch`'s measurement with the noise of one instant. */
   private noisyPower(ch: 0 | 1, sigma: number): number {
-    return Math.round(this.measured[STRIDE * ch] / this.wPerCode + this.rng.scaledNormal(sigma) / this.wPerCode);
+    const m = this.measured;
+    return Math.round(m[STRIDE * ch] / m[W_PER_CODE] + this.rng.scaledNormal(sigma) / m[W_PER_CODE]);
   }
 
   /** PFx of channel `ch`'s measurement (just made by measure(ch)), kept with it: round(32768 · P /
@@ -573,7 +588,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
       const k = pos - 3;
       if (k < this.outBytes) miso = SimAde7953.byteOf(this.outValue, this.outBytes, k);
     } else if (pos < 7) this.txData = this.txData * 256 + mosi;
-    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
+    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.measured[GARBLE]);
   }
 
   /** A whole frame from its start on a clean bus: what `clockByte` does over its bytes. */
@@ -651,7 +666,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   private i2cRead(buffer: Uint8Array): void {
     const n = this.i2cPointer < 0 ? 0 : ade7953Width(this.i2cPointer) / 8;
     const v = n ? this.readRegister(this.i2cPointer) : 0;
-    for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, i < n ? SimAde7953.byteOf(v, n, i) : 0xff, this.rng, this.garbleRate);
+    for (let i = 0; i < buffer.length; i++) buffer[i] = faultByte(this.busFault, i < n ? SimAde7953.byteOf(v, n, i) : 0xff, this.rng, this.measured[GARBLE]);
   }
 
   // SpiPort: a whole register frame at once when wholeFrame can, else byte by byte over clockByte;

@@ -125,6 +125,10 @@ const REV = ACC + ACC_COUNT;
 /** Where each phase's Pmean word with its noise sits, and the `instant` it was drawn at (NaN: none). */
 const NOISY = REV + 3;
 const NOISY_AT = NOISY + 3;
+/** Where the bus garble rate (`garbleRate`) sits in `measured`: not a field (a double field is a
+ *  heap number of its own per chip). */
+const GARBLE = NOISY_AT + 3;
+const MEASURED_LENGTH = GARBLE + 1;
 /** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …;
  *  PFmean's through pfCode). */
 const WORD_AT = new Uint8Array(0x100);
@@ -145,7 +149,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   private tx0 = 0;
   /** Simulated ms until the reset is over. */
   private resetLeftMs = 0;
-  private readonly regs = new Uint16Array(0x100);
+  /** The register file, after `measured` in one buffer (one ArrayBuffer and one allocation, not two). */
+  private readonly regs = new Uint16Array(new ArrayBuffer(8 * MEASURED_LENGTH + 2 * 0x100), 8 * MEASURED_LENGTH, 0x100);
   /** LastSPIData (0x78), held here rather than in `regs`: written by every read and write, it would
    *  keep a line of the register file in use that nothing else of a sample touches. */
   private lastData = 0;
@@ -158,7 +163,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
    *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
    *  which that phase's measurement was last found to hold (NaN: none). */
-  private readonly measured = new Float64Array(NOISY_AT + 3).fill(NaN, REV).fill(NaN, LIMITS, LIMITS + 1);
+  private readonly measured = new Float64Array(this.regs.buffer, 0, MEASURED_LENGTH).fill(NaN, REV, GARBLE).fill(NaN, LIMITS, LIMITS + 1);
   /** Counts the steps of simulated time (advance) and resets: a mean-power register holds one
    *  noisy value per instant, as the chip's does between its updates — a driver's repeated reads of
    *  it in one sample agree, unless the bus garbles them. */
@@ -171,7 +176,6 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   readonly load: LoadModel;
   errors: HardwareErrors;
   private readonly rng: Prng;
-  garbleRate: number;
   framingErrors: number;
   /** Writes lost because the chip was still in reset. */
   writesDuringReset: number;
@@ -194,7 +198,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     this.load = options.load;
     this.errors = options.errors ?? defaultHardwareErrors(3);
     this.rng = new Prng(options.seed ?? 9032);
-    this.garbleRate = 0.05;
+    this.measured[GARBLE] = 0.05;
     this.framingErrors = 0;
     this.writesDuringReset = 0;
     this.unconfirmedWrites = 0;
@@ -219,6 +223,14 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     this.instant++;
     for (const [a, v] of Object.entries(DEFAULTS)) this.regs[Number(a)] = v;
     this.resetLeftMs = ATM90E32_RESET_MS;
+  }
+
+  /** Probability that a byte on a garbling bus is corrupted. */
+  get garbleRate(): number {
+    return this.measured[GARBLE];
+  }
+  set garbleRate(rate: number) {
+    this.measured[GARBLE] = rate;
   }
 
   /** True while the chip is still resetting. */
@@ -459,7 +471,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
       else if (pos === 3) this.tx3 = mosi;
       if (this.tx0 & 0x80) miso = pos === 2 ? this.outWord >> 8 : pos === 3 ? this.outWord & 0xff : 0xff;
     }
-    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.garbleRate);
+    return this.busFault === 'none' ? miso : faultByte(this.busFault, miso, this.rng, this.measured[GARBLE]);
   }
 
   /** A whole 4-byte frame from its start on a clean bus: what `clockByte` does over its bytes. */
