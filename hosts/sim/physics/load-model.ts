@@ -15,38 +15,59 @@ export interface PhaseLoad {
 
 const RAD = Math.PI / 180;
 
-/** A phase of a LoadModel: a PhaseLoad whose every change counts on its model (`revision`). */
+/** Numbers per phase in a LoadModel's `state`, and where each sits: the phase's voltage, current
+ *  and angle (V, I, DEG); the voltage, current and angle `advance` last integrated (AT_V, AT_I,
+ *  AT_DEG: NaN at first) and their active and reactive power (W, Q: a load holds for many steps, no
+ *  cos and sin per step); the exact energy since creation (IMP, EXP Wh, VARH varh). */
+const PS = 11;
+const V = 0;
+const I = 1;
+const DEG = 2;
+const AT_V = 3;
+const AT_I = 4;
+const AT_DEG = 5;
+const W = 6;
+const Q = 7;
+const IMP = 8;
+const EXP = 9;
+const VARH = 10;
+
+/** A phase of a LoadModel: a PhaseLoad whose every change counts on its model (`revision`). Its
+ *  values live in the model's `state` (no heap number per value and phase). */
 class ModelPhase implements PhaseLoad {
-  private v: number;
-  private i: number;
-  private deg: number;
+  private readonly s: number[];
+  private readonly at: number;
   constructor(
     private readonly model: { revision: number },
+    state: number[],
+    at: number,
     initial: PhaseLoad,
   ) {
-    this.v = initial.voltage;
-    this.i = initial.current;
-    this.deg = initial.phaseDeg;
+    this.s = state;
+    this.at = at;
+    state[at + V] = initial.voltage;
+    state[at + I] = initial.current;
+    state[at + DEG] = initial.phaseDeg;
   }
   get voltage(): number {
-    return this.v;
+    return this.s[this.at + V];
   }
   set voltage(x: number) {
-    this.v = x;
+    this.s[this.at + V] = x;
     this.model.revision++;
   }
   get current(): number {
-    return this.i;
+    return this.s[this.at + I];
   }
   set current(x: number) {
-    this.i = x;
+    this.s[this.at + I] = x;
     this.model.revision++;
   }
   get phaseDeg(): number {
-    return this.deg;
+    return this.s[this.at + DEG];
   }
   set phaseDeg(x: number) {
-    this.deg = x;
+    this.s[this.at + DEG] = x;
     this.model.revision++;
   }
 }
@@ -59,22 +80,32 @@ export class LoadModel {
   private hz = 50;
   timeMs = 0;
   readonly phases: readonly PhaseLoad[];
-  /** Exact energy since creation, Wh. */
-  readonly importWh: number[];
-  readonly exportWh: number[];
-  readonly reactiveVarh: number[];
-  /** Per phase (5 values): the voltage, current and angle `advance` last integrated, and their
-   *  active and reactive power (a load holds for many steps: no cos and sin per step). */
-  private readonly powers: number[];
-  /** The revision `powers` were last found to hold at. */
+  /** PS numbers per phase (see PS): one exact-size array of doubles, not one per quantity. */
+  private readonly state: number[];
+  /** The revision the integrated powers (W, Q) were last found to hold at. */
   private powersAt = -1;
 
   constructor(phaseCount: number, initial: PhaseLoad = { voltage: 230, current: 0, phaseDeg: 0 }) {
-    this.phases = Array.from({ length: phaseCount }, () => new ModelPhase(this, initial));
-    this.importWh = new Array<number>(phaseCount).fill(0);
-    this.exportWh = new Array<number>(phaseCount).fill(0);
-    this.reactiveVarh = new Array<number>(phaseCount).fill(0);
-    this.powers = new Array<number>(5 * phaseCount).fill(NaN); // doubles in place: less memory than a typed array
+    const s = (this.state = new Array<number>(PS * phaseCount).fill(NaN)); // doubles in place
+    for (let p = 0; p < phaseCount; p++) s[PS * p + IMP] = s[PS * p + EXP] = s[PS * p + VARH] = 0;
+    this.phases = Array.from({ length: phaseCount }, (_, p) => new ModelPhase(this, s, PS * p, initial));
+  }
+
+  /** Exact energy since creation, Wh per phase (a copy, as of now). */
+  get importWh(): number[] {
+    return this.column(IMP);
+  }
+  get exportWh(): number[] {
+    return this.column(EXP);
+  }
+  get reactiveVarh(): number[] {
+    return this.column(VARH);
+  }
+
+  private column(at: number): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < this.phases.length; p++) out.push(this.state[PS * p + at]);
+    return out;
   }
 
   get frequency(): number {
@@ -111,34 +142,38 @@ export class LoadModel {
 
   advance(ms: number): void {
     const h = ms / 3_600_000;
-    const c = this.powers;
+    const c = this.state;
     const same = this.powersAt === this.revision; // no change since: the powers hold
     this.powersAt = this.revision;
     for (let p = 0; p < this.phases.length; p++) {
-      const k = 5 * p;
-      if (!same) {
-        const l = this.phases[p];
-        if (c[k] !== l.voltage || c[k + 1] !== l.current || c[k + 2] !== l.phaseDeg) {
-          c[k] = l.voltage;
-          c[k + 1] = l.current;
-          c[k + 2] = l.phaseDeg;
-          c[k + 3] = this.activePower(p);
-          c[k + 4] = this.reactivePower(p);
-        }
+      const k = PS * p;
+      if (!same && (c[k + AT_V] !== c[k + V] || c[k + AT_I] !== c[k + I] || c[k + AT_DEG] !== c[k + DEG])) {
+        c[k + AT_V] = c[k + V];
+        c[k + AT_I] = c[k + I];
+        c[k + AT_DEG] = c[k + DEG];
+        c[k + W] = this.activePower(p);
+        c[k + Q] = this.reactivePower(p);
       }
-      const w = c[k + 3];
-      if (w > 0) this.importWh[p] += w * h;
-      else this.exportWh[p] -= w * h;
-      this.reactiveVarh[p] += c[k + 4] * h;
+      const w = c[k + W];
+      if (w > 0) c[k + IMP] += w * h;
+      else c[k + EXP] -= w * h;
+      c[k + VARH] += c[k + Q] * h;
     }
     this.timeMs += ms;
   }
 
   totalImportWh(): number {
-    return this.importWh.reduce((a, b) => a + b, 0);
+    return this.total(IMP);
   }
 
   totalExportWh(): number {
-    return this.exportWh.reduce((a, b) => a + b, 0);
+    return this.total(EXP);
+  }
+
+  /** The sum over phases, in phase order from 0 (what reduce did). */
+  private total(at: number): number {
+    let sum = 0;
+    for (let p = 0; p < this.phases.length; p++) sum += this.state[PS * p + at];
+    return sum;
   }
 }
