@@ -35,7 +35,8 @@ export class Metering {
   readonly quantumUwh: number;
   /** Faulty samples since start (the status flag the application shows). */
   faults = 0;
-  lastSample: Sample | undefined;
+  /** Made here (not at the first cycle): V8 then keeps it in the object, not in a property array of its own. */
+  lastSample: Sample | undefined = undefined;
   /** Whether start() found a saved record to restore. */
   restored = false;
   private readonly driver: MetrologyDriver;

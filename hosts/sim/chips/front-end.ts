@@ -40,13 +40,15 @@ export function perfectHardware(channels: number): HardwareErrors {
 
 /** xorshift32 with a Box–Muller normal; deterministic per seed. */
 export class Prng {
+  /** The xorshift32 state as int32 (the same 32 bits; xorshift32Step takes either): V8 keeps an
+   *  int32 in the object, a uint32 above 2^31 in a heap number of its own. */
   private s: number;
   constructor(seed = 1) {
-    this.s = seed >>> 0 || 1;
+    this.s = (seed >>> 0 || 1) | 0;
   }
   next(): number {
-    this.s = xorshift32Step(this.s);
-    return this.s / 4294967296;
+    this.s = xorshift32Step(this.s) | 0;
+    return (this.s >>> 0) / 4294967296;
   }
   normal(): number {
     const u = this.next() || 1e-12;
@@ -66,7 +68,7 @@ export class Prng {
   }
   /** The state change of `scaledNormal(0)` without its value (±0): two draws. */
   skipNormal(): void {
-    this.s = xorshift32Step(xorshift32Step(this.s));
+    this.s = xorshift32Step(xorshift32Step(this.s)) | 0;
   }
 }
 

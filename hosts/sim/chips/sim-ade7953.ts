@@ -56,6 +56,9 @@ export interface SimAde7953Options {
 }
 
 const RAD = Math.PI / 180;
+/** The default channelPhase, shared by every chip of a kind of load. */
+const CHANNELS_ONE_PHASE: readonly [number, number] = Object.freeze([0, 0] as const);
+const CHANNELS_TWO_PHASES: readonly [number, number] = Object.freeze([0, 1] as const);
 const DEFAULTS: Readonly<Record<number, number>> = Object.freeze({
   [ADE7953.LCYCMODE]: 0x40,
   [ADE7953.CONFIG]: 0x8004,
@@ -202,7 +205,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   private readonly regs = new Uint32Array(new ArrayBuffer(8 * MEASURED_LENGTH + 4 * SLOTS), 8 * MEASURED_LENGTH, SLOTS);
   private extra: Map<number, number> | undefined;
   private readonly rng: Prng;
-  private readonly channelPhase: [number, number];
+  private readonly channelPhase: readonly [number, number];
   private unlocked = false;
   // SPI transaction state: bytes clocked, the first three (address, command), the data bytes of a
   // write (as a number) and the value a read shifts out.
@@ -236,7 +239,7 @@ export class SimAde7953 implements SpiTarget, SpiPort {
     this.load = options.load;
     this.errors = options.errors ?? defaultHardwareErrors(2);
     this.rng = new Prng(options.seed ?? 7953);
-    this.channelPhase = options.channelPhase ?? [0, options.load.phases.length > 1 ? 1 : 0];
+    this.channelPhase = options.channelPhase ?? (options.load.phases.length > 1 ? CHANNELS_TWO_PHASES : CHANNELS_ONE_PHASE);
     const vfs = (options.fullScaleVoltsPeak ?? 500) / Math.SQRT2;
     const afs = (options.fullScaleAmpsPeak ?? 100) / Math.SQRT2;
     const m = this.measured;
