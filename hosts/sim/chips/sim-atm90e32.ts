@@ -129,6 +129,9 @@ const NOISY_AT = NOISY + 3;
  *  heap number of its own per chip). */
 const GARBLE = NOISY_AT + 3;
 const MEASURED_LENGTH = GARBLE + 1;
+/** Registers stored: the writable ones (below 0x80) and the energy counters (0x80–0x8F); every
+ *  other address below 0x100 reads 0 as a plain register (a measurement is answered from `measured`). */
+const REGS = ACC_FIRST + ACC_COUNT;
 /** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …;
  *  PFmean's through pfCode). */
 const WORD_AT = new Uint8Array(0x100);
@@ -149,8 +152,9 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   private tx0 = 0;
   /** Simulated ms until the reset is over. */
   private resetLeftMs = 0;
-  /** The register file, after `measured` in one buffer (one ArrayBuffer and one allocation, not two). */
-  private readonly regs = new Uint16Array(new ArrayBuffer(8 * MEASURED_LENGTH + 2 * 0x100), 8 * MEASURED_LENGTH, 0x100);
+  /** The register file (REGS addresses), after `measured` in one buffer (one ArrayBuffer and one
+   *  allocation, not two). */
+  private readonly regs = new Uint16Array(new ArrayBuffer(8 * MEASURED_LENGTH + 2 * REGS), 8 * MEASURED_LENGTH, REGS);
   /** LastSPIData (0x78), held here rather than in `regs`: written by every read and write, it would
    *  keep a line of the register file in use that nothing else of a sample touches. */
   private lastData = 0;
@@ -239,7 +243,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   }
 
   peek(address: number): number {
-    return address === ATM90E32.LastSPIData ? this.lastData : this.regs[address];
+    if (address === ATM90E32.LastSPIData) return this.lastData;
+    return address >= REGS && address < 0x100 ? 0 : this.regs[address];
   }
 
   private whPerCount(): number {
@@ -385,10 +390,10 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
       // High words from bit 16; low words and the codes (integers below 0x10000) as they are.
       v = (kind === MEAN_P || kind === MEAN_Q ? w >>> 16 : w) & 0xffff;
     } else if (kind === READ_CLEAR) {
-      v = this.regs[a];
-      this.regs[a] = 0;
+      v = a < REGS ? this.regs[a] : 0;
+      if (a < REGS) this.regs[a] = 0;
     } else if (kind === LAST_DATA) return this.lastData;
-    else v = kind === PLAIN ? this.regs[a] : this.readOther(kind, a);
+    else v = kind === PLAIN ? (a < REGS ? this.regs[a] : 0) : this.readOther(kind, a);
     this.lastData = v;
     return v;
   }
