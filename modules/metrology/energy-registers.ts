@@ -15,8 +15,9 @@ export class EnergyRegisters {
   readonly tariffs: number;
   /** µWh, index ((phase · tariffs) + tariff) · 2 + (0 import | 1 export). */
   readonly values: Float64Array;
-  /** The values, then each one's sub-µWh carry: one buffer (`values` a view of it), not two. */
-  private readonly words: Float64Array;
+  /** Each value's sub-µWh carry: an exact-size array of doubles (in V8 far smaller than a second
+   *  typed array or a view, and `values` then keeps its few bytes in the heap). */
+  private readonly carry: number[];
 
   constructor(phases: number, tariffs: number) {
     if (!Number.isInteger(phases) || phases < 1 || phases > 3 || !Number.isInteger(tariffs) || tariffs < 1 || tariffs > 8) {
@@ -25,8 +26,8 @@ export class EnergyRegisters {
     this.phases = phases;
     this.tariffs = tariffs;
     const n = phases * tariffs * 2;
-    this.words = new Float64Array(2 * n);
-    this.values = this.words.subarray(0, n);
+    this.values = new Float64Array(n);
+    this.carry = new Array<number>(n).fill(0.5).fill(0); // doubles from the start
   }
 
   get count(): number {
@@ -46,12 +47,11 @@ export class EnergyRegisters {
 
   private credit(i: number, wh: number): void {
     if (!(wh > 0)) return; // 0, negative or NaN: nothing (drivers hand non-negative finite values)
-    const w = this.words;
-    const c = this.values.length + i;
-    const x = w[c] + wh * UWH_PER_WH;
+    const c = this.carry;
+    const x = c[i] + wh * UWH_PER_WH;
     const whole = Math.floor(x);
-    w[c] = x - whole;
-    w[i] += whole;
+    c[i] = x - whole;
+    this.values[i] += whole;
   }
 
   /** µWh of one register: phase (0-based or 'all'), tariff (1-based or 0 = all), direction. */
@@ -98,6 +98,6 @@ export class EnergyRegisters {
       throw new EnergyConfigError('store-config', `stored record has ${values.length} registers, meter has ${this.values.length}`, { stored: values.length });
     }
     for (let i = 0; i < values.length; i++) this.values[i] = values[i];
-    this.words.fill(0, this.values.length);
+    this.carry.fill(0);
   }
 }
