@@ -104,7 +104,6 @@ export class Atm90e32 implements MetrologyDriver {
    *  its next sample, whose interval, from TICKS, they belong to). One exact-size array of doubles
    *  rather than six arrays and one per phase (a fleet holds one per meter). */
   private readonly chan: number[];
-  private readonly seen: number[] = [];
   private closed = false;
   private readonly samples: SampleBuffer;
   private readonly frame = new Uint8Array(4);
@@ -170,9 +169,8 @@ export class Atm90e32 implements MetrologyDriver {
     const v = this.read(address);
     const echo = this.read(ATM90E32.LastSPIData);
     if (echo === v) return v;
-    const seen = this.seen;
-    seen.length = 0;
-    seen.push(v, echo);
+    // Made here, on a garbled bus only (not kept with every driver).
+    const seen = [v, echo];
     for (let i = 0; i < 6; i++) {
       const e = this.read(ATM90E32.LastSPIData);
       let votes = 1;
