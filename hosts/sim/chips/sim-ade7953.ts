@@ -196,8 +196,11 @@ export class SimAde7953 implements SpiTarget, SpiPort {
   framingErrors = 0;
   /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
    *  file in one call, and a fleet mixing chip types keeps each call site monomorphic — which is
-   *  why each chip class carries these few lines rather than sharing a port class. */
-  readonly spi: SpiPort = this;
+   *  why each chip class carries these few lines rather than sharing a port class. A getter:
+   *  no field per chip. */
+  get spi(): SpiPort {
+    return this;
+  }
   /** Made on first use (few chips are wired over I²C; a fleet has thousands of chips). */
   private i2cPort: I2cPort | undefined;
   /** Registers by slot (see slotOf), after `measured` in one buffer (one ArrayBuffer and one

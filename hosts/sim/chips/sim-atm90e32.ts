@@ -187,8 +187,11 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   unconfirmedWrites: number;
   /** The chip's SPI port: the chip itself (its SpiPort methods, below): a read reaches the register
    *  file in one call, and a fleet mixing chip types keeps each call site monomorphic — which is
-   *  why each chip class carries these few lines rather than sharing a port class. */
-  readonly spi: SpiPort;
+   *  why each chip class carries these few lines rather than sharing a port class. A getter:
+   *  no field per chip. */
+  get spi(): SpiPort {
+    return this;
+  }
   /** CRCDigest as last computed (-1: a configuration register changed since). */
   private digest: number;
   private tx1: number;
@@ -206,7 +209,6 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     this.framingErrors = 0;
     this.writesDuringReset = 0;
     this.unconfirmedWrites = 0;
-    this.spi = this;
     this.digest = -1;
     this.tx1 = 0;
     this.tx2 = 0;
