@@ -7,7 +7,7 @@
  * call throws PowerCut until `powerOn()`, as a dead device would do nothing at all.
  *
  * Sparse: an erased sector holds no memory, and a written one only the prefix up to its last written
- * byte (in steps of 256 bytes; the stores on it append from the sector's start), so a
+ * byte (in steps of 64 bytes; the stores on it append from the sector's start), so a
  * fleet of 100 000 meters holds the few hundred bytes each has written, not 128 KiB.
  * `evictUntouched()` hands sectors not used since its last call to a backing store (a file-backed
  * flash's own file, or a spill file: hosts/sim/spill-file.ts) and drops them from memory; the next
@@ -57,15 +57,39 @@ export interface SectorBacking {
  * Sector prefixes the flashes of a fleet dropped (grown, erased, evicted), by length, for their
  * growth to reuse: a fleet's journals fill their sectors in the same steps, and a new ArrayBuffer
  * per step (memory outside the JS heap, which also drives the GC) cost more than the writes
- * themselves. Only arrays no caller holds come here (reads return copies); a few per length.
+ * themselves. Only arrays no caller holds come here (reads return copies).
+ *
+ * Arrays of up to CHUNK_MAX bytes (what a large fleet's meters keep between their runs: the tails
+ * of their journals) are parts of shared 64 KB buffers, in sizes of CHUNK_STEP bytes, and those
+ * given back are all kept for the next take of their size: a standalone ArrayBuffer of 256 bytes
+ * costs ~800 bytes of memory (its object, V8's backing store record and glibc's chunk around it,
+ * and the holes a heap of such short-lived chunks leaves), a part ~380. Larger ones (a running
+ * meter's sector filling up) are standalone, a few per length kept.
  */
 export class SectorPool {
   private readonly free = new Map<number, Uint8Array[]>();
-  constructor(private readonly perLength = 4) {}
+  /** Parts given back, by size class (length rounded up to CHUNK_STEP, / CHUNK_STEP). */
+  private readonly parts: Uint8Array[][] = [];
+  private slab = new ArrayBuffer(0);
+  private slabAt = 0;
+  constructor(private readonly perLength = 4) {
+    for (let k = 0; k <= CHUNK_MAX / CHUNK_STEP; k++) this.parts.push([]);
+  }
 
   /** An array of `length` bytes, of any content (the caller writes every byte). */
   take(length: number): Uint8Array {
-    return this.free.get(length)?.pop() ?? new Uint8Array(length);
+    if (length > CHUNK_MAX) return this.free.get(length)?.pop() ?? new Uint8Array(length);
+    const k = (length + CHUNK_STEP - 1) >> CHUNK_SHIFT;
+    const p = this.parts[k].pop();
+    if (p) return p.length === length ? p : new Uint8Array(p.buffer, p.byteOffset, length);
+    const size = k << CHUNK_SHIFT;
+    if (this.slabAt + size > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(SLAB_BYTES);
+      this.slabAt = 0;
+    }
+    const out = new Uint8Array(this.slab, this.slabAt, length);
+    this.slabAt += size;
+    return out;
   }
 
   /** `length` bytes of 0xFF that no one else was given: a view of a blank buffer many such reads
@@ -87,11 +111,24 @@ export class SectorPool {
 
   /** Takes back an array no one else holds. */
   give(b: Uint8Array): void {
-    let list = this.free.get(b.length);
-    if (!list) this.free.set(b.length, (list = []));
+    const length = b.length;
+    if (length <= CHUNK_MAX) {
+      const k = (length + CHUNK_STEP - 1) >> CHUNK_SHIFT;
+      // A part, or a standalone array of a whole size class (room for any length of its class).
+      if (length === k << CHUNK_SHIFT || b.buffer.byteLength - b.byteOffset >= k << CHUNK_SHIFT) this.parts[k].push(b);
+      return;
+    }
+    let list = this.free.get(length);
+    if (!list) this.free.set(length, (list = []));
     if (list.length < this.perLength) list.push(b);
   }
 }
+
+/** SectorPool: arrays of up to CHUNK_MAX bytes are parts of SLAB_BYTES buffers, CHUNK_STEP apart. */
+const CHUNK_SHIFT = 6;
+const CHUNK_STEP = 1 << CHUNK_SHIFT;
+const CHUNK_MAX = 1024;
+const SLAB_BYTES = 64 * 1024;
 
 export interface SimFlashOptions {
   sectorSize?: number;
@@ -360,32 +397,58 @@ export class SimFlash implements Flash {
     let released = 0;
     for (let s = 0; s < this.sectorCount; s++) {
       const f = this.flags[this.fb + s];
-      const b = this.sectors[s];
-      const clear = f & this.clearMask; // what the flash holds does not change
       if (f & TAIL) {
-        // What was appended to the tail goes after what the backing holds; a tail in use starts
-        // again after it, an unused one leaves the whole sector to the backing and 0xFF after it.
-        const base = (f >>> BASE_SHIFT) & this.baseMask;
-        const end = b ? programmedEnd(b) : 0;
-        if (end > 0 && !this.spillAt(s, base, (b as Uint8Array).subarray(0, end))) continue;
-        this.sectors[s] = undefined;
-        if (b) this.sectorPool?.give(b);
-        this.flags[this.fb + s] = BACKED | TAIL | ((base + end) << BASE_SHIFT) | clear;
-        released += b ? b.length : 0;
+        released += this.evictTail(s, f);
         continue;
       }
       this.flags[this.fb + s] = f & ~TOUCHED;
-      if (!b || (f & TOUCHED && !this.tails)) continue;
-      // Only the programmed bytes go; the sector is then a tail from their end on (0xFF until the
-      // next write there), so the backing never needs the erased rest of the sector.
-      const end = programmedEnd(b);
-      if (end > 0 && !this.spill(s, b.subarray(0, end))) continue;
-      this.sectors[s] = undefined;
-      this.sectorPool?.give(b);
-      this.flags[this.fb + s] = end > 0 ? BACKED | TAIL | (end << BASE_SHIFT) | clear : clear;
-      released += b.length;
+      if (this.sectors[s] && !(f & TOUCHED && !this.tails)) released += this.evictWhole(s, f);
     }
     return released;
+  }
+
+  /**
+   * Hands to the backing store every sector, or tail, that holds at least `bytes` bytes in memory,
+   * as `evictUntouched()` does with `tails` (a busy meter's journal tail between two of those calls);
+   * the others stay as they are. Returns the bytes released.
+   */
+  evictLarger(bytes: number): number {
+    let released = 0;
+    for (let s = 0; s < this.sectorCount; s++) {
+      const b = this.sectors[s];
+      if (b === undefined || b.length < bytes) continue;
+      const f = this.flags[this.fb + s];
+      released += f & TAIL ? this.evictTail(s, f) : this.evictWhole(s, f);
+    }
+    return released;
+  }
+
+  /** What was appended to the tail of sector `s` goes after what the backing holds; a tail in use
+   *  starts again after it, an unused one leaves the whole sector to the backing and 0xFF after it.
+   *  Returns the bytes released. */
+  private evictTail(s: number, f: number): number {
+    const b = this.sectors[s];
+    const base = (f >>> BASE_SHIFT) & this.baseMask;
+    const end = b ? programmedEnd(b) : 0;
+    if (end > 0 && !this.spillAt(s, base, (b as Uint8Array).subarray(0, end))) return 0;
+    this.sectors[s] = undefined;
+    if (b) this.sectorPool?.give(b);
+    this.flags[this.fb + s] = BACKED | TAIL | ((base + end) << BASE_SHIFT) | (f & this.clearMask); // (what the flash holds does not change)
+    return b ? b.length : 0;
+  }
+
+  /** Only the programmed bytes of sector `s` (whole in memory) go; the sector is then a tail from
+   *  their end on (0xFF until the next write there), so the backing never needs the erased rest of
+   *  the sector. Returns the bytes released. */
+  private evictWhole(s: number, f: number): number {
+    const b = this.sectors[s] as Uint8Array;
+    const end = programmedEnd(b);
+    if (end > 0 && !this.spill(s, b.subarray(0, end))) return 0;
+    this.sectors[s] = undefined;
+    this.sectorPool?.give(b);
+    const clear = f & this.clearMask;
+    this.flags[this.fb + s] = end > 0 ? BACKED | TAIL | (end << BASE_SHIFT) | clear : clear;
+    return b.length;
   }
 
   /** Gives the first bytes of a sector (those up to its last programmed byte) to the backing
@@ -473,9 +536,9 @@ export class SimFlash implements Flash {
     return kept;
   }
 
-  /** Sector `s` in memory with at least its first `bytes` bytes (at least doubled, in steps of 256
+  /** Sector `s` in memory with at least its first `bytes` bytes (at least doubled, in steps of 64
    *  bytes; new bytes 0xFF). Doubling, not a quarter more: a journal filling a sector 60 bytes a save
-   *  grew it nine times (~15 KB copied and filled per sector, ~50 ns a save), now four (~4 KB). */
+   *  grew it nine times (~15 KB copied and filled per sector, ~50 ns a save), now six from 64 bytes (~4 KB). */
   private grow(s: number, bytes: number): Uint8Array {
     const b = this.sector(s);
     if (b && b.length >= bytes) return b;
@@ -563,8 +626,9 @@ export class SimFlash implements Flash {
 const BLANK_READ_MIN = 1024;
 const BLANK_ARENA = 32 * 1024; // (a malloc, not an mmap: no fresh pages to fault in)
 
-/** The step of a written sector's prefix in memory. */
-const PREFIX_STEP = 256;
+/** The step of a written sector's prefix in memory (and of a tail's): a large fleet's meters keep
+ *  their tails between runs, most of them a few records. */
+const PREFIX_STEP = 64;
 
 function prefixSize(bytes: number): number {
   return Math.ceil(bytes / PREFIX_STEP) * PREFIX_STEP;
