@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { formatTable } from '../cli/sim-display.js';
-import type { AirEvent, MeterSpec } from '../hosts/sim/meter-slice.js';
+import { MeterSlice, type AirEvent, type MeterSpec } from '../hosts/sim/meter-slice.js';
 import { SimRunner } from '../hosts/sim/sim-runner.js';
 import { EventPacker, unpackEvents } from '../hosts/sim/slice-worker.js';
 import { startXsmeter, stopWithin, xsmeter } from './helpers/cli.js';
@@ -227,5 +227,41 @@ describe('sim workers: telegrams handed to the runner', () => {
     assert.equal(sent.packed, false);
     assert.equal(unpackEvents(sent, specs), odd);
     assert.equal(packer.pack([event(0, { meterIndex: 13 })], specs).packed, false);
+  });
+});
+
+describe('a slice of meters: flash in memory between epochs', () => {
+  it('short epochs: a meter keeps no sector of 1024 bytes or more after it ran, and its flash reads back what one long epoch leaves', () => {
+    const meters = (): MeterSpec[] =>
+      [0, 1, 2, 3].map((i) => ({ index: i, slot: i, seed: 500 + i, meterId: String(40000000 + i), chip: i % 2 ? 'atm90e32' : 'ade7953', load: i % 2 ? 'solar' : 'household', startWallMs: START }));
+    const config = { security: 7 as const, radioMode: 'T1' as const, intervalMs: 900_000, samplePeriodMs: 60_000 };
+    const short = new MeterSlice({ config, meters: meters() });
+    const long = new MeterSlice({ config, meters: meters() });
+    try {
+      short.setUp();
+      long.setUp();
+      const end = START + 3 * 3_600_000;
+      const held = [0, 0, 0, 0];
+      let dropped = 0; // within the first hour: before any hourly eviction
+      for (let t = START + 180_000; t <= end; t += 180_000) {
+        short.runUntil(t);
+        short.meters.forEach((m, p) => {
+          for (const f of [m.energyFlash, m.calibrationFlash]) assert.equal(f.evictLarger(1024), 0, `meter ${m.meterId} at ${new Date(t).toISOString()}: a sector of 1024 bytes or more stayed`);
+          const now = m.energyFlash.residentBytes;
+          if (t < START + 3_600_000 && now < held[p]) dropped++;
+          held[p] = now;
+        });
+      }
+      assert.ok(dropped >= 4, `${dropped} tails went to the spill file in the first hour`);
+      long.runUntil(end); // one epoch: the tails keep three hours until it ends
+      for (let p = 0; p < 4; p++) {
+        assert.deepEqual(short.meters[p].energyFlash.image(), long.meters[p].energyFlash.image());
+        assert.deepEqual(short.meters[p].calibrationFlash.image(), long.meters[p].calibrationFlash.image());
+      }
+      assert.deepEqual(short.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), long.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
+    } finally {
+      short.close();
+      long.close();
+    }
   });
 });

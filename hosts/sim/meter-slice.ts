@@ -10,7 +10,8 @@
  * Memory: flash sectors live in memory only while in use; after each epoch at least a simulated hour
  * after the last such, right after a meter ran through it, the sectors it did not touch go to their backing store — the --state image
  * file, or a spill file (spill-file.ts) — and those it did touch too, but for their tails (the bytes
- * it appended there since).
+ * it appended there since). Between those epochs, a meter whose tails (or sectors read back) have
+ * grown to TAIL_BYTES leaves them to the backing right after it ran.
  *
  * With a state directory each meter's flash images are written through on every write
  * (DIR/meters/ID/{energy,calibration}.bin), its time with them (DIR/clocks.bin, state-clocks.ts),
@@ -115,6 +116,11 @@ const NOTHING = new Uint8Array(0);
 /** The service port of a fleet's meters but the first: nothing ever arrives (no line per meter). */
 const IDLE_SERVICE: SerialPort = Object.freeze({ read: () => NOTHING, write: () => {} });
 const EVICT_EVERY_MS = 3_600_000;
+/** Between those epochs a meter's sectors that hold this many bytes in memory (its journal's tail,
+ *  ~10–20 minutes of records) go to the backing store right after it ran: a large fleet's epochs
+ *  are minutes long, and an hour of every meter's journal appends would stay in memory (~2.5 KB a
+ *  meter, and ~500 bytes for each array around them). */
+const TAIL_BYTES = 1024;
 
 export class MeterSlice {
   private readonly o: SliceOptions;
@@ -130,6 +136,9 @@ export class MeterSlice {
   private readonly flashes: FileFlash[] = [];
   private readonly clocks: StateClocks | undefined;
   private readonly spill: SpillFile | undefined;
+  /** Every meter's flashes' sector flags and erase counts (without a state directory): 4 words a
+   *  sector from meter p's 4 · 16 · p on (a typed array per meter costs ~550 bytes beyond its 256). */
+  private readonly flagWords: Uint32Array | undefined;
   /** Arrays the meters' flashes grow their sectors with (sim-flash.ts). */
   private readonly pool = new SectorPool();
   /** One tariff schedule for every meter (it holds no state). */
@@ -158,7 +167,10 @@ export class MeterSlice {
     if (dir) {
       mkdirSync(join(dir, 'meters'), { recursive: true });
       this.clocks = new StateClocks(join(dir, 'clocks.bin'), Math.max(1, o.stateMeters ?? n));
-    } else this.spill = SpillFile.open(GEOMETRY.sectorSize);
+    } else {
+      this.spill = SpillFile.open(GEOMETRY.sectorSize);
+      this.flagWords = new Uint32Array(4 * GEOMETRY.sectorCount * n);
+    }
     const t = o.config.tariffs;
     if (t) this.tariffs = new TariffSchedule({ tariffs: Math.max(...t.map((x) => x.tariff)), switches: t });
   }
@@ -205,13 +217,12 @@ export class MeterSlice {
       energyFlash = ef;
       calibrationFlash = cf;
     } else {
-      // One array for both flashes' sector flags and erase counts (one typed array less per meter).
-      const words = new Uint32Array(4 * GEOMETRY.sectorCount);
+      const words = this.flagWords as Uint32Array;
       // The geometry written out, not spread: V8 makes a literal that spreads an object and then adds
       // properties on a slow path (~4 µs for the two, and options the constructor reads slowly).
       const { sectorSize, sectorCount } = GEOMETRY;
-      energyFlash = new SimFlash({ sectorSize, sectorCount, backing: this.spill?.backing(sectorCount), tails: true, pool: this.pool, flags: { words, at: 0 } });
-      calibrationFlash = new SimFlash({ sectorSize, sectorCount, backing: this.spill?.backing(sectorCount), tails: true, pool: this.pool, flags: { words, at: 2 * sectorCount } });
+      energyFlash = new SimFlash({ sectorSize, sectorCount, backing: this.spill?.backing(sectorCount), tails: true, pool: this.pool, flags: { words, at: 4 * sectorCount * p } });
+      calibrationFlash = new SimFlash({ sectorSize, sectorCount, backing: this.spill?.backing(sectorCount), tails: true, pool: this.pool, flags: { words, at: 4 * sectorCount * p + 2 * sectorCount } });
     }
     meter = new SimMeter({
       chip: spec.chip,
@@ -313,6 +324,10 @@ export class MeterSlice {
         m.energyFlash.evictUntouched();
         m.calibrationFlash.evictUntouched();
         m.keys.releaseHandles(); // made again for its next telegram (a key expansion)
+      } else {
+        // (a few sectors' lengths read: the spills come every ~15 simulated minutes a meter)
+        m.energyFlash.evictLarger(TAIL_BYTES);
+        m.calibrationFlash.evictLarger(TAIL_BYTES);
       }
     }
     return true;
