@@ -320,10 +320,12 @@ export class MeterSlice {
         t = m.nextEventWall();
       }
       this.next[p] = t;
+      // Its key handles (an expanded AES key, CMAC subkeys: ~500 bytes) are made again for its next
+      // telegram, a key expansion: a big fleet's epochs are minutes, a meter's telegrams 15 apart.
+      m.keys.releaseHandles();
       if (this.evicting) {
         m.energyFlash.evictUntouched();
         m.calibrationFlash.evictUntouched();
-        m.keys.releaseHandles(); // made again for its next telegram (a key expansion)
       } else {
         // (a few sectors' lengths read: the spills come every ~15 simulated minutes a meter)
         m.energyFlash.evictLarger(TAIL_BYTES);
