@@ -33,7 +33,7 @@ import { writeJson } from './json-file.js';
 import { MeterSlice, type AirEvent, type FleetMeterConfig, type MeterSpec, type SliceOptions, type SliceReport } from './meter-slice.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { DEFAULT_WALL_START, meterIdForSeed, type ChipName, type SimSmlOptions } from './sim-meter.js';
-import { SLICE_WORKER, unpackEvents, type FromSliceWorker, type SliceWorkerData, type ToSliceWorker } from './slice-worker.js';
+import { EventCursor, SLICE_WORKER, type FromSliceWorker, type SliceWorkerData, type ToSliceWorker } from './slice-worker.js';
 import { StateClocks } from './state-clocks.js';
 
 export type Speed = 'max' | 'realtime' | number;
@@ -167,7 +167,7 @@ const LONGEST_EPOCH_MS = 4 * 3_600_000;
 interface RunResult {
   complete: boolean;
   next: number;
-  events: AirEvent[];
+  events: EventCursor;
 }
 
 /** A slice in this thread or in a worker. */
@@ -177,7 +177,7 @@ interface Part {
   /** Makes the meters; resolves false when stopped first. */
   setUp(stop: () => boolean, onMade: (keys: string[], ids: string[]) => void): Promise<boolean>;
   run(limit: number, stop: () => boolean): Promise<RunResult>;
-  finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }>;
+  finish(end?: number): Promise<{ report: SliceReport; events: EventCursor }>;
   serviceTick?(wallMs: number): void;
   /** Frees what the part holds (a worker thread ends). */
   close(): void;
@@ -215,13 +215,13 @@ class LocalPart implements Part {
   async run(limit: number, stop: () => boolean): Promise<RunResult> {
     for (;;) {
       const complete = this.slice.runUntil(limit, stop, performance.now() + 50);
-      if (complete || stop()) return { complete, next: this.slice.nextEventWall, events: this.slice.take() };
+      if (complete || stop()) return { complete, next: this.slice.nextEventWall, events: listed(this.slice.take()) };
       await turn();
     }
   }
-  async finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }> {
+  async finish(end?: number): Promise<{ report: SliceReport; events: EventCursor }> {
     const report = this.slice.finish(end);
-    const events = this.slice.take();
+    const events = listed(this.slice.take());
     this.slice.close();
     return { report, events };
   }
@@ -300,13 +300,13 @@ class WorkerPart implements Part {
     const reply = this.next('ran');
     this.worker.postMessage({ type: 'run', limit } satisfies ToSliceWorker);
     const r = await reply;
-    return { complete: r.complete, next: r.next, events: unpackEvents(r.events, this.options.meters) };
+    return { complete: r.complete, next: r.next, events: new EventCursor(r.events, this.options.meters) };
   }
-  async finish(end?: number): Promise<{ report: SliceReport; events: AirEvent[] }> {
+  async finish(end?: number): Promise<{ report: SliceReport; events: EventCursor }> {
     const reply = this.next('done');
     this.worker.postMessage({ type: 'finish', end } satisfies ToSliceWorker);
     const r = await reply;
-    return { report: r.report, events: unpackEvents(r.events, this.options.meters) };
+    return { report: r.report, events: new EventCursor(r.events, this.options.meters) };
   }
   close(): void {
     this.handler = undefined;
@@ -314,25 +314,21 @@ class WorkerPart implements Part {
   }
 }
 
-/** Merges lists each in (wallMs, meterIndex) order into one in that order. */
-function mergeEvents(lists: AirEvent[][]): AirEvent[] {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length <= 1) return nonEmpty[0] ?? [];
-  const out: AirEvent[] = [];
-  const at = new Array<number>(nonEmpty.length).fill(0);
+/** A slice's own events (this thread's) as a cursor. */
+function listed(list: AirEvent[]): EventCursor {
+  return new EventCursor({ packed: false, list }, []);
+}
+
+/** Hands `deliver` the events of cursors each in (wallMs, meterIndex) order, in that order. */
+function mergeEvents(cursors: EventCursor[], deliver: (e: AirEvent) => void): void {
   for (;;) {
-    let best = -1;
-    for (let k = 0; k < nonEmpty.length; k++) {
-      const e = nonEmpty[k][at[k]];
-      if (!e) continue;
-      if (best < 0) best = k;
-      else {
-        const b = nonEmpty[best][at[best]];
-        if (e.wallMs < b.wallMs || (e.wallMs === b.wallMs && e.meterIndex < b.meterIndex)) best = k;
-      }
+    let best: EventCursor | undefined;
+    for (const c of cursors) {
+      if (c.left === 0) continue;
+      if (!best || c.wallMs < best.wallMs || (c.wallMs === best.wallMs && c.meterIndex < best.meterIndex)) best = c;
     }
-    if (best < 0) return out;
-    out.push(nonEmpty[best][at[best]++]);
+    if (!best) return;
+    deliver(best.take());
   }
 }
 
@@ -534,7 +530,7 @@ export class SimRunner {
       let reached = this.startWallMs;
       let inflight: ReturnType<typeof dispatch> | undefined;
       const land = ({ limit, rs }: Awaited<ReturnType<typeof dispatch>>): { complete: boolean; next: number } => {
-        for (const e of mergeEvents(rs.map((r) => r.events))) this.deliver(e);
+        mergeEvents(rs.map((r) => r.events), (e) => this.deliver(e));
         this.gateway.releaseKeys();
         this.options.onDelivered?.();
         const complete = rs.every((r) => r.complete);
@@ -581,7 +577,7 @@ export class SimRunner {
 
     // Finish: a completed run brings every meter to the end; each saves what it has not saved.
     const finished = await Promise.all(parts.map((p) => p.finish(completed ? this.endWallMs : undefined)));
-    for (const e of mergeEvents(finished.map((f) => f.events))) this.deliver(e);
+    mergeEvents(finished.map((f) => f.events), (e) => this.deliver(e));
     this.options.onDelivered?.();
     const reports = finished.map((f) => f.report);
     if (completed) this.wallMs = this.endWallMs;

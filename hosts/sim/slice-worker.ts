@@ -91,18 +91,51 @@ export class EventPacker {
   }
 }
 
-/** The events `EventPacker.pack` packed (the same fields; streams and frames are views of one buffer). */
-export function unpackEvents(events: SentEvents, specs: MeterSpec[]): AirEvent[] {
-  if (!events.packed) return events.list;
-  const { nums, bytes } = events;
-  const out: AirEvent[] = [];
-  let at = 0;
-  for (let o = 0; o < PACKED * events.count; o += PACKED) {
-    const spec = specs[nums[o]];
+/**
+ * An epoch's events of one slice in (wallMs, meterIndex) order, read one at a time: packed ones are
+ * made into objects only when taken. The main thread merges and delivers them one by one, so each
+ * object dies young; a whole epoch unpacked at once (tens of thousands of objects and views) outlived
+ * the young generation and waited in the old one for a full collection.
+ */
+export class EventCursor {
+  private i = 0;
+  private o = 0;
+  private at = 0;
+  constructor(
+    private readonly events: SentEvents,
+    private readonly specs: MeterSpec[],
+  ) {}
+
+  /** Events not taken yet. */
+  get left(): number {
+    const e = this.events;
+    return (e.packed ? e.count : e.list.length) - this.i;
+  }
+
+  /** The next event's wallMs and meter index (with `left` > 0). */
+  get wallMs(): number {
+    const e = this.events;
+    return e.packed ? e.nums[this.o + 1] : e.list[this.i].wallMs;
+  }
+  get meterIndex(): number {
+    const e = this.events;
+    return e.packed ? this.specs[e.nums[this.o]].index : e.list[this.i].meterIndex;
+  }
+
+  /** The next event (the same fields `EventPacker.pack` packed; streams and frames are views of
+   *  one buffer). */
+  take(): AirEvent {
+    const e = this.events;
+    if (!e.packed) return e.list[this.i++];
+    const { nums, bytes } = e;
+    const o = this.o;
+    const spec = this.specs[nums[o]];
     const flags = nums[o + 7];
-    const stream = bytes.subarray(at, (at += nums[o + 5]));
-    const frame = bytes.subarray(at, (at += nums[o + 6]));
-    out.push({
+    const stream = bytes.subarray(this.at, (this.at += nums[o + 5]));
+    const frame = bytes.subarray(this.at, (this.at += nums[o + 6]));
+    this.i++;
+    this.o += PACKED;
+    return {
       meterIndex: spec.index,
       meterId: spec.meterId,
       wallMs: nums[o + 1],
@@ -113,8 +146,16 @@ export function unpackEvents(events: SentEvents, specs: MeterSpec[]): AirEvent[]
       format: flags & FORMAT_B ? 'B' : 'A',
       importWh: flags & HAS_IMPORT ? nums[o + 3] : undefined,
       exportWh: flags & HAS_EXPORT ? nums[o + 4] : undefined,
-    });
+    };
   }
+}
+
+/** All the events `EventPacker.pack` packed, as objects. */
+export function unpackEvents(events: SentEvents, specs: MeterSpec[]): AirEvent[] {
+  if (!events.packed) return events.list;
+  const c = new EventCursor(events, specs);
+  const out: AirEvent[] = [];
+  while (c.left > 0) out.push(c.take());
   return out;
 }
 
