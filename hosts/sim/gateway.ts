@@ -125,7 +125,13 @@ export class SimGateway {
   private keyBlock = new Uint8Array(0);
   private keyBlockUsed = 0;
 
-  constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean } = {}) {
+  /** The last clock text a row took: telegrams arrive in time order and a minute's carry the same
+   *  text, so rows share one string rather than each keeping its telegram's (old-generation garbage
+   *  in V8 when the next replaces it). */
+  private lastClock = '';
+
+  /** `cachedKeys`: master-key handles the receiver keeps (default: one per meter until releaseKeys). */
+  constructor(options: { keys?: Record<string, Uint8Array>; state?: GatewayState; allowPlain?: boolean; cachedKeys?: number } = {}) {
     for (const [id, key] of Object.entries(options.keys ?? {})) this.meters.set(id, { key, row: undefined });
     this.receiver = new Receiver({
       crypto: nobleCrypto,
@@ -144,7 +150,7 @@ export class SimGateway {
       // A handle per meter it has a key for, within an epoch (releaseKeys drops them after it): a
       // fleet's gateway serves every meter every 15 minutes, so a bounded cache (oldest out) would
       // miss on every telegram once the fleet outgrows it.
-      maxCachedKeys: Infinity,
+      maxCachedKeys: options.cachedKeys ?? Infinity,
     });
     for (const r of options.state?.rows ?? []) this.rows.set(r.meterId, { ...r });
   }
@@ -217,16 +223,39 @@ export class SimGateway {
     r.telegrams++;
     r.lastCounter = t.messageCounter;
     r.lastAccess = t.accessNumber;
-    r.reading = reading;
+    this.keep(r, reading);
     r.status = status;
     r.verdict = 'ok';
     if (wallMs !== undefined) r.lastWallMs = wallMs;
     return { ok: true, telegram: t, reading, status };
   }
 
+  /** Keeps `reading` as the row's: copied into the row's own when both have the five values a meter
+   *  of this project sends (the verdict's reading dies young; the row's is not replaced by a new
+   *  object every telegram), else the row takes it. */
+  private keep(r: GatewayRow, reading: MeterReading): void {
+    const clock = reading.clock;
+    if (clock !== undefined) {
+      if (clock === this.lastClock) reading.clock = this.lastClock;
+      else this.lastClock = clock;
+    }
+    const k = r.reading;
+    if (k && complete(k) && complete(reading)) {
+      k.importWh = reading.importWh;
+      k.exportWh = reading.exportWh;
+      k.powerW = reading.powerW;
+      k.clock = reading.clock;
+      k.flags = reading.flags;
+    } else r.reading = complete(reading) ? { ...reading } : reading;
+  }
+
   state(): GatewayState {
     return { replay: structuredCloneReplay(this.receiver.state), rows: [...this.rows.values()].map((r) => ({ ...r })) };
   }
+}
+
+function complete(r: MeterReading): boolean {
+  return r.importWh !== undefined && r.exportWh !== undefined && r.powerW !== undefined && r.clock !== undefined && r.flags !== undefined;
 }
 
 function isByte(v: number): boolean {

@@ -335,6 +335,8 @@ function mergeEvents(cursors: EventCursor[], deliver: (e: AirEvent) => void): vo
 export class SimRunner {
   readonly options: SimRunOptions;
   readonly config: SimRunConfig;
+  /** Simulated time each slice runs before this thread merges what it sent (epochOf). */
+  private readonly epochMs: number;
   readonly shard: Shard;
   /** The meters this process simulates (its shard of the fleet). */
   readonly specs: MeterSpec[];
@@ -416,7 +418,14 @@ export class SimRunner {
     this.workers = workers;
     let gatewayState: GatewayState | undefined;
     if (dir && saved && existsSync(join(dir, 'gateway.json'))) gatewayState = JSON.parse(readFileSync(join(dir, 'gateway.json'), 'utf8')) as GatewayState;
-    this.gateway = new SimGateway({ state: gatewayState, allowPlain: true });
+    const saveEvery = options.saveEveryMs ?? 3_600_000;
+    this.epochMs = epochOf(this.config, specs.length, dir ? Math.min(saveEvery, LONGEST_EPOCH_MS) : LONGEST_EPOCH_MS);
+    // A meter's key handle pays off only if its meter sends again within the epoch (the handles go
+    // after each one): in a fleet whose meters send at most once an epoch, a handle per telegram held
+    // to the epoch's end outlived V8's young generation: 30 000 meters, two workers, 80 MB more
+    // resident and 10 % more CPU than a handle dropped after a few telegrams.
+    const cachedKeys = this.epochMs >= 2 * this.config.intervalMs ? Infinity : 16;
+    this.gateway = new SimGateway({ state: gatewayState, allowPlain: true, cachedKeys });
     if (dir) {
       mkdirSync(join(dir, 'meters'), { recursive: true });
       this.saveState();
@@ -518,7 +527,7 @@ export class SimRunner {
     const speed = this.options.speed;
     const factor = speed === 'max' ? Infinity : speed === 'realtime' ? 1 : speed;
     const saveEvery = this.options.saveEveryMs ?? 3_600_000;
-    const epoch = epochOf(this.config, this.specs.length, this.options.stateDir ? Math.min(saveEvery, LONGEST_EPOCH_MS) : LONGEST_EPOCH_MS);
+    const epoch = this.epochMs;
     let completed = false;
     if (setUpComplete) {
       const limitAt = (from: number) => {

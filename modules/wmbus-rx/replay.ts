@@ -141,6 +141,8 @@ export function acceptCounters(
   if (values.messageCounter !== undefined) entry.messageCounter = values.messageCounter;
   if (values.accessNumber !== undefined) entry.accessNumber = values.accessNumber;
   if (values.sessionNumber !== undefined) entry.sessionNumber = values.sessionNumber;
-  entry.meter = slot.meter;
+  // The same label kept as it is: a receiver that makes it again per frame would leave the old one
+  // as garbage in a long-lived entry.
+  if (entry.meter !== slot.meter) entry.meter = slot.meter;
   if (!inPlace) state[slot.name] = entry;
 }
