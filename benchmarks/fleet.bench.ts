@@ -13,7 +13,10 @@
  *    --workers 1 and 2: the meter-days per CPU-minute it reports (CPU time of all its threads, set-up
  *    included) and per minute of real time. Baseline: the one-thread run. Then one thread over three
  *    days, where the set-up counts a third as much.
- * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput runs.
+ *  - a city: 100 000 meters × 1 hour as a user runs it, the process's peak resident memory (the
+ *    summary's, getrusage) against the 2 GB the issue allows.
+ * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput
+ * runs and the city; XSMETER_BENCH_FLEET_CITY=0 the city only.
  */
 import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
@@ -68,10 +71,10 @@ function gatewayDay(slices: MeterSlice[], end: number): { gw: SimGateway; decode
 }
 
 /** Runs the built CLI; returns its summary's meter-days per CPU-minute and its real time. */
-function cli(args: string[]): { perCpuMinute: number; seconds: number; decoded: number } {
-  const r = spawnSync(process.execPath, ['bin/xsmeter.js', 'sim', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+function cli(args: string[]): { perCpuMinute: number; seconds: number; decoded: number; peakMb: number } {
+  const r = spawnSync(process.execPath, ['bin/xsmeter.js', 'sim', ...args], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
   const num = (re: RegExp) => Number((re.exec(r.stderr)?.[1] ?? 'NaN').replace(/ /g, ''));
-  return { perCpuMinute: num(/([\d ]+) meter-days per CPU-minute/), seconds: num(/ in ([\d.]+) s:/), decoded: num(/telegrams: [\d]+ sent, ([\d]+) decoded/) };
+  return { perCpuMinute: num(/([\d ]+) meter-days per CPU-minute/), seconds: num(/ in ([\d.]+) s:/), decoded: num(/telegrams: [\d]+ sent, ([\d]+) decoded/), peakMb: num(/peak memory (\d+) MB resident/) };
 }
 
 export async function run(report: Report): Promise<void> {
@@ -121,4 +124,8 @@ export async function run(report: Report): Promise<void> {
     name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
     figures: { 'meter-days/CPU-min': two.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
   });
+  // A city as a user runs it (its default: one worker per CPU): the whole process's peak.
+  if (process.env.XSMETER_BENCH_FLEET_CITY === '0') return;
+  const city = cli(['--meters', '100000', '--chip', 'mixed', '--duration', '1h', '--format', 'hex', '--progress', '0']);
+  report({ name: 'xsmeter sim: 100 000 meters × 1 hour (default workers)', figures: { 'peak resident MB': city.peakMb, 'GB': Math.round(city.peakMb / 100) / 10, seconds: city.seconds, decoded: city.decoded } });
 }

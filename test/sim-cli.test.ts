@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { totalmem } from 'node:os';
 import { fromHex } from '../modules/core/bytes.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
@@ -213,6 +214,32 @@ describe('xsmeter sim (the binary)', function () {
     assert.ok(Number(m[1]) >= 9500, `${m[1]} telegrams`);
     assert.match(r.stdout, /throughput: [\d ]+ telegrams\/s/);
     assert.match(r.stdout, /× real time/);
+  });
+
+  it("the summary's peak memory is the process's: at least the peak /proc showed while it ran", async function () {
+    if (!existsSync('/proc/self/status')) return this.skip();
+    this.timeout(60_000);
+    const child = spawn(process.execPath, [BIN, 'sim', '--meters', '200', '--duration', '6h', '--progress', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let seenKb = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) seenKb = Math.max(seenKb, Number(m[1]));
+      } catch {
+        // exited between polls
+      }
+    }, 20);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(poll);
+    assert.equal(code, 0);
+    const m = /peak memory (\d+) MB resident/.exec(out);
+    assert.ok(m, out.slice(-400));
+    const reportedMb = Number(m[1]);
+    assert.ok(seenKb > 20_000, `polled ${seenKb} kB`);
+    assert.ok(reportedMb >= Math.floor((seenKb * 1024) / 1e6), `reported ${reportedMb} MB, /proc showed ${seenKb} kB`);
+    assert.ok(reportedMb * 1e6 <= totalmem(), `reported ${reportedMb} MB`);
   });
 
   it('bad options fail with one line and exit code 2', () => {

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { formatTable } from '../cli/sim-display.js';
-import { MeterSlice, type AirEvent, type MeterSpec } from '../hosts/sim/meter-slice.js';
+import { MeterSlice, TAIL_BYTES, type AirEvent, type MeterSpec } from '../hosts/sim/meter-slice.js';
 import { SimRunner } from '../hosts/sim/sim-runner.js';
 import { EventPacker, unpackEvents } from '../hosts/sim/slice-worker.js';
 import { startXsmeter, stopWithin, xsmeter } from './helpers/cli.js';
@@ -231,7 +231,7 @@ describe('sim workers: telegrams handed to the runner', () => {
 });
 
 describe('a slice of meters: flash in memory between epochs', () => {
-  it('short epochs: a meter keeps no sector of 1024 bytes or more after it ran, and its flash reads back what one long epoch leaves', () => {
+  it(`short epochs: a meter keeps no sector of ${TAIL_BYTES} bytes or more after it ran or the run finished, and its flash reads back what one long epoch leaves`, () => {
     const meters = (): MeterSpec[] =>
       [0, 1, 2, 3].map((i) => ({ index: i, slot: i, seed: 500 + i, meterId: String(40000000 + i), chip: i % 2 ? 'atm90e32' : 'ade7953', load: i % 2 ? 'solar' : 'household', startWallMs: START }));
     const config = { security: 7 as const, radioMode: 'T1' as const, intervalMs: 900_000, samplePeriodMs: 60_000 };
@@ -246,7 +246,7 @@ describe('a slice of meters: flash in memory between epochs', () => {
       for (let t = START + 180_000; t <= end; t += 180_000) {
         short.runUntil(t);
         short.meters.forEach((m, p) => {
-          for (const f of [m.energyFlash, m.calibrationFlash]) assert.equal(f.evictLarger(1024), 0, `meter ${m.meterId} at ${new Date(t).toISOString()}: a sector of 1024 bytes or more stayed`);
+          for (const f of [m.energyFlash, m.calibrationFlash]) assert.equal(f.evictLarger(TAIL_BYTES), 0, `meter ${m.meterId} at ${new Date(t).toISOString()}: a sector of ${TAIL_BYTES} bytes or more stayed`);
           const now = m.energyFlash.residentBytes;
           if (t < START + 3_600_000 && now < held[p]) dropped++;
           held[p] = now;
@@ -257,6 +257,15 @@ describe('a slice of meters: flash in memory between epochs', () => {
       for (let p = 0; p < 4; p++) {
         assert.deepEqual(short.meters[p].energyFlash.image(), long.meters[p].energyFlash.image());
         assert.deepEqual(short.meters[p].calibrationFlash.image(), long.meters[p].calibrationFlash.image());
+      }
+      assert.deepEqual(short.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), long.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
+      // Finishing brings every meter to the end and saves what it has not: each then holds as little
+      // as after a turn, and both fleets the same flash.
+      short.finish(end + 600_000);
+      long.finish(end + 600_000);
+      for (let p = 0; p < 4; p++) {
+        for (const f of [short.meters[p].energyFlash, short.meters[p].calibrationFlash]) assert.equal(f.evictLarger(TAIL_BYTES), 0, `meter ${p} after finish`);
+        assert.deepEqual(short.meters[p].energyFlash.image(), long.meters[p].energyFlash.image());
       }
       assert.deepEqual(short.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), long.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
     } finally {

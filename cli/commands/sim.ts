@@ -15,6 +15,7 @@ import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
@@ -153,6 +154,9 @@ export function parseDuration(text: string, what: string): number {
   return Math.round(ms);
 }
 
+/** Fleets from this size run with V8's heaps kept close to their live data (see its use). */
+const LEAN_HEAP_METERS = 20_000;
+
 function duration(ms: number): string {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
@@ -165,7 +169,7 @@ export function formatSummary(s: SimSummary): string[] {
   const lines = [
     `${s.interrupted ? 'interrupted after' : 'simulated'} ${duration(Math.round(s.simulatedMs))} (${stamp(s.startWallMs)} → ${stamp(s.endWallMs)} UTC) of ${s.meters} meter${s.meters === 1 ? '' : 's'} in ${sec.toFixed(1)} s: ${group(s.factor)} × real time`,
     `telegrams: ${s.sent} sent, ${s.decoded} decoded, ${s.rejected} rejected${s.rejected ? ` (${Object.entries(s.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ${s.deferred} deferred by the duty cycle`,
-    `throughput: ${group(s.throughput)} telegrams/s, ${group(s.meterDaysPerCpuMinute)} meter-days per CPU-minute (${s.workers} thread${s.workers === 1 ? '' : 's'})`,
+    `throughput: ${group(s.throughput)} telegrams/s, ${group(s.meterDaysPerCpuMinute)} meter-days per CPU-minute (${s.workers} thread${s.workers === 1 ? '' : 's'}); peak memory ${(s.peakResidentBytes / 1e6).toFixed(0)} MB resident`,
   ];
   if (s.setUpMeters !== undefined) lines[0] = `interrupted during set-up after ${group(s.setUpMeters)} of ${group(s.meters)} meters`;
   const checks: string[] = [];
@@ -402,6 +406,10 @@ export const sim: Command = {
     }
     const share = shard ? Math.ceil(meters / shard.count) : meters;
     if (share > 1_000_000) throw new CliError(`${share} meters in one process: at most 1000000 (split the fleet with --shard I/N)`, 2);
+    // A city's meters are most of the process's memory: V8 then collects when a heap has grown a
+    // fifth past what its last full collection kept, not up to about twice (process-wide, so the
+    // workers too). 100 000 meters × 1 h, two workers: 2.07–2.13 → 1.92–1.97 GB resident.
+    if (share >= LEAN_HEAP_METERS) setFlagsFromString('--heap-growing-percent=20');
     let workers: number | undefined;
     if (o.workers !== undefined) {
       workers = Number(o.workers);

@@ -115,6 +115,8 @@ export interface SimSummary {
   /** Meter-days simulated per minute of CPU time (all threads of this process). */
   meterDaysPerCpuMinute: number;
   workers: number;
+  /** The process's peak resident memory so far (all threads; bytes). */
+  peakResidentBytes: number;
 }
 
 interface SavedMeter {
@@ -641,6 +643,7 @@ export class SimRunner {
       endWallMs: this.wallMs,
       meterDaysPerCpuMinute: cpuMinutes > 0 ? meterDays / cpuMinutes : 0,
       workers: this.workers,
+      peakResidentBytes: process.resourceUsage().maxRSS * 1024,
     };
   }
 }
