@@ -74,6 +74,9 @@ export interface SimRunOptions extends SimRunConfig {
   progressEveryMs?: number;
   /** Threads that run meters: 1 (default) runs them in this thread, N > 1 in N worker threads. */
   workers?: number;
+  /** A fleet whose memory matters more than a few % of CPU: each worker's young generation is held
+   *  to 16 MB (V8's default grows it to 48 MB; 100 000 meters, two workers: ~40 MB less). */
+  lean?: boolean;
   /** Simulate only this shard of the fleet. */
   shard?: Shard;
 }
@@ -254,9 +257,10 @@ class WorkerPart implements Part {
   constructor(
     private readonly options: SliceOptions,
     stop: SharedArrayBuffer,
+    lean: boolean,
   ) {
     const data: SliceWorkerData = { kind: SLICE_WORKER, options, stop };
-    this.worker = new Worker(workerEntry(), { workerData: data });
+    this.worker = new Worker(workerEntry(), { workerData: data, resourceLimits: lean ? { maxYoungGenerationSizeMb: 16 } : undefined });
     this.worker.on('message', (m: FromSliceWorker) => {
       if (m.type === 'error') this.fail(m.code ? new MeterError(m.code, m.message) : new Error(m.message));
       else this.handler?.(m);
@@ -483,7 +487,7 @@ export class SimRunner {
     for (let w = 0; w < this.workers; w++) {
       const a = Math.floor((w * this.specs.length) / this.workers);
       const b = Math.floor(((w + 1) * this.specs.length) / this.workers);
-      parts.push(new WorkerPart({ ...base, meters: this.specs.slice(a, b) }, this.stopFlag));
+      parts.push(new WorkerPart({ ...base, meters: this.specs.slice(a, b) }, this.stopFlag, this.options.lean === true));
     }
     return parts;
   }
