@@ -86,7 +86,9 @@ radio duty cycle, throughput).
   --clock-offset S    (--rig) the bench meter's clock this far off the bench's true time (default 0)
 
 Long runs show their progress: set-up (meters made), then the simulated time, the share done and
-an estimated end — redrawn in place on a terminal, else as periodic lines on stderr.
+an estimated end — redrawn in place on a terminal, else as periodic lines on stderr. The summary
+gives the peak resident memory; from 20 000 meters a process keeps its heaps close to their live
+data (100 000 meters × 1 h: about 1.9 GB, 1.5 min on two CPUs).
 SIGINT / SIGTERM stop the run within a second, also during set-up: what was reached is saved and
 the summary printed, exit 0. A reader that closes stdout early (| head) stops it the same way, quietly.
 Machine formats: 'hex' is the frame with its CRCs (xsmeter decode --key ID:HEX reads it; the keys
