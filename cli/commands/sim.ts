@@ -410,7 +410,7 @@ export const sim: Command = {
     if (share > 1_000_000) throw new CliError(`${share} meters in one process: at most 1000000 (split the fleet with --shard I/N)`, 2);
     // A city's meters are most of the process's memory: V8 then collects when a heap has grown a
     // fifth past what its last full collection kept, not up to about twice (process-wide, so the
-    // workers too; 100 000 meters × 1 h, two workers: 2.07–2.13 → 1.92–1.97 GB resident), and the
+    // workers too; 100 000 meters × 1 h, two workers: 2.07–2.13 → 1.92–2.01 GB resident), and the
     // workers' young generations stay small (SimRunOptions.lean).
     const lean = share >= LEAN_HEAP_METERS;
     if (lean) setFlagsFromString('--heap-growing-percent=20');

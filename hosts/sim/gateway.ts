@@ -147,9 +147,10 @@ export class SimGateway {
       // The simulation's meters use whatever mode the user chose (--mode 5 included): the gateway is
       // configured for them, as an SMGW is for the meters registered with it.
       allowUnauthenticated: true,
-      // A handle per meter it has a key for, within an epoch (releaseKeys drops them after it): a
-      // fleet's gateway serves every meter every 15 minutes, so a bounded cache (oldest out) would
-      // miss on every telegram once the fleet outgrows it.
+      // By default a handle per meter it has a key for, within an epoch (releaseKeys drops them
+      // after it): a fleet's gateway serves every meter every 15 minutes, so a bounded cache (oldest
+      // out) misses on every telegram once the fleet outgrows it. The runner bounds it when a meter
+      // sends at most once an epoch: then a kept handle is never used again.
       maxCachedKeys: options.cachedKeys ?? Infinity,
     });
     for (const r of options.state?.rows ?? []) this.rows.set(r.meterId, { ...r });
@@ -240,13 +241,13 @@ export class SimGateway {
       else this.lastClock = clock;
     }
     const k = r.reading;
-    if (k && complete(k) && complete(reading)) {
+    if (k && fullReading(k) && fullReading(reading)) {
       k.importWh = reading.importWh;
       k.exportWh = reading.exportWh;
       k.powerW = reading.powerW;
       k.clock = reading.clock;
       k.flags = reading.flags;
-    } else r.reading = complete(reading) ? { ...reading } : reading;
+    } else r.reading = fullReading(reading) ? { ...reading } : reading;
   }
 
   state(): GatewayState {
@@ -254,7 +255,8 @@ export class SimGateway {
   }
 }
 
-function complete(r: MeterReading): boolean {
+/** Whether `r` has the five values a meter of this project sends. */
+function fullReading(r: MeterReading): boolean {
   return r.importWh !== undefined && r.exportWh !== undefined && r.powerW !== undefined && r.clock !== undefined && r.flags !== undefined;
 }
 
