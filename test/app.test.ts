@@ -546,6 +546,27 @@ describe('meter application on simulated meters', () => {
   });
 
   describe('service interface', () => {
+    it('read-instantaneous reads the chip when asked; a bus it cannot trust is a one-line refusal', async () => {
+      const m = new SimMeter({ seed: 62, load: 'manual', samplePeriodMs: 60_000 });
+      m.setLoad({ voltage: 230, current: 5, phaseDeg: 0 });
+      m.advance(120_000);
+      const c = client(m);
+      await c.connect();
+      const samples = m.app.part.energy.samples;
+      // between two samples a minute apart: the load as it is now, not as the last sample found it
+      m.setLoad({ voltage: 233, current: 2, phaseDeg: 0 });
+      const inst = await c.readInstantaneous();
+      assert.equal(m.app.part.energy.samples, samples, 'no sample taken in between');
+      assert.ok(Math.abs(inst.phases[0].voltageMv - 233_000) < 1000, `${inst.phases[0].voltageMv} mV`);
+      assert.ok(Math.abs(inst.phases[0].currentMa - 2000) < 20, `${inst.phases[0].currentMa} mA`);
+      assert.ok(Math.abs(inst.phases[0].activePowerMw - 466_000) < 5000, `${inst.phases[0].activePowerMw} mW`);
+      m.setBusFault('all-ones');
+      await assert.rejects(c.readInstantaneous(), (e: ServiceError) => e.code === 'failed' && /bus-garbage: ADE7953 configuration CRC/.test(e.message) && !e.message.includes('\n'));
+      m.setBusFault('none');
+      const again = await c.readInstantaneous();
+      assert.ok(Math.abs(again.phases[0].currentMa - 2000) < 20, `${again.phases[0].currentMa} mA`);
+    });
+
     it('reads match the meter; sealed writes are refused and logged; unseal, write, seal; the exported log verifies', async () => {
       const m = new SimMeter({ seed: 61, load: 'constant', samplePeriodMs: 1000 });
       m.advance(60_000);

@@ -71,7 +71,7 @@ function calibrate(kind: Kind): { cal: Calibration; b: ReturnType<typeof bench> 
   driver.configure();
   b.rig.load.setAll({ current: 10, phaseDeg: 0 });
   b.rig.advance(1000);
-  const s = driver.sample();
+  const s = driver.instantaneous();
   for (let p = 0; p < b.phases; p++) {
     cal = correctRms(cal, p, { referenceVolts: UN, measuredVolts: s.phases[kind === 'ade7953' ? 0 : p].voltage, referenceAmps: 10, measuredAmps: s.phases[p].current });
   }

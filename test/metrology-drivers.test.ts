@@ -91,8 +91,8 @@ describe('metrology drivers against the register-level simulators', () => {
       rig.load.set(0, { voltage: 229.4, current: 12.5, phaseDeg: 30 });
       rig.load.set(1, { voltage: 229.4, current: 3.2, phaseDeg: 180 });
       rig.load.frequency = 49.9;
-      const s = run(rig, driver, 1000, 1000).last!;
-      assert.equal(s.fault, undefined);
+      assert.equal(run(rig, driver, 1000, 1000).last!.fault, undefined);
+      const s = driver.instantaneous();
       close(s.phases[0].voltage, 229.4, 1e-4, 'V');
       close(s.phases[0].current, 12.5, 1e-4, 'I A');
       close(s.phases[0].activePower, rig.load.activePower(0), 0.01, 'P A');
@@ -109,8 +109,8 @@ describe('metrology drivers against the register-level simulators', () => {
     rig.load.set(0, { voltage: 231.2, current: 10, phaseDeg: 60 });
     rig.load.set(1, { voltage: 229.8, current: 5.5, phaseDeg: -36.87 });
     rig.load.set(2, { voltage: 230.5, current: 7.25, phaseDeg: 180 });
-    const s = run(rig, driver, 1000, 1000).last!;
-    assert.equal(s.fault, undefined);
+    assert.equal(run(rig, driver, 1000, 1000).last!.fault, undefined);
+    const s = driver.instantaneous();
     for (let p = 0; p < 3; p++) {
       const l = rig.load.phases[p];
       close(s.phases[p].voltage, l.voltage, 0.005, `V${p}`);
@@ -250,8 +250,106 @@ describe('metrology drivers against the register-level simulators', () => {
       for (let ch = 0; ch < 2; ch++) {
         close(r.imp[ch], rig.load.importWh[ch], 1e-3, `import ${ch} (${a}/${b})`);
         close(r.exp[ch], rig.load.exportWh[ch], 1e-3, `export ${ch} (${a}/${b})`);
-        assert.equal(Math.sign(r.last!.phases[ch].activePower), [a, b][ch] === 0 ? 1 : -1);
+        assert.equal(Math.sign(driver.instantaneous().phases[ch].activePower), [a, b][ch] === 0 ? 1 : -1);
       }
+    }
+  });
+
+  describe('instantaneous readings are read when asked, not every sample', () => {
+    /** An SPI port that records the register address of every read frame (ADE7953: the first two
+     *  bytes, the third 0x80; ATM90E32: the first two with bit 15 set, address in the low 10 bits). */
+    class AddressLog implements SpiPort {
+      readonly reads: number[] = [];
+      constructor(
+        private readonly inner: SpiPort,
+        private readonly chip: 'ade7953' | 'atm90e32',
+      ) {}
+      transfer(b: Uint8Array): void {
+        const word = (b[0] << 8) | b[1];
+        if (this.chip === 'ade7953' ? b[2] === 0x80 : word & 0x8000) this.reads.push(this.chip === 'ade7953' ? word : word & 0x3ff);
+        this.inner.transfer(b);
+      }
+      write(b: Uint8Array): void {
+        this.inner.write(b);
+      }
+      read(b: Uint8Array): void {
+        this.inner.read(b);
+      }
+      flush(deselect?: boolean): void {
+        this.inner.flush(deselect);
+      }
+    }
+    const ADE_INSTANT = [0x31c, 0x10e, 0x31a, 0x31b, 0x314, 0x315, 0x10a, 0x10b]; // VRMS, PERIOD, IRMSA/B, AVAR/BVAR, PFA/PFB
+    const ATM_INSTANT = [0xf8, 0xd9, 0xda, 0xdb, 0xdd, 0xde, 0xdf]; // Freq, UrmsA–C, IrmsA–C
+    const rigs = {
+      ade7953: () => {
+        const rig = new ChipTestBed(2);
+        const chip = rig.attach(new SimAde7953({ load: rig.load, errors: perfectHardware(2) }));
+        const spi = new AddressLog(chip.spi, 'ade7953');
+        return { rig, chip, spi, driver: new Ade7953({ spi, clock: rig.clock, calibration: defaultCalibration('ade7953', 2, 2) }), only: ADE_INSTANT };
+      },
+      atm90e32: () => {
+        const rig = new ChipTestBed(3);
+        const chip = rig.attach(new SimAtm90e32({ load: rig.load, errors: perfectHardware(3) }));
+        const spi = new AddressLog(chip.spi, 'atm90e32');
+        return { rig, chip, spi, driver: new Atm90e32({ spi, clock: rig.clock, calibration: defaultCalibration('atm90e32', 3, 2) }), only: ATM_INSTANT };
+      },
+    };
+    for (const [name, make] of Object.entries(rigs)) {
+      it(`${name}: a sample reads no rms, frequency, reactive or PF register; instantaneous() reads them, live`, () => {
+        const { rig, spi, driver, only } = make();
+        driver.configure();
+        rig.load.setAll({ voltage: 231, current: 8, phaseDeg: 25 });
+        spi.reads.length = 0;
+        const sums = run(rig, driver, 3_600_000, 60_000);
+        assert.equal(spi.reads.filter((a) => only.includes(a)).length, 0, 'instantaneous registers read by sample()');
+        // the sample's total active power is the load's
+        let truth = 0;
+        for (let p = 0; p < driver.phaseCount; p++) truth += rig.load.activePower(p);
+        close(sums.last!.totalActivePower, truth, Math.abs(truth) * 1e-3, 'total P');
+        // asked after the load changed, with no sample in between: the new load, read then
+        rig.load.setAll({ voltage: 228.5, current: 3.25, phaseDeg: -40 });
+        rig.advance(1000);
+        const before = spi.reads.length;
+        const inst = driver.instantaneous();
+        assert.ok(spi.reads.slice(before).some((a) => only.includes(a)), 'instantaneous() reads the registers');
+        assert.equal(inst.phases.length, driver.phaseCount);
+        for (let p = 0; p < driver.phaseCount; p++) {
+          close(inst.phases[p].voltage, 228.5, 0.01, `V${p}`);
+          close(inst.phases[p].current, 3.25, 0.001, `I${p}`);
+          close(inst.phases[p].activePower, rig.load.activePower(p), Math.abs(rig.load.activePower(p)) * 1e-3, `P${p}`);
+          close(inst.phases[p].reactivePower, rig.load.reactivePower(p), Math.abs(rig.load.reactivePower(p)) * 2e-3, `Q${p}`);
+          close(inst.phases[p].powerFactor, Math.cos((40 * Math.PI) / 180), 1e-3, `PF${p}`);
+        }
+        close(inst.frequency, rig.load.frequency, 0.01, 'f');
+        assert.equal(inst.ticks, rig.clock.ticks());
+      });
+
+      it(`${name}: instantaneous() between samples takes nothing from the energy; a chip it cannot trust is a typed fault`, () => {
+        const { rig, chip, driver } = make();
+        assert.throws(() => driver.instantaneous(), (e: unknown) => e instanceof MetrologyFault && e.code === 'not-configured');
+        driver.configure();
+        rig.load.setAll({ current: 15, phaseDeg: 20 });
+        const sums = { imp: new Array<number>(driver.phaseCount).fill(0), exp: new Array<number>(driver.phaseCount).fill(0) };
+        for (let k = 0; k < 60; k++) {
+          run(rig, driver, 60_000, 60_000, sums);
+          rig.advance(20_000);
+          driver.instantaneous();
+        }
+        run(rig, driver, 60_000, 60_000, sums);
+        // ATM90E32 read-clear counts would be lost if instantaneous() emptied them: all here
+        const lsb = name === 'ade7953' ? 3.4e-5 * 15 : 10 / 3200;
+        for (let p = 0; p < driver.phaseCount; p++) close(sums.imp[p], rig.load.importWh[p], 2 * lsb, `import ${p}`);
+        for (const fault of ['all-ones', 'all-zeros'] as const) {
+          chip.busFault = fault;
+          assert.throws(
+            () => driver.instantaneous(),
+            (e: unknown) => e instanceof MetrologyFault && /^(bus-garbage|bus-stuck|checksum|chip-reset)$/.test(e.code) && !e.message.includes('\n'),
+          );
+        }
+        chip.busFault = 'none';
+        assert.equal(driver.instantaneous().phases.length, driver.phaseCount);
+      });
     }
   });
 
@@ -345,8 +443,10 @@ describe('metrology drivers against the register-level simulators', () => {
           assert.ok(s.wraps > 0, 'the counters wrapped since the last sample');
           imp += s.importWh[0];
           perSample.push(spi.reads);
-          // the instantaneous power is that median too: the load's, not the garbled reply's
-          close(s.phases[0].activePower, rig.load.activePower(0), rig.load.activePower(0) * 1e-3, `P of sample ${k}`);
+          // the sample's total active power is made of that median too: the load's, not the garbled reply's
+          let truth = 0;
+          for (let p = 0; p < driver.phaseCount; p++) truth += rig.load.activePower(p);
+          close(s.totalActivePower, truth, truth * 1e-3, `P of sample ${k}`);
         }
         assert.deepEqual(perSample, [2, 3, 3, 3, 3, 3, 3, 3], 'reads of the power register per sample');
         close(imp, rig.load.importWh[0], 2 * lsb, 'import over 4 h');

@@ -18,7 +18,7 @@ import { MeterError } from '../core/errors.js';
 import type { Calibration } from '../metrology/calibration.js';
 import { EnergyConfigError } from '../metrology/errors.js';
 import type { Metering } from '../metrology/metering.js';
-import type { MetrologyDriver, Sample } from '../metrology/readings.js';
+import type { InstantReadings, MetrologyDriver, Sample } from '../metrology/readings.js';
 
 export class EnergyMeter {
   /** Samples taken and faults seen (bus faults, failed configurations) since start. */
@@ -79,6 +79,12 @@ export class EnergyMeter {
 
   get lastSample(): Sample | undefined {
     return this.metering.lastSample;
+  }
+
+  /** The chip's instantaneous readings, read now (MetrologyDriver.instantaneous: the driver's own
+   *  object; a MetrologyFault when its answers cannot be trusted). */
+  instantaneous(): InstantReadings {
+    return this.driver.instantaneous();
   }
 
   /** One metrology cycle: configure if needed, sample, accumulate, pulses, persist. */

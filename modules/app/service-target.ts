@@ -10,7 +10,8 @@
  */
 import { MeterError } from '../core/errors.js';
 import type { PulseOutput } from '../metrology/pulse-output.js';
-import { CalibrationError } from '../metrology/errors.js';
+import { CalibrationError, MetrologyFault } from '../metrology/errors.js';
+import type { InstantReadings } from '../metrology/readings.js';
 import { LogFullError, SealError } from '../sealing/errors.js';
 import { exportToBinary } from '../sealing/log-export.js';
 import { LOG_RECREATED_BY } from '../sealing/seal.js';
@@ -79,8 +80,14 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   readInstantaneous(): TargetResult<Instantaneous> {
-    const s = this.energy.lastSample;
-    if (!s) return refuse('busy', 'no sample taken yet');
+    if (!this.energy.lastSample) return refuse('busy', 'no sample taken yet');
+    let s: InstantReadings;
+    try {
+      s = this.energy.instantaneous();
+    } catch (e) {
+      if (e instanceof MetrologyFault) return refuse('failed', `${e.code}: ${e.message}`);
+      throw e;
+    }
     return ok({
       timeMs: Math.max(0, Math.floor(this.clock.now())),
       frequencyMilliHz: Math.round(s.frequency * 1000),

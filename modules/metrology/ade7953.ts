@@ -46,7 +46,7 @@ import {
 } from './ade7953-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { SampleBuffer, median3, wrapsToAdd, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
+import { InstantBuffer, SampleBuffer, median3, wrapsToAdd, type InstantReadings, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
 
 /** Board constants: physical value of one register LSB. */
 export interface Ade7953Scale {
@@ -99,6 +99,7 @@ export class Ade7953 implements MetrologyDriver {
   private lastTicks = 0;
   private closed = false;
   private readonly samples: SampleBuffer;
+  private instant: InstantBuffer | undefined = undefined;
   /** The SPI frame of a 32-bit register (4 data bytes); the shorter frames are views of it. */
   private readonly buf = new Uint8Array(7);
   /** The frame of a 16-bit register (PERIOD, PFx: every sample), made once: the sample's register
@@ -395,7 +396,11 @@ export class Ade7953 implements MetrologyDriver {
         this.credit(out, DELTA, ticks);
         powersRead = true;
       }
-      this.readInstantaneous(out, powersRead);
+      // The total active power: this sample's medians, or after a reset (none read) one read each.
+      for (let ch = 0; ch < n; ch++) {
+        const w = powersRead ? this.chan[CH * ch + POWER] : this.read24(ch === 0 ? ADE7953.AWATT : ADE7953.BWATT, true);
+        out.totalActivePower += w * this.scale.wattsPerLsb;
+      }
     } catch (e) {
       if (!(e instanceof MetrologyFault)) throw e;
       out.fault = e;
@@ -414,18 +419,30 @@ export class Ade7953 implements MetrologyDriver {
     if (ticks) this.lastTicks = ticks;
   }
 
-  /** `powersRead`: `chan` holds this sample's median AWATT/BWATT (POWER), used rather than read again. */
-  private readInstantaneous(out: Sample, powersRead: boolean): void {
+  /** Reads the instantaneous registers now, once the configuration CRC shows the chip runs as
+   *  configured (the power the median of reads, as in sample()). */
+  instantaneous(): InstantReadings {
+    this.checkOpen();
+    if (this.expectedCrc === -1) throw new MetrologyFault('not-configured', 'ADE7953 not configured yet: no instantaneous readings', { chip: 'ade7953' });
+    const crc = this.readStable(ADE7953.CRC);
+    if (crc !== this.expectedCrc) {
+      const code = crc === 0 ? 'bus-stuck' : crc === 0xffffffff ? 'bus-garbage' : 'checksum';
+      throw new MetrologyFault(code, `ADE7953 configuration CRC 0x${crc.toString(16)} is not the 0x${this.expectedCrc.toString(16)} written: no instantaneous readings`, { register: ADE7953.CRC, read: crc });
+    }
+    const out = (this.instant ??= new InstantBuffer(this.phaseCount)).begin(this.clock.ticks());
     const s = this.scale;
     const v = this.read24(ADE7953.VRMS, false) * s.voltsPerLsb;
     const period = this.read(ADE7953.PERIOD);
     out.frequency = ADE7953_PERIOD_CLOCK / (period + 1);
     for (let ch = 0; ch < this.phaseCount; ch++) {
       const a = ch === 0;
-      const r: PhaseReading = this.samples.reading(ch);
+      const r: PhaseReading = this.instant.reading(ch);
       r.voltage = v;
       r.current = this.read24(a ? ADE7953.IRMSA : ADE7953.IRMSB, false) * s.ampsPerLsb;
-      r.activePower = (powersRead ? this.chan[CH * ch + POWER] : this.read24(a ? ADE7953.AWATT : ADE7953.BWATT, true)) * s.wattsPerLsb;
+      const reg = a ? ADE7953.AWATT : ADE7953.BWATT;
+      const w1 = this.read24(reg, true);
+      const w2 = this.read24(reg, true);
+      r.activePower = (w1 === w2 ? w1 : median3(w1, w2, this.read24(reg, true))) * s.wattsPerLsb;
       r.reactivePower = this.read24(a ? ADE7953.AVAR : ADE7953.BVAR, true) * s.wattsPerLsb;
       const pf = this.read(a ? ADE7953.PFA : ADE7953.PFB);
       r.powerFactor = ((pf << 16) >> 16) / 32768;
@@ -433,6 +450,7 @@ export class Ade7953 implements MetrologyDriver {
       out.totalActivePower += r.activePower;
       out.totalReactivePower += r.reactivePower;
     }
+    return out;
   }
 
   close(): void {

@@ -50,7 +50,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { SampleBuffer, median3, type MetrologyDriver, type Sample } from './readings.js';
+import { InstantBuffer, SampleBuffer, median3, type InstantReadings, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -98,14 +98,15 @@ export class Atm90e32 implements MetrologyDriver {
   private expectedCrc = -1;
   /** Per phase p, at PH · p: cos δ and sin δ of its phase correction (COS, SIN: 1 and 0 until
    *  configured), when its read-clear registers were last emptied (TICKS), the median Pmean and
-   *  Qmean (W, var) of its last samplePhase (MEAN_P, MEAN_Q: the instantaneous readings of the same
-   *  sample use them rather than read the registers again), then the counts already read (so
+   *  Qmean (W, var) of its last samplePhase (MEAN_P, MEAN_Q: the sample's total active power uses
+   *  them rather than read the registers again), then the counts already read (so
    *  cleared) from its registers whose sample then faulted, in ENERGY_KEYS order (HELD: added to
    *  its next sample, whose interval, from TICKS, they belong to). One exact-size array of doubles
    *  rather than six arrays and one per phase (a fleet holds one per meter). */
   private readonly chan: number[];
   private closed = false;
   private readonly samples: SampleBuffer;
+  private instant: InstantBuffer | undefined = undefined;
   private readonly frame = new Uint8Array(4);
 
   constructor(options: Atm90e32Options) {
@@ -329,7 +330,15 @@ export class Atm90e32 implements MetrologyDriver {
         for (let p = 0; p < n; p++) this.samplePhase(p, ticks, out);
         meansRead = true;
       }
-      this.readInstantaneous(out, meansRead);
+      // The total active power: this sample's medians (or after a reset, none read, one read each),
+      // rotated by each phase's correction.
+      for (let p = 0; p < n; p++) {
+        const r = ATM90E32_PHASE[p];
+        const at = PH * p;
+        const pm = meansRead ? this.chan[at + MEAN_P] : this.power(r.Pmean, r.PmeanLSB);
+        const qm = meansRead ? this.chan[at + MEAN_Q] : this.power(r.Qmean, r.QmeanLSB);
+        out.totalActivePower += pm * this.chan[at + COS] + qm * this.chan[at + SIN];
+      }
     } catch (e) {
       if (!(e instanceof MetrologyFault)) throw e;
       out.fault = e;
@@ -400,19 +409,30 @@ export class Atm90e32 implements MetrologyDriver {
     return Math.max(0, Math.round(((flow * dtS) / 3600 / this.whPerCount - counts) / WRAP));
   }
 
-  /** `meansRead`: `chan` holds this sample's medians (MEAN_P, MEAN_Q), used rather than read again. */
-  private readInstantaneous(out: Sample, meansRead: boolean): void {
+  /** Reads the instantaneous registers now, once MeterEn and CRCDigest show the chip metering as
+   *  configured (the mean powers the median of reads, as in sample()). */
+  instantaneous(): InstantReadings {
+    this.checkOpen();
+    if (this.expectedCrc === -1) throw new MetrologyFault('not-configured', 'ATM90E32 not configured yet: no instantaneous readings', { chip: 'atm90e32' });
+    const en = this.readStable(ATM90E32.MeterEn);
+    if (en !== 1) {
+      throw new MetrologyFault(en === 0xffff ? 'bus-garbage' : 'chip-reset', `ATM90E32 MeterEn reads 0x${en.toString(16)} (reset, or not on the bus): no instantaneous readings`, { register: ATM90E32.MeterEn, read: en });
+    }
+    const crc = this.readStable(ATM90E32.CRCDigest);
+    if (crc !== this.expectedCrc) {
+      throw new MetrologyFault('checksum', `ATM90E32 CRCDigest 0x${crc.toString(16)} is not the 0x${this.expectedCrc.toString(16)} configured: no instantaneous readings`, { register: ATM90E32.CRCDigest, read: crc });
+    }
+    const out = (this.instant ??= new InstantBuffer(this.phaseCount)).begin(this.clock.ticks());
     out.frequency = this.read(ATM90E32.Freq) * ATM90E32_FREQ_LSB;
     for (let p = 0; p < this.phaseCount; p++) {
       const r = ATM90E32_PHASE[p];
-      const x = this.samples.reading(p);
+      const x = this.instant.reading(p);
       x.voltage = this.read(r.Urms) * ATM90E32_URMS_LSB;
       x.current = this.read(r.Irms) * ATM90E32_IRMS_LSB;
-      const at = PH * p;
-      const pm = meansRead ? this.chan[at + MEAN_P] : this.power(r.Pmean, r.PmeanLSB);
-      const qm = meansRead ? this.chan[at + MEAN_Q] : this.power(r.Qmean, r.QmeanLSB);
-      const cos = this.chan[at + COS];
-      const sin = this.chan[at + SIN];
+      const pm = this.medianWord(r.Pmean, r.PmeanLSB) * ATM90E32_POWER_LSB;
+      const qm = this.medianWord(r.Qmean, r.QmeanLSB) * ATM90E32_POWER_LSB;
+      const cos = this.chan[PH * p + COS];
+      const sin = this.chan[PH * p + SIN];
       x.activePower = pm * cos + qm * sin;
       x.reactivePower = qm * cos - pm * sin;
       const s = Math.hypot(x.activePower, x.reactivePower);
@@ -421,6 +441,7 @@ export class Atm90e32 implements MetrologyDriver {
       out.totalActivePower += x.activePower;
       out.totalReactivePower += x.reactivePower;
     }
+    return out;
   }
 
   close(): void {

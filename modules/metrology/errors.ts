@@ -1,5 +1,6 @@
 /**
  * Typed errors of the metering core. `code` is stable: bus-garbage, bus-stuck, checksum, chip-reset,
+ * not-configured (instantaneous readings asked of a chip not configured yet),
  * implausible-energy, configure-verify, calibration-range, calibration-format, calibration-crc,
  * calibration-version, calibration-data, pulse-config, store-config, store-monotonic, store-value,
  * layout-mismatch (stored energy records of another register layout: refused, never erased), tariff.

@@ -1,8 +1,11 @@
 /**
- * What a metrology driver hands the meter each cycle: instantaneous readings per phase (channel) and
- * the energy measured since the previous sample, split into import (A+, energy delivered to the
- * customer, positive active power) and export (A-, negative active power) — IEC 62053-21 sign
- * convention as used by OBIS 1.8.x / 2.8.x.
+ * What a metrology driver hands the meter: each cycle (`sample()`), the energy measured since the
+ * previous sample, split into import (A+, energy delivered to the customer, positive active power)
+ * and export (A-, negative active power) — IEC 62053-21 sign convention as used by OBIS 1.8.x /
+ * 2.8.x — and the total active power; when asked (`instantaneous()`: a service request), the chip's
+ * instantaneous readings per phase (channel) and the line frequency. Those are read then, not every
+ * cycle: nothing in a cycle uses them, and they were 8 of a two-channel ADE7953 sample's 21
+ * register reads (7 of a three-phase ATM90E32's 59).
  */
 import type { Calibration } from './calibration.js';
 import type { MetrologyFault } from './errors.js';
@@ -23,10 +26,9 @@ export interface PhaseReading {
 export interface Sample {
   /** ms (Clock.ticks) at which the sample was taken */
   ticks: number;
-  phases: PhaseReading[];
-  frequency: number;
+  /** W, the phases' active power summed (negative when exporting): the powers read to resolve
+   *  wraps, which telegrams and SML show. */
   totalActivePower: number;
-  totalReactivePower: number;
   /** Energy since the previous sample, Wh per phase, never negative. */
   importWh: number[];
   exportWh: number[];
@@ -39,17 +41,26 @@ export interface Sample {
   fault: MetrologyFault | undefined;
 }
 
+/** The chip's readings at one moment, read when asked. */
+export interface InstantReadings {
+  /** ms (Clock.ticks) at which they were read */
+  ticks: number;
+  phases: PhaseReading[];
+  frequency: number;
+  totalActivePower: number;
+  totalReactivePower: number;
+}
+
 /**
- * The sample a driver fills in, made once per driver: `begin` clears it for the next sample and
- * `reading(p)` hands out phase p's reading, so sampling allocates nothing (a Moddable driver's
- * rule). What a driver's sample() returned is overwritten by its next sample(): copy what must be kept.
+ * The sample a driver fills in, made once per driver: `begin` clears it for the next sample, so
+ * sampling allocates nothing (a Moddable driver's rule). What a driver's sample() returned is
+ * overwritten by its next sample(): copy what must be kept.
  */
 /** A fractional number: see SampleBuffer's constructor. */
 const HALF = 0.5;
 
 export class SampleBuffer {
   private readonly out: Sample;
-  private readonly readings: PhaseReading[];
 
   constructor(phaseCount: number) {
     // The numbers a sample holds are made fractional first, then 0: V8 then stores them as
@@ -57,19 +68,8 @@ export class SampleBuffer {
     // allocating its doubles (and the arrays' double storage) at the first sample, apart from the
     // rest of the driver's memory (a fleet's samples run with cold caches). Same values.
     const zeros = new Array<number>(phaseCount).fill(HALF).fill(0);
-    // The arrays are made at their size (an array grown by push holds room for 17): `phases` a
-    // copy of `readings` then emptied, which keeps its room for the drivers' pushes.
-    const readings = new Array<PhaseReading>(phaseCount);
-    for (let p = 0; p < phaseCount; p++) {
-      const r: PhaseReading = { voltage: HALF, current: HALF, activePower: HALF, reactivePower: HALF, powerFactor: HALF };
-      r.voltage = r.current = r.activePower = r.reactivePower = r.powerFactor = 0;
-      readings[p] = r;
-    }
-    this.readings = readings;
-    const phases = readings.slice();
-    while (phases.length > 0) phases.pop();
-    const out: Sample = { ticks: 0, phases, frequency: HALF, totalActivePower: HALF, totalReactivePower: HALF, importWh: zeros, exportWh: zeros.slice(), chipReset: false, wraps: 0, fault: undefined };
-    out.frequency = out.totalActivePower = out.totalReactivePower = 0;
+    const out: Sample = { ticks: 0, totalActivePower: HALF, importWh: zeros, exportWh: zeros.slice(), chipReset: false, wraps: 0, fault: undefined };
+    out.totalActivePower = 0;
     this.out = out;
   }
 
@@ -77,12 +77,7 @@ export class SampleBuffer {
   begin(ticks: number): Sample {
     const s = this.out;
     s.ticks = ticks;
-    // Popped, not `length = 0`: an engine may free an emptied array's storage (V8 does), and the
-    // driver's pushes would allocate it again every sample.
-    while (s.phases.length > 0) s.phases.pop();
-    s.frequency = 0;
     s.totalActivePower = 0;
-    s.totalReactivePower = 0;
     for (let p = 0; p < s.importWh.length; p++) {
       s.importWh[p] = 0;
       s.exportWh[p] = 0;
@@ -92,8 +87,36 @@ export class SampleBuffer {
     s.fault = undefined;
     return s;
   }
+}
 
-  /** Phase `p`'s reading, cleared (the driver pushes it onto the sample's phases once complete). */
+/**
+ * The instantaneous readings a driver fills in, made at its first instantaneous() (a meter that is
+ * never asked never holds them): `begin` clears them and `reading(p)` hands out phase p's reading;
+ * overwritten by the next instantaneous().
+ */
+export class InstantBuffer {
+  private readonly out: InstantReadings;
+  private readonly readings: PhaseReading[];
+
+  constructor(phaseCount: number) {
+    const readings = new Array<PhaseReading>(phaseCount);
+    for (let p = 0; p < phaseCount; p++) readings[p] = emptyReading();
+    this.readings = readings;
+    this.out = { ticks: 0, phases: [], frequency: 0, totalActivePower: 0, totalReactivePower: 0 };
+  }
+
+  /** The readings with nothing read yet at `ticks`: the driver fills them in. */
+  begin(ticks: number): InstantReadings {
+    const s = this.out;
+    s.ticks = ticks;
+    while (s.phases.length > 0) s.phases.pop();
+    s.frequency = 0;
+    s.totalActivePower = 0;
+    s.totalReactivePower = 0;
+    return s;
+  }
+
+  /** Phase `p`'s reading, cleared (the driver pushes it onto the readings' phases once complete). */
   reading(p: number): PhaseReading {
     const r = this.readings[p];
     r.voltage = 0;
@@ -110,9 +133,13 @@ export interface MetrologyDriver {
   readonly phaseCount: number;
   /** Writes the start-up configuration and the calibration; verifies them by reading back. */
   configure(options?: { calibration?: Calibration }): void;
-  /** The readings and the energy since the last sample: the driver's own Sample, overwritten by its
-   *  next sample() (no allocation per sample). */
+  /** The energy since the last sample and the total active power: the driver's own Sample,
+   *  overwritten by its next sample() (no allocation per sample). */
   sample(): Sample;
+  /** The chip's instantaneous readings, read now: the driver's own InstantReadings, overwritten by
+   *  its next call. Throws a MetrologyFault when the chip's answers cannot be trusted (not
+   *  configured as written, not answering); the chip is left as it is, for the next sample(). */
+  instantaneous(): InstantReadings;
   close(): void;
 }
 

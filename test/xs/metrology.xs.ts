@@ -51,8 +51,8 @@ export function main(out: (line: string) => void): void {
     out(`${kind} ${Object.keys(o).sort().map((k) => `${k}=${o[k].toFixed(4)}`).join(' ')}`);
     out(`${kind} truth import ${rig.load.importWh.map((x) => x.toFixed(2)).join(',')} export ${rig.load.exportWh.map((x) => x.toFixed(2)).join(',')}`);
     out(`${kind} journal ${new EnergyJournal({ flash, registerCount: phases * 4 }).load()?.sequence} pulses-due ${rises >= 0}`);
-    const s = m.lastSample!;
-    out(`${kind} V ${s.phases[0].voltage.toFixed(2)} I ${s.phases[0].current.toFixed(3)} P ${s.phases[0].activePower.toFixed(1)} f ${s.frequency.toFixed(2)}`);
+    const s = driver.instantaneous();
+    out(`${kind} V ${s.phases[0].voltage.toFixed(2)} I ${s.phases[0].current.toFixed(3)} P ${s.phases[0].activePower.toFixed(1)} f ${s.frequency.toFixed(2)} total ${m.lastSample!.totalActivePower.toFixed(1)}`);
     const bytes = serializeCalibration(applyResidual(cal, 0, estimateResidual([
       { voltage: 230, current: 10, phaseDeg: 0, seconds: 600, referenceWh: 383.3333, measuredWh: 377.5 },
       { voltage: 230, current: 0.5, phaseDeg: 0, seconds: 600, referenceWh: 19.1667, measuredWh: 19.1 },
