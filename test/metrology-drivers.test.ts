@@ -50,28 +50,11 @@ function run(rig: ChipTestBed, driver: MetrologyDriver, ms: number, everyMs: num
 
 const close = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} ± ${tol}`);
 
-/**
- * An SPI port in front of a chip that counts the reads of one register (its address as the frame's
- * first two bytes carry it, `mask` keeping the address bits) and flips bit `flip` of byte `at` in the
- * replies chosen by `garble` (the nth read since `reset()`, from 1): a reply garbled on the wire.
- */
-class WatchedSpi implements SpiPort {
-  reads = 0;
-  constructor(
-    private readonly inner: SpiPort,
-    private readonly address: number,
-    private readonly mask: number,
-    private readonly at: number,
-    private readonly flip: number,
-    public garble: (n: number) => boolean = () => false,
-  ) {}
-  reset(): void {
-    this.reads = 0;
-  }
+/** An SPI port in front of a chip's: passes everything on; subclasses look at the transfers. */
+class SpiTap implements SpiPort {
+  constructor(protected readonly inner: SpiPort) {}
   transfer(b: Uint8Array): void {
-    const watched = ((b[0] << 8) | b[1]) & this.mask;
     this.inner.transfer(b);
-    if (watched === this.address && this.garble(++this.reads)) b[this.at] ^= this.flip;
   }
   write(b: Uint8Array): void {
     this.inner.write(b);
@@ -81,6 +64,33 @@ class WatchedSpi implements SpiPort {
   }
   flush(deselect?: boolean): void {
     this.inner.flush(deselect);
+  }
+}
+
+/**
+ * An SPI port in front of a chip that counts the reads of one register (its address as the frame's
+ * first two bytes carry it, `mask` keeping the address bits) and flips bit `flip` of byte `at` in the
+ * replies chosen by `garble` (the nth read since `reset()`, from 1): a reply garbled on the wire.
+ */
+class WatchedSpi extends SpiTap {
+  reads = 0;
+  constructor(
+    inner: SpiPort,
+    private readonly address: number,
+    private readonly mask: number,
+    private readonly at: number,
+    private readonly flip: number,
+    public garble: (n: number) => boolean = () => false,
+  ) {
+    super(inner);
+  }
+  reset(): void {
+    this.reads = 0;
+  }
+  override transfer(b: Uint8Array): void {
+    const watched = ((b[0] << 8) | b[1]) & this.mask;
+    this.inner.transfer(b);
+    if (watched === this.address && this.garble(++this.reads)) b[this.at] ^= this.flip;
   }
 }
 
@@ -258,25 +268,18 @@ describe('metrology drivers against the register-level simulators', () => {
   describe('instantaneous readings are read when asked, not every sample', () => {
     /** An SPI port that records the register address of every read frame (ADE7953: the first two
      *  bytes, the third 0x80; ATM90E32: the first two with bit 15 set, address in the low 10 bits). */
-    class AddressLog implements SpiPort {
+    class AddressLog extends SpiTap {
       readonly reads: number[] = [];
       constructor(
-        private readonly inner: SpiPort,
+        inner: SpiPort,
         private readonly chip: 'ade7953' | 'atm90e32',
-      ) {}
-      transfer(b: Uint8Array): void {
+      ) {
+        super(inner);
+      }
+      override transfer(b: Uint8Array): void {
         const word = (b[0] << 8) | b[1];
         if (this.chip === 'ade7953' ? b[2] === 0x80 : word & 0x8000) this.reads.push(this.chip === 'ade7953' ? word : word & 0x3ff);
         this.inner.transfer(b);
-      }
-      write(b: Uint8Array): void {
-        this.inner.write(b);
-      }
-      read(b: Uint8Array): void {
-        this.inner.read(b);
-      }
-      flush(deselect?: boolean): void {
-        this.inner.flush(deselect);
       }
     }
     const ADE_INSTANT = [0x31c, 0x10e, 0x31a, 0x31b, 0x314, 0x315, 0x10a, 0x10b]; // VRMS, PERIOD, IRMSA/B, AVAR/BVAR, PFA/PFB
