@@ -204,6 +204,14 @@ export class Ade7953 implements MetrologyDriver {
     return signed ? sign24(v) : v & 0xffffff;
   }
 
+  /** The median of three reads of a power register (AWATT, BWATT), in LSBs; the third only when
+   *  the first two differ (see median3): one garbled reply does not pass. */
+  private medianWatt(address: number): number {
+    const a = this.read24(address, true);
+    const b = this.read24(address, true);
+    return a === b ? a : median3(a, b, this.read24(address, true));
+  }
+
   /** A status register read until two replies agree (a garbled status must not look like a reset). */
   private readStable(address: number): number {
     let v = this.read(address);
@@ -367,10 +375,7 @@ export class Ade7953 implements MetrologyDriver {
         for (let ch = 0; ch < n; ch++) {
           const k = CH * ch;
           c[k + COUNT] = this.readEnergy(ch === 0 ? ADE7953.AENERGYA : ADE7953.AENERGYB);
-          const reg = ch === 0 ? ADE7953.AWATT : ADE7953.BWATT;
-          const w1 = this.read24(reg, true);
-          const w2 = this.read24(reg, true);
-          const w = w1 === w2 ? w1 : median3(w1, w2, this.read24(reg, true));
+          const w = this.medianWatt(ch === 0 ? ADE7953.AWATT : ADE7953.BWATT);
           if (Math.abs(w * this.scale.wattsPerLsb) > this.maxPowerW * 1.2) {
             throw new MetrologyFault('implausible-power', `ADE7953 channel ${ch} power ${w * this.scale.wattsPerLsb} W`, { channel: ch });
           }
@@ -439,10 +444,7 @@ export class Ade7953 implements MetrologyDriver {
       const r: PhaseReading = this.instant.reading(ch);
       r.voltage = v;
       r.current = this.read24(a ? ADE7953.IRMSA : ADE7953.IRMSB, false) * s.ampsPerLsb;
-      const reg = a ? ADE7953.AWATT : ADE7953.BWATT;
-      const w1 = this.read24(reg, true);
-      const w2 = this.read24(reg, true);
-      r.activePower = (w1 === w2 ? w1 : median3(w1, w2, this.read24(reg, true))) * s.wattsPerLsb;
+      r.activePower = this.medianWatt(a ? ADE7953.AWATT : ADE7953.BWATT) * s.wattsPerLsb;
       r.reactivePower = this.read24(a ? ADE7953.AVAR : ADE7953.BVAR, true) * s.wattsPerLsb;
       const pf = this.read(a ? ADE7953.PFA : ADE7953.PFB);
       r.powerFactor = ((pf << 16) >> 16) / 32768;
