@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -119,6 +119,22 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter(['sim', '--duration', '1h', '--state', join(file, 'sub')]);
       assert.equal(r.code, 2);
       oneLine(r, 'sim', /a part of the path is not a directory/);
+    });
+
+    it('--state and --out under /proc (a parent that cannot hold a child): one line at once, not a spin', async function () {
+      // Node's recursive mkdir loops for ever there (ENOENT for the child, EEXIST for /proc).
+      if (!existsSync('/proc/self')) this.skip();
+      const bench = ['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1', '--operator', 'op'];
+      const cases: [string, string[]][] = [
+        ['sim', ['sim', '--duration', '1h', '--state', '/proc/xsmeter-test/fleet']],
+        ['log', ['log', 'demo', '--out', '/proc/xsmeter-test/log']],
+        ['bench', [...bench, '--state', '/proc/xsmeter-test/meter']],
+      ];
+      for (const [cmd, args] of cases) {
+        const r = await xsmeter(args, '', { killAfterMs: 20_000 });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, cmd, /cannot create directory \/proc\/xsmeter-test: no such file or directory/);
+      }
     });
 
     it('decode --state: a directory, a missing directory; checked before any frame is read', async () => {

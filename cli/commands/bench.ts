@@ -1,10 +1,11 @@
 /** `xsmeter bench`: the calibration bench — calibrate and seal a meter, or verify a sealed one (tools/calibration-bench). */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
+import { makeDirectory } from '../../hosts/sim/directory.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
 import { BAUD_RATES, DEFAULT_BAUD } from '../../hosts/sim/serial-device.js';
 import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
@@ -276,7 +277,7 @@ function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig
   const s = state;
   let flashes = {};
   if (dir) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     flashes = { energyFlash: new FileFlash(join(dir, 'energy.bin'), GEOMETRY), calibrationFlash: new FileFlash(join(dir, 'calibration.bin'), GEOMETRY) };
   }
   const meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs: s.wallMs, ...flashes });

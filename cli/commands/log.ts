@@ -1,5 +1,5 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
@@ -13,6 +13,7 @@ import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { AppendLog } from '../../modules/storage/append-log.js';
 import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
 import { FlashRegion } from '../../modules/storage/flash-region.js';
+import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { CliError, checkWritableFile, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
@@ -194,7 +195,7 @@ async function demoCmd(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseOptions(args, { out: { type: 'string' } }, true);
   if (positionals.length > 0 || !values.out) throw new CliError('demo needs --out DIR', 2);
   const dir = values.out as string;
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const keys = SimKeyStore.generate();
   const partition = new SimFlash(GEOMETRY);
   const flash = logRegion(partition, undefined, undefined);

@@ -17,7 +17,7 @@
  * (DIR/meters/ID/{energy,calibration}.bin), its time with them (DIR/clocks.bin, state-clocks.ts),
  * and its keys to DIR/meters/ID/keys.json.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../modules/core/bytes.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
@@ -27,6 +27,7 @@ import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tarif
 import { FrameWriter } from '../../modules/storage/frame.js';
 import { TelegramBuilder } from '../../modules/wmbus-tx/telegram.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
+import { makeDirectory } from './directory.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
 import { nobleCrypto } from './noble-crypto.js';
@@ -167,7 +168,7 @@ export class MeterSlice {
     this.baseline = new Float64Array(2 * n);
     const dir = o.stateDir;
     if (dir) {
-      mkdirSync(join(dir, 'meters'), { recursive: true });
+      makeDirectory(join(dir, 'meters'));
       this.clocks = new StateClocks(join(dir, 'clocks.bin'), Math.max(1, o.stateMeters ?? n));
     } else {
       this.spill = SpillFile.open(GEOMETRY.sectorSize);
@@ -206,7 +207,7 @@ export class MeterSlice {
     let meter: SimMeter | undefined;
     if (dir) {
       const md = join(dir, 'meters', spec.meterId);
-      mkdirSync(md, { recursive: true });
+      makeDirectory(md);
       const kf = join(md, 'keys.json');
       if (existsSync(kf)) keys = JSON.parse(readFileSync(kf, 'utf8')) as SimKeysFile;
       else writeJson(kf, (keys = keysForSeed(spec.seed)));

@@ -21,13 +21,14 @@
  * (replay state and last values, saved every simulated hour and at the end). A run on a directory
  * with a sim.json continues it: same meters, flash, counters, registers, each meter from its own time.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
 import type { WmbusMode } from '../../modules/ports/radio.js';
+import { makeDirectory } from './directory.js';
 import { SimGateway, type GatewayState, type Verdict } from './gateway.js';
 import { writeJson } from './json-file.js';
 import { MeterSlice, type AirEvent, type FleetMeterConfig, type MeterSpec, type SliceOptions, type SliceReport } from './meter-slice.js';
@@ -433,7 +434,7 @@ export class SimRunner {
     const cachedKeys = this.epochMs >= 2 * this.config.intervalMs ? Infinity : 16;
     this.gateway = new SimGateway({ state: gatewayState, allowPlain: true, cachedKeys });
     if (dir) {
-      mkdirSync(join(dir, 'meters'), { recursive: true });
+      makeDirectory(join(dir, 'meters'));
       this.saveState();
     }
   }

@@ -11,6 +11,9 @@ export interface CliRun {
 export interface CliOptions {
   /** Close our end of its stdout after this many lines (0: before it writes anything), as `| head -N` does. */
   closeStdoutAfter?: number;
+  /** Kill it (SIGKILL) if it is still running after this many ms: a hang then fails the test (code
+   *  -1) instead of outliving it. */
+  killAfterMs?: number;
 }
 
 export function xsmeter(args: string[], stdin = '', options: CliOptions = {}): Promise<CliRun> {
@@ -31,7 +34,11 @@ export function xsmeter(args: string[], stdin = '', options: CliOptions = {}): P
     p.on('error', reject);
     // A process that stops reading its stdin early is not an error of the test.
     p.stdin.on('error', () => undefined);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGKILL'), options.killAfterMs);
+    p.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
     p.stdin.end(stdin);
   });
 }
