@@ -4,7 +4,7 @@ import { crc32 } from '../modules/core/crc32.js';
 import { AppendLog } from '../modules/storage/append-log.js';
 import { LogFullError, StorageError } from '../modules/storage/errors.js';
 import { FlashRegion } from '../modules/storage/flash-region.js';
-import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE } from '../modules/storage/frame.js';
+import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE, magicOf, scanSector } from '../modules/storage/frame.js';
 import { RecordRing } from '../modules/storage/record-ring.js';
 import { EnergyJournal } from '../modules/metrology/energy-journal.js';
 import { AUTH_RECORD_SIZE, ServiceCounterRecord, TELEGRAM_RECORD_SIZE, TelegramCounterRecord, type AirtimeHistory } from '../modules/app/counter-records.js';
@@ -125,6 +125,58 @@ describe('storage: the frame and sector header format', () => {
     AppendLog.open({ flash: log, magic: 'LOGS' }).append(Uint8Array.from([1]));
     log.write(end + 5, Uint8Array.from([0x7f]));
     assert.deepEqual(AppendLog.open({ flash: log, magic: 'LOGS' }).recovery.tornSectors, [0]);
+  });
+
+  it('a frame cut before its commit byte whose payload holds a committed frame: that is no record (log and ring)', () => {
+    // The most common torn state (frame written, commit byte not) with a payload a user chose.
+    const inner = frameBytes(99, ascii('EVIL'));
+    const payload = Uint8Array.from([0xaa, ...inner, 0xcc]);
+    const decode = (p: Uint8Array) => new TextDecoder().decode(p);
+    const log = new SimFlash({ sectorSize: 256, sectorCount: 3 });
+    AppendLog.open({ flash: log, magic: 'CLOG' }).append(ascii('genuine record 0'));
+    log.cutPower({ opIndex: log.opCount + 1, phase: 'before' }); // the frame's write, not its commit byte
+    assert.throws(() => AppendLog.open({ flash: log, magic: 'CLOG' }).append(payload), PowerCut);
+    log.powerOn();
+    const reopened = AppendLog.open({ flash: log, magic: 'CLOG' });
+    assert.deepEqual(reopened.readAll().map(decode), ['genuine record 0']);
+    assert.deepEqual(reopened.recovery.corrupt, []);
+    const ring = new SimFlash({ sectorSize: 256, sectorCount: 2 });
+    new RecordRing({ flash: ring, magic: 'RING', maxPayload: 32 }).save(ascii('previous good'));
+    ring.cutPower({ opIndex: ring.opCount + 1, phase: 'before' });
+    assert.throws(() => new RecordRing({ flash: ring, magic: 'RING', maxPayload: 32 }).save(payload), PowerCut);
+    ring.powerOn();
+    const loaded = new RecordRing({ flash: ring, magic: 'RING', maxPayload: 32 }).load();
+    assert.deepEqual(loaded && { text: decode(loaded.payload), sequence: loaded.sequence }, { text: 'previous good', sequence: 1 });
+  });
+
+  it('a frame altered in place with committed frames after it: those are still read, and the offset reported', () => {
+    const flash = new SimFlash({ sectorSize: 256, sectorCount: 3 });
+    const log = AppendLog.open({ flash, magic: 'CLOG' });
+    for (const t of ['one', 'two', 'three']) log.append(ascii(t));
+    flash.write(12 + 6, Uint8Array.from([0x00])); // 'o' of "one" → bits cleared: its CRC fails
+    const reopened = AppendLog.open({ flash, magic: 'CLOG' });
+    assert.deepEqual(reopened.readAll().map((p) => new TextDecoder().decode(p)), ['two', 'three']);
+    assert.deepEqual(reopened.recovery.corrupt, [{ sector: 0, offset: 12 }]);
+  });
+
+  it('crafted bytes with a plausible frame at every offset: the search checks CRCs over at most four sector sizes', () => {
+    // (An operation count, not a time: every byte the scan reads goes through the proxy.)
+    const size = 4096;
+    const body = new Uint8Array(size);
+    body.set(headerBytes('CLOG', 1));
+    for (let i = 12; i + 1 < size; i += 2) body[i + 1] = 0x08; // u16 0x0800 at every even offset, 0x00 where its commit byte would be
+    let reads = 0;
+    const counted = new Proxy(body, {
+      get(target, key) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const scan = scanSector(counted, magicOf('CLOG'));
+    assert.deepEqual({ frames: scan.frames.length, closed: scan.closed }, { frames: 0, closed: true });
+    assert.ok(reads < 6 * size, `${reads} bytes read for a ${size}-byte sector`);
+    assert.ok(reads > 4 * size, `${reads}: the search ran until its bound`);
   });
 
   it('bad magics, geometries and record sizes are typed StorageErrors', () => {

@@ -17,7 +17,11 @@
  * appends at the first bytes that are neither a committed frame nor erased (a torn region), and when
  * the bytes after its last frame are not all 0xFF: nothing is ever written after a torn region, so
  * torn bytes can never be read as part of a later record. A committed frame found after a torn
- * region is flash altered in place (never a power cut): the scan keeps it and reports the offset.
+ * region is flash altered in place (never a power cut): the scan keeps it and reports the offset;
+ * but not one inside the torn frame when nothing follows that frame (all erased after the end its
+ * length names): that is the last write torn, and its payload may hold bytes that look like a frame.
+ * The search after a torn region checks a CRC only over so many bytes (RESYNC_CRC_BYTES): crafted
+ * bytes with a plausible frame at every offset must not stall a boot.
  * All little-endian; lengths 1…0xFFFE (0xFFFF is erased flash: the end of the sector's frames).
  */
 import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../core/bytes.js';
@@ -30,6 +34,9 @@ export const SECTOR_HEADER_SIZE = 12;
 export const FRAME_OVERHEAD = 11;
 export const COMMITTED = 0x00;
 const ERASED_LENGTH = 0xffff;
+/** CRC bytes the search after a torn region may check, in sector sizes: random damage needs a few
+ *  (a plausible length, a 0x00 where its commit byte would be), crafted bytes one at every offset. */
+const RESYNC_CRC_SECTORS = 4;
 
 /** A store's magic: 4 printable ASCII characters, as the u32 (LE) the header carries. */
 export function magicOf(tag: string): number {
@@ -61,10 +68,16 @@ export function headerSeq(body: Uint8Array, magic: number): number {
 
 /** Payload length of a committed frame at `p` of a sector image, or -1. */
 export function committedFrameAt(body: Uint8Array, p: number): number {
+  const length = plausibleLength(body, p);
+  return length > 0 && readU32LE(body, p + 6 + length) === crc32(body, p, p + 6 + length) ? length : -1;
+}
+
+/** The length at `p` when a frame of it fits the sector and its commit byte is 0x00 (its CRC not
+ *  checked), or -1. */
+function plausibleLength(body: Uint8Array, p: number): number {
   const length = readU16LE(body, p);
   const end = p + length + FRAME_OVERHEAD;
-  if (length === 0 || length === ERASED_LENGTH || end > body.length || body[end - 1] !== COMMITTED) return -1;
-  return readU32LE(body, p + 6 + length) === crc32(body, p, p + 6 + length) ? length : -1;
+  return length === 0 || length === ERASED_LENGTH || end > body.length || body[end - 1] !== COMMITTED ? -1 : length;
 }
 
 /** A committed frame of a sector: its offset, payload length and record seq. */
@@ -99,16 +112,25 @@ export function scanSector(body: Uint8Array, magic: number): SectorScan {
     return scan;
   }
   let p = SECTOR_HEADER_SIZE;
+  let budget = RESYNC_CRC_SECTORS * size;
   while (p + FRAME_OVERHEAD < size) {
-    if (readU16LE(body, p) === ERASED_LENGTH) break;
+    const declared = readU16LE(body, p);
+    if (declared === ERASED_LENGTH) break;
     const length = committedFrameAt(body, p);
     if (length < 0) {
       // Not a committed frame: the sector is closed. After a torn write nothing valid follows; if a
-      // committed frame does, the bytes were altered in place: read on, and report it.
+      // committed frame does, the bytes were altered in place: read on, and report it. Within the
+      // torn frame itself only when something follows it (else it is the last write, torn).
       scan.closed = true;
+      const tornEnd = p + declared + FRAME_OVERHEAD;
+      if (tornEnd <= size && allErased(body, tornEnd)) break;
       let q = p + 1;
-      while (q + FRAME_OVERHEAD < size && committedFrameAt(body, q) < 0) q++;
-      if (q + FRAME_OVERHEAD >= size) break;
+      for (; q + FRAME_OVERHEAD < size; q++) {
+        const n = plausibleLength(body, q);
+        if (n < 0) continue;
+        if ((budget -= n + 6) < 0 || readU32LE(body, q + 6 + n) === crc32(body, q, q + 6 + n)) break;
+      }
+      if (budget < 0 || q + FRAME_OVERHEAD >= size) break;
       scan.corrupt.push(p);
       p = q;
       continue;
