@@ -147,6 +147,24 @@ describe('meter application on simulated meters', () => {
     });
   });
 
+  describe('set-time', () => {
+    it('refuses a time before 2020 or from 2100 on: out-of-range, the clock and the log unchanged', async () => {
+      const m = new SimMeter({ seed: 22, load: 'constant' });
+      const c = client(m);
+      await c.connect();
+      await c.setTime(Date.UTC(2099, 11, 31, 23, 59));
+      const before = await c.identify();
+      const records = m.app.part.calibration.log.counter;
+      for (const ms of [Date.UTC(2019, 11, 31, 23, 59), Date.UTC(2100, 0, 1), 8_640_000_000_000_001, 2 ** 53 - 1]) {
+        const e = await c.setTime(ms).then(() => undefined, (err: unknown) => err);
+        assert.ok(e instanceof ServiceError && e.code === 'out-of-range', `${ms}: ${String(e)}`);
+      }
+      const after = await c.identify();
+      assert.ok(Math.abs(after.timeMs - before.timeMs) < 60_000, `${after.timeMs} vs ${before.timeMs}`);
+      assert.equal(m.app.part.calibration.log.counter, records);
+    });
+  });
+
   describe('restarts and power cuts', () => {
     it('a graceful restart continues registers, message counter, access number and the service counter', async () => {
       const m = new SimMeter({ seed: 21, load: 'constant', samplePeriodMs: 10_000, intervalMs: 5 * 60_000 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromHex, toHex, writeU32LE } from '../modules/core/bytes.js';
 import { crc32 } from '../modules/core/crc32.js';
+import { isoTime } from '../modules/core/iso-time.js';
 import { CalibrationLog } from '../modules/sealing/calibration-log.js';
 import { LogFullError, LogVerifyError } from '../modules/sealing/errors.js';
 import { exportFromBinary, exportFromJson, exportToBinary, exportToJson, readExport, verifyExport } from '../modules/sealing/log-export.js';
@@ -239,6 +240,26 @@ describe('sealing: export and verifier', () => {
 // ---------------------------------------------------------------------------------------------
 // Power-cut sweep of the signed log: cut at every flash call of a scripted run of events (enough to
 // fill sectors and rotate), restart, and check records, verification, counter and further appends.
+
+describe('sealing: record times beyond the calendar', () => {
+  it('a record time past Date\'s end (8.64e15 ms) exports to JSON, reads back and verifies; its text says so', () => {
+    const log = CalibrationLog.open({ crypto: nobleCrypto, flash: new SimFlash(SMALL), keys: KEYS_A, clock: new TestClock(8_640_000_000_000_001), deviceId: 'XSM-0001' });
+    log.append({ type: 'calibration-change', parameter: 1, oldValue: Uint8Array.of(1), newValue: Uint8Array.of(2), who: 'bench-7' });
+    const json = exportToJson(log.export());
+    const doc = JSON.parse(json) as { records: { time?: string; timeMs?: number; undecodable?: boolean }[] };
+    assert.deepEqual(doc.records.map((r) => r.undecodable ?? false), [false, false]);
+    const last = doc.records[1];
+    assert.ok((last.timeMs ?? 0) > 8.64e15, String(last.timeMs));
+    assert.equal(last.time, `${last.timeMs} ms (no calendar date)`);
+    assert.equal(verifyExport(nobleCrypto, exportFromJson(json), KEYS_A.devicePublicKey()).ok, true);
+  });
+
+  it('isoTime: ISO 8601 up to the last Date (+275760-09-13), a plain count beyond', () => {
+    assert.equal(isoTime(Date.UTC(2026, 11, 1, 4, 5, 6, 7)), '2026-12-01T04:05:06.007Z');
+    assert.equal(isoTime(8.64e15), '+275760-09-13T00:00:00.000Z');
+    assert.equal(isoTime(2 ** 53 - 1), '9007199254740991 ms (no calendar date)');
+  });
+});
 
 describe('sealing: calibration log power-cut sweep', () => {
   const EVENTS = 9;

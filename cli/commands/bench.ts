@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
+import { isoTime } from '../../modules/core/iso-time.js';
 import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
@@ -343,7 +344,7 @@ function summary(r: BenchResult, wallMs: number): string {
   const id = r.identity;
   lines.push(`meter ${id ? `${id.meterId} (${id.model}, firmware ${id.firmware})` : '(not identified)'}, class ${r.className} (${r.standard})${r.bench ? `, bench ${benchWho(r.bench)}` : ''}`);
   if (r.clock) lines.push(`clock: meter ${r.clock.notSet ? 'NOT SET' : `${r.clock.offsetS >= 0 ? '+' : ''}${r.clock.offsetS.toFixed(1)} s against the bench clock${r.clock.ok ? '' : ` — WRONG (tolerance ±${r.clock.toleranceS} s)`}`}`);
-  if (r.unfinished) lines.push(`resumed: unsealed ${new Date(r.unfinished.unsealedAt).toISOString()} by ${r.unfinished.by}, not sealed since`);
+  if (r.unfinished) lines.push(`resumed: unsealed ${isoTime(r.unfinished.unsealedAt)} by ${r.unfinished.by}, not sealed since`);
   if (r.kind === 'calibrate' && r.status !== 'refused') lines.push(`before: ${worst(r.before)}`);
   if (r.status !== 'refused') lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after)}`);
   if (r.noLoad || r.starting) {

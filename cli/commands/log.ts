@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
+import { isoTime } from '../../modules/core/iso-time.js';
 import type { Level } from '../../modules/ports/bus.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from '../../modules/sealing/log-export.js';
@@ -81,7 +82,7 @@ function faultLine(r: VerifyResult, exp: ReadExport): string {
 
 function summary(r: VerifyResult, exp: ReadExport): string {
   const last = r.entries[r.entries.length - 1];
-  return `ok: ${r.entries.length} records of device ${r.deviceId}, event counter ${last.counter}, exported ${new Date(exp.head.exportedAt).toISOString()}`;
+  return `ok: ${r.entries.length} records of device ${r.deviceId}, event counter ${last.counter}, exported ${isoTime(exp.head.exportedAt)}`;
 }
 
 function describeValue(v: Uint8Array): string {
@@ -101,7 +102,7 @@ function row(e: LogEntry): string {
     const reasons = [f & UNSEAL_SWITCH_NOT_SET ? 'switch not set' : '', f & UNSEAL_STALE ? 'stale command' : '', f & UNSEAL_BAD_MAC ? 'bad MAC' : ''].filter(Boolean);
     detail = `unseal refused: ${reasons.join(', ')}`;
   } else if (e.type === 'auth-failure') detail = `write refused while sealed: param ${e.parameter} ${describeValue(e.oldValue)} -> ${describeValue(e.newValue)}`;
-  return `${String(e.counter).padStart(6)}  ${new Date(e.time).toISOString()}  ${e.type.padEnd(18)}  ${e.who.padEnd(12)}  ${detail}`;
+  return `${String(e.counter).padStart(6)}  ${isoTime(e.time)}  ${e.type.padEnd(18)}  ${e.who.padEnd(12)}  ${detail}`;
 }
 
 async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<number> {
@@ -116,7 +117,7 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
       for (const raw of exp.records) {
         try {
           const e = decodeRecord(raw);
-          io.stdout(JSON.stringify({ counter: e.counter, time: new Date(e.time).toISOString(), event: e.type, parameter: e.parameter, old: toHex(e.oldValue), new: toHex(e.newValue), who: e.who }) + '\n');
+          io.stdout(JSON.stringify({ counter: e.counter, time: isoTime(e.time), event: e.type, parameter: e.parameter, old: toHex(e.oldValue), new: toHex(e.newValue), who: e.who }) + '\n');
         } catch {
           io.stdout(JSON.stringify({ undecodable: toHex(raw) }) + '\n');
         }

@@ -55,6 +55,9 @@ export const ERROR_FLAG_COUNTER_RESYNC = 0x20;
 
 /** Wall-clock times before this (2020-01-01T00:00Z) mean the clock was never set. */
 export const CLOCK_VALID_AFTER_MS = Date.UTC(2020, 0, 1);
+/** set-time refuses this (2100-01-01T00:00Z) and later: a time no meter in service can have, which
+ *  would go signed into its calibration log (whose readers then see a date of year 275 760 or none). */
+export const CLOCK_SETTABLE_BEFORE_MS = Date.UTC(2100, 0, 1);
 
 export function noStatus(): MeterStatus {
   return { tamper: false, metrologyFault: false, logFull: false, clockInvalid: false, deferred: false, counterResync: false };

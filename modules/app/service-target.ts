@@ -20,7 +20,7 @@ import { done, ok, refuse, type ServiceTarget, type TargetIdentity, type TargetR
 import type { CalibrationController } from './calibration-controller.js';
 import type { EnergyMeter } from './energy-meter.js';
 import type { MeterReadout } from './meter-readout.js';
-import { CLOCK_VALID_AFTER_MS } from './meter-status.js';
+import { CLOCK_SETTABLE_BEFORE_MS, CLOCK_VALID_AFTER_MS } from './meter-status.js';
 import type { WallClock } from './wall-clock.js';
 
 /** Who the calibration log names for changes made over the service interface by a request that
@@ -160,7 +160,7 @@ export class MeterServiceTarget implements ServiceTarget {
   }
 
   setTime(ms: number): TargetResult {
-    if (!(ms >= CLOCK_VALID_AFTER_MS)) return refuse('out-of-range', `time ${ms} ms is before 2020`);
+    if (!(ms >= CLOCK_VALID_AFTER_MS && ms < CLOCK_SETTABLE_BEFORE_MS)) return refuse('out-of-range', `time ${ms} ms is not in 2020…2099`);
     this.clock.set(ms);
     return done();
   }

@@ -13,6 +13,7 @@
  */
 import { concat, equalConstantTime, fromHex, readU16LE, readU32LE, toHex, writeU16LE, writeU32LE } from '../core/bytes.js';
 import { MeterError } from '../core/errors.js';
+import { isoTime } from '../core/iso-time.js';
 import type { LogExport } from './calibration-log.js';
 import { LogVerifyError } from './errors.js';
 import { HASH_SIZE, PUBLIC_KEY_SIZE, SIGNATURE_SIZE, asciiBytes, decodeRecord, type LogEntry } from './log-record.js';
@@ -44,7 +45,7 @@ export interface ReadExport extends LogExport {
 function describe(e: LogEntry): DescribedRecord {
   return {
     counter: e.counter,
-    time: new Date(e.time).toISOString(),
+    time: isoTime(e.time),
     timeMs: e.time,
     event: e.type,
     parameter: e.parameter,

@@ -33,6 +33,7 @@
  */
 import { toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
+import { isoTime } from '../../modules/core/iso-time.js';
 import { CALIBRATION_CONSTANT_ID } from '../../modules/app/calibration-constants.js';
 import { applyResidual, correctRms, estimateResidual, type EnergyPoint, type Residual } from '../../modules/metrology/calibrate.js';
 import { makeCalibration, serializeCalibration, type Calibration } from '../../modules/metrology/calibration.js';
@@ -305,7 +306,7 @@ class Run {
     }
     if (pre.unfinished) {
       const u = pre.unfinished;
-      this.progress({ stage: 'connect', text: `resuming: unsealed at ${new Date(u.unsealedAt).toISOString()} by ${u.by} and not sealed since (${u.writes} constant write(s)); the constants sealed before are restored unless this run seals` });
+      this.progress({ stage: 'connect', text: `resuming: unsealed at ${isoTime(u.unsealedAt)} by ${u.by} and not sealed since (${u.writes} constant write(s)); the constants sealed before are restored unless this run seals` });
     }
     return { ...pre, cal };
   }
@@ -589,7 +590,7 @@ export async function verify(client: ServiceClient, rigAsGiven: BenchRig, option
     await run.checkLog();
     const bad = res.after.filter((p) => !p.pass);
     const u = res.unfinished;
-    if (!res.identity?.sealed) res.reason = u ? `the meter is not sealed: a calibration unsealed it at ${new Date(u.unsealedAt).toISOString()} (${u.by}) and did not finish; bench calibrate resumes it` : 'the meter is not sealed';
+    if (!res.identity?.sealed) res.reason = u ? `the meter is not sealed: a calibration unsealed it at ${isoTime(u.unsealedAt)} (${u.by}) and did not finish; bench calibrate resumes it` : 'the meter is not sealed';
     else if (bad.length) res.reason = `${bad.length} of ${res.after.length} points outside the class ${options.cls.name} limits (first: ${bad[0].label})`;
     else if (tests) res.reason = tests;
     else if (!res.unchanged) res.reason = 'the calibration or the log changed during the run';

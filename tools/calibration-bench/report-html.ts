@@ -9,6 +9,7 @@
  *
  * Portable: builds a string.
  */
+import { isoTime } from '../../modules/core/iso-time.js';
 import type { Calibration } from '../../modules/metrology/calibration.js';
 import { PF_ANGLE, accuracyClass, type PowerFactor } from './accuracy-class.js';
 import type { BenchResult, PointResult } from './procedure.js';
@@ -114,8 +115,9 @@ function verdictWord(pass: boolean | undefined): string {
   return pass === undefined ? '<span class="na">NOT RUN</span>' : pass ? '<span class="pass">PASS</span>' : '<span class="fail">FAIL</span>';
 }
 
-const iso = (ms: number | undefined): string => (ms === undefined ? '–' : new Date(ms).toISOString().replace('.000Z', 'Z'));
-const day = (ms: number | undefined): string => (ms === undefined ? '–' : new Date(ms).toISOString().slice(0, 10));
+const iso = (ms: number | undefined): string => (ms === undefined ? '–' : isoTime(ms).replace('.000Z', 'Z'));
+/** The date of `ms` (the whole text when it has none). */
+const day = (ms: number | undefined): string => (ms === undefined ? '–' : isoTime(ms).replace(/T.*Z$/, ''));
 
 function kv(rows: [string, string][]): string {
   return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
