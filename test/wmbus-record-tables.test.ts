@@ -270,6 +270,13 @@ describe('EN 13757-3:2018 value information tables, record by record', () => {
       const w = one('84' + '5a' + '13d2040000');
       assert.deepEqual([w.storage, w.tariff, w.subunit], [0b1010 << 1, 1, 1]);
     });
+    it('an eleventh DIFE ends a lenient parse too (the rest unparsed, the records before kept): no storage number past 2^53', () => {
+      for (const difes of [11, 15, 300]) {
+        const parsed = parseRecords(fromHex('0413d2040000' + 'c4' + 'ff'.repeat(difes - 1) + '7f' + '13d2040000'));
+        assert.deepEqual(parsed.records.map((r) => r.storage), [0], `${difes} DIFEs`);
+        assert.deepEqual([parsed.unparsed?.offset, parsed.unparsed?.reason], [6, 'more than 10 DIFEs at offset 6']);
+      }
+    });
   });
 
   describe('data types (EN 13757-3 Annex A) on hand-made bytes', () => {

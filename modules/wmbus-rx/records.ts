@@ -11,7 +11,8 @@
  *    special-function DIF (0x3F-0x7F, or 0xxF with the extension bit) is skipped as one byte and
  *    listed in `skipped` (meters send stray 0xFF bytes between records); what cannot be delimited
  *    (a reserved LVAR, a record running past the end) stops the parse and is returned in
- *    `unparsed` with the reason, after the records before it;
+ *    `unparsed` with the reason, after the records before it; so do more than 10 DIFEs (the
+ *    standard's limit: beyond 12 the storage number would no longer be an exact number);
  *  - strict: today's conformance checker: a plain-text VIF, a readout DIF, a reserved special DIF,
  *    more than 10 DIFEs or VIFEs, an LVAR above 0xBF or a truncated record is a typed error
  *    (ReceiveError) naming the offset.
@@ -213,7 +214,7 @@ export function parseRecords(data: Uint8Array, options: ParseOptions = {}, pool?
       let n = 0;
       while (ext) {
         if (p >= data.length) throw truncated('DIFE', start);
-        if (strict && n === 10) throw stop('bad-record', `more than 10 DIFEs at offset ${start}`, start);
+        if (n === 10) throw stop('bad-record', `more than 10 DIFEs at offset ${start}`, start);
         const dife = data[p++];
         storage += (dife & 0x0f) * 2 ** (1 + 4 * n);
         tariff += ((dife >> 4) & 0x03) * 2 ** (2 * n);
