@@ -360,6 +360,15 @@ describe('service interface', () => {
       assert.equal(await refusal(client.readLogPage(5000, 10)), 'out-of-range'); // the target's own refusal
     });
 
+    it('a meter announcing a 4 GiB log export: bad-response before any allocation of that size', async () => {
+      const { client, target } = rig();
+      target.readLogPage = (offset) => ({ ok: true, value: { total: 0xffffffff, offset, bytes: new Uint8Array(16) } });
+      const e = await client.exportLog().then(() => undefined, (err: unknown) => err);
+      assert.ok(e instanceof ServiceError, String(e));
+      assert.equal(e.code, 'bad-response');
+      assert.match(e.message, /4294967295 bytes, more than 16777216/);
+    });
+
     it('every privileged command reaches the target with its arguments and changes its state', async () => {
       const { client, target, counters } = rig();
       await client.connect();

@@ -63,6 +63,10 @@ export interface ServiceClientOptions {
   maxPayload?: number;
 }
 
+/** The largest log export the client reads: a meter's calibration log partition is far smaller
+ *  (128 KB on the ESP32 board). */
+export const MAX_LOG_EXPORT = 16 * 1024 * 1024;
+
 export class ServiceClient {
   private readonly port: SerialPort;
   private readonly timing: ClientTiming;
@@ -123,6 +127,8 @@ export class ServiceClient {
   /** The whole calibration log export, read page by page. */
   async exportLog(pageSize = MAX_LOG_PAGE): Promise<Uint8Array> {
     const first = await this.readLogPage(0, pageSize);
+    // The meter's word, checked before it sizes an allocation (a reply may say 4 GiB).
+    if (first.total > MAX_LOG_EXPORT) throw new ServiceError('bad-response', `the meter announces a log export of ${first.total} bytes, more than ${MAX_LOG_EXPORT}`);
     const out = new Uint8Array(first.total);
     let offset = 0;
     let page = first;
