@@ -250,6 +250,21 @@ describe('storage: record ring', () => {
     assert.ok(Math.max(...flash.eraseCounts) - Math.min(...flash.eraseCounts) <= 1, `wear spread evenly: ${[...flash.eraseCounts]}`);
   });
 
+  it('a forged sector header with sequence 2^32 − 1 (CRC right): later saves still win after a restart', () => {
+    const flash = new SimFlash({ sectorSize: 256, sectorCount: 2 });
+    new RecordRing({ flash, magic: 'RING', maxPayload: 8 }).save(ascii('OLD'));
+    flash.erase(0);
+    flash.write(0, headerBytes('RING', 0xffffffff));
+    flash.write(12, frameBytes(1, ascii('OLD')));
+    const decode = (r: { payload: Uint8Array } | undefined) => (r ? new TextDecoder().decode(r.payload) : undefined);
+    const ring = new RecordRing({ flash, magic: 'RING', maxPayload: 8 });
+    assert.equal(decode(ring.load()), 'OLD');
+    for (let i = 1; i <= 40; i++) {
+      ring.save(ascii(`NEW${i}`));
+      assert.equal(decode(new RecordRing({ flash, magic: 'RING', maxPayload: 8 }).load()), `NEW${i}`, `after NEW${i}`);
+    }
+  });
+
   it('save allocates no frame per record: the same buffers reach the flash every time', () => {
     const flash = new SimFlash({ sectorSize: 256, sectorCount: 2 });
     const seen = new Set<Uint8Array>();

@@ -129,6 +129,8 @@ export class RecordRing {
   private newest = NOT_LOADED;
   private lastSequence = 0;
   private nextSectorSeq = 0;
+  /** The sector sequence went past 2^32 − 1 and started again at 0 (see open()). */
+  private restarted = false;
 
   constructor(o: RecordRingOptions) {
     this.flash = o.flash;
@@ -183,6 +185,7 @@ export class RecordRing {
     if (this.newest !== NOT_LOADED) this.newest = -1; // (loaded only once the scan completes)
     this.lastSequence = 0;
     this.nextSectorSeq = 0;
+    this.restarted = false;
     let image: Uint8Array | undefined;
     const t = this.tables.words;
     const b = this.base;
@@ -236,7 +239,23 @@ export class RecordRing {
     this.newest = s;
     this.lastSequence = seq;
     this.writes++;
+    if (this.restarted) this.eraseAllBut(s);
     return seq;
+  }
+
+  /** After the first record under sector sequence 0 again: the other sectors' sequences would
+   *  outrank it at the next load, so they go (a cut before leaves the record before, as a cut does). */
+  private eraseAllBut(s: number): void {
+    const t = this.tables.words;
+    const b = this.base;
+    for (let i = 0; i < this.flash.sectorCount; i++) {
+      if (i === s || t[b + i * PER_SECTOR + STATE] & BLANK) continue;
+      this.flash.erase(i);
+      this.erases++;
+      t[b + i * PER_SECTOR + SEQ] = 0;
+      t[b + i * PER_SECTOR + STATE] = BLANK;
+    }
+    this.restarted = false;
   }
 
   /** With no record at all: the sector after the last one opened (wear spreads), else sector 0. */
@@ -259,7 +278,13 @@ export class RecordRing {
       this.flash.erase(s);
       this.erases++;
     }
-    const seq = this.nextSectorSeq;
+    let seq = this.nextSectorSeq;
+    if (seq > 0xffffffff) {
+      // Only after a forged header (no flash lives 2^32 erases): start again at 0 rather than write
+      // a sequence that wraps to 0 unnoticed and ranks below the forged one at the next load.
+      seq = 0;
+      this.restarted = true;
+    }
     this.writer.writeHeader(this.flash, s, this.magic, seq);
     this.nextSectorSeq = seq + 1;
     t[b + o + SEQ] = seq;
