@@ -12,7 +12,7 @@
  * Node's file-system errors and JSON syntax errors need no handling in a command: the dispatcher
  * (main.ts) turns them into one line naming the path and the reason (`describeSystemError`), exit 2.
  */
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -118,14 +118,43 @@ export function describeSystemError(e: SystemError): { message: string; exitCode
   };
 }
 
+/** The largest input file read whole (key, state, log and frame files are far smaller); a device
+ *  such as /dev/zero would otherwise be read for ever. */
+export const MAX_INPUT_FILE = 64 * 1024 * 1024;
+
 /** Reads a whole file; a failure names the path (Node's read error for a directory carries none). */
 export function readInputFile(path: string): Uint8Array {
+  let fd: number | undefined;
   try {
-    return new Uint8Array(readFileSync(path));
+    fd = openSync(path, 'r');
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(Math.min(1 << 20, MAX_INPUT_FILE + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > MAX_INPUT_FILE) throw usageError(`${path}: more than ${MAX_INPUT_FILE / 1024 / 1024} MiB: not an input file`);
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   } catch (e) {
     if (isSystemError(e) && e.path === undefined) throw new CliError(`cannot read ${path}: ${REASONS[e.code] ?? e.code}`, describeSystemError(e).exitCode);
     throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** "cannot write stdout: REASON" for a failed write to stdout (not a closed pipe, which ends quietly). */
+export function stdoutFailure(e: NodeJS.ErrnoException): string {
+  return `cannot write stdout: ${(e.code && REASONS[e.code]) ?? e.message}`;
 }
 
 /** Reads and parses a JSON file; a file that is not JSON is a usage error naming the path. */

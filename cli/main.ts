@@ -59,7 +59,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
     return 0;
   }
-  if (rest.includes('--version')) {
+  // Alone after a command: `encode --version 2` is encode's own option (the A field's version).
+  if (rest.length === 1 && rest[0] === '--version') {
     io.stdout(`xsmeter ${version()}\n`);
     return 0;
   }

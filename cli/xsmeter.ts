@@ -5,17 +5,27 @@
  *   the meter back as found); a second signal ends the process at once, exit 130.
  * - stdout closed by its reader (EPIPE, `xsmeter sim | head`): output is dropped from then on, the
  *   command stops as for a signal, and the process exits quietly with the command's code.
+ * - stdout failing otherwise (a full disk, /dev/full): the same stop, one line, and exit 1 at
+ *   least (the output is lost).
+
  * Anything else escaping a command is a bug: "internal error" with the stack, exit 70.
  */
-import type { CliIo } from './command.js';
+import { stdoutFailure, type CliIo } from './command.js';
 import { main } from './main.js';
 
 const stop = new AbortController();
 let stdoutOpen = true;
+let stdoutFailed = false;
 
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (!stdoutOpen) return;
   stdoutOpen = false;
-  if (e.code !== 'EPIPE') process.stderr.write(`xsmeter: stdout: ${e.message}\n`);
+  if (e.code !== 'EPIPE') {
+    stdoutFailed = true;
+    if (process.exitCode !== undefined) process.exitCode = Math.max(Number(process.exitCode), 1); // (the command ended first)
+    const name = process.argv[2];
+    process.stderr.write(`xsmeter${name && !name.startsWith('-') ? ` ${name}` : ''}: ${stdoutFailure(e)}\n`);
+  }
   stop.abort('EPIPE');
 });
 // Nothing useful can be said when stderr itself is gone.
@@ -47,7 +57,7 @@ const io: CliIo = {
 
 main(process.argv.slice(2), io).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = stdoutFailed ? Math.max(code, 1) : code;
     // A command that stopped early may leave stdin half read: it must not keep the process alive.
     process.stdin.destroy();
   },

@@ -6,8 +6,8 @@
  * the failure is one line naming the path and the reason, never a stack trace.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -21,7 +21,7 @@ const KEY = '000102030405060708090a0b0c0d0e0f';
 function oneLine(r: CliRun, cmd: string, re: RegExp): void {
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], new RegExp(`^xsmeter ${cmd}: `));
+  assert.match(lines[0], new RegExp(`^xsmeter${cmd ? ` ${cmd}` : ''}: `));
   assert.match(lines[0], re);
   assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
 }
@@ -53,6 +53,32 @@ describe('xsmeter at the edges (the binary)', function () {
       const r = await xsmeter(args);
       assert.equal(r.code, 0);
       assert.equal(r.stdout, `xsmeter ${pkg.version}\n`);
+    }
+    // encode's own --version N (the A field's version byte, EN 13757-4) is not the program's.
+    const r = await xsmeter(['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--version', '53']);
+    assert.equal(r.code, 0, r.stderr);
+    // L, C, M (2 bytes), id (4 bytes, 78563412), then the version byte: 53 = 0x35.
+    assert.match(r.stdout, /^[0-9a-f]{8}78563412(..)/);
+    assert.equal(r.stdout.slice(16, 18), '35');
+  });
+
+  it('stdout on a full device (/dev/full): one line, exit 1, in every command', function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const cases: [string, string[], string][] = [
+      ['', ['--version'], ''],
+      ['decode', ['decode', '--help'], ''],
+      ['decode', ['decode', '--key', KEY], frames.slice(0, 20).join('\n') + '\n'],
+      ['sim', ['sim', '--meters', '2', '--duration', '2h', '--format', 'hex', '--progress', '0'], ''],
+    ];
+    for (const [cmd, args, input] of cases) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, ['bin/xsmeter.js', ...args], { input, stdio: ['pipe', full, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+        assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+        oneLine({ code: r.status ?? -1, stdout: '', stderr: r.stderr }, cmd, /cannot write stdout: no space left on device$/);
+      } finally {
+        closeSync(full);
+      }
     }
   });
 
@@ -186,6 +212,20 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter([...base, '--bench-config', join(dir, 'missing.json')]);
       assert.equal(r.code, 2);
       oneLine(r, 'bench', /cannot open .*missing\.json: no such file or directory/);
+    });
+
+    it('an input file that never ends (/dev/zero as keys, state or log): refused after 64 MiB, exit 2', async function () {
+      if (!existsSync('/dev/zero')) this.skip();
+      const cases: [string, string[]][] = [
+        ['decode', ['decode', '--keys', '/dev/zero']],
+        ['decode', ['decode', '--key', KEY, '--state', '/dev/zero']],
+        ['log', ['log', 'show', '/dev/zero']],
+      ];
+      for (const [cmd, args] of cases) {
+        const r = await xsmeter(args, frames[0] + '\n', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, cmd, /\/dev\/zero: more than 64 MiB: not an input file/);
+      }
     });
 
     it('missing input files', async () => {
