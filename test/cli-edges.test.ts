@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
-import { xsmeter, type CliRun } from './helpers/cli.js';
+import { startXsmeter, stopWithin, xsmeter, type CliRun } from './helpers/cli.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
 
@@ -141,7 +141,7 @@ describe('xsmeter at the edges (the binary)', function () {
       writeFileSync(file, 'x');
       let r = await xsmeter(['sim', '--duration', '1h', '--state', file]);
       assert.equal(r.code, 2);
-      oneLine(r, 'sim', new RegExp(`cannot create directory ${file}/meters: a part of the path is not a directory`));
+      oneLine(r, 'sim', new RegExp(`cannot create directory ${file}: a part of the path is not a directory`));
       r = await xsmeter(['sim', '--duration', '1h', '--state', join(file, 'sub')]);
       assert.equal(r.code, 2);
       oneLine(r, 'sim', /a part of the path is not a directory/);
@@ -298,6 +298,60 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter(['sim', '--duration', '1h', '--state', state, '--seed', '3', '--meters', '2', '--load', 'household', '--format', 'hex']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /continued from the saved state/);
+    });
+  });
+
+  describe('sim --state: one run at a time, and what a hand or a disk changed in it', () => {
+    it('a second run on a directory in use is refused (exit 2, naming the process); a lock left by a kill -9 is taken over', async () => {
+      const state = join(dir, 'locked');
+      const first = startXsmeter(['sim', '--meters', '2', '--duration', '365d', '--format', 'hex', '--progress', '0', '--state', state]);
+      for (let i = 0; i < 400 && !existsSync(join(state, 'sim.json')); i++) await new Promise((r) => setTimeout(r, 25));
+      const second = await xsmeter(['sim', '--duration', '1h', '--format', 'hex', '--state', state], '', { killAfterMs: 30_000 });
+      assert.equal(second.code, 2, second.stderr);
+      oneLine(second, 'sim', new RegExp(`${state} is in use by process ${first.pid} \\(another xsmeter sim\\)`));
+      assert.equal(second.stdout, '');
+      const end = await stopWithin(first, 'SIGTERM', 15_000);
+      assert.equal(end.code, 0, first.stderr());
+      assert.equal(existsSync(join(state, 'lock')), false, 'released at the end');
+      // A lock naming a process that is gone: as after a kill -9.
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      writeFileSync(join(state, 'lock'), `${gone}\n`);
+      const third = await xsmeter(['sim', '--duration', '1h', '--format', 'hex', '--progress', '0', '--state', state], '', { killAfterMs: 60_000 });
+      assert.equal(third.code, 0, third.stderr);
+      assert.match(third.stderr, /continued from the saved state/);
+    });
+
+    it('--duration above 100 years: exit 2 before anything runs', async () => {
+      const r = await xsmeter(['sim', '--duration', '1000000000000000000000d']);
+      assert.equal(r.code, 2);
+      oneLine(r, 'sim', /--duration 1000000000000000000000d is more than 100 years \(36525d\)/);
+    });
+
+    it('sim.json, clocks.bin, gateway.json and keys.json changed: one line naming the file, exit 2, the state untouched', async () => {
+      const state = join(dir, 'damaged');
+      assert.equal((await xsmeter(['sim', '--meters', '3', '--chip', 'mixed', '--duration', '2h', '--format', 'hex', '--state', state])).code, 0);
+      const sim = JSON.parse(readFileSync(join(state, 'sim.json'), 'utf8')) as { wallMs: number; meters: { meterId: string }[] };
+      const id = sim.meters[0].meterId;
+      const damages: [string, (copy: string) => void, RegExp][] = [
+        ['clocks.bin cut to 7 bytes', (c) => writeFileSync(join(c, 'clocks.bin'), readFileSync(join(c, 'clocks.bin')).subarray(0, 7)), /clocks\.bin: 7 bytes, not 8 for each of its 3 meters/],
+        ['a time of 1e300 in clocks.bin', (c) => writeFileSync(join(c, 'clocks.bin'), Buffer.from(new Float64Array([1e300, 0, 0]).buffer)), /clocks\.bin: the time of meter 0 \(1e\+300\)/],
+        ['wallMs far ahead', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, wallMs: 1e15 })), /sim\.json: wallMs 1000000000000000 is not a time/],
+        ['wallMs a string', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, wallMs: 'x' })), /sim\.json: wallMs "x" is not a time/],
+        ['a meter id changed', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: [{ ...sim.meters[0], meterId: '99999999' }, ...sim.meters.slice(1)] })), new RegExp(`meter 0 is not meter 0 of the fleet seeded 1 \\(id ${id}\\)`)],
+        ['a meter dropped', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: sim.meters.slice(1) })), /sim\.json: lists 2 meters, the fleet's 3/],
+        ['gateway.json {}', (c) => writeFileSync(join(c, 'gateway.json'), '{}'), /gateway\.json: not the simulated gateway's state/],
+        ['keys.json {}', (c) => writeFileSync(join(c, 'meters', id, 'keys.json'), '{}'), /keys\.json: not a simulator key file/],
+      ];
+      for (const [what, damage, re] of damages) {
+        const copy = join(dir, `damaged-${damages.findIndex((d) => d[0] === what)}`);
+        cpSync(state, copy, { recursive: true });
+        damage(copy);
+        const before = readFileSync(join(copy, 'meters', id, 'energy.bin'));
+        const r = await xsmeter(['sim', '--duration', '1h', '--format', 'hex', '--state', copy], '', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+        oneLine(r, 'sim', re);
+        assert.deepEqual(readFileSync(join(copy, 'meters', id, 'energy.bin')), before, `${what}: the meter's flash untouched`);
+      }
     });
   });
 

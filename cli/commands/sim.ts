@@ -4,19 +4,20 @@ import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profi
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
-import { SIM_STATE_VERSION, SimRunner, type Shard, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
+import { SIM_STATE_VERSION, SimRunner, meterIdOf, meterSeed, shardRange, type Shard, type SimSummary, type Speed, type TelegramEvent } from '../../hosts/sim/sim-runner.js';
 import { DEFAULT_WALL_START } from '../../hosts/sim/sim-meter.js';
 import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
 import { existsSync } from 'node:fs';
+import { lockDirectory } from '../../hosts/sim/directory.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, parseOptions, readInputFile, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
 /** Lowercase hex, as toHex writes it, by Node's encoder: a fleet prints one line per telegram. */
@@ -155,6 +156,11 @@ export function parseDuration(text: string, what: string): number {
   if (!(ms > 0)) throw new CliError(`${what} must be above zero`, 2);
   return Math.round(ms);
 }
+
+/** The longest --duration: 100 years (a meter's life is a fifth of it). */
+const MAX_DURATION_MS = 36_525 * 86_400_000;
+/** A saved fleet's and its meters' times lie from the simulator's start to here. */
+const STATE_TIME_END_MS = Date.UTC(2300, 0, 1);
 
 /** Fleets from this size run with V8's heaps kept close to their live data (see its use). */
 const LEAN_HEAP_METERS = 20_000;
@@ -308,11 +314,7 @@ function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shar
   if (saved.version !== SIM_STATE_VERSION) {
     throw usageError(`${dir} holds meters of an earlier flash format (state version ${String(saved.version)}, this simulator reads ${SIM_STATE_VERSION}): start a new --state directory`);
   }
-  if (existsSync(join(dir, 'gateway.json'))) readJsonFile(join(dir, 'gateway.json'));
-  for (const m of saved.meters) {
-    const keys = join(dir, 'meters', String(m.meterId), 'keys.json');
-    if (existsSync(keys)) readJsonFile(keys);
-  }
+  checkSavedMeters(dir, saved as SavedShape);
   const c = saved.config;
   const differ: string[] = [];
   for (const k of Object.keys(given) as (keyof FleetSettings)[]) {
@@ -326,6 +328,56 @@ function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shar
   }
   if (differ.length) {
     throw usageError(`${dir} holds a fleet made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
+  }
+}
+
+interface SavedShape {
+  wallMs?: unknown;
+  config: { meters?: unknown; seed?: unknown };
+  shard?: Shard;
+  meters: { index?: unknown; seed?: unknown; meterId?: unknown; chip?: unknown }[];
+}
+
+const isTime = (v: unknown): v is number => typeof v === 'number' && v >= DEFAULT_WALL_START && v < STATE_TIME_END_MS;
+const HEX = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`, 'i');
+
+/**
+ * The rest of a saved fleet the simulator wrote and a hand (or a disk) may have changed: its time,
+ * its meters (each the one the run's seed makes at its place, the shard's whole range), their key
+ * files, DIR/clocks.bin (one time a meter) and gateway.json. A usage error naming the file.
+ */
+function checkSavedMeters(dir: string, saved: SavedShape): void {
+  const file = join(dir, 'sim.json');
+  if (!isTime(saved.wallMs)) throw usageError(`${file}: wallMs ${JSON.stringify(saved.wallMs)} is not a time from ${stamp(DEFAULT_WALL_START)} to 2300`);
+  const { meters, seed } = saved.config;
+  if (!(Number.isInteger(meters) && (meters as number) >= 1 && Number.isInteger(seed))) throw usageError(`${file}: config.meters and config.seed must be whole numbers`);
+  const range = shardRange(meters as number, saved.shard ?? { index: 0, count: 1 });
+  if (saved.meters.length !== range.count) throw usageError(`${file}: lists ${saved.meters.length} meters, the fleet's ${range.count}`);
+  saved.meters.forEach((m, k) => {
+    const i = range.first + k;
+    if (m.index !== i || m.seed !== meterSeed(seed as number, i) || m.meterId !== meterIdOf(seed as number, i) || (m.chip !== 'ade7953' && m.chip !== 'atm90e32')) {
+      throw usageError(`${file}: meter ${k} is not meter ${i} of the fleet seeded ${String(seed)} (id ${meterIdOf(seed as number, i)})`);
+    }
+    const keysFile = join(dir, 'meters', m.meterId, 'keys.json');
+    if (!existsSync(keysFile)) return; // (made again from the seed: a kill during the set-up)
+    const keys = readJsonFile(keysFile) as Record<string, unknown> | null;
+    const field = (name: string, n: number) => typeof keys?.[name] === 'string' && HEX(n).test(keys[name]);
+    if (!(field('meterKey', 32) && field('benchKey', 32) && field('signingKey', 64) && (keys?.publicKey === undefined || field('publicKey', 66)))) {
+      throw usageError(`${keysFile}: not a simulator key file (meterKey, benchKey: 32 hex digits; signingKey: 64)`);
+    }
+  });
+  const clocks = join(dir, 'clocks.bin');
+  if (existsSync(clocks)) {
+    const bytes = readInputFile(clocks);
+    if (bytes.length !== 8 * saved.meters.length) throw usageError(`${clocks}: ${bytes.length} bytes, not 8 for each of its ${saved.meters.length} meters`);
+    const times = new Float64Array(bytes.buffer, bytes.byteOffset, saved.meters.length);
+    const bad = times.findIndex((t) => t !== 0 && !isTime(t));
+    if (bad >= 0) throw usageError(`${clocks}: the time of meter ${bad} (${times[bad]}) is not one from ${stamp(DEFAULT_WALL_START)} to 2300`);
+  }
+  const gateway = join(dir, 'gateway.json');
+  if (existsSync(gateway)) {
+    const g = readJsonFile(gateway) as { replay?: unknown; rows?: unknown } | null;
+    if (!(g && typeof g.replay === 'object' && g.replay !== null && !Array.isArray(g.replay) && Array.isArray(g.rows))) throw usageError(`${gateway}: not the simulated gateway's state (replay, rows)`);
   }
 }
 
@@ -423,6 +475,7 @@ export const sim: Command = {
     const chip = o.chip ?? 'ade7953';
     if (chip !== 'ade7953' && chip !== 'atm90e32' && chip !== 'mixed') throw new CliError(`--chip must be ade7953, atm90e32 or mixed, got "${chip}"`, 2);
     const durationMs = parseDuration(o.duration ?? '1d', '--duration');
+    if (durationMs > MAX_DURATION_MS) throw usageError(`--duration ${o.duration} is more than 100 years (36525d)`);
     let speed: Speed = 'max';
     if (o.speed !== undefined && o.speed !== 'max') {
       if (o.speed === 'realtime') speed = 'realtime';
@@ -464,114 +517,121 @@ export const sim: Command = {
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
     if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
-    if (o.state !== undefined) {
-      // A saved fleet keeps what made its meters; an option that says otherwise is refused, not ignored.
-      const given: Partial<FleetSettings> = {
-        meters: o.meters === undefined ? undefined : meters,
-        chip: o.chip === undefined ? undefined : chip,
-        seed: o.seed === undefined ? undefined : seed,
-        load: o.load === undefined ? undefined : load,
-        security: o.mode === undefined && !o.insecure ? undefined : (security as 0 | 5 | 7),
-        radioMode: o.radio === undefined ? undefined : radioMode,
-        radio: o.cc1101 ? 'cc1101' : undefined,
-        tariffs: o.tariffs === undefined ? undefined : tariffsText(tariffs),
-      };
-      checkSavedFleet(o.state, given, shard);
-    }
-    let smlOut: SmlStreamOutput | undefined;
-    if (o.sml !== undefined) {
-      // Paced runs write each file through (a reader follows live); at max speed in 64 KB pieces.
-      const through = speed === 'max' ? undefined : 0;
-      if (smlStdout) {
-        if (!io.stdoutBytes) throw usageError('--sml -: this stdout takes text only');
-        smlOut = new SmlStreamOutput(io.stdoutBytes, through);
-      } else {
-        checkWritableFile(o.sml, '--sml');
-        smlOut = SmlStreamOutput.toFile(o.sml, through);
-      }
-    }
-    let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
-    if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
-      listener = await servicePort(o);
-      io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url ?? listener.path}\n`);
-    }
-    const table = format === 'table';
-    // With the SML stream on stdout, the table and summary go to stderr.
-    const textOut = smlStdout ? io.stderr : io.stdout;
-    const live = table && !smlStdout && (process.stdout as { isTTY?: boolean }).isTTY === true;
-    const report = table ? textOut : io.stderr;
-    const display = new ProgressDisplay({
-      stdout: { write: textOut, isTTY: live, columns: process.stdout.columns, rows: process.stdout.rows },
-      stderr: { write: io.stderr, isTTY: (process.stderr as { isTTY?: boolean }).isTTY === true, columns: process.stderr.columns },
-      liveTable: live,
-      title: (r) => `${group(r.specs.length)} meter${r.specs.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}${r.workers > 1 ? `, ${r.workers} threads` : ''}`,
-      everyMs: progressEveryMs,
-    });
-    // Telegram lines go out a group at a time (one write per epoch, not per line).
-    let lines = '';
-    const hexLines = format === 'hex' && io.stdoutBytes ? new HexLines(io.stdoutBytes) : undefined;
-    const writeLines = () => {
-      if (lines) io.stdout(lines);
-      lines = '';
-      hexLines?.flush();
-    };
-    const runner = new SimRunner({
-      meters,
-      chip,
-      seed,
-      load,
-      security: security as 0 | 5 | 7,
-      radioMode,
-      intervalMs,
-      samplePeriodMs,
-      dutyCycle,
-      radio: o.cc1101 ? 'cc1101' : 'sink',
-      tariffs,
-      sml: smlOut ? { optical: smlOut, pin: o['sml-pin'], flashes: pinAt } : undefined,
-      durationMs,
-      speed,
-      stateDir: o.state,
-      service: listener,
-      workers: workers ?? (share >= 200 ? availableParallelism() : 1),
-      lean,
-      shard,
-      onProgress: (r) => display.update(r),
-      onTelegram: table
-        ? undefined
-        : (e) => {
-            if (hexLines) {
-              hexLines.add(e.air.frame);
-              return;
-            }
-            if (format === 'json') lines += jsonLine(e) + '\n';
-            else if (format === 'hex') lines += hexOf(e.air.frame) + '\n';
-            else lines += rtlwmbusLine(e) + '\n';
-            if (lines.length >= LINES_FLUSH) writeLines();
-          },
-      onDelivered: writeLines,
-    });
-    if (table && !live) {
-      textOut(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
-    }
-    // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
-    const stop = stopSignal(io);
-    const onStop = () => runner.requestStop();
-    if (stop.aborted) onStop();
-    stop.addEventListener('abort', onStop, { once: true });
-    let summary: SimSummary;
+    // One run at a time on a state directory (two would send the same message counters).
+    const lock = o.state === undefined ? undefined : lockDirectory(o.state);
+    if (lock && 'heldBy' in lock) throw usageError(`${o.state} is in use by process ${lock.heldBy} (another xsmeter sim): wait for it, or stop it`);
     try {
-      summary = await runner.run();
+      if (o.state !== undefined) {
+        // A saved fleet keeps what made its meters; an option that says otherwise is refused, not ignored.
+        const given: Partial<FleetSettings> = {
+          meters: o.meters === undefined ? undefined : meters,
+          chip: o.chip === undefined ? undefined : chip,
+          seed: o.seed === undefined ? undefined : seed,
+          load: o.load === undefined ? undefined : load,
+          security: o.mode === undefined && !o.insecure ? undefined : (security as 0 | 5 | 7),
+          radioMode: o.radio === undefined ? undefined : radioMode,
+          radio: o.cc1101 ? 'cc1101' : undefined,
+          tariffs: o.tariffs === undefined ? undefined : tariffsText(tariffs),
+        };
+        checkSavedFleet(o.state, given, shard);
+      }
+      let smlOut: SmlStreamOutput | undefined;
+      if (o.sml !== undefined) {
+        // Paced runs write each file through (a reader follows live); at max speed in 64 KB pieces.
+        const through = speed === 'max' ? undefined : 0;
+        if (smlStdout) {
+          if (!io.stdoutBytes) throw usageError('--sml -: this stdout takes text only');
+          smlOut = new SmlStreamOutput(io.stdoutBytes, through);
+        } else {
+          checkWritableFile(o.sml, '--sml');
+          smlOut = SmlStreamOutput.toFile(o.sml, through);
+        }
+      }
+      let listener: Awaited<ReturnType<typeof servicePort>> | undefined;
+      if (o.listen !== undefined || o.serial !== undefined || o.baud !== undefined) {
+        listener = await servicePort(o);
+        io.stderr(`xsmeter sim: meter 0 serves its service interface on ${listener.url ?? listener.path}\n`);
+      }
+      const table = format === 'table';
+      // With the SML stream on stdout, the table and summary go to stderr.
+      const textOut = smlStdout ? io.stderr : io.stdout;
+      const live = table && !smlStdout && (process.stdout as { isTTY?: boolean }).isTTY === true;
+      const report = table ? textOut : io.stderr;
+      const display = new ProgressDisplay({
+        stdout: { write: textOut, isTTY: live, columns: process.stdout.columns, rows: process.stdout.rows },
+        stderr: { write: io.stderr, isTTY: (process.stderr as { isTTY?: boolean }).isTTY === true, columns: process.stderr.columns },
+        liveTable: live,
+        title: (r) => `${group(r.specs.length)} meter${r.specs.length === 1 ? '' : 's'}, telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}${r.workers > 1 ? `, ${r.workers} threads` : ''}`,
+        everyMs: progressEveryMs,
+      });
+      // Telegram lines go out a group at a time (one write per epoch, not per line).
+      let lines = '';
+      const hexLines = format === 'hex' && io.stdoutBytes ? new HexLines(io.stdoutBytes) : undefined;
+      const writeLines = () => {
+        if (lines) io.stdout(lines);
+        lines = '';
+        hexLines?.flush();
+      };
+      const runner = new SimRunner({
+        meters,
+        chip,
+        seed,
+        load,
+        security: security as 0 | 5 | 7,
+        radioMode,
+        intervalMs,
+        samplePeriodMs,
+        dutyCycle,
+        radio: o.cc1101 ? 'cc1101' : 'sink',
+        tariffs,
+        sml: smlOut ? { optical: smlOut, pin: o['sml-pin'], flashes: pinAt } : undefined,
+        durationMs,
+        speed,
+        stateDir: o.state,
+        service: listener,
+        workers: workers ?? (share >= 200 ? availableParallelism() : 1),
+        lean,
+        shard,
+        onProgress: (r) => display.update(r),
+        onTelegram: table
+          ? undefined
+          : (e) => {
+              if (hexLines) {
+                hexLines.add(e.air.frame);
+                return;
+              }
+              if (format === 'json') lines += jsonLine(e) + '\n';
+              else if (format === 'hex') lines += hexOf(e.air.frame) + '\n';
+              else lines += rtlwmbusLine(e) + '\n';
+              if (lines.length >= LINES_FLUSH) writeLines();
+            },
+        onDelivered: writeLines,
+      });
+      if (table && !live) {
+        textOut(`simulating ${runner.specs.length} meter${runner.specs.length === 1 ? '' : 's'}${runner.shard.count > 1 ? ` (shard ${runner.shard.index + 1}/${runner.shard.count} of ${runner.config.meters})` : ''} for ${duration(durationMs)} from ${stamp(runner.startWallMs)} UTC: telegram every ${duration(intervalMs)}, mode ${security} ${radioMode}, sample every ${duration(samplePeriodMs)}, ${speed === 'max' ? 'max speed' : speed === 'realtime' ? 'real time' : `${speed} × real time`}\n\n`);
+      }
+      // SIGINT/SIGTERM, or stdout closed (| head): stop at the next event, save, and end with exit 0.
+      const stop = stopSignal(io);
+      const onStop = () => runner.requestStop();
+      if (stop.aborted) onStop();
+      stop.addEventListener('abort', onStop, { once: true });
+      let summary: SimSummary;
+      try {
+        summary = await runner.run();
+      } finally {
+        writeLines();
+        stop.removeEventListener('abort', onStop);
+        await listener?.close();
+        smlOut?.close();
+      }
+      // Nobody reads stdout any more: end quietly (the state is saved).
+      if (stop.reason === 'EPIPE') return 0;
+      display.finish(runner);
+      if (table && !live) textOut(formatTable(runner).join('\n') + '\n');
+      report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
+      return 0;
     } finally {
-      writeLines();
-      stop.removeEventListener('abort', onStop);
-      await listener?.close();
-      smlOut?.close();
+      lock?.release();
     }
-    // Nobody reads stdout any more: end quietly (the state is saved).
-    if (stop.reason === 'EPIPE') return 0;
-    display.finish(runner);
-    if (table && !live) textOut(formatTable(runner).join('\n') + '\n');
-    report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
-    return 0;
   },
 };
