@@ -14,6 +14,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { concatAll } from '../modules/core/bytes.js';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -137,13 +138,7 @@ export function readInputFile(path: string): Uint8Array {
       total += n;
       if (total > MAX_INPUT_FILE) throw usageError(`${path}: more than ${MAX_INPUT_FILE / 1024 / 1024} MiB: not an input file`);
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatAll(chunks);
   } catch (e) {
     if (isSystemError(e) && e.path === undefined) throw new CliError(`cannot read ${path}: ${REASONS[e.code] ?? e.code}`, describeSystemError(e).exitCode);
     throw e;
