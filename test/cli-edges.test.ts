@@ -321,6 +321,39 @@ describe('xsmeter at the edges (the binary)', function () {
       assert.match(third.stderr, /continued from the saved state/);
     });
 
+    it('a meter\'s flash images deleted (it had written them): exit 2; an older copy of them restored: its replays fail the run, exit 1', async () => {
+      const state = join(dir, 'restored');
+      const run = (extra: string[] = []) => xsmeter(['sim', '--duration', '2h', '--format', 'hex', '--progress', '0', '--state', state, ...extra], '', { killAfterMs: 60_000 });
+      assert.equal((await run(['--meters', '2'])).code, 0);
+      const id = (JSON.parse(readFileSync(join(state, 'sim.json'), 'utf8')) as { meters: { meterId: string }[] }).meters[0].meterId;
+      const meterDir = join(state, 'meters', id);
+      const older = join(dir, 'restored-older');
+      cpSync(meterDir, older, { recursive: true });
+      assert.equal((await run()).code, 0);
+      rmSync(meterDir, { recursive: true });
+      let r = await run();
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'sim', new RegExp(`meters/${id}/energy\\.bin: missing, and meter ${id} has written its flash`));
+      cpSync(older, meterDir, { recursive: true }); // a backup two hours old: counters the gateway has seen
+      r = await run();
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /rejected \(counter-replay \d+\)/);
+      assert.match(r.stderr, /check: 1 meters' last decoded values differ from what they sent/);
+    });
+
+    it('--seed= and --state= (empty), --seed 0x10: refused, not run as seed 0 or without a state', async () => {
+      for (const [args, re] of [
+        [['--seed='], /--seed must be an integer 0…4294967295, got ""/],
+        [['--seed', '0x10'], /--seed must be an integer 0…4294967295, got "0x10"/],
+        [['--state='], /--state needs a directory/],
+      ] as [string[], RegExp][]) {
+        const r = await xsmeter(['sim', '--duration', '1h', ...args]);
+        assert.equal(r.code, 2, args.join(' '));
+        oneLine(r, 'sim', re);
+        assert.equal(r.stdout, '');
+      }
+    });
+
     it('--duration above 100 years: exit 2 before anything runs', async () => {
       const r = await xsmeter(['sim', '--duration', '1000000000000000000000d']);
       assert.equal(r.code, 2);

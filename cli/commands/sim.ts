@@ -373,6 +373,14 @@ function checkSavedMeters(dir: string, saved: SavedShape): void {
     const times = new Float64Array(bytes.buffer, bytes.byteOffset, saved.meters.length);
     const bad = times.findIndex((t) => t !== 0 && !isTime(t));
     if (bad >= 0) throw usageError(`${clocks}: the time of meter ${bad} (${times[bad]}) is not one from ${stamp(DEFAULT_WALL_START)} to 2300`);
+    // A meter with a time wrote its flash: its images must be there (else it would start blank and
+    // send message counters it sent before).
+    times.forEach((t, k) => {
+      const id = saved.meters[k].meterId as string;
+      for (const image of ['energy.bin', 'calibration.bin']) {
+        if (t !== 0 && !existsSync(join(dir, 'meters', id, image))) throw usageError(`${join(dir, 'meters', id, image)}: missing, and meter ${id} has written its flash (clocks.bin)`);
+      }
+    });
   }
   const gateway = join(dir, 'gateway.json');
   if (existsSync(gateway)) {
@@ -496,8 +504,9 @@ export const sim: Command = {
     if (radioMode !== 'T1' && radioMode !== 'C1') throw new CliError(`--radio must be T1 or C1, got "${radioMode}"`, 2);
     const load = o.load ?? 'mixed';
     if (load !== 'mixed' && !isLoadProfile(load)) throw new CliError(`--load must be mixed or one of ${LOAD_PROFILES.join(', ')}, got "${load}"`, 2);
-    const seed = o.seed === undefined ? 1 : Number(o.seed);
+    const seed = o.seed === undefined ? 1 : /^\d+$/.test(o.seed) ? Number(o.seed) : NaN;
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError(`--seed must be an integer 0…4294967295, got "${o.seed}"`, 2);
+    if (o.state === '') throw usageError('--state needs a directory');
     const format = o.format ?? 'table';
     if (!['table', 'json', 'hex', 'rtlwmbus'].includes(format)) throw new CliError(`--format must be table, json, hex or rtlwmbus, got "${format}"`, 2);
     let dutyCycle: number | undefined;
@@ -629,7 +638,8 @@ export const sim: Command = {
       display.finish(runner);
       if (table && !live) textOut(formatTable(runner).join('\n') + '\n');
       report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
-      return 0;
+      // The run's own check failed: a counter sent twice, or values the gateway did not get.
+      return summary.gatewayMismatches > 0 || (summary.byCode['counter-replay'] ?? 0) > 0 ? 1 : 0;
     } finally {
       lock?.release();
     }
