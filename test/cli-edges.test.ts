@@ -190,6 +190,25 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'log', new RegExp(`${file}`));
     });
 
+    it('log export: sector options outside the image, an empty image: exit 2 (they were exit 1, failures of the work)', async () => {
+      const demo = join(dir, 'sectors-log');
+      assert.equal((await xsmeter(['log', 'demo', '--out', demo])).code, 0);
+      const base = ['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json')];
+      for (const [extra, re] of [
+        [['--first-sector', '100'], /--first-sector 100 does not fit the image's sectors 0…15/],
+        [['--sectors', '1'], /--first-sector 0 --sectors 1 does not fit .* \(a log takes at least 2\)/],
+        [['--sectors', '1000000'], /--sectors 1000000 does not fit/],
+        [['--first-sector', '1e3'], /--first-sector must be a non-negative integer/],
+      ] as [string[], RegExp][]) {
+        const r = await xsmeter([...base, ...extra]);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'log', re);
+      }
+      const r = await xsmeter(['log', 'export', '--image', '/dev/null', '--keys', join(demo, 'keys.json')]);
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'log', /the image is not a calibration partition/);
+    });
+
     it('bench --report, --json and --bench-config: checked before the meter is touched', async () => {
       const base = ['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
       const config = 'tools/calibration-bench/bench.example.json';

@@ -49,11 +49,23 @@ const LOG_MAGIC = storeMagic('calibrationLog');
 /** The calibration log's sectors of a calibration partition: the flash map's, unless given. */
 function logRegion(partition: SimFlash, first: unknown, sectors: unknown): FlashRegion {
   if (first === undefined && sectors === undefined) {
-    const place = placePartition('calibration', partition.sectorCount).find((s) => s.store === 'calibrationLog')!;
+    let places: ReturnType<typeof placePartition>;
+    try {
+      places = placePartition('calibration', partition.sectorCount);
+    } catch (e) {
+      if (!(e instanceof MeterError)) throw e;
+      throw usageError(`the image is not a calibration partition: ${e.message}`); // (too small for its stores)
+    }
+    const place = places.find((s) => s.store === 'calibrationLog')!;
     return new FlashRegion(partition, place.firstSector, place.sectorCount);
   }
   const firstSector = intOption(first, 'first-sector', 0);
-  return new FlashRegion(partition, firstSector, intOption(sectors, 'sectors', partition.sectorCount - firstSector));
+  const count = intOption(sectors, 'sectors', partition.sectorCount - firstSector);
+  // (An append log needs two sectors: one to compact into.)
+  if (firstSector >= partition.sectorCount || count < 2 || firstSector + count > partition.sectorCount) {
+    throw usageError(`--first-sector ${firstSector}${sectors === undefined ? '' : ` --sectors ${count}`} does not fit the image's sectors 0…${partition.sectorCount - 1} (a log takes at least 2)`);
+  }
+  return new FlashRegion(partition, firstSector, count);
 }
 
 function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
@@ -145,7 +157,7 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
 
 function intOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer`, 2);
   return n;
 }
