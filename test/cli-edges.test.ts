@@ -190,6 +190,29 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'log', new RegExp(`${file}`));
     });
 
+    it('bench conditions out of range, two --key options for one meter: exit 2 before any work', async () => {
+      const bench = ['bench', 'verify', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
+      for (const [extra, re] of [
+        [['--temperature', '9999'], /--temperature must be a number from -40 to 85/],
+        [['--humidity', '101'], /--humidity must be a number from 0 to 100/],
+        [['--frequency', '5'], /--frequency must be a number from 45 to 65/],
+      ] as [string[], RegExp][]) {
+        const r = await xsmeter([...bench, ...extra]);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'bench', re);
+        assert.equal(r.stdout, '');
+      }
+      const config = join(dir, 'hot-bench.json');
+      const example = JSON.parse(readFileSync('tools/calibration-bench/bench.example.json', 'utf8')) as { conditions?: Record<string, number> };
+      writeFileSync(config, JSON.stringify({ ...example, conditions: { ...example.conditions, temperatureC: 300 } }));
+      let r = await xsmeter([...bench, '--bench-config', config]);
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'bench', /--bench-config: conditions\.temperatureC 300 is not from -40 to 85/);
+      r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
+      assert.equal(r.code, 2);
+      oneLine(r, 'decode', /two --key options for meter 12345678/);
+    });
+
     it('log export: sector options outside the image, an empty image: exit 2 (they were exit 1, failures of the work)', async () => {
       const demo = join(dir, 'sectors-log');
       assert.equal((await xsmeter(['log', 'demo', '--out', demo])).code, 0);

@@ -124,10 +124,12 @@ const OPTIONS = {
 
 type Values = Record<string, string | undefined>;
 
-function num(v: string | undefined, name: string, fallback: number, min: number, integer = true): number {
+function num(v: string | undefined, name: string, fallback: number, min: number, integer = true, max = Infinity): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
+  }
   return n;
 }
 
@@ -205,7 +207,10 @@ function benchInfo(v: Values, needReference: boolean): BenchInfo {
     throw usageError(`${needReference && given === 0 ? 'the certificate (--report) needs the reference standard: ' : 'the reference standard is incomplete: '}give --reference-make, --reference-serial, --reference-class and --reference-due (or "reference" in --bench-config)`);
   }
   const fc = file.conditions ?? {};
-  const temperatureC = v.temperature === undefined ? fc.temperatureC : num(v.temperature, 'temperature', 0, -50, false);
+  for (const [name, value, lo, hi] of [['temperatureC', fc.temperatureC, -40, 85], ['humidityPct', fc.humidityPct, 0, 100], ['frequencyHz', fc.frequencyHz, 45, 65]] as const) {
+    if (value !== undefined && !(value >= lo && value <= hi)) throw usageError(`--bench-config: conditions.${name} ${value} is not from ${lo} to ${hi}`);
+  }
+  const temperatureC = v.temperature === undefined ? fc.temperatureC : num(v.temperature, 'temperature', 0, -40, false, 85);
   if (needReference && temperatureC === undefined) throw usageError('the certificate (--report) needs the temperature: --temperature C (or conditions.temperatureC in --bench-config)');
   return {
     benchId,
@@ -215,9 +220,9 @@ function benchInfo(v: Values, needReference: boolean): BenchInfo {
     reference,
     conditions: {
       voltageV: NOMINAL_VOLTAGE,
-      frequencyHz: v.frequency === undefined ? (fc.frequencyHz ?? 50) : num(v.frequency, 'frequency', 50, 1, false),
+      frequencyHz: v.frequency === undefined ? (fc.frequencyHz ?? 50) : num(v.frequency, 'frequency', 50, 45, false, 65),
       temperatureC,
-      humidityPct: v.humidity === undefined ? fc.humidityPct : num(v.humidity, 'humidity', 0, 0, false),
+      humidityPct: v.humidity === undefined ? fc.humidityPct : num(v.humidity, 'humidity', 0, 0, false, 100),
     },
     clockToleranceS: v['clock-tolerance'] === undefined ? (file.clockToleranceS ?? 10) : num(v['clock-tolerance'], 'clock-tolerance', 10, 0, false),
     updateSeconds: 1,
