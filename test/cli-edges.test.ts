@@ -416,6 +416,7 @@ describe('xsmeter at the edges (the binary)', function () {
         ['a meter dropped', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: sim.meters.slice(1) })), /sim\.json: lists 2 meters, the fleet's 3/],
         ['gateway.json {}', (c) => writeFileSync(join(c, 'gateway.json'), '{}'), /gateway\.json: not the simulated gateway's state/],
         ['keys.json {}', (c) => writeFileSync(join(c, 'meters', id, 'keys.json'), '{}'), /keys\.json: not a simulator key file/],
+        ['energy.bin cut short', (c) => writeFileSync(join(c, 'meters', id, 'energy.bin'), readFileSync(join(c, 'meters', id, 'energy.bin')).subarray(0, 8192)), /energy\.bin: 8192 bytes, a meter's flash image has 65536/],
       ];
       for (const [what, damage, re] of damages) {
         const copy = join(dir, `damaged-${damages.findIndex((d) => d[0] === what)}`);

@@ -10,8 +10,9 @@ import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { lockDirectory } from '../../hosts/sim/directory.js';
+import { GEOMETRY as FLASH_IMAGE } from '../../hosts/sim/meter-slice.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
@@ -378,7 +379,14 @@ function checkSavedMeters(dir: string, saved: SavedShape): void {
     times.forEach((t, k) => {
       const id = saved.meters[k].meterId as string;
       for (const image of ['energy.bin', 'calibration.bin']) {
-        if (t !== 0 && !existsSync(join(dir, 'meters', id, image))) throw usageError(`${join(dir, 'meters', id, image)}: missing, and meter ${id} has written its flash (clocks.bin)`);
+        const path = join(dir, 'meters', id, image);
+        if (!existsSync(path)) {
+          if (t !== 0) throw usageError(`${path}: missing, and meter ${id} has written its flash (clocks.bin)`);
+          continue;
+        }
+        const size = statSync(path).size;
+        const whole = FLASH_IMAGE.sectorSize * FLASH_IMAGE.sectorCount;
+        if (size !== whole) throw usageError(`${path}: ${size} bytes, a meter's flash image has ${whole} (cut short, e.g. by a full disk)`);
       }
     });
   }

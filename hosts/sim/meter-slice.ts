@@ -112,7 +112,8 @@ export interface SliceReport {
   maxWallMs: number;
 }
 
-const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+/** Each simulated meter's two flash images (DIR/meters/ID/{energy,calibration}.bin with --state). */
+export const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
 const NOTHING = new Uint8Array(0);
 /** The service port of a fleet's meters but the first: nothing ever arrives (no line per meter). */
 const IDLE_SERVICE: SerialPort = Object.freeze({ read: () => NOTHING, write: () => {} });
