@@ -20,7 +20,7 @@
  * region is flash altered in place (never a power cut): the scan keeps it and reports the offset;
  * but not one inside the torn frame when nothing follows that frame (all erased after the end its
  * length names): that is the last write torn, and its payload may hold bytes that look like a frame.
- * The search after a torn region checks a CRC only over so many bytes (RESYNC_CRC_BYTES): crafted
+ * The search after a torn region checks CRCs over at most RESYNC_CRC_SECTORS sector sizes: crafted
  * bytes with a plausible frame at every offset must not stall a boot.
  * All little-endian; lengths 1…0xFFFE (0xFFFF is erased flash: the end of the sector's frames).
  */
