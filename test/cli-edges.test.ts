@@ -227,9 +227,18 @@ describe('xsmeter at the edges (the binary)', function () {
         assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
         oneLine(r, 'log', re);
       }
-      const r = await xsmeter(['log', 'export', '--image', '/dev/null', '--keys', join(demo, 'keys.json')]);
+      let r = await xsmeter(['log', 'export', '--image', '/dev/null', '--keys', join(demo, 'keys.json')]);
       assert.equal(r.code, 2, r.stderr);
       oneLine(r, 'log', /the image is not a calibration partition/);
+      // The wrong sector size (the demo's are 4096 bytes): sectors that are neither the log's nor
+      // erased; two or more fail the export (it would miss records), one is a warning.
+      r = await xsmeter([...base, '--sector-size', '512']);
+      assert.equal(r.code, 1, r.stderr);
+      oneLine(r, 'log', /2 of the 126 sectors are neither the log's nor erased: not the sector size \(512\)/);
+      assert.equal(r.stdout, '');
+      r = await xsmeter([...base, '--sector-size', '1024']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^warning: 1 of the 62 sectors are neither the log's nor erased/);
     });
 
     it('bench --report, --json and --bench-config: checked before the meter is touched', async () => {

@@ -14,6 +14,7 @@ import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { AppendLog } from '../../modules/storage/append-log.js';
 import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
 import { FlashRegion } from '../../modules/storage/flash-region.js';
+import { magicOf, scanSector } from '../../modules/storage/frame.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
@@ -193,6 +194,19 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   const keys = readKeys(values.keys as string);
   if (values.out) checkWritableFile(values.out as string, '--out');
   const raws = AppendLog.open({ flash, magic: LOG_MAGIC }).readAll();
+  // Every sector of a log's region is the log's or erased (a cut erase leaves at most one that is
+  // neither): more, and the sector size or the region is not the one the log was written with.
+  const size = flash.sectorSize;
+  let foreign = 0;
+  for (let i = 0; i < flash.sectorCount; i++) {
+    const scan = scanSector(flash.read(i * size, size), magicOf(LOG_MAGIC));
+    if (scan.seq < 0 && !scan.blank) foreign++;
+  }
+  const notLogs = `${foreign} of the ${flash.sectorCount} sectors are neither the log's nor erased`;
+  if (foreign > 1 && raws.length > 0) {
+    throw new CliError(`${values.image as string}: ${notLogs}: not the sector size (${size}) or the sectors the log was written with, the export would miss records`, 1);
+  }
+  if (foreign === 1) io.stderr(`warning: ${notLogs} (an erase cut short, or not the sector size or sectors the log was written with: records may be missing)\n`);
   if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
   const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
