@@ -119,6 +119,12 @@ export function describeSystemError(e: SystemError): { message: string; exitCode
   };
 }
 
+/** A whole number written in decimal digits (what every count and id option takes), else NaN:
+ *  `Number()` alone would also take "", "0x10" and "1e3". */
+export function decimalInteger(text: string | undefined): number {
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
+}
+
 /** The largest input file read whole (key, state, log and frame files are far smaller); a device
  *  such as /dev/zero would otherwise be read for ever. */
 export const MAX_INPUT_FILE = 64 * 1024 * 1024;

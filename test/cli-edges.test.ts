@@ -392,10 +392,13 @@ describe('xsmeter at the edges (the binary)', function () {
       assert.match(r.stderr, /check: 1 meters' last decoded values differ from what they sent/);
     });
 
-    it('--seed= and --state= (empty), --seed 0x10: refused, not run as seed 0 or without a state', async () => {
+    it('--seed= and --state= (empty), counts in hex or exponent form: refused, not run as seed 0, without a state or as another number', async () => {
       for (const [args, re] of [
         [['--seed='], /--seed must be an integer 0…4294967295, got ""/],
         [['--seed', '0x10'], /--seed must be an integer 0…4294967295, got "0x10"/],
+        [['--meters', '1e3'], /--meters must be 1…90000000 \(8-digit meter ids\), got "1e3"/],
+        [['--workers', '0x2'], /--workers must be 1…256, got "0x2"/],
+        [['--speed', '1e3'], /--speed must be max, realtime or a positive factor, got "1e3"/],
         [['--state='], /--state needs a directory/],
       ] as [string[], RegExp][]) {
         const r = await xsmeter(['sim', '--duration', '1h', ...args]);

@@ -18,7 +18,7 @@ import { magicOf, scanSector } from '../../modules/storage/frame.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
-import { CliError, checkWritableFile, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
@@ -158,7 +158,7 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
 
 function intOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  const n = decimalInteger(typeof v === 'string' ? v : undefined);
   if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer`, 2);
   return n;
 }

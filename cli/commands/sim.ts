@@ -18,7 +18,7 @@ import { SmlStreamOutput } from '../sml-output.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { CliError, checkWritableFile, parseOptions, readInputFile, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, parseOptions, readInputFile, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
 /** Lowercase hex, as toHex writes it, by Node's encoder: a fleet prints one line per telegram. */
@@ -464,7 +464,7 @@ export const sim: Command = {
       },
     );
     const o = parsed.values;
-    const meters = o.meters === undefined ? 3 : Number(o.meters);
+    const meters = o.meters === undefined ? 3 : decimalInteger(o.meters);
     if (!Number.isInteger(meters) || meters < 1 || meters > 90_000_000) throw new CliError(`--meters must be 1…90000000 (8-digit meter ids), got "${o.meters}"`, 2);
     let shard: Shard | undefined;
     if (o.shard !== undefined) {
@@ -484,7 +484,7 @@ export const sim: Command = {
     if (lean) setFlagsFromString('--heap-growing-percent=20');
     let workers: number | undefined;
     if (o.workers !== undefined) {
-      workers = Number(o.workers);
+      workers = decimalInteger(o.workers);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CliError(`--workers must be 1…256, got "${o.workers}"`, 2);
     }
     const progressEveryMs = o.progress === undefined ? 10_000 : o.progress === '0' || o.progress === 'none' ? 0 : parseDuration(o.progress, '--progress');
@@ -496,7 +496,7 @@ export const sim: Command = {
     if (o.speed !== undefined && o.speed !== 'max') {
       if (o.speed === 'realtime') speed = 'realtime';
       else {
-        const f = Number(o.speed);
+        const f = /^\d+(\.\d+)?$/.test(o.speed) ? Number(o.speed) : NaN;
         if (!(f > 0) || !Number.isFinite(f)) throw new CliError(`--speed must be max, realtime or a positive factor, got "${o.speed}"`, 2);
         speed = f;
       }
@@ -512,7 +512,7 @@ export const sim: Command = {
     if (radioMode !== 'T1' && radioMode !== 'C1') throw new CliError(`--radio must be T1 or C1, got "${radioMode}"`, 2);
     const load = o.load ?? 'mixed';
     if (load !== 'mixed' && !isLoadProfile(load)) throw new CliError(`--load must be mixed or one of ${LOAD_PROFILES.join(', ')}, got "${load}"`, 2);
-    const seed = o.seed === undefined ? 1 : /^\d+$/.test(o.seed) ? Number(o.seed) : NaN;
+    const seed = o.seed === undefined ? 1 : decimalInteger(o.seed);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError(`--seed must be an integer 0…4294967295, got "${o.seed}"`, 2);
     if (o.state === '') throw usageError('--state needs a directory');
     const format = o.format ?? 'table';
