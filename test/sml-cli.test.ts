@@ -122,7 +122,10 @@ describe('cli: xsmeter sml decode', function () {
     }
     const missing = await xsmeter(['sml', 'decode', joinPath(dir, 'missing.bin')]);
     assert.equal(missing.code, 2, 'an unusable input file');
-    assert.match(missing.stderr, /^xsmeter sml: cannot read .*missing\.bin/);
+    assert.match(missing.stderr, /^xsmeter sml: cannot open .*missing\.bin: no such file or directory\n$/);
+    const directory = await xsmeter(['sml', 'decode', dir]);
+    assert.equal(directory.code, 2);
+    assert.equal(directory.stderr, `xsmeter sml: cannot read ${dir}: is a directory\n`);
     const notHex = await xsmeter(['sml', 'decode', '--format', 'hex'], '1b1b zz');
     assert.equal(notHex.code, 1);
     assert.match(notHex.stderr, /input is not hex/);

@@ -6,7 +6,7 @@ import { obisText } from '../../modules/sml/obis.js';
 import { scaledDecimal } from '../../modules/sml/scaled.js';
 import { SmlStreamDecoder, type SmlDecodeEvent } from '../../modules/sml/stream-decoder.js';
 import { unitSymbol } from '../../modules/sml/units.js';
-import { CliError, parseOptions, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, decimalInteger, describeSystemError, isSystemError, parseOptions, usageError, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter sml decode [FILE | -] [--format auto|raw|hex] [--max-file BYTES]
 
@@ -102,7 +102,7 @@ async function decodeCmd(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 1) throw usageError('decode takes at most one FILE');
   const format = o.format ?? 'auto';
   if (!['auto', 'raw', 'hex'].includes(format)) throw usageError(`--format must be auto, raw or hex, got "${format}"`);
-  const maxFile = o['max-file'] === undefined ? 8192 : Number(o['max-file']);
+  const maxFile = o['max-file'] === undefined ? 8192 : decimalInteger(o['max-file']);
   if (!Number.isInteger(maxFile) || maxFile < 32 || maxFile > 1 << 20) throw usageError(`--max-file must be an integer from 32 to 1048576, got "${o['max-file']}"`);
   const path = positionals[0];
   const input: AsyncIterable<Buffer | string> = path === undefined || path === '-' ? io.stdin : createReadStream(path);
@@ -133,9 +133,10 @@ async function decodeCmd(args: string[], io: CliIo): Promise<number> {
       emit(decoder.push(data));
     }
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw usageError(`cannot read ${path}: ${err.message}`);
-    throw e;
+    if (!isSystemError(e)) throw e;
+    // (Node's text names the path twice; its read error of a directory not at all)
+    const { message, exitCode } = describeSystemError(e.path === undefined ? Object.assign(e, { path }) : e);
+    throw new CliError(message, exitCode);
   }
   emit(decoder.end());
   if (hex.odd) io.stderr('xsmeter sml decode: the hex input ends in half a byte (ignored)\n');
