@@ -7,7 +7,6 @@
  *   command stops as for a signal, and the process exits quietly with the command's code.
  * - stdout failing otherwise (a full disk, /dev/full): the same stop, one line, and exit 1 at
  *   least (the output is lost).
-
  * Anything else escaping a command is a bug: "internal error" with the stack, exit 70.
  */
 import { stdoutFailure, type CliIo } from './command.js';

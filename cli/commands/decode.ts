@@ -227,10 +227,11 @@ export const decode: Command = {
     const given = new Set<string>();
     for (const k of o.key ?? []) {
       const m = /^(\d{8}):(.*)$/.exec(k);
-      if (m && given.has(m[1])) throw usageError(`two --key options for meter ${m[1]}`);
-      if (m) given.add(m[1]);
-      if (m) table[m[1]] = { key: parseKey(m[2], `--key ${m[1]}:`) };
-      else if (table['*'] && !o.keys) throw usageError('only one --key without an ID');
+      if (m) {
+        if (given.has(m[1])) throw usageError(`two --key options for meter ${m[1]}`);
+        given.add(m[1]);
+        table[m[1]] = { key: parseKey(m[2], `--key ${m[1]}:`) };
+      } else if (table['*'] && !o.keys) throw usageError('only one --key without an ID');
       else table['*'] = { key: parseKey(k) };
     }
     if (Object.keys(table).length === 0 && !o.insecure) throw usageError('give --key HEX, --key ID:HEX or --keys FILE (or --insecure)');
