@@ -25,6 +25,11 @@ export interface CliIo {
   stdoutBytes?: (bytes: Uint8Array) => void;
   stderr: (text: string) => void;
   /**
+   * stdout(text), resolving once the text was handed to the system (true) or could not be (false: a
+   * full disk, a reader gone). Absent where stdout cannot fail (tests that call main()).
+   */
+  stdoutWritten?: (text: string) => Promise<boolean>;
+  /**
    * Aborted when the run should end early: SIGINT or SIGTERM (reason 'SIGINT' / 'SIGTERM'), or the
    * reader of stdout went away (reason 'EPIPE', as in `xsmeter sim | head`; stdout then drops what is
    * written). Long-running commands stop at the next safe point; absent in tests that call main().

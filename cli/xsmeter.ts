@@ -51,6 +51,11 @@ const io: CliIo = {
   stderr: (t) => {
     process.stderr.write(t);
   },
+  stdoutWritten: (t) =>
+    new Promise((resolve) => {
+      if (!stdoutOpen) resolve(false);
+      else process.stdout.write(t, (e) => resolve(!e));
+    }),
   signal: stop.signal,
 };
 

@@ -82,6 +82,32 @@ describe('xsmeter at the edges (the binary)', function () {
     }
   });
 
+  it('decode --state with stdout on a full device: the frames whose lines were lost are decoded again next time', async function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const state = join(dir, 'full-replay.json');
+    const input = frames.slice(0, 40).join('\n') + '\n';
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state], { input, stdio: ['pipe', full, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 1, r.stderr);
+      oneLine({ code: r.status ?? -1, stdout: '', stderr: r.stderr }, 'decode', /cannot write stdout: no space left on device$/);
+    } finally {
+      closeSync(full);
+    }
+    // Not one line reached a reader, so no counter may be in the replay state: all 40 decode now.
+    const again = await xsmeter(['decode', '--key', KEY, '--state', state], input);
+    assert.equal(again.code, 0, again.stderr);
+    const lines = again.stdout.trim().split('\n').map((l) => JSON.parse(l) as { counter?: number; error?: unknown });
+    assert.deepEqual(
+      lines.map((l) => l.counter),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    // …and now that they were written, they are replays.
+    const third = await xsmeter(['decode', '--key', KEY, '--state', state], frames[39] + '\n');
+    assert.equal(third.code, 1);
+    assert.match(third.stdout, /"code":"counter-replay"/);
+  });
+
   describe('a reader that stops early (| head): quiet, exit 0', () => {
     it('sim --format hex | head -2: stops the run early, saves its state, prints nothing else', async () => {
       const state = join(dir, 'head-sim');

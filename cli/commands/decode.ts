@@ -25,8 +25,8 @@ or, for a frame that fails, {"line":2,"id":"…","manufacturer":"…","error":{"
 A value the meter marks as not available is null with a "reason"; records this decoder cannot
 interpret (reserved or manufacturer-specific codes) are kept as hex with a "reason".
 Exit code 0 when every frame decoded, 1 when any failed, 2 for bad options or an unusable --keys or
---state file. Ctrl-C or a closed stdout (| head) stops reading; the replay state of what was read is
-saved.
+--state file. Ctrl-C or a closed stdout (| head) stops reading; the replay state covers the frames
+whose lines were written.
 
 Input lines (blank lines and lines starting with # are skipped):
   hex        the frame as hex (spaces and a 0x prefix allowed). It is taken as format A with CRCs
@@ -57,7 +57,8 @@ Options:
                    how to read hex lines (default auto, see above)
   --phy T1|C1      hex lines are on-air chip streams of that radio mode (as 'encode --format phy')
   --state FILE     replay state: read if it exists, written back atomically after every accepted
-                   frame and on SIGINT / SIGTERM, so replay protection survives a restart
+                   frame once its line is written to stdout (a line lost to a full disk leaves its
+                   frame to be decoded again), so replay protection survives a restart
 `;
 
 interface KeyFileEntry {
@@ -254,7 +255,7 @@ export const decode: Command = {
     const lineOptions: LineOptions = { frame, phy: o.phy };
 
     const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
-    // Ctrl-C or a closed stdout: stop reading; the replay state of the frames read is still saved.
+    // Ctrl-C or a closed stdout: stop reading (the state of each frame written is saved already).
     const stop = stopSignal(io);
     const close = (): void => rl.close();
     stop.addEventListener('abort', close, { once: true });
@@ -268,8 +269,13 @@ export const decode: Command = {
         if (!r) continue;
         frames++;
         if (!r.ok) failed++;
-        else if (statePath) saveState(statePath, receiver.state);
-        io.stdout(r.json);
+        if (r.ok && statePath) {
+          // The replay state covers the frames whose line reached stdout: one whose line was lost
+          // (a full disk) is decoded again on the next run, not refused as a replay of itself.
+          if (!io.stdoutWritten) io.stdout(r.json);
+          else if (!(await io.stdoutWritten(r.json))) break;
+          saveState(statePath, receiver.state);
+        } else io.stdout(r.json);
         // Lines already buffered arrive without a turn of the event loop: give a signal or a closed
         // stdout (EPIPE) the chance to be seen.
         if ((frames & 15) === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -277,7 +283,6 @@ export const decode: Command = {
       }
     } finally {
       stop.removeEventListener('abort', close);
-      if (statePath) saveState(statePath, receiver.state);
       receiver.close();
     }
     if (failed > 0) {
