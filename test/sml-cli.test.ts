@@ -98,14 +98,14 @@ describe('cli: xsmeter sml decode', function () {
     );
     assert.deepEqual(out.map((o) => o.offset), [3, 3 + one, 3 + 2 * one, 3 + 2 * one + 32, 3 + 3 * one + 32]);
     assert.match((out[0].error as { message: string }).message, /CRC/);
-    assert.match(r.stderr, /3 bytes outside SML files skipped/);
-    assert.match(r.stderr, /3 of 5 files failed/);
+    assert.match(r.stderr, /^xsmeter sml: 3 bytes outside SML files skipped$/m);
+    assert.match(r.stderr, /^xsmeter sml: 3 of 5 files failed$/m);
   });
 
   it('says when there is no SML at all, and refuses bad usage with exit code 2', async () => {
     const none = await xsmeter(['sml', 'decode', '--format', 'raw'], 'hello, not SML\n');
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /no SML file in 15 bytes/);
+    assert.match(none.stderr, /^xsmeter sml: no SML file in 15 bytes$/m);
     const cases: [string[], RegExp][] = [
       [['sml'], /which sml command/],
       [['sml', 'encode'], /unknown sml command "encode"/],

@@ -139,14 +139,14 @@ async function decodeCmd(args: string[], io: CliIo): Promise<number> {
     throw new CliError(message, exitCode);
   }
   emit(decoder.end());
-  if (hex.odd) io.stderr('xsmeter sml decode: the hex input ends in half a byte (ignored)\n');
-  if (decoder.skipped > 0) io.stderr(`xsmeter sml decode: ${decoder.skipped} bytes outside SML files skipped\n`);
+  if (hex.odd) io.stderr('xsmeter sml: the hex input ends in half a byte (ignored)\n');
+  if (decoder.skipped > 0) io.stderr(`xsmeter sml: ${decoder.skipped} bytes outside SML files skipped\n`);
   if (files === 0) {
-    io.stderr(`xsmeter sml decode: no SML file in ${total} bytes\n`);
+    io.stderr(`xsmeter sml: no SML file in ${total} bytes\n`);
     return 1;
   }
   if (failed > 0) {
-    io.stderr(`xsmeter sml decode: ${failed} of ${files} files failed\n`);
+    io.stderr(`xsmeter sml: ${failed} of ${files} files failed\n`);
     return 1;
   }
   return 0;
