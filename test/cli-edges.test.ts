@@ -398,6 +398,24 @@ describe('xsmeter at the edges (the binary)', function () {
       assert.match(third.stderr, /continued from the saved state/);
     });
 
+    it('bench --state: a meter in use by another run is refused before it is read (exit 2); a lock of a process gone is taken over', async () => {
+      const state = join(dir, 'bench-locked');
+      mkdirSync(state);
+      const verify = ['bench', 'verify', '--target', 'sim', '--state', state, '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--min-seconds', '60', '--min-pulses', '1'];
+      // This test's own process stands for a bench run that holds the meter.
+      writeFileSync(join(state, 'lock'), `${process.pid}\n`);
+      let r = await xsmeter(verify, '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'bench', new RegExp(`${state} is in use by process ${process.pid} \\(another xsmeter bench\\)`));
+      assert.equal(existsSync(join(state, 'meter.json')), false, 'the meter was not made or touched');
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      writeFileSync(join(state, 'lock'), `${gone}\n`);
+      r = await xsmeter(verify, '', { killAfterMs: 60_000 });
+      assert.match(r.stdout, /calibration and log unchanged/, r.stderr);
+      assert.equal(existsSync(join(state, 'meter.json')), true);
+      assert.equal(existsSync(join(state, 'lock')), false, 'released at the end');
+    });
+
     it('a meter\'s flash images deleted (it had written them): exit 2; an older copy of them restored: its replays fail the run, exit 1', async () => {
       const state = join(dir, 'restored');
       const run = (extra: string[] = []) => xsmeter(['sim', '--duration', '2h', '--format', 'hex', '--progress', '0', '--state', state, ...extra], '', { killAfterMs: 60_000 });

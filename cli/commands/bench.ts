@@ -6,7 +6,7 @@ import { MeterError } from '../../modules/core/errors.js';
 import { isoTime } from '../../modules/core/iso-time.js';
 import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
-import { makeDirectory } from '../../hosts/sim/directory.js';
+import { lockDirectory, makeDirectory } from '../../hosts/sim/directory.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
 import { BAUD_RATES, DEFAULT_BAUD } from '../../hosts/sim/serial-device.js';
 import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
@@ -74,7 +74,8 @@ simulated meter (--target sim)
                             adjustable range; out-of-range: a current sensor lagging 7°)
   --clock-offset S          the meter's clock this far off the bench's (default 0)
   --state DIR               keep the simulated meter (flash, board, clock) in DIR: verify it later
-                            (a saved meter keeps its chip, seed, board and clock: other values are refused)
+                            (a saved meter keeps its chip, seed, board and clock: other values are refused;
+                            one run at a time: DIR/lock holds its process id, a lock of a process gone is taken over)
 meter on the service interface over TCP (--target tcp://HOST:PORT) or a serial line (--target /dev/ttyX:
 a USB-serial adapter or a pty; set raw, 8N1, with stty)
   --baud N                  serial line speed (default ${DEFAULT_BAUD})
@@ -453,12 +454,19 @@ async function run(args: string[], io: CliIo): Promise<number> {
     options: { cls, meterConstant, minSeconds, minPulses, onProgress: progressPrinter(io, progress), stop: stopSignal(io), crypto: nobleCrypto },
   };
   if (target.kind === 'sim') {
-    const { meter, rig, save } = simMeter(v, meterConstant);
-    if (pubkey) rig.publicKey = pubkey;
+    // One run at a time on a meter's state (two would interleave its flash writes).
+    const lock = v.state === undefined ? undefined : lockDirectory(v.state);
+    if (lock && 'heldBy' in lock) throw usageError(`${v.state} is in use by process ${lock.heldBy} (another xsmeter bench): wait for it, or stop it`);
     try {
-      return await runOn(sub, rig.client(benchWho(info)), rig, p, v, `${v.target} (${meter.chipName}, seed ${meter.seed})`, io);
+      const { meter, rig, save } = simMeter(v, meterConstant);
+      if (pubkey) rig.publicKey = pubkey;
+      try {
+        return await runOn(sub, rig.client(benchWho(info)), rig, p, v, `${v.target} (${meter.chipName}, seed ${meter.seed})`, io);
+      } finally {
+        save();
+      }
     } finally {
-      save();
+      lock?.release();
     }
   }
   return runRemote(sub, target, v, p, { baud, benchKey, meterConstant: v['meter-constant'] === undefined ? undefined : meterConstant }, io);
