@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeDirectory } from '../hosts/sim/directory.js';
+import { lockDirectory, makeDirectory, removeStaleLock } from '../hosts/sim/directory.js';
 
 describe('makeDirectory (the directories --state and --out name)', () => {
   let dir: string;
@@ -57,5 +58,56 @@ describe('makeDirectory (the directories --state and --out name)', () => {
     assert.equal(e?.code, 'ENOENT');
     assert.equal(e?.syscall, 'mkdir');
     assert.equal(e?.path, '/proc/xsmeter-test');
+  });
+});
+
+describe('lockDirectory (one run at a time on a --state directory)', () => {
+  let dir: string;
+  let other: ChildProcess;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'xsmeter-lock-'));
+    // A live process that is not this one: the run that holds a lock.
+    other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    await new Promise((resolve) => other.once('spawn', resolve));
+  });
+  after(() => {
+    other.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const gonePid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+
+  it('holds DIR/lock with its id, refuses while a live process holds it, takes over a lock of a process gone', () => {
+    const state = join(dir, 'a');
+    const lock = lockDirectory(state);
+    assert.ok('release' in lock);
+    assert.equal(readFileSync(join(state, 'lock'), 'utf8'), `${process.pid}\n`);
+    lock.release();
+    assert.equal(existsSync(join(state, 'lock')), false);
+    writeFileSync(join(state, 'lock'), `${other.pid}\n`);
+    assert.deepEqual(lockDirectory(state), { heldBy: other.pid });
+    assert.equal(readFileSync(join(state, 'lock'), 'utf8'), `${other.pid}\n`, 'left as it was');
+    for (const stale of [`${gonePid()}\n`, '', 'not a pid']) {
+      writeFileSync(join(state, 'lock'), stale);
+      const again = lockDirectory(state);
+      assert.ok('release' in again, JSON.stringify(stale));
+      assert.equal(readFileSync(join(state, 'lock'), 'utf8'), `${process.pid}\n`);
+      again.release();
+    }
+    assert.deepEqual(readdirSync(state), [], 'no temporary files left');
+  });
+
+  it('a run that read a stale lock, but finds a live run\'s lock when it moves it aside, puts it back and yields', () => {
+    const state = join(dir, 'b');
+    mkdirSync(state);
+    // Between this run's read of a stale lock and its move, the other run took the directory over.
+    writeFileSync(join(state, 'lock'), `${other.pid}\n`);
+    assert.equal(removeStaleLock(join(state, 'lock')), other.pid);
+    assert.equal(readFileSync(join(state, 'lock'), 'utf8'), `${other.pid}\n`, 'the live lock is back');
+    // The stale one itself goes; a lock already moved by another run is no error.
+    writeFileSync(join(state, 'lock'), `${gonePid()}\n`);
+    assert.equal(removeStaleLock(join(state, 'lock')), undefined);
+    assert.equal(existsSync(join(state, 'lock')), false);
+    assert.equal(removeStaleLock(join(state, 'lock')), undefined);
+    assert.deepEqual(readdirSync(state), []);
   });
 });
