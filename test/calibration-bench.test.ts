@@ -442,6 +442,33 @@ describe('calibration bench (xsmeter bench)', function () {
       assert.match(v.stdout, /\nPASS\n$/);
     });
 
+    it('verify fails a meter whose calibration partition was wiped, or whose newest seal record was damaged, though it still says "sealed"; calibrate seals it again', async () => {
+      const state = join(dir, 'tampered');
+      const args = (sub: string) => ['bench', sub, '--target', 'sim', '--class', '0.5S', '--seed', '24', '--min-seconds', '300', '--state', state, ...WHO, '--progress', 'none'];
+      assert.equal((await xsmeter(args('calibrate'))).code, 0);
+      const image = join(state, 'calibration.bin');
+      const sealed = readFileSync(image);
+      // The log is the partition's first sector, appended from its start: a byte inside its newest
+      // record (the bench's seal) flipped, as a failing flash cell would.
+      const end = sealed.subarray(0, 4096).findLastIndex((b) => b !== 0xff) + 1;
+      const flipped = Buffer.from(sealed);
+      flipped[end - 100] ^= 0x02;
+      writeFileSync(image, flipped);
+      let v = await xsmeter(args('verify'));
+      assert.equal(v.code, 1, v.stderr);
+      assert.match(v.stdout, /\nFAIL: the seal does not stand: tamper record #\d+ since the last seal \(records-lost: [^)]*\); bench calibrate seals it again\n$/);
+      // Erased (a flash writer, a wiped partition): the meter makes a new log, fail-safe sealed.
+      writeFileSync(image, Buffer.alloc(sealed.length, 0xff));
+      v = await xsmeter(args('verify'));
+      assert.equal(v.code, 1, v.stderr);
+      assert.match(v.stdout, /\nFAIL: the seal does not stand: the calibration log was lost and made again at \S+: no seal since; bench calibrate seals it again\n$/);
+      assert.match(v.stdout, /calibration and log unchanged\n/);
+      assert.equal((await xsmeter(args('calibrate'))).code, 0);
+      v = await xsmeter(args('verify'));
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /\nPASS\n$/);
+    });
+
     it('out-of-range board: exit 1, one line: failed, and the meter is back as found (sealed)', async () => {
       const r = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--errors', 'out-of-range', '--min-seconds', '300', '--progress', 'none', ...WHO]);
       assert.equal(r.code, 1);

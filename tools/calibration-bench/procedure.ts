@@ -38,7 +38,8 @@ import { CALIBRATION_CONSTANT_ID } from '../../modules/app/calibration-constants
 import { applyResidual, correctRms, estimateResidual, type EnergyPoint, type Residual } from '../../modules/metrology/calibrate.js';
 import { makeCalibration, serializeCalibration, type Calibration } from '../../modules/metrology/calibration.js';
 import { readExport, verifyExport } from '../../modules/sealing/log-export.js';
-import { constantsDigest } from '../../modules/sealing/seal.js';
+import { constantsDigest, LOG_RECREATED_BY } from '../../modules/sealing/seal.js';
+import type { LogEntry } from '../../modules/sealing/log-record.js';
 import type { ServiceClient } from '../../modules/service/client.js';
 import type { Identity } from '../../modules/service/messages.js';
 import { NOMINAL_VOLTAGE, errorPercent, testPoints, type AccuracyClass, type TestPoint } from './accuracy-class.js';
@@ -119,6 +120,28 @@ export interface LogCheck {
   events: { counter: number; type: string; time: number; who: string }[];
   /** The last record is a seal carrying the digest of the constants this run wrote. */
   sealMatchesWritten?: boolean;
+  /** Why the log does not vouch for the meter's seal (absent: it does); see sealBroken. */
+  sealBroken?: string;
+}
+
+/**
+ * Why a verified log does not vouch for the meter's seal, or undefined: the log was lost and made
+ * again (its log-init by LOG_RECREATED_BY, no seal since: the meter keeps itself sealed, fail-safe,
+ * but its history is gone), or a tamper record follows the newest seal (the meter found damage, e.g.
+ * at start-up). The meter then still says "sealed": only its log tells.
+ */
+export function sealBroken(entries: readonly LogEntry[]): string | undefined {
+  let last = entries.length - 1;
+  while (last >= 0 && entries[last].type !== 'seal') last--;
+  if (last < 0 && entries[0]?.who === LOG_RECREATED_BY) return `the calibration log was lost and made again at ${isoTime(entries[0].time)}: no seal since`;
+  const tamper = entries.slice(last + 1).find((e) => e.type === 'tamper');
+  return tamper ? `tamper record #${tamper.counter} since the last seal (${printable(tamper.newValue)})` : undefined;
+}
+
+/** A record's text value on one line: printable ASCII, at most 100 characters. */
+function printable(b: Uint8Array): string {
+  const s = String.fromCharCode(...b.subarray(0, 100)).replace(/[^\x20-\x7e]/g, '?');
+  return b.length > 100 ? `${s}…` : s;
 }
 
 export interface BenchResult {
@@ -464,6 +487,8 @@ class Run {
       events: r.entries.map((e) => ({ counter: e.counter, type: e.type, time: e.time, who: e.who })),
     };
     if (r.fault) check.fault = `record ${r.fault.record}: ${r.fault.code}: ${r.fault.reason}`;
+    const broken = sealBroken(r.entries);
+    if (broken) check.sealBroken = broken;
     if (writtenFinal) {
       const digest = constantsDigest(this.o.crypto, [{ id: CALIBRATION_CONSTANT_ID, value: writtenFinal }]);
       this.result.sealedDigestHex = toHex(digest);
@@ -591,6 +616,7 @@ export async function verify(client: ServiceClient, rigAsGiven: BenchRig, option
     const bad = res.after.filter((p) => !p.pass);
     const u = res.unfinished;
     if (!res.identity?.sealed) res.reason = u ? `the meter is not sealed: a calibration unsealed it at ${isoTime(u.unsealedAt)} (${u.by}) and did not finish; bench calibrate resumes it` : 'the meter is not sealed';
+    else if (res.log?.sealBroken) res.reason = `the seal does not stand: ${res.log.sealBroken}; bench calibrate seals it again`;
     else if (bad.length) res.reason = `${bad.length} of ${res.after.length} points outside the class ${options.cls.name} limits (first: ${bad[0].label})`;
     else if (tests) res.reason = tests;
     else if (!res.unchanged) res.reason = 'the calibration or the log changed during the run';
