@@ -450,7 +450,8 @@ describe('calibration bench (xsmeter bench)', function () {
       const sealed = readFileSync(image);
       // The log is the partition's first sector, appended from its start: a byte inside its newest
       // record (the bench's seal) flipped, as a failing flash cell would.
-      const end = sealed.subarray(0, 4096).findLastIndex((b) => b !== 0xff) + 1;
+      let end = 4096;
+      while (end > 0 && sealed[end - 1] === 0xff) end--;
       const flipped = Buffer.from(sealed);
       flipped[end - 100] ^= 0x02;
       writeFileSync(image, flipped);

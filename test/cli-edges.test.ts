@@ -357,6 +357,65 @@ describe('xsmeter at the edges (the binary)', function () {
     });
   });
 
+  describe('bench --state: what a hand or a disk changed in a saved bench meter', () => {
+    it('meter.json of the wrong shape, flash images cut short or replaced: one line naming the file, exit 2, before the meter is made', async () => {
+      const state = join(dir, 'bench-meter');
+      const verify = ['bench', 'verify', '--target', 'sim', '--state', state, '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--min-seconds', '60', '--min-pulses', '1'];
+      await xsmeter(verify, '', { killAfterMs: 60_000 });
+      const meterJson = join(state, 'meter.json');
+      const good = readFileSync(meterJson, 'utf8');
+      const images = ['energy.bin', 'calibration.bin'].map((f) => readFileSync(join(state, f)));
+      type Saved = { hardware: Record<string, unknown> } & Record<string, unknown>;
+      for (const [change, re] of [
+        [(m: Saved) => (m.hardware = null as unknown as Saved['hardware']), /"hardware" must be an object of board errors/],
+        [(m: Saved) => (m.hardware.currentGainError = 5), /"hardware\.currentGainError" must be 2 finite numbers/],
+        [(m: Saved) => (m.hardware.noiseW = 'x'), /"hardware\.noiseW" must be a finite number/],
+        [(m: Saved) => (m.hardware.extra = 1), /"hardware\.extra" must be absent/],
+        [(m: Saved) => (m.clockErrorMs = 'x'), /"clockErrorMs" must be an integer/],
+        [(m: Saved) => (m.wallMs = -1e20), /"wallMs" must be a time from 2000 to 2300/],
+        [(m: Saved) => (m.seed = 'abc'), /"seed" must be an integer from 0 to 4294967295/],
+        [(m: Saved) => delete m.meterConstant, /"meterConstant" must be an integer from 1 to 100000/],
+      ] as [(m: Saved) => void, RegExp][]) {
+        const m = JSON.parse(good) as Saved;
+        change(m);
+        writeFileSync(meterJson, JSON.stringify(m));
+        const r = await xsmeter(verify, '', { killAfterMs: 60_000 });
+        assert.equal(r.code, 2, `${re}: ${r.stderr}`);
+        oneLine(r, 'bench', new RegExp(`${meterJson}: ${re.source}`));
+        assert.deepEqual(images, ['energy.bin', 'calibration.bin'].map((f) => readFileSync(join(state, f))), 'the images untouched');
+      }
+      writeFileSync(meterJson, good);
+      const calibration = join(state, 'calibration.bin');
+      writeFileSync(calibration, images[1].subarray(0, 1000));
+      let r = await xsmeter(verify, '', { killAfterMs: 60_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'bench', /calibration\.bin: 1000 bytes, a bench meter's flash image is 65536 bytes/);
+      rmSync(calibration);
+      mkdirSync(calibration);
+      r = await xsmeter(verify, '', { killAfterMs: 60_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'bench', /calibration\.bin: not a file/);
+    });
+
+    it('counts in decimal digits and within their ranges: --seed, --meter-constant, --min-seconds, --min-pulses, --clock-offset (exit 2 before any work)', async () => {
+      const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
+      for (const [opt, value, re] of [
+        ['--seed', '0x10', /--seed must be an integer from 0 to 4294967295/],
+        ['--seed', '1e3', /--seed must be an integer/],
+        ['--seed', ' 7', /--seed must be an integer/],
+        ['--seed', '99999999999999999999', /--seed must be an integer from 0 to 4294967295/],
+        ['--meter-constant', '100000000', /--meter-constant must be an integer from 1 to 100000/],
+        ['--min-seconds', '1e308', /--min-seconds must be a number from 1 to 86400/],
+        ['--min-pulses', '1000000000', /--min-pulses must be an integer from 1 to 100000/],
+        ['--clock-offset', '1e12', /--clock-offset must be a number from -100000000 to 100000000/],
+      ]) {
+        const r = await xsmeter([...base, `${opt}=${value}`], '', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${opt} ${value}: ${r.stderr}`);
+        oneLine(r, 'bench', re as RegExp);
+      }
+    });
+  });
+
   describe('sim --state continued with other fleet settings', () => {
     it('refuses --chip, --seed, --load (and --meters, --mode, --radio) that differ from the saved fleet, exit 2; the same values continue', async () => {
       const state = join(dir, 'fleet');

@@ -1,5 +1,5 @@
 /** `xsmeter bench`: the calibration bench — calibrate and seal a meter, or verify a sealed one (tools/calibration-bench). */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
@@ -20,7 +20,7 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')}
@@ -62,17 +62,17 @@ output
   --json FILE            the full result as JSON
   --progress auto|live|lines|none   progress on stderr (default auto: live on a terminal)
 measurement
-  --meter-constant N     test output constant, imp/kWh (default 1000)
-  --min-seconds S        shortest pulse-gated run per point (default 2000: resolution ≤ 0.05 % with 1 s
-                         energy updates); calibration points run 3 × as long
-  --min-pulses N         fewest pulses per gated run (default 5)
+  --meter-constant N     test output constant, imp/kWh, 1…100000 (default 1000)
+  --min-seconds S        shortest pulse-gated run per point, at most 86400 (default 2000: resolution
+                         ≤ 0.05 % with 1 s energy updates); calibration points run 3 × as long
+  --min-pulses N         fewest pulses per gated run, at most 100000 (default 5)
   --pubkey HEX           trusted device public key (default: the rig's factory record / the simulated meter's)
 simulated meter (--target sim)
   --chip ade7953|atm90e32   (default ade7953)
-  --seed N                  meter id, keys and random board errors (default 1)
+  --seed N                  meter id, keys and random board errors, 0…4294967295 (default 1)
   --errors random|default|perfect|out-of-range|JSON   board errors (default random, within the
                             adjustable range; out-of-range: a current sensor lagging 7°)
-  --clock-offset S          the meter's clock this far off the bench's (default 0)
+  --clock-offset S          the meter's clock this far off the bench's, at most ±100000000 (default 0)
   --state DIR               keep the simulated meter (flash, board, clock) in DIR: verify it later
                             (a saved meter keeps its chip, seed, board and clock: other values are refused;
                             one run at a time: DIR/lock holds its process id, a lock of a process gone is taken over)
@@ -127,7 +127,8 @@ type Values = Record<string, string | undefined>;
 
 function num(v: string | undefined, name: string, fallback: number, min: number, integer = true, max = Infinity): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  // Counts and ids in decimal digits (as everywhere in the CLI): 0x10, 1e3, " 7" are not read as numbers.
+  const n = integer ? decimalInteger(v) : Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
   }
@@ -253,6 +254,50 @@ interface SimState {
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
 const FLASH_FORMAT = 2;
+const MAX_SEED = 0xffff_ffff;
+/** ±3 years: a clock further off is no bench test (and its times stay within what a date shows). */
+const MAX_CLOCK_OFFSET_S = 100_000_000;
+const IMAGES = ['energy.bin', 'calibration.bin'] as const;
+
+/**
+ * What a hand or a disk may have changed in a saved bench meter: meter.json of the shape this command
+ * writes (its board errors one number or one per channel each, finite), and its flash images whole.
+ * Refused in one line naming the file, before the meter is made.
+ */
+function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
+  const bad = (what: string): CliError => usageError(`${file}: ${what}`);
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw bad('not a simulated bench meter (a JSON object)');
+  const s = state as Record<string, unknown>;
+  if (s.chip !== 'ade7953' && s.chip !== 'atm90e32') throw bad('not a simulated bench meter: "chip" must be ade7953 or atm90e32');
+  if (s.flashFormat !== FLASH_FORMAT) throw usageError(`the meter in ${dir} was saved in an earlier flash format: start a new --state directory`);
+  const int = (k: string, min: number, max: number, range = `an integer from ${min} to ${max}`): void => {
+    const x = s[k];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) throw bad(`"${k}" must be ${range}`);
+  };
+  int('seed', 0, MAX_SEED);
+  int('meterConstant', 1, 100_000);
+  int('wallMs', Date.UTC(2000, 0, 1), Date.UTC(2300, 0, 1), 'a time from 2000 to 2300 (ms since 1970)');
+  if (s.clockErrorMs !== undefined) int('clockErrorMs', -MAX_CLOCK_OFFSET_S * 1000, MAX_CLOCK_OFFSET_S * 1000);
+  const shape = hardwareErrors(s.chip, 'default', 0) as unknown as Record<string, unknown>;
+  const hw = s.hardware;
+  if (typeof hw !== 'object' || hw === null || Array.isArray(hw)) throw bad('"hardware" must be an object of board errors');
+  const h = hw as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(shape), ...Object.keys(h)])) {
+    const want = shape[k];
+    const x = h[k];
+    const finite = (y: unknown): boolean => typeof y === 'number' && Number.isFinite(y);
+    const ok = Array.isArray(want) ? Array.isArray(x) && x.length === want.length && x.every(finite) : want !== undefined && finite(x);
+    if (!ok) throw bad(`"hardware.${k}" must be ${want === undefined ? 'absent' : Array.isArray(want) ? `${want.length} finite numbers` : 'a finite number'}`);
+  }
+  for (const name of IMAGES) {
+    const path = join(dir, name);
+    if (!existsSync(path)) continue;
+    const st = statSync(path);
+    const size = GEOMETRY.sectorSize * GEOMETRY.sectorCount;
+    if (!st.isFile() || st.size !== size) throw usageError(`${path}: ${st.isFile() ? `${st.size} bytes` : 'not a file'}, a bench meter's flash image is ${size} bytes`);
+  }
+  return s as unknown as SimState;
+}
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
 function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void } {
@@ -260,32 +305,28 @@ function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig
   let state: SimState | undefined;
   if (dir && existsSync(join(dir, 'meter.json'))) {
     const file = join(dir, 'meter.json');
-    state = readJsonFile(file) as SimState;
-    if (typeof state !== 'object' || state === null || (state.chip !== 'ade7953' && state.chip !== 'atm90e32') || typeof state.wallMs !== 'number' || typeof state.hardware !== 'object') {
-      throw usageError(`${file}: not a simulated bench meter (chip, seed, meterConstant, hardware, wallMs)`);
-    }
-    if (state.flashFormat !== FLASH_FORMAT) throw usageError(`the meter in ${dir} was saved in an earlier flash format: start a new --state directory`);
+    state = checkSavedMeter(dir, file, readJsonFile(file));
     // The saved meter is what it is: an option that says otherwise is refused, not ignored.
     const s = state;
     const differ: string[] = [];
     if (values.chip !== undefined && values.chip !== s.chip) differ.push(`--chip ${values.chip} (saved: ${s.chip})`);
-    if (values.seed !== undefined && num(values.seed, 'seed', 1, 0) !== s.seed) differ.push(`--seed ${values.seed} (saved: ${s.seed})`);
+    if (values.seed !== undefined && num(values.seed, 'seed', 1, 0, true, MAX_SEED) !== s.seed) differ.push(`--seed ${values.seed} (saved: ${s.seed})`);
     if (values.errors !== undefined && JSON.stringify(hardwareErrors(s.chip, errorSpec(values.errors), s.seed)) !== JSON.stringify(s.hardware)) differ.push(`--errors ${values.errors} (not the saved board)`);
-    if (values['clock-offset'] !== undefined && Math.round(num(values['clock-offset'], 'clock-offset', 0, -1e9, false) * 1000) !== (s.clockErrorMs ?? 0)) differ.push(`--clock-offset ${values['clock-offset']} (saved: ${(s.clockErrorMs ?? 0) / 1000})`);
+    if (values['clock-offset'] !== undefined && Math.round(num(values['clock-offset'], 'clock-offset', 0, -MAX_CLOCK_OFFSET_S, false, MAX_CLOCK_OFFSET_S) * 1000) !== (s.clockErrorMs ?? 0)) differ.push(`--clock-offset ${values['clock-offset']} (saved: ${(s.clockErrorMs ?? 0) / 1000})`);
     if (s.meterConstant !== meterConstant) differ.push(`--meter-constant ${meterConstant} (saved: ${s.meterConstant})`);
     if (differ.length) throw usageError(`${dir} holds a meter made with other settings: ${differ.join(', ')}; continue it without these options, or use a new --state DIR`);
   } else {
     const chip = (values.chip ?? 'ade7953') as ChipName;
     if (chip !== 'ade7953' && chip !== 'atm90e32') throw usageError('--chip must be ade7953 or atm90e32');
-    const seed = num(values.seed, 'seed', 1, 0);
-    const clockErrorMs = Math.round(num(values['clock-offset'], 'clock-offset', 0, -1e9, false) * 1000);
+    const seed = num(values.seed, 'seed', 1, 0, true, MAX_SEED);
+    const clockErrorMs = Math.round(num(values['clock-offset'], 'clock-offset', 0, -MAX_CLOCK_OFFSET_S, false, MAX_CLOCK_OFFSET_S) * 1000);
     state = { flashFormat: FLASH_FORMAT, chip, seed, meterConstant, hardware: hardwareErrors(chip, errorSpec(values.errors), seed), wallMs: Date.UTC(2026, 0, 1) + clockErrorMs, clockErrorMs };
   }
   const s = state;
   let flashes = {};
   if (dir) {
     makeDirectory(dir);
-    flashes = { energyFlash: new FileFlash(join(dir, 'energy.bin'), GEOMETRY), calibrationFlash: new FileFlash(join(dir, 'calibration.bin'), GEOMETRY) };
+    flashes = { energyFlash: new FileFlash(join(dir, IMAGES[0]), GEOMETRY), calibrationFlash: new FileFlash(join(dir, IMAGES[1]), GEOMETRY) };
   }
   const meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs: s.wallMs, ...flashes });
   const rig = new SimBenchRig(meter, { clockErrorMs: s.clockErrorMs ?? 0 });
@@ -404,9 +445,9 @@ async function run(args: string[], io: CliIo): Promise<number> {
   if (!cls) throw usageError(`unknown class "${v.class}" (${CLASS_NAMES.join(', ')})`);
   const progress = v.progress ?? 'auto';
   if (!['auto', 'live', 'lines', 'none'].includes(progress)) throw usageError('--progress must be auto, live, lines or none');
-  const meterConstant = num(v['meter-constant'], 'meter-constant', 1000, 1);
-  const minSeconds = num(v['min-seconds'], 'min-seconds', 2000, 1, false);
-  const minPulses = num(v['min-pulses'], 'min-pulses', 5, 1);
+  const meterConstant = num(v['meter-constant'], 'meter-constant', 1000, 1, true, 100_000);
+  const minSeconds = num(v['min-seconds'], 'min-seconds', 2000, 1, false, 86_400);
+  const minPulses = num(v['min-pulses'], 'min-pulses', 5, 1, true, 100_000);
   let pubkey: Uint8Array | undefined;
   if (v.pubkey !== undefined) {
     try {
