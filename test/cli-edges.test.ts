@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -209,6 +209,17 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json'), '--out', demo]);
       assert.equal(r.code, 2);
       oneLine(r, 'log', /cannot write: is a directory/);
+      // Its own input (by name, or through a link) is not overwritten.
+      const image = readFileSync(join(demo, 'flash.bin'));
+      const keysText = readFileSync(join(demo, 'keys.json'), 'utf8');
+      symlinkSync(join(demo, 'flash.bin'), join(dir, 'image-link.bin'));
+      for (const [out, opt] of [[join(demo, 'flash.bin'), 'image'], [join(demo, 'keys.json'), 'keys'], [join(dir, 'image-link.bin'), 'image']]) {
+        r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json'), '--out', out]);
+        assert.equal(r.code, 2, out);
+        oneLine(r, 'log', new RegExp(`--out ${out} is the --${opt} file: the export would overwrite what it reads`));
+      }
+      assert.deepEqual(readFileSync(join(demo, 'flash.bin')), image);
+      assert.equal(readFileSync(join(demo, 'keys.json'), 'utf8'), keysText);
       const file = join(dir, 'a-file');
       writeFileSync(file, '');
       r = await xsmeter(['log', 'demo', '--out', file]);
@@ -237,6 +248,34 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
       assert.equal(r.code, 2);
       oneLine(r, 'decode', /two --key options for meter 12345678/);
+    });
+
+    it('log export: a committed record damaged in place is refused (exit 1, naming where); a write cut before its commit byte is no record, exit 0', async () => {
+      const demo = join(dir, 'damaged-log');
+      assert.equal((await xsmeter(['log', 'demo', '--out', demo])).code, 0);
+      const image = readFileSync(join(demo, 'flash.bin'));
+      // The log's first sector is appended from its start; its last byte written is the newest
+      // record's commit byte (0x00), written after the whole frame.
+      let end = 4096;
+      while (end > 0 && image[end - 1] === 0xff) end--;
+      assert.equal(image[end - 1], 0x00);
+      const all = JSON.parse((await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json')])).stdout) as { records: unknown[] };
+      const variant = join(dir, 'damaged.bin');
+      const exportOf = (change: (b: Buffer) => void) => {
+        const b = Buffer.from(image);
+        change(b);
+        writeFileSync(variant, b);
+        return xsmeter(['log', 'export', '--image', variant, '--keys', join(demo, 'keys.json')]);
+      };
+      // A bit of its payload flipped: committed, then altered (a flash cell, a writer).
+      let r = await exportOf((b) => (b[end - 60] ^= 0x01));
+      assert.equal(r.code, 1, r.stderr);
+      oneLine(r, 'log', /damaged\.bin: a committed record is damaged \(sector 0 byte \d+: its CRC does not check\): the export would leave it out/);
+      assert.equal(r.stdout, '');
+      // Cut before its commit byte (a power loss during the append): the log never had it.
+      r = await exportOf((b) => (b[end - 1] = 0xff));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { records: unknown[] }).records.length, all.records.length - 1);
     });
 
     it('log export: sector options outside the image, an empty image: exit 2 (they were exit 1, failures of the work)', async () => {

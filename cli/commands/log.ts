@@ -1,5 +1,5 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
@@ -14,7 +14,7 @@ import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { AppendLog } from '../../modules/storage/append-log.js';
 import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
 import { FlashRegion } from '../../modules/storage/flash-region.js';
-import { magicOf, scanSector } from '../../modules/storage/frame.js';
+import { damagedFrameAt, magicOf, scanSector } from '../../modules/storage/frame.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
@@ -192,15 +192,28 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   const partition = new SimFlash({ sectorSize, sectorCount: image.length / sectorSize, image });
   const flash = logRegion(partition, values['first-sector'], values.sectors);
   const keys = readKeys(values.keys as string);
-  if (values.out) checkWritableFile(values.out as string, '--out');
+  if (values.out) {
+    for (const opt of ['image', 'keys'] as const) {
+      if (sameFile(values.out as string, values[opt] as string)) throw usageError(`--out ${values.out as string} is the --${opt} file: the export would overwrite what it reads`);
+    }
+    checkWritableFile(values.out as string, '--out');
+  }
   const raws = AppendLog.open({ flash, magic: LOG_MAGIC }).readAll();
   // Every sector of a log's region is the log's or erased (a cut erase leaves at most one that is
   // neither): more, and the sector size or the region is not the one the log was written with.
   const size = flash.sectorSize;
   let foreign = 0;
+  const damaged: string[] = [];
   for (let i = 0; i < flash.sectorCount; i++) {
-    const scan = scanSector(flash.read(i * size, size), magicOf(LOG_MAGIC));
+    const body = flash.read(i * size, size);
+    const scan = scanSector(body, magicOf(LOG_MAGIC));
     if (scan.seq < 0 && !scan.blank) foreign++;
+    // Where a sector's records end in bytes that are no record: a write cut by a power loss (its
+    // commit byte still erased), or a committed record altered since, which the log reads as torn.
+    if (scan.closed && damagedFrameAt(body, scan.end)) damaged.push(`sector ${flash.firstSector + i} byte ${scan.end}`);
+  }
+  if (damaged.length > 0) {
+    throw new CliError(`${values.image as string}: a committed record is damaged (${damaged.join(', ')}: its CRC does not check): the export would leave it out`, 1);
   }
   const notLogs = `${foreign} of the ${flash.sectorCount} sectors are neither the log's nor erased`;
   if (foreign > 1 && raws.length > 0) {
@@ -216,6 +229,17 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   if (values.out) writeFileSync(values.out as string, bytes);
   else io.stdout(new TextDecoder().decode(bytes));
   return log.fault ? 1 : 0;
+}
+
+/** Whether two paths name one file (also through a link); false when either is not there. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 async function demoCmd(args: string[], io: CliIo): Promise<number> {

@@ -72,6 +72,12 @@ export function committedFrameAt(body: Uint8Array, p: number): number {
   return length > 0 && readU32LE(body, p + 6 + length) === crc32(body, p, p + 6 + length) ? length : -1;
 }
 
+/** Whether the bytes at `p` are a frame that was committed (its commit byte 0x00, which is written
+ *  only after the whole frame) whose CRC no longer checks: damaged in place, not torn by a power cut. */
+export function damagedFrameAt(body: Uint8Array, p: number): boolean {
+  return plausibleLength(body, p) > 0 && committedFrameAt(body, p) < 0;
+}
+
 /** The length at `p` when a frame of it fits the sector and its commit byte is 0x00 (its CRC not
  *  checked), or -1. */
 function plausibleLength(body: Uint8Array, p: number): number {
