@@ -160,7 +160,12 @@ export function readInputFile(path: string): Uint8Array {
 
 /** "cannot write stdout: REASON" for a failed write to stdout (not a closed pipe, which ends quietly). */
 export function stdoutFailure(e: NodeJS.ErrnoException): string {
-  return `cannot write stdout: ${(e.code && REASONS[e.code]) ?? e.message}`;
+  return `cannot write stdout: ${systemReason(e)}`;
+}
+
+/** A failed system call's reason in words ("no space left on device"). */
+export function systemReason(e: NodeJS.ErrnoException): string {
+  return (e.code && REASONS[e.code]) ?? e.message;
 }
 
 /** Reads and parses a JSON file; a file that is not JSON is a usage error naming the path. */

@@ -328,6 +328,14 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter([...base, '--bench-config', join(dir, 'missing.json')]);
       assert.equal(r.code, 2);
       oneLine(r, 'bench', /cannot open .*missing\.json: no such file or directory/);
+      // A file that passes the check and fails when written (a full disk): the summary says what
+      // became of the meter, and the error names the file and the run's outcome.
+      if (existsSync('/dev/full')) {
+        r = await xsmeter([...base, '--min-seconds', '300', '--json', '/dev/full']);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stdout, /\nSEALED\n$/);
+        oneLine(r, 'bench', /--json \/dev\/full: cannot write: no space left on device; the run: SEALED$/);
+      }
     });
 
     it('an input file that never ends (/dev/zero as keys, state or log): refused after 64 MiB, exit 2', async function () {

@@ -20,7 +20,7 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, checkWritableFile, decimalInteger, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, isSystemError, parseOptions, readJsonFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')}
@@ -427,12 +427,29 @@ async function runOn(kind: 'calibrate' | 'verify', client: ServiceClient, rig: B
     info.reportNumber = `${info.benchId}-${new Date(benchMs).toISOString().slice(0, 10).replace(/-/g, '')}-${result.identity.meterId}-${result.log?.lastCounter ?? result.identity.authCounter}`;
   }
   const wallMs = performance.now() - t0;
-  if (v.report) writeFileSync(v.report, reportHtml(result, { generatedAt: Date.now(), wallMs, target }));
-  if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
+  // The summary first: what became of the meter is said even when a file then fails (checked
+  // writable before the run, it can still meet a full disk).
   io.stdout(summary(result, wallMs));
   const o = outcome(result);
+  const lost = [
+    saveOutput('--report', v.report, () => reportHtml(result, { generatedAt: Date.now(), wallMs, target })),
+    saveOutput('--json', v.json, () => JSON.stringify(result, null, 2) + '\n'),
+  ].filter((x) => x !== undefined);
+  if (lost.length > 0) throw new CliError(`${lost.join('; ')}; the run: ${o.failure ?? o.last}`, 1);
   if (!o.failure) return 0;
   throw new CliError(o.failure, result.status === 'refused' && (result.refusal === 'pubkey' || result.refusal === 'bench-key') ? 2 : 1);
+}
+
+/** Writes an output file; what went wrong as a phrase naming it, or undefined when it was written. */
+function saveOutput(option: string, path: string | undefined, text: () => string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    writeFileSync(path, text());
+    return undefined;
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
+    return `${option} ${path}: cannot write: ${systemReason(e)}`;
+  }
 }
 
 async function run(args: string[], io: CliIo): Promise<number> {
