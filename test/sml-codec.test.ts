@@ -141,6 +141,25 @@ describe('SML codec (modules/sml)', () => {
       for (const [hex, code] of bad) {
         assert.throws(() => r(hex).value('v'), (e: unknown) => e instanceof (code === 'tl' ? SmlTlError : SmlStructureError) && e.code === code, hex);
       }
+      // Fields of a narrow type (SML 1.04: scaler Integer8, offsets Integer16, unit Unsigned8, times
+      // Unsigned32) take any width a meter writes, but not a value beyond the type: an 8-byte scaler
+      // of 2^40 once made a decimal of 2^40 zeros (a crash), a 4-byte one of 2^27 a 134 MB line.
+      assert.equal(r('5280').smallInteger('scaler', 8), -128);
+      assert.equal(r('53007f').smallInteger('scaler', 8), 127); // a non-minimal width, in range
+      assert.equal(r('62ff').small('unit', 0xff), 255);
+      assert.equal(r('65ffffffff').small('timestamp'), 0xffffffff);
+      for (const [hex, read] of [
+        ['590000010000000000', (x: SmlReader) => x.smallInteger('scaler', 8)], // 2^40
+        ['5508000000', (x: SmlReader) => x.smallInteger('scaler', 8)], // 2^27
+        ['530080', (x: SmlReader) => x.smallInteger('scaler', 8)], // 128
+        ['53ff7f', (x: SmlReader) => x.smallInteger('scaler', 8)], // -129
+        ['54008000', (x: SmlReader) => x.smallInteger('localOffset', 16)], // 32768
+        ['630100', (x: SmlReader) => x.small('unit', 0xff)], // 256
+        ['69' + '1000000000000001', (x: SmlReader) => x.small('unit', 0xff)],
+        ['69' + '8000000000000001', (x: SmlReader) => x.small('timestamp')], // 2^63 + 1
+      ] as [string, (x: SmlReader) => number][]) {
+        assert.throws(() => read(r(hex)), (e: unknown) => e instanceof SmlStructureError && e.code === 'structure' && /beyond/.test(e.message), hex);
+      }
       assert.throws(() => r('620a').octets('serverId'), (e: unknown) => e instanceof SmlStructureError);
       assert.throws(() => r('72620101').list('m', 3), (e: unknown) => e instanceof SmlStructureError);
     });

@@ -23,8 +23,8 @@ function readEntry(r: SmlReader): SmlListEntry {
   const objName = r.octets('objName');
   const status = r.optUnsigned('status');
   const valTime = r.optTime('valTime');
-  const unit = r.optSmall('unit');
-  const scaler = r.omitted() ? undefined : Number(r.integer('scaler'));
+  const unit = r.optSmall('unit', 0xff);
+  const scaler = r.omitted() ? undefined : r.smallInteger('scaler', 8);
   const value = r.value('value');
   const valueSignature = r.optOctets('valueSignature');
   const e: SmlListEntry = { objName, value };
@@ -57,7 +57,7 @@ function readBody(r: SmlReader): SmlBody {
         serverId: r.optOctets('serverId'),
         username: r.optOctets('username'),
         password: r.optOctets('password'),
-        smlVersion: r.optSmall('smlVersion'),
+        smlVersion: r.optSmall('smlVersion', 0xff),
       });
     case TAG_OPEN_RES:
       r.list('SML_PublicOpen.Res', 6);
@@ -68,7 +68,7 @@ function readBody(r: SmlReader): SmlBody {
         reqFileId: r.octets('reqFileId'),
         serverId: r.octets('serverId'),
         refTime: r.optTime('refTime'),
-        smlVersion: r.optSmall('smlVersion'),
+        smlVersion: r.optSmall('smlVersion', 0xff),
       });
     case TAG_CLOSE_REQ:
     case TAG_CLOSE_RES:
@@ -127,8 +127,8 @@ export function readMessages(payload: Uint8Array, start: number, end: number): S
     const msgStart = r.pos;
     r.list('SML_Message', 6);
     const transactionId = r.octets('transactionId');
-    const groupNo = r.small('groupNo');
-    const abortOnError = r.small('abortOnError');
+    const groupNo = r.small('groupNo', 0xff);
+    const abortOnError = r.small('abortOnError', 0xff);
     const body = readBody(r);
     const crcAt = r.pos;
     const crc = r.unsigned('crc16');

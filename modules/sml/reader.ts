@@ -136,21 +136,35 @@ export class SmlReader {
     return this.omitted() ? undefined : this.unsigned(what);
   }
 
-  /** A small Unsigned field (tag, group, unit, version) as a number. */
-  small(what: string): number {
-    return Number(this.unsigned(what));
+  /** A small Unsigned field as a number, within its type's range: `max` 0xFF for an Unsigned8
+   *  (unit, version, group), else an Unsigned32 (tags, times). A value beyond it is no such field
+   *  (a width a 64-bit read would take whole, but no number the field can mean). */
+  small(what: string, max = 0xffff_ffff): number {
+    const at = this.pos;
+    const v = this.unsigned(what);
+    if (v > BigInt(max)) throw new SmlStructureError('structure', `${what}: ${v} at offset ${at} is beyond its type (at most ${max})`, { offset: at, field: what });
+    return Number(v);
   }
 
-  optSmall(what: string): number | undefined {
-    return this.omitted() ? undefined : this.small(what);
+  optSmall(what: string, max?: number): number | undefined {
+    return this.omitted() ? undefined : this.small(what, max);
   }
 
-  /** An Integer of any width (the scaler: Integer8). */
+  /** An Integer of any width. */
   integer(what: string): bigint {
     const at = this.pos;
     this.readTl(what);
     this.expect(TYPE_INTEGER, what, at);
     return this.bits(true);
+  }
+
+  /** An Integer8 (the scaler) or Integer16 (time offsets) as a number, within its type's range. */
+  smallInteger(what: string, bits: 8 | 16): number {
+    const at = this.pos;
+    const v = this.integer(what);
+    const limit = 1n << BigInt(bits - 1);
+    if (v < -limit || v >= limit) throw new SmlStructureError('structure', `${what}: ${v} at offset ${at} is beyond an Integer${bits}`, { offset: at, field: what });
+    return Number(v);
   }
 
   /** SML_Value: octet string, boolean, integer or unsigned (a list-typed value is a structure error here). */
@@ -178,8 +192,8 @@ export class SmlReader {
     if (tag === 3) {
       this.list(`${what} localTimestamp`, 3);
       const seconds = this.small(`${what} timestamp`);
-      const localOffset = Number(this.integer(`${what} localOffset`));
-      const seasonOffset = Number(this.integer(`${what} seasonTimeOffset`));
+      const localOffset = this.smallInteger(`${what} localOffset`, 16);
+      const seasonOffset = this.smallInteger(`${what} seasonTimeOffset`, 16);
       return { kind: 'localTimestamp', seconds, localOffset, seasonOffset };
     }
     throw new SmlStructureError('structure', `${what}: SML_Time tag ${tag} at offset ${at}`, { offset: at, field: what });
