@@ -12,7 +12,7 @@
  * Node's file-system errors and JSON syntax errors need no handling in a command: the dispatcher
  * (main.ts) turns them into one line naming the path and the reason (`describeSystemError`), exit 2.
  */
-import { closeSync, existsSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { concatAll } from '../modules/core/bytes.js';
 
@@ -122,6 +122,18 @@ export function describeSystemError(e: SystemError): { message: string; exitCode
     message: where ? `cannot ${verb} ${where}: ${reason}` : `${e.syscall} failed: ${reason}`,
     exitCode: e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'EIO' ? 1 : 2,
   };
+}
+
+/** Refuses a directory as stdin (`decode < /tmp`): Node reads one as an empty input. */
+export function checkStdin(io: CliIo): void {
+  if ((io.stdin as { fd?: number }).fd !== 0) return;
+  let directory = false;
+  try {
+    directory = fstatSync(0).isDirectory();
+  } catch {
+    return; // (no stdin to look at: a closed descriptor reads as empty)
+  }
+  if (directory) throw usageError('stdin is a directory');
 }
 
 /** A whole number written in decimal digits (what every count and id option takes), else NaN:

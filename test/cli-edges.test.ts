@@ -192,7 +192,7 @@ describe('xsmeter at the edges (the binary)', function () {
     it('decode --state: a directory, a missing directory; checked before any frame is read', async () => {
       let r = await xsmeter(['decode', '--key', KEY, '--state', dir], frames[0] + '\n');
       assert.equal(r.code, 2);
-      oneLine(r, 'decode', new RegExp(`cannot read ${dir}: is a directory`));
+      oneLine(r, 'decode', new RegExp(`--state ${dir}: cannot write: is a directory`));
       assert.equal(r.stdout, '');
       r = await xsmeter(['decode', '--key', KEY, '--state', join(dir, 'no', 'such', 'state.json')], frames[0] + '\n');
       assert.equal(r.code, 2);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { promisify } from 'node:util';
@@ -127,11 +127,56 @@ describe('cli: xsmeter sml decode', function () {
     assert.equal(directory.code, 2);
     assert.equal(directory.stderr, `xsmeter sml: cannot read ${dir}: is a directory\n`);
     const notHex = await xsmeter(['sml', 'decode', '--format', 'hex'], '1b1b zz');
-    assert.equal(notHex.code, 1);
-    assert.match(notHex.stderr, /input is not hex/);
+    assert.equal(notHex.code, 2, 'unusable input');
+    assert.equal(notHex.stderr, 'xsmeter sml: input is not hex: "z" (use --format raw for binary)\n');
+    const stdinDirectory = spawnSync(process.execPath, ['bin/xsmeter.js', 'sml', 'decode'], { stdio: [openSync(dir, 'r'), 'pipe', 'pipe'], encoding: 'utf8' });
+    assert.equal(stdinDirectory.status, 2);
+    assert.equal(stdinDirectory.stderr, 'xsmeter sml: stdin is a directory\n');
     const h = await xsmeter(['sml', '--help']);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /^usage: xsmeter sml decode/);
+  });
+});
+
+describe('cli: xsmeter sml decode on a serial line (bytes as they trickle in)', function () {
+  this.timeout(60_000);
+  /** The binary reading stdin we feed: `first`, a pause (a serial read returns what has come), the rest. */
+  function trickle(first: Uint8Array, rest: Uint8Array): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const p = spawn(process.execPath, ['bin/xsmeter.js', 'sml', 'decode']);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.stdin.write(first);
+    setTimeout(() => p.stdin.end(rest), 400);
+    return new Promise((resolve) => p.on('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('--format auto: a raw stream whose first read is one byte that looks like hex ("b") is still raw', async () => {
+    const stream = pushStream();
+    for (const first of [Uint8Array.of(0x62), stream.subarray(0, 1), stream.subarray(0, 8)]) {
+      const rest = first.length === 1 && first[0] === 0x62 ? stream : stream.subarray(first.length);
+      const r = await trickle(first, rest);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(lines(r.stdout).length, 3, toHex(first));
+    }
+  });
+
+  it('stops at the first SIGTERM while no bytes come (an idle IR head), with its summary', async () => {
+    const p = spawn(process.execPath, ['bin/xsmeter.js', 'sml', 'decode'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.stdin.write(pushStream());
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const t0 = performance.now();
+    p.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
+    assert.ok(performance.now() - t0 < 3000, 'stopped at once');
+    assert.equal(code, 0, stderr);
+    assert.equal(lines(stdout).length, 3);
+    p.stdin.destroy();
   });
 });
 

@@ -1,6 +1,5 @@
 /** `xsmeter decode`: verifies and decodes received wireless M-Bus telegrams, one per stdin line, to JSON lines. */
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { MeterError } from '../../modules/core/errors.js';
 import { fromHex } from '../../modules/core/bytes.js';
 import { parseInputLine, type InputFrame } from '../../modules/wmbus-rx/input.js';
@@ -9,7 +8,9 @@ import type { DecodedValue } from '../../modules/wmbus-rx/values.js';
 import type { ReplayState } from '../../modules/wmbus-rx/replay.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
-import { checkWritableFile, parseOptions, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkStdin, checkWritableFile, isSystemError, parseOptions, readJsonFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
+import { inputLines } from '../input-lines.js';
+import { lockPath } from '../../hosts/sim/directory.js';
 import { parseKey } from './encode.js';
 
 const help = `usage: xsmeter decode (--key HEX | --key ID:HEX … | --keys FILE | --insecure) [options] < frames
@@ -181,18 +182,37 @@ export function decodeLine(receiver: Receiver, n: number, text: string, options:
   }
 }
 
+/** The longest input line read: a frame's hex with spaces and an rtlwmbus line's fields are far
+ *  shorter (an L field of 255 with CRCs is 1 KB of hex). */
+const MAX_LINE = 65_536;
+
+function tooLongLine(n: number, length: number): { json: string; ok: false } {
+  const e = new MeterError('bad-input', `a line of ${length} characters: longer than any frame (at most ${MAX_LINE})`, { length });
+  return { json: JSON.stringify(errorJson(n, e)) + '\n', ok: false };
+}
+
 /** Writes the replay state so that a kill at any moment leaves the old or the new file, never half. */
 function saveState(path: string, state: ReplayState): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
+    // The frame's line was written: it is decoded again next run (its counter not saved).
+    throw new CliError(`cannot save the replay state (--state ${path}): ${systemReason(e)}`, 2);
   }
-  renameSync(tmp, path);
 }
+
+/** The replay entry's counters and their fields' ranges: AFL message counter (32 bits), access number
+ *  (8 bits), ELL session number (29 bits). */
+const COUNTER_MAX: Record<string, number> = { messageCounter: 0xffff_ffff, accessNumber: 0xff, sessionNumber: 0x1fff_ffff };
 
 function loadState(path: string): ReplayState {
   if (!existsSync(path)) return {};
@@ -201,6 +221,13 @@ function loadState(path: string): ReplayState {
   for (const [slot, e] of Object.entries(v)) {
     const ok = typeof e === 'object' && e !== null && !Array.isArray(e) && Object.entries(e).every(([k, x]) => (k === 'meter' ? typeof x === 'string' : typeof x === 'number'));
     if (!ok) throw usageError(`${path}: "${slot}" is not a replay entry (counters as numbers)`);
+    // Each counter within its field (a counter past it would refuse every frame of the meter for good).
+    for (const [k, x] of Object.entries(e as Record<string, unknown>)) {
+      const max = COUNTER_MAX[k];
+      if (k !== 'meter' && !(max !== undefined && Number.isInteger(x) && (x as number) >= 0 && (x as number) <= max)) {
+        throw usageError(`${path}: "${slot}".${k} ${JSON.stringify(x)} is not ${max === undefined ? 'a replay counter (messageCounter, accessNumber, sessionNumber)' : `an integer from 0 to ${max}`}`);
+      }
+    }
   }
   return v as ReplayState;
 }
@@ -240,55 +267,57 @@ export const decode: Command = {
     const frame = o.frame ?? 'auto';
     if (frame !== 'auto' && frame !== 'A' && frame !== 'B' && frame !== 'none') throw usageError(`--frame must be auto, A, B or none, got "${frame}"`);
     if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw usageError(`--phy must be T1 or C1, got "${o.phy}"`);
+    checkStdin(io);
     const statePath = o.state;
-    const state = statePath ? loadState(statePath) : {};
-    // Written after every accepted frame: find out now, not after the first frame.
+    // One decoder at a time on a state file: two would each write back their own counters, and the
+    // last to write would lower the other's (replays then accepted).
+    // (Written after every accepted frame: found out now, not after the first frame.)
     if (statePath) checkWritableFile(statePath, '--state');
-    const receiver = new Receiver({
-      crypto: nobleCrypto,
-      keys,
-      state,
-      strict: !!o.strict,
-      allowPlain: !!o.insecure,
-      allowUnauthenticated: !!o['allow-unauthenticated'],
-    });
-    const lineOptions: LineOptions = { frame, phy: o.phy };
-
-    const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
-    // Ctrl-C or a closed stdout: stop reading (the state of each frame written is saved already).
-    const stop = stopSignal(io);
-    const close = (): void => rl.close();
-    stop.addEventListener('abort', close, { once: true });
-    let n = 0;
-    let failed = 0;
-    let frames = 0;
+    const lock = statePath === undefined ? undefined : lockPath(`${statePath}.lock`);
+    if (lock && 'heldBy' in lock) throw usageError(`${statePath} is in use by process ${lock.heldBy} (another xsmeter decode): wait for it, or stop it`);
     try {
-      for await (const text of rl) {
-        n++;
-        const r = decodeLine(receiver, n, text, lineOptions);
-        if (!r) continue;
-        frames++;
-        if (!r.ok) failed++;
-        if (r.ok && statePath) {
-          // The replay state covers the frames whose line reached stdout: one whose line was lost
-          // (a full disk) is decoded again on the next run, not refused as a replay of itself.
-          if (!io.stdoutWritten) io.stdout(r.json);
-          else if (!(await io.stdoutWritten(r.json))) break;
-          saveState(statePath, receiver.state);
-        } else io.stdout(r.json);
-        // Lines already buffered arrive without a turn of the event loop: give a signal or a closed
-        // stdout (EPIPE) the chance to be seen.
-        if ((frames & 15) === 0) await new Promise((resolve) => setImmediate(resolve));
-        if (stop.aborted) break;
-      }
+      return await decodeInput(io, { keys, strict: !!o.strict, insecure: !!o.insecure, allowUnauthenticated: !!o['allow-unauthenticated'] }, { frame, phy: o.phy }, statePath);
     } finally {
-      stop.removeEventListener('abort', close);
-      receiver.close();
+      lock?.release();
     }
-    if (failed > 0) {
-      io.stderr(`xsmeter decode: ${failed} of ${frames} frames failed\n`);
-      return 1;
-    }
-    return 0;
   },
 };
+
+/** Decodes stdin's lines to stdout with the receiver so configured, keeping the replay state in `statePath`. */
+async function decodeInput(io: CliIo, o: { keys: KeyLookup; strict: boolean; insecure: boolean; allowUnauthenticated: boolean }, lineOptions: LineOptions, statePath: string | undefined): Promise<number> {
+  const state = statePath ? loadState(statePath) : {};
+  const receiver = new Receiver({ crypto: nobleCrypto, keys: o.keys, state, strict: o.strict, allowPlain: o.insecure, allowUnauthenticated: o.allowUnauthenticated });
+  // Ctrl-C or a closed stdout: stop reading (the state of each frame written is saved already).
+  const stop = stopSignal(io);
+  let n = 0;
+  let failed = 0;
+  let frames = 0;
+  try {
+    for await (const text of inputLines(io.stdin, MAX_LINE, stop)) {
+      n++;
+      const r = typeof text === 'string' ? decodeLine(receiver, n, text, lineOptions) : tooLongLine(n, text.tooLong);
+      if (!r) continue;
+      frames++;
+      if (!r.ok) failed++;
+      if (r.ok && statePath) {
+        // The replay state covers the frames whose line reached stdout: one whose line was lost
+        // (a full disk) is decoded again on the next run, not refused as a replay of itself.
+        if (!io.stdoutWritten) io.stdout(r.json);
+        else if (!(await io.stdoutWritten(r.json))) break;
+        saveState(statePath, receiver.state);
+      } else io.stdout(r.json);
+      // Lines already buffered arrive without a turn of the event loop: give a signal or a closed
+      // stdout (EPIPE) the chance to be seen.
+      if ((frames & 15) === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (stop.aborted) break;
+    }
+  } finally {
+    receiver.close();
+  }
+  if (failed > 0) {
+    io.stderr(`xsmeter decode: ${failed} of ${frames} frames failed\n`);
+    return 1;
+  }
+  return 0;
+}
+

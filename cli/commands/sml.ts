@@ -1,12 +1,13 @@
 /** `xsmeter sml decode`: reads an SML byte stream (raw or hex) and prints one JSON line per SML file. */
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { toHex } from '../../modules/core/bytes.js';
 import type { SmlGetListResponse, SmlListEntry, SmlMessage, SmlOpenResponse } from '../../modules/sml/messages.js';
 import { obisText } from '../../modules/sml/obis.js';
 import { scaledDecimal } from '../../modules/sml/scaled.js';
 import { SmlStreamDecoder, type SmlDecodeEvent } from '../../modules/sml/stream-decoder.js';
 import { unitSymbol } from '../../modules/sml/units.js';
-import { CliError, decimalInteger, describeSystemError, isSystemError, parseOptions, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkStdin, decimalInteger, describeSystemError, isSystemError, parseOptions, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 
 const help = `usage: xsmeter sml decode [FILE | -] [--format auto|raw|hex] [--max-file BYTES]
 
@@ -32,6 +33,8 @@ Options:
 `;
 
 const HEX_TEXT = /^[0-9a-fA-F\s]*$/;
+/** Bytes --format auto looks at before it takes an input of hex digits and whitespace as hex. */
+const AUTO_BYTES = 64;
 
 /** Hex text to bytes across chunk boundaries (whitespace anywhere, an odd digit carried over). */
 class HexStream {
@@ -43,7 +46,7 @@ class HexStream {
       const c = text.charCodeAt(i);
       if (c === 32 || c === 9 || c === 10 || c === 13) continue;
       const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-      if (v < 0) throw new CliError(`input is not hex: "${text[i]}" (use --format raw for binary)`);
+      if (v < 0) throw usageError(`input is not hex: ${JSON.stringify(text[i])} (use --format raw for binary)`);
       if (this.carry < 0) this.carry = v;
       else {
         out[n++] = (this.carry << 4) | v;
@@ -105,6 +108,7 @@ async function decodeCmd(args: string[], io: CliIo): Promise<number> {
   const maxFile = o['max-file'] === undefined ? 8192 : decimalInteger(o['max-file']);
   if (!Number.isInteger(maxFile) || maxFile < 32 || maxFile > 1 << 20) throw usageError(`--max-file must be an integer from 32 to 1048576, got "${o['max-file']}"`);
   const path = positionals[0];
+  if (path === undefined || path === '-') checkStdin(io);
   const input: AsyncIterable<Buffer | string> = path === undefined || path === '-' ? io.stdin : createReadStream(path);
   const decoder = new SmlStreamDecoder({ maxFileBytes: maxFile });
   let mode = format === 'auto' ? undefined : (format as 'raw' | 'hex');
@@ -123,20 +127,44 @@ async function decodeCmd(args: string[], io: CliIo): Promise<number> {
       }
     }
   };
+  const feed = (bytes: Buffer): void => {
+    const data = mode === 'hex' ? hex.push(bytes.toString('latin1')) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    total += data.length;
+    emit(decoder.push(data));
+  };
+  // --format auto decides on the first AUTO_BYTES (or all, if fewer): an IR head's serial reads
+  // often return a byte or two, and one SML byte in ten is a hex digit or whitespace.
+  let head = Buffer.alloc(0);
+  // Ctrl-C or a closed stdout stops reading, also while no bytes come (an idle IR head).
+  const stop = stopSignal(io);
+  const onStop = (): void => void (input as Readable).destroy?.();
+  stop.addEventListener('abort', onStop, { once: true });
   try {
     for await (const chunk of input) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       if (bytes.length === 0) continue;
-      mode ??= HEX_TEXT.test(bytes.subarray(0, 256).toString('latin1')) ? 'hex' : 'raw';
-      const data = mode === 'hex' ? hex.push(bytes.toString('latin1')) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-      total += data.length;
-      emit(decoder.push(data));
+      if (mode === undefined) {
+        head = Buffer.concat([head, bytes]);
+        if (!HEX_TEXT.test(head.toString('latin1'))) mode = 'raw';
+        else if (head.length >= AUTO_BYTES) mode = 'hex';
+        else continue;
+        feed(head);
+      } else feed(bytes);
+      if (stop.aborted) break;
     }
   } catch (e) {
-    if (!isSystemError(e)) throw e;
-    // (Node's text names the path twice; its read error of a directory not at all)
-    const { message, exitCode } = describeSystemError(e.path === undefined ? Object.assign(e, { path }) : e);
-    throw new CliError(message, exitCode);
+    if (!(stop.aborted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE')) {
+      if (!isSystemError(e)) throw e;
+      // (Node's text names the path twice; its read error of a directory not at all)
+      const { message, exitCode } = describeSystemError(e.path === undefined ? Object.assign(e, { path }) : e);
+      throw new CliError(message, exitCode);
+    }
+  } finally {
+    stop.removeEventListener('abort', onStop);
+  }
+  if (mode === undefined && head.length > 0) {
+    mode = 'hex'; // (fewer than AUTO_BYTES, all hex digits and whitespace)
+    feed(head);
   }
   emit(decoder.end());
   if (hex.odd) io.stderr('xsmeter sml: the hex input ends in half a byte (ignored)\n');

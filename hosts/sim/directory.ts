@@ -47,7 +47,11 @@ function isDirectory(path: string): boolean {
  */
 export function lockDirectory(dir: string): { release: () => void } | { heldBy: number } {
   makeDirectory(dir);
-  const path = join(dir, 'lock');
+  return lockPath(join(dir, 'lock'));
+}
+
+/** The lock of lockDirectory at `path` itself (`decode --state FILE` locks FILE.lock). */
+export function lockPath(path: string): { release: () => void } | { heldBy: number } {
   for (let attempt = 0; ; attempt++) {
     if (createLock(path)) {
       return {
