@@ -82,6 +82,41 @@ describe('xsmeter at the edges (the binary)', function () {
     }
   });
 
+  it('decode: a line longer than any frame is one error line and reading goes on; a directory as stdin is exit 2', async () => {
+    const r = await xsmeter(['decode', '--key', KEY], '0'.repeat(200_000) + '\n' + frames[0] + '\r\n' + frames[1]);
+    assert.equal(r.code, 1, r.stderr);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: number; counter?: number; error?: { code: string; message: string } });
+    assert.deepEqual(out.map((o) => [o.line, o.counter ?? o.error?.code]), [[1, 'bad-input'], [2, 1], [3, 2]]);
+    assert.match(out[0].error!.message, /a line of 200000 characters: longer than any frame \(at most 65536\)/);
+    const d = spawnSync(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY], { stdio: [openSync(dir, 'r'), 'pipe', 'pipe'], encoding: 'utf8' });
+    assert.equal(d.status, 2);
+    oneLine({ code: d.status ?? -1, stdout: '', stderr: d.stderr }, 'decode', /stdin is a directory$/);
+  });
+
+  it('decode --state: one decoder at a time (FILE.lock); counters beyond their fields refused, exit 2', async () => {
+    const state = join(dir, 'locked-replay.json');
+    // This test's own process stands for a decoder that holds the file.
+    writeFileSync(`${state}.lock`, `${process.pid}\n`);
+    let r = await xsmeter(['decode', '--key', KEY, '--state', state], frames[0] + '\n');
+    assert.equal(r.code, 2, r.stderr);
+    oneLine(r, 'decode', new RegExp(`${state} is in use by process ${process.pid} \\(another xsmeter decode\\)`));
+    assert.equal(r.stdout, '');
+    rmSync(`${state}.lock`);
+    for (const [entry, re] of [
+      ['{"messageCounter": 1e400}', /"s"\.messageCounter null is not an integer from 0 to 4294967295/],
+      ['{"messageCounter": 4294967296}', /messageCounter 4294967296 is not an integer from 0 to 4294967295/],
+      ['{"accessNumber": -5}', /accessNumber -5 is not an integer from 0 to 255/],
+      ['{"sessionNumber": 0.5}', /sessionNumber 0\.5 is not an integer/],
+      ['{"counter": 3}', /counter 3 is not a replay counter/],
+    ] as [string, RegExp][]) {
+      writeFileSync(state, `{"s": ${entry}}`);
+      r = await xsmeter(['decode', '--key', KEY, '--state', state], frames[0] + '\n');
+      assert.equal(r.code, 2, entry);
+      oneLine(r, 'decode', re);
+    }
+    assert.equal(existsSync(`${state}.lock`), false, 'released');
+  });
+
   it('decode --state with stdout on a full device: the frames whose lines were lost are decoded again next time', async function () {
     if (!existsSync('/dev/full')) this.skip();
     const state = join(dir, 'full-replay.json');
