@@ -289,11 +289,11 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
     const ok = Array.isArray(want) ? Array.isArray(x) && x.length === want.length && x.every(finite) : want !== undefined && finite(x);
     if (!ok) throw bad(`"hardware.${k}" must be ${want === undefined ? 'absent' : Array.isArray(want) ? `${want.length} finite numbers` : 'a finite number'}`);
   }
+  const size = GEOMETRY.sectorSize * GEOMETRY.sectorCount;
   for (const name of IMAGES) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
     const st = statSync(path);
-    const size = GEOMETRY.sectorSize * GEOMETRY.sectorCount;
     if (!st.isFile() || st.size !== size) throw usageError(`${path}: ${st.isFile() ? `${st.size} bytes` : 'not a file'}, a bench meter's flash image is ${size} bytes`);
   }
   return s as unknown as SimState;

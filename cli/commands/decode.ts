@@ -269,10 +269,10 @@ export const decode: Command = {
     if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw usageError(`--phy must be T1 or C1, got "${o.phy}"`);
     checkStdin(io);
     const statePath = o.state;
+    // Written after every accepted frame: found out now, not after the first frame.
+    if (statePath) checkWritableFile(statePath, '--state');
     // One decoder at a time on a state file: two would each write back their own counters, and the
     // last to write would lower the other's (replays then accepted).
-    // (Written after every accepted frame: found out now, not after the first frame.)
-    if (statePath) checkWritableFile(statePath, '--state');
     const lock = statePath === undefined ? undefined : lockPath(`${statePath}.lock`);
     if (lock && 'heldBy' in lock) throw usageError(`${statePath} is in use by process ${lock.heldBy} (another xsmeter decode): wait for it, or stop it`);
     try {
