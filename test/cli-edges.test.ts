@@ -322,6 +322,9 @@ describe('xsmeter at the edges (the binary)', function () {
         [['--sectors', '1'], /--first-sector 0 --sectors 1 does not fit .* \(a log takes at least 2\)/],
         [['--sectors', '1000000'], /--sectors 1000000 does not fit/],
         [['--first-sector', '1e3'], /--first-sector must be a non-negative integer/],
+        // Sectors too small for one record: no log was written with them (was exit 1, a "geometry" failure).
+        [['--sector-size', '1'], /--sector-size 1: sector size 1 is too small for a record/],
+        [['--sector-size', '16'], /--sector-size 16: sector size 16 is too small for a record/],
       ] as [string[], RegExp][]) {
         const r = await xsmeter([...base, ...extra]);
         assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);

@@ -12,6 +12,7 @@ import { isValidPublicKey, type VerifyResult } from '../../modules/sealing/log-v
 import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '../../modules/sealing/seal.js';
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { AppendLog } from '../../modules/storage/append-log.js';
+import { StorageError } from '../../modules/storage/errors.js';
 import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
 import { FlashRegion } from '../../modules/storage/flash-region.js';
 import { damagedFrameAt, magicOf, scanSector } from '../../modules/storage/frame.js';
@@ -198,7 +199,15 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
     }
     checkWritableFile(values.out as string, '--out');
   }
-  const raws = AppendLog.open({ flash, magic: LOG_MAGIC }).readAll();
+  let store: AppendLog;
+  try {
+    store = AppendLog.open({ flash, magic: LOG_MAGIC });
+  } catch (e) {
+    // (A sector too small for one record: a size no log was written with, an option to correct.)
+    if (e instanceof StorageError && e.code === 'geometry') throw usageError(`--sector-size ${sectorSize}: ${e.message}`);
+    throw e;
+  }
+  const raws = store.readAll();
   // Every sector of a log's region is the log's or erased (a cut erase leaves at most one that is
   // neither): more, and the sector size or the region is not the one the log was written with.
   const size = flash.sectorSize;
