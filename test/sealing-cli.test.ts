@@ -3,8 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../modules/core/bytes.js';
+import { CalibrationLog } from '../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson } from '../modules/sealing/log-export.js';
-import { KEYS_A, KEYS_B, smallLog } from './helpers/sealing-fixtures.js';
+import { placePartition } from '../modules/storage/flash-map.js';
+import { FlashRegion } from '../modules/storage/flash-region.js';
+import { SimFlash } from '../hosts/sim/sim-flash.js';
+import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import { KEYS_A, KEYS_B, TestClock, smallLog } from './helpers/sealing-fixtures.js';
 import { xsmeter } from './helpers/cli.js';
 
 describe('xsmeter log', () => {
@@ -82,5 +87,67 @@ describe('xsmeter log', () => {
       ['log-init', 'calibration-change', 'calibration-change', 'seal', 'auth-failure', 'unseal-attempt', 'unseal', 'calibration-change', 'seal'],
     );
     assert.match(s.stdout, /unseal refused: switch not set/);
+  });
+  describe('export of a log that fills more than one sector', () => {
+    const EVENTS = 40;
+    let image: Uint8Array;
+    let keysFile: string;
+    before(() => {
+      // The simulator's calibration partition (16 sectors of 4096 bytes), its log where the flash map puts it.
+      const partition = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+      const place = placePartition('calibration', 16).find((p) => p.store === 'calibrationLog')!;
+      const region = new FlashRegion(partition, place.firstSector, place.sectorCount);
+      const log = CalibrationLog.open({ crypto: nobleCrypto, flash: region, keys: KEYS_A, clock: new TestClock(), deviceId: 'XSM-0002' });
+      for (let i = 0; i < EVENTS; i++) {
+        log.append({ type: 'calibration-change', parameter: 1, oldValue: new Uint8Array([i]), newValue: new Uint8Array([i + 1]), who: 'bench-7' });
+      }
+      image = partition.image();
+      keysFile = join(dir, 'multi-keys.json');
+      writeFileSync(keysFile, JSON.stringify(KEYS_A.toFile()));
+    });
+    const exportOf = (bytes: Uint8Array, ...extra: string[]) => {
+      const file = join(dir, 'multi.bin');
+      writeFileSync(file, bytes);
+      return xsmeter(['log', 'export', '--image', file, '--keys', keysFile, ...extra]);
+    };
+    const headCount = (stdout: string) => (JSON.parse(stdout) as { head: { count: number } }).head.count;
+
+    it('with its own geometry: every record, the head pins them all', async () => {
+      assert.notEqual(image[4096], 0xff, 'the log reaches its second sector');
+      const r = await exportOf(image);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.equal(headCount(r.stdout), EVENTS + 1); // (and its log-init record)
+    });
+
+    it('with another --sector-size: refused, exit 2, nothing signed (8192 read one sector and signed a head over it)', async () => {
+      let r = await exportOf(image, '--sector-size', '8192');
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^xsmeter log: .*multi\.bin: a log sector header at byte 4096 of sector 0: the log was written with smaller sectors than --sector-size 8192, the export would miss records\n$/);
+      assert.equal(r.stdout, '');
+      r = await exportOf(image, '--sector-size', '2048');
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^xsmeter log: .*: the log was written with larger sectors than --sector-size 2048, the export would miss records\n$/);
+      assert.equal(r.stdout, '');
+    });
+
+    it('a sector whose header is damaged, holding the newest records: refused, exit 1 (was a warning and a head over the rest)', async () => {
+      const damaged = Uint8Array.from(image);
+      damaged[4096] ^= 0x01; // the second sector's magic
+      const r = await exportOf(damaged);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^xsmeter log: .*multi\.bin: records the log does not hold lie in sectors without a valid log header \(sector 1: \d+ records\): the export would leave them out\n$/);
+      assert.equal(r.stdout, '');
+    });
+
+    it('a sector left by an erase cut short (copies of records held elsewhere): a warning, every record exported', async () => {
+      const cut = Uint8Array.from(image);
+      cut.copyWithin(5 * 4096, 0, 4096); // a compaction's source, copied before its erase…
+      cut[5 * 4096] ^= 0x01; // …which cut its header only
+      const r = await exportOf(cut);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^warning: 1 of the 14 sectors are neither the log's nor erased \(an erase cut short: it holds no record the log lacks\)\n$/);
+      assert.equal(headCount(r.stdout), EVENTS + 1);
+    });
   });
 });

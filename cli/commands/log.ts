@@ -15,7 +15,7 @@ import { AppendLog } from '../../modules/storage/append-log.js';
 import { StorageError } from '../../modules/storage/errors.js';
 import { placePartition, storeMagic } from '../../modules/storage/flash-map.js';
 import { FlashRegion } from '../../modules/storage/flash-region.js';
-import { damagedFrameAt, magicOf, scanSector } from '../../modules/storage/frame.js';
+import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE, committedFrameAt, damagedFrameAt, headerSeq, magicOf, scanSector } from '../../modules/storage/frame.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
@@ -208,15 +208,28 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
     throw e;
   }
   const raws = store.readAll();
+  const magic = magicOf(LOG_MAGIC);
+  const mismatch = sectorSizeMismatch(flash, magic);
+  if (mismatch) {
+    throw usageError(`${values.image as string}: ${mismatch.evidence}: the log was written with ${mismatch.larger ? 'larger' : 'smaller'} sectors than --sector-size ${flash.sectorSize}, the export would miss records`);
+  }
   // Every sector of a log's region is the log's or erased (a cut erase leaves at most one that is
-  // neither): more, and the sector size or the region is not the one the log was written with.
+  // neither): more, and the region is not the one the log was written with.
   const size = flash.sectorSize;
+  const held = new Set(store.seqs());
   let foreign = 0;
   const damaged: string[] = [];
+  const unread: string[] = [];
   for (let i = 0; i < flash.sectorCount; i++) {
     const body = flash.read(i * size, size);
-    const scan = scanSector(body, magicOf(LOG_MAGIC));
-    if (scan.seq < 0 && !scan.blank) foreign++;
+    const scan = scanSector(body, magic);
+    if (scan.seq < 0 && !scan.blank) {
+      foreign++;
+      // A cut erase leaves copies of records held elsewhere at most; a record held nowhere else
+      // is one the export would leave out (a sector header damaged).
+      const seqs = unheldRecords(body, held);
+      if (seqs.length > 0) unread.push(`sector ${flash.firstSector + i}: ${seqs.length} ${seqs.length === 1 ? 'record' : 'records'}`);
+    }
     // Where a sector's records end in bytes that are no record: a write cut by a power loss (its
     // commit byte still erased), or a committed record altered since, which the log reads as torn.
     if (scan.closed && damagedFrameAt(body, scan.end)) damaged.push(`sector ${flash.firstSector + i} byte ${scan.end}`);
@@ -224,11 +237,14 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   if (damaged.length > 0) {
     throw new CliError(`${values.image as string}: a committed record is damaged (${damaged.join(', ')}: its CRC does not check): the export would leave it out`, 1);
   }
+  if (unread.length > 0) {
+    throw new CliError(`${values.image as string}: records the log does not hold lie in sectors without a valid log header (${unread.join(', ')}): the export would leave them out`, 1);
+  }
   const notLogs = `${foreign} of the ${flash.sectorCount} sectors are neither the log's nor erased`;
   if (foreign > 1 && raws.length > 0) {
-    throw new CliError(`${values.image as string}: ${notLogs}: not the sector size (${size}) or the sectors the log was written with, the export would miss records`, 1);
+    throw new CliError(`${values.image as string}: ${notLogs}: not the sectors the log was written with, the export would miss records`, 1);
   }
-  if (foreign === 1) io.stderr(`warning: ${notLogs} (an erase cut short, or not the sector size or sectors the log was written with: records may be missing)\n`);
+  if (foreign === 1) io.stderr(`warning: ${notLogs} (an erase cut short: it holds no record the log lacks)\n`);
   if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
   const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
@@ -238,6 +254,49 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   if (values.out) writeFileSync(values.out as string, bytes);
   else io.stdout(new TextDecoder().decode(bytes));
   return log.fault ? 1 : 0;
+}
+
+/**
+ * Why the log in `flash` cannot have been written with its sector size, or undefined. The log's
+ * writer begins every sector with a header and never lets a record cross a sector's end, so a header
+ * inside a sector shows smaller sectors, and a record crossing a sector's end (or a sector beginning
+ * with a record) larger ones: read with either, the log would lose the records beyond.
+ */
+function sectorSizeMismatch(flash: FlashRegion, magic: number): { evidence: string; larger: boolean } | undefined {
+  const size = flash.sectorSize;
+  const bytes = flash.read(0, size * flash.sectorCount);
+  for (let i = 0; i < flash.sectorCount; i++) {
+    const start = i * size;
+    const sector = flash.firstSector + i;
+    for (let p = start + 1; p + SECTOR_HEADER_SIZE <= start + size; p++) {
+      if (bytes[p] === (magic & 0xff) && headerSeq(bytes.subarray(p, p + SECTOR_HEADER_SIZE), magic) >= 0) {
+        return { evidence: `a log sector header at byte ${p - start} of sector ${sector}`, larger: false };
+      }
+    }
+    const body = bytes.subarray(start, start + size);
+    if (headerSeq(body, magic) < 0 && committedFrameAt(bytes, start) > 0) {
+      return { evidence: `sector ${sector} begins with a record, not a header`, larger: true };
+    }
+    const scan = scanSector(body, magic);
+    const length = scan.seq < 0 ? -1 : committedFrameAt(bytes, start + scan.end);
+    if (length > 0 && scan.end + length + FRAME_OVERHEAD > size) {
+      return { evidence: `the record at byte ${scan.end} of sector ${sector} runs past the sector's end`, larger: true };
+    }
+  }
+  return undefined;
+}
+
+/** The seqs of committed records in a sector's bytes, at any offset, that `held` lacks. */
+function unheldRecords(body: Uint8Array, held: ReadonlySet<number>): number[] {
+  const seqs: number[] = [];
+  for (let p = 0; p + FRAME_OVERHEAD < body.length; p++) {
+    const length = committedFrameAt(body, p);
+    if (length < 0) continue;
+    const seq = readU32LE(body, p + 2);
+    if (!held.has(seq)) seqs.push(seq);
+    p += length + FRAME_OVERHEAD - 1;
+  }
+  return seqs;
 }
 
 /** Whether two paths name one file (also through a link); false when either is not there. */
