@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
 import { toHex } from '../modules/core/bytes.js';
 import { CalibrationLog } from '../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson } from '../modules/sealing/log-export.js';
@@ -45,9 +46,45 @@ describe('xsmeter log', () => {
     r = await xsmeter(['log', 'verify', join(dir, 'short.json'), '--pubkey', PUB]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /FAULT at record 3: count: the export's signed head says 4 records, the file holds 3/);
-    r = await xsmeter(['log', 'verify', join(dir, 'a.json'), '--pubkey', toHex(KEYS_B.devicePublicKey())]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /device-key/);
+    // The file's own key field changed (its log-init record still names the key given): a damaged export.
+    const swapped = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) as { publicKey: string };
+    swapped.publicKey = toHex(KEYS_B.devicePublicKey());
+    writeFileSync(join(dir, 'swapped.json'), JSON.stringify(swapped));
+    r = await xsmeter(['log', 'verify', join(dir, 'swapped.json'), '--pubkey', PUB]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^FAULT in the export: device-key: /);
+  });
+
+  it("verify and show with another device's --pubkey: exit 2, one line naming both keys (was exit 1, a fault)", async () => {
+    const other = toHex(KEYS_B.devicePublicKey());
+    for (const cmd of ['verify', 'show']) {
+      const r = await xsmeter(['log', cmd, join(dir, 'a.json'), '--pubkey', other]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, `xsmeter log: --pubkey ${other} is not the key of device XSM-0001: its log was started by ${PUB}\n`);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it('a --pubkey of the right form that is no P-256 point: exit 2, "not a P-256 point"', async () => {
+    // x coordinates on no point, found by @noble (not by the code under test): the first from 1 up, and p itself.
+    let x = 1n;
+    const compressed = (v: bigint) => '02' + v.toString(16).padStart(64, '0');
+    const onCurve = (hex: string) => {
+      try {
+        p256.Point.fromHex(hex);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (onCurve(compressed(x))) x++;
+    const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+    assert.equal(onCurve(compressed(P)), false);
+    for (const key of [compressed(x), '03' + compressed(x).slice(2), compressed(P)]) {
+      const r = await xsmeter(['log', 'verify', join(dir, 'a.json'), '--pubkey', key]);
+      assert.equal(r.code, 2, `${key}: ${r.stderr}`);
+      assert.equal(r.stderr, 'xsmeter log: --pubkey is not a P-256 point (no point of the curve has its x coordinate)\n');
+    }
   });
 
   it('refuses bad usage with a one-line reason and a non-zero exit', async () => {

@@ -1,7 +1,7 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
+import { equalConstantTime, fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isoTime } from '../../modules/core/iso-time.js';
 import type { Level } from '../../modules/ports/bus.js';
@@ -29,7 +29,8 @@ const help = `usage: xsmeter log <show|verify|export|demo> …
       compressed, hex): record format, device binding, event counters, the SHA-256 chain, every
       ECDSA P-256 signature, the signed export head (count, last record) and, in JSON, that the
       readable fields match the signed records. Prints "ok" and a summary, or the first bad record
-      and why. Exit code 0 only when everything verifies.
+      and why. Exit code 0 only when everything verifies; 2 when --pubkey is no P-256 point or not
+      the key of the device that started the log.
   xsmeter log show FILE [--pubkey HEX] [--json]
       Prints the records as a table (or JSON lines) and verifies them as above. Without --pubkey it
       checks against the key written in the file, which proves integrity but not origin (it says so).
@@ -70,6 +71,35 @@ function logRegion(partition: SimFlash, first: unknown, sectors: unknown): Flash
   return new FlashRegion(partition, firstSector, count);
 }
 
+/** P-256's field prime and curve constant b (SEC 2 §2.4.2; a = −3). */
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/**
+ * Whether a compressed key (isValidPublicKey's form) is a point of P-256: its x is below p and
+ * x³ − 3x + b is a square mod p (Euler's criterion), so a y exists. A key typed by hand that is no
+ * point is a malformed option, told apart from a point that is another device's key. (Here, not in
+ * the device's modules: only a hand-given key needs it; signature checks reject the rest.)
+ */
+export function isP256Point(publicKey: Uint8Array): boolean {
+  if (!isValidPublicKey(publicKey)) return false;
+  let x = 0n;
+  for (let i = 1; i < publicKey.length; i++) x = (x << 8n) | BigInt(publicKey[i]);
+  if (x >= P256_P) return false;
+  const rhs = (((((x * x) % P256_P) * x) % P256_P) - 3n * x + P256_B) % P256_P;
+  return powMod(rhs < 0n ? rhs + P256_P : rhs, (P256_P - 1n) / 2n, P256_P) === 1n;
+}
+
+function powMod(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  let b = base % modulus;
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
+  }
+  return result;
+}
+
 function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
   if (hex === undefined) return undefined;
   let key: Uint8Array;
@@ -79,7 +109,20 @@ function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
     throw new CliError('--pubkey is not hex', 2);
   }
   if (!isValidPublicKey(key)) throw new CliError('--pubkey is not a compressed P-256 public key (33 bytes, 02/03…)', 2);
+  if (!isP256Point(key)) throw usageError('--pubkey is not a P-256 point (no point of the curve has its x coordinate)');
   return key;
+}
+
+/** The device id and key the export's first record names, when it is a readable log-init record. */
+function logInitIdentity(exp: ReadExport): { deviceId: string; publicKey: Uint8Array } | undefined {
+  if (exp.records.length === 0) return undefined;
+  try {
+    const first = decodeRecord(exp.records[0]);
+    return first.type === 'log-init' ? decodeIdentity(first.newValue) : undefined;
+  } catch (e) {
+    if (!(e instanceof MeterError)) throw e;
+    return undefined; // (the verification names what is wrong with it)
+  }
 }
 
 function faultLine(r: VerifyResult, exp: ReadExport): string {
@@ -125,6 +168,12 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
   const given = pubkeyArg(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
   const exp = readExport(readInputFile(positionals[0]));
+  const started = logInitIdentity(exp);
+  // Another device's log, or the key of another device: the key given is not this meter's (exit 2,
+  // as everywhere); a log whose own fields disagree with its log-init record fails verification.
+  if (given && started && !equalConstantTime(started.publicKey, given)) {
+    throw usageError(`--pubkey ${toHex(given)} is not the key of device ${started.deviceId}: its log was started by ${toHex(started.publicKey)}`);
+  }
   const r = verifyExport(nobleCrypto, exp, given ?? exp.publicKey);
   if (show) {
     if (values.json) {
