@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
@@ -125,6 +125,30 @@ describe('xsmeter log', () => {
     );
     assert.match(s.stdout, /unseal refused: switch not set/);
   });
+  it('demo into a DIR that already holds a meter: refused, exit 2, its files unchanged; --force replaces them', async () => {
+    const out = join(dir, 'demo-again');
+    const first = await xsmeter(['log', 'demo', '--out', out]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = Object.fromEntries(['flash.bin', 'keys.json', 'log.json', 'log.bin'].map((f) => [f, readFileSync(join(out, f))]));
+    const again = await xsmeter(['log', 'demo', '--out', out]);
+    assert.equal(again.code, 2, again.stderr);
+    assert.equal(again.stderr, `xsmeter log: --out ${out} already holds flash.bin, keys.json, log.json, log.bin (a meter made before): give a new or empty DIR, or --force to replace them\n`);
+    assert.equal(again.stdout, '');
+    for (const [f, bytes] of Object.entries(before)) assert.deepEqual(readFileSync(join(out, f)), bytes, f);
+    // One of its files is enough (here the one made last, as after an interrupted run).
+    const partial = join(dir, 'demo-partial');
+    mkdirSync(partial);
+    writeFileSync(join(partial, 'log.bin'), 'mine');
+    const r = await xsmeter(['log', 'demo', '--out', partial]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /already holds log\.bin \(/);
+    assert.equal(readFileSync(join(partial, 'log.bin'), 'utf8'), 'mine');
+    const forced = await xsmeter(['log', 'demo', '--out', out, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(forced.stdout.trim(), first.stdout.trim()); // a new meter, a new key
+    assert.equal(JSON.parse(readFileSync(join(out, 'keys.json'), 'utf8')).publicKey, forced.stdout.trim());
+  });
+
   describe('export of a log that fills more than one sector', () => {
     const EVENTS = 40;
     let image: Uint8Array;

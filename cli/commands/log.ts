@@ -1,5 +1,5 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
-import { statSync, writeFileSync } from 'node:fs';
+import { lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { equalConstantTime, fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
@@ -40,10 +40,11 @@ const help = `usage: xsmeter log <show|verify|export|demo> …
       and 'sim --state DIR' write it: calibration.bin) and exports it, with a head signed by the
       meter's key (from the simulator's key file). The log's sectors are where the flash map puts
       them (--first-sector and --sectors override). Default: JSON to stdout.
-  xsmeter log demo --out DIR
+  xsmeter log demo --out DIR [--force]
       Makes a simulated meter (flash image, key file) with a short history: calibration, seal,
       refused write, refused unseal, authorised unseal, new constant, seal again; writes
-      DIR/flash.bin, DIR/keys.json, DIR/log.json, DIR/log.bin and prints the public key.
+      DIR/flash.bin, DIR/keys.json, DIR/log.json, DIR/log.bin and prints the public key. A DIR that
+      already holds one of these (another meter's keys) is refused unless --force replaces them.
 `;
 
 const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
@@ -359,11 +360,32 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
+/** What `log demo` writes into its DIR. */
+const DEMO_FILES = ['flash.bin', 'keys.json', 'log.json', 'log.bin'] as const;
+
+/** Whether anything is at `path`, a dangling link included. */
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e; // (a system error: one line naming the path)
+  }
+}
+
 async function demoCmd(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseOptions(args, { out: { type: 'string' } }, true);
+  const { values, positionals } = parseOptions(args, { out: { type: 'string' }, force: { type: 'boolean' } }, true);
   if (positionals.length > 0 || !values.out) throw new CliError('demo needs --out DIR', 2);
   const dir = values.out as string;
   makeDirectory(dir);
+  // The files of a meter made before, its keys among them: replaced only when asked to (--force).
+  const present = DEMO_FILES.filter((name) => pathExists(join(dir, name)));
+  if (present.length > 0 && !values.force) {
+    throw usageError(`--out ${dir} already holds ${present.join(', ')} (a meter made before): give a new or empty DIR, or --force to replace them`);
+  }
+  // (Without --force, exclusively: one made meanwhile is not replaced either.)
+  const write = (name: (typeof DEMO_FILES)[number], data: string | Uint8Array) => writeFileSync(join(dir, name), data, { flag: values.force ? 'w' : 'wx' });
   const keys = SimKeyStore.generate();
   const partition = new SimFlash(GEOMETRY);
   const flash = logRegion(partition, undefined, undefined);
@@ -397,10 +419,10 @@ async function demoCmd(args: string[], io: CliIo): Promise<number> {
   guard.writeConstant(3, fromHex('0010'), 'bench-02');
   guard.seal('bench-02');
   const exp = log.export();
-  writeFileSync(join(dir, 'flash.bin'), partition.image());
-  writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys.toFile(), null, 2) + '\n');
-  writeFileSync(join(dir, 'log.json'), exportToJson(exp));
-  writeFileSync(join(dir, 'log.bin'), exportToBinary(exp));
+  write('flash.bin', partition.image());
+  write('keys.json', JSON.stringify(keys.toFile(), null, 2) + '\n');
+  write('log.json', exportToJson(exp));
+  write('log.bin', exportToBinary(exp));
   io.stdout(`${toHex(keys.devicePublicKey())}\n`);
   return 0;
 }
