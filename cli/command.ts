@@ -55,6 +55,17 @@ export class CliError extends Error {
   }
 }
 
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` with its control characters (C0, DEL, C1) and the Unicode line and paragraph separators
+ * written as JSON writes them (`\n`, `\u001b`): a value a message echoes (an option, a path, a field
+ * of a file) then keeps the message on one line, and cannot send a terminal escape sequences.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Bad usage or an unusable input file: exit code 2. */
 export function usageError(message: string): CliError {
   return new CliError(message, 2);

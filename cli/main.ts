@@ -2,7 +2,7 @@
  *  where failures become a one-line message and an exit code (see command.ts). */
 import { readFileSync } from 'node:fs';
 import type { CliIo, Command } from './command.js';
-import { CliError, describeSystemError, isSystemError } from './command.js';
+import { CliError, describeSystemError, escapeControls, isSystemError } from './command.js';
 import { MeterError } from '../modules/core/errors.js';
 import { decode } from './commands/decode.js';
 import { encode } from './commands/encode.js';
@@ -52,7 +52,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    io.stderr(`xsmeter: unknown command "${name}" (try xsmeter --help)\n`);
+    io.stderr(`xsmeter: unknown command "${escapeControls(name)}" (try xsmeter --help)\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -69,7 +69,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     const f = failure(e);
     if (!f) throw e;
-    io.stderr(`xsmeter ${name}: ${f.message}\n`);
+    // (Messages echo values as given: a newline in one must not make two lines.)
+    io.stderr(`xsmeter ${name}: ${escapeControls(f.message)}\n`);
     return f.exitCode;
   }
 }

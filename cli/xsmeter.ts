@@ -9,7 +9,7 @@
  *   least (the output is lost).
  * Anything else escaping a command is a bug: "internal error" with the stack, exit 70.
  */
-import { stdoutFailure, type CliIo } from './command.js';
+import { escapeControls, stdoutFailure, type CliIo } from './command.js';
 import { main } from './main.js';
 
 const stop = new AbortController();
@@ -23,7 +23,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     stdoutFailed = true;
     if (process.exitCode !== undefined) process.exitCode = Math.max(Number(process.exitCode), 1); // (the command ended first)
     const name = process.argv[2];
-    process.stderr.write(`xsmeter${name && !name.startsWith('-') ? ` ${name}` : ''}: ${stdoutFailure(e)}\n`);
+    process.stderr.write(`xsmeter${name && !name.startsWith('-') ? ` ${escapeControls(name)}` : ''}: ${escapeControls(stdoutFailure(e))}\n`);
   }
   stop.abort('EPIPE');
 });

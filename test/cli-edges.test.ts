@@ -630,6 +630,36 @@ describe('xsmeter at the edges (the binary)', function () {
     });
   });
 
+  describe('a value echoed in an error stays on one line (control characters written as \\n, \\u001b)', () => {
+    it('options, paths and command names with a newline, a carriage return or an escape, in every command', async () => {
+      const demo = join(dir, 'escape-log');
+      const pub = (await xsmeter(['log', 'demo', '--out', demo])).stdout.trim();
+      const bench = ['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1'];
+      const cases: [string[], string, RegExp][] = [
+        [['nonsense\nxsmeter: ok'], '', /unknown command "nonsense\\nxsmeter: ok" \(try xsmeter --help\)$/],
+        [['encode', '--id', '1234\n5678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], 'encode', /--id must be 8 decimal digits, got "1234\\n5678"$/],
+        [['decode', '--key', KEY, '--state', join(dir, 'no\rsuch', 'state.json')], 'decode', /no\\rsuch\/state\.json: cannot write: no such file or directory$/],
+        [['log', 'show\n'], 'log', /unknown log command "show\\n" \(/],
+        [['log', 'verify', join(dir, 'missing\u001b[2J.json'), '--pubkey', pub], 'log', /missing\\u001b\[2J\.json: no such file or directory$/],
+        [['sim', '--sml', '/dev/null', '--sml-pin', '12\n34'], 'sim', /--sml-pin must be four decimal digits, got "12\\n34"$/],
+        [[...bench, '--operator', 'a\nb'], 'bench', /operator "a\\nb" must be printable ASCII/],
+      ];
+      for (const [args, cmd, re] of cases) {
+        const r = await xsmeter(args, '');
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr.split('\n').length, 2, r.stderr); // one line and its end
+        oneLine(r, cmd, re);
+      }
+      // A field of a log file quoted in its FAULT line (exit 1).
+      const exp = JSON.parse(readFileSync(join(demo, 'log.json'), 'utf8')) as { deviceId: string };
+      exp.deviceId = 'XSM-00000001\nok: 9 records';
+      writeFileSync(join(dir, 'escape.json'), JSON.stringify(exp));
+      const r = await xsmeter(['log', 'verify', join(dir, 'escape.json'), '--pubkey', pub]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `FAULT at record 0 (counter 0): field-mismatch: deviceId "XSM-00000001\\nok: 9 records" differs from the log-init record's "XSM-00000001"\n`);
+    });
+  });
+
   describe('exit codes: 0 ok, 1 the work failed, 2 bad usage or input — in every command', () => {
     it('encode, decode, log, sim', async () => {
       const demo = join(dir, 'codes-log');

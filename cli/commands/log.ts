@@ -19,7 +19,7 @@ import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE, committedFrameAt, damagedFrameAt, h
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
-import { CliError, checkWritableFile, decimalInteger, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
@@ -200,7 +200,7 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
     if (!given) io.stderr('note: checked against the public key written in the file (integrity only); pass --pubkey to check origin\n');
   }
   if (!r.ok) {
-    io.stderr(faultLine(r, exp) + '\n');
+    io.stderr(escapeControls(faultLine(r, exp)) + '\n'); // (its reason may quote the file)
     return 1;
   }
   (show ? io.stderr : io.stdout)(summary(r, exp) + '\n');
@@ -298,7 +298,7 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
   const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
-  if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${log.fault.reason}\n`);
+  if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${escapeControls(log.fault.reason)}\n`);
   const exp = log.export();
   const bytes = format === 'json' ? new TextEncoder().encode(exportToJson(exp)) : exportToBinary(exp);
   if (values.out) writeFileSync(values.out as string, bytes);
