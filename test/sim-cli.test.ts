@@ -79,6 +79,13 @@ describe('xsmeter sim (the binary)', function () {
     assert.match(r.stdout, /meter\s+chip\s+A\+ kWh\s+A- kWh\s+power W\s+counter\s+status\s+gateway/);
     assert.match(r.stdout, /telegrams: (\d+) sent, \1 decoded, 0 rejected, 0 deferred by the duty cycle/);
     assert.match(r.stdout, /throughput: [\d ]+ telegrams\/s/);
+    // The rate after the set-up leaves the set-up's CPU out: never below the rate with it, and the
+    // set-up (keys, log, seal) costs some CPU a meter.
+    const m = /([\d ]+) meter-days per CPU-minute \(\d+ threads?\), ([\d ]+) after the set-up \(([\d.]+) ms of CPU a meter\)/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const num = (t: string) => Number(t.replace(/ /g, ''));
+    assert.ok(num(m[2]) >= num(m[1]), m[0]);
+    assert.ok(Number(m[3]) > 0, m[0]);
   });
 
   it('a restart from --state continues message counters and registers', () => {

@@ -173,12 +173,19 @@ function duration(ms: number): string {
   return `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s`;
 }
 
+/** The rate after the set-up, and the set-up's CPU a meter: a fleet's set-up is a one-off (each
+ *  new meter's keys, log and seal: three P-256 multiplications), the rate what each further day costs. */
+function afterSetUp(s: SimSummary): string {
+  if (s.meterDaysPerCpuMinuteAfterSetUp === undefined || s.meters === 0) return '';
+  return `, ${group(s.meterDaysPerCpuMinuteAfterSetUp)} after the set-up (${(s.setUpCpuMs / s.meters).toFixed(2)} ms of CPU a meter)`;
+}
+
 export function formatSummary(s: SimSummary): string[] {
   const sec = s.realMs / 1000;
   const lines = [
     `${s.interrupted ? 'interrupted after' : 'simulated'} ${duration(Math.round(s.simulatedMs))} (${stamp(s.startWallMs)} → ${stamp(s.endWallMs)} UTC) of ${s.meters} meter${s.meters === 1 ? '' : 's'} in ${sec.toFixed(1)} s: ${group(s.factor)} × real time`,
     `telegrams: ${s.sent} sent, ${s.decoded} decoded, ${s.rejected} rejected${s.rejected ? ` (${Object.entries(s.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ${s.deferred} deferred by the duty cycle`,
-    `throughput: ${group(s.throughput)} telegrams/s, ${group(s.meterDaysPerCpuMinute)} meter-days per CPU-minute (${s.workers} thread${s.workers === 1 ? '' : 's'}); peak memory ${(s.peakResidentBytes / 1e6).toFixed(0)} MB resident`,
+    `throughput: ${group(s.throughput)} telegrams/s, ${group(s.meterDaysPerCpuMinute)} meter-days per CPU-minute (${s.workers} thread${s.workers === 1 ? '' : 's'})${afterSetUp(s)}; peak memory ${(s.peakResidentBytes / 1e6).toFixed(0)} MB resident`,
   ];
   if (s.setUpMeters !== undefined) lines[0] = `interrupted during set-up after ${group(s.setUpMeters)} of ${group(s.meters)} meters`;
   const checks: string[] = [];

@@ -116,8 +116,13 @@ export interface SimSummary {
   resumed: boolean;
   startWallMs: number;
   endWallMs: number;
-  /** Meter-days simulated per minute of CPU time (all threads of this process). */
+  /** Meter-days simulated per minute of CPU time (all threads of this process), set-up included. */
   meterDaysPerCpuMinute: number;
+  /** CPU time (all threads) of the set-up: the meters made (factory set-up: keys, log, seal) or
+   *  restored, the gateway given their keys; ms. */
+  setUpCpuMs: number;
+  /** Meter-days per minute of the CPU time after the set-up (undefined: no time was simulated). */
+  meterDaysPerCpuMinuteAfterSetUp: number | undefined;
   workers: number;
   /** The process's peak resident memory so far (all threads; bytes). */
   peakResidentBytes: number;
@@ -526,6 +531,7 @@ export class SimRunner {
       ),
     );
     this.made = parts.reduce((n, q) => n + q.made, 0);
+    const setUpCpu = process.cpuUsage(cpu0);
     const setUpComplete = setUp.every(Boolean) && !this.stopRequested;
     this.phase = 'run';
     this.runStart = performance.now();
@@ -600,10 +606,10 @@ export class SimRunner {
     this.phase = 'done';
     this.saveState();
     const cpu = process.cpuUsage(cpu0);
-    return this.summary(reports, !completed, setUpComplete ? undefined : this.made, (cpu.user + cpu.system) / 60e6);
+    return this.summary(reports, !completed, setUpComplete ? undefined : this.made, (cpu.user + cpu.system) / 60e6, (setUpCpu.user + setUpCpu.system) / 60e6);
   }
 
-  private summary(reports: SliceReport[], interrupted: boolean, setUpMeters: number | undefined, cpuMinutes: number): SimSummary {
+  private summary(reports: SliceReport[], interrupted: boolean, setUpMeters: number | undefined, cpuMinutes: number, setUpCpuMinutes: number): SimSummary {
     const realMs = performance.now() - this.realStart;
     let sent = 0;
     let deferred = 0;
@@ -647,6 +653,8 @@ export class SimRunner {
       startWallMs: this.startWallMs,
       endWallMs: this.wallMs,
       meterDaysPerCpuMinute: cpuMinutes > 0 ? meterDays / cpuMinutes : 0,
+      setUpCpuMs: setUpCpuMinutes * 60_000,
+      meterDaysPerCpuMinuteAfterSetUp: meterDays > 0 && cpuMinutes > setUpCpuMinutes ? meterDays / (cpuMinutes - setUpCpuMinutes) : undefined,
       workers: this.workers,
       peakResidentBytes: process.resourceUsage().maxRSS * 1024,
     };
