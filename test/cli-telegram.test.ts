@@ -74,6 +74,34 @@ describe('cli: xsmeter encode | decode', function () {
     assert.equal(lines(rp.stdout)[0].counter, 12);
   });
 
+  it('encode scales V and A on their decimal digits, half away from zero, and says when it rounds', async () => {
+    // 4.0005 A is 4000.5 mA exactly: half a step, so 4001 (a binary 4.0005 × 1000 is 4000.4999…).
+    const sets = ['31.7.0=4.0005', '51.7.0=-4.0005', '71.7.0=1.0004999', '32.7.0=230.05', '52.7.0=0.25', '72.7.0=2.5e1'];
+    const r = await xsmeter(['encode', '--id', '12345678', '--insecure', ...sets.flatMap((s) => ['--set', s])]);
+    assert.equal(r.code, 0, r.stderr);
+    const frame = r.stdout.trim();
+    // The records' data, little-endian, in the plain frame: 4001 mA, -4001 mA, 1000 mA, 2301 dV, 3 dV, 250 dV.
+    for (const data of ['a10f0000', '5ff0ffff', 'e8030000', 'fd08', '0300', 'fa00']) assert.ok(frame.includes(data), `${data} in ${frame}`);
+    const d = await xsmeter(['decode', '--insecure'], frame + '\n');
+    assert.deepEqual(
+      (lines(d.stdout)[0].values as { obis: string; value: number }[]).map((v) => [v.obis, v.value]),
+      [['31.7.0', 4.001], ['51.7.0', -4.001], ['71.7.0', 1], ['32.7.0', 230.1], ['52.7.0', 0.3], ['72.7.0', 25]],
+    );
+    // More decimals than the record carries is said, one line each; a value that fits is not.
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      'xsmeter encode: --set 31.7.0=4.0005 is sent as 4.001 A: the record carries 1 mA steps (rounded half away from zero)',
+      'xsmeter encode: --set 51.7.0=-4.0005 is sent as -4.001 A: the record carries 1 mA steps (rounded half away from zero)',
+      'xsmeter encode: --set 71.7.0=1.0004999 is sent as 1 A: the record carries 1 mA steps (rounded half away from zero)',
+      'xsmeter encode: --set 32.7.0=230.05 is sent as 230.1 V: the record carries 0.1 V steps (rounded half away from zero)',
+      'xsmeter encode: --set 52.7.0=0.25 is sent as 0.3 V: the record carries 0.1 V steps (rounded half away from zero)',
+    ]);
+    for (const bad of ['0x10', ' 5', '4,5', '']) {
+      const b = await xsmeter(['encode', '--id', '12345678', '--insecure', '--set', `31.7.0=${bad}`]);
+      assert.deepEqual([b.code, b.stdout], [2, ''], bad);
+      assert.match(b.stderr, /^xsmeter encode: --set 31\.7\.0: ".*" is not a decimal number\n$/);
+    }
+  });
+
   it('decodes the OMS Annex N.2.1 telegram with and without CRCs; per-meter keys', async () => {
     const r = await xsmeter(['decode', '--allow-unauthenticated', '--key', `12345678:${n21.key}`, '--key', `87654321:${KEY2}`], `# Annex N.2.1\n${n21.frameWithCrc}\n`);
     assert.equal(r.code, 0, r.stderr);
