@@ -227,6 +227,10 @@ describe('cli: xsmeter encode | decode', function () {
       [['encode', '--id', '12345678', '--key', KEY, '--set', '1.8.0=1'], /--counter is required/],
       [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '9.9.9=1'], /unknown-register/],
       [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--frame', 'B', '--radio', 'T1'], /T1 carries format A only/],
+      // Mode 5 and plain telegrams have no AFL: a counter would be lost (it was, silently).
+      [['encode', '--id', '12345678', '--key', KEY, '--mode', '5', '--counter', '300', '--set', '1.8.0=1'], /^xsmeter encode: --counter is the AFL message counter of security mode 7; a mode-5 telegram has no AFL/],
+      [['encode', '--id', '12345678', '--key', KEY, '--mode', '5', '--counter', '3', '--access', '9', '--set', '1.8.0=1'], /a mode-5 telegram has no AFL/],
+      [['encode', '--id', '12345678', '--insecure', '--counter', '3', '--set', '1.8.0=1'], /a plain \(--insecure\) telegram has no AFL/],
       [['encode', '--id', '12345678', '--bogus'], /bogus/],
       [['decode'], /give --key/],
       [['decode', '--keys', '/nonexistent/keys.json'], /cannot open \/nonexistent\/keys\.json/],

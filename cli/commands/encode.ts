@@ -22,8 +22,8 @@ Builds one OMS wireless M-Bus telegram (EN 13757-3 records, EN 13757-7 TPL, OMS 
   --key HEX            meter master key, 16 bytes (32 hex digits); not with --insecure
   --mode 5|7           security mode (default 7: profile B, AFL with CMAC)
   --insecure           security mode 0 (plain): simulation and tests only
-  --counter N          AFL message counter (mode 7; must increase with every telegram)
-  --access N           TPL access number 0..255 (default: counter mod 256)
+  --counter N          AFL message counter (mode 7 only; must increase with every telegram)
+  --access N           TPL access number 0..255 (default: counter mod 256 in mode 7, else 0)
   --status N           TPL status byte (default 0)
   --tpl short|long     TPL header CI 0x7A (default) or 0x72 (repeats the meter address)
   --frame A|B          frame format (default A)
@@ -126,6 +126,11 @@ export const encode: Command = {
       const mode = Number(oneOf('mode', o.mode, ['5', '7'] as const, '7')) as 5 | 7;
       if (o.key === undefined) throw usageError(`--key is required for security mode ${mode} (or --insecure)`);
       security = { mode, key: nobleCrypto.aesKey(parseKey(o.key)), crypto: nobleCrypto };
+    }
+    // Mode 5 and mode 0 telegrams have no AFL, so no place for a message counter (EN 13757-7: a mode-5
+    // TPL carries access number, status and configuration; its IV is M, A and the access number).
+    if (security.mode !== 7 && o.counter !== undefined) {
+      throw usageError(`--counter is the AFL message counter of security mode 7; a ${security.mode === 5 ? 'mode-5' : 'plain (--insecure)'} telegram has no AFL: drop it (--access N sets the TPL access number)`);
     }
     const counter = o.counter === undefined ? undefined : int('counter', o.counter, 1, 0xffffffff);
     if (security.mode === 7 && counter === undefined) throw usageError('--counter is required for security mode 7');
