@@ -157,27 +157,94 @@ describe('cli: xsmeter encode | decode', function () {
     assert.deepEqual([(lines(strict.stdout)[0].error as { code: string }).code, lines(strict.stdout)[0].id], ['unsupported-ci', '18046178']);
   });
 
-  it('--state is written atomically after every accepted frame and on SIGTERM: a decoder killed mid-stream still refuses what it accepted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-sigterm-'));
+  /** A decoder on `state` fed `frames` one at a time, each once the line before it is out; then `signal`. */
+  async function decodeThenSignal(state: string, frames: string[], signal: NodeJS.Signals): Promise<{ out: Record<string, unknown>[]; code: number | null }> {
+    const p = spawn(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state]);
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    for (let k = 1; k <= frames.length; k++) {
+      p.stdin.write(frames[k - 1] + '\n');
+      for (let i = 0; i < 400 && out.split('\n').length <= k; i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    // Every frame is answered, stdin still open.
+    const code = await new Promise<number | null>((resolve) => {
+      p.on('close', resolve);
+      p.kill(signal);
+    });
+    return { out: lines(out), code };
+  }
+  const counters = (path: string) => Object.values(JSON.parse(readFileSync(path, 'utf8')) as Record<string, { messageCounter: number }>).map((e) => e.messageCounter);
+  const verdicts = (stdout: string) => lines(stdout).map((o) => (o.error as { code: string } | undefined)?.code ?? o.counter);
+
+  it('--state: a decoder killed (kill -9) right after a frame’s line still refuses that frame when started again; SIGTERM and the end leave one state file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-kill-'));
     try {
       const state = join(dir, 'state.json');
-      const frames = await Promise.all([61, 62].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
-      const p = spawn(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state]);
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => (out += d));
-      p.stdin.write(frames[0] + '\n');
-      for (let i = 0; i < 200 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
-      // The frame is answered, stdin still open: the state is already on disk.
+      const frames = await Promise.all([61, 62, 63, 64].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
+      const killed = await decodeThenSignal(state, frames.slice(0, 2), 'SIGKILL');
+      assert.deepEqual(killed.out.map((o) => o.counter), [61, 62]);
+      const again = await xsmeter(['decode', '--key', KEY, '--state', state], frames.slice(0, 3).join('\n') + '\n');
+      assert.deepEqual(verdicts(again.stdout), ['counter-replay', 'counter-replay', 63]);
+      assert.deepEqual(readdirSync(dir), ['state.json'], 'the end of the run leaves the state in one file');
+      assert.deepEqual(counters(state), [63]);
+      const term = await decodeThenSignal(state, [frames[3]], 'SIGTERM');
+      assert.deepEqual([term.code, term.out.map((o) => o.counter)], [0, [64]], 'SIGTERM saves and exits');
+      assert.deepEqual(readdirSync(dir), ['state.json']);
+      assert.deepEqual(counters(state), [64]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--state: 40 frames on a state of 200 000 meters cost an append each, not a rewrite of the state', async function () {
+    this.timeout(180_000);
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-big-state-'));
+    try {
+      const big: Record<string, { messageCounter: number; meter: string }> = {};
+      for (let i = 0; i < 200_000; i++) big[`0123456789abcdef:${(0x10000000 + i).toString(16)}`] = { messageCounter: 1 + (i % 1000), meter: `XSM.${10_000_000 + i}` };
+      const bigText = JSON.stringify(big);
+      const frames = await Promise.all(Array.from({ length: 41 }, (_, i) => enc(['--key', KEY, '--counter', String(100 + i), '--set', '1.8.0=1'])));
+      const state = join(dir, 'state.json');
+      /** Wall time of one decode run over `n` frames on a fresh copy of the big state. */
+      const run = async (n: number): Promise<number> => {
+        writeFileSync(state, bigText);
+        const t = performance.now();
+        const r = await xsmeter(['decode', '--key', KEY, '--state', state], frames.slice(0, n).join('\n') + '\n');
+        const ms = performance.now() - t;
+        assert.equal(r.code, 0, r.stderr);
+        return ms;
+      };
+      // Load, key set-up and the one write at the end are in both runs; the difference is 40 frames.
+      const one = Math.min(await run(1), await run(1));
+      const many = Math.min(await run(41), await run(41));
+      const perFrame = (many - one) / 40;
+      // Rewriting 200 000 entries per frame took about 200 ms a frame; an append a few ms.
+      assert.ok(perFrame < 40, `${perFrame.toFixed(1)} ms a frame with 200 000 entries (1 frame: ${one.toFixed(0)} ms, 41: ${many.toFixed(0)} ms)`);
       const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { messageCounter: number }>;
-      assert.deepEqual(Object.values(saved).map((e) => e.messageCounter), [61]);
-      const code = await new Promise<number | null>((resolve) => {
-        p.on('close', resolve);
-        p.kill('SIGTERM');
-      });
-      assert.equal(code, 0, 'SIGTERM saves and exits');
-      assert.deepEqual(readdirSync(dir), ['state.json'], 'no temporary file left');
-      const again = await xsmeter(['decode', '--key', KEY, '--state', state], frames.join('\n') + '\n');
-      assert.deepEqual(lines(again.stdout).map((o) => (o.error as { code: string } | undefined)?.code ?? o.counter), ['counter-replay', 62]);
+      assert.equal(Object.keys(saved).length, 200_001);
+      assert.deepEqual(Object.entries(saved).filter(([k]) => !k.startsWith('0123456789abcdef:')).map(([, e]) => e.messageCounter), [140]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--state: the journal a crash left is applied, a write it cut short dropped, a damaged line refused (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-journal-'));
+    try {
+      const state = join(dir, 'state.json');
+      const frames = await Promise.all([70, 75, 76, 77].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
+      assert.equal((await xsmeter(['decode', '--key', KEY, '--state', state], frames[0] + '\n')).code, 0);
+      const slot = Object.keys(JSON.parse(readFileSync(state, 'utf8')) as object)[0];
+      // What a crash leaves: an accepted frame's entry, then an append cut short (no newline).
+      writeFileSync(`${state}.journal`, `{${JSON.stringify(slot)}:{"messageCounter":75,"meter":"XSM.12345678"}}\n{${JSON.stringify(slot)}:{"messageCou`);
+      const r = await xsmeter(['decode', '--key', KEY, '--state', state], frames.slice(1, 3).join('\n') + '\n');
+      assert.deepEqual(verdicts(r.stdout), ['counter-replay', 76]);
+      assert.deepEqual([readdirSync(dir), counters(state)], [['state.json'], [76]]);
+      writeFileSync(`${state}.journal`, `{${JSON.stringify(slot)}:{"messageCounter":80}}\nnot json\n`);
+      const bad = await xsmeter(['decode', '--key', KEY, '--state', state], frames[3] + '\n');
+      assert.deepEqual([bad.code, bad.stdout], [2, '']);
+      assert.match(bad.stderr, /^xsmeter decode: .*state\.json\.journal: line 2 is not valid JSON .*\n$/);
+      assert.deepEqual(counters(state), [76], 'left as it was');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
