@@ -74,6 +74,34 @@ describe('cli: xsmeter encode | decode', function () {
     assert.equal(lines(rp.stdout)[0].counter, 12);
   });
 
+  it('encode scales V and A on their decimal digits, half away from zero, and says when it rounds', async () => {
+    // 4.0005 A is 4000.5 mA exactly: half a step, so 4001 (a binary 4.0005 × 1000 is 4000.4999…).
+    const sets = ['31.7.0=4.0005', '51.7.0=-4.0005', '71.7.0=1.0004999', '32.7.0=230.05', '52.7.0=0.25', '72.7.0=2.5e1'];
+    const r = await xsmeter(['encode', '--id', '12345678', '--insecure', ...sets.flatMap((s) => ['--set', s])]);
+    assert.equal(r.code, 0, r.stderr);
+    const frame = r.stdout.trim();
+    // The records' data, little-endian, in the plain frame: 4001 mA, -4001 mA, 1000 mA, 2301 dV, 3 dV, 250 dV.
+    for (const data of ['a10f0000', '5ff0ffff', 'e8030000', 'fd08', '0300', 'fa00']) assert.ok(frame.includes(data), `${data} in ${frame}`);
+    const d = await xsmeter(['decode', '--insecure'], frame + '\n');
+    assert.deepEqual(
+      (lines(d.stdout)[0].values as { obis: string; value: number }[]).map((v) => [v.obis, v.value]),
+      [['31.7.0', 4.001], ['51.7.0', -4.001], ['71.7.0', 1], ['32.7.0', 230.1], ['52.7.0', 0.3], ['72.7.0', 25]],
+    );
+    // More decimals than the record carries is said, one line each; a value that fits is not.
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      'xsmeter encode: --set 31.7.0=4.0005 is sent as 4.001 A: the record carries 1 mA steps (rounded half away from zero)',
+      'xsmeter encode: --set 51.7.0=-4.0005 is sent as -4.001 A: the record carries 1 mA steps (rounded half away from zero)',
+      'xsmeter encode: --set 71.7.0=1.0004999 is sent as 1 A: the record carries 1 mA steps (rounded half away from zero)',
+      'xsmeter encode: --set 32.7.0=230.05 is sent as 230.1 V: the record carries 0.1 V steps (rounded half away from zero)',
+      'xsmeter encode: --set 52.7.0=0.25 is sent as 0.3 V: the record carries 0.1 V steps (rounded half away from zero)',
+    ]);
+    for (const bad of ['0x10', ' 5', '4,5', '']) {
+      const b = await xsmeter(['encode', '--id', '12345678', '--insecure', '--set', `31.7.0=${bad}`]);
+      assert.deepEqual([b.code, b.stdout], [2, ''], bad);
+      assert.match(b.stderr, /^xsmeter encode: --set 31\.7\.0: ".*" is not a decimal number\n$/);
+    }
+  });
+
   it('decodes the OMS Annex N.2.1 telegram with and without CRCs; per-meter keys', async () => {
     const r = await xsmeter(['decode', '--allow-unauthenticated', '--key', `12345678:${n21.key}`, '--key', `87654321:${KEY2}`], `# Annex N.2.1\n${n21.frameWithCrc}\n`);
     assert.equal(r.code, 0, r.stderr);
@@ -129,27 +157,94 @@ describe('cli: xsmeter encode | decode', function () {
     assert.deepEqual([(lines(strict.stdout)[0].error as { code: string }).code, lines(strict.stdout)[0].id], ['unsupported-ci', '18046178']);
   });
 
-  it('--state is written atomically after every accepted frame and on SIGTERM: a decoder killed mid-stream still refuses what it accepted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-sigterm-'));
+  /** A decoder on `state` fed `frames` one at a time, each once the line before it is out; then `signal`. */
+  async function decodeThenSignal(state: string, frames: string[], signal: NodeJS.Signals): Promise<{ out: Record<string, unknown>[]; code: number | null }> {
+    const p = spawn(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state]);
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    for (let k = 1; k <= frames.length; k++) {
+      p.stdin.write(frames[k - 1] + '\n');
+      for (let i = 0; i < 400 && out.split('\n').length <= k; i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    // Every frame is answered, stdin still open.
+    const code = await new Promise<number | null>((resolve) => {
+      p.on('close', resolve);
+      p.kill(signal);
+    });
+    return { out: lines(out), code };
+  }
+  const counters = (path: string) => Object.values(JSON.parse(readFileSync(path, 'utf8')) as Record<string, { messageCounter: number }>).map((e) => e.messageCounter);
+  const verdicts = (stdout: string) => lines(stdout).map((o) => (o.error as { code: string } | undefined)?.code ?? o.counter);
+
+  it('--state: a decoder killed (kill -9) right after a frame’s line still refuses that frame when started again; SIGTERM and the end leave one state file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-kill-'));
     try {
       const state = join(dir, 'state.json');
-      const frames = await Promise.all([61, 62].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
-      const p = spawn(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state]);
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => (out += d));
-      p.stdin.write(frames[0] + '\n');
-      for (let i = 0; i < 200 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
-      // The frame is answered, stdin still open: the state is already on disk.
+      const frames = await Promise.all([61, 62, 63, 64].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
+      const killed = await decodeThenSignal(state, frames.slice(0, 2), 'SIGKILL');
+      assert.deepEqual(killed.out.map((o) => o.counter), [61, 62]);
+      const again = await xsmeter(['decode', '--key', KEY, '--state', state], frames.slice(0, 3).join('\n') + '\n');
+      assert.deepEqual(verdicts(again.stdout), ['counter-replay', 'counter-replay', 63]);
+      assert.deepEqual(readdirSync(dir), ['state.json'], 'the end of the run leaves the state in one file');
+      assert.deepEqual(counters(state), [63]);
+      const term = await decodeThenSignal(state, [frames[3]], 'SIGTERM');
+      assert.deepEqual([term.code, term.out.map((o) => o.counter)], [0, [64]], 'SIGTERM saves and exits');
+      assert.deepEqual(readdirSync(dir), ['state.json']);
+      assert.deepEqual(counters(state), [64]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--state: 40 frames on a state of 200 000 meters cost an append each, not a rewrite of the state', async function () {
+    this.timeout(180_000);
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-big-state-'));
+    try {
+      const big: Record<string, { messageCounter: number; meter: string }> = {};
+      for (let i = 0; i < 200_000; i++) big[`0123456789abcdef:${(0x10000000 + i).toString(16)}`] = { messageCounter: 1 + (i % 1000), meter: `XSM.${10_000_000 + i}` };
+      const bigText = JSON.stringify(big);
+      const frames = await Promise.all(Array.from({ length: 41 }, (_, i) => enc(['--key', KEY, '--counter', String(100 + i), '--set', '1.8.0=1'])));
+      const state = join(dir, 'state.json');
+      /** Wall time of one decode run over `n` frames on a fresh copy of the big state. */
+      const run = async (n: number): Promise<number> => {
+        writeFileSync(state, bigText);
+        const t = performance.now();
+        const r = await xsmeter(['decode', '--key', KEY, '--state', state], frames.slice(0, n).join('\n') + '\n');
+        const ms = performance.now() - t;
+        assert.equal(r.code, 0, r.stderr);
+        return ms;
+      };
+      // Load, key set-up and the one write at the end are in both runs; the difference is 40 frames.
+      const one = Math.min(await run(1), await run(1));
+      const many = Math.min(await run(41), await run(41));
+      const perFrame = (many - one) / 40;
+      // Rewriting 200 000 entries per frame took about 200 ms a frame; an append a few ms.
+      assert.ok(perFrame < 40, `${perFrame.toFixed(1)} ms a frame with 200 000 entries (1 frame: ${one.toFixed(0)} ms, 41: ${many.toFixed(0)} ms)`);
       const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { messageCounter: number }>;
-      assert.deepEqual(Object.values(saved).map((e) => e.messageCounter), [61]);
-      const code = await new Promise<number | null>((resolve) => {
-        p.on('close', resolve);
-        p.kill('SIGTERM');
-      });
-      assert.equal(code, 0, 'SIGTERM saves and exits');
-      assert.deepEqual(readdirSync(dir), ['state.json'], 'no temporary file left');
-      const again = await xsmeter(['decode', '--key', KEY, '--state', state], frames.join('\n') + '\n');
-      assert.deepEqual(lines(again.stdout).map((o) => (o.error as { code: string } | undefined)?.code ?? o.counter), ['counter-replay', 62]);
+      assert.equal(Object.keys(saved).length, 200_001);
+      assert.deepEqual(Object.entries(saved).filter(([k]) => !k.startsWith('0123456789abcdef:')).map(([, e]) => e.messageCounter), [140]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--state: the journal a crash left is applied, a write it cut short dropped, a damaged line refused (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-journal-'));
+    try {
+      const state = join(dir, 'state.json');
+      const frames = await Promise.all([70, 75, 76, 77].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
+      assert.equal((await xsmeter(['decode', '--key', KEY, '--state', state], frames[0] + '\n')).code, 0);
+      const slot = Object.keys(JSON.parse(readFileSync(state, 'utf8')) as object)[0];
+      // What a crash leaves: an accepted frame's entry, then an append cut short (no newline).
+      writeFileSync(`${state}.journal`, `{${JSON.stringify(slot)}:{"messageCounter":75,"meter":"XSM.12345678"}}\n{${JSON.stringify(slot)}:{"messageCou`);
+      const r = await xsmeter(['decode', '--key', KEY, '--state', state], frames.slice(1, 3).join('\n') + '\n');
+      assert.deepEqual(verdicts(r.stdout), ['counter-replay', 76]);
+      assert.deepEqual([readdirSync(dir), counters(state)], [['state.json'], [76]]);
+      writeFileSync(`${state}.journal`, `{${JSON.stringify(slot)}:{"messageCounter":80}}\nnot json\n`);
+      const bad = await xsmeter(['decode', '--key', KEY, '--state', state], frames[3] + '\n');
+      assert.deepEqual([bad.code, bad.stdout], [2, '']);
+      assert.match(bad.stderr, /^xsmeter decode: .*state\.json\.journal: line 2 is not valid JSON .*\n$/);
+      assert.deepEqual(counters(state), [76], 'left as it was');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -199,6 +294,10 @@ describe('cli: xsmeter encode | decode', function () {
       [['encode', '--id', '12345678', '--key', KEY, '--set', '1.8.0=1'], /--counter is required/],
       [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '9.9.9=1'], /unknown-register/],
       [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--frame', 'B', '--radio', 'T1'], /T1 carries format A only/],
+      // Mode 5 and plain telegrams have no AFL: a counter would be lost (it was, silently).
+      [['encode', '--id', '12345678', '--key', KEY, '--mode', '5', '--counter', '300', '--set', '1.8.0=1'], /^xsmeter encode: --counter is the AFL message counter of security mode 7; a mode-5 telegram has no AFL/],
+      [['encode', '--id', '12345678', '--key', KEY, '--mode', '5', '--counter', '3', '--access', '9', '--set', '1.8.0=1'], /a mode-5 telegram has no AFL/],
+      [['encode', '--id', '12345678', '--insecure', '--counter', '3', '--set', '1.8.0=1'], /a plain \(--insecure\) telegram has no AFL/],
       [['encode', '--id', '12345678', '--bogus'], /bogus/],
       [['decode'], /give --key/],
       [['decode', '--keys', '/nonexistent/keys.json'], /cannot open \/nonexistent\/keys\.json/],

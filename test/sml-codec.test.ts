@@ -13,7 +13,7 @@ import { encodeSmlFile } from '../modules/sml/transport.js';
 import { unitOfRegister, unitSymbol } from '../modules/sml/units.js';
 import { SmlWriter } from '../modules/sml/writer.js';
 import { readVectors } from './helpers/vectors.js';
-import { decodeAll, join, patchMessage, payloadOf, plain, reframe } from './helpers/sml.js';
+import { crcX25, decodeAll, handFramedCloseRes, join, patchMessage, payloadOf, plain, reframe } from './helpers/sml.js';
 
 interface SmlVectors {
   crc: { input: string; check: string };
@@ -312,6 +312,45 @@ describe('SML codec (modules/sml)', () => {
       assert.equal(files(events).length, 3);
     });
 
+    it('reads 1b1b1b1b 01010101 off the 4-byte grid inside an octet string as payload, as libsml does (files framed by hand)', () => {
+      assert.equal(crcX25(new TextEncoder().encode('123456789')), 0x906e, 'the CRC-16/X-25 catalogue check value');
+      const start = fromHex('1b1b1b1b01010101');
+      for (const before of [0, 1, 2]) {
+        // The signature starts at stream offset 21: its start sequence at 21 + before, off the grid by 1, 2, 3.
+        const signature = join(new Uint8Array(before).fill(0xaa), start, fromHex('55'));
+        const file = handFramedCloseRes(signature);
+        assert.notEqual((toHex(file).indexOf('1b1b1b1b01010101', 16) / 2 - 8) % 4, 0);
+        const close = { transactionId: [1], groupNo: 0, abortOnError: 0, body: { kind: 'close-res', globalSignature: [...signature] } };
+        for (const chunk of [1, 3, file.length]) {
+          const { events } = decodeAll(join(file, b, file), chunk);
+          assert.deepEqual(errors(events), [], `${before} bytes before it, chunks of ${chunk}`);
+          assert.deepEqual(files(events).map((f) => f.map(plain)), [[close], both[1], [close]]);
+        }
+        // The same file with a wrong CRC ends there: what began inside it was its payload, b is read.
+        const bad = file.slice();
+        bad[bad.length - 1] ^= 0x80;
+        const { events } = decodeAll(join(bad, b));
+        assert.deepEqual(errors(events).map((e) => e.code), ['crc']);
+        assert.deepEqual(files(events).map((f) => f.map(plain)), [both[1]]);
+      }
+    });
+
+    it('a line that lost bytes: the next files, off the grid, are read; the cut file is reported once', () => {
+      const small = encodeSmlFile([{ transactionId: fromHex('01'), body: { kind: 'close-res' } }]);
+      const cut = encodeSmlFile([{ transactionId: fromHex('01'), body: { kind: 'close-res', globalSignature: new Uint8Array(60).fill(7) } }]).subarray(0, 41);
+      const closeRes = [{ transactionId: [1], groupNo: 0, abortOnError: 0, body: { kind: 'close-res' } }];
+      // The next file ends intact first: the cut one is truncated. Or the cut one outgrows the limit
+      // first: the file begun inside it is read on.
+      for (const [max, code] of [[4096, 'truncated'], [64, 'too-long']] as const) {
+        const { events } = decodeAll(join(cut, small, small), 1, max);
+        assert.deepEqual(errors(events).map((e) => [e.code, e.details.offset]), [[code, 0]]);
+        assert.deepEqual(
+          events.flatMap((e) => (e.kind === 'file' ? [[e.file.offset, e.file.messages.map(plain)]] : [])),
+          [[41, closeRes], [41 + small.length, closeRes]],
+        );
+      }
+    });
+
     it('reports unknown escape sequences and resynchronises on the next start', () => {
       const v2 = fromHex('1b1b1b1b0202020212345678'); // transport version 2 is not this decoder's
       const esc = join(a.subarray(0, 16), fromHex('1b1b1b1b7f000000'), a.subarray(16));
@@ -360,6 +399,8 @@ describe('SML codec (modules/sml)', () => {
       fc.record({ kind: fc.constant('timestamp' as const), seconds: fc.integer({ min: 0, max: 0xffffffff }) }),
       fc.record({ kind: fc.constant('localTimestamp' as const), seconds: fc.integer({ min: 0, max: 0xffffffff }), localOffset: fc.integer({ min: -720, max: 720 }), seasonOffset: fc.integer({ min: -60, max: 60 }) }),
     );
+    // A start sequence at any place in an octet string: off the transport's grid it is payload.
+    const startInside = fc.tuple(bytes(7), bytes(7)).map(([x, y]) => join(x, fromHex('1b1b1b1b01010101'), y));
     const entryArb: fc.Arbitrary<SmlListEntry> = fc
       .record({
         objName: fc.uint8Array({ minLength: 6, maxLength: 6 }),
@@ -367,7 +408,7 @@ describe('SML codec (modules/sml)', () => {
         valTime: some(time),
         unit: some(fc.integer({ min: 0, max: 255 })),
         scaler: some(fc.integer({ min: -128, max: 127 })),
-        value: fc.oneof(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.bigInt({ min: -(BigInt(2) ** BigInt(63)), max: BigInt(2) ** BigInt(63) - BigInt(1) }), fc.boolean(), bytes(40), fc.constant(new Uint8Array(12).fill(0x1b))),
+        value: fc.oneof(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.bigInt({ min: -(BigInt(2) ** BigInt(63)), max: BigInt(2) ** BigInt(63) - BigInt(1) }), fc.boolean(), bytes(40), fc.constant(new Uint8Array(12).fill(0x1b)), startInside),
         valueSignature: optBytes(300),
       })
       .map((e) => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as unknown as SmlListEntry);

@@ -25,7 +25,7 @@ import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { xsmeter } from './helpers/cli.js';
 import { libsmlReader, readWithLibsml, type LibsmlFile } from './helpers/libsml.js';
 import { readWithSmartmeterObis, type ObisReading } from './helpers/smartmeter-obis.js';
-import { joinAll } from './helpers/sml.js';
+import { decodeAll, handFramedCloseRes, joinAll } from './helpers/sml.js';
 
 const ENERGY = ['1.8.0', '2.8.0', '1.8.1', '1.8.2', '2.8.1', '2.8.2'];
 const ALL = [...ENERGY, '16.7.0'];
@@ -279,5 +279,29 @@ describe('SML on the LMN of the meter application, read by independent readers',
     });
     const req = await readWithLibsml(r.path!, joinAll(x.asked.map((a) => a.request)));
     assert.deepEqual(req.map((f) => [f.crcOk, f.tags]), x.asked.map(() => [true, [0x0100, 0x0700, 0x0200]]));
+  });
+});
+
+describe('the 4-byte grid of SML transport v1: libsml and the stream decoder', () => {
+  it('a start sequence off the grid inside an octet string is payload to both (files framed by hand)', async function () {
+    const r = libsmlReader();
+    if (!r.path) {
+      console.log(`      skipped: ${r.skip}`);
+      this.skip();
+    }
+    // Signatures whose 1b1b1b1b 01010101 lies 1, 2 and 3 bytes off the grid (the signature starts at offset 21).
+    const signatures = [0, 1, 2].map((before) => Uint8Array.from([...new Array<number>(before).fill(0xaa), 0x1b, 0x1b, 0x1b, 0x1b, 1, 1, 1, 1, 0x55]));
+    const framed = signatures.map(handFramedCloseRes);
+    const stream = joinAll(framed);
+    const lib = await readWithLibsml(r.path!, stream);
+    assert.deepEqual(
+      lib.map((f) => [f.length, f.crcOk, f.tags]),
+      framed.map((f) => [f.length, true, [0x0201]]),
+    );
+    const { events } = decodeAll(stream);
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'file' ? [e.file.length, toHex((e.file.messages[0].body as { globalSignature: Uint8Array }).globalSignature)] : e.error.code)),
+      framed.map((f, i) => [f.length, toHex(signatures[i])]),
+    );
   });
 });

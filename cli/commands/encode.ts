@@ -2,7 +2,8 @@
 import { fromHex, toHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import type { Register } from '../../modules/wmbus-tx/registers.js';
-import { describeRegister } from '../../modules/wmbus-tx/registers.js';
+import { decimalPlaces, describeRegister, scaleDecimal } from '../../modules/wmbus-tx/registers.js';
+import { scaledDecimal } from '../../modules/sml/scaled.js';
 import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/telegram.js';
 import { phyEncode } from '../../modules/wmbus/phy.js';
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
@@ -21,8 +22,8 @@ Builds one OMS wireless M-Bus telegram (EN 13757-3 records, EN 13757-7 TPL, OMS 
   --key HEX            meter master key, 16 bytes (32 hex digits); not with --insecure
   --mode 5|7           security mode (default 7: profile B, AFL with CMAC)
   --insecure           security mode 0 (plain): simulation and tests only
-  --counter N          AFL message counter (mode 7; must increase with every telegram)
-  --access N           TPL access number 0..255 (default: counter mod 256)
+  --counter N          AFL message counter (mode 7 only; must increase with every telegram)
+  --access N           TPL access number 0..255 (default: counter mod 256 in mode 7, else 0)
   --status N           TPL status byte (default 0)
   --tpl short|long     TPL header CI 0x7A (default) or 0x72 (repeats the meter address)
   --frame A|B          frame format (default A)
@@ -60,7 +61,8 @@ export function parseKey(text: string, what = '--key'): Uint8Array {
   return fromHex(text);
 }
 
-function parseRegister(text: string): Register {
+/** A --set option as a register, and a note when its value has more decimals than the record carries. */
+function parseRegister(text: string): { register: Register; note?: string } {
   const eq = text.indexOf('=');
   if (eq <= 0) throw usageError(`--set needs OBIS=VALUE, got "${text}"`);
   const obis = text.slice(0, eq);
@@ -72,10 +74,16 @@ function parseRegister(text: string): Register {
     if (e instanceof MeterError) throw usageError(`--set ${obis}: ${e.code}: ${e.message}`);
     throw e;
   }
-  if (def.obis === '0-0:1.0.0') return { obis, value: raw };
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw usageError(`--set ${obis}: "${raw}" is not a number`);
-  return { obis, value };
+  if (def.obis === '0-0:1.0.0') return { register: { obis, value: raw } };
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,9})?$/.test(raw)) throw usageError(`--set ${obis}: "${raw}" is not a decimal number`);
+  if (def.decimals === 0) return { register: { obis, value: Number(raw) } };
+  // Scaled registers take the numeral itself: the encoder scales its decimal digits exactly.
+  const register = { obis, value: raw };
+  const steps = scaleDecimal(raw, def.decimals);
+  // Out of range: the encoder refuses it, with its reason.
+  if (decimalPlaces(raw) <= def.decimals || !Number.isFinite(steps)) return { register };
+  const sent = scaledDecimal(BigInt(steps), -def.decimals);
+  return { register, note: `--set ${text} is sent as ${sent} ${def.unit}: the record carries ${def.decimals === 1 ? '0.1 V' : '1 mA'} steps (rounded half away from zero)` };
 }
 
 export const encode: Command = {
@@ -119,10 +127,16 @@ export const encode: Command = {
       if (o.key === undefined) throw usageError(`--key is required for security mode ${mode} (or --insecure)`);
       security = { mode, key: nobleCrypto.aesKey(parseKey(o.key)), crypto: nobleCrypto };
     }
+    // Mode 5 and mode 0 telegrams have no AFL, so no place for a message counter (EN 13757-7: a mode-5
+    // TPL carries access number, status and configuration; its IV is M, A and the access number).
+    if (security.mode !== 7 && o.counter !== undefined) {
+      throw usageError(`--counter is the AFL message counter of security mode 7; a ${security.mode === 5 ? 'mode-5' : 'plain (--insecure)'} telegram has no AFL: drop it (--access N sets the TPL access number)`);
+    }
     const counter = o.counter === undefined ? undefined : int('counter', o.counter, 1, 0xffffffff);
     if (security.mode === 7 && counter === undefined) throw usageError('--counter is required for security mode 7');
     const accessNumber = int('access', o.access, 0, 255, (counter ?? 0) & 0xff);
-    const registers = (o.set ?? []).map(parseRegister);
+    const parsedSets = (o.set ?? []).map(parseRegister);
+    const registers = parsedSets.map((p) => p.register);
     if (registers.length === 0) throw usageError('give at least one --set OBIS=VALUE');
     const header = {
       control: 0x44,
@@ -161,6 +175,7 @@ export const encode: Command = {
       const ts = new Date().toISOString().replace('T', ' ').replace('Z', '');
       io.stdout(`${radio};1;1;${ts};0;0;${header.id};0x${toHex(raw).toUpperCase()}\n`);
     }
+    for (const p of parsedSets) if (p.note) io.stderr(`xsmeter encode: ${p.note}\n`);
     return 0;
   },
 };

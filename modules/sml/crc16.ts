@@ -20,6 +20,13 @@ export function crc16Update(crc: number, byte: number): number {
   return (crc >>> 8) ^ TABLE[(crc ^ byte) & 0xff];
 }
 
+/** Adds data[start, end) to a running CRC register (one call for a transport block). */
+export function crc16Run(crc: number, data: Uint8Array, start: number, end: number): number {
+  let c = crc;
+  for (let i = start; i < end; i++) c = (c >>> 8) ^ TABLE[(c ^ data[i]) & 0xff];
+  return c;
+}
+
 /** Final XOR and libsml's byte swap of a running CRC register. */
 export function crc16Finish(crc: number): number {
   const v = crc ^ 0xffff;
@@ -28,7 +35,5 @@ export function crc16Finish(crc: number): number {
 
 /** CRC of data[start, end), as libsml's sml_crc16_calculate returns it (bytes swapped). */
 export function crc16Sml(data: Uint8Array, start = 0, end = data.length): number {
-  let crc = CRC_INIT;
-  for (let i = start; i < end; i++) crc = (crc >>> 8) ^ TABLE[(crc ^ data[i]) & 0xff];
-  return crc16Finish(crc);
+  return crc16Finish(crc16Run(CRC_INIT, data, start, end));
 }

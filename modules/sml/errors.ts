@@ -4,7 +4,8 @@
  *  - SmlCrcError        'crc' (the transport CRC of a file), 'message-crc' (a message's CRC16)
  *  - SmlEscapeError     'escape': an escape sequence that is neither an escaped 1b1b1b1b, a start nor
  *                       an end; an end whose fill-byte count is wrong or whose fill bytes are not 00
- *  - SmlTruncatedError  'truncated': the stream ended, or a new start sequence came, inside a file
+ *  - SmlTruncatedError  'truncated': the stream ended, or a new start sequence came, inside a file,
+ *                       or an intact file began off its 4-byte grid (the line lost bytes)
  *  - SmlTlError         'tl': a type-length field that cannot be (reserved type, length shorter than
  *                       the field itself, running past the end of the file)
  *  - SmlStructureError  'structure': well-formed TL fields that are not the SML message they claim

@@ -203,6 +203,9 @@ function withMeter(e: unknown, meter: MeterIdentity | undefined): unknown {
 
 export class Receiver {
   readonly state: ReplayState;
+  /** The replay slots the last accepted frame recorded (one, or two with an ELL session): what a
+   *  caller persisting the state incrementally writes. Read it after an accepted frame only. */
+  readonly acceptedSlots: string[] = [];
   private readonly keys: KeyLookup;
   private readonly crypto: Crypto;
   private readonly strict: boolean;
@@ -381,8 +384,16 @@ export class Receiver {
     }
 
     // Every check passed: now the frame counts.
-    if (sec.slot) acceptCounters(this.state, sec.slot, sec);
-    if (ellSlot) acceptCounters(this.state, ellSlot, { sessionNumber: ((l?.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
+    const accepted = this.acceptedSlots;
+    accepted.length = 0;
+    if (sec.slot) {
+      acceptCounters(this.state, sec.slot, sec);
+      accepted.push(sec.slot.name);
+    }
+    if (ellSlot) {
+      acceptCounters(this.state, ellSlot, { sessionNumber: ((l?.ell as Ell).sessionNumber ?? 0) & 0x1fffffff });
+      accepted.push(ellSlot.name);
+    }
 
     const typeName = deviceTypeName(meter.deviceType);
     const softAddress = !!(((dll[3] << 8) | dll[2]) & SOFT_ADDRESS);

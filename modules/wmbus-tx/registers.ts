@@ -11,7 +11,8 @@
  *    currents 31/51/71.7.0: VIF FD 59 (mA), same phase VIFEs, 32-bit;
  *  - 0-0:1.0.0 meter date and time: VIF 0x6D, type F, 32-bit;
  *  - 0-0:97.97.0 error register: VIF FD 17 "error flags" (type D), 8-bit (16-bit above 255).
- * Values are given in the register's unit (Wh, W, V, A); V and A are rounded to 0.1 V and 1 mA.
+ * Values are given in the register's unit (Wh, W, V, A); V and A are carried in 0.1 V and 1 mA
+ * (`decimals`), rounded half away from zero on the value's decimal digits (scaleDecimal).
  */
 import { encodeRecordHead, writeBytes, writeInt, writeTypeF, type DataField, type RecordHeader } from '../wmbus/records.js';
 import { TelegramError } from '../wmbus/telegram-error.js';
@@ -30,6 +31,9 @@ export interface RegisterDef {
   obis: string;
   description: string;
   unit: string;
+  /** Decimal places of `unit` the record carries (1: 0.1 V, 3: mA, 0: whole units); a value with more
+   *  is rounded half away from zero. */
+  decimals: number;
   /** The register's data record (DIB ‖ VIB ‖ data) for `value`; typed error if out of range. */
   encode(value: RegisterValue): Uint8Array;
   /** The same record written to out[offset…] (at most MAX_RECORD_LENGTH bytes); returns the offset after it. */
@@ -68,8 +72,49 @@ function integer(obis: string, value: RegisterValue, min: number, max: number): 
   return v;
 }
 
-function scaled(obis: string, value: RegisterValue, factor: number, bits: number): number {
-  const v = Math.round(numeric(obis, value) * factor);
+/** A decimal numeral: sign, digits with an optional point, an optional exponent ('4.0005', '-1e-3'). */
+function decimalParts(text: string): RegExpExecArray | null {
+  return /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,9}))?$/.exec(text);
+}
+
+/**
+ * `value` × 10^places as an integer, rounded half away from zero on its decimal digits, never through
+ * a binary product: 4.0005 A is 4001 mA (4.0005 × 1000 is 4000.4999… in binary floating point, which
+ * Math.round made 4000) and −4.0005 A is −4001 mA. A number is taken as the decimal it prints as
+ * (ECMAScript's shortest round-trip digits, '4.0005'); a string must be a decimal numeral. NaN for
+ * anything else, ±Infinity when the integer part would have more than 15 digits.
+ */
+export function scaleDecimal(value: RegisterValue, places: number): number {
+  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : value;
+  const m = decimalParts(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return NaN;
+  const digits = m[2] + (m[3] ?? '');
+  // The point's position in `digits` after the shift by 10^places (and the exponent).
+  let point = m[2].length + places + (m[4] === undefined ? 0 : Number(m[4]));
+  let first = 0;
+  while (first < digits.length && digits.charCodeAt(first) === 48) first++;
+  point -= first;
+  const significant = digits.slice(first);
+  const negative = m[1] === '-';
+  if (significant === '') return 0;
+  if (point > 15) return negative ? -Infinity : Infinity;
+  let n = point <= 0 ? 0 : Number(significant.slice(0, point).padEnd(point, '0'));
+  // The first digit dropped decides: 5 or more rounds the magnitude up.
+  if (point >= 0 && point < significant.length && significant.charCodeAt(point) >= 53) n++;
+  return negative && n !== 0 ? -n : n;
+}
+
+/** How many decimal places a numeral's value has ('4.0005' 4, '4.000' 0, '1e-3' 3); 0 for a non-numeral. */
+export function decimalPlaces(text: string): number {
+  const m = decimalParts(text);
+  if (!m) return 0;
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  return Math.max(0, frac.length - (m[4] === undefined ? 0 : Number(m[4])));
+}
+
+function scaled(obis: string, value: RegisterValue, places: number, bits: number): number {
+  const v = scaleDecimal(value, places);
+  if (Number.isNaN(v)) throw new TelegramError('register-value', `register ${obis} needs a finite number, got ${String(value)}`, { register: obis });
   const limit = 2 ** (bits - 1);
   if (v < -limit || v >= limit) throw new TelegramError('register-value', `register ${obis} value ${value} is out of range`, { register: obis });
   return v;
@@ -84,12 +129,12 @@ const head = (field: DataField, vib: number[], tariff = 0): readonly number[] =>
 
 type RecordWriter = (v: RegisterValue, out: Uint8Array, o: number) => number;
 
-function def(obis: string, unit: string, description: string, write: RecordWriter): RegisterDef {
+function def(obis: string, unit: string, description: string, write: RecordWriter, decimals = 0): RegisterDef {
   const encode = (v: RegisterValue): Uint8Array => {
     const out = new Uint8Array(MAX_RECORD_LENGTH);
     return out.slice(0, write(v, out, 0));
   };
-  return Object.freeze({ obis, unit, description, encode, write });
+  return Object.freeze({ obis, unit, description, decimals, encode, write });
 }
 
 /** Registers every meter sends or may (the totals, power, voltages, currents, clock, status),
@@ -148,16 +193,16 @@ function buildRegister(code: string, name: string): RegisterDef {
   if ((m = /^(32|52|72)\.7\.0$/.exec(obis))) {
     const h = head('int16', vibBytes(VOLTAGE, [VIFE_FC | PHASE_OF[m[1]]]));
     return def(obis, 'V', `voltage L${PHASE_OF[m[1]]}`, (v, out, o) => {
-      const dv = scaled(obis, v, 10, 16);
+      const dv = scaled(obis, v, 1, 16);
       return writeInt(dv, 2, out, writeBytes(h, out, o));
-    });
+    }, 1);
   }
   if ((m = /^(31|51|71)\.7\.0$/.exec(obis))) {
     const h = head('int32', vibBytes(CURRENT, [VIFE_FC | PHASE_OF[m[1]]]));
     return def(obis, 'A', `current L${PHASE_OF[m[1]]}`, (v, out, o) => {
-      const ma = scaled(obis, v, 1000, 32);
+      const ma = scaled(obis, v, 3, 32);
       return writeInt(ma, 4, out, writeBytes(h, out, o));
-    });
+    }, 3);
   }
   if (obis === CLOCK) {
     const h = head('int32', vibBytes(CLOCK_VIF));

@@ -98,3 +98,32 @@ export class MemoryPort implements SerialPort {
     return r;
   }
 }
+
+/** CRC-16/X-25 bit by bit from its catalogue definition (reflected polynomial 0x8408, init and xorout
+ *  ffff; check value 906e for "123456789"), independent of modules/sml/crc16.ts. */
+export function crcX25(bytes: Uint8Array): number {
+  let crc = 0xffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x8408 : crc >>> 1;
+  }
+  return crc ^ 0xffff;
+}
+
+/**
+ * A one-message file built by hand, bytes as SML 1.04 lays them out, not with the module's encoder:
+ * SML_PublicClose.Res (tag 0201) whose globalSignature is `signature`, transaction id 01, the message
+ * CRC and the transport frame (start, 00 fill to the 4-byte grid, end, file CRC) with crcX25, both
+ * CRCs low byte first as libsml writes them. The signature must hold no 1b1b1b1b on the 4-byte grid
+ * (this builder does not escape). Its first byte is at stream offset 21.
+ */
+export function handFramedCloseRes(signature: Uint8Array): Uint8Array {
+  if (signature.length > 14) throw new Error('a one-byte TL field holds up to 14 bytes');
+  const head = [0x76, 0x02, 0x01, 0x62, 0x00, 0x62, 0x00, 0x72, 0x63, 0x02, 0x01, 0x71, signature.length + 1, ...signature];
+  const msgCrc = crcX25(Uint8Array.from(head));
+  const message = [...head, 0x63, msgCrc & 0xff, msgCrc >>> 8, 0x00];
+  const fill = (4 - (message.length % 4)) % 4;
+  const body = [0x1b, 0x1b, 0x1b, 0x1b, 1, 1, 1, 1, ...message, ...new Array<number>(fill).fill(0), 0x1b, 0x1b, 0x1b, 0x1b, 0x1a, fill];
+  const fileCrc = crcX25(Uint8Array.from(body));
+  return Uint8Array.from([...body, fileCrc & 0xff, fileCrc >>> 8]);
+}
