@@ -525,6 +525,41 @@ describe('calibration bench (xsmeter bench)', function () {
       assert.equal(result.identity?.sealed, true);
     });
 
+    it('--bench-config with values the bench cannot use: exit 2, one line naming the file and the field, before the meter is made', async () => {
+      const config = join(dir, 'values.json');
+      const ref = (r: Record<string, unknown>) => JSON.stringify({ reference: { make: 'X', serial: '1', class: 0.05, calibrationDue: '2027-06-30', ...r } });
+      const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--errors', 'perfect', '--min-seconds', '60', '--progress', 'none', ...WHO, '--bench-config', config];
+      const cases: [string, RegExp][] = [
+        ['{"clockToleranceS": -5}', /"clockToleranceS" must be ≥ 0 \(seconds\), got -5/],
+        // JSON holds no Infinity, but a number too large for a double parses as one.
+        ['{"clockToleranceS": 1e400}', /"clockToleranceS" must be a finite number, got Infinity/],
+        ['{"__proto__": {"benchId": "x"}}', /unknown field "__proto__" \(benchId, operator, laboratory, reference, conditions, clockToleranceS\)/],
+        ['{"constructor": "x"}', /unknown field "constructor" \(benchId, operator, laboratory, reference, conditions, clockToleranceS\)/],
+        ['{"reference": {"toString": 1}}', /unknown field "reference\.toString" \(make, model, serial, class, calibrationDue\)/],
+        [ref({ make: '' }), /"reference\.make" must not be empty/],
+        [ref({ serial: '  ' }), /"reference\.serial" must not be empty/],
+        [ref({ class: 5 }), /"reference\.class" must be a percentage between 0 and 1 \(e\.g\. 0\.05\), got 5/],
+        [ref({ calibrationDue: '2027-02-30' }), /"reference\.calibrationDue" must be YYYY-MM-DD, got "2027-02-30"/],
+      ];
+      for (const [text, re] of cases) {
+        writeFileSync(config, text);
+        const r = await xsmeter(base);
+        assert.equal(r.code, 2, `${text}: ${r.stderr}`);
+        assert.equal(r.stdout, '', text);
+        assert.match(r.stderr, new RegExp(`^xsmeter bench: ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${re.source}\n$`), `${text}: ${r.stderr}`);
+      }
+      // The same names given as options, empty.
+      writeFileSync(config, ref({}));
+      for (const opt of ['--reference-make', '--reference-model', '--reference-serial']) {
+        const r = await xsmeter([...base, opt, '']);
+        assert.equal(r.code, 2, `${opt}: ${r.stderr}`);
+        assert.equal(r.stderr, `xsmeter bench: ${opt} must not be empty\n`);
+      }
+      // The well-formed file is taken (the negative control of the cases above).
+      const ok = await xsmeter([...base, '--report', join(dir, 'values.html'), '--temperature', '23']);
+      assert.match(ok.stdout, /\n(PASS|FAIL: .*)\n$/, ok.stderr);
+    });
+
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
       // A meter saved before the storage module's flash format (its meter.json has no flashFormat).
       const old = join(dir, 'old-meter');

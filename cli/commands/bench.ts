@@ -164,21 +164,34 @@ interface BenchConfigFile {
   clockToleranceS?: number;
 }
 
-/** Reads --bench-config: only the fields above, of the right types (a usage error names the file and field). */
+/**
+ * Reads --bench-config: only the fields above, of the right types, and values the bench can use: a
+ * clock tolerance finite and ≥ 0 (JSON's 1e400 parses as Infinity), the reference standard's names
+ * not blank, its class and due date well-formed. A usage error names the file and the field.
+ */
 function readBenchConfig(path: string): BenchConfigFile {
   const v = readJsonFile(path);
   const bad = (what: string): CliError => usageError(`${path}: ${what}`);
   const obj = (x: unknown, where: string, fields: Record<string, 'string' | 'number' | 'object'>): Record<string, unknown> => {
     if (typeof x !== 'object' || x === null || Array.isArray(x)) throw bad(`${where} must be a JSON object`);
     for (const [k, val] of Object.entries(x)) {
-      if (!(k in fields)) throw bad(`unknown field "${where === 'the file' ? '' : `${where}.`}${k}" (${Object.keys(fields).join(', ')})`);
-      if (typeof val !== fields[k] || val === null) throw bad(`"${where === 'the file' ? '' : `${where}.`}${k}" must be a ${fields[k]}`);
+      const name = `"${where === 'the file' ? '' : `${where}.`}${k}"`;
+      // Own fields only: "__proto__" or "constructor" are unknown, not Object.prototype's.
+      if (!Object.hasOwn(fields, k)) throw bad(`unknown field ${name} (${Object.keys(fields).join(', ')})`);
+      if (typeof val !== fields[k] || val === null) throw bad(`${name} must be a ${fields[k] === 'object' ? 'JSON object' : fields[k]}`);
+      if (typeof val === 'number' && !Number.isFinite(val)) throw bad(`${name} must be a finite number, got ${val}`);
+      if (typeof val === 'string' && val.trim() === '') throw bad(`${name} must not be empty`);
     }
     return x as Record<string, unknown>;
   };
   const top = obj(v, 'the file', { benchId: 'string', operator: 'string', laboratory: 'string', reference: 'object', conditions: 'object', clockToleranceS: 'number' });
-  if (top.reference !== undefined) obj(top.reference, 'reference', { make: 'string', model: 'string', serial: 'string', class: 'number', calibrationDue: 'string' });
+  if (top.reference !== undefined) {
+    const r = obj(top.reference, 'reference', { make: 'string', model: 'string', serial: 'string', class: 'number', calibrationDue: 'string' });
+    if (r.class !== undefined && !((r.class as number) > 0 && (r.class as number) < 1)) throw bad(`"reference.class" must be a percentage between 0 and 1 (e.g. 0.05), got ${r.class}`);
+    if (r.calibrationDue !== undefined && !isDate(r.calibrationDue as string)) throw bad(`"reference.calibrationDue" must be YYYY-MM-DD, got "${r.calibrationDue}"`);
+  }
   if (top.conditions !== undefined) obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+  if (top.clockToleranceS !== undefined && !((top.clockToleranceS as number) >= 0)) throw bad(`"clockToleranceS" must be ≥ 0 (seconds), got ${top.clockToleranceS}`);
   return top as BenchConfigFile;
 }
 
@@ -195,6 +208,7 @@ function benchInfo(v: Values, needReference: boolean): BenchInfo {
   const problem = whoProblem(benchId, operator);
   if (problem) throw usageError(problem);
   const fr = file.reference ?? {};
+  for (const k of ['reference-make', 'reference-model', 'reference-serial']) if (v[k] !== undefined && v[k].trim() === '') throw usageError(`--${k} must not be empty`);
   const make = v['reference-make'] ?? fr.make;
   const serial = v['reference-serial'] ?? fr.serial;
   const classPct = v['reference-class'] === undefined ? fr.class : num(v['reference-class'], 'reference-class', 0, 0, false);
