@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -558,6 +558,24 @@ describe('calibration bench (xsmeter bench)', function () {
       // The well-formed file is taken (the negative control of the cases above).
       const ok = await xsmeter([...base, '--report', join(dir, 'values.html'), '--temperature', '23']);
       assert.match(ok.stdout, /\n(PASS|FAIL: .*)\n$/, ok.stderr);
+    });
+
+    it('--state DIR holding flash images of the wrong size but no meter.json: exit 2 (unusable input), one line naming the image; nothing made or written', async () => {
+      const cases: [string, (d: string) => void, RegExp][] = [
+        ['energy.bin', (d) => writeFileSync(join(d, 'energy.bin'), Buffer.alloc(1000)), /energy\.bin: 1000 bytes, a bench meter's flash image is 65536 bytes\n$/],
+        ['calibration.bin', (d) => writeFileSync(join(d, 'calibration.bin'), Buffer.alloc(65537, 0xff)), /calibration\.bin: 65537 bytes, a bench meter's flash image is 65536 bytes\n$/],
+        ['calibration.bin', (d) => mkdirSync(join(d, 'calibration.bin')), /calibration\.bin: not a file, a bench meter's flash image is 65536 bytes\n$/],
+      ];
+      for (const [i, [name, make, re]] of cases.entries()) {
+        const state = join(dir, `images-${i}`);
+        mkdirSync(state);
+        make(state);
+        const r = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--progress', 'none', '--state', state, ...WHO]);
+        assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, re);
+        assert.deepEqual(readdirSync(state), [name], 'no meter.json, no other image');
+      }
     });
 
     it('refuses targets it cannot drive, and bad options, with one line', async () => {

@@ -275,7 +275,7 @@ const IMAGES = ['energy.bin', 'calibration.bin'] as const;
 
 /**
  * What a hand or a disk may have changed in a saved bench meter: meter.json of the shape this command
- * writes (its board errors one number or one per channel each, finite), and its flash images whole.
+ * writes (its board errors one number or one per channel each, finite); its flash images: checkImages.
  * Refused in one line naming the file, before the meter is made.
  */
 function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
@@ -303,6 +303,11 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
     const ok = Array.isArray(want) ? Array.isArray(x) && x.length === want.length && x.every(finite) : want !== undefined && finite(x);
     if (!ok) throw bad(`"hardware.${k}" must be ${want === undefined ? 'absent' : Array.isArray(want) ? `${want.length} finite numbers` : 'a finite number'}`);
   }
+  return s as unknown as SimState;
+}
+
+/** The flash images in DIR, with or without a meter.json: whole files of the flash's size (exit 2 naming the file). */
+function checkImages(dir: string): void {
   const size = GEOMETRY.sectorSize * GEOMETRY.sectorCount;
   for (const name of IMAGES) {
     const path = join(dir, name);
@@ -310,13 +315,13 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
     const st = statSync(path);
     if (!st.isFile() || st.size !== size) throw usageError(`${path}: ${st.isFile() ? `${st.size} bytes` : 'not a file'}, a bench meter's flash image is ${size} bytes`);
   }
-  return s as unknown as SimState;
 }
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
 function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void } {
   const dir = values.state;
   let state: SimState | undefined;
+  if (dir) checkImages(dir);
   if (dir && existsSync(join(dir, 'meter.json'))) {
     const file = join(dir, 'meter.json');
     state = checkSavedMeter(dir, file, readJsonFile(file));
