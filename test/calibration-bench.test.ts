@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
 import { makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
@@ -600,6 +602,51 @@ describe('calibration bench (xsmeter bench)', function () {
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
         assert.match(r.stderr, re);
       }
+    });
+  });
+  describe('xsmeter bench --target sim --state DIR, the binary killed', function () {
+    let dir: string;
+    before(() => {
+      const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+      assert.equal(b.status, 0, b.stderr);
+      dir = mkdtempSync(join(tmpdir(), 'xsmeter-bench-kill-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("kill -9 mid-run: the saved meter's clock does not go back; the next run's clock is at or past the newest record the killed run wrote, and its log's times never go back", async () => {
+      const state = join(dir, 'meter');
+      const args = (sub: string, extra: string[] = []) => ['bin/xsmeter.js', 'bench', sub, '--target', 'sim', '--class', '0.5S', '--seed', '31', '--min-seconds', '300', '--state', state, '--bench-id', 'bench-9', '--operator', 'a.tester', ...extra];
+      // Killed after the rms gains were written (an unseal and a constants record in the log).
+      const killed = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
+        const child = spawn(process.execPath, args('calibrate', ['--progress', 'lines']), { stdio: ['ignore', 'ignore', 'pipe'] });
+        createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => {
+          if (l.startsWith('[energy 1/3]')) child.kill('SIGKILL');
+        });
+        child.on('error', reject);
+        child.on('close', (_code, signal) => resolve(signal));
+      });
+      assert.equal(killed, 'SIGKILL');
+      const startedAt = (JSON.parse(readFileSync(join(state, 'meter.json'), 'utf8')) as { wallMs: number }).wallMs;
+      // The killed run's records, as the meter's own log holds them (verify reads and changes nothing).
+      const json = join(dir, 'verify.json');
+      const v = spawnSync(process.execPath, args('verify', ['--progress', 'none', '--json', json]), { encoding: 'utf8' });
+      assert.equal(v.status, 1, v.stderr); // unsealed by the killed run
+      const seen = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
+      const written = seen.log?.events ?? [];
+      assert.deepEqual(written.slice(-2).map((e) => [e.type, e.who]), [['unseal', 'bench-9/a.tester'], ['calibration-change', 'bench-9/a.tester']]);
+      const newest = Math.max(...written.map((e) => e.time));
+      // The run got well past where meter.json was stamped (its start): that clock alone would go back.
+      assert.ok(newest > startedAt + 3600_000, `newest record ${newest}, meter.json ${startedAt}`);
+      assert.ok((seen.clock?.meterMs as number) >= newest, `meter clock ${seen.clock?.meterMs} before the newest record ${newest}`);
+      // The next calibrate resumes and seals; every record's time is at or after the one before.
+      const again = join(dir, 'again.json');
+      const c = spawnSync(process.execPath, args('calibrate', ['--progress', 'none', '--json', again]), { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stderr);
+      const done = JSON.parse(readFileSync(again, 'utf8')) as BenchResult;
+      assert.ok((done.clock?.meterMs as number) >= (seen.clock?.meterMs as number));
+      const times = (done.log?.events ?? []).map((e) => e.time);
+      assert.ok(times.length > written.length);
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), "the log's times in order");
     });
   });
 });

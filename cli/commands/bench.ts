@@ -8,6 +8,8 @@ import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { lockDirectory, makeDirectory } from '../../hosts/sim/directory.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
+import { writeJson } from '../../hosts/sim/json-file.js';
+import { StateClocks } from '../../hosts/sim/state-clocks.js';
 import { BAUD_RATES, DEFAULT_BAUD } from '../../hosts/sim/serial-device.js';
 import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
@@ -272,6 +274,10 @@ const MAX_SEED = 0xffff_ffff;
 /** ±3 years: a clock further off is no bench test (and its times stay within what a date shows). */
 const MAX_CLOCK_OFFSET_S = 100_000_000;
 const IMAGES = ['energy.bin', 'calibration.bin'] as const;
+/** The meter's time at its latest flash write (hosts/sim/state-clocks.ts, one slot). */
+const CLOCK_FILE = 'clock.bin';
+const MIN_WALL_MS = Date.UTC(2000, 0, 1);
+const MAX_WALL_MS = Date.UTC(2300, 0, 1);
 
 /**
  * What a hand or a disk may have changed in a saved bench meter: meter.json of the shape this command
@@ -290,7 +296,7 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
   };
   int('seed', 0, MAX_SEED);
   int('meterConstant', 1, 100_000);
-  int('wallMs', Date.UTC(2000, 0, 1), Date.UTC(2300, 0, 1), 'a time from 2000 to 2300 (ms since 1970)');
+  int('wallMs', MIN_WALL_MS, MAX_WALL_MS, 'a time from 2000 to 2300 (ms since 1970)');
   if (s.clockErrorMs !== undefined) int('clockErrorMs', -MAX_CLOCK_OFFSET_S * 1000, MAX_CLOCK_OFFSET_S * 1000);
   const shape = hardwareErrors(s.chip, 'default', 0) as unknown as Record<string, unknown>;
   const hw = s.hardware;
@@ -318,7 +324,7 @@ function checkImages(dir: string): void {
 }
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
-function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void } {
+function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void; close: () => void } {
   const dir = values.state;
   let state: SimState | undefined;
   if (dir) checkImages(dir);
@@ -343,12 +349,24 @@ function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig
   }
   const s = state;
   let flashes = {};
+  let wallStartMs = s.wallMs;
+  let clocks: StateClocks | undefined;
+  let meter: SimMeter | undefined;
   if (dir) {
     makeDirectory(dir);
-    flashes = { energyFlash: new FileFlash(join(dir, IMAGES[0]), GEOMETRY), calibrationFlash: new FileFlash(join(dir, IMAGES[1]), GEOMETRY) };
+    // meter.json's time is stamped at the end of a run; DIR/clock.bin gets the meter's time before
+    // each flash write reaches the images, so after a kill -9 the clock continues from no earlier
+    // than the newest record the images hold (a kill is a power cut: never a clock going back).
+    const clockFile = join(dir, CLOCK_FILE);
+    const c = (clocks = new StateClocks(clockFile, 1));
+    const stamped = c.read(0);
+    if (stamped && !(stamped >= MIN_WALL_MS && stamped <= MAX_WALL_MS)) throw usageError(`${clockFile}: the meter's time must be from 2000 to 2300, got ${stamped} ms since 1970`);
+    wallStartMs = Math.max(wallStartMs, stamped);
+    const beforeWrite = (): void => c.write(0, meter ? meter.wallMs : wallStartMs);
+    flashes = { energyFlash: new FileFlash(join(dir, IMAGES[0]), GEOMETRY, { beforeWrite }), calibrationFlash: new FileFlash(join(dir, IMAGES[1]), GEOMETRY, { beforeWrite }) };
   }
-  const meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs: s.wallMs, ...flashes });
-  const rig = new SimBenchRig(meter, { clockErrorMs: s.clockErrorMs ?? 0 });
+  const m = (meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs, ...flashes }));
+  const rig = new SimBenchRig(m, { clockErrorMs: s.clockErrorMs ?? 0 });
   // The simulated bench runs on virtual time without ever waiting for the event loop: let signals in.
   const wait = rig.time.wait;
   rig.time.wait = async (ms) => {
@@ -356,10 +374,12 @@ function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig
     await new Promise((resolve) => setImmediate(resolve));
   };
   const save = (): void => {
-    if (dir) writeFileSync(join(dir, 'meter.json'), JSON.stringify({ ...s, wallMs: meter.wallMs }, null, 2) + '\n');
+    if (!dir) return;
+    clocks?.write(0, m.wallMs);
+    writeJson(join(dir, 'meter.json'), { ...s, wallMs: m.wallMs });
   };
   save();
-  return { meter, rig, save };
+  return { meter: m, rig, save, close: () => clocks?.close() };
 }
 
 // ---- output ------------------------------------------------------------------------------------
@@ -535,12 +555,16 @@ async function run(args: string[], io: CliIo): Promise<number> {
     const lock = v.state === undefined ? undefined : lockDirectory(v.state);
     if (lock && 'heldBy' in lock) throw usageError(`${v.state} is in use by process ${lock.heldBy} (another xsmeter bench): wait for it, or stop it`);
     try {
-      const { meter, rig, save } = simMeter(v, meterConstant);
+      const { meter, rig, save, close } = simMeter(v, meterConstant);
       if (pubkey) rig.publicKey = pubkey;
       try {
         return await runOn(sub, rig.client(benchWho(info)), rig, p, v, `${v.target} (${meter.chipName}, seed ${meter.seed})`, io);
       } finally {
-        save();
+        try {
+          save();
+        } finally {
+          close();
+        }
       }
     } finally {
       lock?.release();
