@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { readExport, verifyExport } from '../modules/sealing/log-export.js';
@@ -67,10 +67,13 @@ async function meterState(sim: Sim, seed: number): Promise<{ sealed: boolean; by
   }
 }
 
-/** Runs the bench binary; `onLine` sees each stderr line as it comes and may signal the process. */
-function benchRun(args: string[], onLine: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+/** Runs the bench binary; `onLine` sees each stderr line as it comes and may signal the process;
+ *  still running after `killAfterMs`, it is killed (a hang fails the test, signal SIGKILL). */
+function benchRun(args: string[], onLine: (line: string, child: ChildProcess) => void, killAfterMs = 100_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/xsmeter.js', 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('close', () => clearTimeout(killer));
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => (stdout += d));
@@ -81,6 +84,48 @@ function benchRun(args: string[], onLine: (line: string, child: ChildProcess) =>
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/**
+ * A rig channel in front of a real one that can be made to stop answering (it still takes the
+ * requests): a rig that hangs. `stall(true)` also keeps the meter's time going on a connection of
+ * its own, as a meter with its own clock goes on while the bench hardware hangs.
+ */
+async function stallingRig(upstream: string): Promise<{ url: string; stall: (keepMeterRunning: boolean) => void; close: () => void }> {
+  const port = Number(upstream.split(':').pop());
+  let stalled = false;
+  let pump: Socket | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer((c) => {
+    const up = connect({ host: '127.0.0.1', port });
+    sockets.add(c).add(up);
+    c.pipe(up);
+    up.on('data', (d) => {
+      if (!stalled) c.write(d);
+    });
+    for (const s of [c, up]) s.on('error', () => undefined);
+    c.on('close', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    url: `tcp://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    stall: (keepMeterRunning) => {
+      stalled = true;
+      if (!keepMeterRunning) return;
+      const p = (pump = connect({ host: '127.0.0.1', port }));
+      let id = 1_000_000;
+      const step = () => void (p.destroyed || p.write(JSON.stringify({ id: id++, op: 'advance', ms: 100 }) + '\n'));
+      p.on('connect', step);
+      p.on('error', () => undefined);
+      createInterface({ input: p }).on('line', () => setTimeout(step, 2));
+    },
+    close: () => {
+      pump?.destroy();
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }
 
 /** Raw lines to the rig port; resolves with the parsed responses. */
@@ -316,6 +361,61 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     assert.equal(done.log.ok, true);
     const last = done.log.entries[done.log.entries.length - 1];
     assert.deepEqual([last.type, last.who], ['seal', 'bench-7/op2']);
+  });
+
+  it('a rig that stops answering while the meter is measured as found: the run ends at its first time-out (not one per point), exit 1, one line; the meter was not changed', async () => {
+    const sim = await startSim([], 10);
+    sims.push(sim);
+    const found = await meterState(sim, 10);
+    const rig = await stallingRig(sim.rig);
+    const t0 = performance.now();
+    let stalled = false;
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (line) => {
+      if (!stalled && line.startsWith('[as-found 2/36]') && !line.endsWith('…')) {
+        stalled = true;
+        rig.stall(false);
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    rig.close();
+    assert.equal(stalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    // One 10 s time-out; the 34 points left would have cost 10 s each.
+    assert.ok(seconds < 30, `${seconds.toFixed(1)} s`);
+    assert.doesNotMatch(r.stderr, /FAIL \(rig-timeout/);
+    const last = r.stderr.trim().split('\n').filter((l) => l.startsWith('xsmeter'));
+    assert.equal(last.length, 1, r.stderr);
+    assert.match(last[0], /^xsmeter bench: failed: rig-timeout: the rig stopped answering \(no response within 10000 ms\)/);
+    const now = await meterState(sim, 10);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.entries.length, found.log.entries.length);
+  });
+
+  it('a rig that stops answering after the meter was unsealed and written: the run ends at the first time-out, and the meter (its clock going on) is put back as found, sealed', async () => {
+    const sim = await startSim([], 11);
+    sims.push(sim);
+    const found = await meterState(sim, 11);
+    const rig = await stallingRig(sim.rig);
+    const t0 = performance.now();
+    let stalled = false;
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (line) => {
+      if (!stalled && line.startsWith('[write] writing the rms gains')) {
+        stalled = true;
+        rig.stall(true);
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    rig.close();
+    assert.equal(stalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(seconds < 30, `${seconds.toFixed(1)} s`);
+    assert.match(r.stderr, /\nxsmeter bench: failed: [^\n]*rig-timeout: the rig stopped answering \(no response within 10000 ms\); the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    const now = await meterState(sim, 11);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.ok, true);
+    assert.deepEqual(now.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
   });
 
   it('a bench key that does not authenticate is refused before anything changes (exit 2)', async () => {

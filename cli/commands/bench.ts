@@ -577,16 +577,26 @@ async function run(args: string[], io: CliIo): Promise<number> {
  * The client's clock for a meter behind a rig: every wait advances the rig, so a simulated meter
  * runs its loop and answers; but a wait counts only as much time as also passed on the wall clock,
  * since bytes over a serial line or a bridge take real time (at rig speed, a 5 s time-out would
- * otherwise pass in a fraction of a second of wall time).
+ * otherwise pass in a fraction of a second of wall time). Once the rig link is gone (closed, or
+ * the rig stopped answering) the waits are the wall clock's alone: a meter that keeps its own time
+ * still answers, and is put back as found.
  */
 export function remoteTiming(rig: TcpRig): ClientTiming {
   const onRig = rig.timing();
   let elapsed = 0;
+  const wallSleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   return {
     ticks: () => elapsed,
     sleep: async (ms) => {
       const t0 = performance.now();
-      await Promise.all([onRig.sleep(ms), new Promise((resolve) => setTimeout(resolve, 1))]);
+      if (rig.failure) await wallSleep(ms);
+      else {
+        try {
+          await Promise.all([onRig.sleep(ms), wallSleep(1)]);
+        } catch (e) {
+          if (!rig.failure) throw e;
+        }
+      }
       elapsed += Math.min(ms, performance.now() - t0);
     },
   };

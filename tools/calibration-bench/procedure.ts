@@ -294,6 +294,9 @@ class Run {
         const uncertaintyPct = ref ? expandedUncertaintyPct(g.seconds, ref.classPct, this.o.bench?.updateSeconds ?? 1) : undefined;
         pr = { ...tp, pulses: g.pulses, seconds: g.seconds, referenceWh, meterWh: g.meterWh, errorPct, uncertaintyPct, pass: Math.abs(errorPct) <= tp.limitPct };
       } catch (e) {
+        // A point the meter did not measure is a result; anything else is the rig failing (a rig
+        // that stopped answering, a lost link), and the points after it would only fail the same way.
+        if (!(e instanceof BenchError)) throw e;
         pr = { ...tp, pulses: 0, seconds: 0, referenceWh: 0, meterWh: 0, pass: false, failure: describe(e) };
       }
       out.push(pr);
