@@ -86,20 +86,39 @@ function benchRun(args: string[], onLine: (line: string, child: ChildProcess) =>
   });
 }
 
-/**
- * A rig channel in front of a real one that can be made to stop answering (it still takes the
- * requests): a rig that hangs. `stall(true)` also keeps the meter's time going on a connection of
- * its own, as a meter with its own clock goes on while the bench hardware hangs.
- */
-async function stallingRig(upstream: string): Promise<{ url: string; stall: (keepMeterRunning: boolean) => void; close: () => void }> {
+interface RigProxy {
+  url: string;
+  /** From now on no response reaches the bench (the requests still reach the rig): a rig that hangs.
+   *  `keepMeterRunning`: the meter's time goes on (on a connection of the proxy's own), as a meter
+   *  with its own clock does while the bench hardware hangs. */
+  stall(keepMeterRunning: boolean): void;
+  /** The first request from now on that `match`es is held back for `ms` (and the ones after it);
+   *  `then` is called as it arrives: the bench is then waiting for the rig. */
+  hold(match: (request: Record<string, unknown>) => boolean, ms: number, then: () => void): void;
+  close(): void;
+}
+
+/** A rig channel in front of a real one (`upstream`), which a test can make hang or pause. */
+async function rigProxy(upstream: string): Promise<RigProxy> {
   const port = Number(upstream.split(':').pop());
   let stalled = false;
+  let held: { match: (request: Record<string, unknown>) => boolean; ms: number; then: () => void } | undefined;
   let pump: Socket | undefined;
   const sockets = new Set<Socket>();
   const server = createServer((c) => {
     const up = connect({ host: '127.0.0.1', port });
     sockets.add(c).add(up);
-    c.pipe(up);
+    // Requests go on in order, each after the one before (which a hold may delay).
+    let forward = Promise.resolve();
+    createInterface({ input: c }).on('line', (line) => {
+      const h = held;
+      if (h && h.match(JSON.parse(line) as Record<string, unknown>)) {
+        held = undefined;
+        h.then();
+        forward = forward.then(() => new Promise((resolve) => setTimeout(resolve, h.ms)));
+      }
+      forward = forward.then(() => void up.write(line + '\n'));
+    });
     up.on('data', (d) => {
       if (!stalled) c.write(d);
     });
@@ -119,6 +138,9 @@ async function stallingRig(upstream: string): Promise<{ url: string; stall: (kee
       p.on('connect', step);
       p.on('error', () => undefined);
       createInterface({ input: p }).on('line', () => setTimeout(step, 2));
+    },
+    hold: (match, ms, then) => {
+      held = { match, ms, then };
     },
     close: () => {
       pump?.destroy();
@@ -367,7 +389,7 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     const sim = await startSim([], 10);
     sims.push(sim);
     const found = await meterState(sim, 10);
-    const rig = await stallingRig(sim.rig);
+    const rig = await rigProxy(sim.rig);
     const t0 = performance.now();
     let stalled = false;
     const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (line) => {
@@ -385,7 +407,7 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     assert.doesNotMatch(r.stderr, /FAIL \(rig-timeout/);
     const last = r.stderr.trim().split('\n').filter((l) => l.startsWith('xsmeter'));
     assert.equal(last.length, 1, r.stderr);
-    assert.match(last[0], /^xsmeter bench: failed: rig-timeout: the rig stopped answering \(no response within 10000 ms\)/);
+    assert.equal(last[0], 'xsmeter bench: failed: rig-timeout: the rig stopped answering (no response within 10000 ms); the meter was not changed: left as found (sealed, the constants it had)');
     const now = await meterState(sim, 10);
     assert.equal(now.sealed, true);
     assert.equal(now.bytes, found.bytes);
@@ -396,7 +418,7 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     const sim = await startSim([], 11);
     sims.push(sim);
     const found = await meterState(sim, 11);
-    const rig = await stallingRig(sim.rig);
+    const rig = await rigProxy(sim.rig);
     const t0 = performance.now();
     let stalled = false;
     const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (line) => {
@@ -416,6 +438,79 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     assert.equal(now.bytes, found.bytes);
     assert.equal(now.log.ok, true);
     assert.deepEqual(now.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
+  });
+
+  /** The load switched off after the starting-current test: the bench's last wait is behind it. */
+  const afterLastWait = () => {
+    let starting = false;
+    return (q: Record<string, unknown>): boolean => {
+      const current = q.op === 'setLoad' ? (q.load as { current: number }).current : undefined;
+      if (current !== undefined && current > 0 && current < 0.01) starting = true;
+      return starting && current === 0;
+    };
+  };
+
+  it('SIGTERM after the last bench wait, before the seal: interrupted (not sealed regardless), exit 1, the meter back as found', async () => {
+    const sim = await startSim([], 12);
+    sims.push(sim);
+    const found = await meterState(sim, 12);
+    const rig = await rigProxy(sim.rig);
+    let bench: ChildProcess | undefined;
+    let signalled = false;
+    rig.hold(afterLastWait(), 1000, () => {
+      signalled = true;
+      bench?.kill('SIGTERM');
+    });
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (_line, child) => void (bench = child));
+    rig.close();
+    assert.equal(signalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\n\[starting\] starting current 0\.005 A for \d+ s: \d+ pulse\(s\), at least 2: PASS\n/);
+    assert.doesNotMatch(r.stderr, /\[seal\]/);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGTERM\); the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED; the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    const now = await meterState(sim, 12);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.deepEqual(now.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'calibration-change', 'seal']);
+  });
+
+  it('SIGTERM while the meter is measured as found (before the unseal): interrupted, and it says the meter was not changed, sealed as found — as its service interface shows', async () => {
+    const sim = await startSim([], 13);
+    sims.push(sim);
+    const found = await meterState(sim, 13);
+    const rig = await rigProxy(sim.rig);
+    let bench: ChildProcess | undefined;
+    // The second as-found point (0.25 A exported) being set up.
+    rig.hold((q) => q.op === 'setLoad' && (q.load as { phaseDeg: number }).phaseDeg === 180, 1000, () => bench?.kill('SIGTERM'));
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (_line, child) => void (bench = child));
+    rig.close();
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\[unseal\]/);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGTERM\); the meter was not changed: left as found \(sealed, the constants it had\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED; the meter was not changed: left as found \(sealed, the constants it had\)\n$/);
+    const now = await meterState(sim, 13);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.entries.length, found.log.entries.length);
+  });
+
+  it('SIGTERM after the last bench wait of a verify: interrupted, exit 1 (no verdict)', async () => {
+    const sim = await startSim([], 14);
+    sims.push(sim);
+    const rig = await rigProxy(sim.rig);
+    let bench: ChildProcess | undefined;
+    let signalled = false;
+    rig.hold(afterLastWait(), 1000, () => {
+      signalled = true;
+      bench?.kill('SIGTERM');
+    });
+    const r = await benchRun(['verify', ...args(sim).slice(1)].map((a) => (a === sim.rig ? rig.url : a)), (_line, child) => void (bench = child));
+    rig.close();
+    assert.equal(signalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGTERM\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED\n$/);
   });
 
   it('a bench key that does not authenticate is refused before anything changes (exit 2)', async () => {

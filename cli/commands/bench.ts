@@ -86,7 +86,9 @@ a USB-serial adapter or a pty; set raw, 8N1, with stty)
                             \`xsmeter sim --listen P --rig P2\` (a simulated meter on virtual time)
   --bench-key HEX           the bench key (default: the one the rig hands out for a simulated meter)
 
-Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait and puts the meter back as found.
+Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait, or at the latest before the seal (verify:
+before its verdict), and puts the meter back as found (stopped before the unseal: the meter was not
+changed, and it says so); a signal once the seal was sent lets the run finish.
 exit code 0: sealed (calibrate) / pass (verify); 1: failed, interrupted, or the meter refused (its
 log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is not the
 meter's, a bench key that does not authenticate, a reference standard past its due date.
