@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { readExport, verifyExport } from '../modules/sealing/log-export.js';
@@ -67,10 +67,13 @@ async function meterState(sim: Sim, seed: number): Promise<{ sealed: boolean; by
   }
 }
 
-/** Runs the bench binary; `onLine` sees each stderr line as it comes and may signal the process. */
-function benchRun(args: string[], onLine: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+/** Runs the bench binary; `onLine` sees each stderr line as it comes and may signal the process;
+ *  still running after `killAfterMs`, it is killed (a hang fails the test, signal SIGKILL). */
+function benchRun(args: string[], onLine: (line: string, child: ChildProcess) => void, killAfterMs = 100_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/xsmeter.js', 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('close', () => clearTimeout(killer));
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => (stdout += d));
@@ -81,6 +84,70 @@ function benchRun(args: string[], onLine: (line: string, child: ChildProcess) =>
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+interface RigProxy {
+  url: string;
+  /** From now on no response reaches the bench (the requests still reach the rig): a rig that hangs.
+   *  `keepMeterRunning`: the meter's time goes on (on a connection of the proxy's own), as a meter
+   *  with its own clock does while the bench hardware hangs. */
+  stall(keepMeterRunning: boolean): void;
+  /** The first request from now on that `match`es is held back for `ms` (and the ones after it);
+   *  `then` is called as it arrives: the bench is then waiting for the rig. */
+  hold(match: (request: Record<string, unknown>) => boolean, ms: number, then: () => void): void;
+  close(): void;
+}
+
+/** A rig channel in front of a real one (`upstream`), which a test can make hang or pause. */
+async function rigProxy(upstream: string): Promise<RigProxy> {
+  const port = Number(upstream.split(':').pop());
+  let stalled = false;
+  let held: { match: (request: Record<string, unknown>) => boolean; ms: number; then: () => void } | undefined;
+  let pump: Socket | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer((c) => {
+    const up = connect({ host: '127.0.0.1', port });
+    sockets.add(c).add(up);
+    // Requests go on in order, each after the one before (which a hold may delay).
+    let forward = Promise.resolve();
+    createInterface({ input: c }).on('line', (line) => {
+      const h = held;
+      if (h && h.match(JSON.parse(line) as Record<string, unknown>)) {
+        held = undefined;
+        h.then();
+        forward = forward.then(() => new Promise((resolve) => setTimeout(resolve, h.ms)));
+      }
+      forward = forward.then(() => void up.write(line + '\n'));
+    });
+    up.on('data', (d) => {
+      if (!stalled) c.write(d);
+    });
+    for (const s of [c, up]) s.on('error', () => undefined);
+    c.on('close', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    url: `tcp://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    stall: (keepMeterRunning) => {
+      stalled = true;
+      if (!keepMeterRunning) return;
+      const p = (pump = connect({ host: '127.0.0.1', port }));
+      let id = 1_000_000;
+      const step = () => void (p.destroyed || p.write(JSON.stringify({ id: id++, op: 'advance', ms: 100 }) + '\n'));
+      p.on('connect', step);
+      p.on('error', () => undefined);
+      createInterface({ input: p }).on('line', () => setTimeout(step, 2));
+    },
+    hold: (match, ms, then) => {
+      held = { match, ms, then };
+    },
+    close: () => {
+      pump?.destroy();
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }
 
 /** Raw lines to the rig port; resolves with the parsed responses. */
@@ -316,6 +383,134 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     assert.equal(done.log.ok, true);
     const last = done.log.entries[done.log.entries.length - 1];
     assert.deepEqual([last.type, last.who], ['seal', 'bench-7/op2']);
+  });
+
+  it('a rig that stops answering while the meter is measured as found: the run ends at its first time-out (not one per point), exit 1, one line; the meter was not changed', async () => {
+    const sim = await startSim([], 10);
+    sims.push(sim);
+    const found = await meterState(sim, 10);
+    const rig = await rigProxy(sim.rig);
+    const t0 = performance.now();
+    let stalled = false;
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (line) => {
+      if (!stalled && line.startsWith('[as-found 2/36]') && !line.endsWith('…')) {
+        stalled = true;
+        rig.stall(false);
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    rig.close();
+    assert.equal(stalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    // One 10 s time-out; the 34 points left would have cost 10 s each.
+    assert.ok(seconds < 30, `${seconds.toFixed(1)} s`);
+    assert.doesNotMatch(r.stderr, /FAIL \(rig-timeout/);
+    const last = r.stderr.trim().split('\n').filter((l) => l.startsWith('xsmeter'));
+    assert.equal(last.length, 1, r.stderr);
+    assert.equal(last[0], 'xsmeter bench: failed: rig-timeout: the rig stopped answering (no response within 10000 ms); the meter was not changed: left as found (sealed, the constants it had)');
+    const now = await meterState(sim, 10);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.entries.length, found.log.entries.length);
+  });
+
+  it('a rig that stops answering after the meter was unsealed and written: the run ends at the first time-out, and the meter (its clock going on) is put back as found, sealed', async () => {
+    const sim = await startSim([], 11);
+    sims.push(sim);
+    const found = await meterState(sim, 11);
+    const rig = await rigProxy(sim.rig);
+    const t0 = performance.now();
+    let stalled = false;
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (line) => {
+      if (!stalled && line.startsWith('[write] writing the rms gains')) {
+        stalled = true;
+        rig.stall(true);
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    rig.close();
+    assert.equal(stalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(seconds < 30, `${seconds.toFixed(1)} s`);
+    assert.match(r.stderr, /\nxsmeter bench: failed: [^\n]*rig-timeout: the rig stopped answering \(no response within 10000 ms\); the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    const now = await meterState(sim, 11);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.ok, true);
+    assert.deepEqual(now.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'seal']);
+  });
+
+  /** The load switched off after the starting-current test: the bench's last wait is behind it. */
+  const afterLastWait = () => {
+    let starting = false;
+    return (q: Record<string, unknown>): boolean => {
+      const current = q.op === 'setLoad' ? (q.load as { current: number }).current : undefined;
+      if (current !== undefined && current > 0 && current < 0.01) starting = true;
+      return starting && current === 0;
+    };
+  };
+
+  it('SIGTERM after the last bench wait, before the seal: interrupted (not sealed regardless), exit 1, the meter back as found', async () => {
+    const sim = await startSim([], 12);
+    sims.push(sim);
+    const found = await meterState(sim, 12);
+    const rig = await rigProxy(sim.rig);
+    let bench: ChildProcess | undefined;
+    let signalled = false;
+    rig.hold(afterLastWait(), 1000, () => {
+      signalled = true;
+      bench?.kill('SIGTERM');
+    });
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (_line, child) => void (bench = child));
+    rig.close();
+    assert.equal(signalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\n\[starting\] starting current 0\.005 A for \d+ s: \d+ pulse\(s\), at least 2: PASS\n/);
+    assert.doesNotMatch(r.stderr, /\[seal\]/);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGTERM\); the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED; the meter is back as found: sealed, the constants it had \(read back\)\n$/);
+    const now = await meterState(sim, 12);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.deepEqual(now.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change', 'calibration-change', 'calibration-change', 'seal']);
+  });
+
+  it('SIGTERM while the meter is measured as found (before the unseal): interrupted, and it says the meter was not changed, sealed as found — as its service interface shows', async () => {
+    const sim = await startSim([], 13);
+    sims.push(sim);
+    const found = await meterState(sim, 13);
+    const rig = await rigProxy(sim.rig);
+    let bench: ChildProcess | undefined;
+    // The second as-found point (0.25 A exported) being set up.
+    rig.hold((q) => q.op === 'setLoad' && (q.load as { phaseDeg: number }).phaseDeg === 180, 1000, () => bench?.kill('SIGTERM'));
+    const r = await benchRun(args(sim).map((a) => (a === sim.rig ? rig.url : a)), (_line, child) => void (bench = child));
+    rig.close();
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\[unseal\]/);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGTERM\); the meter was not changed: left as found \(sealed, the constants it had\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED; the meter was not changed: left as found \(sealed, the constants it had\)\n$/);
+    const now = await meterState(sim, 13);
+    assert.equal(now.sealed, true);
+    assert.equal(now.bytes, found.bytes);
+    assert.equal(now.log.entries.length, found.log.entries.length);
+  });
+
+  it('SIGTERM after the last bench wait of a verify: interrupted, exit 1 (no verdict)', async () => {
+    const sim = await startSim([], 14);
+    sims.push(sim);
+    const rig = await rigProxy(sim.rig);
+    let bench: ChildProcess | undefined;
+    let signalled = false;
+    rig.hold(afterLastWait(), 1000, () => {
+      signalled = true;
+      bench?.kill('SIGTERM');
+    });
+    const r = await benchRun(['verify', ...args(sim).slice(1)].map((a) => (a === sim.rig ? rig.url : a)), (_line, child) => void (bench = child));
+    rig.close();
+    assert.equal(signalled, true);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\nxsmeter bench: interrupted \(SIGTERM\)\n$/);
+    assert.match(r.stdout, /\nINTERRUPTED\n$/);
   });
 
   it('a bench key that does not authenticate is refused before anything changes (exit 2)', async () => {

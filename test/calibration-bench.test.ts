@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { CALIBRATION_CONSTANT_ID } from '../modules/app/calibration-constants.js';
 import { makeCalibration, parseCalibration, serializeCalibration } from '../modules/metrology/calibration.js';
@@ -525,6 +527,59 @@ describe('calibration bench (xsmeter bench)', function () {
       assert.equal(result.identity?.sealed, true);
     });
 
+    it('--bench-config with values the bench cannot use: exit 2, one line naming the file and the field, before the meter is made', async () => {
+      const config = join(dir, 'values.json');
+      const ref = (r: Record<string, unknown>) => JSON.stringify({ reference: { make: 'X', serial: '1', class: 0.05, calibrationDue: '2027-06-30', ...r } });
+      const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--errors', 'perfect', '--min-seconds', '60', '--progress', 'none', ...WHO, '--bench-config', config];
+      const cases: [string, RegExp][] = [
+        ['{"clockToleranceS": -5}', /"clockToleranceS" must be ≥ 0 \(seconds\), got -5/],
+        // JSON holds no Infinity, but a number too large for a double parses as one.
+        ['{"clockToleranceS": 1e400}', /"clockToleranceS" must be a finite number, got Infinity/],
+        ['{"__proto__": {"benchId": "x"}}', /unknown field "__proto__" \(benchId, operator, laboratory, reference, conditions, clockToleranceS\)/],
+        ['{"constructor": "x"}', /unknown field "constructor" \(benchId, operator, laboratory, reference, conditions, clockToleranceS\)/],
+        ['{"reference": {"toString": 1}}', /unknown field "reference\.toString" \(make, model, serial, class, calibrationDue\)/],
+        [ref({ make: '' }), /"reference\.make" must not be empty/],
+        [ref({ serial: '  ' }), /"reference\.serial" must not be empty/],
+        [ref({ class: 5 }), /"reference\.class" must be a percentage between 0 and 1 \(e\.g\. 0\.05\), got 5/],
+        [ref({ calibrationDue: '2027-02-30' }), /"reference\.calibrationDue" must be YYYY-MM-DD, got "2027-02-30"/],
+      ];
+      for (const [text, re] of cases) {
+        writeFileSync(config, text);
+        const r = await xsmeter(base);
+        assert.equal(r.code, 2, `${text}: ${r.stderr}`);
+        assert.equal(r.stdout, '', text);
+        assert.match(r.stderr, new RegExp(`^xsmeter bench: ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${re.source}\n$`), `${text}: ${r.stderr}`);
+      }
+      // The same names given as options, empty.
+      writeFileSync(config, ref({}));
+      for (const opt of ['--reference-make', '--reference-model', '--reference-serial']) {
+        const r = await xsmeter([...base, opt, '']);
+        assert.equal(r.code, 2, `${opt}: ${r.stderr}`);
+        assert.equal(r.stderr, `xsmeter bench: ${opt} must not be empty\n`);
+      }
+      // The well-formed file is taken (the negative control of the cases above).
+      const ok = await xsmeter([...base, '--report', join(dir, 'values.html'), '--temperature', '23']);
+      assert.match(ok.stdout, /\n(PASS|FAIL: .*)\n$/, ok.stderr);
+    });
+
+    it('--state DIR holding flash images of the wrong size but no meter.json: exit 2 (unusable input), one line naming the image; nothing made or written', async () => {
+      const cases: [string, (d: string) => void, RegExp][] = [
+        ['energy.bin', (d) => writeFileSync(join(d, 'energy.bin'), Buffer.alloc(1000)), /energy\.bin: 1000 bytes, a bench meter's flash image is 65536 bytes\n$/],
+        ['calibration.bin', (d) => writeFileSync(join(d, 'calibration.bin'), Buffer.alloc(65537, 0xff)), /calibration\.bin: 65537 bytes, a bench meter's flash image is 65536 bytes\n$/],
+        ['calibration.bin', (d) => mkdirSync(join(d, 'calibration.bin')), /calibration\.bin: not a file, a bench meter's flash image is 65536 bytes\n$/],
+      ];
+      for (const [i, [name, make, re]] of cases.entries()) {
+        const state = join(dir, `images-${i}`);
+        mkdirSync(state);
+        make(state);
+        const r = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--progress', 'none', '--state', state, ...WHO]);
+        assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, re);
+        assert.deepEqual(readdirSync(state), [name], 'no meter.json, no other image');
+      }
+    });
+
     it('refuses targets it cannot drive, and bad options, with one line', async () => {
       // A meter saved before the storage module's flash format (its meter.json has no flashFormat).
       const old = join(dir, 'old-meter');
@@ -547,6 +602,51 @@ describe('calibration bench (xsmeter bench)', function () {
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
         assert.match(r.stderr, re);
       }
+    });
+  });
+  describe('xsmeter bench --target sim --state DIR, the binary killed', function () {
+    let dir: string;
+    before(() => {
+      const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+      assert.equal(b.status, 0, b.stderr);
+      dir = mkdtempSync(join(tmpdir(), 'xsmeter-bench-kill-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("kill -9 mid-run: the saved meter's clock does not go back; the next run's clock is at or past the newest record the killed run wrote, and its log's times never go back", async () => {
+      const state = join(dir, 'meter');
+      const args = (sub: string, extra: string[] = []) => ['bin/xsmeter.js', 'bench', sub, '--target', 'sim', '--class', '0.5S', '--seed', '31', '--min-seconds', '300', '--state', state, '--bench-id', 'bench-9', '--operator', 'a.tester', ...extra];
+      // Killed after the rms gains were written (an unseal and a constants record in the log).
+      const killed = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
+        const child = spawn(process.execPath, args('calibrate', ['--progress', 'lines']), { stdio: ['ignore', 'ignore', 'pipe'] });
+        createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => {
+          if (l.startsWith('[energy 1/3]')) child.kill('SIGKILL');
+        });
+        child.on('error', reject);
+        child.on('close', (_code, signal) => resolve(signal));
+      });
+      assert.equal(killed, 'SIGKILL');
+      const startedAt = (JSON.parse(readFileSync(join(state, 'meter.json'), 'utf8')) as { wallMs: number }).wallMs;
+      // The killed run's records, as the meter's own log holds them (verify reads and changes nothing).
+      const json = join(dir, 'verify.json');
+      const v = spawnSync(process.execPath, args('verify', ['--progress', 'none', '--json', json]), { encoding: 'utf8' });
+      assert.equal(v.status, 1, v.stderr); // unsealed by the killed run
+      const seen = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
+      const written = seen.log?.events ?? [];
+      assert.deepEqual(written.slice(-2).map((e) => [e.type, e.who]), [['unseal', 'bench-9/a.tester'], ['calibration-change', 'bench-9/a.tester']]);
+      const newest = Math.max(...written.map((e) => e.time));
+      // The run got well past where meter.json was stamped (its start): that clock alone would go back.
+      assert.ok(newest > startedAt + 3600_000, `newest record ${newest}, meter.json ${startedAt}`);
+      assert.ok((seen.clock?.meterMs as number) >= newest, `meter clock ${seen.clock?.meterMs} before the newest record ${newest}`);
+      // The next calibrate resumes and seals; every record's time is at or after the one before.
+      const again = join(dir, 'again.json');
+      const c = spawnSync(process.execPath, args('calibrate', ['--progress', 'none', '--json', again]), { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stderr);
+      const done = JSON.parse(readFileSync(again, 'utf8')) as BenchResult;
+      assert.ok((done.clock?.meterMs as number) >= (seen.clock?.meterMs as number));
+      const times = (done.log?.events ?? []).map((e) => e.time);
+      assert.ok(times.length > written.length);
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), "the log's times in order");
     });
   });
 });

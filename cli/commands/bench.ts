@@ -8,6 +8,8 @@ import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { lockDirectory, makeDirectory } from '../../hosts/sim/directory.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
+import { writeJson } from '../../hosts/sim/json-file.js';
+import { StateClocks } from '../../hosts/sim/state-clocks.js';
 import { BAUD_RATES, DEFAULT_BAUD } from '../../hosts/sim/serial-device.js';
 import { openTarget, parseTarget, type TargetSpec } from '../../hosts/sim/service-transport.js';
 import type { SerialPort } from '../../modules/ports/bus.js';
@@ -84,7 +86,9 @@ a USB-serial adapter or a pty; set raw, 8N1, with stty)
                             \`xsmeter sim --listen P --rig P2\` (a simulated meter on virtual time)
   --bench-key HEX           the bench key (default: the one the rig hands out for a simulated meter)
 
-Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait and puts the meter back as found.
+Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait, or at the latest before the seal (verify:
+before its verdict), and puts the meter back as found (stopped before the unseal: the meter was not
+changed, and it says so); a signal once the seal was sent lets the run finish.
 exit code 0: sealed (calibrate) / pass (verify); 1: failed, interrupted, or the meter refused (its
 log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is not the
 meter's, a bench key that does not authenticate, a reference standard past its due date.
@@ -164,21 +168,34 @@ interface BenchConfigFile {
   clockToleranceS?: number;
 }
 
-/** Reads --bench-config: only the fields above, of the right types (a usage error names the file and field). */
+/**
+ * Reads --bench-config: only the fields above, of the right types, and values the bench can use: a
+ * clock tolerance finite and ≥ 0 (JSON's 1e400 parses as Infinity), the reference standard's names
+ * not blank, its class and due date well-formed. A usage error names the file and the field.
+ */
 function readBenchConfig(path: string): BenchConfigFile {
   const v = readJsonFile(path);
   const bad = (what: string): CliError => usageError(`${path}: ${what}`);
   const obj = (x: unknown, where: string, fields: Record<string, 'string' | 'number' | 'object'>): Record<string, unknown> => {
     if (typeof x !== 'object' || x === null || Array.isArray(x)) throw bad(`${where} must be a JSON object`);
     for (const [k, val] of Object.entries(x)) {
-      if (!(k in fields)) throw bad(`unknown field "${where === 'the file' ? '' : `${where}.`}${k}" (${Object.keys(fields).join(', ')})`);
-      if (typeof val !== fields[k] || val === null) throw bad(`"${where === 'the file' ? '' : `${where}.`}${k}" must be a ${fields[k]}`);
+      const name = `"${where === 'the file' ? '' : `${where}.`}${k}"`;
+      // Own fields only: "__proto__" or "constructor" are unknown, not Object.prototype's.
+      if (!Object.hasOwn(fields, k)) throw bad(`unknown field ${name} (${Object.keys(fields).join(', ')})`);
+      if (typeof val !== fields[k] || val === null) throw bad(`${name} must be a ${fields[k] === 'object' ? 'JSON object' : fields[k]}`);
+      if (typeof val === 'number' && !Number.isFinite(val)) throw bad(`${name} must be a finite number, got ${val}`);
+      if (typeof val === 'string' && val.trim() === '') throw bad(`${name} must not be empty`);
     }
     return x as Record<string, unknown>;
   };
   const top = obj(v, 'the file', { benchId: 'string', operator: 'string', laboratory: 'string', reference: 'object', conditions: 'object', clockToleranceS: 'number' });
-  if (top.reference !== undefined) obj(top.reference, 'reference', { make: 'string', model: 'string', serial: 'string', class: 'number', calibrationDue: 'string' });
+  if (top.reference !== undefined) {
+    const r = obj(top.reference, 'reference', { make: 'string', model: 'string', serial: 'string', class: 'number', calibrationDue: 'string' });
+    if (r.class !== undefined && !((r.class as number) > 0 && (r.class as number) < 1)) throw bad(`"reference.class" must be a percentage between 0 and 1 (e.g. 0.05), got ${r.class}`);
+    if (r.calibrationDue !== undefined && !isDate(r.calibrationDue as string)) throw bad(`"reference.calibrationDue" must be YYYY-MM-DD, got "${r.calibrationDue}"`);
+  }
   if (top.conditions !== undefined) obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+  if (top.clockToleranceS !== undefined && !((top.clockToleranceS as number) >= 0)) throw bad(`"clockToleranceS" must be ≥ 0 (seconds), got ${top.clockToleranceS}`);
   return top as BenchConfigFile;
 }
 
@@ -195,6 +212,7 @@ function benchInfo(v: Values, needReference: boolean): BenchInfo {
   const problem = whoProblem(benchId, operator);
   if (problem) throw usageError(problem);
   const fr = file.reference ?? {};
+  for (const k of ['reference-make', 'reference-model', 'reference-serial']) if (v[k] !== undefined && v[k].trim() === '') throw usageError(`--${k} must not be empty`);
   const make = v['reference-make'] ?? fr.make;
   const serial = v['reference-serial'] ?? fr.serial;
   const classPct = v['reference-class'] === undefined ? fr.class : num(v['reference-class'], 'reference-class', 0, 0, false);
@@ -258,10 +276,14 @@ const MAX_SEED = 0xffff_ffff;
 /** ±3 years: a clock further off is no bench test (and its times stay within what a date shows). */
 const MAX_CLOCK_OFFSET_S = 100_000_000;
 const IMAGES = ['energy.bin', 'calibration.bin'] as const;
+/** The meter's time at its latest flash write (hosts/sim/state-clocks.ts, one slot). */
+const CLOCK_FILE = 'clock.bin';
+const MIN_WALL_MS = Date.UTC(2000, 0, 1);
+const MAX_WALL_MS = Date.UTC(2300, 0, 1);
 
 /**
  * What a hand or a disk may have changed in a saved bench meter: meter.json of the shape this command
- * writes (its board errors one number or one per channel each, finite), and its flash images whole.
+ * writes (its board errors one number or one per channel each, finite); its flash images: checkImages.
  * Refused in one line naming the file, before the meter is made.
  */
 function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
@@ -276,7 +298,7 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
   };
   int('seed', 0, MAX_SEED);
   int('meterConstant', 1, 100_000);
-  int('wallMs', Date.UTC(2000, 0, 1), Date.UTC(2300, 0, 1), 'a time from 2000 to 2300 (ms since 1970)');
+  int('wallMs', MIN_WALL_MS, MAX_WALL_MS, 'a time from 2000 to 2300 (ms since 1970)');
   if (s.clockErrorMs !== undefined) int('clockErrorMs', -MAX_CLOCK_OFFSET_S * 1000, MAX_CLOCK_OFFSET_S * 1000);
   const shape = hardwareErrors(s.chip, 'default', 0) as unknown as Record<string, unknown>;
   const hw = s.hardware;
@@ -289,6 +311,11 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
     const ok = Array.isArray(want) ? Array.isArray(x) && x.length === want.length && x.every(finite) : want !== undefined && finite(x);
     if (!ok) throw bad(`"hardware.${k}" must be ${want === undefined ? 'absent' : Array.isArray(want) ? `${want.length} finite numbers` : 'a finite number'}`);
   }
+  return s as unknown as SimState;
+}
+
+/** The flash images in DIR, with or without a meter.json: whole files of the flash's size (exit 2 naming the file). */
+function checkImages(dir: string): void {
   const size = GEOMETRY.sectorSize * GEOMETRY.sectorCount;
   for (const name of IMAGES) {
     const path = join(dir, name);
@@ -296,13 +323,13 @@ function checkSavedMeter(dir: string, file: string, state: unknown): SimState {
     const st = statSync(path);
     if (!st.isFile() || st.size !== size) throw usageError(`${path}: ${st.isFile() ? `${st.size} bytes` : 'not a file'}, a bench meter's flash image is ${size} bytes`);
   }
-  return s as unknown as SimState;
 }
 
 /** Builds the simulated meter, from --state DIR when it holds one; returns a saver for the end. */
-function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void } {
+function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void; close: () => void } {
   const dir = values.state;
   let state: SimState | undefined;
+  if (dir) checkImages(dir);
   if (dir && existsSync(join(dir, 'meter.json'))) {
     const file = join(dir, 'meter.json');
     state = checkSavedMeter(dir, file, readJsonFile(file));
@@ -324,12 +351,24 @@ function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig
   }
   const s = state;
   let flashes = {};
+  let wallStartMs = s.wallMs;
+  let clocks: StateClocks | undefined;
+  let meter: SimMeter | undefined;
   if (dir) {
     makeDirectory(dir);
-    flashes = { energyFlash: new FileFlash(join(dir, IMAGES[0]), GEOMETRY), calibrationFlash: new FileFlash(join(dir, IMAGES[1]), GEOMETRY) };
+    // meter.json's time is stamped at the end of a run; DIR/clock.bin gets the meter's time before
+    // each flash write reaches the images, so after a kill -9 the clock continues from no earlier
+    // than the newest record the images hold (a kill is a power cut: never a clock going back).
+    const clockFile = join(dir, CLOCK_FILE);
+    const c = (clocks = new StateClocks(clockFile, 1));
+    const stamped = c.read(0);
+    if (stamped && !(stamped >= MIN_WALL_MS && stamped <= MAX_WALL_MS)) throw usageError(`${clockFile}: the meter's time must be from 2000 to 2300, got ${stamped} ms since 1970`);
+    wallStartMs = Math.max(wallStartMs, stamped);
+    const beforeWrite = (): void => c.write(0, meter ? meter.wallMs : wallStartMs);
+    flashes = { energyFlash: new FileFlash(join(dir, IMAGES[0]), GEOMETRY, { beforeWrite }), calibrationFlash: new FileFlash(join(dir, IMAGES[1]), GEOMETRY, { beforeWrite }) };
   }
-  const meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs: s.wallMs, ...flashes });
-  const rig = new SimBenchRig(meter, { clockErrorMs: s.clockErrorMs ?? 0 });
+  const m = (meter = benchSimMeter({ chip: s.chip, seed: s.seed, errors: s.hardware, meterConstant: s.meterConstant, wallStartMs, ...flashes }));
+  const rig = new SimBenchRig(m, { clockErrorMs: s.clockErrorMs ?? 0 });
   // The simulated bench runs on virtual time without ever waiting for the event loop: let signals in.
   const wait = rig.time.wait;
   rig.time.wait = async (ms) => {
@@ -337,10 +376,12 @@ function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig
     await new Promise((resolve) => setImmediate(resolve));
   };
   const save = (): void => {
-    if (dir) writeFileSync(join(dir, 'meter.json'), JSON.stringify({ ...s, wallMs: meter.wallMs }, null, 2) + '\n');
+    if (!dir) return;
+    clocks?.write(0, m.wallMs);
+    writeJson(join(dir, 'meter.json'), { ...s, wallMs: m.wallMs });
   };
   save();
-  return { meter, rig, save };
+  return { meter: m, rig, save, close: () => clocks?.close() };
 }
 
 // ---- output ------------------------------------------------------------------------------------
@@ -516,12 +557,16 @@ async function run(args: string[], io: CliIo): Promise<number> {
     const lock = v.state === undefined ? undefined : lockDirectory(v.state);
     if (lock && 'heldBy' in lock) throw usageError(`${v.state} is in use by process ${lock.heldBy} (another xsmeter bench): wait for it, or stop it`);
     try {
-      const { meter, rig, save } = simMeter(v, meterConstant);
+      const { meter, rig, save, close } = simMeter(v, meterConstant);
       if (pubkey) rig.publicKey = pubkey;
       try {
         return await runOn(sub, rig.client(benchWho(info)), rig, p, v, `${v.target} (${meter.chipName}, seed ${meter.seed})`, io);
       } finally {
-        save();
+        try {
+          save();
+        } finally {
+          close();
+        }
       }
     } finally {
       lock?.release();
@@ -534,16 +579,26 @@ async function run(args: string[], io: CliIo): Promise<number> {
  * The client's clock for a meter behind a rig: every wait advances the rig, so a simulated meter
  * runs its loop and answers; but a wait counts only as much time as also passed on the wall clock,
  * since bytes over a serial line or a bridge take real time (at rig speed, a 5 s time-out would
- * otherwise pass in a fraction of a second of wall time).
+ * otherwise pass in a fraction of a second of wall time). Once the rig link is gone (closed, or
+ * the rig stopped answering) the waits are the wall clock's alone: a meter that keeps its own time
+ * still answers, and is put back as found.
  */
 export function remoteTiming(rig: TcpRig): ClientTiming {
   const onRig = rig.timing();
   let elapsed = 0;
+  const wallSleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   return {
     ticks: () => elapsed,
     sleep: async (ms) => {
       const t0 = performance.now();
-      await Promise.all([onRig.sleep(ms), new Promise((resolve) => setTimeout(resolve, 1))]);
+      if (rig.failure) await wallSleep(ms);
+      else {
+        try {
+          await Promise.all([onRig.sleep(ms), wallSleep(1)]);
+        } catch (e) {
+          if (!rig.failure) throw e;
+        }
+      }
       elapsed += Math.min(ms, performance.now() - t0);
     },
   };

@@ -166,7 +166,8 @@ export interface BenchResult {
   unfinished?: UnfinishedSession;
   noLoad?: NoLoadResult;
   starting?: StartingResult;
-  /** calibrate that did not end sealed: whether the meter was put back as found (read back). */
+  /** calibrate that did not end sealed: whether the meter was put back as found (read back), or
+   *  that nothing was sent that changes it (left as found). */
   restored?: { ok: boolean; sealed: boolean; text: string };
   asFoundCalibration?: Calibration;
   asFoundBytesHex?: string;
@@ -294,6 +295,9 @@ class Run {
         const uncertaintyPct = ref ? expandedUncertaintyPct(g.seconds, ref.classPct, this.o.bench?.updateSeconds ?? 1) : undefined;
         pr = { ...tp, pulses: g.pulses, seconds: g.seconds, referenceWh, meterWh: g.meterWh, errorPct, uncertaintyPct, pass: Math.abs(errorPct) <= tp.limitPct };
       } catch (e) {
+        // A point the meter did not measure is a result; anything else is the rig failing (a rig
+        // that stopped answering, a lost link), and the points after it would only fail the same way.
+        if (!(e instanceof BenchError)) throw e;
         pr = { ...tp, pulses: 0, seconds: 0, referenceWh: 0, meterWh: 0, pass: false, failure: describe(e) };
       }
       out.push(pr);
@@ -302,6 +306,15 @@ class Run {
     }
     await this.rig.load.apply(loadsFor(this.rig.load.phases, 0, 0));
     return out;
+  }
+
+  /**
+   * A stop point outside the bench's waits, before a step that decides the run (the unseal, the
+   * seal, verify's verdict): a stop that came after the last wait ends the run here, not after it.
+   * A wait of 0 ms: on a simulated bench it also lets a signal in.
+   */
+  async stopPoint(): Promise<void> {
+    await this.rig.time.wait(0);
   }
 
   /** The checks before anything is changed (preflight.ts); a Refusal ends the run untouched. */
@@ -537,6 +550,7 @@ export async function calibrate(client: ServiceClient, rigAsGiven: BenchRig, opt
     const asFound = pre.calibration;
     connected = true;
     res.before = await run.measureAll('as-found');
+    await run.stopPoint();
     if (res.identity?.sealed) {
       run.progress({ stage: 'unseal', text: 'unsealing (calibration switch + bench key)' });
       await rig.calibrationSwitch.set(true);
@@ -560,6 +574,8 @@ export async function calibrate(client: ServiceClient, rigAsGiven: BenchRig, opt
     const bad = res.after.filter((p) => !p.pass);
     if (bad.length) throw new Failure(`${bad.length} of ${res.after.length} points outside the class ${options.cls.name} limits after calibration (first: ${bad[0].label})`);
     await run.noLoadTests();
+    // The last stop point: once the seal is sent, the run finishes (what follows only reads).
+    await run.stopPoint();
     run.progress({ stage: 'seal', text: 'all points and tests within the limits: sealing' });
     try {
       await client.seal();
@@ -577,6 +593,11 @@ export async function calibrate(client: ServiceClient, rigAsGiven: BenchRig, opt
   // Not sealed by this run: back as found, whatever stopped it (a meter an earlier run left unsealed
   // goes back to the constants sealed before that run).
   if (pre && res.status !== 'sealed' && (touched || pre.unfinished)) await run.restore(pre.asFound, changed || pre.unfinished !== undefined);
+  else if (pre && res.status !== 'sealed') {
+    // Stopped before the unseal: nothing that changes the meter was sent.
+    res.restored = { ok: true, sealed: pre.asFound.sealed, text: `the meter was not changed: left as found (${pre.asFound.sealed ? 'sealed' : 'not sealed'}, the constants it had)` };
+    run.progress({ stage: 'restore', text: res.restored.text });
+  }
   if (connected) {
     try {
       await run.checkLog(finalBytes);
@@ -609,6 +630,7 @@ export async function verify(client: ServiceClient, rigAsGiven: BenchRig, option
       if (!(e instanceof Failure)) throw e;
       tests = e.reason;
     }
+    await run.stopPoint();
     const bytes1 = await client.readCalibration();
     const counter1 = (await client.readUnsealChallenge()).counter;
     res.unchanged = toHex(bytes) === toHex(bytes1) && counter0 === counter1;
@@ -621,6 +643,7 @@ export async function verify(client: ServiceClient, rigAsGiven: BenchRig, option
     else if (tests) res.reason = tests;
     else if (!res.unchanged) res.reason = 'the calibration or the log changed during the run';
     else if (!res.log?.ok) res.reason = `the calibration log does not verify: ${res.log?.fault}`;
+    await run.stopPoint();
     res.status = res.reason ? 'fail' : 'pass';
   } catch (e) {
     ended(res, e, 'fail');

@@ -128,6 +128,8 @@ export class TcpRig implements BenchRig {
   private pending: { id: number; resolve: (r: Response) => void; reject: (e: RigError) => void; timer: ReturnType<typeof setTimeout> } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Why the link is no longer usable (closed, or a request timed out), once it is not. */
+  private lost: RigError | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -245,6 +247,11 @@ export class TcpRig implements BenchRig {
     return this.send(line, null);
   }
 
+  /** Why the rig link is gone (every request now fails at once with this), or undefined while it works. */
+  get failure(): RigError | undefined {
+    return this.lost;
+  }
+
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
@@ -265,7 +272,8 @@ export class TcpRig implements BenchRig {
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => {
       this.closed = true;
-      this.fail(new RigError('rig-closed', 'the rig closed the connection'));
+      this.lost ??= new RigError('rig-closed', 'the rig closed the connection');
+      this.fail(this.lost);
     });
   }
 
@@ -296,11 +304,17 @@ export class TcpRig implements BenchRig {
   private send(line: string, id: number | null): Promise<Response> {
     const go = (): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
-        if (this.closed) {
-          reject(new RigError('rig-closed', 'the rig connection is closed'));
+        if (this.lost || this.closed) {
+          reject(this.lost ?? new RigError('rig-closed', 'the rig connection is closed'));
           return;
         }
-        const timer = setTimeout(() => this.fail(new RigError('rig-timeout', `no rig response within ${this.timeoutMs} ms`, { id: id ?? -1 })), this.timeoutMs);
+        // A rig that stopped answering is given up: a late response would answer the next request
+        // (the protocol is in order), and every later request would cost the time-out again.
+        const timer = setTimeout(() => {
+          this.lost = new RigError('rig-timeout', `the rig stopped answering (no response within ${this.timeoutMs} ms)`, { id: id ?? -1 });
+          this.fail(this.lost);
+          this.socket.destroy();
+        }, this.timeoutMs);
         this.pending = { id: id ?? -1, resolve, reject, timer };
         this.socket.write(line + '\n');
       });
