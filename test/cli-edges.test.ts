@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
@@ -283,6 +284,29 @@ describe('xsmeter at the edges (the binary)', function () {
       r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
       assert.equal(r.code, 2);
       oneLine(r, 'decode', /two --key options for meter 12345678/);
+    });
+
+    it('bench --pubkey of the right form that is no P-256 point: exit 2, "not a P-256 point", before the meter is made (was refused by the meter as another key)', async () => {
+      // x coordinates on no point, found by @noble (not by the code under test).
+      const compressed = (x: bigint) => '02' + x.toString(16).padStart(64, '0');
+      const onCurve = (hex: string) => {
+        try {
+          p256.Point.fromHex(hex);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      let x = 1n;
+      while (onCurve(compressed(x))) x++;
+      const state = join(dir, 'no-point-meter');
+      for (const key of [compressed(x), '03' + compressed(x).slice(2)]) {
+        const r = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--state', state, '--pubkey', key]);
+        assert.equal(r.code, 2, `${key}: ${r.stderr}`);
+        assert.equal(r.stderr, 'xsmeter bench: --pubkey is not a P-256 point (no point of the curve has its x coordinate)\n');
+        assert.equal(r.stdout, '');
+        assert.equal(existsSync(state), false, 'no meter made');
+      }
     });
 
     it('log export: a committed record damaged in place is refused (exit 1, naming where); a write cut before its commit byte is no record, exit 0', async () => {

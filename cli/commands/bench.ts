@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isoTime } from '../../modules/core/iso-time.js';
-import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { lockDirectory, makeDirectory } from '../../hosts/sim/directory.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
@@ -24,6 +23,7 @@ import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../.
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
 import { CliError, checkWritableFile, decimalInteger, isSystemError, parseOptions, readJsonFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
+import { pubkeyOption } from '../pubkey-option.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')}
                      --bench-id ID --operator NAME [--bench-config FILE.json] [options]
@@ -90,8 +90,8 @@ Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait, or at the late
 before its verdict), and puts the meter back as found (stopped before the unseal: the meter was not
 changed, and it says so); a signal once the seal was sent lets the run finish.
 exit code 0: sealed (calibrate) / pass (verify); 1: failed, interrupted, or the meter refused (its
-log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is not the
-meter's, a bench key that does not authenticate, a reference standard past its due date.
+log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is no P-256
+point or not the meter's, a bench key that does not authenticate, a reference standard past its due date.
 `;
 
 const OPTIONS = {
@@ -506,15 +506,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const meterConstant = num(v['meter-constant'], 'meter-constant', 1000, 1, true, 100_000);
   const minSeconds = num(v['min-seconds'], 'min-seconds', 2000, 1, false, 86_400);
   const minPulses = num(v['min-pulses'], 'min-pulses', 5, 1, true, 100_000);
-  let pubkey: Uint8Array | undefined;
-  if (v.pubkey !== undefined) {
-    try {
-      pubkey = fromHex(v.pubkey);
-    } catch {
-      pubkey = undefined;
-    }
-    if (!pubkey || !isValidPublicKey(pubkey)) throw usageError('--pubkey is not a compressed P-256 public key (33 bytes hex)');
-  }
+  const pubkey = pubkeyOption(v.pubkey);
   let target: TargetSpec;
   try {
     target = parseTarget(v.target);

@@ -8,7 +8,7 @@ import type { Level } from '../../modules/ports/bus.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from '../../modules/sealing/log-export.js';
 import { decodeIdentity, decodeRecord, type LogEntry } from '../../modules/sealing/log-record.js';
-import { isValidPublicKey, type VerifyResult } from '../../modules/sealing/log-verify.js';
+import type { VerifyResult } from '../../modules/sealing/log-verify.js';
 import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '../../modules/sealing/seal.js';
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { AppendLog } from '../../modules/storage/append-log.js';
@@ -21,6 +21,7 @@ import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
+import { pubkeyOption } from '../pubkey-option.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
 
@@ -70,48 +71,6 @@ function logRegion(partition: SimFlash, first: unknown, sectors: unknown): Flash
     throw usageError(`--first-sector ${firstSector}${sectors === undefined ? '' : ` --sectors ${count}`} does not fit the image's sectors 0…${partition.sectorCount - 1} (a log takes at least 2)`);
   }
   return new FlashRegion(partition, firstSector, count);
-}
-
-/** P-256's field prime and curve constant b (SEC 2 §2.4.2; a = −3). */
-const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
-const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
-
-/**
- * Whether a compressed key (isValidPublicKey's form) is a point of P-256: its x is below p and
- * x³ − 3x + b is a square mod p (Euler's criterion), so a y exists. A key typed by hand that is no
- * point is a malformed option, told apart from a point that is another device's key. (Here, not in
- * the device's modules: only a hand-given key needs it; signature checks reject the rest.)
- */
-export function isP256Point(publicKey: Uint8Array): boolean {
-  if (!isValidPublicKey(publicKey)) return false;
-  let x = 0n;
-  for (let i = 1; i < publicKey.length; i++) x = (x << 8n) | BigInt(publicKey[i]);
-  if (x >= P256_P) return false;
-  const rhs = (((((x * x) % P256_P) * x) % P256_P) - 3n * x + P256_B) % P256_P;
-  return powMod(rhs < 0n ? rhs + P256_P : rhs, (P256_P - 1n) / 2n, P256_P) === 1n;
-}
-
-function powMod(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-  }
-  return result;
-}
-
-function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
-  if (hex === undefined) return undefined;
-  let key: Uint8Array;
-  try {
-    key = fromHex(hex);
-  } catch {
-    throw new CliError('--pubkey is not hex', 2);
-  }
-  if (!isValidPublicKey(key)) throw new CliError('--pubkey is not a compressed P-256 public key (33 bytes, 02/03…)', 2);
-  if (!isP256Point(key)) throw usageError('--pubkey is not a P-256 point (no point of the curve has its x coordinate)');
-  return key;
 }
 
 /** The device id and key the export's first record names, when it is a readable log-init record. */
@@ -166,7 +125,7 @@ function row(e: LogEntry): string {
 async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<number> {
   const { values, positionals } = parseOptions(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new CliError(`${show ? 'show' : 'verify'} takes one FILE`, 2);
-  const given = pubkeyArg(values.pubkey as string | undefined);
+  const given = pubkeyOption(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
   const exp = readExport(readInputFile(positionals[0]));
   const started = logInitIdentity(exp);
