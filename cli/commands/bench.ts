@@ -408,13 +408,15 @@ function progressPrinter(io: CliIo, mode: string): (e: ProgressEvent) => void {
   };
 }
 
-function worst(points: readonly PointResult[]): string {
+/** The points measured: the worst and how many missed; a list cut short (of `total`) says so first. */
+function worst(points: readonly PointResult[], total: number): string {
   if (!points.length) return 'not measured';
   const bad = points.filter((p) => !p.pass).length;
   const measured = points.filter((p) => p.errorPct !== undefined);
   const w = measured.reduce<PointResult | undefined>((a, p) => (!a || Math.abs(p.errorPct as number) / p.limitPct > Math.abs(a.errorPct as number) / a.limitPct ? p : a), undefined);
   const wt = w ? `worst ${(w.errorPct as number) >= 0 ? '+' : ''}${(w.errorPct as number).toFixed(3)} % at ${w.label} (limit ±${w.limitPct} %)` : 'no point measured';
-  return `${wt}; ${bad ? `${bad} of ${points.length} outside the limits` : `all ${points.length} within the limits`}`;
+  const incomplete = points.length < total ? `INCOMPLETE, ${points.length} of ${total} points measured: ` : '';
+  return `${incomplete}${wt}; ${bad ? `${bad} of ${points.length} outside the limits` : `all ${points.length} within the limits`}`;
 }
 
 /** The last line on stdout and the one-line reason on stderr for a run that did not pass. */
@@ -433,8 +435,8 @@ function summary(r: BenchResult, wallMs: number): string {
   lines.push(`meter ${id ? `${id.meterId} (${id.model}, firmware ${id.firmware})` : '(not identified)'}, class ${r.className} (${r.standard})${r.bench ? `, bench ${benchWho(r.bench)}` : ''}`);
   if (r.clock) lines.push(`clock: meter ${r.clock.notSet ? 'NOT SET' : `${r.clock.offsetS >= 0 ? '+' : ''}${r.clock.offsetS.toFixed(1)} s against the bench clock${r.clock.ok ? '' : ` — WRONG (tolerance ±${r.clock.toleranceS} s)`}`}`);
   if (r.unfinished) lines.push(`resumed: unsealed ${isoTime(r.unfinished.unsealedAt)} by ${r.unfinished.by}, not sealed since`);
-  if (r.kind === 'calibrate' && r.status !== 'refused') lines.push(`before: ${worst(r.before)}`);
-  if (r.status !== 'refused') lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after)}`);
+  if (r.kind === 'calibrate' && r.status !== 'refused') lines.push(`before: ${worst(r.before, r.pointCount)}`);
+  if (r.status !== 'refused') lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after, r.pointCount)}`);
   if (r.noLoad || r.starting) {
     const n = r.noLoad;
     const s = r.starting;
