@@ -277,11 +277,14 @@ describe('xsmeter at the edges (the binary)', function () {
       }
       const config = join(dir, 'hot-bench.json');
       const example = JSON.parse(readFileSync('tools/calibration-bench/bench.example.json', 'utf8')) as { conditions?: Record<string, number> };
-      writeFileSync(config, JSON.stringify({ ...example, conditions: { ...example.conditions, temperatureC: 300 } }));
-      let r = await xsmeter([...bench, '--bench-config', config]);
-      assert.equal(r.code, 2, r.stderr);
-      oneLine(r, 'bench', /--bench-config: conditions\.temperatureC 300 is not from -40 to 85/);
-      r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
+      // Named as the file's other fields are: the file and the field (was "--bench-config: conditions.…").
+      for (const [field, value, range] of [['temperatureC', 300, '-40 to 85'], ['humidityPct', -1, '0 to 100'], ['frequencyHz', 70, '45 to 65']] as const) {
+        writeFileSync(config, JSON.stringify({ ...example, conditions: { ...example.conditions, [field]: value } }));
+        const r = await xsmeter([...bench, '--bench-config', config]);
+        assert.equal(r.code, 2, r.stderr);
+        oneLine(r, 'bench', new RegExp(`^xsmeter bench: ${config}: "conditions\\.${field}" must be from ${range}, got ${value}$`));
+      }
+      const r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
       assert.equal(r.code, 2);
       oneLine(r, 'decode', /two --key options for meter 12345678/);
     });

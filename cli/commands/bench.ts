@@ -194,7 +194,14 @@ function readBenchConfig(path: string): BenchConfigFile {
     if (r.class !== undefined && !((r.class as number) > 0 && (r.class as number) < 1)) throw bad(`"reference.class" must be a percentage between 0 and 1 (e.g. 0.05), got ${r.class}`);
     if (r.calibrationDue !== undefined && !isDate(r.calibrationDue as string)) throw bad(`"reference.calibrationDue" must be YYYY-MM-DD, got "${r.calibrationDue}"`);
   }
-  if (top.conditions !== undefined) obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+  if (top.conditions !== undefined) {
+    const c = obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+    // The ranges of --temperature, --humidity and --frequency.
+    for (const [name, lo, hi] of [['temperatureC', -40, 85], ['humidityPct', 0, 100], ['frequencyHz', 45, 65]] as const) {
+      const value = c[name] as number | undefined;
+      if (value !== undefined && !(value >= lo && value <= hi)) throw bad(`"conditions.${name}" must be from ${lo} to ${hi}, got ${value}`);
+    }
+  }
   if (top.clockToleranceS !== undefined && !((top.clockToleranceS as number) >= 0)) throw bad(`"clockToleranceS" must be ≥ 0 (seconds), got ${top.clockToleranceS}`);
   return top as BenchConfigFile;
 }
@@ -227,9 +234,6 @@ function benchInfo(v: Values, needReference: boolean): BenchInfo {
     throw usageError(`${needReference && given === 0 ? 'the certificate (--report) needs the reference standard: ' : 'the reference standard is incomplete: '}give --reference-make, --reference-serial, --reference-class and --reference-due (or "reference" in --bench-config)`);
   }
   const fc = file.conditions ?? {};
-  for (const [name, value, lo, hi] of [['temperatureC', fc.temperatureC, -40, 85], ['humidityPct', fc.humidityPct, 0, 100], ['frequencyHz', fc.frequencyHz, 45, 65]] as const) {
-    if (value !== undefined && !(value >= lo && value <= hi)) throw usageError(`--bench-config: conditions.${name} ${value} is not from ${lo} to ${hi}`);
-  }
   const temperatureC = v.temperature === undefined ? fc.temperatureC : num(v.temperature, 'temperature', 0, -40, false, 85);
   if (needReference && temperatureC === undefined) throw usageError('the certificate (--report) needs the temperature: --temperature C (or conditions.temperatureC in --bench-config)');
   return {
