@@ -7,13 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import { SimFlash } from '../hosts/sim/sim-flash.js';
+import { CalibrationLog } from '../modules/sealing/calibration-log.js';
+import { FlashRegion } from '../modules/storage/flash-region.js';
+import { KEYS_A, TestClock } from './helpers/sealing-fixtures.js';
 import { startXsmeter, stopWithin, xsmeter, type CliRun } from './helpers/cli.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
@@ -368,6 +372,65 @@ describe('xsmeter at the edges (the binary)', function () {
         oneLine(r, 'log', new RegExp(`the record at byte \\d+ of sector 0 runs past the sector's end: the log was written with larger sectors than --sector-size ${size}, the export would miss records`));
         assert.equal(r.stdout, '');
       }
+    });
+
+    it('log export: --first-sector/--sectors that leave out a log sector or take in another store are exit 2 (were exit 1, or a signed export of part of the log); a log whose first sector was erased stays exit 1', async () => {
+      // A log of three sectors (80 records), where the flash map puts it (sectors 0…13 of 16).
+      const keys = KEYS_A;
+      const partition = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+      const log = CalibrationLog.open({ flash: new FlashRegion(partition, 0, 14), keys, crypto: nobleCrypto, clock: new TestClock(), deviceId: 'XSM-00000009' });
+      for (let i = 0; i < 80; i++) log.append({ type: 'calibration-change', parameter: 1, oldValue: new Uint8Array([i]), newValue: new Uint8Array([i + 1]), who: 'bench-1' });
+      const image = partition.image();
+      // Its sectors, read from the bytes: "XSCL" headers at the start of sectors 0, 1 and 2 only.
+      const headed = Array.from({ length: 16 }, (_, i) => Buffer.from(image.subarray(i * 4096, i * 4096 + 4)).toString('latin1')).flatMap((m, i) => (m === 'XSCL' ? [i] : []));
+      assert.deepEqual(headed, [0, 1, 2]);
+      const multi = join(dir, 'multi-sector-log');
+      mkdirSync(multi);
+      writeFileSync(join(multi, 'flash.bin'), image);
+      writeFileSync(join(multi, 'keys.json'), JSON.stringify(keys.toFile()));
+      const exportOf = (img: string, keyFile: string, extra: string[]) => xsmeter(['log', 'export', '--image', img, '--keys', keyFile, ...extra]);
+      const cases: [string[], RegExp][] = [
+        // Its first sector left out (was exit 1: "genesis: log-init record does not hold …").
+        [['--first-sector', '1'], /flash\.bin: sector 0, outside --first-sector 1 --sectors 15 \(sectors 1…15\), is a log sector: the log is not all within them, the export would miss records$/],
+        [['--first-sector', '2', '--sectors', '3'], /flash\.bin: sector 0, outside --first-sector 2 --sectors 3 \(sectors 2…4\), is a log sector/],
+        // Its last sector left out (was exit 0: a signed export of the records of sectors 0 and 1 only).
+        [['--first-sector', '0', '--sectors', '2'], /flash\.bin: sector 2, outside --first-sector 0 --sectors 2 \(sectors 0…1\), is a log sector: the log is not all within them, the export would miss records$/],
+      ];
+      for (const [extra, re] of cases) {
+        const r = await exportOf(join(multi, 'flash.bin'), join(multi, 'keys.json'), extra);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'log', re);
+        assert.equal(r.stdout, '');
+      }
+      // The whole log, as the flash map places it, or given: all 81 records.
+      for (const extra of [[], ['--first-sector', '0', '--sectors', '3']]) {
+        const r = await exportOf(join(multi, 'flash.bin'), join(multi, 'keys.json'), extra);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal((JSON.parse(r.stdout) as { records: unknown[] }).records.length, 81);
+      }
+      // Its first sector erased: the log's start is lost, whatever the options (exit 1, the work failed).
+      const erased = Buffer.from(image);
+      erased.fill(0xff, 0, 4096);
+      writeFileSync(join(multi, 'erased.bin'), erased);
+      for (const extra of [[], ['--first-sector', '0', '--sectors', '14']]) {
+        const r = await exportOf(join(multi, 'erased.bin'), join(multi, 'keys.json'), extra);
+        assert.equal(r.code, 1, r.stderr);
+        oneLine(r, 'log', /erased\.bin: the log's first record is #\d+ \(calibration-change\), not its log-init record: the log's start is lost/);
+      }
+      // A simulated meter's calibration partition: the meter witness's sectors follow the log's.
+      const state = join(dir, 'witness-sim');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--state', state])).code, 0);
+      const meter = join(state, 'meters', readdirSync(join(state, 'meters'))[0]);
+      const partitionImage = readFileSync(join(meter, 'calibration.bin'));
+      const witness = Array.from({ length: 16 }, (_, i) => i).find((i) => partitionImage.subarray(i * 4096, i * 4096 + 4).toString('latin1') === 'XSMW');
+      assert.ok(witness !== undefined && witness > 0, 'the meter witness has a sector');
+      for (const extra of [['--first-sector', '0', '--sectors', '16'], ['--first-sector', String(witness)]]) {
+        const r = await exportOf(join(meter, 'calibration.bin'), join(meter, 'keys.json'), extra);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        const other = new RegExp(`calibration\\.bin: sector ${witness} of --first-sector ${extra[1]} --sectors \\d+ \\(sectors \\d+…\\d+\\) holds another store \\("XSMW"\\), not the log: not the sectors the log was written with$`);
+        oneLine(r, 'log', extra[1] === '0' ? other : /calibration\.bin: sector 0, outside --first-sector \d+ .*is a log sector/);
+      }
+      assert.equal((await exportOf(join(meter, 'calibration.bin'), join(meter, 'keys.json'), [])).code, 0);
     });
 
     it('bench --report, --json and --bench-config: checked before the meter is touched', async () => {

@@ -2,6 +2,7 @@
 import { lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { equalConstantTime, fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
+import { crc32 } from '../../modules/core/crc32.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isoTime } from '../../modules/core/iso-time.js';
 import type { Level } from '../../modules/ports/bus.js';
@@ -222,6 +223,9 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   if (mismatch) {
     throw usageError(`${values.image as string}: ${mismatch.evidence}: the log was written with ${mismatch.larger ? 'larger' : 'smaller'} sectors than --sector-size ${flash.sectorSize}, the export would miss records`);
   }
+  const given = values['first-sector'] !== undefined || values.sectors !== undefined;
+  const outside = regionMismatch(image, flash, magic, given);
+  if (outside) throw usageError(`${values.image as string}: ${outside}`);
   // Every sector of a log's region is the log's or erased (a cut erase leaves at most one that is
   // neither): more, and the region is not the one the log was written with.
   const size = flash.sectorSize;
@@ -255,7 +259,7 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   }
   if (foreign === 1) io.stderr(`warning: ${notLogs} (an erase cut short: it holds no record the log lacks)\n`);
   if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
-  const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
+  const { deviceId } = logStart(raws[0], values.image as string);
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
   if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${escapeControls(log.fault.reason)}\n`);
   const exp = log.export();
@@ -293,6 +297,55 @@ function sectorSizeMismatch(flash: FlashRegion, magic: number): { evidence: stri
     }
   }
   return undefined;
+}
+
+/**
+ * Why the region is not the one the log was written with, or undefined: a sector of it that begins
+ * with another store's header (valid, its CRC checking: no damage makes one), or a log sector outside
+ * it. Either is the options' (or the image's) mistake, whatever the sectors hold; a log damaged in
+ * place shows neither.
+ */
+function regionMismatch(image: Uint8Array, region: FlashRegion, magic: number, given: boolean): string | undefined {
+  const size = region.sectorSize;
+  const last = region.firstSector + region.sectorCount - 1;
+  const range = given ? `--first-sector ${region.firstSector} --sectors ${region.sectorCount} (sectors ${region.firstSector}…${last})` : `the flash map's log sectors ${region.firstSector}…${last}`;
+  for (let i = 0; i < image.length / size; i++) {
+    const body = image.subarray(i * size, (i + 1) * size);
+    const inside = i >= region.firstSector && i <= last;
+    const other = inside ? otherStoreTag(body, magic) : undefined;
+    if (other !== undefined) return `sector ${i} of ${range} holds another store ("${other}"), not the log: not the sectors the log was written with`;
+    if (!inside && headerSeq(body, magic) >= 0) return `sector ${i}, outside ${range}, is a log sector: the log is not all within them, the export would miss records`;
+  }
+  return undefined;
+}
+
+/** The store tag of a valid sector header at the start of `body` naming another magic than `magic`. */
+function otherStoreTag(body: Uint8Array, magic: number): string | undefined {
+  const m = readU32LE(body, 0);
+  if (m === magic || readU32LE(body, 8) !== crc32(body, 0, 8)) return undefined;
+  const tag = String.fromCharCode(m & 0xff, (m >>> 8) & 0xff, (m >>> 16) & 0xff, m >>> 24);
+  return /^[\x21-\x7e]{4}$/.test(tag) ? tag : undefined;
+}
+
+/**
+ * The device the log's first record binds. The region holds every log sector of the image (checked
+ * before), so a first record that is not the log-init record is a log whose start was lost: exit 1.
+ */
+function logStart(raw: Uint8Array, image: string): { deviceId: string; publicKey: Uint8Array } {
+  let first: LogEntry;
+  try {
+    first = decodeRecord(raw);
+  } catch (e) {
+    if (!(e instanceof MeterError)) throw e;
+    throw new CliError(`${image}: the log's first record cannot be read (${e.message}): the export cannot name the device`, 1);
+  }
+  if (first.type !== 'log-init') throw new CliError(`${image}: the log's first record is #${first.counter} (${first.type}), not its log-init record: the log's start is lost (its sector damaged or erased), the export cannot name the device`, 1);
+  try {
+    return decodeIdentity(first.newValue);
+  } catch (e) {
+    if (!(e instanceof MeterError)) throw e;
+    throw new CliError(`${image}: the log's log-init record does not name the device (${e.message})`, 1);
+  }
 }
 
 /** The seqs of committed records in a sector's bytes, at any offset, that `held` lacks. */
