@@ -12,7 +12,8 @@
  * Node's file-system errors and JSON syntax errors need no handling in a command: the dispatcher
  * (main.ts) turns them into one line naming the path and the reason (`describeSystemError`), exit 2.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { concatAll } from '../modules/core/bytes.js';
 
@@ -214,5 +215,17 @@ export function checkWritableFile(path: string, what: string): void {
   } catch (e) {
     if (!isSystemError(e)) throw e;
     throw usageError(`${what} ${path}: cannot write: ${REASONS[e.code] ?? e.code}`);
+  }
+}
+
+/** Whether two paths name one file: the same path, or (both there) one file through a link. */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }

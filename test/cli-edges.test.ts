@@ -465,6 +465,29 @@ describe('xsmeter at the edges (the binary)', function () {
       }
     });
 
+    it("bench --report or --json naming a file of the meter in --state DIR, or each other: exit 2, the meter's files unchanged (the report was written over calibration.bin: the meter's log lost)", async () => {
+      const state = join(dir, 'outputs-meter');
+      const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--errors', 'perfect', '--min-seconds', '60', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--state', state, '--bench-config', 'tools/calibration-bench/bench.example.json'];
+      const made = await xsmeter(base); // (a run that makes the meter; its verdict is not the point here)
+      assert.match(made.stdout, /\n(PASS|FAIL: .*)\n$/, made.stderr);
+      const files = ['calibration.bin', 'energy.bin', 'meter.json', 'clock.bin'];
+      const before = files.map((f) => readFileSync(join(state, f)));
+      symlinkSync(join(state, 'calibration.bin'), join(dir, 'link-to-image'));
+      for (const [extra, re] of [
+        [['--report', join(state, 'calibration.bin')], /--report .*calibration\.bin is the meter's calibration\.bin in --state .*: the run would overwrite it$/],
+        [['--json', `${state}/../outputs-meter/meter.json`], /--json .*meter\.json is the meter's meter\.json in --state .*: the run would overwrite it$/],
+        [['--json', join(dir, 'link-to-image')], /--json .*link-to-image is the meter's calibration\.bin in --state/],
+        [['--json', join(state, 'clock.bin')], /is the meter's clock\.bin/],
+        [['--report', join(dir, 'both.out'), '--json', join(dir, '.', 'both.out')], /--report and --json name one file, .*both\.out: one would replace the other$/],
+      ] as [string[], RegExp][]) {
+        const r = await xsmeter([...base, ...extra]);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'bench', re);
+        assert.equal(r.stdout, '');
+      }
+      files.forEach((f, i) => assert.ok(readFileSync(join(state, f)).equals(before[i]), `${f} unchanged`));
+    });
+
     it('an input file that never ends (/dev/zero as keys, state or log): refused after 64 MiB, exit 2', async function () {
       if (!existsSync('/dev/zero')) this.skip();
       const cases: [string, string[]][] = [

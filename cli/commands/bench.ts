@@ -21,7 +21,7 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, checkWritableFile, decimalInteger, isSystemError, parseOptions, readJsonFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, isSystemError, parseOptions, readJsonFile, sameFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 import { pubkeyOption } from '../pubkey-option.js';
 
@@ -487,6 +487,21 @@ async function runOn(kind: 'calibrate' | 'verify', client: ServiceClient, rig: B
   throw new CliError(o.failure, result.status === 'refused' && (result.refusal === 'pubkey' || result.refusal === 'bench-key') ? 2 : 1);
 }
 
+/**
+ * --report and --json apart from each other and from the files of the meter in --state DIR: written
+ * at the end, one would replace the other's output, or the meter's flash image, clock or state.
+ */
+function checkOutputsApart(v: Values): void {
+  if (v.report !== undefined && v.json !== undefined && sameFile(v.report, v.json)) throw usageError(`--report and --json name one file, ${v.json}: one would replace the other`);
+  if (v.state === undefined) return;
+  for (const [option, path] of [['--report', v.report], ['--json', v.json]] as const) {
+    if (path === undefined) continue;
+    for (const name of [...IMAGES, 'meter.json', CLOCK_FILE, 'lock']) {
+      if (sameFile(path, join(v.state, name))) throw usageError(`${option} ${path} is the meter's ${name} in --state ${v.state}: the run would overwrite it`);
+    }
+  }
+}
+
 /** Writes an output file; what went wrong as a phrase naming it, or undefined when it was written. */
 function saveOutput(option: string, path: string | undefined, text: () => string): string | undefined {
   if (path === undefined) return undefined;
@@ -541,6 +556,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     throw usageError(`${v.target}: --rig tcp://HOST:PORT is needed: the bench must set the load, read the reference and count pulses (xsmeter sim --listen P --rig P2 serves both for a simulated meter)`);
   }
   const info = benchInfo(v, v.report !== undefined);
+  checkOutputsApart(v);
   // What would fail after the meter was changed is checked before it is touched.
   if (v.report) checkWritableFile(v.report, '--report');
   if (v.json) checkWritableFile(v.json, '--json');

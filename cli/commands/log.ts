@@ -1,5 +1,5 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
-import { lstatSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { equalConstantTime, fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
 import { crc32 } from '../../modules/core/crc32.js';
@@ -20,7 +20,7 @@ import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE, committedFrameAt, damagedFrameAt, h
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
 import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
-import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, sameFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 import { pubkeyOption } from '../pubkey-option.js';
 
@@ -359,17 +359,6 @@ function unheldRecords(body: Uint8Array, held: ReadonlySet<number>): number[] {
     p += length + FRAME_OVERHEAD - 1;
   }
   return seqs;
-}
-
-/** Whether two paths name one file (also through a link); false when either is not there. */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
 }
 
 /** What `log demo` writes into its DIR. */
