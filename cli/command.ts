@@ -154,6 +154,12 @@ export function decimalInteger(text: string | undefined): number {
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
 }
 
+/** A number written in decimal (digits, a point, an exponent: "-5", "0.05", "2e3"), else NaN:
+ *  `Number()` alone would also take "0x10" (16), "0b11", " 23 " and "". */
+export function decimalNumber(text: string | undefined): number {
+  return text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+}
+
 /** The largest input file read whole (key, state, log and frame files are far smaller); a device
  *  such as /dev/zero would otherwise be read for ever. */
 export const MAX_INPUT_FILE = 64 * 1024 * 1024;

@@ -594,7 +594,7 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'bench', /calibration\.bin: not a file/);
     });
 
-    it('counts in decimal digits and within their ranges: --seed, --meter-constant, --min-seconds, --min-pulses, --clock-offset (exit 2 before any work)', async () => {
+    it('counts in decimal digits and within their ranges: --seed, --meter-constant, --min-seconds, --min-pulses, --clock-offset; other numbers in decimal: --temperature 0x10 is no 16 °C (exit 2 before any work)', async () => {
       const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
       for (const [opt, value, re] of [
         ['--seed', '0x10', /--seed must be an integer from 0 to 4294967295/],
@@ -605,6 +605,15 @@ describe('xsmeter at the edges (the binary)', function () {
         ['--min-seconds', '1e308', /--min-seconds must be a number from 1 to 86400/],
         ['--min-pulses', '1000000000', /--min-pulses must be an integer from 1 to 100000/],
         ['--clock-offset', '1e12', /--clock-offset must be a number from -100000000 to 100000000/],
+        // Values in decimal: hex, binary and padded forms are not read as numbers (0x10 was 16 °C).
+        ['--temperature', '0x10', /--temperature must be a number from -40 to 85/],
+        ['--temperature', ' 23', /--temperature must be a number from -40 to 85/],
+        ['--humidity', '0b11', /--humidity must be a number from 0 to 100/],
+        ['--frequency', '0x32', /--frequency must be a number from 45 to 65/],
+        ['--clock-offset', '0x10', /--clock-offset must be a number/],
+        ['--clock-tolerance', '0o7', /--clock-tolerance must be a number ≥ 0/],
+        ['--min-seconds', '0x100', /--min-seconds must be a number from 1 to 86400/],
+        ['--reference-class', '0x0', /--reference-class must be a number ≥ 0/],
       ]) {
         const r = await xsmeter([...base, `${opt}=${value}`], '', { killAfterMs: 30_000 });
         assert.equal(r.code, 2, `${opt} ${value}: ${r.stderr}`);

@@ -21,7 +21,7 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, checkWritableFile, decimalInteger, isSystemError, parseOptions, readJsonFile, sameFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, decimalNumber, isSystemError, parseOptions, readJsonFile, sameFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 import { pubkeyOption } from '../pubkey-option.js';
 
@@ -131,9 +131,10 @@ type Values = Record<string, string | undefined>;
 
 function num(v: string | undefined, name: string, fallback: number, min: number, integer = true, max = Infinity): number {
   if (v === undefined) return fallback;
-  // Counts and ids in decimal digits (as everywhere in the CLI): 0x10, 1e3, " 7" are not read as numbers.
-  const n = integer ? decimalInteger(v) : Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+  // Counts and ids in decimal digits (as everywhere in the CLI): 0x10, 1e3, " 7" are not read as
+  // numbers; other values in decimal (1e3 is, 0x10 is not).
+  const n = integer ? decimalInteger(v) : decimalNumber(v);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
   }
   return n;
