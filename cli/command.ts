@@ -74,12 +74,25 @@ export function usageError(message: string): CliError {
 
 /** Parses `args` strictly against `options`; an unknown or malformed option is a one-line usage error. */
 export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(args: string[], options: O, allowPositionals?: P) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P, tokens: true });
   } catch (e) {
     // parseArgs explains over several lines; the CLI says it in one.
     throw usageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
   }
+  // A value option given twice: parseArgs keeps the last and drops the other without a word.
+  const seen = new Map<string, string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || options[t.name]?.type !== 'string' || options[t.name]?.multiple) continue;
+    const before = seen.get(t.name);
+    if (before !== undefined) {
+      throw usageError(`--${t.name} is given twice (${before}, ${t.value ?? ''}): give it once`);
+    }
+    seen.set(t.name, t.value ?? '');
+  }
+  const { tokens: _, ...result } = parsed;
+  return result;
 }
 
 /** A signal that never aborts, for runs without one. */

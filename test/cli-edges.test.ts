@@ -814,5 +814,32 @@ describe('xsmeter at the edges (the binary)', function () {
         assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
       }
     });
+
+    it('a value option given twice: exit 2 naming both values, in every command (the last was taken, the other dropped without a word)', async () => {
+      const demo = join(dir, 'twice-log');
+      const pub = (await xsmeter(['log', 'demo', '--out', demo])).stdout.trim();
+      const other = '036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296';
+      const state = join(dir, 'twice-state');
+      const out = join(dir, 'twice.json');
+      const cases: [string, string[], RegExp][] = [
+        ['bench', ['bench', 'calibrate', '--target', 'sim', '--class', '1', '--class', '0.5S', '--bench-id', 'B1', '--operator', 'op', '--state', state], /^xsmeter bench: --class is given twice \(1, 0\.5S\): give it once$/],
+        ['bench', ['bench', 'verify', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--pubkey', pub, `--pubkey=${other}`, '--state', state], new RegExp(`^xsmeter bench: --pubkey is given twice \\(${pub}, ${other}\\): give it once$`)],
+        ['log', ['log', 'verify', join(demo, 'log.json'), '--pubkey', other, '--pubkey', pub], /^xsmeter log: --pubkey is given twice/],
+        ['log', ['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json'), '--out', out, '--out', join(dir, 'twice2.json')], /^xsmeter log: --out is given twice/],
+        ['sim', ['sim', '--duration', '1h', '--meters', '1', '--seed', '1', '--seed', '2', '--state', state], /^xsmeter sim: --seed is given twice \(1, 2\)/],
+        ['encode', ['encode', '--id', '12345678', '--id', '87654321', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], /^xsmeter encode: --id is given twice/],
+      ];
+      for (const [cmd, args, re] of cases) {
+        const r = await xsmeter(args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, cmd, re);
+        assert.equal(r.stdout, '');
+      }
+      assert.equal(existsSync(state), false, 'no meter made');
+      assert.equal(existsSync(out), false, 'nothing exported');
+      // Options of many values (decode --key, encode --set) and flags twice stay as they were.
+      const r = await xsmeter(['log', 'show', join(demo, 'log.json'), '--json', '--json', '--pubkey', pub]);
+      assert.equal(r.code, 0, r.stderr);
+    });
   });
 });
