@@ -790,6 +790,8 @@ describe('xsmeter at the edges (the binary)', function () {
       const exp = JSON.parse(readFileSync(join(demo, 'log.json'), 'utf8')) as { records: { who: string }[] };
       exp.records[2].who = 'someone-else';
       writeFileSync(tampered, JSON.stringify(exp));
+      const cut = join(dir, 'cut.bin');
+      writeFileSync(cut, readFileSync(join(demo, 'log.bin')).subarray(0, 300));
       const cases: [string[], string, number][] = [
         [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], '', 0],
         [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=-1'], '', 2],
@@ -802,6 +804,12 @@ describe('xsmeter at the edges (the binary)', function () {
         [['log', 'verify', join(demo, 'log.json'), '--pubkey', pub], '', 0],
         [['log', 'verify', tampered, '--pubkey', pub], '', 1],
         [['log', 'verify', join(demo, 'log.json')], '', 2],
+        // Files that are no export (a flash image, a key file, an empty file): unusable input, not a
+        // log that fails (were exit 1); an export cut short is one (exit 1).
+        [['log', 'verify', join(demo, 'flash.bin'), '--pubkey', pub], '', 2],
+        [['log', 'verify', join(demo, 'keys.json'), '--pubkey', pub], '', 2],
+        [['log', 'show', '/dev/null'], '', 2],
+        [['log', 'verify', cut, '--pubkey', pub], '', 1],
         [['log', 'frobnicate'], '', 2],
         [['sim', '--duration', '1h', '--meters', '1', '--format', 'hex'], '', 0],
         [['sim', '--duration', '1y'], '', 2],

@@ -9,6 +9,7 @@ import type { Level } from '../../modules/ports/bus.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from '../../modules/sealing/log-export.js';
 import { decodeIdentity, decodeRecord, type LogEntry } from '../../modules/sealing/log-record.js';
+import { LogVerifyError } from '../../modules/sealing/errors.js';
 import type { VerifyResult } from '../../modules/sealing/log-verify.js';
 import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '../../modules/sealing/seal.js';
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
@@ -74,6 +75,17 @@ function logRegion(partition: SimFlash, first: unknown, sectors: unknown): Flash
   return new FlashRegion(partition, firstSector, count);
 }
 
+/** An export read from `path`: a file that is no export is unusable input (exit 2); one damaged after its beginning is a log that does not verify (exit 1). */
+function readExportFile(path: string): ReadExport {
+  const bytes = readInputFile(path);
+  try {
+    return readExport(bytes);
+  } catch (e) {
+    if (!(e instanceof LogVerifyError)) throw e;
+    throw new CliError(`${path}: ${e.message}`, e.details.notAnExport ? 2 : 1);
+  }
+}
+
 /** The device id and key the export's first record names, when it is a readable log-init record. */
 function logInitIdentity(exp: ReadExport): { deviceId: string; publicKey: Uint8Array } | undefined {
   if (exp.records.length === 0) return undefined;
@@ -128,7 +140,7 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
   if (positionals.length !== 1) throw new CliError(`${show ? 'show' : 'verify'} takes one FILE`, 2);
   const given = pubkeyOption(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
-  const exp = readExport(readInputFile(positionals[0]));
+  const exp = readExportFile(positionals[0]);
   const started = logInitIdentity(exp);
   // Another device's log, or the key of another device: the key given is not this meter's (exit 2,
   // as everywhere); a log whose own fields disagree with its log-init record fails verification.
