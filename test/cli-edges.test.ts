@@ -17,7 +17,7 @@ import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 import { SimFlash } from '../hosts/sim/sim-flash.js';
 import { CalibrationLog } from '../modules/sealing/calibration-log.js';
 import { FlashRegion } from '../modules/storage/flash-region.js';
-import { KEYS_A, TestClock } from './helpers/sealing-fixtures.js';
+import { KEYS_A, KEYS_B, TestClock } from './helpers/sealing-fixtures.js';
 import { startXsmeter, stopWithin, xsmeter, type CliRun } from './helpers/cli.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
@@ -545,11 +545,19 @@ describe('xsmeter at the edges (the binary)', function () {
       const keys = join(dir, 'keys.json');
       const demo = join(dir, 'json-log');
       await xsmeter(['log', 'demo', '--out', demo]);
-      for (const [text, re] of [['{"meterKey":', /not valid JSON/], ['{"meterKey":"00"}', /not a simulator key file/]] as const) {
+      for (const [text, re] of [
+        ['{"meterKey":', /not valid JSON/],
+        ['{"meterKey":"00"}', /not a simulator key file/],
+        // JSON of another shape (the export itself): the file named, no JS error text.
+        [readFileSync(join(demo, 'log.json'), 'utf8'), /keys\.json: not a simulator key file \(meterKey, benchKey: 32 hex digits; signingKey: 64\)$/],
+        // Another meter's key file (KEYS_B): its key would sign a head the log's key does not verify (was exit 1, the export written).
+        [JSON.stringify(KEYS_B.toFile()), new RegExp(`--keys .*keys\\.json is not the key file of device XSM-00000001: its log was started by 0[23][0-9a-f]{64}, the file's key is ${toHex(KEYS_B.devicePublicKey())}$`)],
+      ] as const) {
         writeFileSync(keys, text);
         r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', keys]);
-        assert.equal(r.code, 2, text);
+        assert.equal(r.code, 2, `${text}: ${r.stderr}`);
         oneLine(r, 'log', re);
+        assert.equal(r.stdout, '');
       }
     });
   });

@@ -20,7 +20,7 @@ import { FlashRegion } from '../../modules/storage/flash-region.js';
 import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE, committedFrameAt, damagedFrameAt, headerSeq, magicOf, scanSector } from '../../modules/storage/frame.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
-import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
+import { SimKeyStore, isSimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, sameFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 import { pubkeyOption } from '../pubkey-option.js';
@@ -188,8 +188,9 @@ function intOption(v: unknown, name: string, fallback: number): number {
 
 function readKeys(path: string): SimKeyStore {
   const file = readJsonFile(path);
+  if (!isSimKeysFile(file)) throw usageError(`${path}: not a simulator key file (meterKey, benchKey: 32 hex digits; signingKey: 64)`);
   try {
-    return SimKeyStore.fromFile(file as SimKeysFile);
+    return SimKeyStore.fromFile(file);
   } catch (e) {
     throw usageError(`${path}: not a simulator key file (${(e as Error).message})`);
   }
@@ -271,7 +272,11 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   }
   if (foreign === 1) io.stderr(`warning: ${notLogs} (an erase cut short: it holds no record the log lacks)\n`);
   if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
-  const { deviceId } = logStart(raws[0], values.image as string);
+  const { deviceId, publicKey } = logStart(raws[0], values.image as string);
+  // Another meter's keys would sign a head the log's own key does not verify.
+  if (!equalConstantTime(keys.devicePublicKey(), publicKey)) {
+    throw usageError(`--keys ${values.keys as string} is not the key file of device ${deviceId}: its log was started by ${toHex(publicKey)}, the file's key is ${toHex(keys.devicePublicKey())}`);
+  }
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
   if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${escapeControls(log.fault.reason)}\n`);
   const exp = log.export();
