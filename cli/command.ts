@@ -12,7 +12,8 @@
  * Node's file-system errors and JSON syntax errors need no handling in a command: the dispatcher
  * (main.ts) turns them into one line naming the path and the reason (`describeSystemError`), exit 2.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { concatAll } from '../modules/core/bytes.js';
 
@@ -73,12 +74,25 @@ export function usageError(message: string): CliError {
 
 /** Parses `args` strictly against `options`; an unknown or malformed option is a one-line usage error. */
 export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(args: string[], options: O, allowPositionals?: P) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P, tokens: true });
   } catch (e) {
     // parseArgs explains over several lines; the CLI says it in one.
     throw usageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
   }
+  // A value option given twice: parseArgs keeps the last and drops the other without a word.
+  const seen = new Map<string, string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || options[t.name]?.type !== 'string' || options[t.name]?.multiple) continue;
+    const before = seen.get(t.name);
+    if (before !== undefined) {
+      throw usageError(`--${t.name} is given twice (${before}, ${t.value ?? ''}): give it once`);
+    }
+    seen.set(t.name, t.value ?? '');
+  }
+  const { tokens: _, ...result } = parsed;
+  return result;
 }
 
 /** A signal that never aborts, for runs without one. */
@@ -153,6 +167,12 @@ export function decimalInteger(text: string | undefined): number {
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
 }
 
+/** A number written in decimal (digits, a point, an exponent: "-5", "0.05", "2e3"), else NaN:
+ *  `Number()` alone would also take "0x10" (16), "0b11", " 23 " and "". */
+export function decimalNumber(text: string | undefined): number {
+  return text !== undefined && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+}
+
 /** The largest input file read whole (key, state, log and frame files are far smaller); a device
  *  such as /dev/zero would otherwise be read for ever. */
 export const MAX_INPUT_FILE = 64 * 1024 * 1024;
@@ -214,5 +234,17 @@ export function checkWritableFile(path: string, what: string): void {
   } catch (e) {
     if (!isSystemError(e)) throw e;
     throw usageError(`${what} ${path}: cannot write: ${REASONS[e.code] ?? e.code}`);
+  }
+}
+
+/** Whether two paths name one file: the same path, or (both there) one file through a link. */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }

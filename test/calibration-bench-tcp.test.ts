@@ -325,7 +325,7 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
   after(() => {
     for (const s of sims) if (s.child.exitCode === null) s.child.kill('SIGKILL');
   });
-  const args = (sim: Sim, extra: string[] = []) => ['calibrate', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', '300', '--progress', 'lines', ...WHO, ...extra];
+  const args = (sim: Sim, extra: string[] = [], who = WHO) => ['calibrate', '--target', sim.service, '--rig', sim.rig, '--class', '0.5S', '--min-seconds', '300', '--progress', 'lines', ...who, ...extra];
 
   it('Ctrl-C after the first constants were written: the meter is back as found (sealed, factory constants), as its service interface shows', async () => {
     const sim = await startSim([], 6);
@@ -379,7 +379,7 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     assert.notEqual(left.bytes, found.bytes);
     assert.deepEqual(left.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change']);
 
-    const again = await benchRun(args(sim, ['--operator', 'op2']), () => undefined);
+    const again = await benchRun(args(sim, [], ['--bench-id', 'bench-7', '--operator', 'op2']), () => undefined);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /\nresumed: unsealed \S+ by bench-7\/op, not sealed since\n/);
     assert.match(again.stdout, /\nSEALED\n$/);

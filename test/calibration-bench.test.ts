@@ -511,7 +511,7 @@ describe('calibration bench (xsmeter bench)', function () {
         [[...base, '--bench-id', 'bench-with-a-long-name', '--operator', 'operator-with-a-long-name'], /is 48 characters; the calibration log takes 32/, 2],
         [[...base, '--bench-id', 'b1', '--operator', 'Jürgen'], /operator "Jürgen" must be printable ASCII/, 2],
         [[...base, ...WHO, '--pubkey', other], new RegExp(`^xsmeter bench: refused: the device key given \\(${other}\\) is not this meter's: its calibration log binds 0[23][0-9a-f]{64} \\(the meter was not changed\\)\n$`), 2],
-        [[...base, ...WHO, '--seed', '24'], /holds a meter made with other settings: --seed 24 \(saved: 23\)/, 2],
+        [[...base.map((x) => (x === '23' ? '24' : x)), ...WHO], /holds a meter made with other settings: --seed 24 \(saved: 23\)/, 2],
       ];
       for (const [args, re, code] of cases) {
         const r = await xsmeter(args);
@@ -604,6 +604,69 @@ describe('calibration bench (xsmeter bench)', function () {
       }
     });
   });
+  describe('xsmeter bench stopped (SIGINT) while it measures, the binary', function () {
+    let dir: string;
+    before(() => {
+      const b = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+      assert.equal(b.status, 0, b.stderr);
+      dir = mkdtempSync(join(tmpdir(), 'xsmeter-bench-stop-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** Runs the binary, sends SIGINT once `stage` printed its third point's result; the points it printed. */
+    function stoppedAtPoint3(args: string[], stage: string): Promise<{ code: number | null; stdout: string; printed: { label: string; errorPct: string }[] }> {
+      return new Promise((resolve, reject) => {
+        // Day-long gates: the 33 points left take seconds of wall time, so the stop lands among them.
+        const child = spawn(process.execPath, ['bin/xsmeter.js', 'bench', ...args, '--min-seconds', '86400', '--progress', 'lines'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d));
+        const printed: { label: string; errorPct: string }[] = [];
+        createInterface({ input: child.stderr }).on('line', (l) => {
+          const m = new RegExp(`^\\[${stage} \\d+/36\\] (.+): ([+-]\\d+\\.\\d{3}) % \\(limit`).exec(l);
+          if (!m) return;
+          printed.push({ label: m[1], errorPct: m[2] });
+          if (printed.length === 3) child.kill('SIGINT');
+        });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, printed }));
+      });
+    }
+
+    it('calibrate stopped during the as-found points: the summary, the JSON and the report give the points measured, marked INCOMPLETE (was "before: not measured")', async () => {
+      const json = join(dir, 'calibrate.json');
+      const report = join(dir, 'calibrate.html');
+      const r = await stoppedAtPoint3(['calibrate', '--target', 'sim', '--class', '0.5S', '--seed', '41', '--bench-id', 'b1', '--operator', 'op', '--json', json, '--report', report, '--bench-config', 'tools/calibration-bench/bench.example.json'], 'as-found');
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /\nINTERRUPTED; the meter was not changed/);
+      const k = r.printed.length;
+      assert.ok(k >= 3 && k < 36, `${k} points printed before the stop`);
+      assert.match(r.stdout, new RegExp(`\\nbefore: INCOMPLETE, ${k} of 36 points measured: worst [+-]\\d+\\.\\d{3} % at .+; (all ${k} within|\\d+ of ${k} outside) the limits\\n`));
+      assert.match(r.stdout, /\nafter: +not measured\n/);
+      const result = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
+      assert.equal(result.pointCount, 36);
+      assert.deepEqual(
+        result.before.map((p) => ({ label: p.label, errorPct: `${(p.errorPct as number) >= 0 ? '+' : ''}${(p.errorPct as number).toFixed(3)}` })),
+        r.printed,
+      );
+      const html = readFileSync(report, 'utf8');
+      assert.match(html, new RegExp(`<h2>Accuracy as found \\(before calibration\\)</h2><p class="fail">INCOMPLETE: ${k} of 36 points measured`));
+      for (const p of r.printed) assert.ok(html.includes(`<tr><td>${p.label}</td>`), p.label);
+    });
+
+    it('verify stopped during its points: "points: INCOMPLETE, k of 36", the certificate results say INCOMPLETE or FAIL, never PASS', async () => {
+      const json = join(dir, 'verify.json');
+      const report = join(dir, 'verify.html');
+      const r = await stoppedAtPoint3(['verify', '--target', 'sim', '--class', '0.5S', '--errors', 'perfect', '--bench-id', 'b1', '--operator', 'op', '--json', json, '--report', report, '--bench-config', 'tools/calibration-bench/bench.example.json'], 'measure');
+      assert.equal(r.code, 1, r.stdout);
+      const k = r.printed.length;
+      assert.ok(k >= 3 && k < 36, `${k} points printed before the stop`);
+      assert.match(r.stdout, new RegExp(`\\npoints: INCOMPLETE, ${k} of 36 points measured: worst `));
+      assert.equal((JSON.parse(readFileSync(json, 'utf8')) as BenchResult).after.length, k);
+      const html = readFileSync(report, 'utf8');
+      assert.match(html, new RegExp(`<tr><td>Accuracy, class 0\\.5S \\(IEC 62053-22\\)</td><td><span class="(na">INCOMPLETE|fail">FAIL)</span></td><td>INCOMPLETE, ${k} of 36 points measured, `));
+    });
+  });
+
   describe('xsmeter bench --target sim --state DIR, the binary killed', function () {
     let dir: string;
     before(() => {

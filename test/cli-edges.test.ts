@@ -7,12 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
+import { SimFlash } from '../hosts/sim/sim-flash.js';
+import { CalibrationLog } from '../modules/sealing/calibration-log.js';
+import { FlashRegion } from '../modules/storage/flash-region.js';
+import { KEYS_A, KEYS_B, TestClock } from './helpers/sealing-fixtures.js';
 import { startXsmeter, stopWithin, xsmeter, type CliRun } from './helpers/cli.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
@@ -276,13 +281,39 @@ describe('xsmeter at the edges (the binary)', function () {
       }
       const config = join(dir, 'hot-bench.json');
       const example = JSON.parse(readFileSync('tools/calibration-bench/bench.example.json', 'utf8')) as { conditions?: Record<string, number> };
-      writeFileSync(config, JSON.stringify({ ...example, conditions: { ...example.conditions, temperatureC: 300 } }));
-      let r = await xsmeter([...bench, '--bench-config', config]);
-      assert.equal(r.code, 2, r.stderr);
-      oneLine(r, 'bench', /--bench-config: conditions\.temperatureC 300 is not from -40 to 85/);
-      r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
+      // Named as the file's other fields are: the file and the field (was "--bench-config: conditions.…").
+      for (const [field, value, range] of [['temperatureC', 300, '-40 to 85'], ['humidityPct', -1, '0 to 100'], ['frequencyHz', 70, '45 to 65']] as const) {
+        writeFileSync(config, JSON.stringify({ ...example, conditions: { ...example.conditions, [field]: value } }));
+        const r = await xsmeter([...bench, '--bench-config', config]);
+        assert.equal(r.code, 2, r.stderr);
+        oneLine(r, 'bench', new RegExp(`^xsmeter bench: ${config}: "conditions\\.${field}" must be from ${range}, got ${value}$`));
+      }
+      const r = await xsmeter(['decode', '--key', `12345678:${KEY}`, '--key', `12345678:${KEY}`], frames[0] + '\n');
       assert.equal(r.code, 2);
       oneLine(r, 'decode', /two --key options for meter 12345678/);
+    });
+
+    it('bench --pubkey of the right form that is no P-256 point: exit 2, "not a P-256 point", before the meter is made (was refused by the meter as another key)', async () => {
+      // x coordinates on no point, found by @noble (not by the code under test).
+      const compressed = (x: bigint) => '02' + x.toString(16).padStart(64, '0');
+      const onCurve = (hex: string) => {
+        try {
+          p256.Point.fromHex(hex);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      let x = 1n;
+      while (onCurve(compressed(x))) x++;
+      const state = join(dir, 'no-point-meter');
+      for (const key of [compressed(x), '03' + compressed(x).slice(2)]) {
+        const r = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--state', state, '--pubkey', key]);
+        assert.equal(r.code, 2, `${key}: ${r.stderr}`);
+        assert.equal(r.stderr, 'xsmeter bench: --pubkey is not a P-256 point (no point of the curve has its x coordinate)\n');
+        assert.equal(r.stdout, '');
+        assert.equal(existsSync(state), false, 'no meter made');
+      }
     });
 
     it('log export: a committed record damaged in place is refused (exit 1, naming where); a write cut before its commit byte is no record, exit 0', async () => {
@@ -343,6 +374,65 @@ describe('xsmeter at the edges (the binary)', function () {
       }
     });
 
+    it('log export: --first-sector/--sectors that leave out a log sector or take in another store are exit 2 (were exit 1, or a signed export of part of the log); a log whose first sector was erased stays exit 1', async () => {
+      // A log of three sectors (80 records), where the flash map puts it (sectors 0…13 of 16).
+      const keys = KEYS_A;
+      const partition = new SimFlash({ sectorSize: 4096, sectorCount: 16 });
+      const log = CalibrationLog.open({ flash: new FlashRegion(partition, 0, 14), keys, crypto: nobleCrypto, clock: new TestClock(), deviceId: 'XSM-00000009' });
+      for (let i = 0; i < 80; i++) log.append({ type: 'calibration-change', parameter: 1, oldValue: new Uint8Array([i]), newValue: new Uint8Array([i + 1]), who: 'bench-1' });
+      const image = partition.image();
+      // Its sectors, read from the bytes: "XSCL" headers at the start of sectors 0, 1 and 2 only.
+      const headed = Array.from({ length: 16 }, (_, i) => Buffer.from(image.subarray(i * 4096, i * 4096 + 4)).toString('latin1')).flatMap((m, i) => (m === 'XSCL' ? [i] : []));
+      assert.deepEqual(headed, [0, 1, 2]);
+      const multi = join(dir, 'multi-sector-log');
+      mkdirSync(multi);
+      writeFileSync(join(multi, 'flash.bin'), image);
+      writeFileSync(join(multi, 'keys.json'), JSON.stringify(keys.toFile()));
+      const exportOf = (img: string, keyFile: string, extra: string[]) => xsmeter(['log', 'export', '--image', img, '--keys', keyFile, ...extra]);
+      const cases: [string[], RegExp][] = [
+        // Its first sector left out (was exit 1: "genesis: log-init record does not hold …").
+        [['--first-sector', '1'], /flash\.bin: sector 0, outside --first-sector 1 --sectors 15 \(sectors 1…15\), is a log sector: the log is not all within them, the export would miss records$/],
+        [['--first-sector', '2', '--sectors', '3'], /flash\.bin: sector 0, outside --first-sector 2 --sectors 3 \(sectors 2…4\), is a log sector/],
+        // Its last sector left out (was exit 0: a signed export of the records of sectors 0 and 1 only).
+        [['--first-sector', '0', '--sectors', '2'], /flash\.bin: sector 2, outside --first-sector 0 --sectors 2 \(sectors 0…1\), is a log sector: the log is not all within them, the export would miss records$/],
+      ];
+      for (const [extra, re] of cases) {
+        const r = await exportOf(join(multi, 'flash.bin'), join(multi, 'keys.json'), extra);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'log', re);
+        assert.equal(r.stdout, '');
+      }
+      // The whole log, as the flash map places it, or given: all 81 records.
+      for (const extra of [[], ['--first-sector', '0', '--sectors', '3']]) {
+        const r = await exportOf(join(multi, 'flash.bin'), join(multi, 'keys.json'), extra);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal((JSON.parse(r.stdout) as { records: unknown[] }).records.length, 81);
+      }
+      // Its first sector erased: the log's start is lost, whatever the options (exit 1, the work failed).
+      const erased = Buffer.from(image);
+      erased.fill(0xff, 0, 4096);
+      writeFileSync(join(multi, 'erased.bin'), erased);
+      for (const extra of [[], ['--first-sector', '0', '--sectors', '14']]) {
+        const r = await exportOf(join(multi, 'erased.bin'), join(multi, 'keys.json'), extra);
+        assert.equal(r.code, 1, r.stderr);
+        oneLine(r, 'log', /erased\.bin: the log's first record is #\d+ \(calibration-change\), not its log-init record: the log's start is lost/);
+      }
+      // A simulated meter's calibration partition: the meter witness's sectors follow the log's.
+      const state = join(dir, 'witness-sim');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--state', state])).code, 0);
+      const meter = join(state, 'meters', readdirSync(join(state, 'meters'))[0]);
+      const partitionImage = readFileSync(join(meter, 'calibration.bin'));
+      const witness = Array.from({ length: 16 }, (_, i) => i).find((i) => partitionImage.subarray(i * 4096, i * 4096 + 4).toString('latin1') === 'XSMW');
+      assert.ok(witness !== undefined && witness > 0, 'the meter witness has a sector');
+      for (const extra of [['--first-sector', '0', '--sectors', '16'], ['--first-sector', String(witness)]]) {
+        const r = await exportOf(join(meter, 'calibration.bin'), join(meter, 'keys.json'), extra);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        const other = new RegExp(`calibration\\.bin: sector ${witness} of --first-sector ${extra[1]} --sectors \\d+ \\(sectors \\d+…\\d+\\) holds another store \\("XSMW"\\), not the log: not the sectors the log was written with$`);
+        oneLine(r, 'log', extra[1] === '0' ? other : /calibration\.bin: sector 0, outside --first-sector \d+ .*is a log sector/);
+      }
+      assert.equal((await exportOf(join(meter, 'calibration.bin'), join(meter, 'keys.json'), [])).code, 0);
+    });
+
     it('bench --report, --json and --bench-config: checked before the meter is touched', async () => {
       const base = ['bench', 'calibrate', '--target', 'sim', '--class', '0.5S', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
       const config = 'tools/calibration-bench/bench.example.json';
@@ -373,6 +463,29 @@ describe('xsmeter at the edges (the binary)', function () {
         assert.match(r.stdout, /\nSEALED\n$/);
         oneLine(r, 'bench', /--json \/dev\/full: cannot write: no space left on device; the run: SEALED$/);
       }
+    });
+
+    it("bench --report or --json naming a file of the meter in --state DIR, or each other: exit 2, the meter's files unchanged (the report was written over calibration.bin: the meter's log lost)", async () => {
+      const state = join(dir, 'outputs-meter');
+      const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--errors', 'perfect', '--min-seconds', '60', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--state', state, '--bench-config', 'tools/calibration-bench/bench.example.json'];
+      const made = await xsmeter(base); // (a run that makes the meter; its verdict is not the point here)
+      assert.match(made.stdout, /\n(PASS|FAIL: .*)\n$/, made.stderr);
+      const files = ['calibration.bin', 'energy.bin', 'meter.json', 'clock.bin'];
+      const before = files.map((f) => readFileSync(join(state, f)));
+      symlinkSync(join(state, 'calibration.bin'), join(dir, 'link-to-image'));
+      for (const [extra, re] of [
+        [['--report', join(state, 'calibration.bin')], /--report .*calibration\.bin is the meter's calibration\.bin in --state .*: the run would overwrite it$/],
+        [['--json', `${state}/../outputs-meter/meter.json`], /--json .*meter\.json is the meter's meter\.json in --state .*: the run would overwrite it$/],
+        [['--json', join(dir, 'link-to-image')], /--json .*link-to-image is the meter's calibration\.bin in --state/],
+        [['--json', join(state, 'clock.bin')], /is the meter's clock\.bin/],
+        [['--report', join(dir, 'both.out'), '--json', join(dir, '.', 'both.out')], /--report and --json name one file, .*both\.out: one would replace the other$/],
+      ] as [string[], RegExp][]) {
+        const r = await xsmeter([...base, ...extra]);
+        assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'bench', re);
+        assert.equal(r.stdout, '');
+      }
+      files.forEach((f, i) => assert.ok(readFileSync(join(state, f)).equals(before[i]), `${f} unchanged`));
     });
 
     it('an input file that never ends (/dev/zero as keys, state or log): refused after 64 MiB, exit 2', async function () {
@@ -432,11 +545,19 @@ describe('xsmeter at the edges (the binary)', function () {
       const keys = join(dir, 'keys.json');
       const demo = join(dir, 'json-log');
       await xsmeter(['log', 'demo', '--out', demo]);
-      for (const [text, re] of [['{"meterKey":', /not valid JSON/], ['{"meterKey":"00"}', /not a simulator key file/]] as const) {
+      for (const [text, re] of [
+        ['{"meterKey":', /not valid JSON/],
+        ['{"meterKey":"00"}', /not a simulator key file/],
+        // JSON of another shape (the export itself): the file named, no JS error text.
+        [readFileSync(join(demo, 'log.json'), 'utf8'), /keys\.json: not a simulator key file \(meterKey, benchKey: 32 hex digits; signingKey: 64\)$/],
+        // Another meter's key file (KEYS_B): its key would sign a head the log's key does not verify (was exit 1, the export written).
+        [JSON.stringify(KEYS_B.toFile()), new RegExp(`--keys .*keys\\.json is not the key file of device XSM-00000001: its log was started by 0[23][0-9a-f]{64}, the file's key is ${toHex(KEYS_B.devicePublicKey())}$`)],
+      ] as const) {
         writeFileSync(keys, text);
         r = await xsmeter(['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', keys]);
-        assert.equal(r.code, 2, text);
+        assert.equal(r.code, 2, `${text}: ${r.stderr}`);
         oneLine(r, 'log', re);
+        assert.equal(r.stdout, '');
       }
     });
   });
@@ -481,7 +602,7 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'bench', /calibration\.bin: not a file/);
     });
 
-    it('counts in decimal digits and within their ranges: --seed, --meter-constant, --min-seconds, --min-pulses, --clock-offset (exit 2 before any work)', async () => {
+    it('counts in decimal digits and within their ranges: --seed, --meter-constant, --min-seconds, --min-pulses, --clock-offset; other numbers in decimal: --temperature 0x10 is no 16 °C (exit 2 before any work)', async () => {
       const base = ['bench', 'verify', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none'];
       for (const [opt, value, re] of [
         ['--seed', '0x10', /--seed must be an integer from 0 to 4294967295/],
@@ -492,6 +613,15 @@ describe('xsmeter at the edges (the binary)', function () {
         ['--min-seconds', '1e308', /--min-seconds must be a number from 1 to 86400/],
         ['--min-pulses', '1000000000', /--min-pulses must be an integer from 1 to 100000/],
         ['--clock-offset', '1e12', /--clock-offset must be a number from -100000000 to 100000000/],
+        // Values in decimal: hex, binary and padded forms are not read as numbers (0x10 was 16 °C).
+        ['--temperature', '0x10', /--temperature must be a number from -40 to 85/],
+        ['--temperature', ' 23', /--temperature must be a number from -40 to 85/],
+        ['--humidity', '0b11', /--humidity must be a number from 0 to 100/],
+        ['--frequency', '0x32', /--frequency must be a number from 45 to 65/],
+        ['--clock-offset', '0x10', /--clock-offset must be a number/],
+        ['--clock-tolerance', '0o7', /--clock-tolerance must be a number ≥ 0/],
+        ['--min-seconds', '0x100', /--min-seconds must be a number from 1 to 86400/],
+        ['--reference-class', '0x0', /--reference-class must be a number ≥ 0/],
       ]) {
         const r = await xsmeter([...base, `${opt}=${value}`], '', { killAfterMs: 30_000 });
         assert.equal(r.code, 2, `${opt} ${value}: ${r.stderr}`);
@@ -668,6 +798,8 @@ describe('xsmeter at the edges (the binary)', function () {
       const exp = JSON.parse(readFileSync(join(demo, 'log.json'), 'utf8')) as { records: { who: string }[] };
       exp.records[2].who = 'someone-else';
       writeFileSync(tampered, JSON.stringify(exp));
+      const cut = join(dir, 'cut.bin');
+      writeFileSync(cut, readFileSync(join(demo, 'log.bin')).subarray(0, 300));
       const cases: [string[], string, number][] = [
         [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], '', 0],
         [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=-1'], '', 2],
@@ -680,6 +812,12 @@ describe('xsmeter at the edges (the binary)', function () {
         [['log', 'verify', join(demo, 'log.json'), '--pubkey', pub], '', 0],
         [['log', 'verify', tampered, '--pubkey', pub], '', 1],
         [['log', 'verify', join(demo, 'log.json')], '', 2],
+        // Files that are no export (a flash image, a key file, an empty file): unusable input, not a
+        // log that fails (were exit 1); an export cut short is one (exit 1).
+        [['log', 'verify', join(demo, 'flash.bin'), '--pubkey', pub], '', 2],
+        [['log', 'verify', join(demo, 'keys.json'), '--pubkey', pub], '', 2],
+        [['log', 'show', '/dev/null'], '', 2],
+        [['log', 'verify', cut, '--pubkey', pub], '', 1],
         [['log', 'frobnicate'], '', 2],
         [['sim', '--duration', '1h', '--meters', '1', '--format', 'hex'], '', 0],
         [['sim', '--duration', '1y'], '', 2],
@@ -691,6 +829,33 @@ describe('xsmeter at the edges (the binary)', function () {
         assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
         assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
       }
+    });
+
+    it('a value option given twice: exit 2 naming both values, in every command (the last was taken, the other dropped without a word)', async () => {
+      const demo = join(dir, 'twice-log');
+      const pub = (await xsmeter(['log', 'demo', '--out', demo])).stdout.trim();
+      const other = '036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296';
+      const state = join(dir, 'twice-state');
+      const out = join(dir, 'twice.json');
+      const cases: [string, string[], RegExp][] = [
+        ['bench', ['bench', 'calibrate', '--target', 'sim', '--class', '1', '--class', '0.5S', '--bench-id', 'B1', '--operator', 'op', '--state', state], /^xsmeter bench: --class is given twice \(1, 0\.5S\): give it once$/],
+        ['bench', ['bench', 'verify', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--pubkey', pub, `--pubkey=${other}`, '--state', state], new RegExp(`^xsmeter bench: --pubkey is given twice \\(${pub}, ${other}\\): give it once$`)],
+        ['log', ['log', 'verify', join(demo, 'log.json'), '--pubkey', other, '--pubkey', pub], /^xsmeter log: --pubkey is given twice/],
+        ['log', ['log', 'export', '--image', join(demo, 'flash.bin'), '--keys', join(demo, 'keys.json'), '--out', out, '--out', join(dir, 'twice2.json')], /^xsmeter log: --out is given twice/],
+        ['sim', ['sim', '--duration', '1h', '--meters', '1', '--seed', '1', '--seed', '2', '--state', state], /^xsmeter sim: --seed is given twice \(1, 2\)/],
+        ['encode', ['encode', '--id', '12345678', '--id', '87654321', '--key', KEY, '--counter', '1', '--set', '1.8.0=1'], /^xsmeter encode: --id is given twice/],
+      ];
+      for (const [cmd, args, re] of cases) {
+        const r = await xsmeter(args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, cmd, re);
+        assert.equal(r.stdout, '');
+      }
+      assert.equal(existsSync(state), false, 'no meter made');
+      assert.equal(existsSync(out), false, 'nothing exported');
+      // Options of many values (decode --key, encode --set) and flags twice stay as they were.
+      const r = await xsmeter(['log', 'show', join(demo, 'log.json'), '--json', '--json', '--pubkey', pub]);
+      assert.equal(r.code, 0, r.stderr);
     });
   });
 });

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { fromHex } from '../../modules/core/bytes.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isoTime } from '../../modules/core/iso-time.js';
-import { isValidPublicKey } from '../../modules/sealing/log-verify.js';
 import type { HardwareErrors } from '../../hosts/sim/chips/front-end.js';
 import { lockDirectory, makeDirectory } from '../../hosts/sim/directory.js';
 import { FileFlash } from '../../hosts/sim/file-flash.js';
@@ -22,8 +21,9 @@ import { reportHtml } from '../../tools/calibration-bench/report-html.js';
 import type { BenchRig } from '../../tools/calibration-bench/rig.js';
 import { SimBenchRig, benchSimMeter, hardwareErrors, type ErrorSpec } from '../../tools/calibration-bench/sim-rig.js';
 import { TcpRig } from '../../tools/calibration-bench/tcp-rig.js';
-import { CliError, checkWritableFile, decimalInteger, isSystemError, parseOptions, readJsonFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, decimalNumber, isSystemError, parseOptions, readJsonFile, sameFile, stopSignal, systemReason, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
+import { pubkeyOption } from '../pubkey-option.js';
 
 const help = `usage: xsmeter bench <calibrate|verify> --target sim|tcp://HOST:PORT|/dev/ttyX [--rig tcp://HOST:PORT] --class ${CLASS_NAMES.join('|')}
                      --bench-id ID --operator NAME [--bench-config FILE.json] [options]
@@ -90,8 +90,8 @@ Ctrl-C (SIGINT) or SIGTERM: the run stops at the next bench wait, or at the late
 before its verdict), and puts the meter back as found (stopped before the unseal: the meter was not
 changed, and it says so); a signal once the seal was sent lets the run finish.
 exit code 0: sealed (calibrate) / pass (verify); 1: failed, interrupted, or the meter refused (its
-log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is not the
-meter's, a bench key that does not authenticate, a reference standard past its due date.
+log does not verify, it does not answer); 2: bad usage, unusable files, a --pubkey that is no P-256
+point or not the meter's, a bench key that does not authenticate, a reference standard past its due date.
 `;
 
 const OPTIONS = {
@@ -131,9 +131,10 @@ type Values = Record<string, string | undefined>;
 
 function num(v: string | undefined, name: string, fallback: number, min: number, integer = true, max = Infinity): number {
   if (v === undefined) return fallback;
-  // Counts and ids in decimal digits (as everywhere in the CLI): 0x10, 1e3, " 7" are not read as numbers.
-  const n = integer ? decimalInteger(v) : Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+  // Counts and ids in decimal digits (as everywhere in the CLI): 0x10, 1e3, " 7" are not read as
+  // numbers; other values in decimal (1e3 is, 0x10 is not).
+  const n = integer ? decimalInteger(v) : decimalNumber(v);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
   }
   return n;
@@ -194,7 +195,14 @@ function readBenchConfig(path: string): BenchConfigFile {
     if (r.class !== undefined && !((r.class as number) > 0 && (r.class as number) < 1)) throw bad(`"reference.class" must be a percentage between 0 and 1 (e.g. 0.05), got ${r.class}`);
     if (r.calibrationDue !== undefined && !isDate(r.calibrationDue as string)) throw bad(`"reference.calibrationDue" must be YYYY-MM-DD, got "${r.calibrationDue}"`);
   }
-  if (top.conditions !== undefined) obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+  if (top.conditions !== undefined) {
+    const c = obj(top.conditions, 'conditions', { temperatureC: 'number', humidityPct: 'number', frequencyHz: 'number' });
+    // The ranges of --temperature, --humidity and --frequency.
+    for (const [name, lo, hi] of [['temperatureC', -40, 85], ['humidityPct', 0, 100], ['frequencyHz', 45, 65]] as const) {
+      const value = c[name] as number | undefined;
+      if (value !== undefined && !(value >= lo && value <= hi)) throw bad(`"conditions.${name}" must be from ${lo} to ${hi}, got ${value}`);
+    }
+  }
   if (top.clockToleranceS !== undefined && !((top.clockToleranceS as number) >= 0)) throw bad(`"clockToleranceS" must be ≥ 0 (seconds), got ${top.clockToleranceS}`);
   return top as BenchConfigFile;
 }
@@ -227,9 +235,6 @@ function benchInfo(v: Values, needReference: boolean): BenchInfo {
     throw usageError(`${needReference && given === 0 ? 'the certificate (--report) needs the reference standard: ' : 'the reference standard is incomplete: '}give --reference-make, --reference-serial, --reference-class and --reference-due (or "reference" in --bench-config)`);
   }
   const fc = file.conditions ?? {};
-  for (const [name, value, lo, hi] of [['temperatureC', fc.temperatureC, -40, 85], ['humidityPct', fc.humidityPct, 0, 100], ['frequencyHz', fc.frequencyHz, 45, 65]] as const) {
-    if (value !== undefined && !(value >= lo && value <= hi)) throw usageError(`--bench-config: conditions.${name} ${value} is not from ${lo} to ${hi}`);
-  }
   const temperatureC = v.temperature === undefined ? fc.temperatureC : num(v.temperature, 'temperature', 0, -40, false, 85);
   if (needReference && temperatureC === undefined) throw usageError('the certificate (--report) needs the temperature: --temperature C (or conditions.temperatureC in --bench-config)');
   return {
@@ -408,13 +413,15 @@ function progressPrinter(io: CliIo, mode: string): (e: ProgressEvent) => void {
   };
 }
 
-function worst(points: readonly PointResult[]): string {
+/** The points measured: the worst and how many missed; a list cut short (of `total`) says so first. */
+function worst(points: readonly PointResult[], total: number): string {
   if (!points.length) return 'not measured';
   const bad = points.filter((p) => !p.pass).length;
   const measured = points.filter((p) => p.errorPct !== undefined);
   const w = measured.reduce<PointResult | undefined>((a, p) => (!a || Math.abs(p.errorPct as number) / p.limitPct > Math.abs(a.errorPct as number) / a.limitPct ? p : a), undefined);
   const wt = w ? `worst ${(w.errorPct as number) >= 0 ? '+' : ''}${(w.errorPct as number).toFixed(3)} % at ${w.label} (limit ±${w.limitPct} %)` : 'no point measured';
-  return `${wt}; ${bad ? `${bad} of ${points.length} outside the limits` : `all ${points.length} within the limits`}`;
+  const incomplete = points.length < total ? `INCOMPLETE, ${points.length} of ${total} points measured: ` : '';
+  return `${incomplete}${wt}; ${bad ? `${bad} of ${points.length} outside the limits` : `all ${points.length} within the limits`}`;
 }
 
 /** The last line on stdout and the one-line reason on stderr for a run that did not pass. */
@@ -433,8 +440,8 @@ function summary(r: BenchResult, wallMs: number): string {
   lines.push(`meter ${id ? `${id.meterId} (${id.model}, firmware ${id.firmware})` : '(not identified)'}, class ${r.className} (${r.standard})${r.bench ? `, bench ${benchWho(r.bench)}` : ''}`);
   if (r.clock) lines.push(`clock: meter ${r.clock.notSet ? 'NOT SET' : `${r.clock.offsetS >= 0 ? '+' : ''}${r.clock.offsetS.toFixed(1)} s against the bench clock${r.clock.ok ? '' : ` — WRONG (tolerance ±${r.clock.toleranceS} s)`}`}`);
   if (r.unfinished) lines.push(`resumed: unsealed ${isoTime(r.unfinished.unsealedAt)} by ${r.unfinished.by}, not sealed since`);
-  if (r.kind === 'calibrate' && r.status !== 'refused') lines.push(`before: ${worst(r.before)}`);
-  if (r.status !== 'refused') lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after)}`);
+  if (r.kind === 'calibrate' && r.status !== 'refused') lines.push(`before: ${worst(r.before, r.pointCount)}`);
+  if (r.status !== 'refused') lines.push(`${r.kind === 'calibrate' ? 'after: ' : 'points:'} ${worst(r.after, r.pointCount)}`);
   if (r.noLoad || r.starting) {
     const n = r.noLoad;
     const s = r.starting;
@@ -481,6 +488,21 @@ async function runOn(kind: 'calibrate' | 'verify', client: ServiceClient, rig: B
   throw new CliError(o.failure, result.status === 'refused' && (result.refusal === 'pubkey' || result.refusal === 'bench-key') ? 2 : 1);
 }
 
+/**
+ * --report and --json apart from each other and from the files of the meter in --state DIR: written
+ * at the end, one would replace the other's output, or the meter's flash image, clock or state.
+ */
+function checkOutputsApart(v: Values): void {
+  if (v.report !== undefined && v.json !== undefined && sameFile(v.report, v.json)) throw usageError(`--report and --json name one file, ${v.json}: one would replace the other`);
+  if (v.state === undefined) return;
+  for (const [option, path] of [['--report', v.report], ['--json', v.json]] as const) {
+    if (path === undefined) continue;
+    for (const name of [...IMAGES, 'meter.json', CLOCK_FILE, 'lock']) {
+      if (sameFile(path, join(v.state, name))) throw usageError(`${option} ${path} is the meter's ${name} in --state ${v.state}: the run would overwrite it`);
+    }
+  }
+}
+
 /** Writes an output file; what went wrong as a phrase naming it, or undefined when it was written. */
 function saveOutput(option: string, path: string | undefined, text: () => string): string | undefined {
   if (path === undefined) return undefined;
@@ -506,15 +528,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const meterConstant = num(v['meter-constant'], 'meter-constant', 1000, 1, true, 100_000);
   const minSeconds = num(v['min-seconds'], 'min-seconds', 2000, 1, false, 86_400);
   const minPulses = num(v['min-pulses'], 'min-pulses', 5, 1, true, 100_000);
-  let pubkey: Uint8Array | undefined;
-  if (v.pubkey !== undefined) {
-    try {
-      pubkey = fromHex(v.pubkey);
-    } catch {
-      pubkey = undefined;
-    }
-    if (!pubkey || !isValidPublicKey(pubkey)) throw usageError('--pubkey is not a compressed P-256 public key (33 bytes hex)');
-  }
+  const pubkey = pubkeyOption(v.pubkey);
   let target: TargetSpec;
   try {
     target = parseTarget(v.target);
@@ -543,6 +557,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     throw usageError(`${v.target}: --rig tcp://HOST:PORT is needed: the bench must set the load, read the reference and count pulses (xsmeter sim --listen P --rig P2 serves both for a simulated meter)`);
   }
   const info = benchInfo(v, v.report !== undefined);
+  checkOutputsApart(v);
   // What would fail after the meter was changed is checked before it is touched.
   if (v.report) checkWritableFile(v.report, '--report');
   if (v.json) checkWritableFile(v.json, '--json');

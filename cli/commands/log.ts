@@ -1,14 +1,16 @@
 /** `xsmeter log`: show, verify and export calibration logs (and make a simulated meter's log). */
-import { lstatSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { equalConstantTime, fromHex, readU32LE, toHex } from '../../modules/core/bytes.js';
+import { crc32 } from '../../modules/core/crc32.js';
 import { MeterError } from '../../modules/core/errors.js';
 import { isoTime } from '../../modules/core/iso-time.js';
 import type { Level } from '../../modules/ports/bus.js';
 import { CalibrationLog } from '../../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson, readExport, verifyExport, type ReadExport } from '../../modules/sealing/log-export.js';
 import { decodeIdentity, decodeRecord, type LogEntry } from '../../modules/sealing/log-record.js';
-import { isValidPublicKey, type VerifyResult } from '../../modules/sealing/log-verify.js';
+import { LogVerifyError } from '../../modules/sealing/errors.js';
+import type { VerifyResult } from '../../modules/sealing/log-verify.js';
 import { SealGuard, UNSEAL_BAD_MAC, UNSEAL_STALE, UNSEAL_SWITCH_NOT_SET } from '../../modules/sealing/seal.js';
 import { makeUnsealCommand } from '../../modules/sealing/unseal-command.js';
 import { AppendLog } from '../../modules/storage/append-log.js';
@@ -18,9 +20,10 @@ import { FlashRegion } from '../../modules/storage/flash-region.js';
 import { FRAME_OVERHEAD, SECTOR_HEADER_SIZE, committedFrameAt, damagedFrameAt, headerSeq, magicOf, scanSector } from '../../modules/storage/frame.js';
 import { makeDirectory } from '../../hosts/sim/directory.js';
 import { SimFlash } from '../../hosts/sim/sim-flash.js';
-import { SimKeyStore, type SimKeysFile } from '../../hosts/sim/sim-key-store.js';
-import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, usageError, type CliIo, type Command } from '../command.js';
+import { SimKeyStore, isSimKeysFile } from '../../hosts/sim/sim-key-store.js';
+import { CliError, checkWritableFile, decimalInteger, escapeControls, parseOptions, readInputFile, readJsonFile, sameFile, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
+import { pubkeyOption } from '../pubkey-option.js';
 
 const help = `usage: xsmeter log <show|verify|export|demo> …
 
@@ -72,46 +75,15 @@ function logRegion(partition: SimFlash, first: unknown, sectors: unknown): Flash
   return new FlashRegion(partition, firstSector, count);
 }
 
-/** P-256's field prime and curve constant b (SEC 2 §2.4.2; a = −3). */
-const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
-const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
-
-/**
- * Whether a compressed key (isValidPublicKey's form) is a point of P-256: its x is below p and
- * x³ − 3x + b is a square mod p (Euler's criterion), so a y exists. A key typed by hand that is no
- * point is a malformed option, told apart from a point that is another device's key. (Here, not in
- * the device's modules: only a hand-given key needs it; signature checks reject the rest.)
- */
-export function isP256Point(publicKey: Uint8Array): boolean {
-  if (!isValidPublicKey(publicKey)) return false;
-  let x = 0n;
-  for (let i = 1; i < publicKey.length; i++) x = (x << 8n) | BigInt(publicKey[i]);
-  if (x >= P256_P) return false;
-  const rhs = (((((x * x) % P256_P) * x) % P256_P) - 3n * x + P256_B) % P256_P;
-  return powMod(rhs < 0n ? rhs + P256_P : rhs, (P256_P - 1n) / 2n, P256_P) === 1n;
-}
-
-function powMod(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-  }
-  return result;
-}
-
-function pubkeyArg(hex: string | undefined): Uint8Array | undefined {
-  if (hex === undefined) return undefined;
-  let key: Uint8Array;
+/** An export read from `path`: a file that is no export is unusable input (exit 2); one damaged after its beginning is a log that does not verify (exit 1). */
+function readExportFile(path: string): ReadExport {
+  const bytes = readInputFile(path);
   try {
-    key = fromHex(hex);
-  } catch {
-    throw new CliError('--pubkey is not hex', 2);
+    return readExport(bytes);
+  } catch (e) {
+    if (!(e instanceof LogVerifyError)) throw e;
+    throw new CliError(`${path}: ${e.message}`, e.details.notAnExport ? 2 : 1);
   }
-  if (!isValidPublicKey(key)) throw new CliError('--pubkey is not a compressed P-256 public key (33 bytes, 02/03…)', 2);
-  if (!isP256Point(key)) throw usageError('--pubkey is not a P-256 point (no point of the curve has its x coordinate)');
-  return key;
 }
 
 /** The device id and key the export's first record names, when it is a readable log-init record. */
@@ -166,9 +138,9 @@ function row(e: LogEntry): string {
 async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<number> {
   const { values, positionals } = parseOptions(args, { pubkey: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new CliError(`${show ? 'show' : 'verify'} takes one FILE`, 2);
-  const given = pubkeyArg(values.pubkey as string | undefined);
+  const given = pubkeyOption(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
-  const exp = readExport(readInputFile(positionals[0]));
+  const exp = readExportFile(positionals[0]);
   const started = logInitIdentity(exp);
   // Another device's log, or the key of another device: the key given is not this meter's (exit 2,
   // as everywhere); a log whose own fields disagree with its log-init record fails verification.
@@ -216,8 +188,9 @@ function intOption(v: unknown, name: string, fallback: number): number {
 
 function readKeys(path: string): SimKeyStore {
   const file = readJsonFile(path);
+  if (!isSimKeysFile(file)) throw usageError(`${path}: not a simulator key file (meterKey, benchKey: 32 hex digits; signingKey: 64)`);
   try {
-    return SimKeyStore.fromFile(file as SimKeysFile);
+    return SimKeyStore.fromFile(file);
   } catch (e) {
     throw usageError(`${path}: not a simulator key file (${(e as Error).message})`);
   }
@@ -263,6 +236,9 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   if (mismatch) {
     throw usageError(`${values.image as string}: ${mismatch.evidence}: the log was written with ${mismatch.larger ? 'larger' : 'smaller'} sectors than --sector-size ${flash.sectorSize}, the export would miss records`);
   }
+  const given = values['first-sector'] !== undefined || values.sectors !== undefined;
+  const outside = regionMismatch(image, flash, magic, given);
+  if (outside) throw usageError(`${values.image as string}: ${outside}`);
   // Every sector of a log's region is the log's or erased (a cut erase leaves at most one that is
   // neither): more, and the region is not the one the log was written with.
   const size = flash.sectorSize;
@@ -296,7 +272,11 @@ async function exportCmd(args: string[], io: CliIo): Promise<number> {
   }
   if (foreign === 1) io.stderr(`warning: ${notLogs} (an erase cut short: it holds no record the log lacks)\n`);
   if (raws.length === 0) throw usageError(`${values.image as string}: the image holds no calibration log (no "${LOG_MAGIC}" sectors at sectors ${flash.firstSector}..${flash.firstSector + flash.sectorCount - 1}: blank, another partition, or an older flash format)`);
-  const { deviceId } = decodeIdentity(decodeRecord(raws[0]).newValue);
+  const { deviceId, publicKey } = logStart(raws[0], values.image as string);
+  // Another meter's keys would sign a head the log's own key does not verify.
+  if (!equalConstantTime(keys.devicePublicKey(), publicKey)) {
+    throw usageError(`--keys ${values.keys as string} is not the key file of device ${deviceId}: its log was started by ${toHex(publicKey)}, the file's key is ${toHex(keys.devicePublicKey())}`);
+  }
   const log = CalibrationLog.open({ flash, keys, crypto: nobleCrypto, clock: { ticks: () => Date.now(), now: () => Date.now() }, deviceId });
   if (log.fault) io.stderr(`warning: the stored log does not verify: record ${log.fault.record}: ${log.fault.code}: ${escapeControls(log.fault.reason)}\n`);
   const exp = log.export();
@@ -336,6 +316,55 @@ function sectorSizeMismatch(flash: FlashRegion, magic: number): { evidence: stri
   return undefined;
 }
 
+/**
+ * Why the region is not the one the log was written with, or undefined: a sector of it that begins
+ * with another store's header (valid, its CRC checking: no damage makes one), or a log sector outside
+ * it. Either is the options' (or the image's) mistake, whatever the sectors hold; a log damaged in
+ * place shows neither.
+ */
+function regionMismatch(image: Uint8Array, region: FlashRegion, magic: number, given: boolean): string | undefined {
+  const size = region.sectorSize;
+  const last = region.firstSector + region.sectorCount - 1;
+  const range = given ? `--first-sector ${region.firstSector} --sectors ${region.sectorCount} (sectors ${region.firstSector}…${last})` : `the flash map's log sectors ${region.firstSector}…${last}`;
+  for (let i = 0; i < image.length / size; i++) {
+    const body = image.subarray(i * size, (i + 1) * size);
+    const inside = i >= region.firstSector && i <= last;
+    const other = inside ? otherStoreTag(body, magic) : undefined;
+    if (other !== undefined) return `sector ${i} of ${range} holds another store ("${other}"), not the log: not the sectors the log was written with`;
+    if (!inside && headerSeq(body, magic) >= 0) return `sector ${i}, outside ${range}, is a log sector: the log is not all within them, the export would miss records`;
+  }
+  return undefined;
+}
+
+/** The store tag of a valid sector header at the start of `body` naming another magic than `magic`. */
+function otherStoreTag(body: Uint8Array, magic: number): string | undefined {
+  const m = readU32LE(body, 0);
+  if (m === magic || readU32LE(body, 8) !== crc32(body, 0, 8)) return undefined;
+  const tag = String.fromCharCode(m & 0xff, (m >>> 8) & 0xff, (m >>> 16) & 0xff, m >>> 24);
+  return /^[\x21-\x7e]{4}$/.test(tag) ? tag : undefined;
+}
+
+/**
+ * The device the log's first record binds. The region holds every log sector of the image (checked
+ * before), so a first record that is not the log-init record is a log whose start was lost: exit 1.
+ */
+function logStart(raw: Uint8Array, image: string): { deviceId: string; publicKey: Uint8Array } {
+  let first: LogEntry;
+  try {
+    first = decodeRecord(raw);
+  } catch (e) {
+    if (!(e instanceof MeterError)) throw e;
+    throw new CliError(`${image}: the log's first record cannot be read (${e.message}): the export cannot name the device`, 1);
+  }
+  if (first.type !== 'log-init') throw new CliError(`${image}: the log's first record is #${first.counter} (${first.type}), not its log-init record: the log's start is lost (its sector damaged or erased), the export cannot name the device`, 1);
+  try {
+    return decodeIdentity(first.newValue);
+  } catch (e) {
+    if (!(e instanceof MeterError)) throw e;
+    throw new CliError(`${image}: the log's log-init record does not name the device (${e.message})`, 1);
+  }
+}
+
 /** The seqs of committed records in a sector's bytes, at any offset, that `held` lacks. */
 function unheldRecords(body: Uint8Array, held: ReadonlySet<number>): number[] {
   const seqs: number[] = [];
@@ -347,17 +376,6 @@ function unheldRecords(body: Uint8Array, held: ReadonlySet<number>): number[] {
     p += length + FRAME_OVERHEAD - 1;
   }
   return seqs;
-}
-
-/** Whether two paths name one file (also through a link); false when either is not there. */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
 }
 
 /** What `log demo` writes into its DIR. */

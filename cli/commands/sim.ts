@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { CliError, checkWritableFile, decimalInteger, parseOptions, readInputFile, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { isSimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
 /** Lowercase hex, as toHex writes it, by Node's encoder: a fleet prints one line per telegram. */
@@ -347,7 +348,6 @@ interface SavedShape {
 }
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && v >= DEFAULT_WALL_START && v < STATE_TIME_END_MS;
-const HEX = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`, 'i');
 
 /**
  * The rest of a saved fleet the simulator wrote and a hand (or a disk) may have changed: its time,
@@ -368,9 +368,7 @@ function checkSavedMeters(dir: string, saved: SavedShape): void {
     }
     const keysFile = join(dir, 'meters', m.meterId, 'keys.json');
     if (!existsSync(keysFile)) return; // (made again from the seed: a kill during the set-up)
-    const keys = readJsonFile(keysFile) as Record<string, unknown> | null;
-    const field = (name: string, n: number) => typeof keys?.[name] === 'string' && HEX(n).test(keys[name]);
-    if (!(field('meterKey', 32) && field('benchKey', 32) && field('signingKey', 64) && (keys?.publicKey === undefined || field('publicKey', 66)))) {
+    if (!isSimKeysFile(readJsonFile(keysFile))) {
       throw usageError(`${keysFile}: not a simulator key file (meterKey, benchKey: 32 hex digits; signingKey: 64)`);
     }
   });

@@ -29,6 +29,14 @@ export interface SimKeysFile {
   publicKey?: string;
 }
 
+/** Whether `v` is a key file of the shape SimKeysFile (each key its size in hex digits); what the
+ *  key values are (a scalar out of range) the store checks when made. */
+export function isSimKeysFile(v: unknown): v is SimKeysFile {
+  const keys = v as Record<string, unknown> | null;
+  const field = (name: string, digits: number) => typeof keys?.[name] === 'string' && new RegExp(`^[0-9a-f]{${digits}}$`, 'i').test(keys[name] as string);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && field('meterKey', 32) && field('benchKey', 32) && field('signingKey', 64) && (keys?.publicKey === undefined || field('publicKey', 66));
+}
+
 /** Where each raw key lies in the store's one array (not an array per key: a fleet has 100 000). */
 const METER = 0;
 const BENCH = 16;

@@ -78,8 +78,14 @@ export function exportToJson(exp: LogExport): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
-function formatError(why: string, details: Record<string, string | number> = {}): LogVerifyError {
+function formatError(why: string, details: Record<string, string | number | boolean> = {}): LogVerifyError {
   return new LogVerifyError('format', `not a calibration log export: ${why}`, details);
+}
+
+/** A file that does not begin as an export (another file, an export of another version), told
+ *  apart from an export damaged after its beginning: `details.notAnExport`. */
+function notAnExport(why: string): LogVerifyError {
+  return formatError(why, { notAnExport: true });
 }
 
 function hexField(o: Record<string, unknown>, key: string, where: string, size?: number): Uint8Array {
@@ -114,8 +120,8 @@ export function exportFromJson(text: string): ReadExport {
   } catch {
     throw formatError('not JSON');
   }
-  if (!isObject(doc) || doc.format !== EXPORT_FORMAT) throw formatError(`"format" is not "${EXPORT_FORMAT}"`);
-  if (doc.version !== 1) throw formatError(`unsupported version ${String(doc.version)}`);
+  if (!isObject(doc) || doc.format !== EXPORT_FORMAT) throw notAnExport(`"format" is not "${EXPORT_FORMAT}"`);
+  if (doc.version !== 1) throw notAnExport(`unsupported version ${String(doc.version)}`);
   if (typeof doc.deviceId !== 'string') throw formatError('deviceId is not a string');
   const publicKey = hexField(doc, 'publicKey', 'export', PUBLIC_KEY_SIZE);
   if (!Array.isArray(doc.records)) throw formatError('records is not an array');
@@ -177,8 +183,9 @@ export function exportFromBinary(bytes: Uint8Array): ReadExport {
     p += n;
     return out;
   };
+  if (bytes.length < 5 || MAGIC.some((b, i) => bytes[i] !== b)) throw notAnExport(bytes.length === 0 ? 'empty' : 'no "XSCL" magic');
   const magic = take(5, 'the magic');
-  if (MAGIC.some((b, i) => magic[i] !== b) || magic[4] !== 1) throw formatError('bad magic or version');
+  if (magic[4] !== 1) throw notAnExport(`unsupported version ${magic[4]}`);
   const publicKey = take(PUBLIC_KEY_SIZE, 'the public key');
   const idBytes = take(take(1, 'the id length')[0], 'the device id');
   let deviceId = '';

@@ -171,6 +171,9 @@ export interface BenchResult {
   restored?: { ok: boolean; sealed: boolean; text: string };
   asFoundCalibration?: Calibration;
   asFoundBytesHex?: string;
+  /** The accuracy points of the class on this meter: a `before` or `after` holding fewer was cut
+   *  short (a stop, a rig that failed) and holds the points measured until then. */
+  pointCount: number;
   before: PointResult[];
   after: PointResult[];
   rms: RmsStep[];
@@ -267,6 +270,7 @@ class Run {
       minSeconds,
       status: kind === 'calibrate' ? 'failed' : 'fail',
       sealed: false,
+      pointCount: this.points.length,
       before: [],
       after: [],
       rms: [],
@@ -281,8 +285,8 @@ class Run {
     this.o.onProgress?.(e);
   }
 
-  async measureAll(stage: 'as-found' | 'after' | 'measure'): Promise<PointResult[]> {
-    const out: PointResult[] = [];
+  /** Measures every point into `out` as it goes: a run that stops midway keeps what it measured. */
+  async measureAll(stage: 'as-found' | 'after' | 'measure', out: PointResult[]): Promise<void> {
     for (let i = 0; i < this.points.length; i++) {
       const tp = this.points[i];
       this.progress({ stage, text: `${tp.label} …`, index: i + 1, total: this.points.length });
@@ -305,7 +309,6 @@ class Run {
       this.progress({ stage, text: `${tp.label}: ${verdict}`, index: i + 1, total: this.points.length, point: pr });
     }
     await this.rig.load.apply(loadsFor(this.rig.load.phases, 0, 0));
-    return out;
   }
 
   /**
@@ -549,7 +552,7 @@ export async function calibrate(client: ServiceClient, rigAsGiven: BenchRig, opt
     pre = await run.identify();
     const asFound = pre.calibration;
     connected = true;
-    res.before = await run.measureAll('as-found');
+    await run.measureAll('as-found', res.before);
     await run.stopPoint();
     if (res.identity?.sealed) {
       run.progress({ stage: 'unseal', text: 'unsealing (calibration switch + bench key)' });
@@ -570,7 +573,7 @@ export async function calibrate(client: ServiceClient, rigAsGiven: BenchRig, opt
     cal = await run.energyStep(cal);
     cal = withNoLoad(cal, 0.5 * options.cls.startFraction * options.cls.baseCurrent * NOMINAL_VOLTAGE);
     const bytes = await run.write('final', cal);
-    res.after = await run.measureAll('after');
+    await run.measureAll('after', res.after);
     const bad = res.after.filter((p) => !p.pass);
     if (bad.length) throw new Failure(`${bad.length} of ${res.after.length} points outside the class ${options.cls.name} limits after calibration (first: ${bad[0].label})`);
     await run.noLoadTests();
@@ -622,7 +625,7 @@ export async function verify(client: ServiceClient, rigAsGiven: BenchRig, option
   try {
     const { bytes } = await run.identify();
     const counter0 = (await client.readUnsealChallenge()).counter;
-    res.after = await run.measureAll('measure');
+    await run.measureAll('measure', res.after);
     let tests: string | undefined;
     try {
       await run.noLoadTests();

@@ -123,14 +123,15 @@ function kv(rows: [string, string][]): string {
   return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
 }
 
-/** Accuracy points: limit, error, uncertainty and the verdict in words. */
-function pointTable(points: readonly PointResult[]): string {
+/** Accuracy points: limit, error, uncertainty and the verdict in words; a list cut short (of `total`) says so. */
+function pointTable(points: readonly PointResult[], total: number): string {
   if (!points.length) return '<p>No points measured.</p>';
+  const incomplete = points.length < total ? `<p class="fail">INCOMPLETE: ${points.length} of ${total} points measured; the run ended before the others.</p>` : '';
   const rows = points.map((p) => {
     const measured = p.errorPct !== undefined;
     return `<tr><td>${esc(p.label)}</td><td class="num">±${esc(p.limitPct)}</td><td class="num">${measured ? fmt(p.errorPct) : `<span class="fail">${esc(p.failure ?? 'not measured')}</span>`}</td><td class="num">${p.uncertaintyPct === undefined ? '–' : `±${p.uncertaintyPct.toFixed(3)}`}</td><td class="num">${measured ? `${p.pulses} / ${Math.round(p.seconds)} s` : '–'}</td><td>${verdictWord(p.pass)}</td></tr>`;
   });
-  return `<table class="points"><thead><tr><th>test point</th><th>limit %</th><th>error %</th><th>U (k=2) %</th><th>pulses / gate</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `${incomplete}<table class="points"><thead><tr><th>test point</th><th>limit %</th><th>error %</th><th>U (k=2) %</th><th>pulses / gate</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function calibrationTable(c: Calibration): string {
@@ -140,12 +141,13 @@ function calibrationTable(c: Calibration): string {
   return `<table><thead><tr><th>element</th><th>voltage gain</th><th>current gain</th><th>power gain</th><th>phase °</th><th>offset W</th><th>reactive offset var</th></tr></thead><tbody>${rows}</tbody></table><p>chip ${esc(c.chip)}, no-load threshold ${c.noLoadW.toFixed(3)} W</p>`;
 }
 
-function worstText(points: readonly PointResult[]): string {
+function worstText(points: readonly PointResult[], total: number): string {
   const measured = points.filter((p) => p.errorPct !== undefined);
   if (!measured.length) return 'no point measured';
   const w = measured.reduce((a, p) => (Math.abs(p.errorPct as number) / p.limitPct > Math.abs(a.errorPct as number) / a.limitPct ? p : a));
   const bad = points.filter((p) => !p.pass).length;
-  return `${points.length} points, ${bad ? `${bad} outside the limits` : 'all within the limits'}; worst ${fmt(w.errorPct)} % at ${w.label} (limit ±${w.limitPct} %)`;
+  const count = points.length < total ? `INCOMPLETE, ${points.length} of ${total} points measured` : `${points.length} points`;
+  return `${count}, ${bad ? `${bad} outside the limits` : 'all within the limits'}; worst ${fmt(w.errorPct)} % at ${w.label} (limit ±${w.limitPct} %)`;
 }
 
 function clockText(r: BenchResult): { word: string; text: string } {
@@ -188,8 +190,10 @@ export function reportHtml(r: BenchResult, extra: ReportExtra = {}): string {
   const clock = clockText(r);
   const accuracy = r.after.length ? r.after : [];
   const accuracyPass = accuracy.length ? accuracy.every((p) => p.pass) : undefined;
+  // Points cut short pass nothing; one that failed fails it.
+  const accuracyWord = accuracy.length && accuracy.length < r.pointCount && accuracyPass ? '<span class="na">INCOMPLETE</span>' : verdictWord(accuracyPass);
   const results: [string, string, string][] = [
-    [`Accuracy, class ${esc(r.className)} (${esc(r.standard)})`, verdictWord(accuracyPass), esc(accuracy.length ? worstText(accuracy) : 'not measured')],
+    [`Accuracy, class ${esc(r.className)} (${esc(r.standard)})`, accuracyWord, esc(accuracy.length ? worstText(accuracy, r.pointCount) : 'not measured')],
     ['No load (creep), 115 % Un, no current', verdictWord(r.noLoad?.pass), esc(r.noLoad ? `${r.noLoad.pulses} pulse(s) in ${r.noLoad.seconds} s (at most ${r.noLoad.maxPulses})` : 'not run')],
     ['Starting current', verdictWord(r.starting?.pass), esc(r.starting ? `${r.starting.current} A: ${r.starting.pulses} pulse(s) in ${r.starting.seconds} s (at least ${r.starting.minPulses})` : 'not run')],
     ['Meter clock against the bench clock', clock.word, esc(clock.text)],
@@ -235,8 +239,8 @@ export function reportHtml(r: BenchResult, extra: ReportExtra = {}): string {
   });
 
   // 2 and 3: the points.
-  pages.push({ title: r.kind === 'calibrate' ? 'Accuracy after calibration' : 'Accuracy', body: `<h2>${r.kind === 'calibrate' ? 'Accuracy after calibration' : 'Accuracy'}</h2>${pointTable(r.after)}` });
-  if (r.kind === 'calibrate') pages.push({ title: 'Accuracy as found', body: `<h2>Accuracy as found (before calibration)</h2>${pointTable(r.before)}` });
+  pages.push({ title: r.kind === 'calibrate' ? 'Accuracy after calibration' : 'Accuracy', body: `<h2>${r.kind === 'calibrate' ? 'Accuracy after calibration' : 'Accuracy'}</h2>${pointTable(r.after, r.pointCount)}` });
+  if (r.kind === 'calibrate') pages.push({ title: 'Accuracy as found', body: `<h2>Accuracy as found (before calibration)</h2>${pointTable(r.before, r.pointCount)}` });
 
   // 4: plots.
   const plots = [r.before.length ? errorPlot(r.before, r.kind === 'calibrate' ? 'Before calibration' : 'Measured', r.className) : '', r.after.length ? errorPlot(r.after, r.kind === 'calibrate' ? 'After calibration' : 'Measured', r.className) : ''].filter(Boolean);
