@@ -196,6 +196,34 @@ describe('cli: xsmeter encode | decode', function () {
     }
   });
 
+  it('--state: a frame whose line could not be written (the reader of stdout gone) is decoded again next run, also after frames whose lines were', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsmeter-lost-line-'));
+    try {
+      const state = join(dir, 'state.json');
+      const frames = await Promise.all([80, 81].map((c) => enc(['--key', KEY, '--counter', String(c), '--set', '1.8.0=1'])));
+      const p = spawn(process.execPath, ['bin/xsmeter.js', 'decode', '--key', KEY, '--state', state]);
+      let out = '';
+      const firstLine = new Promise<void>((resolve) =>
+        p.stdout.on('data', (d: Buffer) => {
+          out += d;
+          if (out.includes('\n')) resolve();
+        }),
+      );
+      p.stdin.write(frames[0] + '\n');
+      await firstLine;
+      // The reader goes away (as `| head -1` does): the second frame's line cannot be written.
+      p.stdout.destroy();
+      const closed = new Promise((resolve) => p.on('close', resolve));
+      p.stdin.end(frames[1] + '\n');
+      await closed;
+      assert.deepEqual(lines(out).map((o) => o.counter), [80]);
+      const again = await xsmeter(['decode', '--key', KEY, '--state', state], frames.join('\n') + '\n');
+      assert.deepEqual(verdicts(again.stdout), ['counter-replay', 81]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--state: an accepted frame is appended to FILE.journal; FILE itself is not written again until the end', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xsmeter-append-'));
     try {
