@@ -72,6 +72,9 @@ export function usageError(message: string): CliError {
   return new CliError(message, 2);
 }
 
+/** Options whose values are secrets (a meter or bench key, the customer's SML PIN): never echoed. */
+const SECRET_OPTIONS: ReadonlySet<string> = new Set(['key', 'bench-key', 'sml-pin']);
+
 /** Parses `args` strictly against `options`; an unknown or malformed option is a one-line usage error. */
 export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(args: string[], options: O, allowPositionals?: P) {
   let parsed;
@@ -87,6 +90,8 @@ export function parseOptions<const O extends OptionsConfig, const P extends bool
     if (t.kind !== 'option' || options[t.name]?.type !== 'string' || options[t.name]?.multiple) continue;
     const before = seen.get(t.name);
     if (before !== undefined) {
+      // A key or PIN is not echoed to the terminal (a log, a shared screen).
+      if (SECRET_OPTIONS.has(t.name)) throw usageError(`--${t.name} is given twice: give it once`);
       throw usageError(`--${t.name} is given twice (${before}, ${t.value ?? ''}): give it once`);
     }
     seen.set(t.name, t.value ?? '');
