@@ -32,8 +32,8 @@ const help = `usage: xsmeter log <show|verify|export|demo> …
       compressed, hex): record format, device binding, event counters, the SHA-256 chain, every
       ECDSA P-256 signature, the signed export head (count, last record) and, in JSON, that the
       readable fields match the signed records. Prints "ok" and a summary, or the first bad record
-      and why. Exit code 0 only when everything verifies; 2 when --pubkey is no P-256 point or not
-      the key of the device that started the log.
+      and why. Exit code 0 only when everything verifies (1 also for another device's key, which
+      the file cannot be told from); 2 when --pubkey is no P-256 point.
   xsmeter log show FILE [--pubkey HEX] [--json]
       Prints the records as a table (or JSON lines) and verifies them as above. Without --pubkey it
       checks against the key written in the file, which proves integrity but not origin (it says so).
@@ -86,18 +86,6 @@ function readExportFile(path: string): ReadExport {
   }
 }
 
-/** The device id and key the export's first record names, when it is a readable log-init record. */
-function logInitIdentity(exp: ReadExport): { deviceId: string; publicKey: Uint8Array } | undefined {
-  if (exp.records.length === 0) return undefined;
-  try {
-    const first = decodeRecord(exp.records[0]);
-    return first.type === 'log-init' ? decodeIdentity(first.newValue) : undefined;
-  } catch (e) {
-    if (!(e instanceof MeterError)) throw e;
-    return undefined; // (the verification names what is wrong with it)
-  }
-}
-
 function faultLine(r: VerifyResult, exp: ReadExport): string {
   const f = r.fault!;
   if (f.record < 0) return `FAULT in the export: ${f.code}: ${f.reason}`;
@@ -141,12 +129,8 @@ async function verifyCmd(args: string[], io: CliIo, show: boolean): Promise<numb
   const given = pubkeyOption(values.pubkey as string | undefined);
   if (!show && !given) throw new CliError('verify needs --pubkey HEX (the device public key, from a trusted source)', 2);
   const exp = readExportFile(positionals[0]);
-  const started = logInitIdentity(exp);
-  // Another device's log, or the key of another device: the key given is not this meter's (exit 2,
-  // as everywhere); a log whose own fields disagree with its log-init record fails verification.
-  if (given && started && !equalConstantTime(started.publicKey, given)) {
-    throw usageError(`--pubkey ${toHex(given)} is not the key of device ${started.deviceId}: its log was started by ${toHex(started.publicKey)}`);
-  }
+  // A key other than the one the file names fails verification (exit 1), whoever is wrong: the
+  // file is what is being checked, so what it claims cannot tell a mistyped key from a forged log.
   const r = verifyExport(nobleCrypto, exp, given ?? exp.publicKey);
   if (show) {
     if (values.json) {
