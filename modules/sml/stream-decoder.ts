@@ -4,11 +4,11 @@
  *
  * A file is read on its grid as libsml's sml_transport_read reads it: after a start sequence
  * 1b1b1b1b 01010101, in 4-byte blocks counted from the start; only a block 1b1b1b1b is an escape,
- * and the block after it decides — 1a NN CC CC is the end (NN fill bytes, CRC CC CC). Beyond libsml
- * (which accepts only the end there and gives up its listen on anything else), 1b1b1b1b again is a
- * literal 1b1b1b1b of the payload (transport v1's escaped escape), 01010101 a new start (the file so
- * far is truncated), anything else a bad escape; and the start is found wherever it begins (libsml's
- * hunt misses one after a fifth 1b). Then the CRC (crc16.ts, over the start through NN), the fill bytes (NN ≤ 3, all
+ * and the block after it decides — 1a NN CC CC is the end (NN fill bytes, CRC CC CC). Where libsml
+ * takes only the end, this reader also reads 1b1b1b1b again as a literal 1b1b1b1b of the payload
+ * (transport v1's escaped escape) and 01010101 as a new start (the file so far is truncated);
+ * anything else is a bad escape. A start sequence is found wherever it begins, also right after
+ * more than four 1b bytes. Then the CRC (crc16.ts, over the start through NN), the fill bytes (NN ≤ 3, all
  * 00) and the messages (message-reader.ts). Bytes 1b1b1b1b 01010101 off the file's 4-byte grid are
  * payload (an octet string may hold them; the sender escapes aligned blocks only).
  *
