@@ -7,7 +7,7 @@ import { scaledDecimal } from '../../modules/sml/scaled.js';
 import { buildTelegram, type TelegramSecurity } from '../../modules/wmbus-tx/telegram.js';
 import { phyEncode } from '../../modules/wmbus/phy.js';
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
-import { parseOptions, usageError, type CliIo, type Command } from '../command.js';
+import { decimalNumber, parseOptions, usageError, type CliIo, type Command } from '../command.js';
 import { nobleCrypto } from '../../hosts/sim/noble-crypto.js';
 
 const help = `usage: xsmeter encode --id 12345678 --key HEX --mode 7 --counter N --set OBIS=VALUE [--set …] [options]
@@ -75,7 +75,7 @@ function parseRegister(text: string): { register: Register; note?: string } {
     throw e;
   }
   if (def.obis === '0-0:1.0.0') return { register: { obis, value: raw } };
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,9})?$/.test(raw)) throw usageError(`--set ${obis}: "${raw}" is not a decimal number`);
+  if (Number.isNaN(decimalNumber(raw))) throw usageError(`--set ${obis}: "${raw}" is not a decimal number`);
   if (def.decimals === 0) return { register: { obis, value: Number(raw) } };
   // Scaled registers take the numeral itself: the encoder scales its decimal digits exactly.
   const register = { obis, value: raw };
