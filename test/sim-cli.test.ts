@@ -12,6 +12,7 @@ import { fromHex } from '../modules/core/bytes.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
+import { decodeStatusByte } from '../modules/app/meter-status.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient, nodeTiming } from '../hosts/sim/service-transport.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
@@ -107,6 +108,8 @@ describe('xsmeter sim (the binary)', function () {
         assert.ok((ts[i].messageCounter as number) > (ts[i - 1].messageCounter as number));
         assert.ok(importOf(ts[i]) >= importOf(ts[i - 1]), `${id}: A+ went back at telegram ${i}`);
       }
+      // A clean stop and start is no flash damage: no telegram says its counter was resynchronised.
+      for (const t of ts) assert.equal(decodeStatusByte(t.status!).counterResync, false, `${id}: counter ${t.messageCounter} flags counter-resync`);
     }
     // The second run's clock continues from the first's end.
     const sim1 = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as { wallMs: number };
