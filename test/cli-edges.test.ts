@@ -519,6 +519,23 @@ describe('xsmeter at the edges (the binary)', function () {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /continued from the saved state/);
     });
+
+    it('continued without --meters: the saved fleet\'s size sets the defaults (--sample) and bounds --shard, not the default 3 meters', async () => {
+      // README: --sample defaults to 1 s up to 10 meters, 60 s above.
+      const fleet = join(dir, 'fleet-20');
+      const first = await xsmeter(['sim', '--meters', '20', '--duration', '1h', '--state', fleet]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^simulating 20 meters .* sample every 1 min,/m);
+      const again = await xsmeter(['sim', '--duration', '1h', '--state', fleet]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^simulating 20 meters .* sample every 1 min,/m);
+      // A shard of a 10-meter fleet continues as that shard, also without --meters (5 > 3 was refused).
+      const shard = join(dir, 'shard-2-of-5');
+      assert.equal((await xsmeter(['sim', '--meters', '10', '--shard', '2/5', '--duration', '1h', '--state', shard, '--format', 'hex'])).code, 0);
+      const more = await xsmeter(['sim', '--shard', '2/5', '--duration', '1h', '--state', shard, '--format', 'hex']);
+      assert.equal(more.code, 0, more.stderr);
+      assert.match(more.stderr, /continued from the saved state/);
+    });
   });
 
   describe('sim --state: one run at a time, and what a hand or a disk changed in it', () => {

@@ -404,6 +404,25 @@ function checkSavedMeters(dir: string, saved: SavedShape): void {
   }
 }
 
+/**
+ * The size and shard of the fleet saved in DIR/sim.json, or undefined when there is none (or it is
+ * not readable as one: checkSavedFleet then says why, in its place).
+ */
+function savedFleetSize(dir: string): { meters: number; shard?: Shard } | undefined {
+  const file = join(dir, 'sim.json');
+  try {
+    if (!existsSync(file)) return undefined;
+    const s = readJsonFile(file) as { config?: { meters?: unknown }; shard?: { index?: unknown; count?: unknown } } | null;
+    const meters = s?.config?.meters;
+    if (!(Number.isInteger(meters) && (meters as number) >= 1)) return undefined;
+    const shard = s?.shard;
+    const valid = shard !== undefined && Number.isInteger(shard.index) && Number.isInteger(shard.count) && (shard.count as number) >= 1;
+    return { meters: meters as number, shard: valid ? { index: shard.index as number, count: shard.count as number } : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
 /** `06:00=1,22:00=2` → tariff switches (every tariff 1…max used at least once). */
 export function parseTariffs(text: string): TariffSwitch[] {
   const switches = text.split(',').map((part) => {
@@ -471,7 +490,11 @@ export const sim: Command = {
       },
     );
     const o = parsed.values;
-    const meters = o.meters === undefined ? 3 : decimalInteger(o.meters);
+    // A run that continues a saved fleet without --meters has the saved fleet's size (and shard):
+    // the defaults that follow the size (--sample, --workers, the lean heap) and --shard's bound are
+    // those of that fleet, not of the default 3 meters.
+    const saved = o.state === undefined ? undefined : savedFleetSize(o.state);
+    const meters = o.meters === undefined ? (saved?.meters ?? 3) : decimalInteger(o.meters);
     if (!Number.isInteger(meters) || meters < 1 || meters > 90_000_000) throw new CliError(`--meters must be 1…90000000 (8-digit meter ids), got "${o.meters}"`, 2);
     let shard: Shard | undefined;
     if (o.shard !== undefined) {
@@ -481,7 +504,8 @@ export const sim: Command = {
       if (!(i >= 1 && i <= n && n <= meters)) throw new CliError(`--shard must be I/N with 1 ≤ I ≤ N ≤ --meters, got "${o.shard}"`, 2);
       shard = { index: i - 1, count: n };
     }
-    const share = shard ? Math.ceil(meters / shard.count) : meters;
+    const ownShard = shard ?? saved?.shard;
+    const share = ownShard ? Math.ceil(meters / ownShard.count) : meters;
     if (share > 1_000_000) throw new CliError(`${share} meters in one process: at most 1000000 (split the fleet with --shard I/N)`, 2);
     // A city's meters are most of the process's memory: V8 then collects when a heap has grown a
     // fifth past what its last full collection kept, not up to about twice (process-wide, so the
