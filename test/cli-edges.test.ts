@@ -618,6 +618,14 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'sim', /--duration 1000000000000000000000d is more than 100 years \(36525d\)/);
     });
 
+    it('a duration under half a millisecond (0 ms once rounded) is refused, exit 2: it ran for ever', async () => {
+      for (const args of [['--duration', '0.4ms'], ['--duration', '0.0001s'], ['--interval', '0.1ms'], ['--progress', '0.2ms']]) {
+        const r = await xsmeter(['sim', '--meters', '1', '--format', 'hex', ...args], '', { killAfterMs: 20_000 });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', new RegExp(`${args[0]} must be at least 1ms, got "${args[1]}"`));
+      }
+    });
+
     it('sim.json, clocks.bin, gateway.json and keys.json changed: one line naming the file, exit 2, the state untouched', async () => {
       const state = join(dir, 'damaged');
       assert.equal((await xsmeter(['sim', '--meters', '3', '--chip', 'mixed', '--duration', '2h', '--format', 'hex', '--state', state])).code, 0);

@@ -153,9 +153,10 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 export function parseDuration(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) throw new CliError(`${what}: "${text}" is not a duration (e.g. 1d, 2h, 15m, 30s, 500ms)`, 2);
-  const ms = Number(m[1]) * UNITS[m[2]];
-  if (!(ms > 0)) throw new CliError(`${what} must be above zero`, 2);
-  return Math.round(ms);
+  // Rounded first: 0.4ms is 0 ms, and a run of 0 ms waited for ever for its first epoch.
+  const ms = Math.round(Number(m[1]) * UNITS[m[2]]);
+  if (!(ms > 0)) throw new CliError(`${what} must be at least 1ms, got "${text}"`, 2);
+  return ms;
 }
 
 /** The longest --duration: 100 years (a meter's life is a fifth of it). */
