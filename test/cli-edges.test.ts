@@ -179,6 +179,15 @@ describe('xsmeter at the edges (the binary)', function () {
       assert.ok(last >= 1 && last < 200, `replay state at counter ${last}`);
     });
 
+    it('sml decode | head -1 on a day of pushes: the file it was in when stopped is no failure, exit 0, nothing on stderr', async () => {
+      const push = join(dir, 'head-push.bin');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--sml', push])).code, 0);
+      const r = await xsmeter(['sml', 'decode', push], '', { closeStdoutAfter: 1 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /^\{"file":1,"offset":0,/);
+    });
+
     it('encode, log show and bench with stdout already closed', async () => {
       const demo = join(dir, 'head-log');
       const pub = (await xsmeter(['log', 'demo', '--out', demo])).stdout.trim();
