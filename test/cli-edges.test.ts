@@ -627,6 +627,15 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'sim', /--duration 1000000000000000000000d is more than 100 years \(36525d\)/);
     });
 
+    it('sim --rig: a fleet option the bench meter would ignore is refused, exit 2 (it ran without it)', async () => {
+      for (const opt of [['--mode', '5'], ['--insecure'], ['--radio', 'C1'], ['--sample', '5s'], ['--duty-cycle', '0.5'], ['--workers', '2'], ['--shard', '1/2'], ['--progress', '1s']]) {
+        const r = await xsmeter(['sim', '--rig', '0', '--listen', '0', ...opt], '', { killAfterMs: 10_000 });
+        assert.equal(r.code, 2, `${opt.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', new RegExp(`^xsmeter sim: ${opt[0]} does not apply to --rig`));
+        assert.equal(r.stdout, '', 'no service or rig port opened');
+      }
+    });
+
     it('a duration under half a millisecond (0 ms once rounded) is refused, exit 2: it ran for ever', async () => {
       for (const args of [['--duration', '0.4ms'], ['--duration', '0.0001s'], ['--interval', '0.1ms'], ['--progress', '0.2ms']]) {
         const r = await xsmeter(['sim', '--meters', '1', '--format', 'hex', ...args], '', { killAfterMs: 20_000 });

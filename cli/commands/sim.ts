@@ -244,7 +244,8 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
 async function runRig(o: Record<string, string | boolean | undefined>, chip: string, seed: number, io: CliIo): Promise<number> {
   if (o.listen === undefined && o.serial === undefined) throw new CliError('--rig needs --listen PORT or --serial PATH (the meter\'s service interface)', 2);
   if (chip === 'mixed') throw new CliError('--rig runs one meter: --chip ade7953 or atm90e32', 2);
-  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101', 'tariffs', 'sml', 'sml-pin', 'pin-at']) {
+  // The bench meter is made by benchSimMeter alone: a fleet's option would be silently ignored.
+  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'sample', 'mode', 'insecure', 'radio', 'duty-cycle', 'load', 'cc1101', 'tariffs', 'sml', 'sml-pin', 'pin-at', 'workers', 'shard', 'progress']) {
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
