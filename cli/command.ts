@@ -71,14 +71,29 @@ export function usageError(message: string): CliError {
   return new CliError(message, 2);
 }
 
-/** Parses `args` strictly against `options`; an unknown or malformed option is a one-line usage error. */
+/**
+ * Parses `args` strictly against `options`; an unknown or malformed option is a one-line usage error,
+ * and so is a valued option given twice that does not take several (`--meters 3 --meters 4`: parseArgs
+ * keeps the last and the first would be ignored without a word).
+ */
 export function parseOptions<const O extends OptionsConfig, const P extends boolean = false>(args: string[], options: O, allowPositionals?: P) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P, tokens: true });
   } catch (e) {
     // parseArgs explains over several lines; the CLI says it in one.
     throw usageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
   }
+  const given = new Map<string, string[]>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || t.value === undefined || options[t.name]?.multiple) continue;
+    given.set(t.name, [...(given.get(t.name) ?? []), t.value]);
+  }
+  for (const [name, values] of given) {
+    if (values.length > 1) throw usageError(`--${name} given ${values.length === 2 ? 'twice' : `${values.length} times`} (${values.map((v) => JSON.stringify(v)).join(', ')}): give it once`);
+  }
+  const { tokens: _, ...result } = parsed;
+  return result;
 }
 
 /** A signal that never aborts, for runs without one. */

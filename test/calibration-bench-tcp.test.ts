@@ -374,7 +374,7 @@ describe('the bench interrupted (the binary, a meter in another process)', funct
     assert.notEqual(left.bytes, found.bytes);
     assert.deepEqual(left.log.entries.slice(found.log.entries.length).map((e) => e.type), ['unseal', 'calibration-change']);
 
-    const again = await benchRun(args(sim, ['--operator', 'op2']), () => undefined);
+    const again = await benchRun(args(sim).map((a) => (a === 'op' ? 'op2' : a)), () => undefined); // another operator
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /\nresumed: unsealed \S+ by bench-7\/op, not sealed since\n/);
     assert.match(again.stdout, /\nSEALED\n$/);

@@ -703,6 +703,28 @@ describe('xsmeter at the edges (the binary)', function () {
     });
   });
 
+  describe('an option given twice', () => {
+    it('a valued option given twice is refused in every command, exit 2, nothing done (the first value was ignored); --set and --key repeat', async () => {
+      const cases: [string[], string, RegExp][] = [
+        [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--counter', '0x10', '--set', '1.8.0=1'], 'encode', /--counter given twice \("1", "0x10"\): give it once$/],
+        [['decode', '--key', KEY, '--frame', 'A', '--frame', 'B'], 'decode', /--frame given twice \("A", "B"\): give it once$/],
+        [['sim', '--meters', '3', '--meters', '4', '--duration', '1h'], 'sim', /--meters given twice \("3", "4"\): give it once$/],
+        [['sim', '--duration=1h', '--format', 'hex', '--duration', '2h', '--duration', '3h'], 'sim', /--duration given 3 times \("1h", "2h", "3h"\): give it once$/],
+        [['sml', 'decode', '--format', 'hex', '--format', 'raw'], 'sml', /--format given twice \("hex", "raw"\): give it once$/],
+        [['log', 'verify', join(dir, 'x.json'), '--pubkey', 'a', '--pubkey', 'b'], 'log', /--pubkey given twice \("a", "b"\): give it once$/],
+        [['bench', 'verify', '--target', 'sim', '--target', 'tcp://127.0.0.1:1', '--class', '1', '--bench-id', 'B1', '--operator', 'op'], 'bench', /--target given twice \("sim", "tcp:\/\/127\.0\.0\.1:1"\): give it once$/],
+      ];
+      for (const [args, cmd, re] of cases) {
+        const r = await xsmeter(args, frames[0] + '\n', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, cmd, re);
+        assert.equal(r.stdout, '', args.join(' '));
+      }
+      const ok = await xsmeter(['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--set', '2.8.0=2']);
+      assert.equal(ok.code, 0, ok.stderr);
+    });
+  });
+
   describe('exit codes: 0 ok, 1 the work failed, 2 bad usage or input — in every command', () => {
     it('encode, decode, log, sim', async () => {
       const demo = join(dir, 'codes-log');
