@@ -659,6 +659,8 @@ describe('xsmeter at the edges (the binary)', function () {
         ['gateway.json {}', (c) => writeFileSync(join(c, 'gateway.json'), '{}'), /gateway\.json: not the simulated gateway's state/],
         ['keys.json {}', (c) => writeFileSync(join(c, 'meters', id, 'keys.json'), '{}'), /keys\.json: not a simulator key file/],
         ['energy.bin cut short', (c) => writeFileSync(join(c, 'meters', id, 'energy.bin'), readFileSync(join(c, 'meters', id, 'energy.bin')).subarray(0, 8192)), /energy\.bin: 8192 bytes, a meter's flash image has 65536/],
+        // (it was taken for a new fleet: the meters metered 00:00-01:00 again over their flash)
+        ['sim.json deleted', (c) => rmSync(join(c, 'sim.json')), /sim\.json: missing, but .* holds a fleet's meters\/ and clocks\.bin: restore sim\.json, or use a new --state DIR/],
       ];
       for (const [what, damage, re] of damages) {
         const copy = join(dir, `damaged-${damages.findIndex((d) => d[0] === what)}`);

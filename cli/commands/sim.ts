@@ -10,7 +10,7 @@ import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { lockDirectory } from '../../hosts/sim/directory.js';
 import { GEOMETRY as FLASH_IMAGE } from '../../hosts/sim/meter-slice.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
@@ -316,7 +316,14 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
  */
 function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shard | undefined): void {
   const file = join(dir, 'sim.json');
-  if (!existsSync(file)) return;
+  if (!existsSync(file)) {
+    // The simulator writes sim.json before any meter: meters without it are not a fleet to continue,
+    // and made anew over their flash they would meter their time again (and flag counter-resync).
+    const meters = join(dir, 'meters');
+    const held = [existsSync(meters) && statSync(meters).isDirectory() && readdirSync(meters).length > 0 ? 'meters/' : '', existsSync(join(dir, 'clocks.bin')) ? 'clocks.bin' : ''].filter(Boolean);
+    if (held.length) throw usageError(`${file}: missing, but ${dir} holds a fleet's ${held.join(' and ')}: restore sim.json, or use a new --state DIR`);
+    return;
+  }
   const saved = readJsonFile(file) as { format?: unknown; version?: unknown; config?: Partial<FleetSettings> & Record<string, unknown>; shard?: Shard; meters?: { meterId?: unknown }[] };
   if (typeof saved !== 'object' || saved === null || saved.format !== 'xsmeter-sim-state' || typeof saved.config !== 'object' || !Array.isArray(saved.meters)) {
     throw usageError(`${file}: not a simulator state (format "xsmeter-sim-state")`);
