@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../modules/core/bytes.js';
@@ -702,6 +702,26 @@ describe('xsmeter at the edges (the binary)', function () {
       const r = await xsmeter(['log', 'verify', join(dir, 'escape.json'), '--pubkey', pub]);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr, `FAULT at record 0 (counter 0): field-mismatch: deviceId "XSM-00000001\\nok: 9 records" differs from the log-init record's "XSM-00000001"\n`);
+    });
+  });
+
+  describe("one command's --state directory given to the other", () => {
+    it('sim --state on a bench meter\'s DIR and bench --state on a fleet\'s DIR: exit 2, nothing added to it', async () => {
+      const bench = join(dir, 'bench-state');
+      const made = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1', '--operator', 'op', '--state', bench]);
+      assert.ok(existsSync(join(bench, 'meter.json')), made.stderr);
+      const benchFiles = readdirSync(bench).sort();
+      let r = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--state', bench], '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'sim', /holds a bench meter \(meter\.json, xsmeter bench --state\): a fleet needs its own --state DIR$/);
+      assert.deepEqual(readdirSync(bench).sort(), benchFiles);
+      const fleet = join(dir, 'fleet-state');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--state', fleet])).code, 0);
+      const fleetFiles = readdirSync(fleet).sort();
+      r = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1', '--operator', 'op', '--state', fleet], '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'bench', /holds a simulated fleet \(sim\.json, xsmeter sim --state\): a bench meter needs its own --state DIR$/);
+      assert.deepEqual(readdirSync(fleet).sort(), fleetFiles);
     });
   });
 

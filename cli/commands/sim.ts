@@ -316,6 +316,8 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
  */
 function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shard | undefined): void {
   const file = join(dir, 'sim.json');
+  // (the bench's files have other names: a fleet made here would be added beside its meter)
+  if (existsSync(join(dir, 'meter.json'))) throw usageError(`${dir} holds a bench meter (meter.json, xsmeter bench --state): a fleet needs its own --state DIR`);
   if (!existsSync(file)) {
     // The simulator writes sim.json before any meter: meters without it are not a fleet to continue,
     // and made anew over their flash they would meter their time again (and flag counter-resync).
