@@ -154,7 +154,7 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     assert.equal(m[1], m[2]);
     assert.equal(r.stdout.split('\n').filter((l) => l).length, Number(m[1]));
     assert.ok(Number(m[1]) >= 20_000, `${m[1]} telegrams`);
-    assert.match(r.stderr, /\(2 threads\); peak memory \d+ MB resident/);
+    assert.match(r.stderr, /\(2 threads\), [\d ]+ after the set-up \([\d.]+ ms of CPU a meter\); peak memory \d+ MB resident/);
   });
 
   it('worker threads give the one-thread run; shards together give the unsharded fleet', async () => {
