@@ -82,6 +82,16 @@ describe('xsmeter at the edges (the binary)', function () {
     }
   });
 
+  it('sim --sml FILE on a full device: one line naming the file, exit 1; the --state saved continues', async function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const state = join(dir, 'sml-full');
+    const r = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--progress', '0', '--sml', '/dev/full', '--state', state], '', { killAfterMs: 30_000 });
+    assert.equal(r.code, 1, r.stderr);
+    oneLine(r, 'sim', /^xsmeter sim: cannot write \/dev\/full: no space left on device$/);
+    const again = await xsmeter(['sim', '--duration', '1h', '--format', 'hex', '--state', state]);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
   it('decode: a line longer than any frame is one error line and reading goes on; a directory as stdin is exit 2', async () => {
     const r = await xsmeter(['decode', '--key', KEY], '0'.repeat(200_000) + '\n' + frames[0] + '\r\n' + frames[1]);
     assert.equal(r.code, 1, r.stderr);
