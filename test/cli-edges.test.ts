@@ -646,6 +646,15 @@ describe('xsmeter at the edges (the binary)', function () {
       }
     });
 
+    it('sim --workers N above 1 with --listen, --serial or --sml is refused, exit 2 (all meters then run in one thread: the option was ignored)', async () => {
+      for (const [port, what] of [[['--listen', '0'], 'service port'], [['--serial', '/dev/null'], 'service port'], [['--sml', join(dir, 'w.bin')], 'optical port']] as const) {
+        const r = await xsmeter(['sim', '--meters', '300', '--duration', '1h', '--format', 'hex', '--workers', '2', ...port], '', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${port.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', new RegExp(`--workers 2 with ${port[0]}: meter 0's ${what} runs in this thread, and all meters with it; drop --workers$`));
+        assert.equal(r.stdout, '');
+      }
+    });
+
     it('a duration under half a millisecond (0 ms once rounded) is refused, exit 2: it ran for ever', async () => {
       for (const args of [['--duration', '0.4ms'], ['--duration', '0.0001s'], ['--interval', '0.1ms'], ['--progress', '0.2ms']]) {
         const r = await xsmeter(['sim', '--meters', '1', '--format', 'hex', ...args], '', { killAfterMs: 20_000 });

@@ -55,7 +55,7 @@ radio duty cycle, throughput).
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
   --workers N         threads that run the meters (default: one per CPU from 200 meters, else 1;
-                      1 with --listen, --serial or --sml); the output is the same whatever N
+                      1 with --listen, --serial or --sml, which refuse more); the output is the same whatever N
   --shard I/N         simulate only shard I of N of the fleet (1 ≤ I ≤ N): meters ⌊(I−1)·M/N⌋ to
                       ⌊I·M/N⌋−1 of the --meters M fleet, with the ids, keys, seeds and loads they
                       have in the whole fleet, so N processes (on N machines, each with its own
@@ -528,6 +528,9 @@ export const sim: Command = {
     if (o.workers !== undefined) {
       workers = decimalInteger(o.workers);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CliError(`--workers must be 1…256, got "${o.workers}"`, 2);
+      // Meter 0's ports live in this thread, and the runner then runs every meter here (SimRunner).
+      const here = ['listen', 'serial', 'sml'].find((k) => o[k as 'listen' | 'serial' | 'sml'] !== undefined);
+      if (workers > 1 && here && o.rig === undefined) throw usageError(`--workers ${o.workers} with --${here}: meter 0's ${here === 'sml' ? 'optical port' : 'service port'} runs in this thread, and all meters with it; drop --workers`);
     }
     const progressEveryMs = o.progress === undefined ? 10_000 : o.progress === '0' || o.progress === 'none' ? 0 : parseDuration(o.progress, '--progress');
     const chip = o.chip ?? 'ade7953';
