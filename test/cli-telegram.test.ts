@@ -298,6 +298,9 @@ describe('cli: xsmeter encode | decode', function () {
       [['encode', '--id', '12345678', '--key', KEY, '--mode', '5', '--counter', '3', '--access', '9', '--set', '1.8.0=1'], /a mode-5 telegram has no AFL/],
       [['encode', '--id', '12345678', '--insecure', '--counter', '3', '--set', '1.8.0=1'], /a plain \(--insecure\) telegram has no AFL/],
       [['encode', '--id', '12345678', '--bogus'], /bogus/],
+      // Options the output would not use (they were ignored without a word).
+      [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--radio', 'C1'], /^xsmeter encode: --radio is for --format rtlwmbus and phy; a hex frame carries no radio mode: drop --radio$/m],
+      [['decode', '--key', KEY, '--phy', 'T1', '--frame', 'B'], /^xsmeter decode: --frame is for hex frames; a --phy T1 stream's sync word gives its format: drop --frame$/m],
       [['decode'], /give --key/],
       [['decode', '--keys', '/nonexistent/keys.json'], /cannot open \/nonexistent\/keys\.json/],
       [['decode', '--key', 'abc'], /32 hex digits/],

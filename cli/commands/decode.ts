@@ -401,6 +401,8 @@ export const decode: Command = {
     const frame = o.frame ?? 'auto';
     if (frame !== 'auto' && frame !== 'A' && frame !== 'B' && frame !== 'none') throw usageError(`--frame must be auto, A, B or none, got "${frame}"`);
     if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw usageError(`--phy must be T1 or C1, got "${o.phy}"`);
+    // A chip stream says its own frame format (the sync word): --frame would be ignored.
+    if (o.phy !== undefined && o.frame !== undefined) throw usageError(`--frame is for hex frames; a --phy ${o.phy} stream's sync word gives its format: drop --frame`);
     checkStdin(io);
     const statePath = o.state;
     if (statePath === '') throw usageError('--state needs a file name');
