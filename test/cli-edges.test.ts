@@ -655,6 +655,17 @@ describe('xsmeter at the edges (the binary)', function () {
       }
     });
 
+    it('--duty-cycle below one telegram an hour: exit 2 before the set-up (it failed the run at its first telegram, exit 1)', async () => {
+      // The longest T1 frame (L = 255, format A: 290 bytes with CRCs), EN 13757-4: 3-of-6 coded,
+      // 12 chips a byte at 100 kchip/s, 34.8 ms and the preamble: 3.6 ms an hour holds none.
+      const r = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--duty-cycle', '0.000001'], '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'sim', /--duty-cycle 0\.000001 leaves 3\.6 ms of airtime an hour: less than one telegram \(the longest T1 frame takes 3\d\.\d ms\)$/);
+      assert.equal(r.stdout, '');
+      const ok = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--duty-cycle', '0.00002']);
+      assert.equal(ok.code, 0, ok.stderr);
+    });
+
     it('a duration under half a millisecond (0 ms once rounded) is refused, exit 2: it ran for ever', async () => {
       for (const args of [['--duration', '0.4ms'], ['--duration', '0.0001s'], ['--interval', '0.1ms'], ['--progress', '0.2ms']]) {
         const r = await xsmeter(['sim', '--meters', '1', '--format', 'hex', ...args], '', { killAfterMs: 20_000 });

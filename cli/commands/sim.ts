@@ -1,5 +1,7 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
+import { frameLengthFromL } from '../../modules/wmbus/frame.js';
+import { airtimeMs } from '../../modules/wmbus/phy.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
@@ -566,6 +568,11 @@ export const sim: Command = {
     if (o['duty-cycle'] !== undefined) {
       dutyCycle = Number(o['duty-cycle']);
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
+      // A budget below one telegram could never send one: the meters' radio budget refused the first
+      // telegram of the run (exit 1, after the set-up). The bound is the longest frame there is.
+      const hourMs = dutyCycle * 3_600_000;
+      const longestMs = airtimeMs(frameLengthFromL(255, 'A'), radioMode, 'A');
+      if (hourMs < longestMs) throw usageError(`--duty-cycle ${o['duty-cycle']} leaves ${Number(hourMs.toPrecision(3))} ms of airtime an hour: less than one telegram (the longest ${radioMode} frame takes ${longestMs.toFixed(1)} ms)`);
     }
 
     const tariffs = o.tariffs === undefined ? undefined : parseTariffs(o.tariffs);
