@@ -675,6 +675,11 @@ describe('xsmeter at the edges (the binary)', function () {
     });
 
     it('sim.json, clocks.bin, gateway.json and keys.json changed: one line naming the file, exit 2, the state untouched', async () => {
+      const editGateway = (c: string, edit: (g: { replay: Record<string, Record<string, unknown>>; rows: unknown[] }) => void) => {
+        const g = JSON.parse(readFileSync(join(c, 'gateway.json'), 'utf8')) as { replay: Record<string, Record<string, unknown>>; rows: unknown[] };
+        edit(g);
+        writeFileSync(join(c, 'gateway.json'), JSON.stringify(g));
+      };
       const state = join(dir, 'damaged');
       assert.equal((await xsmeter(['sim', '--meters', '3', '--chip', 'mixed', '--duration', '2h', '--format', 'hex', '--state', state])).code, 0);
       const sim = JSON.parse(readFileSync(join(state, 'sim.json'), 'utf8')) as { wallMs: number; meters: { meterId: string }[] };
@@ -687,6 +692,10 @@ describe('xsmeter at the edges (the binary)', function () {
         ['a meter id changed', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: [{ ...sim.meters[0], meterId: '99999999' }, ...sim.meters.slice(1)] })), new RegExp(`meter 0 is not meter 0 of the fleet seeded 1 \\(id ${id}\\)`)],
         ['a meter dropped', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: sim.meters.slice(1) })), /sim\.json: lists 2 meters, the fleet's 3/],
         ['gateway.json {}', (c) => writeFileSync(join(c, 'gateway.json'), '{}'), /gateway\.json: not the simulated gateway's state/],
+        // A counter past its field (32 bits, OMS) refused every frame of the meter; text was no counter.
+        ['a replay counter past 32 bits', (c) => editGateway(c, (g) => Object.values(g.replay)[0].messageCounter = 2 ** 32), /gateway\.json: replay: ".*"\.messageCounter 4294967296 is not an integer from 0 to 4294967295/],
+        ['a replay counter as text', (c) => editGateway(c, (g) => Object.values(g.replay)[0].messageCounter = '5'), /gateway\.json: replay: ".*" is not a replay entry/],
+        ['a gateway row of text', (c) => editGateway(c, (g) => g.rows.push('x')), /gateway\.json: row 3 is not a gateway row/],
         ['keys.json {}', (c) => writeFileSync(join(c, 'meters', id, 'keys.json'), '{}'), /keys\.json: not a simulator key file/],
         ['energy.bin cut short', (c) => writeFileSync(join(c, 'meters', id, 'energy.bin'), readFileSync(join(c, 'meters', id, 'energy.bin')).subarray(0, 8192)), /energy\.bin: 8192 bytes, a meter's flash image has 65536/],
         // (it was taken for a new fleet: the meters metered 00:00-01:00 again over their flash)

@@ -197,8 +197,9 @@ function tooLongLine(n: number, length: number): { json: string; ok: false } {
  *  (8 bits), ELL session number (29 bits). */
 const COUNTER_MAX: Record<string, number> = { messageCounter: 0xffff_ffff, accessNumber: 0xff, sessionNumber: 0x1fff_ffff };
 
-/** `v` as replay entries by slot, or a usage error naming `where` (a file, or a journal line). */
-function replayEntries(v: unknown, where: string): ReplayState {
+/** `v` as replay entries by slot, or a usage error naming `where` (a file, or a journal line; the
+ *  simulator's gateway.json keeps the same state). */
+export function replayEntries(v: unknown, where: string): ReplayState {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw usageError(`${where}: not a replay state (a JSON object of meters)`);
   for (const [slot, e] of Object.entries(v)) {
     const ok = typeof e === 'object' && e !== null && !Array.isArray(e) && Object.entries(e).every(([k, x]) => (k === 'meter' ? typeof x === 'string' : typeof x === 'number'));

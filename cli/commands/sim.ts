@@ -17,6 +17,7 @@ import { lockDirectory } from '../../hosts/sim/directory.js';
 import { GEOMETRY as FLASH_IMAGE } from '../../hosts/sim/meter-slice.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
+import { replayEntries } from './decode.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -414,6 +415,16 @@ function checkSavedMeters(dir: string, saved: SavedShape): void {
   if (existsSync(gateway)) {
     const g = readJsonFile(gateway) as { replay?: unknown; rows?: unknown } | null;
     if (!(g && typeof g.replay === 'object' && g.replay !== null && !Array.isArray(g.replay) && Array.isArray(g.rows))) throw usageError(`${gateway}: not the simulated gateway's state (replay, rows)`);
+    // The receiver's replay state, as decode --state keeps it (a counter past its field refused every
+    // frame of its meter; one that is no number was taken as none).
+    replayEntries(g.replay, `${gateway}: replay`);
+    const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    (g.rows as unknown[]).forEach((r, k) => {
+      const row = r as Record<string, unknown> | null;
+      if (!(row && typeof row === 'object' && typeof row.meterId === 'string' && count(row.telegrams) && count(row.rejected) && typeof row.verdict === 'string')) {
+        throw usageError(`${gateway}: row ${k} is not a gateway row (meterId, telegrams, rejected, verdict)`);
+      }
+    });
   }
 }
 
