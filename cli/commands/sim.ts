@@ -17,6 +17,7 @@ import { lockDirectory } from '../../hosts/sim/directory.js';
 import { GEOMETRY as FLASH_IMAGE } from '../../hosts/sim/meter-slice.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
+import { pinEntrySpanMs } from '../../hosts/sim/light-sensor.js';
 import { replayEntries } from './decode.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -465,15 +466,38 @@ function tariffsText(t: TariffSwitch[] | undefined): string {
 }
 
 /** `12h,13h=0000` → PIN entries after the run's start; DIGITS default to `pin`. */
-function parsePinAt(text: string, pin: string | undefined): { afterMs: number; digits: string }[] {
+function parsePinAt(text: string, pin: string | undefined): { at: string; afterMs: number; digits: string }[] {
   return text.split(',').map((part) => {
     const [at, digits] = part.split('=');
     const afterMs = at.trim() === '0' ? 0 : parseDuration(at, '--pin-at');
     const d = digits === undefined ? pin : digits.trim();
     if (d === undefined) throw usageError(`--pin-at ${part}: which digits? give --sml-pin PIN, or ${at}=DIGITS`);
     if (!/^\d{1,8}$/.test(d)) throw usageError(`--pin-at ${part}: "${d}" is not decimal digits`);
-    return { afterMs, digits: d };
+    return { at: at.trim(), afterMs, digits: d };
   });
+}
+
+/** The meter closes a PIN digit after this long without a flash (modules/sml/pin-entry.ts). */
+const PIN_DIGIT_END_MS = 3000;
+
+/**
+ * --pin-at entries the customer can make: each one flashed within the run (one after its end never
+ * happens) and one after the other (flashes of two entries at once make a third, wrong PIN, and three
+ * wrong ones lock the entry for 5 min). A usage error naming the entry otherwise.
+ */
+function checkPinEntries(entries: { at: string; afterMs: number; digits: string }[], durationMs: number): void {
+  const sorted = [...entries].sort((a, b) => a.afterMs - b.afterMs);
+  let freeAt = 0;
+  let before: { at: string; digits: string } | undefined;
+  for (const e of sorted) {
+    const end = e.afterMs + pinEntrySpanMs(e.digits);
+    if (end >= durationMs) throw usageError(`--pin-at ${e.at}=${e.digits}: its last flash comes ${duration(end)} after the start, not within --duration ${duration(durationMs)}`);
+    if (before && e.afterMs < freeAt) {
+      throw usageError(`--pin-at ${before.at}=${before.digits} and ${e.at}=${e.digits} overlap: the first one's flashes, and the 3 s that end its last digit, last until ${duration(freeAt)} after the start`);
+    }
+    freeAt = end + PIN_DIGIT_END_MS;
+    before = e;
+  }
 }
 
 export const sim: Command = {
@@ -594,6 +618,7 @@ export const sim: Command = {
     const smlStdout = o.sml === '-';
     if (smlStdout && format !== 'table') throw usageError(`--sml - and --format ${format} would both write to stdout: give --sml a FILE`);
     const pinAt = o['pin-at'] === undefined ? [] : parsePinAt(o['pin-at'], o['sml-pin']);
+    checkPinEntries(pinAt, durationMs);
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
     if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');
