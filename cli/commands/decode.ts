@@ -390,12 +390,19 @@ export const decode: Command = {
     const given = new Set<string>();
     for (const k of o.key ?? []) {
       const m = /^(\d{8}):(.*)$/.exec(k);
+      // One key a meter: a --key for an entry of the --keys file would replace it without a word.
+      const inFile = (name: string) => o.keys !== undefined && table[name] !== undefined && !given.has(name);
       if (m) {
         if (given.has(m[1])) throw usageError(`two --key options for meter ${m[1]}`);
+        if (inFile(m[1])) throw usageError(`--key ${m[1]}:…: --keys ${o.keys} has a key for meter ${m[1]} too: give it once`);
         given.add(m[1]);
         table[m[1]] = { key: parseKey(m[2], `--key ${m[1]}:`) };
-      } else if (table['*'] && !o.keys) throw usageError('only one --key without an ID');
-      else table['*'] = { key: parseKey(k) };
+      } else if (given.has('*')) throw usageError('only one --key without an ID');
+      else if (inFile('*')) throw usageError(`--key without an ID: --keys ${o.keys} has a key for any meter ("*") too: give it once`);
+      else {
+        given.add('*');
+        table['*'] = { key: parseKey(k) };
+      }
     }
     if (Object.keys(table).length === 0 && !o.insecure) throw usageError('give --key HEX, --key ID:HEX or --keys FILE (or --insecure)');
     const keys: KeyLookup = (m) => table[`${m.manufacturer}.${m.id}`] ?? table[m.id] ?? table['*'];
