@@ -29,7 +29,13 @@ export class SmlStreamOutput implements SerialPort {
     const fd = openSync(path, 'w');
     return new SmlStreamOutput(
       (b) => {
-        for (let o = 0; o < b.length; ) o += writeSync(fd, b, o);
+        try {
+          for (let o = 0; o < b.length; ) o += writeSync(fd, b, o);
+        } catch (e) {
+          // Node's write error names no path: the dispatcher's line then says which file filled up.
+          if ((e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = path;
+          throw e;
+        }
       },
       bufferBytes,
       () => closeSync(fd),

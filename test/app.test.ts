@@ -193,6 +193,23 @@ describe('meter application on simulated meters', () => {
       assert.equal((await client(m).identify()).authCounter, authBefore, 'service counter persisted');
     });
 
+    it('a restart of a meter that never had a service command is no flash damage: no counter-resync, service counter 0', async () => {
+      const m = new SimMeter({ seed: 22, load: 'constant', samplePeriodMs: 10_000, intervalMs: 5 * 60_000 });
+      const rx = receiverFor(m);
+      m.advance(HOUR);
+      m.app.stop();
+      const sentBefore = m.air.length;
+      m.restart({ graceful: true });
+      m.advance(HOUR);
+      assert.ok(m.air.length > sentBefore);
+      for (const f of m.air.slice(sentBefore)) {
+        const t = rx.receivePhy(f.stream, f.mode);
+        assert.equal(decodeStatusByte(t.status!).counterResync, false, 'TPL status: counter resync');
+        assert.equal(decodeErrorFlags(value(t, '0-0:97.97.0') as number).counterResync, false, 'error flags: counter resync');
+      }
+      assert.equal((await client(m).identify()).authCounter, 0, 'the service counter did not jump');
+    });
+
     it('power cuts at random flash operations lose at most one quantum plus one sample, never a counter', () => {
       const rng = new XorShift32(77);
       for (let round = 0; round < 12; round++) {

@@ -87,6 +87,16 @@ describe('xsmeter at the edges (the binary)', function () {
     }
   });
 
+  it('sim --sml FILE on a full device: one line naming the file, exit 1; the --state saved continues', async function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const state = join(dir, 'sml-full');
+    const r = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--progress', '0', '--sml', '/dev/full', '--state', state], '', { killAfterMs: 30_000 });
+    assert.equal(r.code, 1, r.stderr);
+    oneLine(r, 'sim', /^xsmeter sim: cannot write \/dev\/full: no space left on device$/);
+    const again = await xsmeter(['sim', '--duration', '1h', '--format', 'hex', '--state', state]);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
   it('decode: a line longer than any frame is one error line and reading goes on; a directory as stdin is exit 2', async () => {
     const r = await xsmeter(['decode', '--key', KEY], '0'.repeat(200_000) + '\n' + frames[0] + '\r\n' + frames[1]);
     assert.equal(r.code, 1, r.stderr);
@@ -187,6 +197,15 @@ describe('xsmeter at the edges (the binary)', function () {
       const replays = verdicts.filter((v) => v === 'counter-replay').length;
       assert.ok(replays >= 1 && replays < 200, `${replays} replays`);
       assert.deepEqual(verdicts, [...Array<string>(replays).fill('counter-replay'), ...Array<string>(200 - replays).fill('ok')]);
+    });
+
+    it('sml decode | head -1 on a day of pushes: the file it was in when stopped is no failure, exit 0, nothing on stderr', async () => {
+      const push = join(dir, 'head-push.bin');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--sml', push])).code, 0);
+      const r = await xsmeter(['sml', 'decode', push], '', { closeStdoutAfter: 1 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /^\{"file":1,"offset":0,/);
     });
 
     it('encode, log show and bench with stdout already closed', async () => {
@@ -654,6 +673,23 @@ describe('xsmeter at the edges (the binary)', function () {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /continued from the saved state/);
     });
+
+    it('continued without --meters: the saved fleet\'s size sets the defaults (--sample) and bounds --shard, not the default 3 meters', async () => {
+      // README: --sample defaults to 1 s up to 10 meters, 60 s above.
+      const fleet = join(dir, 'fleet-20');
+      const first = await xsmeter(['sim', '--meters', '20', '--duration', '1h', '--state', fleet]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^simulating 20 meters .* sample every 1 min,/m);
+      const again = await xsmeter(['sim', '--duration', '1h', '--state', fleet]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^simulating 20 meters .* sample every 1 min,/m);
+      // A shard of a 10-meter fleet continues as that shard, also without --meters (5 > 3 was refused).
+      const shard = join(dir, 'shard-2-of-5');
+      assert.equal((await xsmeter(['sim', '--meters', '10', '--shard', '2/5', '--duration', '1h', '--state', shard, '--format', 'hex'])).code, 0);
+      const more = await xsmeter(['sim', '--shard', '2/5', '--duration', '1h', '--state', shard, '--format', 'hex']);
+      assert.equal(more.code, 0, more.stderr);
+      assert.match(more.stderr, /continued from the saved state/);
+    });
   });
 
   describe('sim --state: one run at a time, and what a hand or a disk changed in it', () => {
@@ -736,7 +772,49 @@ describe('xsmeter at the edges (the binary)', function () {
       oneLine(r, 'sim', /--duration 1000000000000000000000d is more than 100 years \(36525d\)/);
     });
 
+    it('sim --rig: a fleet option the bench meter would ignore is refused, exit 2 (it ran without it)', async () => {
+      for (const opt of [['--mode', '5'], ['--insecure'], ['--radio', 'C1'], ['--sample', '5s'], ['--duty-cycle', '0.5'], ['--workers', '2'], ['--shard', '1/2'], ['--progress', '1s']]) {
+        const r = await xsmeter(['sim', '--rig', '0', '--listen', '0', ...opt], '', { killAfterMs: 10_000 });
+        assert.equal(r.code, 2, `${opt.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', new RegExp(`^xsmeter sim: ${opt[0]} does not apply to --rig`));
+        assert.equal(r.stdout, '', 'no service or rig port opened');
+      }
+    });
+
+    it('sim --workers N above 1 with --listen, --serial or --sml is refused, exit 2 (all meters then run in one thread: the option was ignored)', async () => {
+      for (const [port, what] of [[['--listen', '0'], 'service port'], [['--serial', '/dev/null'], 'service port'], [['--sml', join(dir, 'w.bin')], 'optical port']] as const) {
+        const r = await xsmeter(['sim', '--meters', '300', '--duration', '1h', '--format', 'hex', '--workers', '2', ...port], '', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${port.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', new RegExp(`--workers 2 with ${port[0]}: meter 0's ${what} runs in this thread, and all meters with it; drop --workers$`));
+        assert.equal(r.stdout, '');
+      }
+    });
+
+    it('--duty-cycle below one telegram an hour: exit 2 before the set-up (it failed the run at its first telegram, exit 1)', async () => {
+      // The longest T1 frame (L = 255, format A: 290 bytes with CRCs), EN 13757-4: 3-of-6 coded,
+      // 12 chips a byte at 100 kchip/s, 34.8 ms and the preamble: 3.6 ms an hour holds none.
+      const r = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--duty-cycle', '0.000001'], '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'sim', /--duty-cycle 0\.000001 leaves 3\.6 ms of airtime an hour: less than one telegram \(the longest T1 frame takes 3\d\.\d ms\)$/);
+      assert.equal(r.stdout, '');
+      const ok = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--duty-cycle', '0.00002']);
+      assert.equal(ok.code, 0, ok.stderr);
+    });
+
+    it('a duration under half a millisecond (0 ms once rounded) is refused, exit 2: it ran for ever', async () => {
+      for (const args of [['--duration', '0.4ms'], ['--duration', '0.0001s'], ['--interval', '0.1ms'], ['--progress', '0.2ms']]) {
+        const r = await xsmeter(['sim', '--meters', '1', '--format', 'hex', ...args], '', { killAfterMs: 20_000 });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', new RegExp(`${args[0]} must be at least 1ms, got "${args[1]}"`));
+      }
+    });
+
     it('sim.json, clocks.bin, gateway.json and keys.json changed: one line naming the file, exit 2, the state untouched', async () => {
+      const editGateway = (c: string, edit: (g: { replay: Record<string, Record<string, unknown>>; rows: unknown[] }) => void) => {
+        const g = JSON.parse(readFileSync(join(c, 'gateway.json'), 'utf8')) as { replay: Record<string, Record<string, unknown>>; rows: unknown[] };
+        edit(g);
+        writeFileSync(join(c, 'gateway.json'), JSON.stringify(g));
+      };
       const state = join(dir, 'damaged');
       assert.equal((await xsmeter(['sim', '--meters', '3', '--chip', 'mixed', '--duration', '2h', '--format', 'hex', '--state', state])).code, 0);
       const sim = JSON.parse(readFileSync(join(state, 'sim.json'), 'utf8')) as { wallMs: number; meters: { meterId: string }[] };
@@ -749,8 +827,14 @@ describe('xsmeter at the edges (the binary)', function () {
         ['a meter id changed', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: [{ ...sim.meters[0], meterId: '99999999' }, ...sim.meters.slice(1)] })), new RegExp(`meter 0 is not meter 0 of the fleet seeded 1 \\(id ${id}\\)`)],
         ['a meter dropped', (c) => writeFileSync(join(c, 'sim.json'), JSON.stringify({ ...sim, meters: sim.meters.slice(1) })), /sim\.json: lists 2 meters, the fleet's 3/],
         ['gateway.json {}', (c) => writeFileSync(join(c, 'gateway.json'), '{}'), /gateway\.json: not the simulated gateway's state/],
+        // A counter past its field (32 bits, OMS) refused every frame of the meter; text was no counter.
+        ['a replay counter past 32 bits', (c) => editGateway(c, (g) => Object.values(g.replay)[0].messageCounter = 2 ** 32), /gateway\.json: replay: ".*"\.messageCounter 4294967296 is not an integer from 0 to 4294967295/],
+        ['a replay counter as text', (c) => editGateway(c, (g) => Object.values(g.replay)[0].messageCounter = '5'), /gateway\.json: replay: ".*" is not a replay entry/],
+        ['a gateway row of text', (c) => editGateway(c, (g) => g.rows.push('x')), /gateway\.json: row 3 is not a gateway row/],
         ['keys.json {}', (c) => writeFileSync(join(c, 'meters', id, 'keys.json'), '{}'), /keys\.json: not a simulator key file/],
         ['energy.bin cut short', (c) => writeFileSync(join(c, 'meters', id, 'energy.bin'), readFileSync(join(c, 'meters', id, 'energy.bin')).subarray(0, 8192)), /energy\.bin: 8192 bytes, a meter's flash image has 65536/],
+        // (it was taken for a new fleet: the meters metered 00:00-01:00 again over their flash)
+        ['sim.json deleted', (c) => rmSync(join(c, 'sim.json')), /sim\.json: missing, but .* holds a fleet's meters\/ and clocks\.bin: restore sim\.json, or use a new --state DIR/],
       ];
       for (const [what, damage, re] of damages) {
         const copy = join(dir, `damaged-${damages.findIndex((d) => d[0] === what)}`);
@@ -792,6 +876,48 @@ describe('xsmeter at the edges (the binary)', function () {
       const r = await xsmeter(['log', 'verify', join(dir, 'escape.json'), '--pubkey', pub]);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr, `FAULT at record 0 (counter 0): field-mismatch: deviceId "XSM-00000001\\nok: 9 records" differs from the log-init record's "XSM-00000001"\n`);
+    });
+  });
+
+  describe("one command's --state directory given to the other", () => {
+    it('sim --state on a bench meter\'s DIR and bench --state on a fleet\'s DIR: exit 2, nothing added to it', async () => {
+      const bench = join(dir, 'bench-state');
+      const made = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1', '--operator', 'op', '--state', bench]);
+      assert.ok(existsSync(join(bench, 'meter.json')), made.stderr);
+      const benchFiles = readdirSync(bench).sort();
+      let r = await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--state', bench], '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'sim', /holds a bench meter \(meter\.json, xsmeter bench --state\): a fleet needs its own --state DIR$/);
+      assert.deepEqual(readdirSync(bench).sort(), benchFiles);
+      const fleet = join(dir, 'fleet-state');
+      assert.equal((await xsmeter(['sim', '--meters', '1', '--duration', '1h', '--format', 'hex', '--state', fleet])).code, 0);
+      const fleetFiles = readdirSync(fleet).sort();
+      r = await xsmeter(['bench', 'verify', '--target', 'sim', '--class', '1', '--min-seconds', '60', '--errors', 'perfect', '--progress', 'none', '--bench-id', 'B1', '--operator', 'op', '--state', fleet], '', { killAfterMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      oneLine(r, 'bench', /holds a simulated fleet \(sim\.json, xsmeter sim --state\): a bench meter needs its own --state DIR$/);
+      assert.deepEqual(readdirSync(fleet).sort(), fleetFiles);
+    });
+  });
+
+  describe('an option given twice', () => {
+    it('a valued option given twice is refused in every command, exit 2, nothing done (the first value was ignored); --set and --key repeat', async () => {
+      const cases: [string[], string, RegExp][] = [
+        [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--counter', '0x10', '--set', '1.8.0=1'], 'encode', /--counter given twice \("1", "0x10"\): give it once$/],
+        [['decode', '--key', KEY, '--frame', 'A', '--frame', 'B'], 'decode', /--frame given twice \("A", "B"\): give it once$/],
+        [['sim', '--meters', '3', '--meters', '4', '--duration', '1h'], 'sim', /--meters given twice \("3", "4"\): give it once$/],
+        [['sim', '--duration=1h', '--format', 'hex', '--duration', '2h', '--duration', '3h'], 'sim', /--duration given 3 times \("1h", "2h", "3h"\): give it once$/],
+        [['sml', 'decode', '--format', 'hex', '--format', 'raw'], 'sml', /--format given twice \("hex", "raw"\): give it once$/],
+        [['log', 'verify', join(dir, 'x.json'), '--pubkey', 'a', '--pubkey', 'b'], 'log', /--pubkey given twice \("a", "b"\): give it once$/],
+        [['bench', 'verify', '--target', 'sim', '--target', 'tcp://127.0.0.1:1', '--class', '1', '--bench-id', 'B1', '--operator', 'op'], 'bench', /--target given twice \("sim", "tcp:\/\/127\.0\.0\.1:1"\): give it once$/],
+      ];
+      for (const [args, cmd, re] of cases) {
+        const r = await xsmeter(args, frames[0] + '\n', { killAfterMs: 30_000 });
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, cmd, re);
+        assert.equal(r.stdout, '', args.join(' '));
+      }
+      const ok = await xsmeter(['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--set', '2.8.0=2']);
+      assert.equal(ok.code, 0, ok.stderr);
     });
   });
 

@@ -126,6 +126,16 @@ describe('cli: xsmeter encode | decode', function () {
       assert.deepEqual([out[1].securityMode, (out[1].values as { value: number; authenticated: boolean }[]).map((v) => [v.value, v.authenticated])], [5, [[2, false]]]);
       writeFileSync(keys, JSON.stringify({ '12345678': KEY }));
       assert.equal((await xsmeter(['decode', '--keys', keys], a + '\n')).code, 0);
+      // A --key for a meter the file has a key for (here a wrong one) replaced the file's without a word.
+      const both = await xsmeter(['decode', '--keys', keys, '--key', `12345678:${KEY2}`], a + '\n');
+      assert.equal(both.code, 2, both.stderr);
+      assert.equal(both.stderr, `xsmeter decode: --key 12345678:…: --keys ${keys} has a key for meter 12345678 too: give it once\n`);
+      // Another meter's, or one for any meter the file has none for, adds to it.
+      assert.equal((await xsmeter(['decode', '--keys', keys, '--key', `87654321:${KEY2}`, '--key', KEY2], a + '\n')).code, 0);
+      writeFileSync(keys, JSON.stringify({ '*': KEY }));
+      const any = await xsmeter(['decode', '--keys', keys, '--key', KEY2], a + '\n');
+      assert.equal(any.code, 2, any.stderr);
+      assert.equal(any.stderr, `xsmeter decode: --key without an ID: --keys ${keys} has a key for any meter ("*") too: give it once\n`);
       for (const [content, re] of [['{', /keys\.json: not valid JSON/], ['[]', /JSON object/], ['{"1234": "00"}', /not a meter id/], [`{"12345678": "abc"}`, /32 hex digits/], [`{"12345678": {"key": "${KEY}", "allowUnauthenticated": "yes"}}`, /true or false/]] as const) {
         writeFileSync(keys, content);
         const bad = await xsmeter(['decode', '--keys', keys], a + '\n');
@@ -326,6 +336,9 @@ describe('cli: xsmeter encode | decode', function () {
       [['encode', '--id', '12345678', '--key', KEY, '--mode', '5', '--counter', '3', '--access', '9', '--set', '1.8.0=1'], /a mode-5 telegram has no AFL/],
       [['encode', '--id', '12345678', '--insecure', '--counter', '3', '--set', '1.8.0=1'], /a plain \(--insecure\) telegram has no AFL/],
       [['encode', '--id', '12345678', '--bogus'], /bogus/],
+      // Options the output would not use (they were ignored without a word).
+      [['encode', '--id', '12345678', '--key', KEY, '--counter', '1', '--set', '1.8.0=1', '--radio', 'C1'], /^xsmeter encode: --radio is for --format rtlwmbus and phy; a hex frame carries no radio mode: drop --radio$/m],
+      [['decode', '--key', KEY, '--phy', 'T1', '--frame', 'B'], /^xsmeter decode: --frame is for hex frames; a --phy T1 stream's sync word gives its format: drop --frame$/m],
       [['decode'], /give --key/],
       [['decode', '--keys', '/nonexistent/keys.json'], /cannot open \/nonexistent\/keys\.json/],
       [['decode', '--key', 'abc'], /32 hex digits/],

@@ -211,6 +211,11 @@ describe('cli: xsmeter sim --sml (the optical push of meter 0)', function () {
       [['--sml', '-', '--format', 'json'], /--sml - and --format json would both write to stdout/],
       [['--sml', '-', '--pin-at', '1h'], /--pin-at 1h: which digits\? give --sml-pin PIN, or 1h=DIGITS/],
       [['--sml', '-', '--pin-at', '1x=1234'], /--pin-at: "1x" is not a duration/],
+      // README: 0.5 s between flashes, 4 s between digits, a 3 s pause ends a digit: 1234 is 15 s of
+      // flashes and 3 s more. One after the run was never flashed; two at once made a wrong PIN.
+      [['--sml', '-', '--sml-pin', '1234', '--pin-at', '2m'], /--pin-at 2m=1234: its last flash comes 135 s after the start, not within --duration 1 min$/m],
+      [['--sml', '-', '--sml-pin', '1234', '--pin-at', '50s'], /--pin-at 50s=1234: its last flash comes 65 s after the start/],
+      [['--sml', '-', '--sml-pin', '1234', '--pin-at', '0,17s=0000'], /--pin-at 0=1234 and 17s=0000 overlap: the first one's flashes, and the 3 s that end its last digit, last until 18 s after the start$/m],
       [['--tariffs', '06:00=2'], /--tariffs: tariff 1 is never switched to/],
       [['--tariffs', '25:00=1'], /--tariffs: "25:00=1" is not HH:MM=T/],
       [['--sml', joinPath(dir, 'no', 'such', 'dir', 'push.bin')], /--sml .*push\.bin: cannot write: no such file or directory/],

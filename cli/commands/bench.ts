@@ -334,6 +334,8 @@ function checkImages(dir: string): void {
 function simMeter(values: Values, meterConstant: number): { meter: SimMeter; rig: SimBenchRig; save: () => void; close: () => void } {
   const dir = values.state;
   let state: SimState | undefined;
+  // (the fleet's files have other names: a bench meter made here would be added beside its meters)
+  if (dir && existsSync(join(dir, 'sim.json'))) throw usageError(`${dir} holds a simulated fleet (sim.json, xsmeter sim --state): a bench meter needs its own --state DIR`);
   if (dir) checkImages(dir);
   if (dir && existsSync(join(dir, 'meter.json'))) {
     const file = join(dir, 'meter.json');

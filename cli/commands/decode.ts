@@ -197,8 +197,9 @@ function tooLongLine(n: number, length: number): { json: string; ok: false } {
  *  (8 bits), ELL session number (29 bits). */
 const COUNTER_MAX: Record<string, number> = { messageCounter: 0xffff_ffff, accessNumber: 0xff, sessionNumber: 0x1fff_ffff };
 
-/** `v` as replay entries by slot, or a usage error naming `where` (a file, or a journal line). */
-function replayEntries(v: unknown, where: string): ReplayState {
+/** `v` as replay entries by slot, or a usage error naming `where` (a file, or a journal line; the
+ *  simulator's gateway.json keeps the same state). */
+export function replayEntries(v: unknown, where: string): ReplayState {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw usageError(`${where}: not a replay state (a JSON object of meters)`);
   for (const [slot, e] of Object.entries(v)) {
     const ok = typeof e === 'object' && e !== null && !Array.isArray(e) && Object.entries(e).every(([k, x]) => (k === 'meter' ? typeof x === 'string' : typeof x === 'number'));
@@ -406,18 +407,27 @@ export const decode: Command = {
     const given = new Set<string>();
     for (const k of o.key ?? []) {
       const m = /^(\d{8}):(.*)$/.exec(k);
+      // One key a meter: a --key for an entry of the --keys file would replace it without a word.
+      const inFile = (name: string) => o.keys !== undefined && table[name] !== undefined && !given.has(name);
       if (m) {
         if (given.has(m[1])) throw usageError(`two --key options for meter ${m[1]}`);
+        if (inFile(m[1])) throw usageError(`--key ${m[1]}:…: --keys ${o.keys} has a key for meter ${m[1]} too: give it once`);
         given.add(m[1]);
         table[m[1]] = { key: parseKey(m[2], `--key ${m[1]}:`) };
-      } else if (table['*'] && !o.keys) throw usageError('only one --key without an ID');
-      else table['*'] = { key: parseKey(k) };
+      } else if (given.has('*')) throw usageError('only one --key without an ID');
+      else if (inFile('*')) throw usageError(`--key without an ID: --keys ${o.keys} has a key for any meter ("*") too: give it once`);
+      else {
+        given.add('*');
+        table['*'] = { key: parseKey(k) };
+      }
     }
     if (Object.keys(table).length === 0 && !o.insecure) throw usageError('give --key HEX, --key ID:HEX or --keys FILE (or --insecure)');
     const keys: KeyLookup = (m) => table[`${m.manufacturer}.${m.id}`] ?? table[m.id] ?? table['*'];
     const frame = o.frame ?? 'auto';
     if (frame !== 'auto' && frame !== 'A' && frame !== 'B' && frame !== 'none') throw usageError(`--frame must be auto, A, B or none, got "${frame}"`);
     if (o.phy !== undefined && o.phy !== 'T1' && o.phy !== 'C1') throw usageError(`--phy must be T1 or C1, got "${o.phy}"`);
+    // A chip stream says its own frame format (the sync word): --frame would be ignored.
+    if (o.phy !== undefined && o.frame !== undefined) throw usageError(`--frame is for hex frames; a --phy ${o.phy} stream's sync word gives its format: drop --frame`);
     checkStdin(io);
     const statePath = o.state;
     if (statePath === '') throw usageError('--state needs a file name');

@@ -163,6 +163,7 @@ export const encode: Command = {
       throw e;
     }
     const out = oneOf('format', o.format, ['hex', 'rtlwmbus', 'phy'] as const, 'hex');
+    if (out === 'hex' && o.radio !== undefined) throw usageError('--radio is for --format rtlwmbus and phy; a hex frame carries no radio mode: drop --radio');
     if (out === 'hex') io.stdout(toHex(frame) + '\n');
     else if (out === 'phy') io.stdout(toHex(phyEncode(frame, radio, format)) + '\n');
     else {

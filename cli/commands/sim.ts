@@ -1,5 +1,7 @@
 /** `xsmeter sim`: simulated meters and a simulated gateway on simulated time (hosts/sim/sim-runner.ts). */
 import { parseFrame } from '../../modules/wmbus/frame-parse.js';
+import { frameLengthFromL } from '../../modules/wmbus/frame.js';
+import { airtimeMs } from '../../modules/wmbus/phy.js';
 import { LOAD_PROFILES, isLoadProfile } from '../../hosts/sim/physics/load-profile.js';
 import { BAUD_RATES, DEFAULT_BAUD, SerialDevice } from '../../hosts/sim/serial-device.js';
 import { TcpSerialListener } from '../../hosts/sim/service-transport.js';
@@ -10,11 +12,13 @@ import { fromHex as hexBytes } from '../../modules/core/bytes.js';
 import { RigService } from '../../tools/calibration-bench/rig-protocol.js';
 import { SimBenchRig, benchSimMeter } from '../../tools/calibration-bench/sim-rig.js';
 import { RigTcpServer } from '../../tools/calibration-bench/tcp-rig.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { lockDirectory } from '../../hosts/sim/directory.js';
 import { GEOMETRY as FLASH_IMAGE } from '../../hosts/sim/meter-slice.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
 import { SmlStreamOutput } from '../sml-output.js';
+import { pinEntrySpanMs } from '../../hosts/sim/light-sensor.js';
+import { replayEntries } from './decode.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -56,7 +60,7 @@ radio duty cycle, throughput).
                       then goes to stderr)
   --duty-cycle X      radio duty-cycle limit as a fraction (default 0.001: 3.6 s per hour)
   --workers N         threads that run the meters (default: one per CPU from 200 meters, else 1;
-                      1 with --listen, --serial or --sml); the output is the same whatever N
+                      1 with --listen, --serial or --sml, which refuse more); the output is the same whatever N
   --shard I/N         simulate only shard I of N of the fleet (1 ≤ I ≤ N): meters ⌊(I−1)·M/N⌋ to
                       ⌊I·M/N⌋−1 of the --meters M fleet, with the ids, keys, seeds and loads they
                       have in the whole fleet, so N processes (on N machines, each with its own
@@ -154,9 +158,10 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 export function parseDuration(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) throw new CliError(`${what}: "${text}" is not a duration (e.g. 1d, 2h, 15m, 30s, 500ms)`, 2);
-  const ms = Number(m[1]) * UNITS[m[2]];
-  if (!(ms > 0)) throw new CliError(`${what} must be above zero`, 2);
-  return Math.round(ms);
+  // Rounded first: 0.4ms is 0 ms, and a run of 0 ms waited for ever for its first epoch.
+  const ms = Math.round(Number(m[1]) * UNITS[m[2]]);
+  if (!(ms > 0)) throw new CliError(`${what} must be at least 1ms, got "${text}"`, 2);
+  return ms;
 }
 
 /** The longest --duration: 100 years (a meter's life is a fifth of it). */
@@ -244,7 +249,8 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
 async function runRig(o: Record<string, string | boolean | undefined>, chip: string, seed: number, io: CliIo): Promise<number> {
   if (o.listen === undefined && o.serial === undefined) throw new CliError('--rig needs --listen PORT or --serial PATH (the meter\'s service interface)', 2);
   if (chip === 'mixed') throw new CliError('--rig runs one meter: --chip ade7953 or atm90e32', 2);
-  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'load', 'cc1101', 'tariffs', 'sml', 'sml-pin', 'pin-at']) {
+  // The bench meter is made by benchSimMeter alone: a fleet's option would be silently ignored.
+  for (const k of ['meters', 'duration', 'speed', 'state', 'format', 'interval', 'sample', 'mode', 'insecure', 'radio', 'duty-cycle', 'load', 'cc1101', 'tariffs', 'sml', 'sml-pin', 'pin-at', 'workers', 'shard', 'progress']) {
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
@@ -315,7 +321,16 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
  */
 function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shard | undefined): void {
   const file = join(dir, 'sim.json');
-  if (!existsSync(file)) return;
+  // (the bench's files have other names: a fleet made here would be added beside its meter)
+  if (existsSync(join(dir, 'meter.json'))) throw usageError(`${dir} holds a bench meter (meter.json, xsmeter bench --state): a fleet needs its own --state DIR`);
+  if (!existsSync(file)) {
+    // The simulator writes sim.json before any meter: meters without it are not a fleet to continue,
+    // and made anew over their flash they would meter their time again (and flag counter-resync).
+    const meters = join(dir, 'meters');
+    const held = [existsSync(meters) && statSync(meters).isDirectory() && readdirSync(meters).length > 0 ? 'meters/' : '', existsSync(join(dir, 'clocks.bin')) ? 'clocks.bin' : ''].filter(Boolean);
+    if (held.length) throw usageError(`${file}: missing, but ${dir} holds a fleet's ${held.join(' and ')}: restore sim.json, or use a new --state DIR`);
+    return;
+  }
   const saved = readJsonFile(file) as { format?: unknown; version?: unknown; config?: Partial<FleetSettings> & Record<string, unknown>; shard?: Shard; meters?: { meterId?: unknown }[] };
   if (typeof saved !== 'object' || saved === null || saved.format !== 'xsmeter-sim-state' || typeof saved.config !== 'object' || !Array.isArray(saved.meters)) {
     throw usageError(`${file}: not a simulator state (format "xsmeter-sim-state")`);
@@ -399,6 +414,35 @@ function checkSavedMeters(dir: string, saved: SavedShape): void {
   if (existsSync(gateway)) {
     const g = readJsonFile(gateway) as { replay?: unknown; rows?: unknown } | null;
     if (!(g && typeof g.replay === 'object' && g.replay !== null && !Array.isArray(g.replay) && Array.isArray(g.rows))) throw usageError(`${gateway}: not the simulated gateway's state (replay, rows)`);
+    // The receiver's replay state, as decode --state keeps it (a counter past its field refused every
+    // frame of its meter; one that is no number was taken as none).
+    replayEntries(g.replay, `${gateway}: replay`);
+    const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    (g.rows as unknown[]).forEach((r, k) => {
+      const row = r as Record<string, unknown> | null;
+      if (!(row && typeof row === 'object' && typeof row.meterId === 'string' && count(row.telegrams) && count(row.rejected) && typeof row.verdict === 'string')) {
+        throw usageError(`${gateway}: row ${k} is not a gateway row (meterId, telegrams, rejected, verdict)`);
+      }
+    });
+  }
+}
+
+/**
+ * The size and shard of the fleet saved in DIR/sim.json, or undefined when there is none (or it is
+ * not readable as one: checkSavedFleet then says why, in its place).
+ */
+function savedFleetSize(dir: string): { meters: number; shard?: Shard } | undefined {
+  const file = join(dir, 'sim.json');
+  try {
+    if (!existsSync(file)) return undefined;
+    const s = readJsonFile(file) as { config?: { meters?: unknown }; shard?: { index?: unknown; count?: unknown } } | null;
+    const meters = s?.config?.meters;
+    if (!(Number.isInteger(meters) && (meters as number) >= 1)) return undefined;
+    const shard = s?.shard;
+    const valid = shard !== undefined && Number.isInteger(shard.index) && Number.isInteger(shard.count) && (shard.count as number) >= 1;
+    return { meters: meters as number, shard: valid ? { index: shard.index as number, count: shard.count as number } : undefined };
+  } catch {
+    return undefined;
   }
 }
 
@@ -420,15 +464,38 @@ function tariffsText(t: TariffSwitch[] | undefined): string {
 }
 
 /** `12h,13h=0000` → PIN entries after the run's start; DIGITS default to `pin`. */
-function parsePinAt(text: string, pin: string | undefined): { afterMs: number; digits: string }[] {
+function parsePinAt(text: string, pin: string | undefined): { at: string; afterMs: number; digits: string }[] {
   return text.split(',').map((part) => {
     const [at, digits] = part.split('=');
     const afterMs = at.trim() === '0' ? 0 : parseDuration(at, '--pin-at');
     const d = digits === undefined ? pin : digits.trim();
     if (d === undefined) throw usageError(`--pin-at ${part}: which digits? give --sml-pin PIN, or ${at}=DIGITS`);
     if (!/^\d{1,8}$/.test(d)) throw usageError(`--pin-at ${part}: "${d}" is not decimal digits`);
-    return { afterMs, digits: d };
+    return { at: at.trim(), afterMs, digits: d };
   });
+}
+
+/** The meter closes a PIN digit after this long without a flash (modules/sml/pin-entry.ts). */
+const PIN_DIGIT_END_MS = 3000;
+
+/**
+ * --pin-at entries the customer can make: each one flashed within the run (one after its end never
+ * happens) and one after the other (flashes of two entries at once make a third, wrong PIN, and three
+ * wrong ones lock the entry for 5 min). A usage error naming the entry otherwise.
+ */
+function checkPinEntries(entries: { at: string; afterMs: number; digits: string }[], durationMs: number): void {
+  const sorted = [...entries].sort((a, b) => a.afterMs - b.afterMs);
+  let freeAt = 0;
+  let before: { at: string; digits: string } | undefined;
+  for (const e of sorted) {
+    const end = e.afterMs + pinEntrySpanMs(e.digits);
+    if (end >= durationMs) throw usageError(`--pin-at ${e.at}=${e.digits}: its last flash comes ${duration(end)} after the start, not within --duration ${duration(durationMs)}`);
+    if (before && e.afterMs < freeAt) {
+      throw usageError(`--pin-at ${before.at}=${before.digits} and ${e.at}=${e.digits} overlap: the first one's flashes, and the 3 s that end its last digit, last until ${duration(freeAt)} after the start`);
+    }
+    freeAt = end + PIN_DIGIT_END_MS;
+    before = e;
+  }
 }
 
 export const sim: Command = {
@@ -469,7 +536,11 @@ export const sim: Command = {
       },
     );
     const o = parsed.values;
-    const meters = o.meters === undefined ? 3 : decimalInteger(o.meters);
+    // A run that continues a saved fleet without --meters has the saved fleet's size (and shard):
+    // the defaults that follow the size (--sample, --workers, the lean heap) and --shard's bound are
+    // those of that fleet, not of the default 3 meters.
+    const saved = o.state === undefined ? undefined : savedFleetSize(o.state);
+    const meters = o.meters === undefined ? (saved?.meters ?? 3) : decimalInteger(o.meters);
     if (!Number.isInteger(meters) || meters < 1 || meters > 90_000_000) throw new CliError(`--meters must be 1…90000000 (8-digit meter ids), got "${o.meters}"`, 2);
     let shard: Shard | undefined;
     if (o.shard !== undefined) {
@@ -479,7 +550,8 @@ export const sim: Command = {
       if (!(i >= 1 && i <= n && n <= meters)) throw new CliError(`--shard must be I/N with 1 ≤ I ≤ N ≤ --meters, got "${o.shard}"`, 2);
       shard = { index: i - 1, count: n };
     }
-    const share = shard ? Math.ceil(meters / shard.count) : meters;
+    const ownShard = shard ?? saved?.shard;
+    const share = ownShard ? Math.ceil(meters / ownShard.count) : meters;
     if (share > 1_000_000) throw new CliError(`${share} meters in one process: at most 1000000 (split the fleet with --shard I/N)`, 2);
     // A city's meters are most of the process's memory: V8 then collects when a heap has grown a
     // fifth past what its last full collection kept, not up to about twice (process-wide, so the
@@ -491,6 +563,9 @@ export const sim: Command = {
     if (o.workers !== undefined) {
       workers = decimalInteger(o.workers);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CliError(`--workers must be 1…256, got "${o.workers}"`, 2);
+      // Meter 0's ports live in this thread, and the runner then runs every meter here (SimRunner).
+      const here = ['listen', 'serial', 'sml'].find((k) => o[k as 'listen' | 'serial' | 'sml'] !== undefined);
+      if (workers > 1 && here && o.rig === undefined) throw usageError(`--workers ${o.workers} with --${here}: meter 0's ${here === 'sml' ? 'optical port' : 'service port'} runs in this thread, and all meters with it; drop --workers`);
     }
     const progressEveryMs = o.progress === undefined ? 10_000 : o.progress === '0' || o.progress === 'none' ? 0 : parseDuration(o.progress, '--progress');
     const chip = o.chip ?? 'ade7953';
@@ -526,6 +601,11 @@ export const sim: Command = {
     if (o['duty-cycle'] !== undefined) {
       dutyCycle = Number(o['duty-cycle']);
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
+      // A budget below one telegram could never send one: the meters' radio budget refused the first
+      // telegram of the run (exit 1, after the set-up). The bound is the longest frame there is.
+      const hourMs = dutyCycle * 3_600_000;
+      const longestMs = airtimeMs(frameLengthFromL(255, 'A'), radioMode, 'A');
+      if (hourMs < longestMs) throw usageError(`--duty-cycle ${o['duty-cycle']} leaves ${Number(hourMs.toPrecision(3))} ms of airtime an hour: less than one telegram (the longest ${radioMode} frame takes ${longestMs.toFixed(1)} ms)`);
     }
 
     const tariffs = o.tariffs === undefined ? undefined : parseTariffs(o.tariffs);
@@ -536,6 +616,7 @@ export const sim: Command = {
     const smlStdout = o.sml === '-';
     if (smlStdout && format !== 'table') throw usageError(`--sml - and --format ${format} would both write to stdout: give --sml a FILE`);
     const pinAt = o['pin-at'] === undefined ? [] : parsePinAt(o['pin-at'], o['sml-pin']);
+    checkPinEntries(pinAt, durationMs);
 
     if (o.rig !== undefined) return runRig(o, chip, seed, io);
     if (o['clock-offset'] !== undefined) throw usageError('--clock-offset is only for --rig (the bench meter\'s clock against the bench\'s)');

@@ -166,7 +166,10 @@ async function decodeCmd(args: string[], io: CliIo): Promise<number> {
     mode = 'hex'; // (fewer than AUTO_BYTES, all hex digits and whitespace)
     feed(head);
   }
-  emit(decoder.end());
+  // A stop (Ctrl-C, | head) cut the stream here, not its writer: a file it was in is no failure.
+  if (!stop.aborted) emit(decoder.end());
+  // Nobody reads the output any more: end quietly, with what was decoded until then.
+  if (stop.reason === 'EPIPE') return failed > 0 ? 1 : 0;
   if (hex.odd) io.stderr('xsmeter sml: the hex input ends in half a byte (ignored)\n');
   if (decoder.skipped > 0) io.stderr(`xsmeter sml: ${decoder.skipped} bytes outside SML files skipped\n`);
   if (files === 0) {

@@ -16,6 +16,13 @@ export interface PinFlashTiming {
   digitGapMs?: number;
 }
 
+/** From the first flash of a PIN entry to its last, as flashPin schedules it. */
+export function pinEntrySpanMs(digits: string, timing: PinFlashTiming = {}): number {
+  let span = 0;
+  for (const c of digits) span += ((c === '0' ? 10 : c.charCodeAt(0) - 48) - 1) * (timing.flashEveryMs ?? 500);
+  return span + Math.max(0, digits.length - 1) * (timing.digitGapMs ?? 4000);
+}
+
 export class SimLightSensor implements EdgeCounter {
   /** Flash times (wall-clock ms), ascending; those before `next` were taken. */
   private times: number[] = [];

@@ -8,7 +8,7 @@
  *   At most AIRTIME_ENTRIES transmissions are kept: beyond, the oldest two merge into one at the later
  *   start with both airtimes (it then leaves the window later than they would: conservative).
  * - ServiceCounterRecord: the last accepted service command counter (modules/service/auth.ts,
- *   persisted before the command runs). Payload: format 1 | counter u32.
+ *   persisted before the command runs; 0, written at a new meter's first start). Payload: format 1 | counter u32.
  * A record in a format this firmware does not know reads as missing (`damaged` says so): the caller
  * decides what a missing counter means (message-counter-source.ts, and the service jump below).
  */
@@ -107,6 +107,11 @@ export class ServiceCounterRecord implements ServiceCounterStore {
       // Old signed commands could be replayed against a counter that went back to 0: go above them all.
       this.resynced = true;
       this.save(SERVICE_COUNTER_RESYNC);
+    } else {
+      // A new meter writes its record at once: a meter that never had a service command then still
+      // has one at its next start, so that only damage finds it missing (else every restart of such
+      // a meter jumped the counter and raised the counter-resync flag for good).
+      this.save(0);
     }
   }
 
