@@ -77,7 +77,7 @@ function run<S>(subject: SweepSubject<S>, first: CutPlan | undefined, second: { 
     if (pending) flash.cutPower(pending);
   };
   arm();
-  let store = subject.open(flash);
+  let store: S | undefined;
   /** Whether a PowerCut was the sweep's (else a scripted tear); the sweep's arms the next one. */
   const sweepCut = (e: PowerCut): boolean => {
     if (!pending || e.opIndex !== pending.opIndex) return false;
@@ -101,8 +101,15 @@ function run<S>(subject: SweepSubject<S>, first: CutPlan | undefined, second: { 
         if (!(e instanceof PowerCut) || !sweepCut(e)) throw e;
       }
     }
-    if (subject.check(store, committed, inFlight, `${label} step ${inFlight ?? '-'}`) && inFlight !== undefined) committed.push(inFlight);
+    if (subject.check(store as S, committed, inFlight, `${label} step ${inFlight ?? '-'}`) && inFlight !== undefined) committed.push(inFlight);
   };
+  // The first start too may write (a store's first record), so a cut may land in it.
+  try {
+    store = subject.open(flash);
+  } catch (e) {
+    if (!(e instanceof PowerCut) || !sweepCut(e)) throw e;
+    restart(undefined);
+  }
   for (let i = 0; i < subject.steps; i++) {
     const tear = subject.tears?.[i];
     let torn = false;
@@ -114,7 +121,7 @@ function run<S>(subject: SweepSubject<S>, first: CutPlan | undefined, second: { 
       }
     }
     try {
-      if (subject.step(store, i) !== false) committed.push(i);
+      if (subject.step(store as S, i) !== false) committed.push(i);
       // The step did not reach its tear (it refused, say): the tear is not carried to a later step.
       if (torn) flash.cutPower(pending ?? { opIndex: -1, phase: 'before' });
     } catch (e) {
