@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { p256 } from '@noble/curves/nist.js';
+import { keysNotOnP256 } from './helpers/p256-points.js';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { buildTelegram } from '../modules/wmbus-tx/telegram.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
@@ -318,20 +318,8 @@ describe('xsmeter at the edges (the binary)', function () {
     });
 
     it('bench --pubkey of the right form that is no P-256 point: exit 2, "not a P-256 point", before the meter is made (was refused by the meter as another key)', async () => {
-      // x coordinates on no point, found by @noble (not by the code under test).
-      const compressed = (x: bigint) => '02' + x.toString(16).padStart(64, '0');
-      const onCurve = (hex: string) => {
-        try {
-          p256.Point.fromHex(hex);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      let x = 1n;
-      while (onCurve(compressed(x))) x++;
       const state = join(dir, 'no-point-meter');
-      for (const key of [compressed(x), '03' + compressed(x).slice(2)]) {
+      for (const key of keysNotOnP256()) {
         const r = await xsmeter(['bench', 'calibrate', '--target', 'sim', '--class', '1', '--bench-id', 'B1', '--operator', 'op', '--progress', 'none', '--state', state, '--pubkey', key]);
         assert.equal(r.code, 2, `${key}: ${r.stderr}`);
         assert.equal(r.stderr, 'xsmeter bench: --pubkey is not a P-256 point (no point of the curve has its x coordinate)\n');

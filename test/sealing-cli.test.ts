@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { p256 } from '@noble/curves/nist.js';
+import { keysNotOnP256 } from './helpers/p256-points.js';
 import { toHex } from '../modules/core/bytes.js';
 import { CalibrationLog } from '../modules/sealing/calibration-log.js';
 import { exportToBinary, exportToJson } from '../modules/sealing/log-export.js';
@@ -66,21 +66,7 @@ describe('xsmeter log', () => {
   });
 
   it('a --pubkey of the right form that is no P-256 point: exit 2, "not a P-256 point"', async () => {
-    // x coordinates on no point, found by @noble (not by the code under test): the first from 1 up, and p itself.
-    let x = 1n;
-    const compressed = (v: bigint) => '02' + v.toString(16).padStart(64, '0');
-    const onCurve = (hex: string) => {
-      try {
-        p256.Point.fromHex(hex);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    while (onCurve(compressed(x))) x++;
-    const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
-    assert.equal(onCurve(compressed(P)), false);
-    for (const key of [compressed(x), '03' + compressed(x).slice(2), compressed(P)]) {
+    for (const key of keysNotOnP256()) {
       const r = await xsmeter(['log', 'verify', join(dir, 'a.json'), '--pubkey', key]);
       assert.equal(r.code, 2, `${key}: ${r.stderr}`);
       assert.equal(r.stderr, 'xsmeter log: --pubkey is not a P-256 point (no point of the curve has its x coordinate)\n');
