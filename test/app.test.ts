@@ -266,6 +266,28 @@ describe('meter application on simulated meters', () => {
       assert.ok(flagged.length > sends.length / 2, 'telegrams sent after a deferral carry the deferred flag');
     });
 
+    it('a budget below one telegram (3.6 ms an hour, a T1 frame ~10 ms): nothing sent, every slot deferred, one typed fault, metering goes on', () => {
+      const m = new SimMeter({ seed: 45, load: 'constant', samplePeriodMs: 5000, dutyCycle: 0.000001 });
+      // Hour by hour, the registers follow the load model while no telegram goes on the air.
+      for (let h = 1; h <= 3; h++) {
+        m.advance(HOUR);
+        const truth = m.trueEnergy().importWh;
+        assert.ok(truth > 900 * h, `the load imported ${truth} Wh in ${h} h`);
+        assert.ok(Math.abs(m.registers()['1.8.0'] - truth) <= 0.01 * truth + 1, `A+ ${m.registers()['1.8.0']} vs truth ${truth} after ${h} h`);
+      }
+      assert.equal(m.air.length, 0);
+      assert.equal(m.app.stats.telegrams, 0);
+      // One deferral a 15-minute slot (the first within the first interval): about 12 in 3 hours.
+      assert.ok(m.app.stats.deferred >= 11 && m.app.stats.deferred <= 13, `${m.app.stats.deferred} slots deferred`);
+      assert.equal(m.app.status().deferred, true);
+      const fault = m.app.radioFault;
+      assert.equal(fault?.code, 'radio-budget');
+      assert.ok(fault!.details.airtimeMs as number > (fault!.details.limitMs as number), fault!.message);
+      // Reported once: the same error, not one a slot.
+      m.advance(HOUR);
+      assert.equal(m.app.radioFault, fault);
+    });
+
     /** The most airtime in any sliding hour of the on-air stream, by the wall clock (survives restarts). */
     function worstHourMs(air: AirFrame[]): number {
       const sends = air.map((f) => ({ at: f.wallMs, air: (f.stream.length * 8 * 1000) / T1_CHIP_RATE }));

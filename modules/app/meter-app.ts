@@ -357,6 +357,12 @@ export class MeterApp {
     return { samples: energy.samples, metrologyFaults: energy.faults, ...sender.stats };
   }
 
+  /** Why no telegram can be sent (a frame longer than the hour's whole airtime allowance), once
+   *  seen; metering goes on meanwhile. */
+  get radioFault(): MeterError | undefined {
+    return this.part.sender.budgetFault;
+  }
+
   /** The last telegram handed to the radio. */
   get telegram(): SentTelegram | undefined {
     return this.part.sender.last;

@@ -89,6 +89,9 @@ export interface TelegramSenderOptions {
 
 export class TelegramSender {
   readonly stats: TelegramStats = { telegrams: 0, deferred: 0, radioErrors: 0, airtimeMs: 0, lastMessageCounter: 0 };
+  /** Set once, the first time a telegram's airtime exceeds the whole hour's allowance (a duty cycle
+   *  configured or computed too small): such telegrams are given up slot by slot, metering goes on. */
+  private fault: MeterError | undefined;
   private readonly counters: TelegramCounters;
   /** Where the message counter continues from, and whether it had to jump (status flag). */
   readonly messageCounterSource: MessageCounterSource;
@@ -185,6 +188,11 @@ export class TelegramSender {
     this.airtimeEstimate = airtimeMs(this.build({ messageCounter: 1, accessNumber: 0 }, security).frame.length, this.mode, this.format);
   }
 
+  /** Why telegrams are given up (see `fault`), once seen. */
+  get budgetFault(): MeterError | undefined {
+    return this.fault;
+  }
+
   /** Ticks time at which the next telegram is due. */
   get nextDue(): number {
     return this.due;
@@ -250,6 +258,16 @@ export class TelegramSender {
   private defer(now: number, airtime: number): void {
     this.stats.deferred++;
     this.status.deferred();
+    if (airtime > this.budget.limitMs) {
+      // No hour ever holds this frame (nextFit has no answer): waiting would never end, and an
+      // exception here would leave the tick loop and stop metering. Give up this slot, try the next.
+      if (!this.fault) {
+        this.fault = new MeterError('radio-budget', `a ${airtime} ms telegram exceeds the whole duty-cycle budget of ${this.budget.limitMs} ms an hour: none is sent`, { airtimeMs: airtime, limitMs: this.budget.limitMs });
+      }
+      this.schedule.advance(now);
+      this.due = this.schedule.nextDue;
+      return;
+    }
     this.due = Math.max(now + 1, this.budget.nextFit(now, airtime));
   }
 
