@@ -754,6 +754,30 @@ describe('xsmeter at the edges (the binary)', function () {
       }
     });
 
+    it('other numbers in decimal only: --duty-cycle, --clock-offset, --baud, --interval, --sample, --duration, --progress in hex, binary or padded form are refused (exit 2, one line)', async () => {
+      for (const [args, re] of [
+        // 0x10 read by Number() was 16: a duty cycle of 16 refused only by range, a clock 16 s off.
+        [['--duty-cycle', '0x10'], /--duty-cycle must be a fraction in \(0, 1\], got "0x10"$/],
+        [['--duty-cycle', '0b1'], /--duty-cycle must be a fraction in \(0, 1\], got "0b1"$/],
+        [['--duty-cycle', ' 0.5'], /--duty-cycle must be a fraction in \(0, 1\], got " 0.5"$/],
+        [['--rig', '0', '--listen', '0', '--clock-offset', '0x10'], /--clock-offset must be seconds, got "0x10"$/],
+        [['--rig', '0', '--listen', '0', '--clock-offset', '0b11'], /--clock-offset must be seconds, got "0b11"$/],
+        [['--rig', '0', '--listen', '0', '--clock-offset', ' 5'], /--clock-offset must be seconds, got " 5"$/],
+        // 0x2580 is 9600, a rate the list has: refused before the device is opened.
+        [['--rig', '0', '--serial', '/nonexistent/tty', '--baud', '0x2580'], /--baud 0x2580 is not a serial line speed/],
+        [['--interval', ' 15m'], /--interval: " 15m" is not a duration/],
+        [['--sample', '5s '], /--sample: "5s " is not a duration/],
+        [['--duration', '0x10h'], /--duration: "0x10h" is not a duration/],
+        [['--progress', ' 10s'], /--progress: " 10s" is not a duration/],
+      ] as [string[], RegExp][]) {
+        // --rig takes no --duration (one bench meter on the bench's time).
+        const r = await xsmeter(['sim', ...(args.includes('--duration') || args.includes('--rig') ? [] : ['--duration', '1h']), ...args]);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        oneLine(r, 'sim', re);
+        assert.equal(r.stdout, '');
+      }
+    });
+
     it('--duration above 100 years: exit 2 before anything runs', async () => {
       const r = await xsmeter(['sim', '--duration', '1000000000000000000000d']);
       assert.equal(r.code, 2);

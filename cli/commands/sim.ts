@@ -22,7 +22,7 @@ import { replayEntries } from './decode.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { CliError, checkWritableFile, decimalInteger, parseOptions, readInputFile, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
+import { CliError, checkWritableFile, decimalInteger, decimalNumber, parseOptions, readInputFile, readJsonFile, stopSignal, usageError, type CliIo, type Command } from '../command.js';
 import { isSimKeysFile } from '../../hosts/sim/sim-key-store.js';
 import { ProgressDisplay, formatTable, group, stamp } from '../sim-display.js';
 
@@ -156,7 +156,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 /** '1d', '2h', '15m', '30s', '500ms', '1.5h' → milliseconds. */
 export function parseDuration(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  // Not trimmed: a padded value is refused like every other number of the command line.
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
   if (!m) throw new CliError(`${what}: "${text}" is not a duration (e.g. 1d, 2h, 15m, 30s, 500ms)`, 2);
   // Rounded first: 0.4ms is 0 ms, and a run of 0 ms waited for ever for its first epoch.
   const ms = Math.round(Number(m[1]) * UNITS[m[2]]);
@@ -235,7 +236,7 @@ async function servicePort(o: Record<string, string | boolean | undefined>): Pro
   if (o.serial !== undefined && o.listen !== undefined) throw new CliError('--serial and --listen are two places for the same service interface: give one', 2);
   if (o.baud !== undefined && o.serial === undefined) throw new CliError('--baud is only for --serial PATH', 2);
   if (o.serial !== undefined) {
-    const baud = Number(o.baud ?? DEFAULT_BAUD);
+    const baud = o.baud === undefined ? DEFAULT_BAUD : decimalNumber(o.baud as string);
     if (!BAUD_RATES.includes(baud)) throw new CliError(`--baud ${o.baud} is not a serial line speed (${BAUD_RATES.join(', ')})`, 2);
     try {
       return await SerialDevice.open(o.serial as string, { baud });
@@ -254,8 +255,8 @@ async function runRig(o: Record<string, string | boolean | undefined>, chip: str
     if (o[k] !== undefined) throw new CliError(`--${k} does not apply to --rig (one bench meter on the bench's time)`, 2);
   }
   const rigPort = tcpPort(o.rig as string, 'rig');
-  const offset = o['clock-offset'] === undefined ? 0 : Number(o['clock-offset']);
-  if (!Number.isFinite(offset) || String(o['clock-offset']).trim() === '') throw usageError(`--clock-offset must be seconds, got "${o['clock-offset']}"`);
+  const offset = o['clock-offset'] === undefined ? 0 : decimalNumber(o['clock-offset'] as string);
+  if (!Number.isFinite(offset)) throw usageError(`--clock-offset must be seconds, got "${o['clock-offset']}"`);
   const clockErrorMs = Math.round(offset * 1000);
   const listener = await servicePort(o);
   const meter = benchSimMeter({ chip: chip as 'ade7953' | 'atm90e32', seed, errors: 'random', service: listener, wallStartMs: DEFAULT_WALL_START + clockErrorMs });
@@ -467,7 +468,8 @@ function tariffsText(t: TariffSwitch[] | undefined): string {
 function parsePinAt(text: string, pin: string | undefined): { at: string; afterMs: number; digits: string }[] {
   return text.split(',').map((part) => {
     const [at, digits] = part.split('=');
-    const afterMs = at.trim() === '0' ? 0 : parseDuration(at, '--pin-at');
+    // A list may be spaced after its commas (12h, 13h=0000).
+    const afterMs = at.trim() === '0' ? 0 : parseDuration(at.trim(), '--pin-at');
     const d = digits === undefined ? pin : digits.trim();
     if (d === undefined) throw usageError(`--pin-at ${part}: which digits? give --sml-pin PIN, or ${at}=DIGITS`);
     if (!/^\d{1,8}$/.test(d)) throw usageError(`--pin-at ${part}: "${d}" is not decimal digits`);
@@ -599,7 +601,7 @@ export const sim: Command = {
     if (!['table', 'json', 'hex', 'rtlwmbus'].includes(format)) throw new CliError(`--format must be table, json, hex or rtlwmbus, got "${format}"`, 2);
     let dutyCycle: number | undefined;
     if (o['duty-cycle'] !== undefined) {
-      dutyCycle = Number(o['duty-cycle']);
+      dutyCycle = decimalNumber(o['duty-cycle']);
       if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new CliError(`--duty-cycle must be a fraction in (0, 1], got "${o['duty-cycle']}"`, 2);
       // A budget below one telegram could never send one: the meters' radio budget refused the first
       // telegram of the run (exit 1, after the set-up). The bound is the longest frame there is.
