@@ -6,7 +6,8 @@
  *
  * The two leading bytes separate this use of the bench key from any other; the meter id makes a
  * command signed for meter A useless on meter B; the counter must be above the last one the meter
- * accepted (kept in an ServiceCounterStore and persisted before the command runs, so a power cut can
+ * accepted and at most MAX_COUNTER_STEP above it (kept in an ServiceCounterStore and persisted
+ * before the command runs, so a power cut can
  * only waste a counter, never let one be used twice). On the wire a privileged request's payload is
  * COUNTER ‖ BODY ‖ TAG. The tag is not truncated: a serial link has the bytes to spare.
  *
@@ -25,6 +26,10 @@ export const AUTH_TAG_LENGTH = 16;
 /** Bytes a privileged request adds to its body: counter (4) and tag (16). */
 export const AUTH_OVERHEAD = 4 + AUTH_TAG_LENGTH;
 export const MAX_COUNTER = 0xffffffff;
+/** How far above the last accepted counter a command may jump (2^24). One command with a counter
+ *  near 2^32 would otherwise use the counter up, and every privileged command after it (unseal,
+ *  calibration, time, key) would be refused as replayed for good: it is refused 'out-of-range'. */
+export const MAX_COUNTER_STEP = 0x1000000;
 const DOMAIN: readonly number[] = Object.freeze([0x53, 0x01]);
 const WRAP_LABEL = new Uint8Array([0x00, ...utf8Encode('xsmeter service key wrap')]);
 
@@ -133,7 +138,7 @@ export function unwrapMeterKey(crypto: Crypto, benchKey: AesKey, wrapped: Uint8A
 
 export type AuthOutcome =
   | { ok: true; counter: number; body: Uint8Array }
-  | { ok: false; reason: 'unauthorised' | 'replayed'; message: string };
+  | { ok: false; reason: 'unauthorised' | 'replayed' | 'out-of-range'; message: string };
 
 /** The meter's side: checks a privileged request and keeps the last accepted counter. */
 export class CommandAuthenticator {
@@ -163,6 +168,9 @@ export class CommandAuthenticator {
     if (!equalConstantTime(tag, env.tag)) return { ok: false, reason: 'unauthorised', message: 'command MAC does not verify' };
     if (env.counter <= this.last) {
       return { ok: false, reason: 'replayed', message: `counter ${env.counter} is not above the last accepted ${this.last}` };
+    }
+    if (env.counter - this.last > MAX_COUNTER_STEP) {
+      return { ok: false, reason: 'out-of-range', message: `counter ${env.counter} is more than ${MAX_COUNTER_STEP} above the last accepted ${this.last}` };
     }
     return { ok: true, counter: env.counter, body: env.body };
   }

@@ -17,7 +17,7 @@ export const REASONS = Object.freeze({
   sealed: 5,
   /** The physical calibration switch is not pressed (needed to unseal). */
   'switch-off': 6,
-  /** A value is outside what the meter accepts (log offset, page length, time, calibration). */
+  /** A value is outside what the meter accepts (log offset, page length, time, calibration, a command counter too far ahead). */
   'out-of-range': 7,
   /** The meter cannot do it now; try again later. */
   busy: 8,
