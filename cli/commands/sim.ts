@@ -199,6 +199,7 @@ export function formatSummary(s: SimSummary): string[] {
   const checks: string[] = [];
   if (s.gatewayMismatches === 0 && s.decoded > 0) checks.push("the gateway's last values equal each meter's registers");
   else if (s.gatewayMismatches > 0) checks.push(`${s.gatewayMismatches} meters' last decoded values differ from what they sent`);
+  if (s.registerDrops > 0) checks.push(`${s.registerDrops} telegrams with A+ or A- below the meter's previous one (${s.unflaggedDrops ? `${s.unflaggedDrops} without the metrology-fault flag` : 'all with the metrology-fault flag'})`);
   if (s.worstDeviation !== undefined) checks.push(`registers within ${s.worstDeviation < 1e-5 ? '0.001' : (s.worstDeviation * 100).toPrecision(2)} % of the simulated load's true energy (class 1 allows 1 %)`);
   if (checks.length) lines.push(`check: ${checks.join('; ')}`);
   if (s.metrologyFaults || s.radioErrors) lines.push(`faults: ${s.metrologyFaults} metrology, ${s.radioErrors} radio`);
@@ -736,7 +737,7 @@ export const sim: Command = {
       if (table && !live) textOut(formatTable(runner).join('\n') + '\n');
       report((table ? '\n' : '') + formatSummary(summary).join('\n') + '\n');
       // The run's own check failed: a counter sent twice, or values the gateway did not get.
-      return summary.gatewayMismatches > 0 || (summary.byCode['counter-replay'] ?? 0) > 0 ? 1 : 0;
+      return summary.gatewayMismatches > 0 || summary.unflaggedDrops > 0 || (summary.byCode['counter-replay'] ?? 0) > 0 ? 1 : 0;
     } finally {
       lock?.release();
     }

@@ -45,6 +45,10 @@ export interface GatewayStats {
   rejected: number;
   /** Rejections by error code. */
   byCode: Record<string, number>;
+  /** Telegrams whose A+ or A- is below the same meter's previous decoded value (a register never
+   *  goes down: lost energy), and of those the ones without the metrology-fault status (a silent loss). */
+  registerDrops: number;
+  unflaggedDrops: number;
 }
 
 /** What --state keeps of the gateway. */
@@ -104,7 +108,7 @@ const KEY_BLOCK = 4096;
 
 export class SimGateway {
   readonly receiver: Receiver;
-  readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {} };
+  readonly stats: GatewayStats = { received: 0, decoded: 0, rejected: 0, byCode: {}, registerDrops: 0, unflaggedDrops: 0 };
   readonly rows = new Map<string, GatewayRow>();
   /** Each meter's key and (once it has one) its row, by meter id: the receiver asks for the key
    *  with the id it just decoded, and the row of that id is then at hand (one lookup of a fleet-sized
@@ -224,6 +228,11 @@ export class SimGateway {
     r.telegrams++;
     r.lastCounter = t.messageCounter;
     r.lastAccess = t.accessNumber;
+    const was = r.reading; // the row's last reading (kept across runs with --state)
+    if (was && ((was.importWh !== undefined && reading.importWh !== undefined && reading.importWh < was.importWh) || (was.exportWh !== undefined && reading.exportWh !== undefined && reading.exportWh < was.exportWh))) {
+      this.stats.registerDrops++;
+      if (!status.metrologyFault) this.stats.unflaggedDrops++;
+    }
     this.keep(r, reading);
     r.status = status;
     r.verdict = 'ok';

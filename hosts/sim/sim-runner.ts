@@ -112,6 +112,10 @@ export interface SimSummary {
   worstDeviation?: number;
   /** Meters whose last decoded A+/A- differ from what they sent last (should be 0). */
   gatewayMismatches: number;
+  /** Telegrams whose A+ or A- fell below the meter's previous decoded one (should be 0), and of those
+   *  the ones without the metrology-fault flag (a silent loss: never acceptable). */
+  registerDrops: number;
+  unflaggedDrops: number;
   /** True when this run continued from a saved state. */
   resumed: boolean;
   startWallMs: number;
@@ -649,6 +653,8 @@ export class SimRunner {
       setUpMeters,
       worstDeviation: worst,
       gatewayMismatches: mismatches,
+      registerDrops: g.registerDrops,
+      unflaggedDrops: g.unflaggedDrops,
       resumed: this.resumed,
       startWallMs: this.startWallMs,
       endWallMs: this.wallMs,
