@@ -144,6 +144,43 @@ describe('xsmeter sim (the binary)', function () {
     assert.ok(drop, `A+ ${importOf(before.at(-1)!)} Wh, then ${importOf(after[0])} Wh: the erase took energy away (else this test tests nothing)`);
   });
 
+  it("a bit flipped in the energy journal's newest record (committed, its CRC now wrong: no power cut does that) is damage: every telegram after the restart carries the metrology fault", () => {
+    const dir = tmp();
+    const args = ['--meters', '3', '--duration', '6h', '--state', dir, '--format', 'hex'];
+    const a = sim(args);
+    assert.equal(a.code, 0, a.stderr);
+    const id = readdirSync(join(dir, 'meters')).sort()[1];
+    const file = join(dir, 'meters', id, 'energy.bin');
+    const img = readFileSync(file);
+    // The journal's (sectors 0–7) newest sector, and its last committed frame: u16 length, u32 seq,
+    // payload, u32 CRC, commit byte 0x00 (modules/storage/frame.ts), frames from byte 12.
+    let newest = -1;
+    let seq = -1;
+    for (let s = 0; s < 8; s++) {
+      if (img.toString('latin1', s * 4096, s * 4096 + 4) === 'XSEJ' && img.readUInt32LE(s * 4096 + 4) > seq) [newest, seq] = [s, img.readUInt32LE(s * 4096 + 4)];
+    }
+    let last = -1;
+    for (let p = newest * 4096 + 12; p + 11 < (newest + 1) * 4096; ) {
+      const length = img.readUInt16LE(p);
+      if (length === 0xffff || img[p + length + 10] !== 0x00) break;
+      last = p;
+      p += length + 11;
+    }
+    assert.ok(last > 0, 'a committed record in the newest sector');
+    img[last + 6 + 4] ^= 0x01; // a bit of its first register
+    writeFileSync(file, img);
+    const b = sim(args);
+    assert.equal(b.code, 0, b.stderr);
+    const keys = keysOf(dir);
+    const before = decodeAll(a.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
+    const after = decodeAll(b.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
+    assert.ok(before.length > 0 && after.length > 0);
+    // EN 13757-3 Table 6: bit 4 of the TPL status byte, temporary error (the meter's metrology fault).
+    const temporaryError = (t: DecodedTelegram) => ((t.status ?? 0) & 0x10) !== 0;
+    assert.deepEqual([...new Set(before.map(temporaryError))], [false], 'no fault before');
+    assert.deepEqual([...new Set(after.map(temporaryError))], [true], 'the fault in every telegram after');
+  });
+
   it('a state directory of the earlier flash format is refused with one line, nothing written', () => {
     const dir = tmp();
     const old = JSON.stringify({ format: 'xsmeter-sim-state', version: 1, wallMs: 0, config: {}, meters: [] });

@@ -11,8 +11,9 @@
  *
  * Lost or damaged energy on a meter in service is never a silent zero: at start the journal is held
  * against a floor (the meter witness's snapshot in the other partition, meter-witness.ts). A journal
- * below it, or empty where it holds energy, is damage: the registers continue from the higher of
- * the two, and `damaged` makes every telegram carry a metrology fault from then on.
+ * below it, or empty where it holds energy, is damage, and so is a journal record damaged in place
+ * (its commit byte written, its CRC wrong: no power cut leaves that): the registers continue from
+ * the higher of the two, and `damaged` makes every telegram carry a metrology fault from then on.
  */
 import { MeterError } from '../core/errors.js';
 import type { Calibration } from '../metrology/calibration.js';
@@ -48,7 +49,9 @@ export class EnergyMeter {
   start(floor?: readonly number[]): void {
     try {
       const raised = this.metering.start(floor);
-      if (raised || (!this.metering.restored && floor !== undefined && floor.some((x) => x > 0))) {
+      // Registers raised to the floor, none restored where the floor has energy, or a journal record
+      // damaged in place: energy was lost, never silently.
+      if (raised || this.metering.journalDamaged || (!this.metering.restored && floor !== undefined && floor.some((x) => x > 0))) {
         this.damaged = true;
         this.faults++;
       }

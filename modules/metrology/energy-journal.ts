@@ -82,6 +82,12 @@ export class EnergyJournal {
   }
 
   /** Records written and sectors erased by this instance (wear accounting). */
+  /** After load(): a record was found damaged in place (its energy lost; the newest intact one was
+   *  loaded). A power cut never does this: the meter reports it. */
+  get damaged(): boolean {
+    return this.ring.damaged;
+  }
+
   get writes(): number {
     return this.ring.writes;
   }

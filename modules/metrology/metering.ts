@@ -87,6 +87,11 @@ export class Metering {
     return raised;
   }
 
+  /** After start(): the journal found a record damaged in place (energy it held is lost). */
+  get journalDamaged(): boolean {
+    return this.store?.damaged ?? false;
+  }
+
   private pulseEnergy(): number {
     const r = this.registers;
     return this.source === 'import' ? r.uwh('import') : this.source === 'export' ? r.uwh('export') : r.uwh('import') + r.uwh('export');

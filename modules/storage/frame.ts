@@ -129,7 +129,12 @@ export function scanSector(body: Uint8Array, magic: number): SectorScan {
       // torn frame itself only when something follows it (else it is the last write, torn).
       scan.closed = true;
       const tornEnd = p + declared + FRAME_OVERHEAD;
-      if (tornEnd <= size && allErased(body, tornEnd)) break;
+      if (tornEnd <= size && allErased(body, tornEnd)) {
+        // The last write, torn — unless its commit byte was written (only after the whole frame):
+        // then its bytes changed in place since, which no power cut does.
+        if (damagedFrameAt(body, p)) scan.corrupt.push(p);
+        break;
+      }
       let q = p + 1;
       for (; q + FRAME_OVERHEAD < size; q++) {
         const n = plausibleLength(body, q);

@@ -131,6 +131,10 @@ export class RecordRing {
   private nextSectorSeq = 0;
   /** The sector sequence went past 2^32 − 1 and started again at 0 (see open()). */
   private restarted = false;
+  /** After load(): a sector of the ring holds a committed record whose bytes changed in place since
+   *  (frame.ts: `corrupt`): damaged flash, not a power cut. The newest intact record is still what
+   *  load() returns; what the damaged one held is lost. */
+  damaged = false;
 
   constructor(o: RecordRingOptions) {
     this.flash = o.flash;
@@ -186,6 +190,7 @@ export class RecordRing {
     this.lastSequence = 0;
     this.nextSectorSeq = 0;
     this.restarted = false;
+    this.damaged = false;
     let image: Uint8Array | undefined;
     const t = this.tables.words;
     const b = this.base;
@@ -193,6 +198,7 @@ export class RecordRing {
     for (let i = 0; i < count; i++) {
       const body = this.flash.read(i * size, size);
       const s = scanSector(body, this.magic);
+      if (s.corrupt.length > 0) this.damaged = true;
       t[b + i * PER_SECTOR + SEQ] = s.seq < 0 ? 0 : s.seq;
       t[b + i * PER_SECTOR + STATE] = (s.end << FLAG_BITS) | (s.closed ? CLOSED : 0) | (s.blank ? BLANK : 0) | (s.seq < 0 ? 0 : OWNED);
       if (s.seq < 0) continue;
