@@ -113,12 +113,14 @@ describe('xsmeter sim (the binary)', function () {
     assert.equal(sim1.wallMs, Date.UTC(2026, 0, 1, 6));
   });
 
-  it("energy lost at a boot without the fault flag (the journal's newest sector erased) fails the check: exit 1, named in the summary", () => {
+  /** A 6-hour run of 3 meters in `dir`; then the second meter's energy journal (sectors 0–7) loses
+   *  its newest sector, erased, and with `witnessToo` the meter witness (calibration sectors 14–15)
+   *  too; then 6 hours more. The meter's telegrams before and after, decoded. */
+  function newestJournalSectorErased(witnessToo: boolean) {
     const dir = tmp();
     const args = ['--meters', '3', '--duration', '6h', '--state', dir, '--format', 'hex'];
     const a = sim(args);
     assert.equal(a.code, 0, a.stderr);
-    // Erase the energy journal's (sectors 0–7) sector with the highest sector sequence: its newest records.
     const id = readdirSync(join(dir, 'meters')).sort()[1];
     const file = join(dir, 'meters', id, 'energy.bin');
     const img = readFileSync(file);
@@ -130,18 +132,39 @@ describe('xsmeter sim (the binary)', function () {
     assert.ok(newest > 0, 'the journal has moved past its first sector');
     img.fill(0xff, newest * 4096, (newest + 1) * 4096);
     writeFileSync(file, img);
+    if (witnessToo) {
+      const cal = join(dir, 'meters', id, 'calibration.bin');
+      const c = readFileSync(cal);
+      assert.ok([14, 15].some((s) => c.toString('latin1', s * 4096, s * 4096 + 4) === 'XSMW'), 'the meter witness in sectors 14–15');
+      c.fill(0xff, 14 * 4096, 16 * 4096);
+      writeFileSync(cal, c);
+    }
     const b = sim(args);
     const keys = keysOf(dir);
     const before = decodeAll(a.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
     const after = decodeAll(b.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
     assert.ok(before.length > 0 && after.length > 0);
-    // Independent truth: what the meter sent before and after (this damage is, for now, not flagged).
+    return { b, before, after };
+  }
+  // EN 13757-3 Table 6: bit 4 of the TPL status byte, temporary error (the meter's metrology fault).
+  const temporaryError = (t: DecodedTelegram) => ((t.status ?? 0) & 0x10) !== 0;
+
+  it("the energy journal's newest sector erased: the meter continues from the floor its witness wrote with the last telegram (nothing it sent is lost) and flags a metrology fault in every telegram after", () => {
+    const { b, before, after } = newestJournalSectorErased(false);
+    assert.equal(b.code, 0, b.stderr);
+    assert.ok(importOf(after[0]) >= importOf(before.at(-1)!), `A+ ${importOf(before.at(-1)!)} Wh sent, then ${importOf(after[0])} Wh`);
+    assert.deepEqual([...new Set(before.map(temporaryError))], [false], 'no fault before');
+    assert.deepEqual([...new Set(after.map(temporaryError))], [true], 'the fault in every telegram after');
+  });
+
+  it('energy lost without the fault flag (the journal\'s newest sector and the witness erased: both partitions rolled back) fails the check: exit 1, named in the summary', () => {
+    const { b, before, after } = newestJournalSectorErased(true);
+    // Independent truth: what the meter sent before and after.
     const drop = importOf(after[0]) < importOf(before.at(-1)!);
-    if (drop) {
-      assert.equal(b.code, 1, b.stderr);
-      assert.match(b.stderr, /check: .*1 telegrams with A\+ or A- below the meter's previous one \(1 without the metrology-fault flag\)/);
-    } else assert.equal(b.code, 0, b.stderr);
     assert.ok(drop, `A+ ${importOf(before.at(-1)!)} Wh, then ${importOf(after[0])} Wh: the erase took energy away (else this test tests nothing)`);
+    assert.equal(temporaryError(after[0]), false, 'a loss the meter cannot see');
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /check: .*1 telegrams with A\+ or A- below the meter's previous one \(1 without the metrology-fault flag\)/);
   });
 
   it("a bit flipped in the energy journal's newest record (committed, its CRC now wrong: no power cut does that) is damage: every telegram after the restart carries the metrology fault", () => {
@@ -175,8 +198,6 @@ describe('xsmeter sim (the binary)', function () {
     const before = decodeAll(a.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
     const after = decodeAll(b.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
     assert.ok(before.length > 0 && after.length > 0);
-    // EN 13757-3 Table 6: bit 4 of the TPL status byte, temporary error (the meter's metrology fault).
-    const temporaryError = (t: DecodedTelegram) => ((t.status ?? 0) & 0x10) !== 0;
     assert.deepEqual([...new Set(before.map(temporaryError))], [false], 'no fault before');
     assert.deepEqual([...new Set(after.map(temporaryError))], [true], 'the fault in every telegram after');
   });

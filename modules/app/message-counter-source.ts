@@ -78,14 +78,18 @@ export class MessageCounterSource implements TelegramCounterStore {
     return this.resume && { ...this.resume };
   }
 
-  /** Before a counter is used: the reservation first when the counter passes it, then the record. */
+  /**
+   * Before a counter is used: the witness first — the reservation moved on when the counter passes
+   * it, and the energy floor with every telegram (the sender persisted the registers just before, so
+   * the journal holds them: a restart never finds it below the floor but for damage) — then the
+   * record. A journal that loses its newest records (a sector erased) is then seen below the floor,
+   * one telegram interval back at most, not a reservation block (a day).
+   */
   save(state: TelegramCounterState): void {
     const w = this.witness;
     const reserved = w.reservedCounter;
-    if (state.messageCounter > reserved) {
-      const upTo = Math.min(MAX_COUNTER, state.messageCounter + COUNTER_BLOCK - 1);
-      w.save({ reservedCounter: upTo, flags: w.flags, registers: Array.from(this.energy.registerValues) });
-    }
+    const upTo = state.messageCounter > reserved ? Math.min(MAX_COUNTER, state.messageCounter + COUNTER_BLOCK - 1) : reserved;
+    w.save({ reservedCounter: upTo, flags: w.flags, registers: Array.from(this.energy.registerValues) });
     this.record.save(state, this.airtime.airtimeHistory());
   }
 }

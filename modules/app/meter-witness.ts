@@ -5,8 +5,8 @@
  *    written again. The telegram sender writes it (reserve before use) each time it reaches the
  *    reservation, COUNTER_BLOCK telegrams at a time; after a restart the counters continue above it,
  *    so whatever happened to the telegram counter record, no counter is used twice.
- *  - Energy snapshot: the registers (whole µWh) when the reservation was written — a floor the
- *    energy journal must not be below (about a day old at a 15-minute telegram interval).
+ *  - Energy snapshot: the registers (whole µWh) at the last telegram (written with each, after the
+ *    registers were persisted) — a floor the energy journal must not be below.
  *  - Sticky flags: damage once seen is shown in every telegram from then on (the meter needs service).
  * Payload (LE): format 1 | reserved message counter u32 | flags u8 | register count u8 |
  * count × (µWh u32 low, u32 high).
