@@ -113,38 +113,51 @@ describe('xsmeter sim (the binary)', function () {
     assert.equal(sim1.wallMs, Date.UTC(2026, 0, 1, 6));
   });
 
-  /** A 6-hour run of 3 meters in `dir`; then the second meter's energy journal (sectors 0–7) loses
-   *  its newest sector, erased, and with `witnessToo` the meter witness (calibration sectors 14–15)
-   *  too; then 6 hours more. The meter's telegrams before and after, decoded. */
-  function newestJournalSectorErased(witnessToo: boolean) {
-    const dir = tmp();
-    const args = ['--meters', '3', '--duration', '6h', '--state', dir, '--format', 'hex'];
-    const a = sim(args);
-    assert.equal(a.code, 0, a.stderr);
-    const id = readdirSync(join(dir, 'meters')).sort()[1];
-    const file = join(dir, 'meters', id, 'energy.bin');
-    const img = readFileSync(file);
+  /** The energy journal's (sectors 0–7 of energy.bin) sector with the highest sector sequence. */
+  function newestJournalSector(img: Buffer): number {
     let newest = -1;
     let seq = -1;
     for (let s = 0; s < 8; s++) {
       if (img.toString('latin1', s * 4096, s * 4096 + 4) === 'XSEJ' && img.readUInt32LE(s * 4096 + 4) > seq) [newest, seq] = [s, img.readUInt32LE(s * 4096 + 4)];
     }
     assert.ok(newest > 0, 'the journal has moved past its first sector');
-    img.fill(0xff, newest * 4096, (newest + 1) * 4096);
-    writeFileSync(file, img);
-    if (witnessToo) {
-      const cal = join(dir, 'meters', id, 'calibration.bin');
-      const c = readFileSync(cal);
-      assert.ok([14, 15].some((s) => c.toString('latin1', s * 4096, s * 4096 + 4) === 'XSMW'), 'the meter witness in sectors 14–15');
-      c.fill(0xff, 14 * 4096, 16 * 4096);
-      writeFileSync(cal, c);
-    }
+    return newest;
+  }
+
+  /** A 6-hour run of 3 meters; then `damage` done to the second meter's flash images (in its
+   *  directory); then 6 hours more. The second run, and the meter's telegrams before and after. */
+  function damagedRun(damage: (meterDir: string) => void) {
+    const dir = tmp();
+    const args = ['--meters', '3', '--duration', '6h', '--state', dir, '--format', 'hex'];
+    const a = sim(args);
+    assert.equal(a.code, 0, a.stderr);
+    const id = readdirSync(join(dir, 'meters')).sort()[1];
+    damage(join(dir, 'meters', id));
     const b = sim(args);
     const keys = keysOf(dir);
     const before = decodeAll(a.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
     const after = decodeAll(b.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
     assert.ok(before.length > 0 && after.length > 0);
     return { b, before, after };
+  }
+
+  /** damagedRun: the journal's newest sector erased, and with `witnessToo` the meter witness
+   *  (calibration sectors 14–15) too. */
+  function newestJournalSectorErased(witnessToo: boolean) {
+    return damagedRun((md) => {
+      const file = join(md, 'energy.bin');
+      const img = readFileSync(file);
+      const newest = newestJournalSector(img);
+      img.fill(0xff, newest * 4096, (newest + 1) * 4096);
+      writeFileSync(file, img);
+      if (witnessToo) {
+        const cal = join(md, 'calibration.bin');
+        const c = readFileSync(cal);
+        assert.ok([14, 15].some((s) => c.toString('latin1', s * 4096, s * 4096 + 4) === 'XSMW'), 'the meter witness in sectors 14–15');
+        c.fill(0xff, 14 * 4096, 16 * 4096);
+        writeFileSync(cal, c);
+      }
+    });
   }
   // EN 13757-3 Table 6: bit 4 of the TPL status byte, temporary error (the meter's metrology fault).
   const temporaryError = (t: DecodedTelegram) => ((t.status ?? 0) & 0x10) !== 0;
@@ -168,36 +181,24 @@ describe('xsmeter sim (the binary)', function () {
   });
 
   it("a bit flipped in the energy journal's newest record (committed, its CRC now wrong: no power cut does that) is damage: every telegram after the restart carries the metrology fault", () => {
-    const dir = tmp();
-    const args = ['--meters', '3', '--duration', '6h', '--state', dir, '--format', 'hex'];
-    const a = sim(args);
-    assert.equal(a.code, 0, a.stderr);
-    const id = readdirSync(join(dir, 'meters')).sort()[1];
-    const file = join(dir, 'meters', id, 'energy.bin');
-    const img = readFileSync(file);
-    // The journal's (sectors 0–7) newest sector, and its last committed frame: u16 length, u32 seq,
-    // payload, u32 CRC, commit byte 0x00 (modules/storage/frame.ts), frames from byte 12.
-    let newest = -1;
-    let seq = -1;
-    for (let s = 0; s < 8; s++) {
-      if (img.toString('latin1', s * 4096, s * 4096 + 4) === 'XSEJ' && img.readUInt32LE(s * 4096 + 4) > seq) [newest, seq] = [s, img.readUInt32LE(s * 4096 + 4)];
-    }
-    let last = -1;
-    for (let p = newest * 4096 + 12; p + 11 < (newest + 1) * 4096; ) {
-      const length = img.readUInt16LE(p);
-      if (length === 0xffff || img[p + length + 10] !== 0x00) break;
-      last = p;
-      p += length + 11;
-    }
-    assert.ok(last > 0, 'a committed record in the newest sector');
-    img[last + 6 + 4] ^= 0x01; // a bit of its first register
-    writeFileSync(file, img);
-    const b = sim(args);
+    const { b, before, after } = damagedRun((md) => {
+      const file = join(md, 'energy.bin');
+      const img = readFileSync(file);
+      // The newest sector's last committed frame: u16 length, u32 seq, payload, u32 CRC, commit byte
+      // 0x00 (modules/storage/frame.ts), frames from byte 12.
+      const newest = newestJournalSector(img);
+      let last = -1;
+      for (let p = newest * 4096 + 12; p + 11 < (newest + 1) * 4096; ) {
+        const length = img.readUInt16LE(p);
+        if (length === 0xffff || img[p + length + 10] !== 0x00) break;
+        last = p;
+        p += length + 11;
+      }
+      assert.ok(last > 0, 'a committed record in the newest sector');
+      img[last + 6 + 4] ^= 0x01; // a bit of its first register
+      writeFileSync(file, img);
+    });
     assert.equal(b.code, 0, b.stderr);
-    const keys = keysOf(dir);
-    const before = decodeAll(a.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
-    const after = decodeAll(b.stdout.trim().split('\n'), keys).filter((t) => t.meter.id.endsWith(id));
-    assert.ok(before.length > 0 && after.length > 0);
     assert.deepEqual([...new Set(before.map(temporaryError))], [false], 'no fault before');
     assert.deepEqual([...new Set(after.map(temporaryError))], [true], 'the fault in every telegram after');
   });
