@@ -2,9 +2,10 @@
  * The meter witness: what the calibration partition keeps of the energy partition's state (the flash
  * map's `meterWitness`, a RecordRing), so that damage to one partition is seen from the other.
  *  - Message counter reservation: the highest message counter that may be used before this record is
- *    written again. The telegram sender writes it (reserve before use) each time it reaches the
- *    reservation, COUNTER_BLOCK telegrams at a time; after a restart the counters continue above it,
- *    so whatever happened to the telegram counter record, no counter is used twice.
+ *    written again. The telegram sender writes the witness with every telegram (reserve before use)
+ *    and moves the reservation on, COUNTER_BLOCK telegrams at a time, when the counter reaches it;
+ *    after a restart the counters continue above it, so whatever happened to the telegram counter
+ *    record, no counter is used twice.
  *  - Energy snapshot: the registers (whole µWh) at the last telegram (written with each, after the
  *    registers were persisted) — a floor the energy journal must not be below.
  *  - Sticky flags: damage once seen is shown in every telegram from then on (the meter needs service).
