@@ -454,17 +454,16 @@ describe('service interface', () => {
 
     it('a signed counter far ahead (2^32 - 1) is refused out-of-range and does not use the counter up', async () => {
       const { client, target, counters } = rig();
-      const far = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 0xffffffff, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_810_000_000_000 }));
-      assert.equal(decodeReply('set-time', (await client.exchange(0x13, far)).payload).reason, 'out-of-range');
-      const beyond = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 16_777_217, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_810_000_000_000 }));
-      assert.equal(decodeReply('set-time', (await client.exchange(0x13, beyond)).payload).reason, 'out-of-range');
+      /** The meter's answer to set-time signed with `counter`. */
+      const setTime = async (counter: number, ms: number) =>
+        decodeReply('set-time', (await client.exchange(0x13, sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, counter, target.meterId, encodeRequestBody({ kind: 'set-time', ms })))).payload).reason;
+      assert.equal(await setTime(0xffffffff, 1_810_000_000_000), 'out-of-range');
+      assert.equal(await setTime(16_777_217, 1_810_000_000_000), 'out-of-range');
       assert.deepEqual(target.stateChangingCalls(), []);
       assert.equal(counters.saves, 0);
       // 2^24 above the last accepted (0) is still taken, and the next one after it too.
-      const edge = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 16_777_216, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_820_000_000_000 }));
-      assert.equal(decodeReply('set-time', (await client.exchange(0x13, edge)).payload).reason, 'ok');
-      const next = sealCommand(nobleCrypto, BENCH_HANDLE, 0x13, 16_777_217, target.meterId, encodeRequestBody({ kind: 'set-time', ms: 1_830_000_000_000 }));
-      assert.equal(decodeReply('set-time', (await client.exchange(0x13, next)).payload).reason, 'ok');
+      assert.equal(await setTime(16_777_216, 1_820_000_000_000), 'ok');
+      assert.equal(await setTime(16_777_217, 1_830_000_000_000), 'ok');
       assert.deepEqual(target.stateChangingCalls().map((c) => c.args[0]), [1_820_000_000_000, 1_830_000_000_000]);
       assert.equal(counters.load(), 16_777_217);
     });

@@ -69,7 +69,7 @@ export class MessageCounterSource implements TelegramCounterStore {
     }
     this.resume = from === undefined ? undefined : { messageCounter: from, accessNumber: tele?.accessNumber ?? 0 };
     // The witness says from now on how far counters may have gone (a new meter: none), and keeps the flag.
-    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: o.witness.flags | WITNESS_COUNTER_RESYNC, registers: Array.from(o.energy.registerValues) });
+    if (this.resynced) o.witness.save({ reservedCounter: from ?? 0, flags: o.witness.flags | WITNESS_COUNTER_RESYNC, registers: o.energy.registerValues });
     else if (reserved === undefined) o.witness.save({ reservedCounter: 0, flags: 0, registers: [] });
   }
 
@@ -89,7 +89,7 @@ export class MessageCounterSource implements TelegramCounterStore {
     const w = this.witness;
     const reserved = w.reservedCounter;
     const upTo = state.messageCounter > reserved ? Math.min(MAX_COUNTER, state.messageCounter + COUNTER_BLOCK - 1) : reserved;
-    w.save({ reservedCounter: upTo, flags: w.flags, registers: Array.from(this.energy.registerValues) });
+    w.save({ reservedCounter: upTo, flags: w.flags, registers: this.energy.registerValues });
     this.record.save(state, this.airtime.airtimeHistory());
   }
 }

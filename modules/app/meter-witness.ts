@@ -64,7 +64,7 @@ export class MeterWitness {
   }
 
   get state(): MeterWitnessState | undefined {
-    return this.registers && { reservedCounter: this.reserved, flags: this.flagBits, registers: this.registers };
+    return this.registers && { reservedCounter: this.reserved, flags: this.flagBits, registers: this.registers.slice() };
   }
 
   /** state.reservedCounter (0 without a record), without making the state. */
@@ -82,8 +82,9 @@ export class MeterWitness {
     return (this.flagBits & WITNESS_COUNTER_RESYNC) !== 0;
   }
 
-  /** Writes the record (committed on return). */
-  save(state: MeterWitnessState): void {
+  /** Writes the record (committed on return). `registers` is read, not kept: with every telegram
+   *  the copy kept here is written over in place, not made anew. */
+  save(state: { reservedCounter: number; flags: number; registers: ArrayLike<number> }): void {
     const n = Math.min(state.registers.length, WITNESS_REGISTERS);
     const b = this.ring.payload(meterWitnessSize(n));
     b[0] = FORMAT;
@@ -98,13 +99,15 @@ export class MeterWitness {
     this.ring.save(b, HEAD + n * 8);
     this.reserved = state.reservedCounter;
     this.flagBits = state.flags;
-    this.registers = Array.from(state.registers).slice(0, n);
+    let kept = this.registers;
+    if (!kept || kept.length !== n) kept = this.registers = new Array<number>(n);
+    for (let i = 0; i < n; i++) kept[i] = state.registers[i];
   }
 
   /** Sets sticky flags (written at once). */
   flag(flags: number, registers: ArrayLike<number>): void {
     const r = this.registers;
     if (r && (this.flagBits & flags) === flags) return;
-    this.save({ reservedCounter: this.reserved, flags: this.flagBits | flags, registers: r ?? Array.from(registers) });
+    this.save({ reservedCounter: this.reserved, flags: this.flagBits | flags, registers: r ?? registers });
   }
 }
