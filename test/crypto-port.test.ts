@@ -1,7 +1,8 @@
 /**
  * The desktop crypto port (hosts/sim/noble-crypto.ts) against published vectors (test/vectors:
  * SP 800-38A, RFC 4493, FIPS 180-2, RFC 3394 through the key wrap, RFC 6979) and against node:crypto
- * on random inputs; handles, wiping, typed length errors, unaligned and in-place buffers.
+ * on random inputs; handles, wiping, typed length errors, unaligned and in-place buffers. The
+ * fleet's variant (OpenSSL P-256 signing) against @noble's signatures and node:crypto's verify.
  */
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
@@ -11,7 +12,8 @@ import { cmacOf, sha256Of } from '../modules/ports/crypto.js';
 import { unwrapKey128, wrapKey128 } from '../modules/service/key-wrap.js';
 import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { invert } from '@noble/curves/abstract/modular.js';
-import { baseTableWindow, baseWindowFor, createNobleCrypto, invertMod, nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
+import { baseTableWindow, createNobleCrypto, invertMod, nobleCrypto as c } from '../hosts/sim/noble-crypto.js';
+import { withOpenSslSigning } from '../hosts/sim/openssl-p256.js';
 import { cbcEncrypt, cmacNode, ecb } from './helpers/node-oms.js';
 import { readVectors } from './helpers/vectors.js';
 
@@ -147,27 +149,7 @@ describe('crypto port: the desktop implementation (@noble)', () => {
         bad[i % 64] ^= 1;
         assert.equal(fresh.p256Verify(pub, digest, bad), nobleP256.verify(bad, digest, pub, { prehash: false, lowS: true }));
       }
-    });
-    it('P-256: with more multiplications announced the base point\'s table widens (9, 10, 11 bits), and public keys and signatures stay noble\'s stock p256\'s', () => {
-      for (const [announced, w] of [[3_000, 9], [6_000, 10], [20_000, 11]] as const) {
-        assert.equal(baseWindowFor(announced - 256), w);
-        const fresh = createNobleCrypto();
-        fresh.expectBaseMultiplications(announced);
-        const seed = fromHex(hex32(BigInt(w)));
-        // 256 multiplications (public keys) reach the widening, then keys and signatures are compared.
-        for (let i = 0; i < 256; i++) fresh.p256PublicKey(fresh.p256PrivateKey(createHash('sha256').update(`${w} ${i}`).digest()));
-        assert.equal(baseTableWindow(), w);
-        const random = fc.sample(fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((d) => nobleP256.utils.isValidSecretKey(d)), 12);
-        for (const [i, d] of [seed, fromHex(hex32(N - 1n)), ...random].entries()) {
-          const digest = createHash('sha256').update(`digest ${w} ${i}`).digest();
-          const k = fresh.p256PrivateKey(d);
-          assert.equal(toHex(fresh.p256PublicKey(k)), toHex(nobleP256.getPublicKey(d, true)), `W=${w} public key ${i}`);
-          const sig = new Uint8Array(64);
-          fresh.p256Sign(k, digest, sig);
-          assert.equal(toHex(sig), toHex(nobleP256.sign(digest, d, { prehash: false, lowS: true })), `W=${w} signature ${i}`);
-        }
-      }
-      assert.equal(baseWindowFor(0), 8);
+      assert.equal(baseTableWindow(), 8, 'widened after 256 multiplications');
     });
     it('P-256 inversion (Lehmer) mod p and mod n: a·r ≡ 1 and the same number as noble\'s invert; non-invertible input throws as noble\'s', () => {
       const P = nobleP256.Point.CURVE().p;
@@ -275,5 +257,73 @@ describe('crypto port: the desktop implementation (@noble)', () => {
       c.randomBytes(b);
       assert.notEqual(toHex(a), toHex(b));
     });
+  });
+});
+
+describe('crypto port: a fleet\'s meters sign on OpenSSL (hosts/sim/openssl-p256.ts)', () => {
+  const o = withOpenSslSigning(c);
+  const scalars = [1n, 2n, 3n, N - 1n, N - 2n, N / 2n, N / 2n + 1n, (1n << 255n) + 1n].map((x) => fromHex(hex32(x)));
+  const random = fc.sample(fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((d) => nobleP256.utils.isValidSecretKey(d)), 150);
+  // Digests at and above n (h mod n in RFC 6979's seed), at 0 and random.
+  const digests = [new Uint8Array(32), new Uint8Array(32).fill(0xff), fromHex(hex32(N)), fromHex(hex32(N - 1n))];
+
+  it('public keys and signatures are @noble\'s stock p256\'s (RFC 6979, low-S), byte for byte', () => {
+    for (const [i, d] of [...scalars, ...random].entries()) {
+      const digest = i < digests.length ? digests[i] : new Uint8Array(createHash('sha256').update(`openssl ${i}`).digest());
+      const k = o.p256PrivateKey(d);
+      assert.equal(toHex(o.p256PublicKey(k)), toHex(nobleP256.getPublicKey(d, true)), `public key ${i}`);
+      const sig = new Uint8Array(64);
+      o.p256Sign(k, digest, sig);
+      assert.equal(toHex(sig), toHex(nobleP256.sign(digest, d, { prehash: false, lowS: true })), `signature ${i}`);
+      // A signature before the public key was asked for is the same too.
+      const fresh = o.p256PrivateKey(d);
+      const again = new Uint8Array(64);
+      o.p256Sign(fresh, digest, again);
+      assert.equal(toHex(again), toHex(sig));
+    }
+  });
+
+  it('node:crypto verifies its signatures over the message; its verify agrees with @noble\'s on altered ones', () => {
+    for (const [i, d] of random.slice(0, 40).entries()) {
+      const msg = Buffer.from(`log record ${i}`);
+      const digest = new Uint8Array(createHash('sha256').update(msg).digest());
+      const k = o.p256PrivateKey(d);
+      const pub = o.p256PublicKey(k);
+      const sig = new Uint8Array(64);
+      o.p256Sign(k, digest, sig);
+      assert.equal(nodeVerify('sha256', msg, { key: jwk(nobleP256.getPublicKey(d, false)), dsaEncoding: 'ieee-p1363' }, sig), true);
+      assert.equal(o.p256Verify(pub, digest, sig), true);
+      assert.equal(o.p256Verify(nobleP256.getPublicKey(d, false), digest, sig), true, 'uncompressed key: verified in full');
+      const bad = sig.slice();
+      bad[i % 64] ^= 1;
+      assert.equal(o.p256Verify(pub, digest, bad), false);
+      const otherDigest = digest.slice();
+      otherDigest[31] ^= 1;
+      assert.equal(o.p256Verify(pub, otherDigest, sig), false);
+    }
+  });
+
+  it('typed errors: lengths, scalars outside 1 … n − 1, wiped handles and another provider\'s handles', () => {
+    for (const bad of [new Uint8Array(31), new Uint8Array(33)]) assert.throws(() => o.p256PrivateKey(bad), { name: 'CryptoError', code: 'length' });
+    for (const bad of [new Uint8Array(32), fromHex(hex32(N)), new Uint8Array(32).fill(0xff)]) assert.throws(() => o.p256PrivateKey(bad), { name: 'CryptoError', code: 'bad-key' });
+    const k = o.p256PrivateKey(scalars[2]);
+    assert.throws(() => o.p256Sign(k, new Uint8Array(31), new Uint8Array(64)), { name: 'CryptoError', code: 'length' });
+    assert.throws(() => o.p256Sign(k, new Uint8Array(32), new Uint8Array(63)), { name: 'CryptoError', code: 'length' });
+    k.wipe();
+    k.wipe();
+    assert.throws(() => o.p256PublicKey(k), { name: 'CryptoError', code: 'wiped-key' });
+    assert.throws(() => o.p256Sign(k, new Uint8Array(32), new Uint8Array(64)), { name: 'CryptoError', code: 'wiped-key' });
+    const nobles = c.p256PrivateKey(scalars[2]);
+    assert.throws(() => o.p256Sign(nobles, new Uint8Array(32), new Uint8Array(64)), { name: 'CryptoError', code: 'wiped-key' });
+    assert.throws(() => c.p256Sign(o.p256PrivateKey(scalars[2]), new Uint8Array(32), new Uint8Array(64)), { name: 'CryptoError', code: 'wiped-key' });
+  });
+
+  it('everything but the private-key operations is the base port\'s: AES and SHA-256 as node:crypto', () => {
+    const key = fromHex('2b7e151628aed2a6abf7158809cf4f3c');
+    const block = fromHex('6bc1bee22e409f96e93d7e117393172a');
+    const out = new Uint8Array(16);
+    o.aesEncryptBlock(o.aesKey(key), block, out);
+    assert.equal(toHex(out), toHex(ecb(key, block)));
+    assert.equal(toHex(sha256Of(o, block)), createHash('sha256').update(block).digest('hex'));
   });
 });

@@ -5,12 +5,16 @@
  *  - SIGTERM at max speed, and during set-up, ends the run within about a second, saved, exit 0;
  *  - progress lines on stderr when not on a terminal; the table fits the terminal;
  *  - worker threads and shards: the same telegrams as one thread, and the shards' union is the
- *    unsharded fleet (telegrams, flash images, keys).
+ *    unsharded fleet (telegrams, flash images, keys);
+ *  - the meters' log signatures (made on OpenSSL) are @noble's, and node:crypto verifies them.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
+import { fromHex, toHex } from '../modules/core/bytes.js';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { formatTable } from '../cli/sim-display.js';
 import { MeterSlice, TAIL_BYTES, type AirEvent, type MeterSpec } from '../hosts/sim/meter-slice.js';
@@ -199,6 +203,33 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /--shard 2\/3 \(saved: 1\/3/);
     assert.ok(existsSync(join(shardDirs[0], 'clocks.bin')));
+  });
+  it('a fleet\'s meters sign their calibration logs as @noble signs (RFC 6979): node:crypto verifies every record with the key @noble derives', async () => {
+    const dir = tmp();
+    const r = await xsmeter(['sim', '--meters', '3', '--chip', 'mixed', '--duration', '10m', '--format', 'json', '--state', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const ids = readdirSync(join(dir, 'meters'));
+    assert.equal(ids.length, 3);
+    for (const id of ids) {
+      const keys = JSON.parse(readFileSync(join(dir, 'meters', id, 'keys.json'), 'utf8')) as { signingKey: string };
+      const d = fromHex(keys.signingKey);
+      const exp = await xsmeter(['log', 'export', '--image', join(dir, 'meters', id, 'calibration.bin'), '--keys', join(dir, 'meters', id, 'keys.json')]);
+      assert.equal(exp.code, 0, exp.stderr);
+      const log = JSON.parse(exp.stdout) as { publicKey: string; records: { event: string; raw: string; signature: string }[] };
+      assert.equal(log.publicKey, toHex(p256.getPublicKey(d, true)), `${id}: the public key`);
+      assert.deepEqual(log.records.map((x) => x.event), ['log-init', 'seal'], `${id}: a factory's records`);
+      const pub = p256.getPublicKey(d, false);
+      const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: Buffer.from(pub.subarray(1, 33)).toString('base64url'), y: Buffer.from(pub.subarray(33)).toString('base64url') }, format: 'jwk' });
+      for (const rec of log.records) {
+        const raw = fromHex(rec.raw);
+        const unsigned = raw.subarray(0, raw.length - 64);
+        const signature = raw.subarray(raw.length - 64);
+        assert.equal(toHex(signature), rec.signature);
+        assert.ok(nodeVerify('sha256', unsigned, { key, dsaEncoding: 'ieee-p1363' }, signature), `${id} ${rec.event}: node:crypto verifies`);
+        const digest = createHash('sha256').update(unsigned).digest();
+        assert.equal(rec.signature, toHex(p256.sign(digest, d, { prehash: false, lowS: true })), `${id} ${rec.event}: @noble's signature`);
+      }
+    }
   });
 });
 

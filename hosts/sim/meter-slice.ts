@@ -31,6 +31,7 @@ import { makeDirectory } from './directory.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
 import { nobleCrypto } from './noble-crypto.js';
+import { withOpenSslSigning } from './openssl-p256.js';
 import type { LoadProfileName } from './physics/load-profile.js';
 import { SectorPool, SimFlash } from './sim-flash.js';
 import type { SimKeysFile } from './sim-key-store.js';
@@ -114,6 +115,11 @@ export interface SliceReport {
 
 /** Each simulated meter's two flash images (DIR/meters/ID/{energy,calibration}.bin with --state). */
 export const GEOMETRY = { sectorSize: 4096, sectorCount: 16 };
+
+/** The meters sign on OpenSSL (a new meter's set-up makes its public key and two signatures:
+ *  @noble's took three quarters of it; openssl-p256.ts), their keys being the simulator's, from
+ *  public seeds. Everything else is the desktop's @noble port. */
+const FLEET_CRYPTO = withOpenSslSigning(nobleCrypto);
 const NOTHING = new Uint8Array(0);
 /** The service port of a fleet's meters but the first: nothing ever arrives (no line per meter). */
 const IDLE_SERVICE: SerialPort = Object.freeze({ read: () => NOTHING, write: () => {} });
@@ -161,10 +167,6 @@ export class MeterSlice {
     this.o = o;
     this.specs = o.meters;
     const n = o.meters.length;
-    // A new meter's set-up multiplies the base point three times (its public key, the log's genesis
-    // record and the factory seal; a meter restored from a state directory fewer): the crypto port
-    // sizes the base point's table for what is ahead.
-    nobleCrypto.expectBaseMultiplications(3 * n);
     this.next = new Float64Array(n).fill(Infinity);
     this.baseline = new Float64Array(2 * n);
     const dir = o.stateDir;
@@ -233,6 +235,7 @@ export class MeterSlice {
       seed: spec.seed,
       meterId: spec.meterId,
       keys,
+      crypto: FLEET_CRYPTO,
       security: c.security,
       radioMode: c.radioMode,
       radio: c.radio,

@@ -15,11 +15,9 @@
  *
  * ECDSA: noble's P-256 and ECDSA built anew over a field with cheaper additions (fastP256: the same
  * keys and signatures). A key's public key is kept once computed, and the provider remembers the
- * last few signatures it made with a key whose public key it knows. Verifying one of those exact
- * (public key, digest, signature) triples returns true without the two scalar multiplications —
- * what the curve arithmetic would return (ECDSA is correct) — so a simulated meter that checks at
- * boot the record it signed a moment before (every factory set-up) does not pay for it twice.
- * Anything else is verified in full.
+ * last few signatures it made with a key whose public key it knows (recent-signatures.ts): a
+ * simulated meter's check at boot of the record it signed a moment before is not paid twice.
+ * (A fleet's meters sign on OpenSSL instead: openssl-p256.ts.)
  */
 import { unsafe } from '@noble/ciphers/aes.js';
 import { Field, invert } from '@noble/curves/abstract/modular.js';
@@ -28,6 +26,7 @@ import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoError, type AesKey, type Crypto, type P256PrivateKey } from '../../modules/ports/crypto.js';
+import { RecentSignatures } from './recent-signatures.js';
 
 /** A key's words: its encryption schedule (noble's round functions take the whole array, and count
  *  its rounds by its length), whose first four words are the raw key itself, so the key is kept
@@ -300,7 +299,8 @@ export function invertMod(a: bigint, m: bigint): bigint {
  * operands are always field elements (0 ≤ x < p: noble's results, and inputs it checks), for which
  * these are exact. Noble's `mod` branches on the sign of its remainder; these branch on a comparison
  * of the same kind, so the secret-scalar path is as constant-time as noble's (BigInt arithmetic is
- * not, in either). ~13 % less per multiplication of the base point, the whole of a fleet's set-up.
+ * not, in either). ~13 % less per multiplication (a meter restored from a state directory verifies
+ * its newest log records at boot).
  * Inversions in both fields (a point's Z when it is made affine, the signature's blinded nonce) by
  * invertMod: the same numbers, ~8 % less per signature.
  */
@@ -367,32 +367,13 @@ let baseWindow = 6;
 export function baseTableWindow(): number {
   return baseWindow;
 }
-/**
- * The base point's window for `remaining` more multiplications (at least 8): the widest whose table,
- * built once, is paid back by the multiplications still to come. Measured per blinded (384-bit)
- * multiplication: 8 → 365 µs, 9 → 344, 10 → 326, 11 → 317 (12 → 330: its 2048-entry windows cost
- * more to scan than the windows it saves), and ~10 µs a table point to build: 6 272, 11 264,
- * 20 480, 36 864 points, ~1.0, 1.9, 3.5, 5.7 MB of heap. 9 pays over 8 from ~2 400 multiplications
- * on, 10 over 9 from ~5 100, 11 over 10 from ~18 000 (a fleet of 6 000 meters). Exported for tests.
- */
-export function baseWindowFor(remaining: number): number {
-  return remaining >= 18_000 ? 11 : remaining >= 5_100 ? 10 : remaining >= 2_400 ? 9 : 8;
-}
 /** Made on first use (a CLI run that signs nothing does not build it). */
 function p256(): ReturnType<typeof fastP256> {
   return (p256Curve ??= fastP256());
 }
 
-/** The desktop provider: the crypto port, and a hint for the size of its base point's table. */
-export interface NobleCrypto extends Crypto {
-  /** About `n` more multiplications of the base point (public keys, signatures) follow, e.g. a fleet's
-   *  set-up (three per new meter): with enough of them ahead the base point's table is made wider
-   *  (more memory, less per multiplication). A hint only: the keys and signatures are the same. */
-  expectBaseMultiplications(n: number): void;
-}
-
 /** Creates a desktop crypto provider. Each provider keeps its own handle table. */
-export function createNobleCrypto(): NobleCrypto {
+export function createNobleCrypto(): Crypto {
   /** The states of wiped handles, zeroed, for the next handles: a derived key lives for one
    *  telegram, and a new state's typed array (too large for V8's heap, so allocated outside it)
    *  costs more than the key's expansion. Decryption arrays apart: a handle that never decrypts (a
@@ -484,48 +465,20 @@ export function createNobleCrypto(): NobleCrypto {
     k[7] = s.k7;
   }
   const ecdsa = new WeakMap<P256PrivateKey, { d: Uint8Array; pub?: Uint8Array }>();
-  /** public key ‖ digest ‖ signature (33 + 32 + 64 bytes) of the last SIGNED_KEPT signatures made,
-   *  a ring in one array (compared as bytes: no hex strings per signature and verification). */
-  const SIGNED_KEPT = 16;
-  const SIGNED_BYTES = 33 + 32 + 64;
-  const signed = new Uint8Array(SIGNED_KEPT * SIGNED_BYTES);
-  let signedCount = 0;
-  let signedNext = 0;
-  function wasSigned(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
-    for (let e = 0; e < signedCount; e++) {
-      const o = e * SIGNED_BYTES;
-      let i = 0;
-      while (i < 33 && signed[o + i] === publicKey[i]) i++;
-      if (i < 33) continue;
-      while (i < 65 && signed[o + i] === digest[i - 33]) i++;
-      if (i < 65) continue;
-      while (i < SIGNED_BYTES && signed[o + i] === signature[i - 65]) i++;
-      if (i === SIGNED_BYTES) return true;
-    }
-    return false;
-  }
+  const signed = new RecentSignatures();
   // noble's block functions work on 32-bit words in place: an aligned block of our own.
   const block = new Uint8Array(16);
-  /** Multiplications of the base point so far (public keys, signatures): a fleet's set-up makes
-   *  three per meter, and after WIDE_AFTER of them (or as many announced: expectBaseMultiplications)
+  /** Multiplications of the base point so far (public keys, signatures): after WIDE_AFTER of them
    *  noble's table of the base point is widened from its default 6-bit windows to 8 (~25 % less per
-   *  multiplication: the same points, so the same keys and signatures), or wider when more are
-   *  announced: see baseWindowFor. */
+   *  multiplication, ~1 MB: the same points, so the same keys and signatures); a one-off key or
+   *  signature keeps noble's table. */
   let baseMultiplications = 0;
-  /** Announced multiplications not made yet. */
-  let expected = 0;
   const WIDE_AFTER = 256;
+  const WIDE_WINDOW = 8;
   function countBaseMultiplication(): void {
-    baseMultiplications++;
-    if (expected > 0) expected--;
-    // A one-off key or signature keeps noble's table; 256 of them, or as many announced, widen it
-    // (announced: before the first, which then needs no table of noble's width).
-    if (baseMultiplications < WIDE_AFTER && expected < WIDE_AFTER) return;
-    const w = baseWindowFor(expected);
-    if (w > baseWindow) {
-      baseWindow = w;
-      p256().Point.BASE.precompute(w);
-    }
+    if (++baseMultiplications < WIDE_AFTER || baseWindow >= WIDE_WINDOW) return;
+    baseWindow = WIDE_WINDOW;
+    p256().Point.BASE.precompute(WIDE_WINDOW);
   }
 
   /** The CMAC subkeys of the key being used, copied out of its handle for one call and zeroed after it. */
@@ -673,26 +626,16 @@ export function createNobleCrypto(): NobleCrypto {
       length('ECDSA signature', signature, 64);
       countBaseMultiplication();
       signature.set(p256().sign(digest, k.d, { prehash: false, lowS: true }));
-      if (k.pub) {
-        const o = signedNext * SIGNED_BYTES;
-        signed.set(k.pub, o);
-        signed.set(digest, o + 33);
-        signed.set(signature, o + 65);
-        signedNext = (signedNext + 1) % SIGNED_KEPT;
-        if (signedCount < SIGNED_KEPT) signedCount++;
-      }
+      if (k.pub) signed.remember(k.pub, digest, signature);
     },
     p256Verify(publicKey, digest, signature) {
       if (!(digest instanceof Uint8Array) || digest.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
-      if (publicKey instanceof Uint8Array && publicKey.length === 33 && wasSigned(publicKey, digest, signature)) return true;
+      if (publicKey instanceof Uint8Array && signed.has(publicKey, digest, signature)) return true;
       try {
         return p256().verify(signature, digest, publicKey, { prehash: false, lowS: true });
       } catch {
         return false;
       }
-    },
-    expectBaseMultiplications(n) {
-      if (Number.isSafeInteger(n) && n > 0) expected += n;
     },
     randomBytes(output) {
       if (!(output instanceof Uint8Array)) throw new CryptoError('length', 'random output must be bytes');
@@ -703,4 +646,4 @@ export function createNobleCrypto(): NobleCrypto {
 
 /** One provider for a whole process (handles are plain objects; nothing in it is shared state
  *  that a caller could observe). */
-export const nobleCrypto: NobleCrypto = createNobleCrypto();
+export const nobleCrypto: Crypto = createNobleCrypto();

@@ -99,8 +99,8 @@ export class SimKeyStore implements KeyStore {
     return new SimKeyStore({ meterKey: rnd(16), benchKey: rnd(16), signingKey: p256.utils.randomSecretKey() });
   }
 
-  static fromFile(f: SimKeysFile): SimKeyStore {
-    return new SimKeyStore({ meterKey: fromHex(f.meterKey), benchKey: fromHex(f.benchKey), signingKey: fromHex(f.signingKey) });
+  static fromFile(f: SimKeysFile, crypto?: Crypto): SimKeyStore {
+    return new SimKeyStore({ meterKey: fromHex(f.meterKey), benchKey: fromHex(f.benchKey), signingKey: fromHex(f.signingKey) }, crypto);
   }
 
   toFile(): SimKeysFile {

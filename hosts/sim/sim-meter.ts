@@ -31,7 +31,7 @@ import { memorySerialPair, type MemorySerialPort } from './service-pipe.js';
 import { SimFlash } from './sim-flash.js';
 import { SimKeyStore, type SimKeys, type SimKeysFile } from './sim-key-store.js';
 import { SimLightSensor } from './light-sensor.js';
-import type { AesKey } from '../../modules/ports/crypto.js';
+import type { AesKey, Crypto } from '../../modules/ports/crypto.js';
 import { nobleCrypto } from './noble-crypto.js';
 
 export type ChipName = 'ade7953' | 'atm90e32';
@@ -57,6 +57,9 @@ export interface SimMeterOptions {
   hardware?: 'perfect' | 'default' | HardwareErrors;
   /** Keys (default: derived from the seed). */
   keys?: SimKeysFile;
+  /** The meter's crypto port, its application's and its key store's (default: the desktop's, on
+   *  @noble; a fleet's meters sign on OpenSSL: openssl-p256.ts). */
+  crypto?: Crypto;
   /** OMS security mode (default 7). */
   security?: 0 | 5 | 7;
   radioMode?: WmbusMode;
@@ -129,9 +132,9 @@ export class SimPin implements DigitalOutput, DigitalInput {
 export class SimMeterKeys implements KeyStore {
   private readonly store: SimKeyStore;
   /** From a key file (hex), or from the keys themselves (a meter's keys derived from its seed: no
-   *  hex text made and parsed back per meter). */
-  constructor(keys: SimKeysFile | SimKeys) {
-    this.store = typeof keys.meterKey === 'string' ? SimKeyStore.fromFile(keys as SimKeysFile) : new SimKeyStore(keys as SimKeys);
+   *  hex text made and parsed back per meter), held in `crypto` (default: @noble's port). */
+  constructor(keys: SimKeysFile | SimKeys, crypto?: Crypto) {
+    this.store = typeof keys.meterKey === 'string' ? SimKeyStore.fromFile(keys as SimKeysFile, crypto) : new SimKeyStore(keys as SimKeys, crypto);
   }
   meterKey(): AesKey {
     return this.store.meterKey();
@@ -296,7 +299,7 @@ export class SimMeter {
     this.chip = this.chipName === 'ade7953' ? new SimAde7953({ load: this.load, errors, seed: this.seed }) : new SimAtm90e32({ load: this.load, errors, seed: this.seed });
     this.energyFlash = options.energyFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
     this.calibrationFlash = options.calibrationFlash ?? new SimFlash({ sectorSize: 4096, sectorCount: 16 });
-    this.keys = new SimMeterKeys(options.keys ?? keyBytesForSeed(this.seed));
+    this.keys = new SimMeterKeys(options.keys ?? keyBytesForSeed(this.seed), options.crypto);
     this.profile = options.load ?? 'household';
     if (options.sml?.optical) {
       this.light = new SimLightSensor(() => this.clock.now());
@@ -366,7 +369,7 @@ export class SimMeter {
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,
-      crypto: nobleCrypto,
+      crypto: this.options.crypto ?? nobleCrypto,
       clock: this.clock,
       radio,
       optical: o.sml?.optical,
