@@ -130,16 +130,9 @@ const NOISY_AT = NOISY + 3;
 const GARBLE = NOISY_AT + 3;
 const MEASURED_LENGTH = GARBLE + 1;
 /** Registers stored: the writable ones (below 0x80) and the energy counters (0x80–0x8F); every
- *  other address below 0x100 reads 0 as a plain register (a measurement is answered from `measured`). */
+ *  other address below 0x100 reads 0 as a plain register (a measurement is answered from its
+ *  measurement, kept in `regs` above these). */
 const REGS = ACC_FIRST + ACC_COUNT;
-/** Where in `measured` the word a measurement register answers from sits (WORDS + 5·phase + …;
- *  PFmean's through pfCode). */
-const WORD_AT = new Uint8Array(0x100);
-ATM90E32_PHASE.forEach((r, p) => {
-  WORD_AT[r.Qmean] = WORD_AT[r.QmeanLSB] = WORDS + 5 * p + Q_WORD;
-  WORD_AT[r.Urms] = WORDS + 5 * p + URMS_CODE;
-  WORD_AT[r.Irms] = WORDS + 5 * p + IRMS_CODE;
-});
 
 export class SimAtm90e32 implements SpiTarget, SpiPort {
   // Field order is V8's object layout: what a register read and advance() use comes first (the
@@ -152,9 +145,12 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   private tx0 = 0;
   /** Simulated ms until the reset is over. */
   private resetLeftMs = 0;
-  /** The register file (REGS addresses), after `measured` in one buffer (one ArrayBuffer and one
-   *  allocation, not two). */
-  private readonly regs = new Uint16Array(new ArrayBuffer(8 * MEASURED_LENGTH + 2 * REGS), 8 * MEASURED_LENGTH, REGS);
+  /** The register file: the stored registers (below REGS), then at its own address what each
+   *  measurement register a driver reads every sample (Pmean, Qmean and their LSB words, Urms,
+   *  Irms) answers, written when its phase is measured (Pmean's when drawn): such a read is a
+   *  lookup, with no branch on the kind of word nor a conversion of a double. After `measured` in
+   *  one buffer (one ArrayBuffer and one allocation, not two). */
+  private readonly regs = new Uint16Array(new ArrayBuffer(8 * MEASURED_LENGTH + 2 * 0x100), 8 * MEASURED_LENGTH, 0x100);
   /** LastSPIData (0x78), held here rather than in `regs`: written by every read and write, it would
    *  keep a line of the register file in use that nothing else of a sample touches. */
   private lastData = 0;
@@ -291,6 +287,11 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     m[q + URMS_CODE] = Math.min(0xffff, Math.round(v / ATM90E32_URMS_LSB));
     m[q + IRMS_CODE] = Math.min(0xffff, Math.round(i / ATM90E32_IRMS_LSB));
     m[q + PF_CODE] = NaN; // made when PFmean is read (pfCode): a fleet's drivers never read it
+    const g = this.regs;
+    g[r.Qmean] = (m[q + Q_WORD] >>> 16) & 0xffff;
+    g[r.QmeanLSB] = m[q + Q_WORD] & 0xffff;
+    g[r.Urms] = m[q + URMS_CODE] & 0xffff;
+    g[r.Irms] = m[q + IRMS_CODE] & 0xffff;
     m[k] = l.voltage;
     m[k + 1] = l.current;
     m[k + 2] = l.phaseDeg;
@@ -384,13 +385,12 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     const kind = READ_KIND[a];
     let v: number;
     if (kind !== PLAIN && kind < PF) {
-      // A measurement register: Pmean (drawn once an instant), Qmean, Urms, Irms.
+      // A measurement register: Pmean (drawn once an instant), Qmean, Urms, Irms; its answer is
+      // in `regs` once its phase is measured (and Pmean drawn).
       const p = PHASE_OF[a];
       const o = this.measure(p);
-      const m = this.measured;
-      const w = kind > MEAN_P_LSB ? m[WORD_AT[a]] : m[NOISY_AT + p] === this.instant ? m[NOISY + p] : this.drawPower(p, o);
-      // High words from bit 16; low words and the codes (integers below 0x10000) as they are.
-      v = (kind === MEAN_P || kind === MEAN_Q ? w >>> 16 : w) & 0xffff;
+      if (kind <= MEAN_P_LSB && this.measured[NOISY_AT + p] !== this.instant) this.drawPower(p, o);
+      v = this.regs[a];
     } else if (kind === READ_CLEAR) {
       v = a < REGS ? this.regs[a] : 0;
       if (a < REGS) this.regs[a] = 0;
@@ -426,6 +426,9 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     } else w = this.noisyPower(o, noise);
     m[NOISY + p] = w;
     m[NOISY_AT + p] = this.instant;
+    const r = ATM90E32_PHASE[p];
+    this.regs[r.Pmean] = (w >>> 16) & 0xffff;
+    this.regs[r.PmeanLSB] = w & 0xffff;
     return w;
   }
 
