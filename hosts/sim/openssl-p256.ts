@@ -35,19 +35,14 @@ function baseMultiply(scalar: Uint8Array): Uint8Array {
   return new Uint8Array(ecdh.getPublicKey(null, 'compressed'));
 }
 
-/** The big-endian number of `bytes`. */
+/** The big-endian number of bytes[from…to) (by way of hex: a BigInt operation a byte costs more). */
 function numberOf(bytes: Uint8Array, from = 0, to = bytes.length): bigint {
-  let x = 0n;
-  for (let i = from; i < to; i++) x = (x << 8n) | BigInt(bytes[i]);
-  return x;
+  return BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('hex'));
 }
 
-/** x as 32 big-endian bytes into out[at…at + 32). */
+/** x (< 2^256) as 32 big-endian bytes into out[at…at + 32). */
 function put32(x: bigint, out: Uint8Array, at: number): void {
-  for (let i = 31; i >= 0; i--) {
-    out[at + i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
+  out.set(Buffer.from(x.toString(16).padStart(64, '0'), 'hex'), at);
 }
 
 function checkLength(what: string, b: Uint8Array, n: number): void {
