@@ -135,8 +135,9 @@ export async function run(report: Report): Promise<void> {
     name: `xsmeter sim: ${2 * n} meters × 1 day, 1 thread, after the set-up`,
     figures: { 'meter-days/CPU-min (median of 3)': after[1], range: `${after[0]}–${after[2]}`, 'set-up ms of CPU a meter (median)': setUpMs[1] },
   });
-  // Set-up (a key pair and two signatures a meter) is a fifth of a one-day run: over three days it
-  // counts a third as much, closer to the rate of a long run.
+  // Set-up (a meter's boot: its flash stores scanned and started, a public key and two signatures)
+  // is about a seventh of a one-day run: over three days it counts a third as much, closer to the
+  // rate of a long run.
   const three = cli([...args.map((a) => (a === '1d' ? '3d' : a)), '--workers', '1']);
   report({ name: `xsmeter sim: ${2 * n} meters × 3 days, 1 thread`, figures: { 'meter-days/CPU-min': three.perCpuMinute, 'meter-days/min': Math.round((3 * 2 * n * 60) / three.seconds), decoded: three.decoded } });
   const two = cli([...args, '--workers', '2']);
