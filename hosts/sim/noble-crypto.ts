@@ -182,7 +182,8 @@ function double(w: Uint32Array, from: number, to: number): void {
   w[to + 3] = bswap((b3 << 1) ^ (0x87 & -(b0 >>> 31)));
 }
 
-function length(what: string, b: Uint8Array, n: number): void {
+/** Throws CryptoError 'length' unless `b` is a Uint8Array of `n` bytes (also openssl-p256.ts). */
+export function checkLength(what: string, b: Uint8Array, n: number): void {
   if (!(b instanceof Uint8Array) || b.length !== n) {
     throw new CryptoError('length', `${what} must be ${n} bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`, { what, expected: n });
   }
@@ -491,13 +492,13 @@ export function createNobleCrypto(): Crypto {
 
   return {
     aesKey(raw) {
-      length('AES-128 key', raw, 16);
+      checkLength('AES-128 key', raw, 16);
       return new AesHandle(raw);
     },
     aesEncryptBlock(key, input, output) {
       const xk = encSchedule(aesState(key));
-      length('AES block', input, 16);
-      length('AES block output', output, 16);
+      checkLength('AES block', input, 16);
+      checkLength('AES block output', output, 16);
       block.set(input);
       unsafe.encryptBlock(xk, block);
       output.set(block);
@@ -505,8 +506,8 @@ export function createNobleCrypto(): Crypto {
     },
     aesDecryptBlock(key, input, output) {
       const xk = decSchedule(aesState(key));
-      length('AES block', input, 16);
-      length('AES block output', output, 16);
+      checkLength('AES block', input, 16);
+      checkLength('AES block output', output, 16);
       block.set(input);
       unsafe.decryptBlock(xk, block);
       output.set(block);
@@ -514,7 +515,7 @@ export function createNobleCrypto(): Crypto {
     },
     aesCbcEncrypt(key, iv, input, output) {
       const xk = encSchedule(aesState(key));
-      length('CBC IV', iv, 16);
+      checkLength('CBC IV', iv, 16);
       blocks('CBC input', input, output);
       let c0 = word(iv, 0);
       let c1 = word(iv, 4);
@@ -534,7 +535,7 @@ export function createNobleCrypto(): Crypto {
     },
     aesCbcDecrypt(key, iv, input, output) {
       const xk = decSchedule(aesState(key));
-      length('CBC IV', iv, 16);
+      checkLength('CBC IV', iv, 16);
       blocks('CBC input', input, output);
       let p0 = word(iv, 0);
       let p1 = word(iv, 4);
@@ -560,7 +561,7 @@ export function createNobleCrypto(): Crypto {
     aesCmac(key, message, tag) {
       const s = aesState(key);
       const xk = encSchedule(s);
-      length('CMAC tag', tag, 16);
+      checkLength('CMAC tag', tag, 16);
       if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'CMAC message must be bytes');
       // RFC 4493 §2.4: CBC-MAC over the blocks, the last one XORed with K1 (complete) or padded
       // with 10…0 and XORed with K2.
@@ -599,12 +600,12 @@ export function createNobleCrypto(): Crypto {
       k.fill(0);
     },
     sha256(message, digest) {
-      length('SHA-256 digest', digest, 32);
+      checkLength('SHA-256 digest', digest, 32);
       if (!(message instanceof Uint8Array)) throw new CryptoError('length', 'SHA-256 message must be bytes');
       digest.set(sha256(message));
     },
     p256PrivateKey(scalar) {
-      length('P-256 private key', scalar, 32);
+      checkLength('P-256 private key', scalar, 32);
       if (!p256().utils.isValidSecretKey(scalar)) throw new CryptoError('bad-key', 'not a P-256 private key (0 < d < n)');
       const handle: P256PrivateKey = {
         wipe() {
@@ -622,8 +623,8 @@ export function createNobleCrypto(): Crypto {
     },
     p256Sign(key, digest, signature) {
       const k = scalarEntry(key);
-      length('ECDSA digest', digest, 32);
-      length('ECDSA signature', signature, 64);
+      checkLength('ECDSA digest', digest, 32);
+      checkLength('ECDSA signature', signature, 64);
       countBaseMultiplication();
       signature.set(p256().sign(digest, k.d, { prehash: false, lowS: true }));
       if (k.pub) signed.remember(k.pub, digest, signature);

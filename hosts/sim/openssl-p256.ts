@@ -19,7 +19,7 @@ import { createECDH, createHmac } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { createHmacDrbg } from '@noble/curves/utils.js';
 import { CryptoError, type Crypto, type P256PrivateKey } from '../../modules/ports/crypto.js';
-import { invertMod } from './noble-crypto.js';
+import { checkLength, invertMod } from './noble-crypto.js';
 import { RecentSignatures } from './recent-signatures.js';
 
 /** The group order n and n/2 (the low-S bound). */
@@ -43,12 +43,6 @@ function numberOf(bytes: Uint8Array, from = 0, to = bytes.length): bigint {
 /** x (< 2^256) as 32 big-endian bytes into out[at…at + 32). */
 function put32(x: bigint, out: Uint8Array, at: number): void {
   out.set(Buffer.from(x.toString(16).padStart(64, '0'), 'hex'), at);
-}
-
-function checkLength(what: string, b: Uint8Array, n: number): void {
-  if (!(b instanceof Uint8Array) || b.length !== n) {
-    throw new CryptoError('length', `${what} must be ${n} bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`, { what, expected: n });
-  }
 }
 
 /** HMAC-SHA-256 for the DRBG, on OpenSSL too (a third of @noble's time; seven a signature). */
