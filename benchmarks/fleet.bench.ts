@@ -25,6 +25,7 @@ import { runInNewContext } from 'node:vm';
 import type { Report } from './run.js';
 import { fromHex } from '../modules/core/bytes.js';
 import { SimGateway } from '../hosts/sim/gateway.js';
+import { airEvents } from '../hosts/sim/air-log.js';
 import { MeterSlice, type MeterSpec } from '../hosts/sim/meter-slice.js';
 import { meterIdOf, meterSeed } from '../hosts/sim/sim-runner.js';
 import { DEFAULT_WALL_START } from '../hosts/sim/sim-meter.js';
@@ -60,13 +61,13 @@ function gatewayDay(slices: MeterSlice[], end: number): { gw: SimGateway; decode
   for (let t = DEFAULT_WALL_START + 3_600_000; t <= end; t += 3_600_000) {
     for (const s of slices) {
       s.runUntil(t);
-      for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
+      for (const e of airEvents(s.take(), s.specs)) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
     }
     gw.releaseKeys(); // as the runner does after each epoch
   }
   for (const s of slices) {
     s.finish(end);
-    for (const e of s.take()) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
+    for (const e of airEvents(s.take(), s.specs)) if (gw.receive(e.stream, e.mode, e.wallMs, e.meterId).ok) decoded++;
   }
   return { gw, decoded };
 }

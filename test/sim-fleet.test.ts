@@ -17,9 +17,9 @@ import { p256 } from '@noble/curves/nist.js';
 import { fromHex, toHex } from '../modules/core/bytes.js';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
 import { formatTable } from '../cli/sim-display.js';
+import { AirLog, EventCursor, airEvents } from '../hosts/sim/air-log.js';
 import { MeterSlice, TAIL_BYTES, type AirEvent, type MeterSpec } from '../hosts/sim/meter-slice.js';
 import { SimRunner } from '../hosts/sim/sim-runner.js';
-import { EventPacker, unpackEvents } from '../hosts/sim/slice-worker.js';
 import { startXsmeter, stopWithin, xsmeter } from './helpers/cli.js';
 import { tempDirs } from './helpers/temp-dirs.js';
 
@@ -251,25 +251,42 @@ describe('sim workers: telegrams handed to the runner', () => {
   /** The fields as plain values (typed arrays as arrays, absent numbers kept absent). */
   const plain = (e: AirEvent) => ({ ...e, stream: [...e.stream], frame: [...e.frame] });
 
-  it('packed and unpacked: the same events, fields and order (each packing reuses the arrays)', () => {
-    const packer = new EventPacker();
-    const first = [event(0), event(1, { mode: 'C1', format: 'B', importWh: undefined }), event(2), event(0, { wallMs: START + 5000 })];
-    const a = structuredClone(packer.pack(first, specs));
-    assert.equal(a.packed, true);
-    assert.deepEqual(unpackEvents(a, specs).map(plain), first.map(plain));
-    assert.deepEqual(Object.keys(unpackEvents(a, specs)[1]), Object.keys(first[1]));
-    const second = [event(2, { stream: new Uint8Array(3) })];
-    assert.deepEqual(unpackEvents(structuredClone(packer.pack(second, specs)), specs).map(plain), second.map(plain));
-    assert.deepEqual(unpackEvents(structuredClone(packer.pack([], specs)), specs), []);
+  /** Logs `events` (of `specs`) as a slice does: by the meter's place in the slice. */
+  const logged = (log: AirLog, events: AirEvent[]) => {
+    for (const e of events) log.push(specs.findIndex((s) => s.index === e.meterIndex), e.wallMs, e.airtimeMs, e.mode, e.format, e.stream, e.frame, e.importWh, e.exportWh);
+  };
+  /** In (time, fleet index) order: what the runner merges by. */
+  const byTime = (events: AirEvent[]) => [...events].sort((a, b) => a.wallMs - b.wallMs || a.meterIndex - b.meterIndex);
+
+  it('logged meter by meter, handed out in (time, fleet index) order with every field, through a message copy', () => {
+    const log = new AirLog(2); // grows
+    // A slice logs meter by meter, each meter's telegrams in time order; equal times across meters.
+    const first = [event(0), event(0, { wallMs: START + 5000 }), event(1, { mode: 'C1', format: 'B', importWh: undefined }), event(1, { wallMs: START + 5000 }), event(2, { wallMs: START }), event(2, { wallMs: START + 9000, stream: new Uint8Array(3) })];
+    logged(log, first);
+    assert.equal(log.size, first.length);
+    const a = log.take();
+    assert.equal(log.size, 0);
+    assert.equal(a.bytes.length, first.reduce((n, e) => n + e.stream.length + e.frame.length, 0), 'exact-size bytes (a message copies the whole buffer)');
+    const got = airEvents(structuredClone(a), specs);
+    assert.deepEqual(got.map(plain), byTime(first).map(plain));
+    assert.deepEqual(Object.keys(got.find((e) => e.mode === 'C1') as AirEvent), Object.keys(first[2]));
+    // The next epoch's telegrams do not touch what was taken.
+    const kept = got.map(plain);
+    logged(log, [event(2, { stream: new Uint8Array(300).fill(0xaa) })]);
+    assert.deepEqual(airEvents(log.take(), specs).map(plain), [event(2, { stream: new Uint8Array(300).fill(0xaa) })].map(plain));
+    assert.deepEqual(airEvents(a, specs).map(plain), kept);
+    assert.deepEqual(airEvents(structuredClone(log.take()), specs), []);
   });
 
-  it('an event the packing does not describe goes as it is', () => {
-    const packer = new EventPacker();
-    const odd = [event(0), event(1, { meterId: '99999999' })];
-    const sent = packer.pack(odd, specs);
-    assert.equal(sent.packed, false);
-    assert.equal(unpackEvents(sent, specs), odd);
-    assert.equal(packer.pack([event(0, { meterIndex: 13 })], specs).packed, false);
+  it('a cursor reads the next telegram\'s time and fleet index before taking it', () => {
+    const log = new AirLog();
+    logged(log, [event(1), event(0, { wallMs: START + 7000 })]);
+    const c = new EventCursor(log.take(), specs);
+    assert.deepEqual([c.left, c.wallMs, c.meterIndex], [2, START + 1000.5, 11]);
+    assert.equal(c.take().meterId, specs[1].meterId);
+    assert.deepEqual([c.left, c.wallMs, c.meterIndex], [1, START + 7000, 10]);
+    c.take();
+    assert.equal(c.left, 0);
   });
 });
 
@@ -301,7 +318,7 @@ describe('a slice of meters: flash in memory between epochs', () => {
         assert.deepEqual(short.meters[p].energyFlash.image(), long.meters[p].energyFlash.image());
         assert.deepEqual(short.meters[p].calibrationFlash.image(), long.meters[p].calibrationFlash.image());
       }
-      assert.deepEqual(short.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), long.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
+      assert.deepEqual(airEvents(short.take(), short.specs).map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), airEvents(long.take(), long.specs).map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
       // Finishing brings every meter to the end and saves what it has not: each then holds as little
       // as after a turn, and both fleets the same flash.
       short.finish(end + 600_000);
@@ -310,7 +327,7 @@ describe('a slice of meters: flash in memory between epochs', () => {
         for (const f of [short.meters[p].energyFlash, short.meters[p].calibrationFlash]) assert.equal(f.evictLarger(TAIL_BYTES), 0, `meter ${p} after finish`);
         assert.deepEqual(short.meters[p].energyFlash.image(), long.meters[p].energyFlash.image());
       }
-      assert.deepEqual(short.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), long.take().map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
+      assert.deepEqual(airEvents(short.take(), short.specs).map((e) => [e.meterIndex, e.wallMs, [...e.stream]]), airEvents(long.take(), long.specs).map((e) => [e.meterIndex, e.wallMs, [...e.stream]]));
     } finally {
       short.close();
       long.close();

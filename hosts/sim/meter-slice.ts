@@ -27,6 +27,7 @@ import { TariffSchedule, type TariffSwitch } from '../../modules/metrology/tarif
 import { FrameWriter } from '../../modules/storage/frame.js';
 import { TelegramBuilder } from '../../modules/wmbus-tx/telegram.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
+import { AirLog, type PackedAir } from './air-log.js';
 import { makeDirectory } from './directory.js';
 import { FileFlash } from './file-flash.js';
 import { writeJson } from './json-file.js';
@@ -157,7 +158,7 @@ export class MeterSlice {
   private readonly frameWriter = new FrameWriter(0);
   /** One telegram builder for every meter, for the same reason. */
   private readonly telegramBuilder = new TelegramBuilder();
-  private pending: AirEvent[] = [];
+  private readonly air = new AirLog();
   private nextEvict = -Infinity;
   /** This epoch hands each meter's unused sectors and tails to the backing right after it ran. */
   private evicting = false;
@@ -252,7 +253,7 @@ export class MeterSlice {
       service: p === 0 ? o.service : IDLE_SERVICE,
       sml: p === 0 ? o.sml : undefined,
       app: { tariffs: this.tariffs, frameWriter: this.frameWriter, telegramBuilder: this.telegramBuilder },
-      onAir: this.onAir.bind(this, spec), // (not an arrow function: smaller per meter)
+      onAir: this.onAir.bind(this, p), // (not an arrow function: smaller per meter)
       onKeyInstalled: dir ? (k) => writeJson(join(dir, 'meters', spec.meterId, 'keys.json'), k) : undefined,
     });
     meter.keepAir = false;
@@ -274,7 +275,7 @@ export class MeterSlice {
     return toHex(this.meters[p].keys.rawMeterKey());
   }
 
-  private onAir(spec: MeterSpec, f: AirFrame): void {
+  private onAir(place: number, f: AirFrame): void {
     const regs = f.sent.registers;
     let importWh: number | undefined;
     let exportWh: number | undefined;
@@ -282,7 +283,7 @@ export class MeterSlice {
       if (r.obis === '1.8.0' && typeof r.value === 'number') importWh = r.value;
       else if (r.obis === '2.8.0' && typeof r.value === 'number') exportWh = r.value;
     }
-    this.pending.push({ meterIndex: spec.index, meterId: f.meterId, wallMs: f.wallMs, airtimeMs: f.airtimeMs, mode: f.mode, stream: f.stream, frame: f.sent.frame, format: f.sent.format, importWh, exportWh });
+    this.air.push(place, f.wallMs, f.airtimeMs, f.mode, f.sent.format, f.stream, f.sent.frame, importWh, exportWh);
   }
 
   /** Wall-clock time of the earliest event not yet run (Infinity: none). */
@@ -292,11 +293,10 @@ export class MeterSlice {
     return t;
   }
 
-  /** The telegrams put on the air since the last call, in (time, fleet index) order. */
-  take(): AirEvent[] {
-    const out = this.pending;
-    this.pending = [];
-    return out.sort((a, b) => a.wallMs - b.wallMs || a.meterIndex - b.meterIndex);
+  /** The telegrams put on the air since the last call, packed, in (time, fleet index) order
+   *  (air-log.ts: an EventCursor over them with this slice's specs reads them as AirEvents). */
+  take(): PackedAir {
+    return this.air.take();
   }
 
   /**
