@@ -14,10 +14,12 @@
  *    included) and per minute of real time. Baseline: the one-thread run (the median of three runs).
  *    The same runs' rate after the set-up (the summary's split of the CPU time at the set-up's end).
  *    Then one thread over three days, where the set-up counts a third as much.
+ *  - a town, 20N meters × 1 day in one thread: a fleet whose state is far larger than the CPU's
+ *    caches (2N meters' is not), in shorter epochs.
  *  - a city: 100 000 meters × 1 hour as a user runs it, the process's peak resident memory (the
  *    summary's, getrusage) against the 2 GB the issue allows.
  * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput
- * runs and the city; XSMETER_BENCH_FLEET_CITY=0 the city only.
+ * runs and the city; XSMETER_BENCH_FLEET_CITY=0 the city only, XSMETER_BENCH_FLEET_TOWN=0 the town.
  */
 import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
@@ -146,6 +148,15 @@ export async function run(report: Report): Promise<void> {
     name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
     figures: { 'meter-days/CPU-min': two.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
   });
+  // A town: ten times the meters. Its state is far larger than the CPU's caches, and its epochs
+  // are shorter (sim-runner.ts epochOf): what a large fleet's day costs.
+  if (process.env.XSMETER_BENCH_FLEET_TOWN !== '0') {
+    const town = cli(['--meters', String(20 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0', '--workers', '1']);
+    report({
+      name: `xsmeter sim: ${20 * n} meters × 1 day, 1 thread`,
+      figures: { 'meter-days/CPU-min': town.perCpuMinute, 'after the set-up': town.afterSetUp, 'meter-days/min': Math.round((20 * n * 60) / town.seconds), decoded: town.decoded },
+    });
+  }
   // A city as a user runs it (its default: one worker per CPU): the whole process's peak.
   if (process.env.XSMETER_BENCH_FLEET_CITY === '0') return;
   const city = cli(['--meters', '100000', '--chip', 'mixed', '--duration', '1h', '--format', 'hex', '--progress', '0']);

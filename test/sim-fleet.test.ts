@@ -259,7 +259,7 @@ describe('sim workers: telegrams handed to the runner', () => {
   const byTime = (events: AirEvent[]) => [...events].sort((a, b) => a.wallMs - b.wallMs || a.meterIndex - b.meterIndex);
 
   it('logged meter by meter, handed out in (time, fleet index) order with every field, through a message copy', () => {
-    const log = new AirLog(2); // grows
+    const log = new AirLog();
     // A slice logs meter by meter, each meter's telegrams in time order; equal times across meters.
     const first = [event(0), event(0, { wallMs: START + 5000 }), event(1, { mode: 'C1', format: 'B', importWh: undefined }), event(1, { wallMs: START + 5000 }), event(2, { wallMs: START }), event(2, { wallMs: START + 9000, stream: new Uint8Array(3) })];
     logged(log, first);
@@ -276,6 +276,16 @@ describe('sim workers: telegrams handed to the runner', () => {
     assert.deepEqual(airEvents(log.take(), specs).map(plain), [event(2, { stream: new Uint8Array(300).fill(0xaa) })].map(plain));
     assert.deepEqual(airEvents(a, specs).map(plain), kept);
     assert.deepEqual(airEvents(structuredClone(log.take()), specs), []);
+  });
+
+  it('an epoch of more telegrams and bytes than its first arrays hold: all of them, in order', () => {
+    const log = new AirLog();
+    const many: AirEvent[] = [];
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 70; i++) many.push(event(k, { wallMs: START + 60_000 * i + k, stream: new Uint8Array(400).fill(i), frame: new Uint8Array(250).fill(k) }));
+    logged(log, many);
+    const got = airEvents(log.take(), specs);
+    assert.equal(got.length, 210);
+    assert.deepEqual(got.map(plain), byTime(many).map(plain));
   });
 
   it('a cursor reads the next telegram\'s time and fleet index before taking it', () => {
