@@ -74,7 +74,8 @@ export function progressLine(r: SimRunner, now = performance.now()): string {
     const left = r.made > 0 ? (elapsed / r.made) * (total - r.made) : undefined;
     return `setting up meters: ${group(r.made)} of ${group(total)} (${(share * 100).toFixed(0)} %), ${span(elapsed)}${left === undefined ? '' : `, about ${span(left)} left`}`;
   }
-  const simulated = r.wallMs - r.startWallMs;
+  const reached = r.progressWallMs;
+  const simulated = reached - r.startWallMs;
   const share = r.endWallMs > r.startWallMs ? simulated / (r.endWallMs - r.startWallMs) : 1;
   const running = now - r.runStart;
   let end = '';
@@ -82,7 +83,7 @@ export function progressLine(r: SimRunner, now = performance.now()): string {
     const left = (running / share) * (1 - share);
     end = `, ends in about ${span(left)} (${new Date(Date.now() + left).toTimeString().slice(0, 8)})`;
   }
-  return `${stamp(r.wallMs)} UTC: ${(share * 100).toFixed(1)} % of the simulated time, ${group(r.gateway.stats.decoded)} telegrams decoded${end}`;
+  return `${stamp(reached)} UTC: ${(share * 100).toFixed(1)} % of the simulated time, ${group(r.gateway.stats.decoded)} telegrams decoded${end}`;
 }
 
 interface Stream {

@@ -138,6 +138,47 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     assert.ok(r.stdout.split('\n').every((l) => /^[0-9a-f]*$/.test(l)), 'stdout keeps only frames');
   });
 
+  it('progress within an epoch (one thread): the time shown moves with the meters run through it, never back', async function () {
+    this.timeout(120_000);
+    const seen: number[] = [];
+    const hours = 8;
+    const r = new SimRunner({
+      meters: 400,
+      chip: 'mixed',
+      seed: 1,
+      load: 'mixed',
+      security: 7,
+      radioMode: 'T1',
+      intervalMs: 900_000,
+      samplePeriodMs: 60_000,
+      durationMs: hours * 3_600_000,
+      speed: 'max',
+      progressEveryMs: 5,
+      onProgress: (x) => {
+        if (x.phase === 'run') seen.push(x.progressWallMs);
+      },
+    });
+    const s = await r.run();
+    assert.equal(s.interrupted, false);
+    // 400 meters' epochs are the longest, 4 h: their bounds are multiples of 4 h from the start.
+    const epoch = 4 * 3_600_000;
+    const within = seen.filter((t) => (t - r.startWallMs) % epoch !== 0);
+    assert.ok(within.length >= 2, `${within.length} of ${seen.length} reports within an epoch`);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `report ${i} went back: ${seen[i - 1]} → ${seen[i]}`);
+    assert.ok(seen.every((t) => t >= r.startWallMs && t <= r.startWallMs + hours * 3_600_000));
+  });
+
+  it('progress within an epoch (two workers, the binary): lines between the epochs\' bounds, never back', async function () {
+    this.timeout(120_000);
+    const r = await xsmeter(['sim', '--meters', '400', '--chip', 'mixed', '--duration', '8h', '--workers', '2', '--progress', '20ms', '--format', 'hex']);
+    assert.equal(r.code, 0, r.stderr);
+    const shares = [...r.stderr.matchAll(/UTC: (\d+\.\d) % of the simulated time/g)].map((m) => Number(m[1]));
+    // Epochs of 4 h in an 8-hour run: bounds at 0, 50 and 100 %.
+    const within = shares.filter((x) => x !== 0 && x !== 50 && x !== 100);
+    assert.ok(within.length >= 2, r.stderr);
+    for (let i = 1; i < shares.length; i++) assert.ok(shares[i] >= shares[i - 1], r.stderr);
+  });
+
   it('the live table fits the terminal: columns dropped from the right, rows cut', () => {
     const r = new SimRunner({ meters: 30, chip: 'mixed', seed: 1, load: 'mixed', security: 7, radioMode: 'T1', intervalMs: 900_000, samplePeriodMs: 60_000, durationMs: 3_600_000, speed: 'max' });
     const wide = formatTable(r, 20);

@@ -286,6 +286,11 @@ export class MeterSlice {
     this.air.push(place, f.wallMs, f.airtimeMs, f.mode, f.sent.format, f.stream, f.sent.frame, importWh, exportWh);
   }
 
+  /** Meters already run through the limit of the last `runUntil` (the progress of an epoch). */
+  get metersRun(): number {
+    return this.cursor;
+  }
+
   /** Wall-clock time of the earliest event not yet run (Infinity: none). */
   get nextEventWall(): number {
     let t = Infinity;

@@ -194,6 +194,8 @@ interface RunResult {
 interface Part {
   readonly count: number;
   made: number;
+  /** Meters run through the limit of the epoch in flight (all of them once it ran). */
+  readonly metersRun: number;
   /** Makes the meters; resolves false when stopped first. */
   setUp(stop: () => boolean, onMade: (keys: string[], ids: string[]) => void): Promise<boolean>;
   run(limit: number, stop: () => boolean): Promise<RunResult>;
@@ -214,6 +216,9 @@ class LocalPart implements Part {
   }
   get count(): number {
     return this.slice.specs.length;
+  }
+  get metersRun(): number {
+    return this.slice.metersRun;
   }
   async setUp(stop: () => boolean, onMade: (keys: string[], ids: string[]) => void): Promise<boolean> {
     for (;;) {
@@ -269,12 +274,14 @@ class WorkerPart implements Part {
   private readonly worker: Worker;
   private handler: ((m: FromSliceWorker) => void) | undefined;
   private failure: Error | undefined;
+  /** What the worker writes its slice's metersRun to. */
+  private readonly progress = new Int32Array(new SharedArrayBuffer(4));
   constructor(
     private readonly options: SliceOptions,
     stop: SharedArrayBuffer,
     lean: boolean,
   ) {
-    const data: SliceWorkerData = { kind: SLICE_WORKER, options, stop };
+    const data: SliceWorkerData = { kind: SLICE_WORKER, options, stop, progress: this.progress.buffer as SharedArrayBuffer };
     this.worker = new Worker(workerEntry(), { workerData: data, resourceLimits: lean ? { maxYoungGenerationSizeMb: 16 } : undefined });
     this.worker.on('message', (m: FromSliceWorker) => {
       if (m.type === 'error') this.fail(m.code ? new MeterError(m.code, m.message) : new Error(m.message));
@@ -287,6 +294,9 @@ class WorkerPart implements Part {
   }
   get count(): number {
     return this.options.meters.length;
+  }
+  get metersRun(): number {
+    return Atomics.load(this.progress, 0);
   }
   private fail(e: Error): void {
     this.failure ??= e;
@@ -318,6 +328,7 @@ class WorkerPart implements Part {
     return ready.complete;
   }
   async run(limit: number): Promise<RunResult> {
+    Atomics.store(this.progress, 0, 0);
     const reply = this.next('ran');
     this.worker.postMessage({ type: 'run', limit } satisfies ToSliceWorker);
     const r = await reply;
@@ -363,6 +374,11 @@ export class SimRunner {
   readonly workers: number;
   /** Simulated wall-clock time every meter has reached. */
   wallMs: number;
+  /** The parts running the meters, and the epoch last handed to them (progressWallMs). */
+  private parts: Part[] = [];
+  private epochFrom = 0;
+  private epochTo = 0;
+  private ticker: ReturnType<typeof setInterval> | undefined;
   /** 'setup' while meters are made, 'run', then 'done'. */
   phase: 'setup' | 'run' | 'done' = 'setup';
   /** Meters made so far. */
@@ -507,11 +523,23 @@ export class SimRunner {
     try {
       return await this.runParts(parts);
     } finally {
+      clearInterval(this.ticker); // (a part failed mid-run)
       for (const p of parts) p.close(); // also when a part failed: no worker is left running
     }
   }
 
+  /** How far the run has got in simulated time, for its progress: `wallMs`, or within the epoch
+   *  in flight, its share of meters through it (the one slowest so far). An epoch is long (its
+   *  telegrams fill what a thread may hold): minutes of simulated time, seconds of real time. */
+  get progressWallMs(): number {
+    if (this.phase !== 'run' || this.epochTo <= this.epochFrom) return this.wallMs;
+    let share = 1;
+    for (const p of this.parts) if (p.count > 0) share = Math.min(share, p.metersRun / p.count);
+    return Math.max(this.wallMs, this.epochFrom + (this.epochTo - this.epochFrom) * share);
+  }
+
   private async runParts(parts: Part[]): Promise<SimSummary> {
+    this.parts = parts;
     this.realStart = performance.now();
     const cpu0 = process.cpuUsage();
     const stop = () => this.stopRequested;
@@ -551,7 +579,14 @@ export class SimRunner {
         const paced = factor === Infinity ? Infinity : this.startWallMs + (performance.now() - this.realStart) * factor;
         return Math.min(this.endWallMs, from + epoch, paced);
       };
-      const dispatch = (limit: number) => Promise.all(parts.map((p) => p.run(limit, stop))).then((rs) => ({ limit, rs }));
+      let dispatched = this.startWallMs;
+      const dispatch = (limit: number) => {
+        this.epochFrom = dispatched;
+        this.epochTo = dispatched = limit;
+        return Promise.all(parts.map((p) => p.run(limit, stop))).then((rs) => ({ limit, rs }));
+      };
+      // Progress within an epoch too (the parts yield to the event loop: a worker's, or every 50 ms).
+      this.ticker = setInterval(progress, progressEvery);
       const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
       let reached = this.startWallMs;
       let inflight: ReturnType<typeof dispatch> | undefined;
@@ -599,6 +634,7 @@ export class SimRunner {
       }
       // Stopped with an epoch in flight: its meters stopped where they were; deliver what they sent.
       if (inflight) land(await inflight);
+      clearInterval(this.ticker);
     }
 
     // Finish: a completed run brings every meter to the end; each saves what it has not saved.

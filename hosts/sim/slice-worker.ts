@@ -17,6 +17,9 @@ export interface SliceWorkerData {
   options: SliceOptions;
   /** Int32 flag: non-zero asks the worker to stop what it is doing. */
   stop: SharedArrayBuffer;
+  /** Int32: the meters the worker has run through the epoch it is running (MeterSlice.metersRun),
+   *  for the runner's progress during a long epoch. */
+  progress: SharedArrayBuffer;
 }
 
 export type ToSliceWorker = { type: 'run'; limit: number } | { type: 'finish'; end?: number };
@@ -31,11 +34,16 @@ export type FromSliceWorker =
 function serve(data: SliceWorkerData): void {
   const port = parentPort as NonNullable<typeof parentPort>;
   const flag = new Int32Array(data.stop);
-  const stop = () => Atomics.load(flag, 0) !== 0;
+  const metersRun = new Int32Array(data.progress);
+  let slice: MeterSlice | undefined;
+  // Checked between meters: also where the worker shows how far it got.
+  const stop = () => {
+    if (slice) Atomics.store(metersRun, 0, slice.metersRun);
+    return Atomics.load(flag, 0) !== 0;
+  };
   const fail = (e: unknown) => {
     port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e), code: e instanceof MeterError ? e.code : undefined } satisfies FromSliceWorker);
   };
-  let slice: MeterSlice;
   try {
     slice = new MeterSlice(data.options);
     let reported = 0;
@@ -54,7 +62,9 @@ function serve(data: SliceWorkerData): void {
     fail(e);
     return;
   }
+  const made = slice;
   port.on('message', (m: ToSliceWorker) => {
+    const slice = made;
     try {
       if (m.type === 'run') {
         const complete = slice.runUntil(m.limit, stop);
