@@ -6,9 +6,8 @@
  *
  * Why packed: a telegram held as an object with two typed arrays of its own cost ~1.1 KB in V8
  * (each array its object, its buffer and a malloc'd store), packed ~270 bytes (a mode-7 T1
- * telegram's stream and frame are 196). The epoch is as long as the telegrams a thread may hold
- * allow (sim-runner.ts), and a long one is what keeps a large fleet fast: each meter runs through
- * it while its objects are in the CPU's caches.
+ * telegram's stream and frame are 196); and a worker's telegrams are sent as they were logged, not
+ * packed again for the message.
  */
 import type { WmbusMode } from '../../modules/ports/radio.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
@@ -86,7 +85,7 @@ export class AirLog {
   /** The telegrams logged since the last call, sorted by (wallMs, place), in arrays of their own
    *  of the exact size (a message copies whole buffers). The log starts again small: between
    *  epochs it holds nothing (an epoch's arrays kept were ~1 KB a meter of a fleet in hourly
-   *  epochs, for copies that cost ~2 ms an epoch of 160 000 telegrams). */
+   *  epochs, for copies of ~5 MB an epoch of 20 000 telegrams). */
   take(): PackedAir {
     const n = this.count;
     const nums = this.nums.slice(0, STRIDE * n);
