@@ -62,17 +62,16 @@ function serve(data: SliceWorkerData): void {
     fail(e);
     return;
   }
-  const made = slice;
+  const running = slice;
   port.on('message', (m: ToSliceWorker) => {
-    const slice = made;
     try {
       if (m.type === 'run') {
-        const complete = slice.runUntil(m.limit, stop);
-        port.postMessage({ type: 'ran', complete, next: slice.nextEventWall, events: slice.take() } satisfies FromSliceWorker);
+        const complete = running.runUntil(m.limit, stop);
+        port.postMessage({ type: 'ran', complete, next: running.nextEventWall, events: running.take() } satisfies FromSliceWorker);
       } else {
-        const report = slice.finish(m.end);
-        port.postMessage({ type: 'done', report, events: slice.take() } satisfies FromSliceWorker);
-        slice.close();
+        const report = running.finish(m.end);
+        port.postMessage({ type: 'done', report, events: running.take() } satisfies FromSliceWorker);
+        running.close();
         port.close();
       }
     } catch (e) {

@@ -111,15 +111,14 @@ const LIM_P_PHASE = LIMITS + 2;
 const LIM_Q_PHASE = LIMITS + 3;
 const LIM_P_START = LIMITS + 4;
 const LIM_Q_START = LIMITS + 5;
-/** Where the register words start in `measured`, and their offsets (5 values per phase). */
+/** Where the register words start in `measured`, and their offsets (PER_PHASE values a phase);
+ *  the other measurement registers' answers are kept in `regs`, at their addresses. */
 const WORDS = 24;
 const P_WORD = 0;
-const Q_WORD = 1;
-const URMS_CODE = 2;
-const IRMS_CODE = 3;
-const PF_CODE = 4;
+const PF_CODE = 1;
+const PER_PHASE = 2;
 /** Where the energy registers' fractional counts start in `measured`. */
-const ACC = WORDS + 15;
+const ACC = WORDS + 3 * PER_PHASE;
 /** Where the load's revision each phase was last found measured at sits in `measured` (after the counts). */
 const REV = ACC + ACC_COUNT;
 /** Where each phase's Pmean word with its noise sits, and the `instant` it was drawn at (NaN: none). */
@@ -157,8 +156,8 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   /** The last measurement of each phase: P (W) and Q (var) at 2·phase + P/Q; advance()'s figures of
    *  the configuration at LIMITS; then, at
    *  12 + 4·phase, what it was made from: the load's voltage, current and angle, and `config`; then,
-   *  at WORDS + 5·phase, what its registers answer (Pmean without noise and Qmean as 32-bit words,
-   *  the Urms, Irms and PFmean codes; PFmean's NaN until it is read), made with it. A driver reads a phase's registers many times
+   *  at WORDS + PER_PHASE·phase, Pmean without noise as a 32-bit word and the PFmean code (NaN
+   *  until it is read), made with it (Qmean's words, Urms and Irms go straight to `regs`). A driver reads a phase's registers many times
    *  per sample (~25): each is measured once, and a read is a lookup. Then, at ACC, the fractional
    *  counts of the energy registers ACC_FIRST… (in the same typed array: each costs V8 ~180 bytes
    *  beyond its data, and a fleet has a chip per meter); at REV + phase, the load's revision at
@@ -279,19 +278,15 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     const phi = (l.phaseDeg + e.phaseErrorDeg[phase]) * RAD;
     m[o + P] = v * i * Math.cos(phi) + e.powerOffsetW[phase] + s16(this.regs[r.Poffset]) * ATM90E32_OFFSET_LSB_W;
     m[o + Q] = v * i * Math.sin(phi) + e.reactiveOffsetVar[phase] + s16(this.regs[r.Qoffset]) * ATM90E32_OFFSET_LSB_W;
-    const q = WORDS + 5 * phase;
-    const mp = m[o + P];
-    const mq = m[o + Q];
-    m[q + P_WORD] = Math.round(mp / ATM90E32_POWER_LSB) | 0;
-    m[q + Q_WORD] = Math.round(mq / ATM90E32_POWER_LSB) | 0;
-    m[q + URMS_CODE] = Math.min(0xffff, Math.round(v / ATM90E32_URMS_LSB));
-    m[q + IRMS_CODE] = Math.min(0xffff, Math.round(i / ATM90E32_IRMS_LSB));
+    const q = WORDS + PER_PHASE * phase;
+    m[q + P_WORD] = Math.round(m[o + P] / ATM90E32_POWER_LSB) | 0;
     m[q + PF_CODE] = NaN; // made when PFmean is read (pfCode): a fleet's drivers never read it
+    const qWord = Math.round(m[o + Q] / ATM90E32_POWER_LSB) | 0;
     const g = this.regs;
-    g[r.Qmean] = (m[q + Q_WORD] >>> 16) & 0xffff;
-    g[r.QmeanLSB] = m[q + Q_WORD] & 0xffff;
-    g[r.Urms] = m[q + URMS_CODE] & 0xffff;
-    g[r.Irms] = m[q + IRMS_CODE] & 0xffff;
+    g[r.Qmean] = (qWord >>> 16) & 0xffff;
+    g[r.QmeanLSB] = qWord & 0xffff;
+    g[r.Urms] = Math.min(0xffff, Math.round(v / ATM90E32_URMS_LSB));
+    g[r.Irms] = Math.min(0xffff, Math.round(i / ATM90E32_IRMS_LSB));
     m[k] = l.voltage;
     m[k + 1] = l.current;
     m[k + 2] = l.phaseDeg;
@@ -404,7 +399,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
   private pfCode(p: number): number {
     const o = this.measure(p);
     const m = this.measured;
-    const k = WORDS + 5 * p + PF_CODE;
+    const k = WORDS + PER_PHASE * p + PF_CODE;
     if (m[k] !== m[k]) {
       const mp = m[o + P];
       const s = Math.hypot(mp, m[o + Q]);
@@ -422,7 +417,7 @@ export class SimAtm90e32 implements SpiTarget, SpiPort {
     if (noise === 0) {
       // A perfect board: the draw still moves the sequence on, its ±0 leaves the word as measured.
       this.rng.skipNormal();
-      w = m[WORDS + 5 * p + P_WORD];
+      w = m[WORDS + PER_PHASE * p + P_WORD];
     } else w = this.noisyPower(o, noise);
     m[NOISY + p] = w;
     m[NOISY_AT + p] = this.instant;
