@@ -14,15 +14,17 @@
  *    included) and per minute of real time. Baseline: the one-thread run (the median of three runs).
  *    The same runs' rate after the set-up (the summary's split of the CPU time at the set-up's end).
  *    Each one-day run is followed by a three-day run: their medians, and what a day after the first
- *    costs (the pair's difference in CPU over the two days between), the rate of a long run.
+ *    costs (the pair's difference in CPU over the two days between), the rate of a long run; one
+ *    thread, then two workers.
  *  - a town, 20N meters × 1 day in one thread: a fleet whose state is far larger than the CPU's
- *    caches (2N meters' is not), in shorter epochs.
+ *    caches (2N meters' is not), in shorter epochs; then again beside one-day runs of 2N meters on
+ *    the other core, for the ratio of their rates at one machine speed.
  *  - a city: 100 000 meters × 1 hour as a user runs it, the process's peak resident memory (the
  *    summary's, getrusage) against the 2 GB the issue allows.
  * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput
  * runs and the city; XSMETER_BENCH_FLEET_CITY=0 the city only, XSMETER_BENCH_FLEET_TOWN=0 the town.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Report } from './run.js';
@@ -75,10 +77,11 @@ function gatewayDay(slices: MeterSlice[], end: number): { gw: SimGateway; decode
   return { gw, decoded };
 }
 
-/** Runs the built CLI; returns its summary's meter-days per CPU-minute and its real time. */
-function cli(args: string[]): { perCpuMinute: number; afterSetUp: number; setUpMs: number; seconds: number; decoded: number; peakMb: number } {
-  const r = spawnSync(process.execPath, ['bin/xsmeter.js', 'sim', ...args], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
-  const num = (re: RegExp) => Number((re.exec(r.stderr)?.[1] ?? 'NaN').replace(/ /g, ''));
+type CliFigures = { perCpuMinute: number; afterSetUp: number; setUpMs: number; seconds: number; decoded: number; peakMb: number };
+
+/** The figures of a `sim` run's summary (its stderr). */
+function figuresOf(stderr: string): CliFigures {
+  const num = (re: RegExp) => Number((re.exec(stderr)?.[1] ?? 'NaN').replace(/ /g, ''));
   return {
     perCpuMinute: num(/([\d ]+) meter-days per CPU-minute/),
     afterSetUp: num(/([\d ]+) after the set-up/),
@@ -87,6 +90,24 @@ function cli(args: string[]): { perCpuMinute: number; afterSetUp: number; setUpM
     decoded: num(/telegrams: [\d]+ sent, ([\d]+) decoded/),
     peakMb: num(/peak memory (\d+) MB resident/),
   };
+}
+
+const simArgs = (args: string[]) => ['bin/xsmeter.js', 'sim', ...args];
+
+/** Runs the built CLI; returns its summary's meter-days per CPU-minute and its real time. */
+function cli(args: string[]): CliFigures {
+  const r = spawnSync(process.execPath, simArgs(args), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
+  return figuresOf(r.stderr);
+}
+
+/** `cli` without waiting: for runs side by side. */
+function cliAsync(args: string[]): Promise<CliFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, simArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject).on('close', () => resolve(figuresOf(stderr)));
+  });
 }
 
 export async function run(report: Report): Promise<void> {
@@ -161,18 +182,54 @@ export async function run(report: Report): Promise<void> {
     name: `xsmeter sim: ${2 * n} meters, each further day, 1 thread`,
     figures: { 'meter-days/CPU-min (median of 3 pairs)': median(further), range: range(further) },
   });
-  const two = cli([...args, '--workers', '2']);
+  // Both cores: the same pairs with two workers (a worker's share of meters, the main thread decodes).
+  const twos: ReturnType<typeof cli>[] = [];
+  const twoThrees: ReturnType<typeof cli>[] = [];
+  for (let i = 0; i < 3; i++) {
+    twos.push(cli([...args, '--workers', '2']));
+    twoThrees.push(cli([...threeDays, '--workers', '2']));
+  }
+  const two = [...twos].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
+  const twoThree = [...twoThrees].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
+  const twoFurther = twos.map((o, i) => Math.round((2 * 2 * n) / (cpuMinutes(twoThrees[i], 3) - cpuMinutes(o, 1))));
   report({
     name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
-    figures: { 'meter-days/CPU-min': two.perCpuMinute, 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
+    figures: { 'meter-days/CPU-min (median of 3)': two.perCpuMinute, range: range(twos.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
+  });
+  report({
+    name: `xsmeter sim: ${2 * n} meters × 3 days, 2 workers`,
+    figures: { 'meter-days/CPU-min (median of 3)': twoThree.perCpuMinute, range: range(twoThrees.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((3 * 2 * n * 60) / twoThree.seconds), decoded: twoThree.decoded },
+  });
+  report({
+    name: `xsmeter sim: ${2 * n} meters, each further day, 2 workers`,
+    figures: { 'meter-days/CPU-min (median of 3 pairs)': median(twoFurther), range: range(twoFurther) },
   });
   // A town: ten times the meters. Its state is far larger than the CPU's caches, and its epochs
   // are shorter (sim-runner.ts epochOf): what a large fleet's day costs.
   if (process.env.XSMETER_BENCH_FLEET_TOWN !== '0') {
-    const town = cli(['--meters', String(20 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0', '--workers', '1']);
+    const townArgs = ['--meters', String(20 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0', '--workers', '1'];
+    const town = cli(townArgs);
     report({
       name: `xsmeter sim: ${20 * n} meters × 1 day, 1 thread`,
       figures: { 'meter-days/CPU-min': town.perCpuMinute, 'after the set-up': town.afterSetUp, 'meter-days/min': Math.round((20 * n * 60) / town.seconds), decoded: town.decoded },
+    });
+    // The town against the 2N-meter day on the other core, run after run while it runs: both see
+    // the machine at the same speed (this machine's drifts over the town's minutes), each slowed
+    // alike by sharing it.
+    let running = true;
+    const beside = cliAsync(townArgs).finally(() => (running = false));
+    const small: CliFigures[] = [];
+    while (running) {
+      const r = await cliAsync([...args, '--workers', '1']);
+      if (running) small.push(r); // (the last one outlasted the town: not beside it throughout)
+    }
+    const townBeside = await beside;
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    const smallRate = mean(small.map((r) => r.perCpuMinute));
+    const smallAfter = mean(small.map((r) => r.afterSetUp));
+    report({
+      name: `the town ÷ ${2 * n} meters, side by side`,
+      figures: { 'meter-days/CPU-min': Math.round((townBeside.perCpuMinute / smallRate) * 100) / 100, 'after the set-up': Math.round((townBeside.afterSetUp / smallAfter) * 100) / 100, town: townBeside.perCpuMinute, [`${2 * n} meters (mean of ${small.length})`]: Math.round(smallRate) },
     });
   }
   // A city as a user runs it (its default: one worker per CPU): the whole process's peak.
