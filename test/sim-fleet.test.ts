@@ -190,7 +190,7 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     assert.match(narrow.at(-1) ?? '', /and 25 more meters/);
   });
 
-  it('a fleet of 50 000 meters, from where it runs lean (V8 heap growth, small young generations in the workers): every telegram decoded, its peak memory printed', async function () {
+  it('a fleet of 50 000 meters, where the lean heap starts (LEAN_HEAP_METERS): every telegram decoded, its peak memory printed', async function () {
     this.timeout(240_000);
     const r = await xsmeter(['sim', '--meters', '50000', '--duration', '2m', '--interval', '1m', '--format', 'hex', '--progress', '0', '--workers', '2']);
     assert.equal(r.code, 0, r.stderr);
