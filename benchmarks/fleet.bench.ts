@@ -149,15 +149,15 @@ export async function run(report: Report): Promise<void> {
   // This machine is shared and a single run drifts by ±15 %: three one-day runs, each followed by a
   // three-day run (the pair close in time), the medians and their range.
   const threeDays = args.map((a) => (a === '1d' ? '3d' : a));
-  const ones: ReturnType<typeof cli>[] = [];
-  const threes: ReturnType<typeof cli>[] = [];
+  const ones: CliFigures[] = [];
+  const threes: CliFigures[] = [];
   for (let i = 0; i < 3; i++) {
     ones.push(cli([...args, '--workers', '1']));
     threes.push(cli([...threeDays, '--workers', '1']));
   }
   // What each day after the first costs: the CPU of a pair's three-day run less its one-day run's,
   // over the two days between (set-up, start-up and the JIT's warm-up are all in the first day).
-  const cpuMinutes = (r: ReturnType<typeof cli>, days: number) => (2 * n * days) / r.perCpuMinute;
+  const cpuMinutes = (r: CliFigures, days: number) => (2 * n * days) / r.perCpuMinute;
   const further = ones.map((o, i) => Math.round((2 * 2 * n) / (cpuMinutes(threes[i], 3) - cpuMinutes(o, 1))));
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1];
   const range = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
@@ -183,8 +183,8 @@ export async function run(report: Report): Promise<void> {
     figures: { 'meter-days/CPU-min (median of 3 pairs)': median(further), range: range(further) },
   });
   // Both cores: the same pairs with two workers (a worker's share of meters, the main thread decodes).
-  const twos: ReturnType<typeof cli>[] = [];
-  const twoThrees: ReturnType<typeof cli>[] = [];
+  const twos: CliFigures[] = [];
+  const twoThrees: CliFigures[] = [];
   for (let i = 0; i < 3; i++) {
     twos.push(cli([...args, '--workers', '2']));
     twoThrees.push(cli([...threeDays, '--workers', '2']));
