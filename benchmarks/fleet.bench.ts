@@ -149,61 +149,51 @@ export async function run(report: Report): Promise<void> {
   // This machine is shared and a single run drifts by ±15 %: three one-day runs, each followed by a
   // three-day run (the pair close in time), the medians and their range.
   const threeDays = args.map((a) => (a === '1d' ? '3d' : a));
-  const ones: CliFigures[] = [];
-  const threes: CliFigures[] = [];
-  for (let i = 0; i < 3; i++) {
-    ones.push(cli([...args, '--workers', '1']));
-    threes.push(cli([...threeDays, '--workers', '1']));
-  }
-  // What each day after the first costs: the CPU of a pair's three-day run less its one-day run's,
-  // over the two days between (set-up, start-up and the JIT's warm-up are all in the first day).
-  const cpuMinutes = (r: CliFigures, days: number) => (2 * n * days) / r.perCpuMinute;
-  const further = ones.map((o, i) => Math.round((2 * 2 * n) / (cpuMinutes(threes[i], 3) - cpuMinutes(o, 1))));
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1];
   const range = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
-  const one = [...ones].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
+  const byRate = (xs: CliFigures[]) => [...xs].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
+  const cpuMinutes = (r: CliFigures, days: number) => (2 * n * days) / r.perCpuMinute;
+  const pairs = (workers: number) => {
+    const ones: CliFigures[] = [];
+    const threes: CliFigures[] = [];
+    for (let i = 0; i < 3; i++) {
+      ones.push(cli([...args, '--workers', String(workers)]));
+      threes.push(cli([...threeDays, '--workers', String(workers)]));
+    }
+    // What each day after the first costs: the CPU of a pair's three-day run less its one-day
+    // run's, over the two days between (set-up, start-up and the JIT's warm-up are in the first).
+    const further = ones.map((o, i) => Math.round((2 * 2 * n) / (cpuMinutes(threes[i], 3) - cpuMinutes(o, 1))));
+    return { ones, one: byRate(ones), threes, three: byRate(threes), further };
+  };
+  const threeDayRows = (p: ReturnType<typeof pairs>, threads: string) => {
+    report({
+      name: `xsmeter sim: ${2 * n} meters × 3 days, ${threads}`,
+      figures: { 'meter-days/CPU-min (median of 3)': p.three.perCpuMinute, range: range(p.threes.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((3 * 2 * n * 60) / p.three.seconds), decoded: p.three.decoded },
+    });
+    report({ name: `xsmeter sim: ${2 * n} meters, each further day, ${threads}`, figures: { 'meter-days/CPU-min (median of 3 pairs)': median(p.further), range: range(p.further) } });
+  };
+  const single = pairs(1);
+  const one = single.one;
   report({
     name: `xsmeter sim: ${2 * n} meters × 1 day, 1 thread`,
-    figures: { 'meter-days/CPU-min (median of 3)': one.perCpuMinute, range: range(ones.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / one.seconds), decoded: one.decoded },
+    figures: { 'meter-days/CPU-min (median of 3)': one.perCpuMinute, range: range(single.ones.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / one.seconds), decoded: one.decoded },
   });
   // The same runs without their set-up's CPU (as the summary splits it).
   report({
     name: `xsmeter sim: ${2 * n} meters × 1 day, 1 thread, after the set-up`,
-    figures: { 'meter-days/CPU-min (median of 3)': median(ones.map((o) => o.afterSetUp)), range: range(ones.map((o) => o.afterSetUp)), 'set-up ms of CPU a meter (median)': median(ones.map((o) => o.setUpMs)) },
+    figures: { 'meter-days/CPU-min (median of 3)': median(single.ones.map((o) => o.afterSetUp)), range: range(single.ones.map((o) => o.afterSetUp)), 'set-up ms of CPU a meter (median)': median(single.ones.map((o) => o.setUpMs)) },
   });
   // Set-up (a meter's boot: its flash stores scanned and started, a public key and two signatures)
   // and the process's start count a third as much over three days.
-  const three = [...threes].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
-  report({
-    name: `xsmeter sim: ${2 * n} meters × 3 days, 1 thread`,
-    figures: { 'meter-days/CPU-min (median of 3)': three.perCpuMinute, range: range(threes.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((3 * 2 * n * 60) / three.seconds), decoded: three.decoded },
-  });
-  report({
-    name: `xsmeter sim: ${2 * n} meters, each further day, 1 thread`,
-    figures: { 'meter-days/CPU-min (median of 3 pairs)': median(further), range: range(further) },
-  });
+  threeDayRows(single, '1 thread');
   // Both cores: the same pairs with two workers (a worker's share of meters, the main thread decodes).
-  const twos: CliFigures[] = [];
-  const twoThrees: CliFigures[] = [];
-  for (let i = 0; i < 3; i++) {
-    twos.push(cli([...args, '--workers', '2']));
-    twoThrees.push(cli([...threeDays, '--workers', '2']));
-  }
-  const two = [...twos].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
-  const twoThree = [...twoThrees].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
-  const twoFurther = twos.map((o, i) => Math.round((2 * 2 * n) / (cpuMinutes(twoThrees[i], 3) - cpuMinutes(o, 1))));
+  const both = pairs(2);
+  const two = both.one;
   report({
     name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
-    figures: { 'meter-days/CPU-min (median of 3)': two.perCpuMinute, range: range(twos.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
+    figures: { 'meter-days/CPU-min (median of 3)': two.perCpuMinute, range: range(both.ones.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
   });
-  report({
-    name: `xsmeter sim: ${2 * n} meters × 3 days, 2 workers`,
-    figures: { 'meter-days/CPU-min (median of 3)': twoThree.perCpuMinute, range: range(twoThrees.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((3 * 2 * n * 60) / twoThree.seconds), decoded: twoThree.decoded },
-  });
-  report({
-    name: `xsmeter sim: ${2 * n} meters, each further day, 2 workers`,
-    figures: { 'meter-days/CPU-min (median of 3 pairs)': median(twoFurther), range: range(twoFurther) },
-  });
+  threeDayRows(both, '2 workers');
   // A town: ten times the meters. Its state is far larger than the CPU's caches, and its epochs
   // are shorter (sim-runner.ts epochOf): what a large fleet's day costs.
   if (process.env.XSMETER_BENCH_FLEET_TOWN !== '0') {
