@@ -5,6 +5,7 @@
  * and the sealing module's own verifier for the log the service interface exports.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
 import { MeterApp } from '../modules/app/meter-app.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
@@ -389,6 +390,47 @@ describe('meter application on simulated meters', () => {
       assert.equal(b.fits(40_000, 1), false);
       assert.equal(b.nextFit(40_000, 150), HOUR + 1000);
       assert.equal(b.fits(HOUR + 1000, 150), true);
+    });
+
+    it('the sliding window against a plain list of transmissions: records (those in place of one that left), restores, fits, nextFit, the window read back', () => {
+      // The model: every transmission kept, those in the hour ending at t filtered out when asked.
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant('record' as const), dt: fc.integer({ min: 0, max: 40 * 60_000 }), air: fc.integer({ min: 1, max: 1200 }) }),
+        fc.record({ kind: fc.constant('restore' as const), dt: fc.integer({ min: 0, max: 20 * 60_000 }), back: fc.integer({ min: 0, max: 2 * HOUR }), air: fc.integer({ min: 0, max: 1200 }) }),
+        fc.record({ kind: fc.constant('ask' as const), dt: fc.integer({ min: 0, max: 70 * 60_000 }), air: fc.integer({ min: 1, max: 3600 }) }),
+      );
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+          const b = new RadioBudget();
+          const kept: { start: number; air: number }[] = [];
+          const inWindow = (t: number) => kept.filter((x) => x.start > t - HOUR).sort((x, y) => x.start - y.start);
+          let t = 0;
+          for (const o of ops) {
+            t += o.dt;
+            if (o.kind === 'record') {
+              b.record(t, o.air);
+              kept.push({ start: t, air: o.air });
+            } else if (o.kind === 'restore') {
+              const start = t - o.back;
+              b.restore(start, o.air, t);
+              if (start > t - HOUR && o.air > 0) kept.push({ start, air: o.air });
+            } else {
+              const w = inWindow(t);
+              const used = w.reduce((sum, x) => sum + x.air, 0);
+              assert.ok(Math.abs(b.usedMs(t) - used) < 1e-6);
+              assert.equal(b.fits(t, o.air), used + o.air <= 3600 + 1e-9);
+              // nextFit: the earliest time from t at which the hour holds o.air more.
+              let fit = t;
+              for (const x of w) if (inWindow(fit).reduce((sum, y) => sum + y.air, 0) + o.air > 3600 + 1e-9) fit = x.start + HOUR;
+              assert.equal(b.nextFit(t, o.air), fit);
+              assert.equal(b.count(t), w.length);
+              assert.deepEqual(b.window(t), w.map((x) => ({ startMs: x.start, airtimeMs: x.air })));
+              for (let i = 0; i < w.length; i++) assert.deepEqual([b.startAt(i), b.airtimeAt(i)], [w[i].start, w[i].air]);
+            }
+          }
+        }),
+        { numRuns: 300 },
+      );
     });
 
     it('50 meters started together spread their telegrams (random first slot and jitter)', () => {

@@ -23,10 +23,13 @@ export class RadioBudget {
   readonly windowMs: number;
   /** Airtime allowed per window, ms. */
   readonly limitMs: number;
-  /** The transmissions in the window, oldest first: start, airtime (ms), start, airtime, … in one
-   *  array of exactly their size, replaced on every change (a few a telegram): an array grown by
-   *  push keeps room for 17 numbers, and two of them cost a meter 370 bytes for its four telegrams. */
-  private w: readonly number[] = NONE;
+  /** The transmissions, oldest first: start, airtime (ms), start, airtime, … from index `o` on (the
+   *  pairs before it have left the window) in one array of exactly their size: an array grown by
+   *  push keeps room for 17 numbers, and two of them cost a meter 370 bytes for its four telegrams.
+   *  A transmission recorded when one has left moves the others down in place: a new array each
+   *  telegram would outlive a fleet's young generation between a meter's turns and be promoted. */
+  private w: number[] = NONE as number[];
+  private o = 0;
   private used = 0;
 
   constructor(options: { dutyCycle?: number; windowMs?: number } = {}) {
@@ -43,13 +46,16 @@ export class RadioBudget {
 
   private expire(nowMs: number): void {
     const w = this.w;
-    let k = 0;
+    let k = this.o;
     while (k < w.length && w[k] <= nowMs - this.windowMs) {
       this.used -= w[k + 1];
       k += 2;
     }
-    if (k > 0) this.w = k === w.length ? NONE : w.slice(k);
-    if (this.w.length === 0) this.used = 0; // no drift from float sums
+    if (k === w.length) {
+      this.w = NONE as number[];
+      this.o = 0;
+      this.used = 0; // no drift from float sums
+    } else this.o = k;
   }
 
   /** Airtime used in the hour ending at `nowMs`. */
@@ -67,19 +73,20 @@ export class RadioBudget {
     if (airtimeMs > this.limitMs) throw new MeterError('radio-budget', `a ${airtimeMs} ms transmission exceeds the whole budget of ${this.limitMs} ms`, { airtimeMs });
     this.expire(nowMs);
     const w = this.w;
+    const o = this.o;
     let used = this.used;
-    for (let i = 0; i < w.length; i += 2) {
-      if (used + airtimeMs <= this.limitMs + 1e-9) return i === 0 ? nowMs : w[i - 2] + this.windowMs;
+    for (let i = o; i < w.length; i += 2) {
+      if (used + airtimeMs <= this.limitMs + 1e-9) return i === o ? nowMs : w[i - 2] + this.windowMs;
       used -= w[i + 1];
     }
-    return w.length ? w[w.length - 2] + this.windowMs : nowMs;
+    return w.length > o ? w[w.length - 2] + this.windowMs : nowMs;
   }
 
   /** The transmissions in the hour ending at `nowMs`, oldest first. */
   window(nowMs: number): { startMs: number; airtimeMs: number }[] {
     this.expire(nowMs);
     const out: { startMs: number; airtimeMs: number }[] = [];
-    for (let i = 0; i < this.w.length; i += 2) out.push({ startMs: this.w[i], airtimeMs: this.w[i + 1] });
+    for (let i = this.o; i < this.w.length; i += 2) out.push({ startMs: this.w[i], airtimeMs: this.w[i + 1] });
     return out;
   }
 
@@ -87,15 +94,15 @@ export class RadioBudget {
    *  read them, oldest first (window() without an object per transmission). */
   count(nowMs: number): number {
     this.expire(nowMs);
-    return this.w.length / 2;
+    return (this.w.length - this.o) / 2;
   }
 
   startAt(i: number): number {
-    return this.w[2 * i];
+    return this.w[this.o + 2 * i];
   }
 
   airtimeAt(i: number): number {
-    return this.w[2 * i + 1];
+    return this.w[this.o + 2 * i + 1];
   }
 
   /** Puts back a transmission of an earlier run (a restart), in start order; gone ones are dropped. */
@@ -103,25 +110,36 @@ export class RadioBudget {
     this.expire(nowMs);
     if (!(startMs > nowMs - this.windowMs && airtimeMs > 0)) return;
     let i = this.w.length;
-    while (i > 0 && this.w[i - 2] > startMs) i -= 2;
+    while (i > this.o && this.w[i - 2] > startMs) i -= 2;
     this.insert(i, startMs, airtimeMs);
   }
 
   record(nowMs: number, airtimeMs: number): void {
     this.expire(nowMs);
-    this.insert(this.w.length, nowMs, airtimeMs);
-  }
-
-  /** A new array of the window with the pair at `i` (an even index). */
-  private insert(i: number, startMs: number, airtimeMs: number): void {
     const w = this.w;
     const n = w.length;
-    const a: number[] = new Array(n + 2);
-    for (let j = 0; j < i; j++) a[j] = w[j];
-    a[i] = startMs;
-    a[i + 1] = airtimeMs;
-    for (let j = i; j < n; j++) a[j + 2] = w[j];
+    if (this.o === 2) {
+      // One transmission left the window: the others move down one pair, the new one goes last.
+      for (let j = 2; j < n; j++) w[j - 2] = w[j];
+      w[n - 2] = nowMs;
+      w[n - 1] = airtimeMs;
+      this.o = 0;
+      this.used += airtimeMs;
+    } else this.insert(n, nowMs, airtimeMs);
+  }
+
+  /** A new array of the window (from `o`) with the pair at `i` (an even index ≥ `o`). */
+  private insert(i: number, startMs: number, airtimeMs: number): void {
+    const w = this.w;
+    const o = this.o;
+    const n = w.length;
+    const a: number[] = new Array(n - o + 2);
+    for (let j = o; j < i; j++) a[j - o] = w[j];
+    a[i - o] = startMs;
+    a[i - o + 1] = airtimeMs;
+    for (let j = i; j < n; j++) a[j - o + 2] = w[j];
     this.w = a;
+    this.o = 0;
     this.used += airtimeMs;
   }
 }

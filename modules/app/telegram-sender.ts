@@ -121,9 +121,11 @@ export class TelegramSender {
   private readonly energy: TelegramSenderOptions['energy'];
   private readonly onTelegram: ((t: SentTelegram) => void) | undefined;
   // The last telegram sent, kept compactly until `last` is asked for (hosts and tests, rarely): its
-  // frame (the array the builder made for it, not a copy), when, its access number, its status as
-  // error flags (all six of them) and its register values in one array of exactly their number.
-  // Its airtime follows from the frame's length.
+  // frame, when, its access number, its status as error flags (all six of them) and its register
+  // values in one array of exactly their number. Its airtime follows from the frame's length. The
+  // frame and the values are copied into the arrays kept from the telegram before when they fit
+  // (a meter's telegrams keep their length): new arrays each telegram would outlive a fleet's
+  // young generation between a meter's turns and be promoted, most of a large fleet's scavenging.
   private lastFrame: Uint8Array | undefined;
   private lastCounter = 0;
   private lastTicks = 0;
@@ -245,14 +247,18 @@ export class TelegramSender {
   /** What `last` is made from again (the sent telegram itself goes to onTelegram and is let go). */
   private keepLast(t: SentTelegram): void {
     const r = t.registers;
-    const values: RegisterValue[] = new Array(r.length);
+    let values = this.lastValues;
+    if (values === undefined || values.length !== r.length) values = this.lastValues = new Array<RegisterValue>(r.length);
     for (let i = 0; i < r.length; i++) values[i] = r[i].value;
-    this.lastFrame = t.frame;
+    const f = t.frame;
+    const kept = this.lastFrame;
+    // A copy, not t.frame itself: onTelegram's receiver may keep that one.
+    if (kept !== undefined && kept.length === f.length) kept.set(f);
+    else this.lastFrame = f.slice();
     this.lastCounter = t.messageCounter;
     this.lastTicks = t.ticks;
     this.lastAccess = t.accessNumber;
     this.lastFlags = encodeErrorFlags(t.status);
-    this.lastValues = values;
   }
 
   private defer(now: number, airtime: number): void {
