@@ -125,7 +125,8 @@ export class TelegramSender {
   // values in one array of exactly their number. Its airtime follows from the frame's length. The
   // frame and the values are copied into the arrays kept from the telegram before when they fit
   // (a meter's telegrams keep their length): new arrays each telegram would outlive a fleet's
-  // young generation between a meter's turns and be promoted (half of what a large fleet promoted).
+  // young generation between a meter's turns and be promoted (with the radio budget's window array,
+  // half of what a large fleet promoted).
   private lastFrame: Uint8Array | undefined;
   private lastCounter = 0;
   private lastTicks = 0;
