@@ -13,11 +13,10 @@ import type { WmbusMode } from '../../modules/ports/radio.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
 import type { AirEvent, MeterSpec } from './meter-slice.js';
 
-/** An epoch's telegrams: `count` of them, STRIDE numbers each in `nums`, their bytes in `bytes`,
- *  and `order` their indices sorted by (wallMs, fleet index). Plain typed arrays: a message copies
+/** An epoch's telegrams: STRIDE numbers each in `nums`, their bytes in `bytes`, and `order` their
+ *  indices sorted by (wallMs, fleet index), one a telegram. Plain typed arrays: a message copies
  *  them. */
 export interface PackedAir {
-  count: number;
   nums: Float64Array;
   bytes: Uint8Array;
   order: Uint32Array;
@@ -93,7 +92,7 @@ export class AirLog {
     for (let i = 0; i < n; i++) order[i] = i;
     // Logged meter by meter, each in time order: runs that the sort merges.
     order.sort((a, b) => nums[STRIDE * a + WALL] - nums[STRIDE * b + WALL] || nums[STRIDE * a + PLACE] - nums[STRIDE * b + PLACE]);
-    const out: PackedAir = { count: n, nums, bytes: this.bytes.slice(0, this.used), order };
+    const out: PackedAir = { nums, bytes: this.bytes.slice(0, this.used), order };
     this.nums = new Float64Array(STRIDE * FIRST_SIZE);
     this.bytes = new Uint8Array(256 * FIRST_SIZE);
     this.count = 0;
@@ -127,12 +126,12 @@ export class EventCursor {
   }
 
   private seek(): void {
-    if (this.i < this.air.count) this.o = STRIDE * this.air.order[this.i];
+    if (this.i < this.air.order.length) this.o = STRIDE * this.air.order[this.i];
   }
 
   /** Telegrams not taken yet. */
   get left(): number {
-    return this.air.count - this.i;
+    return this.air.order.length - this.i;
   }
 
   /** The next telegram's wallMs and fleet index (with `left` > 0). */
