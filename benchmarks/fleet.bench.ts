@@ -17,8 +17,9 @@
  *    costs (the pair's difference in CPU over the two days between), the rate of a long run; one
  *    thread, then two workers.
  *  - a town, 20N meters × 1 day in one thread: a fleet whose state is far larger than the CPU's
- *    caches (2N meters' is not), in shorter epochs; then again beside one-day runs of 2N meters on
- *    the other core, for the ratio of their rates at one machine speed.
+ *    caches (2N meters' is not), in shorter epochs; with two workers; then in one thread again
+ *    beside one-day runs of 2N meters on the other core, for the ratio of their rates at one
+ *    machine speed.
  *  - a city: 100 000 meters × 1 hour as a user runs it, the process's peak resident memory (the
  *    summary's, getrusage) against the 2 GB the issue allows.
  * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput
@@ -197,11 +198,18 @@ export async function run(report: Report): Promise<void> {
   // A town: ten times the meters. Its state is far larger than the CPU's caches, and its epochs
   // are shorter (sim-runner.ts epochOf): what a large fleet's day costs.
   if (process.env.XSMETER_BENCH_FLEET_TOWN !== '0') {
-    const townArgs = ['--meters', String(20 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0', '--workers', '1'];
+    const townFleet = ['--meters', String(20 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0'];
+    const townArgs = [...townFleet, '--workers', '1'];
     const town = cli(townArgs);
     report({
       name: `xsmeter sim: ${20 * n} meters × 1 day, 1 thread`,
       figures: { 'meter-days/CPU-min': town.perCpuMinute, 'after the set-up': town.afterSetUp, 'meter-days/min': Math.round((20 * n * 60) / town.seconds), decoded: town.decoded },
+    });
+    // Both cores, as a user runs it: what the town's day takes on the machine.
+    const townBoth = cli([...townFleet, '--workers', '2']);
+    report({
+      name: `xsmeter sim: ${20 * n} meters × 1 day, 2 workers`,
+      figures: { 'meter-days/CPU-min': townBoth.perCpuMinute, 'after the set-up': townBoth.afterSetUp, 'meter-days/min': Math.round((20 * n * 60) / townBoth.seconds), 'speed-up vs 1 thread': Math.round((town.seconds / townBoth.seconds) * 100) / 100, decoded: townBoth.decoded },
     });
     // The town against the 2N-meter day on the other core, run after run while it runs: both see
     // the machine at the same speed (this machine's drifts over the town's minutes), each slowed
