@@ -10,7 +10,7 @@
  * fleet (a calibration log uses two or three sectors of sixteen; an hour's journal as few): a file
  * of nearly as many disk extents as slots written, which the file system frees one by one at the
  * close, after the summary (100 000 meters × 1 h: 33 s on this machine's disk, mounted with
- * discard; 100 000 scattered 4 KB writes alone: 7 s, against 0.16 s for as many side by side).
+ * discard; 100 000 scattered 4 KB writes alone: 7 s, against 0.16 s for as many in a row).
  *
  * Writes are combined: one that starts where the last one ended, or at the start of the slot after
  * the one it ended in, joins it in a buffer (a flash never reads back a slot's bytes after what it
