@@ -25,7 +25,7 @@
  * XSMETER_BENCH_FLEET=N sets N (default 1000); XSMETER_BENCH_FLEET_MEMORY_ONLY=1 skips the throughput
  * runs and the city; XSMETER_BENCH_FLEET_CITY=0 the city only, XSMETER_BENCH_FLEET_TOWN=0 the town.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Report } from './run.js';
@@ -96,25 +96,22 @@ function figuresOf(stderr: string, seconds: number): CliFigures {
   };
 }
 
-const simArgs = (args: string[]) => ['bin/xsmeter.js', 'sim', ...args];
-
-/** Runs the built CLI; returns its summary's meter-days per CPU-minute and its real time. */
-function cli(args: string[]): CliFigures {
-  const start = performance.now();
-  const r = spawnSync(process.execPath, simArgs(args), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
-  return figuresOf(r.stderr, (performance.now() - start) / 1000);
-}
-
-/** `cli` without waiting: for runs side by side. */
-function cliAsync(args: string[]): Promise<CliFigures> {
+/** Runs the built CLI; resolves to its summary's figures and its real time. Not waiting on it
+ *  lets runs go side by side. */
+function cli(args: string[]): Promise<CliFigures> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, simArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/xsmeter.js', 'sim', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject).on('close', () => resolve(figuresOf(stderr, (performance.now() - start) / 1000)));
   });
 }
+
+/** Meter-days per minute of a run's real time. */
+const perMinute = (meterDays: number, r: CliFigures) => Math.round((meterDays * 60) / r.seconds);
+/** a / b to two places. */
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 export async function run(report: Report): Promise<void> {
   const n = Number(process.env.XSMETER_BENCH_FLEET ?? 1000);
@@ -159,30 +156,30 @@ export async function run(report: Report): Promise<void> {
   const range = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
   const byRate = (xs: CliFigures[]) => [...xs].sort((x, y) => x.perCpuMinute - y.perCpuMinute)[1];
   const cpuMinutes = (r: CliFigures, days: number) => (2 * n * days) / r.perCpuMinute;
-  const pairs = (workers: number) => {
+  const pairs = async (workers: number) => {
     const ones: CliFigures[] = [];
     const threes: CliFigures[] = [];
     for (let i = 0; i < 3; i++) {
-      ones.push(cli([...args, '--workers', String(workers)]));
-      threes.push(cli([...threeDays, '--workers', String(workers)]));
+      ones.push(await cli([...args, '--workers', String(workers)]));
+      threes.push(await cli([...threeDays, '--workers', String(workers)]));
     }
     // What each day after the first costs: the CPU of a pair's three-day run less its one-day
     // run's, over the two days between (set-up, start-up and the JIT's warm-up are in the first).
     const further = ones.map((o, i) => Math.round((2 * 2 * n) / (cpuMinutes(threes[i], 3) - cpuMinutes(o, 1))));
     return { ones, one: byRate(ones), threes, three: byRate(threes), further };
   };
-  const threeDayRows = (p: ReturnType<typeof pairs>, threads: string) => {
+  const threeDayRows = (p: Awaited<ReturnType<typeof pairs>>, threads: string) => {
     report({
       name: `xsmeter sim: ${2 * n} meters × 3 days, ${threads}`,
-      figures: { 'meter-days/CPU-min (median of 3)': p.three.perCpuMinute, range: range(p.threes.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((3 * 2 * n * 60) / p.three.seconds), decoded: p.three.decoded },
+      figures: { 'meter-days/CPU-min (median of 3)': p.three.perCpuMinute, range: range(p.threes.map((o) => o.perCpuMinute)), 'meter-days/min': perMinute(3 * 2 * n, p.three), decoded: p.three.decoded },
     });
     report({ name: `xsmeter sim: ${2 * n} meters, each further day, ${threads}`, figures: { 'meter-days/CPU-min (median of 3 pairs)': median(p.further), range: range(p.further) } });
   };
-  const single = pairs(1);
+  const single = await pairs(1);
   const one = single.one;
   report({
     name: `xsmeter sim: ${2 * n} meters × 1 day, 1 thread`,
-    figures: { 'meter-days/CPU-min (median of 3)': one.perCpuMinute, range: range(single.ones.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / one.seconds), decoded: one.decoded },
+    figures: { 'meter-days/CPU-min (median of 3)': one.perCpuMinute, range: range(single.ones.map((o) => o.perCpuMinute)), 'meter-days/min': perMinute(2 * n, one), decoded: one.decoded },
   });
   // The same runs without their set-up's CPU (as the summary splits it).
   report({
@@ -193,11 +190,11 @@ export async function run(report: Report): Promise<void> {
   // and the process's start count a third as much over three days.
   threeDayRows(single, '1 thread');
   // Both cores: the same pairs with two workers (a worker's share of meters, the main thread decodes).
-  const both = pairs(2);
+  const both = await pairs(2);
   const two = both.one;
   report({
     name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
-    figures: { 'meter-days/CPU-min (median of 3)': two.perCpuMinute, range: range(both.ones.map((o) => o.perCpuMinute)), 'meter-days/min': Math.round((2 * n * 60) / two.seconds), 'speed-up vs 1 thread': Math.round((one.seconds / two.seconds) * 100) / 100, decoded: two.decoded },
+    figures: { 'meter-days/CPU-min (median of 3)': two.perCpuMinute, range: range(both.ones.map((o) => o.perCpuMinute)), 'meter-days/min': perMinute(2 * n, two), 'speed-up vs 1 thread': ratio(one.seconds, two.seconds), decoded: two.decoded },
   });
   threeDayRows(both, '2 workers');
   // A town: ten times the meters. Its state is far larger than the CPU's caches, and its epochs
@@ -205,25 +202,25 @@ export async function run(report: Report): Promise<void> {
   if (process.env.XSMETER_BENCH_FLEET_TOWN !== '0') {
     const townFleet = ['--meters', String(20 * n), '--chip', 'mixed', '--duration', '1d', '--format', 'hex', '--progress', '0'];
     const townArgs = [...townFleet, '--workers', '1'];
-    const town = cli(townArgs);
+    const town = await cli(townArgs);
     report({
       name: `xsmeter sim: ${20 * n} meters × 1 day, 1 thread`,
-      figures: { 'meter-days/CPU-min': town.perCpuMinute, 'after the set-up': town.afterSetUp, 'meter-days/min': Math.round((20 * n * 60) / town.seconds), decoded: town.decoded },
+      figures: { 'meter-days/CPU-min': town.perCpuMinute, 'after the set-up': town.afterSetUp, 'meter-days/min': perMinute(20 * n, town), decoded: town.decoded },
     });
     // Both cores, as a user runs it: what the town's day takes on the machine.
-    const townBoth = cli([...townFleet, '--workers', '2']);
+    const townBoth = await cli([...townFleet, '--workers', '2']);
     report({
       name: `xsmeter sim: ${20 * n} meters × 1 day, 2 workers`,
-      figures: { 'meter-days/CPU-min': townBoth.perCpuMinute, 'after the set-up': townBoth.afterSetUp, 'meter-days/min': Math.round((20 * n * 60) / townBoth.seconds), 'speed-up vs 1 thread': Math.round((town.seconds / townBoth.seconds) * 100) / 100, decoded: townBoth.decoded },
+      figures: { 'meter-days/CPU-min': townBoth.perCpuMinute, 'after the set-up': townBoth.afterSetUp, 'meter-days/min': perMinute(20 * n, townBoth), 'speed-up vs 1 thread': ratio(town.seconds, townBoth.seconds), decoded: townBoth.decoded },
     });
     // The town against the 2N-meter day on the other core, run after run while it runs: both see
     // the machine at the same speed (this machine's drifts over the town's minutes), each slowed
     // alike by sharing it.
     let running = true;
-    const beside = cliAsync(townArgs).finally(() => (running = false));
+    const beside = cli(townArgs).finally(() => (running = false));
     const small: CliFigures[] = [];
     while (running) {
-      const r = await cliAsync([...args, '--workers', '1']);
+      const r = await cli([...args, '--workers', '1']);
       if (running) small.push(r); // (the last one outlasted the town: not beside it throughout)
     }
     const townBeside = await beside;
@@ -232,11 +229,11 @@ export async function run(report: Report): Promise<void> {
     const smallAfter = mean(small.map((r) => r.afterSetUp));
     report({
       name: `the town ÷ ${2 * n} meters, side by side`,
-      figures: { 'meter-days/CPU-min': Math.round((townBeside.perCpuMinute / smallRate) * 100) / 100, 'after the set-up': Math.round((townBeside.afterSetUp / smallAfter) * 100) / 100, town: townBeside.perCpuMinute, [`${2 * n} meters (mean of ${small.length})`]: Math.round(smallRate) },
+      figures: { 'meter-days/CPU-min': ratio(townBeside.perCpuMinute, smallRate), 'after the set-up': ratio(townBeside.afterSetUp, smallAfter), town: townBeside.perCpuMinute, [`${2 * n} meters (mean of ${small.length})`]: Math.round(smallRate) },
     });
   }
   // A city as a user runs it (its default: one worker per CPU): the whole process's peak.
   if (process.env.XSMETER_BENCH_FLEET_CITY === '0') return;
-  const city = cli(['--meters', '100000', '--chip', 'mixed', '--duration', '1h', '--format', 'hex', '--progress', '0']);
+  const city = await cli(['--meters', '100000', '--chip', 'mixed', '--duration', '1h', '--format', 'hex', '--progress', '0']);
   report({ name: 'xsmeter sim: 100 000 meters × 1 hour (default workers)', figures: { 'peak resident MB': city.peakMb, 'GB': Math.round(city.peakMb / 100) / 10, seconds: city.seconds, decoded: city.decoded } });
 }
