@@ -207,9 +207,13 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     const whole = tmp();
     const one = await xsmeter([...base, '--workers', '1', '--state', whole]);
     assert.equal(one.code, 0, one.stderr);
+    // Three threads: the main one runs meter 0 (its share, localShare(3), of 9), two workers four each.
     const three = await xsmeter([...base, '--workers', '3']);
     assert.equal(three.code, 0, three.stderr);
     assert.equal(three.stdout, one.stdout, 'three threads sent the same telegrams in the same order');
+    const two = await xsmeter([...base, '--workers', '2']);
+    assert.equal(two.code, 0, two.stderr);
+    assert.equal(two.stdout, one.stdout, 'two threads (the main one with three meters, a worker with six) sent the same');
     const lines = one.stdout.split('\n').filter((l) => l);
     assert.ok(lines.length >= 9 * 17, `${lines.length} telegrams`);
     // Lines start with the time, then the meter id (ascending with the fleet index): sorting them
