@@ -16,6 +16,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { lockDirectory } from '../../hosts/sim/directory.js';
 import { GEOMETRY as FLASH_IMAGE } from '../../hosts/sim/meter-slice.js';
 import type { TariffSwitch } from '../../modules/metrology/tariff.js';
+import type { MeterStatus } from '../../modules/app/meter-status.js';
 import { SmlStreamOutput } from '../sml-output.js';
 import { pinEntrySpanMs } from '../../hosts/sim/light-sensor.js';
 import { replayEntries } from './decode.js';
@@ -219,14 +220,31 @@ function rtlwmbusLine(e: TelegramEvent): string {
   return `${e.air.mode};1;1;${ts};97;100;${e.air.meterId};0x${hexOf(noCrc)}`;
 }
 
+/** A telegram's JSON line: what JSON.stringify gives for { time, meter, airtimeMs, verdict, error }
+ *  or { …, verdict: 'ok', counter, access, mode, status, flags, values }, written out property by
+ *  property (JSON.stringify of the whole was an eighth of a JSON run's CPU, 2000 meters × 1 d). */
 function jsonLine(e: TelegramEvent): string {
   const v = e.verdict;
-  const base = { time: new Date(e.air.wallMs).toISOString(), meter: e.air.meterId, airtimeMs: Number(e.air.airtimeMs.toFixed(3)) };
-  if (!v.ok) return JSON.stringify({ ...base, verdict: v.code, error: v.message });
+  const head = `{"time":"${new Date(e.air.wallMs).toISOString()}"${prop('meter', e.air.meterId)}${prop('airtimeMs', Number(e.air.airtimeMs.toFixed(3)))}`;
+  if (!v.ok) return `${head}${prop('verdict', v.code)}${prop('error', v.message)}}`;
   const t = v.telegram;
   const values: Record<string, number | string | null> = {};
   for (const x of t.values) if (x.obis) values[x.obis] = x.value;
-  return JSON.stringify({ ...base, verdict: 'ok', counter: t.messageCounter, access: t.accessNumber, mode: t.securityMode, status: v.status, flags: v.reading.flags, values });
+  const flags = v.reading.flags === undefined ? '' : `,"flags":${statusJson(v.reading.flags)}`;
+  return `${head},"verdict":"ok"${prop('counter', t.messageCounter)}${prop('access', t.accessNumber)}${prop('mode', t.securityMode)},"status":${statusJson(v.status)}${flags},"values":${JSON.stringify(values)}}`;
+}
+
+/** `,"name":value` as JSON.stringify writes a property (nothing when the value is undefined). */
+function prop(name: string, value: string | number | undefined): string {
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
+}
+
+/** A status's JSON, made once per object: the gateway shares one frozen status per status byte. */
+const statusJsons = new WeakMap<MeterStatus, string>();
+function statusJson(s: MeterStatus): string {
+  let j = statusJsons.get(s);
+  if (j === undefined) statusJsons.set(s, (j = JSON.stringify(s)));
+  return j;
 }
 
 function tcpPort(v: string | undefined, name: string): number {
