@@ -284,6 +284,40 @@ describe('xsmeter sim (the binary)', function () {
     }
   });
 
+  it('--listen at 600 × real time: a request split across two TCP writes 15 ms apart is answered (the frame timeouts run on the line\'s time, not the meter\'s)', async () => {
+    const child = spawn(process.execPath, [BIN, 'sim', '--meters', '1', '--duration', '30d', '--speed', '600', '--listen', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+          if (m) resolve(m[1]);
+        });
+        child.on('close', () => reject(new Error(`exited: ${err}`)));
+      });
+      const port = await TcpSerialClient.connect('127.0.0.1', Number(url));
+      // 15 ms of the line is 9 s of the meter's time: the meter's 250 ms idle reset gave the
+      // first half up before the second arrived, and the client waited in vain.
+      const write = port.write.bind(port);
+      const split: typeof port.write = (bytes) => {
+        const half = bytes.length >> 1;
+        write(bytes.subarray(0, half));
+        setTimeout(() => write(bytes.subarray(half)), 15);
+      };
+      port.write = split;
+      const c = new ServiceClient({ port, timing: nodeTiming, timeoutMs: 3000 });
+      const id = await c.connect();
+      assert.match(id.meterId, /^XSM\d{8}$/);
+      const regs = await c.readRegisters();
+      assert.ok(regs.some((r) => r.obis === '1.8.0'));
+      await port.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+    }
+  });
+
   it('rtlwmbus and json lines: xsmeter decode reads them back to the same values', () => {
     const dir = tmp();
     const r = sim(['--meters', '1', '--duration', '1h', '--interval', '10m', '--state', dir, '--format', 'rtlwmbus']);

@@ -124,6 +124,7 @@ const FLEET_CRYPTO = withOpenSslSigning(nobleCrypto);
 const NOTHING = new Uint8Array(0);
 /** The service port of a fleet's meters but the first: nothing ever arrives (no line per meter). */
 const IDLE_SERVICE: SerialPort = Object.freeze({ read: () => NOTHING, write: () => {} });
+const REAL_TIME = Object.freeze({ ticks: () => performance.now() });
 const EVICT_EVERY_MS = 3_600_000;
 /** Between those epochs a meter's sectors that hold this many bytes in memory (its journal's tail,
  *  a few minutes of records) go to the backing store right after it ran: a large fleet's epochs
@@ -253,6 +254,8 @@ export class MeterSlice {
       calibrationFlash,
       exactPulses: false,
       service: p === 0 ? o.service : IDLE_SERVICE,
+      // A real line (TCP, a serial device) delivers its bytes in real time, whatever the pace.
+      serviceClock: p === 0 && o.service ? REAL_TIME : undefined,
       sml: p === 0 ? o.sml : undefined,
       app: { tariffs: this.tariffs, frameWriter: this.frameWriter, telegramBuilder: this.telegramBuilder },
       onAir: this.onAir.bind(this, p), // (not an arrow function: smaller per meter)

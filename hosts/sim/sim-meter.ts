@@ -17,6 +17,7 @@ import { toHex } from '../../modules/core/bytes.js';
 import { MeterApp, type MeterPorts, type MeterAppOptions, type SentTelegram } from '../../modules/app/meter-app.js';
 import type { DigitalInput, DigitalOutput, Level, SerialPort } from '../../modules/ports/bus.js';
 import type { KeyStore } from '../../modules/ports/key-store.js';
+import type { Clock } from '../../modules/ports/clock.js';
 import type { Radio, WmbusMode } from '../../modules/ports/radio.js';
 import { Cc1101 } from '../../modules/radio/cc1101.js';
 import type { FrameFormat } from '../../modules/wmbus/frame.js';
@@ -89,6 +90,8 @@ export interface SimMeterOptions {
   /** The meter's service port (default: an in-memory line whose other end is `bench`), e.g. a
    *  TcpSerialListener from service-transport.ts. */
   service?: SerialPort;
+  /** The time its frame timeouts run on (default the meter's clock; MeterPorts.serviceClock). */
+  serviceClock?: Pick<Clock, 'ticks'>;
   /** Receives every telegram put on the air. */
   onAir?: (frame: AirFrame) => void;
   /** Called after the service installed a new meter key (e.g. to save the key file). */
@@ -366,6 +369,7 @@ export class SimMeter {
       pulseLed: this.pulseLed,
       calibrationSwitch: this.calibrationSwitch,
       service,
+      serviceClock: o.serviceClock,
       energyFlash: this.energyFlash,
       calibrationFlash: this.calibrationFlash,
       keys: this.keys,

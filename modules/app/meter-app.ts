@@ -78,6 +78,11 @@ export interface MeterPorts {
   calibrationSwitch: DigitalInput;
   /** Service interface byte stream. */
   service: SerialPort;
+  /** The time the service line's frame timeouts run on (default `clock`; on a device the two are
+   *  one): a host whose meter clock runs faster than the line's bytes arrive — a simulation paced
+   *  at 600 × real time — gives the line's, else a frame split across two reads 15 ms apart waits
+   *  9 s of meter time and is given up. */
+  serviceClock?: Pick<Clock, 'ticks'>;
   /** Flash partition for the energy registers. */
   energyFlash: Flash;
   /** Flash partition for the calibration log. */
@@ -304,7 +309,7 @@ export class MeterApp {
       pulse,
       installMeterKey: o.installMeterKey,
     });
-    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: service, clock: ports.clock });
+    const server = new ServiceServer({ port: ports.service, target, keys: ports.keys, crypto: ports.crypto, counters: service, clock: ports.serviceClock ?? ports.clock });
     const parts: MeterParts = { clock, energy, pulse, calibration, readout, status, sender, server };
     if (ports.optical || ports.lmn) this.startSml(parts, ports, manufacturer);
 
