@@ -15,9 +15,9 @@
  *    The same runs' rate after the set-up (the summary's split of the CPU time at the set-up's end).
  *    Each one-day run is followed by a three-day run: their medians, and what a day after the first
  *    costs (the pair's difference in CPU over the two days between), the rate of a long run; one
- *    thread, then two workers.
+ *    thread, then two threads (the main one and a worker: sim-runner.ts localShare).
  *  - a town, 20N meters × 1 day in one thread: a fleet whose state is far larger than the CPU's
- *    caches (2N meters' is not), in shorter epochs; with two workers; then in one thread again
+ *    caches (2N meters' is not), in shorter epochs; with two threads; then in one thread again
  *    beside one-day runs of 2N meters on the other core, for the ratio of their rates at one
  *    machine speed.
  *  - a city: 100 000 meters × 1 hour as a user runs it, the process's peak resident memory (the
@@ -189,14 +189,14 @@ export async function run(report: Report): Promise<void> {
   // Set-up (a meter's boot: its flash stores scanned and started, a public key and two signatures)
   // and the process's start count a third as much over three days.
   threeDayRows(single, '1 thread');
-  // Both cores: the same pairs with two workers (a worker's share of meters, the main thread decodes).
+  // Both cores: the same pairs with two threads (the main one runs the smaller share: it also decodes).
   const both = await pairs(2);
   const two = both.one;
   report({
-    name: `xsmeter sim: ${2 * n} meters × 1 day, 2 workers`,
+    name: `xsmeter sim: ${2 * n} meters × 1 day, 2 threads`,
     figures: { 'meter-days/CPU-min (median of 3)': two.perCpuMinute, range: range(both.ones.map((o) => o.perCpuMinute)), 'meter-days/min': perMinute(2 * n, two), 'speed-up vs 1 thread': ratio(one.seconds, two.seconds), decoded: two.decoded },
   });
-  threeDayRows(both, '2 workers');
+  threeDayRows(both, '2 threads');
   // A town: ten times the meters. Its state is far larger than the CPU's caches, and its epochs
   // are shorter (sim-runner.ts epochOf): what a large fleet's day costs.
   if (process.env.XSMETER_BENCH_FLEET_TOWN !== '0') {
@@ -210,7 +210,7 @@ export async function run(report: Report): Promise<void> {
     // Both cores, as a user runs it: what the town's day takes on the machine.
     const townBoth = await cli([...townFleet, '--workers', '2']);
     report({
-      name: `xsmeter sim: ${20 * n} meters × 1 day, 2 workers`,
+      name: `xsmeter sim: ${20 * n} meters × 1 day, 2 threads`,
       figures: { 'meter-days/CPU-min': townBoth.perCpuMinute, 'after the set-up': townBoth.afterSetUp, 'meter-days/min': perMinute(20 * n, townBoth), 'speed-up vs 1 thread': ratio(town.seconds, townBoth.seconds), decoded: townBoth.decoded },
     });
     // The town against the 2N-meter day on the other core, run after run while it runs: both see
@@ -232,8 +232,8 @@ export async function run(report: Report): Promise<void> {
       figures: { 'meter-days/CPU-min': ratio(townBeside.perCpuMinute, smallRate), 'after the set-up': ratio(townBeside.afterSetUp, smallAfter), town: townBeside.perCpuMinute, [`${2 * n} meters (mean of ${small.length})`]: Math.round(smallRate) },
     });
   }
-  // A city as a user runs it (its default: one worker per CPU): the whole process's peak.
+  // A city as a user runs it (its default: one thread per CPU): the whole process's peak.
   if (process.env.XSMETER_BENCH_FLEET_CITY === '0') return;
   const city = await cli(['--meters', '100000', '--chip', 'mixed', '--duration', '1h', '--format', 'hex', '--progress', '0']);
-  report({ name: 'xsmeter sim: 100 000 meters × 1 hour (default workers)', figures: { 'peak resident MB': city.peakMb, 'GB': Math.round(city.peakMb / 100) / 10, seconds: city.seconds, decoded: city.decoded } });
+  report({ name: 'xsmeter sim: 100 000 meters × 1 hour (default threads)', figures: { 'peak resident MB': city.peakMb, 'GB': Math.round(city.peakMb / 100) / 10, seconds: city.seconds, decoded: city.decoded } });
 }
