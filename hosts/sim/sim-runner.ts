@@ -2,14 +2,16 @@
  * Runs a fleet of simulated meters and the simulated gateway on simulated time (`xsmeter sim`).
  * The meters run in slices (meter-slice.ts), each a contiguous range of the fleet: with one thread
  * all in this one; with N (`workers`), one in this thread and N − 1 in worker threads
- * (slice-worker.ts), this thread's the smaller as it also decodes every telegram (localShare). Time advances in epochs (up to
- * four hours; an hour with a state directory): every slice runs its meters' events up to the epoch's end, then this thread merges the
- * telegrams they sent in (time, fleet index) order and hands them to the gateway (modules/wmbus-rx's
- * strict receiver) and `onTelegram` — so the output is the same whatever the number of workers, and
- * each meter computes the same registers, frames and counters (it is only ever advanced to its own
- * event times). With workers the next epoch runs while this thread decodes the last one. Speed:
- * 'max', 'realtime' or a factor (simulated / real time). A stop request (SIGINT/SIGTERM) is seen
- * between meters, also during set-up: the run ends within milliseconds, each meter where it was.
+ * (slice-worker.ts), this thread's the smaller as it also decodes every telegram (localShare).
+ * Time advances in epochs (up to four hours; an hour with a state directory): every slice runs its
+ * meters' events up to the epoch's end, then this thread merges the telegrams they sent in (time,
+ * fleet index) order and hands them to the gateway (modules/wmbus-rx's strict receiver) and
+ * `onTelegram` — so the output is the same whatever the number of threads, and each meter computes
+ * the same registers, frames and counters (it is only ever advanced to its own event times). With
+ * workers the next epoch runs while this thread decodes the last one (then runs its own slice
+ * through it). Speed: 'max', 'realtime' or a factor (simulated / real time). A stop request
+ * (SIGINT/SIGTERM) is seen between meters, also during set-up: the run ends within milliseconds,
+ * each meter where it was.
  *
  * Shards (`shard`, --shard i/n): a fleet larger than one machine runs as n processes, each
  * simulating meters [⌊i·N/n⌋, ⌊(i+1)·N/n⌋) of the N-meter fleet with the ids, keys, seeds and loads
