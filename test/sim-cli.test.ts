@@ -258,8 +258,10 @@ describe('xsmeter sim (the binary)', function () {
     assert.ok(existsSync(join(dir, 'gateway.json')));
   });
 
-  it('--listen: a bench reaches meter 0 over TCP while the fleet runs', async () => {
-    const child = spawn(process.execPath, [BIN, 'sim', '--meters', '2', '--duration', '1h', '--speed', 'realtime', '--listen', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs `sim … --listen 0` with `args`, hands `use` a client port on meter 0's service line,
+   *  then stops the run. */
+  const withListening = async (args: string[], use: (port: TcpSerialClient) => Promise<void>) => {
+    const child = spawn(process.execPath, [BIN, 'sim', ...args, '--listen', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let err = '';
@@ -271,32 +273,26 @@ describe('xsmeter sim (the binary)', function () {
         child.on('close', () => reject(new Error(`exited: ${err}`)));
       });
       const port = await TcpSerialClient.connect('127.0.0.1', Number(url));
+      await use(port);
+      await port.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+    }
+  };
+
+  it('--listen: a bench reaches meter 0 over TCP while the fleet runs', () =>
+    withListening(['--meters', '2', '--duration', '1h', '--speed', 'realtime'], async (port) => {
       const c = new ServiceClient({ port, timing: nodeTiming, timeoutMs: 3000 });
       const id = await c.connect();
       assert.match(id.meterId, /^XSM\d{8}$/);
       assert.equal(id.sealed, true);
       const regs = await c.readRegisters();
       assert.ok(regs.some((r) => r.obis === '1.8.0'));
-      await port.close();
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('close', r));
-    }
-  });
+    }));
 
-  it('--listen at 600 × real time: a request split across two TCP writes 15 ms apart is answered (the frame timeouts run on the line\'s time, not the meter\'s)', async () => {
-    const child = spawn(process.execPath, [BIN, 'sim', '--meters', '1', '--duration', '30d', '--speed', '600', '--listen', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let err = '';
-        child.stderr.on('data', (d: Buffer) => {
-          err += d.toString();
-          const m = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-          if (m) resolve(m[1]);
-        });
-        child.on('close', () => reject(new Error(`exited: ${err}`)));
-      });
-      const port = await TcpSerialClient.connect('127.0.0.1', Number(url));
+  it('--listen at 600 × real time: a request split across two TCP writes 15 ms apart is answered (the frame timeouts run on the line\'s time, not the meter\'s)', () =>
+    withListening(['--meters', '1', '--duration', '30d', '--speed', '600'], async (port) => {
       // 15 ms of the line is 9 s of the meter's time: the meter's 250 ms idle reset gave the
       // first half up before the second arrived, and the client waited in vain.
       const write = port.write.bind(port);
@@ -311,12 +307,7 @@ describe('xsmeter sim (the binary)', function () {
       assert.match(id.meterId, /^XSM\d{8}$/);
       const regs = await c.readRegisters();
       assert.ok(regs.some((r) => r.obis === '1.8.0'));
-      await port.close();
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('close', r));
-    }
-  });
+    }));
 
   it('rtlwmbus and json lines: xsmeter decode reads them back to the same values', () => {
     const dir = tmp();
