@@ -168,7 +168,7 @@ describe('xsmeter sim: fleets, kills and signals (the binary)', function () {
     assert.ok(seen.every((t) => t >= r.startWallMs && t <= r.startWallMs + hours * 3_600_000));
   });
 
-  it('progress within an epoch (two workers, the binary): lines between the epochs\' bounds, never back', async function () {
+  it('progress within an epoch (two threads, the binary): lines between the epochs\' bounds, never back', async function () {
     this.timeout(120_000);
     const r = await xsmeter(['sim', '--meters', '400', '--chip', 'mixed', '--duration', '8h', '--workers', '2', '--progress', '20ms', '--format', 'hex']);
     assert.equal(r.code, 0, r.stderr);
