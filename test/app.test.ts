@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeErrorFlags, decodeStatusByte } from '../modules/app/meter-status.js';
-import { MeterApp } from '../modules/app/meter-app.js';
+import { MeterApp, maxSamplePeriodMs } from '../modules/app/meter-app.js';
+import { MeterError } from '../modules/core/errors.js';
 import { RadioBudget } from '../modules/app/radio-budget.js';
 import { TelegramSchedule, XorShift32 } from '../modules/app/telegram-schedule.js';
 import { TariffSchedule } from '../modules/metrology/tariff.js';
@@ -56,6 +57,38 @@ describe('meter application on simulated meters', () => {
     const app: MeterApplication = new MeterApp({ chip: 'ade7953', meterId: '12345678' });
     assert.ok(app.tickMs !== undefined && app.tickMs > 0 && app.tickMs <= 30, `tick ${app.tickMs} ms within the 30 ms pulse width`);
     assert.throws(() => new MeterApp({ chip: 'ade7953', meterId: '12345678', tickMs: 100 }), (e: Error) => (e as { code?: string }).code === 'meter-config');
+  });
+
+  it('refuses a sample period in which an energy register could wrap unseen at the rated power (a typed config error)', () => {
+    // The figures (data sheets; their physics in metrology-drivers.test.ts): ATM90E32 at 1000 imp/kWh
+    // 327.68 Wh a half range, ADE7953 on the reference board 2^23 / 206 900 s of its 25 kW full scale.
+    for (const [chip, halfRangeWs] of [['atm90e32', 327.68 * 3600], ['ade7953', (2 ** 23 / 206_900) * 25_000]] as const) {
+      for (const ratedPowerW of [undefined, 13_800, 5_000]) {
+        const limitMs = maxSamplePeriodMs({ chip, ratedPowerW });
+        assert.ok(Math.abs(limitMs - (halfRangeWs * 1000) / (ratedPowerW ?? 30_000)) < 1, `${chip} at ${ratedPowerW} W: ${limitMs} ms`);
+        const app = new MeterApp({ chip, meterId: '12345678', ratedPowerW, samplePeriodMs: limitMs });
+        assert.equal(app.maxSamplePeriodMs, limitMs);
+        assert.throws(
+          () => new MeterApp({ chip, meterId: '12345678', ratedPowerW, samplePeriodMs: limitMs + 1 }),
+          (e) => e instanceof MeterError && e.code === 'meter-config' && /energy registers cannot wrap unseen/.test(e.message) && !e.message.includes('\n'),
+        );
+      }
+    }
+    for (const bad of [0, -1, NaN, 2e6]) {
+      assert.throws(() => new MeterApp({ chip: 'ade7953', meterId: '12345678', ratedPowerW: bad }), (e) => e instanceof MeterError && e.code === 'meter-config');
+    }
+  });
+
+  it("a simulated meter is rated 13.8 kW a phase (230 V × 60 A): up to 1.2 × that is metered, above it each sample is a metrology fault", () => {
+    for (const chip of ['ade7953', 'atm90e32'] as const) {
+      const m = new SimMeter({ chip, seed: 63, load: 'manual', initialLoad: { voltage: 230, current: 70, phaseDeg: 0 }, samplePeriodMs: 10_000 });
+      m.advance(60_000);
+      assert.equal(m.app.part.energy.faults, 0, `${chip} at 16.1 kW`);
+      assert.ok(Math.abs(m.registers()['1.8.0'] - m.load.importWh.reduce((a, b) => a + b, 0)) < 1, `${chip}: ${m.registers()['1.8.0']} Wh`);
+      m.setLoad({ current: 80 });
+      m.advance(60_000);
+      assert.ok(m.app.part.energy.faults >= 5, `${chip} at 18.4 kW: ${m.app.part.energy.faults} faults`);
+    }
   });
 
   describe('end to end: meter → air → gateway', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { Ade7953 } from '../modules/metrology/ade7953.js';
-import { Atm90e32 } from '../modules/metrology/atm90e32.js';
+import { Ade7953, ade7953MaxSamplePeriodMs } from '../modules/metrology/ade7953.js';
+import { Atm90e32, atm90e32MaxSamplePeriodMs } from '../modules/metrology/atm90e32.js';
 import { defaultCalibration } from '../modules/metrology/calibration.js';
 import { MetrologyFault } from '../modules/metrology/errors.js';
 import type { MetrologyDriver, Sample } from '../modules/metrology/readings.js';
@@ -199,6 +199,73 @@ describe('metrology drivers against the register-level simulators', () => {
     const r = run(rig, driver, 4 * 3_600_000, 1_800_000);
     assert.ok(r.wraps >= 8, `wraps resolved: ${r.wraps}`);
     close(r.imp[0], rig.load.importWh[0], 1e-3, 'import');
+  });
+
+  describe('the longest sample period is where no energy register can wrap unseen at the rated power', () => {
+    // 13.8 kW a phase: 230 V × 60 A. The figures from the data sheets, not from the drivers:
+    //  - ATM90E32 at 1000 imp/kWh: a CF pulse is 1 Wh, the energy registers count 0.01 CF in
+    //    16 bits, so half their range is 32 768 × 0.01 Wh = 327.68 Wh: 85.48 s at 13.8 kW.
+    //  - ADE7953 on the reference board (full-scale power 25 kW, full-scale energy rate 206 900 LSB/s):
+    //    a 24-bit register's half range is 2^23 LSB, i.e. 2^23 / 206 900 s of full scale, 1 013.7 kWs:
+    //    73.45 s at 13.8 kW.
+    const rated = 230 * 60;
+    const chips = [
+      {
+        name: 'ATM90E32',
+        limitMs: atm90e32MaxSamplePeriodMs(rated, 1000),
+        want: (32_768 * 0.01 * 3_600_000) / rated,
+        make: () => {
+          const rig = new ChipTestBed(3);
+          const chip = rig.attach(new SimAtm90e32({ load: rig.load, errors: perfectHardware(3) }));
+          const driver = new Atm90e32({ spi: chip.spi, clock: rig.clock, calibration: defaultCalibration('atm90e32', 3, 2), meterConstant: 1000, maxPowerW: rated });
+          return { rig, driver };
+        },
+      },
+      {
+        name: 'ADE7953',
+        limitMs: ade7953MaxSamplePeriodMs(rated),
+        want: ((2 ** 23 / 206_900) * 25_000 * 1000) / rated,
+        make: () => {
+          const rig = new ChipTestBed(2);
+          const chip = rig.attach(new SimAde7953({ load: rig.load, errors: perfectHardware(2) }));
+          const driver = new Ade7953({ spi: chip.spi, clock: rig.clock, calibration: defaultCalibration('ade7953', 2, 2), maxPowerW: rated });
+          return { rig, driver };
+        },
+      },
+    ];
+    /** No load for a sample period, then the rated power for its last 20 ms: the power read at the
+     *  sample says a rated period's energy, the registers hold 20 ms of it. */
+    function stepBeforeSample(c: (typeof chips)[number], periodMs: number): { truthWh: number; wh: number; fault: string | undefined } {
+      const { rig, driver } = c.make();
+      driver.configure();
+      rig.load.set(0, { voltage: 230, current: 0, phaseDeg: 0 });
+      rig.advance(1000);
+      driver.sample();
+      const before = rig.load.importWh[0];
+      rig.advance(periodMs - 20);
+      rig.load.set(0, { voltage: 230, current: 60, phaseDeg: 0 });
+      rig.advance(20);
+      const s = driver.sample();
+      return { truthWh: rig.load.importWh[0] - before, wh: s.importWh[0], fault: s.fault?.code };
+    }
+
+    for (const c of chips) {
+      it(`${c.name}: the figure is the data sheet's, and a step to the rated power before a sample at it is metered exactly`, () => {
+        assert.ok(Math.abs(c.limitMs - c.want) < 1, `${c.name}: ${c.limitMs} ms, data sheet ${c.want.toFixed(1)} ms`);
+        const r = stepBeforeSample(c, c.limitMs);
+        assert.equal(r.fault, undefined);
+        close(r.wh, r.truthWh, 0.05, `${c.name} energy at ${c.limitMs} ms`);
+      });
+
+      it(`${c.name}: the same step a quarter past the figure is not metered right (why the meter refuses such a period)`, () => {
+        // The power read says a wrap went by since the last sample; the energy that makes is more
+        // than the rated power gives in the period, so the sample is a fault and its 20 ms are not
+        // metered. (Smaller steps over longer periods are metered wrong without a fault.)
+        const r = stepBeforeSample(c, Math.round(c.limitMs * 1.25));
+        assert.equal(r.fault, 'implausible-energy', `${c.name}: ${r.wh} Wh for ${r.truthWh} Wh`);
+        assert.equal(r.wh, 0);
+      });
+    }
   });
 
   it('tells a chip reset from a counter wrap (no megawatt-hour jump)', () => {

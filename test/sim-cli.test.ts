@@ -12,6 +12,8 @@ import { fromHex } from '../modules/core/bytes.js';
 import { parseInputLine } from '../modules/wmbus-rx/input.js';
 import { Receiver, keyTable, type DecodedTelegram } from '../modules/wmbus-rx/receiver.js';
 import { XorShift32 } from '../modules/app/telegram-schedule.js';
+import { checksFailed, formatSummary } from '../cli/commands/sim.js';
+import type { SimSummary } from '../hosts/sim/sim-runner.js';
 import { ServiceClient } from '../modules/service/client.js';
 import { TcpSerialClient, nodeTiming } from '../hosts/sim/service-transport.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
@@ -362,6 +364,43 @@ describe('xsmeter sim (the binary)', function () {
     assert.ok(seenKb > 20_000, `polled ${seenKb} kB`);
     assert.ok(reportedMb >= Math.floor((seenKb * 1024) / 1e6), `reported ${reportedMb} MB, /proc showed ${seenKb} kB`);
     assert.ok(reportedMb * 1e6 <= totalmem(), `reported ${reportedMb} MB`);
+  });
+
+  it('--sample longer than the chips allow at the meters\' rating is refused (one line, exit 2); up to it the registers keep the true energy', () => {
+    // 13.8 kW a phase: an ADE7953's 24-bit registers reach half their range in 73.4 s, an ATM90E32's
+    // 16-bit ones (1000 imp/kWh) in 85.5 s (the figures' physics: metrology-drivers.test.ts).
+    for (const [args, limit] of [[['--sample', '15m'], '73.4 s'], [['--sample', '80s', '--chip', 'mixed'], '73.4 s'], [['--sample', '86s', '--chip', 'atm90e32'], '85.5 s']] as const) {
+      const r = sim(['--meters', '2', '--duration', '1h', '--format', 'hex', ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.ok(r.stderr.includes(`longer than the ${limit} in which`), r.stderr);
+    }
+    const dir = tmp();
+    const ok = sim(['--meters', '2', '--chip', 'atm90e32', '--duration', '6h', '--sample', '85s', '--format', 'hex', '--progress', '0', '--state', dir]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /registers within 0\.0\d+ % of the simulated load's true energy/);
+    // continued: the saved fleet's chip decides, not --chip's default
+    const again = sim(['--duration', '1h', '--sample', '85s', '--format', 'hex', '--progress', '0', '--state', dir]);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('registers off the true energy by more than class 1 fail the run (exit 1) and the summary says FAILED', () => {
+    // No option reaches this any more (--sample is bounded above): the summary of such a run.
+    const base: SimSummary = {
+      meters: 3, simulatedMs: 86_400_000, realMs: 1000, sent: 288, decoded: 288, rejected: 0, byCode: {}, deferred: 0, radioErrors: 0, metrologyFaults: 0,
+      throughput: 288, factor: 86_400, interrupted: false, worstDeviation: 0.00001, gatewayMismatches: 0, registerDrops: 0, unflaggedDrops: 0, resumed: false,
+      startWallMs: 0, endWallMs: 86_400_000, meterDaysPerCpuMinute: 180, setUpCpuMs: 10, meterDaysPerCpuMinuteAfterSetUp: 200, workers: 1, peakResidentBytes: 1e8,
+    };
+    for (const [worstDeviation, failed, text] of [
+      [0.00001, false, "registers within 0.0010 % of the simulated load's true energy (class 1 allows 1 %)"],
+      [0.01, false, "registers within 1.0 % of the simulated load's true energy (class 1 allows 1 %)"],
+      [0.46, true, "registers 46 % off the simulated load's true energy: FAILED, class 1 allows 1 %"],
+    ] as const) {
+      const s = { ...base, worstDeviation };
+      assert.equal(checksFailed(s), failed, String(worstDeviation));
+      assert.ok(formatSummary(s).some((l) => l.includes(text)), formatSummary(s).join('\n'));
+    }
   });
 
   it('bad options fail with one line and exit code 2', () => {

@@ -49,6 +49,12 @@ export interface AirFrame {
   sent: SentTelegram;
 }
 
+/** A simulated meter's rating: a direct-connected 10(60) A meter (as the bench's class 1 has it:
+ *  tools/calibration-bench/accuracy-class.ts) at 230 V, 13.8 kW a phase. The load profiles peak at
+ *  about 4 kW a phase. At this rating a sample period up to 73 s (ADE7953) or 85 s (ATM90E32 at
+ *  1000 imp/kWh) lets no energy register wrap unseen (modules/app maxSamplePeriodMs). */
+export const SIM_RATED_POWER_W = 230 * 60;
+
 export interface SimMeterOptions {
   chip?: ChipName;
   /** 8 decimal digits (default from the seed). */
@@ -357,6 +363,7 @@ export class SimMeter {
       samplePeriodMs: o.samplePeriodMs,
       quantumWh: o.quantumWh,
       meterConstant: o.meterConstant,
+      ratedPowerW: SIM_RATED_POWER_W,
       dutyCycle: o.dutyCycle,
       // Bound methods, not arrow functions: nothing per meter but the function objects.
       installMeterKey: this.installMeterKey.bind(this),

@@ -29,8 +29,8 @@ import type { Crypto } from '../ports/crypto.js';
 import type { Flash } from '../ports/flash.js';
 import type { KeyStore } from '../ports/key-store.js';
 import type { Radio, WmbusMode } from '../ports/radio.js';
-import { Ade7953 } from '../metrology/ade7953.js';
-import { Atm90e32 } from '../metrology/atm90e32.js';
+import { Ade7953, ade7953MaxSamplePeriodMs } from '../metrology/ade7953.js';
+import { Atm90e32, atm90e32MaxSamplePeriodMs } from '../metrology/atm90e32.js';
 import type { ChipKind } from '../metrology/calibration.js';
 import { EnergyJournal } from '../metrology/energy-journal.js';
 import { Metering } from '../metrology/metering.js';
@@ -116,8 +116,12 @@ export interface MeterAppOptions {
   /** Telegram period (default 15 min) and its jitter as a fraction of it (default 0.2). */
   intervalMs?: number;
   jitter?: number;
-  /** Metrology sample period (default 1000 ms). */
+  /** Metrology sample period (default 1000 ms): at most `maxSamplePeriodMs` (refused otherwise). */
   samplePeriodMs?: number;
+  /** The highest power a phase carries, W: the meter's Un × Imax (default 30 kW). An energy delta
+   *  above 1.2 × it over a sample is a metrology fault; and at it no energy register may wrap
+   *  unseen between two samples, which bounds the sample period (`maxSamplePeriodMs`). */
+  ratedPowerW?: number;
   /** Host tick period (default half the pulse width: 15 ms). The pulse pin changes only on a tick, so
    *  a tick coarser than the pulse width would cap the test output below the meter's maximum power
    *  (100 ms: 5 pulses/s, 18 kW at 1000 imp/kWh) and queue the rest into later loads. */
@@ -192,12 +196,25 @@ export interface MeterParts {
   lmn?: LmnResponder;
 }
 
+/**
+ * The longest sample period, ms, at which the chip's energy registers cannot wrap unseen between two
+ * samples at the meter's rated power (the drivers' figures: readings.ts noWrapPeriodMs). A longer
+ * period leaves the wraps to the power read at each sample, and a load that steps within it would
+ * lose counts or invent them (a 3.3 kW household sampled every 15 min: tens of per cent), so the
+ * application refuses it.
+ */
+export function maxSamplePeriodMs(o: Pick<MeterAppOptions, 'chip' | 'ratedPowerW' | 'meterConstant'>): number {
+  return o.chip === 'ade7953' ? ade7953MaxSamplePeriodMs(o.ratedPowerW) : atm90e32MaxSamplePeriodMs(o.ratedPowerW, o.meterConstant ?? 1000);
+}
+
 export class MeterApp {
   readonly tickMs: number;
   readonly options: Readonly<MeterAppOptions>;
   /** The identity used by the calibration log and the service authentication, e.g. 'XSM12345678'. */
   readonly deviceId: string;
   readonly samplePeriodMs: number;
+  /** See maxSamplePeriodMs(). */
+  readonly maxSamplePeriodMs: number;
   private parts: MeterParts | undefined;
   /** The host clock the application was started on (its ticks). */
   private clock: Clock | undefined;
@@ -216,6 +233,16 @@ export class MeterApp {
     }
     if (!(this.samplePeriodMs >= this.tickMs) || !(this.tickMs > 0)) {
       throw new MeterError('meter-config', `sample period ${this.samplePeriodMs} ms must be at least the tick ${this.tickMs} ms`, { samplePeriodMs: this.samplePeriodMs });
+    }
+    const rated = options.ratedPowerW;
+    if (rated !== undefined && !(rated > 0 && rated <= 1e6)) throw new MeterError('meter-config', `rated power ${rated} W a phase outside (0, 1 MW]`, { ratedPowerW: rated });
+    this.maxSamplePeriodMs = maxSamplePeriodMs(options);
+    if (this.samplePeriodMs > this.maxSamplePeriodMs) {
+      throw new MeterError(
+        'meter-config',
+        `sample period ${this.samplePeriodMs} ms is longer than the ${this.maxSamplePeriodMs} ms in which the ${options.chip === 'ade7953' ? 'ADE7953' : 'ATM90E32'}'s energy registers cannot wrap unseen at ${rated ?? 30000} W a phase`,
+        { samplePeriodMs: this.samplePeriodMs, maxSamplePeriodMs: this.maxSamplePeriodMs },
+      );
     }
     if (options.customerPin !== undefined && !/^\d{4}$/.test(options.customerPin)) {
       throw new MeterError('meter-config', 'the customer PIN must be four decimal digits', {});
@@ -255,8 +282,8 @@ export class MeterApp {
     const energyUsed = flashUsed(map.energyJournal.flash) || flashUsed(map.logWitness.flash) || flashUsed(map.serviceAuthCounter.flash) || constantsRing.used;
     const driver: MetrologyDriver =
       o.chip === 'ade7953'
-        ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration })
-        : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000 });
+        ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, maxPowerW: o.ratedPowerW })
+        : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000, maxPowerW: o.ratedPowerW });
     const journal = new EnergyJournal({ flash: map.energyJournal.flash, magic: map.energyJournal.magic, registerCount, phases: this.phases, writer, tables });
     const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.

@@ -46,7 +46,7 @@ import {
 } from './ade7953-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { InstantBuffer, SampleBuffer, median3, wrapsToAdd, type InstantReadings, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
+import { InstantBuffer, SampleBuffer, median3, noWrapPeriodMs, wrapsToAdd, type InstantReadings, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
 
 /** Board constants: physical value of one register LSB. */
 export interface Ade7953Scale {
@@ -78,6 +78,14 @@ export interface Ade7953Options {
 }
 
 const WRAP = 0x1000000;
+/** The highest plausible power per channel when none is given, W. */
+const DEFAULT_MAX_POWER_W = 30000;
+
+/** The longest sample period, ms, in which no 24-bit energy register can wrap unseen at
+ *  `maxPowerW` a channel (readings.ts noWrapPeriodMs): 33 s at 30 kW on the reference board. */
+export function ade7953MaxSamplePeriodMs(maxPowerW = DEFAULT_MAX_POWER_W, scale: Ade7953Scale = ADE7953_REFERENCE_SCALE): number {
+  return noWrapPeriodMs(WRAP, scale.whPerLsb, maxPowerW);
+}
 /** Numbers per channel in Ade7953's `chan`, and where each sits (see there). */
 const CH = 4;
 const LAST = 0;
@@ -122,7 +130,7 @@ export class Ade7953 implements MetrologyDriver {
     this.clock = options.clock;
     this.scale = options.scale ?? ADE7953_REFERENCE_SCALE;
     this.frequency = options.lineFrequency ?? 50;
-    this.maxPowerW = options.maxPowerW ?? 30000;
+    this.maxPowerW = options.maxPowerW ?? DEFAULT_MAX_POWER_W;
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
     this.samples = new SampleBuffer(this.phaseCount);

@@ -50,7 +50,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { InstantBuffer, SampleBuffer, median3, type InstantReadings, type MetrologyDriver, type Sample } from './readings.js';
+import { InstantBuffer, SampleBuffer, median3, noWrapPeriodMs, type InstantReadings, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -63,10 +63,26 @@ export interface Atm90e32Options {
   /** Ugain / Igain of the board design before calibration (ESPHome defaults 7305 / 27961). */
   ugainNominal?: number;
   igainNominal?: number;
+  /** Highest plausible power per phase, W; an energy delta above it is a fault (default 30 kW). */
   maxPowerW?: number;
 }
 
 const WRAP = 0x10000;
+/** The highest plausible power per phase when none is given, W. */
+const DEFAULT_MAX_POWER_W = 30000;
+
+/** Wh of one count of the energy registers at meter constant `meterConstant` imp/kWh (PLconst
+ *  rounded as configure() programs it; the chip counts CF pulses in hundredths). */
+function whPerCountAt(meterConstant: number): number {
+  return 1000 / (ATM90E32_ENERGY_PER_CF * (ATM90E32_PL_NUMERATOR / Math.round(ATM90E32_PL_NUMERATOR / meterConstant)));
+}
+
+/** The longest sample period, ms, in which no 16-bit energy register can wrap unseen at
+ *  `maxPowerW` a phase (readings.ts noWrapPeriodMs): 39 s at 30 kW and 1000 imp/kWh. */
+export function atm90e32MaxSamplePeriodMs(maxPowerW = DEFAULT_MAX_POWER_W, meterConstant = 3200): number {
+  return noWrapPeriodMs(WRAP, whPerCountAt(meterConstant), maxPowerW);
+}
+
 const RAD = Math.PI / 180;
 /** Energy registers per phase, in the order of `held`: active forward/reverse, reactive forward/reverse. */
 const ENERGY_KEYS = Object.freeze(['APenergy', 'ANenergy', 'RPenergy', 'RNenergy'] as const);
@@ -120,14 +136,14 @@ export class Atm90e32 implements MetrologyDriver {
     const mc = options.meterConstant ?? 3200;
     this.plConst = Math.round(ATM90E32_PL_NUMERATOR / mc);
     if (!(this.plConst > 0 && this.plConst < 2 ** 32)) throw new MetrologyFault('bad-options', `meter constant ${mc} out of range`, { meterConstant: mc });
-    this.whPerCount = 1000 / (ATM90E32_ENERGY_PER_CF * (ATM90E32_PL_NUMERATOR / this.plConst));
+    this.whPerCount = whPerCountAt(mc);
     this.noWrapWs = (WRAP / 2) * 3600 * this.whPerCount * 0.999;
     this.spi = options.spi;
     this.clock = options.clock;
     this.frequency = options.lineFrequency ?? 50;
     this.ugain = options.ugainNominal ?? 7305;
     this.igain = options.igainNominal ?? 27961;
-    this.maxPowerW = options.maxPowerW ?? 30000;
+    this.maxPowerW = options.maxPowerW ?? DEFAULT_MAX_POWER_W;
     this.calibration = options.calibration;
     this.phaseCount = options.calibration.channels.length;
     this.samples = new SampleBuffer(this.phaseCount);

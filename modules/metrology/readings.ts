@@ -160,6 +160,19 @@ export function wrapsToAdd(raw: number, expected: number, maxCounts: number, per
   return Math.round((expected - raw) / period);
 }
 
+/**
+ * The longest time between two samples, whole ms, in which a counter that wraps every `period`
+ * counts of `whPerCount` Wh cannot take in half a period at `maxPowerW`: sampled at least this
+ * often, no wrap can go unseen (wrapsToAdd adds none, whatever the power reads). Past it the wraps
+ * are found from the power read at the sample, which is exact only for a load that did not change
+ * by half a wrap's energy since the last one: a step between none and the highest power just before
+ * a sample loses a wrap or invents one. A meter's sample period stays within it (modules/app MeterApp
+ * refuses a longer one); the recovery is for samples a busy or stalled host missed.
+ */
+export function noWrapPeriodMs(period: number, whPerCount: number, maxPowerW: number): number {
+  return Math.ceil(((period / 2) * whPerCount * 3_600_000) / maxPowerW) - 1;
+}
+
 /** The power that resolves wraps after a gap: the median of three reads, so one garbled reply
  *  cannot decide. The drivers make the third read only when the first two differ: the median of
  *  a, a and anything is a. */
