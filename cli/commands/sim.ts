@@ -353,15 +353,11 @@ const FLEET_OPTION: Record<keyof FleetSettings, (v: FleetSettings[keyof FleetSet
   tariffs: (v) => (v === '' ? 'no --tariffs' : `--tariffs ${v}`),
 };
 
-/**
- * Checks the state in DIR before a run continues it: sim.json, gateway.json and each meter's
- * keys.json must be what the simulator wrote (JSON, the right format), and every fleet option given
- * must equal the saved one. Otherwise a usage error naming the file, or every option that differs.
- */
 /** Refuses a --sample longer than the fleet's chips allow at the simulated meters' rating
  *  (modules/app maxSamplePeriodMs): their energy registers could wrap unseen between two samples. */
 function checkSamplePeriod(samplePeriodMs: number, chip: string, given: string): void {
-  for (const c of chip === 'mixed' ? (['ade7953', 'atm90e32'] as const) : [chip === 'atm90e32' ? ('atm90e32' as const) : ('ade7953' as const)]) {
+  const chips = chip === 'mixed' ? (['ade7953', 'atm90e32'] as const) : chip === 'atm90e32' ? (['atm90e32'] as const) : (['ade7953'] as const);
+  for (const c of chips) {
     const max = maxSamplePeriodMs({ chip: c, ratedPowerW: SIM_RATED_POWER_W });
     if (samplePeriodMs > max) {
       throw usageError(
@@ -371,8 +367,12 @@ function checkSamplePeriod(samplePeriodMs: number, chip: string, given: string):
   }
 }
 
-/** Refuses options that differ from a saved fleet's; returns the saved fleet's chip (undefined
- *  for a new fleet). */
+/**
+ * Checks the state in DIR before a run continues it: sim.json, gateway.json and each meter's
+ * keys.json must be what the simulator wrote (JSON, the right format), and every fleet option given
+ * must equal the saved one. Otherwise a usage error naming the file, or every option that differs.
+ * Returns the saved fleet's chip (undefined when DIR holds no fleet yet).
+ */
 function checkSavedFleet(dir: string, given: Partial<FleetSettings>, shard: Shard | undefined): string | undefined {
   const file = join(dir, 'sim.json');
   // (the bench's files have other names: a fleet made here would be added beside its meter)
