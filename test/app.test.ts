@@ -26,7 +26,7 @@ import { SimGateway } from '../hosts/sim/gateway.js';
 import { VirtualTiming } from '../hosts/sim/service-pipe.js';
 import { TcpSerialClient, TcpSerialListener, nodeTiming } from '../hosts/sim/service-transport.js';
 import { PowerCut, SimFlash } from '../hosts/sim/sim-flash.js';
-import { SimMeter, type AirFrame, type SimMeterOptions } from '../hosts/sim/sim-meter.js';
+import { DEFAULT_WALL_START, SimMeter, type AirFrame, type SimMeterOptions } from '../hosts/sim/sim-meter.js';
 import { nobleCrypto } from '../hosts/sim/noble-crypto.js';
 
 const HOUR = 3_600_000;
@@ -88,6 +88,24 @@ describe('meter application on simulated meters', () => {
       m.setLoad({ current: 80 });
       m.advance(60_000);
       assert.ok(m.app.part.energy.faults >= 5, `${chip} at 18.4 kW: ${m.app.part.energy.faults} faults`);
+    }
+  });
+
+  it("samples fall on the wall clock's grid of their period: an ADE7953 PV prosumer booted 30 s past the minute meters A+ and A- exactly", () => {
+    // The simulated loads change on 5-minute slots. An ADE7953 has one signed energy register a
+    // channel, so import and export within one sample net out: samples 30 s off the minute would
+    // straddle each slot change and leave both registers short by what netted (~100 Wh a day here).
+    for (const offsetMs of [0, 30_000, 12_345]) {
+      const m = new SimMeter({ chip: 'ade7953', seed: 5, load: 'solar', samplePeriodMs: 60_000, wallStartMs: DEFAULT_WALL_START + offsetMs });
+      m.advance(86_400_000);
+      const last = m.app.part.energy.lastSample!;
+      assert.equal((offsetMs + last.ticks) % 60_000, 0, `the last sample at ${offsetMs + last.ticks} ms past the minute grid`);
+      m.app.stop();
+      const truth = m.trueEnergy();
+      assert.ok(truth.importWh > 1000 && truth.exportWh > 1000, 'both directions flowed');
+      for (const [got, want, what] of [[m.registers()['1.8.0'], truth.importWh, 'A+'], [m.registers()['2.8.0'], truth.exportWh, 'A-']] as const) {
+        assert.ok(Math.abs(got - want) < 0.1, `${what} booted ${offsetMs} ms past the minute: ${got} Wh, true ${want} Wh`);
+      }
     }
   });
 

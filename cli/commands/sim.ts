@@ -49,7 +49,9 @@ set-up's CPU a meter).
   --interval D        telegram interval (default 15m; sent with ±10 % jitter, first one at random)
   --sample D          metrology sample period (default 1s up to 10 meters, 60s above); at most 73s
                       with ADE7953 meters, 85s with ATM90E32 ones: the simulated meters are rated
-                      13.8 kW a phase, and in a longer period an energy register could wrap unseen
+                      13.8 kW a phase, and in a longer period an energy register could wrap unseen.
+                      An ADE7953 nets import and export within a sample: a period that does not
+                      divide 5 minutes (the loads' slots) shows that loss for PV prosumers
   --mode 5|7          OMS security mode (default 7); --insecure sends plain mode-0 telegrams
   --radio T1|C1       wireless M-Bus mode (default T1)
   --cc1101            transmit through the CC1101 driver and its register-level simulator

@@ -341,10 +341,15 @@ export class MeterApp {
     if (ports.optical || ports.lmn) this.startSml(parts, ports, manufacturer);
 
     const now = ports.clock.ticks();
-    this.nextSample = now + this.samplePeriodMs;
+    // Samples on the wall clock's grid of their period (as the clock reads at boot), the first one
+    // sooner: a tariff switch on the minute, or a load that changes on it, then falls between two
+    // samples and not inside one (a sample's energy goes to the tariff at its end, and an ADE7953
+    // nets import and export within it: one signed register a channel).
+    const sinceGrid = clock.valid ? clock.now() % this.samplePeriodMs : 0;
+    this.nextSample = now - sinceGrid + this.samplePeriodMs;
     sender.start(now);
     // Pushes on the samples' grid: each file shows the sample of its own tick.
-    parts.opticalPush?.start(now);
+    parts.opticalPush?.start(this.nextSample - this.samplePeriodMs);
     this.clock = ports.clock;
     this.parts = parts;
     this.running = true;
