@@ -109,6 +109,22 @@ describe('meter application on simulated meters', () => {
     }
   });
 
+  it('after a stall of the host (no tick for 150 s), the next samples keep the grid', () => {
+    const m = new SimMeter({ chip: 'ade7953', seed: 6, load: 'constant', samplePeriodMs: 60_000, wallStartMs: DEFAULT_WALL_START + 30_000 });
+    m.advance(100_000);
+    const stall = 150_000;
+    // The world moves on; the application is not run meanwhile.
+    m.load.advance(stall);
+    m.chip.advance(stall);
+    m.clock.advance(stall);
+    const before = m.app.part.energy.samples;
+    m.app.tick(); // late: the sample that was due
+    assert.equal(m.app.part.energy.samples, before + 1);
+    m.advance(200_000);
+    const last = m.app.part.energy.lastSample!;
+    assert.equal((30_000 + last.ticks) % 60_000, 0, `the last sample at ${30_000 + last.ticks} ms, off the minute grid`);
+  });
+
   describe('end to end: meter → air → gateway', () => {
     for (const [chip, load] of [
       ['ade7953', 'household'],

@@ -448,7 +448,8 @@ export class MeterApp {
     if (now >= this.nextSample && p.energy.measuring) {
       p.energy.sample();
       this.nextSample += this.samplePeriodMs;
-      if (this.nextSample <= now) this.nextSample = now + this.samplePeriodMs;
+      // After a stall (the host busy or asleep for more than a period): the grid's next point.
+      if (this.nextSample <= now) this.nextSample += (Math.floor((now - this.nextSample) / this.samplePeriodMs) + 1) * this.samplePeriodMs;
     }
     p.sender.tick(now);
     // SML after the telegram: the push of this tick shows what the telegram of this tick carried.
