@@ -363,7 +363,7 @@ function checkSamplePeriod(samplePeriodMs: number, chip: string, given: string):
     const max = maxSamplePeriodMs({ chip: c, ratedPowerW: SIM_RATED_POWER_W });
     if (samplePeriodMs > max) {
       throw usageError(
-        `--sample ${given} is longer than the ${duration(max)} in which the ${c === 'ade7953' ? 'ADE7953' : 'ATM90E32'}'s energy registers cannot wrap unseen at the simulated meters' ${SIM_RATED_POWER_W / 1000} kW a phase (a load that steps between two samples would lose or invent counts)`,
+        `--sample ${given} is longer than the ${duration(max)} in which the ${c.toUpperCase()}'s energy registers cannot wrap unseen at the simulated meters' ${SIM_RATED_POWER_W / 1000} kW a phase (a load that steps between two samples would lose or invent counts)`,
       );
     }
   }

@@ -35,7 +35,7 @@ import type { ChipKind } from '../metrology/calibration.js';
 import { EnergyJournal } from '../metrology/energy-journal.js';
 import { Metering } from '../metrology/metering.js';
 import { PulseOutput } from '../metrology/pulse-output.js';
-import type { MetrologyDriver } from '../metrology/readings.js';
+import { DEFAULT_MAX_POWER_W, type MetrologyDriver } from '../metrology/readings.js';
 import { TariffSchedule } from '../metrology/tariff.js';
 import { CalibrationLog } from '../sealing/calibration-log.js';
 import { LOG_WITNESS_SIZE, LogWitnessRecord } from '../sealing/log-witness.js';
@@ -196,6 +196,9 @@ export interface MeterParts {
   lmn?: LmnResponder;
 }
 
+/** The pulse output's and the ATM90E32's meter constant when none is given, imp/kWh. */
+const METER_CONSTANT = 1000;
+
 /**
  * The longest sample period, ms, at which the chip's energy registers cannot wrap unseen between two
  * samples at the meter's rated power (the drivers' figures: readings.ts noWrapPeriodMs). A longer
@@ -204,7 +207,7 @@ export interface MeterParts {
  * application refuses it.
  */
 export function maxSamplePeriodMs(o: Pick<MeterAppOptions, 'chip' | 'ratedPowerW' | 'meterConstant'>): number {
-  return o.chip === 'ade7953' ? ade7953MaxSamplePeriodMs(o.ratedPowerW) : atm90e32MaxSamplePeriodMs(o.ratedPowerW, o.meterConstant ?? 1000);
+  return o.chip === 'ade7953' ? ade7953MaxSamplePeriodMs(o.ratedPowerW) : atm90e32MaxSamplePeriodMs(o.ratedPowerW, o.meterConstant ?? METER_CONSTANT);
 }
 
 export class MeterApp {
@@ -240,7 +243,7 @@ export class MeterApp {
     if (this.samplePeriodMs > this.maxSamplePeriodMs) {
       throw new MeterError(
         'meter-config',
-        `sample period ${this.samplePeriodMs} ms is longer than the ${this.maxSamplePeriodMs} ms in which the ${options.chip === 'ade7953' ? 'ADE7953' : 'ATM90E32'}'s energy registers cannot wrap unseen at ${rated ?? 30000} W a phase`,
+        `sample period ${this.samplePeriodMs} ms is longer than the ${this.maxSamplePeriodMs} ms in which the ${options.chip.toUpperCase()}'s energy registers cannot wrap unseen at ${rated ?? DEFAULT_MAX_POWER_W} W a phase`,
         { samplePeriodMs: this.samplePeriodMs, maxSamplePeriodMs: this.maxSamplePeriodMs },
       );
     }
@@ -283,9 +286,9 @@ export class MeterApp {
     const driver: MetrologyDriver =
       o.chip === 'ade7953'
         ? new Ade7953({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, maxPowerW: o.ratedPowerW })
-        : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? 1000, maxPowerW: o.ratedPowerW });
+        : new Atm90e32({ spi: ports.metrologySpi, clock: ports.clock, calibration: constants.calibration, meterConstant: o.meterConstant ?? METER_CONSTANT, maxPowerW: o.ratedPowerW });
     const journal = new EnergyJournal({ flash: map.energyJournal.flash, magic: map.energyJournal.magic, registerCount, phases: this.phases, writer, tables });
-    const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? 1000, widthMs: o.pulseWidthMs });
+    const pulse = new PulseOutput({ pin: ports.pulseLed, meterConstant: o.meterConstant ?? METER_CONSTANT, widthMs: o.pulseWidthMs });
     // Tariffs switch on the wall clock as the bench set it (set-time), like the telegrams and the log.
     const metering = new Metering({ driver, clock, tariffs, pulse, store: journal, quantumWh: o.quantumWh });
     const energy = new EnergyMeter(metering, driver, constants.calibration);

@@ -46,7 +46,7 @@ import {
 } from './ade7953-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { InstantBuffer, SampleBuffer, median3, noWrapPeriodMs, wrapsToAdd, type InstantReadings, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
+import { DEFAULT_MAX_POWER_W, InstantBuffer, SampleBuffer, median3, noWrapPeriodMs, wrapsToAdd, type InstantReadings, type MetrologyDriver, type PhaseReading, type Sample } from './readings.js';
 
 /** Board constants: physical value of one register LSB. */
 export interface Ade7953Scale {
@@ -78,8 +78,6 @@ export interface Ade7953Options {
 }
 
 const WRAP = 0x1000000;
-/** The highest plausible power per channel when none is given, W. */
-const DEFAULT_MAX_POWER_W = 30000;
 
 /** The longest sample period, ms, in which no 24-bit energy register can wrap unseen at
  *  `maxPowerW` a channel (readings.ts noWrapPeriodMs): 33 s at 30 kW on the reference board. */

@@ -50,7 +50,7 @@ import {
 } from './atm90e32-registers.js';
 import type { Calibration } from './calibration.js';
 import { CalibrationError, MetrologyFault } from './errors.js';
-import { InstantBuffer, SampleBuffer, median3, noWrapPeriodMs, type InstantReadings, type MetrologyDriver, type Sample } from './readings.js';
+import { DEFAULT_MAX_POWER_W, InstantBuffer, SampleBuffer, median3, noWrapPeriodMs, type InstantReadings, type MetrologyDriver, type Sample } from './readings.js';
 
 export interface Atm90e32Options {
   spi: SpiPort;
@@ -68,8 +68,6 @@ export interface Atm90e32Options {
 }
 
 const WRAP = 0x10000;
-/** The highest plausible power per phase when none is given, W. */
-const DEFAULT_MAX_POWER_W = 30000;
 
 /** Wh of one count of the energy registers at meter constant `meterConstant` imp/kWh (PLconst
  *  rounded as configure() programs it; the chip counts CF pulses in hundredths). */

@@ -160,6 +160,9 @@ export function wrapsToAdd(raw: number, expected: number, maxCounts: number, per
   return Math.round((expected - raw) / period);
 }
 
+/** The highest plausible power per phase (channel) when a driver is given none, W. */
+export const DEFAULT_MAX_POWER_W = 30000;
+
 /**
  * The longest time between two samples, whole ms, in which a counter that wraps every `period`
  * counts of `whPerCount` Wh cannot take in half a period at `maxPowerW`: sampled at least this
