@@ -5,8 +5,8 @@
  * needs. Without those programs the tests show as skipped, with the reason in their title.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from '../tools/calibration-bench/procedure.js';
@@ -26,15 +26,63 @@ const missing = [CHROMIUM ? '' : 'chromium (apt-get install chromium)', POPPLER 
 const test = missing ? it.skip : it;
 const skipped = missing ? ` (skipped: no ${missing})` : '';
 
-/** Prints an HTML file to PDF with the flags that work in a container without a display or network. */
-function printToPdf(html: string, pdf: string, dir: string): void {
+const PRINT_DEADLINE_MS = 90_000;
+
+/**
+ * Prints an HTML file to PDF with the flags that work in a container without a display or network.
+ * Headless Chromium at times writes the whole PDF and then never exits (or stalls before it starts
+ * on a cold machine), so this does not wait for its exit: the print is done when Chromium has said
+ * "N bytes written" and the file ends in %%EOF; the process group is then killed. A print with no PDF
+ * by the deadline is tried once more; a second failure fails the test with Chromium's last words.
+ */
+async function printToPdf(html: string, pdf: string, dir: string): Promise<void> {
+  let failure = '';
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    failure = await printOnce(html, pdf, dir);
+    if (!failure) return;
+  }
+  throw new Error(`chromium did not print ${html} in two attempts: ${failure}`);
+}
+
+/** One Chromium print; resolves '' when the PDF is complete, else why not. */
+function printOnce(html: string, pdf: string, dir: string): Promise<string> {
+  rmSync(pdf, { force: true });
   const profile = mkdtempSync(join(dir, 'chromium-'));
-  execFileSync(
+  const child = spawn(
     CHROMIUM as string,
     ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--no-pdf-header-footer', `--print-to-pdf=${pdf}`, `file://${html}`],
-    { stdio: 'ignore', timeout: 60_000 },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const complete = (): boolean => /bytes written to file/.test(stderr) && existsSync(pdf) && readFileSync(pdf, 'latin1').trimEnd().endsWith('%%EOF');
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let exitCode: number | null | undefined;
+    child.on('error', (e) => finish(`cannot run ${CHROMIUM}: ${e.message}`));
+    child.on('exit', (code) => {
+      exitCode = code;
+    });
+    const poll = setInterval(() => {
+      if (complete()) finish('');
+      else if (exitCode !== undefined) finish(`exited with ${exitCode} and no complete PDF: ${lastLine(stderr)}`);
+      else if (Date.now() - started > PRINT_DEADLINE_MS) finish(`no PDF after ${PRINT_DEADLINE_MS / 1000} s: ${lastLine(stderr)}`);
+    }, 200);
+    function finish(outcome: string): void {
+      clearInterval(poll);
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // the group has already exited
+      }
+      resolve(outcome);
+    }
+  });
 }
+
+const lastLine = (text: string): string => text.trim().split('\n').pop() || '(nothing on stderr)';
 
 function pages(pdf: string): number {
   return Number(/^Pages:\s+(\d+)$/m.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))?.[1]);
@@ -47,7 +95,7 @@ function pageText(pdf: string, page: number): string {
 const count = (text: string, word: RegExp): number => (text.match(word) ?? []).length;
 
 describe('the bench certificate printed to PDF (headless Chromium)', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let dir: string;
   before(() => {
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
@@ -62,7 +110,7 @@ describe('the bench certificate printed to PDF (headless Chromium)', function ()
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
     const pdf = join(dir, 'calibration.pdf');
-    printToPdf(html, pdf, dir);
+    await printToPdf(html, pdf, dir);
     assert.equal(pages(pdf), 6);
     const text = Array.from({ length: 6 }, (_, i) => pageText(pdf, i + 1));
     text.forEach((t, i) => assert.match(t, new RegExp(`Calibration certificate · report CERT-0001 · ${result.identity?.meterId} · page ${i + 1} of 6`)));
@@ -117,7 +165,7 @@ describe('the bench certificate printed to PDF (headless Chromium)', function ()
     assert.equal(r.code, 1);
     const result = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
     const pdf = join(dir, 'verify.pdf');
-    printToPdf(html, pdf, dir);
+    await printToPdf(html, pdf, dir);
     assert.equal(pages(pdf), 5);
     const p1 = pageText(pdf, 1);
     assert.match(p1, /Verification report — not a certificate/);
