@@ -125,6 +125,27 @@ describe('meter application on simulated meters', () => {
     assert.equal((30_000 + last.ticks) % 60_000, 0, `the last sample at ${30_000 + last.ticks} ms, off the minute grid`);
   });
 
+  it('a set-time moves the samples onto the grid of the time set: an ADE7953 PV prosumer booted with an unset clock 30 s past the minute meters A+ and A- exactly', async () => {
+    // Unset (1970): the samples keep the boot's grid, 30 s off the load's 5-minute slots (harmless in
+    // the night's first hour: no export to net). The time set is the simulated world's plus whole
+    // days, so its minute grid is the load's.
+    const m = new SimMeter({ chip: 'ade7953', seed: 5, load: 'solar', samplePeriodMs: 60_000, wallStartMs: 30_000 });
+    m.advance(HOUR);
+    const c = client(m);
+    await c.connect();
+    await c.setTime(m.clock.now() + Date.UTC(2026, 0, 1));
+    m.advance(DAY - HOUR);
+    const wall = m.app.part.clock;
+    const last = m.app.part.energy.lastSample!;
+    assert.equal((last.ticks + wall.now() - wall.ticks()) % 60_000, 0, 'the last sample off the minute grid of the time set');
+    m.app.stop();
+    const truth = m.trueEnergy();
+    assert.ok(truth.exportWh > 1000, 'the PV exported');
+    for (const [got, want, what] of [[m.registers()['1.8.0'], truth.importWh, 'A+'], [m.registers()['2.8.0'], truth.exportWh, 'A-']] as const) {
+      assert.ok(Math.abs(got - want) < 0.1, `${what}: ${got} Wh, true ${want} Wh`);
+    }
+  });
+
   describe('end to end: meter → air → gateway', () => {
     for (const [chip, load] of [
       ['ade7953', 'household'],

@@ -210,6 +210,19 @@ export function maxSamplePeriodMs(o: Pick<MeterAppOptions, 'chip' | 'ratedPowerW
   return o.chip === 'ade7953' ? ade7953MaxSamplePeriodMs(o.ratedPowerW) : atm90e32MaxSamplePeriodMs(o.ratedPowerW, o.meterConstant ?? METER_CONSTANT);
 }
 
+/**
+ * Ticks time of the first sample after `now`. Samples sit on the wall clock's grid of their period
+ * (multiples of it since 1970): a tariff switch on the minute, or a load that changes on it, then
+ * falls between two samples and not inside one (a sample's energy goes to the tariff at its end, and
+ * an ADE7953 nets import and export within it: one signed register a channel). The wall clock is read
+ * each time, so a set-time moves the grid with it. Without a valid wall time: the grid of `from` (the
+ * boot, then the last sample due), its next point after a stall of the host.
+ */
+function nextOnGrid(wall: WallClock, now: number, from: number, periodMs: number): number {
+  if (wall.valid) return now + periodMs - (wall.now() % periodMs);
+  return from + (Math.floor((now - from) / periodMs) + 1) * periodMs;
+}
+
 export class MeterApp {
   readonly tickMs: number;
   readonly options: Readonly<MeterAppOptions>;
@@ -344,12 +357,7 @@ export class MeterApp {
     if (ports.optical || ports.lmn) this.startSml(parts, ports, manufacturer);
 
     const now = ports.clock.ticks();
-    // Samples on the wall clock's grid of their period (as the clock reads at boot), the first one
-    // sooner: a tariff switch on the minute, or a load that changes on it, then falls between two
-    // samples and not inside one (a sample's energy goes to the tariff at its end, and an ADE7953
-    // nets import and export within it: one signed register a channel).
-    const sinceGrid = clock.valid ? clock.now() % this.samplePeriodMs : 0;
-    this.nextSample = now - sinceGrid + this.samplePeriodMs;
+    this.nextSample = nextOnGrid(clock, now, now, this.samplePeriodMs);
     sender.start(now);
     // Pushes on the samples' grid: each file shows the sample of its own tick.
     parts.opticalPush?.start(this.nextSample - this.samplePeriodMs);
@@ -450,9 +458,7 @@ export class MeterApp {
     p.pulse.tick(now);
     if (now >= this.nextSample && p.energy.measuring) {
       p.energy.sample();
-      this.nextSample += this.samplePeriodMs;
-      // After a stall (the host busy or asleep for more than a period): the grid's next point.
-      if (this.nextSample <= now) this.nextSample += (Math.floor((now - this.nextSample) / this.samplePeriodMs) + 1) * this.samplePeriodMs;
+      this.nextSample = nextOnGrid(p.clock, now, this.nextSample, this.samplePeriodMs);
     }
     p.sender.tick(now);
     // SML after the telegram: the push of this tick shows what the telegram of this tick carried.
