@@ -64,7 +64,7 @@ import { MeterServiceTarget } from './service-target.js';
 import { SmlReadout } from './sml-readout.js';
 import { TelegramSchedule, XorShift32, type RandomSource } from './telegram-schedule.js';
 import { TelegramSender, type SentTelegram } from './telegram-sender.js';
-import { WallClock } from './wall-clock.js';
+import { WallClock, isSetTime } from './wall-clock.js';
 
 export type { SentTelegram } from './telegram-sender.js';
 
@@ -219,7 +219,8 @@ export function maxSamplePeriodMs(o: Pick<MeterAppOptions, 'chip' | 'ratedPowerW
  * boot, then the last sample due), its next point after a stall of the host.
  */
 function nextOnGrid(wall: WallClock, now: number, from: number, periodMs: number): number {
-  if (wall.valid) return now + periodMs - (wall.now() % periodMs);
+  const wallMs = wall.now();
+  if (isSetTime(wallMs)) return now + periodMs - (wallMs % periodMs);
   return from + (Math.floor((now - from) / periodMs) + 1) * periodMs;
 }
 

@@ -26,9 +26,13 @@ export class WallClock implements Clock {
     this.offsetMs = ms - this.host.now();
   }
 
-  /** Whether the time was set (a finite time after 2020-01-01). */
+  /** Whether the time was set (see isSetTime). */
   get valid(): boolean {
-    const t = this.now();
-    return Number.isFinite(t) && t >= CLOCK_VALID_AFTER_MS;
+    return isSetTime(this.now());
   }
+}
+
+/** Whether a wall time is one that was set: a finite time after 2020-01-01. */
+export function isSetTime(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= CLOCK_VALID_AFTER_MS;
 }
