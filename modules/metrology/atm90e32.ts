@@ -69,16 +69,23 @@ export interface Atm90e32Options {
 
 const WRAP = 0x10000;
 
-/** Wh of one count of the energy registers at meter constant `meterConstant` imp/kWh (PLconst
- *  rounded as configure() programs it; the chip counts CF pulses in hundredths). */
-function whPerCountAt(meterConstant: number): number {
-  return 1000 / (ATM90E32_ENERGY_PER_CF * (ATM90E32_PL_NUMERATOR / Math.round(ATM90E32_PL_NUMERATOR / meterConstant)));
+/** The meter constant when none is given, imp/kWh. */
+const DEFAULT_METER_CONSTANT = 3200;
+
+/** PLconst for a meter constant in imp/kWh, as configure() programs it. */
+function plConstOf(meterConstant: number): number {
+  return Math.round(ATM90E32_PL_NUMERATOR / meterConstant);
+}
+
+/** Wh of one count of the energy registers at a PLconst (the chip counts CF pulses in hundredths). */
+function whPerCountOf(plConst: number): number {
+  return 1000 / (ATM90E32_ENERGY_PER_CF * (ATM90E32_PL_NUMERATOR / plConst));
 }
 
 /** The longest sample period, ms, in which no 16-bit energy register can wrap unseen at
  *  `maxPowerW` a phase (readings.ts noWrapPeriodMs): 39 s at 30 kW and 1000 imp/kWh. */
-export function atm90e32MaxSamplePeriodMs(maxPowerW = DEFAULT_MAX_POWER_W, meterConstant = 3200): number {
-  return noWrapPeriodMs(WRAP, whPerCountAt(meterConstant), maxPowerW);
+export function atm90e32MaxSamplePeriodMs(maxPowerW = DEFAULT_MAX_POWER_W, meterConstant = DEFAULT_METER_CONSTANT): number {
+  return noWrapPeriodMs(WRAP, whPerCountOf(plConstOf(meterConstant)), maxPowerW);
 }
 
 const RAD = Math.PI / 180;
@@ -131,10 +138,10 @@ export class Atm90e32 implements MetrologyDriver {
     if (options.calibration.chip !== 'atm90e32') {
       throw new CalibrationError('calibration-range', `calibration is for ${options.calibration.chip}, not atm90e32`, { field: 'chip' });
     }
-    const mc = options.meterConstant ?? 3200;
-    this.plConst = Math.round(ATM90E32_PL_NUMERATOR / mc);
+    const mc = options.meterConstant ?? DEFAULT_METER_CONSTANT;
+    this.plConst = plConstOf(mc);
     if (!(this.plConst > 0 && this.plConst < 2 ** 32)) throw new MetrologyFault('bad-options', `meter constant ${mc} out of range`, { meterConstant: mc });
-    this.whPerCount = whPerCountAt(mc);
+    this.whPerCount = whPerCountOf(this.plConst);
     this.noWrapWs = (WRAP / 2) * 3600 * this.whPerCount * 0.999;
     this.spi = options.spi;
     this.clock = options.clock;
